@@ -1,0 +1,2 @@
+// Placeholder: replaced by the embedded PostgreSQL/Azurite setup.
+export default async function setup() {}
