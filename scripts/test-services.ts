@@ -1,2 +1,46 @@
-// Placeholder: replaced by the embedded PostgreSQL/Azurite setup.
-export default async function setup() {}
+// vitest globalSetup: the real services the tests talk to. PostgreSQL is embedded unless DATABASE_URL
+// names a server; Azurite is started unless AZURE_STORAGE_CONNECTION_STRING is given. Each run gets a
+// fresh, migrated database; its settings reach the test workers through process.env.
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { migrate } from "../lib/migrations";
+import { runSql } from "../lib/testing/databases";
+import { startAzurite, type AzuriteHandle } from "../sandbox/azurite";
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "../sandbox/postgres";
+
+const root = path.resolve(import.meta.dirname, "..");
+const dataDir = path.join(root, ".data/test");
+
+export default async function setup() {
+  let postgres: EmbeddedPostgresHandle | undefined;
+  let azurite: AzuriteHandle | undefined;
+
+  const adminUrl = process.env.DATABASE_URL ?? (postgres = await startEmbeddedPostgres({ dir: path.join(dataDir, "postgres"), database: "postgres" })).url;
+  const testDatabase = `connector_test_${process.pid}`;
+  await runSql(adminUrl, `DROP DATABASE IF EXISTS "${testDatabase}" WITH (FORCE)`);
+  await runSql(adminUrl, `CREATE DATABASE "${testDatabase}"`);
+  const testUrl = new URL(adminUrl);
+  testUrl.pathname = `/${testDatabase}`;
+  await migrate({ databaseUrl: testUrl.toString(), dir: path.join(root, "prisma/migrations") });
+
+  if (!process.env.AZURE_STORAGE_CONNECTION_STRING) {
+    const azuriteDir = path.join(dataDir, "azurite");
+    rmSync(azuriteDir, { recursive: true, force: true });
+    azurite = await startAzurite({ dir: azuriteDir });
+    process.env.AZURE_STORAGE_CONNECTION_STRING = azurite.connectionString;
+  }
+
+  process.env.TEST_ADMIN_DATABASE_URL = adminUrl;
+  process.env.DATABASE_URL = testUrl.toString();
+  process.env.SECRETS_KEY ??= randomBytes(32).toString("base64");
+  process.env.NEXTAUTH_SECRET ??= randomBytes(32).toString("hex");
+  process.env.DATA_DIR ??= dataDir;
+
+  return async () => {
+    await runSql(adminUrl, `DROP DATABASE IF EXISTS "${testDatabase}" WITH (FORCE)`).catch(() => {});
+    await azurite?.stop();
+    await postgres?.stop();
+  };
+}
+

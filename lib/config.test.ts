@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "./config";
+
+describe("parseConfig", () => {
+  it("gives sensible defaults for an empty environment", () => {
+    const config = parseConfig({});
+    expect(config.PORT).toBe(3000);
+    expect(config.STAGING_CONTAINER).toBe("symphony-staging");
+    expect(config.ENTRA_AUTHORITY_HOST).toBe("https://login.microsoftonline.com");
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it("treats blank variables as absent", () => {
+    expect(parseConfig({ DATABASE_URL: "", PORT: "" }).PORT).toBe(3000);
+  });
+
+  it("names every bad variable without echoing its value", () => {
+    const secret = "not-base64-and-far-too-short";
+    let error: unknown;
+    try {
+      parseConfig({ PORT: "eighty", DATABASE_URL: "mysql://x", SECRETS_KEY: secret });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain("PORT");
+    expect(message).toContain("DATABASE_URL: must be a postgresql:// connection URL");
+    expect(message).toContain("SECRETS_KEY: must be 32 bytes encoded as base64");
+    expect(message).not.toContain(secret);
+  });
+
+  it("requires the key file with a client certificate", () => {
+    expect(() => parseConfig({ ENTRA_CLIENT_CERTIFICATE_PATH: "/etc/cert.pem" })).toThrow("ENTRA_CLIENT_KEY_PATH");
+  });
+});

@@ -1,0 +1,83 @@
+// Every environment variable the product reads, parsed once with zod.
+// `npm start` fills the optional ones with embedded defaults (scripts/start.ts) before the app reads them.
+import { z } from "zod";
+
+const optionalString = z.string().trim().min(1).optional();
+const optionalUrl = z.url().optional();
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    DATA_DIR: z.string().min(1).default(".data"),
+    PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    APP_URL: z.url().default("http://localhost:3000"),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// connection URL")
+      .optional(),
+    AZURE_STORAGE_CONNECTION_STRING: optionalString,
+    STAGING_CONTAINER: z
+      .string()
+      .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, "must be a valid Azure container name")
+      .default("symphony-staging"),
+    STAGING_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+
+    NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+    /** 32 bytes, base64: the key that encrypts stored secrets (Symphony private keys). */
+    SECRETS_KEY: z
+      .string()
+      .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes encoded as base64")
+      .optional(),
+
+    ENTRA_AUTHORITY_HOST: z.url().default("https://login.microsoftonline.com"),
+    ENTRA_TENANT_ID: optionalString,
+    ENTRA_CLIENT_ID: optionalString,
+    ENTRA_CLIENT_SECRET: optionalString,
+    ENTRA_CLIENT_CERTIFICATE_PATH: optionalString,
+    ENTRA_CLIENT_KEY_PATH: optionalString,
+    GRAPH_BASE_URL: z.url().default("https://graph.microsoft.com"),
+    ADMIN_ROLE: z.string().min(1).default("Connector.Admin"),
+
+    CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+    SANDBOX_CONSOLE_URL: optionalUrl,
+  })
+  .refine((c) => !(c.ENTRA_CLIENT_CERTIFICATE_PATH && !c.ENTRA_CLIENT_KEY_PATH), {
+    path: ["ENTRA_CLIENT_KEY_PATH"],
+    message: "is required with ENTRA_CLIENT_CERTIFICATE_PATH",
+  });
+
+export type Config = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Parses the given environment; the error names each bad variable and why, never its value. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const blanksRemoved = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = schema.safeParse(blanksRemoved);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join(".") || "(config)"}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  return result.data;
+}
+
+let cached: Config | undefined;
+
+export function config(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** The variable that must be present for a feature to work; a clear error when it is not. */
+export function required<K extends keyof Config>(key: K): NonNullable<Config[K]> {
+  const value = config()[key];
+  if (value === undefined || value === null) {
+    throw new ConfigError(`${String(key)} is not set (npm start sets it in embedded mode; see README.md)`);
+  }
+  return value as NonNullable<Config[K]>;
+}

