@@ -1,0 +1,28 @@
+import { Transform, type TransformCallback } from "node:stream";
+
+const BASE64_TEXT = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+/**
+ * Decodes base64 text into bytes as it streams through, keeping at most three characters between
+ * chunks. Whitespace (line breaks) and the quotes of a JSON string are ignored; any other
+ * character that is not base64 fails the stream instead of being dropped silently.
+ */
+export function createBase64Decoder(): Transform {
+  let carry = "";
+  let ended = false;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      const text = carry + chunk.toString("latin1").replace(/[\s"]/g, "");
+      if (ended && text.length > 0) return callback(new Error("base64 data continues after padding"));
+      if (!BASE64_TEXT.test(text)) return callback(new Error("attachment body is not base64 text"));
+      if (text.includes("=")) ended = true;
+      const whole = ended ? text.length : text.length - (text.length % 4);
+      carry = text.slice(whole);
+      callback(null, whole > 0 ? Buffer.from(text.slice(0, whole), "base64") : undefined);
+    },
+    flush(callback: TransformCallback) {
+      if (carry.length === 1) return callback(new Error("attachment body is truncated base64"));
+      callback(null, carry.length > 0 ? Buffer.from(carry, "base64") : undefined);
+    },
+  });
+}

@@ -1,0 +1,47 @@
+/** What went wrong, in terms a caller can branch on. */
+export type SymphonyErrorCode =
+  | "auth_rejected" // the pod or key manager refused the bot's signed JWT
+  | "unauthorized" // a call still answered 401 after one re-authentication
+  | "forbidden" // missing entitlement (for example the admin role)
+  | "not_found"
+  | "bad_request"
+  | "rate_limited" // 429 still answered after the last attempt
+  | "server_error" // 5xx still answered after the last attempt
+  | "unexpected_status"
+  | "network" // connection refused, DNS failure, TLS error, reset
+  | "timeout"
+  | "invalid_response"; // a body that does not match the schema we rely on
+
+/**
+ * Every failure of the Symphony client. The message names the endpoint and what the server said;
+ * it never contains a token, the signed JWT or the private key.
+ */
+export class SymphonyError extends Error {
+  readonly code: SymphonyErrorCode;
+  readonly status: number | undefined;
+  readonly endpoint: string;
+
+  constructor(input: {
+    code: SymphonyErrorCode;
+    endpoint: string;
+    message: string;
+    status?: number;
+    cause?: unknown;
+  }) {
+    super(`${input.endpoint}: ${input.message}`, { cause: input.cause });
+    this.name = "SymphonyError";
+    this.code = input.code;
+    this.status = input.status;
+    this.endpoint = input.endpoint;
+  }
+}
+
+export function codeForStatus(status: number): SymphonyErrorCode {
+  if (status === 400) return "bad_request";
+  if (status === 401) return "unauthorized";
+  if (status === 403) return "forbidden";
+  if (status === 404) return "not_found";
+  if (status === 429) return "rate_limited";
+  if (status >= 500) return "server_error";
+  return "unexpected_status";
+}

@@ -1,0 +1,145 @@
+import type { z } from "zod";
+import { codeForStatus, SymphonyError } from "./errors";
+import { errorBodySchema } from "./schemas";
+import { backoffDelayMs, retryAfterMs, sleep, type RetryPolicy } from "./retry";
+
+export type RetryEvent = {
+  endpoint: string;
+  attempt: number;
+  delayMs: number;
+  reason: string;
+};
+
+export type HttpOptions = {
+  retry: RetryPolicy;
+  /** Time allowed until the response headers arrive (datafeed reads long-poll about 30 s). */
+  requestTimeoutMs: number;
+  onRetry?: (event: RetryEvent) => void;
+};
+
+export type HttpRequest = {
+  method: "GET" | "POST" | "DELETE";
+  url: URL;
+  /** Names the call in errors, e.g. "GET /agent/v4/stream/{sid}/message". */
+  endpoint: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** Values that must never appear in an error message (the tokens sent with this request). */
+  secrets?: string[];
+};
+
+/**
+ * Sends a request; 429 (after Retry-After), 5xx, network errors and timeouts are retried with
+ * backoff up to the policy's attempts. Resolves with a 2xx response, or a 401 response for the
+ * caller to re-authenticate; every other outcome throws a SymphonyError.
+ */
+export async function send(request: HttpRequest, options: HttpOptions): Promise<Response> {
+  const { retry } = options;
+  for (let attempt = 1; ; attempt++) {
+    const last = attempt >= retry.maxAttempts;
+    let response: Response;
+    try {
+      response = await fetchOnce(request, options.requestTimeoutMs);
+    } catch (error) {
+      const failure = transportError(request, error);
+      if (last) throw failure;
+      await pause(options, request, attempt, backoffDelayMs(retry, attempt), failure.message);
+      continue;
+    }
+    if (response.ok || response.status === 401) return response;
+
+    const retriable = response.status === 429 || response.status >= 500;
+    if (!retriable || last) throw await statusError(request, response);
+    await response.body?.cancel();
+    const delayMs =
+      response.status === 429
+        ? Math.min(retryAfterMs(response.headers.get("retry-after")) ?? backoffDelayMs(retry, attempt), retry.maxDelayMs)
+        : backoffDelayMs(retry, attempt);
+    await pause(options, request, attempt, delayMs, `HTTP ${response.status}`);
+  }
+}
+
+/** Parses a JSON body with the endpoint's schema; an empty body (204) yields `whenEmpty`. */
+export async function readJson<S extends z.ZodType>(
+  response: Response,
+  schema: S,
+  endpoint: string,
+  whenEmpty?: z.output<S>,
+): Promise<z.output<S>> {
+  const text = await response.text();
+  if (text.trim() === "" && whenEmpty !== undefined) return whenEmpty;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new SymphonyError({ code: "invalid_response", endpoint, status: response.status, message: "response is not JSON" });
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const where = parsed.error.issues
+      .slice(0, 3)
+      .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
+      .join("; ");
+    throw new SymphonyError({
+      code: "invalid_response",
+      endpoint,
+      status: response.status,
+      message: `unexpected response shape (${where})`,
+    });
+  }
+  return parsed.data;
+}
+
+export async function statusError(request: HttpRequest, response: Response): Promise<SymphonyError> {
+  const text = await response.text().catch(() => "");
+  let detail = "";
+  try {
+    detail = errorBodySchema.parse(JSON.parse(text)).message ?? "";
+  } catch {
+    detail = text.length < 300 ? text : "";
+  }
+  const message = `HTTP ${response.status}${detail ? `: ${redact(detail.slice(0, 300), request.secrets)}` : ""}`;
+  return new SymphonyError({ code: codeForStatus(response.status), endpoint: request.endpoint, status: response.status, message });
+}
+
+async function fetchOnce(request: HttpRequest, timeoutMs: number): Promise<Response> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException("no response in time", "TimeoutError")), timeoutMs);
+  try {
+    return await fetch(request.url, {
+      method: request.method,
+      headers: {
+        accept: "application/json",
+        ...(request.body === undefined ? {} : { "content-type": "application/json" }),
+        ...request.headers,
+      },
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      signal: controller.signal,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function transportError(request: HttpRequest, error: unknown): SymphonyError {
+  if (error instanceof Error && error.name === "TimeoutError") {
+    return new SymphonyError({ code: "timeout", endpoint: request.endpoint, message: "no response in time", cause: error });
+  }
+  const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
+  const reason = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  return new SymphonyError({
+    code: "network",
+    endpoint: request.endpoint,
+    message: `cannot reach ${request.url.host} (${redact(reason, request.secrets)})`,
+    cause: error,
+  });
+}
+
+async function pause(options: HttpOptions, request: HttpRequest, attempt: number, delayMs: number, reason: string) {
+  options.onRetry?.({ endpoint: request.endpoint, attempt, delayMs, reason });
+  await sleep(delayMs);
+}
+
+function redact(text: string, secrets: string[] = []): string {
+  return secrets.reduce((result, secret) => (secret ? result.split(secret).join("[redacted]") : result), text);
+}

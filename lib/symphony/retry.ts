@@ -1,0 +1,33 @@
+export type RetryPolicy = {
+  /** Attempts per request, the first one included. */
+  maxAttempts: number;
+  /** Base of the exponential backoff for 5xx and network errors. */
+  baseDelayMs: number;
+  /** Ceiling of one backoff delay and of an honoured Retry-After. */
+  maxDelayMs: number;
+};
+
+export const defaultRetryPolicy: RetryPolicy = {
+  maxAttempts: 6,
+  baseDelayMs: 500,
+  maxDelayMs: 60_000,
+};
+
+/** "Full jitter": a random delay up to base * 2^(attempt-1), capped. attempt counts from 1. */
+export function backoffDelayMs(policy: RetryPolicy, attempt: number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  return Math.round(Math.random() * ceiling);
+}
+
+/** Retry-After as delay-seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const value = header.trim();
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,182 @@
+import { z } from "zod";
+
+// Response shapes of the Symphony endpoints the connector uses (finos/symphony-api-spec:
+// pod-api-public.yaml, agent-api-public.yaml, authenticator-api-public.yaml). Unknown fields are
+// dropped; the fields the connector relies on are required and typed.
+
+const epochMs = z.number().int().nonnegative();
+const optionalText = z.string().nullish();
+
+/** authenticator: Token */
+export const tokenSchema = z.object({
+  name: z.string().optional(),
+  token: z.string().min(1),
+  authorizationToken: z.string().optional(),
+});
+
+/** pod: V2UserDetail, an item of GET /pod/v2/admin/user/list */
+export const adminUserSchema = z.object({
+  userAttributes: z.object({
+    emailAddress: optionalText,
+    firstName: optionalText,
+    lastName: optionalText,
+    displayName: optionalText,
+    userName: optionalText,
+    companyName: optionalText,
+    accountType: optionalText,
+  }),
+  userSystemInfo: z.object({
+    id: z.number().int(),
+    status: z.string().optional(),
+  }),
+});
+export const adminUserListSchema = z.array(adminUserSchema);
+export type AdminUser = z.infer<typeof adminUserSchema>;
+
+/** pod: UserV2, an item of GET /pod/v3/users */
+export const userSchema = z.object({
+  id: z.number().int(),
+  emailAddress: optionalText,
+  firstName: optionalText,
+  lastName: optionalText,
+  displayName: optionalText,
+  username: optionalText,
+  company: optionalText,
+  accountType: optionalText,
+});
+export const userListSchema = z.object({ users: z.array(userSchema).default([]) });
+export type SymphonyUser = z.infer<typeof userSchema>;
+
+/** pod: V2AdminStreamInfo, an item of POST /pod/v1/admin/streams/list */
+export const streamTypeSchema = z.enum(["IM", "MIM", "ROOM", "POST"]);
+export type StreamType = z.infer<typeof streamTypeSchema>;
+
+export const adminStreamSchema = z.object({
+  id: z.string().min(1),
+  isExternal: z.boolean().optional(),
+  isActive: z.boolean().optional(),
+  isPublic: z.boolean().optional(),
+  type: streamTypeSchema,
+  attributes: z
+    .object({
+      roomName: optionalText,
+      roomDescription: optionalText,
+      members: z.array(z.number().int()).nullish(),
+      createdByUserId: z.number().int().nullish(),
+      createdDate: epochMs.nullish(),
+      lastModifiedDate: epochMs.nullish(),
+      originCompany: optionalText,
+      originCompanyId: z.number().int().nullish(),
+      membersCount: z.number().int().nullish(),
+      lastMessageDate: epochMs.nullish(),
+    })
+    .default({}),
+});
+export const adminStreamListSchema = z.object({
+  count: z.number().int().nonnegative(),
+  skip: z.number().int().optional(),
+  limit: z.number().int().optional(),
+  streams: z.array(adminStreamSchema).default([]),
+});
+export type AdminStream = z.infer<typeof adminStreamSchema>;
+
+/** pod: V2MemberInfo, an item of GET /pod/v1/admin/stream/{sid}/membership/list */
+export const streamMemberSchema = z.object({
+  user: z.object({
+    userId: z.number().int(),
+    email: optionalText,
+    firstName: optionalText,
+    lastName: optionalText,
+    displayName: optionalText,
+    company: optionalText,
+    companyId: z.number().int().nullish(),
+    isExternal: z.boolean().nullish(),
+  }),
+  isOwner: z.boolean().nullish(),
+  isCreator: z.boolean().nullish(),
+  joinDate: epochMs.nullish(),
+});
+export const streamMemberListSchema = z.object({
+  count: z.number().int().nonnegative(),
+  skip: z.number().int().optional(),
+  limit: z.number().int().optional(),
+  members: z.array(streamMemberSchema).default([]),
+});
+export type StreamMember = z.infer<typeof streamMemberSchema>;
+
+/** agent: V4Message, an item of GET /agent/v4/stream/{sid}/message and of datafeed events */
+export const messageSchema = z.object({
+  messageId: z.string().min(1),
+  timestamp: epochMs,
+  message: z.string(),
+  data: optionalText,
+  attachments: z
+    .array(
+      z.object({
+        id: z.string().min(1),
+        name: z.string(),
+        size: z.number().int().nonnegative(),
+        images: z.array(z.object({ id: z.string(), dimension: optionalText })).nullish(),
+      }),
+    )
+    .nullish(),
+  user: z.object({
+    userId: z.number().int(),
+    firstName: optionalText,
+    lastName: optionalText,
+    displayName: optionalText,
+    email: optionalText,
+    username: optionalText,
+  }),
+  stream: z.object({
+    streamId: z.string().min(1),
+    streamType: z.string().nullish(),
+  }),
+  externalRecipients: z.boolean().nullish(),
+  userAgent: optionalText,
+  originalFormat: optionalText,
+  sid: optionalText,
+  parentMessageId: optionalText,
+  initialTimestamp: epochMs.nullish(),
+  initialMessageId: optionalText,
+  replacing: optionalText,
+  replacedBy: optionalText,
+});
+export const messageListSchema = z.array(messageSchema);
+export type SymphonyMessage = z.infer<typeof messageSchema>;
+
+/** agent: V5Datafeed */
+export const datafeedSchema = z.object({
+  id: z.string().min(1),
+  createdAt: epochMs.optional(),
+  type: z.string().optional(),
+});
+export const datafeedListSchema = z.array(datafeedSchema);
+export type Datafeed = z.infer<typeof datafeedSchema>;
+
+/** agent: V4Event; the message of a MESSAGESENT event is validated like any other message */
+export const datafeedEventSchema = z.object({
+  id: z.string().optional(),
+  messageId: z.string().optional(),
+  timestamp: epochMs.optional(),
+  type: z.string(),
+  initiator: z.object({ user: z.looseObject({}).optional() }).optional(),
+  payload: z
+    .looseObject({
+      messageSent: z.object({ message: messageSchema }).optional(),
+    })
+    .optional(),
+});
+/** agent: V5EventList, the answer of POST /agent/v5/datafeeds/{id}/read */
+export const datafeedReadSchema = z.object({
+  events: z.array(datafeedEventSchema).nullish().transform((events) => events ?? []),
+  ackId: z.string(),
+});
+export type DatafeedEvent = z.infer<typeof datafeedEventSchema>;
+export type DatafeedRead = z.infer<typeof datafeedReadSchema>;
+
+/** Error body of every endpoint: V2Error / Error */
+export const errorBodySchema = z.object({
+  code: z.number().optional(),
+  message: z.string().optional(),
+});
