@@ -1,0 +1,59 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import { z } from "zod";
+import { ConnectorFilters } from "@/components/connectors/ConnectorFilters";
+import { ConnectorTable } from "@/components/connectors/ConnectorTable";
+import { EmptyState } from "@/components/connectors/EmptyState";
+import { requireSession, userIsAdmin } from "@/lib/auth/session";
+import { listConnectors } from "@/lib/connectors/queries";
+
+
+export const metadata: Metadata = { title: "Data connectors" };
+
+const searchSchema = z.object({
+  q: z.string().trim().max(100).catch(""),
+  status: z.enum(["ACTIVE", "PAUSED", "DRAFT", "ERROR"]).optional().catch(undefined),
+  connector: z.uuid().optional().catch(undefined),
+});
+
+export default async function ConnectorsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[]>> }) {
+  const user = await requireSession();
+  const isAdmin = userIsAdmin(user);
+  const { q, status, connector } = searchSchema.parse(await searchParams);
+  const rows = await listConnectors({ search: q, status });
+  const filtered = Boolean(q || status);
+  const query = new URLSearchParams({ ...(q ? { q } : {}), ...(status ? { status } : {}) }).toString();
+
+  return (
+    <div className="max-w-6xl">
+      <h1 className="text-2xl font-semibold">Data connectors</h1>
+      <p className="mt-1 max-w-3xl text-muted">
+        Archive Symphony conversations into Microsoft 365 mailboxes so compliance features (Litigation Hold, eDiscovery,
+        retention) cover them.
+      </p>
+      {rows.length === 0 && !filtered ? (
+        <div className="mt-6"><EmptyState canAdd={isAdmin} /></div>
+      ) : (
+        <>
+          <div className="mt-6 flex flex-wrap items-end justify-between gap-4">
+            <ConnectorFilters search={q} status={status ?? ""} />
+            {isAdmin && (
+              <Link href="/connectors/new/terms" className="rounded bg-brand px-4 py-2 font-semibold text-white hover:bg-brand-dark">
+                Add connector
+              </Link>
+            )}
+          </div>
+          <div className="mt-4 overflow-hidden rounded-lg border border-line">
+            {rows.length > 0 ? (
+              <ConnectorTable rows={rows} selectedId={connector} query={query} />
+            ) : (
+              <p className="bg-white p-6 text-muted">No connector matches this filter.</p>
+            )}
+          </div>
+          <p className="mt-2 text-xs text-muted">{rows.length} connector{rows.length === 1 ? "" : "s"}</p>
+        </>
+      )}
+
+    </div>
+  );
+}

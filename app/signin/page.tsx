@@ -1,0 +1,37 @@
+import type { Metadata } from "next";
+import { redirect } from "next/navigation";
+import { SignInButton } from "@/components/shell/SignInButton";
+import { currentUser } from "@/lib/auth/session";
+
+export const metadata: Metadata = { title: "Sign in" };
+
+const errors: Record<string, string> = {
+  OAuthCallback: "Microsoft sign-in did not complete. Try again.",
+  OAuthSignin: "Could not reach the Microsoft sign-in page. Check ENTRA_AUTHORITY_HOST and ENTRA_TENANT_ID.",
+  AccessDenied: "Sign-in was refused.",
+};
+
+export default async function SignInPage({ searchParams }: { searchParams: Promise<{ error?: string; callbackUrl?: string }> }) {
+  const { error, callbackUrl } = await searchParams;
+  if (await currentUser()) redirect("/connectors");
+  const target = callbackUrl?.startsWith("/") ? callbackUrl : "/connectors";
+  return (
+    <main className="flex min-h-screen items-center justify-center p-6">
+      <div className="w-full max-w-sm rounded-lg border border-line bg-white p-8 shadow-sm">
+        <h1 className="text-xl font-semibold">Symphony archive connector</h1>
+        <p className="mt-2 text-muted">
+          Sign in with your Microsoft 365 work account. Admins need the connector admin app role to create or change
+          connectors.
+        </p>
+        {error && (
+          <p role="alert" className="mt-4 rounded border border-red-300 bg-red-50 p-3 text-red-800">
+            {errors[error] ?? "Sign-in failed. Try again."}
+          </p>
+        )}
+        <div className="mt-6">
+          <SignInButton callbackUrl={target} />
+        </div>
+      </div>
+    </main>
+  );
+}
