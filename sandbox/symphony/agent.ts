@@ -1,0 +1,80 @@
+// Agent endpoints: messages of a stream, attachment download, datafeed v2.
+import { pipeline } from "node:stream/promises";
+import { z } from "zod";
+import { sendJson } from "../http";
+import { attachmentBase64 } from "./attachments";
+import { body, fail, paging, query, type Route } from "./context";
+import { listMessages, messageAt, messageIndex } from "./messages";
+
+const messagesQuery = z.object({ since: z.coerce.number().int().min(0), ...paging(500, 50) });
+const attachmentQuery = z.object({ fileId: z.string().min(1), messageId: z.string().min(1) });
+const readBody = z.object({ ackId: z.string().default("") }).default({ ackId: "" });
+
+export const agentRoutes: Route[] = [
+  {
+    method: "GET",
+    path: "/agent/v4/stream/{sid}/message",
+    auth: "session+km",
+    handle(ctx, _req, res, url, params) {
+      const stream = ctx.streamsById.get(params.sid);
+      if (!stream) return fail(res, 404, `Stream ${params.sid} not found`);
+      const q = query(res, url, messagesQuery);
+      if (!q) return;
+      const page = listMessages(ctx.org, ctx.added, stream, q.since, q.skip, q.limit);
+      // Symphony answers 204 with no body when there is nothing to return.
+      if (page.length === 0) return void res.writeHead(204).end();
+      sendJson(res, 200, page);
+    },
+  },
+  {
+    method: "GET",
+    path: "/agent/v1/stream/{sid}/attachment",
+    auth: "session+km",
+    async handle(ctx, _req, res, url, params) {
+      const stream = ctx.streamsById.get(params.sid);
+      if (!stream) return fail(res, 404, `Stream ${params.sid} not found`);
+      const q = query(res, url, attachmentQuery);
+      if (!q) return;
+      const index = messageIndex(ctx.org, stream.id, q.messageId);
+      const message = index === null ? undefined : messageAt(ctx.org, ctx.added, stream, index);
+      if (!message) return fail(res, 404, `Message ${q.messageId} not found in stream ${stream.id}`);
+      const attachment = message.attachments.find((a) => a.id === q.fileId);
+      if (!attachment) return fail(res, 404, `Attachment ${q.fileId} not found in message ${q.messageId}`);
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(4 * Math.ceil(attachment.size / 3)) });
+      await pipeline(attachmentBase64(ctx.org.seed, attachment), res);
+    },
+  },
+  {
+    method: "POST",
+    path: "/agent/v5/datafeeds",
+    auth: "session+km",
+    async handle(ctx, req, res) {
+      if ((await body(req, res, z.object({ tag: z.string().max(100).optional() }).optional())) === null) return;
+      sendJson(res, 201, ctx.feeds.create());
+    },
+  },
+  { method: "GET", path: "/agent/v5/datafeeds", auth: "session+km", handle: (ctx, _req, res) => sendJson(res, 200, ctx.feeds.list()) },
+  {
+    method: "DELETE",
+    path: "/agent/v5/datafeeds/{id}",
+    auth: "session+km",
+    handle(ctx, _req, res, _url, params) {
+      if (!ctx.feeds.remove(params.id)) return fail(res, 400, `Datafeed ${params.id} not found`);
+      res.writeHead(200).end();
+    },
+  },
+  {
+    method: "POST",
+    path: "/agent/v5/datafeeds/{id}/read",
+    auth: "session+km",
+    async handle(ctx, req, res, _url, params) {
+      const input = await body(req, res, readBody);
+      if (!input) return;
+      const aborted = new AbortController();
+      res.on("close", () => aborted.abort());
+      const result = await ctx.feeds.read(params.id, input.ackId, aborted.signal);
+      if (!result) return fail(res, 400, `Datafeed ${params.id} not found`);
+      if (!res.destroyed) sendJson(res, 200, result);
+    },
+  },
+];

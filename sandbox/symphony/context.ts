@@ -1,0 +1,115 @@
+// What every endpoint of the sandbox works with, and the plumbing shared by its three servers.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { CryptoKey } from "jose";
+import { z } from "zod";
+import { BodyTooLargeError, readJson, sendJson, type Handler } from "../http";
+import type { Org, OrgStream } from "../org";
+import type { Tokens } from "./auth";
+import type { Datafeeds } from "./datafeed";
+import { countRequest, type FaultGate, type Stats } from "./faults";
+import type { AddedMessages } from "./messages";
+
+export type Context = {
+  org: Org;
+  streamsById: Map<string, OrgStream>;
+  added: AddedMessages;
+  tokens: Tokens;
+  botKey: CryptoKey;
+  feeds: Datafeeds;
+  faults: FaultGate;
+  stats: Stats;
+  /** Whether the bot has the admin role (admin endpoints answer 403 otherwise). */
+  botIsAdmin: boolean;
+};
+
+export type Auth = "none" | "session" | "session+km";
+
+export type Route = {
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  /** Path with {name} placeholders, e.g. /agent/v4/stream/{sid}/message. */
+  path: string;
+  auth: Auth;
+  admin?: boolean;
+  handle: (ctx: Context, req: IncomingMessage, res: ServerResponse, url: URL, params: Record<string, string>) => Promise<void> | void;
+};
+
+export function fail(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  sendJson(res, status, { code: status, message }, headers);
+}
+
+/** Parses query parameters with a zod schema; answers 400 and returns null when they are invalid. */
+export function query<T extends z.ZodType>(res: ServerResponse, url: URL, schema: T): z.infer<T> | null {
+  const result = schema.safeParse(Object.fromEntries(url.searchParams));
+  if (result.success) return result.data;
+  fail(res, 400, `Invalid parameters: ${result.error.issues.map((i) => `${i.path.join(".") || "query"} ${i.message}`).join("; ")}`);
+  return null;
+}
+
+/** Parses a JSON body with a zod schema; answers 400 and returns null when it is invalid. */
+export async function body<T extends z.ZodType>(req: IncomingMessage, res: ServerResponse, schema: T): Promise<z.infer<T> | null> {
+  let json: unknown;
+  try {
+    json = await readJson(req);
+  } catch (error) {
+    fail(res, 400, error instanceof BodyTooLargeError ? error.message : "Request body is not valid JSON");
+    return null;
+  }
+  const result = schema.safeParse(json);
+  if (result.success) return result.data;
+  fail(res, 400, `Invalid request body: ${result.error.issues.map((i) => `${i.path.join(".") || "body"} ${i.message}`).join("; ")}`);
+  return null;
+}
+
+/** skip/limit as Symphony's lists take them: limit from 1 to `max`, `fallback` when absent. */
+export function paging(max: number, fallback: number) {
+  return {
+    skip: z.coerce.number().int().min(0).default(0),
+    limit: z.coerce.number().int().min(1).max(max).default(fallback),
+  };
+}
+
+function compile(route: Route) {
+  const names: string[] = [];
+  const source = route.path.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{(\w+)\}/g, (_, name: string) => {
+    names.push(name);
+    return "([^/]+)";
+  });
+  return { route, names, regex: new RegExp(`^${source}$`) };
+}
+
+/**
+ * One server's request pipeline: faults (latency, 429, 503) on public endpoints, routing, token
+ * checks, and request counting. Paths under /sandbox/ are the sandbox's own admin API.
+ */
+export function server(ctx: Context, routes: Route[]): Handler {
+  const compiled = routes.map(compile);
+  return async (req, res, url) => {
+    const method = req.method ?? "GET";
+    const isAdminApi = url.pathname.startsWith("/sandbox/");
+    const found = compiled.map((c) => ({ c, m: c.regex.exec(url.pathname) })).filter((x) => x.m);
+    const match = found.find((x) => x.c.route.method === method);
+    if (!isAdminApi) res.on("finish", () => countRequest(ctx.stats, `${method} ${match?.c.route.path ?? url.pathname}`, res.statusCode));
+
+    if (!isAdminApi) {
+      const faults = ctx.faults.current();
+      if (faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
+      const decision = ctx.faults.decide();
+      if (decision === "throttle") return fail(res, 429, "Too many requests", { "retry-after": String(faults.retryAfterSeconds) });
+      if (decision === "error") return fail(res, 503, "Service temporarily unavailable");
+    }
+    if (!match) return found.length > 0 ? fail(res, 405, `Method ${method} not allowed`) : fail(res, 404, `No such endpoint: ${url.pathname}`);
+
+    const { route } = match.c;
+    if (route.auth !== "none" && !ctx.tokens.valid("sessionToken", header(req, "sessiontoken"))) return fail(res, 401, "Invalid or missing session token");
+    if (route.auth === "session+km" && !ctx.tokens.valid("keyManagerToken", header(req, "keymanagertoken"))) return fail(res, 401, "Invalid or missing key manager token");
+    if (route.admin && !ctx.botIsAdmin) return fail(res, 403, "The caller lacks the necessary entitlement");
+
+    const params = Object.fromEntries(match.c.names.map((name, i) => [name, decodeURIComponent(match.m![i + 1])]));
+    await route.handle(ctx, req, res, url, params);
+  };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
