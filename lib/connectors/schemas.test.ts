@@ -1,0 +1,71 @@
+import { generateKeyPairSync } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { connectorNameSchema, mappingSettingsSchema, sourceSettingsSchema } from "@/lib/connectors/schemas";
+
+const rsaPem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+const ecPem = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+
+const source = {
+  podUrl: "https://acme.symphony.com/",
+  agentUrl: "https://agent.acme.example",
+  keyManagerUrl: "https://km.acme.example",
+  botUsername: " archive-bot ",
+  privateKeyPem: rsaPem,
+  streamTypes: ["IM", "ROOM"],
+  startDate: "2026-01-31",
+};
+
+describe("connectorNameSchema", () => {
+  it("trims and accepts a normal name", () => {
+    expect(connectorNameSchema.parse("  Symphony archive  ")).toBe("Symphony archive");
+  });
+  it.each([
+    ["   ", "Enter a name"],
+    ["x".repeat(65), "at most 64"],
+    ["bad\u0007name", "control characters"],
+  ])("rejects %j", (name, message) => {
+    const result = connectorNameSchema.safeParse(name);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0].message).toContain(message);
+  });
+});
+
+describe("sourceSettingsSchema", () => {
+  it("normalises URLs, trims the bot name and parses the start date", () => {
+    const parsed = sourceSettingsSchema.parse(source);
+    expect(parsed.podUrl).toBe("https://acme.symphony.com");
+    expect(parsed.botUsername).toBe("archive-bot");
+    expect(parsed.startDate?.toISOString()).toBe("2026-01-31T00:00:00.000Z");
+  });
+
+  it("keeps the key on file when the key field is empty", () => {
+    expect(sourceSettingsSchema.parse({ ...source, privateKeyPem: "" }).privateKeyPem).toBeUndefined();
+  });
+
+  it.each([
+    ["not a key at all", "-----BEGIN PRIVATE KEY-----\nZ2FyYmFnZSBnYXJiYWdlIGdhcmJhZ2UgZ2FyYmFnZQ==\n-----END PRIVATE KEY-----"],
+    ["an EC key", ecPem],
+  ])("rejects %s without echoing it", (_, pem) => {
+    const result = sourceSettingsSchema.safeParse({ ...source, privateKeyPem: pem });
+    expect(result.success).toBe(false);
+    const messages = JSON.stringify(result.error?.issues.map((i) => i.message));
+    expect(messages).toContain("not a PEM-encoded RSA private key");
+    expect(messages).not.toContain(pem.slice(30, 60));
+  });
+
+  it("names each wrong field", () => {
+    const result = sourceSettingsSchema.safeParse({ ...source, podUrl: "ftp://x", streamTypes: [], startDate: "2999-01-01" });
+    const fields = result.error?.issues.map((i) => i.path[0]);
+    expect(fields).toEqual(expect.arrayContaining(["podUrl", "streamTypes", "startDate"]));
+  });
+});
+
+describe("mappingSettingsSchema", () => {
+  it("lower-cases the fallback mailbox and treats empty as none", () => {
+    expect(mappingSettingsSchema.parse({ mappingMode: "AUTO", fallbackMailbox: " Archive@Contoso.test " }).fallbackMailbox).toBe("archive@contoso.test");
+    expect(mappingSettingsSchema.parse({ mappingMode: "CSV", fallbackMailbox: "" }).fallbackMailbox).toBeUndefined();
+  });
+  it("rejects a fallback that is not an address", () => {
+    expect(mappingSettingsSchema.safeParse({ mappingMode: "AUTO", fallbackMailbox: "archive" }).success).toBe(false);
+  });
+});

@@ -1,0 +1,28 @@
+// The six wizard steps in order; wizardStep in the Connector row is the index (1-based) of the last one completed.
+export const WIZARD_STEPS = [
+  { slug: "terms", label: "Terms of service" },
+  { slug: "name", label: "Name" },
+  { slug: "source", label: "Source sign-in" },
+  { slug: "mapping", label: "User mapping" },
+  { slug: "consent", label: "Admin consent" },
+  { slug: "review", label: "Review" },
+] as const;
+
+export type WizardStepSlug = (typeof WIZARD_STEPS)[number]["slug"];
+
+export function stepNumber(slug: WizardStepSlug): number {
+  return WIZARD_STEPS.findIndex((step) => step.slug === slug) + 1;
+}
+
+export function stepSlug(number: number): WizardStepSlug {
+  return WIZARD_STEPS[Math.min(Math.max(number, 1), WIZARD_STEPS.length) - 1].slug;
+}
+
+/** A step can be opened once every step before it is complete. */
+export function canOpenStep(slug: WizardStepSlug, completed: number): boolean {
+  return stepNumber(slug) <= completed + 1;
+}
+
+export function wizardHref(slug: WizardStepSlug, connectorId?: string): string {
+  return `/connectors/new/${slug}${connectorId ? `?id=${connectorId}` : ""}`;
+}
