@@ -7,6 +7,7 @@ import path from "node:path";
 import { migrate } from "../lib/migrations";
 import { runSql } from "../lib/testing/databases";
 import { startAzurite, type AzuriteHandle } from "../sandbox/azurite";
+import { ensureSandboxCa } from "../sandbox/m365/ca";
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "../sandbox/postgres";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -30,6 +31,12 @@ export default async function setup() {
     azurite = await startAzurite({ dir: azuriteDir });
     process.env.AZURE_STORAGE_CONNECTION_STRING = azurite.connectionString;
   }
+
+  // Test workers are forked after this, so they start trusting the Microsoft 365 sandbox's local CA
+  // (msal-node only talks HTTPS). The sandboxes the tests start serve certificates from the same folder.
+  const ca = ensureSandboxCa(path.join(dataDir, "m365-ca"));
+  process.env.NODE_EXTRA_CA_CERTS = ca.caCertPath;
+  process.env.M365_SANDBOX_CA_DIR = path.dirname(ca.caCertPath);
 
   process.env.TEST_ADMIN_DATABASE_URL = adminUrl;
   process.env.DATABASE_URL = testUrl.toString();
