@@ -1,0 +1,108 @@
+import type { Readable } from "node:stream";
+import { MailParser, type AddressObject, type AttachmentStream, type Headers, type HeaderValue, type MessageText } from "mailparser";
+import { ATTACHMENT_ID_HEADER } from "./mime";
+import type { AttachmentRef, EmailAddress, EmailModel } from "./types";
+
+export interface StagedAttachment {
+  ref: AttachmentRef;
+  /** Read it before asking for the next attachment. */
+  content: Readable;
+}
+
+export interface StagedMessage {
+  email: EmailModel;
+  /** Streams the attachments in order (one more read of the blob; none when there are no attachments). */
+  attachments(): AsyncGenerator<StagedAttachment>;
+}
+
+type ParsedPart = AttachmentStream | MessageText;
+
+function parse(source: Readable, onHeaders: (headers: Headers) => void): AsyncIterable<ParsedPart> {
+  const parser = new MailParser();
+  parser.once("headers", onHeaders);
+  source.once("error", (error) => parser.destroy(error));
+  parser.once("close", () => source.destroy());
+  return source.pipe(parser);
+}
+
+function addresses(value: HeaderValue | undefined): EmailAddress[] {
+  const objects = (Array.isArray(value) ? value : [value]) as (AddressObject | undefined)[];
+  return objects.flatMap((object) =>
+    (object?.value ?? []).flatMap((entry) => (entry.address ? [{ name: entry.name, address: entry.address }] : [])),
+  );
+}
+
+function headerString(headers: Headers, name: string): string | undefined {
+  const value = headers.get(name);
+  return typeof value === "string" ? value : undefined;
+}
+
+/** "x-symphony-message-id" -> "X-Symphony-Message-Id", the spelling buildEmail uses. */
+function canonicalHeaderName(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+}
+
+function attachmentRef(part: AttachmentStream, index: number, size: number): AttachmentRef {
+  const id = part.headers.get(ATTACHMENT_ID_HEADER.toLowerCase());
+  return {
+    id: typeof id === "string" && id ? id : `part-${part.partId ?? index}`,
+    name: part.filename ?? `attachment-${index + 1}`,
+    size,
+    contentType: part.contentType,
+  };
+}
+
+async function* streamAttachments(open: () => Readable | Promise<Readable>, refs: AttachmentRef[]) {
+  if (refs.length === 0) return;
+  let index = 0;
+  for await (const part of parse(await open(), () => {})) {
+    if (part.type !== "attachment") continue;
+    try {
+      yield { ref: refs[index++], content: part.content };
+    } finally {
+      part.release?.();
+    }
+  }
+}
+
+/**
+ * Reads a staged MIME blob back into the email model (X-Symphony-* headers give back the ids).
+ * `open` is called once for the email and once more only if attachments are streamed: MIME puts the
+ * body's text parts in front, but the parser reports them at the end, after the attachments.
+ */
+export async function readStagedMime(open: () => Readable | Promise<Readable>): Promise<StagedMessage> {
+  let headers: Headers = new Map();
+  let text: MessageText | undefined;
+  const refs: AttachmentRef[] = [];
+  for await (const part of parse(await open(), (parsed) => (headers = parsed))) {
+    if (part.type === "text") {
+      text = part;
+      continue;
+    }
+    let size = 0;
+    for await (const chunk of part.content) size += (chunk as Buffer).length;
+    refs.push(attachmentRef(part, refs.length, size));
+    part.release?.();
+  }
+
+  const symphonyHeaders: Record<string, string> = {};
+  for (const [name, value] of headers) {
+    if (name.startsWith("x-symphony-") && typeof value === "string") symphonyHeaders[canonicalHeaderName(name)] = value;
+  }
+  const references = headers.get("references");
+  const date = headers.get("date");
+  const email: EmailModel = {
+    from: addresses(headers.get("from"))[0] ?? { name: "", address: "" },
+    to: addresses(headers.get("to")),
+    subject: headerString(headers, "subject") ?? "",
+    date: date instanceof Date ? date : new Date(NaN),
+    html: text?.html ?? "",
+    text: text?.text ?? "",
+    messageId: headerString(headers, "message-id") ?? "",
+    inReplyTo: headerString(headers, "in-reply-to"),
+    references: typeof references === "string" ? references.split(/\s+/).filter(Boolean) : Array.isArray(references) ? references.map(String) : [],
+    headers: symphonyHeaders,
+    attachments: refs,
+  };
+  return { email, attachments: () => streamAttachments(open, refs) };
+}

@@ -1,0 +1,73 @@
+import type { Readable } from "node:stream";
+import { z } from "zod";
+
+/** Symphony ids are base64 (plain or URL-safe): printable ASCII, never anything that could break a header. */
+const symphonyIdSchema = z.string().regex(/^[\x21-\x7e]{1,256}$/, "must be 1-256 printable ASCII characters");
+
+export const personSchema = z.object({
+  userId: z.string().min(1),
+  email: z.string().min(3).optional(),
+  displayName: z.string(),
+});
+
+export const attachmentRefSchema = z.object({
+  id: symphonyIdSchema,
+  name: z.string(),
+  size: z.number().int().nonnegative(),
+  contentType: z.string().optional(),
+});
+
+export const streamTypeSchema = z.enum(["IM", "MIM", "ROOM", "POST"]);
+
+/**
+ * The converter's input model: one chat message, independent of Symphony's wire format
+ * (the pipeline maps Symphony's v4 message JSON into it).
+ */
+export const chatMessageSchema = z.object({
+  messageId: symphonyIdSchema,
+  streamId: symphonyIdSchema,
+  streamType: streamTypeSchema,
+  conversationName: z.string().optional(),
+  timestamp: z.date(),
+  sender: personSchema,
+  participants: z.array(personSchema),
+  presentationML: z.string(),
+  data: z.string().optional(),
+  attachments: z.array(attachmentRefSchema),
+  parentMessageId: symphonyIdSchema.optional(),
+  initialMessageId: symphonyIdSchema.optional(),
+  initialTimestamp: z.date().optional(),
+});
+
+export type Person = z.infer<typeof personSchema>;
+export type AttachmentRef = z.infer<typeof attachmentRefSchema>;
+export type StreamType = z.infer<typeof streamTypeSchema>;
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
+
+export interface EmailAddress {
+  name: string;
+  address: string;
+}
+
+/** One converted item: what the MIME and the Graph JSON are both built from. */
+export interface EmailModel {
+  from: EmailAddress;
+  to: EmailAddress[];
+  subject: string;
+  date: Date;
+  html: string;
+  text: string;
+  /** RFC 5322 Message-ID, angle brackets included, derived from the Symphony message id. */
+  messageId: string;
+  inReplyTo?: string;
+  references: string[];
+  /** X-Symphony-* headers (message, stream, stream type, parent and initial message ids). */
+  headers: Record<string, string>;
+  attachments: AttachmentRef[];
+}
+
+/** An attachment's content, opened only when the MIME is written. */
+export interface AttachmentSource {
+  ref: AttachmentRef;
+  open(): Readable;
+}
