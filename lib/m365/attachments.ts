@@ -1,0 +1,153 @@
+import { alreadyDone, listAll, send, type GraphContext } from "./context";
+import { graphError, isSuccess, type GraphResponse } from "./graph";
+import { readAll, type ImportAttachment } from "./item";
+
+/** Attachments below this many bytes go as base64 in a JSON body; larger ones through an upload session. */
+export const SMALL_ATTACHMENT_MAX_BYTES = 3_000_000;
+/** Raw bytes of small attachments sent in one $batch (base64 makes it 4/3 of this; Graph takes 4 MB a request). */
+const BATCH_MAX_BYTES = 2_500_000;
+const BATCH_MAX_REQUESTS = 20;
+
+export type AttachmentTarget = { ctx: GraphContext; userId: string; messageId: string; onSent: (n: number) => void };
+
+export function attachmentsPath({ userId, messageId }: AttachmentTarget): string {
+  return `/users/${encodeURIComponent(userId)}/messages/${encodeURIComponent(messageId)}/attachments`;
+}
+
+/** How many attachments of each name the message has now. */
+export async function attachedNames(target: AttachmentTarget): Promise<Map<string, number>> {
+  const attached = await listAll<{ name: string }>(
+    target.ctx,
+    target.userId,
+    { method: "GET", path: `${attachmentsPath(target)}?$select=id,name` },
+    { onSent: target.onSent },
+  );
+  const counts = new Map<string, number>();
+  for (const { name } of attached) counts.set(name, (counts.get(name) ?? 0) + 1);
+  return counts;
+}
+
+/**
+ * The attachments of `wanted` that the message does not have yet, matched by name (Graph reports a
+ * size of its own, not the byte count): with two "a.png" wanted and one attached, one is missing.
+ */
+export function missingFrom<T extends { name: string }>(wanted: T[], attached: Map<string, number>): T[] {
+  const left = new Map(attached);
+  return wanted.filter((attachment) => {
+    const count = left.get(attachment.name) ?? 0;
+    if (count === 0) return true;
+    left.set(attachment.name, count - 1);
+    return false;
+  });
+}
+
+type Request = { id: string; attachment: ImportAttachment; body: Record<string, unknown> };
+
+/**
+ * Adds small attachments: one POST when alone, otherwise $batch requests of several (fewer round
+ * trips; each sub-request still counts against the mailbox's limits, which the scheduler knows).
+ * A retry after an answer that may hide a success first checks what the message already has.
+ */
+export async function addSmallAttachments(target: AttachmentTarget, attachments: ImportAttachment[], all: ImportAttachment[]) {
+  const groups: ImportAttachment[][] = [];
+  let bytes = Infinity;
+  for (const attachment of attachments) {
+    if (bytes + attachment.size > BATCH_MAX_BYTES || groups.at(-1)!.length >= BATCH_MAX_REQUESTS) {
+      groups.push([]);
+      bytes = 0;
+    }
+    groups.at(-1)!.push(attachment);
+    bytes += attachment.size;
+  }
+  await Promise.all(
+    groups.map(async (group) => {
+      const requests = await Promise.all(
+        group.map(async (attachment, index) => ({ id: String(index + 1), attachment, body: await fileAttachmentBody(attachment) })),
+      );
+      await (requests.length === 1 ? postOne(target, requests[0], all) : postBatch(target, requests, all));
+    }),
+  );
+}
+
+async function fileAttachmentBody(attachment: ImportAttachment): Promise<Record<string, unknown>> {
+  return {
+    "@odata.type": "#microsoft.graph.fileAttachment",
+    name: attachment.name,
+    contentType: attachment.contentType,
+    contentBytes: (await readAll(attachment)).toString("base64"),
+    isInline: attachment.isInline,
+    ...(attachment.contentId ? { contentId: attachment.contentId } : {}),
+  };
+}
+
+/** The requests among `pending` whose attachment the message still lacks. */
+async function stillMissing(target: AttachmentTarget, pending: Request[], all: ImportAttachment[]): Promise<Request[]> {
+  const missing = new Set(missingFrom(all, await attachedNames(target)));
+  return pending.filter((request) => missing.has(request.attachment));
+}
+
+async function postOne(target: AttachmentTarget, request: Request, all: ImportAttachment[]) {
+  const response = await send(
+    target.ctx,
+    target.userId,
+    { method: "POST", path: attachmentsPath(target), body: request.body },
+    {
+      onSent: target.onSent,
+      beforeRetry: async () => ((await stillMissing(target, [request], all)).length === 0 ? alreadyDone : undefined),
+    },
+  );
+  if (!isSuccess(response.status)) throw graphError(response);
+}
+
+type BatchResponse = { id: string; status: number; headers?: Record<string, string>; body?: unknown };
+
+async function postBatch(target: AttachmentTarget, requests: Request[], all: ImportAttachment[]) {
+  const url = attachmentsPath(target);
+  let pending = requests;
+  const failed: BatchResponse[] = [];
+  const outcome = await target.ctx.scheduler.schedule(
+    target.userId,
+    async (): Promise<GraphResponse> => {
+      const response = await target.ctx.graph({
+        method: "POST",
+        path: "/$batch",
+        body: {
+          requests: pending.map(({ id, body }) => ({
+            id,
+            method: "POST",
+            url,
+            headers: { "Content-Type": "application/json" },
+            body,
+          })),
+        },
+      });
+      if (response.status !== 200) return response;
+      // Sub-requests are throttled one by one: keep the ones to send again, and answer the scheduler
+      // with the most telling of their statuses (a 429 with the longest Retry-After).
+      const retry: BatchResponse[] = [];
+      for (const answer of (response.body as { responses: BatchResponse[] }).responses) {
+        if (answer.status === 429 || answer.status >= 500) retry.push(answer);
+        else if (!isSuccess(answer.status)) failed.push(answer);
+      }
+      pending = pending.filter((request) => retry.some((answer) => answer.id === request.id));
+      if (retry.length === 0) return alreadyDone;
+      const worst = retry.reduce((a, b) => (rank(b) > rank(a) ? b : a));
+      return { status: worst.status, headers: new Headers(worst.headers ?? {}), body: worst.body };
+    },
+    {
+      requestCount: () => pending.length,
+      onSent: target.onSent,
+      beforeRetry: async () => {
+        pending = await stillMissing(target, pending, all);
+        return pending.length === 0 ? alreadyDone : undefined;
+      },
+    },
+  );
+  if (!isSuccess(outcome.status)) throw graphError(outcome);
+  if (failed.length > 0) throw graphError({ status: failed[0].status, headers: new Headers(), body: failed[0].body });
+}
+
+function rank(answer: BatchResponse): number {
+  const retryAfter = Number(new Headers(answer.headers ?? {}).get("retry-after") ?? 0);
+  return (answer.status === 429 ? 1e9 : 0) + retryAfter;
+}

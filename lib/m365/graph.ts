@@ -1,0 +1,101 @@
+import {
+  AuthenticationHandler,
+  Client,
+  HTTPMessageHandler,
+  ResponseType,
+  TelemetryHandler,
+} from "@microsoft/microsoft-graph-client";
+import { GraphRequestError } from "./errors";
+import type { M365Settings } from "./settings";
+import type { TokenProvider } from "./token";
+
+export type GraphMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+
+/** One Graph call; `path` is relative to the version root (e.g. `/users/{id}`), query values already encoded. */
+export type GraphRequest = {
+  method: GraphMethod;
+  path: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+};
+
+export type GraphResponse<T = unknown> = { status: number; headers: Headers; body: T };
+
+export type GraphTransport = (request: GraphRequest) => Promise<GraphResponse>;
+
+const GRAPH_HOST = "graph.microsoft.com";
+
+/**
+ * Sends Graph requests through the SDK's middleware chain: authentication and telemetry only. The
+ * SDK's RetryHandler (which would wait out 429/503/504 itself, then give up) is left out on purpose:
+ * every status comes back to the caller so the per-mailbox scheduler decides what waits and what fails.
+ */
+export function createGraphTransport(settings: Pick<M365Settings, "graphBaseUrl">, tokens: TokenProvider): GraphTransport {
+  const { baseUrl, version } = splitVersion(settings.graphBaseUrl);
+  const hostname = new URL(baseUrl).hostname;
+  const authProvider = { getAccessToken: () => tokens.getAccessToken() };
+  const authentication = new AuthenticationHandler(authProvider);
+  const telemetry = new TelemetryHandler();
+  authentication.setNext(telemetry);
+  telemetry.setNext(new HTTPMessageHandler());
+  const client = Client.initWithMiddleware({
+    baseUrl,
+    defaultVersion: version,
+    middleware: authentication,
+    customHosts: hostname === GRAPH_HOST ? undefined : new Set([hostname]),
+  });
+
+  return async ({ method, path, headers, body }) => {
+    // The SDK would turn a failed token request into an untyped GraphError; asking first (a cache hit
+    // in msal almost always) keeps M365AuthError and its reason for the caller.
+    await tokens.getAccessToken();
+    let request = client.api(path).responseType(ResponseType.RAW);
+    if (headers) request = request.headers(headers);
+    const call = {
+      GET: () => request.get(),
+      DELETE: () => request.delete(),
+      POST: () => request.post(body),
+      PATCH: () => request.patch(body),
+      PUT: () => request.put(body),
+    }[method];
+    const response: Response = await call();
+    return { status: response.status, headers: response.headers, body: await readBody(response) };
+  };
+}
+
+async function readBody(response: Response): Promise<unknown> {
+  const text = await response.text();
+  if (!text) return undefined;
+  if (!(response.headers.get("content-type") ?? "").includes("json")) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** `https://graph.microsoft.com` and `https://host/v1.0` both mean the v1.0 endpoint. */
+function splitVersion(graphBaseUrl: string): { baseUrl: string; version: string } {
+  const match = /^(.*)\/(v1\.0|beta)$/.exec(graphBaseUrl);
+  return match ? { baseUrl: match[1], version: match[2] } : { baseUrl: graphBaseUrl, version: "v1.0" };
+}
+
+/** Builds the typed error for a Graph answer the caller cannot use. */
+export function graphError(response: GraphResponse): GraphRequestError {
+  const error = (response.body as { error?: { code?: string; message?: string } } | undefined)?.error;
+  return new GraphRequestError(response.status, error?.code ?? "Unknown", error?.message ?? "no error message");
+}
+
+export function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+/** Quotes a value as an OData string literal. */
+export function odataString(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** `$filter=` with the expression encoded for the URL. */
+export function filterQuery(expression: string): string {
+  return `$filter=${encodeURIComponent(expression)}`;
+}

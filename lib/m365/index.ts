@@ -1,0 +1,9 @@
+export { createMailboxWriter, type MailboxWriter, type MailboxWriterOptions } from "./writer";
+export { createScheduler, defaultSchedulerOptions, type Scheduler, type SchedulerCounters, type SchedulerOptions } from "./scheduler";
+export { createTokenProvider, GRAPH_SCOPE, type TokenProvider } from "./token";
+export { m365SettingsSchema, parseM365Settings, type M365Settings, type M365SettingsInput } from "./settings";
+export { GraphRequestError, GraphRetriesExhaustedError, M365AuthError, type M365AuthFailure } from "./errors";
+export { ITEM_KEY_PROPERTY, SYMPHONY_PROPERTY_SET } from "./message";
+export { SYMPHONY_FOLDER_NAME, type MailboxLookup } from "./mailbox";
+export type { ImportAttachment, ImportItem, ImportResult } from "./item";
+export type { ImportOptions } from "./message";

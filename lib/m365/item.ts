@@ -1,0 +1,35 @@
+import type { Readable } from "node:stream";
+
+/** One attachment of an item; `open` is called again when an upload has to start over. */
+export type ImportAttachment = {
+  name: string;
+  contentType: string;
+  /** Exact byte length of what `open` yields. */
+  size: number;
+  isInline: boolean;
+  contentId?: string;
+  open(): Readable | Promise<Readable>;
+};
+
+/** What the pipeline hands the writer for one (message, mailbox) pair. */
+export type ImportItem = {
+  /** Idempotency key, stored on the Graph message and looked up on retry. */
+  key: string;
+  /** The Graph JSON message built by lib/convert, without attachments. */
+  graph: Record<string, unknown>;
+  attachments: ImportAttachment[];
+};
+
+export type ImportResult = {
+  graphMessageId: string;
+  /** Graph requests this import cost (sub-requests of a $batch counted one by one, retries included). */
+  requests: number;
+  /** True when an earlier attempt had already created the message (found by key). */
+  existing: boolean;
+};
+
+export async function readAll(attachment: ImportAttachment): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of await attachment.open()) parts.push(Buffer.from(part));
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,64 @@
+import { send, sendOk, type GraphContext } from "./context";
+import { filterQuery, graphError, odataString } from "./graph";
+
+export const SYMPHONY_FOLDER_NAME = "Symphony";
+
+/** Directory lookups are not mailbox requests; they are paced under their own scheduler key. */
+const DIRECTORY = "directory";
+
+export type MailboxLookup =
+  | { found: true; address: string; userId: string }
+  | { found: false; address: string; reason: "mailbox not found" };
+
+type User = { id: string };
+
+/** Finds the Entra user owning `address`: as UPN, then as primary mail, then as an alias. */
+export async function lookUpMailbox(ctx: GraphContext, address: string): Promise<MailboxLookup> {
+  const select = "$select=id,mail,userPrincipalName";
+  const byUpn = await send(ctx, DIRECTORY, { method: "GET", path: `/users/${encodeURIComponent(address)}?${select}` });
+  if (byUpn.status === 200) return { found: true, address, userId: (byUpn.body as User).id };
+  // 400 is what Graph answers when the address is not shaped like a UPN at all.
+  if (byUpn.status !== 404 && byUpn.status !== 400) throw graphError(byUpn);
+
+  const byMail = await sendOk<{ value: User[] }>(ctx, DIRECTORY, {
+    method: "GET",
+    path: `/users?${filterQuery(`mail eq ${odataString(address)}`)}&${select}`,
+  });
+  if (byMail.value[0]) return { found: true, address, userId: byMail.value[0].id };
+
+  const byAlias = await sendOk<{ value: User[] }>(ctx, DIRECTORY, {
+    method: "GET",
+    path: `/users?${filterQuery(`proxyAddresses/any(p:p eq ${odataString(`smtp:${address}`)})`)}&$count=true&${select}`,
+    headers: { ConsistencyLevel: "eventual" },
+  });
+  if (byAlias.value[0]) return { found: true, address, userId: byAlias.value[0].id };
+  return { found: false, address, reason: "mailbox not found" };
+}
+
+type Folder = { id: string; displayName: string };
+
+/** Inbox/Symphony's id, created when missing; a 409 means another worker created it first. */
+export async function findOrCreateSymphonyFolder(ctx: GraphContext, userId: string): Promise<string> {
+  const childFolders = `/users/${encodeURIComponent(userId)}/mailFolders/inbox/childFolders`;
+  const find = async () => {
+    const page = await sendOk<{ value: Folder[] }>(ctx, userId, {
+      method: "GET",
+      path: `${childFolders}?${filterQuery(`displayName eq ${odataString(SYMPHONY_FOLDER_NAME)}`)}&$select=id,displayName`,
+    });
+    return page.value[0]?.id;
+  };
+  const existing = await find();
+  if (existing) return existing;
+  const created = await send(
+    ctx,
+    userId,
+    { method: "POST", path: childFolders, body: { displayName: SYMPHONY_FOLDER_NAME } },
+    // A create whose answer was lost may have worked: look before trying again.
+    { beforeRetry: async () => ((await find()) ? { status: 409, headers: new Headers(), body: undefined } : undefined) },
+  );
+  if (created.status === 201 || created.status === 200) return (created.body as Folder).id;
+  if (created.status !== 409) throw graphError(created);
+  const raced = await find();
+  if (!raced) throw graphError(created);
+  return raced;
+}

@@ -1,0 +1,271 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { GraphRetriesExhaustedError, M365AuthError } from "./errors";
+
+/** What the scheduler needs to see of an HTTP answer to decide whether to retry it. */
+export type HttpOutcome = { status: number; headers: Headers };
+
+export type SchedulerOptions = {
+  /** Requests in flight at once per mailbox (Outlook allows 4 per app per mailbox). */
+  perMailboxConcurrency: number;
+  /** Requests per mailbox per window (Outlook: 10,000 per 10 minutes). */
+  budget: { requests: number; windowMs: number };
+  /** Requests in flight at once over all mailboxes. */
+  globalConcurrency: number;
+  /** Attempts per request before it fails with GraphRetriesExhaustedError. */
+  maxAttempts: number;
+  /** Exponential backoff for 5xx and network errors: baseMs * 2^(attempt-1), capped, half of it jittered. */
+  backoff: { baseMs: number; maxMs: number };
+  /** Longest Retry-After honoured as given; longer ones are cut to this. */
+  maxRetryAfterMs: number;
+};
+
+export const defaultSchedulerOptions: SchedulerOptions = {
+  perMailboxConcurrency: 4,
+  budget: { requests: 10_000, windowMs: 10 * 60_000 },
+  globalConcurrency: 64,
+  maxAttempts: 8,
+  backoff: { baseMs: 500, maxMs: 30_000 },
+  maxRetryAfterMs: 5 * 60_000,
+};
+
+export type ScheduleOptions<T> = {
+  /** Graph requests this HTTP request carries (a $batch carries its sub-requests); asked before each attempt. */
+  requestCount?: () => number;
+  /**
+   * For a request that may have taken effect although its answer was lost or a 5xx (a create):
+   * called before each retry; a result returned here is used instead of sending again.
+   */
+  beforeRetry?: () => Promise<T | undefined>;
+  /** Told the number of Graph requests of every attempt sent (per-item request counts). */
+  onSent?: (requestCount: number) => void;
+};
+
+export type SchedulerCounters = {
+  /** Graph requests sent, sub-requests of a $batch counted one by one. */
+  requests: number;
+  /** HTTP requests sent. */
+  httpRequests: number;
+  /** Answers 429 (a $batch whose sub-requests were throttled counts once per attempt). */
+  throttled: number;
+  serverErrors: number;
+  networkErrors: number;
+  retries: number;
+  /** Requests that failed after maxAttempts. */
+  exhausted: number;
+  /** Highest number of Graph requests seen in flight for one mailbox. */
+  peakInFlightPerMailbox: number;
+};
+
+export type Scheduler = {
+  /** Sends through `send` under `mailbox`'s limits, retrying 429/5xx/network errors; returns the final answer. */
+  schedule<T extends HttpOutcome>(mailbox: string, send: () => Promise<T>, options?: ScheduleOptions<T>): Promise<T>;
+  counters(): SchedulerCounters;
+};
+
+type Mailbox = { slots: Semaphore; budget: WindowCounter; pausedUntil: number };
+
+/**
+ * Per-mailbox throttling for Graph: at most N requests in flight per mailbox, a request budget per
+ * window, Retry-After pausing only the mailbox that got it, and a global cap over all mailboxes.
+ */
+export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Scheduler {
+  const options = { ...defaultSchedulerOptions, ...overrides };
+  const mailboxes = new Map<string, Mailbox>();
+  const global = createSemaphore(options.globalConcurrency);
+  const counters: SchedulerCounters = {
+    requests: 0,
+    httpRequests: 0,
+    throttled: 0,
+    serverErrors: 0,
+    networkErrors: 0,
+    retries: 0,
+    exhausted: 0,
+    peakInFlightPerMailbox: 0,
+  };
+
+  function mailboxState(key: string): Mailbox {
+    let state = mailboxes.get(key);
+    if (!state) {
+      state = {
+        slots: createSemaphore(options.perMailboxConcurrency),
+        budget: createWindowCounter(options.budget.requests, options.budget.windowMs),
+        pausedUntil: 0,
+      };
+      mailboxes.set(key, state);
+    }
+    return state;
+  }
+
+  async function sendOnce<T>(key: string, send: () => Promise<T>, requestCount: number, onSent?: (n: number) => void) {
+    const state = mailboxState(key);
+    const slots = Math.min(requestCount, options.perMailboxConcurrency);
+    const cost = Math.min(requestCount, options.budget.requests);
+    await state.slots.acquire(slots);
+    try {
+      for (;;) {
+        const wait = Math.max(state.pausedUntil - Date.now(), state.budget.waitMs(Date.now(), cost));
+        if (wait <= 0) break;
+        await sleep(wait);
+      }
+      state.budget.add(Date.now(), cost);
+      counters.peakInFlightPerMailbox = Math.max(counters.peakInFlightPerMailbox, state.slots.used());
+      await global.acquire(Math.min(slots, options.globalConcurrency));
+      try {
+        counters.httpRequests += 1;
+        counters.requests += requestCount;
+        onSent?.(requestCount);
+        return await send();
+      } finally {
+        global.release(Math.min(slots, options.globalConcurrency));
+      }
+    } finally {
+      state.slots.release(slots);
+      if (state.slots.idle() && state.budget.empty(Date.now()) && state.pausedUntil <= Date.now()) mailboxes.delete(key);
+    }
+  }
+
+  function pause(key: string, ms: number) {
+    const state = mailboxState(key);
+    state.pausedUntil = Math.max(state.pausedUntil, Date.now() + ms);
+  }
+
+  function backoffMs(attempt: number): number {
+    const ceiling = Math.min(options.backoff.maxMs, options.backoff.baseMs * 2 ** (attempt - 1));
+    return ceiling / 2 + Math.random() * (ceiling / 2);
+  }
+
+  return {
+    async schedule(key, send, { requestCount, beforeRetry, onSent } = {}) {
+      for (let attempt = 1; ; attempt++) {
+        let delay: number;
+        let ambiguous: boolean;
+        let last: number | "network-error";
+        try {
+          const outcome = await sendOnce(key, send, Math.max(1, requestCount?.() ?? 1), onSent);
+          const retryAfter = retryAfterMs(outcome.headers, options.maxRetryAfterMs);
+          last = outcome.status;
+          if (outcome.status === 429) {
+            counters.throttled += 1;
+            delay = retryAfter ?? backoffMs(attempt);
+            pause(key, delay);
+            ambiguous = false;
+          } else if (outcome.status >= 500) {
+            counters.serverErrors += 1;
+            if (retryAfter !== undefined && (outcome.status === 503 || outcome.status === 504)) {
+              delay = retryAfter;
+              pause(key, delay);
+            } else {
+              delay = backoffMs(attempt);
+            }
+            ambiguous = true;
+          } else {
+            return outcome;
+          }
+        } catch (error) {
+          if (error instanceof M365AuthError && error.reason !== "unreachable") throw error;
+          counters.networkErrors += 1;
+          last = "network-error";
+          delay = backoffMs(attempt);
+          ambiguous = true;
+        }
+        if (attempt >= options.maxAttempts) {
+          counters.exhausted += 1;
+          throw new GraphRetriesExhaustedError(key, attempt, last);
+        }
+        counters.retries += 1;
+        await sleep(delay);
+        if (ambiguous && beforeRetry) {
+          const recovered = await beforeRetry();
+          if (recovered !== undefined) return recovered;
+        }
+      }
+    },
+    counters: () => ({ ...counters }),
+  };
+}
+
+/** Retry-After in ms, from seconds or an HTTP date; undefined when absent or unreadable. */
+function retryAfterMs(headers: Headers, max: number): number | undefined {
+  const value = headers.get("retry-after");
+  if (value === null || value.trim() === "") return undefined;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), max) : undefined;
+}
+
+type Semaphore = {
+  acquire(n: number): Promise<void>;
+  release(n: number): void;
+  used(): number;
+  idle(): boolean;
+};
+
+/** Weighted, first come first served: a large request is not starved by a stream of small ones. */
+function createSemaphore(limit: number): Semaphore {
+  let used = 0;
+  const queue: Array<{ n: number; grant: () => void }> = [];
+  const wake = () => {
+    while (queue.length > 0 && used + queue[0].n <= limit) {
+      const next = queue.shift()!;
+      used += next.n;
+      next.grant();
+    }
+  };
+  return {
+    acquire(n) {
+      if (queue.length === 0 && used + n <= limit) {
+        used += n;
+        return Promise.resolve();
+      }
+      return new Promise((grant) => queue.push({ n, grant }));
+    },
+    release(n) {
+      used -= n;
+      wake();
+    },
+    used: () => used,
+    idle: () => used === 0 && queue.length === 0,
+  };
+}
+
+type WindowCounter = {
+  waitMs(now: number, cost: number): number;
+  add(now: number, cost: number): void;
+  empty(now: number): boolean;
+};
+
+/**
+ * Requests counted in 60 time buckets. A bucket is forgotten only once all of it is older than the
+ * window, so no window of that length, however aligned, ever holds more than `limit` requests.
+ */
+function createWindowCounter(limit: number, windowMs: number, bucketCount = 60): WindowCounter {
+  const bucketMs = windowMs / bucketCount;
+  const buckets: Array<{ index: number; count: number }> = [];
+  let total = 0;
+  const prune = (now: number) => {
+    while (buckets.length > 0 && (buckets[0].index + 1) * bucketMs <= now - windowMs) total -= buckets.shift()!.count;
+  };
+  return {
+    waitMs(now, cost) {
+      prune(now);
+      let excess = total + cost - limit;
+      for (const bucket of buckets) {
+        if (excess <= 0) break;
+        excess -= bucket.count;
+        if (excess <= 0) return (bucket.index + 1) * bucketMs + windowMs - now;
+      }
+      return 0;
+    },
+    add(now, cost) {
+      const index = Math.floor(now / bucketMs);
+      const last = buckets.at(-1);
+      if (last?.index === index) last.count += cost;
+      else buckets.push({ index, count: cost });
+      total += cost;
+    },
+    empty(now) {
+      prune(now);
+      return total === 0;
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import { sendOk } from "./context";
+import { attachedNames, attachmentsPath, missingFrom, type AttachmentTarget } from "./attachments";
+import { createChunkReader } from "./chunks";
+import { graphError, isSuccess, type GraphResponse } from "./graph";
+import type { ImportAttachment } from "./item";
+
+/** 12 x 320 KiB = 3.75 MiB: Graph wants chunks in multiples of 320 KiB and at most 4 MB. */
+export const UPLOAD_CHUNK_BYTES = 12 * 320 * 1024;
+const MAX_SESSIONS = 3;
+const MAX_RESYNCS = 5;
+const PUT_TIMEOUT_MS = 120_000;
+
+type UploadSession = { uploadUrl: string; nextExpectedRanges?: string[] };
+
+/**
+ * Attaches a 3-150 MB file through an upload session, streaming it chunk by chunk. When the server's
+ * idea of the next byte differs from ours (a PUT that landed but whose answer was lost), its
+ * nextExpectedRanges wins; when the session is gone, either the last chunk completed the attachment
+ * (it is on the message) or a new session starts over.
+ */
+export async function uploadLargeAttachment(target: AttachmentTarget, attachment: ImportAttachment, all: ImportAttachment[]) {
+  for (let sessionCount = 1; ; sessionCount++) {
+    const session = await sendOk<UploadSession>(
+      target.ctx,
+      target.userId,
+      {
+        method: "POST",
+        path: `${attachmentsPath(target)}/createUploadSession`,
+        body: {
+          AttachmentItem: {
+            attachmentType: "file",
+            name: attachment.name,
+            size: attachment.size,
+            contentType: attachment.contentType,
+            isInline: attachment.isInline,
+            ...(attachment.contentId ? { contentId: attachment.contentId } : {}),
+          },
+        },
+      },
+      { onSent: target.onSent },
+    );
+    if ((await uploadChunks(target, session, attachment)) === "done") return;
+    const stillMissing = missingFrom(all, await attachedNames(target)).includes(attachment);
+    if (!stillMissing) return;
+    if (sessionCount >= MAX_SESSIONS) throw new Error(`upload of attachment "${attachment.name}" lost its session ${sessionCount} times`);
+  }
+}
+
+async function uploadChunks(target: AttachmentTarget, session: UploadSession, attachment: ImportAttachment) {
+  const { size } = attachment;
+  const reader = createChunkReader(() => attachment.open());
+  try {
+    let next = nextByte(session) ?? 0;
+    let resyncs = 0;
+    while (next < size) {
+      const start = next;
+      const chunk = await reader.read(start, Math.min(UPLOAD_CHUNK_BYTES, size - start));
+      const response = await target.ctx.scheduler.schedule(target.userId, () => putChunk(session.uploadUrl, chunk, start, size), {
+        onSent: target.onSent,
+      });
+      if (response.status === 201) return "done";
+      if (response.status === 404 || response.status === 410) return "session-lost";
+      if (isSuccess(response.status)) {
+        const end = start + chunk.length;
+        next = nextByte(response.body) ?? end;
+        if (next >= size) return "done";
+        continue;
+      }
+      // 400/409/416: the session expects another range than the one we sent.
+      const expected = nextByte(response.body) ?? nextByte((await getSession(session.uploadUrl)).body);
+      if (expected === undefined || ++resyncs > MAX_RESYNCS) throw graphError(response);
+      next = expected;
+    }
+    return "done";
+  } finally {
+    reader.close();
+  }
+}
+
+/** A chunk PUT goes straight to the upload URL, which carries its own authorisation: no bearer token. */
+async function putChunk(uploadUrl: string, chunk: Buffer, start: number, size: number): Promise<GraphResponse> {
+  const response = await fetch(uploadUrl, {
+    method: "PUT",
+    headers: {
+      "Content-Type": "application/octet-stream",
+      "Content-Range": `bytes ${start}-${start + chunk.length - 1}/${size}`,
+    },
+    body: new Uint8Array(chunk.buffer as ArrayBuffer, chunk.byteOffset, chunk.length),
+    signal: AbortSignal.timeout(PUT_TIMEOUT_MS),
+  });
+  return { status: response.status, headers: response.headers, body: await jsonOrUndefined(response) };
+}
+
+async function getSession(uploadUrl: string): Promise<GraphResponse> {
+  const response = await fetch(uploadUrl, { signal: AbortSignal.timeout(PUT_TIMEOUT_MS) });
+  return { status: response.status, headers: response.headers, body: await jsonOrUndefined(response) };
+}
+
+async function jsonOrUndefined(response: Response): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Outlook answers nextExpectedRanges as ["1966080"] or ["1966080-"]: the first byte it still wants. */
+function nextByte(body: unknown): number | undefined {
+  const ranges = (body as { nextExpectedRanges?: unknown } | undefined)?.nextExpectedRanges;
+  if (!Array.isArray(ranges) || typeof ranges[0] !== "string") return undefined;
+  const match = /^(\d+)/.exec(ranges[0]);
+  return match ? Number(match[1]) : undefined;
+}

@@ -1,0 +1,52 @@
+import type { GraphContext } from "./context";
+import { createGraphTransport } from "./graph";
+import type { ImportItem, ImportResult } from "./item";
+import { findOrCreateSymphonyFolder, lookUpMailbox, type MailboxLookup } from "./mailbox";
+import { findMessageByKey, importMessage, type ImportOptions } from "./message";
+import { createScheduler, type Scheduler, type SchedulerCounters } from "./scheduler";
+import { parseM365Settings, type M365SettingsInput } from "./settings";
+import { createTokenProvider } from "./token";
+
+export type MailboxWriter = {
+  /** The mailbox owner of `address`; a missing mailbox is a result (the item is skipped), not an error. */
+  resolveMailbox(address: string): Promise<MailboxLookup>;
+  /** The id of Inbox/Symphony in the user's mailbox, created on first use. */
+  ensureSymphonyFolder(userId: string): Promise<string>;
+  importMessage(userId: string, folderId: string, item: ImportItem, options?: ImportOptions): Promise<ImportResult>;
+  /** The Graph id of the message imported with `key`, if any. */
+  findByKey(userId: string, key: string): Promise<string | undefined>;
+  counters(): SchedulerCounters;
+};
+
+export type MailboxWriterOptions = {
+  settings: M365SettingsInput;
+  /** Share one scheduler between the writers of a process so that its limits hold for all of them. */
+  scheduler?: Scheduler;
+};
+
+/** The Microsoft 365 side of an import: one per tenant; lookups and folders are cached for its lifetime. */
+export function createMailboxWriter({ settings, scheduler = createScheduler() }: MailboxWriterOptions): MailboxWriter {
+  const parsed = parseM365Settings(settings);
+  const ctx: GraphContext = { graph: createGraphTransport(parsed, createTokenProvider(parsed)), scheduler };
+  const mailboxes = new Map<string, Promise<MailboxLookup>>();
+  const folders = new Map<string, Promise<string>>();
+
+  return {
+    resolveMailbox: (address) => cached(mailboxes, address.trim().toLowerCase(), (key) => lookUpMailbox(ctx, key)),
+    ensureSymphonyFolder: (userId) => cached(folders, userId, () => findOrCreateSymphonyFolder(ctx, userId)),
+    importMessage: (userId, folderId, item, options) => importMessage(ctx, userId, folderId, item, options),
+    findByKey: (userId, key) => findMessageByKey(ctx, userId, key),
+    counters: () => scheduler.counters(),
+  };
+}
+
+/** One lookup in flight per key; failures are not remembered, so the next call tries again. */
+function cached<T>(cache: Map<string, Promise<T>>, key: string, load: (key: string) => Promise<T>): Promise<T> {
+  let entry = cache.get(key);
+  if (!entry) {
+    entry = load(key);
+    cache.set(key, entry);
+    entry.catch(() => cache.delete(key));
+  }
+  return entry;
+}
