@@ -1,0 +1,52 @@
+// Standalone Symphony sandbox: npx tsx sandbox/symphony/main.ts --port-base 0 --messages 200
+// Prints its settings (URLs, bot name and key pair) as JSON and runs until interrupted.
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { startSymphonySandbox } from "./index";
+
+const { values } = parseArgs({
+  options: {
+    "port-base": { type: "string", default: "0" },
+    host: { type: "string", default: "127.0.0.1" },
+    seed: { type: "string", default: "demo" },
+    users: { type: "string", default: "20" },
+    "external-users": { type: "string" },
+    messages: { type: "string", default: "200" },
+    "datafeed-timeout-ms": { type: "string", default: "30000" },
+  },
+});
+const count = z.coerce.number().int().min(0);
+const portBase = count.max(65533).parse(values["port-base"]);
+
+const sandbox = await startSymphonySandbox({
+  seed: values.seed,
+  org: {
+    users: count.min(2).parse(values.users),
+    externalUsers: values["external-users"] === undefined ? undefined : count.parse(values["external-users"]),
+    messages: count.parse(values.messages),
+  },
+  datafeedTimeoutMs: count.parse(values["datafeed-timeout-ms"]),
+  host: values.host,
+  // --port-base N puts the pod on N, the agent on N+1 and the key manager on N+2; 0 = ephemeral.
+  ports: portBase === 0 ? {} : { pod: portBase, agent: portBase + 1, keyManager: portBase + 2 },
+});
+
+console.log(
+  JSON.stringify(
+    {
+      podUrl: sandbox.podUrl,
+      agentUrl: sandbox.agentUrl,
+      keyManagerUrl: sandbox.keyManagerUrl,
+      adminUrl: `${sandbox.podUrl}/sandbox`,
+      bot: sandbox.bot,
+      seed: sandbox.org.seed,
+      people: sandbox.org.people.length,
+      streams: sandbox.org.streams.length,
+      messages: sandbox.org.totalMessages,
+    },
+    null,
+    2,
+  ),
+);
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void sandbox.close().then(() => process.exit(0)));
