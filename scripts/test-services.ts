@@ -12,12 +12,15 @@ import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "../sandbox/p
 
 const root = path.resolve(import.meta.dirname, "..");
 const dataDir = path.join(root, ".data/test");
+// Each run gets its own server folders, so runs in parallel (several checkouts, or a developer and
+// CI) never share a PostgreSQL data directory; they are removed when the run ends.
+const runDir = path.join(dataDir, `run-${process.pid}`);
 
 export default async function setup() {
   let postgres: EmbeddedPostgresHandle | undefined;
   let azurite: AzuriteHandle | undefined;
 
-  const adminUrl = process.env.DATABASE_URL ?? (postgres = await startEmbeddedPostgres({ dir: path.join(dataDir, "postgres"), database: "postgres" })).url;
+  const adminUrl = process.env.DATABASE_URL ?? (postgres = await startEmbeddedPostgres({ dir: path.join(runDir, "postgres"), database: "postgres" })).url;
   const testDatabase = `connector_test_${process.pid}`;
   await runSql(adminUrl, `DROP DATABASE IF EXISTS "${testDatabase}" WITH (FORCE)`);
   await runSql(adminUrl, `CREATE DATABASE "${testDatabase}"`);
@@ -26,9 +29,7 @@ export default async function setup() {
   await migrate({ databaseUrl: testUrl.toString(), dir: path.join(root, "prisma/migrations") });
 
   if (!process.env.AZURE_STORAGE_CONNECTION_STRING) {
-    const azuriteDir = path.join(dataDir, "azurite");
-    rmSync(azuriteDir, { recursive: true, force: true });
-    azurite = await startAzurite({ dir: azuriteDir });
+    azurite = await startAzurite({ dir: path.join(runDir, "azurite") });
     process.env.AZURE_STORAGE_CONNECTION_STRING = azurite.connectionString;
   }
 
@@ -48,6 +49,7 @@ export default async function setup() {
     await runSql(adminUrl, `DROP DATABASE IF EXISTS "${testDatabase}" WITH (FORCE)`).catch(() => {});
     await azurite?.stop();
     await postgres?.stop();
+    rmSync(runDir, { recursive: true, force: true });
   };
 }
 
