@@ -1,0 +1,100 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { z } from "zod";
+import type { SandboxContext } from "./context";
+import { readBody, sendJson } from "./http";
+import { faultsSchema, limitsSchema } from "./options";
+import type { Throttle } from "./throttle";
+
+export type AdminControls = {
+  setConsent: (consented: boolean) => void;
+  setLimits: (limits: Partial<z.input<typeof limitsSchema>>) => void;
+  setFaults: (faults: Partial<z.input<typeof faultsSchema>>) => void;
+  reset: () => void;
+};
+
+export function adminControls(ctx: SandboxContext, throttle: Throttle): AdminControls {
+  const { state } = ctx;
+  return {
+    setConsent: (consented) => state.consent.set(state.options.tenantId, consented),
+    setLimits: (limits) => {
+      state.limits = limitsSchema.parse({ ...state.limits, ...limits });
+      throttle.reset();
+    },
+    setFaults: (faults) => {
+      state.faults = faultsSchema.parse({ ...state.faults, ...faults });
+    },
+    reset: () => {
+      state.reset();
+      throttle.reset();
+    },
+  };
+}
+
+/** Items of a mailbox with folder names and every extended property, for tests and people. */
+export function mailboxItems(ctx: SandboxContext, address: string) {
+  const user = ctx.state.findUser(address);
+  if (!user) return null;
+  return [...ctx.state.messages.values()]
+    .filter((m) => m.userId === user.id)
+    .map((m) => ({
+      id: m.id,
+      folder: folderPath(ctx, m.parentFolderId),
+      subject: m.subject,
+      isDraft: m.isDraft,
+      isRead: m.isRead,
+      receivedDateTime: m.receivedDateTime,
+      sentDateTime: m.sentDateTime,
+      internetMessageId: m.internetMessageId,
+      from: m.from?.emailAddress.address ?? null,
+      extendedProperties: m.extendedProperties,
+      attachments: m.attachments.map(({ file: _file, ...a }) => a),
+    }));
+}
+
+export function folderPath(ctx: SandboxContext, folderId: string): string {
+  const names: string[] = [];
+  let folder = ctx.state.folders.get(folderId);
+  while (folder) {
+    names.unshift(folder.displayName);
+    folder = ctx.state.folders.get(folder.parentFolderId);
+  }
+  return names.join("/");
+}
+
+/** JSON admin API under /sandbox/admin (no auth: loopback test harness only). */
+export async function handleAdmin(ctx: SandboxContext, controls: AdminControls, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const route = url.pathname.slice("/sandbox/admin".length);
+  const method = req.method ?? "GET";
+  const json = async () => JSON.parse((await readBody(req, 64 * 1024)).toString("utf8") || "{}") as unknown;
+  try {
+    if (method === "GET" && route === "/mailboxes") {
+      return sendJson(res, 200, { value: [...ctx.state.users.values()] });
+    }
+    const items = /^\/mailboxes\/([^/]+)\/items$/.exec(route);
+    if (method === "GET" && items) {
+      const value = mailboxItems(ctx, decodeURIComponent(items[1]));
+      return value ? sendJson(res, 200, { value }) : sendJson(res, 404, { error: "unknown mailbox" });
+    }
+    if (method === "GET" && route === "/stats") return sendJson(res, 200, ctx.state.stats);
+    if (method === "POST" && route === "/reset") {
+      controls.reset();
+      return sendJson(res, 200, { ok: true });
+    }
+    if (method === "POST" && route === "/consent") {
+      const { consented } = z.object({ consented: z.boolean() }).parse(await json());
+      controls.setConsent(consented);
+      return sendJson(res, 200, { consented });
+    }
+    if (method === "POST" && route === "/limits") {
+      controls.setLimits(limitsSchema.partial().parse(await json()));
+      return sendJson(res, 200, ctx.state.limits);
+    }
+    if (method === "POST" && route === "/faults") {
+      controls.setFaults(faultsSchema.partial().parse(await json()));
+      return sendJson(res, 200, ctx.state.faults);
+    }
+    sendJson(res, 404, { error: `No admin route ${method} ${route}` });
+  } catch (error) {
+    sendJson(res, 400, { error: error instanceof z.ZodError ? z.prettifyError(error) : "Invalid JSON body" });
+  }
+}

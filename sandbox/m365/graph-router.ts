@@ -1,0 +1,119 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { GraphCall, GraphRequest, GraphResponse } from "./graph-types";
+import { graphError } from "./graph-types";
+import { getUser, listUsers } from "./graph-users";
+import { createFolder, folderNotFound, getFolder, listFolders } from "./graph-folders";
+import { createMessage, deleteMessage, getMessage, listMessages } from "./graph-messages";
+import { addAttachment, createUploadSession, getAttachment, listAttachments } from "./graph-attachments";
+import type { Throttle } from "./throttle";
+import type { Folder, User } from "./state";
+
+const WRITE_METHODS = new Set(["POST", "PUT", "PATCH"]);
+
+/**
+ * One Graph request (top-level or inside $batch), after authentication: consent check, Outlook
+ * throttling per app per mailbox, injected faults, then the resource handler.
+ */
+export async function handleGraphRequest(call: GraphCall, throttle: Throttle, req: GraphRequest, consented: boolean): Promise<GraphResponse> {
+  const { state } = call.ctx;
+  state.stats.graphRequests += 1;
+  const segments = req.path.split("/").filter(Boolean).map(safeDecode);
+  if (segments[0]?.toLowerCase() !== "users") {
+    return graphError(400, "BadRequest", `Resource not found for the segment '${segments[0] ?? ""}'.`, call);
+  }
+  if (!consented) {
+    return segments.length <= 2
+      ? graphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", call)
+      : graphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.", call);
+  }
+  if (segments.length === 1) return req.method === "GET" ? listUsers(call, req) : methodNotAllowed(call, req);
+  const user = state.findUser(segments[1]);
+  if (segments.length === 2) return req.method === "GET" ? getUser(call, req, segments[1]) : methodNotAllowed(call, req);
+  if (!user) return graphError(404, "ErrorInvalidUser", `The requested user '${segments[1]}' is invalid.`, call);
+
+  const decision = throttle.acquire(call.appId, user.id, WRITE_METHODS.has(req.method) ? req.body.length : 0);
+  if (!decision.ok) {
+    state.stats.throttled[decision.reason] += 1;
+    return graphError(429, "ApplicationThrottled", decision.message, call, { "Retry-After": String(decision.retryAfterSeconds) });
+  }
+  try {
+    const { latencyMs, serviceUnavailableShare, retryAfterSeconds } = state.faults;
+    if (latencyMs > 0) await sleep(latencyMs);
+    if (serviceUnavailableShare > 0 && Math.random() < serviceUnavailableShare) {
+      state.stats.serviceUnavailable += 1;
+      return graphError(503, "ServiceNotAvailable", "The service is temporarily unavailable. Retry after the time in Retry-After.", call, {
+        "Retry-After": String(retryAfterSeconds),
+      });
+    }
+    return mailboxRoute(call, req, user, segments.slice(2));
+  } finally {
+    decision.release();
+  }
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+function methodNotAllowed(call: GraphCall, req: GraphRequest): GraphResponse {
+  return graphError(405, "Request_BadRequest", `The HTTP method '${req.method}' is not allowed for the requested resource.`, call);
+}
+
+function mailboxRoute(call: GraphCall, req: GraphRequest, user: User, rest: string[]): GraphResponse {
+  const [head, ...tail] = rest;
+  const name = head.toLowerCase();
+  if (name === "messages") return messagesRoute(call, req, user, null, tail);
+  if (name !== "mailfolders") return graphError(400, "BadRequest", `Resource not found for the segment '${head}'.`, call);
+  if (tail.length === 0) {
+    if (req.method === "GET") return listFolders(call, req, user, null);
+    if (req.method === "POST") return createFolder(call, req, user, null);
+    return methodNotAllowed(call, req);
+  }
+  const folder = call.ctx.state.findFolder(user.id, tail[0]);
+  if (!folder) return folderNotFound(call);
+  const [child, ...more] = tail.slice(1);
+  if (child === undefined) return req.method === "GET" ? getFolder(call, req, folder) : methodNotAllowed(call, req);
+  if (child.toLowerCase() === "childfolders" && more.length === 0) {
+    if (req.method === "GET") return listFolders(call, req, user, folder);
+    if (req.method === "POST") return createFolder(call, req, user, folder);
+    return methodNotAllowed(call, req);
+  }
+  if (child.toLowerCase() === "messages") return messagesRoute(call, req, user, folder, more);
+  return graphError(400, "BadRequest", `Resource not found for the segment '${child}'.`, call);
+}
+
+function messagesRoute(call: GraphCall, req: GraphRequest, user: User, folder: Folder | null, rest: string[]): GraphResponse {
+  const { state } = call.ctx;
+  if (rest.length === 0) {
+    if (req.method === "GET") return listMessages(call, req, user, folder);
+    if (req.method === "POST") return createMessage(call, req, user, folder ?? state.findFolder(user.id, "drafts")!);
+    return methodNotAllowed(call, req);
+  }
+  const message = state.messages.get(rest[0]);
+  if (!message || message.userId !== user.id || (folder && message.parentFolderId !== folder.id)) {
+    return graphError(404, "ErrorItemNotFound", "The specified object was not found in the store.", call);
+  }
+  const [sub, attachmentId, value] = rest.slice(1).map((s, i) => (i === 0 ? s.toLowerCase() : s));
+  if (sub === undefined) {
+    if (req.method === "GET") return getMessage(call, req, message);
+    if (req.method === "DELETE") return deleteMessage(call, message);
+    return methodNotAllowed(call, req);
+  }
+  if (sub !== "attachments") return graphError(400, "BadRequest", `Resource not found for the segment '${sub}'.`, call);
+  if (attachmentId === undefined) {
+    if (req.method === "GET") return listAttachments(call, message);
+    if (req.method === "POST") return addAttachment(call, req, message);
+    return methodNotAllowed(call, req);
+  }
+  if (attachmentId.toLowerCase() === "createuploadsession" && value === undefined) {
+    return req.method === "POST" ? createUploadSession(call, req, message) : methodNotAllowed(call, req);
+  }
+  if (req.method !== "GET") return methodNotAllowed(call, req);
+  if (value !== undefined && value !== "$value") return graphError(400, "BadRequest", `Resource not found for the segment '${value}'.`, call);
+  return getAttachment(call, message, attachmentId, value === "$value");
+}
+

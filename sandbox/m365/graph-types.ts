@@ -1,0 +1,44 @@
+import type { SandboxContext } from "./context";
+
+export type GraphRequest = {
+  method: string;
+  /** Path below /v1.0, e.g. /users/x/messages. */
+  path: string;
+  query: URLSearchParams;
+  /** Lower-case header names. */
+  headers: Record<string, string>;
+  body: Buffer;
+};
+
+
+export type GraphResponse = { status: number; headers: Record<string, string>; body?: unknown; file?: { path: string; contentType: string; size: number } };
+
+export type GraphCall = {
+  ctx: SandboxContext;
+  appId: string;
+  tenantId: string;
+  requestId: string;
+  clientRequestId: string;
+};
+
+export function graphError(status: number, code: string, message: string, call: Pick<GraphCall, "requestId" | "clientRequestId">, headers: Record<string, string> = {}): GraphResponse {
+  return {
+    status,
+    headers,
+    body: {
+      error: {
+        code,
+        message,
+        innerError: {
+          date: new Date().toISOString().replace(/\.\d+Z$/, ""),
+          "request-id": call.requestId,
+          "client-request-id": call.clientRequestId,
+        },
+      },
+    },
+  };
+}
+
+export function ok(body: unknown, status = 200, headers: Record<string, string> = {}): GraphResponse {
+  return { status, headers, body };
+}

@@ -1,0 +1,96 @@
+import os from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+
+export const mailboxSchema = z.object({
+  address: z.email(),
+  displayName: z.string().min(1),
+  aliases: z.array(z.email()).default([]),
+});
+
+export const signInUserSchema = z.object({
+  email: z.email(),
+  name: z.string().min(1),
+  roles: z.array(z.string().min(1)).default([]),
+});
+
+export const limitsSchema = z.object({
+  concurrentRequests: z.number().int().min(1).default(4),
+  requestsPerWindow: z.number().int().min(1).default(10_000),
+  requestWindowMs: z.number().int().min(1).default(10 * 60 * 1000),
+  uploadBytesPerWindow: z.number().int().min(1).default(150 * 1024 * 1024),
+  uploadWindowMs: z.number().int().min(1).default(5 * 60 * 1000),
+});
+
+export const faultsSchema = z.object({
+  /** Share (0..1) of Graph requests answered 503 with Retry-After. */
+  serviceUnavailableShare: z.number().min(0).max(1).default(0),
+  retryAfterSeconds: z.number().int().min(0).default(1),
+  /** Extra latency added to every Graph request while it holds its concurrency slot. */
+  latencyMs: z.number().int().min(0).default(0),
+});
+
+export const DEFAULT_TENANT_ID = "3f6c5a2e-8d4b-4c1e-9a7f-0b2d4e6f8a10";
+export const DEFAULT_APP_CLIENT_ID = "b7d1c0a4-5e2f-4a6b-8c9d-1e2f3a4b5c6d";
+export const DEFAULT_WEB_CLIENT_ID = "c8e2d1b5-6f3a-4b7c-9d0e-2f3a4b5c6d7e";
+export const ADMIN_ROLE = "Connector.Admin";
+
+export const optionsSchema = z.object({
+  port: z.number().int().min(0).max(65535).default(0),
+  /** Where attachment bytes go; a fresh temporary folder when not given. */
+  dataDir: z.string().min(1).optional(),
+  /** Folder of the local CA and server certificate (see ensureSandboxCa). */
+  caDir: z.string().min(1).default(".data/test/m365-ca"),
+  tenantId: z.uuid().default(DEFAULT_TENANT_ID),
+  tenantDomain: z.string().min(1).default("sandbox.onmicrosoft.com"),
+  mailboxes: z.array(mailboxSchema).default([]),
+  signInUsers: z.array(signInUserSchema).optional(),
+  consented: z.boolean().default(false),
+  limits: limitsSchema.partial().default({}),
+  faults: faultsSchema.partial().default({}),
+  app: z
+    .object({
+      clientId: z.uuid().default(DEFAULT_APP_CLIENT_ID),
+      clientSecret: z.string().min(16).optional(),
+      certificatePem: z.string().optional(),
+      privateKeyPem: z.string().optional(),
+    })
+    .default({ clientId: DEFAULT_APP_CLIENT_ID }),
+  webApp: z
+    .object({
+      clientId: z.uuid().default(DEFAULT_WEB_CLIENT_ID),
+      clientSecret: z.string().min(16).optional(),
+      /** Redirect URIs besides loopback ones (http(s)://localhost|127.0.0.1:any/...), which are always allowed. */
+      redirectUris: z.array(z.url()).default([]),
+    })
+    .default({ clientId: DEFAULT_WEB_CLIENT_ID, redirectUris: [] }),
+});
+
+export type M365SandboxOptions = z.input<typeof optionsSchema>;
+export type ParsedOptions = z.output<typeof optionsSchema>;
+export type Mailbox = z.output<typeof mailboxSchema>;
+export type SignInUser = z.output<typeof signInUserSchema>;
+export type Limits = z.output<typeof limitsSchema>;
+export type Faults = z.output<typeof faultsSchema>;
+
+export function parseOptions(input: M365SandboxOptions): ParsedOptions {
+  const result = optionsSchema.safeParse(input);
+  if (!result.success) throw new Error(`Invalid M365 sandbox options: ${z.prettifyError(result.error)}`);
+  return result.data;
+}
+
+export function defaultDataDir(): string {
+  return path.join(os.tmpdir(), `m365-sandbox-${randomBytes(6).toString("hex")}`);
+}
+
+export function defaultSignInUsers(domain: string): SignInUser[] {
+  return [
+    { email: `admin@${domain}`, name: "Adele Admin", roles: [ADMIN_ROLE] },
+    { email: `viewer@${domain}`, name: "Victor Viewer", roles: [] },
+  ];
+}
+
+export function newSecret(): string {
+  return `sbx~${randomBytes(24).toString("base64url")}`;
+}

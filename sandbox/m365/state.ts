@@ -1,0 +1,235 @@
+import fs from "node:fs";
+import path from "node:path";
+import { randomBytes, randomUUID } from "node:crypto";
+import type { Faults, Limits, Mailbox, ParsedOptions, SignInUser } from "./options";
+import { faultsSchema, limitsSchema } from "./options";
+
+export type User = {
+  id: string;
+  displayName: string;
+  mail: string;
+  userPrincipalName: string;
+  proxyAddresses: string[];
+};
+
+export type Folder = {
+  id: string;
+  userId: string;
+  displayName: string;
+  parentFolderId: string;
+  wellKnownName?: string;
+};
+
+export type Recipient = { emailAddress: { name?: string; address?: string } };
+export type ExtendedProperty = { id: string; value: string };
+
+export type Attachment = {
+  id: string;
+  name: string;
+  contentType: string;
+  size: number;
+  isInline: boolean;
+  contentId: string | null;
+  lastModifiedDateTime: string;
+  file: string;
+};
+
+export type Message = {
+  id: string;
+  userId: string;
+  parentFolderId: string;
+  createdDateTime: string;
+  lastModifiedDateTime: string;
+  receivedDateTime: string;
+  sentDateTime: string;
+  isDraft: boolean;
+  isRead: boolean;
+  subject: string;
+  body: { contentType: "html" | "text"; content: string };
+  from: Recipient | null;
+  sender: Recipient | null;
+  toRecipients: Recipient[];
+  ccRecipients: Recipient[];
+  bccRecipients: Recipient[];
+  replyTo: Recipient[];
+  internetMessageId: string;
+  importance: string;
+  conversationId: string;
+  extendedProperties: ExtendedProperty[];
+  attachments: Attachment[];
+};
+
+export type UploadSession = {
+  id: string;
+  token: string;
+  appId: string;
+  userId: string;
+  messageId: string;
+  name: string;
+  contentType: string;
+  size: number;
+  isInline: boolean;
+  contentId: string | null;
+  received: number;
+  expiresAt: number;
+  file: string;
+};
+
+export type AuthorizationCode = {
+  clientId: string;
+  redirectUri: string;
+  user: SignInUser;
+  nonce?: string;
+  scope: string;
+  codeChallenge?: string;
+  codeChallengeMethod?: string;
+  expiresAt: number;
+};
+
+export type Stats = {
+  graphRequests: number;
+  throttled: { concurrency: number; requests: number; upload: number };
+  serviceUnavailable: number;
+  tokensIssued: number;
+};
+
+export type State = ReturnType<typeof createState>;
+
+export function createState(options: ParsedOptions, dataDir: string) {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const users = new Map<string, User>();
+  const folders = new Map<string, Folder>();
+  const messages = new Map<string, Message>();
+  const uploadSessions = new Map<string, UploadSession>();
+  const codes = new Map<string, AuthorizationCode>();
+  const consent = new Map<string, boolean>([[options.tenantId, options.consented]]);
+  const stats: Stats = emptyStats();
+  let limits: Limits = limitsSchema.parse(options.limits);
+  let faults: Faults = faultsSchema.parse(options.faults);
+
+  for (const mailbox of options.mailboxes) addMailbox(mailbox);
+
+  function addMailbox(mailbox: Mailbox): User {
+    const address = mailbox.address.toLowerCase();
+    const user: User = {
+      id: randomUUID(),
+      displayName: mailbox.displayName,
+      mail: address,
+      userPrincipalName: address,
+      proxyAddresses: [`SMTP:${address}`, ...mailbox.aliases.map((a) => `smtp:${a.toLowerCase()}`)],
+    };
+    users.set(user.id, user);
+    createWellKnownFolders(user.id);
+    return user;
+  }
+
+  function createWellKnownFolders(userId: string): void {
+    const root = newId();
+    for (const [wellKnownName, displayName] of WELL_KNOWN_FOLDERS) {
+      const folder: Folder = { id: newId(), userId, displayName, parentFolderId: root, wellKnownName };
+      folders.set(folder.id, folder);
+    }
+  }
+
+  /** A user by object id, userPrincipalName or any SMTP address (as Graph resolves /users/{id}). */
+  function findUser(idOrAddress: string): User | undefined {
+    const byId = users.get(idOrAddress.toLowerCase());
+    if (byId) return byId;
+    const address = idOrAddress.toLowerCase();
+    for (const user of users.values()) {
+      if (user.userPrincipalName === address) return user;
+    }
+    return undefined;
+  }
+
+  function findFolder(userId: string, idOrWellKnownName: string): Folder | undefined {
+    const byId = folders.get(idOrWellKnownName);
+    if (byId) return byId.userId === userId ? byId : undefined;
+    const name = idOrWellKnownName.toLowerCase();
+    for (const folder of folders.values()) {
+      if (folder.userId === userId && folder.wellKnownName === name) return folder;
+    }
+    return undefined;
+  }
+
+  function childFolders(parentId: string): Folder[] {
+    return [...folders.values()].filter((f) => f.parentFolderId === parentId);
+  }
+
+  function folderMessages(folderId: string): Message[] {
+    return [...messages.values()].filter((m) => m.parentFolderId === folderId);
+  }
+
+  function attachmentFile(): string {
+    return path.join(dataDir, `${randomBytes(16).toString("hex")}.bin`);
+  }
+
+  function deleteMessage(id: string): void {
+    const message = messages.get(id);
+    for (const attachment of message?.attachments ?? []) fs.rmSync(attachment.file, { force: true });
+    messages.delete(id);
+  }
+
+  /** Drops every item, folder and session (attachment files too); keeps mailboxes and consent. */
+  function reset(): void {
+    for (const message of messages.values()) {
+      for (const attachment of message.attachments) fs.rmSync(attachment.file, { force: true });
+    }
+    for (const session of uploadSessions.values()) fs.rmSync(session.file, { force: true });
+    messages.clear();
+    uploadSessions.clear();
+    folders.clear();
+    codes.clear();
+    for (const user of users.values()) createWellKnownFolders(user.id);
+    Object.assign(stats, emptyStats());
+  }
+
+  return {
+    options,
+    dataDir,
+    users,
+    folders,
+    messages,
+    uploadSessions,
+    codes,
+    consent,
+    stats,
+    get limits() {
+      return limits;
+    },
+    set limits(next: Limits) {
+      limits = next;
+    },
+    get faults() {
+      return faults;
+    },
+    set faults(next: Faults) {
+      faults = next;
+    },
+    addMailbox,
+    findUser,
+    findFolder,
+    childFolders,
+    folderMessages,
+    attachmentFile,
+    deleteMessage,
+    reset,
+  };
+}
+
+const WELL_KNOWN_FOLDERS: [string, string][] = [
+  ["inbox", "Inbox"],
+  ["drafts", "Drafts"],
+  ["sentitems", "Sent Items"],
+  ["deleteditems", "Deleted Items"],
+  ["archive", "Archive"],
+];
+
+/** Exchange-looking opaque ids (base64 with padding, so clients must URL-encode them). */
+export function newId(): string {
+  return `AAMkAG${randomBytes(33).toString("base64").replace(/\//g, "-").replace(/\+/g, "_")}AAA=`;
+}
+
+function emptyStats(): Stats {
+  return { graphRequests: 0, throttled: { concurrency: 0, requests: 0, upload: 0 }, serviceUnavailable: 0, tokensIssued: 0 };
+}

@@ -1,0 +1,76 @@
+import type { Limits } from "./options";
+
+type Window = { startedAt: number; used: number };
+type Bucket = { inFlight: number; requests: Window; uploads: Window };
+
+export type ThrottleDecision =
+  | { ok: true; release: () => void }
+  | { ok: false; reason: "concurrency" | "requests" | "upload"; retryAfterSeconds: number; message: string };
+
+/** Outlook's limits per app per mailbox: concurrent requests, requests per window, upload bytes per window. */
+export function createThrottle(getLimits: () => Limits) {
+  const buckets = new Map<string, Bucket>();
+
+  function bucket(appId: string, mailboxId: string): Bucket {
+    const key = `${appId}|${mailboxId}`;
+    let found = buckets.get(key);
+    if (!found) {
+      found = { inFlight: 0, requests: { startedAt: Date.now(), used: 0 }, uploads: { startedAt: Date.now(), used: 0 } };
+      buckets.set(key, found);
+    }
+    return found;
+  }
+
+  function roll(window: Window, lengthMs: number, now: number): void {
+    if (now - window.startedAt >= lengthMs) {
+      window.startedAt = now;
+      window.used = 0;
+    }
+  }
+
+  function secondsLeft(window: Window, lengthMs: number, now: number): number {
+    return Math.max(1, Math.ceil((window.startedAt + lengthMs - now) / 1000));
+  }
+
+  function acquire(appId: string, mailboxId: string, uploadBytes: number): ThrottleDecision {
+    const limits = getLimits();
+    const now = Date.now();
+    const b = bucket(appId, mailboxId);
+    roll(b.requests, limits.requestWindowMs, now);
+    roll(b.uploads, limits.uploadWindowMs, now);
+    if (b.inFlight >= limits.concurrentRequests) {
+      return { ok: false, reason: "concurrency", retryAfterSeconds: 1, message: "Application is over its MailboxConcurrency limit." };
+    }
+    if (b.requests.used >= limits.requestsPerWindow) {
+      return {
+        ok: false,
+        reason: "requests",
+        retryAfterSeconds: secondsLeft(b.requests, limits.requestWindowMs, now),
+        message: "Application is over its IncomingBytes/RequestCount limit for this mailbox (ApplicationMailboxRequests).",
+      };
+    }
+    if (uploadBytes > 0 && b.uploads.used + uploadBytes > limits.uploadBytesPerWindow) {
+      return {
+        ok: false,
+        reason: "upload",
+        retryAfterSeconds: secondsLeft(b.uploads, limits.uploadWindowMs, now),
+        message: "Application is over its MailboxUpload limit (upload bytes per window).",
+      };
+    }
+    b.inFlight += 1;
+    b.requests.used += 1;
+    b.uploads.used += uploadBytes;
+    let released = false;
+    return {
+      ok: true,
+      release: () => {
+        if (!released) b.inFlight -= 1;
+        released = true;
+      },
+    };
+  }
+
+  return { acquire, reset: () => buckets.clear() };
+}
+
+export type Throttle = ReturnType<typeof createThrottle>;

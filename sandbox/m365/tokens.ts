@@ -1,0 +1,169 @@
+import { createHash, createPublicKey, randomUUID } from "node:crypto";
+import { SignJWT, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from "jose";
+import type { SigningKey } from "./keys";
+import { certificateDer } from "./keys";
+
+export const GRAPH_RESOURCE = "https://graph.microsoft.com";
+export const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
+export const APP_ROLES_WHEN_CONSENTED = ["Mail.ReadWrite", "User.Read.All"];
+export const TOKEN_LIFETIME_SECONDS = 3599;
+
+export type AppTokenClaims = { appId: string; tenantId: string; roles: string[] };
+
+export async function issueAppToken(key: SigningKey, claims: AppTokenClaims, lifetimeSeconds = TOKEN_LIFETIME_SECONDS): Promise<string> {
+  return new SignJWT({
+    appid: claims.appId,
+    appidacr: "1",
+    idtyp: "app",
+    oid: servicePrincipalId(claims.appId, claims.tenantId),
+    roles: claims.roles,
+    tid: claims.tenantId,
+    uti: randomUUID(),
+    ver: "1.0",
+  })
+    .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: key.kid })
+    .setIssuer(`https://sts.windows.net/${claims.tenantId}/`)
+    .setAudience(GRAPH_RESOURCE)
+    .setSubject(servicePrincipalId(claims.appId, claims.tenantId))
+    .setIssuedAt()
+    .setNotBefore("0s")
+    .setExpirationTime(Math.floor(Date.now() / 1000) + lifetimeSeconds)
+    .sign(key.privateKey);
+}
+
+export type IdTokenClaims = {
+  issuer: string;
+  clientId: string;
+  tenantId: string;
+  user: { email: string; name: string; roles: string[] };
+  nonce?: string;
+};
+
+export async function issueIdToken(key: SigningKey, claims: IdTokenClaims): Promise<string> {
+  const oid = stableGuid(`user:${claims.user.email.toLowerCase()}`);
+  return new SignJWT({
+    name: claims.user.name,
+    oid,
+    preferred_username: claims.user.email,
+    email: claims.user.email,
+    tid: claims.tenantId,
+    ...(claims.user.roles.length > 0 ? { roles: claims.user.roles } : {}),
+    ...(claims.nonce ? { nonce: claims.nonce } : {}),
+    uti: randomUUID(),
+    ver: "2.0",
+  })
+    .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: key.kid })
+    .setIssuer(claims.issuer)
+    .setAudience(claims.clientId)
+    .setSubject(createHash("sha256").update(`${oid}:${claims.clientId}`).digest("base64url").slice(0, 43))
+    .setIssuedAt()
+    .setNotBefore("0s")
+    .setExpirationTime("1h")
+    .sign(key.privateKey);
+}
+
+export type GraphTokenCheck =
+  | { ok: true; claims: AppTokenClaims & { delegated: boolean } }
+  | { ok: false; message: string };
+
+/** Checks a bearer token the way Graph does: our signature, Graph audience, lifetime. */
+export async function verifyGraphToken(key: SigningKey, token: string | undefined): Promise<GraphTokenCheck> {
+  if (!token) return { ok: false, message: "Access token is empty." };
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, key.publicKey, { algorithms: ["RS256"] }));
+  } catch (error) {
+    if (error instanceof errors.JWTExpired) return { ok: false, message: "Lifetime validation failed, the token is expired." };
+    return { ok: false, message: "Access token validation failure. Invalid signature." };
+  }
+  const aud = payload.aud;
+  if (aud !== GRAPH_RESOURCE && aud !== GRAPH_APP_ID && aud !== `${GRAPH_RESOURCE}/`) {
+    return { ok: false, message: "Access token validation failure. Invalid audience." };
+  }
+  return {
+    ok: true,
+    claims: {
+      appId: String(payload.appid ?? payload.azp ?? ""),
+      tenantId: String(payload.tid ?? ""),
+      roles: Array.isArray(payload.roles) ? payload.roles.map(String) : [],
+      delegated: typeof payload.scp === "string",
+    },
+  };
+}
+
+export type AssertionCheck = { ok: true } | { ok: false; aadsts: number; message: string };
+
+/**
+ * Checks a client_assertion (RFC 7523) against the app's registered certificate: thumbprint in
+ * x5t (SHA-1) or x5t#S256, RS256/PS256 signature, iss = sub = client id, audience = token endpoint.
+ */
+export async function verifyClientAssertion(
+  assertion: string,
+  certificatePem: string,
+  clientId: string,
+  acceptsAudience: (aud: string) => boolean,
+): Promise<AssertionCheck> {
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(assertion);
+  } catch {
+    return { ok: false, aadsts: 50027, message: "JWT token is invalid or malformed." };
+  }
+  const der = certificateDer(certificatePem);
+  const x5t = createHash("sha1").update(der).digest("base64url");
+  const x5tS256 = createHash("sha256").update(der).digest("base64url");
+  const sent = header["x5t#S256"] ?? header.x5t;
+  if (!sent || (sent !== x5t && sent !== x5tS256)) {
+    return {
+      ok: false,
+      aadsts: 700027,
+      message: `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${String(sent ?? "")}']`,
+    };
+  }
+  try {
+    const { payload } = await jwtVerify(assertion, createPublicKey(certificatePem), { algorithms: ["RS256", "PS256"] });
+    if (payload.iss !== clientId || payload.sub !== clientId) {
+      return { ok: false, aadsts: 700023, message: "Client assertion audience claim does not match Realm issuer or iss/sub is not the client id." };
+    }
+    const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud ?? ""];
+    if (!audiences.some(acceptsAudience)) {
+      return { ok: false, aadsts: 700212, message: `Client assertion audience claim does not match the token endpoint. Audience: '${audiences.join(",")}'.` };
+    }
+    return { ok: true };
+  } catch (error) {
+    if (error instanceof errors.JWTExpired || error instanceof errors.JWTClaimValidationFailed) {
+      return { ok: false, aadsts: 700024, message: "Client assertion is not within its valid time range." };
+    }
+    return { ok: false, aadsts: 7000274, message: "Client assertion contains an invalid signature." };
+  }
+}
+
+/** Deterministic GUID from a seed, so the same user or service principal keeps its object id across restarts. */
+export function stableGuid(seed: string): string {
+  const h = createHash("sha256").update(seed).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+function servicePrincipalId(appId: string, tenantId: string): string {
+  return stableGuid(`sp:${appId}:${tenantId}`);
+}
+
+/** The Graph access token of a signed-in user (authorization code flow); Graph mail refuses it. */
+export async function issueDelegatedToken(key: SigningKey, claims: { clientId: string; tenantId: string; email: string; scope: string }): Promise<string> {
+  return new SignJWT({
+    appid: claims.clientId,
+    idtyp: "user",
+    oid: stableGuid(`user:${claims.email.toLowerCase()}`),
+    scp: claims.scope,
+    tid: claims.tenantId,
+    upn: claims.email,
+    ver: "1.0",
+  })
+    .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: key.kid })
+    .setIssuer(`https://sts.windows.net/${claims.tenantId}/`)
+    .setAudience(GRAPH_RESOURCE)
+    .setIssuedAt()
+    .setNotBefore("0s")
+    .setExpirationTime(Math.floor(Date.now() / 1000) + TOKEN_LIFETIME_SECONDS)
+    .sign(key.privateKey);
+}
