@@ -121,7 +121,8 @@ export async function verifyClientAssertion(
     };
   }
   try {
-    const { payload } = await jwtVerify(assertion, createPublicKey(certificatePem), { algorithms: ["RS256", "PS256"] });
+    // Entra tolerates clock skew; msal-node even rounds nbf up to the next second.
+    const { payload } = await jwtVerify(assertion, createPublicKey(certificatePem), { algorithms: ["RS256", "PS256"], clockTolerance: 300 });
     if (payload.iss !== clientId || payload.sub !== clientId) {
       return { ok: false, aadsts: 700023, message: "Client assertion audience claim does not match Realm issuer or iss/sub is not the client id." };
     }

@@ -1,0 +1,53 @@
+import fs from "node:fs";
+import path from "node:path";
+import { ConfidentialClientApplication } from "@azure/msal-node";
+import { Client } from "@microsoft/microsoft-graph-client";
+import { startM365Sandbox, type M365Sandbox, type M365SandboxOptions } from "./index";
+
+export const GRAPH_SCOPE = "https://graph.microsoft.com/.default";
+
+/** NODE_EXTRA_CA_CERTS is read once at process start; the sandbox must serve a certificate of that CA. */
+export const trustedCaDir = (() => {
+  const file = process.env.NODE_EXTRA_CA_CERTS;
+  return file && fs.existsSync(file) ? path.dirname(file) : null;
+})();
+
+export const skipWithoutCa = trustedCaDir === null;
+if (skipWithoutCa) {
+  console.warn(
+    "sandbox/m365 tests skipped: NODE_EXTRA_CA_CERTS does not point at the sandbox CA. Run " +
+      "`npx tsx -e \"import('./sandbox/m365/ca.ts').then(m => m.ensureSandboxCa('.data/test/m365-ca'))\"` and " +
+      "`NODE_EXTRA_CA_CERTS=.data/test/m365-ca/ca.crt npx vitest run sandbox/m365`.",
+  );
+}
+
+export const MAILBOXES = [
+  { address: "alice@contoso.example", displayName: "Alice Archer", aliases: ["a.archer@contoso.example"] },
+  { address: "bob@contoso.example", displayName: "Bob Baker" },
+];
+
+export function startTestSandbox(options: M365SandboxOptions = {}): Promise<M365Sandbox> {
+  return startM365Sandbox({ port: 0, caDir: trustedCaDir!, mailboxes: MAILBOXES, consented: true, ...options });
+}
+
+/** The msal-node configuration a non-Microsoft authority host needs: knownAuthorities. */
+export function msalWithSecret(sandbox: M365Sandbox, clientSecret = sandbox.app.clientSecret): ConfidentialClientApplication {
+  return new ConfidentialClientApplication({
+    auth: { clientId: sandbox.app.clientId, authority: sandbox.authority, clientSecret, knownAuthorities: [sandbox.authorityHost] },
+  });
+}
+
+export async function appToken(sandbox: M365Sandbox): Promise<string> {
+  const result = await msalWithSecret(sandbox).acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] });
+  if (!result?.accessToken) throw new Error("no access token");
+  return result.accessToken;
+}
+
+/** The Graph client as the product wires it: base URL of the sandbox, its host trusted for the bearer token. */
+export function graphClient(sandbox: M365Sandbox, getAccessToken: () => Promise<string>): Client {
+  return Client.initWithMiddleware({
+    authProvider: { getAccessToken },
+    baseUrl: sandbox.url,
+    customHosts: new Set([new URL(sandbox.url).hostname]),
+  });
+}
