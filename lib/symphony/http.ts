@@ -51,10 +51,8 @@ export async function send(request: HttpRequest, options: HttpOptions): Promise<
     const retriable = response.status === 429 || response.status >= 500;
     if (!retriable || last) throw await statusError(request, response);
     await response.body?.cancel();
-    const delayMs =
-      response.status === 429
-        ? Math.min(retryAfterMs(response.headers.get("retry-after")) ?? backoffDelayMs(retry, attempt), retry.maxDelayMs)
-        : backoffDelayMs(retry, attempt);
+    const asked = response.status === 429 ? retryAfterMs(response.headers.get("retry-after")) : undefined;
+    const delayMs = asked === undefined ? backoffDelayMs(retry, attempt) : Math.min(asked, retry.maxRetryAfterMs);
     await pause(options, request, attempt, delayMs, `HTTP ${response.status}`);
   }
 }

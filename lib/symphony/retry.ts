@@ -3,14 +3,17 @@ export type RetryPolicy = {
   maxAttempts: number;
   /** Base of the exponential backoff for 5xx and network errors. */
   baseDelayMs: number;
-  /** Ceiling of one backoff delay and of an honoured Retry-After. */
+  /** Ceiling of one backoff delay. */
   maxDelayMs: number;
+  /** Ceiling of one wait asked by a 429's Retry-After (which is otherwise honoured as sent). */
+  maxRetryAfterMs: number;
 };
 
 export const defaultRetryPolicy: RetryPolicy = {
   maxAttempts: 6,
   baseDelayMs: 500,
-  maxDelayMs: 60_000,
+  maxDelayMs: 30_000,
+  maxRetryAfterMs: 300_000,
 };
 
 /** "Full jitter": a random delay up to base * 2^(attempt-1), capped. attempt counts from 1. */
