@@ -4,8 +4,8 @@ import { readAll, type ImportAttachment } from "./item";
 
 /** Attachments below this many bytes go as base64 in a JSON body; larger ones through an upload session. */
 export const SMALL_ATTACHMENT_MAX_BYTES = 3_000_000;
-/** Raw bytes of small attachments sent in one $batch (base64 makes it 4/3 of this; Graph takes 4 MB a request). */
-const BATCH_MAX_BYTES = 2_500_000;
+/** Raw attachment bytes sent in one request (base64 makes it 4/3 of this; Graph takes 4 MB a request). */
+const REQUEST_MAX_ATTACHMENT_BYTES = 2_500_000;
 const BATCH_MAX_REQUESTS = 20;
 
 export type AttachmentTarget = { ctx: GraphContext; userId: string; messageId: string; onSent: (n: number) => void };
@@ -41,6 +41,26 @@ export function missingFrom<T extends { name: string }>(wanted: T[], attached: M
   });
 }
 
+export type AttachmentPlan = { inCreate: ImportAttachment[]; small: ImportAttachment[]; large: ImportAttachment[] };
+
+/**
+ * Which attachments ride in the message's create request (one request, and atomic with the message),
+ * which go as separate small POSTs and which need an upload session. `createBytes` is the size of
+ * the create body without attachments; `inCreate` stays empty when the message already exists.
+ */
+export function planAttachments(attachments: ImportAttachment[], createBytes: number | undefined): AttachmentPlan {
+  const plan: AttachmentPlan = { inCreate: [], small: [], large: [] };
+  let room = createBytes === undefined ? 0 : REQUEST_MAX_ATTACHMENT_BYTES - createBytes;
+  for (const attachment of attachments) {
+    if (attachment.size >= SMALL_ATTACHMENT_MAX_BYTES) plan.large.push(attachment);
+    else if (attachment.size <= room) {
+      plan.inCreate.push(attachment);
+      room -= attachment.size;
+    } else plan.small.push(attachment);
+  }
+  return plan;
+}
+
 type Request = { id: string; attachment: ImportAttachment; body: Record<string, unknown> };
 
 /**
@@ -52,7 +72,7 @@ export async function addSmallAttachments(target: AttachmentTarget, attachments:
   const groups: ImportAttachment[][] = [];
   let bytes = Infinity;
   for (const attachment of attachments) {
-    if (bytes + attachment.size > BATCH_MAX_BYTES || groups.at(-1)!.length >= BATCH_MAX_REQUESTS) {
+    if (bytes + attachment.size > REQUEST_MAX_ATTACHMENT_BYTES || groups.at(-1)!.length >= BATCH_MAX_REQUESTS) {
       groups.push([]);
       bytes = 0;
     }
@@ -69,7 +89,7 @@ export async function addSmallAttachments(target: AttachmentTarget, attachments:
   );
 }
 
-async function fileAttachmentBody(attachment: ImportAttachment): Promise<Record<string, unknown>> {
+export async function fileAttachmentBody(attachment: ImportAttachment): Promise<Record<string, unknown>> {
   return {
     "@odata.type": "#microsoft.graph.fileAttachment",
     name: attachment.name,

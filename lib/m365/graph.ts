@@ -5,7 +5,7 @@ import {
   ResponseType,
   TelemetryHandler,
 } from "@microsoft/microsoft-graph-client";
-import { GraphRequestError } from "./errors";
+import { GraphRequestError, M365AuthError } from "./errors";
 import type { M365Settings } from "./settings";
 import type { TokenProvider } from "./token";
 
@@ -80,10 +80,23 @@ function splitVersion(graphBaseUrl: string): { baseUrl: string; version: string 
   return match ? { baseUrl: match[1], version: match[2] } : { baseUrl: graphBaseUrl, version: "v1.0" };
 }
 
-/** Builds the typed error for a Graph answer the caller cannot use. */
-export function graphError(response: GraphResponse): GraphRequestError {
+const ACCESS_DENIED = new Set(["Authorization_RequestDenied", "ErrorAccessDenied"]);
+
+/**
+ * The typed error for a Graph answer the caller cannot use. A 403 access denied means the app holds
+ * no mail permission in the tenant (Entra issues a token without roles when consent is missing or
+ * revoked): that is a tenant-wide M365AuthError, not a problem of one item.
+ */
+export function graphError(response: GraphResponse): GraphRequestError | M365AuthError {
   const error = (response.body as { error?: { code?: string; message?: string } } | undefined)?.error;
-  return new GraphRequestError(response.status, error?.code ?? "Unknown", error?.message ?? "no error message");
+  const code = error?.code ?? "Unknown";
+  if (response.status === 403 && ACCESS_DENIED.has(code)) {
+    return new M365AuthError(
+      "no-consent",
+      `The app has no Microsoft Graph permission in this tenant: ask a global administrator to grant admin consent (Graph 403 ${code}).`,
+    );
+  }
+  return new GraphRequestError(response.status, code, error?.message ?? "no error message");
 }
 
 export function isSuccess(status: number): boolean {

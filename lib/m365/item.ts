@@ -15,8 +15,8 @@ export type ImportAttachment = {
 export type ImportItem = {
   /** Idempotency key, stored on the Graph message and looked up on retry. */
   key: string;
-  /** The Graph JSON message built by lib/convert, without attachments. */
-  graph: Record<string, unknown>;
+  /** The Graph JSON message built by lib/convert (toGraphMessage), without attachments and key. */
+  graph: object;
   attachments: ImportAttachment[];
 };
 

@@ -1,4 +1,12 @@
-import { addSmallAttachments, attachedNames, missingFrom, SMALL_ATTACHMENT_MAX_BYTES, type AttachmentTarget } from "./attachments";
+import {
+  addSmallAttachments,
+  attachedNames,
+  fileAttachmentBody,
+  missingFrom,
+  planAttachments,
+  type AttachmentPlan,
+  type AttachmentTarget,
+} from "./attachments";
 import { send, sendOk, type GraphContext } from "./context";
 import { filterQuery, graphError, odataString } from "./graph";
 import type { ImportItem, ImportResult } from "./item";
@@ -7,32 +15,23 @@ import { uploadLargeAttachment } from "./upload";
 /** Our MAPI property set; never change it, or items imported before could no longer be found by key. */
 export const SYMPHONY_PROPERTY_SET = "{7c4f1e2a-9b3d-4e58-a6c1-5d2f8b0e3a91}";
 export const ITEM_KEY_PROPERTY = `String ${SYMPHONY_PROPERTY_SET} Name SymphonyItemKey`;
-/** PR_MESSAGE_FLAGS = MSGFLAG_READ: a received, read item; without it Exchange keeps the item a draft. */
-const MESSAGE_FLAGS_PROPERTY = "Integer 0x0E07";
-const DELIVERY_TIME_PROPERTY = "SystemTime 0x0E06";
-const SUBMIT_TIME_PROPERTY = "SystemTime 0x0039";
 
 type Property = { id: string; value: string };
 
 /**
- * The create body for an imported item: the converted message, made a received non-draft item with
- * its original times (Graph's receivedDateTime/sentDateTime are read-only, so they become the MAPI
- * delivery and submit times) and carrying our idempotency key. Properties already set by the
- * converter win, except the key.
+ * The create body: the converted message (which makes it a received, non-draft item with its
+ * original times) plus our idempotency key and the small attachments that fit in the same request.
  */
-export function importBody(graph: Record<string, unknown>, key: string): Record<string, unknown> {
-  const { receivedDateTime, sentDateTime, singleValueExtendedProperties, ...message } = graph;
-  const properties = new Map<string, Property>();
-  const put = (id: string, value: unknown, override = false) => {
-    if (typeof value !== "string" || (!override && properties.has(id.toLowerCase()))) return;
-    properties.set(id.toLowerCase(), { id, value });
+export function createBody(graph: object, key: string, attachments: Record<string, unknown>[]): Record<string, unknown> {
+  const existing = (graph as { singleValueExtendedProperties?: Property[] }).singleValueExtendedProperties ?? [];
+  const properties = existing.filter(
+    (property) => property.id.toLowerCase() !== ITEM_KEY_PROPERTY.toLowerCase(),
+  );
+  return {
+    ...graph,
+    singleValueExtendedProperties: [...properties, { id: ITEM_KEY_PROPERTY, value: key }],
+    ...(attachments.length > 0 ? { attachments } : {}),
   };
-  for (const property of (singleValueExtendedProperties as Property[] | undefined) ?? []) put(property.id, property.value);
-  put(MESSAGE_FLAGS_PROPERTY, "1");
-  put(DELIVERY_TIME_PROPERTY, receivedDateTime ?? sentDateTime);
-  put(SUBMIT_TIME_PROPERTY, sentDateTime ?? receivedDateTime);
-  put(ITEM_KEY_PROPERTY, key, true);
-  return { ...message, singleValueExtendedProperties: [...properties.values()] };
 }
 
 /** The id of the message carrying `key` in the mailbox (in any folder: the user may have moved it). */
@@ -66,7 +65,8 @@ export type ImportOptions = {
 /**
  * Imports one item into `folderId`, exactly once. A retry finds the message an earlier attempt
  * created (by key) and completes it: attachments it lacks are added, the message is never created
- * twice. Until then the message may be visible without some attachments.
+ * twice. Small attachments that fit travel inside the create request, so they land with the message
+ * or not at all; until a retry completes it, a message may lack only its other attachments.
  */
 export async function importMessage(
   ctx: GraphContext,
@@ -78,16 +78,23 @@ export async function importMessage(
   let requests = 0;
   const onSent = (n: number) => (requests += n);
   const found = firstAttempt ? undefined : await findMessageByKey(ctx, userId, item.key, onSent);
-  const graphMessageId = found ?? (await createMessage(ctx, userId, folderId, item, onSent));
+
+  let graphMessageId: string;
+  let plan: AttachmentPlan;
+  if (found) {
+    graphMessageId = found;
+    const attached = item.attachments.length > 0 ? await attachedNames({ ctx, userId, messageId: found, onSent }) : new Map();
+    plan = planAttachments(missingFrom(item.attachments, attached), undefined);
+  } else {
+    plan = planAttachments(item.attachments, Buffer.byteLength(JSON.stringify(createBody(item.graph, item.key, []))));
+    const body = createBody(item.graph, item.key, await Promise.all(plan.inCreate.map(fileAttachmentBody)));
+    graphMessageId = await createMessage(ctx, userId, folderId, item.key, body, onSent);
+  }
 
   const target: AttachmentTarget = { ctx, userId, messageId: graphMessageId, onSent };
-  const missing =
-    found && item.attachments.length > 0 ? missingFrom(item.attachments, await attachedNames(target)) : item.attachments;
-  const small = missing.filter((attachment) => attachment.size < SMALL_ATTACHMENT_MAX_BYTES);
-  const large = missing.filter((attachment) => attachment.size >= SMALL_ATTACHMENT_MAX_BYTES);
   await Promise.all([
-    small.length > 0 ? addSmallAttachments(target, small, item.attachments) : undefined,
-    ...large.map((attachment) => uploadLargeAttachment(target, attachment, item.attachments)),
+    plan.small.length > 0 ? addSmallAttachments(target, plan.small, item.attachments) : undefined,
+    ...plan.large.map((attachment) => uploadLargeAttachment(target, attachment, item.attachments)),
   ]);
   return { graphMessageId, requests, existing: found !== undefined };
 }
@@ -96,24 +103,20 @@ async function createMessage(
   ctx: GraphContext,
   userId: string,
   folderId: string,
-  item: ImportItem,
+  key: string,
+  body: Record<string, unknown>,
   onSent: (n: number) => void,
 ): Promise<string> {
-  let recovered: string | undefined;
   const response = await send(
     ctx,
     userId,
-    {
-      method: "POST",
-      path: `/users/${encodeURIComponent(userId)}/mailFolders/${encodeURIComponent(folderId)}/messages`,
-      body: importBody(item.graph, item.key),
-    },
+    { method: "POST", path: `/users/${encodeURIComponent(userId)}/mailFolders/${encodeURIComponent(folderId)}/messages`, body },
     {
       onSent,
       // The create may have worked although the answer was a 5xx or never came: look it up first.
       beforeRetry: async () => {
-        recovered = await findMessageByKey(ctx, userId, item.key, onSent);
-        return recovered ? { status: 200, headers: new Headers(), body: { id: recovered } } : undefined;
+        const id = await findMessageByKey(ctx, userId, key, onSent);
+        return id ? { status: 200, headers: new Headers(), body: { id } } : undefined;
       },
     },
   );

@@ -1,0 +1,320 @@
+import { createHash, randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startM365Sandbox, type M365Sandbox } from "@/sandbox/m365";
+import { createGraphTransport } from "./graph";
+import { createBody } from "./message";
+import {
+  createMailboxWriter,
+  createScheduler,
+  createTokenProvider,
+  ITEM_KEY_PROPERTY,
+  M365AuthError,
+  parseM365Settings as parseSettings,
+  type ImportAttachment,
+  type ImportItem,
+  type M365SettingsInput,
+} from "./index";
+
+const caDir = process.env.M365_SANDBOX_CA_DIR;
+const ALICE = "alice@contoso.test";
+const BOB = "bob@contoso.test";
+const CAROL = "carol@contoso.test";
+
+// The sandbox serves TLS from a local CA that this process must trust from its start (vitest's
+// globalSetup sets NODE_EXTRA_CA_CERTS before forking workers).
+describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 writer against the sandbox", () => {
+  let sandbox: M365Sandbox;
+
+  beforeAll(async () => {
+    sandbox = await startM365Sandbox({
+      caDir,
+      consented: true,
+      mailboxes: [
+        { address: ALICE, displayName: "Alice Archer", aliases: ["a.archer@contoso.test"] },
+        { address: BOB, displayName: "Bob Baker" },
+        { address: CAROL, displayName: "Carol Clark" },
+      ],
+    });
+  });
+  afterAll(() => sandbox?.close());
+  beforeEach(() => {
+    sandbox.reset();
+    sandbox.setConsent(true);
+    sandbox.setFaults({ serviceUnavailableShare: 0, latencyMs: 0, retryAfterSeconds: 1 });
+    sandbox.setLimits({ concurrentRequests: 4, requestsPerWindow: 10_000, requestWindowMs: 600_000 });
+  });
+
+  const secretSettings = (): M365SettingsInput => ({
+    tenantId: sandbox.tenantId,
+    clientId: sandbox.app.clientId,
+    clientSecret: sandbox.app.clientSecret,
+    authorityHost: sandbox.url,
+    graphBaseUrl: sandbox.graphBaseUrl,
+  });
+  const writer = (options: { settings?: M365SettingsInput; scheduler?: ReturnType<typeof createScheduler> } = {}) =>
+    createMailboxWriter({ settings: options.settings ?? secretSettings(), scheduler: options.scheduler });
+
+  const certificateSettings = (certificate: { certificatePem?: string; thumbprint?: string }): M365SettingsInput => ({
+    ...secretSettings(),
+    clientSecret: undefined,
+    certificate: { ...certificate, privateKeyPem: sandbox.app.privateKeyPem },
+  });
+  const token = (settings: M365SettingsInput) => createTokenProvider(parseSettings(settings)).getAccessToken();
+
+  describe("tokens and consent", () => {
+    it("gets an app-only token with the client secret and with the certificate", async () => {
+      const tokens = [
+        await token(secretSettings()),
+        await token(certificateSettings({ certificatePem: sandbox.app.certificatePem })),
+        await token(certificateSettings({ thumbprint: sandbox.app.thumbprint })),
+      ];
+      for (const accessToken of tokens) {
+        expect(claims(accessToken)).toMatchObject({ tid: sandbox.tenantId, appid: sandbox.app.clientId, aud: "https://graph.microsoft.com" });
+      }
+      // And Graph accepts it: the mailbox resolves through the certificate-authenticated writer.
+      const lookup = await writer({ settings: certificateSettings({ certificatePem: sandbox.app.certificatePem }) }).resolveMailbox(ALICE);
+      expect(lookup.found).toBe(true);
+    });
+
+    it("rejects a wrong secret with a reason and without echoing the secret", async () => {
+      const wrong = `${sandbox.app.clientSecret}-wrong`;
+      const error = await token({ ...secretSettings(), clientSecret: wrong }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(M365AuthError);
+      expect((error as M365AuthError).reason).toBe("invalid-credentials");
+      expect((error as M365AuthError).message).toContain("7000215");
+      expect((error as M365AuthError).message).not.toContain(wrong);
+    });
+
+    it("says admin consent is missing when the tenant has not consented", async () => {
+      sandbox.setConsent(false);
+      const error = await writer().resolveMailbox(ALICE).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(M365AuthError);
+      expect((error as M365AuthError).reason).toBe("no-consent");
+      expect((error as M365AuthError).message).toMatch(/admin consent/);
+    });
+  });
+
+  describe("mailboxes and the Symphony folder", () => {
+    it("resolves by UPN and by alias, and reports an unknown address as a skip reason", async () => {
+      const w = writer();
+      const byUpn = await w.resolveMailbox(ALICE);
+      const byAlias = await w.resolveMailbox("A.Archer@contoso.test");
+      expect(byUpn).toMatchObject({ found: true });
+      expect(byAlias).toEqual({ ...byUpn, address: "a.archer@contoso.test" });
+      expect(await w.resolveMailbox("nobody@contoso.test")).toEqual({ found: false, address: "nobody@contoso.test", reason: "mailbox not found" });
+    });
+
+    it("creates Inbox/Symphony once when five imports race from separate writers", async () => {
+      const userId = await resolve(writer(), BOB);
+      const results = await Promise.all(
+        Array.from({ length: 5 }, async (_, n) => {
+          const w = writer();
+          const folderId = await w.ensureSymphonyFolder(userId);
+          return { folderId, result: await w.importMessage(userId, folderId, item(`race-${n}`)) };
+        }),
+      );
+      expect(new Set(results.map((r) => r.folderId)).size).toBe(1);
+      const items = sandbox.items(BOB)!;
+      expect(new Set(items.map((i) => i.folder))).toEqual(new Set(["Inbox/Symphony"]));
+      expect(items).toHaveLength(5);
+    });
+  });
+
+  describe("importing items", () => {
+    it("creates a received, non-draft message with its times, sender and recipients, found again by key", async () => {
+      const w = writer();
+      const userId = await resolve(w, ALICE);
+      const folderId = await w.ensureSymphonyFolder(userId);
+      const sent = "2024-03-05T09:15:27Z";
+      const result = await w.importMessage(userId, folderId, item("key-times", { time: sent }), { firstAttempt: true });
+      expect(result).toMatchObject({ existing: false, requests: 1 });
+
+      const [stored] = sandbox.items(ALICE)!;
+      expect(stored).toMatchObject({
+        id: result.graphMessageId,
+        folder: "Inbox/Symphony",
+        isDraft: false,
+        isRead: true,
+        receivedDateTime: sent,
+        sentDateTime: sent,
+        from: "sender@contoso.test",
+        subject: "Subject key-times",
+      });
+      const graphMessage = await (await graphGet(`/users/${userId}/messages/${result.graphMessageId}`)).json();
+      expect(graphMessage.toRecipients).toEqual([{ emailAddress: { name: "Alice Archer", address: ALICE } }]);
+      expect(stored.extendedProperties).toContainEqual({ id: ITEM_KEY_PROPERTY, value: "key-times" });
+      expect(await w.findByKey(userId, "key-times")).toBe(result.graphMessageId);
+      expect(await w.findByKey(userId, "key-other")).toBeUndefined();
+    });
+
+    it("after a crash between Graph's create and the ledger, a retry completes the same message", async () => {
+      const w = writer();
+      const userId = await resolve(w, ALICE);
+      const folderId = await w.ensureSymphonyFolder(userId);
+      const attachments = [smallAttachment("a.txt", 1000), smallAttachment("b.bin", 200_000), smallAttachment("c.bin", 300_000)];
+      const crashed = item("key-crash", { attachments });
+      // The earlier attempt: the create went through (with no attachments yet), then the worker died.
+      const graph = createGraphTransport(parseSettings(secretSettings()), createTokenProvider(parseSettings(secretSettings())));
+      const created = await graph({
+        method: "POST",
+        path: `/users/${userId}/mailFolders/${folderId}/messages`,
+        body: createBody(crashed.graph, crashed.key, []),
+      });
+      expect(created.status).toBe(201);
+
+      const retry = await w.importMessage(userId, folderId, crashed);
+      const again = await w.importMessage(userId, folderId, crashed);
+      expect(retry).toMatchObject({ existing: true, graphMessageId: (created.body as { id: string }).id });
+      expect(again).toMatchObject({ existing: true, graphMessageId: retry.graphMessageId });
+      const items = sandbox.items(ALICE)!;
+      expect(items).toHaveLength(1);
+      expect(items[0].attachments.map((a) => a.name).sort()).toEqual(["a.txt", "b.bin", "c.bin"]);
+      await expectSameBytes(userId, retry.graphMessageId, attachments);
+    });
+
+    it("uploads a 12 MB attachment through an upload session, byte-identical, next to small ones", async () => {
+      const w = writer();
+      const userId = await resolve(w, CAROL);
+      const folderId = await w.ensureSymphonyFolder(userId);
+      const attachments = [
+        bytesAttachment("big.bin", randomBytes(12 * 1024 * 1024 + 12_345)),
+        ...Array.from({ length: 5 }, (_, n) => smallAttachment(`small-${n}.bin`, 900_000)),
+        { ...smallAttachment("logo.png", 5000), isInline: true, contentId: "logo@symphony" },
+      ];
+      const result = await w.importMessage(userId, folderId, item("key-big", { attachments }), { firstAttempt: true });
+      const [stored] = sandbox.items(CAROL)!;
+      expect(stored.attachments).toHaveLength(attachments.length);
+      expect(stored.attachments.find((a) => a.name === "logo.png")).toMatchObject({ isInline: true, contentId: "logo@symphony" });
+      await expectSameBytes(userId, result.graphMessageId, attachments);
+      // create (+2 small inside it) + a $batch of 2 + a $batch of 2 + session + 4 chunks: fewer requests than items sent.
+      expect(result.requests).toBeLessThan(attachments.length + 1 + 4 + 1);
+    });
+  });
+
+  describe("throttling", () => {
+    it("lands every item exactly once through 20% 503s and 429s from a request budget", async () => {
+      sandbox.setFaults({ serviceUnavailableShare: 0.2, retryAfterSeconds: 0 });
+      sandbox.setLimits({ requestsPerWindow: 10, requestWindowMs: 1000 });
+      const scheduler = createScheduler({ backoff: { baseMs: 20, maxMs: 200 }, maxAttempts: 12 });
+      const w = writer({ scheduler });
+      const mailboxes = [ALICE, BOB, CAROL];
+      await Promise.all(
+        mailboxes.map(async (address) => {
+          const userId = await resolve(w, address);
+          const folderId = await w.ensureSymphonyFolder(userId);
+          await Promise.all(
+            Array.from({ length: 12 }, (_, n) =>
+              w.importMessage(userId, folderId, item(`${address}-${n}`, { attachments: n % 3 === 0 ? [smallAttachment("x.bin", 10_000)] : [] })),
+            ),
+          );
+        }),
+      );
+      const stats = sandbox.stats();
+      expect(stats.serviceUnavailable).toBeGreaterThan(0);
+      expect(stats.throttled.requests).toBeGreaterThan(0);
+      expect(stats.throttled.concurrency).toBe(0);
+      expect(scheduler.counters()).toMatchObject({ exhausted: 0 });
+      expect(scheduler.counters().throttled).toBe(stats.throttled.requests);
+      for (const address of mailboxes) {
+        const keys = sandbox.items(address)!.map((i) => i.extendedProperties.find((p) => p.id.endsWith("SymphonyItemKey"))?.value);
+        expect(keys.sort()).toEqual(Array.from({ length: 12 }, (_, n) => `${address}-${n}`).sort());
+        const withAttachment = sandbox.items(address)!.filter((i) => i.attachments.length > 0);
+        expect(withAttachment.map((i) => i.attachments.length)).toEqual([1, 1, 1, 1]);
+      }
+    });
+
+    it("keeps at most 4 requests in flight per mailbox, $batch sub-requests included", async () => {
+      sandbox.setFaults({ latencyMs: 15 });
+      const scheduler = createScheduler();
+      const w = writer({ scheduler });
+      const userId = await resolve(w, BOB);
+      const folderId = await w.ensureSymphonyFolder(userId);
+      await Promise.all(
+        Array.from({ length: 30 }, (_, n) =>
+          w.importMessage(userId, folderId, item(`busy-${n}`, {
+            attachments: n % 5 === 0 ? Array.from({ length: 4 }, (_, k) => smallAttachment(`p${k}.bin`, 1_000_000)) : [],
+          })),
+        ),
+      );
+      expect(sandbox.items(BOB)).toHaveLength(30);
+      expect(sandbox.stats().throttled.concurrency).toBe(0);
+      expect(scheduler.counters().peakInFlightPerMailbox).toBe(4);
+    });
+
+    it("spends no more than the per-mailbox budget in any window", async () => {
+      sandbox.setLimits({ requestsPerWindow: 15, requestWindowMs: 1000 });
+      const scheduler = createScheduler({ budget: { requests: 15, windowMs: 1000 } });
+      const w = writer({ scheduler });
+      const userId = await resolve(w, CAROL);
+      const folderId = await w.ensureSymphonyFolder(userId);
+      await Promise.all(Array.from({ length: 25 }, (_, n) => w.importMessage(userId, folderId, item(`budget-${n}`), { firstAttempt: true })));
+      expect(sandbox.items(CAROL)).toHaveLength(25);
+      expect(sandbox.stats().throttled.requests).toBe(0);
+      expect(scheduler.counters().throttled).toBe(0);
+    });
+  });
+
+  async function resolve(w: ReturnType<typeof writer>, address: string): Promise<string> {
+    const lookup = await w.resolveMailbox(address);
+    if (!lookup.found) throw new Error(`${address} not in the sandbox`);
+    return lookup.userId;
+  }
+
+  async function graphGet(path: string) {
+    const response = await fetch(`${sandbox.graphBaseUrl}${path}`, { headers: { Authorization: `Bearer ${await token(secretSettings())}` } });
+    expect(response.status).toBe(200);
+    return response;
+  }
+
+  async function expectSameBytes(userId: string, messageId: string, attachments: ImportAttachment[]) {
+    const list = (await (await graphGet(`/users/${userId}/messages/${messageId}/attachments?$select=id,name`)).json()) as {
+      value: Array<{ id: string; name: string }>;
+    };
+    for (const attachment of attachments) {
+      const stored = list.value.find((a) => a.name === attachment.name)!;
+      const bytes = Buffer.from(await (await graphGet(`/users/${userId}/messages/${messageId}/attachments/${stored.id}/$value`)).arrayBuffer());
+      const expected = Buffer.concat(await Readable.from(await attachment.open()).toArray());
+      expect(sha256(bytes), attachment.name).toBe(sha256(expected));
+    }
+  }
+});
+
+function item(key: string, options: { time?: string; attachments?: ImportAttachment[] } = {}): ImportItem {
+  const time = options.time ?? "2024-01-02T03:04:05Z";
+  return {
+    key,
+    graph: {
+      subject: `Subject ${key}`,
+      body: { contentType: "html", content: `<p>Message ${key}</p>` },
+      from: { emailAddress: { name: "Sender", address: "sender@contoso.test" } },
+      sender: { emailAddress: { name: "Sender", address: "sender@contoso.test" } },
+      toRecipients: [{ emailAddress: { name: "Alice Archer", address: ALICE } }],
+      internetMessageId: `<${key}@symphony.test>`,
+      isRead: true,
+      singleValueExtendedProperties: [
+        { id: "Integer 0x0E07", value: "1" },
+        { id: "SystemTime 0x0E06", value: time },
+        { id: "SystemTime 0x0039", value: time },
+      ],
+    },
+    attachments: options.attachments ?? [],
+  };
+}
+
+function bytesAttachment(name: string, bytes: Buffer): ImportAttachment {
+  const pieces = Array.from({ length: Math.ceil(bytes.length / 65_536) }, (_, i) => bytes.subarray(i * 65_536, (i + 1) * 65_536));
+  return { name, contentType: "application/octet-stream", size: bytes.length, isInline: false, open: () => Readable.from(pieces) };
+}
+
+function smallAttachment(name: string, size: number): ImportAttachment {
+  return bytesAttachment(name, randomBytes(size));
+}
+
+function claims(token: string): Record<string, unknown> {
+  return JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString("utf8"));
+}
+
+function sha256(bytes: Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
