@@ -3,6 +3,9 @@ import { required } from "@/lib/config";
 
 export const IMPORT_QUEUE = "connector-import";
 export const SCHEDULER_QUEUE = "connector-scheduler";
+/** Helpers for a run's import phase: any idle worker takes one and imports PENDING items. */
+export const DRAIN_QUEUE = "connector-import-drain";
+export const RETENTION_QUEUE = "staging-retention";
 
 export interface ImportJob {
   runId: string;
@@ -11,12 +14,12 @@ export interface ImportJob {
 
 const globalForBoss = globalThis as unknown as { boss?: Promise<PgBoss> };
 
-async function startBoss(): Promise<PgBoss> {
-  const boss = new PgBoss({ connectionString: required("DATABASE_URL"), schema: "pgboss", application_name: "symphony-connector" });
+/** A new, started pg-boss instance with the product's queues (a worker owns one; see jobQueue for the shared one). */
+export async function startBoss(options: { maintenanceIntervalSeconds?: number } = {}): Promise<PgBoss> {
+  const boss = new PgBoss({ connectionString: required("DATABASE_URL"), schema: "pgboss", application_name: "symphony-connector", ...options });
   boss.on("error", (error) => console.error("pg-boss:", error.message));
   await boss.start();
-  await boss.createQueue(IMPORT_QUEUE);
-  await boss.createQueue(SCHEDULER_QUEUE);
+  for (const queue of [IMPORT_QUEUE, SCHEDULER_QUEUE, DRAIN_QUEUE, RETENTION_QUEUE]) await boss.createQueue(queue);
   return boss;
 }
 

@@ -1,0 +1,98 @@
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import type PgBoss from "pg-boss";
+import { config } from "@/lib/config";
+import { logger } from "@/lib/logger";
+import { DRAIN_QUEUE, IMPORT_QUEUE, RETENTION_QUEUE, SCHEDULER_QUEUE, startBoss, type ImportJob } from "@/lib/jobs/boss";
+import { keepJobAlive } from "@/lib/jobs/heartbeat";
+import { enqueueDueImports } from "@/lib/jobs/schedule";
+import { drainRun, environmentFromConfig, failRun, runImport, type DeliveryOptions, type PipelineEnvironment } from "@/lib/pipeline";
+import { stagingStoreFor } from "@/lib/pipeline/services";
+
+export type WorkerOptions = {
+  /** Import jobs (runs or helpers) this process works on at once. */
+  concurrency: number;
+  /** Names the worker in item claims; default host-pid-random. */
+  workerId?: string;
+  /** Helper jobs queued when a run's collect phase ends (any idle worker takes them). */
+  helpersPerRun?: number;
+  environment?: PipelineEnvironment;
+  delivery?: Partial<DeliveryOptions>;
+  /** How often pg-boss looks for expired jobs (a killed worker's run); default 30 s. */
+  maintenanceIntervalSeconds?: number;
+  /** Days staged blobs are kept; default STAGING_RETENTION_DAYS. */
+  retentionDays?: number;
+};
+
+export type Worker = { workerId: string; stop(): Promise<void> };
+
+/**
+ * Consumes import runs and helper jobs, queues due runs every minute and purges old staged blobs daily.
+ * Any number of workers may share a database: a run's items are claimed with SKIP LOCKED, and a
+ * killed worker's run is retried (pg-boss expiry) and resumes where it stopped.
+ */
+export async function startWorker(options: WorkerOptions): Promise<Worker> {
+  const workerId = options.workerId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const environment = options.environment ?? environmentFromConfig();
+  const stopping = new AbortController();
+  const log = logger.child({ workerId });
+  const boss = await startBoss({ maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 30 });
+  const common = { workerId, signal: stopping.signal, environment, delivery: options.delivery };
+
+  const runJob = async ([job]: PgBoss.JobWithMetadata<ImportJob>[]) => {
+    const { runId, connectorId } = job.data;
+    const release = keepJobAlive(boss, IMPORT_QUEUE, job.id);
+    try {
+      const summary = await runImport(runId, {
+        ...common,
+        onCollected: async () => {
+          const helpers = Array.from({ length: options.helpersPerRun ?? 4 }, () => ({ name: DRAIN_QUEUE, data: { runId, connectorId } }));
+          await boss.insert(helpers);
+        },
+      });
+      log.info({ runId, status: summary.status, counts: summary.counts, messages: summary.messagesCollected }, "import run finished");
+    } catch (error) {
+      const last = job.retryCount >= job.retryLimit && !stopping.signal.aborted;
+      log.error({ runId, err: errorText(error), willRetry: !last }, "import run stopped");
+      if (last) await failRun(runId, error);
+      throw error;
+    } finally {
+      release();
+    }
+  };
+
+  const drainJob = async ([job]: PgBoss.Job<ImportJob>[]) => {
+    await drainRun(job.data.runId, common);
+  };
+
+  for (let i = 0; i < options.concurrency; i++) {
+    await boss.work<ImportJob>(IMPORT_QUEUE, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: 1 }, runJob);
+    await boss.work<ImportJob>(DRAIN_QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, drainJob);
+  }
+
+  await boss.schedule(SCHEDULER_QUEUE, "* * * * *");
+  await boss.work(SCHEDULER_QUEUE, async () => {
+    const queued = await enqueueDueImports();
+    if (queued.length > 0) log.info({ queued }, "scheduled imports queued");
+  });
+  await boss.schedule(RETENTION_QUEUE, "17 3 * * *");
+  await boss.work(RETENTION_QUEUE, async () => {
+    const days = options.retentionDays ?? config().STAGING_RETENTION_DAYS;
+    const removed = await (await stagingStoreFor(environment)).purgeOlderThan(new Date(Date.now() - days * 86_400_000));
+    log.info({ removed, days }, "staged items purged");
+  });
+  log.info({ concurrency: options.concurrency }, "worker started");
+
+  return {
+    workerId,
+    async stop() {
+      stopping.abort();
+      await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
+      log.info("worker stopped");
+    },
+  };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,101 @@
+import { PassThrough, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { buildEmail, buildMime, type ChatMessage } from "@/lib/convert";
+import type { StagingStore } from "@/lib/staging";
+import type { AdminStream, StreamType, SymphonyClient, SymphonyMessage } from "@/lib/symphony";
+import { toChatMessage, type Conversation } from "./chat-message";
+import { recordedMessageIds, recordPage, type CollectedMessage } from "./ledger";
+import { mapLimit } from "./map-limit";
+import type { RecipientResolver } from "./recipients";
+
+export type CollectContext = {
+  connectorId: string;
+  runId: string;
+  streamTypes: StreamType[];
+  /** Messages before this time are not collected (the connector's start date). */
+  startDate: Date | null;
+  symphony: SymphonyClient;
+  staging: StagingStore;
+  recipientsOf: RecipientResolver;
+  /** Messages converted and staged at once. */
+  parallelism: number;
+  signal?: AbortSignal;
+  onMessages?: (collected: number, bytes: number) => void;
+};
+
+/**
+ * Reads every stream of the chosen types from its checkpoint, converts and stages each new message,
+ * and records each page (messages, ledger rows, checkpoint) in one transaction.
+ */
+export async function collect(ctx: CollectContext, checkpoints: ReadonlyMap<string, Date>): Promise<void> {
+  for await (const streams of ctx.symphony.listStreams({ streamTypes: ctx.streamTypes })) {
+    for (const stream of streams) {
+      ctx.signal?.throwIfAborted();
+      await collectStream(ctx, stream, checkpoints.get(stream.id));
+    }
+  }
+}
+
+async function collectStream(ctx: CollectContext, stream: AdminStream, checkpoint: Date | undefined): Promise<void> {
+  const since = Math.max(checkpoint?.getTime() ?? 0, ctx.startDate?.getTime() ?? 0);
+  let conversation: Conversation | undefined;
+  for await (const page of ctx.symphony.messages(stream.id, since)) {
+    ctx.signal?.throwIfAborted();
+    conversation ??= { stream, members: await ctx.symphony.listStreamMembers(stream.id) };
+    const recorded = await recordedMessageIds(ctx.connectorId, page.map((message) => message.messageId));
+    const fresh = page.filter((message) => !recorded.has(message.messageId));
+    const messages = await mapLimit(fresh, ctx.parallelism, (message) => stageMessage(ctx, message, conversation!));
+    const last = page.at(-1)!;
+    const added = await recordPage({
+      connectorId: ctx.connectorId,
+      runId: ctx.runId,
+      streamId: stream.id,
+      streamType: stream.type,
+      messages,
+      checkpoint: { at: new Date(last.timestamp), messageId: last.messageId },
+    });
+    if (added > 0) ctx.onMessages?.(added, messages.reduce((sum, message) => sum + message.sizeBytes, 0));
+  }
+}
+
+async function stageMessage(ctx: CollectContext, message: SymphonyMessage, conversation: Conversation): Promise<CollectedMessage> {
+  const chat = toChatMessage(message, conversation);
+  const email = buildEmail(chat);
+  const attachments = chat.attachments.map((ref) => ({
+    ref,
+    open: () => streamOf(() => ctx.symphony.downloadAttachment(chat.streamId, chat.messageId, ref.id)),
+  }));
+  const staged = await ctx.staging.stage(ctx.connectorId, chat.messageId, buildMime(email, attachments));
+  const participants = participantsOf(chat, conversation);
+  return {
+    messageId: chat.messageId,
+    sentAt: chat.timestamp,
+    senderUserId: chat.sender.userId,
+    senderEmail: chat.sender.email?.toLowerCase() ?? null,
+    senderName: chat.sender.displayName || null,
+    participants: [...new Set(participants.flatMap((person) => (person.email ? [person.email.toLowerCase()] : [])))],
+    blobName: staged.blobName,
+    sizeBytes: staged.size,
+    recipients: await ctx.recipientsOf(participants),
+  };
+}
+
+type Participant = Parameters<RecipientResolver>[0][number];
+
+/** Everyone who gets the message: the stream's members, and the sender even when no longer listed. */
+function participantsOf(chat: ChatMessage, { members }: Conversation): Participant[] {
+  const people: Participant[] = members.map((member) => member.user);
+  if (!people.some((user) => String(user.userId) === chat.sender.userId)) {
+    people.push({ userId: Number(chat.sender.userId), email: chat.sender.email });
+  }
+  return people;
+}
+
+/** A stream now for a stream later (buildMime opens an attachment when it reaches it). */
+function streamOf(open: () => Promise<Readable>): Readable {
+  const through = new PassThrough();
+  open()
+    .then((source) => pipeline(source, through))
+    .catch((error: unknown) => through.destroy(error as Error));
+  return through;
+}

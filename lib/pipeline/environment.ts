@@ -1,0 +1,34 @@
+import { readFileSync } from "node:fs";
+import { config, required } from "@/lib/config";
+import type { M365SettingsInput } from "@/lib/m365/settings";
+import type { SchedulerOptions } from "@/lib/m365/scheduler";
+
+/** What a run needs besides the connector row: the app registration and the staging container. */
+export type PipelineEnvironment = {
+  /** The app registration; the tenant is the one that consented, taken from the connector. */
+  m365: Omit<M365SettingsInput, "tenantId">;
+  staging: { connectionString: string; containerName: string };
+  graphScheduler?: Partial<SchedulerOptions>;
+};
+
+/** The environment described by the process's configuration (lib/config.ts). */
+export function environmentFromConfig(): PipelineEnvironment {
+  const c = config();
+  const certificatePath = c.ENTRA_CLIENT_CERTIFICATE_PATH;
+  return {
+    m365: {
+      clientId: required("ENTRA_CLIENT_ID"),
+      ...(certificatePath
+        ? {
+            certificate: {
+              certificatePem: readFileSync(certificatePath, "utf8"),
+              privateKeyPem: readFileSync(required("ENTRA_CLIENT_KEY_PATH"), "utf8"),
+            },
+          }
+        : { clientSecret: required("ENTRA_CLIENT_SECRET") }),
+      authorityHost: c.ENTRA_AUTHORITY_HOST,
+      graphBaseUrl: c.GRAPH_BASE_URL,
+    },
+    staging: { connectionString: required("AZURE_STORAGE_CONNECTION_STRING"), containerName: c.STAGING_CONTAINER },
+  };
+}

@@ -1,0 +1,175 @@
+// Every database write of a run: the per-page collect transaction, claims, outcomes and counts.
+// Times are the database's clock in UTC (columns are TIMESTAMP(3) holding UTC, as Prisma writes them),
+// so workers on machines with skewed clocks agree on claim expiry.
+import { db } from "@/lib/db";
+import { Prisma } from "@/lib/generated/prisma/client";
+import type { Recipient } from "./recipients";
+
+const NOW = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
+
+export type CollectedMessage = {
+  messageId: string;
+  sentAt: Date;
+  senderUserId: string;
+  senderEmail: string | null;
+  senderName: string | null;
+  participants: string[];
+  blobName: string;
+  sizeBytes: number;
+  recipients: Recipient[];
+};
+
+export type CollectedPage = {
+  connectorId: string;
+  runId: string;
+  streamId: string;
+  streamType: string;
+  messages: CollectedMessage[];
+  /** The stream's newest message of the page: the checkpoint moves here (never backwards). */
+  checkpoint: { at: Date; messageId: string };
+};
+
+/** Message ids of the list already recorded for the connector (re-read at the checkpoint's millisecond). */
+export async function recordedMessageIds(connectorId: string, messageIds: string[]): Promise<Set<string>> {
+  const rows = await db.sourceMessage.findMany({
+    where: { connectorId, messageId: { in: messageIds } },
+    select: { messageId: true },
+  });
+  return new Set(rows.map((row) => row.messageId));
+}
+
+/**
+ * One page in one transaction: the messages (a message already recorded is left alone, and so are its
+ * items), one ledger row per recipient, the run's collected count and the stream's checkpoint.
+ * Returns how many messages were new.
+ */
+export async function recordPage(page: CollectedPage): Promise<number> {
+  return db.$transaction(async (tx) => {
+    const inserted = await tx.sourceMessage.createManyAndReturn({
+      data: page.messages.map(({ recipients: _, ...message }) => ({
+        ...message,
+        connectorId: page.connectorId,
+        runId: page.runId,
+        streamId: page.streamId,
+        streamType: page.streamType,
+        sizeBytes: BigInt(message.sizeBytes),
+      })),
+      skipDuplicates: true,
+      select: { id: true, messageId: true },
+    });
+    const byMessageId = new Map(page.messages.map((message) => [message.messageId, message]));
+    await tx.importItem.createMany({
+      data: inserted.flatMap(({ id, messageId }) =>
+        byMessageId.get(messageId)!.recipients.map((recipient) => ({
+          connectorId: page.connectorId,
+          sourceMessageId: id,
+          runId: page.runId,
+          ...recipient,
+        })),
+      ),
+      skipDuplicates: true,
+    });
+    if (inserted.length > 0) {
+      await tx.importRun.update({ where: { id: page.runId }, data: { messagesCollected: { increment: inserted.length } } });
+    }
+    await tx.$executeRaw`
+      INSERT INTO "StreamCheckpoint" ("connectorId", "streamId", "lastMessageAt", "lastMessageId", "updatedAt")
+      VALUES (${page.connectorId}::uuid, ${page.streamId}, (${page.checkpoint.at.toISOString()}::timestamptz AT TIME ZONE 'UTC'), ${page.checkpoint.messageId}, ${NOW})
+      ON CONFLICT ("connectorId", "streamId") DO UPDATE
+        SET "lastMessageAt" = EXCLUDED."lastMessageAt", "lastMessageId" = EXCLUDED."lastMessageId", "updatedAt" = EXCLUDED."updatedAt"
+        WHERE "StreamCheckpoint"."lastMessageAt" <= EXCLUDED."lastMessageAt"`;
+    return inserted.length;
+  });
+}
+
+export type ClaimedItem = {
+  id: bigint;
+  mailbox: string;
+  attempts: number;
+  messageId: string;
+  blobName: string;
+  sizeBytes: bigint;
+};
+
+/**
+ * Claims up to `limit` PENDING items of the connector that nobody holds (or whose holder's claim
+ * expired, or whose retry delay has passed), oldest first so every mailbox moves. `attempts` is
+ * incremented here, before any Graph call, so a later attempt knows to look the message up first.
+ */
+export async function claimItems(args: { connectorId: string; runId: string; workerId: string; limit: number; claimSeconds: number }) {
+  return db.$queryRaw<ClaimedItem[]>`
+    WITH picked AS (
+      SELECT id FROM "ImportItem"
+      WHERE "connectorId" = ${args.connectorId}::uuid AND status = 'PENDING'
+        AND ("claimedUntil" IS NULL OR "claimedUntil" < ${NOW})
+      ORDER BY id
+      LIMIT ${args.limit}
+      FOR UPDATE SKIP LOCKED
+    )
+    UPDATE "ImportItem" AS item
+    SET "claimedBy" = ${args.workerId},
+        "claimedUntil" = ${NOW} + make_interval(secs => ${args.claimSeconds}),
+        attempts = item.attempts + 1,
+        "runId" = ${args.runId}::uuid,
+        "updatedAt" = ${NOW}
+    FROM picked, "SourceMessage" AS message
+    WHERE item.id = picked.id AND message.id = item."sourceMessageId"
+    RETURNING item.id, item.mailbox, item.attempts, message."messageId", message."blobName", message."sizeBytes"`;
+}
+
+/** Keeps this worker's claims alive while it works on them (a dead worker's claims simply expire). */
+export async function extendClaims(workerId: string, ids: bigint[], claimSeconds: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db.$executeRaw`
+    UPDATE "ImportItem" SET "claimedUntil" = ${NOW} + make_interval(secs => ${claimSeconds})
+    WHERE id = ANY(${ids.map(String)}::bigint[]) AND "claimedBy" = ${workerId} AND status = 'PENDING'`;
+}
+
+export async function markImported(id: bigint, graphMessageId: string): Promise<void> {
+  await db.$executeRaw`
+    UPDATE "ImportItem"
+    SET status = 'IMPORTED', "graphMessageId" = ${graphMessageId}, reason = NULL, "claimedUntil" = NULL,
+        "importedAt" = ${NOW}, "updatedAt" = ${NOW}
+    WHERE id = ${id} AND status = 'PENDING'`;
+}
+
+export async function markFailed(id: bigint, reason: string): Promise<void> {
+  await db.$executeRaw`
+    UPDATE "ImportItem" SET status = 'FAILED', reason = ${reason}, "claimedUntil" = NULL, "updatedAt" = ${NOW}
+    WHERE id = ${id} AND status = 'PENDING'`;
+}
+
+/** Back to PENDING, claimable again by any worker after `delaySeconds`; the reason keeps the last error. */
+export async function markForRetry(id: bigint, delaySeconds: number, reason: string): Promise<void> {
+  await db.$executeRaw`
+    UPDATE "ImportItem"
+    SET "claimedBy" = NULL, "claimedUntil" = ${NOW} + make_interval(secs => ${delaySeconds}), reason = ${reason}, "updatedAt" = ${NOW}
+    WHERE id = ${id} AND status = 'PENDING'`;
+}
+
+/** PENDING items of the connector: all of them, and those no one may take right now (held or delayed). */
+export async function pendingItems(connectorId: string): Promise<{ total: number; held: number }> {
+  const [row] = await db.$queryRaw<Array<{ total: bigint; held: bigint }>>`
+    SELECT count(*) AS total, count(*) FILTER (WHERE "claimedUntil" >= ${NOW}) AS held
+    FROM "ImportItem" WHERE "connectorId" = ${connectorId}::uuid AND status = 'PENDING'`;
+  return { total: Number(row.total), held: Number(row.held) };
+}
+
+export type RunCounts = { imported: number; skipped: number; failed: number; pending: number; bytesImported: bigint };
+
+/** The run's counts, read from the ledger (so a resumed or shared run counts every item once). */
+export async function runCounts(runId: string): Promise<RunCounts> {
+  const rows = await db.$queryRaw<Array<{ status: string; items: bigint; bytes: bigint | null }>>`
+    SELECT item.status::text AS status, count(*) AS items, sum(message."sizeBytes") AS bytes
+    FROM "ImportItem" AS item JOIN "SourceMessage" AS message ON message.id = item."sourceMessageId"
+    WHERE item."runId" = ${runId}::uuid
+    GROUP BY item.status`;
+  const of = (status: string) => rows.find((row) => row.status === status);
+  return {
+    imported: Number(of("IMPORTED")?.items ?? 0),
+    skipped: Number(of("SKIPPED")?.items ?? 0),
+    failed: Number(of("FAILED")?.items ?? 0),
+    pending: Number(of("PENDING")?.items ?? 0),
+    bytesImported: of("IMPORTED")?.bytes ?? 0n,
+  };
+}

@@ -1,0 +1,183 @@
+import { db } from "@/lib/db";
+import type { StreamType } from "@/lib/symphony";
+import { collect } from "./collect";
+import { defaultDeliveryOptions, deliverPending, type DeliveryOptions } from "./deliver";
+import { environmentFromConfig, type PipelineEnvironment } from "./environment";
+import { runCounts, type RunCounts } from "./ledger";
+import { createRecipientResolver } from "./recipients";
+import { consentedTenant, graphContextFor, stagingStoreFor, symphonyClientFor } from "./services";
+
+export type RunProgress = {
+  phase: "collect" | "import" | "done";
+  messagesCollected: number;
+  /** Bytes of MIME staged by this process. */
+  bytesStaged: number;
+  /** Items this process finished (imported or failed). */
+  itemsDone: number;
+  /** PENDING items when the import phase started, plus any found later. */
+  itemsTotal: number;
+};
+
+export type RunOptions = {
+  /** Names this worker in claims (ImportItem.claimedBy); unique per process. */
+  workerId: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: RunProgress) => void;
+  /** Called once the collect phase is over: the jobs layer lets other workers help with the import. */
+  onCollected?: () => Promise<void>;
+  environment?: PipelineEnvironment;
+  delivery?: Partial<DeliveryOptions>;
+  /** Messages converted and staged at once (default 8). */
+  parallelism?: number;
+};
+
+export type RunSummary = {
+  runId: string;
+  status: "SUCCEEDED" | "PARTIAL" | "FAILED";
+  messagesCollected: number;
+  counts: RunCounts;
+  durationMs: number;
+};
+
+const FINISHED = ["SUCCEEDED", "PARTIAL", "FAILED"] as const;
+
+/**
+ * One import run: collect (streams since their checkpoints -> staged MIME + ledger rows), then import
+ * every PENDING item of the connector. Safe to call again for the same run after a crash, and from
+ * several workers at once: every step is idempotent and items are claimed with SKIP LOCKED.
+ * Throws on an error that stops the run (it stays RUNNING, with the error, for a retry); see failRun.
+ */
+export async function runImport(runId: string, options: RunOptions): Promise<RunSummary> {
+  const started = Date.now();
+  const run = await db.importRun.findUniqueOrThrow({ where: { id: runId }, include: { connector: true } });
+  if (isFinished(run.status)) return summaryOf(runId, started);
+  const { connector } = run;
+  const environment = options.environment ?? environmentFromConfig();
+  const progress: RunProgress = { phase: "collect", messagesCollected: run.messagesCollected, bytesStaged: 0, itemsDone: 0, itemsTotal: 0 };
+  const report = () => options.onProgress?.({ ...progress });
+
+  await db.importRun.update({ where: { id: runId }, data: { status: "RUNNING", error: null } });
+  report();
+  const graph = graphContextFor(consentedTenant(connector), environment);
+  const staging = await stagingStoreFor(environment);
+  const mappings = connector.mappingMode === "CSV" ? await db.userMapping.findMany({ where: { connectorId: connector.id } }) : [];
+  const checkpoints = await db.streamCheckpoint.findMany({ where: { connectorId: connector.id } });
+
+  await collect(
+    {
+      connectorId: connector.id,
+      runId,
+      streamTypes: connector.streamTypes as StreamType[],
+      startDate: connector.startDate,
+      symphony: symphonyClientFor(connector),
+      staging,
+      recipientsOf: createRecipientResolver(graph, {
+        mappingMode: connector.mappingMode,
+        csv: new Map(mappings.map((row) => [row.symphonyKey.toLowerCase(), row.mailbox])),
+        fallbackMailbox: connector.fallbackMailbox,
+      }),
+      parallelism: options.parallelism ?? 8,
+      signal: options.signal,
+      onMessages: (count, bytes) => {
+        progress.messagesCollected += count;
+        progress.bytesStaged += bytes;
+        report();
+      },
+    },
+    new Map(checkpoints.map((checkpoint) => [checkpoint.streamId, checkpoint.lastMessageAt])),
+  );
+
+  progress.phase = "import";
+  progress.itemsTotal = await db.importItem.count({ where: { connectorId: connector.id, status: "PENDING" } });
+  report();
+  await options.onCollected?.();
+  await deliverPending(
+    {
+      connectorId: connector.id,
+      runId,
+      workerId: options.workerId,
+      graph,
+      staging,
+      options: { ...defaultDeliveryOptions, ...options.delivery },
+      signal: options.signal,
+      onItem: (outcome) => {
+        if (outcome === "RETRY") return;
+        progress.itemsDone += 1;
+        progress.itemsTotal = Math.max(progress.itemsTotal, progress.itemsDone);
+        report();
+      },
+    },
+    { untilAllDone: true },
+  );
+
+  const summary = await finishRun(runId);
+  progress.phase = "done";
+  report();
+  return { ...summary, durationMs: Date.now() - started };
+}
+
+export type DrainOptions = Pick<RunOptions, "workerId" | "signal" | "environment" | "delivery">;
+
+/** Helps with a run's import phase: imports PENDING items of its connector until none is free to take. */
+export async function drainRun(runId: string, options: DrainOptions): Promise<void> {
+  const run = await db.importRun.findUniqueOrThrow({ where: { id: runId }, include: { connector: true } });
+  if (isFinished(run.status)) return;
+  const environment = options.environment ?? environmentFromConfig();
+  await deliverPending(
+    {
+      connectorId: run.connectorId,
+      runId,
+      workerId: options.workerId,
+      graph: graphContextFor(consentedTenant(run.connector), environment),
+      staging: await stagingStoreFor(environment),
+      options: { ...defaultDeliveryOptions, ...options.delivery },
+      signal: options.signal,
+    },
+    { untilAllDone: false },
+  );
+}
+
+/** Ends a run that cannot go on: FAILED with the error (secrets never reach it), counts from the ledger. */
+export async function failRun(runId: string, error: unknown): Promise<void> {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  await finishRun(runId, message.slice(0, 2000));
+}
+
+async function finishRun(runId: string, error?: string): Promise<Omit<RunSummary, "durationMs">> {
+  const counts = await runCounts(runId);
+  const status = error ? "FAILED" : counts.failed > 0 ? "PARTIAL" : "SUCCEEDED";
+  const finishedAt = new Date();
+  const run = await db.importRun.update({
+    where: { id: runId },
+    data: {
+      status,
+      error: error ?? null,
+      finishedAt,
+      itemsImported: counts.imported,
+      itemsSkipped: counts.skipped,
+      itemsFailed: counts.failed,
+      bytesImported: counts.bytesImported,
+    },
+    include: { connector: { select: { scheduleIntervalMinutes: true } } },
+  });
+  await db.connector.update({
+    where: { id: run.connectorId },
+    data: { lastRunAt: finishedAt, nextRunAt: new Date(finishedAt.getTime() + run.connector.scheduleIntervalMinutes * 60_000) },
+  });
+  return { runId, status, messagesCollected: run.messagesCollected, counts };
+}
+
+async function summaryOf(runId: string, started: number): Promise<RunSummary> {
+  const run = await db.importRun.findUniqueOrThrow({ where: { id: runId } });
+  return {
+    runId,
+    status: run.status as RunSummary["status"],
+    messagesCollected: run.messagesCollected,
+    counts: await runCounts(runId),
+    durationMs: Date.now() - started,
+  };
+}
+
+function isFinished(status: string): status is (typeof FINISHED)[number] {
+  return (FINISHED as readonly string[]).includes(status);
+}
