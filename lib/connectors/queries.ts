@@ -51,3 +51,62 @@ export async function listConnectors(filter: ConnectorListFilter = {}): Promise<
     itemsImported: importedBy.get(c.id) ?? 0,
   }));
 }
+
+/** Every saved setting of one connector for the wizard and the flyout: the private key is only "on file" or not. */
+export async function getConnectorSettings(id: string) {
+  const connector = await db.connector.findUnique({
+    where: { id },
+    omit: { privateKeyEncrypted: true, consentState: true },
+    include: { _count: { select: { mappings: true } } },
+  });
+  if (!connector) return null;
+  const keyOnFile = await db.connector.count({ where: { id, privateKeyEncrypted: { not: null } } });
+  const { _count, ...settings } = connector;
+  return { ...settings, hasPrivateKey: keyOnFile > 0, mappingCount: _count.mappings };
+}
+
+export type ConnectorSettings = NonNullable<Awaited<ReturnType<typeof getConnectorSettings>>>;
+
+export async function listRuns(connectorId: string, take = 10) {
+  return db.importRun.findMany({ where: { connectorId }, orderBy: { startedAt: "desc" }, take });
+}
+
+/** Items imported per UTC day over the last `days` days, oldest first, zero-filled. */
+export async function importedPerDay(connectorId: string, days = 14): Promise<{ day: string; count: number }[]> {
+  const since = new Date(Date.now() - (days - 1) * 86_400_000);
+  since.setUTCHours(0, 0, 0, 0);
+  // Prisma keeps DateTime as UTC in "timestamp without time zone": the day is the UTC day.
+  const rows = await db.$queryRaw<{ day: string; count: bigint }[]>`
+    SELECT to_char("importedAt", 'YYYY-MM-DD') AS day, count(*) AS count
+    FROM "ImportItem"
+    WHERE "connectorId" = ${connectorId}::uuid AND status = 'IMPORTED' AND "importedAt" >= ${since}
+    GROUP BY 1`;
+  const byDay = new Map(rows.map((r) => [r.day, Number(r.count)]));
+  return Array.from({ length: days }, (_, i) => {
+    const day = new Date(since.getTime() + i * 86_400_000).toISOString().slice(0, 10);
+    return { day, count: byDay.get(day) ?? 0 };
+  });
+}
+
+/** Progress of a connector's latest run: the ledger rows of that run that are no longer pending. */
+export async function latestRunProgress(connectorId: string) {
+  const run = await db.importRun.findFirst({ where: { connectorId }, orderBy: { startedAt: "desc" } });
+  if (!run) return null;
+  const [total, pending] = await Promise.all([
+    db.importItem.count({ where: { runId: run.id } }),
+    db.importItem.count({ where: { runId: run.id, status: "PENDING" } }),
+  ]);
+  return {
+    runId: run.id,
+    status: run.status,
+    messagesCollected: run.messagesCollected,
+    itemsImported: run.itemsImported,
+    itemsSkipped: run.itemsSkipped,
+    itemsFailed: run.itemsFailed,
+    itemsTotal: total,
+    itemsDone: total - pending,
+    error: run.error,
+  };
+}
+
+export type RunProgress = NonNullable<Awaited<ReturnType<typeof latestRunProgress>>>;

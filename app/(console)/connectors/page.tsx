@@ -6,6 +6,7 @@ import { ConnectorTable } from "@/components/connectors/ConnectorTable";
 import { EmptyState } from "@/components/connectors/EmptyState";
 import { requireSession, userIsAdmin } from "@/lib/auth/session";
 import { listConnectors } from "@/lib/connectors/queries";
+import { ConnectorFlyout } from "./ConnectorFlyout";
 
 
 export const metadata: Metadata = { title: "Data connectors" };
@@ -14,12 +15,13 @@ const searchSchema = z.object({
   q: z.string().trim().max(100).catch(""),
   status: z.enum(["ACTIVE", "PAUSED", "DRAFT", "ERROR"]).optional().catch(undefined),
   connector: z.uuid().optional().catch(undefined),
+  denied: z.literal("1").optional().catch(undefined),
 });
 
 export default async function ConnectorsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[]>> }) {
   const user = await requireSession();
   const isAdmin = userIsAdmin(user);
-  const { q, status, connector } = searchSchema.parse(await searchParams);
+  const { q, status, connector, denied } = searchSchema.parse(await searchParams);
   const rows = await listConnectors({ search: q, status });
   const filtered = Boolean(q || status);
   const query = new URLSearchParams({ ...(q ? { q } : {}), ...(status ? { status } : {}) }).toString();
@@ -31,6 +33,11 @@ export default async function ConnectorsPage({ searchParams }: { searchParams: P
         Archive Symphony conversations into Microsoft 365 mailboxes so compliance features (Litigation Hold, eDiscovery,
         retention) cover them.
       </p>
+      {denied && (
+        <p role="alert" className="mt-4 rounded border border-amber-300 bg-amber-50 p-3 text-amber-900">
+          Only connector admins can create or change connectors. You can look at connectors and download their status logs.
+        </p>
+      )}
       {rows.length === 0 && !filtered ? (
         <div className="mt-6"><EmptyState canAdd={isAdmin} /></div>
       ) : (
@@ -53,7 +60,7 @@ export default async function ConnectorsPage({ searchParams }: { searchParams: P
           <p className="mt-2 text-xs text-muted">{rows.length} connector{rows.length === 1 ? "" : "s"}</p>
         </>
       )}
-
+      {connector && <ConnectorFlyout id={connector} isAdmin={isAdmin} closeHref={`/connectors${query ? `?${query}` : ""}`} />}
     </div>
   );
 }

@@ -1,0 +1,96 @@
+"use client";
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useEffect, useState, useTransition } from "react";
+import type { RunProgress } from "@/lib/connectors/queries";
+import { deleteAction, pauseAction, resumeAction, runNowAction } from "./actions";
+
+const button = "rounded border border-gray-500 bg-white px-3 py-1.5 font-semibold hover:bg-canvas disabled:opacity-60";
+
+interface Props {
+  connectorId: string;
+  name: string;
+  status: string;
+  isAdmin: boolean;
+  initialProgress: RunProgress | null;
+}
+
+function running(progress: RunProgress | null) {
+  return progress?.status === "QUEUED" || progress?.status === "RUNNING";
+}
+
+export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgress }: Props) {
+  const router = useRouter();
+  const [pending, startTransition] = useTransition();
+  const [message, setMessage] = useState<string>();
+  const [progress, setProgress] = useState(initialProgress);
+  const [confirming, setConfirming] = useState(false);
+
+  useEffect(() => setProgress(initialProgress), [initialProgress]);
+
+  useEffect(() => {
+    if (!running(progress)) return;
+    const timer = setInterval(async () => {
+      const response = await fetch(`/api/connectors/${connectorId}/progress`, { cache: "no-store" });
+      if (!response.ok) return;
+      const next = (await response.json()).progress as RunProgress | null;
+      setProgress(next);
+      if (!running(next)) router.refresh();
+    }, 1500);
+    return () => clearInterval(timer);
+  }, [connectorId, progress, router]);
+
+  const act = (action: (id: string) => Promise<{ ok: boolean; message?: string }>, after?: () => void) =>
+    startTransition(async () => {
+      const result = await action(connectorId);
+      setMessage(result.ok ? undefined : result.message);
+      if (result.ok) after?.();
+      router.refresh();
+    });
+
+  const percent = progress && progress.itemsTotal > 0 ? Math.round((progress.itemsDone / progress.itemsTotal) * 100) : undefined;
+
+  return (
+    <div className="space-y-3">
+      <div className="flex flex-wrap gap-2">
+        {isAdmin && status !== "DRAFT" && (
+          <button type="button" className={button} disabled={pending || running(progress) || status === "PAUSED"} onClick={() => act(runNowAction, () => setProgress((p) => ({ ...(p ?? emptyProgress), status: "QUEUED" })))}>
+            Run now
+          </button>
+        )}
+        {isAdmin && (status === "ACTIVE" || status === "ERROR") && <button type="button" className={button} disabled={pending} onClick={() => act(pauseAction)}>Pause</button>}
+        {isAdmin && status === "PAUSED" && <button type="button" className={button} disabled={pending} onClick={() => act(resumeAction)}>Resume</button>}
+        {isAdmin && <Link href={`/connectors/new/${status === "DRAFT" ? "terms" : "review"}?id=${connectorId}`} className={button}>{status === "DRAFT" ? "Continue setup" : "Edit"}</Link>}
+        <a href={`/api/connectors/${connectorId}/log`} className={button} download>Download log</a>
+        {isAdmin && <button type="button" className={`${button} text-red-800`} disabled={pending} onClick={() => setConfirming(true)}>Delete</button>}
+      </div>
+      {running(progress) && (
+        <div>
+          <p className="text-sm" role="status">
+            {progress!.status === "QUEUED" ? "Import queued…" : `Importing… ${progress!.itemsDone} of ${progress!.itemsTotal} items processed`}
+          </p>
+          <div role="progressbar" aria-label="Import progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent} className="mt-1 h-2 w-full overflow-hidden rounded bg-gray-200">
+            <div className={`h-full bg-brand ${percent === undefined ? "w-1/3 animate-pulse" : ""}`} style={percent === undefined ? undefined : { width: `${percent}%` }} />
+          </div>
+        </div>
+      )}
+      {message && <p role="alert" className="text-sm text-red-700">{message}</p>}
+      {confirming && (
+        <div role="alertdialog" aria-labelledby="delete-title" aria-describedby="delete-text" className="rounded border border-red-300 bg-red-50 p-4">
+          <h3 id="delete-title" className="font-semibold">Delete {name}?</h3>
+          <p id="delete-text" className="mt-1">
+            The connector, its schedule and its status log are deleted. Items already imported stay in the mailboxes. The audit trail is kept.
+          </p>
+          <div className="mt-3 flex gap-2">
+            <button type="button" className="rounded bg-red-700 px-3 py-1.5 font-semibold text-white hover:bg-red-800" disabled={pending} onClick={() => act(deleteAction, () => router.push("/connectors"))}>
+              Delete connector
+            </button>
+            <button type="button" className={button} onClick={() => setConfirming(false)}>Cancel</button>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}
+
+const emptyProgress: RunProgress = { runId: "", status: "QUEUED", messagesCollected: 0, itemsImported: 0, itemsSkipped: 0, itemsFailed: 0, itemsTotal: 0, itemsDone: 0, error: null };

@@ -1,0 +1,70 @@
+import type { Metadata } from "next";
+import Link from "next/link";
+import type { ReactNode } from "react";
+import { formatDateTime } from "@/components/connectors/format";
+import { WizardFrame } from "@/components/wizard/WizardFrame";
+import { STREAM_TYPES } from "@/lib/connectors/schemas";
+import { wizardHref, type WizardStepSlug } from "@/lib/connectors/steps";
+import { openStep, type WizardSearchParams } from "../wizard";
+import { FinishForm } from "./FinishForm";
+
+export const metadata: Metadata = { title: "Review" };
+
+function Section({ title, step, connectorId, children }: { title: string; step: WizardStepSlug; connectorId: string; children: ReactNode }) {
+  return (
+    <section className="border-b border-line py-4">
+      <div className="flex items-baseline justify-between">
+        <h2 className="font-semibold">{title}</h2>
+        <Link href={wizardHref(step, connectorId)} className="text-brand hover:underline">Edit<span className="sr-only"> {title}</span></Link>
+      </div>
+      <dl className="mt-2 grid grid-cols-[12rem_1fr] gap-x-4 gap-y-1">{children}</dl>
+    </section>
+  );
+}
+
+function Row({ label, value }: { label: string; value: ReactNode }) {
+  return (
+    <>
+      <dt className="text-muted">{label}</dt>
+      <dd>{value}</dd>
+    </>
+  );
+}
+
+export default async function ReviewPage({ searchParams }: { searchParams: WizardSearchParams }) {
+  const { connector } = await openStep("review", searchParams);
+  const c = connector!;
+  const consented = Boolean(c.consentGrantedAt && c.tenantId);
+  const streams = STREAM_TYPES.filter((t) => c.streamTypes.includes(t.value)).map((t) => t.label).join(", ");
+  return (
+    <WizardFrame step="review" connectorId={c.id} completed={c.wizardStep} title="Review and finish" connectorName={c.name}>
+      <Section title="Terms of service" step="terms" connectorId={c.id}>
+        <Row label="Accepted" value={`${c.termsAcceptedBy ?? "—"} on ${formatDateTime(c.termsAcceptedAt)}`} />
+      </Section>
+      <Section title="Name" step="name" connectorId={c.id}>
+        <Row label="Name" value={c.name} />
+      </Section>
+      <Section title="Source sign-in" step="source" connectorId={c.id}>
+        <Row label="Pod URL" value={c.podUrl ?? "—"} />
+        <Row label="Agent URL" value={c.agentUrl ?? "—"} />
+        <Row label="Key manager URL" value={c.keyManagerUrl ?? "—"} />
+        <Row label="Bot user name" value={c.botUsername ?? "—"} />
+        <Row label="Private key" value={c.hasPrivateKey ? "Key on file (encrypted)" : "Missing"} />
+        <Row label="Collect" value={streams || "—"} />
+        <Row label="From" value={c.startDate ? c.startDate.toISOString().slice(0, 10) : "The whole history"} />
+      </Section>
+      <Section title="User mapping" step="mapping" connectorId={c.id}>
+        <Row label="Mapping" value={c.mappingMode === "AUTO" ? "Automatic, by Email" : `CSV file (${c.mappingCount} mappings), then by Email`} />
+        <Row label="Fallback mailbox" value={c.fallbackMailbox ?? "None: unmapped items are skipped and logged"} />
+      </Section>
+      <Section title="Admin consent" step="consent" connectorId={c.id}>
+        <Row label="Consent" value={consented ? `Tenant ${c.tenantId}, by ${c.consentGrantedBy} on ${formatDateTime(c.consentGrantedAt)}` : "Not granted: required to finish"} />
+      </Section>
+      <p className="mt-4 text-muted">
+        {c.status === "DRAFT" ? "Finish activates the connector and starts its first import now; after that it runs every " : "The connector runs every "}
+        {c.scheduleIntervalMinutes >= 60 ? `${c.scheduleIntervalMinutes / 60} hours` : `${c.scheduleIntervalMinutes} minutes`}.
+      </p>
+      <FinishForm connectorId={c.id} isDraft={c.status === "DRAFT"} canFinish={consented} />
+    </WizardFrame>
+  );
+}

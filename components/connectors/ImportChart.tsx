@@ -1,0 +1,27 @@
+/** Items imported per day as plain SVG bars, with a text summary for screen readers. */
+export function ImportChart({ data }: { data: { day: string; count: number }[] }) {
+  const width = 420;
+  const height = 120;
+  const max = Math.max(1, ...data.map((d) => d.count));
+  const slot = width / data.length;
+  const total = data.reduce((sum, d) => sum + d.count, 0);
+  return (
+    <figure>
+      <svg role="img" aria-label={`Items imported per day over ${data.length} days: ${total} in all`} viewBox={`0 0 ${width} ${height + 18}`} className="w-full">
+        <line x1="0" y1={height} x2={width} y2={height} stroke="#c7c7c7" />
+        {data.map((d, i) => {
+          const h = Math.round((d.count / max) * (height - 8));
+          return (
+            <g key={d.day}>
+              <title>{`${d.day}: ${d.count}`}</title>
+              <rect x={i * slot + slot * 0.15} y={height - h} width={slot * 0.7} height={h} rx="2" fill="#0f6cbd" />
+            </g>
+          );
+        })}
+        <text x="0" y={height + 14} fontSize="10" fill="#616161">{data[0]?.day.slice(5)}</text>
+        <text x={width} y={height + 14} fontSize="10" fill="#616161" textAnchor="end">{data.at(-1)?.day.slice(5)}</text>
+      </svg>
+      <figcaption className="text-xs text-muted">Last {data.length} days, UTC · peak {max === 1 && total === 0 ? 0 : max} per day</figcaption>
+    </figure>
+  );
+}
