@@ -251,13 +251,14 @@ async function token(ctx: SandboxContext, req: IncomingMessage, res: ServerRespo
       return fail(400, "invalid_scope", 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
     }
     const consented = ctx.state.consent.get(tenantId) === true;
-    const accessToken = await issueAppToken(ctx.signingKey, {
-      appId: registration.clientId,
-      tenantId,
-      roles: consented ? APP_ROLES_WHEN_CONSENTED : [],
-    });
+    const lifetime = ctx.state.options.tokenLifetimeSeconds;
+    const accessToken = await issueAppToken(
+      ctx.signingKey,
+      { appId: registration.clientId, tenantId, roles: consented ? APP_ROLES_WHEN_CONSENTED : [] },
+      lifetime,
+    );
     ctx.state.stats.tokensIssued += 1;
-    sendJson(res, 200, { token_type: "Bearer", expires_in: TOKEN_LIFETIME_SECONDS, ext_expires_in: TOKEN_LIFETIME_SECONDS, access_token: accessToken });
+    sendJson(res, 200, { token_type: "Bearer", expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken });
     return;
   }
   if (grantType === "authorization_code") {

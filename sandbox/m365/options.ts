@@ -47,6 +47,8 @@ export const optionsSchema = z.object({
   mailboxes: z.array(mailboxSchema).default([]),
   signInUsers: z.array(signInUserSchema).optional(),
   consented: z.boolean().default(false),
+  /** Lifetime of app-only access tokens (expires_in); short values let tests see expiry and re-authentication. */
+  tokenLifetimeSeconds: z.number().int().min(1).max(86_400).default(3599),
   limits: limitsSchema.partial().default({}),
   faults: faultsSchema.partial().default({}),
   app: z
