@@ -7,3 +7,9 @@ export { ITEM_KEY_PROPERTY, SYMPHONY_PROPERTY_SET } from "./message";
 export { SYMPHONY_FOLDER_NAME, type MailboxLookup } from "./mailbox";
 export type { ImportAttachment, ImportItem, ImportResult } from "./item";
 export type { ImportOptions } from "./message";
+
+// The same operations without the writer's caches, for callers that keep their own (lib/pipeline).
+export type { GraphContext } from "./context";
+export { createGraphTransport, type GraphTransport } from "./graph";
+export { findOrCreateSymphonyFolder, lookUpMailbox } from "./mailbox";
+export { findMessageByKey, importMessage } from "./message";

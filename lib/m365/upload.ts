@@ -46,7 +46,8 @@ export async function uploadLargeAttachment(target: AttachmentTarget, attachment
   }
 }
 
-async function uploadChunks(target: AttachmentTarget, session: UploadSession, attachment: ImportAttachment) {
+/** Sends the attachment's bytes to an open session: "done", or "session-lost" when the session is gone. */
+export async function uploadChunks(target: AttachmentTarget, session: UploadSession, attachment: ImportAttachment) {
   const { size } = attachment;
   const reader = createChunkReader(() => attachment.open());
   try {

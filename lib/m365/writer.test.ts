@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startM365Sandbox, type M365Sandbox } from "@/sandbox/m365";
 import { createGraphTransport } from "./graph";
 import { createBody } from "./message";
+import { UPLOAD_CHUNK_BYTES, uploadChunks } from "./upload";
 import {
   createMailboxWriter,
   createScheduler,
@@ -189,6 +190,35 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       await expectSameBytes(userId, result.graphMessageId, attachments);
       // create (+2 small inside it) + a $batch of 2 + a $batch of 2 + session + 4 chunks: fewer requests than items sent.
       expect(result.requests).toBeLessThan(attachments.length + 1 + 4 + 1);
+    });
+  });
+
+  describe("upload sessions", () => {
+    it("resumes from the session's nextExpectedRanges when a chunk landed but its answer was lost", async () => {
+      const w = writer();
+      const userId = await resolve(w, BOB);
+      const folderId = await w.ensureSymphonyFolder(userId);
+      const { graphMessageId: messageId } = await w.importMessage(userId, folderId, item("key-resume"), { firstAttempt: true });
+      const attachment = bytesAttachment("resumed.bin", randomBytes(2 * UPLOAD_CHUNK_BYTES + 1000));
+      const graph = createGraphTransport(parseSettings(secretSettings()), createTokenProvider(parseSettings(secretSettings())));
+      const session = await graph({
+        method: "POST",
+        path: `/users/${userId}/messages/${messageId}/attachments/createUploadSession`,
+        body: { AttachmentItem: { attachmentType: "file", name: attachment.name, size: attachment.size } },
+      });
+      const { uploadUrl } = session.body as { uploadUrl: string };
+      // An earlier attempt's first chunk reached the server; its answer never came back.
+      const first = Buffer.concat(await Readable.from(await attachment.open()).toArray()).subarray(0, UPLOAD_CHUNK_BYTES);
+      const put = await fetch(uploadUrl, {
+        method: "PUT",
+        headers: { "Content-Range": `bytes 0-${UPLOAD_CHUNK_BYTES - 1}/${attachment.size}` },
+        body: new Uint8Array(first),
+      });
+      expect(put.status).toBe(200);
+
+      const target = { ctx: { graph, scheduler: createScheduler() }, userId, messageId, onSent: () => {} };
+      expect(await uploadChunks(target, { uploadUrl, nextExpectedRanges: ["0-"] }, attachment)).toBe("done");
+      await expectSameBytes(userId, messageId, [attachment]);
     });
   });
 
