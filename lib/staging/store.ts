@@ -1,0 +1,173 @@
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import { BlobServiceClient, RestError, type ContainerClient } from "@azure/storage-blob";
+import { z } from "zod";
+
+export const STAGED_CONTENT_TYPE = "message/rfc822";
+/** Items up to this size go up in one Put Blob request; bigger ones are streamed in blocks. */
+const SINGLE_PUT_MAX_BYTES = 1024 * 1024;
+const BLOCK_BYTES = 4 * 1024 * 1024;
+const BLOCK_CONCURRENCY = 2;
+const DELETE_CONCURRENCY = 16;
+
+const optionsSchema = z.object({
+  connectionString: z.string().min(1, "an Azure Storage connection string is required"),
+  containerName: z
+    .string()
+    .regex(/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, "container names are 3-63 lower-case letters, digits and single dashes"),
+});
+const connectorIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "connector ids are 1-100 letters, digits, - or _");
+
+export type StagingStoreOptions = z.infer<typeof optionsSchema>;
+
+export interface StagedBlob {
+  blobName: string;
+  size: number;
+}
+
+export interface StagingStore {
+  /**
+   * Stores the MIME of one message once. Staging the same message again leaves the first blob
+   * as it is (and stops reading the new stream); the blob only appears once fully written.
+   */
+  stage(connectorId: string, messageId: string, mime: Readable): Promise<StagedBlob>;
+  open(blobName: string): Promise<Readable>;
+  exists(blobName: string): Promise<boolean>;
+  /** Removes staged items last written before `cutoff` (all connectors, or one); returns how many. */
+  purgeOlderThan(cutoff: Date, connectorId?: string): Promise<number>;
+}
+
+/** `${connectorId}/${sha256(messageId)}.eml`: safe characters whatever the message id holds. */
+export function stagedBlobName(connectorId: string, messageId: string): string {
+  const connector = connectorIdSchema.parse(connectorId);
+  if (!messageId) throw new Error("A message id is required to stage an item");
+  return `${connector}/${createHash("sha256").update(messageId).digest("hex")}.eml`;
+}
+
+function isAlreadyThere(error: unknown): boolean {
+  return error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412);
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof RestError && error.statusCode === 404;
+}
+
+interface Peeked {
+  head: Buffer;
+  ended: boolean;
+  /** The whole stream again: the bytes already read, then the rest. */
+  rest: Readable;
+  /** Bytes that went through `rest` so far. */
+  restSize(): number;
+}
+
+async function peek(stream: Readable, limit: number): Promise<Peeked> {
+  const iterator: AsyncIterator<Buffer | string> = stream[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let ended = false;
+  while (size <= limit) {
+    const next = await iterator.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    const chunk = Buffer.from(next.value);
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  const head = Buffer.concat(chunks);
+  let restSize = 0;
+  async function* replay() {
+    restSize += head.length;
+    yield head;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      const chunk = Buffer.from(next.value);
+      restSize += chunk.length;
+      yield chunk;
+    }
+  }
+  return { head, ended, rest: Readable.from(replay(), { objectMode: false }), restSize: () => restSize };
+}
+
+/** Uploads unless the blob exists; returns the size written, or undefined when it was already there. */
+async function upload(container: ContainerClient, blobName: string, mime: Readable): Promise<number | undefined> {
+  const blob = container.getBlockBlobClient(blobName);
+  const options = {
+    blobHTTPHeaders: { blobContentType: STAGED_CONTENT_TYPE },
+    conditions: { ifNoneMatch: "*" },
+  };
+  const peeked = await peek(mime, SINGLE_PUT_MAX_BYTES);
+  if (peeked.ended) {
+    await blob.upload(peeked.head, peeked.head.length, options);
+    return peeked.head.length;
+  }
+  // A big item staged before is not uploaded again only to be refused at commit.
+  if (await blob.exists()) return undefined;
+  await blob.uploadStream(peeked.rest, BLOCK_BYTES, BLOCK_CONCURRENCY, options);
+  return peeked.restSize();
+}
+
+async function stagedSize(container: ContainerClient, blobName: string): Promise<number> {
+  return (await container.getBlobClient(blobName).getProperties()).contentLength ?? 0;
+}
+
+async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<boolean>): Promise<number> {
+  let done = 0;
+  for (let i = 0; i < items.length; i += size) {
+    const results = await Promise.all(items.slice(i, i + size).map(run));
+    done += results.filter(Boolean).length;
+  }
+  return done;
+}
+
+/** Azure Blob staging of converted items; creates the container when it is missing. */
+export async function createStagingStore(input: StagingStoreOptions): Promise<StagingStore> {
+  const options = optionsSchema.parse(input);
+  const container = BlobServiceClient.fromConnectionString(options.connectionString).getContainerClient(options.containerName);
+  await container.createIfNotExists();
+
+  return {
+    async stage(connectorId, messageId, mime) {
+      const blobName = stagedBlobName(connectorId, messageId);
+      let size: number | undefined;
+      try {
+        size = await upload(container, blobName, mime);
+      } catch (error) {
+        if (!isAlreadyThere(error)) throw error;
+      }
+      if (size === undefined) {
+        mime.destroy();
+        size = await stagedSize(container, blobName);
+      }
+      return { blobName, size };
+    },
+
+    async open(blobName) {
+      try {
+        const response = await container.getBlobClient(blobName).download(0, undefined, { maxRetryRequests: 5 });
+        return response.readableStreamBody as Readable;
+      } catch (error) {
+        if (isNotFound(error)) throw new Error(`Staged item ${blobName} does not exist in container ${options.containerName}`);
+        throw error;
+      }
+    },
+
+    exists: (blobName) => container.getBlobClient(blobName).exists(),
+
+    async purgeOlderThan(cutoff, connectorId) {
+      const prefix = connectorId === undefined ? undefined : `${connectorIdSchema.parse(connectorId)}/`;
+      let removed = 0;
+      for await (const page of container.listBlobsFlat({ prefix }).byPage({ maxPageSize: 1000 })) {
+        const old = page.segment.blobItems.filter((item) => item.properties.lastModified < cutoff);
+        removed += await inBatches(old, DELETE_CONCURRENCY, async (item) =>
+          (await container.deleteBlob(item.name, { conditions: { ifUnmodifiedSince: cutoff } }).then(
+            () => true,
+            (error: unknown) => (isNotFound(error) || isAlreadyThere(error) ? false : Promise.reject(error)),
+          )),
+        );
+      }
+      return removed;
+    },
+  };
+}
