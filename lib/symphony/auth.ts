@@ -81,7 +81,8 @@ async function authenticate(settings: SymphonySettings, http: HttpOptions, base:
       code: "auth_rejected",
       endpoint,
       status: 401,
-      message: `the bot's key was rejected for user "${settings.botUsername}" (${rejected.message.replace(`${endpoint}: `, "")})`,
+      message: `the bot's key was rejected for user "${settings.botUsername}" (${rejected.serverMessage ?? "HTTP 401"})`,
+      serverMessage: rejected.serverMessage,
     });
   }
   const { token } = await readJson(response, tokenSchema, endpoint);

@@ -15,9 +15,9 @@ export function createBase64Decoder(): Transform {
       const text = carry + chunk.toString("latin1").replace(/[\s"]/g, "");
       if (ended && text.length > 0) return callback(new Error("base64 data continues after padding"));
       if (!BASE64_TEXT.test(text)) return callback(new Error("attachment body is not base64 text"));
-      if (text.includes("=")) ended = true;
-      const whole = ended ? text.length : text.length - (text.length % 4);
+      const whole = text.length - (text.length % 4);
       carry = text.slice(whole);
+      if (text.slice(0, whole).includes("=")) ended = true; // padding closes the data
       callback(null, whole > 0 ? Buffer.from(text.slice(0, whole), "base64") : undefined);
     },
     flush(callback: TransformCallback) {

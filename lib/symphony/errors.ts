@@ -20,12 +20,15 @@ export class SymphonyError extends Error {
   readonly code: SymphonyErrorCode;
   readonly status: number | undefined;
   readonly endpoint: string;
+  /** The server's own error message, when it sent one. */
+  readonly serverMessage: string | undefined;
 
   constructor(input: {
     code: SymphonyErrorCode;
     endpoint: string;
     message: string;
     status?: number;
+    serverMessage?: string;
     cause?: unknown;
   }) {
     super(`${input.endpoint}: ${input.message}`, { cause: input.cause });
@@ -33,6 +36,7 @@ export class SymphonyError extends Error {
     this.code = input.code;
     this.status = input.status;
     this.endpoint = input.endpoint;
+    this.serverMessage = input.serverMessage;
   }
 }
 

@@ -96,8 +96,14 @@ export async function statusError(request: HttpRequest, response: Response): Pro
   } catch {
     detail = text.length < 300 ? text : "";
   }
-  const message = `HTTP ${response.status}${detail ? `: ${redact(detail.slice(0, 300), request.secrets)}` : ""}`;
-  return new SymphonyError({ code: codeForStatus(response.status), endpoint: request.endpoint, status: response.status, message });
+  const serverMessage = detail ? redact(detail.slice(0, 300), request.secrets) : undefined;
+  return new SymphonyError({
+    code: codeForStatus(response.status),
+    endpoint: request.endpoint,
+    status: response.status,
+    message: `HTTP ${response.status}${serverMessage ? `: ${serverMessage}` : ""}`,
+    serverMessage,
+  });
 }
 
 async function fetchOnce(request: HttpRequest, timeoutMs: number): Promise<Response> {

@@ -67,11 +67,12 @@ function explainFailure(error: SymphonyError, settings: SymphonySettings): strin
       return `The ${service.name} at ${service.url} did not answer in time. Check the ${service.name} URL and the network.`;
     case "auth_rejected":
       return (
-        `The ${service.name} rejected the bot's key for user "${settings.botUsername}". Check the bot username, ` +
+        `The ${service.name} rejected the bot's key for user "${settings.botUsername}"` +
+        `${error.serverMessage ? ` (${error.serverMessage})` : ""}. Check the bot username, ` +
         `and that the public key of this private key is registered on that service account.`
       );
     case "unauthorized":
-      return `The ${service.name} refused the bot's session (${detail}).`;
+      return `The ${service.name} refused the bot's session even after signing in again (${detail}).`;
     case "forbidden":
       return (
         `The bot signed in but may not call ${error.endpoint}: it needs the User Provisioning (admin) ` +
