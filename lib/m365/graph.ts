@@ -45,9 +45,9 @@ export function createGraphTransport(settings: Pick<M365Settings, "graphBaseUrl"
     customHosts: hostname === GRAPH_HOST ? undefined : new Set([hostname]),
   });
 
-  return async ({ method, path, headers, body }) => {
-    // The SDK would turn a failed token request into an untyped GraphError; asking first (a cache hit
-    // in msal almost always) keeps M365AuthError and its reason for the caller.
+  async function send({ method, path, headers, body }: GraphRequest): Promise<GraphResponse> {
+    // The SDK would turn a failed token request into an untyped GraphError; asking first (our own
+    // cache almost always) keeps M365AuthError and its reason for the caller.
     await tokens.getAccessToken();
     let request = client.api(path).responseType(ResponseType.RAW);
     if (headers) request = request.headers(headers);
@@ -60,6 +60,14 @@ export function createGraphTransport(settings: Pick<M365Settings, "graphBaseUrl"
     }[method];
     const response: Response = await call();
     return { status: response.status, headers: response.headers, body: await readBody(response) };
+  }
+
+  return async (request) => {
+    const response = await send(request);
+    if (response.status !== 401) return response;
+    // A token revoked or expired early: one more try with a new one.
+    tokens.refresh();
+    return send(request);
   };
 }
 
