@@ -83,6 +83,12 @@ describe("Symphony client against the Symphony sandbox", () => {
     }
     expect(new Set(messages.map((m) => m.messageId)).size).toBe(stream.messageCount);
     expect(logins() - loginsBefore).toBe(2);
+
+    // Calls in flight together when the session dies sign in again once between them.
+    sandbox.revokeSessions();
+    const counts = await Promise.all(sandbox.org.streams.slice(0, 6).map(async (s) => (await collect(symphony.messages(s.id))).length));
+    expect(counts).toEqual(sandbox.org.streams.slice(0, 6).map((s) => s.messageCount));
+    expect(logins() - loginsBefore).toBe(3);
   });
 
   it("lists users and stream members across pages and looks users up by id and email", async () => {
@@ -99,6 +105,9 @@ describe("Symphony client against the Symphony sandbox", () => {
     expect(byId.map((u) => u.emailAddress)).toEqual([a.symphonyEmail, b.symphonyEmail]);
     const byEmail = await symphony.lookupUsers({ emails: [b.symphonyEmail, "nobody@nowhere.example"] });
     expect(byEmail.map((u) => u.id)).toEqual([b.id]);
+    const external = sandbox.org.people.find((p) => p.external)!;
+    expect(await symphony.lookupUsers({ ids: [external.id] })).toEqual([]);
+    expect((await symphony.lookupUsers({ ids: [external.id], local: false })).map((u) => u.id)).toEqual([external.id]);
   });
 
   it("downloads the >10 MB attachment byte-identical", async () => {

@@ -54,8 +54,11 @@ export type SymphonyClient = {
   authenticate(): Promise<void>;
   /** Every user of the pod (admin). */
   listUsers(): Promise<AdminUser[]>;
-  /** Users by id or by email (pod v3 users), 100 per request; unknown ones are simply absent. */
-  lookupUsers(query: { ids?: number[]; emails?: string[] }): Promise<SymphonyUser[]>;
+  /**
+   * Users by id or by email (pod v3 users), 100 per request; unknown ones are simply absent.
+   * `local` (default true) searches our pod only; false also finds visible users of other pods.
+   */
+  lookupUsers(query: { ids?: number[]; emails?: string[]; local?: boolean }): Promise<SymphonyUser[]>;
   /** Pages of the company's streams (admin), oldest first. */
   listStreams(filter?: StreamFilter): AsyncGenerator<AdminStream[]>;
   /** Number of streams matching the filter, from the first page's count. */
@@ -155,7 +158,7 @@ export function createSymphonyClient(
       }
     },
 
-    async lookupUsers({ ids = [], emails = [] }) {
+    async lookupUsers({ ids = [], emails = [], local = true }) {
       const users: SymphonyUser[] = [];
       // Symphony takes one kind of list per request, at most 100 entries.
       const lookups = [
@@ -164,7 +167,7 @@ export function createSymphonyClient(
       ];
       for (const lookup of lookups) {
         const page = await json(
-          { host: "pod", method: "GET", path: "/pod/v3/users", endpoint: "/pod/v3/users", query: { ...lookup, local: "true" } },
+          { host: "pod", method: "GET", path: "/pod/v3/users", endpoint: "/pod/v3/users", query: { ...lookup, local: String(local) } },
           userListSchema,
           { users: [] },
         );
