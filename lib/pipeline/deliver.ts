@@ -1,8 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { GraphContext } from "@/lib/m365/context";
-import { GraphRequestError, M365AuthError } from "@/lib/m365/errors";
-import { findOrCreateSymphonyFolder, lookUpMailbox } from "@/lib/m365/mailbox";
-import { importMessage } from "@/lib/m365/message";
+import { GraphRequestError, M365AuthError, type MailboxWriter } from "@/lib/m365";
 import type { StagingStore } from "@/lib/staging";
 import { claimItems, extendClaims, markFailed, markForRetry, markImported, pendingItems, type ClaimedItem } from "./ledger";
 import { itemKey, stagedImportItem } from "./staged-item";
@@ -24,14 +21,12 @@ export type DeliveryContext = {
   connectorId: string;
   runId: string;
   workerId: string;
-  graph: GraphContext;
+  writer: MailboxWriter;
   staging: StagingStore;
   options: DeliveryOptions;
   signal?: AbortSignal;
   onItem?: (outcome: "IMPORTED" | "FAILED" | "RETRY", item: ClaimedItem) => void;
 };
-
-type Target = { userId: string; folderId: string };
 
 /**
  * Imports the connector's PENDING items until none is left that this worker may take. With
@@ -39,7 +34,6 @@ type Target = { userId: string; folderId: string };
  * over those whose claim expires: when it returns, no item of the connector is PENDING.
  */
 export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { untilAllDone: boolean }): Promise<void> {
-  const targets = new Map<string, Promise<Target>>();
   for (;;) {
     ctx.signal?.throwIfAborted();
     const batch = await claimItems({
@@ -50,7 +44,7 @@ export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { u
       claimSeconds: ctx.options.claimSeconds,
     });
     if (batch.length > 0) {
-      await deliverBatch(ctx, targets, batch);
+      await deliverBatch(ctx, batch);
       continue;
     }
     if (!untilAllDone) return;
@@ -60,7 +54,7 @@ export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { u
   }
 }
 
-async function deliverBatch(ctx: DeliveryContext, targets: Map<string, Promise<Target>>, batch: ClaimedItem[]) {
+async function deliverBatch(ctx: DeliveryContext, batch: ClaimedItem[]) {
   const inFlight = new Set(batch.map((item) => item.id));
   const renew = setInterval(
     () => void extendClaims(ctx.workerId, [...inFlight], ctx.options.claimSeconds).catch(() => {}),
@@ -70,7 +64,7 @@ async function deliverBatch(ctx: DeliveryContext, targets: Map<string, Promise<T
     const results = await Promise.allSettled(
       batch.map(async (item) => {
         try {
-          await deliverItem(ctx, targets, item);
+          await deliverItem(ctx, item);
         } finally {
           inFlight.delete(item.id);
         }
@@ -86,20 +80,20 @@ async function deliverBatch(ctx: DeliveryContext, targets: Map<string, Promise<T
   }
 }
 
-async function deliverItem(ctx: DeliveryContext, targets: Map<string, Promise<Target>>, item: ClaimedItem): Promise<void> {
+async function deliverItem(ctx: DeliveryContext, item: ClaimedItem): Promise<void> {
   try {
-    const target = await targetOf(ctx, targets, item.mailbox);
-    if (!target) {
+    const owner = await ctx.writer.resolveMailbox(item.mailbox);
+    if (!owner.found) {
       await markFailed(item.id, `no Microsoft 365 mailbox for ${item.mailbox}`);
       ctx.onItem?.("FAILED", item);
       return;
     }
+    const folderId = await ctx.writer.ensureSymphonyFolder(owner.userId);
     const importItem = await stagedImportItem(itemKey(ctx.connectorId, item.messageId), () => ctx.staging.open(item.blobName));
-    const result = await importMessage(ctx.graph, target.userId, target.folderId, importItem, { firstAttempt: item.attempts === 1 });
+    const result = await ctx.writer.importMessage(owner.userId, folderId, importItem, { firstAttempt: item.attempts === 1 });
     await markImported(item.id, result.graphMessageId);
     ctx.onItem?.("IMPORTED", item);
   } catch (error) {
-    targets.delete(item.mailbox);
     if (error instanceof M365AuthError) {
       await markForRetry(item.id, 0, error.message);
       throw error;
@@ -114,25 +108,6 @@ async function deliverItem(ctx: DeliveryContext, targets: Map<string, Promise<Ta
     }
   }
 }
-
-/** The mailbox's user and Inbox/Symphony folder, looked up once per drain; undefined when no such mailbox. */
-function targetOf(ctx: DeliveryContext, targets: Map<string, Promise<Target>>, mailbox: string): Promise<Target | undefined> {
-  let target = targets.get(mailbox);
-  if (!target) {
-    target = (async () => {
-      const found = await lookUpMailbox(ctx.graph, mailbox);
-      if (!found.found) throw new MailboxNotFound();
-      return { userId: found.userId, folderId: await findOrCreateSymphonyFolder(ctx.graph, found.userId) };
-    })();
-    targets.set(mailbox, target);
-  }
-  return target.catch((error: unknown) => {
-    if (error instanceof MailboxNotFound) return undefined;
-    throw error;
-  });
-}
-
-class MailboxNotFound extends Error {}
 
 /** A Graph refusal that trying again will not change (400, 403, 413...); 404 may be a folder deleted meanwhile. */
 function isPermanent(error: unknown): boolean {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { config, required } from "@/lib/config";
-import type { M365SettingsInput } from "@/lib/m365/settings";
-import type { SchedulerOptions } from "@/lib/m365/scheduler";
+import type { M365SettingsInput } from "@/lib/m365";
+import type { SchedulerOptions } from "@/lib/m365";
 
 /** What a run needs besides the connector row: the app registration and the staging container. */
 export type PipelineEnvironment = {

@@ -160,7 +160,7 @@ export type RunCounts = { imported: number; skipped: number; failed: number; pen
 /** The run's counts, read from the ledger (so a resumed or shared run counts every item once). */
 export async function runCounts(runId: string): Promise<RunCounts> {
   const rows = await db.$queryRaw<Array<{ status: string; items: bigint; bytes: bigint | null }>>`
-    SELECT item.status::text AS status, count(*) AS items, sum(message."sizeBytes") AS bytes
+    SELECT item.status::text AS status, count(*) AS items, sum(message."sizeBytes")::bigint AS bytes
     FROM "ImportItem" AS item JOIN "SourceMessage" AS message ON message.id = item."sourceMessageId"
     WHERE item."runId" = ${runId}::uuid
     GROUP BY item.status`;

@@ -1,5 +1,4 @@
-import type { GraphContext } from "@/lib/m365/context";
-import { lookUpMailbox } from "@/lib/m365/mailbox";
+import type { MailboxWriter } from "@/lib/m365";
 import type { StreamMember } from "@/lib/symphony";
 
 /** One ledger row to write for a (message, participant): a mailbox to import into, or why not. */
@@ -17,10 +16,10 @@ type Resolution = { mailbox: string } | { key: string; reason: string };
 
 /**
  * Maps participants to mailboxes: CSV rows first (CSV mode), then the participant's Symphony email
- * looked up in Microsoft 365 (cached for the run). External people are never mapped. Unmapped
+ * looked up in Microsoft 365 (once per person and run). External people are never mapped. Unmapped
  * participants become SKIPPED rows with their reason, plus one PENDING row in the fallback mailbox.
  */
-export function createRecipientResolver(graph: GraphContext, rules: MappingRules) {
+export function createRecipientResolver(writer: Pick<MailboxWriter, "resolveMailbox">, rules: MappingRules) {
   const lookups = new Map<string, Promise<Resolution>>();
 
   async function resolveOne(person: Participant): Promise<Resolution> {
@@ -32,7 +31,7 @@ export function createRecipientResolver(graph: GraphContext, rules: MappingRules
     }
     if (person.isExternal) return { key, reason: `external participant${person.company ? ` (${person.company})` : ""}` };
     if (!email) return { key, reason: "no email address in Symphony" };
-    const found = await lookUpMailbox(graph, email);
+    const found = await writer.resolveMailbox(email);
     return found.found ? { mailbox: email } : { key, reason: `no Microsoft 365 mailbox for ${email}` };
   }
 

@@ -5,7 +5,7 @@ import { defaultDeliveryOptions, deliverPending, type DeliveryOptions } from "./
 import { environmentFromConfig, type PipelineEnvironment } from "./environment";
 import { runCounts, type RunCounts } from "./ledger";
 import { createRecipientResolver } from "./recipients";
-import { consentedTenant, graphContextFor, stagingStoreFor, symphonyClientFor } from "./services";
+import { consentedTenant, mailboxWriterFor, stagingStoreFor, symphonyClientFor } from "./services";
 
 export type RunProgress = {
   phase: "collect" | "import" | "done";
@@ -58,7 +58,7 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
 
   await db.importRun.update({ where: { id: runId }, data: { status: "RUNNING", error: null } });
   report();
-  const graph = graphContextFor(consentedTenant(connector), environment);
+  const writer = mailboxWriterFor(consentedTenant(connector), environment);
   const staging = await stagingStoreFor(environment);
   const mappings = connector.mappingMode === "CSV" ? await db.userMapping.findMany({ where: { connectorId: connector.id } }) : [];
   const checkpoints = await db.streamCheckpoint.findMany({ where: { connectorId: connector.id } });
@@ -71,7 +71,7 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
       startDate: connector.startDate,
       symphony: symphonyClientFor(connector),
       staging,
-      recipientsOf: createRecipientResolver(graph, {
+      recipientsOf: createRecipientResolver(writer, {
         mappingMode: connector.mappingMode,
         csv: new Map(mappings.map((row) => [row.symphonyKey.toLowerCase(), row.mailbox])),
         fallbackMailbox: connector.fallbackMailbox,
@@ -96,7 +96,7 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
       connectorId: connector.id,
       runId,
       workerId: options.workerId,
-      graph,
+      writer,
       staging,
       options: { ...defaultDeliveryOptions, ...options.delivery },
       signal: options.signal,
@@ -128,7 +128,7 @@ export async function drainRun(runId: string, options: DrainOptions): Promise<vo
       connectorId: run.connectorId,
       runId,
       workerId: options.workerId,
-      graph: graphContextFor(consentedTenant(run.connector), environment),
+      writer: mailboxWriterFor(consentedTenant(run.connector), environment),
       staging: await stagingStoreFor(environment),
       options: { ...defaultDeliveryOptions, ...options.delivery },
       signal: options.signal,

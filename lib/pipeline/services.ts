@@ -1,8 +1,4 @@
-import type { GraphContext } from "@/lib/m365/context";
-import { createGraphTransport } from "@/lib/m365/graph";
-import { createScheduler } from "@/lib/m365/scheduler";
-import { parseM365Settings } from "@/lib/m365/settings";
-import { createTokenProvider } from "@/lib/m365/token";
+import { createMailboxWriter, createScheduler, type MailboxWriter, type Scheduler } from "@/lib/m365";
 import { decryptSecret } from "@/lib/secrets";
 import { createStagingStore, type StagingStore } from "@/lib/staging";
 import { createSymphonyClient, type SymphonyClient } from "@/lib/symphony";
@@ -14,20 +10,21 @@ export class RunSetupError extends Error {
 }
 
 /**
- * One Graph context per tenant and process: every run and drainer of the process shares its token
- * cache and, above all, its per-mailbox scheduler (4 requests in flight per mailbox in total).
+ * One Graph scheduler per tenant and process: every run and helper of the process shares it, so the
+ * per-mailbox limits (4 requests in flight, the request budget, Retry-After pauses) hold for all.
  */
-const graphContexts = new Map<string, GraphContext>();
+const schedulers = new Map<string, Scheduler>();
 
-export function graphContextFor(tenantId: string, environment: PipelineEnvironment): GraphContext {
-  const settings = parseM365Settings({ ...environment.m365, tenantId });
-  const cacheKey = [tenantId, settings.clientId, settings.authorityHost, settings.graphBaseUrl].join("|");
-  let context = graphContexts.get(cacheKey);
-  if (!context) {
-    context = { graph: createGraphTransport(settings, createTokenProvider(settings)), scheduler: createScheduler(environment.graphScheduler) };
-    graphContexts.set(cacheKey, context);
+/** A mailbox writer for one run or helper (its mailbox and folder lookups live as long as the run). */
+export function mailboxWriterFor(tenantId: string, environment: PipelineEnvironment): MailboxWriter {
+  const settings = { ...environment.m365, tenantId };
+  const cacheKey = [tenantId, settings.clientId, settings.graphBaseUrl].join("|");
+  let scheduler = schedulers.get(cacheKey);
+  if (!scheduler) {
+    scheduler = createScheduler(environment.graphScheduler);
+    schedulers.set(cacheKey, scheduler);
   }
-  return context;
+  return createMailboxWriter({ settings, scheduler });
 }
 
 const stagingStores = new Map<string, Promise<StagingStore>>();
