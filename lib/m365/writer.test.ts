@@ -9,6 +9,7 @@ import {
   createMailboxWriter,
   createScheduler,
   createTokenProvider,
+  GraphRetriesExhaustedError,
   ITEM_KEY_PROPERTY,
   M365AuthError,
   parseM365Settings as parseSettings,
@@ -252,6 +253,20 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
         const withAttachment = sandbox.items(address)!.filter((i) => i.attachments.length > 0);
         expect(withAttachment.map((i) => i.attachments.length)).toEqual([1, 1, 1, 1]);
       }
+    });
+
+    it("waits out Retry-After, then gives up with a typed error after the last attempt", async () => {
+      const scheduler = createScheduler({ maxAttempts: 2 });
+      const w = writer({ scheduler });
+      const userId = await resolve(w, ALICE);
+      const folderId = await w.ensureSymphonyFolder(userId);
+      sandbox.setFaults({ serviceUnavailableShare: 1, retryAfterSeconds: 1 });
+      const started = Date.now();
+      const error = await w.importMessage(userId, folderId, item("key-unavailable"), { firstAttempt: true }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(GraphRetriesExhaustedError);
+      expect(error).toMatchObject({ attempts: 2, lastStatus: 503 });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      expect(sandbox.items(ALICE)).toHaveLength(0);
     });
 
     it("keeps at most 4 requests in flight per mailbox, $batch sub-requests included", async () => {
