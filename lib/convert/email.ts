@@ -7,7 +7,7 @@ export interface BuildEmailOptions {
   domain?: string;
 }
 
-export const DEFAULT_DOMAIN = "symphony.invalid";
+const DEFAULT_DOMAIN = "symphony.invalid";
 const MAX_NAMES_IN_SUBJECT = 5;
 const MAX_SUBJECT_LENGTH = 255;
 const PLAIN_ADDRESS = /^[^\s<>()",;:@]+@[^\s<>()",;:@]+$/;

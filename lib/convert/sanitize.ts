@@ -34,7 +34,7 @@ const DIRECTIONS = new Set(["ltr", "rtl", "auto"]);
  * Keeps a URL only when its scheme is allowed. The WHATWG parser is the one browsers use, so the
  * scheme seen here is the scheme a mail client sees ("java\tscript:" parses as javascript:).
  */
-export function safeUrl(value: string, protocols: ReadonlySet<string> = SAFE_URL_PROTOCOLS): string | undefined {
+function safeUrl(value: string, protocols: ReadonlySet<string> = SAFE_URL_PROTOCOLS): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
