@@ -141,6 +141,8 @@ export function createSymphonyClient(
     settings: { podUrl: settings.podUrl, agentUrl: settings.agentUrl, keyManagerUrl: settings.keyManagerUrl, botUsername: settings.botUsername },
 
     async authenticate() {
+      // The pod first, so that a rejected key is reported the same way every time (the pod's message).
+      await session.podHeaders();
       await session.agentHeaders();
     },
 
