@@ -15,13 +15,18 @@ export interface AzuriteHandle {
   stop(): Promise<void>;
 }
 
-export async function startAzurite(options: { dir: string; log?: (line: string) => void }): Promise<AzuriteHandle> {
+export async function startAzurite(options: {
+  dir: string;
+  /** Blob port; default an ephemeral one (pass the old port to restart Azurite where clients expect it). */
+  port?: number;
+  log?: (line: string) => void;
+}): Promise<AzuriteHandle> {
   const dir = path.resolve(options.dir);
   mkdirSync(dir, { recursive: true });
   const main = createRequire(import.meta.url).resolve("azurite/dist/src/blob/main.js");
   const child = spawn(
     process.execPath,
-    [main, "--blobHost", "127.0.0.1", "--blobPort", "0", "--location", dir, "--silent", "--loose",
+    [main, "--blobHost", "127.0.0.1", "--blobPort", String(options.port ?? 0), "--location", dir, "--silent", "--loose",
       "--skipApiVersionCheck", "--disableTelemetry"],
     { stdio: ["ignore", "pipe", "pipe"] },
   );

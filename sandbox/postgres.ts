@@ -14,12 +14,14 @@ export interface EmbeddedPostgresHandle {
 export async function startEmbeddedPostgres(options: {
   dir: string;
   database?: string;
+  /** Default: a free port (pass the old port to restart the server where clients expect it). */
+  port?: number;
   log?: (line: string) => void;
 }): Promise<EmbeddedPostgresHandle> {
   const dir = path.resolve(options.dir);
   const database = options.database ?? "connector";
   const dataDir = path.join(dir, "data");
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const password = readOrCreatePassword(dir);
   const log = options.log ?? (() => {});
   const pg = new EmbeddedPostgres({
