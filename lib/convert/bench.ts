@@ -1,13 +1,14 @@
 /**
  * Conversion micro-benchmark: typical chat messages -> email model (+ Graph JSON, + MIME), on one
- * core. Run: npx tsx lib/convert/bench.ts [seconds per case]
+ * core. Run: npx tsx lib/convert/bench.ts [seconds per case]; `npm run bench` calls measureConversion.
  */
+import { Readable } from "node:stream";
+import { pathToFileURL } from "node:url";
 import { buildEmail } from "./email";
 import { toGraphMessage } from "./graph";
 import { buildMime } from "./mime";
-import type { ChatMessage, Person } from "./types";
-
-const seconds = Number(process.argv[2] ?? 3);
+import { readStagedMime } from "./read-mime";
+import type { ChatMessage, EmailModel, Person } from "./types";
 
 const people: Person[] = Array.from({ length: 8 }, (_, i) => ({
   userId: String(71811853189120 + i),
@@ -51,7 +52,9 @@ const messages: ChatMessage[] = bodies.map((body, i) => ({
   ...body,
 }));
 
-function measure(name: string, run: (message: ChatMessage) => unknown) {
+export type ConversionFigure = { name: string; messagesPerSecond: number };
+
+function measure(name: string, seconds: number, run: (message: ChatMessage) => unknown): ConversionFigure {
   for (let i = 0; i < 2000; i++) run(messages[i % messages.length]);
   let count = 0;
   const start = process.hrtime.bigint();
@@ -60,22 +63,44 @@ function measure(name: string, run: (message: ChatMessage) => unknown) {
     for (let i = 0; i < 100; i++) run(messages[count++ % messages.length]);
   }
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-  console.log(`${name.padEnd(36)} ${Math.round(count / elapsed).toLocaleString("en-US").padStart(9)} messages/s per core`);
+  return { name, messagesPerSecond: count / elapsed };
 }
 
-async function measureMime() {
-  const emails = messages.map((message) => buildEmail(message));
+async function measureAsync(name: string, seconds: number, run: (index: number) => Promise<unknown>): Promise<ConversionFigure> {
+  for (let i = 0; i < 200; i++) await run(i);
   let count = 0;
   const start = process.hrtime.bigint();
   const end = start + BigInt(seconds * 1e9);
-  while (process.hrtime.bigint() < end) {
-    for await (const _chunk of buildMime(emails[count++ % emails.length], []));
-  }
+  while (process.hrtime.bigint() < end) await run(count++);
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-  console.log(`${"MIME (MailComposer) of the email".padEnd(36)} ${Math.round(count / elapsed).toLocaleString("en-US").padStart(9)} messages/s per core`);
+  return { name, messagesPerSecond: count / elapsed };
 }
 
-console.log(`Node ${process.version}, ${messages.length} typical messages in rotation, ${seconds}s per case`);
-measure("buildEmail (HTML + text + headers)", (message) => buildEmail(message));
-measure("buildEmail + toGraphMessage", (message) => toGraphMessage(buildEmail(message)));
-await measureMime();
+async function mimeOf(email: EmailModel): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of buildMime(email, [])) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Messages per second on one core (this thread) for each conversion step, `seconds` per case. */
+export async function measureConversion(seconds: number): Promise<ConversionFigure[]> {
+  const emails = messages.map((message) => buildEmail(message));
+  const mimes = await Promise.all(emails.map(mimeOf));
+  return [
+    measure("buildEmail (HTML + text + headers)", seconds, (message) => buildEmail(message)),
+    measure("buildEmail + toGraphMessage", seconds, (message) => toGraphMessage(buildEmail(message))),
+    await measureAsync("MIME (MailComposer) of the email", seconds, (i) => mimeOf(emails[i % emails.length])),
+    await measureAsync("buildEmail + MIME (collect, per message)", seconds, (i) => mimeOf(buildEmail(messages[i % messages.length]))),
+    await measureAsync("readStagedMime + toGraphMessage (import)", seconds, async (i) =>
+      toGraphMessage((await readStagedMime(() => Readable.from([mimes[i % mimes.length]]))).email),
+    ),
+  ];
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const seconds = Number(process.argv[2] ?? 3);
+  console.log(`Node ${process.version}, ${messages.length} typical messages in rotation, ${seconds}s per case`);
+  for (const { name, messagesPerSecond } of await measureConversion(seconds)) {
+    console.log(`${name.padEnd(42)} ${Math.round(messagesPerSecond).toLocaleString("en-US").padStart(9)} messages/s per core`);
+  }
+}

@@ -1,0 +1,124 @@
+// One full import run (collect -> convert -> stage -> ledger -> Graph) against sandboxes in the child
+// process, with the figures the benchmark reports.
+import { randomBytes } from "node:crypto";
+import { db } from "../../lib/db";
+import { runImport, type PipelineEnvironment, type RunOptions } from "../../lib/pipeline";
+import { encryptSecret } from "../../lib/secrets";
+import { startRssSampler } from "./rss";
+import type { M365Stats, SandboxHost, SandboxPair, SandboxPairOptions } from "./sandboxes";
+
+export type PipelineFigures = {
+  messages: number;
+  itemsImported: number;
+  itemsSkipped: number;
+  itemsFailed: number;
+  graphRequests: number;
+  throttled: number;
+  collectMs: number;
+  importMs: number;
+  totalMs: number;
+  peakRss: number;
+  peakSandboxRss: number;
+  /** Graph requests per second over time during the import phase (for the hot mailbox section). */
+  timeline: Array<{ at: number; requests: number }>;
+};
+
+export type PipelineCase = {
+  sandbox: Omit<SandboxPairOptions, "caDir">;
+  caDir: string;
+  storageConnectionString: string;
+  graphScheduler?: PipelineEnvironment["graphScheduler"];
+  runOptions?: Pick<RunOptions, "parallelism" | "delivery">;
+  log?: (line: string) => void;
+};
+
+export async function benchPipeline(host: SandboxHost, options: PipelineCase): Promise<PipelineFigures> {
+  const log = options.log ?? (() => {});
+  const pair = await host.start({ ...options.sandbox, caDir: options.caDir });
+  try {
+    log(`  sandboxes up: ${pair.org.messages.toLocaleString("en-US")} messages in ${pair.org.streams} streams, ${pair.org.mailboxes} mailboxes`);
+    return await runOnce(host, pair, options, log);
+  } finally {
+    await host.close(pair.id);
+  }
+}
+
+async function runOnce(host: SandboxHost, pair: SandboxPair, options: PipelineCase, log: (line: string) => void): Promise<PipelineFigures> {
+  const suffix = randomBytes(4).toString("hex");
+  const connector = await db.connector.create({
+    data: {
+      name: `bench-${suffix}`,
+      status: "ACTIVE",
+      createdBy: "bench",
+      podUrl: pair.symphony.podUrl,
+      agentUrl: pair.symphony.agentUrl,
+      keyManagerUrl: pair.symphony.keyManagerUrl,
+      botUsername: pair.symphony.bot.username,
+      privateKeyEncrypted: encryptSecret(pair.symphony.bot.privateKeyPem),
+      tenantId: pair.m365.tenantId,
+      consentGrantedBy: "bench",
+      consentGrantedAt: new Date(),
+    },
+  });
+  const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL", requestedBy: "bench" } });
+  const environment: PipelineEnvironment = {
+    m365: { clientId: pair.m365.clientId, clientSecret: pair.m365.clientSecret, authorityHost: pair.m365.url, graphBaseUrl: pair.m365.graphBaseUrl },
+    staging: { connectionString: options.storageConnectionString, containerName: `bench-${suffix}` },
+    graphScheduler: options.graphScheduler,
+  };
+
+  const rss = startRssSampler(() => host.rss());
+  const before = (await host.stats(pair.id)).m365;
+  const timeline: PipelineFigures["timeline"] = [];
+  const started = performance.now();
+  let importStarted = 0;
+  let lastLog = 0;
+  let progress = { messagesCollected: 0, itemsDone: 0, itemsTotal: 0, phase: "collect" };
+  const poll = setInterval(() => {
+    if (importStarted === 0) return;
+    void host.stats(pair.id).then((stats) => timeline.push({ at: performance.now(), requests: stats.m365.graphRequests - before.graphRequests }));
+  }, 250);
+  const ticker = setInterval(() => {
+    const seconds = (performance.now() - started) / 1000;
+    if (seconds - lastLog < 5) return;
+    lastLog = seconds;
+    log(`  ${seconds.toFixed(0)}s ${progress.phase}: ${progress.messagesCollected} messages, ${progress.itemsDone}/${progress.itemsTotal} items, rss ${mb(rss.current())}`);
+  }, 1000);
+  let summary;
+  try {
+    summary = await runImport(run.id, {
+      workerId: `bench-${suffix}`,
+      environment,
+      ...options.runOptions,
+      onProgress: (p) => {
+        progress = p;
+        if (p.phase === "import" && importStarted === 0) importStarted = performance.now();
+      },
+    });
+  } finally {
+    clearInterval(poll);
+    clearInterval(ticker);
+  }
+  const ended = performance.now();
+  const peaks = await rss.stop();
+  const after: M365Stats = (await host.stats(pair.id)).m365;
+  const throttled = (s: M365Stats) => s.throttled.concurrency + s.throttled.requests + s.throttled.upload;
+  return {
+    messages: summary.messagesCollected,
+    itemsImported: summary.counts.imported,
+    itemsSkipped: summary.counts.skipped,
+    itemsFailed: summary.counts.failed,
+    graphRequests: after.graphRequests - before.graphRequests,
+    throttled: throttled(after) - throttled(before),
+    collectMs: importStarted - started,
+    importMs: ended - importStarted,
+    totalMs: ended - started,
+    peakRss: peaks.own,
+    peakSandboxRss: peaks.other,
+    timeline: timeline.map(({ at, requests }) => ({ at: at - importStarted, requests })),
+  };
+}
+
+export function mb(bytes: number): string {
+  return `${Math.round(bytes / 1024 / 1024)} MB`;
+}

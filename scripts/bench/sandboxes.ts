@@ -1,0 +1,87 @@
+// The benchmark's side of scripts/bench/sandbox-child.ts: starts the child and calls it over IPC.
+import { fork, type ChildProcess } from "node:child_process";
+import path from "node:path";
+
+export type SandboxPairOptions = {
+  seed: string;
+  users: number;
+  externalUsers?: number;
+  messages: number;
+  streams?: number;
+  /** Only the first N of our people get a mailbox (default all). */
+  mailboxes?: number;
+  caDir: string;
+  limits?: Record<string, number>;
+};
+
+export type SandboxPair = {
+  id: number;
+  symphony: { podUrl: string; agentUrl: string; keyManagerUrl: string; bot: { username: string; privateKeyPem: string } };
+  m365: { tenantId: string; url: string; graphBaseUrl: string; clientId: string; clientSecret: string };
+  org: { streams: number; messages: number; people: number; mailboxes: number };
+};
+
+export type M365Stats = {
+  graphRequests: number;
+  throttled: { concurrency: number; requests: number; upload: number };
+  serviceUnavailable: number;
+  tokensIssued: number;
+};
+
+export type SandboxCommand =
+  | { cmd: "start"; options: SandboxPairOptions }
+  | { cmd: "stats"; id: number }
+  | { cmd: "setLimits"; id: number; limits: Record<string, number> }
+  | { cmd: "rss" }
+  | { cmd: "close"; id: number };
+
+export type SandboxHost = {
+  start(options: SandboxPairOptions): Promise<SandboxPair>;
+  stats(id: number): Promise<{ m365: M365Stats; rss: number }>;
+  setLimits(id: number, limits: Record<string, number>): Promise<void>;
+  rss(): Promise<number>;
+  close(id: number): Promise<void>;
+  stop(): Promise<void>;
+};
+
+export async function startSandboxHost(): Promise<SandboxHost> {
+  const child: ChildProcess = fork(path.join(import.meta.dirname, "sandbox-child.ts"), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  let seq = 0;
+  await new Promise<void>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`sandbox child exited with code ${code}`)));
+    child.on("message", (message: { ready?: boolean; seq?: number; result?: unknown; error?: string }) => {
+      if (message.ready) return resolve();
+      const call = waiting.get(message.seq!);
+      waiting.delete(message.seq!);
+      if (message.error) call?.reject(new Error(`sandbox child: ${message.error}`));
+      else call?.resolve(message.result);
+    });
+  });
+  child.on("exit", () => waiting.forEach((call) => call.reject(new Error("sandbox child exited"))));
+
+  const call = <T>(command: SandboxCommand) =>
+    new Promise<T>((resolve, reject) => {
+      const id = ++seq;
+      waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      child.send({ seq: id, command });
+    });
+
+  return {
+    start: (options) => call({ cmd: "start", options }),
+    stats: (id) => call({ cmd: "stats", id }),
+    setLimits: (id, limits) => call({ cmd: "setLimits", id, limits }),
+    rss: () => call({ cmd: "rss" }),
+    close: (id) => call({ cmd: "close", id }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.disconnect();
+        setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
+      }),
+  };
+}
