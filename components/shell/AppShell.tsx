@@ -19,7 +19,7 @@ export function AppShell({ user, isAdmin, children }: Props) {
         <div className="flex items-center gap-4">
           <span className="text-right leading-tight">
             <span className="block font-semibold">{user.name || user.email}</span>
-            <span className="block text-xs text-white/85">{isAdmin ? "Connector admin" : "Read-only"}</span>
+            <span className="block text-xs text-white">{isAdmin ? "Connector admin" : "Read-only"}</span>
           </span>
           <SignOutButton />
         </div>

@@ -17,7 +17,7 @@ export function WizardFrame({ step, connectorId, completed, title, connectorName
   return (
     <div className="max-w-5xl">
       <p className="text-muted">
-        <Link href="/connectors" className="text-brand hover:underline">Data connectors</Link>
+        <Link href="/connectors" className="text-brand underline">Data connectors</Link>
         <span aria-hidden="true"> / </span>
         {connectorName ?? "New Symphony connector"}
       </p>

@@ -2,6 +2,7 @@
 import type { NextAuthOptions } from "next-auth";
 import type { OAuthConfig } from "next-auth/providers/oauth";
 import { config, required } from "@/lib/config";
+import { authorityUrl } from "@/lib/auth/authority";
 import { rolesFromClaims } from "@/lib/auth/roles";
 
 interface EntraProfile extends Record<string, unknown> {
@@ -13,15 +14,15 @@ interface EntraProfile extends Record<string, unknown> {
 }
 
 function entraProvider(): OAuthConfig<EntraProfile> {
-  const { ENTRA_AUTHORITY_HOST } = config();
-  const issuer = `${ENTRA_AUTHORITY_HOST.replace(/\/$/, "")}/${required("ENTRA_TENANT_ID")}/v2.0`;
+  const issuer = `${authorityUrl(required("ENTRA_TENANT_ID"))}/v2.0`;
   return {
     id: "entra",
     name: "Microsoft Entra ID",
     type: "oauth",
     wellKnown: `${issuer}/.well-known/openid-configuration`,
-    clientId: required("ENTRA_CLIENT_ID"),
-    clientSecret: required("ENTRA_CLIENT_SECRET"),
+    // The sign-in app registration; a deployment with one registration for both uses ENTRA_CLIENT_*.
+    clientId: config().AUTH_CLIENT_ID ?? required("ENTRA_CLIENT_ID"),
+    clientSecret: config().AUTH_CLIENT_SECRET ?? required("ENTRA_CLIENT_SECRET"),
     authorization: { params: { scope: "openid profile email" } },
     idToken: true,
     checks: ["pkce", "state"],

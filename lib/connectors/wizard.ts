@@ -1,6 +1,7 @@
 // The wizard's writes: each step saves into the Connector row (status DRAFT until Finish) with an audit event.
 import { randomBytes, randomUUID } from "node:crypto";
 import { recordAudit } from "@/lib/audit/audit";
+import { authorityUrl } from "@/lib/auth/authority";
 import { config, required } from "@/lib/config";
 import { db } from "@/lib/db";
 import { Prisma } from "@/lib/generated/prisma/client";
@@ -162,8 +163,7 @@ export async function beginConsent(connectorId: string, actor: string): Promise<
     await tx.connector.update({ where: { id: connectorId }, data: { consentState: state } });
     await recordAudit({ connectorId, actor, action: "connector.consent_requested" }, tx);
   });
-  const { ENTRA_AUTHORITY_HOST, ENTRA_TENANT_ID } = config();
-  const url = new URL(`${ENTRA_AUTHORITY_HOST.replace(/\/$/, "")}/${ENTRA_TENANT_ID ?? "organizations"}/adminconsent`);
+  const url = new URL(`${authorityUrl(config().ENTRA_TENANT_ID ?? "organizations")}/adminconsent`);
   url.searchParams.set("client_id", required("ENTRA_CLIENT_ID"));
   url.searchParams.set("redirect_uri", consentRedirectUri());
   url.searchParams.set("state", state);

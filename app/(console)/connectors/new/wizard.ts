@@ -39,6 +39,6 @@ export interface StepState {
   message?: string;
   /** What the admin typed, sent back so a failed submit does not clear the form (never the private key). */
   values?: Record<string, string | string[]>;
-  /** Increases on each submit: the form remounts with the returned values. */
+  /** When the action ran: the form remounts with the returned values, and the latest of two actions wins. */
   attempt?: number;
 }

@@ -22,19 +22,19 @@ function values(formData: FormData) {
   return { mappingMode: String(formData.get("mappingMode") ?? "AUTO"), fallbackMailbox: String(formData.get("fallbackMailbox") ?? "") };
 }
 
-export async function previewMappingAction(previous: MappingState, formData: FormData): Promise<MappingState> {
+export async function previewMappingAction(_: MappingState, formData: FormData): Promise<MappingState> {
   await actionContext(formData);
   const csv = await readCsv(formData);
-  const next = { values: values(formData), attempt: (previous.attempt ?? 0) + 1 };
+  const next = { values: values(formData), attempt: Date.now() };
   if (!csv) return { ...next, errors: { csv: "Choose a CSV file to preview." } };
   return { ...next, preview: { fileName: csv.fileName, rows: csv.rows.slice(0, PREVIEW_ROWS), total: csv.rows.length, errors: csv.errors } };
 }
 
-export async function saveMappingAction(previous: MappingState, formData: FormData): Promise<MappingState> {
+export async function saveMappingAction(_: MappingState, formData: FormData): Promise<MappingState> {
   const { actor, connectorId } = await actionContext(formData);
   if (!connectorId) redirect(wizardHref("terms"));
   const input = values(formData);
-  const next = { values: input, attempt: (previous.attempt ?? 0) + 1 };
+  const next = { values: input, attempt: Date.now() };
   const csv = input.mappingMode === "CSV" ? await readCsv(formData) : undefined;
   if (csv?.errors.length) {
     return {

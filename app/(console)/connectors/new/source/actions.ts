@@ -32,20 +32,20 @@ function echo(input: SourceSettingsInput): StepState["values"] {
   return { ...rest, startDate: String(input.startDate ?? ""), streamTypes: input.streamTypes as string[] };
 }
 
-export async function saveSourceAction(previous: SourceState, formData: FormData): Promise<SourceState> {
+export async function saveSourceAction(_: SourceState, formData: FormData): Promise<SourceState> {
   const { actor, connectorId } = await actionContext(formData);
   if (!connectorId) redirect(wizardHref("terms"));
   const input = await readForm(formData);
   const result = await saveSource(connectorId, input, actor);
-  if (!result.ok) return { errors: result.errors, values: echo(input), attempt: (previous.attempt ?? 0) + 1 };
+  if (!result.ok) return { errors: result.errors, values: echo(input), attempt: Date.now() };
   redirect(wizardHref("mapping", connectorId));
 }
 
 /** Authenticates against Symphony with the form's values (or the key on file) and says what it found. */
-export async function testSourceAction(previous: SourceState, formData: FormData): Promise<SourceState> {
+export async function testSourceAction(_: SourceState, formData: FormData): Promise<SourceState> {
   const { connectorId } = await actionContext(formData);
   const input = await readForm(formData);
-  const next = { values: echo(input), attempt: (previous.attempt ?? 0) + 1 };
+  const next = { values: echo(input), attempt: Date.now() };
   const parsed = sourceSettingsSchema.safeParse(input);
   if (!parsed.success) return { ...next, errors: fieldErrors(parsed.error) };
   let privateKeyPem = parsed.data.privateKeyPem;
