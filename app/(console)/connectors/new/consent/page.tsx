@@ -23,7 +23,7 @@ export default async function ConsentPage({ searchParams }: { searchParams: Wiza
         </p>
         {params.consent === "refused" && (
           <FormMessage
-            message={`Consent was not granted: ${params.description ?? "the request was declined"}. Ask a global administrator to sign in and accept, or check that the app registration exists in your tenant, then try again.`}
+            message={`Consent was not granted: ${(params.description ?? "the request was declined").replace(/\.+$/, "")}. Ask a global administrator to sign in and accept, or check that the app registration exists in your tenant, then try again.`}
           />
         )}
         {params.consent === "granted" && granted && <FormMessage tone="success" message="Consent granted." />}
