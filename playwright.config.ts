@@ -18,6 +18,8 @@ export default defineConfig({
   use: {
     baseURL,
     trace: "retain-on-failure",
+    // The embedded Microsoft 365 sandbox's sign-in pages use a certificate from its own local CA.
+    ignoreHTTPSErrors: true,
     screenshot: "only-on-failure",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",

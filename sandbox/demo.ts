@@ -59,7 +59,7 @@ export async function startDemoSandboxes(options: { dir: string; appUrl: string 
 
   return {
     env: {
-      ENTRA_AUTHORITY_HOST: m365.authorityHost,
+      ENTRA_AUTHORITY_HOST: m365.url,
       ENTRA_TENANT_ID: m365.tenantId,
       ENTRA_CLIENT_ID: m365.app.clientId,
       ENTRA_CLIENT_SECRET: m365.app.clientSecret,
