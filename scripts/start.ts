@@ -2,7 +2,7 @@
 // embedded under DATA_DIR (PostgreSQL, Azurite, and the Symphony and Microsoft 365 sandboxes with a
 // demo organisation); then migrations, a production build when sources changed, the web app and a worker.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { parseConfig } from "../lib/config";
@@ -121,8 +121,18 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<v
   });
 }
 
+/** Runs a long-lived child; its output goes to this terminal and to DATA_DIR/logs/<name>.log. */
 function supervise(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(command, args, { cwd: root, env, stdio: "inherit" });
+  const logDir = path.join(env.DATA_DIR!, "logs");
+  mkdirSync(logDir, { recursive: true });
+  const log = createWriteStream(path.join(logDir, `${name}.log`), { flags: "a" });
+  const child = spawn(command, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]] as const) {
+    from.on("data", (chunk: Buffer) => {
+      to.write(chunk);
+      log.write(chunk);
+    });
+  }
   child.once("exit", (code, signal) => {
     if (stopping) return;
     console.error(`[start] ${name} stopped unexpectedly (${signal ?? `code ${code}`}); shutting down`);
