@@ -1,27 +1,37 @@
 // `npm run worker`: one import worker process. Settings come from the environment (lib/config.ts) plus:
-//   WORKER_CONCURRENCY        import jobs worked at once (default 4)
-//   WORKER_ID                 name in item claims (default host-pid-random)
-//   WORKER_CLAIM_SECONDS      claim lifetime of an item without renewal (default 60)
-//   WORKER_MAINTENANCE_SECONDS how often expired jobs of killed workers are looked for (default 30)
+//   WORKER_CONCURRENCY          import jobs worked at once (default 4)
+//   WORKER_ID                   name in item claims (default host-pid-random)
+//   WORKER_CLAIM_SECONDS        claim lifetime of an item without renewal (default 60)
+//   WORKER_MAINTENANCE_SECONDS  how often expired jobs of killed workers are looked for (default 30)
+//   WORKER_JOB_EXPIRE_SECONDS   a run job not renewed for this long (its worker died) is retried (default 120)
+//   WORKER_RUN_RETRY_SECONDS    delay before a stopped run is offered again (default 30)
 // Several workers may run against one database; SIGTERM/SIGINT stop it gracefully.
 import { z } from "zod";
 import { config } from "../lib/config";
 import { db } from "../lib/db";
 import { startWorker } from "../lib/jobs/worker";
 
-const env = z
+const parsed = z
   .object({
     WORKER_ID: z.string().trim().min(1).optional(),
-    WORKER_CLAIM_SECONDS: z.coerce.number().int().min(5).max(3600).default(60),
+    WORKER_CLAIM_SECONDS: z.coerce.number().int().min(2).max(3600).default(60),
     WORKER_MAINTENANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+    WORKER_JOB_EXPIRE_SECONDS: z.coerce.number().int().min(2).max(86_400).default(120),
+    WORKER_RUN_RETRY_SECONDS: z.coerce.number().int().min(0).max(86_400).default(30),
   })
-  .parse(process.env);
+  .safeParse(process.env);
+if (!parsed.success) {
+  console.error(`Invalid worker settings:\n${parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`).join("\n")}`);
+  process.exit(1);
+}
+const env = parsed.data;
 
 const worker = await startWorker({
   concurrency: config().WORKER_CONCURRENCY,
   workerId: env.WORKER_ID,
   delivery: { claimSeconds: env.WORKER_CLAIM_SECONDS },
   maintenanceIntervalSeconds: env.WORKER_MAINTENANCE_SECONDS,
+  recovery: { expireSeconds: env.WORKER_JOB_EXPIRE_SECONDS, retryDelaySeconds: env.WORKER_RUN_RETRY_SECONDS },
 });
 
 let stopping = false;

@@ -1,7 +1,7 @@
 import { db } from "@/lib/db";
 import type { ImportRun } from "@/lib/generated/prisma/client";
 import { IMPORT_QUEUE, jobQueue, type ImportJob } from "@/lib/jobs/boss";
-import { IMPORT_JOB_EXPIRE_SECONDS } from "@/lib/jobs/heartbeat";
+import { defaultRunJobRecovery } from "@/lib/jobs/heartbeat";
 
 export interface ImportRequest {
   connectorId: string;
@@ -28,6 +28,9 @@ export async function openRun(request: ImportRequest): Promise<{ run: ImportRun;
   });
 }
 
+/** Offers of one run job before its run is FAILED: with the default retry delay, about an hour of outage. */
+export const RUN_RETRY_LIMIT = 120;
+
 /**
  * Queues an import run for a connector, or returns the run already queued or running.
  */
@@ -36,11 +39,12 @@ export async function requestImport(request: ImportRequest): Promise<{ runId: st
   if (created) {
     const job: ImportJob = { runId: run.id, connectorId: request.connectorId };
     await (await jobQueue()).send(IMPORT_QUEUE, job, {
-      retryLimit: 5,
-      retryDelay: 30,
-      retryBackoff: true,
-      // The worker renews the job while it runs (heartbeat.ts): a killed worker's run is retried soon.
-      expireInSeconds: IMPORT_JOB_EXPIRE_SECONDS,
+      // A run resumes where it stopped, so it may be retried many times (killed workers, outages);
+      // errors that need an administrator fail it at once (see the worker). The worker holding the
+      // job sets its expiry and retry delay and renews it while it runs (heartbeat.ts).
+      retryLimit: RUN_RETRY_LIMIT,
+      retryDelay: defaultRunJobRecovery.retryDelaySeconds,
+      expireInSeconds: defaultRunJobRecovery.expireSeconds,
     });
   }
   return { runId: run.id, alreadyQueued: !created };

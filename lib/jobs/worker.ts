@@ -4,10 +4,12 @@ import type PgBoss from "pg-boss";
 import { config } from "@/lib/config";
 import { logger } from "@/lib/logger";
 import { DRAIN_QUEUE, IMPORT_QUEUE, RETENTION_QUEUE, SCHEDULER_QUEUE, startBoss, type ImportJob } from "@/lib/jobs/boss";
-import { keepJobAlive } from "@/lib/jobs/heartbeat";
+import { defaultRunJobRecovery, keepJobAlive, type RunJobRecovery } from "@/lib/jobs/heartbeat";
+import { M365AuthError } from "@/lib/m365";
 import { enqueueDueImports } from "@/lib/jobs/schedule";
 import { drainRun, environmentFromConfig, failRun, runImport, type DeliveryOptions, type PipelineEnvironment } from "@/lib/pipeline";
-import { stagingStoreFor } from "@/lib/pipeline/services";
+import { RunSetupError, stagingStoreFor } from "@/lib/pipeline/services";
+import { SymphonyError } from "@/lib/symphony";
 
 export type WorkerOptions = {
   /** Import jobs (runs or helpers) this process works on at once. */
@@ -22,6 +24,8 @@ export type WorkerOptions = {
   maintenanceIntervalSeconds?: number;
   /** Days staged blobs are kept; default STAGING_RETENTION_DAYS. */
   retentionDays?: number;
+  /** Expiry and retry delay of the run jobs this worker takes (default 120 s and 30 s). */
+  recovery?: Partial<RunJobRecovery>;
 };
 
 export type Worker = { workerId: string; stop(): Promise<void> };
@@ -37,11 +41,12 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const stopping = new AbortController();
   const log = logger.child({ workerId });
   const boss = await startBoss({ maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 30 });
+  const recovery = { ...defaultRunJobRecovery, ...options.recovery };
   const common = { workerId, signal: stopping.signal, environment, delivery: options.delivery };
 
   const runJob = async ([job]: PgBoss.JobWithMetadata<ImportJob>[]) => {
     const { runId, connectorId } = job.data;
-    const release = keepJobAlive(boss, IMPORT_QUEUE, job.id);
+    const release = keepJobAlive(boss, IMPORT_QUEUE, job.id, recovery);
     try {
       const summary = await runImport(runId, {
         ...common,
@@ -52,10 +57,12 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       });
       log.info({ runId, status: summary.status, counts: summary.counts, messages: summary.messagesCollected }, "import run finished");
     } catch (error) {
-      const last = job.retryCount >= job.retryLimit && !stopping.signal.aborted;
+      if (stopping.signal.aborted) throw error; // another worker resumes the run
+      const hopeless = needsAnAdministrator(error);
+      const last = hopeless || job.retryCount >= job.retryLimit;
       log.error({ runId, err: errorText(error), willRetry: !last }, "import run stopped");
-      if (last) await failRun(runId, error);
-      throw error;
+      if (!last) throw error;
+      await failRun(runId, error);
     } finally {
       release();
     }
@@ -91,6 +98,12 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       log.info("worker stopped");
     },
   };
+}
+
+/** Errors that no retry fixes: missing consent or credentials, a rejected bot key, incomplete settings. */
+function needsAnAdministrator(error: unknown): boolean {
+  if (error instanceof M365AuthError || error instanceof RunSetupError) return true;
+  return error instanceof SymphonyError && ["auth_rejected", "forbidden"].includes(error.code);
 }
 
 function errorText(error: unknown): string {
