@@ -1,0 +1,122 @@
+// Kill test: one import run worked by `scripts/worker.ts` child processes that are SIGKILLed at
+// seeded random moments, during collect and during import, and restarted each time. In the end every
+// (message, mapped mailbox) pair is in the Microsoft 365 sandbox exactly once, the ledger agrees and
+// the run SUCCEEDED.
+//
+// Size (CI default: 160 messages, 10 kills, about a minute on 2 cores):
+//   KILL_TEST_MESSAGES  messages in the seeded organisation (default 160)
+//   KILL_TEST_KILLS     SIGKILLs before a last worker may finish the run (default 10)
+//   KILL_TEST_SEED      seed of the kill moments (default "kills")
+// Larger local run, a few minutes:
+//   KILL_TEST_MESSAGES=1500 KILL_TEST_KILLS=40 npx vitest run lib/pipeline/kill.test.ts
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { db } from "@/lib/db";
+import { IMPORT_QUEUE, stopJobQueue } from "@/lib/jobs/boss";
+import { requestImport } from "@/lib/jobs/request";
+import { seededRandom } from "@/sandbox/org";
+import { canRun, deliveryReport, ledgerMismatches, startHarness, type Harness } from "./test-harness";
+import { spawnWorker, waitForRunEnd, workerEnv, type WorkerProcess } from "./worker-process";
+
+const settings = z
+  .object({
+    KILL_TEST_MESSAGES: z.coerce.number().int().min(20).default(160),
+    KILL_TEST_KILLS: z.coerce.number().int().min(1).default(10),
+    KILL_TEST_SEED: z.string().min(1).default("kills"),
+  })
+  .parse(process.env);
+
+if (!canRun) console.warn("lib/pipeline kill test skipped: needs vitest's globalSetup (DATABASE_URL, Azurite, NODE_EXTRA_CA_CERTS for the M365 sandbox)");
+
+describe.skipIf(!canRun)("a run whose workers are killed again and again", () => {
+  let h: Harness;
+  let worker: WorkerProcess | undefined;
+
+  beforeAll(async () => {
+    h = await startHarness({ seed: "kill-test", users: 10, messages: settings.KILL_TEST_MESSAGES });
+    // A little latency on both sides stretches collect and import over many kill moments.
+    h.symphony.setFaults({ latencyMs: 10 });
+    h.m365.setFaults({ latencyMs: 20 });
+  });
+  afterAll(async () => {
+    await worker?.kill();
+    await stopJobQueue();
+    await h?.close();
+  });
+
+  it(
+    `imports every pair exactly once after ${settings.KILL_TEST_KILLS} SIGKILLs during collect and import`,
+    async () => {
+      const started = Date.now();
+      const random = seededRandom(settings.KILL_TEST_SEED);
+      const messageCount = (await h.expected()).length;
+      const { runId } = await requestImport({ connectorId: h.connector.id, trigger: "MANUAL", requestedBy: "kill-test" });
+      const env = workerEnv(h);
+      const kills: Array<{ phase: "collect" | "import"; afterMs: number }> = [];
+
+      const collected = () => db.sourceMessage.count({ where: { connectorId: h.connector.id } });
+      let lastPickup = -1;
+      while (kills.length < settings.KILL_TEST_KILLS) {
+        worker = spawnWorker(env);
+        // Wait for this worker to take the run job (after the killed one's job expired).
+        const pickup = await runJobTakenAfter(runId, lastPickup, 30_000);
+        if (pickup === undefined) break; // the run ended: the workload was too small for the kills asked
+        lastPickup = pickup;
+        // The first 40% of the kills aim at collect (if it is still going on); the others wait for the import phase.
+        if (kills.length >= Math.ceil(settings.KILL_TEST_KILLS * 0.4)) await until(async () => (await collected()) === messageCount, 30_000);
+        const afterMs = Math.round(150 + random() * 1200);
+        await sleep(afterMs);
+        const phase = (await collected()) < messageCount ? "collect" : "import";
+        await worker.kill("SIGKILL");
+        kills.push({ phase, afterMs });
+      }
+      expect(kills, `the run ended after ${kills.length} kills; raise KILL_TEST_MESSAGES`).toHaveLength(settings.KILL_TEST_KILLS);
+
+      worker = spawnWorker(env);
+      const run = await waitForRunEnd(runId, 90_000);
+      // Let the worker complete the job, so no retry of it is left in the queue the test files share.
+      await until(async () => (await runJobTakenAfter(runId, Number.MAX_SAFE_INTEGER, 100).catch(() => 0)) === undefined, 15_000);
+      await worker.kill("SIGTERM");
+      const byPhase = { collect: kills.filter((k) => k.phase === "collect").length, import: kills.filter((k) => k.phase === "import").length };
+      console.info(`kill test: ${messageCount} messages, ${kills.length} kills (${byPhase.collect} in collect, ${byPhase.import} in import), ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+      expect(run.status, `${run.error ?? ""}\n${worker.output()}`).toBe("SUCCEEDED");
+      expect(byPhase.collect).toBeGreaterThan(0);
+      expect(byPhase.import).toBeGreaterThan(0);
+
+      const report = await deliveryReport(h);
+      expect(report.expected).toBeGreaterThan(messageCount);
+      expect(report.missing).toEqual([]);
+      expect(report.duplicated).toEqual([]);
+      expect(report.unexpected).toEqual([]);
+
+      expect(await ledgerMismatches(h)).toEqual([]);
+      const ledger = await db.importItem.groupBy({ by: ["status"], where: { connectorId: h.connector.id, status: { not: "SKIPPED" } }, _count: true });
+      expect(ledger).toEqual([{ status: "IMPORTED", _count: report.expected }]);
+      expect(run).toMatchObject({ itemsImported: report.expected, itemsFailed: 0, messagesCollected: messageCount });
+      // The kills hit items in flight: some were claimed more than once and found or created on a later attempt.
+      expect(await db.importItem.count({ where: { connectorId: h.connector.id, attempts: { gt: 1 } } })).toBeGreaterThan(0);
+    },
+    240_000,
+  );
+});
+
+async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !(await condition()); await sleep(100)) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+  }
+}
+
+/** pg-boss's retry count of the run job once a worker holds it with a count above `after`; undefined if the run ended. */
+async function runJobTakenAfter(runId: string, after: number, timeoutMs: number): Promise<number | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const [job] = await db.$queryRaw<Array<{ state: string; retry_count: number }>>`
+      SELECT state::text, retry_count FROM pgboss.job WHERE name = ${IMPORT_QUEUE} AND data->>'runId' = ${runId}`;
+    if (job?.state === "active" && job.retry_count > after) return job.retry_count;
+    if (job && ["completed", "failed"].includes(job.state)) return undefined;
+    await sleep(100);
+  }
+  throw new Error(`no worker took run ${runId} within ${timeoutMs} ms`);
+}
