@@ -2,7 +2,7 @@ import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { buildEmail, buildMime, type ChatMessage } from "@/lib/convert";
 import type { StagingStore } from "@/lib/staging";
-import type { AdminStream, StreamType, SymphonyClient, SymphonyMessage } from "@/lib/symphony";
+import { SymphonyError, type AdminStream, type StreamType, type SymphonyClient, type SymphonyMessage } from "@/lib/symphony";
 import { toChatMessage, type Conversation } from "./chat-message";
 import { recordedMessageIds, recordPage, type CollectedMessage } from "./ledger";
 import { mapLimit } from "./map-limit";
@@ -60,24 +60,63 @@ async function collectStream(ctx: CollectContext, stream: AdminStream, checkpoin
 
 async function stageMessage(ctx: CollectContext, message: SymphonyMessage, conversation: Conversation): Promise<CollectedMessage> {
   const chat = toChatMessage(message, conversation);
-  const email = buildEmail(chat);
-  const attachments = chat.attachments.map((ref) => ({
-    ref,
-    open: () => streamOf(() => ctx.symphony.downloadAttachment(chat.streamId, chat.messageId, ref.id)),
-  }));
-  const staged = await ctx.staging.stage(ctx.connectorId, chat.messageId, buildMime(email, attachments));
   const participants = participantsOf(chat, conversation);
-  return {
+  const recorded = {
     messageId: chat.messageId,
     sentAt: chat.timestamp,
     senderUserId: chat.sender.userId,
     senderEmail: chat.sender.email?.toLowerCase() ?? null,
     senderName: chat.sender.displayName || null,
     participants: [...new Set(participants.flatMap((person) => (person.email ? [person.email.toLowerCase()] : [])))],
-    blobName: staged.blobName,
-    sizeBytes: staged.size,
-    recipients: await ctx.recipientsOf(participants),
   };
+  const recipients = await ctx.recipientsOf(participants);
+  let blobName: string;
+  let sizeBytes: number;
+  try {
+    ({ blobName, size: sizeBytes } = await stageConverted(ctx, chat));
+  } catch (error) {
+    const reason = messageFailure(error);
+    if (!reason) throw error; // staging or Symphony unavailable: the run stops and is retried
+    // The message itself cannot be converted (an attachment Symphony cannot serve, content the
+    // converter rejects): its items are FAILED with the reason, so the run and the checkpoint go on.
+    const failed = recipients.map((r) => (r.status === "PENDING" ? { ...r, status: "FAILED" as const, reason } : r));
+    return { ...recorded, blobName: "", sizeBytes: 0, recipients: failed };
+  }
+  return { ...recorded, blobName, sizeBytes, recipients };
+}
+
+class MessageContentError extends Error {
+  override name = "MessageContentError";
+}
+
+async function stageConverted(ctx: CollectContext, chat: ChatMessage) {
+  let email;
+  try {
+    email = buildEmail(chat);
+  } catch (error) {
+    throw new MessageContentError(`the message could not be converted: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const attachments = chat.attachments.map((ref) => ({
+    ref,
+    open: () =>
+      streamOf(() =>
+        ctx.symphony.downloadAttachment(chat.streamId, chat.messageId, ref.id).catch((error: unknown) => {
+          if (error instanceof SymphonyError && ["not_found", "bad_request"].includes(error.code)) {
+            throw new MessageContentError(`attachment "${ref.name}" could not be downloaded from Symphony: ${error.message}`, { cause: error });
+          }
+          throw error;
+        }),
+      ),
+  }));
+  return ctx.staging.stage(ctx.connectorId, chat.messageId, buildMime(email, attachments));
+}
+
+/** The reason a message can never be imported, or undefined for an error a retry may cure. */
+function messageFailure(error: unknown): string | undefined {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (cause instanceof MessageContentError) return cause.message;
+  }
+  return undefined;
 }
 
 type Participant = Parameters<RecipientResolver>[0][number];

@@ -2,7 +2,7 @@ import type { MailboxWriter } from "@/lib/m365";
 import type { StreamMember } from "@/lib/symphony";
 
 /** One ledger row to write for a (message, participant): a mailbox to import into, or why not. */
-export type Recipient = { mailbox: string; status: "PENDING" | "SKIPPED"; reason: string | null };
+export type Recipient = { mailbox: string; status: "PENDING" | "SKIPPED" | "FAILED"; reason: string | null };
 
 export type MappingRules = {
   mappingMode: "AUTO" | "CSV";
