@@ -1,10 +1,20 @@
+import { formatCount } from "@/components/connectors/format";
+
 /** Items imported per day as plain SVG bars, with a text summary for screen readers. */
-export function ImportChart({ data }: { data: { day: string; count: number }[] }) {
+export function ImportChart({ data, everImported }: { data: { day: string; count: number }[]; everImported: boolean }) {
   const width = 420;
   const height = 120;
   const max = Math.max(1, ...data.map((d) => d.count));
   const slot = width / data.length;
   const total = data.reduce((sum, d) => sum + d.count, 0);
+  if (total === 0) {
+    return (
+      <div className="rounded border border-dashed border-line px-4 py-6 text-center">
+        <p className="font-semibold">{everImported ? `No items imported in the last ${data.length} days` : "No items imported yet"}</p>
+        <p className="mt-1 text-sm text-muted">Each import adds to this chart of items imported per UTC day.</p>
+      </div>
+    );
+  }
   return (
     <figure>
       <svg role="img" aria-label={`Items imported per day over ${data.length} days: ${total} in all`} viewBox={`0 0 ${width} ${height + 18}`} className="w-full">
@@ -21,7 +31,7 @@ export function ImportChart({ data }: { data: { day: string; count: number }[] }
         <text x="0" y={height + 14} fontSize="10" fill="#616161">{data[0]?.day.slice(5)}</text>
         <text x={width} y={height + 14} fontSize="10" fill="#616161" textAnchor="end">{data.at(-1)?.day.slice(5)}</text>
       </svg>
-      <figcaption className="text-xs text-muted">Last {data.length} days, UTC · peak {max === 1 && total === 0 ? 0 : max} per day</figcaption>
+      <figcaption className="text-xs text-muted">Last {data.length} days, UTC · peak {formatCount(max)} per day</figcaption>
     </figure>
   );
 }

@@ -1,17 +1,58 @@
 import { describe, expect, it } from "vitest";
-import { unmappedParticipants } from "@/lib/connectors/unmapped";
+import { mappingReport, type Participant } from "@/lib/connectors/unmapped";
 
-const people = [
-  { id: 1, email: "a@bank.example" },
-  { id: 2 },
-  { id: 3 },
+const people: Participant[] = [
+  { id: 1, email: "ann@bank.example", displayName: "Ann", external: false },
+  { id: 2, displayName: "Bob", external: false },
+  { id: 3, email: "old.carl@markets.bank.example", displayName: "Carl", external: false },
+  { id: 4, email: "dana@broker.example", displayName: "Dana", company: "Broker Ltd", external: true },
 ];
+const mailboxes = new Set(["ann@bank.example", "carl@bank.example"]);
+const directory = async (address: string) => ({ found: mailboxes.has(address) });
+const auto = { mappingMode: "AUTO" as const, csv: new Map<string, string>() };
 
-describe("unmappedParticipants", () => {
-  it("automatic mapping leaves out only people without an email", () => {
-    expect(unmappedParticipants(people, "AUTO", new Set(["2"])).map((p) => p.id)).toEqual([2, 3]);
+describe("mappingReport", () => {
+  it("follows the pipeline: external never, no email never, others when the directory has their mailbox", async () => {
+    const report = await mappingReport(people, auto, directory);
+    expect(report.mapped).toBe(1);
+    expect(report.unmapped.map(({ person, reason }) => [person.id, reason])).toEqual([
+      [2, "no email address in Symphony"],
+      [3, "no Microsoft 365 mailbox for old.carl@markets.bank.example"],
+      [4, "external participant (Broker Ltd)"],
+    ]);
+    expect(report.awaitingDirectory).toBe(0);
   });
-  it("CSV rows cover people by user id", () => {
-    expect(unmappedParticipants(people, "CSV", new Set(["2"])).map((p) => p.id)).toEqual([3]);
+
+  it("without consent reports only what is known and counts who awaits the directory lookup", async () => {
+    const report = await mappingReport(people, auto);
+    expect(report.unmapped.map(({ person }) => person.id)).toEqual([2, 4]);
+    expect(report.awaitingDirectory).toBe(2);
+    expect(report.mapped).toBe(0);
+  });
+
+  it("CSV rows map by user id or email; a row pointing at an address without a mailbox is reported", async () => {
+    const csv = new Map([["3", "carl@bank.example"], ["2", "nobody@bank.example"]]);
+    const report = await mappingReport(people, { mappingMode: "CSV", csv }, directory);
+    expect(report.mapped).toBe(2);
+    expect(report.missingMailbox).toEqual([{ person: people[1], mailbox: "nobody@bank.example" }]);
+    expect(report.unmapped.map(({ person }) => person.id)).toEqual([4]);
+  });
+
+  it("keeps at most 8 directory lookups in flight and looks each address up once", async () => {
+    const many = Array.from({ length: 40 }, (_, i) => ({ id: i, email: `u${i}@bank.example`, external: false }));
+    let inFlight = 0;
+    let peak = 0;
+    const asked: string[] = [];
+    const slow = async (address: string) => {
+      asked.push(address);
+      peak = Math.max(peak, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      inFlight--;
+      return { found: true };
+    };
+    const report = await mappingReport(many, auto, slow);
+    expect(report.mapped).toBe(40);
+    expect(peak).toBe(8);
+    expect(new Set(asked).size).toBe(asked.length);
   });
 });

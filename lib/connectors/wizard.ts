@@ -67,24 +67,31 @@ export async function acceptTerms(connectorId: string | undefined, actor: string
 
 const TAKEN = "A connector with this name already exists. Choose another name.";
 
-/** Step 2. */
+/**
+ * Step 2. Names are unique case-insensitively: the check and the update run in one transaction that
+ * holds an advisory lock on the lower-cased name, so two admins choosing "Desk" and "DESK" at once
+ * cannot both win (the unique index on name only catches identical spellings).
+ */
 export async function saveName(connectorId: string, input: unknown, actor: string): Promise<SaveResult> {
   const parsed = connectorNameSchema.safeParse(input);
   if (!parsed.success) return { ok: false, errors: { name: parsed.error.issues[0].message } };
   const name = parsed.data;
   const connector = await loadForEdit(connectorId);
-  const clash = await db.connector.findFirst({
-    where: { name: { equals: name, mode: "insensitive" }, id: { not: connectorId } },
-    select: { id: true },
-  });
-  if (clash) return { ok: false, errors: { name: TAKEN } };
   try {
-    await db.$transaction(async (tx) => {
+    const saved = await db.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('connector-name:' || lower(${name})))`;
+      const clash = await tx.connector.findFirst({
+        where: { name: { equals: name, mode: "insensitive" }, id: { not: connectorId } },
+        select: { id: true },
+      });
+      if (clash) return false;
       await tx.connector.update({ where: { id: connectorId }, data: { name, wizardStep: completed("name", connector.wizardStep) } });
       await recordAudit({ connectorId, actor, action: "connector.named", detail: { from: connector.name, to: name } }, tx);
+      return true;
     });
+    if (!saved) return { ok: false, errors: { name: TAKEN } };
   } catch (error) {
-    // Two admins choosing the same name at once: the unique index decides.
+    // A name saved outside this function (no lock): the unique index still refuses an identical one.
     if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") return { ok: false, errors: { name: TAKEN } };
     throw error;
   }

@@ -69,7 +69,7 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
       <Section title="Connector status with source">
         {last ? (
           <>
-            <p className="flex items-center gap-2">Last import <StatusBadge status={last.status} /> {formatDateTime(last.finishedAt ?? last.startedAt)}</p>
+            <p className="mb-2 flex items-center gap-2">Last import <StatusBadge status={last.status} /> {formatDateTime(last.finishedAt ?? last.startedAt)}</p>
             <Props rows={[
               ["Messages collected", formatCount(last.messagesCollected)],
               ["Items imported", formatCount(last.itemsImported)],
@@ -84,7 +84,7 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
       </Section>
 
       <Section title="Items imported per day">
-        <ImportChart data={perDay} />
+        <ImportChart data={perDay} everImported={runs.some((run) => run.itemsImported > 0)} />
       </Section>
 
       <Section title="Properties">

@@ -1,9 +1,8 @@
 import type { Metadata } from "next";
-import { Suspense } from "react";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { MappingForm } from "./MappingForm";
-import { UnmappedParticipants } from "./UnmappedParticipants";
+import { UnmappedParticipants } from "../UnmappedParticipants";
 
 export const metadata: Metadata = { title: "User mapping" };
 
@@ -13,14 +12,7 @@ export default async function MappingPage({ searchParams }: { searchParams: Wiza
   return (
     <WizardFrame step="mapping" connectorId={c.id} completed={c.wizardStep} title="Map Symphony users to Microsoft 365 mailboxes" connectorName={c.name}>
       <MappingForm connectorId={c.id} mappingMode={c.mappingMode} fallbackMailbox={c.fallbackMailbox ?? ""} mappingCount={c.mappingCount} />
-      <section aria-labelledby="unmapped-title" className="mt-8 max-w-3xl rounded border border-line p-4">
-        <h2 id="unmapped-title" className="font-semibold">Participants who cannot be mapped</h2>
-        <div className="mt-2">
-          <Suspense fallback={<p className="text-muted">Checking Symphony users…</p>}>
-            <UnmappedParticipants connector={c} />
-          </Suspense>
-        </div>
-      </section>
+      <UnmappedParticipants connector={c} />
     </WizardFrame>
   );
 }

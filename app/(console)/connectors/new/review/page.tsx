@@ -6,6 +6,7 @@ import { WizardFrame } from "@/components/wizard/WizardFrame";
 import { STREAM_TYPES } from "@/lib/connectors/schemas";
 import { wizardHref, type WizardStepSlug } from "@/lib/connectors/steps";
 import { openStep, type WizardSearchParams } from "../wizard";
+import { UnmappedParticipants } from "../UnmappedParticipants";
 import { FinishForm } from "./FinishForm";
 
 export const metadata: Metadata = { title: "Review" };
@@ -57,6 +58,7 @@ export default async function ReviewPage({ searchParams }: { searchParams: Wizar
         <Row label="Mapping" value={c.mappingMode === "AUTO" ? "Automatic, by Email" : `CSV file (${c.mappingCount} mappings), then by Email`} />
         <Row label="Fallback mailbox" value={c.fallbackMailbox ?? "None: unmapped items are skipped and logged"} />
       </Section>
+      <UnmappedParticipants connector={c} />
       <Section title="Admin consent" step="consent" connectorId={c.id}>
         <Row label="Consent" value={consented ? `Tenant ${c.tenantId}, by ${c.consentGrantedBy} on ${formatDateTime(c.consentGrantedAt)}` : "Not granted: required to finish"} />
       </Section>

@@ -1,0 +1,22 @@
+import { Suspense } from "react";
+import { MappingReportView } from "@/components/wizard/MappingReportView";
+import { checkConnectorMapping } from "@/lib/connectors/mapping-check";
+import type { ConnectorSettings } from "@/lib/connectors/queries";
+
+async function Check({ connector }: { connector: ConnectorSettings }) {
+  return <MappingReportView check={await checkConnectorMapping(connector.id)} fallbackMailbox={connector.fallbackMailbox} />;
+}
+
+/** Shown on the User mapping and Review steps: who cannot be mapped with the saved settings. */
+export function UnmappedParticipants({ connector }: { connector: ConnectorSettings }) {
+  return (
+    <section aria-labelledby="unmapped-title" className="mt-8 max-w-3xl rounded border border-line p-4">
+      <h2 id="unmapped-title" className="font-semibold">Participants who cannot be mapped</h2>
+      <div className="mt-2">
+        <Suspense fallback={<p className="text-muted">Checking Symphony users…</p>}>
+          <Check connector={connector} />
+        </Suspense>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,81 @@
+// The wizard's mapping check for a saved connector: its Symphony users, its CSV rows and, once the
+// tenant has consented, the Microsoft 365 directory. Results are kept briefly per saved state.
+import { db } from "@/lib/db";
+import { createMailboxWriter, M365AuthError } from "@/lib/m365";
+import { environmentFromConfig } from "@/lib/pipeline/environment";
+import { decryptSecret } from "@/lib/secrets";
+import { createSymphonyClient, type SymphonyClient } from "@/lib/symphony";
+import { mappingReport, type DirectoryLookup, type MappingReport, type Participant } from "@/lib/connectors/unmapped";
+
+export type MappingCheck =
+  | { ok: true; report: MappingReport; directory: "checked" | "no-consent" | { failed: string } }
+  | { ok: false; message: string };
+
+const CACHE_MS = 5 * 60_000;
+const CACHE_ENTRIES = 50;
+const cache = new Map<string, { at: number; check: Promise<MappingCheck> }>();
+
+/** The check for the connector as saved now; a saved change (mapping, consent, source) starts a new one. */
+export async function checkConnectorMapping(connectorId: string): Promise<MappingCheck> {
+  const connector = await db.connector.findUnique({ where: { id: connectorId }, select: { updatedAt: true } });
+  if (!connector) return { ok: false, message: "This connector no longer exists." };
+  const key = `${connectorId}:${connector.updatedAt.getTime()}`;
+  const hit = cache.get(key);
+  if (hit && Date.now() - hit.at < CACHE_MS) return hit.check;
+  const check = runCheck(connectorId);
+  cache.set(key, { at: Date.now(), check });
+  while (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  // A failed check (Symphony or Microsoft 365 unreachable) is tried again on the next visit.
+  const forget = () => cache.delete(key);
+  check.then((result) => (!result.ok || typeof result.directory === "object") && forget(), forget);
+  return check;
+}
+
+async function runCheck(connectorId: string): Promise<MappingCheck> {
+  const c = await db.connector.findUnique({ where: { id: connectorId }, include: { mappings: { select: { symphonyKey: true, mailbox: true } } } });
+  if (!c?.privateKeyEncrypted || !c.podUrl || !c.agentUrl || !c.keyManagerUrl || !c.botUsername) {
+    return { ok: false, message: "Complete Source sign-in first." };
+  }
+  let people: Participant[];
+  try {
+    const client = createSymphonyClient(
+      { podUrl: c.podUrl, agentUrl: c.agentUrl, keyManagerUrl: c.keyManagerUrl, botUsername: c.botUsername, privateKeyPem: decryptSecret(c.privateKeyEncrypted) },
+      { retry: { maxAttempts: 1 }, requestTimeoutMs: 10_000 },
+    );
+    people = await podPeople(client, c.botUsername);
+  } catch {
+    return { ok: false, message: "Could not list Symphony users with the saved sign-in details. Use Test connection on the Source sign-in step." };
+  }
+  const rules = { mappingMode: c.mappingMode, csv: new Map(c.mappings.map((m) => [m.symphonyKey, m.mailbox])) };
+  if (!c.tenantId || !c.consentGrantedAt) {
+    return { ok: true, report: await mappingReport(people, rules), directory: "no-consent" };
+  }
+  const writer = createMailboxWriter({ settings: { ...environmentFromConfig().m365, tenantId: c.tenantId } });
+  const lookUp: DirectoryLookup = (address) => writer.resolveMailbox(address);
+  try {
+    return { ok: true, report: await mappingReport(people, rules, lookUp), directory: "checked" };
+  } catch (error) {
+    const failed =
+      error instanceof M365AuthError
+        ? "Microsoft 365 refused the directory lookup: admin consent is missing or was revoked."
+        : "Microsoft 365 could not be reached for the directory lookup.";
+    return { ok: true, report: await mappingReport(people, rules), directory: { failed } };
+  }
+}
+
+/** The pod's users but the connector's own bot; people of another company than the bot's are external. */
+async function podPeople(client: SymphonyClient, botUsername: string): Promise<Participant[]> {
+  await client.authenticate();
+  const users = await client.listUsers();
+  const bot = users.find((u) => u.userAttributes.userName === botUsername);
+  const ourCompany = bot?.userAttributes.companyName ?? undefined;
+  return users
+    .filter((u) => u !== bot)
+    .map(({ userAttributes: a, userSystemInfo }) => ({
+      id: userSystemInfo.id,
+      email: a.emailAddress ?? undefined,
+      displayName: a.displayName ?? undefined,
+      company: a.companyName ?? undefined,
+      external: Boolean(ourCompany && a.companyName && a.companyName !== ourCompany),
+    }));
+}
