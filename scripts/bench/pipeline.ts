@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { db } from "../../lib/db";
 import { runImport, type PipelineEnvironment, type RunOptions } from "../../lib/pipeline";
 import { encryptSecret } from "../../lib/secrets";
+import { cpuByGroup, cpuDelta, type CpuGroups } from "./cpu";
 import { startRssSampler } from "./rss";
 import type { M365Stats, SandboxHost, SandboxPair, SandboxPairOptions } from "./sandboxes";
 
@@ -19,6 +20,8 @@ export type PipelineFigures = {
   totalMs: number;
   peakRss: number;
   peakSandboxRss: number;
+  /** CPU seconds per process group during the run. */
+  cpu: CpuGroups;
   /** Graph requests per second over time during the import phase (for the hot mailbox section). */
   timeline: Array<{ at: number; requests: number }>;
 };
@@ -69,6 +72,8 @@ async function runOnce(host: SandboxHost, pair: SandboxPair, options: PipelineCa
 
   const rss = startRssSampler(() => host.rss());
   const before = (await host.stats(pair.id)).m365;
+  const names = new Map([[host.pid, "sandboxes"]]);
+  const cpuBefore = cpuByGroup(names);
   const timeline: PipelineFigures["timeline"] = [];
   const started = performance.now();
   let importStarted = 0;
@@ -100,6 +105,7 @@ async function runOnce(host: SandboxHost, pair: SandboxPair, options: PipelineCa
     clearInterval(ticker);
   }
   const ended = performance.now();
+  const cpu = cpuDelta(cpuBefore, cpuByGroup(names));
   const peaks = await rss.stop();
   const after: M365Stats = (await host.stats(pair.id)).m365;
   const throttled = (s: M365Stats) => s.throttled.concurrency + s.throttled.requests + s.throttled.upload;
@@ -115,6 +121,7 @@ async function runOnce(host: SandboxHost, pair: SandboxPair, options: PipelineCa
     totalMs: ended - started,
     peakRss: peaks.own,
     peakSandboxRss: peaks.other,
+    cpu,
     timeline: timeline.map(({ at, requests }) => ({ at: at - importStarted, requests })),
   };
 }

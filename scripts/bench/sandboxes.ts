@@ -36,6 +36,7 @@ export type SandboxCommand =
   | { cmd: "close"; id: number };
 
 export type SandboxHost = {
+  pid: number;
   start(options: SandboxPairOptions): Promise<SandboxPair>;
   stats(id: number): Promise<{ m365: M365Stats; rss: number }>;
   setLimits(id: number, limits: Record<string, number>): Promise<void>;
@@ -71,6 +72,7 @@ export async function startSandboxHost(): Promise<SandboxHost> {
     });
 
   return {
+    pid: child.pid!,
     start: (options) => call({ cmd: "start", options }),
     stats: (id) => call({ cmd: "stats", id }),
     setLimits: (id, limits) => call({ cmd: "setLimits", id, limits }),

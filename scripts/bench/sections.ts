@@ -25,6 +25,7 @@ export async function pipelineSection({ host, ...common }: Common, { messages, u
     { figure: "429 answers", value: fmt(f.throttled) },
     { figure: "peak RSS, pipeline process", value: mb(f.peakRss), target: `<= ${RSS_TARGET_MB} MB, flat`, met: f.peakRss <= RSS_TARGET_MB * 1024 * 1024 },
     { figure: "peak RSS, sandbox child (not ours)", value: mb(f.peakSandboxRss) },
+    ...cpuRows(f.cpu, f.itemsImported),
   ]);
 }
 
@@ -53,4 +54,11 @@ export async function hotMailboxSection({ host, ...common }: Common, seconds: nu
     { figure: "achieved over the whole phase (req/s)", value: fmt(f.wholePhasePerSecond, 1) },
     { figure: "requests answered 429", value: `${fmt(f.throttled)} of ${fmt(f.graphRequests)} (${fmt(throttledShare * 100, 2)} %)`, target: "<= 1 %", met: throttledShare <= 0.01 },
   ]);
+}
+
+/** CPU time per process group: on a 2-core machine the sandboxes, Azurite and PostgreSQL share the cores with the pipeline. */
+function cpuRows(cpu: Record<string, number>, items: number) {
+  return Object.entries(cpu)
+    .sort((a, b) => b[1] - a[1])
+    .map(([group, seconds]) => ({ figure: `CPU ${group}`, value: `${fmt(seconds, 1)} s (${fmt((seconds * 1000) / Math.max(1, items), 2)} ms/item)` }));
 }

@@ -1,0 +1,53 @@
+import https from "node:https";
+import type { Context, Middleware } from "@microsoft/microsoft-graph-client";
+
+/** Answers that carry no body (the Response constructor refuses one for them). */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * The last middleware of the Graph SDK chain: sends the request with node:https over kept-alive
+ * connections instead of the SDK's HTTPMessageHandler (global fetch). Measured in `npm run bench`,
+ * fetch's web streams cost ~1 ms of CPU per Graph request; this path a fraction of it. The answer is
+ * still a standard Response, so the SDK and the callers see no difference.
+ */
+export function nodeHttpHandler(agent: https.Agent = new https.Agent({ keepAlive: true, maxSockets: 256 })): Middleware {
+  return {
+    async execute(context: Context) {
+      const url = typeof context.request === "string" ? context.request : context.request.url;
+      const options = context.options ?? {};
+      const headers: Record<string, string> = {};
+      new Headers(options.headers as HeadersInit | undefined).forEach((value, name) => (headers[name] = value));
+      const body = requestBody(options.body);
+      if (body !== undefined) headers["content-length"] = String(body.length);
+      context.response = await send(agent, url, options.method ?? "GET", headers, body);
+    },
+  };
+}
+
+function requestBody(body: unknown): Buffer | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === "string") return Buffer.from(body);
+  if (Buffer.isBuffer(body)) return body;
+  if (body instanceof ArrayBuffer) return Buffer.from(body);
+  if (ArrayBuffer.isView(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  throw new TypeError(`Unsupported Graph request body: ${Object.prototype.toString.call(body)}`);
+}
+
+function send(agent: https.Agent, url: string, method: string, headers: Record<string, string>, body: Buffer | undefined): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const request = https.request(url, { method, headers, agent }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.once("error", reject);
+      response.once("end", () => {
+        const status = response.statusCode ?? 0;
+        const responseHeaders = new Headers();
+        const raw = response.rawHeaders;
+        for (let i = 0; i < raw.length; i += 2) responseHeaders.append(raw[i], raw[i + 1]);
+        resolve(new Response(NULL_BODY_STATUSES.has(status) ? null : Buffer.concat(chunks), { status, statusText: response.statusMessage, headers: responseHeaders }));
+      });
+    });
+    request.once("error", reject);
+    request.end(body);
+  });
+}
