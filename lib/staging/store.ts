@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { BlobServiceClient, RestError, type ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
+import { createRecentBlobs } from "./recent-blobs";
 
 export const STAGED_CONTENT_TYPE = "message/rfc822";
 /** Items up to this size go up in one Put Blob request; bigger ones are streamed in blocks. */
@@ -9,6 +10,9 @@ const SINGLE_PUT_MAX_BYTES = 1024 * 1024;
 const BLOCK_BYTES = 4 * 1024 * 1024;
 const BLOCK_CONCURRENCY = 2;
 const DELETE_CONCURRENCY = 16;
+/** Staged items read lately whose bytes are kept for the next reader (see recent-blobs.ts). */
+const RECENT_BLOB_MAX_BYTES = 256 * 1024;
+const RECENT_TOTAL_MAX_BYTES = 16 * 1024 * 1024;
 
 const optionsSchema = z.object({
   connectionString: z.string().min(1, "an Azure Storage connection string is required"),
@@ -126,6 +130,17 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
   const options = optionsSchema.parse(input);
   const container = BlobServiceClient.fromConnectionString(options.connectionString).getContainerClient(options.containerName);
   await container.createIfNotExists();
+  const recent = createRecentBlobs({ maxBlobBytes: RECENT_BLOB_MAX_BYTES, maxTotalBytes: RECENT_TOTAL_MAX_BYTES });
+
+  async function download(blobName: string) {
+    try {
+      const response = await container.getBlobClient(blobName).download(0, undefined, { maxRetryRequests: 5 });
+      return { body: response.readableStreamBody as Readable, size: response.contentLength };
+    } catch (error) {
+      if (isNotFound(error)) throw new Error(`Staged item ${blobName} does not exist in container ${options.containerName}`);
+      throw error;
+    }
+  }
 
   return {
     async stage(connectorId, messageId, mime) {
@@ -143,19 +158,12 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
       return { blobName, size };
     },
 
-    async open(blobName) {
-      try {
-        const response = await container.getBlobClient(blobName).download(0, undefined, { maxRetryRequests: 5 });
-        return response.readableStreamBody as Readable;
-      } catch (error) {
-        if (isNotFound(error)) throw new Error(`Staged item ${blobName} does not exist in container ${options.containerName}`);
-        throw error;
-      }
-    },
+    open: (blobName) => recent.open(blobName, () => download(blobName)),
 
     exists: (blobName) => container.getBlobClient(blobName).exists(),
 
     async purgeOlderThan(cutoff, connectorId) {
+      recent.clear();
       const prefix = connectorId === undefined ? undefined : `${connectorIdSchema.parse(connectorId)}/`;
       let removed = 0;
       for await (const page of container.listBlobsFlat({ prefix }).byPage({ maxPageSize: 1000 })) {
