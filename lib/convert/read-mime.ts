@@ -18,7 +18,9 @@ export interface StagedMessage {
 type ParsedPart = AttachmentStream | MessageText;
 
 function parse(source: Readable, onHeaders: (headers: Headers) => void): AsyncIterable<ParsedPart> {
-  const parser = new MailParser();
+  // Only the headers, the two bodies and the attachments are read back: textAsHtml (linkify) and
+  // inlining cid: images as data URLs would be work thrown away on every item.
+  const parser = new MailParser({ skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
   parser.once("headers", onHeaders);
   source.once("error", (error) => parser.destroy(error));
   parser.once("close", () => source.destroy());
