@@ -28,7 +28,7 @@ export interface Demo {
 
 export const DEMO_ORG = { seed: "demo", users: 20, messages: 300 } as const;
 
-export async function startDemoSandboxes(options: { dir: string; appUrl: string }): Promise<Demo> {
+export async function startDemoSandboxes(options: { dir: string }): Promise<Demo> {
   const dir = path.resolve(options.dir);
   mkdirSync(dir, { recursive: true });
   const state = await loadState(dir);

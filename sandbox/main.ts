@@ -5,7 +5,7 @@ import path from "node:path";
 import { startDemoSandboxes } from "./demo";
 
 const dir = path.resolve(process.env.DATA_DIR ?? ".data", "sandbox");
-const demo = await startDemoSandboxes({ dir, appUrl: process.env.APP_URL ?? "http://localhost:3000" });
+const demo = await startDemoSandboxes({ dir });
 
 console.log("# Settings for the product (e.g. in .env):");
 for (const [name, value] of Object.entries(demo.env)) console.log(`${name}=${value}`);

@@ -46,7 +46,7 @@ async function main() {
   let demo: Awaited<ReturnType<typeof startDemoSandboxes>> | undefined;
   if (!env.ENTRA_TENANT_ID) {
     say("ENTRA_TENANT_ID not set: starting the Microsoft 365 and Symphony sandboxes with a demo organisation");
-    demo = await startDemoSandboxes({ dir: path.join(dataDir, "sandbox"), appUrl: appUrl(env) });
+    demo = await startDemoSandboxes({ dir: path.join(dataDir, "sandbox") });
     stops.push(demo.close);
     Object.assign(env, demo.env);
   }
