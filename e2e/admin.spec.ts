@@ -1,23 +1,15 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type Browser, type Page } from "@playwright/test";
+import { expect, test, type APIRequestContext, type Browser, type BrowserContext, type Locator, type Page } from "@playwright/test";
+import { parse } from "csv-parse/sync";
+import { appLogs, demoOrg, mailboxOf, sandbox, secrets } from "./demo";
 
 // The whole admin journey on the embedded defaults, as a new admin would click it.
-const sandboxDir = process.env.E2E_SANDBOX_DIR ?? path.join(process.env.E2E_DATA_DIR ?? path.join(".data", "e2e"), "sandbox");
 const shots = path.join("e2e", "screenshots");
 const name = `Symphony archive ${Date.now().toString(36)}`;
-
-function sandbox() {
-  const state = JSON.parse(readFileSync(path.join(sandboxDir, "demo-state.json"), "utf8"));
-  return {
-    pod: `http://127.0.0.1:${state.ports.pod}`,
-    agent: `http://127.0.0.1:${state.ports.agent}`,
-    keyManager: `http://127.0.0.1:${state.ports.keyManager}`,
-    keyFile: path.join(sandboxDir, "symphony-bot-key.pem"),
-    privateKeyPem: state.bot.privateKeyPem as string,
-  };
-}
+const ADMIN = "admin@sandbox.onmicrosoft.com";
+const VIEWER = "viewer@sandbox.onmicrosoft.com";
 
 async function signIn(page: Page, email: string) {
   await page.goto("/connectors");
@@ -37,30 +29,92 @@ async function check(page: Page, shot: string) {
 // The Microsoft 365 sandbox serves TLS from a local CA that only Node (NODE_EXTRA_CA_CERTS) trusts.
 const trustSandbox = { ignoreHTTPSErrors: true };
 
-/** Server-action requests the admin made, to be replayed with a viewer's cookies. */
-const recordedActions: { url: string; headers: Record<string, string>; body: Buffer }[] = [];
+/** A server-action call as the browser sent it, body complete (files included), keyed by action id. */
+type ActionCall = { id: string; url: string; contentType: string; routerState?: string; body: number[] };
+const actionCalls = new Map<string, ActionCall>();
+
+/** Every response the app sent to the admin's and viewer's browsers and API calls, searched for secrets at the end. */
+const seen: { what: string; text: string }[] = [];
+const pendingBodies: Promise<void>[] = [];
+
+async function watch(context: BrowserContext) {
+  context.on("response", (response) => {
+    if (!response.url().startsWith(appOrigin)) return;
+    pendingBodies.push(
+      response.body().then(
+        (body) => void seen.push({ what: `${response.request().method()} ${response.url()}`, text: body.toString("utf8") }),
+        () => undefined, // redirects have no body
+      ),
+    );
+  });
+  // Playwright's request.postData() leaves file parts out of multipart bodies: record what fetch really sends.
+  await context.exposeBinding("__recordServerAction", (_source, call: ActionCall) => void actionCalls.set(call.id, call));
+  await context.addInitScript(() => {
+    const original = window.fetch;
+    window.fetch = async function (input: RequestInfo | URL, init?: RequestInit) {
+      const headers = new Headers(init?.headers);
+      const id = headers.get("next-action");
+      if (id && init?.body != null) {
+        const encoded = new Request(location.href, { method: "POST", body: init.body });
+        const body = Array.from(new Uint8Array(await encoded.clone().arrayBuffer()));
+        const url = input instanceof Request ? input.url : new URL(String(input), location.href).href;
+        const record = (window as unknown as { __recordServerAction(call: unknown): Promise<void> }).__recordServerAction;
+        await record({ id, url, contentType: encoded.headers.get("content-type") ?? "text/plain;charset=UTF-8", routerState: headers.get("next-router-state-tree") ?? undefined, body });
+      }
+      return original.call(window, input, init);
+    };
+  });
+}
+
+async function newPage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext(trustSandbox);
+  await watch(context);
+  return context.newPage();
+}
+
+function connectorIdOf(page: Page): string {
+  return new URL(page.url()).searchParams.get("connector")!;
+}
+
+function count(text: string | null): number {
+  return Number((text ?? "").replace(/[^\d]/g, ""));
+}
+
+/** A value in one of the flyout's property lists. */
+function property(flyout: Locator, label: string): Locator {
+  return flyout.locator("dt", { hasText: new RegExp(`^${label}$`) }).locator("xpath=following-sibling::dd[1]");
+}
+
+async function chartTotal(flyout: Locator): Promise<number> {
+  const label = await flyout.getByRole("img", { name: /Items imported per day/ }).getAttribute("aria-label");
+  return Number(/: (\d+) in all/.exec(label ?? "")?.[1]);
+}
+
+async function dashboardImported(page: Page): Promise<number> {
+  return count(await page.getByRole("row").filter({ hasText: name }).getByRole("cell").nth(4).textContent());
+}
+
+type LogRow = Record<"time" | "symphony_message_id" | "stream" | "sender" | "mailbox" | "status" | "reason" | "size_bytes" | "m365_item_id", string>;
+
 let connectorUrl = "";
+let appOrigin = "";
 
 test.describe.serial("admin experience", () => {
   let page: Page;
   let browser: Browser;
+  const org = demoOrg();
 
-  test.beforeAll(async ({ browser: b }) => {
+  test.beforeAll(async ({ browser: b, baseURL }) => {
     browser = b;
-    page = await (await browser.newContext(trustSandbox)).newPage();
-    page.on("request", (request) => {
-      const headers = request.headers();
-      if (request.method() === "POST" && headers["next-action"]) {
-        recordedActions.push({ url: request.url(), headers, body: request.postDataBuffer() ?? Buffer.alloc(0) });
-      }
-    });
+    appOrigin = new URL(baseURL!).origin;
+    page = await newPage(browser);
   });
 
   test("unauthenticated visits go to sign-in; an admin signs in and sees the empty dashboard", async () => {
     await page.goto("/connectors");
     await expect(page).toHaveURL(/\/signin/);
     await check(page, "00-signin");
-    await signIn(page, "admin@sandbox.onmicrosoft.com");
+    await signIn(page, ADMIN);
     await expect(page.getByText("Connector admin")).toBeVisible();
     await check(page, "01-dashboard");
   });
@@ -100,8 +154,17 @@ test.describe.serial("admin experience", () => {
     await page.getByLabel("…or upload the key file").setInputFiles(s.keyFile);
     await page.getByRole("button", { name: "Next", exact: true }).click();
 
+    // Before consent only what Symphony knows can be told: people of other companies are never mapped.
     await expect(page).toHaveURL(/\/connectors\/new\/mapping/);
-    await expect(page.getByText(/Symphony users (can|cannot) be mapped/)).toBeVisible();
+    const external = org.people.filter((p) => p.external);
+    const internal = org.people.filter((p) => !p.external);
+    const unmappedList = page.getByRole("list", { name: "Participants who cannot be mapped" });
+    await expect(page.getByText(`${org.people.length} Symphony users: ${external.length} cannot be mapped, ${internal.length} to be looked up in Microsoft 365`)).toBeVisible();
+    await expect(page.getByText(`Whether each of the ${internal.length} users with an Email has a Microsoft 365 mailbox is checked once admin consent is given`)).toBeVisible();
+    await expect(unmappedList.getByRole("listitem")).toHaveCount(external.length);
+    for (const person of external) await expect(unmappedList.getByText(`${person.displayName} · ${person.symphonyEmail}: external participant (${person.company})`)).toBeVisible();
+    await expect(page.getByText(/Their items are skipped and listed in the status log/)).toBeVisible();
+    await check(page, "06a-mapping-before-consent");
     await page.getByLabel("Upload a mapping file (CSV)").check();
     await page.getByLabel("Mapping file", { exact: true }).setInputFiles({
       name: "mapping.csv",
@@ -127,14 +190,22 @@ test.describe.serial("admin experience", () => {
     await check(page, "08-consent-granted");
     await page.getByRole("link", { name: "Next", exact: true }).click();
 
+    // After consent the review step has looked every internal address up in the Microsoft 365 directory.
     await expect(page).toHaveURL(/\/connectors\/new\/review/);
     await expect(page.getByText("Key on file (encrypted)")).toBeVisible();
+    const withoutMailbox = internal.filter((p) => !mailboxOf(p));
+    expect(withoutMailbox.length).toBeGreaterThan(0);
+    await expect(page.getByText(`${org.people.length} Symphony users: ${internal.length - withoutMailbox.length} mapped to a mailbox, ${external.length + withoutMailbox.length} cannot be mapped.`)).toBeVisible();
+    for (const person of withoutMailbox) {
+      await expect(unmappedList.getByText(`${person.displayName} · ${person.symphonyEmail}: no Microsoft 365 mailbox for ${person.symphonyEmail.toLowerCase()}`)).toBeVisible();
+    }
+    await expect(unmappedList.getByRole("listitem")).toHaveCount(external.length + withoutMailbox.length);
     await check(page, "09-review");
   });
 
   test("a duplicate name is refused", async () => {
-    const other = await (await browser.newContext(trustSandbox)).newPage();
-    await signIn(other, "admin@sandbox.onmicrosoft.com");
+    const other = await newPage(browser);
+    await signIn(other, ADMIN);
     await other.goto("/connectors/new/terms");
     await other.getByLabel("I accept the terms of service").check();
     await other.getByRole("button", { name: "Next", exact: true }).click();
@@ -150,58 +221,197 @@ test.describe.serial("admin experience", () => {
     const flyout = page.getByRole("complementary", { name: name });
     await expect(flyout.getByText("Connected")).toBeVisible();
     await expect(flyout.getByText("Finished setup")).toBeVisible();
+    await expect(flyout.getByText("No items imported yet")).toBeVisible();
     await check(page, "10-flyout");
     // Counts move once the import engine processes the queued run (waits for the worker).
     await expect(flyout.getByText(/Last import/)).toBeVisible({ timeout: 90_000 });
     await page.reload();
+    expect(count(await property(flyout, "Items imported").textContent())).toBeGreaterThan(0);
+    expect(await chartTotal(flyout)).toBe(count(await property(flyout, "Items imported").textContent()));
     await check(page, "11-flyout-after-import");
   });
 
-  test("the status log downloads as CSV without secrets", async () => {
-    const id = new URL(page.url()).searchParams.get("connector")!;
+  test("the status log downloads as CSV", async () => {
+    const id = connectorIdOf(page);
     const response = await page.request.get(`/api/connectors/${id}/log`);
     expect(response.status()).toBe(200);
     const text = await response.text();
+    seen.push({ what: "status log (API)", text });
     expect(text.split("\r\n")[0]).toBe("time,symphony_message_id,stream,sender,mailbox,status,reason,size_bytes,m365_item_id");
-    const s = sandbox();
-    const keyBody = s.privateKeyPem.split("\n")[1];
-    for (const body of [text, await page.content()]) expect(body).not.toContain(keyBody);
     const filtered = await page.request.get(`/api/connectors/${id}/log?status=FAILED&from=2000-01-01`);
     expect(filtered.status()).toBe(200);
     expect((await page.request.get(`/api/connectors/${id}/log?status=bogus`)).status()).toBe(400);
   });
 
-  test("a viewer may look but every admin action is refused over HTTP", async () => {
-    const context = await browser.newContext(trustSandbox);
-    const viewer = await context.newPage();
-    await signIn(viewer, "viewer@sandbox.onmicrosoft.com");
-    await expect(viewer.getByText("Read-only")).toBeVisible();
-    await viewer.goto(connectorUrl.replace("/name?", "/source?"));
-    await expect(viewer).toHaveURL(/denied=1/);
-    await check(viewer, "12-viewer-denied");
-    expect(recordedActions.length).toBeGreaterThan(3);
-    for (const action of recordedActions) {
-      const response = await viewer.request.fetch(action.url, { method: "POST", headers: action.headers, data: action.body, maxRedirects: 0 });
-      expect(response.status(), `${action.url} replayed by a viewer`).toBeGreaterThanOrEqual(400);
+  test("run now collects messages added meanwhile, with progress, moving counts and chart, and logs them", async () => {
+    const s = sandbox();
+    // An internal one-to-one chat whose two people both have a mailbox: every new message is imported twice.
+    const stream = org.streams.find((st) => st.type === "IM" && !st.botIsMember && st.memberIds.every((id) => {
+      const person = org.people.find((p) => p.id === id);
+      return person && mailboxOf(person);
+    }))!;
+    expect(stream).toBeDefined();
+    const mailboxes = stream.memberIds.map((id) => mailboxOf(org.people.find((p) => p.id === id)!)!);
+
+    const flyout = page.getByRole("complementary", { name: name });
+    const importedBefore = await dashboardImported(page);
+    const chartBefore = await chartTotal(flyout);
+
+    const added: string[] = [];
+    for (let i = 1; i <= 3; i++) {
+      const response = await page.request.post(`${s.pod}/sandbox/messages`, { data: { streamId: stream.id, text: `Run-now check ${i} ${name}` } });
+      expect(response.status()).toBe(201);
+      added.push((await response.json()).messageId);
     }
-    const callback = await viewer.request.get("/api/consent/callback?admin_consent=True&tenant=x&state=y", { maxRedirects: 0 });
-    expect(callback.status()).toBe(403);
-    await context.close();
-    const anonymous = await browser.newContext(trustSandbox);
-    const id = new URL(page.url()).searchParams.get("connector")!;
-    expect((await anonymous.request.get(`/api/connectors/${id}/log`)).status()).toBe(401);
-    await anonymous.close();
+    const expected = added.length * mailboxes.length;
+
+    await flyout.getByRole("button", { name: "Run now" }).click();
+    const progress = flyout.getByRole("progressbar", { name: "Import progress" });
+    await expect(progress).toBeVisible();
+    await page.screenshot({ path: path.join(shots, "14-run-now-progress.png") });
+    await expect(progress).toBeHidden({ timeout: 90_000 });
+    await expect(flyout.getByRole("button", { name: "Run now" })).toBeEnabled();
+    await expect(property(flyout, "Messages collected")).toHaveText(String(added.length));
+    await expect(property(flyout, "Items imported")).toHaveText(String(expected));
+    await expect(property(flyout, "Items failed")).toHaveText("0");
+    await page.reload();
+    expect(await dashboardImported(page)).toBe(importedBefore + expected);
+    expect(await chartTotal(flyout)).toBe(chartBefore + expected);
+    await check(page, "15-flyout-after-run-now");
+
+    const [download] = await Promise.all([page.waitForEvent("download"), flyout.getByRole("link", { name: "Download log" }).click()]);
+    const csv = readFileSync((await download.path())!, "utf8");
+    seen.push({ what: "downloaded status log", text: csv });
+    const rows = parse(csv, { columns: true }) as LogRow[];
+    const fresh = rows.filter((row) => added.includes(row.symphony_message_id));
+    expect(fresh).toHaveLength(expected);
+    for (const messageId of added) {
+      const mine = fresh.filter((row) => row.symphony_message_id === messageId);
+      expect(mine.map((row) => row.mailbox).sort()).toEqual([...mailboxes].sort());
+      for (const row of mine) {
+        expect(row.status).toBe("IMPORTED");
+        expect(row.stream).toBe(`IM ${stream.id}`);
+        expect(row.m365_item_id).not.toBe("");
+        expect(row.reason).toBe("");
+      }
+    }
   });
 
-  test("pause, resume and delete with confirmation", async () => {
+  test("pause and resume", async () => {
     const flyout = page.getByRole("complementary", { name: name });
     await flyout.getByRole("button", { name: "Pause" }).click();
     await expect(flyout.getByText("Paused").first()).toBeVisible();
     await flyout.getByRole("button", { name: "Resume" }).click();
     await expect(flyout.getByRole("button", { name: "Pause" })).toBeVisible();
+  });
+
+  test("a viewer and a signed-out caller are refused every server action and mutating route, and nothing changes", async () => {
+    const id = connectorIdOf(page);
+    const flyout = page.getByRole("complementary", { name: name });
+    const snapshot = async () => {
+      await page.reload();
+      return {
+        connectors: await page.getByRole("row").count(),
+        status: await flyout.getByRole("region", { name: "Connector status with source" }).textContent(),
+        properties: await flyout.getByRole("region", { name: "Properties" }).textContent(),
+        runs: await flyout.getByRole("region", { name: "Run history" }).textContent(),
+        audit: await flyout.getByRole("region", { name: "Audit trail" }).textContent(),
+      };
+    };
+    const before = await snapshot();
+
+    const viewer = await newPage(browser);
+    await signIn(viewer, VIEWER);
+    await expect(viewer.getByText("Read-only")).toBeVisible();
+    await viewer.goto(connectorUrl.replace("/name?", "/source?"));
+    await expect(viewer).toHaveURL(/denied=1/);
+    await check(viewer, "12-viewer-denied");
+    const signedOut = await browser.newContext(trustSandbox);
+    const anonymous = signedOut.request;
+
+    // Every server action of the build: the admin's recorded call, or (for the flyout's buttons) a call with the connector id.
+    const manifest = JSON.parse(readFileSync(path.join(".next", "server", "server-reference-manifest.json"), "utf8")) as {
+      node: Record<string, { filename: string; exportedName: string }>;
+    };
+    const actions = Object.entries(manifest.node);
+    expect(actions.length).toBeGreaterThanOrEqual(12);
+    for (const [actionId, { filename, exportedName }] of actions) {
+      const what = `${exportedName} (${filename})`;
+      const recorded = actionCalls.get(actionId);
+      const call = recorded ?? { id: actionId, url: page.url(), contentType: "text/plain;charset=UTF-8", body: [...Buffer.from(JSON.stringify([id]))] };
+      if (!recorded) expect(filename, `${what} was not recorded and takes more than a connector id`).toBe("app/(console)/connectors/actions.ts");
+      // A refusal because of the role is the redirect to the "only admins" notice, sent before the action changes anything.
+      expect(await callAction(viewer.request, call), `${what} called by a viewer`).toMatch(/^\/connectors\?denied=1;/);
+      expect(await callAction(anonymous, call), `${what} called signed out`).toMatch(/^\/signin;/);
+    }
+
+    // Route handlers that change something (the others only read and are open to every signed-in user).
+    const routes = listRoutes();
+    expect(routes.filter((r) => !["api/auth/[...nextauth]", "api/health", "api/cron", "api/connectors/[id]/log", "api/connectors/[id]/progress"].includes(r))).toEqual(["api/consent/callback"]);
+    const callback = `/api/consent/callback?admin_consent=True&tenant=x&state=${"s".repeat(32)}`;
+    const refused = await viewer.request.get(callback, { maxRedirects: 0 });
+    expect(refused.status()).toBe(403);
+    expect((await refused.json()).error).toMatch(/role is required/);
+    expect((await anonymous.get(callback, { maxRedirects: 0 })).status()).toBe(401);
+    for (const read of [`/api/connectors/${id}/log`, `/api/connectors/${id}/progress`]) {
+      expect((await anonymous.get(read)).status(), `${read} signed out`).toBe(401);
+      expect((await viewer.request.get(read)).status(), `${read} by a viewer`).toBe(200);
+    }
+    await viewer.context().close();
+    await signedOut.close();
+
+    const after = await snapshot();
+    expect(after).toEqual(before);
+    expect(after.audit).not.toContain(VIEWER);
+  });
+
+  test("delete with confirmation", async () => {
+    const flyout = page.getByRole("complementary", { name: name });
     await flyout.getByRole("button", { name: "Delete" }).click();
     await check(page, "13-delete-confirm");
     await flyout.getByRole("button", { name: "Delete connector" }).click();
     await expect(page.getByRole("link", { name })).toHaveCount(0);
   });
+
+  test("no secret appears in any page, response, download or log line", async () => {
+    await Promise.all(pendingBodies);
+    expect(seen.length).toBeGreaterThan(50);
+    const logs = appLogs();
+    for (const log of logs) expect(log.text, `${log.name} exists`).not.toBeNull();
+    const haystacks = [...seen, ...logs.map((log) => ({ what: `log ${log.name}`, text: log.text! }))];
+    // The search does read what the app sent: pages carry the connector's name, the download its rows.
+    expect(seen.some((h) => h.what.startsWith("GET ") && h.text.includes(name))).toBe(true);
+    expect(seen.find((h) => h.what === "downloaded status log")?.text).toContain(",IMPORTED,");
+    const leaks = secrets().flatMap((secret) => {
+      expect(secret.value.length).toBeGreaterThanOrEqual(16);
+      return haystacks.filter((h) => h.text.includes(secret.value)).map((h) => `${secret.name} in ${h.what}`);
+    });
+    expect(leaks).toEqual([]);
+  });
 });
+
+/** Calls a server action over plain HTTP; returns where the app redirected the caller ("" when it did not). */
+async function callAction(request: APIRequestContext, call: ActionCall): Promise<string> {
+  const response = await request.fetch(call.url, {
+    method: "POST",
+    headers: {
+      "next-action": call.id,
+      "content-type": call.contentType,
+      accept: "text/x-component",
+      origin: new URL(call.url).origin,
+      ...(call.routerState ? { "next-router-state-tree": call.routerState } : {}),
+    },
+    data: Buffer.from(call.body),
+    maxRedirects: 0,
+  });
+  return response.headers()["x-action-redirect"] ?? `(no redirect: HTTP ${response.status()})`;
+}
+
+/** Route handlers under app/, as "api/..." paths. */
+function listRoutes(dir = "app", prefix = ""): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const full = path.join(dir, entry);
+    if (statSync(full).isDirectory()) return listRoutes(full, entry.startsWith("(") ? prefix : `${prefix}${prefix ? "/" : ""}${entry}`);
+    return entry === "route.ts" ? [prefix] : [];
+  });
+}

@@ -1,10 +1,20 @@
 import type { MappingCheck } from "@/lib/connectors/mapping-check";
-import type { Participant } from "@/lib/connectors/unmapped";
+import type { MappingReport, Participant } from "@/lib/connectors/unmapped";
 
 const LISTED = 100;
 
 function who(person: Participant): string {
   return `${person.displayName ?? "(no display name)"} · ${person.email ?? `Symphony user id ${person.id}`}`;
+}
+
+function summary(report: MappingReport): string {
+  const parts = [
+    report.mapped > 0 && `${report.mapped} mapped to a mailbox`,
+    report.unmapped.length > 0 && `${report.unmapped.length} cannot be mapped`,
+    report.missingMailbox.length > 0 && `${report.missingMailbox.length} mapped to an address without a mailbox`,
+    report.awaitingDirectory > 0 && `${report.awaitingDirectory} to be looked up in Microsoft 365`,
+  ].filter(Boolean);
+  return `${report.people} Symphony users: ${parts.join(", ") || "none to map"}.`;
 }
 
 /** Who cannot be mapped with the saved settings, why, and what happens to their items. */
@@ -16,13 +26,7 @@ export function MappingReportView({ check, fallbackMailbox }: { check: MappingCh
     : "Their items are skipped and listed in the status log as skipped, with the reason. Name a fallback mailbox to keep them.";
   return (
     <div className="space-y-3">
-      <p>
-        {report.people} Symphony users: {report.mapped} mapped to a mailbox
-        {report.unmapped.length > 0 && `, ${report.unmapped.length} cannot be mapped`}
-        {report.missingMailbox.length > 0 && `, ${report.missingMailbox.length} mapped to an address without a mailbox`}
-        {report.awaitingDirectory > 0 && `, ${report.awaitingDirectory} to be looked up in Microsoft 365`}.
-        {" "}People of other companies (external participants) are never mapped.
-      </p>
+      <p>{summary(report)} People of other companies (external participants) are never mapped.</p>
       {directory === "no-consent" && report.awaitingDirectory > 0 && (
         <p role="status" className="rounded border border-blue-300 bg-blue-50 p-3 text-blue-900">
           Whether each of the {report.awaitingDirectory} users with an Email has a Microsoft 365 mailbox is checked once admin consent is

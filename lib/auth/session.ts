@@ -6,9 +6,8 @@ import { config } from "@/lib/config";
 import { authOptions } from "@/lib/auth/options";
 import { isAdmin, type SessionUser } from "@/lib/auth/roles";
 
-export class AccessDenied extends Error {
-  override name = "AccessDenied";
-}
+/** Where a signed-in user without the admin role is sent: the dashboard, with its "only admins" notice. */
+export const ACCESS_DENIED_PATH = "/connectors?denied=1";
 
 export async function currentUser(): Promise<SessionUser | null> {
   const session = await getServerSession(authOptions());
@@ -26,12 +25,14 @@ export async function requireSession(): Promise<SessionUser> {
   return user;
 }
 
-/** Signed-in user holding the admin app role; anyone else gets AccessDenied (never a silent no-op). */
+/**
+ * Signed-in user holding the admin app role. Anyone else is redirected to the "only admins" notice before
+ * anything changes; a server action answers that with a 303 and `x-action-redirect`, which tells a refusal
+ * apart from a request that failed for another reason (never a silent no-op).
+ */
 export async function requireAdmin(): Promise<SessionUser> {
   const user = await requireSession();
-  if (!userIsAdmin(user)) {
-    throw new AccessDenied(`Only users with the ${config().ADMIN_ROLE} role may change connectors.`);
-  }
+  if (!userIsAdmin(user)) redirect(ACCESS_DENIED_PATH);
   return user;
 }
 

@@ -24,9 +24,10 @@ const auditLabels: Record<string, string> = {
 };
 
 function Section({ title, children }: { title: string; children: ReactNode }) {
+  const id = `flyout-${title.toLowerCase().replace(/\W+/g, "-")}`;
   return (
-    <section className="border-t border-line py-4">
-      <h3 className="font-semibold">{title}</h3>
+    <section aria-labelledby={id} className="border-t border-line py-4">
+      <h3 id={id} className="font-semibold">{title}</h3>
       <div className="mt-2">{children}</div>
     </section>
   );
@@ -62,7 +63,7 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
         </div>
         <Link href={closeHref} className="rounded px-2 py-1 text-lg hover:bg-canvas" aria-label="Close details">✕</Link>
       </div>
-      <div className="mt-4">
+      <div className="my-4">
         <FlyoutActions connectorId={id} name={connector.name} status={connector.status} isAdmin={isAdmin} initialProgress={progress} />
       </div>
 

@@ -70,7 +70,8 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
             {progress!.status === "QUEUED" ? "Import queued…" : `Importing… ${progress!.itemsDone} of ${progress!.itemsTotal} items processed`}
           </p>
           <div role="progressbar" aria-label="Import progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent} className="mt-1 h-2 w-full overflow-hidden rounded bg-gray-200">
-            <div className={`h-full bg-brand ${percent === undefined ? "w-1/3 animate-pulse" : ""}`} style={percent === undefined ? undefined : { width: `${percent}%` }} />
+            {/* Until the run knows how many items it has, the bar pulses across its whole width instead of showing a made-up share. */}
+            <div className={`h-full bg-brand ${percent === undefined ? "w-full animate-pulse opacity-40" : ""}`} style={percent === undefined ? undefined : { width: `${percent}%` }} />
           </div>
         </div>
       )}

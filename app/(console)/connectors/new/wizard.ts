@@ -2,7 +2,7 @@
 import { redirect } from "next/navigation";
 import { z } from "zod";
 import { actorName } from "@/lib/auth/roles";
-import { requireAdmin, requireSession, userIsAdmin } from "@/lib/auth/session";
+import { ACCESS_DENIED_PATH, requireAdmin, requireSession, userIsAdmin } from "@/lib/auth/session";
 import { getConnectorSettings, type ConnectorSettings } from "@/lib/connectors/queries";
 import { canOpenStep, stepSlug, wizardHref, type WizardStepSlug } from "@/lib/connectors/steps";
 
@@ -13,7 +13,7 @@ export type WizardSearchParams = Promise<Record<string, string | string[] | unde
 /** For a step page: admins only; a later step than the draft allows sends the admin to the next open step. */
 export async function openStep(slug: WizardStepSlug, searchParams: WizardSearchParams): Promise<{ connector?: ConnectorSettings; params: Record<string, string | undefined> }> {
   const user = await requireSession();
-  if (!userIsAdmin(user)) redirect("/connectors?denied=1");
+  if (!userIsAdmin(user)) redirect(ACCESS_DENIED_PATH);
   const raw = await searchParams;
   const params = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
   const id = idSchema.safeParse(params.id);

@@ -58,7 +58,7 @@ export default async function ReviewPage({ searchParams }: { searchParams: Wizar
         <Row label="Mapping" value={c.mappingMode === "AUTO" ? "Automatic, by Email" : `CSV file (${c.mappingCount} mappings), then by Email`} />
         <Row label="Fallback mailbox" value={c.fallbackMailbox ?? "None: unmapped items are skipped and logged"} />
       </Section>
-      <UnmappedParticipants connector={c} />
+      <UnmappedParticipants connector={c} framed={false} />
       <Section title="Admin consent" step="consent" connectorId={c.id}>
         <Row label="Consent" value={consented ? `Tenant ${c.tenantId}, by ${c.consentGrantedBy} on ${formatDateTime(c.consentGrantedAt)}` : "Not granted: required to finish"} />
       </Section>

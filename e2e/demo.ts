@@ -1,0 +1,56 @@
+// What the e2e specs know about the demo world `npm start` brings up in DATA_DIR (.data/e2e):
+// its sandbox settings and secrets, and the seeded organisation (derived again from its seed).
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { generateOrg, type Org, type Person } from "../sandbox/org";
+import { DEMO_ORG } from "../sandbox/demo";
+
+export const dataDir = process.env.E2E_DATA_DIR ?? path.join(".data", "e2e");
+const sandboxDir = process.env.E2E_SANDBOX_DIR ?? path.join(dataDir, "sandbox");
+
+type DemoState = { orgEnd: number; ports: Record<"pod" | "agent" | "keyManager" | "m365", number>; bot: { privateKeyPem: string }; appSecret: string; webAppSecret: string };
+
+function demoState(): DemoState {
+  return JSON.parse(readFileSync(path.join(sandboxDir, "demo-state.json"), "utf8")) as DemoState;
+}
+
+export function sandbox() {
+  const state = demoState();
+  return {
+    pod: `http://127.0.0.1:${state.ports.pod}`,
+    agent: `http://127.0.0.1:${state.ports.agent}`,
+    keyManager: `http://127.0.0.1:${state.ports.keyManager}`,
+    keyFile: path.join(sandboxDir, "symphony-bot-key.pem"),
+  };
+}
+
+/** The demo organisation exactly as the Symphony sandbox serves it. */
+export function demoOrg(): Org {
+  return generateOrg({ ...DEMO_ORG, end: demoState().orgEnd });
+}
+
+/** What the pipeline does with a person: a mailbox when their Symphony email is a Microsoft 365 mailbox. */
+export function mailboxOf(person: Person): string | null {
+  return !person.external && person.m365Address && person.m365Address === person.symphonyEmail.toLowerCase() ? person.m365Address : null;
+}
+
+/** Every secret that must never reach a page, a response, a download or a log line. */
+export function secrets(): { name: string; value: string }[] {
+  const state = demoState();
+  const keyLines = state.bot.privateKeyPem.split("\n").filter((line) => line && !line.startsWith("-----"));
+  const stored = JSON.parse(readFileSync(path.join(dataDir, "secrets.json"), "utf8")) as Record<string, string>;
+  return [
+    ...keyLines.map((line, i) => ({ name: `Symphony private key, line ${i + 2}`, value: line })),
+    { name: "Entra app client secret", value: state.appSecret },
+    { name: "Entra sign-in app client secret", value: state.webAppSecret },
+    ...Object.entries(stored).map(([name, value]) => ({ name, value })),
+  ];
+}
+
+/** The web app's and the worker's output, as `npm start` keeps it (null when a log is missing). */
+export function appLogs(): { name: string; text: string | null }[] {
+  return ["web.log", "worker.log"].map((name) => {
+    const file = path.join(dataDir, "logs", name);
+    return { name, text: existsSync(file) ? readFileSync(file, "utf8") : null };
+  });
+}
