@@ -87,7 +87,7 @@ async function runOnce(host: SandboxHost, pair: SandboxPair, options: PipelineCa
     const seconds = (performance.now() - started) / 1000;
     if (seconds - lastLog < 5) return;
     lastLog = seconds;
-    log(`  ${seconds.toFixed(0)}s ${progress.phase}: ${progress.messagesCollected} messages, ${progress.itemsDone}/${progress.itemsTotal} items, rss ${mb(rss.current())}`);
+    log(`  ${seconds.toFixed(0)}s ${progress.phase}: ${progress.messagesCollected} messages, ${progress.itemsDone}/${progress.itemsTotal} items, rss ${mb(rss.current())}, heap ${mb(process.memoryUsage().heapUsed)}/${mb(process.memoryUsage().heapTotal)}, external ${mb(process.memoryUsage().external)}`);
   }, 1000);
   let summary;
   try {
