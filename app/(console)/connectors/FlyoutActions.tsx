@@ -48,13 +48,14 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
       router.refresh();
     });
 
-  const percent = progress && progress.itemsTotal > 0 ? Math.round((progress.itemsDone / progress.itemsTotal) * 100) : undefined;
+  // A queued run has no counts yet: the bar is indeterminate rather than showing the previous run's.
+  const percent = progress?.status === "RUNNING" && progress.itemsTotal > 0 ? Math.round((progress.itemsDone / progress.itemsTotal) * 100) : undefined;
 
   return (
     <div className="space-y-3">
       <div className="flex flex-wrap gap-2">
         {isAdmin && status !== "DRAFT" && (
-          <button type="button" className={button} disabled={pending || running(progress) || status === "PAUSED"} onClick={() => act(runNowAction, () => setProgress((p) => ({ ...(p ?? emptyProgress), status: "QUEUED" })))}>
+          <button type="button" className={button} disabled={pending || running(progress) || status === "PAUSED"} onClick={() => act(runNowAction, () => setProgress(queued))}>
             Run now
           </button>
         )}
@@ -71,7 +72,7 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
           </p>
           <div role="progressbar" aria-label="Import progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent} className="mt-1 h-2 w-full overflow-hidden rounded bg-gray-200">
             {/* Until the run knows how many items it has, the bar pulses across its whole width instead of showing a made-up share. */}
-            <div className={`h-full bg-brand ${percent === undefined ? "w-full animate-pulse opacity-40" : ""}`} style={percent === undefined ? undefined : { width: `${percent}%` }} />
+            <div className={percent === undefined ? "h-full w-full animate-pulse bg-brand/30" : "h-full bg-brand"} style={percent === undefined ? undefined : { width: `${percent}%` }} />
           </div>
         </div>
       )}
@@ -94,4 +95,4 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
   );
 }
 
-const emptyProgress: RunProgress = { runId: "", status: "QUEUED", messagesCollected: 0, itemsImported: 0, itemsSkipped: 0, itemsFailed: 0, itemsTotal: 0, itemsDone: 0, error: null };
+const queued: RunProgress = { runId: "", status: "QUEUED", messagesCollected: 0, itemsImported: 0, itemsSkipped: 0, itemsFailed: 0, itemsTotal: 0, itemsDone: 0, error: null };
