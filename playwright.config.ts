@@ -48,7 +48,7 @@ export default defineConfig({
       PORT: String(port),
       APP_URL: baseURL,
       DATA_DIR: process.env.E2E_DATA_DIR ?? path.join(".data", "e2e"),
-      LOG_LEVEL: "warn",
+      LOG_LEVEL: "info",
     },
   },
 });
