@@ -9,7 +9,9 @@
 import { z } from "zod";
 import { config } from "../lib/config";
 import { db } from "../lib/db";
+import { isDatabaseUnavailable } from "../lib/jobs/database-errors";
 import { startWorker } from "../lib/jobs/worker";
+import { logger } from "../lib/logger";
 
 const parsed = z
   .object({
@@ -25,6 +27,18 @@ if (!parsed.success) {
   process.exit(1);
 }
 const env = parsed.data;
+
+// pg-boss 10 does not wait for the "job completed/failed" write after a handler ends, so a database
+// restart at that moment rejects with nobody listening, which would end the process. The job then
+// simply expires and is retried, so such a rejection is logged; any other one still ends the process.
+process.on("unhandledRejection", (reason) => {
+  if (isDatabaseUnavailable(reason)) {
+    logger.warn({ err: reason instanceof Error ? reason.message : String(reason) }, "database unavailable; the job is retried when it is back");
+    return;
+  }
+  logger.fatal({ err: reason instanceof Error ? reason.stack : String(reason) }, "unhandled rejection");
+  process.exit(1);
+});
 
 const worker = await startWorker({
   concurrency: config().WORKER_CONCURRENCY,

@@ -11,11 +11,18 @@ export type RunJobRecovery = {
 export const defaultRunJobRecovery: RunJobRecovery = { expireSeconds: 120, retryDelaySeconds: 30 };
 
 /**
- * Keeps a long job alive: pg-boss 10 has no heartbeat, and expires an active job once
- * started_on + expire_in has passed. The worker that holds the job sets its expiry and retry delay
- * (they belong with the renewal interval, which only the worker knows) and moves started_on forward
- * while the handler runs, so a short expiry stands for "the worker died" rather than "the run is long".
- * The retry delay is fixed, not a backoff: a run resumes where it stopped, so retrying soon is cheap.
+ * The expire_in a run job is sent with. pg-boss 10 uses it twice: in the worker process, as a timeout
+ * after which it fails the job while the handler goes on running (then a retry starts a second run
+ * beside it), and in the database, where an active job with started_on + expire_in in the past is
+ * expired. It is long, so the first never fires; the heartbeat below handles the second.
+ */
+export const RUN_JOB_TIMEOUT_SECONDS = 12 * 3600;
+
+/**
+ * Keeps a long job alive: pg-boss 10 has no heartbeat. While the handler runs, started_on is set so
+ * that the job expires `expireSeconds` after the last renewal (started_on = now - expire_in +
+ * expireSeconds): a short expiry then stands for "the worker died" rather than "the run is long".
+ * The worker also sets the retry delay: fixed, not a backoff, because a run resumes where it stopped.
  * (A duplicate run after an expiry would still be safe, only wasteful: runImport is idempotent.)
  */
 export function keepJobAlive(boss: PgBoss, queue: string, jobId: string, recovery: RunJobRecovery): () => void {
@@ -23,7 +30,7 @@ export function keepJobAlive(boss: PgBoss, queue: string, jobId: string, recover
     boss
       .getDb()
       .executeSql(
-        `UPDATE pgboss.job SET started_on = now(), expire_in = make_interval(secs => $3), retry_delay = $4, retry_backoff = false
+        `UPDATE pgboss.job SET started_on = now() - expire_in + make_interval(secs => $3), retry_delay = $4, retry_backoff = false
          WHERE name = $1 AND id = $2 AND state = 'active'`,
         [queue, jobId, recovery.expireSeconds, recovery.retryDelaySeconds],
       )

@@ -1,7 +1,7 @@
 import { db } from "@/lib/db";
 import type { ImportRun } from "@/lib/generated/prisma/client";
 import { IMPORT_QUEUE, jobQueue, type ImportJob } from "@/lib/jobs/boss";
-import { defaultRunJobRecovery } from "@/lib/jobs/heartbeat";
+import { defaultRunJobRecovery, RUN_JOB_TIMEOUT_SECONDS } from "@/lib/jobs/heartbeat";
 
 export interface ImportRequest {
   connectorId: string;
@@ -44,7 +44,7 @@ export async function requestImport(request: ImportRequest): Promise<{ runId: st
       // job sets its expiry and retry delay and renews it while it runs (heartbeat.ts).
       retryLimit: RUN_RETRY_LIMIT,
       retryDelay: defaultRunJobRecovery.retryDelaySeconds,
-      expireInSeconds: defaultRunJobRecovery.expireSeconds,
+      expireInSeconds: RUN_JOB_TIMEOUT_SECONDS,
     });
   }
   return { runId: run.id, alreadyQueued: !created };

@@ -1,0 +1,16 @@
+/** SQLSTATE classes and codes of a database that is gone for a moment (restart, failover, network). */
+const UNAVAILABLE_SQLSTATES = /^(08...|57P0[1-3]|53300)$/;
+const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"]);
+
+/**
+ * Whether an error only says that PostgreSQL could not be reached or dropped the connection: work
+ * whose outcome could not be written is retried from the ledger once it is back.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let cause = error; cause && typeof cause === "object"; cause = (cause as { cause?: unknown }).cause) {
+    const { code, message } = cause as { code?: unknown; message?: unknown };
+    if (typeof code === "string" && (UNAVAILABLE_SQLSTATES.test(code) || NETWORK_CODES.has(code))) return true;
+    if (typeof message === "string" && /Connection terminated|the database system is (shutting down|starting up)/i.test(message)) return true;
+  }
+  return false;
+}
