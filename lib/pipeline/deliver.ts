@@ -81,6 +81,8 @@ async function deliverBatch(ctx: DeliveryContext, batch: ClaimedItem[]) {
 }
 
 async function deliverItem(ctx: DeliveryContext, item: ClaimedItem): Promise<void> {
+  const key = itemKey(ctx.connectorId, item.messageId);
+  let userId: string | undefined;
   try {
     const owner = await ctx.writer.resolveMailbox(item.mailbox);
     if (!owner.found) {
@@ -88,8 +90,9 @@ async function deliverItem(ctx: DeliveryContext, item: ClaimedItem): Promise<voi
       ctx.onItem?.("FAILED", item);
       return;
     }
+    userId = owner.userId;
     const folderId = await ctx.writer.ensureSymphonyFolder(owner.userId);
-    const importItem = await stagedImportItem(itemKey(ctx.connectorId, item.messageId), () => ctx.staging.open(item.blobName));
+    const importItem = await stagedImportItem(key, () => ctx.staging.open(item.blobName));
     const result = await ctx.writer.importMessage(owner.userId, folderId, importItem, { firstAttempt: item.attempts === 1 });
     await markImported(item.id, result.graphMessageId);
     ctx.onItem?.("IMPORTED", item);
@@ -100,7 +103,11 @@ async function deliverItem(ctx: DeliveryContext, item: ClaimedItem): Promise<voi
     }
     const reason = describe(error);
     if (isPermanent(error) || item.attempts >= ctx.options.maxAttempts) {
-      await markFailed(item.id, item.attempts > 1 ? `${reason} (after ${item.attempts} attempts)` : reason);
+      // The message may exist without all its attachments: the ledger then points at it.
+      const created = userId ? await ctx.writer.findByKey(userId, key).catch(() => undefined) : undefined;
+      const detail = [item.attempts > 1 ? `after ${item.attempts} attempts` : "", created ? "the message is in the mailbox, possibly without all its attachments" : ""];
+      const suffix = detail.filter(Boolean).join("; ");
+      await markFailed(item.id, suffix ? `${reason} (${suffix})` : reason, created);
       ctx.onItem?.("FAILED", item);
     } else {
       await markForRetry(item.id, Math.min(ctx.options.maxRetryDelaySeconds, 2 ** item.attempts), reason);

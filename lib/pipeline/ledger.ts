@@ -133,9 +133,10 @@ export async function markImported(id: bigint, graphMessageId: string): Promise<
     WHERE id = ${id} AND status = 'PENDING'`;
 }
 
-export async function markFailed(id: bigint, reason: string): Promise<void> {
+/** FAILED with the reason; `graphMessageId` when a partial copy was created in the mailbox. */
+export async function markFailed(id: bigint, reason: string, graphMessageId?: string): Promise<void> {
   await db.$executeRaw`
-    UPDATE "ImportItem" SET status = 'FAILED', reason = ${reason}, "claimedUntil" = NULL, "updatedAt" = ${NOW}
+    UPDATE "ImportItem" SET status = 'FAILED', reason = ${reason}, "graphMessageId" = ${graphMessageId ?? null}, "claimedUntil" = NULL, "updatedAt" = ${NOW}
     WHERE id = ${id} AND status = 'PENDING'`;
 }
 
