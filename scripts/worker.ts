@@ -5,6 +5,7 @@
 //   WORKER_MAINTENANCE_SECONDS  how often expired jobs of killed workers are looked for (default 30)
 //   WORKER_JOB_EXPIRE_SECONDS   a run job not renewed for this long (its worker died) is retried (default 120)
 //   WORKER_RUN_RETRY_SECONDS    delay before a stopped run is offered again (default 30)
+//   WORKER_ATTEMPT_TIMEOUT_SECONDS  longest one import attempt of an item may take (default 1800)
 // Several workers may run against one database; SIGTERM/SIGINT stop it gracefully.
 import { z } from "zod";
 import { config } from "../lib/config";
@@ -20,6 +21,7 @@ const parsed = z
     WORKER_MAINTENANCE_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
     WORKER_JOB_EXPIRE_SECONDS: z.coerce.number().int().min(2).max(86_400).default(120),
     WORKER_RUN_RETRY_SECONDS: z.coerce.number().int().min(0).max(86_400).default(30),
+    WORKER_ATTEMPT_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(86_400).default(1800),
   })
   .safeParse(process.env);
 if (!parsed.success) {
@@ -43,7 +45,7 @@ process.on("unhandledRejection", (reason) => {
 const worker = await startWorker({
   concurrency: config().WORKER_CONCURRENCY,
   workerId: env.WORKER_ID,
-  delivery: { claimSeconds: env.WORKER_CLAIM_SECONDS },
+  delivery: { claimSeconds: env.WORKER_CLAIM_SECONDS, attemptTimeoutSeconds: env.WORKER_ATTEMPT_TIMEOUT_SECONDS },
   maintenanceIntervalSeconds: env.WORKER_MAINTENANCE_SECONDS,
   recovery: { expireSeconds: env.WORKER_JOB_EXPIRE_SECONDS, retryDelaySeconds: env.WORKER_RUN_RETRY_SECONDS },
 });

@@ -13,9 +13,18 @@ export type DeliveryOptions = {
   maxAttempts: number;
   /** Longest delay before a transiently failed item is tried again. */
   maxRetryDelaySeconds: number;
+  /**
+   * Longest one attempt may take (a 150 MB upload included). A hung attempt (a connection that died
+   * without an error) would otherwise keep its claim renewed, and the run waiting, forever.
+   */
+  attemptTimeoutSeconds: number;
 };
 
-export const defaultDeliveryOptions: DeliveryOptions = { batchSize: 32, claimSeconds: 60, maxAttempts: 5, maxRetryDelaySeconds: 30 };
+export const defaultDeliveryOptions: DeliveryOptions = { batchSize: 32, claimSeconds: 60, maxAttempts: 5, maxRetryDelaySeconds: 30, attemptTimeoutSeconds: 1800 };
+
+class AttemptTimeoutError extends Error {
+  override name = "AttemptTimeoutError";
+}
 
 export type DeliveryContext = {
   connectorId: string;
@@ -83,18 +92,24 @@ async function deliverBatch(ctx: DeliveryContext, batch: ClaimedItem[]) {
 async function deliverItem(ctx: DeliveryContext, item: ClaimedItem): Promise<void> {
   const key = itemKey(ctx.connectorId, item.messageId);
   let userId: string | undefined;
+  const deadline = new AbortController();
   try {
-    const owner = await ctx.writer.resolveMailbox(item.mailbox);
-    if (!owner.found) {
+    await withTimeout(ctx.options.attemptTimeoutSeconds, deadline, async () => {
+      const owner = await ctx.writer.resolveMailbox(item.mailbox);
+      if (!owner.found) return;
+      userId = owner.userId;
+      const folderId = await ctx.writer.ensureSymphonyFolder(owner.userId);
+      const importItem = await stagedImportItem(key, () => ctx.staging.open(item.blobName));
+      // An attempt that timed out while reading must not create the message behind its retry's back.
+      deadline.signal.throwIfAborted();
+      const result = await ctx.writer.importMessage(owner.userId, folderId, importItem, { firstAttempt: item.attempts === 1 });
+      await markImported(item.id, result.graphMessageId);
+    });
+    if (!userId) {
       await markFailed(item.id, `no Microsoft 365 mailbox for ${item.mailbox}`);
       ctx.onItem?.("FAILED", item);
       return;
     }
-    userId = owner.userId;
-    const folderId = await ctx.writer.ensureSymphonyFolder(owner.userId);
-    const importItem = await stagedImportItem(key, () => ctx.staging.open(item.blobName));
-    const result = await ctx.writer.importMessage(owner.userId, folderId, importItem, { firstAttempt: item.attempts === 1 });
-    await markImported(item.id, result.graphMessageId);
     ctx.onItem?.("IMPORTED", item);
   } catch (error) {
     if (error instanceof M365AuthError) {
@@ -113,6 +128,23 @@ async function deliverItem(ctx: DeliveryContext, item: ClaimedItem): Promise<voi
       await markForRetry(item.id, Math.min(ctx.options.maxRetryDelaySeconds, 2 ** item.attempts), reason);
       ctx.onItem?.("RETRY", item);
     }
+  }
+}
+
+/** `work`'s result, or an AttemptTimeoutError after `seconds` (then `deadline` is aborted; the work is left behind). */
+async function withTimeout<T>(seconds: number, deadline: AbortController, work: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new AttemptTimeoutError(`the attempt did not finish within ${seconds} s`);
+      deadline.abort(error);
+      reject(error);
+    }, seconds * 1000);
+  });
+  try {
+    return await Promise.race([work(), expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { db } from "@/lib/db";
+import { IMPORT_QUEUE } from "@/lib/jobs/boss";
 import type { Harness } from "./test-harness";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -23,6 +24,7 @@ export const fastRecovery = {
   WORKER_JOB_EXPIRE_SECONDS: "3",
   WORKER_MAINTENANCE_SECONDS: "1",
   WORKER_RUN_RETRY_SECONDS: "0",
+  WORKER_ATTEMPT_TIMEOUT_SECONDS: "20",
 };
 
 /** The environment of a worker that imports with the harness's app registration and staging container. */
@@ -81,13 +83,29 @@ export function spawnWorker(env: NodeJS.ProcessEnv): WorkerProcess {
 
 const FINISHED = ["SUCCEEDED", "PARTIAL", "FAILED"];
 
-/** The run once it has ended, or the run as it stands when `timeoutMs` has passed. */
+/** The pg-boss job of a run: its state and how many times it was offered again. */
+export async function runJob(runId: string): Promise<{ state: string; retryCount: number } | undefined> {
+  const [job] = await db.$queryRaw<Array<{ state: string; retry_count: number }>>`
+    SELECT state::text, retry_count FROM pgboss.job WHERE name = ${IMPORT_QUEUE} AND data->>'runId' = ${runId}`;
+  return job && { state: job.state, retryCount: job.retry_count };
+}
+
+/**
+ * The run once it has ended and its job is done (so no retry of it is left in the queue that test
+ * files share), or the run as it stands when `timeoutMs` has passed.
+ */
 export async function waitForRunEnd(runId: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const run = await db.importRun.findUniqueOrThrow({ where: { id: runId } }).catch(() => undefined);
-    if (run && (FINISHED.includes(run.status) || Date.now() > deadline)) return run;
-    if (!run && Date.now() > deadline) throw new Error(`run ${runId} could not be read`);
-    await sleep(250);
+  const ended = async () => {
+    const run = await db.importRun.findUniqueOrThrow({ where: { id: runId } });
+    return FINISHED.includes(run.status) && ["completed", "failed"].includes((await runJob(runId))?.state ?? "");
+  };
+  await until(ended, timeoutMs, `end of run ${runId}`).catch(() => {});
+  return db.importRun.findUniqueOrThrow({ where: { id: runId } });
+}
+
+/** Waits until `condition` holds; errors (a database restarting) count as "not yet". */
+export async function until(condition: () => Promise<boolean>, timeoutMs: number, what = "condition"): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !(await condition().catch(() => false)); await sleep(100)) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
   }
 }

@@ -1,0 +1,160 @@
+// Faults: runs worked by a `scripts/worker.ts` child process while Graph throttles and fails, Symphony
+// fails and revokes the bot's session, and Azurite and PostgreSQL restart. Each run completes and
+// leaves the mailboxes as a clean run does: every (message, mapped mailbox) pair exactly once.
+// PostgreSQL and Azurite are this file's own (restarting the shared ones would break other files).
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { db } from "@/lib/db";
+import { stopJobQueue } from "@/lib/jobs/boss";
+import { requestImport } from "@/lib/jobs/request";
+import { migrate } from "@/lib/migrations";
+import { startAzurite, type AzuriteHandle } from "@/sandbox/azurite";
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "@/sandbox/postgres";
+import { runImport } from "./run";
+import { itemKey } from "./staged-item";
+import { canRun, deliveryReport, ledgerMismatches, startHarness, type Harness } from "./test-harness";
+import { spawnWorker, until, waitForRunEnd, workerEnv, type WorkerProcess } from "./worker-process";
+
+if (!canRun) console.warn("lib/pipeline fault tests skipped: needs vitest's globalSetup (NODE_EXTRA_CA_CERTS for the M365 sandbox)");
+
+const root = path.resolve(import.meta.dirname, "../..");
+const serversDir = path.join(root, ".data/test", `faults-${process.pid}`);
+
+describe.skipIf(!canRun)("runs through faults and restarts", () => {
+  let postgres: EmbeddedPostgresHandle;
+  let azurite: AzuriteHandle;
+  const open: Array<Harness | WorkerProcess> = [];
+
+  beforeAll(async () => {
+    postgres = await startEmbeddedPostgres({ dir: path.join(serversDir, "postgres"), database: "faults" });
+    await migrate({ databaseUrl: postgres.url, dir: path.join(root, "prisma/migrations") });
+    azurite = await startAzurite({ dir: path.join(serversDir, "azurite") });
+    // Before the first database or configuration use in this process: everything here talks to them.
+    process.env.DATABASE_URL = postgres.url;
+    process.env.AZURE_STORAGE_CONNECTION_STRING = azurite.connectionString;
+    const [{ port }] = await db.$queryRaw<Array<{ port: string }>>`SELECT current_setting('port') AS port`;
+    expect(Number(port)).toBe(postgres.port);
+  });
+  afterAll(async () => {
+    for (const thing of open.reverse()) await ("close" in thing ? thing.close() : thing.kill());
+    await stopJobQueue();
+    await db.$disconnect();
+    await azurite?.stop();
+    await postgres?.stop();
+    rmSync(serversDir, { recursive: true, force: true });
+  });
+
+  async function harness(seed: string, messages: number) {
+    const h = await startHarness({ seed, users: 8, messages });
+    open.push(h);
+    return h;
+  }
+
+  function worker(h: Harness) {
+    const w = spawnWorker(workerEnv(h));
+    open.push(w);
+    return w;
+  }
+
+  async function expectExactlyOnce(h: Harness) {
+    const report = await deliveryReport(h);
+    expect(report.expected).toBeGreaterThan(0);
+    expect(report.missing).toEqual([]);
+    expect(report.duplicated).toEqual([]);
+    expect(report.unexpected).toEqual([]);
+    expect(await ledgerMismatches(h)).toEqual([]);
+    return report;
+  }
+
+  it("completes with Graph answering 429/503 to a fifth of its requests, Symphony failing 10% and revoking the session", async () => {
+    const h = await harness("faults-graph", 80);
+    // 503s at random, and 429s from a concurrency limit below the 4 requests in flight we send per mailbox.
+    h.m365.setFaults({ serviceUnavailableShare: 0.1, retryAfterSeconds: 0, latencyMs: 15 });
+    h.m365.setLimits({ concurrentRequests: 3 });
+    h.symphony.setFaults({ serverErrorShare: 0.1, retryAfterSeconds: 0 });
+    const messages = (await h.expected()).length;
+
+    const { runId } = await requestImport({ connectorId: h.connector.id, trigger: "MANUAL", requestedBy: "faults-test" });
+    const w = worker(h);
+    await until(async () => (await db.sourceMessage.count({ where: { connectorId: h.connector.id } })) > 0, 60_000, "collect started");
+    h.symphony.revokeSessions();
+    const run = await waitForRunEnd(runId, 120_000);
+    await w.kill("SIGTERM"); // a worker imports with its harness's sandboxes only
+    h.symphony.revokeSessions(); // and once more for the check below, which reads Symphony too
+
+    expect(run.status, `${run.error}\n${w.output()}`).toBe("SUCCEEDED");
+    expect(run.messagesCollected).toBe(messages);
+    const report = await expectExactlyOnce(h);
+    expect(run.itemsImported).toBe(report.expected);
+    const stats = h.m365.stats();
+    const refused = stats.serviceUnavailable + stats.throttled.concurrency + stats.throttled.requests + stats.throttled.upload;
+    console.info(`faults: ${report.expected} items, ${stats.graphRequests} Graph requests, ${refused} answered 429/503 (${((100 * refused) / stats.graphRequests).toFixed(0)}%)`);
+    expect(stats.throttled.concurrency).toBeGreaterThan(0);
+    expect(refused / stats.graphRequests).toBeGreaterThan(0.15);
+  }, 150_000);
+
+  it("completes when Azurite restarts during collect and import and PostgreSQL restarts during import", async () => {
+    const h = await harness("faults-restarts", 100);
+    h.m365.setFaults({ latencyMs: 20 });
+    h.symphony.setFaults({ latencyMs: 10 });
+    const messages = (await h.expected()).length;
+    const connectorId = h.connector.id;
+
+    const { runId } = await requestImport({ connectorId, trigger: "MANUAL", requestedBy: "faults-test" });
+    const w = worker(h);
+    const imported = () => db.importItem.count({ where: { connectorId, status: "IMPORTED" } });
+    const step = (what: string, condition: () => Promise<boolean>) =>
+      until(condition, 60_000, what).catch(async (error: Error) => {
+        const ledger = await db.importItem.groupBy({ by: ["status"], where: { connectorId }, _count: true }).catch(() => "unreadable");
+        throw new Error(`${error.message}; ledger ${JSON.stringify(ledger)}; worker ${w.child.exitCode === null ? "alive" : `exited ${w.child.exitCode}`}:\n${w.output()}`);
+      });
+    await step("collect started", async () => (await db.sourceMessage.count({ where: { connectorId } })) > 0);
+    await restartAzurite();
+    await step("import started", async () => (await imported()) > 20);
+    await restartPostgres();
+    await step("import resumed", async () => (await imported()) > 150);
+    await restartAzurite();
+    const run = await waitForRunEnd(runId, 120_000);
+    expect(w.child.exitCode, `the worker died:\n${w.output()}`).toBeNull();
+    await w.kill("SIGTERM");
+
+    const ledger = await db.importItem.groupBy({ by: ["status"], where: { connectorId }, _count: true });
+    const jobs = await db.$queryRaw`SELECT name, state::text, retry_count, start_after, started_on, expire_in::text FROM pgboss.job WHERE data->>'runId' = ${runId} AND name = 'connector-import'`;
+    const pending = await db.importItem.findMany({ where: { connectorId, status: "PENDING" }, select: { mailbox: true, attempts: true, claimedBy: true, claimedUntil: true, reason: true, updatedAt: true } });
+    expect(run.status, `${run.error}; ledger ${JSON.stringify(ledger)}; pending ${JSON.stringify(pending)}; run job ${JSON.stringify(jobs)}\n${w.output()}`).toBe("SUCCEEDED");
+    expect(run.messagesCollected).toBe(messages);
+    const report = await expectExactlyOnce(h);
+    expect(run.itemsImported).toBe(report.expected);
+  }, 180_000);
+
+  it("records the Graph id of a message created before its item failed", async () => {
+    // Uploads of attachments over 3 MB are refused (upload budget spent) after the message was created.
+    const h = await harness("faults-partial", 12);
+    h.m365.setLimits({ uploadBytesPerWindow: 1024 * 1024, uploadWindowMs: 600_000 });
+    const environment = { ...h.environment, graphScheduler: { maxAttempts: 2, maxRetryAfterMs: 50 } };
+    const summary = await runImport(await h.newRun(), { workerId: "faults-partial", environment, delivery: { maxAttempts: 1 } });
+
+    expect(summary.status).toBe("PARTIAL");
+    const failed = await db.importItem.findMany({ where: { connectorId: h.connector.id, status: "FAILED" }, include: { sourceMessage: true } });
+    expect(failed.length).toBeGreaterThan(0);
+    for (const row of failed) {
+      expect(row.reason).toMatch(/the message is in the mailbox/);
+      const item = h.m365.items(row.mailbox)!.find((candidate) => candidate.id === row.graphMessageId);
+      expect(item?.extendedProperties.map((p) => p.value)).toContain(itemKey(h.connector.id, row.sourceMessage.messageId));
+    }
+  }, 60_000);
+
+  async function restartAzurite() {
+    await azurite.stop();
+    await sleep(1000);
+    azurite = await startAzurite({ dir: path.join(serversDir, "azurite"), port: azurite.port });
+  }
+
+  async function restartPostgres() {
+    await postgres.stop();
+    await sleep(1000);
+    postgres = await startEmbeddedPostgres({ dir: path.join(serversDir, "postgres"), database: "faults", port: postgres.port });
+  }
+});
