@@ -2,16 +2,11 @@
 // fails and revokes the bot's session, and Azurite and PostgreSQL restart. Each run completes and
 // leaves the mailboxes as a clean run does: every (message, mapped mailbox) pair exactly once.
 // PostgreSQL and Azurite are this file's own (restarting the shared ones would break other files).
-import { rmSync } from "node:fs";
-import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { stopJobQueue } from "@/lib/jobs/boss";
 import { requestImport } from "@/lib/jobs/request";
-import { migrate } from "@/lib/migrations";
-import { startAzurite, type AzuriteHandle } from "@/sandbox/azurite";
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "@/sandbox/postgres";
+import { startPrivateServers, type PrivateServers } from "./private-servers";
 import { runImport } from "./run";
 import { itemKey } from "./staged-item";
 import { canRun, deliveryReport, ledgerMismatches, startHarness, type Harness } from "./test-harness";
@@ -19,31 +14,17 @@ import { spawnWorker, until, waitForRunEnd, workerEnv, type WorkerProcess } from
 
 if (!canRun) console.warn("lib/pipeline fault tests skipped: needs vitest's globalSetup (NODE_EXTRA_CA_CERTS for the M365 sandbox)");
 
-const root = path.resolve(import.meta.dirname, "../..");
-const serversDir = path.join(root, ".data/test", `faults-${process.pid}`);
-
 describe.skipIf(!canRun)("runs through faults and restarts", () => {
-  let postgres: EmbeddedPostgresHandle;
-  let azurite: AzuriteHandle;
+  let servers: PrivateServers | undefined;
   const open: Array<Harness | WorkerProcess> = [];
 
   beforeAll(async () => {
-    postgres = await startEmbeddedPostgres({ dir: path.join(serversDir, "postgres"), database: "faults" });
-    await migrate({ databaseUrl: postgres.url, dir: path.join(root, "prisma/migrations") });
-    azurite = await startAzurite({ dir: path.join(serversDir, "azurite") });
-    // Before the first database or configuration use in this process: everything here talks to them.
-    process.env.DATABASE_URL = postgres.url;
-    process.env.AZURE_STORAGE_CONNECTION_STRING = azurite.connectionString;
-    const [{ port }] = await db.$queryRaw<Array<{ port: string }>>`SELECT current_setting('port') AS port`;
-    expect(Number(port)).toBe(postgres.port);
+    servers = await startPrivateServers("faults");
   });
   afterAll(async () => {
     for (const thing of open.reverse()) await ("close" in thing ? thing.close() : thing.kill());
     await stopJobQueue();
-    await db.$disconnect();
-    await azurite?.stop();
-    await postgres?.stop();
-    rmSync(serversDir, { recursive: true, force: true });
+    await servers?.stop();
   });
 
   async function harness(seed: string, messages: number) {
@@ -111,11 +92,11 @@ describe.skipIf(!canRun)("runs through faults and restarts", () => {
         throw new Error(`${error.message}; ledger ${JSON.stringify(ledger)}; worker ${w.child.exitCode === null ? "alive" : `exited ${w.child.exitCode}`}:\n${w.output()}`);
       });
     await step("collect started", async () => (await db.sourceMessage.count({ where: { connectorId } })) > 0);
-    await restartAzurite();
+    await servers!.restartAzurite();
     await step("import started", async () => (await imported()) > 20);
-    await restartPostgres();
+    await servers!.restartPostgres();
     await step("import resumed", async () => (await imported()) > 150);
-    await restartAzurite();
+    await servers!.restartAzurite();
     const run = await waitForRunEnd(runId, 120_000);
     expect(w.child.exitCode, `the worker died:\n${w.output()}`).toBeNull();
     await w.kill("SIGTERM");
@@ -145,16 +126,4 @@ describe.skipIf(!canRun)("runs through faults and restarts", () => {
       expect(item?.extendedProperties.map((p) => p.value)).toContain(itemKey(h.connector.id, row.sourceMessage.messageId));
     }
   }, 60_000);
-
-  async function restartAzurite() {
-    await azurite.stop();
-    await sleep(1000);
-    azurite = await startAzurite({ dir: path.join(serversDir, "azurite"), port: azurite.port });
-  }
-
-  async function restartPostgres() {
-    await postgres.stop();
-    await sleep(1000);
-    postgres = await startEmbeddedPostgres({ dir: path.join(serversDir, "postgres"), database: "faults", port: postgres.port });
-  }
 });

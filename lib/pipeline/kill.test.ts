@@ -16,6 +16,7 @@ import { db } from "@/lib/db";
 import { stopJobQueue } from "@/lib/jobs/boss";
 import { requestImport } from "@/lib/jobs/request";
 import { seededRandom } from "@/sandbox/org";
+import { startPrivateServers, type PrivateServers } from "./private-servers";
 import { canRun, deliveryReport, ledgerMismatches, startHarness, type Harness } from "./test-harness";
 import { runJob, spawnWorker, until, waitForRunEnd, workerEnv, type WorkerProcess } from "./worker-process";
 
@@ -33,7 +34,11 @@ describe.skipIf(!canRun)("a run whose workers are killed again and again", () =>
   let h: Harness;
   let worker: WorkerProcess | undefined;
 
+  let servers: PrivateServers | undefined;
+
   beforeAll(async () => {
+    // Its own PostgreSQL: no other test file's workers may take this run's job from the queue.
+    servers = await startPrivateServers("kills");
     h = await startHarness({ seed: "kill-test", users: 10, messages: settings.KILL_TEST_MESSAGES });
     // A little latency on both sides stretches collect and import over many kill moments.
     h.symphony.setFaults({ latencyMs: 10 });
@@ -43,6 +48,7 @@ describe.skipIf(!canRun)("a run whose workers are killed again and again", () =>
     await worker?.kill();
     await stopJobQueue();
     await h?.close();
+    await servers?.stop();
   });
 
   it(
