@@ -68,15 +68,9 @@ async function main() {
   const { startSandboxHost } = await import("./bench/sandboxes");
   const host = await startSandboxHost();
   const log = (line: string) => console.error(line);
-  const cleanUp = async () => {
-    await host.stop();
-    const { db } = await import("../lib/db");
-    await db.$disconnect();
-    await services.stop();
-  };
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
-  }
+  // Ctrl-C stops the run in progress (the servers are stopped by the finally below or their own exit hooks).
+  const interrupted = new AbortController();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => interrupted.abort());
   try {
     if (values["pending-index"]) console.log("EXPERIMENT: partial index on pending ImportItems (connectorId, id) added to the benchmark database");
     console.log(`Node ${process.version}, ${(await import("node:os")).cpus().length} cores, load ${(await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" ")}`);
@@ -85,11 +79,14 @@ async function main() {
       ...(settings.parallelism ? { parallelism: settings.parallelism } : {}),
       ...(settings.batchSize ? { delivery: { batchSize: settings.batchSize } } : {}),
     };
-    const common = { host, caDir, storageConnectionString: services.storageConnectionString, runOptions, log };
+    const common = { host, caDir, storageConnectionString: services.storageConnectionString, runOptions: { ...runOptions, signal: interrupted.signal }, log };
     if (!settings.only || settings.only === "pipeline") await sections.pipelineSection(common, settings);
     if (!settings.only || settings.only === "conversion") await sections.conversionSection();
     if (!settings.only || settings.only === "hot-mailbox") await sections.hotMailboxSection(common, settings.hotSeconds);
   } finally {
-    await cleanUp();
+    await host.stop();
+    const { db } = await import("../lib/db");
+    await db.$disconnect();
+    await services.stop();
   }
 }

@@ -31,7 +31,7 @@ export type PipelineCase = {
   caDir: string;
   storageConnectionString: string;
   graphScheduler?: PipelineEnvironment["graphScheduler"];
-  runOptions?: Pick<RunOptions, "parallelism" | "delivery">;
+  runOptions?: Pick<RunOptions, "parallelism" | "delivery" | "signal">;
   log?: (line: string) => void;
 };
 

