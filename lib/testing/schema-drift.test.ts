@@ -48,6 +48,21 @@ describe("migrations against the Prisma model", () => {
     );
   });
 
+  it("reports a hand-managed index that is missing or differs", async () => {
+    const other = await createDatabase("drift_index");
+    try {
+      await migrate({ databaseUrl: other.url, dir: path.join(root, "prisma/migrations") });
+      await runSql(other.url, `DROP INDEX "ImportItem_pending_idx"; CREATE INDEX "ImportItem_pending_idx" ON "ImportItem"("connectorId")`);
+      await runSql(other.url, `DROP INDEX "Connector_name_lower_key"`);
+      const differences = await schemaDifferences(datamodel, other.url);
+      expect(differences).toHaveLength(2);
+      expect(differences).toContain("hand-managed index Connector_name_lower_key is missing");
+      expect(differences.find((d) => d.startsWith("hand-managed index ImportItem_pending_idx is"))).toBeDefined();
+    } finally {
+      await other.drop();
+    }
+  });
+
   it("reports a column that exists only in the database", async () => {
     const other = await createDatabase("drift_extra");
     try {

@@ -22,6 +22,16 @@ export interface Datamodel {
   indexes: { model: string; type: "id" | "unique" | "normal" | "fulltext"; fields: { name: string }[] }[];
 }
 
+/**
+ * Indexes Prisma's schema language cannot express (partial or on an expression), created by hand in a
+ * migration. They are compared by their full definition instead of with the model.
+ */
+export const HAND_MANAGED_INDEXES: Record<string, string> = {
+  ImportItem_pending_idx:
+    `CREATE INDEX "ImportItem_pending_idx" ON public."ImportItem" USING btree ("connectorId", id) WHERE (status = 'PENDING'::"ItemStatus")`,
+  Connector_name_lower_key: `CREATE UNIQUE INDEX "Connector_name_lower_key" ON public."Connector" USING btree (lower(name))`,
+};
+
 const SCALAR_TYPES: Record<string, string> = {
   String: "text",
   Int: "int4",
@@ -58,11 +68,22 @@ export async function schemaDifferences(datamodel: Datamodel, databaseUrl: strin
        FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace
        WHERE n.nspname = 'public' GROUP BY t.typname`,
     );
-    const indexes = await client.query<{ table_name: string; columns: string[]; is_unique: boolean; is_primary: boolean }>(
-      `SELECT c.relname AS table_name, i.indisunique AS is_unique, i.indisprimary AS is_primary,
+    const indexes = await client.query<{
+      name: string;
+      definition: string;
+      hand_managed: boolean;
+      table_name: string;
+      columns: string[];
+      is_unique: boolean;
+      is_primary: boolean;
+    }>(
+      `SELECT ic.relname AS name, pg_get_indexdef(i.indexrelid) AS definition,
+              (i.indpred IS NOT NULL OR i.indexprs IS NOT NULL) AS hand_managed,
+              c.relname AS table_name, i.indisunique AS is_unique, i.indisprimary AS is_primary,
               array(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
                     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum ORDER BY k.ord)::text[] AS columns
-       FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE n.nspname = 'public' AND c.relname <> '_prisma_migrations'`,
     );
 
@@ -111,8 +132,17 @@ export async function schemaDifferences(datamodel: Datamodel, databaseUrl: strin
         .filter((i) => i.type !== "fulltext")
         .map((i) => describe(tableOf.get(i.model)!, i.type === "normal" ? "index" : i.type === "id" ? "primary key" : "unique", i.fields.map((f) => columnName(i.model, f.name)))),
     );
+    const handManaged = indexes.rows.filter((i) => i.hand_managed || i.name in HAND_MANAGED_INDEXES);
+    for (const [name, definition] of Object.entries(HAND_MANAGED_INDEXES)) {
+      const actual = handManaged.find((i) => i.name === name);
+      if (!actual) differences.push(`hand-managed index ${name} is missing`);
+      else if (actual.definition !== definition) differences.push(`hand-managed index ${name} is ${actual.definition}`);
+    }
+    for (const index of handManaged) {
+      if (!(index.name in HAND_MANAGED_INDEXES)) differences.push(`index ${index.name} (${index.definition}) is not in the model`);
+    }
     const actualIndexes = new Set(
-      indexes.rows.map((i) => describe(i.table_name, i.is_primary ? "primary key" : i.is_unique ? "unique" : "index", i.columns)),
+      indexes.rows.filter((i) => !handManaged.includes(i)).map((i) => describe(i.table_name, i.is_primary ? "primary key" : i.is_unique ? "unique" : "index", i.columns)),
     );
     for (const index of expectedIndexes) if (!actualIndexes.has(index)) differences.push(`${index} is missing`);
     for (const index of actualIndexes) if (!expectedIndexes.has(index)) differences.push(`${index} is not in the model`);
