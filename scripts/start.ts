@@ -13,9 +13,8 @@ import { startEmbeddedPostgres } from "../sandbox/postgres";
 
 const root = path.resolve(import.meta.dirname, "..");
 const nextBin = path.join(root, "node_modules/next/dist/bin/next");
-const tsxBin = path.join(root, "node_modules/tsx/dist/cli.mjs");
 const stops: (() => Promise<void>)[] = [];
-const children: ChildProcess[] = [];
+const children = new Map<string, ChildProcess>();
 let stopping = false;
 
 function say(line: string) {
@@ -62,12 +61,9 @@ async function main() {
   const config = parseConfig(env);
   env.APP_URL = appUrl(env);
   env.NEXTAUTH_URL ??= env.APP_URL;
-  children.push(
-    supervise("web", process.execPath, [nextBin, "start", "-p", String(config.PORT), "-H", env.HOST ?? "127.0.0.1"], env),
-  );
-  if (existsSync(path.join(root, "scripts/worker.ts"))) {
-    children.push(supervise("worker", process.execPath, [tsxBin, path.join(root, "scripts/worker.ts")], env));
-  }
+  supervise("web", [nextBin, "start", "-p", String(config.PORT), "-H", env.HOST ?? "127.0.0.1"], env, { restart: false });
+  // One process (tsx as a loader, not its CLI's extra child); a capped heap keeps the worker's memory flat.
+  supervise("worker", ["--import", "tsx", "--max-old-space-size=256", path.join(root, "scripts/worker.ts")], env, { restart: true });
   await waitForHealth(`http://127.0.0.1:${config.PORT}/api/health`);
   say(`ready: ${env.APP_URL}`);
   if (demo) for (const line of demo.instructions) say(line);
@@ -121,24 +117,37 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<v
   });
 }
 
-/** Runs a long-lived child; its output goes to this terminal and to DATA_DIR/logs/<name>.log. */
-function supervise(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+/**
+ * Runs a long-lived Node.js child; its output goes to this terminal and to DATA_DIR/logs/<name>.log.
+ * A worker that dies is started again (its runs resume where they stopped); if the web app dies,
+ * everything stops.
+ */
+function supervise(name: string, args: string[], env: NodeJS.ProcessEnv, options: { restart: boolean }) {
   const logDir = path.join(env.DATA_DIR!, "logs");
   mkdirSync(logDir, { recursive: true });
   const log = createWriteStream(path.join(logDir, `${name}.log`), { flags: "a" });
-  const child = spawn(command, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
-  for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]] as const) {
-    from.on("data", (chunk: Buffer) => {
-      to.write(chunk);
-      log.write(chunk);
+  const launch = () => {
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]] as const) {
+      from.on("data", (chunk: Buffer) => {
+        to.write(chunk);
+        log.write(chunk);
+      });
+    }
+    children.set(name, child);
+    child.once("exit", (code, signal) => {
+      if (stopping) return;
+      const why = signal ?? `code ${code}`;
+      if (!options.restart) {
+        console.error(`[start] ${name} stopped unexpectedly (${why}); shutting down`);
+        void shutdown(1);
+        return;
+      }
+      console.error(`[start] ${name} stopped unexpectedly (${why}); starting it again in 5 s`);
+      setTimeout(() => stopping || launch(), 5_000).unref();
     });
-  }
-  child.once("exit", (code, signal) => {
-    if (stopping) return;
-    console.error(`[start] ${name} stopped unexpectedly (${signal ?? `code ${code}`}); shutting down`);
-    void shutdown(1);
-  });
-  return child;
+  };
+  launch();
 }
 
 async function waitForHealth(url: string) {
@@ -162,7 +171,7 @@ async function shutdown(code: number) {
   stopping = true;
   say("stopping");
   await Promise.all(
-    children.map(
+    [...children.values()].map(
       (child) =>
         new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolve();
