@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { GraphRequestError, M365AuthError, type MailboxWriter } from "@/lib/m365";
+import type { ImportItem } from "@/lib/m365/item";
 import type { StagingStore } from "@/lib/staging";
 import { claimItems, extendClaims, markFailed, markForRetry, markImported, pendingItems, type ClaimedItem } from "./ledger";
 import { itemKey, stagedImportItem } from "./staged-item";
@@ -69,11 +70,13 @@ async function deliverBatch(ctx: DeliveryContext, batch: ClaimedItem[]) {
     () => void extendClaims(ctx.workerId, [...inFlight], ctx.options.claimSeconds).catch(() => {}),
     (ctx.options.claimSeconds * 1000) / 3,
   );
+  // The items of one message (one per mailbox) are claimed together: its blob is read and parsed once.
+  const parsed = new Map<string, Promise<ImportItem>>();
   try {
     const results = await Promise.allSettled(
       batch.map(async (item) => {
         try {
-          await deliverItem(ctx, item);
+          await deliverItem(ctx, item, parsed);
         } finally {
           inFlight.delete(item.id);
         }
@@ -89,7 +92,7 @@ async function deliverBatch(ctx: DeliveryContext, batch: ClaimedItem[]) {
   }
 }
 
-async function deliverItem(ctx: DeliveryContext, item: ClaimedItem): Promise<void> {
+async function deliverItem(ctx: DeliveryContext, item: ClaimedItem, parsed: Map<string, Promise<ImportItem>>): Promise<void> {
   const key = itemKey(ctx.connectorId, item.messageId);
   let userId: string | undefined;
   const deadline = new AbortController();
@@ -99,7 +102,12 @@ async function deliverItem(ctx: DeliveryContext, item: ClaimedItem): Promise<voi
       if (!owner.found) return;
       userId = owner.userId;
       const folderId = await ctx.writer.ensureSymphonyFolder(owner.userId);
-      const importItem = await stagedImportItem(key, () => ctx.staging.open(item.blobName));
+      let staged = parsed.get(item.blobName);
+      if (!staged) {
+        staged = stagedImportItem(key, () => ctx.staging.open(item.blobName));
+        parsed.set(item.blobName, staged);
+      }
+      const importItem = await staged;
       // An attempt that timed out while reading must not create the message behind its retry's back.
       deadline.signal.throwIfAborted();
       const result = await ctx.writer.importMessage(owner.userId, folderId, importItem, { firstAttempt: item.attempts === 1 });
