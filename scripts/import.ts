@@ -18,7 +18,7 @@ if (!connector) {
   fail(`No connector named "${name}". ${known.length > 0 ? `Known connectors: ${known.map((c) => c.name).join(", ")}` : "There are no connectors yet."}`);
 }
 
-const { run } = await openRun({ connectorId: connector!.id, trigger: "MANUAL", requestedBy: "cli" });
+const { run, created } = await openRun({ connectorId: connector!.id, trigger: "MANUAL", requestedBy: "cli" });
 const started = Date.now();
 const interrupt = new AbortController();
 process.once("SIGINT", () => interrupt.abort());
@@ -44,9 +44,13 @@ try {
   process.stderr.write("\n");
   if (interrupt.signal.aborted) {
     console.error(`Interrupted; run ${run.id} stays RUNNING and resumes with the next import of "${name}".`);
-  } else {
+  } else if (created) {
     await failRun(run.id, error).catch(() => {});
     console.error(`Import failed: ${error instanceof Error ? error.message : String(error)}`);
+  } else {
+    // The run was queued or running before this command joined it: a worker may still finish it.
+    console.error(`Import failed here: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`Run ${run.id} was already open and stays so; a worker or the next import resumes it.`);
   }
   await db.$disconnect();
   process.exit(1);

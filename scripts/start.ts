@@ -24,6 +24,7 @@ function say(line: string) {
 async function main() {
   if (existsSync(path.join(root, ".env"))) process.loadEnvFile(path.join(root, ".env"));
   const env = process.env;
+  const configured = { ...env };
   const initial = parseConfig(env); // fail early, naming any bad variable
   const dataDir = path.resolve(root, initial.DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
@@ -47,7 +48,9 @@ async function main() {
     say("ENTRA_TENANT_ID not set: starting the Microsoft 365 and Symphony sandboxes with a demo organisation");
     demo = await startDemoSandboxes({ dir: path.join(dataDir, "sandbox") });
     stops.push(demo.close);
-    Object.assign(env, demo.env);
+    const { NODE_EXTRA_CA_CERTS: sandboxCa, ...demoEnv } = demo.env;
+    Object.assign(env, demoEnv);
+    env.NODE_EXTRA_CA_CERTS = withExtraCa(env.NODE_EXTRA_CA_CERTS, sandboxCa!, path.join(dataDir, "sandbox"));
   }
 
   const { applied } = await migrate({ databaseUrl: env.DATABASE_URL!, dir: path.join(root, "prisma/migrations") });
@@ -61,12 +64,34 @@ async function main() {
   const config = parseConfig(env);
   env.APP_URL = appUrl(env);
   env.NEXTAUTH_URL ??= env.APP_URL;
+  writeRuntimeSettings(dataDir, env, configured);
   supervise("web", [nextBin, "start", "-p", String(config.PORT), "-H", env.HOST ?? "127.0.0.1"], env, { restart: false });
   // One process (tsx as a loader, not its CLI's extra child); a capped heap keeps the worker's memory flat.
   supervise("worker", ["--import", "tsx", "--max-old-space-size=256", path.join(root, "scripts/worker.ts")], env, { restart: true });
   await waitForHealth(`http://127.0.0.1:${config.PORT}/api/health`);
   say(`ready: ${env.APP_URL}`);
   if (demo) for (const line of demo.instructions) say(line);
+}
+
+/**
+ * What `npm run import` and `npm run worker` need to reach the parts this supervisor brought up
+ * (scripts/with-app-env.ts). Only the settings it made itself: configured ones stay where they are.
+ */
+function writeRuntimeSettings(dataDir: string, env: NodeJS.ProcessEnv, configured: NodeJS.ProcessEnv) {
+  const names = [
+    "DATABASE_URL", "AZURE_STORAGE_CONNECTION_STRING", "SECRETS_KEY", "ENTRA_AUTHORITY_HOST", "ENTRA_TENANT_ID",
+    "ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET", "GRAPH_BASE_URL", "NODE_EXTRA_CA_CERTS",
+  ];
+  const settings = Object.fromEntries(names.filter((name) => env[name] && env[name] !== configured[name]).map((name) => [name, env[name]]));
+  writeFileSync(path.join(dataDir, "runtime.json"), JSON.stringify(settings, null, 2), { mode: 0o600 });
+}
+
+/** The CA file children trust: the sandbox's CA added to any the machine already names. */
+function withExtraCa(current: string | undefined, ca: string, dir: string): string {
+  if (!current || !existsSync(current) || current === ca) return ca;
+  const bundle = path.join(dir, "trusted-ca-bundle.pem");
+  writeFileSync(bundle, `${readFileSync(current, "utf8").trimEnd()}\n${readFileSync(ca, "utf8")}`);
+  return bundle;
 }
 
 function appUrl(env: NodeJS.ProcessEnv): string {
