@@ -2,7 +2,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { GraphRequestError, M365AuthError, type MailboxWriter } from "@/lib/m365";
 import type { ImportItem } from "@/lib/m365/item";
 import type { StagingStore } from "@/lib/staging";
-import { claimItems, extendClaims, markFailed, markForRetry, markImported, pendingItems, type ClaimedItem } from "./ledger";
+import { claimItems, extendClaims, pendingItems, type ClaimedItem } from "./ledger";
+import { createOutcomeWriter, type OutcomeWriter } from "./outcome-writer";
 import { itemKey, stagedImportItem } from "./staged-item";
 
 export type DeliveryOptions = {
@@ -44,6 +45,7 @@ export type DeliveryContext = {
  * over those whose claim expires: when it returns, no item of the connector is PENDING.
  */
 export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { untilAllDone: boolean }): Promise<void> {
+  const outcomes = createOutcomeWriter({ maxItems: 64, maxDelayMs: 20 });
   for (;;) {
     ctx.signal?.throwIfAborted();
     const batch = await claimItems({
@@ -54,7 +56,7 @@ export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { u
       claimSeconds: ctx.options.claimSeconds,
     });
     if (batch.length > 0) {
-      await deliverBatch(ctx, batch);
+      await deliverBatch(ctx, batch, outcomes);
       continue;
     }
     if (!untilAllDone) return;
@@ -64,7 +66,7 @@ export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { u
   }
 }
 
-async function deliverBatch(ctx: DeliveryContext, batch: ClaimedItem[]) {
+async function deliverBatch(ctx: DeliveryContext, batch: ClaimedItem[], outcomes: OutcomeWriter) {
   const inFlight = new Set(batch.map((item) => item.id));
   const renew = setInterval(
     () => void extendClaims(ctx.workerId, [...inFlight], ctx.options.claimSeconds).catch(() => {}),
@@ -76,7 +78,7 @@ async function deliverBatch(ctx: DeliveryContext, batch: ClaimedItem[]) {
     const results = await Promise.allSettled(
       batch.map(async (item) => {
         try {
-          await deliverItem(ctx, item, parsed);
+          await deliverItem(ctx, item, parsed, outcomes);
         } finally {
           inFlight.delete(item.id);
         }
@@ -92,7 +94,12 @@ async function deliverBatch(ctx: DeliveryContext, batch: ClaimedItem[]) {
   }
 }
 
-async function deliverItem(ctx: DeliveryContext, item: ClaimedItem, parsed: Map<string, Promise<ImportItem>>): Promise<void> {
+async function deliverItem(
+  ctx: DeliveryContext,
+  item: ClaimedItem,
+  parsed: Map<string, Promise<ImportItem>>,
+  outcomes: OutcomeWriter,
+): Promise<void> {
   const key = itemKey(ctx.connectorId, item.messageId);
   let userId: string | undefined;
   const deadline = new AbortController();
@@ -111,17 +118,17 @@ async function deliverItem(ctx: DeliveryContext, item: ClaimedItem, parsed: Map<
       // An attempt that timed out while reading must not create the message behind its retry's back.
       deadline.signal.throwIfAborted();
       const result = await ctx.writer.importMessage(owner.userId, folderId, importItem, { firstAttempt: item.attempts === 1 });
-      await markImported(item.id, result.graphMessageId);
+      await outcomes.record({ id: item.id, status: "IMPORTED", graphMessageId: result.graphMessageId });
     });
     if (!userId) {
-      await markFailed(item.id, `no Microsoft 365 mailbox for ${item.mailbox}`);
+      await outcomes.record({ id: item.id, status: "FAILED", reason: `no Microsoft 365 mailbox for ${item.mailbox}` });
       ctx.onItem?.("FAILED", item);
       return;
     }
     ctx.onItem?.("IMPORTED", item);
   } catch (error) {
     if (error instanceof M365AuthError) {
-      await markForRetry(item.id, 0, error.message);
+      await outcomes.record({ id: item.id, status: "PENDING", reason: error.message, retryDelaySeconds: 0 });
       throw error;
     }
     const reason = describe(error);
@@ -130,10 +137,10 @@ async function deliverItem(ctx: DeliveryContext, item: ClaimedItem, parsed: Map<
       const created = userId ? await ctx.writer.findByKey(userId, key).catch(() => undefined) : undefined;
       const detail = [item.attempts > 1 ? `after ${item.attempts} attempts` : "", created ? "the message is in the mailbox, possibly without all its attachments" : ""];
       const suffix = detail.filter(Boolean).join("; ");
-      await markFailed(item.id, suffix ? `${reason} (${suffix})` : reason, created);
+      await outcomes.record({ id: item.id, status: "FAILED", reason: suffix ? `${reason} (${suffix})` : reason, graphMessageId: created });
       ctx.onItem?.("FAILED", item);
     } else {
-      await markForRetry(item.id, Math.min(ctx.options.maxRetryDelaySeconds, 2 ** item.attempts), reason);
+      await outcomes.record({ id: item.id, status: "PENDING", reason, retryDelaySeconds: Math.min(ctx.options.maxRetryDelaySeconds, 2 ** item.attempts) });
       ctx.onItem?.("RETRY", item);
     }
   }

@@ -125,27 +125,40 @@ export async function extendClaims(workerId: string, ids: bigint[], claimSeconds
     WHERE id = ANY(${ids.map(String)}::bigint[]) AND "claimedBy" = ${workerId} AND status = 'PENDING'`;
 }
 
-export async function markImported(id: bigint, graphMessageId: string): Promise<void> {
-  await db.$executeRaw`
-    UPDATE "ImportItem"
-    SET status = 'IMPORTED', "graphMessageId" = ${graphMessageId}, reason = NULL, "claimedUntil" = NULL,
-        "importedAt" = ${NOW}, "updatedAt" = ${NOW}
-    WHERE id = ${id} AND status = 'PENDING'`;
-}
+/**
+ * How an attempt ended: IMPORTED (with the Graph id), FAILED (with the reason, and the Graph id of a
+ * partial copy), or PENDING again, claimable by any worker after `retryDelaySeconds` (the reason keeps
+ * the last error).
+ */
+export type ItemOutcome =
+  | { id: bigint; status: "IMPORTED"; graphMessageId: string }
+  | { id: bigint; status: "FAILED"; reason: string; graphMessageId?: string }
+  | { id: bigint; status: "PENDING"; reason: string; retryDelaySeconds: number };
 
-/** FAILED with the reason; `graphMessageId` when a partial copy was created in the mailbox. */
-export async function markFailed(id: bigint, reason: string, graphMessageId?: string): Promise<void> {
+/**
+ * Writes many outcomes in one statement. Until it commits, an item stays PENDING with its attempt
+ * counted, so an item whose message was created meanwhile is looked up by its key on the next attempt.
+ */
+export async function recordOutcomes(outcomes: ItemOutcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  const column = <T>(of: (outcome: ItemOutcome) => T) => outcomes.map(of);
   await db.$executeRaw`
-    UPDATE "ImportItem" SET status = 'FAILED', reason = ${reason}, "graphMessageId" = ${graphMessageId ?? null}, "claimedUntil" = NULL, "updatedAt" = ${NOW}
-    WHERE id = ${id} AND status = 'PENDING'`;
-}
-
-/** Back to PENDING, claimable again by any worker after `delaySeconds`; the reason keeps the last error. */
-export async function markForRetry(id: bigint, delaySeconds: number, reason: string): Promise<void> {
-  await db.$executeRaw`
-    UPDATE "ImportItem"
-    SET "claimedBy" = NULL, "claimedUntil" = ${NOW} + make_interval(secs => ${delaySeconds}), reason = ${reason}, "updatedAt" = ${NOW}
-    WHERE id = ${id} AND status = 'PENDING'`;
+    UPDATE "ImportItem" AS item
+    SET status = outcome.status::"ItemStatus",
+        "graphMessageId" = CASE WHEN outcome.status = 'PENDING' THEN item."graphMessageId" ELSE outcome."graphMessageId" END,
+        reason = outcome.reason,
+        "claimedBy" = CASE WHEN outcome.status = 'PENDING' THEN NULL ELSE item."claimedBy" END,
+        "claimedUntil" = CASE WHEN outcome.status = 'PENDING' THEN ${NOW} + make_interval(secs => outcome.delay) END,
+        "importedAt" = CASE WHEN outcome.status = 'IMPORTED' THEN ${NOW} ELSE item."importedAt" END,
+        "updatedAt" = ${NOW}
+    FROM unnest(
+      ${column((o) => String(o.id))}::bigint[],
+      ${column((o) => o.status)}::text[],
+      ${column((o) => (o.status === "PENDING" ? null : (o.graphMessageId ?? null)))}::text[],
+      ${column((o) => (o.status === "IMPORTED" ? null : o.reason))}::text[],
+      ${column((o) => (o.status === "PENDING" ? o.retryDelaySeconds : 0))}::float8[]
+    ) AS outcome(id, status, "graphMessageId", reason, delay)
+    WHERE item.id = outcome.id AND item.status = 'PENDING'`;
 }
 
 /** PENDING items of the connector: all of them, and those no one may take right now (held or delayed). */
