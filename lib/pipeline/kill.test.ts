@@ -3,8 +3,8 @@
 // (message, mapped mailbox) pair is in the Microsoft 365 sandbox exactly once, the ledger agrees and
 // the run SUCCEEDED.
 //
-// Size (CI default: 160 messages, 10 kills, about a minute on 2 cores):
-//   KILL_TEST_MESSAGES  messages in the seeded organisation (default 160)
+// Size (CI default: 400 messages, 10 kills, about a minute on 2 cores):
+//   KILL_TEST_MESSAGES  messages in the seeded organisation (default 400)
 //   KILL_TEST_KILLS     SIGKILLs before a last worker may finish the run (default 10)
 //   KILL_TEST_SEED      seed of the kill moments (default "kills")
 // Larger local run, a few minutes:
@@ -22,7 +22,7 @@ import { runJob, spawnWorker, until, waitForRunEnd, workerEnv, type WorkerProces
 
 const settings = z
   .object({
-    KILL_TEST_MESSAGES: z.coerce.number().int().min(20).default(160),
+    KILL_TEST_MESSAGES: z.coerce.number().int().min(20).default(400),
     KILL_TEST_KILLS: z.coerce.number().int().min(1).default(10),
     KILL_TEST_SEED: z.string().min(1).default("kills"),
   })
