@@ -7,7 +7,7 @@ import { createOutcomeWriter, type OutcomeWriter } from "./outcome-writer";
 import { itemKey, stagedImportItem } from "./staged-item";
 
 export type DeliveryOptions = {
-  /** Items held at once, imported concurrently (the Graph scheduler paces each mailbox); topped up at half. */
+  /** Items claimed at once; they are imported concurrently (the Graph scheduler paces each mailbox). */
   batchSize: number;
   /** How long a claim lasts without renewal: a killed worker's items are free again after it. */
   claimSeconds: number;
@@ -43,85 +43,61 @@ export type DeliveryContext = {
  * Imports the connector's PENDING items until none is left that this worker may take. With
  * `untilAllDone`, it also waits for items other workers hold or that wait for a retry, and takes
  * over those whose claim expires: when it returns, no item of the connector is PENDING.
- * Claims are topped up whenever half of `batchSize` is done, so one slow upload or a mailbox waiting
- * out a Retry-After does not hold the others. An error that stops the delivery (no token, no
- * database) is thrown once the items in flight have settled.
  */
 export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { untilAllDone: boolean }): Promise<void> {
-  const { batchSize, claimSeconds } = ctx.options;
   const outcomes = createOutcomeWriter({ maxItems: 64, maxDelayMs: 20 });
-  const parses = createParseCache(ctx);
-  const inFlight = new Map<bigint, Promise<void>>();
-  const errors: unknown[] = [];
-  const renew = setInterval(
-    () => void extendClaims(ctx.workerId, [...inFlight.keys()], claimSeconds).catch(() => {}),
-    (claimSeconds * 1000) / 3,
-  );
-  const start = (item: ClaimedItem) => {
-    const staged = parses.take(item.blobName, itemKey(ctx.connectorId, item.messageId));
-    const done = deliverItem(ctx, item, staged.item, outcomes)
-      .catch((error: unknown) => void errors.push(error))
-      .finally(() => {
-        staged.release();
-        inFlight.delete(item.id);
-      });
-    inFlight.set(item.id, done);
-  };
-  try {
-    for (;;) {
-      if (errors.length > 0 || ctx.signal?.aborted) break;
-      if (inFlight.size <= batchSize / 2) {
-        const items = await claimItems({ connectorId: ctx.connectorId, runId: ctx.runId, workerId: ctx.workerId, limit: batchSize - inFlight.size, claimSeconds });
-        items.forEach(start);
-      }
-      if (inFlight.size > 0) {
-        await Promise.race(inFlight.values());
-        continue;
-      }
-      if (!untilAllDone) return;
-      const pending = await pendingItems(ctx.connectorId);
-      if (pending.total === 0) return;
-      await sleep(500, undefined, { signal: ctx.signal });
+  for (;;) {
+    ctx.signal?.throwIfAborted();
+    const batch = await claimItems({
+      connectorId: ctx.connectorId,
+      runId: ctx.runId,
+      workerId: ctx.workerId,
+      limit: ctx.options.batchSize,
+      claimSeconds: ctx.options.claimSeconds,
+    });
+    if (batch.length > 0) {
+      await deliverBatch(ctx, batch, outcomes);
+      continue;
     }
-  } catch (error) {
-    errors.push(error);
-  } finally {
-    await Promise.all(inFlight.values());
-    clearInterval(renew);
+    if (!untilAllDone) return;
+    const pending = await pendingItems(ctx.connectorId);
+    if (pending.total === 0) return;
+    await sleep(500, undefined, { signal: ctx.signal });
   }
-  // Without a token nothing can be imported: stop the run instead of failing every item.
-  throw errors.find((error) => error instanceof M365AuthError) ?? errors[0] ?? ctx.signal?.reason;
 }
 
-/** The parsed staged message of each blob in flight: the items of one message (one per mailbox) share it. */
-function createParseCache(ctx: DeliveryContext) {
-  type Entry = { item: Promise<ImportItem>; users: number };
-  const entries = new Map<string, Entry>();
-  const forget = (blobName: string, entry: Entry) => {
-    if (entries.get(blobName) === entry) entries.delete(blobName);
-  };
-  return {
-    /** The parse, and the function to call when the item is done with it. */
-    take(blobName: string, key: string): { item: Promise<ImportItem>; release: () => void } {
-      let entry = entries.get(blobName);
-      if (!entry) {
-        const created: Entry = { item: stagedImportItem(key, () => ctx.staging.open(blobName)), users: 0 };
-        // A failed parse (storage unavailable) is not handed to items claimed later; each item awaits its own.
-        created.item.catch(() => forget(blobName, created));
-        entries.set(blobName, created);
-        entry = created;
-      }
-      entry.users += 1;
-      const taken = entry;
-      return { item: taken.item, release: () => void (--taken.users === 0 && forget(blobName, taken)) };
-    },
-  };
+async function deliverBatch(ctx: DeliveryContext, batch: ClaimedItem[], outcomes: OutcomeWriter) {
+  const inFlight = new Set(batch.map((item) => item.id));
+  const renew = setInterval(
+    () => void extendClaims(ctx.workerId, [...inFlight], ctx.options.claimSeconds).catch(() => {}),
+    (ctx.options.claimSeconds * 1000) / 3,
+  );
+  // The items of one message (one per mailbox) are claimed together: its blob is read and parsed once.
+  const parsed = new Map<string, Promise<ImportItem>>();
+  try {
+    const results = await Promise.allSettled(
+      batch.map(async (item) => {
+        try {
+          await deliverItem(ctx, item, parsed, outcomes);
+        } finally {
+          inFlight.delete(item.id);
+        }
+      }),
+    );
+    // Without a token nothing can be imported: stop the run instead of failing every item.
+    const authFailure = results.find((r): r is PromiseRejectedResult => r.status === "rejected" && r.reason instanceof M365AuthError);
+    if (authFailure) throw authFailure.reason;
+    const other = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (other) throw other.reason;
+  } finally {
+    clearInterval(renew);
+  }
 }
 
 async function deliverItem(
   ctx: DeliveryContext,
   item: ClaimedItem,
-  staged: Promise<ImportItem>,
+  parsed: Map<string, Promise<ImportItem>>,
   outcomes: OutcomeWriter,
 ): Promise<void> {
   const key = itemKey(ctx.connectorId, item.messageId);
@@ -133,6 +109,11 @@ async function deliverItem(
       if (!owner.found) return;
       userId = owner.userId;
       const folderId = await ctx.writer.ensureSymphonyFolder(owner.userId);
+      let staged = parsed.get(item.blobName);
+      if (!staged) {
+        staged = stagedImportItem(key, () => ctx.staging.open(item.blobName));
+        parsed.set(item.blobName, staged);
+      }
       const importItem = await staged;
       // An attempt that timed out while reading must not create the message behind its retry's back.
       deadline.signal.throwIfAborted();
