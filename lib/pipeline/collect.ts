@@ -17,8 +17,10 @@ export type CollectContext = {
   symphony: SymphonyClient;
   staging: StagingStore;
   recipientsOf: RecipientResolver;
-  /** Messages converted and staged at once. */
+  /** Messages converted and staged at once, per stream. */
   parallelism: number;
+  /** Streams collected at once (each keeps its own checkpoint and one transaction per page). */
+  streamParallelism: number;
   signal?: AbortSignal;
   onMessages?: (collected: number, bytes: number) => void;
 };
@@ -29,10 +31,10 @@ export type CollectContext = {
  */
 export async function collect(ctx: CollectContext, checkpoints: ReadonlyMap<string, Date>): Promise<void> {
   for await (const streams of ctx.symphony.listStreams({ streamTypes: ctx.streamTypes })) {
-    for (const stream of streams) {
+    await mapLimit(streams, ctx.streamParallelism, async (stream) => {
       ctx.signal?.throwIfAborted();
       await collectStream(ctx, stream, checkpoints.get(stream.id));
-    }
+    });
   }
 }
 

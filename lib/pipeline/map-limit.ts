@@ -1,11 +1,17 @@
-/** Maps items with at most `limit` calls in flight; results keep the items' order. */
+/** Maps items with at most `limit` calls in flight; results keep the items' order. After a failure no new call starts. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, map: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const lane = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const index = next++;
-      results[index] = await map(items[index]);
+      try {
+        results[index] = await map(items[index]);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));

@@ -77,6 +77,7 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
         fallbackMailbox: connector.fallbackMailbox,
       }),
       parallelism: options.parallelism ?? 8,
+      streamParallelism: 3,
       signal: options.signal,
       onMessages: (count, bytes) => {
         progress.messagesCollected += count;
