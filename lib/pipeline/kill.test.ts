@@ -43,6 +43,10 @@ describe.skipIf(!canRun)("a run whose workers are killed again and again", () =>
     // A little latency on both sides stretches collect and import over many kill moments.
     h.symphony.setFaults({ latencyMs: 10 });
     h.m365.setFaults({ latencyMs: 20 });
+    // A restarted worker drains items (drain jobs) before it takes the run job back, so the import
+    // is held to ~5 Graph requests per second per mailbox: otherwise a fast machine finishes the run
+    // before all the kills have happened. The scheduler waits out the 429s' Retry-After.
+    h.m365.setLimits({ requestsPerWindow: 5, requestWindowMs: 1_000 });
   });
   afterAll(async () => {
     await worker?.kill();
@@ -62,6 +66,7 @@ describe.skipIf(!canRun)("a run whose workers are killed again and again", () =>
       const kills: Array<{ phase: "collect" | "import"; afterMs: number }> = [];
 
       const collected = () => db.sourceMessage.count({ where: { connectorId: h.connector.id } });
+      const imported = () => db.importItem.count({ where: { connectorId: h.connector.id, status: "IMPORTED" } });
       let lastPickup = -1;
       while (kills.length < settings.KILL_TEST_KILLS) {
         worker = spawnWorker(env);
@@ -69,9 +74,15 @@ describe.skipIf(!canRun)("a run whose workers are killed again and again", () =>
         const pickup = await runJobTakenAfter(runId, lastPickup, 30_000);
         if (pickup === undefined) break; // the run ended: the workload was too small for the kills asked
         lastPickup = pickup;
-        // The first 40% of the kills aim at collect (if it is still going on); the others wait for the import phase.
-        if (kills.length >= Math.ceil(settings.KILL_TEST_KILLS * 0.4)) await until(async () => (await collected()) === messageCount, 30_000);
-        const afterMs = Math.round(150 + random() * 1200);
+        // The first 40% of the kills aim at collect (if it is still going on); the others at the import.
+        // Each kill waits for a seeded amount of new progress, not for a time, so that a fast machine
+        // cannot finish the run before all the kills have happened.
+        const inImport = kills.length >= Math.ceil(settings.KILL_TEST_KILLS * 0.4);
+        if (inImport) await until(async () => (await collected()) === messageCount, 30_000);
+        const progress = inImport ? imported : collected;
+        const target = (await progress()) + 1 + Math.floor(random() * (inImport ? 12 : 6));
+        await until(async () => (await progress()) >= target || (await runEnded(runId)), 30_000);
+        const afterMs = Math.round(random() * 100);
         await sleep(afterMs);
         const phase = (await collected()) < messageCount ? "collect" : "import";
         await worker.kill("SIGKILL");
@@ -107,6 +118,11 @@ describe.skipIf(!canRun)("a run whose workers are killed again and again", () =>
     240_000,
   );
 });
+
+async function runEnded(runId: string): Promise<boolean> {
+  const run = await db.importRun.findUniqueOrThrow({ where: { id: runId }, select: { status: true } });
+  return run.status !== "QUEUED" && run.status !== "RUNNING";
+}
 
 /** pg-boss's retry count of the run job once a worker holds it with a count above `after`; undefined if the run ended. */
 async function runJobTakenAfter(runId: string, after: number, timeoutMs: number): Promise<number | undefined> {
