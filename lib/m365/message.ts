@@ -60,6 +60,8 @@ export type ImportOptions = {
    * lookup by key is skipped. Anything else (a retry, a claimed item whose worker died) looks first.
    */
   firstAttempt?: boolean;
+  /** Aborted when the caller gives the attempt up: from then on none of its Graph requests is sent. */
+  signal?: AbortSignal;
 };
 
 /**
@@ -69,12 +71,13 @@ export type ImportOptions = {
  * or not at all; until a retry completes it, a message may lack only its other attachments.
  */
 export async function importMessage(
-  ctx: GraphContext,
+  graphContext: GraphContext,
   userId: string,
   folderId: string,
   item: ImportItem,
-  { firstAttempt = false }: ImportOptions = {},
+  { firstAttempt = false, signal }: ImportOptions = {},
 ): Promise<ImportResult> {
+  const ctx = signal ? withSignal(graphContext, signal) : graphContext;
   let requests = 0;
   const onSent = (n: number) => (requests += n);
   const found = firstAttempt ? undefined : await findMessageByKey(ctx, userId, item.key, onSent);
@@ -122,4 +125,10 @@ async function createMessage(
   );
   if (response.status !== 201 && response.status !== 200) throw graphError(response);
   return (response.body as { id: string }).id;
+}
+
+/** The same Graph context, with every request it schedules tied to `signal`. */
+function withSignal(ctx: GraphContext, signal: AbortSignal): GraphContext {
+  const { scheduler } = ctx;
+  return { ...ctx, scheduler: { ...scheduler, schedule: (key, send, options) => scheduler.schedule(key, send, { ...options, signal }) } };
 }

@@ -38,6 +38,11 @@ export type ScheduleOptions<T> = {
   beforeRetry?: () => Promise<T | undefined>;
   /** Told the number of Graph requests of every attempt sent (per-item request counts). */
   onSent?: (requestCount: number) => void;
+  /**
+   * Once aborted, nothing more is sent for this call (a request already on the wire is not recalled):
+   * an abandoned import attempt must not create a message after its retry looked for it.
+   */
+  signal?: AbortSignal;
 };
 
 export type SchedulerCounters = {
@@ -96,7 +101,7 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
     return state;
   }
 
-  async function sendOnce<T>(key: string, send: () => Promise<T>, requestCount: number, onSent?: (n: number) => void) {
+  async function sendOnce<T>(key: string, send: () => Promise<T>, requestCount: number, onSent?: (n: number) => void, signal?: AbortSignal) {
     const state = mailboxState(key);
     const slots = Math.min(requestCount, options.perMailboxConcurrency);
     const cost = Math.min(requestCount, options.budget.requests);
@@ -111,6 +116,7 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
       counters.peakInFlightPerMailbox = Math.max(counters.peakInFlightPerMailbox, state.slots.used());
       await global.acquire(Math.min(slots, options.globalConcurrency));
       try {
+        signal?.throwIfAborted();
         counters.httpRequests += 1;
         counters.requests += requestCount;
         onSent?.(requestCount);
@@ -135,13 +141,14 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
   }
 
   return {
-    async schedule(key, send, { requestCount, beforeRetry, onSent } = {}) {
+    async schedule(key, send, { requestCount, beforeRetry, onSent, signal } = {}) {
       for (let attempt = 1; ; attempt++) {
+        signal?.throwIfAborted();
         let delay: number;
         let ambiguous: boolean;
         let last: number | "network-error";
         try {
-          const outcome = await sendOnce(key, send, Math.max(1, requestCount?.() ?? 1), onSent);
+          const outcome = await sendOnce(key, send, Math.max(1, requestCount?.() ?? 1), onSent, signal);
           const retryAfter = retryAfterMs(outcome.headers, options.maxRetryAfterMs);
           last = outcome.status;
           if (outcome.status === 429) {
@@ -162,6 +169,7 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
             return outcome;
           }
         } catch (error) {
+          if (signal?.aborted) throw signal.reason;
           if (error instanceof M365AuthError && error.reason !== "unreachable") throw error;
           counters.networkErrors += 1;
           last = "network-error";

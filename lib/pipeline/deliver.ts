@@ -117,7 +117,10 @@ async function deliverItem(
       const importItem = await staged;
       // An attempt that timed out while reading must not create the message behind its retry's back.
       deadline.signal.throwIfAborted();
-      const result = await ctx.writer.importMessage(owner.userId, folderId, importItem, { firstAttempt: item.attempts === 1 });
+      const result = await ctx.writer.importMessage(owner.userId, folderId, importItem, {
+        firstAttempt: item.attempts === 1,
+        signal: deadline.signal,
+      });
       await outcomes.record({ id: item.id, status: "IMPORTED", graphMessageId: result.graphMessageId });
     });
     if (!userId) {
