@@ -8,6 +8,7 @@ import { defaultRunJobRecovery, keepJobAlive, type RunJobRecovery } from "@/lib/
 import { M365AuthError } from "@/lib/m365";
 import { enqueueDueImports } from "@/lib/jobs/schedule";
 import { drainRun, environmentFromConfig, failRun, runImport, type DeliveryOptions, type PipelineEnvironment } from "@/lib/pipeline";
+import { blobsStillNeeded } from "@/lib/pipeline/ledger";
 import { RunSetupError, stagingStoreFor } from "@/lib/pipeline/services";
 import { SymphonyError } from "@/lib/symphony";
 
@@ -85,7 +86,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   await boss.schedule(RETENTION_QUEUE, "17 3 * * *");
   await boss.work(RETENTION_QUEUE, async () => {
     const days = options.retentionDays ?? config().STAGING_RETENTION_DAYS;
-    const removed = await (await stagingStoreFor(environment)).purgeOlderThan(new Date(Date.now() - days * 86_400_000));
+    const cutoff = new Date(Date.now() - days * 86_400_000);
+    const removed = await (await stagingStoreFor(environment)).purgeOlderThan(cutoff, undefined, blobsStillNeeded);
     log.info({ removed, days }, "staged items purged");
   });
   log.info({ concurrency: options.concurrency }, "worker started");

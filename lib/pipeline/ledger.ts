@@ -162,6 +162,15 @@ export async function recordOutcomes(outcomes: ItemOutcome[]): Promise<void> {
 }
 
 /** PENDING items of the connector: all of them, and those no one may take right now (held or delayed). */
+/** Which of these staged blobs still have items waiting to be imported (retention must keep them). */
+export async function blobsStillNeeded(blobNames: string[]): Promise<Set<string>> {
+  const rows = await db.$queryRaw<{ blobName: string }[]>`
+    SELECT DISTINCT sm."blobName" FROM "SourceMessage" sm
+    JOIN "ImportItem" ii ON ii."sourceMessageId" = sm.id AND ii.status = 'PENDING'
+    WHERE sm."blobName" = ANY(${blobNames}::text[])`;
+  return new Set(rows.map((row) => row.blobName));
+}
+
 export async function pendingItems(connectorId: string): Promise<{ total: number; held: number }> {
   const [row] = await db.$queryRaw<Array<{ total: bigint; held: bigint }>>`
     SELECT count(*) AS total, count(*) FILTER (WHERE "claimedUntil" >= ${NOW}) AS held

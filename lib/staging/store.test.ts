@@ -115,6 +115,21 @@ describe.skipIf(!connectionString)("staging store (Azurite)", () => {
     expect(await store.purgeOlderThan(new Date(0))).toBe(0);
   });
 
+  it("keeps old staged items that are still needed", async () => {
+    const needed = await store.stage("conn-k", "still-pending", mime("needed"));
+    const done = await store.stage("conn-k", "imported", mime("done"));
+    const cutoff = new Date(Date.now() + 60_000);
+    const asked: string[][] = [];
+    const removed = await store.purgeOlderThan(cutoff, "conn-k", async (names) => {
+      asked.push(names);
+      return new Set([needed.blobName]);
+    });
+    expect(removed).toBe(1);
+    expect(asked.flat().sort()).toEqual([needed.blobName, done.blobName].sort());
+    expect(await store.exists(needed.blobName)).toBe(true);
+    expect(await store.exists(done.blobName)).toBe(false);
+  });
+
   it("says clearly when a staged item is missing", async () => {
     await expect(store.open("conn-z/missing.eml")).rejects.toThrow(`Staged item conn-z/missing.eml does not exist in container ${containerName}`);
   });

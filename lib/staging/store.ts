@@ -37,8 +37,12 @@ export interface StagingStore {
   stage(connectorId: string, messageId: string, mime: Readable): Promise<StagedBlob>;
   open(blobName: string): Promise<Readable>;
   exists(blobName: string): Promise<boolean>;
-  /** Removes staged items last written before `cutoff` (all connectors, or one); returns how many. */
-  purgeOlderThan(cutoff: Date, connectorId?: string): Promise<number>;
+  /**
+   * Removes staged items last written before `cutoff` (all connectors, or one); returns how many.
+   * `keep` is asked, a page of candidates at a time, which of them are still needed (items not yet
+   * imported): those stay whatever their age.
+   */
+  purgeOlderThan(cutoff: Date, connectorId?: string, keep?: (blobNames: string[]) => Promise<Set<string>>): Promise<number>;
 }
 
 /** `${connectorId}/${sha256(messageId)}.eml`: safe characters whatever the message id holds. */
@@ -162,12 +166,14 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
 
     exists: (blobName) => container.getBlobClient(blobName).exists(),
 
-    async purgeOlderThan(cutoff, connectorId) {
+    async purgeOlderThan(cutoff, connectorId, keep) {
       recent.clear();
       const prefix = connectorId === undefined ? undefined : `${connectorIdSchema.parse(connectorId)}/`;
       let removed = 0;
       for await (const page of container.listBlobsFlat({ prefix }).byPage({ maxPageSize: 1000 })) {
-        const old = page.segment.blobItems.filter((item) => item.properties.lastModified < cutoff);
+        const candidates = page.segment.blobItems.filter((item) => item.properties.lastModified < cutoff);
+        const kept = keep && candidates.length > 0 ? await keep(candidates.map((item) => item.name)) : new Set<string>();
+        const old = candidates.filter((item) => !kept.has(item.name));
         removed += await inBatches(old, DELETE_CONCURRENCY, async (item) =>
           (await container.deleteBlob(item.name, { conditions: { ifUnmodifiedSince: cutoff } }).then(
             () => true,
