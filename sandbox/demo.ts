@@ -3,12 +3,12 @@
 // holding their conversations. The bot key, the ports and the organisation's time line are kept in
 // `dir`, so a connector saved in the wizard still works after a restart.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { ensureSandboxCa } from "./m365/ca";
 import { startM365Sandbox } from "./m365";
 import { freePorts } from "./ports";
-import { startSymphonySandbox } from "./symphony";
+import { rsaKeyPair, startSymphonySandbox } from "./symphony";
 
 interface DemoState {
   orgEnd: number;
@@ -84,16 +84,11 @@ export async function startDemoSandboxes(options: { dir: string }): Promise<Demo
 async function loadState(dir: string): Promise<DemoState> {
   const file = path.join(dir, "demo-state.json");
   if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as DemoState;
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: "spki", format: "pem" },
-    privateKeyEncoding: { type: "pkcs8", format: "pem" },
-  });
   const [pod, agent, keyManager, m365] = (await freePorts(4)) as [number, number, number, number];
   const state: DemoState = {
     orgEnd: Date.now(),
     ports: { pod, agent, keyManager, m365 },
-    bot: { privateKeyPem: privateKey, publicKeyPem: publicKey },
+    bot: await rsaKeyPair(),
     appSecret: randomBytes(24).toString("base64url"),
     webAppSecret: randomBytes(24).toString("base64url"),
   };

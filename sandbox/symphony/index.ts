@@ -47,7 +47,8 @@ export type SymphonySandbox = {
   close(): Promise<void>;
 };
 
-async function rsaKeyPair(): Promise<{ privateKeyPem: string; publicKeyPem: string }> {
+/** A fresh 2048-bit RSA key pair for a bot (PEM: PKCS#8 private, SPKI public). */
+export async function rsaKeyPair(): Promise<{ privateKeyPem: string; publicKeyPem: string }> {
   const { privateKey, publicKey } = await promisify(generateKeyPair)("rsa", {
     modulusLength: 2048,
     publicKeyEncoding: { type: "spki", format: "pem" },
