@@ -115,8 +115,6 @@ async function deliverItem(
         parsed.set(item.blobName, staged);
       }
       const importItem = await staged;
-      // An attempt that timed out while reading must not create the message behind its retry's back.
-      deadline.signal.throwIfAborted();
       const result = await ctx.writer.importMessage(owner.userId, folderId, importItem, {
         firstAttempt: item.attempts === 1,
         signal: deadline.signal,
