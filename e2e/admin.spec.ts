@@ -1,7 +1,15 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import AxeBuilder from "@axe-core/playwright";
-import { expect, test, type APIRequestContext, type Browser, type BrowserContext, type Locator, type Page } from "@playwright/test";
+import {
+  expect,
+  test,
+  type APIRequestContext,
+  type Browser,
+  type BrowserContext,
+  type Locator,
+  type Page,
+} from "@playwright/test";
 import { parse } from "csv-parse/sync";
 import { appLogs, demoOrg, mailboxOf, sandbox, secrets } from "./demo";
 
@@ -42,13 +50,17 @@ async function watch(context: BrowserContext) {
     if (!response.url().startsWith(appOrigin)) return;
     pendingBodies.push(
       response.body().then(
-        (body) => void seen.push({ what: `${response.request().method()} ${response.url()}`, text: body.toString("utf8") }),
+        (body) =>
+          void seen.push({ what: `${response.request().method()} ${response.url()}`, text: body.toString("utf8") }),
         () => undefined, // redirects have no body
       ),
     );
   });
   // Playwright's request.postData() leaves file parts out of multipart bodies: record what fetch really sends.
-  await context.exposeBinding("__recordServerAction", (_source, call: ActionCall) => void actionCalls.set(call.id, call));
+  await context.exposeBinding(
+    "__recordServerAction",
+    (_source, call: ActionCall) => void actionCalls.set(call.id, call),
+  );
   await context.addInitScript(() => {
     const original = window.fetch;
     window.fetch = async function (input: RequestInfo | URL, init?: RequestInit) {
@@ -58,8 +70,15 @@ async function watch(context: BrowserContext) {
         const encoded = new Request(location.href, { method: "POST", body: init.body });
         const body = Array.from(new Uint8Array(await encoded.clone().arrayBuffer()));
         const url = input instanceof Request ? input.url : new URL(String(input), location.href).href;
-        const record = (window as unknown as { __recordServerAction(call: unknown): Promise<void> }).__recordServerAction;
-        await record({ id, url, contentType: encoded.headers.get("content-type") ?? "text/plain;charset=UTF-8", routerState: headers.get("next-router-state-tree") ?? undefined, body });
+        const record = (window as unknown as { __recordServerAction(call: unknown): Promise<void> })
+          .__recordServerAction;
+        await record({
+          id,
+          url,
+          contentType: encoded.headers.get("content-type") ?? "text/plain;charset=UTF-8",
+          routerState: headers.get("next-router-state-tree") ?? undefined,
+          body,
+        });
       }
       return original.call(window, input, init);
     };
@@ -94,7 +113,18 @@ async function dashboardImported(page: Page): Promise<number> {
   return count(await page.getByRole("row").filter({ hasText: name }).getByRole("cell").nth(4).textContent());
 }
 
-type LogRow = Record<"time" | "symphony_message_id" | "stream" | "sender" | "mailbox" | "status" | "reason" | "size_bytes" | "m365_item_id", string>;
+type LogRow = Record<
+  | "time"
+  | "symphony_message_id"
+  | "stream"
+  | "sender"
+  | "mailbox"
+  | "status"
+  | "reason"
+  | "size_bytes"
+  | "m365_item_id",
+  string
+>;
 
 let connectorUrl = "";
 let appOrigin = "";
@@ -142,7 +172,9 @@ test.describe.serial("admin experience", () => {
     await page.getByLabel("Agent URL").fill(s.agent);
     await page.getByLabel("Key manager URL").fill(s.keyManager);
     await page.getByLabel("Bot user name").fill("archive-bot");
-    await page.getByLabel("Paste the key (PEM)").fill("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----");
+    await page
+      .getByLabel("Paste the key (PEM)")
+      .fill("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----");
     await page.getByRole("button", { name: "Next", exact: true }).click();
     await expect(page.getByText("This is not a PEM-encoded RSA private key")).toBeVisible();
     await expect(page.getByLabel("Pod URL")).toHaveValue(s.pod);
@@ -159,18 +191,35 @@ test.describe.serial("admin experience", () => {
     const external = org.people.filter((p) => p.external);
     const internal = org.people.filter((p) => !p.external);
     const unmappedList = page.getByRole("list", { name: "Participants who cannot be mapped" });
-    await expect(page.getByText(`${org.people.length} Symphony users: ${external.length} cannot be mapped, ${internal.length} to be looked up in Microsoft 365`)).toBeVisible();
-    await expect(page.getByText(`Whether each of the ${internal.length} users with an Email has a Microsoft 365 mailbox is checked once admin consent is given`)).toBeVisible();
+    await expect(
+      page.getByText(
+        `${org.people.length} Symphony users: ${external.length} cannot be mapped, ${internal.length} to be looked up in Microsoft 365`,
+      ),
+    ).toBeVisible();
+    await expect(
+      page.getByText(
+        `Whether each of the ${internal.length} users with an Email has a Microsoft 365 mailbox is checked once admin consent is given`,
+      ),
+    ).toBeVisible();
     await expect(unmappedList.getByRole("listitem")).toHaveCount(external.length);
-    for (const person of external) await expect(unmappedList.getByText(`${person.displayName} · ${person.symphonyEmail}: external participant (${person.company})`)).toBeVisible();
+    for (const person of external)
+      await expect(
+        unmappedList.getByText(
+          `${person.displayName} · ${person.symphonyEmail}: external participant (${person.company})`,
+        ),
+      ).toBeVisible();
     await expect(page.getByText(/Their items are skipped and listed in the status log/)).toBeVisible();
     await check(page, "06a-mapping-before-consent");
     await page.getByLabel("Upload a mapping file (CSV)").check();
-    await page.getByLabel("Mapping file", { exact: true }).setInputFiles({
-      name: "mapping.csv",
-      mimeType: "text/csv",
-      buffer: Buffer.from("Symphony user,Mailbox\nold.address@bank.example,someone@sandbox.onmicrosoft.com\nnot-a-user,x@sandbox.onmicrosoft.com\n"),
-    });
+    await page
+      .getByLabel("Mapping file", { exact: true })
+      .setInputFiles({
+        name: "mapping.csv",
+        mimeType: "text/csv",
+        buffer: Buffer.from(
+          "Symphony user,Mailbox\nold.address@bank.example,someone@sandbox.onmicrosoft.com\nnot-a-user,x@sandbox.onmicrosoft.com\n",
+        ),
+      });
     await page.getByRole("button", { name: "Preview" }).click();
     await expect(page.getByText(/Line 3: "not-a-user" is neither an email address/)).toBeVisible();
     await check(page, "06-mapping-csv-error");
@@ -195,9 +244,17 @@ test.describe.serial("admin experience", () => {
     await expect(page.getByText("Key on file (encrypted)")).toBeVisible();
     const withoutMailbox = internal.filter((p) => !mailboxOf(p));
     expect(withoutMailbox.length).toBeGreaterThan(0);
-    await expect(page.getByText(`${org.people.length} Symphony users: ${internal.length - withoutMailbox.length} mapped to a mailbox, ${external.length + withoutMailbox.length} cannot be mapped.`)).toBeVisible();
+    await expect(
+      page.getByText(
+        `${org.people.length} Symphony users: ${internal.length - withoutMailbox.length} mapped to a mailbox, ${external.length + withoutMailbox.length} cannot be mapped.`,
+      ),
+    ).toBeVisible();
     for (const person of withoutMailbox) {
-      await expect(unmappedList.getByText(`${person.displayName} · ${person.symphonyEmail}: no Microsoft 365 mailbox for ${person.symphonyEmail.toLowerCase()}`)).toBeVisible();
+      await expect(
+        unmappedList.getByText(
+          `${person.displayName} · ${person.symphonyEmail}: no Microsoft 365 mailbox for ${person.symphonyEmail.toLowerCase()}`,
+        ),
+      ).toBeVisible();
     }
     await expect(unmappedList.getByRole("listitem")).toHaveCount(external.length + withoutMailbox.length);
     await check(page, "09-review");
@@ -237,7 +294,9 @@ test.describe.serial("admin experience", () => {
     expect(response.status()).toBe(200);
     const text = await response.text();
     seen.push({ what: "status log (API)", text });
-    expect(text.split("\r\n")[0]).toBe("time,symphony_message_id,stream,sender,mailbox,status,reason,size_bytes,m365_item_id");
+    expect(text.split("\r\n")[0]).toBe(
+      "time,symphony_message_id,stream,sender,mailbox,status,reason,size_bytes,m365_item_id",
+    );
     const filtered = await page.request.get(`/api/connectors/${id}/log?status=FAILED&from=2000-01-01`);
     expect(filtered.status()).toBe(200);
     expect((await page.request.get(`/api/connectors/${id}/log?status=bogus`)).status()).toBe(400);
@@ -246,10 +305,15 @@ test.describe.serial("admin experience", () => {
   test("run now collects messages added meanwhile, with progress, moving counts and chart, and logs them", async () => {
     const s = sandbox();
     // An internal one-to-one chat whose two people both have a mailbox: every new message is imported twice.
-    const stream = org.streams.find((st) => st.type === "IM" && !st.botIsMember && st.memberIds.every((id) => {
-      const person = org.people.find((p) => p.id === id);
-      return person && mailboxOf(person);
-    }))!;
+    const stream = org.streams.find(
+      (st) =>
+        st.type === "IM" &&
+        !st.botIsMember &&
+        st.memberIds.every((id) => {
+          const person = org.people.find((p) => p.id === id);
+          return person && mailboxOf(person);
+        }),
+    )!;
     expect(stream).toBeDefined();
     const mailboxes = stream.memberIds.map((id) => mailboxOf(org.people.find((p) => p.id === id)!)!);
 
@@ -259,7 +323,9 @@ test.describe.serial("admin experience", () => {
 
     const added: string[] = [];
     for (let i = 1; i <= 3; i++) {
-      const response = await page.request.post(`${s.pod}/sandbox/messages`, { data: { streamId: stream.id, text: `Run-now check ${i} ${name}` } });
+      const response = await page.request.post(`${s.pod}/sandbox/messages`, {
+        data: { streamId: stream.id, text: `Run-now check ${i} ${name}` },
+      });
       expect(response.status()).toBe(201);
       added.push((await response.json()).messageId);
     }
@@ -279,7 +345,10 @@ test.describe.serial("admin experience", () => {
     expect(await chartTotal(flyout)).toBe(chartBefore + expected);
     await check(page, "15-flyout-after-run-now");
 
-    const [download] = await Promise.all([page.waitForEvent("download"), flyout.getByRole("link", { name: "Download log" }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      flyout.getByRole("link", { name: "Download log" }).click(),
+    ]);
     const csv = readFileSync((await download.path())!, "utf8");
     seen.push({ what: "downloaded status log", text: csv });
     const rows = parse(csv, { columns: true }) as LogRow[];
@@ -330,16 +399,24 @@ test.describe.serial("admin experience", () => {
     const anonymous = signedOut.request;
 
     // Every server action of the build: the admin's recorded call, or (for the flyout's buttons) a call with the connector id.
-    const manifest = JSON.parse(readFileSync(path.join(".next", "server", "server-reference-manifest.json"), "utf8")) as {
-      node: Record<string, { filename: string; exportedName: string }>;
-    };
+    const manifest = JSON.parse(
+      readFileSync(path.join(".next", "server", "server-reference-manifest.json"), "utf8"),
+    ) as { node: Record<string, { filename: string; exportedName: string }> };
     const actions = Object.entries(manifest.node);
     expect(actions.length).toBeGreaterThanOrEqual(12);
     for (const [actionId, { filename, exportedName }] of actions) {
       const what = `${exportedName} (${filename})`;
       const recorded = actionCalls.get(actionId);
-      const call = recorded ?? { id: actionId, url: page.url(), contentType: "text/plain;charset=UTF-8", body: [...Buffer.from(JSON.stringify([id]))] };
-      if (!recorded) expect(filename, `${what} was not recorded and takes more than a connector id`).toBe("app/(console)/connectors/actions.ts");
+      const call = recorded ?? {
+        id: actionId,
+        url: page.url(),
+        contentType: "text/plain;charset=UTF-8",
+        body: [...Buffer.from(JSON.stringify([id]))],
+      };
+      if (!recorded)
+        expect(filename, `${what} was not recorded and takes more than a connector id`).toBe(
+          "app/(console)/connectors/actions.ts",
+        );
       // A refusal because of the role is the redirect to the "only admins" notice, sent before the action changes anything.
       expect(await callAction(viewer.request, call), `${what} called by a viewer`).toMatch(/^\/connectors\?denied=1;/);
       expect(await callAction(anonymous, call), `${what} called signed out`).toMatch(/^\/signin;/);
@@ -347,7 +424,18 @@ test.describe.serial("admin experience", () => {
 
     // Route handlers that change something (the others only read and are open to every signed-in user).
     const routes = listRoutes();
-    expect(routes.filter((r) => !["api/auth/[...nextauth]", "api/health", "api/cron", "api/connectors/[id]/log", "api/connectors/[id]/progress"].includes(r))).toEqual(["api/consent/callback"]);
+    expect(
+      routes.filter(
+        (r) =>
+          ![
+            "api/auth/[...nextauth]",
+            "api/health",
+            "api/cron",
+            "api/connectors/[id]/log",
+            "api/connectors/[id]/progress",
+          ].includes(r),
+      ),
+    ).toEqual(["api/consent/callback"]);
     const callback = `/api/consent/callback?admin_consent=True&tenant=x&state=${"s".repeat(32)}`;
     const refused = await viewer.request.get(callback, { maxRedirects: 0 });
     expect(refused.status()).toBe(403);
@@ -411,7 +499,8 @@ async function callAction(request: APIRequestContext, call: ActionCall): Promise
 function listRoutes(dir = "app", prefix = ""): string[] {
   return readdirSync(dir).flatMap((entry) => {
     const full = path.join(dir, entry);
-    if (statSync(full).isDirectory()) return listRoutes(full, entry.startsWith("(") ? prefix : `${prefix}${prefix ? "/" : ""}${entry}`);
+    if (statSync(full).isDirectory())
+      return listRoutes(full, entry.startsWith("(") ? prefix : `${prefix}${prefix ? "/" : ""}${entry}`);
     return entry === "route.ts" ? [prefix] : [];
   });
 }

@@ -8,7 +8,13 @@ import { DEMO_ORG } from "../sandbox/demo";
 export const dataDir = process.env.E2E_DATA_DIR ?? path.join(".data", "e2e");
 const sandboxDir = process.env.E2E_SANDBOX_DIR ?? path.join(dataDir, "sandbox");
 
-type DemoState = { orgEnd: number; ports: Record<"pod" | "agent" | "keyManager" | "m365", number>; bot: { privateKeyPem: string }; appSecret: string; webAppSecret: string };
+type DemoState = {
+  orgEnd: number;
+  ports: Record<"pod" | "agent" | "keyManager" | "m365", number>;
+  bot: { privateKeyPem: string };
+  appSecret: string;
+  webAppSecret: string;
+};
 
 function demoState(): DemoState {
   return JSON.parse(readFileSync(path.join(sandboxDir, "demo-state.json"), "utf8")) as DemoState;
@@ -31,7 +37,9 @@ export function demoOrg(): Org {
 
 /** What the pipeline does with a person: a mailbox when their Symphony email is a Microsoft 365 mailbox. */
 export function mailboxOf(person: Person): string | null {
-  return !person.external && person.m365Address && person.m365Address === person.symphonyEmail.toLowerCase() ? person.m365Address : null;
+  return !person.external && person.m365Address && person.m365Address === person.symphonyEmail.toLowerCase()
+    ? person.m365Address
+    : null;
 }
 
 /** Every secret that must never reach a page, a response, a download or a log line. */

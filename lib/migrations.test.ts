@@ -25,7 +25,9 @@ async function appliedRows(url: string) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query(`SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY started_at`);
+    const { rows } = await client.query(
+      `SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY started_at`,
+    );
     return rows;
   } finally {
     await client.end();
@@ -66,7 +68,9 @@ describe("migrate", () => {
     await migrate({ databaseUrl: url, dir });
     const first = readMigrations(dir)[0];
     appendFileSync(path.join(dir, first.name, "migration.sql"), "\n-- edited\n");
-    await expect(migrate({ databaseUrl: url, dir })).rejects.toThrow(`Migration ${first.name} was changed after it was applied`);
+    await expect(migrate({ databaseUrl: url, dir })).rejects.toThrow(
+      `Migration ${first.name} was changed after it was applied`,
+    );
   });
 
   it("rolls back a failing migration whole and names it", async () => {
@@ -74,9 +78,14 @@ describe("migrate", () => {
     const dir = copyOfMigrations();
     const broken = path.join(dir, "29991231000000_broken");
     mkdirSync(broken);
-    writeFileSync(path.join(broken, "migration.sql"), `CREATE TABLE "Half" ("id" INTEGER);\nSELECT * FROM "NoSuchTable";`);
+    writeFileSync(
+      path.join(broken, "migration.sql"),
+      `CREATE TABLE "Half" ("id" INTEGER);\nSELECT * FROM "NoSuchTable";`,
+    );
 
-    await expect(migrate({ databaseUrl: url, dir })).rejects.toThrow(/29991231000000_broken failed and was rolled back/);
+    await expect(migrate({ databaseUrl: url, dir })).rejects.toThrow(
+      /29991231000000_broken failed and was rolled back/,
+    );
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     const half = await client.query(`SELECT to_regclass('"Half"') AS t`);

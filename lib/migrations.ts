@@ -96,7 +96,9 @@ function checkApplied(
     }
     const file = byName.get(row.migration_name);
     if (!file) {
-      throw new MigrationError(`Migration ${row.migration_name} is applied but its folder is missing from prisma/migrations`);
+      throw new MigrationError(
+        `Migration ${row.migration_name} is applied but its folder is missing from prisma/migrations`,
+      );
     }
     if (file.checksum !== row.checksum) {
       throw new MigrationError(

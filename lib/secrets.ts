@@ -13,7 +13,9 @@ export function encryptSecret(plain: string, secretsKey: Buffer = key()): string
   const iv = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", secretsKey, iv);
   const ciphertext = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
-  return [VERSION, iv, cipher.getAuthTag(), ciphertext].map((p) => (typeof p === "string" ? p : p.toString("base64url"))).join(":");
+  return [VERSION, iv, cipher.getAuthTag(), ciphertext]
+    .map((p) => (typeof p === "string" ? p : p.toString("base64url")))
+    .join(":");
 }
 
 export function decryptSecret(stored: string, secretsKey: Buffer = key()): string {

@@ -6,8 +6,7 @@ import path from "node:path";
 
 // Azurite's fixed development account (public, documented by Microsoft; not a secret).
 const ACCOUNT = "devstoreaccount1";
-const ACCOUNT_KEY =
-  "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+const ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
 export interface AzuriteHandle {
   connectionString: string;
@@ -26,8 +25,19 @@ export async function startAzurite(options: {
   const main = createRequire(import.meta.url).resolve("azurite/dist/src/blob/main.js");
   const child = spawn(
     process.execPath,
-    [main, "--blobHost", "127.0.0.1", "--blobPort", String(options.port ?? 0), "--location", dir, "--silent", "--loose",
-      "--skipApiVersionCheck", "--disableTelemetry"],
+    [
+      main,
+      "--blobHost",
+      "127.0.0.1",
+      "--blobPort",
+      String(options.port ?? 0),
+      "--location",
+      dir,
+      "--silent",
+      "--loose",
+      "--skipApiVersionCheck",
+      "--disableTelemetry",
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   const log = options.log ?? (() => {});
@@ -45,7 +55,9 @@ export async function startAzurite(options: {
       }
     };
     child.stdout.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`Azurite exited with code ${code} before listening: ${output.trim()}`)));
+    child.once("exit", (code) =>
+      reject(new Error(`Azurite exited with code ${code} before listening: ${output.trim()}`)),
+    );
   });
 
   return {

@@ -24,9 +24,18 @@ export async function readJson(req: IncomingMessage, maxBytes?: number): Promise
   return text.trim() === "" ? undefined : JSON.parse(text);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -35,7 +44,8 @@ export async function listen(handler: Handler, host = "127.0.0.1", port = 0): Pr
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", `http://${req.headers.host ?? host}`);
     Promise.resolve(handler(req, res, url)).catch((error: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { code: 500, message: error instanceof Error ? error.message : "internal error" });
+      if (!res.headersSent)
+        sendJson(res, 500, { code: 500, message: error instanceof Error ? error.message : "internal error" });
       else res.destroy();
     });
   });

@@ -89,14 +89,66 @@ export type OrgOptions = {
 const DAY = 86_400_000;
 
 const FIRST_NAMES = [
-  "Alice", "Bruno", "Chloé", "Dmitri", "Elena", "Farid", "Grace", "Hiroshi", "Ingrid", "João",
-  "Karin", "Liam", "Mei", "Noah", "Olga", "Priya", "Quentin", "Rania", "Sven", "Tomás",
-  "Uma", "Viktor", "Wen", "Xavier", "Yara", "Zoltán", "Aoife", "Björn", "Siobhan", "Nguyen",
+  "Alice",
+  "Bruno",
+  "Chloé",
+  "Dmitri",
+  "Elena",
+  "Farid",
+  "Grace",
+  "Hiroshi",
+  "Ingrid",
+  "João",
+  "Karin",
+  "Liam",
+  "Mei",
+  "Noah",
+  "Olga",
+  "Priya",
+  "Quentin",
+  "Rania",
+  "Sven",
+  "Tomás",
+  "Uma",
+  "Viktor",
+  "Wen",
+  "Xavier",
+  "Yara",
+  "Zoltán",
+  "Aoife",
+  "Björn",
+  "Siobhan",
+  "Nguyen",
 ];
 const LAST_NAMES = [
-  "Anderson", "Berger", "Chen", "Dubois", "Eriksson", "Fischer", "García", "Haddad", "Ito", "Jansen",
-  "Kowalski", "Lefèvre", "Müller", "Nakamura", "O'Brien", "Petrova", "Quinn", "Rossi", "Schmidt",
-  "Tanaka", "Ulrich", "Van der Berg", "Wang", "Xu", "Yılmaz", "Zhang", "Al-Masri", "Cohen",
+  "Anderson",
+  "Berger",
+  "Chen",
+  "Dubois",
+  "Eriksson",
+  "Fischer",
+  "García",
+  "Haddad",
+  "Ito",
+  "Jansen",
+  "Kowalski",
+  "Lefèvre",
+  "Müller",
+  "Nakamura",
+  "O'Brien",
+  "Petrova",
+  "Quinn",
+  "Rossi",
+  "Schmidt",
+  "Tanaka",
+  "Ulrich",
+  "Van der Berg",
+  "Wang",
+  "Xu",
+  "Yılmaz",
+  "Zhang",
+  "Al-Masri",
+  "Cohen",
 ];
 const EXTERNAL_COMPANIES = [
   { name: "Northwind Securities", domain: "northwind-securities.example", podId: 211 },
@@ -105,8 +157,18 @@ const EXTERNAL_COMPANIES = [
 ];
 const OUR_POD_ID = 197;
 const ROOM_TOPICS = [
-  "Rates Desk", "FX Flow", "Credit Trading", "Equity Research", "Compliance Alerts", "Ops Breaks",
-  "Deal Team Atlas", "Macro Strategy", "EMEA Sales", "APAC Coverage", "Risk Committee", "Tech Support",
+  "Rates Desk",
+  "FX Flow",
+  "Credit Trading",
+  "Equity Research",
+  "Compliance Alerts",
+  "Ops Breaks",
+  "Deal Team Atlas",
+  "Macro Strategy",
+  "EMEA Sales",
+  "APAC Coverage",
+  "Risk Committee",
+  "Tech Support",
 ];
 
 /** 32-bit hash of the parts (cyrb-style mixing); the basis of every seeded choice. */
@@ -159,7 +221,14 @@ function ascii(text: string): string {
     .replace(/[^a-z0-9]+/g, "");
 }
 
-type PeopleSpec = { seed: string; users: number; externalUsers: number; domain: string; companyName: string; differentEmailShare: number };
+type PeopleSpec = {
+  seed: string;
+  users: number;
+  externalUsers: number;
+  domain: string;
+  companyName: string;
+  differentEmailShare: number;
+};
 
 function makePeople(spec: PeopleSpec): { people: Person[]; bot: Person } {
   const random = seededRandom(spec.seed, "people");
@@ -179,7 +248,9 @@ function makePeople(spec: PeopleSpec): { people: Person[]; bot: Person } {
     const local = uniqueLocal(`${ascii(firstName)}.${ascii(lastName)}`);
     const m365Address = `${local}@${spec.domain}`;
     // Every n-th person (and at least one in a small org) kept an older Symphony address.
-    const differs = differentEvery > 0 && (i % differentEvery === differentEvery - 1 || (spec.users < differentEvery && i === spec.users - 1));
+    const differs =
+      differentEvery > 0 &&
+      (i % differentEvery === differentEvery - 1 || (spec.users < differentEvery && i === spec.users - 1));
     people.push({
       id: OUR_POD_ID * 2 ** 27 + 1001 + i,
       userName: local,
@@ -249,7 +320,11 @@ function planShapes(seed: string, people: Person[], streamCount: number): Stream
   const internal = people.filter((p) => !p.external);
   const external = people.filter((p) => p.external);
   // Roughly: 45% IMs, 20% group chats, 25% rooms, 10% wall posts; at least one of each.
-  const counts = { ROOM: Math.max(1, Math.round(streamCount * 0.25)), MIM: Math.max(1, Math.round(streamCount * 0.2)), POST: Math.max(1, Math.round(streamCount * 0.1)) };
+  const counts = {
+    ROOM: Math.max(1, Math.round(streamCount * 0.25)),
+    MIM: Math.max(1, Math.round(streamCount * 0.2)),
+    POST: Math.max(1, Math.round(streamCount * 0.1)),
+  };
   const imCount = Math.max(1, streamCount - counts.ROOM - counts.MIM - counts.POST);
   const shapes: StreamShape[] = [];
 
@@ -259,12 +334,24 @@ function planShapes(seed: string, people: Person[], streamCount: number): Stream
     const others = i % 4 === 1 && external.length > 0 ? external : internal.filter((p) => p.id !== a.id);
     const b = pick(random, others.length > 0 ? others : internal);
     const creator = i % 8 === 1 ? b : a;
-    shapes.push({ type: "IM", memberIds: [a.id, b.id], createdByUserId: creator.id, roomName: null, roomDescription: null });
+    shapes.push({
+      type: "IM",
+      memberIds: [a.id, b.id],
+      createdByUserId: creator.id,
+      roomName: null,
+      roomDescription: null,
+    });
   }
   for (let i = 0; i < counts.MIM; i++) {
     const members = sample(random, internal, Math.min(internal.length, 3 + Math.floor(random() * 4)));
     if (i % 3 === 1 && external.length > 0) members.push(pick(random, external));
-    shapes.push({ type: "MIM", memberIds: members.map((p) => p.id), createdByUserId: members[0].id, roomName: null, roomDescription: null });
+    shapes.push({
+      type: "MIM",
+      memberIds: members.map((p) => p.id),
+      createdByUserId: members[0].id,
+      roomName: null,
+      roomDescription: null,
+    });
   }
   for (let i = 0; i < counts.ROOM; i++) {
     const members = sample(random, internal, Math.min(internal.length, 3 + Math.floor(random() * 8)));
@@ -272,7 +359,9 @@ function planShapes(seed: string, people: Person[], streamCount: number): Stream
     const guests = withExternal ? sample(random, external, Math.min(external.length, 2)) : [];
     // One external room was created by the other company (origin EXTERNAL).
     const creator = withExternal && i % 6 === 5 ? guests[0] : members[0];
-    const topic = ROOM_TOPICS[i % ROOM_TOPICS.length] + (i >= ROOM_TOPICS.length ? ` ${Math.floor(i / ROOM_TOPICS.length) + 1}` : "");
+    const topic =
+      ROOM_TOPICS[i % ROOM_TOPICS.length] +
+      (i >= ROOM_TOPICS.length ? ` ${Math.floor(i / ROOM_TOPICS.length) + 1}` : "");
     shapes.push({
       type: "ROOM",
       memberIds: [...members, ...guests].map((p) => p.id),
@@ -283,7 +372,13 @@ function planShapes(seed: string, people: Person[], streamCount: number): Stream
   }
   for (let i = 0; i < counts.POST; i++) {
     const author = internal[i % internal.length];
-    shapes.push({ type: "POST", memberIds: [author.id], createdByUserId: author.id, roomName: null, roomDescription: null });
+    shapes.push({
+      type: "POST",
+      memberIds: [author.id],
+      createdByUserId: author.id,
+      roomName: null,
+      roomDescription: null,
+    });
   }
   return shapes;
 }
@@ -311,7 +406,14 @@ export function generateOrg(options: OrgOptions): Org {
   const start = end - (options.periodDays ?? 90) * DAY;
   if (users < 2) throw new Error("generateOrg: users must be at least 2");
 
-  const { people, bot } = makePeople({ seed, users, externalUsers, domain, companyName, differentEmailShare: options.differentEmailShare ?? 0.1 });
+  const { people, bot } = makePeople({
+    seed,
+    users,
+    externalUsers,
+    domain,
+    companyName,
+    differentEmailShare: options.differentEmailShare ?? 0.1,
+  });
   const byId = new Map(people.map((p) => [p.id, p]));
   const streamCount = Math.max(4, options.streams ?? Math.round(users * 1.5));
   const shapes = planShapes(seed, people, streamCount);
@@ -321,7 +423,8 @@ export function generateOrg(options: OrgOptions): Org {
   const counts: number[] = [];
   busiestFirst.forEach((streamIndex, rank) => (counts[streamIndex] = split[rank]));
   const span = end - start;
-  if (Math.max(...counts) > span * 0.7) throw new Error("generateOrg: more messages in a stream than milliseconds in the period");
+  if (Math.max(...counts) > span * 0.7)
+    throw new Error("generateOrg: more messages in a stream than milliseconds in the period");
 
   const types = shapes.map((s) => s.type);
   const lastRoom = types.lastIndexOf("ROOM");
@@ -362,7 +465,18 @@ export function generateOrg(options: OrgOptions): Org {
     return stream;
   });
 
-  return { seed, domain, companyName, companyId: OUR_POD_ID, people, bot, streams, totalMessages, period: { start, end }, largeAttachments: options.largeAttachments ?? true };
+  return {
+    seed,
+    domain,
+    companyName,
+    companyId: OUR_POD_ID,
+    people,
+    bot,
+    streams,
+    totalMessages,
+    period: { start, end },
+    largeAttachments: options.largeAttachments ?? true,
+  };
 }
 
 /** Timestamp of generated message i of a stream: strictly increasing in i, derived in O(1). */

@@ -47,7 +47,10 @@ const settings = z
 // its start (NODE_EXTRA_CA_CERTS is read once, at startup), so it runs itself again with it.
 if (process.env.BENCH_REEXECUTED !== "1") {
   const ca = ensureSandboxCa(caDir);
-  const execArgv = [...process.execArgv, ...(values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${path.join(root, ".data/bench/profiles")}`] : [])];
+  const execArgv = [
+    ...process.execArgv,
+    ...(values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${path.join(root, ".data/bench/profiles")}`] : []),
+  ];
   const child = spawn(process.execPath, [...execArgv, ...process.argv.slice(1)], {
     stdio: "inherit",
     env: { ...process.env, BENCH_REEXECUTED: "1", NODE_EXTRA_CA_CERTS: ca.caCertPath },
@@ -72,17 +75,30 @@ async function main() {
   const interrupted = new AbortController();
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => interrupted.abort());
   try {
-    if (values["pending-index"]) console.log("EXPERIMENT: partial index on pending ImportItems (connectorId, id) added to the benchmark database");
-    console.log(`Node ${process.version}, ${(await import("node:os")).cpus().length} cores, load ${(await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+    if (values["pending-index"])
+      console.log("EXPERIMENT: partial index on pending ImportItems (connectorId, id) added to the benchmark database");
+    console.log(
+      `Node ${process.version}, ${(await import("node:os")).cpus().length} cores, load ${(await import("node:os"))
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")}`,
+    );
     const sections = await import("./bench/sections");
     const runOptions = {
       ...(settings.parallelism ? { parallelism: settings.parallelism } : {}),
       ...(settings.batchSize ? { delivery: { batchSize: settings.batchSize } } : {}),
     };
-    const common = { host, caDir, storageConnectionString: services.storageConnectionString, runOptions: { ...runOptions, signal: interrupted.signal }, log };
+    const common = {
+      host,
+      caDir,
+      storageConnectionString: services.storageConnectionString,
+      runOptions: { ...runOptions, signal: interrupted.signal },
+      log,
+    };
     if (!settings.only || settings.only === "pipeline") await sections.pipelineSection(common, settings);
     if (!settings.only || settings.only === "conversion") await sections.conversionSection();
-    if (!settings.only || settings.only === "hot-mailbox") await sections.hotMailboxSection(common, settings.hotSeconds);
+    if (!settings.only || settings.only === "hot-mailbox")
+      await sections.hotMailboxSection(common, settings.hotSeconds);
   } finally {
     await host.stop();
     const { db } = await import("../lib/db");

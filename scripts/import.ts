@@ -7,7 +7,12 @@ import { openRun } from "../lib/jobs/request";
 import { failRun, runImport, type RunProgress } from "../lib/pipeline";
 
 const args = z
-  .object({ connector: z.string({ error: "Usage: npm run import -- --connector <name>" }).trim().min(1, "--connector needs a name") })
+  .object({
+    connector: z
+      .string({ error: "Usage: npm run import -- --connector <name>" })
+      .trim()
+      .min(1, "--connector needs a name"),
+  })
   .safeParse(parseArgs({ options: { connector: { type: "string" } } }).values);
 if (!args.success) fail(args.error.issues[0].message);
 
@@ -15,7 +20,9 @@ const name = args.data!.connector;
 const connector = await db.connector.findUnique({ where: { name } });
 if (!connector) {
   const known = await db.connector.findMany({ select: { name: true }, orderBy: { name: "asc" } });
-  fail(`No connector named "${name}". ${known.length > 0 ? `Known connectors: ${known.map((c) => c.name).join(", ")}` : "There are no connectors yet."}`);
+  fail(
+    `No connector named "${name}". ${known.length > 0 ? `Known connectors: ${known.map((c) => c.name).join(", ")}` : "There are no connectors yet."}`,
+  );
 }
 
 const { run, created } = await openRun({ connectorId: connector!.id, trigger: "MANUAL", requestedBy: "cli" });
@@ -24,7 +31,11 @@ const interrupt = new AbortController();
 process.once("SIGINT", () => interrupt.abort());
 
 try {
-  const summary = await runImport(run.id, { workerId: `cli-${process.pid}`, signal: interrupt.signal, onProgress: drawProgress });
+  const summary = await runImport(run.id, {
+    workerId: `cli-${process.pid}`,
+    signal: interrupt.signal,
+    onProgress: drawProgress,
+  });
   process.stderr.write("\n");
   const { counts } = summary;
   console.log(

@@ -65,9 +65,13 @@ async function main() {
   env.APP_URL = appUrl(env);
   env.NEXTAUTH_URL ??= env.APP_URL;
   writeRuntimeSettings(dataDir, env, configured);
-  supervise("web", [nextBin, "start", "-p", String(config.PORT), "-H", env.HOST ?? "127.0.0.1"], env, { restart: false });
+  supervise("web", [nextBin, "start", "-p", String(config.PORT), "-H", env.HOST ?? "127.0.0.1"], env, {
+    restart: false,
+  });
   // One process (tsx as a loader, not its CLI's extra child); a capped heap keeps the worker's memory flat.
-  supervise("worker", ["--import", "tsx", "--max-old-space-size=256", path.join(root, "scripts/worker.ts")], env, { restart: true });
+  supervise("worker", ["--import", "tsx", "--max-old-space-size=256", path.join(root, "scripts/worker.ts")], env, {
+    restart: true,
+  });
   await waitForHealth(`http://127.0.0.1:${config.PORT}/api/health`);
   say(`ready: ${env.APP_URL}`);
   if (demo) for (const line of demo.instructions) say(line);
@@ -79,10 +83,19 @@ async function main() {
  */
 function writeRuntimeSettings(dataDir: string, env: NodeJS.ProcessEnv, configured: NodeJS.ProcessEnv) {
   const names = [
-    "DATABASE_URL", "AZURE_STORAGE_CONNECTION_STRING", "SECRETS_KEY", "ENTRA_AUTHORITY_HOST", "ENTRA_TENANT_ID",
-    "ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET", "GRAPH_BASE_URL", "NODE_EXTRA_CA_CERTS",
+    "DATABASE_URL",
+    "AZURE_STORAGE_CONNECTION_STRING",
+    "SECRETS_KEY",
+    "ENTRA_AUTHORITY_HOST",
+    "ENTRA_TENANT_ID",
+    "ENTRA_CLIENT_ID",
+    "ENTRA_CLIENT_SECRET",
+    "GRAPH_BASE_URL",
+    "NODE_EXTRA_CA_CERTS",
   ];
-  const settings = Object.fromEntries(names.filter((name) => env[name] && env[name] !== configured[name]).map((name) => [name, env[name]]));
+  const settings = Object.fromEntries(
+    names.filter((name) => env[name] && env[name] !== configured[name]).map((name) => [name, env[name]]),
+  );
   writeFileSync(path.join(dataDir, "runtime.json"), JSON.stringify(settings, null, 2), { mode: 0o600 });
 }
 
@@ -131,14 +144,22 @@ function needsBuild(): boolean {
       if (entry.isDirectory()) return entry.name !== "generated" && newer(full);
       return statSync(full).mtimeMs > builtAt;
     });
-  return ["app", "components", "lib", "public"].some((dir) => newer(path.join(root, dir))) ||
-    ["next.config.ts", "package-lock.json", "postcss.config.mjs"].some((f) => existsSync(path.join(root, f)) && statSync(path.join(root, f)).mtimeMs > builtAt);
+  return (
+    ["app", "components", "lib", "public"].some((dir) => newer(path.join(root, dir))) ||
+    ["next.config.ts", "package-lock.json", "postcss.config.mjs"].some(
+      (f) => existsSync(path.join(root, f)) && statSync(path.join(root, f)).mtimeMs > builtAt,
+    )
+  );
 }
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: root, env, stdio: "inherit" });
-    child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(args[0] ?? command)} ${args[1] ?? ""} exited with code ${code}`))));
+    child.once("exit", (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${path.basename(args[0] ?? command)} ${args[1] ?? ""} exited with code ${code}`)),
+    );
   });
 }
 
@@ -153,7 +174,10 @@ function supervise(name: string, args: string[], env: NodeJS.ProcessEnv, options
   const log = createWriteStream(path.join(logDir, `${name}.log`), { flags: "a" });
   const launch = () => {
     const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
-    for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]] as const) {
+    for (const [from, to] of [
+      [child.stdout, process.stdout],
+      [child.stderr, process.stderr],
+    ] as const) {
       from.on("data", (chunk: Buffer) => {
         to.write(chunk);
         log.write(chunk);

@@ -20,7 +20,9 @@ export default async function setup() {
   let postgres: EmbeddedPostgresHandle | undefined;
   let azurite: AzuriteHandle | undefined;
 
-  const adminUrl = process.env.DATABASE_URL ?? (postgres = await startEmbeddedPostgres({ dir: path.join(runDir, "postgres"), database: "postgres" })).url;
+  const adminUrl =
+    process.env.DATABASE_URL ??
+    (postgres = await startEmbeddedPostgres({ dir: path.join(runDir, "postgres"), database: "postgres" })).url;
   const testDatabase = `connector_test_${process.pid}`;
   await runSql(adminUrl, `DROP DATABASE IF EXISTS "${testDatabase}" WITH (FORCE)`);
   await runSql(adminUrl, `CREATE DATABASE "${testDatabase}"`);
@@ -52,4 +54,3 @@ export default async function setup() {
     rmSync(runDir, { recursive: true, force: true });
   };
 }
-

@@ -13,7 +13,11 @@ rmSync(path.join(root, ".data/e2e"), { recursive: true, force: true });
 
 const stages: [string, string, string[]][] = [
   // The drift test compares the migrations with the model as generated, so generate it first.
-  ["prisma generate", process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), path.join(root, "scripts/generate.ts")]],
+  [
+    "prisma generate",
+    process.execPath,
+    [path.join(root, "node_modules/tsx/dist/cli.mjs"), path.join(root, "scripts/generate.ts")],
+  ],
   ["typecheck", bin("tsc"), ["--noEmit", "-p", "."]],
   ["unit and integration tests", bin("vitest"), ["run"]],
   ["end-to-end tests", bin("playwright"), ["test"]],

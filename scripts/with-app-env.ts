@@ -24,6 +24,10 @@ if (existsSync(runtime)) {
   }
 }
 
-const child = spawn(process.execPath, ["--import", "tsx", path.resolve(root, script), ...args], { cwd: root, env, stdio: "inherit" });
+const child = spawn(process.execPath, ["--import", "tsx", path.resolve(root, script), ...args], {
+  cwd: root,
+  env,
+  stdio: "inherit",
+});
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
 child.once("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

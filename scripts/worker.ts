@@ -25,7 +25,9 @@ const parsed = z
   })
   .safeParse(process.env);
 if (!parsed.success) {
-  console.error(`Invalid worker settings:\n${parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`).join("\n")}`);
+  console.error(
+    `Invalid worker settings:\n${parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`).join("\n")}`,
+  );
   process.exit(1);
 }
 const env = parsed.data;
@@ -35,7 +37,10 @@ const env = parsed.data;
 // simply expires and is retried, so such a rejection is logged; any other one still ends the process.
 process.on("unhandledRejection", (reason) => {
   if (isDatabaseUnavailable(reason)) {
-    logger.warn({ err: reason instanceof Error ? reason.message : String(reason) }, "database unavailable; the job is retried when it is back");
+    logger.warn(
+      { err: reason instanceof Error ? reason.message : String(reason) },
+      "database unavailable; the job is retried when it is back",
+    );
     return;
   }
   logger.fatal({ err: reason instanceof Error ? reason.stack : String(reason) }, "unhandled rejection");
@@ -58,6 +63,9 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     void worker
       .stop()
       .then(() => db.$disconnect())
-      .then(() => process.exit(0), () => process.exit(1));
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   });
 }

@@ -11,15 +11,19 @@ const errors: Record<string, string> = {
   AccessDenied: "Sign-in was refused.",
 };
 
-export default async function SignInPage({ searchParams }: { searchParams: Promise<{ error?: string; callbackUrl?: string }> }) {
+export default async function SignInPage({
+  searchParams,
+}: {
+  searchParams: Promise<{ error?: string; callbackUrl?: string }>;
+}) {
   const { error, callbackUrl } = await searchParams;
   if (await currentUser()) redirect("/connectors");
   const target = callbackUrl?.startsWith("/") ? callbackUrl : "/connectors";
   return (
     <main className="flex min-h-screen items-center justify-center p-6">
-      <div className="w-full max-w-sm rounded-lg border border-line bg-white p-8 shadow-sm">
+      <div className="border-line w-full max-w-sm rounded-lg border bg-white p-8 shadow-sm">
         <h1 className="text-xl font-semibold">Symphony archive connector</h1>
-        <p className="mt-2 text-muted">
+        <p className="text-muted mt-2">
           Sign in with your Microsoft 365 work account. Admins need the connector admin app role to create or change
           connectors.
         </p>

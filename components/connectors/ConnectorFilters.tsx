@@ -11,7 +11,7 @@ export function ConnectorFilters({ search, status }: { search: string; status: s
   return (
     <form role="search" method="get" action="/connectors" className="flex flex-wrap items-end gap-3">
       <label className="flex flex-col gap-1">
-        <span className="text-xs font-semibold text-muted">Search by name</span>
+        <span className="text-muted text-xs font-semibold">Search by name</span>
         <input
           type="search"
           name="q"
@@ -20,14 +20,19 @@ export function ConnectorFilters({ search, status }: { search: string; status: s
         />
       </label>
       <label className="flex flex-col gap-1">
-        <span className="text-xs font-semibold text-muted">Status</span>
+        <span className="text-muted text-xs font-semibold">Status</span>
         <select name="status" defaultValue={status} className="rounded border border-gray-400 bg-white px-2 py-1.5">
           {statuses.map(([value, label]) => (
-            <option key={value} value={value}>{label}</option>
+            <option key={value} value={value}>
+              {label}
+            </option>
           ))}
         </select>
       </label>
-      <button type="submit" className="rounded border border-gray-400 bg-white px-3 py-1.5 font-semibold hover:bg-canvas">
+      <button
+        type="submit"
+        className="hover:bg-canvas rounded border border-gray-400 bg-white px-3 py-1.5 font-semibold"
+      >
         Filter
       </button>
     </form>

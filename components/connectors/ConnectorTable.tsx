@@ -3,29 +3,57 @@ import type { ConnectorRow } from "@/lib/connectors/queries";
 import { StatusBadge } from "@/components/connectors/StatusBadge";
 import { formatCount, formatDateTime, hostOf } from "@/components/connectors/format";
 
-export function ConnectorTable({ rows, selectedId, query }: { rows: ConnectorRow[]; selectedId?: string; query: string }) {
+export function ConnectorTable({
+  rows,
+  selectedId,
+  query,
+}: {
+  rows: ConnectorRow[];
+  selectedId?: string;
+  query: string;
+}) {
   return (
     <table className="w-full border-collapse bg-white text-left">
       <caption className="sr-only">Data connectors</caption>
-      <thead className="border-b border-line text-xs uppercase tracking-wide text-muted">
+      <thead className="border-line text-muted border-b text-xs tracking-wide uppercase">
         <tr>
-          <th scope="col" className="px-4 py-2 font-semibold">Name</th>
-          <th scope="col" className="px-4 py-2 font-semibold">Status</th>
-          <th scope="col" className="px-4 py-2 font-semibold">Source</th>
-          <th scope="col" className="px-4 py-2 font-semibold">Last import</th>
-          <th scope="col" className="px-4 py-2 text-right font-semibold">Items imported</th>
-          <th scope="col" className="px-4 py-2 font-semibold">Next run</th>
+          <th scope="col" className="px-4 py-2 font-semibold">
+            Name
+          </th>
+          <th scope="col" className="px-4 py-2 font-semibold">
+            Status
+          </th>
+          <th scope="col" className="px-4 py-2 font-semibold">
+            Source
+          </th>
+          <th scope="col" className="px-4 py-2 font-semibold">
+            Last import
+          </th>
+          <th scope="col" className="px-4 py-2 text-right font-semibold">
+            Items imported
+          </th>
+          <th scope="col" className="px-4 py-2 font-semibold">
+            Next run
+          </th>
         </tr>
       </thead>
       <tbody>
         {rows.map((row) => (
-          <tr key={row.id} className={`border-b border-line ${row.id === selectedId ? "bg-brand-light" : "hover:bg-canvas"}`}>
+          <tr
+            key={row.id}
+            className={`border-line border-b ${row.id === selectedId ? "bg-brand-light" : "hover:bg-canvas"}`}
+          >
             <td className="px-4 py-3">
-              <Link href={`/connectors?${flyoutQuery(query, row.id)}`} className="font-semibold text-brand hover:underline">
+              <Link
+                href={`/connectors?${flyoutQuery(query, row.id)}`}
+                className="text-brand font-semibold hover:underline"
+              >
                 {row.name}
               </Link>
             </td>
-            <td className="px-4 py-3"><StatusBadge status={row.status} /></td>
+            <td className="px-4 py-3">
+              <StatusBadge status={row.status} />
+            </td>
             <td className="px-4 py-3">Symphony · {hostOf(row.podUrl)}</td>
             <td className="px-4 py-3">{formatDateTime(row.lastRunAt)}</td>
             <td className="px-4 py-3 text-right tabular-nums">{formatCount(row.itemsImported)}</td>

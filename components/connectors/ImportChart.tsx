@@ -9,15 +9,22 @@ export function ImportChart({ data, everImported }: { data: { day: string; count
   const total = data.reduce((sum, d) => sum + d.count, 0);
   if (total === 0) {
     return (
-      <div className="rounded border border-dashed border-line px-4 py-6 text-center">
-        <p className="font-semibold">{everImported ? `No items imported in the last ${data.length} days` : "No items imported yet"}</p>
-        <p className="mt-1 text-sm text-muted">Each import adds to this chart of items imported per UTC day.</p>
+      <div className="border-line rounded border border-dashed px-4 py-6 text-center">
+        <p className="font-semibold">
+          {everImported ? `No items imported in the last ${data.length} days` : "No items imported yet"}
+        </p>
+        <p className="text-muted mt-1 text-sm">Each import adds to this chart of items imported per UTC day.</p>
       </div>
     );
   }
   return (
     <figure>
-      <svg role="img" aria-label={`Items imported per day over ${data.length} days: ${total} in all`} viewBox={`0 0 ${width} ${height + 18}`} className="w-full">
+      <svg
+        role="img"
+        aria-label={`Items imported per day over ${data.length} days: ${total} in all`}
+        viewBox={`0 0 ${width} ${height + 18}`}
+        className="w-full"
+      >
         <line x1="0" y1={height} x2={width} y2={height} stroke="#c7c7c7" />
         {data.map((d, i) => {
           const h = Math.round((d.count / max) * (height - 8));
@@ -28,10 +35,16 @@ export function ImportChart({ data, everImported }: { data: { day: string; count
             </g>
           );
         })}
-        <text x="0" y={height + 14} fontSize="10" fill="#616161">{data[0]?.day.slice(5)}</text>
-        <text x={width} y={height + 14} fontSize="10" fill="#616161" textAnchor="end">{data.at(-1)?.day.slice(5)}</text>
+        <text x="0" y={height + 14} fontSize="10" fill="#616161">
+          {data[0]?.day.slice(5)}
+        </text>
+        <text x={width} y={height + 14} fontSize="10" fill="#616161" textAnchor="end">
+          {data.at(-1)?.day.slice(5)}
+        </text>
       </svg>
-      <figcaption className="text-xs text-muted">Last {data.length} days, UTC · peak {formatCount(max)} per day</figcaption>
+      <figcaption className="text-muted text-xs">
+        Last {data.length} days, UTC · peak {formatCount(max)} per day
+      </figcaption>
     </figure>
   );
 }

@@ -14,7 +14,9 @@ const styles: Record<string, { label: string; className: string }> = {
 export function StatusBadge({ status }: { status: string }) {
   const style = styles[status] ?? { label: status, className: "bg-gray-100 text-gray-800 border-gray-300" };
   return (
-    <span className={`inline-flex items-center rounded-full border px-2 py-0.5 text-xs font-semibold ${style.className}`}>
+    <span
+      className={`inline-flex items-center rounded-full border px-2 py-0.5 text-xs font-semibold ${style.className}`}
+    >
       {style.label}
     </span>
   );

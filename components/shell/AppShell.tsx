@@ -12,7 +12,7 @@ interface Props {
 export function AppShell({ user, isAdmin, children }: Props) {
   return (
     <div className="flex min-h-screen flex-col">
-      <header className="flex h-12 items-center justify-between bg-brand px-4 text-white">
+      <header className="bg-brand flex h-12 items-center justify-between px-4 text-white">
         <Link href="/connectors" className="font-semibold tracking-tight">
           Symphony archive connector
         </Link>

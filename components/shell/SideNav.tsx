@@ -7,7 +7,7 @@ const items = [{ href: "/connectors", label: "Data connectors" }];
 export function SideNav() {
   const pathname = usePathname();
   return (
-    <nav aria-label="Main" className="w-56 shrink-0 border-r border-line bg-white py-4">
+    <nav aria-label="Main" className="border-line w-56 shrink-0 border-r bg-white py-4">
       <ul>
         {items.map((item) => {
           const current = pathname.startsWith(item.href);
@@ -16,7 +16,7 @@ export function SideNav() {
               <Link
                 href={item.href}
                 aria-current={current ? "page" : undefined}
-                className={`block border-l-4 px-4 py-2 ${current ? "border-brand bg-brand-light font-semibold" : "border-transparent hover:bg-canvas"}`}
+                className={`block border-l-4 px-4 py-2 ${current ? "border-brand bg-brand-light font-semibold" : "hover:bg-canvas border-transparent"}`}
               >
                 {item.label}
               </Link>

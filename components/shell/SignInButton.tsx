@@ -6,7 +6,7 @@ export function SignInButton({ callbackUrl }: { callbackUrl: string }) {
     <button
       type="button"
       onClick={() => signIn("entra", { callbackUrl })}
-      className="w-full rounded bg-brand px-4 py-2 font-semibold text-white hover:bg-brand-dark"
+      className="bg-brand hover:bg-brand-dark w-full rounded px-4 py-2 font-semibold text-white"
     >
       Sign in with Microsoft
     </button>

@@ -29,30 +29,45 @@ export function MappingReportView({ check, fallbackMailbox }: { check: MappingCh
       <p>{summary(report)} People of other companies (external participants) are never mapped.</p>
       {directory === "no-consent" && report.awaitingDirectory > 0 && (
         <p role="status" className="rounded border border-blue-300 bg-blue-50 p-3 text-blue-900">
-          Whether each of the {report.awaitingDirectory} users with an Email has a Microsoft 365 mailbox is checked once admin consent is
-          given (next step); the Review step shows the result.
+          Whether each of the {report.awaitingDirectory} users with an Email has a Microsoft 365 mailbox is checked once
+          admin consent is given (next step); the Review step shows the result.
         </p>
       )}
       {typeof directory === "object" && (
-        <p role="alert" className="rounded border border-red-300 bg-red-50 p-3 text-red-800">{directory.failed} Only what is known without it is shown.</p>
+        <p role="alert" className="rounded border border-red-300 bg-red-50 p-3 text-red-800">
+          {directory.failed} Only what is known without it is shown.
+        </p>
       )}
       {report.unmapped.length > 0 && (
         <div>
-          <p>{report.unmapped.length === 1 ? "1 participant cannot" : `${report.unmapped.length} participants cannot`} be mapped. {fate}</p>
+          <p>
+            {report.unmapped.length === 1 ? "1 participant cannot" : `${report.unmapped.length} participants cannot`} be
+            mapped. {fate}
+          </p>
           <ul aria-label="Participants who cannot be mapped" className="mt-2 max-h-60 list-disc overflow-auto pl-5">
             {report.unmapped.slice(0, LISTED).map(({ person, reason }) => (
-              <li key={person.id}>{who(person)}: {reason}</li>
+              <li key={person.id}>
+                {who(person)}: {reason}
+              </li>
             ))}
           </ul>
-          {report.unmapped.length > LISTED && <p className="text-xs text-muted">Showing the first {LISTED}.</p>}
+          {report.unmapped.length > LISTED && <p className="text-muted text-xs">Showing the first {LISTED}.</p>}
         </div>
       )}
       {report.missingMailbox.length > 0 && (
         <div>
-          <p>The mapping file sends these people to an address without a Microsoft 365 mailbox; their items will fail and be listed in the status log as failed:</p>
-          <ul aria-label="Mapped to an address without a mailbox" className="mt-2 max-h-60 list-disc overflow-auto pl-5">
+          <p>
+            The mapping file sends these people to an address without a Microsoft 365 mailbox; their items will fail and
+            be listed in the status log as failed:
+          </p>
+          <ul
+            aria-label="Mapped to an address without a mailbox"
+            className="mt-2 max-h-60 list-disc overflow-auto pl-5"
+          >
             {report.missingMailbox.slice(0, LISTED).map(({ person, mailbox }) => (
-              <li key={person.id}>{who(person)} → {mailbox}</li>
+              <li key={person.id}>
+                {who(person)} → {mailbox}
+              </li>
             ))}
           </ul>
         </div>

@@ -17,21 +17,30 @@ export function WizardFrame({ step, connectorId, completed, title, connectorName
   return (
     <div className="max-w-5xl">
       <p className="text-muted">
-        <Link href="/connectors" className="text-brand underline">Data connectors</Link>
+        <Link href="/connectors" className="text-brand underline">
+          Data connectors
+        </Link>
         <span aria-hidden="true"> / </span>
         {connectorName ?? "New Symphony connector"}
       </p>
-      <div className="mt-4 flex overflow-hidden rounded-lg border border-line bg-white">
-        <nav aria-label="Setup steps" className="w-60 shrink-0 border-r border-line bg-canvas/60 p-6">
+      <div className="border-line mt-4 flex overflow-hidden rounded-lg border bg-white">
+        <nav aria-label="Setup steps" className="border-line bg-canvas/60 w-60 shrink-0 border-r p-6">
           <ol className="relative space-y-5">
             {WIZARD_STEPS.map((s, index) => {
               const number = index + 1;
               const done = number <= completed && number !== current;
               const reachable = Boolean(connectorId) && canOpenStep(s.slug, completed);
-              const marker = done ? "bg-brand text-white border-brand" : number === current ? "border-brand text-brand" : "border-gray-400 text-muted";
+              const marker = done
+                ? "bg-brand text-white border-brand"
+                : number === current
+                  ? "border-brand text-brand"
+                  : "border-gray-400 text-muted";
               const label = (
                 <span className="flex items-center gap-3">
-                  <span aria-hidden="true" className={`flex h-6 w-6 shrink-0 items-center justify-center rounded-full border-2 text-xs font-semibold ${marker}`}>
+                  <span
+                    aria-hidden="true"
+                    className={`flex h-6 w-6 shrink-0 items-center justify-center rounded-full border-2 text-xs font-semibold ${marker}`}
+                  >
                     {done ? "✓" : number}
                   </span>
                   <span className={number === current ? "font-semibold" : ""}>
@@ -43,7 +52,9 @@ export function WizardFrame({ step, connectorId, completed, title, connectorName
               return (
                 <li key={s.slug} aria-current={number === current ? "step" : undefined}>
                   {reachable && number !== current ? (
-                    <Link href={wizardHref(s.slug, connectorId)} className="hover:underline">{label}</Link>
+                    <Link href={wizardHref(s.slug, connectorId)} className="hover:underline">
+                      {label}
+                    </Link>
                   ) : (
                     label
                   )}
@@ -53,7 +64,9 @@ export function WizardFrame({ step, connectorId, completed, title, connectorName
           </ol>
         </nav>
         <section className="flex-1 p-8" aria-labelledby="step-title">
-          <h1 id="step-title" className="text-xl font-semibold">{title}</h1>
+          <h1 id="step-title" className="text-xl font-semibold">
+            {title}
+          </h1>
           <div className="mt-4">{children}</div>
         </section>
       </div>

@@ -3,15 +3,38 @@ import Link from "next/link";
 import type { ReactNode } from "react";
 import { useFormStatus } from "react-dom";
 
-export const inputClass = "w-full rounded border border-gray-500 bg-white px-2 py-1.5 aria-[invalid=true]:border-red-700";
+export const inputClass =
+  "w-full rounded border border-gray-500 bg-white px-2 py-1.5 aria-[invalid=true]:border-red-700";
 
-export function Field({ id, label, hint, error, children }: { id: string; label: string; hint?: ReactNode; error?: string; children: ReactNode }) {
+export function Field({
+  id,
+  label,
+  hint,
+  error,
+  children,
+}: {
+  id: string;
+  label: string;
+  hint?: ReactNode;
+  error?: string;
+  children: ReactNode;
+}) {
   return (
     <div className="flex flex-col gap-1">
-      <label htmlFor={id} className="font-semibold">{label}</label>
-      {hint && <p id={`${id}-hint`} className="text-xs text-muted">{hint}</p>}
+      <label htmlFor={id} className="font-semibold">
+        {label}
+      </label>
+      {hint && (
+        <p id={`${id}-hint`} className="text-muted text-xs">
+          {hint}
+        </p>
+      )}
       {children}
-      {error && <p id={`${id}-error`} className="text-sm text-red-700">{error}</p>}
+      {error && (
+        <p id={`${id}-error`} className="text-sm text-red-700">
+          {error}
+        </p>
+      )}
     </div>
   );
 }
@@ -24,7 +47,11 @@ export function describedBy(id: string, error?: string, hint = false) {
 
 export function FormMessage({ message, tone = "error" }: { message?: string; tone?: "error" | "success" | "info" }) {
   if (!message) return null;
-  const style = { error: "border-red-300 bg-red-50 text-red-800", success: "border-green-300 bg-green-50 text-green-800", info: "border-blue-300 bg-blue-50 text-blue-900" }[tone];
+  const style = {
+    error: "border-red-300 bg-red-50 text-red-800",
+    success: "border-green-300 bg-green-50 text-green-800",
+    info: "border-blue-300 bg-blue-50 text-blue-900",
+  }[tone];
   return (
     <div role={tone === "error" ? "alert" : "status"} className={`rounded border p-3 ${style}`}>
       {message}
@@ -32,7 +59,14 @@ export function FormMessage({ message, tone = "error" }: { message?: string; ton
   );
 }
 
-export function SubmitButton({ children, name, value, formAction, variant = "primary", disabled }: {
+export function SubmitButton({
+  children,
+  name,
+  value,
+  formAction,
+  variant = "primary",
+  disabled,
+}: {
   children: ReactNode;
   name?: string;
   value?: string;
@@ -41,7 +75,10 @@ export function SubmitButton({ children, name, value, formAction, variant = "pri
   disabled?: boolean;
 }) {
   const { pending } = useFormStatus();
-  const style = variant === "primary" ? "bg-brand text-white hover:bg-brand-dark border-brand" : "bg-white hover:bg-canvas border-gray-500";
+  const style =
+    variant === "primary"
+      ? "bg-brand text-white hover:bg-brand-dark border-brand"
+      : "bg-white hover:bg-canvas border-gray-500";
   return (
     <button
       type="submit"
@@ -56,14 +93,29 @@ export function SubmitButton({ children, name, value, formAction, variant = "pri
   );
 }
 
-export function StepButtons({ backHref, nextLabel = "Next", nextDisabled }: { backHref?: string; nextLabel?: string; nextDisabled?: boolean }) {
+export function StepButtons({
+  backHref,
+  nextLabel = "Next",
+  nextDisabled,
+}: {
+  backHref?: string;
+  nextLabel?: string;
+  nextDisabled?: boolean;
+}) {
   return (
-    <div className="mt-8 flex gap-3 border-t border-line pt-4">
+    <div className="border-line mt-8 flex gap-3 border-t pt-4">
       {backHref && (
-        <Link href={backHref} className="rounded border border-gray-500 bg-white px-4 py-2 font-semibold hover:bg-canvas">Back</Link>
+        <Link
+          href={backHref}
+          className="hover:bg-canvas rounded border border-gray-500 bg-white px-4 py-2 font-semibold"
+        >
+          Back
+        </Link>
       )}
       <SubmitButton disabled={nextDisabled}>{nextLabel}</SubmitButton>
-      <Link href="/connectors" className="ml-auto px-4 py-2 text-brand hover:underline">Cancel</Link>
+      <Link href="/connectors" className="text-brand ml-auto px-4 py-2 hover:underline">
+        Cancel
+      </Link>
     </div>
   );
 }

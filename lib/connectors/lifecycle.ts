@@ -5,7 +5,10 @@ import { requestImport } from "@/lib/jobs/request";
 import { ConnectorNotFound } from "@/lib/connectors/wizard";
 
 async function statusOf(connectorId: string) {
-  const connector = await db.connector.findUnique({ where: { id: connectorId }, select: { status: true, name: true, scheduleIntervalMinutes: true } });
+  const connector = await db.connector.findUnique({
+    where: { id: connectorId },
+    select: { status: true, name: true, scheduleIntervalMinutes: true },
+  });
   if (!connector) throw new ConnectorNotFound("This connector no longer exists.");
   return connector;
 }
@@ -23,7 +26,8 @@ export async function runNow(connectorId: string, actor: string): Promise<Lifecy
 
 export async function pauseConnector(connectorId: string, actor: string): Promise<LifecycleResult> {
   const { status } = await statusOf(connectorId);
-  if (status !== "ACTIVE" && status !== "ERROR") return { ok: false, message: "Only an active connector can be paused." };
+  if (status !== "ACTIVE" && status !== "ERROR")
+    return { ok: false, message: "Only an active connector can be paused." };
   await db.$transaction(async (tx) => {
     await tx.connector.update({ where: { id: connectorId }, data: { status: "PAUSED", nextRunAt: null } });
     await recordAudit({ connectorId, actor, action: "connector.paused" }, tx);

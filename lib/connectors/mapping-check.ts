@@ -32,19 +32,32 @@ export async function checkConnectorMapping(connectorId: string): Promise<Mappin
 }
 
 async function runCheck(connectorId: string): Promise<MappingCheck> {
-  const c = await db.connector.findUnique({ where: { id: connectorId }, include: { mappings: { select: { symphonyKey: true, mailbox: true } } } });
+  const c = await db.connector.findUnique({
+    where: { id: connectorId },
+    include: { mappings: { select: { symphonyKey: true, mailbox: true } } },
+  });
   if (!c?.privateKeyEncrypted || !c.podUrl || !c.agentUrl || !c.keyManagerUrl || !c.botUsername) {
     return { ok: false, message: "Complete Source sign-in first." };
   }
   let people: Participant[];
   try {
     const client = createSymphonyClient(
-      { podUrl: c.podUrl, agentUrl: c.agentUrl, keyManagerUrl: c.keyManagerUrl, botUsername: c.botUsername, privateKeyPem: decryptSecret(c.privateKeyEncrypted) },
+      {
+        podUrl: c.podUrl,
+        agentUrl: c.agentUrl,
+        keyManagerUrl: c.keyManagerUrl,
+        botUsername: c.botUsername,
+        privateKeyPem: decryptSecret(c.privateKeyEncrypted),
+      },
       { retry: { maxAttempts: 1 }, requestTimeoutMs: 10_000 },
     );
     people = await podPeople(client, c.botUsername);
   } catch {
-    return { ok: false, message: "Could not list Symphony users with the saved sign-in details. Use Test connection on the Source sign-in step." };
+    return {
+      ok: false,
+      message:
+        "Could not list Symphony users with the saved sign-in details. Use Test connection on the Source sign-in step.",
+    };
   }
   const rules = { mappingMode: c.mappingMode, csv: new Map(c.mappings.map((m) => [m.symphonyKey, m.mailbox])) };
   if (!c.tenantId || !c.consentGrantedAt) {

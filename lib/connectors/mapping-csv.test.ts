@@ -15,7 +15,14 @@ describe("parseMappingCsv", () => {
 
   it("reports each bad line with its line number and keeps the good ones", () => {
     const { rows, errors } = parseMappingCsv(
-      ["a@bank.example,a@contoso.test", "not-an-id,b@contoso.test", "c@bank.example,nope", "d@bank.example", "", "a@bank.example,x@contoso.test"].join("\n"),
+      [
+        "a@bank.example,a@contoso.test",
+        "not-an-id,b@contoso.test",
+        "c@bank.example,nope",
+        "d@bank.example",
+        "",
+        "a@bank.example,x@contoso.test",
+      ].join("\n"),
     );
     expect(rows.map((r) => r.line)).toEqual([1]);
     expect(errors).toEqual([

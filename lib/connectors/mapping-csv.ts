@@ -34,7 +34,10 @@ function symphonyKey(value: string): string | undefined {
 /** Parses the whole file; every bad line is reported with its line number, good lines are kept. */
 export function parseMappingCsv(text: string): ParsedMapping {
   if (Buffer.byteLength(text, "utf8") > MAX_MAPPING_BYTES) {
-    return { rows: [], errors: [{ line: 0, message: `The file is larger than ${MAX_MAPPING_BYTES / 1024 / 1024} MB.` }] };
+    return {
+      rows: [],
+      errors: [{ line: 0, message: `The file is larger than ${MAX_MAPPING_BYTES / 1024 / 1024} MB.` }],
+    };
   }
   let records: { record: string[]; info: { lines: number } }[];
   try {
@@ -58,7 +61,10 @@ export function parseMappingCsv(text: string): ParsedMapping {
     if (index === 0 && headerWords.test(source) && !symphonyKey(source)) return;
     if (record.every((cell) => cell === "") || source.startsWith("#")) return;
     if (extra.some((cell) => cell !== "") || record.length < 2) {
-      errors.push({ line, message: `Expected 2 columns (Symphony email or user id, Microsoft 365 mailbox), found ${record.length}.` });
+      errors.push({
+        line,
+        message: `Expected 2 columns (Symphony email or user id, Microsoft 365 mailbox), found ${record.length}.`,
+      });
       return;
     }
     const key = symphonyKey(source);

@@ -2,8 +2,12 @@ import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { connectorNameSchema, mappingSettingsSchema, sourceSettingsSchema } from "@/lib/connectors/schemas";
 
-const rsaPem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-const ecPem = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+const rsaPem = generateKeyPairSync("rsa", { modulusLength: 2048 })
+  .privateKey.export({ type: "pkcs8", format: "pem" })
+  .toString();
+const ecPem = generateKeyPairSync("ec", { namedCurve: "P-256" })
+  .privateKey.export({ type: "pkcs8", format: "pem" })
+  .toString();
 
 const source = {
   podUrl: "https://acme.symphony.com/",
@@ -43,7 +47,10 @@ describe("sourceSettingsSchema", () => {
   });
 
   it.each([
-    ["not a key at all", "-----BEGIN PRIVATE KEY-----\nZ2FyYmFnZSBnYXJiYWdlIGdhcmJhZ2UgZ2FyYmFnZQ==\n-----END PRIVATE KEY-----"],
+    [
+      "not a key at all",
+      "-----BEGIN PRIVATE KEY-----\nZ2FyYmFnZSBnYXJiYWdlIGdhcmJhZ2UgZ2FyYmFnZQ==\n-----END PRIVATE KEY-----",
+    ],
     ["an EC key", ecPem],
   ])("rejects %s without echoing it", (_, pem) => {
     const result = sourceSettingsSchema.safeParse({ ...source, privateKeyPem: pem });
@@ -54,7 +61,12 @@ describe("sourceSettingsSchema", () => {
   });
 
   it("names each wrong field", () => {
-    const result = sourceSettingsSchema.safeParse({ ...source, podUrl: "ftp://x", streamTypes: [], startDate: "2999-01-01" });
+    const result = sourceSettingsSchema.safeParse({
+      ...source,
+      podUrl: "ftp://x",
+      streamTypes: [],
+      startDate: "2999-01-01",
+    });
     const fields = result.error?.issues.map((i) => i.path[0]);
     expect(fields).toEqual(expect.arrayContaining(["podUrl", "streamTypes", "startDate"]));
   });
@@ -62,7 +74,9 @@ describe("sourceSettingsSchema", () => {
 
 describe("mappingSettingsSchema", () => {
   it("lower-cases the fallback mailbox and treats empty as none", () => {
-    expect(mappingSettingsSchema.parse({ mappingMode: "AUTO", fallbackMailbox: " Archive@Contoso.test " }).fallbackMailbox).toBe("archive@contoso.test");
+    expect(
+      mappingSettingsSchema.parse({ mappingMode: "AUTO", fallbackMailbox: " Archive@Contoso.test " }).fallbackMailbox,
+    ).toBe("archive@contoso.test");
     expect(mappingSettingsSchema.parse({ mappingMode: "CSV", fallbackMailbox: "" }).fallbackMailbox).toBeUndefined();
   });
   it("rejects a fallback that is not an address", () => {

@@ -25,7 +25,12 @@ const serviceUrl = (label: string) =>
     .string()
     .trim()
     .min(1, `Enter the ${label}.`)
-    .pipe(z.url({ protocol: /^https?$/, error: `The ${label} must start with https:// (or http:// for a local test pod).` }))
+    .pipe(
+      z.url({
+        protocol: /^https?$/,
+        error: `The ${label} must start with https:// (or http:// for a local test pod).`,
+      }),
+    )
     .transform((url) => url.replace(/\/+$/, ""));
 
 /** A pasted or uploaded key; the message never repeats any part of the value. */
@@ -33,13 +38,20 @@ export const privateKeySchema = z
   .string()
   .trim()
   .max(16_384, "The private key file is too large to be an RSA key.")
-  .refine((pem) => parseRsaPrivateKey(pem) !== undefined, "This is not a PEM-encoded RSA private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----).");
+  .refine(
+    (pem) => parseRsaPrivateKey(pem) !== undefined,
+    "This is not a PEM-encoded RSA private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----).",
+  );
 
 export const sourceSettingsSchema = z.object({
   podUrl: serviceUrl("pod URL"),
   agentUrl: serviceUrl("agent URL"),
   keyManagerUrl: serviceUrl("key manager URL"),
-  botUsername: z.string().trim().min(1, "Enter the bot (service account) user name.").max(128, "Use at most 128 characters."),
+  botUsername: z
+    .string()
+    .trim()
+    .min(1, "Enter the bot (service account) user name.")
+    .max(128, "Use at most 128 characters."),
   /** Empty means "keep the key on file". */
   privateKeyPem: z.union([z.literal("").transform(() => undefined), privateKeySchema]).optional(),
   streamTypes: z.array(streamType).min(1, "Choose at least one kind of conversation to collect."),

@@ -14,7 +14,17 @@ export const statusLogFilterSchema = z.object({
 
 export type StatusLogFilter = z.infer<typeof statusLogFilterSchema>;
 
-export const STATUS_LOG_HEADER = ["time", "symphony_message_id", "stream", "sender", "mailbox", "status", "reason", "size_bytes", "m365_item_id"];
+export const STATUS_LOG_HEADER = [
+  "time",
+  "symphony_message_id",
+  "stream",
+  "sender",
+  "mailbox",
+  "status",
+  "reason",
+  "size_bytes",
+  "m365_item_id",
+];
 
 const PAGE = 1000;
 
@@ -52,7 +62,17 @@ export function statusLogStream(connectorId: string, filter: StatusLogFilter): R
           status: true,
           reason: true,
           graphMessageId: true,
-          sourceMessage: { select: { sentAt: true, messageId: true, streamId: true, streamType: true, senderEmail: true, senderUserId: true, sizeBytes: true } },
+          sourceMessage: {
+            select: {
+              sentAt: true,
+              messageId: true,
+              streamId: true,
+              streamType: true,
+              senderEmail: true,
+              senderUserId: true,
+              sizeBytes: true,
+            },
+          },
         },
       });
       if (items.length === 0) {
@@ -62,7 +82,17 @@ export function statusLogStream(connectorId: string, filter: StatusLogFilter): R
       cursor = items.at(-1)!.id;
       const text = items
         .map(({ sourceMessage: m, ...item }) =>
-          csvLine([m.sentAt.toISOString(), m.messageId, `${m.streamType} ${m.streamId}`, m.senderEmail ?? m.senderUserId, item.mailbox, item.status, item.reason, m.sizeBytes, item.graphMessageId]),
+          csvLine([
+            m.sentAt.toISOString(),
+            m.messageId,
+            `${m.streamType} ${m.streamId}`,
+            m.senderEmail ?? m.senderUserId,
+            item.mailbox,
+            item.status,
+            item.reason,
+            m.sizeBytes,
+            item.graphMessageId,
+          ]),
         )
         .join("");
       controller.enqueue(encoder.encode(text));

@@ -31,7 +31,10 @@ describe("mappingReport", () => {
   });
 
   it("CSV rows map by user id or email; a row pointing at an address without a mailbox is reported", async () => {
-    const csv = new Map([["3", "carl@bank.example"], ["2", "nobody@bank.example"]]);
+    const csv = new Map([
+      ["3", "carl@bank.example"],
+      ["2", "nobody@bank.example"],
+    ]);
     const report = await mappingReport(people, { mappingMode: "CSV", csv }, directory);
     expect(report.mapped).toBe(2);
     expect(report.missingMailbox).toEqual([{ person: people[1], mailbox: "nobody@bank.example" }]);

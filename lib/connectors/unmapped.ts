@@ -36,17 +36,32 @@ export interface MappingReport {
 const LOOKUPS_IN_FLIGHT = 8;
 const NOT_LOOKED_UP = Symbol("directory not checked");
 
-export async function mappingReport(people: Participant[], rules: MappingRules, lookUp?: DirectoryLookup): Promise<MappingReport> {
+export async function mappingReport(
+  people: Participant[],
+  rules: MappingRules,
+  lookUp?: DirectoryLookup,
+): Promise<MappingReport> {
   const resolveMailbox = async (address: string): Promise<MailboxLookup> => {
     if (!lookUp) throw NOT_LOOKED_UP;
     const { found } = await lookUp(address);
     return found ? { found, address, userId: "" } : { found, address, reason: "mailbox not found" };
   };
   const recipientsOf = createRecipientResolver({ resolveMailbox }, { ...rules, fallbackMailbox: null });
-  const report: MappingReport = { people: people.length, mapped: 0, unmapped: [], missingMailbox: [], awaitingDirectory: 0 };
+  const report: MappingReport = {
+    people: people.length,
+    mapped: 0,
+    unmapped: [],
+    missingMailbox: [],
+    awaitingDirectory: 0,
+  };
 
   await mapLimit(people, LOOKUPS_IN_FLIGHT, async (person) => {
-    const participant = { userId: person.id, email: person.email, isExternal: person.external, company: person.company };
+    const participant = {
+      userId: person.id,
+      email: person.email,
+      isExternal: person.external,
+      company: person.company,
+    };
     let recipient;
     try {
       [recipient] = await recipientsOf([participant]);
@@ -67,7 +82,8 @@ export async function mappingReport(people: Participant[], rules: MappingRules, 
     }
     report.mapped++;
   });
-  const byName = (a: { person: Participant }, b: { person: Participant }) => (a.person.displayName ?? "").localeCompare(b.person.displayName ?? "");
+  const byName = (a: { person: Participant }, b: { person: Participant }) =>
+    (a.person.displayName ?? "").localeCompare(b.person.displayName ?? "");
   report.unmapped.sort(byName);
   report.missingMailbox.sort(byName);
   return report;

@@ -21,7 +21,10 @@ describe.skipIf(!canRun)("saveName", () => {
     const [a, b] = [await draft(), await draft()];
     const name = `Rates desk ${Date.now()}`;
     expect(await saveName(a, name, "test")).toEqual({ ok: true, connectorId: a });
-    expect(await saveName(b, ` ${name.toUpperCase()} `, "test")).toMatchObject({ ok: false, errors: { name: expect.stringContaining("already exists") } });
+    expect(await saveName(b, ` ${name.toUpperCase()} `, "test")).toMatchObject({
+      ok: false,
+      errors: { name: expect.stringContaining("already exists") },
+    });
     // Renaming a connector to its own name in another case is not a clash.
     expect(await saveName(a, name.toLowerCase(), "test")).toEqual({ ok: true, connectorId: a });
   });

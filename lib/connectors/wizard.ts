@@ -85,14 +85,21 @@ export async function saveName(connectorId: string, input: unknown, actor: strin
         select: { id: true },
       });
       if (clash) return false;
-      await tx.connector.update({ where: { id: connectorId }, data: { name, wizardStep: completed("name", connector.wizardStep) } });
-      await recordAudit({ connectorId, actor, action: "connector.named", detail: { from: connector.name, to: name } }, tx);
+      await tx.connector.update({
+        where: { id: connectorId },
+        data: { name, wizardStep: completed("name", connector.wizardStep) },
+      });
+      await recordAudit(
+        { connectorId, actor, action: "connector.named", detail: { from: connector.name, to: name } },
+        tx,
+      );
       return true;
     });
     if (!saved) return { ok: false, errors: { name: TAKEN } };
   } catch (error) {
     // A name saved outside this function (no lock): the unique index still refuses an identical one.
-    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") return { ok: false, errors: { name: TAKEN } };
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002")
+      return { ok: false, errors: { name: TAKEN } };
     throw error;
   }
   return { ok: true, connectorId };
@@ -118,7 +125,12 @@ export async function saveSource(connectorId: string, input: SourceSettingsInput
       },
     });
     await recordAudit(
-      { connectorId, actor, action: "connector.source_saved", detail: { podUrl: settings.podUrl, botUsername: settings.botUsername, keyReplaced: Boolean(privateKeyPem) } },
+      {
+        connectorId,
+        actor,
+        action: "connector.source_saved",
+        detail: { podUrl: settings.podUrl, botUsername: settings.botUsername, keyReplaced: Boolean(privateKeyPem) },
+      },
       tx,
     );
   });
@@ -142,7 +154,11 @@ export async function saveMapping(
   await db.$transaction(async (tx) => {
     await tx.connector.update({
       where: { id: connectorId },
-      data: { mappingMode, fallbackMailbox: fallbackMailbox ?? null, wizardStep: completed("mapping", connector.wizardStep) },
+      data: {
+        mappingMode,
+        fallbackMailbox: fallbackMailbox ?? null,
+        wizardStep: completed("mapping", connector.wizardStep),
+      },
     });
     if (csvRows?.length) {
       await tx.userMapping.deleteMany({ where: { connectorId } });
@@ -151,7 +167,12 @@ export async function saveMapping(
       });
     }
     await recordAudit(
-      { connectorId, actor, action: "connector.mapping_saved", detail: { mappingMode, fallbackMailbox: fallbackMailbox ?? null, csvRows: csvRows?.length ?? 0 } },
+      {
+        connectorId,
+        actor,
+        action: "connector.mapping_saved",
+        detail: { mappingMode, fallbackMailbox: fallbackMailbox ?? null, csvRows: csvRows?.length ?? 0 },
+      },
       tx,
     );
   });
@@ -213,7 +234,11 @@ export async function completeConsent(
     );
   });
   if (granted) return { kind: "granted", connectorId };
-  return { kind: "refused", connectorId, description: (params.error_description ?? params.error ?? "Consent was not granted.").slice(0, 300) };
+  return {
+    kind: "refused",
+    connectorId,
+    description: (params.error_description ?? params.error ?? "Consent was not granted.").slice(0, 300),
+  };
 }
 
 export type FinishResult = { ok: true; runId?: string } | { ok: false; message: string };
@@ -221,7 +246,8 @@ export type FinishResult = { ok: true; runId?: string } | { ok: false; message: 
 /** Step 6. A draft becomes active and its first import is queued; an active connector just keeps its changes. */
 export async function finishWizard(connectorId: string, actor: string): Promise<FinishResult> {
   const connector = await loadForEdit(connectorId);
-  if (connector.wizardStep < stepNumber("consent")) return { ok: false, message: "Complete every step before finishing." };
+  if (connector.wizardStep < stepNumber("consent"))
+    return { ok: false, message: "Complete every step before finishing." };
   if (!connector.consentGrantedAt || !connector.tenantId) {
     return { ok: false, message: "Admin consent has not been granted. Go back to Admin consent and provide it." };
   }
@@ -235,7 +261,11 @@ export async function finishWizard(connectorId: string, actor: string): Promise<
   await db.$transaction(async (tx) => {
     await tx.connector.update({
       where: { id: connectorId },
-      data: { status: "ACTIVE", wizardStep: stepNumber("review"), nextRunAt: new Date(Date.now() + connector.scheduleIntervalMinutes * 60_000) },
+      data: {
+        status: "ACTIVE",
+        wizardStep: stepNumber("review"),
+        nextRunAt: new Date(Date.now() + connector.scheduleIntervalMinutes * 60_000),
+      },
     });
     await recordAudit({ connectorId, actor, action: "connector.finished" }, tx);
   });

@@ -17,9 +17,21 @@ const people: Person[] = Array.from({ length: 8 }, (_, i) => ({
 }));
 
 const mentionData = JSON.stringify({
-  "0": { type: "com.symphony.user.mention", version: "1.0", id: [{ type: "com.symphony.user.userId", value: people[1].userId }] },
-  "1": { type: "org.symphonyoss.taxonomy", version: "1.0", id: [{ type: "org.symphonyoss.taxonomy.hashtag", value: "rates" }] },
-  "2": { type: "org.symphonyoss.fin.security", version: "1.0", id: [{ type: "org.symphonyoss.fin.security.id.ticker", value: "AAPL" }] },
+  "0": {
+    type: "com.symphony.user.mention",
+    version: "1.0",
+    id: [{ type: "com.symphony.user.userId", value: people[1].userId }],
+  },
+  "1": {
+    type: "org.symphonyoss.taxonomy",
+    version: "1.0",
+    id: [{ type: "org.symphonyoss.taxonomy.hashtag", value: "rates" }],
+  },
+  "2": {
+    type: "org.symphonyoss.fin.security",
+    version: "1.0",
+    id: [{ type: "org.symphonyoss.fin.security.id.ticker", value: "AAPL" }],
+  },
 });
 
 const wrap = (body: string) => `<div data-format="PresentationML" data-version="2.0" class="wysiwyg">${body}</div>`;
@@ -71,7 +83,12 @@ function measure(name: string, seconds: number, run: (message: ChatMessage) => u
  * streaming yields to the event loop between parts, and one message at a time would count those
  * pauses as if the core were busy.
  */
-async function measureAsync(name: string, seconds: number, run: (index: number) => Promise<unknown>, lanes = 8): Promise<ConversionFigure> {
+async function measureAsync(
+  name: string,
+  seconds: number,
+  run: (index: number) => Promise<unknown>,
+  lanes = 8,
+): Promise<ConversionFigure> {
   for (let i = 0; i < 200; i++) await run(i);
   let count = 0;
   const start = process.hrtime.bigint();
@@ -98,7 +115,9 @@ export async function measureConversion(seconds: number): Promise<ConversionFigu
     measure("buildEmail (HTML + text + headers)", seconds, (message) => buildEmail(message)),
     measure("buildEmail + toGraphMessage", seconds, (message) => toGraphMessage(buildEmail(message))),
     await measureAsync("MIME (MailComposer) of the email", seconds, (i) => mimeOf(emails[i % emails.length])),
-    await measureAsync("buildEmail + MIME (collect, per message)", seconds, (i) => mimeOf(buildEmail(messages[i % messages.length]))),
+    await measureAsync("buildEmail + MIME (collect, per message)", seconds, (i) =>
+      mimeOf(buildEmail(messages[i % messages.length])),
+    ),
     await measureAsync("readStagedMime + toGraphMessage (import)", seconds, async (i) =>
       toGraphMessage((await readStagedMime(() => Readable.from([mimes[i % mimes.length]]))).email),
     ),
@@ -109,6 +128,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const seconds = Number(process.argv[2] ?? 3);
   console.log(`Node ${process.version}, ${messages.length} typical messages in rotation, ${seconds}s per case`);
   for (const { name, messagesPerSecond } of await measureConversion(seconds)) {
-    console.log(`${name.padEnd(42)} ${Math.round(messagesPerSecond).toLocaleString("en-US").padStart(9)} messages/s per core`);
+    console.log(
+      `${name.padEnd(42)} ${Math.round(messagesPerSecond).toLocaleString("en-US").padStart(9)} messages/s per core`,
+    );
   }
 }

@@ -44,11 +44,19 @@ describe("buildEmail", () => {
 
   it("MIM with many people names a few and counts the rest", () => {
     const many = Array.from({ length: 9 }, (_, i) => ({ userId: `u${i}`, displayName: `P${i}` }));
-    expect(buildEmail(message({ streamType: "MIM", participants: many })).subject).toBe("Symphony chat: Alice Smith, P0, P1, P2, P3 and 5 more");
+    expect(buildEmail(message({ streamType: "MIM", participants: many })).subject).toBe(
+      "Symphony chat: Alice Smith, P0, P1, P2, P3 and 5 more",
+    );
   });
 
   it("ROOM: subject is the room name, to the room members", () => {
-    const email = buildEmail(message({ streamType: "ROOM", conversationName: "Rates\r\nBcc: evil@example.com", participants: [alice, bob, carol] }));
+    const email = buildEmail(
+      message({
+        streamType: "ROOM",
+        conversationName: "Rates\r\nBcc: evil@example.com",
+        participants: [alice, bob, carol],
+      }),
+    );
     expect(email.subject).toBe("Symphony room: Rates Bcc: evil@example.com");
     expect(email.to.map((a) => a.name)).toEqual(["Bob Jones", "Carol White"]);
   });
@@ -60,7 +68,9 @@ describe("buildEmail", () => {
   });
 
   it("gives people without an email a stable address on the configured domain", () => {
-    const email = buildEmail(message({ sender: external, participants: [external, bob] }), { domain: "archive.example.org" });
+    const email = buildEmail(message({ sender: external, participants: [external, bob] }), {
+      domain: "archive.example.org",
+    });
     expect(email.from).toEqual({ name: "Ext Partner", address: "symphony-user-9_9-@archive.example.org" });
   });
 
@@ -86,7 +96,9 @@ describe("buildEmail", () => {
   });
 
   it("an edit is its own item referencing the original", () => {
-    const email = buildEmail(message({ messageId: "v2", initialMessageId: "v1", initialTimestamp: new Date("2026-11-02T09:00:00Z") }));
+    const email = buildEmail(
+      message({ messageId: "v2", initialMessageId: "v1", initialTimestamp: new Date("2026-11-02T09:00:00Z") }),
+    );
     expect(email.subject).toBe("Edited: Symphony IM: Alice Smith, Bob Jones");
     expect(email.messageId).toBe(messageIdFor("v2"));
     expect(email.inReplyTo).toBe(messageIdFor("v1"));

@@ -9,9 +9,7 @@ export type ResolvedEntity =
 
 const entitySchema = z.looseObject({
   type: z.string(),
-  id: z
-    .array(z.looseObject({ type: z.string(), value: z.union([z.string(), z.number()]) }))
-    .optional(),
+  id: z.array(z.looseObject({ type: z.string(), value: z.union([z.string(), z.number()]) })).optional(),
   data: z.looseObject({ unicode: z.string().optional(), shortcode: z.string().optional() }).optional(),
 });
 

@@ -60,7 +60,8 @@ const message: ChatMessage = {
     { userId: "1002", email: "bob@example.com", displayName: "Bob Jones" },
     { userId: "1003", email: "carol@example.com", displayName: "Carol White" },
   ],
-  presentationML: '<div data-format="PresentationML" data-version="2.0"><p>Levels <b>attached</b> שלום</p><ul><li>2y</li></ul></div>',
+  presentationML:
+    '<div data-format="PresentationML" data-version="2.0"><p>Levels <b>attached</b> שלום</p><ul><li>2y</li></ul></div>',
   attachments: [note, big],
   parentMessageId: "parent+1",
   initialMessageId: "initial/1",
@@ -134,7 +135,9 @@ describe("buildMime", () => {
 describe("readStagedMime", () => {
   it("rebuilds the email model and the Graph message from the staged blob", async () => {
     const { email: read } = await readStagedMime(() => createReadStream(staged));
-    expect(read.attachments).toEqual([note, big].map((ref) => ({ ...ref, size: ref === note ? noteBytes.length : BIG })));
+    expect(read.attachments).toEqual(
+      [note, big].map((ref) => ({ ...ref, size: ref === note ? noteBytes.length : BIG })),
+    );
     expect(read).toEqual({ ...email, attachments: read.attachments });
     expect(toGraphMessage(read)).toEqual(toGraphMessage(email));
   });
@@ -142,7 +145,8 @@ describe("readStagedMime", () => {
   it("streams the attachments back byte-identical", async () => {
     const staged_ = await readStagedMime(() => createReadStream(staged));
     const results: { id: string; hash: string; size: number }[] = [];
-    for await (const { ref, content } of staged_.attachments()) results.push({ id: ref.id, ...(await sha256(content)) });
+    for await (const { ref, content } of staged_.attachments())
+      results.push({ id: ref.id, ...(await sha256(content)) });
     const expectedBig = await sha256(generatedFile(BIG, 7).stream);
     expect(results).toEqual([
       { id: note.id, hash: createHash("sha256").update(noteBytes).digest("hex"), size: noteBytes.length },

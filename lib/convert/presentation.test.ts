@@ -8,20 +8,36 @@ const wrap = (body: string) => `<div data-format="PresentationML" data-version="
 const entity = (key: string, text: string) => `<span class="entity" data-entity-id="${key}">${text}</span>`;
 
 const data = JSON.stringify({
-  m: { type: "com.symphony.user.mention", version: "1.0", id: [{ type: "com.symphony.user.userId", value: 71811853189121 }] },
-  h: { type: "org.symphonyoss.taxonomy", version: "1.0", id: [{ type: "org.symphonyoss.taxonomy.hashtag", value: "rates" }] },
-  c: { type: "org.symphonyoss.fin.security", version: "1.0", id: [{ type: "org.symphonyoss.fin.security.id.ticker", value: "AAPL" }] },
+  m: {
+    type: "com.symphony.user.mention",
+    version: "1.0",
+    id: [{ type: "com.symphony.user.userId", value: 71811853189121 }],
+  },
+  h: {
+    type: "org.symphonyoss.taxonomy",
+    version: "1.0",
+    id: [{ type: "org.symphonyoss.taxonomy.hashtag", value: "rates" }],
+  },
+  c: {
+    type: "org.symphonyoss.fin.security",
+    version: "1.0",
+    id: [{ type: "org.symphonyoss.fin.security.id.ticker", value: "AAPL" }],
+  },
   e: { type: "com.symphony.emoji", version: "1.0", data: { shortcode: "smile", unicode: "😄" } },
 });
 
 function classed(html: string, className: string): string[] {
-  return DomUtils.findAll((e) => e.attribs.class === className, parseDocument(html).children).map((e) => DomUtils.textContent(e));
+  return DomUtils.findAll((e) => e.attribs.class === className, parseDocument(html).children).map((e) =>
+    DomUtils.textContent(e),
+  );
 }
 
 describe("renderPresentationML", () => {
   it("resolves mentions, hashtags, cashtags and emoji through the data entities", () => {
     const { html, text } = renderPresentationML(
-      wrap(`<p>Hi ${entity("m", "@Bob Jones")}, ${entity("h", "#rates")} ${entity("c", "$AAPL")} ${entity("e", ":smile:")}</p>`),
+      wrap(
+        `<p>Hi ${entity("m", "@Bob Jones")}, ${entity("h", "#rates")} ${entity("c", "$AAPL")} ${entity("e", ":smile:")}</p>`,
+      ),
       data,
       [bob],
     );
@@ -37,7 +53,11 @@ describe("renderPresentationML", () => {
   });
 
   it("renders MessageML shorthand mention, hash and cash tags", () => {
-    const { html, text } = renderPresentationML('<mention uid="71811853189121"/> <mention email="BOB@example.com"/> <hash tag="fx"/> <cash tag="EURUSD"/>', undefined, [bob]);
+    const { html, text } = renderPresentationML(
+      '<mention uid="71811853189121"/> <mention email="BOB@example.com"/> <hash tag="fx"/> <cash tag="EURUSD"/>',
+      undefined,
+      [bob],
+    );
     expect(text).toBe("@Bob Jones @Bob Jones #fx $EURUSD");
     expect(classed(html, "cashtag")).toEqual(["$EURUSD"]);
   });
@@ -50,7 +70,9 @@ describe("renderPresentationML", () => {
 
   it("renders tables as HTML tables and aligned text columns", () => {
     const { html, text } = renderPresentationML(
-      wrap("<table><thead><tr><th>Tenor</th><th>Bid</th></tr></thead><tbody><tr><td>2y</td><td>4.10</td></tr><tr><td>10y</td><td>4.02</td></tr></tbody></table>"),
+      wrap(
+        "<table><thead><tr><th>Tenor</th><th>Bid</th></tr></thead><tbody><tr><td>2y</td><td>4.10</td></tr><tr><td>10y</td><td>4.02</td></tr></tbody></table>",
+      ),
       undefined,
       [],
     );
@@ -60,27 +82,45 @@ describe("renderPresentationML", () => {
   });
 
   it("renders nested lists with markers and indentation", () => {
-    const { html, text } = renderPresentationML(wrap("<ul><li>one</li><li>two<ol><li>a</li><li>b</li></ol></li></ul>"), undefined, []);
+    const { html, text } = renderPresentationML(
+      wrap("<ul><li>one</li><li>two<ol><li>a</li><li>b</li></ol></li></ul>"),
+      undefined,
+      [],
+    );
     expect(DomUtils.findAll((e) => e.name === "li", parseDocument(html).children)).toHaveLength(4);
     expect(text).toBe(["- one", "- two", "  1. a", "  2. b"].join("\n"));
   });
 
   it("keeps bold, italic and code blocks with their whitespace", () => {
-    const { html, text } = renderPresentationML(wrap("<p><b>bold</b> and <i>italic</i></p><pre><code>if (a &lt; b) {\n  run();\n}</code></pre>"), undefined, []);
+    const { html, text } = renderPresentationML(
+      wrap("<p><b>bold</b> and <i>italic</i></p><pre><code>if (a &lt; b) {\n  run();\n}</code></pre>"),
+      undefined,
+      [],
+    );
     expect(html).toContain("<b>bold</b> and <i>italic</i>");
     expect(html).toContain("<pre><code>if (a &lt; b) {\n  run();\n}</code></pre>");
     expect(text).toBe("bold and italic\nif (a < b) {\n  run();\n}");
   });
 
   it("keeps right-to-left and CJK text readable", () => {
-    const { html, text } = renderPresentationML(wrap('<p dir="rtl">שלום עולם</p><p>日本語のテキスト、中文</p>'), undefined, []);
+    const { html, text } = renderPresentationML(
+      wrap('<p dir="rtl">שלום עולם</p><p>日本語のテキスト、中文</p>'),
+      undefined,
+      [],
+    );
     expect(html).toContain('<p dir="rtl">שלום עולם</p>');
     expect(html.startsWith('<div dir="auto">')).toBe(true);
     expect(text).toBe("שלום עולם\n日本語のテキスト、中文");
   });
 
   it("shows link targets in the text rendering", () => {
-    const { text } = renderPresentationML(wrap('<p>See <a href="https://example.com/x">the note</a> or <a href="mailto:bob@example.com">bob@example.com</a></p>'), undefined, []);
+    const { text } = renderPresentationML(
+      wrap(
+        '<p>See <a href="https://example.com/x">the note</a> or <a href="mailto:bob@example.com">bob@example.com</a></p>',
+      ),
+      undefined,
+      [],
+    );
     expect(text).toBe("See the note <https://example.com/x> or bob@example.com");
   });
 

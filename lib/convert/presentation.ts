@@ -24,7 +24,10 @@ function peopleIndex(people: Person[]): Map<string, Person> {
  */
 export function renderPresentationML(presentationML: string, data: string | undefined, people: Person[]): MessageBody {
   try {
-    const nodes = sanitizePresentationML(presentationML, { entities: parseEntities(data), people: peopleIndex(people) });
+    const nodes = sanitizePresentationML(presentationML, {
+      entities: parseEntities(data),
+      people: peopleIndex(people),
+    });
     return { html: renderHtml(nodes), text: renderText(nodes) };
   } catch {
     return { html: `<div dir="auto"><pre>${escapeHtml(presentationML)}</pre></div>`, text: presentationML };

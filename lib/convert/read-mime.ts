@@ -1,5 +1,12 @@
 import type { Readable } from "node:stream";
-import { MailParser, type AddressObject, type AttachmentStream, type Headers, type HeaderValue, type MessageText } from "mailparser";
+import {
+  MailParser,
+  type AddressObject,
+  type AttachmentStream,
+  type Headers,
+  type HeaderValue,
+  type MessageText,
+} from "mailparser";
 import { ATTACHMENT_ID_HEADER } from "./mime";
 import type { AttachmentRef, EmailAddress, EmailModel } from "./types";
 
@@ -102,7 +109,12 @@ export async function readStagedMime(open: () => Readable | Promise<Readable>): 
     text: text?.text ?? "",
     messageId: headerString(headers, "message-id") ?? "",
     inReplyTo: headerString(headers, "in-reply-to"),
-    references: typeof references === "string" ? references.split(/\s+/).filter(Boolean) : Array.isArray(references) ? references.map(String) : [],
+    references:
+      typeof references === "string"
+        ? references.split(/\s+/).filter(Boolean)
+        : Array.isArray(references)
+          ? references.map(String)
+          : [],
     headers: symphonyHeaders,
     attachments: refs,
   };

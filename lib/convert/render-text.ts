@@ -1,8 +1,23 @@
 import type { SafeElement, SafeNode } from "./safe-tree";
 
 const BLOCK_TAGS = new Set([
-  "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "dl", "dt", "dd", "caption", "li", "tr",
-  "thead", "tbody", "tfoot",
+  "p",
+  "div",
+  "h1",
+  "h2",
+  "h3",
+  "h4",
+  "h5",
+  "h6",
+  "dl",
+  "dt",
+  "dd",
+  "caption",
+  "li",
+  "tr",
+  "thead",
+  "tbody",
+  "tfoot",
 ]);
 
 /**
@@ -52,9 +67,15 @@ function tableRows(table: SafeElement): { cells: string[]; header: boolean }[] {
     for (const node of nodes) {
       if (node.type !== "element") continue;
       if (node.tag === "tr") {
-        const cells = node.children.filter((c): c is SafeElement => c.type === "element" && (c.tag === "td" || c.tag === "th"));
+        const cells = node.children.filter(
+          (c): c is SafeElement => c.type === "element" && (c.tag === "td" || c.tag === "th"),
+        );
         rows.push({
-          cells: cells.map((c) => renderBlock(c.children, false).replace(/\s*\n\s*/g, " ").trim()),
+          cells: cells.map((c) =>
+            renderBlock(c.children, false)
+              .replace(/\s*\n\s*/g, " ")
+              .trim(),
+          ),
           header: cells.length > 0 && cells.every((c) => c.tag === "th"),
         });
       } else if (node.tag === "thead" || node.tag === "tbody" || node.tag === "tfoot") {
@@ -73,8 +94,15 @@ function renderTable(table: SafeElement): string {
   for (const row of rows) row.cells.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   let out = "";
   for (const row of rows) {
-    out += `${row.cells.map((cell, i) => cell.padEnd(widths[i])).join(" | ").trimEnd()}\n`;
-    if (row.header) out += `${widths.slice(0, row.cells.length).map((w) => "-".repeat(w)).join("-|-")}\n`;
+    out += `${row.cells
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join(" | ")
+      .trimEnd()}\n`;
+    if (row.header)
+      out += `${widths
+        .slice(0, row.cells.length)
+        .map((w) => "-".repeat(w))
+        .join("-|-")}\n`;
   }
   return out;
 }

@@ -4,8 +4,27 @@ import { describe, expect, it } from "vitest";
 import { renderPresentationML } from "./presentation";
 
 const SCRIPT_CAPABLE = new Set([
-  "script", "style", "iframe", "frame", "object", "embed", "applet", "svg", "math", "form", "input",
-  "button", "textarea", "select", "meta", "link", "base", "template", "noscript", "video", "audio",
+  "script",
+  "style",
+  "iframe",
+  "frame",
+  "object",
+  "embed",
+  "applet",
+  "svg",
+  "math",
+  "form",
+  "input",
+  "button",
+  "textarea",
+  "select",
+  "meta",
+  "link",
+  "base",
+  "template",
+  "noscript",
+  "video",
+  "audio",
 ]);
 
 /** Parses our output the way a mail client would and lists everything that could run script. */
@@ -33,7 +52,8 @@ const HOSTILE: Record<string, string> = {
   "javascript: link": '<a href="javascript:alert(1)">click</a>',
   "mixed-case javascript: link": '<a href="JaVaScRiPt:alert(1)">click</a>',
   "entity-encoded javascript: link": '<a href="jav&#x61;script&colon;alert(1)">click</a>',
-  "decimal-encoded javascript: link": '<a href="&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)">x</a>',
+  "decimal-encoded javascript: link":
+    '<a href="&#106;&#97;&#118;&#97;&#115;&#99;&#114;&#105;&#112;&#116;&#58;alert(1)">x</a>',
   "tab and newline inside scheme": '<a href="java\tscr\nipt:alert(1)">x</a><a href=" &#14; javascript:alert(1)">y</a>',
   "vbscript: link": '<a href="vbscript:msgbox(1)">x</a>',
   "data: link": '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
@@ -41,14 +61,17 @@ const HOSTILE: Record<string, string> = {
   "relative link": '<a href="/admin?delete=1">x</a>',
   "unclosed tags": "<div><b>bold <i>italic <table><tr><td>cell",
   "svg onload": "<svg onload=alert(1)><circle r=10 /></svg><p>after</p>",
-  "svg with script inside": "<svg><script>alert(1)</script><a xlink:href=\"javascript:alert(1)\">x</a></svg>",
+  "svg with script inside": '<svg><script>alert(1)</script><a xlink:href="javascript:alert(1)">x</a></svg>',
   "math with javascript href": '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
-  "css expression": '<div style="width: expression(alert(1))">x</div><p style="background:url(javascript:alert(1))">y</p>',
+  "css expression":
+    '<div style="width: expression(alert(1))">x</div><p style="background:url(javascript:alert(1))">y</p>',
   "style element": "<style>*{background:url(javascript:alert(1))}</style><p>x</p>",
   "iframe srcdoc": '<iframe srcdoc="<script>alert(1)</script>"></iframe>',
   "object and embed": '<object data="javascript:alert(1)"></object><embed src="https://evil.example/x.swf">',
-  "form with formaction": '<form action="javascript:alert(1)"><button formaction="javascript:alert(2)">go</button><input onfocus=alert(3) autofocus></form>',
-  "meta refresh and base": '<meta http-equiv="refresh" content="0;url=javascript:alert(1)"><base href="javascript:alert(1)//">',
+  "form with formaction":
+    '<form action="javascript:alert(1)"><button formaction="javascript:alert(2)">go</button><input onfocus=alert(3) autofocus></form>',
+  "meta refresh and base":
+    '<meta http-equiv="refresh" content="0;url=javascript:alert(1)"><base href="javascript:alert(1)//">',
   "entity-encoded markup stays text": "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;",
   "comment hiding script": "<!-- <script>alert(1)</script> --><p>x</p>",
   "cdata hiding script": "<![CDATA[<script>alert(1)</script>]]><p>x</p>",
@@ -56,7 +79,8 @@ const HOSTILE: Record<string, string> = {
   "nested tag soup": "<<script>script>alert(1)<</script>/script>",
   "null byte in tag": "<scr\u0000ipt>alert(1)</scr\u0000ipt>",
   "attribute breakout": '<a href="https://example.com/" title=\'"><script>alert(1)</script>\'>x</a>',
-  "hostile entity span": '<span class="entity" data-entity-id="0" onclick="alert(1)"><img src=x onerror=alert(1)>@x</span>',
+  "hostile entity span":
+    '<span class="entity" data-entity-id="0" onclick="alert(1)"><img src=x onerror=alert(1)>@x</span>',
   "hostile mention tag": '<mention uid="1" onmouseover="alert(1)"/><hash tag="\'><script>alert(1)</script>"/>',
   "template and slot": "<template><script>alert(1)</script></template><slot onclick=alert(1)>x</slot>",
   "deeply nested markup": "<div>".repeat(30_000) + "deep" + "</div>".repeat(30_000),
@@ -67,7 +91,9 @@ const HOSTILE: Record<string, string> = {
   "not markup at all": "5 < 6 && 7 > 3 \"quoted\" 'single'",
 };
 
-const data = JSON.stringify({ "0": { type: "com.symphony.user.mention", id: [{ type: "com.symphony.user.userId", value: "1" }] } });
+const data = JSON.stringify({
+  "0": { type: "com.symphony.user.mention", id: [{ type: "com.symphony.user.userId", value: "1" }] },
+});
 const people = [{ userId: "1", displayName: "Bob <script>alert(1)</script>" }];
 
 describe("PresentationML sanitizer, hostile input", () => {
@@ -87,7 +113,11 @@ describe("PresentationML sanitizer, hostile input", () => {
   });
 
   it("keeps the readable text around removed markup", () => {
-    const { text } = renderPresentationML('<p>before</p><script>alert(1)</script><p onclick="x()">after <b>bold</b></p>', undefined, []);
+    const { text } = renderPresentationML(
+      '<p>before</p><script>alert(1)</script><p onclick="x()">after <b>bold</b></p>',
+      undefined,
+      [],
+    );
     expect(text).toBe("before\nafter bold");
   });
 
@@ -97,7 +127,11 @@ describe("PresentationML sanitizer, hostile input", () => {
   });
 
   it("keeps safe links, with rel=noopener noreferrer", () => {
-    const { html } = renderPresentationML('<a href="https://example.com/a?b=1&amp;c=2" onclick="x()">x</a> <a href="mailto:bob@example.com">Bob</a>', undefined, []);
+    const { html } = renderPresentationML(
+      '<a href="https://example.com/a?b=1&amp;c=2" onclick="x()">x</a> <a href="mailto:bob@example.com">Bob</a>',
+      undefined,
+      [],
+    );
     const links = DomUtils.findAll((e) => e.name === "a", parseDocument(html).children);
     expect(links.map((a) => a.attribs.href)).toEqual(["https://example.com/a?b=1&c=2", "mailto:bob@example.com"]);
     expect(links.every((a) => a.attribs.rel === "noopener noreferrer")).toBe(true);

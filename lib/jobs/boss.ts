@@ -16,7 +16,12 @@ const globalForBoss = globalThis as unknown as { boss?: Promise<PgBoss> };
 
 /** A new, started pg-boss instance with the product's queues (a worker owns one; see jobQueue for the shared one). */
 export async function startBoss(options: { maintenanceIntervalSeconds?: number } = {}): Promise<PgBoss> {
-  const boss = new PgBoss({ connectionString: required("DATABASE_URL"), schema: "pgboss", application_name: "symphony-connector", ...options });
+  const boss = new PgBoss({
+    connectionString: required("DATABASE_URL"),
+    schema: "pgboss",
+    application_name: "symphony-connector",
+    ...options,
+  });
   boss.on("error", (error) => console.error("pg-boss:", error.message));
   await boss.start();
   for (const queue of [IMPORT_QUEUE, SCHEDULER_QUEUE, DRAIN_QUEUE, RETENTION_QUEUE]) await boss.createQueue(queue);

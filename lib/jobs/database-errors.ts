@@ -10,7 +10,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   for (let cause = error; cause && typeof cause === "object"; cause = (cause as { cause?: unknown }).cause) {
     const { code, message } = cause as { code?: unknown; message?: unknown };
     if (typeof code === "string" && (UNAVAILABLE_SQLSTATES.test(code) || NETWORK_CODES.has(code))) return true;
-    if (typeof message === "string" && /Connection terminated|the database system is (shutting down|starting up)/i.test(message)) return true;
+    if (
+      typeof message === "string" &&
+      /Connection terminated|the database system is (shutting down|starting up)/i.test(message)
+    )
+      return true;
   }
   return false;
 }

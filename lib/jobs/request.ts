@@ -38,7 +38,9 @@ export async function requestImport(request: ImportRequest): Promise<{ runId: st
   const { run, created } = await openRun(request);
   if (created) {
     const job: ImportJob = { runId: run.id, connectorId: request.connectorId };
-    await (await jobQueue()).send(IMPORT_QUEUE, job, {
+    await (
+      await jobQueue()
+    ).send(IMPORT_QUEUE, job, {
       // A run resumes where it stopped, so it may be retried many times (killed workers, outages);
       // errors that need an administrator fail it at once (see the worker). The worker holding the
       // job sets its expiry and retry delay and renews it while it runs (heartbeat.ts).

@@ -6,7 +6,9 @@ import { requestImport } from "@/lib/jobs/request";
  * nextRunAt one interval on, so the next minute's tick does not ask again. Safe to call from several
  * places at once (cron route, every worker's scheduler job): requestImport never opens a second run.
  */
-export async function enqueueDueImports(now = new Date()): Promise<Array<{ connectorId: string; runId: string; alreadyQueued: boolean }>> {
+export async function enqueueDueImports(
+  now = new Date(),
+): Promise<Array<{ connectorId: string; runId: string; alreadyQueued: boolean }>> {
   const due = await db.connector.findMany({
     where: { status: "ACTIVE", OR: [{ nextRunAt: null }, { nextRunAt: { lte: now } }] },
     select: { id: true, nextRunAt: true, scheduleIntervalMinutes: true },
@@ -18,7 +20,10 @@ export async function enqueueDueImports(now = new Date()): Promise<Array<{ conne
       data: { nextRunAt: new Date(now.getTime() + connector.scheduleIntervalMinutes * 60_000) },
     });
     if (claimed.count === 0) continue; // another scheduler got it first
-    queued.push({ connectorId: connector.id, ...(await requestImport({ connectorId: connector.id, trigger: "SCHEDULE" })) });
+    queued.push({
+      connectorId: connector.id,
+      ...(await requestImport({ connectorId: connector.id, trigger: "SCHEDULE" })),
+    });
   }
   return queued;
 }

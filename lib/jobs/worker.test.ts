@@ -7,7 +7,10 @@ import { requestImport } from "@/lib/jobs/request";
 import { startWorker, type Worker } from "@/lib/jobs/worker";
 import { canRun, startHarness, type Harness } from "@/lib/pipeline/test-harness";
 
-if (!canRun) console.warn("lib/jobs worker tests skipped: needs vitest's globalSetup (DATABASE_URL, Azurite, NODE_EXTRA_CA_CERTS for the M365 sandbox)");
+if (!canRun)
+  console.warn(
+    "lib/jobs worker tests skipped: needs vitest's globalSetup (DATABASE_URL, Azurite, NODE_EXTRA_CA_CERTS for the M365 sandbox)",
+  );
 
 describe.skipIf(!canRun)("workers sharing one database", () => {
   let h: Harness;
@@ -18,7 +21,15 @@ describe.skipIf(!canRun)("workers sharing one database", () => {
     // Slow Graph down a little so the import phase outlasts the helpers' polling interval.
     h.m365.setFaults({ latencyMs: 40 });
     for (const workerId of ["worker-a", "worker-b"]) {
-      workers.push(await startWorker({ concurrency: 2, workerId, environment: h.environment, delivery: { batchSize: 6 }, helpersPerRun: 4 }));
+      workers.push(
+        await startWorker({
+          concurrency: 2,
+          workerId,
+          environment: h.environment,
+          delivery: { batchSize: 6 },
+          helpersPerRun: 4,
+        }),
+      );
     }
   });
   afterAll(async () => {
@@ -28,24 +39,44 @@ describe.skipIf(!canRun)("workers sharing one database", () => {
   });
 
   it("split one run's items between two workers, and every pair is imported exactly once", async () => {
-    const { runId, alreadyQueued } = await requestImport({ connectorId: h.connector.id, trigger: "MANUAL", requestedBy: "test" });
+    const { runId, alreadyQueued } = await requestImport({
+      connectorId: h.connector.id,
+      trigger: "MANUAL",
+      requestedBy: "test",
+    });
     expect(alreadyQueued).toBe(false);
-    expect(await requestImport({ connectorId: h.connector.id, trigger: "MANUAL" })).toEqual({ runId, alreadyQueued: true });
+    expect(await requestImport({ connectorId: h.connector.id, trigger: "MANUAL" })).toEqual({
+      runId,
+      alreadyQueued: true,
+    });
 
     let run = await db.importRun.findUniqueOrThrow({ where: { id: runId } });
-    for (const deadline = Date.now() + 50_000; !["SUCCEEDED", "PARTIAL", "FAILED"].includes(run.status) && Date.now() < deadline; ) {
+    for (
+      const deadline = Date.now() + 50_000;
+      !["SUCCEEDED", "PARTIAL", "FAILED"].includes(run.status) && Date.now() < deadline;
+    ) {
       await sleep(250);
       run = await db.importRun.findUniqueOrThrow({ where: { id: runId } });
     }
     expect(run.status).toBe("SUCCEEDED");
 
     const expected = await h.expected();
-    const pairs = expected.flatMap(({ message, mailboxes }) => mailboxes.map((mailbox) => `${mailbox}|${messageIdFor(message.messageId)}`));
+    const pairs = expected.flatMap(({ message, mailboxes }) =>
+      mailboxes.map((mailbox) => `${mailbox}|${messageIdFor(message.messageId)}`),
+    );
     expect(run.itemsImported).toBe(pairs.length);
-    const items = h.m365.mailboxes().flatMap((user) => (h.m365.items(user.mail) ?? []).map((item) => `${user.mail.toLowerCase()}|${item.internetMessageId}`));
+    const items = h.m365
+      .mailboxes()
+      .flatMap((user) =>
+        (h.m365.items(user.mail) ?? []).map((item) => `${user.mail.toLowerCase()}|${item.internetMessageId}`),
+      );
     expect(items.sort()).toEqual(pairs.sort());
 
-    const byWorker = await db.importItem.groupBy({ by: ["claimedBy"], where: { runId, status: "IMPORTED" }, _count: true });
+    const byWorker = await db.importItem.groupBy({
+      by: ["claimedBy"],
+      where: { runId, status: "IMPORTED" },
+      _count: true,
+    });
     expect(byWorker.map((row) => row.claimedBy).sort()).toEqual(["worker-a", "worker-b"]);
     expect(Math.min(...byWorker.map((row) => row._count))).toBeGreaterThan(0);
   });

@@ -3,11 +3,25 @@ import { randomBytes } from "node:crypto";
 import type PgBoss from "pg-boss";
 import { config } from "@/lib/config";
 import { logger } from "@/lib/logger";
-import { DRAIN_QUEUE, IMPORT_QUEUE, RETENTION_QUEUE, SCHEDULER_QUEUE, startBoss, type ImportJob } from "@/lib/jobs/boss";
+import {
+  DRAIN_QUEUE,
+  IMPORT_QUEUE,
+  RETENTION_QUEUE,
+  SCHEDULER_QUEUE,
+  startBoss,
+  type ImportJob,
+} from "@/lib/jobs/boss";
 import { defaultRunJobRecovery, keepJobAlive, type RunJobRecovery } from "@/lib/jobs/heartbeat";
 import { M365AuthError } from "@/lib/m365";
 import { enqueueDueImports } from "@/lib/jobs/schedule";
-import { drainRun, environmentFromConfig, failRun, runImport, type DeliveryOptions, type PipelineEnvironment } from "@/lib/pipeline";
+import {
+  drainRun,
+  environmentFromConfig,
+  failRun,
+  runImport,
+  type DeliveryOptions,
+  type PipelineEnvironment,
+} from "@/lib/pipeline";
 import { blobsStillNeeded } from "@/lib/pipeline/ledger";
 import { RunSetupError, stagingStoreFor } from "@/lib/pipeline/services";
 import { SymphonyError } from "@/lib/symphony";
@@ -52,11 +66,17 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       const summary = await runImport(runId, {
         ...common,
         onCollected: async () => {
-          const helpers = Array.from({ length: options.helpersPerRun ?? 4 }, () => ({ name: DRAIN_QUEUE, data: { runId, connectorId } }));
+          const helpers = Array.from({ length: options.helpersPerRun ?? 4 }, () => ({
+            name: DRAIN_QUEUE,
+            data: { runId, connectorId },
+          }));
           await boss.insert(helpers);
         },
       });
-      log.info({ runId, status: summary.status, counts: summary.counts, messages: summary.messagesCollected }, "import run finished");
+      log.info(
+        { runId, status: summary.status, counts: summary.counts, messages: summary.messagesCollected },
+        "import run finished",
+      );
     } catch (error) {
       if (stopping.signal.aborted) throw error; // another worker resumes the run
       const hopeless = needsAnAdministrator(error);
@@ -74,7 +94,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   };
 
   for (let i = 0; i < options.concurrency; i++) {
-    await boss.work<ImportJob>(IMPORT_QUEUE, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: 1 }, runJob);
+    await boss.work<ImportJob>(
+      IMPORT_QUEUE,
+      { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: 1 },
+      runJob,
+    );
     await boss.work<ImportJob>(DRAIN_QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, drainJob);
   }
 

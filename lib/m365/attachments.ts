@@ -68,7 +68,11 @@ type Request = { id: string; attachment: ImportAttachment; body: Record<string, 
  * trips; each sub-request still counts against the mailbox's limits, which the scheduler knows).
  * A retry after an answer that may hide a success first checks what the message already has.
  */
-export async function addSmallAttachments(target: AttachmentTarget, attachments: ImportAttachment[], all: ImportAttachment[]) {
+export async function addSmallAttachments(
+  target: AttachmentTarget,
+  attachments: ImportAttachment[],
+  all: ImportAttachment[],
+) {
   const groups: ImportAttachment[][] = [];
   let bytes = Infinity;
   for (const attachment of attachments) {
@@ -82,7 +86,11 @@ export async function addSmallAttachments(target: AttachmentTarget, attachments:
   await Promise.all(
     groups.map(async (group) => {
       const requests = await Promise.all(
-        group.map(async (attachment, index) => ({ id: String(index + 1), attachment, body: await fileAttachmentBody(attachment) })),
+        group.map(async (attachment, index) => ({
+          id: String(index + 1),
+          attachment,
+          body: await fileAttachmentBody(attachment),
+        })),
       );
       await (requests.length === 1 ? postOne(target, requests[0], all) : postBatch(target, requests, all));
     }),

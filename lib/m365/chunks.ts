@@ -31,7 +31,10 @@ export function createChunkReader(open: () => Readable | Promise<Readable>): Chu
       if (!pieces || offset < heldStart) await reopen();
       while (heldStart + heldLength < offset + length) {
         const next = await pieces!.next();
-        if (next.done) throw new Error(`attachment stream ended at byte ${heldStart + heldLength}, expected at least ${offset + length}`);
+        if (next.done)
+          throw new Error(
+            `attachment stream ended at byte ${heldStart + heldLength}, expected at least ${offset + length}`,
+          );
         const piece = Buffer.from(next.value);
         held.push(piece);
         heldLength += piece.length;

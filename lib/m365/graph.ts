@@ -7,12 +7,7 @@ import type { TokenProvider } from "./token";
 export type GraphMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 
 /** One Graph call; `path` is relative to the version root (e.g. `/users/{id}`), query values already encoded. */
-export type GraphRequest = {
-  method: GraphMethod;
-  path: string;
-  headers?: Record<string, string>;
-  body?: unknown;
-};
+export type GraphRequest = { method: GraphMethod; path: string; headers?: Record<string, string>; body?: unknown };
 
 export type GraphResponse<T = unknown> = { status: number; headers: Headers; body: T };
 
@@ -26,7 +21,10 @@ const GRAPH_HOST = "graph.microsoft.com";
  * out 429/503/504 itself, then give up) is left out on purpose:
  * every status comes back to the caller so the per-mailbox scheduler decides what waits and what fails.
  */
-export function createGraphTransport(settings: Pick<M365Settings, "graphBaseUrl">, tokens: TokenProvider): GraphTransport {
+export function createGraphTransport(
+  settings: Pick<M365Settings, "graphBaseUrl">,
+  tokens: TokenProvider,
+): GraphTransport {
   const { baseUrl, version } = splitVersion(settings.graphBaseUrl);
   const hostname = new URL(baseUrl).hostname;
   const authProvider = { getAccessToken: () => tokens.getAccessToken() };

@@ -1,5 +1,11 @@
 export { createMailboxWriter, type MailboxWriter, type MailboxWriterOptions } from "./writer";
-export { createScheduler, defaultSchedulerOptions, type Scheduler, type SchedulerCounters, type SchedulerOptions } from "./scheduler";
+export {
+  createScheduler,
+  defaultSchedulerOptions,
+  type Scheduler,
+  type SchedulerCounters,
+  type SchedulerOptions,
+} from "./scheduler";
 export { createTokenProvider, GRAPH_SCOPE, type TokenProvider } from "./token";
 export { m365SettingsSchema, parseM365Settings, type M365Settings, type M365SettingsInput } from "./settings";
 export { GraphRequestError, GraphRetriesExhaustedError, M365AuthError, type M365AuthFailure } from "./errors";

@@ -7,8 +7,7 @@ export const SYMPHONY_FOLDER_NAME = "Symphony";
 const DIRECTORY = "directory";
 
 export type MailboxLookup =
-  | { found: true; address: string; userId: string }
-  | { found: false; address: string; reason: "mailbox not found" };
+  { found: true; address: string; userId: string } | { found: false; address: string; reason: "mailbox not found" };
 
 type User = { id: string };
 
@@ -54,7 +53,9 @@ export async function findOrCreateSymphonyFolder(ctx: GraphContext, userId: stri
     userId,
     { method: "POST", path: childFolders, body: { displayName: SYMPHONY_FOLDER_NAME } },
     // A create whose answer was lost may have worked: look before trying again.
-    { beforeRetry: async () => ((await find()) ? { status: 409, headers: new Headers(), body: undefined } : undefined) },
+    {
+      beforeRetry: async () => ((await find()) ? { status: 409, headers: new Headers(), body: undefined } : undefined),
+    },
   );
   if (created.status === 201 || created.status === 200) return (created.body as Folder).id;
   if (created.status !== 409) throw graphError(created);

@@ -22,11 +22,13 @@ type Property = { id: string; value: string };
  * The create body: the converted message (which makes it a received, non-draft item with its
  * original times) plus our idempotency key and the small attachments that fit in the same request.
  */
-export function createBody(graph: object, key: string, attachments: Record<string, unknown>[]): Record<string, unknown> {
+export function createBody(
+  graph: object,
+  key: string,
+  attachments: Record<string, unknown>[],
+): Record<string, unknown> {
   const existing = (graph as { singleValueExtendedProperties?: Property[] }).singleValueExtendedProperties ?? [];
-  const properties = existing.filter(
-    (property) => property.id.toLowerCase() !== ITEM_KEY_PROPERTY.toLowerCase(),
-  );
+  const properties = existing.filter((property) => property.id.toLowerCase() !== ITEM_KEY_PROPERTY.toLowerCase());
   return {
     ...graph,
     singleValueExtendedProperties: [...properties, { id: ITEM_KEY_PROPERTY, value: key }],
@@ -45,10 +47,7 @@ export async function findMessageByKey(
   const page = await sendOk<{ value: Array<{ id: string }> }>(
     ctx,
     userId,
-    {
-      method: "GET",
-      path: `/users/${encodeURIComponent(userId)}/messages?${filterQuery(filter)}&$select=id&$top=1`,
-    },
+    { method: "GET", path: `/users/${encodeURIComponent(userId)}/messages?${filterQuery(filter)}&$select=id&$top=1` },
     { onSent },
   );
   return page.value[0]?.id;
@@ -86,7 +85,8 @@ export async function importMessage(
   let plan: AttachmentPlan;
   if (found) {
     graphMessageId = found;
-    const attached = item.attachments.length > 0 ? await attachedNames({ ctx, userId, messageId: found, onSent }) : new Map();
+    const attached =
+      item.attachments.length > 0 ? await attachedNames({ ctx, userId, messageId: found, onSent }) : new Map();
     plan = planAttachments(missingFrom(item.attachments, attached), undefined);
   } else {
     plan = planAttachments(item.attachments, Buffer.byteLength(JSON.stringify(createBody(item.graph, item.key, []))));
@@ -113,7 +113,11 @@ async function createMessage(
   const response = await send(
     ctx,
     userId,
-    { method: "POST", path: `/users/${encodeURIComponent(userId)}/mailFolders/${encodeURIComponent(folderId)}/messages`, body },
+    {
+      method: "POST",
+      path: `/users/${encodeURIComponent(userId)}/mailFolders/${encodeURIComponent(folderId)}/messages`,
+      body,
+    },
     {
       onSent,
       // The create may have worked although the answer was a 5xx or never came: look it up first.
@@ -130,5 +134,11 @@ async function createMessage(
 /** The same Graph context, with every request it schedules tied to `signal`. */
 function withSignal(ctx: GraphContext, signal: AbortSignal): GraphContext {
   const { scheduler } = ctx;
-  return { ...ctx, scheduler: { ...scheduler, schedule: (key, send, options) => scheduler.schedule(key, send, { ...options, signal }) } };
+  return {
+    ...ctx,
+    scheduler: {
+      ...scheduler,
+      schedule: (key, send, options) => scheduler.schedule(key, send, { ...options, signal }),
+    },
+  };
 }

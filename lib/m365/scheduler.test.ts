@@ -7,7 +7,10 @@ describe("scheduler and an abandoned attempt", () => {
   it("never sends a queued request once its attempt is aborted", async () => {
     const scheduler = createScheduler({ perMailboxConcurrency: 1 });
     let releaseFirst: (() => void) | undefined;
-    const first = scheduler.schedule("a@bank.example", () => new Promise<HttpOutcome>((resolve) => (releaseFirst = () => resolve(ok()))));
+    const first = scheduler.schedule(
+      "a@bank.example",
+      () => new Promise<HttpOutcome>((resolve) => (releaseFirst = () => resolve(ok()))),
+    );
     await vi.waitFor(() => expect(releaseFirst).toBeDefined());
 
     const attempt = new AbortController();

@@ -101,7 +101,13 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
     return state;
   }
 
-  async function sendOnce<T>(key: string, send: () => Promise<T>, requestCount: number, onSent?: (n: number) => void, signal?: AbortSignal) {
+  async function sendOnce<T>(
+    key: string,
+    send: () => Promise<T>,
+    requestCount: number,
+    onSent?: (n: number) => void,
+    signal?: AbortSignal,
+  ) {
     const state = mailboxState(key);
     const slots = Math.min(requestCount, options.perMailboxConcurrency);
     const cost = Math.min(requestCount, options.budget.requests);
@@ -126,7 +132,8 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
       }
     } finally {
       state.slots.release(slots);
-      if (state.slots.idle() && state.budget.empty(Date.now()) && state.pausedUntil <= Date.now()) mailboxes.delete(key);
+      if (state.slots.idle() && state.budget.empty(Date.now()) && state.pausedUntil <= Date.now())
+        mailboxes.delete(key);
     }
   }
 
@@ -201,12 +208,7 @@ function retryAfterMs(headers: Headers, max: number): number | undefined {
   return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), max) : undefined;
 }
 
-type Semaphore = {
-  acquire(n: number): Promise<void>;
-  release(n: number): void;
-  used(): number;
-  idle(): boolean;
-};
+type Semaphore = { acquire(n: number): Promise<void>; release(n: number): void; used(): number; idle(): boolean };
 
 /** Weighted, first come first served: a large request is not starved by a stream of small ones. */
 function createSemaphore(limit: number): Semaphore {

@@ -10,7 +10,9 @@ const certificateSchema = z
     certificatePem: z.string().includes("BEGIN CERTIFICATE", { error: "must be a PEM certificate" }).optional(),
     thumbprint: z
       .string()
-      .regex(/^([0-9a-fA-F]{2}:?){20}$|^([0-9a-fA-F]{2}:?){32}$/, { error: "must be a SHA-1 or SHA-256 hex thumbprint" })
+      .regex(/^([0-9a-fA-F]{2}:?){20}$|^([0-9a-fA-F]{2}:?){32}$/, {
+        error: "must be a SHA-1 or SHA-256 hex thumbprint",
+      })
       .optional(),
   })
   .refine((c) => c.certificatePem !== undefined || c.thumbprint !== undefined, {

@@ -18,7 +18,11 @@ type UploadSession = { uploadUrl: string; nextExpectedRanges?: string[] };
  * nextExpectedRanges wins; when the session is gone, either the last chunk completed the attachment
  * (it is on the message) or a new session starts over.
  */
-export async function uploadLargeAttachment(target: AttachmentTarget, attachment: ImportAttachment, all: ImportAttachment[]) {
+export async function uploadLargeAttachment(
+  target: AttachmentTarget,
+  attachment: ImportAttachment,
+  all: ImportAttachment[],
+) {
   for (let sessionCount = 1; ; sessionCount++) {
     const session = await sendOk<UploadSession>(
       target.ctx,
@@ -42,7 +46,8 @@ export async function uploadLargeAttachment(target: AttachmentTarget, attachment
     if ((await uploadChunks(target, session, attachment)) === "done") return;
     const stillMissing = missingFrom(all, await attachedNames(target)).includes(attachment);
     if (!stillMissing) return;
-    if (sessionCount >= MAX_SESSIONS) throw new Error(`upload of attachment "${attachment.name}" lost its session ${sessionCount} times`);
+    if (sessionCount >= MAX_SESSIONS)
+      throw new Error(`upload of attachment "${attachment.name}" lost its session ${sessionCount} times`);
   }
 }
 
@@ -56,9 +61,11 @@ export async function uploadChunks(target: AttachmentTarget, session: UploadSess
     while (next < size) {
       const start = next;
       const chunk = await reader.read(start, Math.min(UPLOAD_CHUNK_BYTES, size - start));
-      const response = await target.ctx.scheduler.schedule(target.userId, () => putChunk(session.uploadUrl, chunk, start, size), {
-        onSent: target.onSent,
-      });
+      const response = await target.ctx.scheduler.schedule(
+        target.userId,
+        () => putChunk(session.uploadUrl, chunk, start, size),
+        { onSent: target.onSent },
+      );
       if (response.status === 201) return "done";
       if (response.status === 404 || response.status === 410) return "session-lost";
       if (isSuccess(response.status)) {

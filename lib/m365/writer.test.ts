@@ -72,10 +72,16 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
         await token(certificateSettings({ thumbprint: sandbox.app.thumbprint })),
       ];
       for (const accessToken of tokens) {
-        expect(claims(accessToken)).toMatchObject({ tid: sandbox.tenantId, appid: sandbox.app.clientId, aud: "https://graph.microsoft.com" });
+        expect(claims(accessToken)).toMatchObject({
+          tid: sandbox.tenantId,
+          appid: sandbox.app.clientId,
+          aud: "https://graph.microsoft.com",
+        });
       }
       // And Graph accepts it: the mailbox resolves through the certificate-authenticated writer.
-      const lookup = await writer({ settings: certificateSettings({ certificatePem: sandbox.app.certificatePem }) }).resolveMailbox(ALICE);
+      const lookup = await writer({
+        settings: certificateSettings({ certificatePem: sandbox.app.certificatePem }),
+      }).resolveMailbox(ALICE);
       expect(lookup.found).toBe(true);
     });
 
@@ -90,7 +96,9 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
 
     it("says admin consent is missing when the tenant has not consented", async () => {
       sandbox.setConsent(false);
-      const error = await writer().resolveMailbox(ALICE).catch((e: unknown) => e);
+      const error = await writer()
+        .resolveMailbox(ALICE)
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(M365AuthError);
       expect((error as M365AuthError).reason).toBe("no-consent");
       expect((error as M365AuthError).message).toMatch(/admin consent/);
@@ -104,7 +112,11 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       const byAlias = await w.resolveMailbox("A.Archer@contoso.test");
       expect(byUpn).toMatchObject({ found: true });
       expect(byAlias).toEqual({ ...byUpn, address: "a.archer@contoso.test" });
-      expect(await w.resolveMailbox("nobody@contoso.test")).toEqual({ found: false, address: "nobody@contoso.test", reason: "mailbox not found" });
+      expect(await w.resolveMailbox("nobody@contoso.test")).toEqual({
+        found: false,
+        address: "nobody@contoso.test",
+        reason: "mailbox not found",
+      });
     });
 
     it("creates Inbox/Symphony once when five imports race from separate writers", async () => {
@@ -154,10 +166,17 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       const w = writer();
       const userId = await resolve(w, ALICE);
       const folderId = await w.ensureSymphonyFolder(userId);
-      const attachments = [smallAttachment("a.txt", 1000), smallAttachment("b.bin", 200_000), smallAttachment("c.bin", 300_000)];
+      const attachments = [
+        smallAttachment("a.txt", 1000),
+        smallAttachment("b.bin", 200_000),
+        smallAttachment("c.bin", 300_000),
+      ];
       const crashed = item("key-crash", { attachments });
       // The earlier attempt: the create went through (with no attachments yet), then the worker died.
-      const graph = createGraphTransport(parseSettings(secretSettings()), createTokenProvider(parseSettings(secretSettings())));
+      const graph = createGraphTransport(
+        parseSettings(secretSettings()),
+        createTokenProvider(parseSettings(secretSettings())),
+      );
       const created = await graph({
         method: "POST",
         path: `/users/${userId}/mailFolders/${folderId}/messages`,
@@ -187,7 +206,10 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       const result = await w.importMessage(userId, folderId, item("key-big", { attachments }), { firstAttempt: true });
       const [stored] = sandbox.items(CAROL)!;
       expect(stored.attachments).toHaveLength(attachments.length);
-      expect(stored.attachments.find((a) => a.name === "logo.png")).toMatchObject({ isInline: true, contentId: "logo@symphony" });
+      expect(stored.attachments.find((a) => a.name === "logo.png")).toMatchObject({
+        isInline: true,
+        contentId: "logo@symphony",
+      });
       await expectSameBytes(userId, result.graphMessageId, attachments);
       // create (+2 small inside it) + a $batch of 2 + a $batch of 2 + session + 4 chunks: fewer requests than items sent.
       expect(result.requests).toBeLessThan(attachments.length + 1 + 4 + 1);
@@ -199,9 +221,14 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       const w = writer();
       const userId = await resolve(w, BOB);
       const folderId = await w.ensureSymphonyFolder(userId);
-      const { graphMessageId: messageId } = await w.importMessage(userId, folderId, item("key-resume"), { firstAttempt: true });
+      const { graphMessageId: messageId } = await w.importMessage(userId, folderId, item("key-resume"), {
+        firstAttempt: true,
+      });
       const attachment = bytesAttachment("resumed.bin", randomBytes(2 * UPLOAD_CHUNK_BYTES + 1000));
-      const graph = createGraphTransport(parseSettings(secretSettings()), createTokenProvider(parseSettings(secretSettings())));
+      const graph = createGraphTransport(
+        parseSettings(secretSettings()),
+        createTokenProvider(parseSettings(secretSettings())),
+      );
       const session = await graph({
         method: "POST",
         path: `/users/${userId}/messages/${messageId}/attachments/createUploadSession`,
@@ -209,7 +236,10 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       });
       const { uploadUrl } = session.body as { uploadUrl: string };
       // An earlier attempt's first chunk reached the server; its answer never came back.
-      const first = Buffer.concat(await Readable.from(await attachment.open()).toArray()).subarray(0, UPLOAD_CHUNK_BYTES);
+      const first = Buffer.concat(await Readable.from(await attachment.open()).toArray()).subarray(
+        0,
+        UPLOAD_CHUNK_BYTES,
+      );
       const put = await fetch(uploadUrl, {
         method: "PUT",
         headers: { "Content-Range": `bytes 0-${UPLOAD_CHUNK_BYTES - 1}/${attachment.size}` },
@@ -236,7 +266,11 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
           const folderId = await w.ensureSymphonyFolder(userId);
           await Promise.all(
             Array.from({ length: 12 }, (_, n) =>
-              w.importMessage(userId, folderId, item(`${address}-${n}`, { attachments: n % 3 === 0 ? [smallAttachment("x.bin", 10_000)] : [] })),
+              w.importMessage(
+                userId,
+                folderId,
+                item(`${address}-${n}`, { attachments: n % 3 === 0 ? [smallAttachment("x.bin", 10_000)] : [] }),
+              ),
             ),
           );
         }),
@@ -248,7 +282,9 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       expect(scheduler.counters()).toMatchObject({ exhausted: 0 });
       expect(scheduler.counters().throttled).toBe(stats.throttled.requests);
       for (const address of mailboxes) {
-        const keys = sandbox.items(address)!.map((i) => i.extendedProperties.find((p) => p.id.endsWith("SymphonyItemKey"))?.value);
+        const keys = sandbox
+          .items(address)!
+          .map((i) => i.extendedProperties.find((p) => p.id.endsWith("SymphonyItemKey"))?.value);
         expect(keys.sort()).toEqual(Array.from({ length: 12 }, (_, n) => `${address}-${n}`).sort());
         const withAttachment = sandbox.items(address)!.filter((i) => i.attachments.length > 0);
         expect(withAttachment.map((i) => i.attachments.length)).toEqual([1, 1, 1, 1]);
@@ -262,7 +298,9 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       const folderId = await w.ensureSymphonyFolder(userId);
       sandbox.setFaults({ serviceUnavailableShare: 1, retryAfterSeconds: 1 });
       const started = Date.now();
-      const error = await w.importMessage(userId, folderId, item("key-unavailable"), { firstAttempt: true }).catch((e: unknown) => e);
+      const error = await w
+        .importMessage(userId, folderId, item("key-unavailable"), { firstAttempt: true })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(GraphRetriesExhaustedError);
       expect(error).toMatchObject({ attempts: 2, lastStatus: 503 });
       expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
@@ -277,9 +315,14 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       const folderId = await w.ensureSymphonyFolder(userId);
       await Promise.all(
         Array.from({ length: 30 }, (_, n) =>
-          w.importMessage(userId, folderId, item(`busy-${n}`, {
-            attachments: n % 5 === 0 ? Array.from({ length: 4 }, (_, k) => smallAttachment(`p${k}.bin`, 1_000_000)) : [],
-          })),
+          w.importMessage(
+            userId,
+            folderId,
+            item(`busy-${n}`, {
+              attachments:
+                n % 5 === 0 ? Array.from({ length: 4 }, (_, k) => smallAttachment(`p${k}.bin`, 1_000_000)) : [],
+            }),
+          ),
         ),
       );
       expect(sandbox.items(BOB)).toHaveLength(30);
@@ -293,7 +336,11 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       const w = writer({ scheduler });
       const userId = await resolve(w, CAROL);
       const folderId = await w.ensureSymphonyFolder(userId);
-      await Promise.all(Array.from({ length: 25 }, (_, n) => w.importMessage(userId, folderId, item(`budget-${n}`), { firstAttempt: true })));
+      await Promise.all(
+        Array.from({ length: 25 }, (_, n) =>
+          w.importMessage(userId, folderId, item(`budget-${n}`), { firstAttempt: true }),
+        ),
+      );
       expect(sandbox.items(CAROL)).toHaveLength(25);
       expect(sandbox.stats().throttled.requests).toBe(0);
       expect(scheduler.counters().throttled).toBe(0);
@@ -307,18 +354,22 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
   }
 
   async function graphGet(path: string) {
-    const response = await fetch(`${sandbox.graphBaseUrl}${path}`, { headers: { Authorization: `Bearer ${await token(secretSettings())}` } });
+    const response = await fetch(`${sandbox.graphBaseUrl}${path}`, {
+      headers: { Authorization: `Bearer ${await token(secretSettings())}` },
+    });
     expect(response.status).toBe(200);
     return response;
   }
 
   async function expectSameBytes(userId: string, messageId: string, attachments: ImportAttachment[]) {
-    const list = (await (await graphGet(`/users/${userId}/messages/${messageId}/attachments?$select=id,name`)).json()) as {
-      value: Array<{ id: string; name: string }>;
-    };
+    const list = (await (
+      await graphGet(`/users/${userId}/messages/${messageId}/attachments?$select=id,name`)
+    ).json()) as { value: Array<{ id: string; name: string }> };
     for (const attachment of attachments) {
       const stored = list.value.find((a) => a.name === attachment.name)!;
-      const bytes = Buffer.from(await (await graphGet(`/users/${userId}/messages/${messageId}/attachments/${stored.id}/$value`)).arrayBuffer());
+      const bytes = Buffer.from(
+        await (await graphGet(`/users/${userId}/messages/${messageId}/attachments/${stored.id}/$value`)).arrayBuffer(),
+      );
       const expected = Buffer.concat(await Readable.from(await attachment.open()).toArray());
       expect(sha256(bytes), attachment.name).toBe(sha256(expected));
     }
@@ -348,8 +399,16 @@ function item(key: string, options: { time?: string; attachments?: ImportAttachm
 }
 
 function bytesAttachment(name: string, bytes: Buffer): ImportAttachment {
-  const pieces = Array.from({ length: Math.ceil(bytes.length / 65_536) }, (_, i) => bytes.subarray(i * 65_536, (i + 1) * 65_536));
-  return { name, contentType: "application/octet-stream", size: bytes.length, isInline: false, open: () => Readable.from(pieces) };
+  const pieces = Array.from({ length: Math.ceil(bytes.length / 65_536) }, (_, i) =>
+    bytes.subarray(i * 65_536, (i + 1) * 65_536),
+  );
+  return {
+    name,
+    contentType: "application/octet-stream",
+    size: bytes.length,
+    isInline: false,
+    open: () => Readable.from(pieces),
+  };
 }
 
 function smallAttachment(name: string, size: number): ImportAttachment {

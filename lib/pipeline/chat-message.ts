@@ -8,7 +8,11 @@ type SymphonyPerson = Pick<StreamMember["user"], "userId" | "email" | "firstName
 
 export function toPerson(user: SymphonyPerson): Person {
   const name = user.displayName || [user.firstName, user.lastName].filter(Boolean).join(" ");
-  return { userId: String(user.userId), email: user.email || undefined, displayName: name || user.email || String(user.userId) };
+  return {
+    userId: String(user.userId),
+    email: user.email || undefined,
+    displayName: name || user.email || String(user.userId),
+  };
 }
 
 /** Symphony's v4 message -> the converter's model; participants come from the stream's membership. */

@@ -2,7 +2,13 @@ import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { buildEmail, buildMime, type ChatMessage } from "@/lib/convert";
 import type { StagingStore } from "@/lib/staging";
-import { SymphonyError, type AdminStream, type StreamType, type SymphonyClient, type SymphonyMessage } from "@/lib/symphony";
+import {
+  SymphonyError,
+  type AdminStream,
+  type StreamType,
+  type SymphonyClient,
+  type SymphonyMessage,
+} from "@/lib/symphony";
 import { toChatMessage, type Conversation } from "./chat-message";
 import { recordedMessageIds, recordPage, type CollectedMessage } from "./ledger";
 import { mapLimit } from "./map-limit";
@@ -44,7 +50,10 @@ async function collectStream(ctx: CollectContext, stream: AdminStream, checkpoin
   for await (const page of ctx.symphony.messages(stream.id, since)) {
     ctx.signal?.throwIfAborted();
     conversation ??= { stream, members: await ctx.symphony.listStreamMembers(stream.id) };
-    const recorded = await recordedMessageIds(ctx.connectorId, page.map((message) => message.messageId));
+    const recorded = await recordedMessageIds(
+      ctx.connectorId,
+      page.map((message) => message.messageId),
+    );
     const fresh = page.filter((message) => !recorded.has(message.messageId));
     const messages = await mapLimit(fresh, ctx.parallelism, (message) => stageMessage(ctx, message, conversation!));
     const last = page.at(-1)!;
@@ -56,11 +65,19 @@ async function collectStream(ctx: CollectContext, stream: AdminStream, checkpoin
       messages,
       checkpoint: { at: new Date(last.timestamp), messageId: last.messageId },
     });
-    if (added > 0) ctx.onMessages?.(added, messages.reduce((sum, message) => sum + message.sizeBytes, 0));
+    if (added > 0)
+      ctx.onMessages?.(
+        added,
+        messages.reduce((sum, message) => sum + message.sizeBytes, 0),
+      );
   }
 }
 
-async function stageMessage(ctx: CollectContext, message: SymphonyMessage, conversation: Conversation): Promise<CollectedMessage> {
+async function stageMessage(
+  ctx: CollectContext,
+  message: SymphonyMessage,
+  conversation: Conversation,
+): Promise<CollectedMessage> {
   const chat = toChatMessage(message, conversation);
   const participants = participantsOf(chat, conversation);
   const recorded = {
@@ -96,7 +113,10 @@ async function stageConverted(ctx: CollectContext, chat: ChatMessage) {
   try {
     email = buildEmail(chat);
   } catch (error) {
-    throw new MessageContentError(`the message could not be converted: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new MessageContentError(
+      `the message could not be converted: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   const attachments = chat.attachments.map((ref) => ({
     ref,
@@ -104,7 +124,10 @@ async function stageConverted(ctx: CollectContext, chat: ChatMessage) {
       streamOf(() =>
         ctx.symphony.downloadAttachment(chat.streamId, chat.messageId, ref.id).catch((error: unknown) => {
           if (error instanceof SymphonyError && ["not_found", "bad_request"].includes(error.code)) {
-            throw new MessageContentError(`attachment "${ref.name}" could not be downloaded from Symphony: ${error.message}`, { cause: error });
+            throw new MessageContentError(
+              `attachment "${ref.name}" could not be downloaded from Symphony: ${error.message}`,
+              { cause: error },
+            );
           }
           throw error;
         }),

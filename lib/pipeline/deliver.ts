@@ -22,7 +22,13 @@ export type DeliveryOptions = {
   attemptTimeoutSeconds: number;
 };
 
-export const defaultDeliveryOptions: DeliveryOptions = { batchSize: 32, claimSeconds: 60, maxAttempts: 5, maxRetryDelaySeconds: 30, attemptTimeoutSeconds: 1800 };
+export const defaultDeliveryOptions: DeliveryOptions = {
+  batchSize: 32,
+  claimSeconds: 60,
+  maxAttempts: 5,
+  maxRetryDelaySeconds: 30,
+  attemptTimeoutSeconds: 1800,
+};
 
 class AttemptTimeoutError extends Error {
   override name = "AttemptTimeoutError";
@@ -85,7 +91,9 @@ async function deliverBatch(ctx: DeliveryContext, batch: ClaimedItem[], outcomes
       }),
     );
     // Without a token nothing can be imported: stop the run instead of failing every item.
-    const authFailure = results.find((r): r is PromiseRejectedResult => r.status === "rejected" && r.reason instanceof M365AuthError);
+    const authFailure = results.find(
+      (r): r is PromiseRejectedResult => r.status === "rejected" && r.reason instanceof M365AuthError,
+    );
     if (authFailure) throw authFailure.reason;
     const other = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (other) throw other.reason;
@@ -136,12 +144,25 @@ async function deliverItem(
     if (isPermanent(error) || item.attempts >= ctx.options.maxAttempts) {
       // The message may exist without all its attachments: the ledger then points at it.
       const created = userId ? await ctx.writer.findByKey(userId, key).catch(() => undefined) : undefined;
-      const detail = [item.attempts > 1 ? `after ${item.attempts} attempts` : "", created ? "the message is in the mailbox, possibly without all its attachments" : ""];
+      const detail = [
+        item.attempts > 1 ? `after ${item.attempts} attempts` : "",
+        created ? "the message is in the mailbox, possibly without all its attachments" : "",
+      ];
       const suffix = detail.filter(Boolean).join("; ");
-      await outcomes.record({ id: item.id, status: "FAILED", reason: suffix ? `${reason} (${suffix})` : reason, graphMessageId: created });
+      await outcomes.record({
+        id: item.id,
+        status: "FAILED",
+        reason: suffix ? `${reason} (${suffix})` : reason,
+        graphMessageId: created,
+      });
       ctx.onItem?.("FAILED", item);
     } else {
-      await outcomes.record({ id: item.id, status: "PENDING", reason, retryDelaySeconds: Math.min(ctx.options.maxRetryDelaySeconds, 2 ** item.attempts) });
+      await outcomes.record({
+        id: item.id,
+        status: "PENDING",
+        reason,
+        retryDelaySeconds: Math.min(ctx.options.maxRetryDelaySeconds, 2 ** item.attempts),
+      });
       ctx.onItem?.("RETRY", item);
     }
   }
@@ -166,7 +187,12 @@ async function withTimeout<T>(seconds: number, deadline: AbortController, work: 
 
 /** A Graph refusal that trying again will not change (400, 403, 413...); 404 may be a folder deleted meanwhile. */
 function isPermanent(error: unknown): boolean {
-  return error instanceof GraphRequestError && error.status >= 400 && error.status < 500 && ![404, 408, 409, 429].includes(error.status);
+  return (
+    error instanceof GraphRequestError &&
+    error.status >= 400 &&
+    error.status < 500 &&
+    ![404, 408, 409, 429].includes(error.status)
+  );
 }
 
 function describe(error: unknown): string {

@@ -12,7 +12,10 @@ import { itemKey } from "./staged-item";
 import { canRun, deliveryReport, ledgerMismatches, startHarness, type Harness } from "./test-harness";
 import { spawnWorker, until, waitForRunEnd, workerEnv, type WorkerProcess } from "./worker-process";
 
-if (!canRun) console.warn("lib/pipeline fault tests skipped: needs vitest's globalSetup (NODE_EXTRA_CA_CERTS for the M365 sandbox)");
+if (!canRun)
+  console.warn(
+    "lib/pipeline fault tests skipped: needs vitest's globalSetup (NODE_EXTRA_CA_CERTS for the M365 sandbox)",
+  );
 
 describe.skipIf(!canRun)("runs through faults and restarts", () => {
   let servers: PrivateServers | undefined;
@@ -57,9 +60,17 @@ describe.skipIf(!canRun)("runs through faults and restarts", () => {
     h.symphony.setFaults({ serverErrorShare: 0.1, retryAfterSeconds: 0 });
     const messages = (await h.expected()).length;
 
-    const { runId } = await requestImport({ connectorId: h.connector.id, trigger: "MANUAL", requestedBy: "faults-test" });
+    const { runId } = await requestImport({
+      connectorId: h.connector.id,
+      trigger: "MANUAL",
+      requestedBy: "faults-test",
+    });
     const w = worker(h);
-    await until(async () => (await db.sourceMessage.count({ where: { connectorId: h.connector.id } })) > 0, 60_000, "collect started");
+    await until(
+      async () => (await db.sourceMessage.count({ where: { connectorId: h.connector.id } })) > 0,
+      60_000,
+      "collect started",
+    );
     h.symphony.revokeSessions();
     const run = await waitForRunEnd(runId, 120_000);
     await w.kill("SIGTERM"); // a worker imports with its harness's sandboxes only
@@ -70,8 +81,11 @@ describe.skipIf(!canRun)("runs through faults and restarts", () => {
     const report = await expectExactlyOnce(h);
     expect(run.itemsImported).toBe(report.expected);
     const stats = h.m365.stats();
-    const refused = stats.serviceUnavailable + stats.throttled.concurrency + stats.throttled.requests + stats.throttled.upload;
-    console.info(`faults: ${report.expected} items, ${stats.graphRequests} Graph requests, ${refused} answered 429/503 (${((100 * refused) / stats.graphRequests).toFixed(0)}%)`);
+    const refused =
+      stats.serviceUnavailable + stats.throttled.concurrency + stats.throttled.requests + stats.throttled.upload;
+    console.info(
+      `faults: ${report.expected} items, ${stats.graphRequests} Graph requests, ${refused} answered 429/503 (${((100 * refused) / stats.graphRequests).toFixed(0)}%)`,
+    );
     expect(stats.throttled.concurrency).toBeGreaterThan(0);
     expect(refused / stats.graphRequests).toBeGreaterThan(0.15);
   }, 150_000);
@@ -88,8 +102,12 @@ describe.skipIf(!canRun)("runs through faults and restarts", () => {
     const imported = () => db.importItem.count({ where: { connectorId, status: "IMPORTED" } });
     const step = (what: string, condition: () => Promise<boolean>) =>
       until(condition, 60_000, what).catch(async (error: Error) => {
-        const ledger = await db.importItem.groupBy({ by: ["status"], where: { connectorId }, _count: true }).catch(() => "unreadable");
-        throw new Error(`${error.message}; ledger ${JSON.stringify(ledger)}; worker ${w.child.exitCode === null ? "alive" : `exited ${w.child.exitCode}`}:\n${w.output()}`);
+        const ledger = await db.importItem
+          .groupBy({ by: ["status"], where: { connectorId }, _count: true })
+          .catch(() => "unreadable");
+        throw new Error(
+          `${error.message}; ledger ${JSON.stringify(ledger)}; worker ${w.child.exitCode === null ? "alive" : `exited ${w.child.exitCode}`}:\n${w.output()}`,
+        );
       });
     await step("collect started", async () => (await db.sourceMessage.count({ where: { connectorId } })) > 0);
     await servers!.restartAzurite();
@@ -102,9 +120,16 @@ describe.skipIf(!canRun)("runs through faults and restarts", () => {
     await w.kill("SIGTERM");
 
     const ledger = await db.importItem.groupBy({ by: ["status"], where: { connectorId }, _count: true });
-    const jobs = await db.$queryRaw`SELECT name, state::text, retry_count, start_after, started_on, expire_in::text FROM pgboss.job WHERE data->>'runId' = ${runId} AND name = 'connector-import'`;
-    const pending = await db.importItem.findMany({ where: { connectorId, status: "PENDING" }, select: { mailbox: true, attempts: true, claimedBy: true, claimedUntil: true, reason: true, updatedAt: true } });
-    expect(run.status, `${run.error}; ledger ${JSON.stringify(ledger)}; pending ${JSON.stringify(pending)}; run job ${JSON.stringify(jobs)}\n${w.output()}`).toBe("SUCCEEDED");
+    const jobs =
+      await db.$queryRaw`SELECT name, state::text, retry_count, start_after, started_on, expire_in::text FROM pgboss.job WHERE data->>'runId' = ${runId} AND name = 'connector-import'`;
+    const pending = await db.importItem.findMany({
+      where: { connectorId, status: "PENDING" },
+      select: { mailbox: true, attempts: true, claimedBy: true, claimedUntil: true, reason: true, updatedAt: true },
+    });
+    expect(
+      run.status,
+      `${run.error}; ledger ${JSON.stringify(ledger)}; pending ${JSON.stringify(pending)}; run job ${JSON.stringify(jobs)}\n${w.output()}`,
+    ).toBe("SUCCEEDED");
     expect(run.messagesCollected).toBe(messages);
     const report = await expectExactlyOnce(h);
     expect(run.itemsImported).toBe(report.expected);
@@ -115,15 +140,24 @@ describe.skipIf(!canRun)("runs through faults and restarts", () => {
     const h = await harness("faults-partial", 12);
     h.m365.setLimits({ uploadBytesPerWindow: 1024 * 1024, uploadWindowMs: 600_000 });
     const environment = { ...h.environment, graphScheduler: { maxAttempts: 2, maxRetryAfterMs: 50 } };
-    const summary = await runImport(await h.newRun(), { workerId: "faults-partial", environment, delivery: { maxAttempts: 1 } });
+    const summary = await runImport(await h.newRun(), {
+      workerId: "faults-partial",
+      environment,
+      delivery: { maxAttempts: 1 },
+    });
 
     expect(summary.status).toBe("PARTIAL");
-    const failed = await db.importItem.findMany({ where: { connectorId: h.connector.id, status: "FAILED" }, include: { sourceMessage: true } });
+    const failed = await db.importItem.findMany({
+      where: { connectorId: h.connector.id, status: "FAILED" },
+      include: { sourceMessage: true },
+    });
     expect(failed.length).toBeGreaterThan(0);
     for (const row of failed) {
       expect(row.reason).toMatch(/the message is in the mailbox/);
       const item = h.m365.items(row.mailbox)!.find((candidate) => candidate.id === row.graphMessageId);
-      expect(item?.extendedProperties.map((p) => p.value)).toContain(itemKey(h.connector.id, row.sourceMessage.messageId));
+      expect(item?.extendedProperties.map((p) => p.value)).toContain(
+        itemKey(h.connector.id, row.sourceMessage.messageId),
+      );
     }
   }, 60_000);
 });

@@ -1,4 +1,12 @@
-export { runImport, drainRun, failRun, type RunOptions, type RunProgress, type RunSummary, type DrainOptions } from "./run";
+export {
+  runImport,
+  drainRun,
+  failRun,
+  type RunOptions,
+  type RunProgress,
+  type RunSummary,
+  type DrainOptions,
+} from "./run";
 export { environmentFromConfig, type PipelineEnvironment } from "./environment";
 export { itemKey } from "./staged-item";
 export type { DeliveryOptions } from "./deliver";

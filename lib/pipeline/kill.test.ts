@@ -28,7 +28,10 @@ const settings = z
   })
   .parse(process.env);
 
-if (!canRun) console.warn("lib/pipeline kill test skipped: needs vitest's globalSetup (DATABASE_URL, Azurite, NODE_EXTRA_CA_CERTS for the M365 sandbox)");
+if (!canRun)
+  console.warn(
+    "lib/pipeline kill test skipped: needs vitest's globalSetup (DATABASE_URL, Azurite, NODE_EXTRA_CA_CERTS for the M365 sandbox)",
+  );
 
 describe.skipIf(!canRun)("a run whose workers are killed again and again", () => {
   let h: Harness;
@@ -55,68 +58,77 @@ describe.skipIf(!canRun)("a run whose workers are killed again and again", () =>
     await servers?.stop();
   });
 
-  it(
-    `imports every pair exactly once after ${settings.KILL_TEST_KILLS} SIGKILLs during collect and import`,
-    async () => {
-      const started = Date.now();
-      const random = seededRandom(settings.KILL_TEST_SEED);
-      const messageCount = (await h.expected()).length;
-      const { runId } = await requestImport({ connectorId: h.connector.id, trigger: "MANUAL", requestedBy: "kill-test" });
-      const env = workerEnv(h);
-      const kills: Array<{ phase: "collect" | "import"; afterMs: number }> = [];
+  it(`imports every pair exactly once after ${settings.KILL_TEST_KILLS} SIGKILLs during collect and import`, async () => {
+    const started = Date.now();
+    const random = seededRandom(settings.KILL_TEST_SEED);
+    const messageCount = (await h.expected()).length;
+    const { runId } = await requestImport({ connectorId: h.connector.id, trigger: "MANUAL", requestedBy: "kill-test" });
+    const env = workerEnv(h);
+    const kills: Array<{ phase: "collect" | "import"; afterMs: number }> = [];
 
-      const collected = () => db.sourceMessage.count({ where: { connectorId: h.connector.id } });
-      const imported = () => db.importItem.count({ where: { connectorId: h.connector.id, status: "IMPORTED" } });
-      let lastPickup = -1;
-      while (kills.length < settings.KILL_TEST_KILLS) {
-        worker = spawnWorker(env);
-        // Wait for this worker to take the run job (after the killed one's job expired).
-        const pickup = await runJobTakenAfter(runId, lastPickup, 30_000);
-        if (pickup === undefined) break; // the run ended: the workload was too small for the kills asked
-        lastPickup = pickup;
-        // The first 40% of the kills aim at collect (if it is still going on); the others at the import.
-        // Each kill waits for a seeded amount of new progress, not for a time, so that a fast machine
-        // cannot finish the run before all the kills have happened.
-        const inImport = kills.length >= Math.ceil(settings.KILL_TEST_KILLS * 0.4);
-        if (inImport) await until(async () => (await collected()) === messageCount, 30_000);
-        const progress = inImport ? imported : collected;
-        const target = (await progress()) + 1 + Math.floor(random() * (inImport ? 12 : 6));
-        await until(async () => (await progress()) >= target || (await runEnded(runId)), 30_000);
-        const afterMs = Math.round(random() * 100);
-        await sleep(afterMs);
-        const phase = (await collected()) < messageCount ? "collect" : "import";
-        await worker.kill("SIGKILL");
-        kills.push({ phase, afterMs });
-      }
-      expect(kills, `the run ended after ${kills.length} kills; raise KILL_TEST_MESSAGES`).toHaveLength(settings.KILL_TEST_KILLS);
-
+    const collected = () => db.sourceMessage.count({ where: { connectorId: h.connector.id } });
+    const imported = () => db.importItem.count({ where: { connectorId: h.connector.id, status: "IMPORTED" } });
+    let lastPickup = -1;
+    while (kills.length < settings.KILL_TEST_KILLS) {
       worker = spawnWorker(env);
-      const run = await waitForRunEnd(runId, 90_000);
-      await worker.kill("SIGTERM");
-      const byPhase = { collect: kills.filter((k) => k.phase === "collect").length, import: kills.filter((k) => k.phase === "import").length };
-      console.info(`kill test: ${messageCount} messages, ${kills.length} kills (${byPhase.collect} in collect, ${byPhase.import} in import), ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      // Wait for this worker to take the run job (after the killed one's job expired).
+      const pickup = await runJobTakenAfter(runId, lastPickup, 30_000);
+      if (pickup === undefined) break; // the run ended: the workload was too small for the kills asked
+      lastPickup = pickup;
+      // The first 40% of the kills aim at collect (if it is still going on); the others at the import.
+      // Each kill waits for a seeded amount of new progress, not for a time, so that a fast machine
+      // cannot finish the run before all the kills have happened.
+      const inImport = kills.length >= Math.ceil(settings.KILL_TEST_KILLS * 0.4);
+      if (inImport) await until(async () => (await collected()) === messageCount, 30_000);
+      const progress = inImport ? imported : collected;
+      const target = (await progress()) + 1 + Math.floor(random() * (inImport ? 12 : 6));
+      await until(async () => (await progress()) >= target || (await runEnded(runId)), 30_000);
+      const afterMs = Math.round(random() * 100);
+      await sleep(afterMs);
+      const phase = (await collected()) < messageCount ? "collect" : "import";
+      await worker.kill("SIGKILL");
+      kills.push({ phase, afterMs });
+    }
+    expect(kills, `the run ended after ${kills.length} kills; raise KILL_TEST_MESSAGES`).toHaveLength(
+      settings.KILL_TEST_KILLS,
+    );
 
-      expect(run.status, `${run.error ?? ""}\n${worker.output()}`).toBe("SUCCEEDED");
-      // One retry of the run job per kill: nothing else (such as pg-boss's own handler timeout) failed it.
-      expect(await runJob(runId)).toEqual({ state: "completed", retryCount: kills.length });
-      expect(byPhase.collect).toBeGreaterThan(0);
-      expect(byPhase.import).toBeGreaterThan(0);
+    worker = spawnWorker(env);
+    const run = await waitForRunEnd(runId, 90_000);
+    await worker.kill("SIGTERM");
+    const byPhase = {
+      collect: kills.filter((k) => k.phase === "collect").length,
+      import: kills.filter((k) => k.phase === "import").length,
+    };
+    console.info(
+      `kill test: ${messageCount} messages, ${kills.length} kills (${byPhase.collect} in collect, ${byPhase.import} in import), ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
 
-      const report = await deliveryReport(h);
-      expect(report.expected).toBeGreaterThan(messageCount);
-      expect(report.missing).toEqual([]);
-      expect(report.duplicated).toEqual([]);
-      expect(report.unexpected).toEqual([]);
+    expect(run.status, `${run.error ?? ""}\n${worker.output()}`).toBe("SUCCEEDED");
+    // One retry of the run job per kill: nothing else (such as pg-boss's own handler timeout) failed it.
+    expect(await runJob(runId)).toEqual({ state: "completed", retryCount: kills.length });
+    expect(byPhase.collect).toBeGreaterThan(0);
+    expect(byPhase.import).toBeGreaterThan(0);
 
-      expect(await ledgerMismatches(h)).toEqual([]);
-      const ledger = await db.importItem.groupBy({ by: ["status"], where: { connectorId: h.connector.id, status: { not: "SKIPPED" } }, _count: true });
-      expect(ledger).toEqual([{ status: "IMPORTED", _count: report.expected }]);
-      expect(run).toMatchObject({ itemsImported: report.expected, itemsFailed: 0, messagesCollected: messageCount });
-      // The kills hit items in flight: some were claimed more than once and found or created on a later attempt.
-      expect(await db.importItem.count({ where: { connectorId: h.connector.id, attempts: { gt: 1 } } })).toBeGreaterThan(0);
-    },
-    240_000,
-  );
+    const report = await deliveryReport(h);
+    expect(report.expected).toBeGreaterThan(messageCount);
+    expect(report.missing).toEqual([]);
+    expect(report.duplicated).toEqual([]);
+    expect(report.unexpected).toEqual([]);
+
+    expect(await ledgerMismatches(h)).toEqual([]);
+    const ledger = await db.importItem.groupBy({
+      by: ["status"],
+      where: { connectorId: h.connector.id, status: { not: "SKIPPED" } },
+      _count: true,
+    });
+    expect(ledger).toEqual([{ status: "IMPORTED", _count: report.expected }]);
+    expect(run).toMatchObject({ itemsImported: report.expected, itemsFailed: 0, messagesCollected: messageCount });
+    // The kills hit items in flight: some were claimed more than once and found or created on a later attempt.
+    expect(await db.importItem.count({ where: { connectorId: h.connector.id, attempts: { gt: 1 } } })).toBeGreaterThan(
+      0,
+    );
+  }, 240_000);
 });
 
 async function runEnded(runId: string): Promise<boolean> {
@@ -127,10 +139,14 @@ async function runEnded(runId: string): Promise<boolean> {
 /** pg-boss's retry count of the run job once a worker holds it with a count above `after`; undefined if the run ended. */
 async function runJobTakenAfter(runId: string, after: number, timeoutMs: number): Promise<number | undefined> {
   let taken: number | undefined;
-  await until(async () => {
-    const job = await runJob(runId);
-    if (job?.state === "active" && job.retryCount > after) taken = job.retryCount;
-    return taken !== undefined || ["completed", "failed"].includes(job?.state ?? "");
-  }, timeoutMs, `a worker taking run ${runId}`);
+  await until(
+    async () => {
+      const job = await runJob(runId);
+      if (job?.state === "active" && job.retryCount > after) taken = job.retryCount;
+      return taken !== undefined || ["completed", "failed"].includes(job?.state ?? "");
+    },
+    timeoutMs,
+    `a worker taking run ${runId}`,
+  );
   return taken;
 }

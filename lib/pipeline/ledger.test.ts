@@ -11,8 +11,15 @@ describe("staged blobs retention must keep", () => {
     const message = (messageId: string, status: "PENDING" | "IMPORTED" | "SKIPPED" | "FAILED") =>
       db.sourceMessage.create({
         data: {
-          connectorId: connector.id, messageId, streamId: "s", streamType: "IM", sentAt: new Date(), senderUserId: "1",
-          participants: [], blobName: `${name}/${messageId}.eml`, sizeBytes: 10,
+          connectorId: connector.id,
+          messageId,
+          streamId: "s",
+          streamType: "IM",
+          sentAt: new Date(),
+          senderUserId: "1",
+          participants: [],
+          blobName: `${name}/${messageId}.eml`,
+          sizeBytes: 10,
           items: { create: [{ connectorId: connector.id, mailbox: "a@bank.example", status }] },
         },
       });

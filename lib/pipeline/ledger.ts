@@ -60,17 +60,22 @@ export async function recordPage(page: CollectedPage): Promise<number> {
     const byMessageId = new Map(page.messages.map((message) => [message.messageId, message]));
     await tx.importItem.createMany({
       data: inserted.flatMap(({ id, messageId }) =>
-        byMessageId.get(messageId)!.recipients.map((recipient) => ({
-          connectorId: page.connectorId,
-          sourceMessageId: id,
-          runId: page.runId,
-          ...recipient,
-        })),
+        byMessageId
+          .get(messageId)!
+          .recipients.map((recipient) => ({
+            connectorId: page.connectorId,
+            sourceMessageId: id,
+            runId: page.runId,
+            ...recipient,
+          })),
       ),
       skipDuplicates: true,
     });
     if (inserted.length > 0) {
-      await tx.importRun.update({ where: { id: page.runId }, data: { messagesCollected: { increment: inserted.length } } });
+      await tx.importRun.update({
+        where: { id: page.runId },
+        data: { messagesCollected: { increment: inserted.length } },
+      });
     }
     await tx.$executeRaw`
       INSERT INTO "StreamCheckpoint" ("connectorId", "streamId", "lastMessageAt", "lastMessageId", "updatedAt")
@@ -96,7 +101,13 @@ export type ClaimedItem = {
  * expired, or whose retry delay has passed), oldest first so every mailbox moves. `attempts` is
  * incremented here, before any Graph call, so a later attempt knows to look the message up first.
  */
-export async function claimItems(args: { connectorId: string; runId: string; workerId: string; limit: number; claimSeconds: number }) {
+export async function claimItems(args: {
+  connectorId: string;
+  runId: string;
+  workerId: string;
+  limit: number;
+  claimSeconds: number;
+}) {
   return db.$queryRaw<ClaimedItem[]>`
     WITH picked AS (
       SELECT id FROM "ImportItem"

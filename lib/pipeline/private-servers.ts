@@ -29,7 +29,8 @@ export async function startPrivateServers(name: string): Promise<PrivateServers>
   process.env.DATABASE_URL = postgres.url;
   process.env.AZURE_STORAGE_CONNECTION_STRING = azurite.connectionString;
   const [{ port }] = await db.$queryRaw<Array<{ port: string }>>`SELECT current_setting('port') AS port`;
-  if (Number(port) !== postgres.port) throw new Error("the database client was created before the private PostgreSQL started");
+  if (Number(port) !== postgres.port)
+    throw new Error("the database client was created before the private PostgreSQL started");
 
   return {
     // Both come back on the same port, where the clients (and the worker processes) expect them.

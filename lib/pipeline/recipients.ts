@@ -29,7 +29,8 @@ export function createRecipientResolver(writer: Pick<MailboxWriter, "resolveMail
       const mapped = rules.csv.get(String(person.userId)) ?? (email ? rules.csv.get(email) : undefined);
       if (mapped) return { mailbox: mapped.toLowerCase() };
     }
-    if (person.isExternal) return { key, reason: `external participant${person.company ? ` (${person.company})` : ""}` };
+    if (person.isExternal)
+      return { key, reason: `external participant${person.company ? ` (${person.company})` : ""}` };
     if (!email) return { key, reason: "no email address in Symphony" };
     const found = await writer.resolveMailbox(email);
     return found.found ? { mailbox: email } : { key, reason: `no Microsoft 365 mailbox for ${email}` };
@@ -54,16 +55,23 @@ export function createRecipientResolver(writer: Pick<MailboxWriter, "resolveMail
         byMailbox.set(resolution.mailbox, { mailbox: resolution.mailbox, status: "PENDING", reason: null });
       } else {
         unmapped.push(resolution.key);
-        const reason = rules.fallbackMailbox ? `${resolution.reason}; copied to the fallback mailbox` : resolution.reason;
-        if (!byMailbox.has(resolution.key)) byMailbox.set(resolution.key, { mailbox: resolution.key, status: "SKIPPED", reason });
+        const reason = rules.fallbackMailbox
+          ? `${resolution.reason}; copied to the fallback mailbox`
+          : resolution.reason;
+        if (!byMailbox.has(resolution.key))
+          byMailbox.set(resolution.key, { mailbox: resolution.key, status: "SKIPPED", reason });
       }
     }
     const fallback = rules.fallbackMailbox?.toLowerCase();
     if (fallback && unmapped.length > 0 && byMailbox.get(fallback)?.status !== "PENDING") {
-      byMailbox.set(fallback, { mailbox: fallback, status: "PENDING", reason: `fallback mailbox for ${unmapped.join(", ")}` });
+      byMailbox.set(fallback, {
+        mailbox: fallback,
+        status: "PENDING",
+        reason: `fallback mailbox for ${unmapped.join(", ")}`,
+      });
     }
     return [...byMailbox.values()];
-  }
+  };
 }
 
 export type RecipientResolver = ReturnType<typeof createRecipientResolver>;

@@ -10,7 +10,10 @@ import { runImport } from "./run";
 import { itemKey } from "./staged-item";
 import { canRun, startHarness, type Harness } from "./test-harness";
 
-if (!canRun) console.warn("lib/pipeline run tests skipped: needs vitest's globalSetup (DATABASE_URL, Azurite, NODE_EXTRA_CA_CERTS for the M365 sandbox)");
+if (!canRun)
+  console.warn(
+    "lib/pipeline run tests skipped: needs vitest's globalSetup (DATABASE_URL, Azurite, NODE_EXTRA_CA_CERTS for the M365 sandbox)",
+  );
 
 describe.skipIf(!canRun)("an import run against the sandboxes", () => {
   let h: Harness;
@@ -23,12 +26,20 @@ describe.skipIf(!canRun)("an import run against the sandboxes", () => {
 
   /** Every item of every mailbox: internetMessageId -> how many times, and the items themselves. */
   function mailboxContents() {
-    return h.m365.mailboxes().flatMap((user) => (h.m365.items(user.mail) ?? []).map((item) => ({ mailbox: user.mail.toLowerCase(), ...item })));
+    return h.m365
+      .mailboxes()
+      .flatMap((user) =>
+        (h.m365.items(user.mail) ?? []).map((item) => ({ mailbox: user.mail.toLowerCase(), ...item })),
+      );
   }
 
   it("imports every (message, mapped mailbox) pair once, as received items in Inbox/Symphony, and logs the unmapped", async () => {
     const progress: number[] = [];
-    const summary = await runImport(await h.newRun(), { workerId, environment: h.environment, onProgress: (p) => progress.push(p.itemsDone) });
+    const summary = await runImport(await h.newRun(), {
+      workerId,
+      environment: h.environment,
+      onProgress: (p) => progress.push(p.itemsDone),
+    });
     const expected = await h.expected();
     const pairs = expected.flatMap(({ message, mailboxes }) => mailboxes.map((mailbox) => ({ message, mailbox })));
 
@@ -51,15 +62,21 @@ describe.skipIf(!canRun)("an import run against the sandboxes", () => {
       expect(new Date(item!.receivedDateTime).getTime()).toBe(toSecond(message.timestamp));
       expect(new Date(item!.sentDateTime).getTime()).toBe(toSecond(message.timestamp));
       expect(item!.from).toBe(people.get(message.user.userId)!.symphonyEmail);
-      expect(item!.extendedProperties).toContainEqual(expect.objectContaining({ value: itemKey(h.connector.id, message.messageId) }));
-      expect(item!.attachments.map((a) => a.name).sort()).toEqual((message.attachments ?? []).map((a) => a.name).sort());
+      expect(item!.extendedProperties).toContainEqual(
+        expect.objectContaining({ value: itemKey(h.connector.id, message.messageId) }),
+      );
+      expect(item!.attachments.map((a) => a.name).sort()).toEqual(
+        (message.attachments ?? []).map((a) => a.name).sort(),
+      );
     }
     const room = h.symphony.org.streams.find((s) => s.type === "ROOM" && s.messageCount > 0)!;
     expect(items.some((item) => item.subject.includes(room.roomName!))).toBe(true);
 
     // Unmapped participants (other companies, people whose Symphony address is not a mailbox, the bot) are logged with a reason.
     const skipped = await db.importItem.findMany({ where: { connectorId: h.connector.id, status: "SKIPPED" } });
-    const unmappedPairs = expected.flatMap(({ message, unmapped }) => unmapped.map((address) => `${message.messageId}|${address}`));
+    const unmappedPairs = expected.flatMap(({ message, unmapped }) =>
+      unmapped.map((address) => `${message.messageId}|${address}`),
+    );
     expect(skipped).toHaveLength(unmappedPairs.length);
     expect(skipped.every((item) => /external participant|no Microsoft 365 mailbox/.test(item.reason ?? ""))).toBe(true);
     expect(skipped.some((item) => item.reason?.startsWith("external participant"))).toBe(true);
@@ -67,29 +84,44 @@ describe.skipIf(!canRun)("an import run against the sandboxes", () => {
 
   it("delivers attachments byte for byte, including one over 10 MB, and stages MIME that parses back to the message", async () => {
     const expected = await h.expected();
-    const withAttachments = expected.filter(({ message, mailboxes }) => (message.attachments?.length ?? 0) > 0 && mailboxes.length > 0);
-    expect(withAttachments.some(({ message }) => message.attachments!.some((a) => a.size > 10 * 1024 * 1024))).toBe(true);
+    const withAttachments = expected.filter(
+      ({ message, mailboxes }) => (message.attachments?.length ?? 0) > 0 && mailboxes.length > 0,
+    );
+    expect(withAttachments.some(({ message }) => message.attachments!.some((a) => a.size > 10 * 1024 * 1024))).toBe(
+      true,
+    );
 
-    const symphony = createSymphonyClient({ ...h.symphony, botUsername: h.symphony.bot.username, privateKeyPem: h.symphony.bot.privateKeyPem });
+    const symphony = createSymphonyClient({
+      ...h.symphony,
+      botUsername: h.symphony.bot.username,
+      privateKeyPem: h.symphony.bot.privateKeyPem,
+    });
     const settings = parseM365Settings({ ...h.environment.m365, tenantId: h.m365.tenantId });
     const token = await createTokenProvider(settings).getAccessToken();
     for (const { message, mailboxes } of withAttachments) {
       const mailbox = mailboxes[0];
       const item = h.m365.items(mailbox)!.find((i) => i.internetMessageId === messageIdFor(message.messageId))!;
       for (const attachment of message.attachments!) {
-        const source = sha256(await readAll(await symphony.downloadAttachment(message.stream.streamId, message.messageId, attachment.id)));
+        const source = sha256(
+          await readAll(await symphony.downloadAttachment(message.stream.streamId, message.messageId, attachment.id)),
+        );
         const imported = item.attachments.find((a) => a.name === attachment.name)!;
-        const response = await fetch(`${h.m365.graphBaseUrl}/users/${encodeURIComponent(mailbox)}/messages/${encodeURIComponent(item.id)}/attachments/${encodeURIComponent(imported.id)}/$value`, {
-          headers: { Authorization: `Bearer ${token}` },
-        });
+        const response = await fetch(
+          `${h.m365.graphBaseUrl}/users/${encodeURIComponent(mailbox)}/messages/${encodeURIComponent(item.id)}/attachments/${encodeURIComponent(imported.id)}/$value`,
+          { headers: { Authorization: `Bearer ${token}` } },
+        );
         expect(response.status).toBe(200);
-        expect(sha256(Buffer.from(await response.arrayBuffer())), `${attachment.name} (${attachment.size} bytes)`).toBe(source);
+        expect(sha256(Buffer.from(await response.arrayBuffer())), `${attachment.name} (${attachment.size} bytes)`).toBe(
+          source,
+        );
       }
     }
 
     const staging = await createStagingStore(h.environment.staging);
     const sample = withAttachments[0].message;
-    const row = await db.sourceMessage.findUniqueOrThrow({ where: { connectorId_messageId: { connectorId: h.connector.id, messageId: sample.messageId } } });
+    const row = await db.sourceMessage.findUniqueOrThrow({
+      where: { connectorId_messageId: { connectorId: h.connector.id, messageId: sample.messageId } },
+    });
     const parsed = await simpleParser(await readAll(await staging.open(row.blobName)));
     expect(parsed.messageId).toBe(messageIdFor(sample.messageId));
     expect(parsed.date?.getTime()).toBe(toSecond(sample.timestamp));
@@ -100,39 +132,65 @@ describe.skipIf(!canRun)("an import run against the sandboxes", () => {
   it("imports nothing new on a second run, and then exactly the messages added in Symphony since", async () => {
     const before = mailboxContents().length;
     const again = await runImport(await h.newRun(), { workerId, environment: h.environment });
-    expect(again).toMatchObject({ status: "SUCCEEDED", messagesCollected: 0, counts: { imported: 0, skipped: 0, failed: 0 } });
+    expect(again).toMatchObject({
+      status: "SUCCEEDED",
+      messagesCollected: 0,
+      counts: { imported: 0, skipped: 0, failed: 0 },
+    });
     expect(mailboxContents()).toHaveLength(before);
 
     const room = h.symphony.org.streams.find((s) => s.type === "ROOM")!;
     const added = [
-      h.symphony.addMessage({ streamId: room.id, text: "late news", attachments: [{ name: "late.pdf", size: 40_000 }] }),
+      h.symphony.addMessage({
+        streamId: room.id,
+        text: "late news",
+        attachments: [{ name: "late.pdf", size: 40_000 }],
+      }),
       h.symphony.addMessage({ streamId: room.id, text: "later news" }),
     ];
     const mapped = (await h.expected()).find(({ message }) => message.messageId === added[0].messageId)!.mailboxes;
     const next = await runImport(await h.newRun(), { workerId, environment: h.environment });
-    expect(next).toMatchObject({ status: "SUCCEEDED", messagesCollected: 2, counts: { imported: 2 * mapped.length, failed: 0 } });
+    expect(next).toMatchObject({
+      status: "SUCCEEDED",
+      messagesCollected: 2,
+      counts: { imported: 2 * mapped.length, failed: 0 },
+    });
     const items = mailboxContents();
     expect(items).toHaveLength(before + 2 * mapped.length);
     for (const message of added) {
-      expect(items.filter((i) => i.internetMessageId === messageIdFor(message.messageId)).map((i) => i.mailbox).sort()).toEqual([...mapped].sort());
+      expect(
+        items
+          .filter((i) => i.internetMessageId === messageIdFor(message.messageId))
+          .map((i) => i.mailbox)
+          .sort(),
+      ).toEqual([...mapped].sort());
     }
   });
 
   it("does not import twice an item whose Graph create succeeded but whose ledger update was lost", async () => {
     // The crash window: Graph created the message (it is in the mailbox), then the worker died
     // before marking the item; the ledger still says PENDING with the attempt counted.
-    const item = await db.importItem.findFirstOrThrow({ where: { connectorId: h.connector.id, status: "IMPORTED" }, include: { sourceMessage: true } });
+    const item = await db.importItem.findFirstOrThrow({
+      where: { connectorId: h.connector.id, status: "IMPORTED" },
+      include: { sourceMessage: true },
+    });
     const internetMessageId = messageIdFor(item.sourceMessage.messageId);
     const copies = () => h.m365.items(item.mailbox)!.filter((i) => i.internetMessageId === internetMessageId);
     expect(copies()).toHaveLength(1);
-    await db.importItem.update({ where: { id: item.id }, data: { status: "PENDING", attempts: 1, graphMessageId: null, claimedBy: null, claimedUntil: null } });
+    await db.importItem.update({
+      where: { id: item.id },
+      data: { status: "PENDING", attempts: 1, graphMessageId: null, claimedBy: null, claimedUntil: null },
+    });
 
     const run = await runImport(await h.newRun(), { workerId, environment: h.environment });
     expect(run.counts).toMatchObject({ imported: 1, failed: 0 });
     expect(copies()).toHaveLength(1);
     const after = await db.importItem.findUniqueOrThrow({ where: { id: item.id } });
     expect(after).toMatchObject({ status: "IMPORTED", attempts: 2, graphMessageId: item.graphMessageId });
-    expect(copies()[0].extendedProperties).toContainEqual({ id: expect.stringMatching(/SymphonyItemKey/i), value: itemKey(h.connector.id, item.sourceMessage.messageId) });
+    expect(copies()[0].extendedProperties).toContainEqual({
+      id: expect.stringMatching(/SymphonyItemKey/i),
+      value: itemKey(h.connector.id, item.sourceMessage.messageId),
+    });
   });
 });
 

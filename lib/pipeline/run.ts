@@ -53,14 +53,21 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
   if (isFinished(run.status)) return summaryOf(runId, started);
   const { connector } = run;
   const environment = options.environment ?? environmentFromConfig();
-  const progress: RunProgress = { phase: "collect", messagesCollected: run.messagesCollected, bytesStaged: 0, itemsDone: 0, itemsTotal: 0 };
+  const progress: RunProgress = {
+    phase: "collect",
+    messagesCollected: run.messagesCollected,
+    bytesStaged: 0,
+    itemsDone: 0,
+    itemsTotal: 0,
+  };
   const report = () => options.onProgress?.({ ...progress });
 
   await db.importRun.update({ where: { id: runId }, data: { status: "RUNNING", error: null } });
   report();
   const writer = mailboxWriterFor(consentedTenant(connector), environment);
   const staging = await stagingStoreFor(environment);
-  const mappings = connector.mappingMode === "CSV" ? await db.userMapping.findMany({ where: { connectorId: connector.id } }) : [];
+  const mappings =
+    connector.mappingMode === "CSV" ? await db.userMapping.findMany({ where: { connectorId: connector.id } }) : [];
   const checkpoints = await db.streamCheckpoint.findMany({ where: { connectorId: connector.id } });
 
   await collect(
@@ -163,7 +170,10 @@ async function finishRun(runId: string, error?: string): Promise<Omit<RunSummary
   });
   await db.connector.update({
     where: { id: run.connectorId },
-    data: { lastRunAt: finishedAt, nextRunAt: new Date(finishedAt.getTime() + run.connector.scheduleIntervalMinutes * 60_000) },
+    data: {
+      lastRunAt: finishedAt,
+      nextRunAt: new Date(finishedAt.getTime() + run.connector.scheduleIntervalMinutes * 60_000),
+    },
   });
   return { runId, status, messagesCollected: run.messagesCollected, counts };
 }

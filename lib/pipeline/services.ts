@@ -53,5 +53,11 @@ export function symphonyClientFor(connector: Connector): SymphonyClient {
   if (!podUrl || !agentUrl || !keyManagerUrl || !botUsername || !privateKeyEncrypted) {
     throw new RunSetupError(`Connector "${connector.name}" has no complete Symphony sign-in settings`);
   }
-  return createSymphonyClient({ podUrl, agentUrl, keyManagerUrl, botUsername, privateKeyPem: decryptSecret(privateKeyEncrypted) });
+  return createSymphonyClient({
+    podUrl,
+    agentUrl,
+    keyManagerUrl,
+    botUsername,
+    privateKeyPem: decryptSecret(privateKeyEncrypted),
+  });
 }

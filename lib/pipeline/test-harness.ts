@@ -12,7 +12,12 @@ import type { PipelineEnvironment } from "./environment";
 import { itemKey } from "./staged-item";
 
 export const sandboxCaDir = process.env.M365_SANDBOX_CA_DIR;
-export const canRun = Boolean(sandboxCaDir && process.env.NODE_EXTRA_CA_CERTS && process.env.DATABASE_URL && process.env.AZURE_STORAGE_CONNECTION_STRING);
+export const canRun = Boolean(
+  sandboxCaDir &&
+  process.env.NODE_EXTRA_CA_CERTS &&
+  process.env.DATABASE_URL &&
+  process.env.AZURE_STORAGE_CONNECTION_STRING,
+);
 
 export type Harness = {
   symphony: SymphonySandbox;
@@ -44,13 +49,16 @@ export async function deliveryReport(h: Harness): Promise<DeliveryReport> {
   const counts = new Map<string, number>();
   for (const user of h.m365.mailboxes()) {
     for (const item of h.m365.items(user.mail) ?? []) {
-      const key = item.extendedProperties.find((property) => /SymphonyItemKey/i.test(property.id))?.value ?? `no key: ${item.id}`;
+      const key =
+        item.extendedProperties.find((property) => /SymphonyItemKey/i.test(property.id))?.value ?? `no key: ${item.id}`;
       const pair = `${user.mail.toLowerCase()}|${key}`;
       counts.set(pair, (counts.get(pair) ?? 0) + 1);
     }
   }
   const expected = new Set(
-    (await h.expected()).flatMap(({ message, mailboxes }) => mailboxes.map((mailbox) => `${mailbox}|${itemKey(h.connector.id, message.messageId)}`)),
+    (await h.expected()).flatMap(({ message, mailboxes }) =>
+      mailboxes.map((mailbox) => `${mailbox}|${itemKey(h.connector.id, message.messageId)}`),
+    ),
   );
   return {
     expected: expected.size,
@@ -65,9 +73,16 @@ export type HarnessOrg = { seed: string; users: number; messages: number; largeA
 export async function startHarness(org: HarnessOrg): Promise<Harness> {
   const symphony = await startSymphonySandbox({
     seed: org.seed,
-    org: { users: org.users, messages: org.messages, end: Date.UTC(2026, 10, 1), largeAttachments: org.largeAttachments },
+    org: {
+      users: org.users,
+      messages: org.messages,
+      end: Date.UTC(2026, 10, 1),
+      largeAttachments: org.largeAttachments,
+    },
   });
-  const mailboxes = symphony.org.people.flatMap((person) => (person.m365Address ? [{ address: person.m365Address, displayName: person.displayName }] : []));
+  const mailboxes = symphony.org.people.flatMap((person) =>
+    person.m365Address ? [{ address: person.m365Address, displayName: person.displayName }] : [],
+  );
   const m365 = await startM365Sandbox({ caDir: sandboxCaDir, consented: true, mailboxes });
   const suffix = randomBytes(4).toString("hex");
   const connector = await db.connector.create({
@@ -86,7 +101,12 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
     },
   });
   const environment: PipelineEnvironment = {
-    m365: { clientId: m365.app.clientId, clientSecret: m365.app.clientSecret, authorityHost: m365.url, graphBaseUrl: m365.graphBaseUrl },
+    m365: {
+      clientId: m365.app.clientId,
+      clientSecret: m365.app.clientSecret,
+      authorityHost: m365.url,
+      graphBaseUrl: m365.graphBaseUrl,
+    },
     staging: { connectionString: process.env.AZURE_STORAGE_CONNECTION_STRING!, containerName: `staging-${suffix}` },
   };
   const mailboxSet = new Set(mailboxes.map((m) => m.address.toLowerCase()));
@@ -99,7 +119,11 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
     connector,
     newRun: async () => (await openRun({ connectorId: connector.id, trigger: "MANUAL", requestedBy: "test" })).run.id,
     async expected() {
-      const client = createSymphonyClient({ ...symphony, botUsername: symphony.bot.username, privateKeyPem: symphony.bot.privateKeyPem });
+      const client = createSymphonyClient({
+        ...symphony,
+        botUsername: symphony.bot.username,
+        privateKeyPem: symphony.bot.privateKeyPem,
+      });
       const result = [];
       for await (const streams of client.listStreams()) {
         for (const stream of streams) {
@@ -107,7 +131,11 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
           for await (const page of client.messages(stream.id)) {
             for (const message of page) {
               const emails = [...new Set([...members, message.user.userId].map((id) => emailOf.get(id)!))];
-              result.push({ message, mailboxes: emails.filter((e) => mailboxSet.has(e)), unmapped: emails.filter((e) => !mailboxSet.has(e)) });
+              result.push({
+                message,
+                mailboxes: emails.filter((e) => mailboxSet.has(e)),
+                unmapped: emails.filter((e) => !mailboxSet.has(e)),
+              });
             }
           }
         }
@@ -125,13 +153,17 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
  * message that exists in its mailbox and carries the row's key.
  */
 export async function ledgerMismatches(h: Harness): Promise<string[]> {
-  const rows = await db.importItem.findMany({ where: { connectorId: h.connector.id, status: "IMPORTED" }, include: { sourceMessage: true } });
+  const rows = await db.importItem.findMany({
+    where: { connectorId: h.connector.id, status: "IMPORTED" },
+    include: { sourceMessage: true },
+  });
   const wrong: string[] = [];
   for (const row of rows) {
     const item = h.m365.items(row.mailbox)?.find((candidate) => candidate.id === row.graphMessageId);
     const key = itemKey(h.connector.id, row.sourceMessage.messageId);
     if (!item) wrong.push(`${row.mailbox}|${key}: Graph id ${row.graphMessageId} not in the mailbox`);
-    else if (!item.extendedProperties.some((property) => property.value === key)) wrong.push(`${row.mailbox}|${key}: Graph id ${row.graphMessageId} carries another key`);
+    else if (!item.extendedProperties.some((property) => property.value === key))
+      wrong.push(`${row.mailbox}|${key}: Graph id ${row.graphMessageId} carries another key`);
   }
   return wrong;
 }

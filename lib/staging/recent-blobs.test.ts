@@ -48,7 +48,10 @@ describe("recent blobs", () => {
       }
       return download();
     };
-    const [first, second] = await Promise.allSettled([recent.open("c.eml", flaky), recent.open("c.eml", flaky).then(text)]);
+    const [first, second] = await Promise.allSettled([
+      recent.open("c.eml", flaky),
+      recent.open("c.eml", flaky).then(text),
+    ]);
     expect(first).toMatchObject({ status: "rejected", reason: new Error("connection reset") });
     expect(second).toEqual({ status: "fulfilled", value: "content" });
     expect(await text(await recent.open("c.eml", flaky))).toBe("content");

@@ -14,7 +14,13 @@ export type RecentBlobs = {
  * blobs are never rewritten (they are created once, if absent), so their bytes cannot go stale.
  * Bigger blobs are streamed every time. Oldest first out, within `maxTotalBytes`.
  */
-export function createRecentBlobs({ maxBlobBytes, maxTotalBytes }: { maxBlobBytes: number; maxTotalBytes: number }): RecentBlobs {
+export function createRecentBlobs({
+  maxBlobBytes,
+  maxTotalBytes,
+}: {
+  maxBlobBytes: number;
+  maxTotalBytes: number;
+}): RecentBlobs {
   // undefined: not kept (too big, or the read failed): the caller downloads its own copy.
   const entries = new Map<string, Promise<Buffer | undefined>>();
   const kept = new Map<string, number>();

@@ -57,7 +57,10 @@ describe.skipIf(!connectionString)("staging store (Azurite)", () => {
   it("stages MIME under a safe name derived from connector and message id, as message/rfc822", async () => {
     const content = "Subject: hi\r\n\r\nbody\r\n";
     const staged = await store.stage("conn-a", "kS6Pv+8mHq3/Xy2Wn1bL4Q==", mime(content));
-    expect(staged).toEqual({ blobName: stagedBlobName("conn-a", "kS6Pv+8mHq3/Xy2Wn1bL4Q=="), size: Buffer.byteLength(content) });
+    expect(staged).toEqual({
+      blobName: stagedBlobName("conn-a", "kS6Pv+8mHq3/Xy2Wn1bL4Q=="),
+      size: Buffer.byteLength(content),
+    });
     expect(staged.blobName).toMatch(/^conn-a\/[0-9a-f]{64}\.eml$/);
     const properties = await container.getBlobClient(staged.blobName).getProperties();
     expect(properties.contentType).toBe("message/rfc822");
@@ -70,11 +73,15 @@ describe.skipIf(!connectionString)("staging store (Azurite)", () => {
     const again = await store.stage("conn-b", "msg-1", mime("another rendering, longer"));
     expect(again).toEqual(first);
     expect(await names("conn-b/")).toEqual([first.blobName]);
-    expect(await digest(await store.open(first.blobName))).toBe(createHash("sha256").update("first version").digest("hex"));
+    expect(await digest(await store.open(first.blobName))).toBe(
+      createHash("sha256").update("first version").digest("hex"),
+    );
   });
 
   it("is idempotent under concurrent staging of the same message", async () => {
-    const results = await Promise.all(Array.from({ length: 5 }, (_, i) => store.stage("conn-c", "msg-race", mime(`copy ${i}`))));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => store.stage("conn-c", "msg-race", mime(`copy ${i}`))),
+    );
     expect(new Set(results.map((r) => r.blobName)).size).toBe(1);
     expect(new Set(results.map((r) => r.size))).toEqual(new Set([6]));
     expect(await names("conn-c/")).toHaveLength(1);
@@ -95,8 +102,12 @@ describe.skipIf(!connectionString)("staging store (Azurite)", () => {
   });
 
   it("leaves no blob behind when the MIME stream fails", async () => {
-    await expect(store.stage("conn-f", "small-fail", generated(100_000, 1, 64 * 1024).stream)).rejects.toThrow("source failed");
-    await expect(store.stage("conn-f", "big-fail", generated(20 * MB, 1, 9 * MB).stream)).rejects.toThrow("source failed");
+    await expect(store.stage("conn-f", "small-fail", generated(100_000, 1, 64 * 1024).stream)).rejects.toThrow(
+      "source failed",
+    );
+    await expect(store.stage("conn-f", "big-fail", generated(20 * MB, 1, 9 * MB).stream)).rejects.toThrow(
+      "source failed",
+    );
     expect(await names("conn-f/")).toEqual([]);
     expect(await store.exists(stagedBlobName("conn-f", "big-fail"))).toBe(false);
   });
@@ -131,12 +142,16 @@ describe.skipIf(!connectionString)("staging store (Azurite)", () => {
   });
 
   it("says clearly when a staged item is missing", async () => {
-    await expect(store.open("conn-z/missing.eml")).rejects.toThrow(`Staged item conn-z/missing.eml does not exist in container ${containerName}`);
+    await expect(store.open("conn-z/missing.eml")).rejects.toThrow(
+      `Staged item conn-z/missing.eml does not exist in container ${containerName}`,
+    );
   });
 
   it("rejects unsafe connector ids and container names without echoing the connection string", async () => {
     expect(() => stagedBlobName("../etc", "m")).toThrow(/connector ids/);
-    const error = await createStagingStore({ connectionString: connectionString!, containerName: "Bad_Name" }).catch((e: Error) => e);
+    const error = await createStagingStore({ connectionString: connectionString!, containerName: "Bad_Name" }).catch(
+      (e: Error) => e,
+    );
     expect(String(error)).toMatch(/container names/);
     expect(String(error)).not.toContain("AccountKey");
   });

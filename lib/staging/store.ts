@@ -18,7 +18,10 @@ const optionsSchema = z.object({
   connectionString: z.string().min(1, "an Azure Storage connection string is required"),
   containerName: z
     .string()
-    .regex(/^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/, "container names are 3-63 lower-case letters, digits and single dashes"),
+    .regex(
+      /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/,
+      "container names are 3-63 lower-case letters, digits and single dashes",
+    ),
 });
 const connectorIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "connector ids are 1-100 letters, digits, - or _");
 
@@ -42,7 +45,11 @@ export interface StagingStore {
    * `keep` is asked, a page of candidates at a time, which of them are still needed (items not yet
    * imported): those stay whatever their age.
    */
-  purgeOlderThan(cutoff: Date, connectorId?: string, keep?: (blobNames: string[]) => Promise<Set<string>>): Promise<number>;
+  purgeOlderThan(
+    cutoff: Date,
+    connectorId?: string,
+    keep?: (blobNames: string[]) => Promise<Set<string>>,
+  ): Promise<number>;
 }
 
 /** `${connectorId}/${sha256(messageId)}.eml`: safe characters whatever the message id holds. */
@@ -101,10 +108,7 @@ async function peek(stream: Readable, limit: number): Promise<Peeked> {
 /** Uploads unless the blob exists; returns the size written, or undefined when it was already there. */
 async function upload(container: ContainerClient, blobName: string, mime: Readable): Promise<number | undefined> {
   const blob = container.getBlockBlobClient(blobName);
-  const options = {
-    blobHTTPHeaders: { blobContentType: STAGED_CONTENT_TYPE },
-    conditions: { ifNoneMatch: "*" },
-  };
+  const options = { blobHTTPHeaders: { blobContentType: STAGED_CONTENT_TYPE }, conditions: { ifNoneMatch: "*" } };
   const peeked = await peek(mime, SINGLE_PUT_MAX_BYTES);
   if (peeked.ended) {
     await blob.upload(peeked.head, peeked.head.length, options);
@@ -132,7 +136,9 @@ async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<
 /** Azure Blob staging of converted items; creates the container when it is missing. */
 export async function createStagingStore(input: StagingStoreOptions): Promise<StagingStore> {
   const options = optionsSchema.parse(input);
-  const container = BlobServiceClient.fromConnectionString(options.connectionString).getContainerClient(options.containerName);
+  const container = BlobServiceClient.fromConnectionString(options.connectionString).getContainerClient(
+    options.containerName,
+  );
   await container.createIfNotExists();
   const recent = createRecentBlobs({ maxBlobBytes: RECENT_BLOB_MAX_BYTES, maxTotalBytes: RECENT_TOTAL_MAX_BYTES });
 
@@ -141,7 +147,8 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
       const response = await container.getBlobClient(blobName).download(0, undefined, { maxRetryRequests: 5 });
       return { body: response.readableStreamBody as Readable, size: response.contentLength };
     } catch (error) {
-      if (isNotFound(error)) throw new Error(`Staged item ${blobName} does not exist in container ${options.containerName}`);
+      if (isNotFound(error))
+        throw new Error(`Staged item ${blobName} does not exist in container ${options.containerName}`);
       throw error;
     }
   }
@@ -172,13 +179,17 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
       let removed = 0;
       for await (const page of container.listBlobsFlat({ prefix }).byPage({ maxPageSize: 1000 })) {
         const candidates = page.segment.blobItems.filter((item) => item.properties.lastModified < cutoff);
-        const kept = keep && candidates.length > 0 ? await keep(candidates.map((item) => item.name)) : new Set<string>();
+        const kept =
+          keep && candidates.length > 0 ? await keep(candidates.map((item) => item.name)) : new Set<string>();
         const old = candidates.filter((item) => !kept.has(item.name));
-        removed += await inBatches(old, DELETE_CONCURRENCY, async (item) =>
-          (await container.deleteBlob(item.name, { conditions: { ifUnmodifiedSince: cutoff } }).then(
-            () => true,
-            (error: unknown) => (isNotFound(error) || isAlreadyThere(error) ? false : Promise.reject(error)),
-          )),
+        removed += await inBatches(
+          old,
+          DELETE_CONCURRENCY,
+          async (item) =>
+            await container.deleteBlob(item.name, { conditions: { ifUnmodifiedSince: cutoff } }).then(
+              () => true,
+              (error: unknown) => (isNotFound(error) || isAlreadyThere(error) ? false : Promise.reject(error)),
+            ),
         );
       }
       return removed;

@@ -70,10 +70,21 @@ function cachedToken(login: () => Promise<string>) {
   };
 }
 
-async function authenticate(settings: SymphonySettings, http: HttpOptions, base: string, path: string): Promise<string> {
+async function authenticate(
+  settings: SymphonySettings,
+  http: HttpOptions,
+  base: string,
+  path: string,
+): Promise<string> {
   const endpoint = `POST ${path}`;
   const jwt = await signLoginJwt(settings);
-  const request = { method: "POST" as const, url: new URL(base + path), endpoint, body: { token: jwt }, secrets: [jwt] };
+  const request = {
+    method: "POST" as const,
+    url: new URL(base + path),
+    endpoint,
+    body: { token: jwt },
+    secrets: [jwt],
+  };
   const response = await send(request, http);
   if (response.status === 401) {
     const rejected = await statusError(request, response);

@@ -10,7 +10,11 @@ import type { SymphonyMessage } from "./schemas";
 let sandbox: SymphonySandbox;
 
 beforeAll(async () => {
-  sandbox = await startSymphonySandbox({ seed: "lib-symphony", org: { users: 12, messages: 400 }, datafeedTimeoutMs: 300 });
+  sandbox = await startSymphonySandbox({
+    seed: "lib-symphony",
+    org: { users: 12, messages: 400 },
+    datafeedTimeoutMs: 300,
+  });
 });
 afterAll(() => sandbox?.close());
 afterEach(() => {
@@ -21,7 +25,13 @@ const fastRetry = { maxAttempts: 8, baseDelayMs: 5, maxDelayMs: 50 };
 
 function client(options: SymphonyClientOptions = {}) {
   return createSymphonyClient(
-    { podUrl: sandbox.podUrl, agentUrl: sandbox.agentUrl, keyManagerUrl: sandbox.keyManagerUrl, botUsername: sandbox.bot.username, privateKeyPem: sandbox.bot.privateKeyPem },
+    {
+      podUrl: sandbox.podUrl,
+      agentUrl: sandbox.agentUrl,
+      keyManagerUrl: sandbox.keyManagerUrl,
+      botUsername: sandbox.bot.username,
+      privateKeyPem: sandbox.bot.privateKeyPem,
+    },
     { retry: fastRetry, ...options },
   );
 }
@@ -59,7 +69,9 @@ describe("Symphony client against the Symphony sandbox", () => {
     expect(seen.size).toBe(sandbox.org.totalMessages);
     expect(logins() - loginsBefore).toBe(1);
     expect(await symphony.countStreams()).toBe(sandbox.org.streams.length);
-    expect(await symphony.countStreams({ streamTypes: ["ROOM"] })).toBe(sandbox.org.streams.filter((s) => s.type === "ROOM").length);
+    expect(await symphony.countStreams({ streamTypes: ["ROOM"] })).toBe(
+      sandbox.org.streams.filter((s) => s.type === "ROOM").length,
+    );
   });
 
   it("returns only messages stamped at or after `since`", async () => {
@@ -86,7 +98,9 @@ describe("Symphony client against the Symphony sandbox", () => {
 
     // Calls in flight together when the session dies sign in again once between them.
     sandbox.revokeSessions();
-    const counts = await Promise.all(sandbox.org.streams.slice(0, 6).map(async (s) => (await collect(symphony.messages(s.id))).length));
+    const counts = await Promise.all(
+      sandbox.org.streams.slice(0, 6).map(async (s) => (await collect(symphony.messages(s.id))).length),
+    );
     expect(counts).toEqual(sandbox.org.streams.slice(0, 6).map((s) => s.messageCount));
     expect(logins() - loginsBefore).toBe(3);
   });
@@ -94,7 +108,9 @@ describe("Symphony client against the Symphony sandbox", () => {
   it("lists users and stream members across pages and looks users up by id and email", async () => {
     const symphony = client({ pageSize: { users: 5, members: 2 } });
     const users = await symphony.listUsers();
-    expect(users.map((u) => u.userSystemInfo.id).sort()).toEqual([sandbox.org.bot, ...sandbox.org.people].map((p) => p.id).sort());
+    expect(users.map((u) => u.userSystemInfo.id).sort()).toEqual(
+      [sandbox.org.bot, ...sandbox.org.people].map((p) => p.id).sort(),
+    );
 
     const room = sandbox.org.streams.find((s) => s.memberIds.length > 2)!;
     const members = await symphony.listStreamMembers(room.id);
@@ -113,7 +129,9 @@ describe("Symphony client against the Symphony sandbox", () => {
   it("downloads the >10 MB attachment byte-identical", async () => {
     const symphony = client();
     const global = 7; // the sandbox puts its 10.8 MB file on the organisation's message 7
-    const stream = sandbox.org.streams.find((s) => s.messageOffset <= global && global < s.messageOffset + s.messageCount)!;
+    const stream = sandbox.org.streams.find(
+      (s) => s.messageOffset <= global && global < s.messageOffset + s.messageCount,
+    )!;
     const messages = await collect(symphony.messages(stream.id));
     const message = messages[global - stream.messageOffset];
     const attachment = message.attachments![0];
@@ -125,7 +143,11 @@ describe("Symphony client against the Symphony sandbox", () => {
   it("streams a large attachment without holding it in memory", async () => {
     const size = 48 * 1024 * 1024;
     const stream = busiestStream();
-    const message = sandbox.addMessage({ streamId: stream.id, text: "big file", attachments: [{ name: "big.bin", size }] });
+    const message = sandbox.addMessage({
+      streamId: stream.id,
+      text: "big file",
+      attachments: [{ name: "big.bin", size }],
+    });
     const attachment = message.attachments[0];
     const expected = await sha256(attachmentBytes(sandbox.org.seed, attachment));
 
@@ -157,7 +179,9 @@ describe("Symphony client against the Symphony sandbox", () => {
 
     sandbox.setFaults({ serverErrorShare: 0.25, throttleShare: 0.1, retryAfterSeconds: 0 });
     const symphony = client({ pageSize: { messages: 9, users: 4 }, onRetry: (event) => retries.push(event) });
-    expect((await collect(symphony.messages(stream.id))).map((m) => m.messageId)).toEqual(clean.map((m) => m.messageId));
+    expect((await collect(symphony.messages(stream.id))).map((m) => m.messageId)).toEqual(
+      clean.map((m) => m.messageId),
+    );
     expect((await symphony.listUsers()).length).toBe(sandbox.org.people.length + 1);
     expect(retries.some((r) => r.reason === "HTTP 503")).toBe(true);
     expect(retries.some((r) => r.reason === "HTTP 429")).toBe(true);
@@ -178,7 +202,12 @@ describe("Symphony client against the Symphony sandbox", () => {
     sandbox.setFaults({ serverErrorShare: 1 });
     const before = sandbox.stats.byStatus["503"] ?? 0;
     const error = await symphony.listUsers().catch((e: unknown) => e);
-    expect(error).toMatchObject({ name: "SymphonyError", code: "server_error", status: 503, endpoint: "GET /pod/v2/admin/user/list" });
+    expect(error).toMatchObject({
+      name: "SymphonyError",
+      code: "server_error",
+      status: 503,
+      endpoint: "GET /pod/v2/admin/user/list",
+    });
     expect((sandbox.stats.byStatus["503"] ?? 0) - before).toBe(3);
   });
 

@@ -126,9 +126,16 @@ export function createSymphonyClient(
 
   async function* streamPages(filter: StreamFilter, limit: number) {
     const body = toStreamFilterBody(filter);
-    for (let skip = 0; ; ) {
+    for (let skip = 0; ;) {
       const page = await json(
-        { host: "pod", method: "POST", path: "/pod/v2/admin/streams/list", endpoint: "/pod/v2/admin/streams/list", query: { skip, limit }, body },
+        {
+          host: "pod",
+          method: "POST",
+          path: "/pod/v2/admin/streams/list",
+          endpoint: "/pod/v2/admin/streams/list",
+          query: { skip, limit },
+          body,
+        },
         adminStreamListSchema,
       );
       yield page;
@@ -138,7 +145,12 @@ export function createSymphonyClient(
   }
 
   return {
-    settings: { podUrl: settings.podUrl, agentUrl: settings.agentUrl, keyManagerUrl: settings.keyManagerUrl, botUsername: settings.botUsername },
+    settings: {
+      podUrl: settings.podUrl,
+      agentUrl: settings.agentUrl,
+      keyManagerUrl: settings.keyManagerUrl,
+      botUsername: settings.botUsername,
+    },
 
     async authenticate() {
       // The pod first, so that a rejected key is reported the same way every time (the pod's message).
@@ -151,7 +163,13 @@ export function createSymphonyClient(
       const limit = pageSize.users;
       for (let skip = 0; ; skip += limit) {
         const page = await json(
-          { host: "pod", method: "GET", path: "/pod/v2/admin/user/list", endpoint: "/pod/v2/admin/user/list", query: { skip, limit } },
+          {
+            host: "pod",
+            method: "GET",
+            path: "/pod/v2/admin/user/list",
+            endpoint: "/pod/v2/admin/user/list",
+            query: { skip, limit },
+          },
           adminUserListSchema,
           [],
         );
@@ -169,7 +187,13 @@ export function createSymphonyClient(
       ];
       for (const lookup of lookups) {
         const page = await json(
-          { host: "pod", method: "GET", path: "/pod/v3/users", endpoint: "/pod/v3/users", query: { ...lookup, local: String(local) } },
+          {
+            host: "pod",
+            method: "GET",
+            path: "/pod/v3/users",
+            endpoint: "/pod/v3/users",
+            query: { ...lookup, local: String(local) },
+          },
           userListSchema,
           { users: [] },
         );
@@ -193,7 +217,7 @@ export function createSymphonyClient(
       const members: StreamMember[] = [];
       const limit = pageSize.members;
       const sid = encodeURIComponent(toUrlSafeId(streamId));
-      for (let skip = 0; ; ) {
+      for (let skip = 0; ;) {
         const page = await json(
           {
             host: "pod",
@@ -242,19 +266,36 @@ export function createSymphonyClient(
         query: { fileId: attachmentId, messageId: toUrlSafeId(messageId) },
       });
       if (!response.body) {
-        throw new SymphonyError({ code: "invalid_response", endpoint: `GET ${endpoint}`, message: "attachment response has no body" });
+        throw new SymphonyError({
+          code: "invalid_response",
+          endpoint: `GET ${endpoint}`,
+          message: "attachment response has no body",
+        });
       }
       const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
       const decoder = createBase64Decoder();
       body.on("error", (error) =>
-        decoder.destroy(new SymphonyError({ code: "network", endpoint: `GET ${endpoint}`, message: "download interrupted", cause: error })),
+        decoder.destroy(
+          new SymphonyError({
+            code: "network",
+            endpoint: `GET ${endpoint}`,
+            message: "download interrupted",
+            cause: error,
+          }),
+        ),
       );
       return body.pipe(decoder);
     },
 
     async createDatafeed(tag) {
       return json(
-        { host: "agent", method: "POST", path: "/agent/v5/datafeeds", endpoint: "/agent/v5/datafeeds", body: tag ? { tag } : {} },
+        {
+          host: "agent",
+          method: "POST",
+          path: "/agent/v5/datafeeds",
+          endpoint: "/agent/v5/datafeeds",
+          body: tag ? { tag } : {},
+        },
         datafeedSchema,
       );
     },

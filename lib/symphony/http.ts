@@ -3,12 +3,7 @@ import { codeForStatus, SymphonyError } from "./errors";
 import { errorBodySchema } from "./schemas";
 import { backoffDelayMs, retryAfterMs, sleep, type RetryPolicy } from "./retry";
 
-export type RetryEvent = {
-  endpoint: string;
-  attempt: number;
-  delayMs: number;
-  reason: string;
-};
+export type RetryEvent = { endpoint: string; attempt: number; delayMs: number; reason: string };
 
 export type HttpOptions = {
   retry: RetryPolicy;
@@ -70,7 +65,12 @@ export async function readJson<S extends z.ZodType>(
   try {
     json = JSON.parse(text);
   } catch {
-    throw new SymphonyError({ code: "invalid_response", endpoint, status: response.status, message: "response is not JSON" });
+    throw new SymphonyError({
+      code: "invalid_response",
+      endpoint,
+      status: response.status,
+      message: "response is not JSON",
+    });
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
@@ -127,7 +127,12 @@ async function fetchOnce(request: HttpRequest, timeoutMs: number): Promise<Respo
 
 function transportError(request: HttpRequest, error: unknown): SymphonyError {
   if (error instanceof Error && error.name === "TimeoutError") {
-    return new SymphonyError({ code: "timeout", endpoint: request.endpoint, message: "no response in time", cause: error });
+    return new SymphonyError({
+      code: "timeout",
+      endpoint: request.endpoint,
+      message: "no response in time",
+      cause: error,
+    });
   }
   const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
   const reason = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));

@@ -25,10 +25,7 @@ export const adminUserSchema = z.object({
     companyName: optionalText,
     accountType: optionalText,
   }),
-  userSystemInfo: z.object({
-    id: z.number().int(),
-    status: z.string().optional(),
-  }),
+  userSystemInfo: z.object({ id: z.number().int(), status: z.string().optional() }),
 });
 export const adminUserListSchema = z.array(adminUserSchema);
 export type AdminUser = z.infer<typeof adminUserSchema>;
@@ -128,10 +125,7 @@ export const messageSchema = z.object({
     email: optionalText,
     username: optionalText,
   }),
-  stream: z.object({
-    streamId: z.string().min(1),
-    streamType: z.string().nullish(),
-  }),
+  stream: z.object({ streamId: z.string().min(1), streamType: z.string().nullish() }),
   externalRecipients: z.boolean().nullish(),
   userAgent: optionalText,
   originalFormat: optionalText,
@@ -161,22 +155,18 @@ export const datafeedEventSchema = z.object({
   timestamp: epochMs.optional(),
   type: z.string(),
   initiator: z.object({ user: z.looseObject({}).optional() }).optional(),
-  payload: z
-    .looseObject({
-      messageSent: z.object({ message: messageSchema }).optional(),
-    })
-    .optional(),
+  payload: z.looseObject({ messageSent: z.object({ message: messageSchema }).optional() }).optional(),
 });
 /** agent: V5EventList, the answer of POST /agent/v5/datafeeds/{id}/read */
 export const datafeedReadSchema = z.object({
-  events: z.array(datafeedEventSchema).nullish().transform((events) => events ?? []),
+  events: z
+    .array(datafeedEventSchema)
+    .nullish()
+    .transform((events) => events ?? []),
   ackId: z.string(),
 });
 export type DatafeedEvent = z.infer<typeof datafeedEventSchema>;
 export type DatafeedRead = z.infer<typeof datafeedReadSchema>;
 
 /** Error body of every endpoint: V2Error / Error */
-export const errorBodySchema = z.object({
-  code: z.number().optional(),
-  message: z.string().optional(),
-});
+export const errorBodySchema = z.object({ code: z.number().optional(), message: z.string().optional() });

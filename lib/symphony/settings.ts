@@ -22,10 +22,7 @@ export const symphonySettingsSchema = z.object({
   podUrl: baseUrl("Pod URL"),
   agentUrl: baseUrl("Agent URL"),
   keyManagerUrl: baseUrl("Key manager URL"),
-  botUsername: z
-    .string({ error: "Bot username is required" })
-    .trim()
-    .min(1, "Bot username is required"),
+  botUsername: z.string({ error: "Bot username is required" }).trim().min(1, "Bot username is required"),
   // The error text is fixed on purpose: it must never repeat (part of) the key.
   privateKeyPem: z
     .string({ error: "Private key is required" })

@@ -8,7 +8,10 @@ import { testConnection } from "./test-connection";
 let sandbox: SymphonySandbox;
 
 beforeAll(async () => {
-  sandbox = await startSymphonySandbox({ seed: "test-connection", org: { users: 8, messages: 60, largeAttachments: false } });
+  sandbox = await startSymphonySandbox({
+    seed: "test-connection",
+    org: { users: 8, messages: 60, largeAttachments: false },
+  });
 });
 afterAll(() => sandbox?.close());
 
@@ -46,7 +49,9 @@ describe("testConnection against the Symphony sandbox", () => {
   });
 
   it("says the key was rejected when the private key is not the bot's", async () => {
-    const otherKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const otherKey = generateKeyPairSync("rsa", { modulusLength: 2048 })
+      .privateKey.export({ type: "pkcs8", format: "pem" })
+      .toString();
     const report = await testConnection({ ...settingsOf(sandbox), privateKeyPem: otherKey }, quick);
     expect(report.ok).toBe(false);
     const reason = report.ok ? "" : report.reason;
@@ -58,29 +63,46 @@ describe("testConnection against the Symphony sandbox", () => {
 
   it("says the bot username is unknown as a rejected key for that user", async () => {
     const report = await testConnection({ ...settingsOf(sandbox), botUsername: "someone.else" }, quick);
-    expect(report).toMatchObject({ ok: false, reason: expect.stringMatching(/rejected the bot's key for user "someone\.else"/) });
+    expect(report).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/rejected the bot's key for user "someone\.else"/),
+    });
   });
 
   it("says which service cannot be reached and why", async () => {
     const unreachable = await closedPortUrl();
     const pod = await testConnection({ ...settingsOf(sandbox), podUrl: unreachable }, quick);
-    expect(pod).toEqual({ ok: false, reason: expect.stringContaining(`Cannot reach the pod at ${unreachable} (connection refused)`) });
+    expect(pod).toEqual({
+      ok: false,
+      reason: expect.stringContaining(`Cannot reach the pod at ${unreachable} (connection refused)`),
+    });
     const km = await testConnection({ ...settingsOf(sandbox), keyManagerUrl: unreachable }, quick);
-    expect(km).toEqual({ ok: false, reason: expect.stringContaining(`Cannot reach the key manager at ${unreachable}`) });
+    expect(km).toEqual({
+      ok: false,
+      reason: expect.stringContaining(`Cannot reach the key manager at ${unreachable}`),
+    });
     const agent = await testConnection({ ...settingsOf(sandbox), agentUrl: unreachable }, quick);
     expect(agent).toEqual({ ok: false, reason: expect.stringContaining(`Cannot reach the agent at ${unreachable}`) });
   });
 
   it("says when a URL points at the wrong service or at something that is not Symphony", async () => {
     const swapped = await testConnection({ ...settingsOf(sandbox), podUrl: sandbox.agentUrl }, quick);
-    expect(swapped).toEqual({ ok: false, reason: expect.stringMatching(/pod at .* has no POST \/login\/pubkey\/authenticate/) });
+    expect(swapped).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/pod at .* has no POST \/login\/pubkey\/authenticate/),
+    });
 
-    const portal = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<html>Sign in to the proxy</html>"));
+    const portal = createServer((_req, res) =>
+      res.writeHead(200, { "content-type": "text/html" }).end("<html>Sign in to the proxy</html>"),
+    );
     await new Promise<void>((resolve) => portal.listen(0, "127.0.0.1", resolve));
     try {
       const url = `http://127.0.0.1:${(portal.address() as AddressInfo).port}`;
       const report = await testConnection({ ...settingsOf(sandbox), podUrl: url }, quick);
-      expect(report).toEqual({ ok: false, reason: expect.stringContaining(`The pod at ${url} did not answer like Symphony`) });
+      expect(report).toEqual({
+        ok: false,
+        reason: expect.stringContaining(`The pod at ${url} did not answer like Symphony`),
+      });
     } finally {
       await new Promise((resolve) => portal.close(resolve));
     }
@@ -95,7 +117,10 @@ describe("testConnection against the Symphony sandbox", () => {
     });
     try {
       const report = await testConnection(settingsOf(notAdmin), quick);
-      expect(report).toEqual({ ok: false, reason: expect.stringContaining("needs the User Provisioning (admin) role") });
+      expect(report).toEqual({
+        ok: false,
+        reason: expect.stringContaining("needs the User Provisioning (admin) role"),
+      });
     } finally {
       await notAdmin.close();
     }
@@ -103,10 +128,21 @@ describe("testConnection against the Symphony sandbox", () => {
 
   it("lists every invalid setting without repeating the key", async () => {
     const pem = "-----BEGIN PRIVATE KEY-----\nNOTAREALKEYBUTSECRET\n-----END PRIVATE KEY-----";
-    const report = await testConnection({ podUrl: "acme.symphony.com", agentUrl: sandbox.agentUrl, keyManagerUrl: "ftp://km", botUsername: "", privateKeyPem: pem });
+    const report = await testConnection({
+      podUrl: "acme.symphony.com",
+      agentUrl: sandbox.agentUrl,
+      keyManagerUrl: "ftp://km",
+      botUsername: "",
+      privateKeyPem: pem,
+    });
     expect(report.ok).toBe(false);
     const reason = report.ok ? "" : report.reason;
-    for (const part of ["Pod URL must be", "Key manager URL must be", "Bot username is required", "Private key is not a PEM-encoded RSA private key"]) {
+    for (const part of [
+      "Pod URL must be",
+      "Key manager URL must be",
+      "Bot username is required",
+      "Private key is not a PEM-encoded RSA private key",
+    ]) {
       expect(reason).toContain(part);
     }
     expectNoSecret(reason, pem);

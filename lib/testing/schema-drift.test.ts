@@ -34,9 +34,7 @@ describe("migrations against the Prisma model", () => {
     const item = changed.models.find((m) => m.name === "ImportItem")!;
     item.fields.find((f) => f.name === "attempts")!.type = "BigInt";
     item.fields.find((f) => f.name === "reason")!.isRequired = true;
-    changed.indexes = changed.indexes.filter(
-      (i) => !(i.model === "ImportItem" && i.type === "unique"),
-    );
+    changed.indexes = changed.indexes.filter((i) => !(i.model === "ImportItem" && i.type === "unique"));
     const differences = await schemaDifferences(changed, database.url);
     expect(differences).toHaveLength(3);
     expect(differences).toEqual(
@@ -52,7 +50,10 @@ describe("migrations against the Prisma model", () => {
     const other = await createDatabase("drift_index");
     try {
       await migrate({ databaseUrl: other.url, dir: path.join(root, "prisma/migrations") });
-      await runSql(other.url, `DROP INDEX "ImportItem_pending_idx"; CREATE INDEX "ImportItem_pending_idx" ON "ImportItem"("connectorId")`);
+      await runSql(
+        other.url,
+        `DROP INDEX "ImportItem_pending_idx"; CREATE INDEX "ImportItem_pending_idx" ON "ImportItem"("connectorId")`,
+      );
       await runSql(other.url, `DROP INDEX "Connector_name_lower_key"`);
       const differences = await schemaDifferences(datamodel, other.url);
       expect(differences).toHaveLength(2);

@@ -27,8 +27,7 @@ export interface Datamodel {
  * migration. They are compared by their full definition instead of with the model.
  */
 export const HAND_MANAGED_INDEXES: Record<string, string> = {
-  ImportItem_pending_idx:
-    `CREATE INDEX "ImportItem_pending_idx" ON public."ImportItem" USING btree ("connectorId", id) WHERE (status = 'PENDING'::"ItemStatus")`,
+  ImportItem_pending_idx: `CREATE INDEX "ImportItem_pending_idx" ON public."ImportItem" USING btree ("connectorId", id) WHERE (status = 'PENDING'::"ItemStatus")`,
   Connector_name_lower_key: `CREATE UNIQUE INDEX "Connector_name_lower_key" ON public."Connector" USING btree (lower(name))`,
 };
 
@@ -59,7 +58,12 @@ export async function schemaDifferences(datamodel: Datamodel, databaseUrl: strin
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const columns = await client.query<{ table_name: string; column_name: string; udt_name: string; is_nullable: string }>(
+    const columns = await client.query<{
+      table_name: string;
+      column_name: string;
+      udt_name: string;
+      is_nullable: string;
+    }>(
       `SELECT table_name, column_name, udt_name, is_nullable FROM information_schema.columns
        WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'`,
     );
@@ -107,7 +111,9 @@ export async function schemaDifferences(datamodel: Datamodel, databaseUrl: strin
         if (actual.udt_name !== udt) differences.push(`column ${key} has type ${actual.udt_name}, model says ${udt}`);
         const nullable = !field.isRequired || field.isList;
         if ((actual.is_nullable === "YES") !== nullable) {
-          differences.push(`column ${key} is ${actual.is_nullable === "YES" ? "nullable" : "NOT NULL"}, model says ${nullable ? "nullable" : "required"}`);
+          differences.push(
+            `column ${key} is ${actual.is_nullable === "YES" ? "nullable" : "NOT NULL"}, model says ${nullable ? "nullable" : "required"}`,
+          );
         }
       }
     }
@@ -119,7 +125,8 @@ export async function schemaDifferences(datamodel: Datamodel, databaseUrl: strin
     for (const e of datamodel.enums) {
       const values = e.values.map((v) => v.dbName ?? v.name).join(",");
       const actual = actualEnums.get(e.dbName ?? e.name);
-      if (actual !== values) differences.push(`enum ${e.name} has values [${actual ?? "missing"}], model says [${values}]`);
+      if (actual !== values)
+        differences.push(`enum ${e.name} has values [${actual ?? "missing"}], model says [${values}]`);
       actualEnums.delete(e.dbName ?? e.name);
     }
     for (const name of actualEnums.keys()) differences.push(`enum ${name} is not in the model`);
@@ -130,7 +137,13 @@ export async function schemaDifferences(datamodel: Datamodel, databaseUrl: strin
     const expectedIndexes = new Set(
       datamodel.indexes
         .filter((i) => i.type !== "fulltext")
-        .map((i) => describe(tableOf.get(i.model)!, i.type === "normal" ? "index" : i.type === "id" ? "primary key" : "unique", i.fields.map((f) => columnName(i.model, f.name)))),
+        .map((i) =>
+          describe(
+            tableOf.get(i.model)!,
+            i.type === "normal" ? "index" : i.type === "id" ? "primary key" : "unique",
+            i.fields.map((f) => columnName(i.model, f.name)),
+          ),
+        ),
     );
     const handManaged = indexes.rows.filter((i) => i.hand_managed || i.name in HAND_MANAGED_INDEXES);
     for (const [name, definition] of Object.entries(HAND_MANAGED_INDEXES)) {
@@ -139,13 +152,17 @@ export async function schemaDifferences(datamodel: Datamodel, databaseUrl: strin
       else if (actual.definition !== definition) differences.push(`hand-managed index ${name} is ${actual.definition}`);
     }
     for (const index of handManaged) {
-      if (!(index.name in HAND_MANAGED_INDEXES)) differences.push(`index ${index.name} (${index.definition}) is not in the model`);
+      if (!(index.name in HAND_MANAGED_INDEXES))
+        differences.push(`index ${index.name} (${index.definition}) is not in the model`);
     }
     const actualIndexes = new Set(
-      indexes.rows.filter((i) => !handManaged.includes(i)).map((i) => describe(i.table_name, i.is_primary ? "primary key" : i.is_unique ? "unique" : "index", i.columns)),
+      indexes.rows
+        .filter((i) => !handManaged.includes(i))
+        .map((i) => describe(i.table_name, i.is_primary ? "primary key" : i.is_unique ? "unique" : "index", i.columns)),
     );
     for (const index of expectedIndexes) if (!actualIndexes.has(index)) differences.push(`${index} is missing`);
-    for (const index of actualIndexes) if (!expectedIndexes.has(index)) differences.push(`${index} is not in the model`);
+    for (const index of actualIndexes)
+      if (!expectedIndexes.has(index)) differences.push(`${index} is not in the model`);
 
     return differences;
   } finally {

@@ -62,7 +62,13 @@ export function folderPath(ctx: SandboxContext, folderId: string): string {
 }
 
 /** JSON admin API under /sandbox/admin (no auth: loopback test harness only). */
-export async function handleAdmin(ctx: SandboxContext, controls: AdminControls, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function handleAdmin(
+  ctx: SandboxContext,
+  controls: AdminControls,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
   const route = url.pathname.slice("/sandbox/admin".length);
   const method = req.method ?? "GET";
   const json = async () => JSON.parse((await readBody(req, 64 * 1024)).toString("utf8") || "{}") as unknown;

@@ -94,10 +94,7 @@ function createServerCert(ca: KeyAndCert): KeyAndCert {
     { name: "extKeyUsage", serverAuth: true },
     {
       name: "subjectAltName",
-      altNames: [
-        ...SERVER_NAMES.map((value) => ({ type: 2, value })),
-        ...SERVER_IPS.map((ip) => ({ type: 7, ip })),
-      ],
+      altNames: [...SERVER_NAMES.map((value) => ({ type: 2, value })), ...SERVER_IPS.map((ip) => ({ type: 7, ip }))],
     },
   ]);
   cert.sign(ca.key, forge.md.sha256.create());

@@ -25,7 +25,10 @@ export function signInPage(action: string, params: URLSearchParams, appName: str
 <button type="submit" data-email="${escapeHtml(user.email)}">${escapeHtml(user.name)} &lt;${escapeHtml(user.email)}&gt;${escapeHtml(roles)}</button></form>`;
     })
     .join("");
-  return page("Sign in to your account", `<h1>Pick an account</h1><p>to continue to ${escapeHtml(appName)}</p>${forms}`);
+  return page(
+    "Sign in to your account",
+    `<h1>Pick an account</h1><p>to continue to ${escapeHtml(appName)}</p>${forms}`,
+  );
 }
 
 export function consentPage(action: string, params: URLSearchParams, appName: string, permissions: string[]): string {
@@ -41,7 +44,10 @@ export function consentPage(action: string, params: URLSearchParams, appName: st
 }
 
 export function errorPage(code: number, message: string): string {
-  return page("Sign in error", `<h1>Sorry, but we're having trouble signing you in.</h1><p>AADSTS${code}: ${escapeHtml(message)}</p>`);
+  return page(
+    "Sign in error",
+    `<h1>Sorry, but we're having trouble signing you in.</h1><p>AADSTS${code}: ${escapeHtml(message)}</p>`,
+  );
 }
 
 /** response_mode=form_post: the browser posts the result to the redirect URI. */

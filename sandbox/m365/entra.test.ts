@@ -15,17 +15,30 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
   it("gives an app-only Graph token for the client secret", async () => {
     const result = await msalWithSecret(sandbox).acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] });
     const claims = decodeJwt(result!.accessToken);
-    expect(claims).toMatchObject({ aud: "https://graph.microsoft.com", appid: sandbox.app.clientId, tid: sandbox.tenantId });
+    expect(claims).toMatchObject({
+      aud: "https://graph.microsoft.com",
+      appid: sandbox.app.clientId,
+      tid: sandbox.tenantId,
+    });
     expect(claims.roles).toContain("Mail.ReadWrite");
   });
 
   it("gives a token for a certificate assertion, with a SHA-1 (x5t, RS256) or SHA-256 (x5t#S256, PS256) thumbprint", async () => {
     for (const clientCertificate of [
       { thumbprint: sandbox.app.thumbprint, privateKey: sandbox.app.privateKeyPem },
-      { thumbprintSha256: sandbox.app.thumbprintSha256, privateKey: sandbox.app.privateKeyPem, x5c: sandbox.app.certificatePem },
+      {
+        thumbprintSha256: sandbox.app.thumbprintSha256,
+        privateKey: sandbox.app.privateKeyPem,
+        x5c: sandbox.app.certificatePem,
+      },
     ]) {
       const msal = new ConfidentialClientApplication({
-        auth: { clientId: sandbox.app.clientId, authority: sandbox.authority, clientCertificate, knownAuthorities: [sandbox.authorityHost] },
+        auth: {
+          clientId: sandbox.app.clientId,
+          authority: sandbox.authority,
+          clientCertificate,
+          knownAuthorities: [sandbox.authorityHost],
+        },
       });
       const result = await msal.acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] });
       expect(decodeJwt(result!.accessToken).appid).toBe(sandbox.app.clientId);
@@ -33,7 +46,9 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
   });
 
   it("works with cloudDiscoveryMetadata from its instance discovery instead of knownAuthorities", async () => {
-    const discovery = await fetch(`${sandbox.url}/common/discovery/instance?api-version=1.1&authorization_endpoint=${sandbox.authority}/oauth2/v2.0/authorize`);
+    const discovery = await fetch(
+      `${sandbox.url}/common/discovery/instance?api-version=1.1&authorization_endpoint=${sandbox.authority}/oauth2/v2.0/authorize`,
+    );
     const msal = new ConfidentialClientApplication({
       auth: {
         clientId: sandbox.app.clientId,
@@ -47,7 +62,9 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
   });
 
   it("refuses a wrong secret with invalid_client AADSTS7000215 and does not echo the secret", async () => {
-    const error = await msalWithSecret(sandbox, "not-the-secret-value-123").acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] }).catch((e: unknown) => e);
+    const error = await msalWithSecret(sandbox, "not-the-secret-value-123")
+      .acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ errorCode: "invalid_client" });
     expect(String((error as Error).message)).toContain("AADSTS7000215");
     expect(String((error as Error).message)).not.toContain("not-the-secret-value-123");
@@ -75,11 +92,21 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
   it("answers token errors in Entra's JSON shape (unknown client, non-.default scope, unknown tenant)", async () => {
     const post = (tenant: string, form: Record<string, string>) =>
       fetch(`${sandbox.url}/${tenant}/oauth2/v2.0/token`, { method: "POST", body: new URLSearchParams(form) });
-    const unknownClient = await post(sandbox.tenantId, { grant_type: "client_credentials", client_id: "00000000-0000-0000-0000-000000000001", client_secret: "x", scope: GRAPH_SCOPE });
+    const unknownClient = await post(sandbox.tenantId, {
+      grant_type: "client_credentials",
+      client_id: "00000000-0000-0000-0000-000000000001",
+      client_secret: "x",
+      scope: GRAPH_SCOPE,
+    });
     expect(unknownClient.status).toBe(400);
     expect(await unknownClient.json()).toMatchObject({ error: "unauthorized_client", error_codes: [700016] });
 
-    const badScope = await post(sandbox.tenantId, { grant_type: "client_credentials", client_id: sandbox.app.clientId, client_secret: sandbox.app.clientSecret, scope: "Mail.ReadWrite" });
+    const badScope = await post(sandbox.tenantId, {
+      grant_type: "client_credentials",
+      client_id: sandbox.app.clientId,
+      client_secret: sandbox.app.clientSecret,
+      scope: "Mail.ReadWrite",
+    });
     const badScopeBody = await badScope.json();
     expect(badScopeBody).toMatchObject({ error: "invalid_scope", error_codes: [1002012] });
     expect(badScopeBody).toHaveProperty("trace_id");
@@ -90,10 +117,14 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
   });
 
   it("publishes an OpenID configuration whose issuer and JWKS verify the ID tokens it signs", async () => {
-    const config = await (await fetch(`${sandbox.url}/${sandbox.tenantId}/v2.0/.well-known/openid-configuration`)).json();
+    const config = await (
+      await fetch(`${sandbox.url}/${sandbox.tenantId}/v2.0/.well-known/openid-configuration`)
+    ).json();
     expect(config.issuer).toBe(`${sandbox.url}/${sandbox.tenantId}/v2.0`);
     expect(config.token_endpoint).toBe(`${sandbox.authority}/oauth2/v2.0/token`);
-    const organizations = await (await fetch(`${sandbox.url}/organizations/v2.0/.well-known/openid-configuration`)).json();
+    const organizations = await (
+      await fetch(`${sandbox.url}/organizations/v2.0/.well-known/openid-configuration`)
+    ).json();
     expect(organizations.issuer).toBe(`${sandbox.url}/{tenantid}/v2.0`);
   });
 
@@ -117,22 +148,36 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
       const html = await page.text();
       expect(html).toContain(email);
       params.set("login_hint", email);
-      const chosen = await fetch(`${sandbox.authority}/oauth2/v2.0/authorize`, { method: "POST", body: params, redirect: "manual" });
+      const chosen = await fetch(`${sandbox.authority}/oauth2/v2.0/authorize`, {
+        method: "POST",
+        body: params,
+        redirect: "manual",
+      });
       return { chosen, verifier };
     }
 
     async function redeem(code: string, verifier: string) {
       const response = await fetch(`${sandbox.authority}/oauth2/v2.0/token`, {
         method: "POST",
-        headers: { Authorization: `Basic ${Buffer.from(`${sandbox.webApp.clientId}:${sandbox.webApp.clientSecret}`).toString("base64")}` },
-        body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: redirectUri, code_verifier: verifier }),
+        headers: {
+          Authorization: `Basic ${Buffer.from(`${sandbox.webApp.clientId}:${sandbox.webApp.clientSecret}`).toString("base64")}`,
+        },
+        body: new URLSearchParams({
+          grant_type: "authorization_code",
+          code,
+          redirect_uri: redirectUri,
+          code_verifier: verifier,
+        }),
       });
       return { status: response.status, body: await response.json() };
     }
 
     it("returns an ID token with the Connector.Admin role for the admin and without roles for the other user", async () => {
       const jwks = createRemoteJWKSet(new URL(`${sandbox.authority}/discovery/v2.0/keys`));
-      const [admin, viewer] = [sandbox.signInUsers.find((u) => u.roles.length > 0)!, sandbox.signInUsers.find((u) => u.roles.length === 0)!];
+      const [admin, viewer] = [
+        sandbox.signInUsers.find((u) => u.roles.length > 0)!,
+        sandbox.signInUsers.find((u) => u.roles.length === 0)!,
+      ];
       for (const user of [admin, viewer]) {
         const { chosen, verifier } = await signIn(user.email);
         expect(chosen.status).toBe(302);
@@ -141,8 +186,17 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
         expect(location.searchParams.get("state")).toBe("state-123");
         const { status, body } = await redeem(location.searchParams.get("code")!, verifier);
         expect(status).toBe(200);
-        const { payload } = await jwtVerify(body.id_token, jwks, { issuer: `${sandbox.url}/${sandbox.tenantId}/v2.0`, audience: sandbox.webApp.clientId });
-        expect(payload).toMatchObject({ nonce: "nonce-456", preferred_username: user.email, email: user.email, name: user.name, tid: sandbox.tenantId });
+        const { payload } = await jwtVerify(body.id_token, jwks, {
+          issuer: `${sandbox.url}/${sandbox.tenantId}/v2.0`,
+          audience: sandbox.webApp.clientId,
+        });
+        expect(payload).toMatchObject({
+          nonce: "nonce-456",
+          preferred_username: user.email,
+          email: user.email,
+          name: user.name,
+          tid: sandbox.tenantId,
+        });
         expect(payload.oid).toMatch(/^[0-9a-f-]{36}$/);
         if (user === admin) expect(payload.roles).toEqual(["Connector.Admin"]);
         else expect(payload.roles).toBeUndefined();
@@ -155,16 +209,24 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
       const html = await chosen.text();
       expect(html).toContain(`action="${redirectUri}"`);
       const code = /name="code" value="([^"]+)"/.exec(html)![1];
-      expect((await redeem(code, "wrong-verifier")).body).toMatchObject({ error: "invalid_grant", error_codes: [501481] });
+      expect((await redeem(code, "wrong-verifier")).body).toMatchObject({
+        error: "invalid_grant",
+        error_codes: [501481],
+      });
 
       const second = await signIn(sandbox.signInUsers[0].email);
       const secondCode = new URL(second.chosen.headers.get("location")!).searchParams.get("code")!;
       expect((await redeem(secondCode, second.verifier)).status).toBe(200);
-      expect((await redeem(secondCode, second.verifier)).body).toMatchObject({ error: "invalid_grant", error_codes: [70008] });
+      expect((await redeem(secondCode, second.verifier)).body).toMatchObject({
+        error: "invalid_grant",
+        error_codes: [70008],
+      });
     });
 
     it("refuses a redirect URI that is not registered", async () => {
-      const response = await fetch(`${sandbox.authority}/oauth2/v2.0/authorize?client_id=${sandbox.webApp.clientId}&response_type=code&scope=openid&redirect_uri=https://evil.example/cb`);
+      const response = await fetch(
+        `${sandbox.authority}/oauth2/v2.0/authorize?client_id=${sandbox.webApp.clientId}&response_type=code&scope=openid&redirect_uri=https://evil.example/cb`,
+      );
       expect(response.status).toBe(400);
       expect(await response.text()).toContain("AADSTS50011");
     });
@@ -174,7 +236,12 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
     const redirectUri = "http://localhost:3000/api/consent/callback";
 
     async function decide(path: string, decision: "accept" | "cancel", extra: Record<string, string> = {}) {
-      const params = new URLSearchParams({ client_id: sandbox.app.clientId, redirect_uri: redirectUri, state: "csrf-1", ...extra });
+      const params = new URLSearchParams({
+        client_id: sandbox.app.clientId,
+        redirect_uri: redirectUri,
+        state: "csrf-1",
+        ...extra,
+      });
       const page = await fetch(`${sandbox.url}${path}?${params}`);
       expect(await page.text()).toContain("Accept");
       params.set("decision", decision);
@@ -186,7 +253,11 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
     it("Accept redirects with admin_consent=True, the tenant and the state (v1 and v2 forms)", async () => {
       sandbox.setConsent(false);
       const location = await decide("/organizations/adminconsent", "accept");
-      expect(Object.fromEntries(location.searchParams)).toEqual({ admin_consent: "True", tenant: sandbox.tenantId, state: "csrf-1" });
+      expect(Object.fromEntries(location.searchParams)).toEqual({
+        admin_consent: "True",
+        tenant: sandbox.tenantId,
+        state: "csrf-1",
+      });
       const v2 = await decide(`/${sandbox.tenantId}/v2.0/adminconsent`, "accept", { scope: GRAPH_SCOPE });
       expect(v2.searchParams.get("scope")).toBe(GRAPH_SCOPE);
     });

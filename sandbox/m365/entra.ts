@@ -22,7 +22,12 @@ const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const GRAPH_DEFAULT_SCOPES = new Set([`${GRAPH_RESOURCE}/.default`, `${GRAPH_APP_ID}/.default`]);
 
 /** Handles the Entra ID (login.microsoftonline.com) part; returns false when the path is not ours. */
-export async function handleEntra(ctx: SandboxContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+export async function handleEntra(
+  ctx: SandboxContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<boolean> {
   const segments = url.pathname.split("/").filter(Boolean);
   const [tenant, ...rest] = segments;
   if (!tenant) return false;
@@ -30,7 +35,17 @@ export async function handleEntra(ctx: SandboxContext, req: IncomingMessage, res
   const method = req.method ?? "GET";
 
   if (route === "discovery/instance" && method === "GET") return send(() => instanceDiscovery(ctx, res, url));
-  if (!["v2.0/.well-known/openid-configuration", "discovery/v2.0/keys", "discovery/keys", "oauth2/v2.0/authorize", "oauth2/v2.0/token", "adminconsent", "v2.0/adminconsent"].includes(route)) {
+  if (
+    ![
+      "v2.0/.well-known/openid-configuration",
+      "discovery/v2.0/keys",
+      "discovery/keys",
+      "oauth2/v2.0/authorize",
+      "oauth2/v2.0/token",
+      "adminconsent",
+      "v2.0/adminconsent",
+    ].includes(route)
+  ) {
     return false;
   }
   const tenantId = resolveTenant(ctx, tenant);
@@ -38,7 +53,13 @@ export async function handleEntra(ctx: SandboxContext, req: IncomingMessage, res
     if (route === "oauth2/v2.0/authorize" || route.endsWith("adminconsent")) {
       sendHtml(res, 400, errorPage(90002, `Tenant '${tenant}' not found.`));
     } else {
-      sendEntraError(res, 400, "invalid_tenant", 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
+      sendEntraError(
+        res,
+        400,
+        "invalid_tenant",
+        90002,
+        `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+      );
     }
     return true;
   }
@@ -110,7 +131,25 @@ function openIdConfiguration(ctx: SandboxContext, tenant: string) {
     http_logout_supported: true,
     frontchannel_logout_supported: true,
     end_session_endpoint: `${base}/oauth2/v2.0/logout`,
-    claims_supported: ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email", "roles", "oid"],
+    claims_supported: [
+      "sub",
+      "iss",
+      "aud",
+      "exp",
+      "iat",
+      "auth_time",
+      "acr",
+      "nonce",
+      "preferred_username",
+      "name",
+      "tid",
+      "ver",
+      "at_hash",
+      "c_hash",
+      "email",
+      "roles",
+      "oid",
+    ],
     tenant_region_scope: "EU",
     cloud_instance_name: "microsoftonline.com",
     cloud_graph_host_name: "graph.windows.net",
@@ -123,21 +162,42 @@ function registeredRedirect(ctx: SandboxContext, uri: string | null): uri is str
   return !!uri && (isLoopbackUrl(uri) || ctx.webApp.redirectUris.includes(uri));
 }
 
-async function authorize(ctx: SandboxContext, req: IncomingMessage, res: ServerResponse, url: URL, tenant: string): Promise<void> {
+async function authorize(
+  ctx: SandboxContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  tenant: string,
+): Promise<void> {
   const params = req.method === "POST" ? parseForm(await readBody(req, FORM_LIMIT)) : url.searchParams;
   const clientId = params.get("client_id");
   const redirectUri = params.get("redirect_uri");
   if (clientId !== ctx.webApp.clientId) {
-    sendHtml(res, 400, errorPage(700016, `Application with identifier '${clientId ?? ""}' was not found in the directory '${ctx.state.options.tenantDomain}'.`));
+    sendHtml(
+      res,
+      400,
+      errorPage(
+        700016,
+        `Application with identifier '${clientId ?? ""}' was not found in the directory '${ctx.state.options.tenantDomain}'.`,
+      ),
+    );
     return;
   }
   if (!registeredRedirect(ctx, redirectUri)) {
-    sendHtml(res, 400, errorPage(50011, `The redirect URI '${redirectUri ?? ""}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`));
+    sendHtml(
+      res,
+      400,
+      errorPage(
+        50011,
+        `The redirect URI '${redirectUri ?? ""}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`,
+      ),
+    );
     return;
   }
   const state = params.get("state") ?? undefined;
   const responseMode = params.get("response_mode") ?? "query";
-  const fail = (error: string, description: string) => respond(res, redirectUri, responseMode, { error, error_description: description, state });
+  const fail = (error: string, description: string) =>
+    respond(res, redirectUri, responseMode, { error, error_description: description, state });
   if (params.get("response_type") !== "code") {
     return fail("unsupported_response_type", "AADSTS700054: The sandbox supports response_type 'code' only.");
   }
@@ -146,7 +206,10 @@ async function authorize(ctx: SandboxContext, req: IncomingMessage, res: ServerR
   }
   const scope = params.get("scope") ?? "";
   if (!scope.split(" ").includes("openid")) {
-    return fail("invalid_request", "AADSTS900144: The request body must contain the following parameter: 'scope' with 'openid'.");
+    return fail(
+      "invalid_request",
+      "AADSTS900144: The request body must contain the following parameter: 'scope' with 'openid'.",
+    );
   }
   const challengeMethod = params.get("code_challenge_method") ?? undefined;
   if (params.get("code_challenge") && challengeMethod && !["S256", "plain"].includes(challengeMethod)) {
@@ -155,7 +218,11 @@ async function authorize(ctx: SandboxContext, req: IncomingMessage, res: ServerR
 
   const user = ctx.signInUsers.find((u) => u.email.toLowerCase() === params.get("login_hint")?.toLowerCase());
   if (req.method !== "POST" || !user) {
-    sendHtml(res, 200, signInPage(`${ctx.origin()}/${tenant}/oauth2/v2.0/authorize`, params, ctx.webApp.displayName, ctx.signInUsers));
+    sendHtml(
+      res,
+      200,
+      signInPage(`${ctx.origin()}/${tenant}/oauth2/v2.0/authorize`, params, ctx.webApp.displayName, ctx.signInUsers),
+    );
     return;
   }
   const code = randomBytes(32).toString("base64url");
@@ -172,16 +239,31 @@ async function authorize(ctx: SandboxContext, req: IncomingMessage, res: ServerR
   respond(res, redirectUri, responseMode, { code, state, session_state: randomBytes(16).toString("hex") });
 }
 
-function respond(res: ServerResponse, redirectUri: string, responseMode: string, fields: Record<string, string | undefined>): void {
+function respond(
+  res: ServerResponse,
+  redirectUri: string,
+  responseMode: string,
+  fields: Record<string, string | undefined>,
+): void {
   if (responseMode === "form_post") {
     const defined = Object.fromEntries(Object.entries(fields).filter((e): e is [string, string] => e[1] !== undefined));
-    sendHtml(res, 200, formPostPage(redirectUri, defined), "default-src 'none'; script-src 'unsafe-inline'; form-action *");
+    sendHtml(
+      res,
+      200,
+      formPostPage(redirectUri, defined),
+      "default-src 'none'; script-src 'unsafe-inline'; form-action *",
+    );
     return;
   }
   redirect(res, withQuery(redirectUri, fields));
 }
 
-type ClientAuth = { clientId: string | null; secret: string | null; assertion: string | null; assertionType: string | null };
+type ClientAuth = {
+  clientId: string | null;
+  secret: string | null;
+  assertion: string | null;
+  assertionType: string | null;
+};
 
 function clientAuthentication(req: IncomingMessage, form: URLSearchParams): ClientAuth {
   const header = req.headers.authorization;
@@ -209,7 +291,13 @@ function sameSecret(sent: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-async function token(ctx: SandboxContext, req: IncomingMessage, res: ServerResponse, tenant: string, tenantId: string): Promise<void> {
+async function token(
+  ctx: SandboxContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  tenant: string,
+  tenantId: string,
+): Promise<void> {
   const correlationId = String(req.headers["client-request-id"] ?? "") || undefined;
   const fail = (status: number, error: string, aadsts: number, description: string) =>
     sendEntraError(res, status, error, aadsts, description, correlationId);
@@ -219,7 +307,12 @@ async function token(ctx: SandboxContext, req: IncomingMessage, res: ServerRespo
   const registration =
     auth.clientId === ctx.app.clientId ? ctx.app : auth.clientId === ctx.webApp.clientId ? ctx.webApp : null;
   if (!registration) {
-    return fail(400, "unauthorized_client", 700016, `Application with identifier '${auth.clientId ?? ""}' was not found in the directory '${ctx.state.options.tenantDomain}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`);
+    return fail(
+      400,
+      "unauthorized_client",
+      700016,
+      `Application with identifier '${auth.clientId ?? ""}' was not found in the directory '${ctx.state.options.tenantDomain}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant.`,
+    );
   }
 
   if (auth.assertion) {
@@ -227,28 +320,56 @@ async function token(ctx: SandboxContext, req: IncomingMessage, res: ServerRespo
       return fail(400, "invalid_request", 50027, `client_assertion_type must be '${ASSERTION_TYPE}'.`);
     }
     if (registration !== ctx.app) {
-      return fail(401, "invalid_client", 700027, "The certificate with identifier used to sign the client assertion is not registered on application.");
+      return fail(
+        401,
+        "invalid_client",
+        700027,
+        "The certificate with identifier used to sign the client assertion is not registered on application.",
+      );
     }
-    const check = await verifyClientAssertion(auth.assertion, ctx.app.certificate.certificatePem, ctx.app.clientId, (aud) =>
-      isOurTokenEndpoint(ctx, aud),
+    const check = await verifyClientAssertion(
+      auth.assertion,
+      ctx.app.certificate.certificatePem,
+      ctx.app.clientId,
+      (aud) => isOurTokenEndpoint(ctx, aud),
     );
     if (!check.ok) return fail(401, "invalid_client", check.aadsts, check.message);
   } else if (auth.secret) {
     if (!sameSecret(auth.secret, registration.clientSecret)) {
-      return fail(401, "invalid_client", 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${registration.clientId}'.`);
+      return fail(
+        401,
+        "invalid_client",
+        7000215,
+        `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${registration.clientId}'.`,
+      );
     }
   } else {
-    return fail(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    return fail(
+      401,
+      "invalid_client",
+      7000218,
+      "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    );
   }
 
   const grantType = form.get("grant_type");
   if (grantType === "client_credentials") {
     if (GENERIC_TENANTS.has(tenant.toLowerCase())) {
-      return fail(400, "invalid_request", 90027, `The client credentials flow needs a tenant-specific authority, not '${tenant}'.`);
+      return fail(
+        400,
+        "invalid_request",
+        90027,
+        `The client credentials flow needs a tenant-specific authority, not '${tenant}'.`,
+      );
     }
     const scope = form.get("scope") ?? "";
     if (!GRAPH_DEFAULT_SCOPES.has(scope)) {
-      return fail(400, "invalid_scope", 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
+      return fail(
+        400,
+        "invalid_scope",
+        1002012,
+        `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      );
     }
     const consented = ctx.state.consent.get(tenantId) === true;
     const lifetime = ctx.state.options.tokenLifetimeSeconds;
@@ -258,25 +379,59 @@ async function token(ctx: SandboxContext, req: IncomingMessage, res: ServerRespo
       lifetime,
     );
     ctx.state.stats.tokensIssued += 1;
-    sendJson(res, 200, { token_type: "Bearer", expires_in: lifetime, ext_expires_in: lifetime, access_token: accessToken });
+    sendJson(res, 200, {
+      token_type: "Bearer",
+      expires_in: lifetime,
+      ext_expires_in: lifetime,
+      access_token: accessToken,
+    });
     return;
   }
   if (grantType === "authorization_code") {
     const code = ctx.state.codes.get(form.get("code") ?? "");
     ctx.state.codes.delete(form.get("code") ?? "");
     if (!code || code.expiresAt < Date.now() || code.clientId !== registration.clientId) {
-      return fail(400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity, was already redeemed or is not valid.");
+      return fail(
+        400,
+        "invalid_grant",
+        70008,
+        "The provided authorization code or refresh token has expired due to inactivity, was already redeemed or is not valid.",
+      );
     }
     if (form.get("redirect_uri") !== code.redirectUri) {
-      return fail(400, "invalid_grant", 500117, "The reply uri specified in the request does not match the reply uri used in the authorization request.");
+      return fail(
+        400,
+        "invalid_grant",
+        500117,
+        "The reply uri specified in the request does not match the reply uri used in the authorization request.",
+      );
     }
-    if (code.codeChallenge && !pkceMatches(code.codeChallenge, code.codeChallengeMethod ?? "plain", form.get("code_verifier"))) {
-      return fail(400, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.");
+    if (
+      code.codeChallenge &&
+      !pkceMatches(code.codeChallenge, code.codeChallengeMethod ?? "plain", form.get("code_verifier"))
+    ) {
+      return fail(
+        400,
+        "invalid_grant",
+        501481,
+        "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+      );
     }
     const graphScope = "openid profile email User.Read";
     const [idToken, accessToken] = await Promise.all([
-      issueIdToken(ctx.signingKey, { issuer: issuer(ctx, tenantId), clientId: registration.clientId, tenantId, user: code.user, nonce: code.nonce }),
-      issueDelegatedToken(ctx.signingKey, { clientId: registration.clientId, tenantId, email: code.user.email, scope: graphScope }),
+      issueIdToken(ctx.signingKey, {
+        issuer: issuer(ctx, tenantId),
+        clientId: registration.clientId,
+        tenantId,
+        user: code.user,
+        nonce: code.nonce,
+      }),
+      issueDelegatedToken(ctx.signingKey, {
+        clientId: registration.clientId,
+        tenantId,
+        email: code.user.email,
+        scope: graphScope,
+      }),
     ]);
     ctx.state.stats.tokensIssued += 1;
     sendJson(res, 200, {
@@ -303,23 +458,45 @@ function isOurTokenEndpoint(ctx: SandboxContext, aud: string): boolean {
     const url = new URL(aud);
     const [tenant, ...rest] = url.pathname.split("/").filter(Boolean);
     const path = rest.join("/").toLowerCase();
-    return url.origin === ctx.origin() && !!tenant && !!resolveTenant(ctx, tenant) && (path === "oauth2/v2.0/token" || path === "oauth2/token");
+    return (
+      url.origin === ctx.origin() &&
+      !!tenant &&
+      !!resolveTenant(ctx, tenant) &&
+      (path === "oauth2/v2.0/token" || path === "oauth2/token")
+    );
   } catch {
     return false;
   }
 }
 
-async function adminConsent(ctx: SandboxContext, req: IncomingMessage, res: ServerResponse, url: URL, v2: boolean): Promise<void> {
+async function adminConsent(
+  ctx: SandboxContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  v2: boolean,
+): Promise<void> {
   const params = req.method === "POST" ? parseForm(await readBody(req, FORM_LIMIT)) : url.searchParams;
   const clientId = params.get("client_id");
   const redirectUri = params.get("redirect_uri");
   const registration = clientId === ctx.app.clientId ? ctx.app : clientId === ctx.webApp.clientId ? ctx.webApp : null;
   if (!registration) {
-    sendHtml(res, 400, errorPage(700016, `Application with identifier '${clientId ?? ""}' was not found in the directory.`));
+    sendHtml(
+      res,
+      400,
+      errorPage(700016, `Application with identifier '${clientId ?? ""}' was not found in the directory.`),
+    );
     return;
   }
   if (!registeredRedirect(ctx, redirectUri)) {
-    sendHtml(res, 400, errorPage(50011, `The redirect URI '${redirectUri ?? ""}' specified in the request does not match the redirect URIs configured for the application '${registration.clientId}'.`));
+    sendHtml(
+      res,
+      400,
+      errorPage(
+        50011,
+        `The redirect URI '${redirectUri ?? ""}' specified in the request does not match the redirect URIs configured for the application '${registration.clientId}'.`,
+      ),
+    );
     return;
   }
   const scope = params.get("scope");
@@ -331,20 +508,34 @@ async function adminConsent(ctx: SandboxContext, req: IncomingMessage, res: Serv
   const decision = req.method === "POST" ? params.get("decision") : null;
   if (decision === "accept") {
     ctx.state.consent.set(ctx.state.options.tenantId, true);
-    redirect(res, withQuery(redirectUri, { admin_consent: "True", tenant: ctx.state.options.tenantId, state, ...(v2 ? { scope: scope ?? undefined } : {}) }));
+    redirect(
+      res,
+      withQuery(redirectUri, {
+        admin_consent: "True",
+        tenant: ctx.state.options.tenantId,
+        state,
+        ...(v2 ? { scope: scope ?? undefined } : {}),
+      }),
+    );
     return;
   }
   if (decision === "cancel") {
-    redirect(res, withQuery(redirectUri, {
-      error: "access_denied",
-      error_subcode: "cancel",
-      state,
-      error_description: "AADSTS65004: User declined to consent to access the app.",
-    }));
+    redirect(
+      res,
+      withQuery(redirectUri, {
+        error: "access_denied",
+        error_subcode: "cancel",
+        state,
+        error_description: "AADSTS65004: User declined to consent to access the app.",
+      }),
+    );
     return;
   }
   const shown = new URLSearchParams(params);
   shown.delete("decision");
-  const permissions = ["Read and write mail in all mailboxes (Mail.ReadWrite, application)", "Read all users' full profiles (User.Read.All, application)"];
+  const permissions = [
+    "Read and write mail in all mailboxes (Mail.ReadWrite, application)",
+    "Read all users' full profiles (User.Read.All, application)",
+  ];
   sendHtml(res, 200, consentPage(url.pathname, shown, registration.displayName, permissions));
 }

@@ -1,6 +1,20 @@
 /** MAPI extended property ids as Graph writes them ("Integer 0xe07", "String {guid} Name X"). */
 
-const TYPES = ["ApplicationTime", "Binary", "Boolean", "CLSID", "Currency", "Double", "Float", "Integer", "Long", "Object", "Short", "String", "SystemTime"];
+const TYPES = [
+  "ApplicationTime",
+  "Binary",
+  "Boolean",
+  "CLSID",
+  "Currency",
+  "Double",
+  "Float",
+  "Integer",
+  "Long",
+  "Object",
+  "Short",
+  "String",
+  "SystemTime",
+];
 
 export const PR_MESSAGE_FLAGS = "Integer 0xe07";
 export const PR_MESSAGE_DELIVERY_TIME = "SystemTime 0xe06";
@@ -16,7 +30,9 @@ export function normalizePropertyId(id: string): string | null {
     const type = canonicalType(tagged[1]);
     return type ? `${type} 0x${parseInt(tagged[2], 16).toString(16)}` : null;
   }
-  const named = /^(\w+)\s+\{([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}\s+(Name|Id)\s+(.+)$/i.exec(id.trim());
+  const named = /^(\w+)\s+\{([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}\s+(Name|Id)\s+(.+)$/i.exec(
+    id.trim(),
+  );
   if (named) {
     const type = canonicalType(named[1]);
     if (!type) return null;
@@ -38,7 +54,8 @@ function normalizeHex(text: string): string | null {
 /** Checks that a value fits its property type; returns an error message or null. */
 export function invalidValue(id: string, value: string): string | null {
   const type = id.split(" ")[0];
-  if ((type === "Integer" || type === "Short" || type === "Long") && !/^-?\d+$/.test(value)) return `Value '${value}' is not a valid ${type}.`;
+  if ((type === "Integer" || type === "Short" || type === "Long") && !/^-?\d+$/.test(value))
+    return `Value '${value}' is not a valid ${type}.`;
   if (type === "SystemTime" && Number.isNaN(Date.parse(value))) return `Value '${value}' is not a valid SystemTime.`;
   if (type === "Boolean" && !/^(true|false)$/i.test(value)) return `Value '${value}' is not a valid Boolean.`;
   return null;

@@ -45,7 +45,12 @@ export function storeFileAttachment(call: GraphCall, input: z.output<typeof file
   if (bytes.length > SMALL_ATTACHMENT_MAX_BYTES) {
     return {
       ok: false,
-      response: graphError(400, "BadRequest", "Maximum request length exceeded. Use an upload session for attachments of 3 MB or more.", call),
+      response: graphError(
+        400,
+        "BadRequest",
+        "Maximum request length exceeded. Use an upload session for attachments of 3 MB or more.",
+        call,
+      ),
     };
   }
   const file = call.ctx.state.attachmentFile();
@@ -72,7 +77,10 @@ export function addAttachment(call: GraphCall, req: GraphRequest, message: Messa
   if (!stored.ok) return stored.response;
   message.attachments.push(stored.attachment);
   return ok(
-    { "@odata.context": `${graphBase(call)}/$metadata#users('${message.userId}')/messages('${message.id}')/attachments/$entity`, ...serializeAttachment(stored.attachment, false) },
+    {
+      "@odata.context": `${graphBase(call)}/$metadata#users('${message.userId}')/messages('${message.id}')/attachments/$entity`,
+      ...serializeAttachment(stored.attachment, false),
+    },
     201,
   );
 }
@@ -86,8 +94,14 @@ export function listAttachments(call: GraphCall, message: Message): GraphRespons
 
 export function getAttachment(call: GraphCall, message: Message, attachmentId: string, raw: boolean): GraphResponse {
   const attachment = message.attachments.find((a) => a.id === attachmentId);
-  if (!attachment) return graphError(404, "ErrorItemNotFound", "The specified object was not found in the store.", call);
-  if (raw) return { status: 200, headers: {}, file: { path: attachment.file, contentType: attachment.contentType, size: attachment.size } };
+  if (!attachment)
+    return graphError(404, "ErrorItemNotFound", "The specified object was not found in the store.", call);
+  if (raw)
+    return {
+      status: 200,
+      headers: {},
+      file: { path: attachment.file, contentType: attachment.contentType, size: attachment.size },
+    };
   return ok({
     "@odata.context": `${graphBase(call)}/$metadata#users('${message.userId}')/messages('${message.id}')/attachments/$entity`,
     ...serializeAttachment(attachment, true),
@@ -110,7 +124,12 @@ export function createUploadSession(call: GraphCall, req: GraphRequest, message:
   if (!parsed.ok) return parsed.response;
   const item = parsed.value.AttachmentItem;
   if (item.size > LARGE_ATTACHMENT_MAX_BYTES) {
-    return graphError(400, "ErrorAttachmentSizeLimitExceeded", `The attachment size ${item.size} exceeds the maximum of ${LARGE_ATTACHMENT_MAX_BYTES} bytes.`, call);
+    return graphError(
+      400,
+      "ErrorAttachmentSizeLimitExceeded",
+      `The attachment size ${item.size} exceeds the maximum of ${LARGE_ATTACHMENT_MAX_BYTES} bytes.`,
+      call,
+    );
   }
   const { state } = call.ctx;
   const id = newId();

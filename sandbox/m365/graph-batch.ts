@@ -34,12 +34,24 @@ export async function handleBatch(
   if (!parsed.ok) return parsed.response;
   const { requests } = parsed.value;
   if (requests.length > MAX_BATCH_REQUESTS) {
-    return graphError(400, "BadRequest", `Invalid batch payload format: a batch holds at most ${MAX_BATCH_REQUESTS} requests, this one has ${requests.length}.`, call);
+    return graphError(
+      400,
+      "BadRequest",
+      `Invalid batch payload format: a batch holds at most ${MAX_BATCH_REQUESTS} requests, this one has ${requests.length}.`,
+      call,
+    );
   }
   const ids = new Set(requests.map((r) => r.id));
-  if (ids.size !== requests.length) return graphError(400, "BadRequest", "Invalid batch payload format: request ids must be unique.", call);
+  if (ids.size !== requests.length)
+    return graphError(400, "BadRequest", "Invalid batch payload format: request ids must be unique.", call);
   const unknown = requests.flatMap((r) => r.dependsOn ?? []).find((d) => !ids.has(d));
-  if (unknown) return graphError(400, "BadRequest", `Invalid batch payload format: dependsOn refers to unknown request '${unknown}'.`, call);
+  if (unknown)
+    return graphError(
+      400,
+      "BadRequest",
+      `Invalid batch payload format: dependsOn refers to unknown request '${unknown}'.`,
+      call,
+    );
 
   const results = new Map<string, InnerResponse>();
   const order: InnerResponse[] = [];
@@ -65,15 +77,35 @@ export async function handleBatch(
   return ok({ responses: order });
 }
 
-async function runOne(call: GraphCall, request: Inner, results: Map<string, InnerResponse>, run: (inner: GraphRequest) => Promise<GraphResponse>): Promise<InnerResponse> {
+async function runOne(
+  call: GraphCall,
+  request: Inner,
+  results: Map<string, InnerResponse>,
+  run: (inner: GraphRequest) => Promise<GraphResponse>,
+): Promise<InnerResponse> {
   const failed = (request.dependsOn ?? []).some((d) => (results.get(d)?.status ?? 500) >= 400);
-  if (failed) return toInner(request.id, graphError(424, "FailedDependency", "The request could not be performed because a request it depends on failed.", call));
+  if (failed)
+    return toInner(
+      request.id,
+      graphError(
+        424,
+        "FailedDependency",
+        "The request could not be performed because a request it depends on failed.",
+        call,
+      ),
+    );
   const headers = Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   let body = Buffer.alloc(0);
   if (request.body !== undefined) {
     const type = headers["content-type"];
-    if (!type) return toInner(request.id, graphError(400, "BadRequest", "Content-Type header must be specified when a body is present.", call));
-    body = type.includes("json") ? Buffer.from(JSON.stringify(request.body)) : Buffer.from(String(request.body), "base64");
+    if (!type)
+      return toInner(
+        request.id,
+        graphError(400, "BadRequest", "Content-Type header must be specified when a body is present.", call),
+      );
+    body = type.includes("json")
+      ? Buffer.from(JSON.stringify(request.body))
+      : Buffer.from(String(request.body), "base64");
   }
   const relative = request.url.startsWith("/") ? request.url : `/${request.url}`;
   const url = new URL(relative, "https://batch.invalid");
@@ -83,7 +115,12 @@ async function runOne(call: GraphCall, request: Inner, results: Map<string, Inne
 
 function toInner(id: string, response: GraphResponse): InnerResponse {
   if (response.file) {
-    return { id, status: response.status, headers: { ...response.headers, "Content-Type": response.file.contentType }, body: "(binary content is not returned inside $batch by the sandbox)" };
+    return {
+      id,
+      status: response.status,
+      headers: { ...response.headers, "Content-Type": response.file.contentType },
+      body: "(binary content is not returned inside $batch by the sandbox)",
+    };
   }
   return {
     id,

@@ -14,14 +14,29 @@ import { verifyGraphToken } from "./tokens";
 export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 /** https://graph.microsoft.com/v1.0/... : bearer token, then one request or a $batch. */
-export async function handleGraphHttp(ctx: SandboxContext, throttle: Throttle, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function handleGraphHttp(
+  ctx: SandboxContext,
+  throttle: Throttle,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
   const ids = { requestId: randomUUID(), clientRequestId: String(req.headers["client-request-id"] ?? randomUUID()) };
   let body: Buffer;
   try {
     body = await readBody(req, MAX_REQUEST_BYTES);
   } catch (error) {
     if (!(error instanceof BodyTooLargeError)) throw error;
-    return writeGraphResponse(res, graphError(413, "RequestEntityTooLarge", "The request body exceeds the maximum of 4 MB. Use an upload session for large attachments.", ids), ids);
+    return writeGraphResponse(
+      res,
+      graphError(
+        413,
+        "RequestEntityTooLarge",
+        "The request body exceeds the maximum of 4 MB. Use an upload session for large attachments.",
+        ids,
+      ),
+      ids,
+    );
   }
   const header = req.headers.authorization ?? "";
   const token = /^Bearer\s+(.+)$/i.exec(header)?.[1];
@@ -38,8 +53,16 @@ export async function handleGraphHttp(ctx: SandboxContext, throttle: Throttle, r
   }
   const call: GraphCall = { ctx, appId: check.claims.appId, tenantId: check.claims.tenantId, ...ids };
   const consented = !check.claims.delegated && ctx.state.consent.get(check.claims.tenantId) === true;
-  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(", ") : (v ?? "")]));
-  const request: GraphRequest = { method: req.method ?? "GET", path: url.pathname.slice("/v1.0".length) || "/", query: url.searchParams, headers, body };
+  const headers = Object.fromEntries(
+    Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(", ") : (v ?? "")]),
+  );
+  const request: GraphRequest = {
+    method: req.method ?? "GET",
+    path: url.pathname.slice("/v1.0".length) || "/",
+    query: url.searchParams,
+    headers,
+    body,
+  };
 
   if (request.path.toLowerCase() === "/$batch" && request.method === "POST") {
     const response = await handleBatch(call, request, (inner) =>

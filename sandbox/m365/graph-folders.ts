@@ -16,7 +16,10 @@ export function serializeFolder(call: GraphCall, folder: Folder): Record<string,
     childFolderCount: state.childFolders(folder.id).length,
     unreadItemCount: items.filter((m) => !m.isRead).length,
     totalItemCount: items.length,
-    sizeInBytes: items.reduce((sum, m) => sum + m.body.content.length + m.attachments.reduce((s, a) => s + a.size, 0), 0),
+    sizeInBytes: items.reduce(
+      (sum, m) => sum + m.body.content.length + m.attachments.reduce((s, a) => s + a.size, 0),
+      0,
+    ),
     isHidden: false,
   };
 }
@@ -26,7 +29,10 @@ export function folderNotFound(call: GraphCall): GraphResponse {
 }
 
 export function getFolder(call: GraphCall, req: GraphRequest, folder: Folder): GraphResponse {
-  return ok({ "@odata.context": `${graphBase(call)}/$metadata#mailFolders/$entity`, ...applySelect(serializeFolder(call, folder), parseSelect(req.query)) });
+  return ok({
+    "@odata.context": `${graphBase(call)}/$metadata#mailFolders/$entity`,
+    ...applySelect(serializeFolder(call, folder), parseSelect(req.query)),
+  });
 }
 
 /** GET .../mailFolders (top level, parent = root) or .../mailFolders/{id}/childFolders. */
@@ -39,7 +45,12 @@ export function listFolders(call: GraphCall, req: GraphRequest, user: User, pare
   if (filter) {
     const equality = parseEquality(filter);
     if (!equality || equality.property.toLowerCase() !== "displayname") {
-      return graphError(400, "ErrorInvalidUrlQueryFilter", `The query filter '${filter}' is not supported by the sandbox.`, call);
+      return graphError(
+        400,
+        "ErrorInvalidUrlQueryFilter",
+        `The query filter '${filter}' is not supported by the sandbox.`,
+        call,
+      );
     }
     folders = folders.filter((f) => f.displayName.toLowerCase() === equality.value.toLowerCase());
   }
@@ -49,11 +60,16 @@ export function listFolders(call: GraphCall, req: GraphRequest, user: User, pare
   return ok({
     "@odata.context": `${graphBase(call)}/$metadata#users('${user.id}')/mailFolders`,
     value: page.items.map((f) => applySelect(serializeFolder(call, f), select)),
-    ...(page.nextSkip !== null ? { "@odata.nextLink": nextLink(graphBase(call), req.path, req.query, page.nextSkip) } : {}),
+    ...(page.nextSkip !== null
+      ? { "@odata.nextLink": nextLink(graphBase(call), req.path, req.query, page.nextSkip) }
+      : {}),
   });
 }
 
-const createFolderSchema = z.object({ displayName: z.string().trim().min(1).max(255), isHidden: z.boolean().optional() });
+const createFolderSchema = z.object({
+  displayName: z.string().trim().min(1).max(255),
+  isHidden: z.boolean().optional(),
+});
 
 export function createFolder(call: GraphCall, req: GraphRequest, user: User, parent: Folder | null): GraphResponse {
   const parsed = parseJsonBody(call, req, createFolderSchema);
@@ -64,7 +80,18 @@ export function createFolder(call: GraphCall, req: GraphRequest, user: User, par
   if (siblings.some((f) => f.displayName.toLowerCase() === parsed.value.displayName.toLowerCase())) {
     return graphError(409, "ErrorFolderExists", "A folder with the specified name already exists.", call);
   }
-  const folder: Folder = { id: newId(), userId: user.id, displayName: parsed.value.displayName, parentFolderId: parentId };
+  const folder: Folder = {
+    id: newId(),
+    userId: user.id,
+    displayName: parsed.value.displayName,
+    parentFolderId: parentId,
+  };
   state.folders.set(folder.id, folder);
-  return ok({ "@odata.context": `${graphBase(call)}/$metadata#users('${user.id}')/mailFolders/$entity`, ...serializeFolder(call, folder) }, 201);
+  return ok(
+    {
+      "@odata.context": `${graphBase(call)}/$metadata#users('${user.id}')/mailFolders/$entity`,
+      ...serializeFolder(call, folder),
+    },
+    201,
+  );
 }

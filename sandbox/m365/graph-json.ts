@@ -15,7 +15,9 @@ export function parseJsonBody<T extends z.ZodType>(call: GraphCall, req: GraphRe
   if (json === null || typeof json !== "object" || Array.isArray(json)) {
     return { ok: false, response: graphError(400, "RequestBodyRead", "The request body must be a JSON object.", call) };
   }
-  const data = Object.fromEntries(Object.entries(json).filter(([key]) => key === "@odata.type" || !key.startsWith("@odata")));
+  const data = Object.fromEntries(
+    Object.entries(json).filter(([key]) => key === "@odata.type" || !key.startsWith("@odata")),
+  );
   const result = schema.safeParse(data);
   if (!result.success) {
     const issue = result.error.issues[0];

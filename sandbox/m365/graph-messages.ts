@@ -4,7 +4,16 @@ import type { GraphCall, GraphRequest, GraphResponse } from "./graph-types";
 import { graphError, ok } from "./graph-types";
 import { graphBase } from "./graph-users";
 import { parseJsonBody } from "./graph-json";
-import { applySelect, nextLink, paginate, parseEquality, parseExtendedPropertyFilter, parseSelect, splitCommas, splitTopLevel } from "./odata";
+import {
+  applySelect,
+  nextLink,
+  paginate,
+  parseEquality,
+  parseExtendedPropertyFilter,
+  parseSelect,
+  splitCommas,
+  splitTopLevel,
+} from "./odata";
 import {
   PR_CLIENT_SUBMIT_TIME,
   PR_MESSAGE_DELIVERY_TIME,
@@ -29,9 +38,15 @@ const createMessageSchema = z.strictObject({
   ccRecipients: z.array(recipient).optional(),
   bccRecipients: z.array(recipient).optional(),
   replyTo: z.array(recipient).optional(),
-  internetMessageId: z.string().regex(/^<[^<>\s]+>$/, "must look like <id@host>").optional(),
+  internetMessageId: z
+    .string()
+    .regex(/^<[^<>\s]+>$/, "must look like <id@host>")
+    .optional(),
   isRead: z.boolean().optional(),
-  importance: z.string().regex(/^(low|normal|high)$/i).optional(),
+  importance: z
+    .string()
+    .regex(/^(low|normal|high)$/i)
+    .optional(),
   categories: z.array(z.string()).optional(),
   // Read-only in Graph: accepted and ignored, as Exchange does; times come from extended properties.
   receivedDateTime: z.string().optional(),
@@ -51,7 +66,13 @@ export function createMessage(call: GraphCall, req: GraphRequest, user: User, fo
   const properties: ExtendedProperty[] = [];
   for (const property of input.singleValueExtendedProperties ?? []) {
     const id = normalizePropertyId(property.id);
-    if (!id) return graphError(400, "ErrorInvalidExtendedProperty", `The extended property id '${property.id}' is not valid.`, call);
+    if (!id)
+      return graphError(
+        400,
+        "ErrorInvalidExtendedProperty",
+        `The extended property id '${property.id}' is not valid.`,
+        call,
+      );
     const problem = invalidValue(id, property.value);
     if (problem) return graphError(400, "ErrorInvalidExtendedPropertyValue", problem, call);
     properties.push({ id, value: property.value });
@@ -71,7 +92,10 @@ export function createMessage(call: GraphCall, req: GraphRequest, user: User, fo
     isDraft: isDraftFromFlags(flags),
     isRead: input.isRead ?? isReadFromFlags(flags),
     subject: input.subject ?? "",
-    body: { contentType: input.body?.contentType.toLowerCase() === "html" ? "html" : "text", content: input.body?.content ?? "" },
+    body: {
+      contentType: input.body?.contentType.toLowerCase() === "html" ? "html" : "text",
+      content: input.body?.content ?? "",
+    },
     from: input.from ?? null,
     sender: input.sender ?? input.from ?? null,
     toRecipients: input.toRecipients ?? [],
@@ -90,7 +114,13 @@ export function createMessage(call: GraphCall, req: GraphRequest, user: User, fo
     message.attachments.push(stored.attachment);
   }
   call.ctx.state.messages.set(message.id, message);
-  return ok({ "@odata.context": `${graphBase(call)}/$metadata#users('${user.id}')/messages/$entity`, ...serializeMessage(call, message, null) }, 201);
+  return ok(
+    {
+      "@odata.context": `${graphBase(call)}/$metadata#users('${user.id}')/messages/$entity`,
+      ...serializeMessage(call, message, null),
+    },
+    201,
+  );
 }
 
 type Expand = { extendedPropertyIds: string[] | "all" | null; attachments: boolean };
@@ -165,7 +195,10 @@ export function serializeMessage(call: GraphCall, message: Message, expand: Expa
 }
 
 function stripTags(html: string): string {
-  return html.replace(/<[^>]*>/g, " ").replace(/\s+/g, " ").trim();
+  return html
+    .replace(/<[^>]*>/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
 }
 
 function messagePredicate(clause: string): ((m: Message) => boolean) | null {
@@ -186,7 +219,9 @@ function messagePredicate(clause: string): ((m: Message) => boolean) | null {
 const ORDERABLE = ["receivedDateTime", "sentDateTime", "createdDateTime", "lastModifiedDateTime"] as const;
 
 export function listMessages(call: GraphCall, req: GraphRequest, user: User, folder: Folder | null): GraphResponse {
-  let items = [...call.ctx.state.messages.values()].filter((m) => (folder ? m.parentFolderId === folder.id : m.userId === user.id));
+  let items = [...call.ctx.state.messages.values()].filter((m) =>
+    folder ? m.parentFolderId === folder.id : m.userId === user.id,
+  );
   const filter = req.query.get("$filter");
   if (filter) {
     const predicates = splitTopLevel(filter, "and").map(messagePredicate);
@@ -197,9 +232,12 @@ export function listMessages(call: GraphCall, req: GraphRequest, user: User, fol
   }
   const order = /^(\w+)(?:\s+(asc|desc))?$/i.exec(req.query.get("$orderby") ?? "receivedDateTime desc");
   const key = ORDERABLE.find((k) => k.toLowerCase() === order?.[1].toLowerCase());
-  if (!order || !key) return graphError(400, "BadRequest", `Unsupported $orderby '${req.query.get("$orderby")}'.`, call);
+  if (!order || !key)
+    return graphError(400, "BadRequest", `Unsupported $orderby '${req.query.get("$orderby")}'.`, call);
   const direction = order[2]?.toLowerCase() === "desc" ? -1 : 1;
-  items.sort((a, b) => direction * (a[key].localeCompare(b[key]) || a.createdDateTime.localeCompare(b.createdDateTime)));
+  items.sort(
+    (a, b) => direction * (a[key].localeCompare(b[key]) || a.createdDateTime.localeCompare(b.createdDateTime)),
+  );
 
   const expand = parseExpand(req.query);
   if ("error" in expand) return graphError(400, "BadRequest", expand.error, call);
@@ -209,13 +247,19 @@ export function listMessages(call: GraphCall, req: GraphRequest, user: User, fol
   return ok({
     "@odata.context": `${graphBase(call)}/$metadata#users('${user.id}')/messages`,
     value: page.items.map((m) => applySelect(serializeMessage(call, m, expand), withExpanded(select, expand))),
-    ...(page.nextSkip !== null ? { "@odata.nextLink": nextLink(graphBase(call), req.path, req.query, page.nextSkip) } : {}),
+    ...(page.nextSkip !== null
+      ? { "@odata.nextLink": nextLink(graphBase(call), req.path, req.query, page.nextSkip) }
+      : {}),
   });
 }
 
 function withExpanded(select: string[] | null, expand: Expand): string[] | null {
   if (!select) return null;
-  return [...select, ...(expand.extendedPropertyIds ? ["singleValueExtendedProperties"] : []), ...(expand.attachments ? ["attachments"] : [])];
+  return [
+    ...select,
+    ...(expand.extendedPropertyIds ? ["singleValueExtendedProperties"] : []),
+    ...(expand.attachments ? ["attachments"] : []),
+  ];
 }
 
 export function getMessage(call: GraphCall, req: GraphRequest, message: Message): GraphResponse {

@@ -14,7 +14,12 @@ const WRITE_METHODS = new Set(["POST", "PUT", "PATCH"]);
  * One Graph request (top-level or inside $batch), after authentication: consent check, Outlook
  * throttling per app per mailbox, injected faults, then the resource handler.
  */
-export async function handleGraphRequest(call: GraphCall, throttle: Throttle, req: GraphRequest, consented: boolean): Promise<GraphResponse> {
+export async function handleGraphRequest(
+  call: GraphCall,
+  throttle: Throttle,
+  req: GraphRequest,
+  consented: boolean,
+): Promise<GraphResponse> {
   const { state } = call.ctx;
   state.stats.graphRequests += 1;
   const segments = req.path.split("/").filter(Boolean).map(safeDecode);
@@ -28,22 +33,29 @@ export async function handleGraphRequest(call: GraphCall, throttle: Throttle, re
   }
   if (segments.length === 1) return req.method === "GET" ? listUsers(call, req) : methodNotAllowed(call, req);
   const user = state.findUser(segments[1]);
-  if (segments.length === 2) return req.method === "GET" ? getUser(call, req, segments[1]) : methodNotAllowed(call, req);
+  if (segments.length === 2)
+    return req.method === "GET" ? getUser(call, req, segments[1]) : methodNotAllowed(call, req);
   if (!user) return graphError(404, "ErrorInvalidUser", `The requested user '${segments[1]}' is invalid.`, call);
 
   const decision = throttle.acquire(call.appId, user.id, WRITE_METHODS.has(req.method) ? req.body.length : 0);
   if (!decision.ok) {
     state.stats.throttled[decision.reason] += 1;
-    return graphError(429, "ApplicationThrottled", decision.message, call, { "Retry-After": String(decision.retryAfterSeconds) });
+    return graphError(429, "ApplicationThrottled", decision.message, call, {
+      "Retry-After": String(decision.retryAfterSeconds),
+    });
   }
   try {
     const { latencyMs, serviceUnavailableShare, retryAfterSeconds } = state.faults;
     if (latencyMs > 0) await sleep(latencyMs);
     if (serviceUnavailableShare > 0 && Math.random() < serviceUnavailableShare) {
       state.stats.serviceUnavailable += 1;
-      return graphError(503, "ServiceNotAvailable", "The service is temporarily unavailable. Retry after the time in Retry-After.", call, {
-        "Retry-After": String(retryAfterSeconds),
-      });
+      return graphError(
+        503,
+        "ServiceNotAvailable",
+        "The service is temporarily unavailable. Retry after the time in Retry-After.",
+        call,
+        { "Retry-After": String(retryAfterSeconds) },
+      );
     }
     return mailboxRoute(call, req, user, segments.slice(2));
   } finally {
@@ -60,14 +72,20 @@ function safeDecode(segment: string): string {
 }
 
 function methodNotAllowed(call: GraphCall, req: GraphRequest): GraphResponse {
-  return graphError(405, "Request_BadRequest", `The HTTP method '${req.method}' is not allowed for the requested resource.`, call);
+  return graphError(
+    405,
+    "Request_BadRequest",
+    `The HTTP method '${req.method}' is not allowed for the requested resource.`,
+    call,
+  );
 }
 
 function mailboxRoute(call: GraphCall, req: GraphRequest, user: User, rest: string[]): GraphResponse {
   const [head, ...tail] = rest;
   const name = head.toLowerCase();
   if (name === "messages") return messagesRoute(call, req, user, null, tail);
-  if (name !== "mailfolders") return graphError(400, "BadRequest", `Resource not found for the segment '${head}'.`, call);
+  if (name !== "mailfolders")
+    return graphError(400, "BadRequest", `Resource not found for the segment '${head}'.`, call);
   if (tail.length === 0) {
     if (req.method === "GET") return listFolders(call, req, user, null);
     if (req.method === "POST") return createFolder(call, req, user, null);
@@ -86,7 +104,13 @@ function mailboxRoute(call: GraphCall, req: GraphRequest, user: User, rest: stri
   return graphError(400, "BadRequest", `Resource not found for the segment '${child}'.`, call);
 }
 
-function messagesRoute(call: GraphCall, req: GraphRequest, user: User, folder: Folder | null, rest: string[]): GraphResponse {
+function messagesRoute(
+  call: GraphCall,
+  req: GraphRequest,
+  user: User,
+  folder: Folder | null,
+  rest: string[],
+): GraphResponse {
   const { state } = call.ctx;
   if (rest.length === 0) {
     if (req.method === "GET") return listMessages(call, req, user, folder);
@@ -113,7 +137,7 @@ function messagesRoute(call: GraphCall, req: GraphRequest, user: User, folder: F
     return req.method === "POST" ? createUploadSession(call, req, message) : methodNotAllowed(call, req);
   }
   if (req.method !== "GET") return methodNotAllowed(call, req);
-  if (value !== undefined && value !== "$value") return graphError(400, "BadRequest", `Resource not found for the segment '${value}'.`, call);
+  if (value !== undefined && value !== "$value")
+    return graphError(400, "BadRequest", `Resource not found for the segment '${value}'.`, call);
   return getAttachment(call, message, attachmentId, value === "$value");
 }
-

@@ -10,8 +10,12 @@ export type GraphRequest = {
   body: Buffer;
 };
 
-
-export type GraphResponse = { status: number; headers: Record<string, string>; body?: unknown; file?: { path: string; contentType: string; size: number } };
+export type GraphResponse = {
+  status: number;
+  headers: Record<string, string>;
+  body?: unknown;
+  file?: { path: string; contentType: string; size: number };
+};
 
 export type GraphCall = {
   ctx: SandboxContext;
@@ -21,7 +25,13 @@ export type GraphCall = {
   clientRequestId: string;
 };
 
-export function graphError(status: number, code: string, message: string, call: Pick<GraphCall, "requestId" | "clientRequestId">, headers: Record<string, string> = {}): GraphResponse {
+export function graphError(
+  status: number,
+  code: string,
+  message: string,
+  call: Pick<GraphCall, "requestId" | "clientRequestId">,
+  headers: Record<string, string> = {},
+): GraphResponse {
   return {
     status,
     headers,

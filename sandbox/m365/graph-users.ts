@@ -31,11 +31,19 @@ function render(user: User, select: string[] | null): Record<string, unknown> {
 export function getUser(call: GraphCall, req: GraphRequest, idOrUpn: string): GraphResponse {
   const user = call.ctx.state.findUser(idOrUpn);
   if (!user) return userNotFound(call, idOrUpn);
-  return ok({ "@odata.context": `${graphBase(call)}/$metadata#users/$entity`, ...render(user, parseSelect(req.query)) });
+  return ok({
+    "@odata.context": `${graphBase(call)}/$metadata#users/$entity`,
+    ...render(user, parseSelect(req.query)),
+  });
 }
 
 export function userNotFound(call: GraphCall, idOrUpn: string): GraphResponse {
-  return graphError(404, "Request_ResourceNotFound", `Resource '${idOrUpn}' does not exist or one of its queried reference-property objects are not present.`, call);
+  return graphError(
+    404,
+    "Request_ResourceNotFound",
+    `Resource '${idOrUpn}' does not exist or one of its queried reference-property objects are not present.`,
+    call,
+  );
 }
 
 export function listUsers(call: GraphCall, req: GraphRequest): GraphResponse {
@@ -49,7 +57,12 @@ export function listUsers(call: GraphCall, req: GraphRequest): GraphResponse {
   if (filter) {
     const predicates = splitTopLevel(filter, "or").map(userPredicate);
     if (predicates.some((p) => p === null)) {
-      return graphError(400, "Request_UnsupportedQuery", `Unsupported or invalid query filter clause specified: '${filter}'.`, call);
+      return graphError(
+        400,
+        "Request_UnsupportedQuery",
+        `Unsupported or invalid query filter clause specified: '${filter}'.`,
+        call,
+      );
     }
     users = users.filter((u) => predicates.some((p) => p!(u)));
   }

@@ -9,7 +9,10 @@ const ITEM_KEY = "String {8c2d5e3a-4b1f-4c6d-9e7a-0f1b2c3d4e5f} Name SymphonyIte
 const NO_RETRY = [new RetryHandlerOptions(0, 0)];
 
 async function graphFailure(promise: Promise<unknown>): Promise<GraphError> {
-  const error = await promise.then(() => null, (e: unknown) => e);
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(GraphError);
   return error as GraphError;
 }
@@ -44,12 +47,16 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
     expect(byAlias["@odata.count"]).toBe(1);
     expect(byAlias.value[0].id).toBe(byUpn.id);
 
-    const withoutHeader = await graphFailure(graph.api("/users").query({ $count: "true" }).filter(`mail eq '${alice}'`).get());
+    const withoutHeader = await graphFailure(
+      graph.api("/users").query({ $count: "true" }).filter(`mail eq '${alice}'`).get(),
+    );
     expect(withoutHeader.statusCode).toBe(400);
 
     const unknown = await graphFailure(graph.api("/users/nobody@contoso.example").get());
     expect(unknown).toMatchObject({ statusCode: 404, code: "Request_ResourceNotFound" });
-    const unknownMailbox = await graphFailure(graph.api("/users/nobody@contoso.example/mailFolders/inbox/childFolders").get());
+    const unknownMailbox = await graphFailure(
+      graph.api("/users/nobody@contoso.example/mailFolders/inbox/childFolders").get(),
+    );
     expect(unknownMailbox.statusCode).toBe(404);
     expect(unknownMailbox.requestId).toBeTruthy();
   });
@@ -57,12 +64,23 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
   it("creates the Symphony folder under Inbox, finds it by displayName and answers 409 ErrorFolderExists the second time", async () => {
     const created = await graph.api(`/users/${alice}/mailFolders/inbox/childFolders`).post({ displayName: "Symphony" });
     const inbox = await graph.api(`/users/${alice}/mailFolders/inbox`).get();
-    expect(created).toMatchObject({ displayName: "Symphony", parentFolderId: inbox.id, childFolderCount: 0, unreadItemCount: 0, totalItemCount: 0 });
+    expect(created).toMatchObject({
+      displayName: "Symphony",
+      parentFolderId: inbox.id,
+      childFolderCount: 0,
+      unreadItemCount: 0,
+      totalItemCount: 0,
+    });
 
-    const found = await graph.api(`/users/${alice}/mailFolders/inbox/childFolders`).filter("displayName eq 'Symphony'").get();
+    const found = await graph
+      .api(`/users/${alice}/mailFolders/inbox/childFolders`)
+      .filter("displayName eq 'Symphony'")
+      .get();
     expect(found.value.map((f: { id: string }) => f.id)).toEqual([created.id]);
 
-    const again = await graphFailure(graph.api(`/users/${alice}/mailFolders/inbox/childFolders`).post({ displayName: "symphony" }));
+    const again = await graphFailure(
+      graph.api(`/users/${alice}/mailFolders/inbox/childFolders`).post({ displayName: "symphony" }),
+    );
     expect(again).toMatchObject({ statusCode: 409, code: "ErrorFolderExists" });
   });
 
@@ -91,7 +109,9 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
       sentDateTime: "2026-03-04T10:11:10Z",
     });
 
-    const draft = await graph.api(`/users/${alice}/mailFolders/${encodeURIComponent(folder.id)}/messages`).post({ subject: "no flags" });
+    const draft = await graph
+      .api(`/users/${alice}/mailFolders/${encodeURIComponent(folder.id)}/messages`)
+      .post({ subject: "no flags" });
     expect(draft.isDraft).toBe(true);
 
     const found = await graph
@@ -101,7 +121,9 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
       .get();
     expect(found.value).toHaveLength(1);
     expect(found.value[0].id).toBe(created.id);
-    expect(found.value[0].singleValueExtendedProperties).toEqual([{ id: ITEM_KEY.replace("{8C2D", "{8c2d"), value: key }]);
+    expect(found.value[0].singleValueExtendedProperties).toEqual([
+      { id: ITEM_KEY.replace("{8C2D", "{8c2d"), value: key },
+    ]);
 
     const missing = await graph
       .api(`/users/${alice}/messages`)
@@ -118,20 +140,30 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
     const typo = await graphFailure(graph.api(`/users/${alice}/mailFolders/inbox/messages`).post({ subjekt: "x" }));
     expect(typo.statusCode).toBe(400);
     const badId = await graphFailure(
-      graph.api(`/users/${alice}/mailFolders/inbox/messages`).post({ singleValueExtendedProperties: [{ id: "Integer E07", value: "1" }] }),
+      graph
+        .api(`/users/${alice}/mailFolders/inbox/messages`)
+        .post({ singleValueExtendedProperties: [{ id: "Integer E07", value: "1" }] }),
     );
     expect(badId.statusCode).toBe(400);
   });
 
   it("pages with $top and @odata.nextLink until every item is seen once", async () => {
     for (let i = 0; i < 7; i++) {
-      await graph.api(`/users/${alice}/mailFolders/inbox/messages`).post({
-        subject: `item ${i}`,
-        singleValueExtendedProperties: [{ id: "SystemTime 0x0E06", value: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString() }],
-      });
+      await graph
+        .api(`/users/${alice}/mailFolders/inbox/messages`)
+        .post({
+          subject: `item ${i}`,
+          singleValueExtendedProperties: [
+            { id: "SystemTime 0x0E06", value: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString() },
+          ],
+        });
     }
     const seen: string[] = [];
-    let page = await graph.api(`/users/${alice}/mailFolders/inbox/messages`).top(3).orderby("receivedDateTime asc").get();
+    let page = await graph
+      .api(`/users/${alice}/mailFolders/inbox/messages`)
+      .top(3)
+      .orderby("receivedDateTime asc")
+      .get();
     let pages = 1;
     seen.push(...page.value.map((m: { subject: string }) => m.subject));
     while (page["@odata.nextLink"]) {
@@ -147,19 +179,24 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
     const message = await graph.api(`/users/${alice}/mailFolders/inbox/messages`).post({ subject: "with file" });
     const path = `/users/${alice}/messages/${encodeURIComponent(message.id)}/attachments`;
     const content = Buffer.from("hello attachment");
-    const attachment = await graph.api(path).post({
-      "@odata.type": "#microsoft.graph.fileAttachment",
-      name: "hello.txt",
-      contentType: "text/plain",
-      contentBytes: content.toString("base64"),
-    });
+    const attachment = await graph
+      .api(path)
+      .post({
+        "@odata.type": "#microsoft.graph.fileAttachment",
+        name: "hello.txt",
+        contentType: "text/plain",
+        contentBytes: content.toString("base64"),
+      });
     expect(attachment).toMatchObject({ name: "hello.txt", size: content.length, isInline: false });
     const listed = await graph.api(path).get();
     expect(Buffer.from(listed.value[0].contentBytes, "base64").equals(content)).toBe(true);
 
     const big = Buffer.alloc(3 * 1024 * 1024 + 1, 7).toString("base64");
     const refused = await graphFailure(
-      graph.api(path).middlewareOptions(NO_RETRY).post({ "@odata.type": "#microsoft.graph.fileAttachment", name: "big.bin", contentBytes: big }),
+      graph
+        .api(path)
+        .middlewareOptions(NO_RETRY)
+        .post({ "@odata.type": "#microsoft.graph.fileAttachment", name: "big.bin", contentBytes: big }),
     );
     expect([400, 413]).toContain(refused.statusCode);
   });
@@ -167,9 +204,27 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
   it("runs a $batch with dependsOn in order and fails dependents of a failed request with 424", async () => {
     const result = await graph.api("/$batch").post({
       requests: [
-        { id: "folder", method: "POST", url: `/users/${alice}/mailFolders/inbox/childFolders`, headers: { "Content-Type": "application/json" }, body: { displayName: "Batch" } },
-        { id: "list", method: "GET", url: `/users/${alice}/mailFolders/inbox/childFolders?$filter=displayName eq 'Batch'`, dependsOn: ["folder"] },
-        { id: "again", method: "POST", url: `/users/${alice}/mailFolders/inbox/childFolders`, headers: { "Content-Type": "application/json" }, body: { displayName: "Batch" }, dependsOn: ["list"] },
+        {
+          id: "folder",
+          method: "POST",
+          url: `/users/${alice}/mailFolders/inbox/childFolders`,
+          headers: { "Content-Type": "application/json" },
+          body: { displayName: "Batch" },
+        },
+        {
+          id: "list",
+          method: "GET",
+          url: `/users/${alice}/mailFolders/inbox/childFolders?$filter=displayName eq 'Batch'`,
+          dependsOn: ["folder"],
+        },
+        {
+          id: "again",
+          method: "POST",
+          url: `/users/${alice}/mailFolders/inbox/childFolders`,
+          headers: { "Content-Type": "application/json" },
+          body: { displayName: "Batch" },
+          dependsOn: ["list"],
+        },
         { id: "after", method: "GET", url: `/users/${alice}/mailFolders/inbox`, dependsOn: ["again"] },
       ],
     });
@@ -180,7 +235,11 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
     expect(byId.after.status).toBe(424);
 
     const tooMany = await graphFailure(
-      graph.api("/$batch").post({ requests: Array.from({ length: 21 }, (_, i) => ({ id: String(i), method: "GET", url: `/users/${alice}` })) }),
+      graph
+        .api("/$batch")
+        .post({
+          requests: Array.from({ length: 21 }, (_, i) => ({ id: String(i), method: "GET", url: `/users/${alice}` })),
+        }),
     );
     expect(tooMany.statusCode).toBe(400);
   });
@@ -188,7 +247,10 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
   it("answers 401 InvalidAuthenticationToken for a missing, forged or expired token", async () => {
     const missing = await fetch(`${sandbox.graphBaseUrl}/users/${alice}`);
     expect(missing.status).toBe(401);
-    expect((await missing.json()).error).toMatchObject({ code: "InvalidAuthenticationToken", innerError: { "request-id": expect.any(String) } });
+    expect((await missing.json()).error).toMatchObject({
+      code: "InvalidAuthenticationToken",
+      innerError: { "request-id": expect.any(String) },
+    });
 
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     const forged = await new SignJWT({ appid: sandbox.app.clientId, tid: sandbox.tenantId, roles: ["Mail.ReadWrite"] })
@@ -196,13 +258,21 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
       .setAudience("https://graph.microsoft.com")
       .setExpirationTime("1h")
       .sign(privateKey);
-    const forgedError = await graphFailure(graphClient(sandbox, async () => forged).api(`/users/${alice}`).get());
+    const forgedError = await graphFailure(
+      graphClient(sandbox, async () => forged)
+        .api(`/users/${alice}`)
+        .get(),
+    );
     expect(forgedError).toMatchObject({ statusCode: 401, code: "InvalidAuthenticationToken" });
 
     const other = await startTestSandbox();
     try {
       const foreign = await appToken(other);
-      const foreignError = await graphFailure(graphClient(sandbox, async () => foreign).api(`/users/${alice}`).get());
+      const foreignError = await graphFailure(
+        graphClient(sandbox, async () => foreign)
+          .api(`/users/${alice}`)
+          .get(),
+      );
       expect(foreignError.statusCode).toBe(401);
     } finally {
       await other.close();
@@ -212,12 +282,21 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
     try {
       const response = await fetch(`${shortLived.authority}/oauth2/v2.0/token`, {
         method: "POST",
-        body: new URLSearchParams({ grant_type: "client_credentials", client_id: shortLived.app.clientId, client_secret: shortLived.app.clientSecret, scope: "https://graph.microsoft.com/.default" }),
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_id: shortLived.app.clientId,
+          client_secret: shortLived.app.clientSecret,
+          scope: "https://graph.microsoft.com/.default",
+        }),
       });
       const { access_token: token, expires_in: expiresIn } = await response.json();
       expect(expiresIn).toBe(1);
       await new Promise((resolve) => setTimeout(resolve, 2100));
-      const expired = await graphFailure(graphClient(shortLived, async () => token).api(`/users/${alice}`).get());
+      const expired = await graphFailure(
+        graphClient(shortLived, async () => token)
+          .api(`/users/${alice}`)
+          .get(),
+      );
       expect(expired).toMatchObject({ statusCode: 401, code: "InvalidAuthenticationToken" });
       expect(expired.message).toContain("expired");
     } finally {
@@ -235,6 +314,8 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
     } finally {
       sandbox.setConsent(true);
     }
-    await expect(graph.api(`/users/${alice}/mailFolders/inbox/childFolders`).get()).resolves.toMatchObject({ value: [] });
+    await expect(graph.api(`/users/${alice}/mailFolders/inbox/childFolders`).get()).resolves.toMatchObject({
+      value: [],
+    });
   });
 });

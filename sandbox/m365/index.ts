@@ -10,7 +10,17 @@ import { handleGraphHttp } from "./graph-endpoint";
 import { sendJson } from "./http";
 import { createAppCertificate, createSigningKey } from "./keys";
 import { handleMailboxPages } from "./mailbox-pages";
-import { defaultDataDir, defaultSignInUsers, newSecret, parseOptions, type Faults, type Limits, type M365SandboxOptions, type Mailbox, type SignInUser } from "./options";
+import {
+  defaultDataDir,
+  defaultSignInUsers,
+  newSecret,
+  parseOptions,
+  type Faults,
+  type Limits,
+  type M365SandboxOptions,
+  type Mailbox,
+  type SignInUser,
+} from "./options";
 import { createState, type Stats, type User } from "./state";
 import { createThrottle } from "./throttle";
 import { handleUpload } from "./upload";
@@ -34,7 +44,14 @@ export type M365Sandbox = {
   graphBaseUrl: string;
   caCertPath: string;
   dataDir: string;
-  app: { clientId: string; clientSecret: string; certificatePem: string; privateKeyPem: string; thumbprint: string; thumbprintSha256: string };
+  app: {
+    clientId: string;
+    clientSecret: string;
+    certificatePem: string;
+    privateKeyPem: string;
+    thumbprint: string;
+    thumbprintSha256: string;
+  };
   webApp: { clientId: string; clientSecret: string };
   signInUsers: SignInUser[];
   mailboxes: () => User[];
@@ -78,24 +95,36 @@ export async function startM365Sandbox(input: M365SandboxOptions = {}): Promise<
   const throttle = createThrottle(() => state.limits);
   const controls = adminControls(ctx, throttle);
 
-  const server = https.createServer({ cert: fs.readFileSync(tls.certPath), key: fs.readFileSync(tls.keyPath) }, (req, res) => {
-    const url = new URL(req.url ?? "/", ctx.origin());
-    Promise.resolve()
-      .then(() => route(url)(req, res, url))
-      .catch((error: unknown) => {
-        if (!res.headersSent) sendJson(res, 500, { error: { code: "InternalServerError", message: error instanceof Error ? error.message : "Unexpected error" } });
-        else res.destroy();
-      });
-  });
+  const server = https.createServer(
+    { cert: fs.readFileSync(tls.certPath), key: fs.readFileSync(tls.keyPath) },
+    (req, res) => {
+      const url = new URL(req.url ?? "/", ctx.origin());
+      Promise.resolve()
+        .then(() => route(url)(req, res, url))
+        .catch((error: unknown) => {
+          if (!res.headersSent)
+            sendJson(res, 500, {
+              error: {
+                code: "InternalServerError",
+                message: error instanceof Error ? error.message : "Unexpected error",
+              },
+            });
+          else res.destroy();
+        });
+    },
+  );
 
   function route(url: URL): Handler {
     const path = url.pathname;
-    if (path === "/v1.0" || path.startsWith("/v1.0/")) return (req, res, u) => handleGraphHttp(ctx, throttle, req, res, u);
+    if (path === "/v1.0" || path.startsWith("/v1.0/"))
+      return (req, res, u) => handleGraphHttp(ctx, throttle, req, res, u);
     if (path.startsWith("/api/v2.0/")) return (req, res, u) => handleUpload(ctx, throttle, req, res, u);
     if (path.startsWith("/sandbox/admin/")) return (req, res, u) => handleAdmin(ctx, controls, req, res, u);
-    if (path === "/sandbox/mailbox" || path.startsWith("/sandbox/mailbox/")) return async (req, res, u) => handleMailboxPages(ctx, req, res, u);
+    if (path === "/sandbox/mailbox" || path.startsWith("/sandbox/mailbox/"))
+      return async (req, res, u) => handleMailboxPages(ctx, req, res, u);
     return async (req, res, u) => {
-      if (!(await handleEntra(ctx, req, res, u))) sendJson(res, 404, { error: "not_found", error_description: `No sandbox endpoint at ${u.pathname}` });
+      if (!(await handleEntra(ctx, req, res, u)))
+        sendJson(res, 404, { error: "not_found", error_description: `No sandbox endpoint at ${u.pathname}` });
     };
   }
 

@@ -39,10 +39,17 @@ export function handleMailboxPages(ctx: SandboxContext, req: IncomingMessage, re
 
 function mailboxList(ctx: SandboxContext): string {
   const rows = [...ctx.state.users.values()]
-    .map((u) => `<tr><td><a href="/sandbox/mailbox/${enc(u.mail)}">${escapeHtml(u.displayName)}</a></td><td>${escapeHtml(u.mail)}</td>
-<td>${[...ctx.state.messages.values()].filter((m) => m.userId === u.id).length}</td></tr>`)
+    .map(
+      (
+        u,
+      ) => `<tr><td><a href="/sandbox/mailbox/${enc(u.mail)}">${escapeHtml(u.displayName)}</a></td><td>${escapeHtml(u.mail)}</td>
+<td>${[...ctx.state.messages.values()].filter((m) => m.userId === u.id).length}</td></tr>`,
+    )
     .join("");
-  return layout("Sandbox mailboxes", `<h1>Sandbox mailboxes</h1><table><tr><th>Name</th><th>Address</th><th>Items</th></tr>${rows}</table>`);
+  return layout(
+    "Sandbox mailboxes",
+    `<h1>Sandbox mailboxes</h1><table><tr><th>Name</th><th>Address</th><th>Items</th></tr>${rows}</table>`,
+  );
 }
 
 function itemList(ctx: SandboxContext, address: string, folderFilter: string | null): string {
@@ -52,12 +59,16 @@ function itemList(ctx: SandboxContext, address: string, folderFilter: string | n
     .map((m) => ({ m, folder: folderPath(ctx, m.parentFolderId) }))
     .filter(({ folder }) => !folderFilter || folder === folderFilter)
     .sort((a, b) => b.m.receivedDateTime.localeCompare(a.m.receivedDateTime));
-  const folders = [...new Set([...ctx.state.folders.values()].filter((f) => f.userId === user.id).map((f) => folderPath(ctx, f.id)))].sort();
+  const folders = [
+    ...new Set([...ctx.state.folders.values()].filter((f) => f.userId === user.id).map((f) => folderPath(ctx, f.id))),
+  ].sort();
   const links = folders.map((f) => `<a href="?folder=${enc(f)}">${escapeHtml(f)}</a>`).join(" · ");
   const rows = items
-    .map(({ m, folder }) => `<tr><td>${escapeHtml(m.receivedDateTime)}</td><td>${escapeHtml(folder)}</td>
+    .map(
+      ({ m, folder }) => `<tr><td>${escapeHtml(m.receivedDateTime)}</td><td>${escapeHtml(folder)}</td>
 <td><a href="/sandbox/mailbox/${enc(address)}/messages/${enc(m.id)}">${escapeHtml(m.subject || "(no subject)")}</a></td>
-<td>${escapeHtml(m.from?.emailAddress.address ?? "")}</td><td>${m.attachments.length}</td><td>${m.isDraft ? "draft" : ""}</td></tr>`)
+<td>${escapeHtml(m.from?.emailAddress.address ?? "")}</td><td>${m.attachments.length}</td><td>${m.isDraft ? "draft" : ""}</td></tr>`,
+    )
     .join("");
   return layout(
     `Mailbox ${address}`,
@@ -68,12 +79,19 @@ function itemList(ctx: SandboxContext, address: string, folderFilter: string | n
 }
 
 function itemPage(ctx: SandboxContext, address: string, m: Message): string {
-  const people = (list: Message["toRecipients"]) => escapeHtml(list.map((r) => r.emailAddress.address ?? "").join(", "));
+  const people = (list: Message["toRecipients"]) =>
+    escapeHtml(list.map((r) => r.emailAddress.address ?? "").join(", "));
   const attachments = m.attachments
-    .map((a) => `<li><a href="/sandbox/mailbox/${enc(address)}/messages/${enc(m.id)}/attachments/${enc(a.id)}">${escapeHtml(a.name)}</a>
-<span class="muted">${escapeHtml(a.contentType)}, ${a.size} bytes${a.isInline ? ", inline" : ""}</span></li>`)
+    .map(
+      (
+        a,
+      ) => `<li><a href="/sandbox/mailbox/${enc(address)}/messages/${enc(m.id)}/attachments/${enc(a.id)}">${escapeHtml(a.name)}</a>
+<span class="muted">${escapeHtml(a.contentType)}, ${a.size} bytes${a.isInline ? ", inline" : ""}</span></li>`,
+    )
     .join("");
-  const properties = m.extendedProperties.map((p) => `<tr><td>${escapeHtml(p.id)}</td><td>${escapeHtml(p.value)}</td></tr>`).join("");
+  const properties = m.extendedProperties
+    .map((p) => `<tr><td>${escapeHtml(p.id)}</td><td>${escapeHtml(p.value)}</td></tr>`)
+    .join("");
   // The body is shown in a sandboxed frame without scripts: imported content may be hostile.
   const body = m.body.contentType === "html" ? m.body.content : `<pre>${escapeHtml(m.body.content)}</pre>`;
   return layout(

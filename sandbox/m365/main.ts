@@ -8,7 +8,11 @@ import { generateOrg } from "../org";
 import { startM365Sandbox, type Mailbox } from "./index";
 
 const { values } = parseArgs({
-  options: { port: { type: "string", default: "0" }, consented: { type: "boolean", default: false }, "data-dir": { type: "string" } },
+  options: {
+    port: { type: "string", default: "0" },
+    consented: { type: "boolean", default: false },
+    "data-dir": { type: "string" },
+  },
 });
 
 const sandbox = await startM365Sandbox({
@@ -28,7 +32,11 @@ console.log(
       tenantId: sandbox.tenantId,
       graphBaseUrl: sandbox.graphBaseUrl,
       caCertPath: sandbox.caCertPath,
-      app: { clientId: sandbox.app.clientId, clientSecret: sandbox.app.clientSecret, thumbprint: sandbox.app.thumbprint },
+      app: {
+        clientId: sandbox.app.clientId,
+        clientSecret: sandbox.app.clientSecret,
+        thumbprint: sandbox.app.thumbprint,
+      },
       webApp: sandbox.webApp,
       signInUsers: sandbox.signInUsers,
       mailboxes: sandbox.mailboxes().map((m) => m.mail),
@@ -45,7 +53,11 @@ function demoMailboxes(): Mailbox[] {
   const org = generateOrg({ seed: "demo" });
   return org.people
     .filter((p) => p.m365Address)
-    .map((p) => ({ address: p.m365Address!, displayName: p.displayName, aliases: p.symphonyEmail !== p.m365Address ? [p.symphonyEmail] : [] }));
+    .map((p) => ({
+      address: p.m365Address!,
+      displayName: p.displayName,
+      aliases: p.symphonyEmail !== p.m365Address ? [p.symphonyEmail] : [],
+    }));
 }
 
 const stop = () => void sandbox.close().then(() => process.exit(0));

@@ -36,7 +36,9 @@ export function parseEquality(clause: string): { property: string; value: string
 
 /** `collection/any(x: x eq 'value')` -> { collection, value } */
 export function parseAnyEquality(clause: string): { collection: string; value: string } | null {
-  const match = new RegExp(`^([A-Za-z]\\w*)/any\\(\\s*(\\w+)\\s*:\\s*\\2\\s+eq\\s+(${STRING})\\s*\\)$`, "i").exec(clause.trim());
+  const match = new RegExp(`^([A-Za-z]\\w*)/any\\(\\s*(\\w+)\\s*:\\s*\\2\\s+eq\\s+(${STRING})\\s*\\)$`, "i").exec(
+    clause.trim(),
+  );
   return match ? { collection: match[1], value: unquote(match[3]) } : null;
 }
 
@@ -51,7 +53,12 @@ export function parseExtendedPropertyFilter(clause: string): { id: string; value
 
 export function parseSelect(query: URLSearchParams): string[] | null {
   const select = query.get("$select");
-  return select ? select.split(",").map((s) => s.trim()).filter(Boolean) : null;
+  return select
+    ? select
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : null;
 }
 
 export function applySelect(entity: Record<string, unknown>, select: string[] | null): Record<string, unknown> {
@@ -64,7 +71,12 @@ export function applySelect(entity: Record<string, unknown>, select: string[] | 
 
 export type Page<T> = { items: T[]; nextSkip: number | null };
 
-export function paginate<T>(items: T[], query: URLSearchParams, defaultTop: number, maxTop: number): Page<T> | { error: string } {
+export function paginate<T>(
+  items: T[],
+  query: URLSearchParams,
+  defaultTop: number,
+  maxTop: number,
+): Page<T> | { error: string } {
   const top = query.has("$top") ? Number(query.get("$top")) : defaultTop;
   const skip = query.has("$skip") ? Number(query.get("$skip")) : 0;
   if (!Number.isInteger(top) || top < 1) return { error: `Invalid $top value '${query.get("$top")}'.` };
@@ -75,7 +87,12 @@ export function paginate<T>(items: T[], query: URLSearchParams, defaultTop: numb
   return { items: slice, nextSkip: skip + size < items.length ? skip + size : null };
 }
 
-export function nextLink(base: string, path: string, query: URLSearchParams, nextSkip: number | null): string | undefined {
+export function nextLink(
+  base: string,
+  path: string,
+  query: URLSearchParams,
+  nextSkip: number | null,
+): string | undefined {
   if (nextSkip === null) return undefined;
   const next = new URLSearchParams(query);
   next.set("$skip", String(nextSkip));

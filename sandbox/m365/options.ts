@@ -18,9 +18,21 @@ export const signInUserSchema = z.object({
 export const limitsSchema = z.object({
   concurrentRequests: z.number().int().min(1).default(4),
   requestsPerWindow: z.number().int().min(1).default(10_000),
-  requestWindowMs: z.number().int().min(1).default(10 * 60 * 1000),
-  uploadBytesPerWindow: z.number().int().min(1).default(150 * 1024 * 1024),
-  uploadWindowMs: z.number().int().min(1).default(5 * 60 * 1000),
+  requestWindowMs: z
+    .number()
+    .int()
+    .min(1)
+    .default(10 * 60 * 1000),
+  uploadBytesPerWindow: z
+    .number()
+    .int()
+    .min(1)
+    .default(150 * 1024 * 1024),
+  uploadWindowMs: z
+    .number()
+    .int()
+    .min(1)
+    .default(5 * 60 * 1000),
 });
 
 export const faultsSchema = z.object({

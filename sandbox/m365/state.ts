@@ -231,5 +231,10 @@ export function newId(): string {
 }
 
 function emptyStats(): Stats {
-  return { graphRequests: 0, throttled: { concurrency: 0, requests: 0, upload: 0 }, serviceUnavailable: 0, tokensIssued: 0 };
+  return {
+    graphRequests: 0,
+    throttled: { concurrency: 0, requests: 0, upload: 0 },
+    serviceUnavailable: 0,
+    tokensIssued: 0,
+  };
 }

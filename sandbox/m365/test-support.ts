@@ -31,9 +31,17 @@ export function startTestSandbox(options: M365SandboxOptions = {}): Promise<M365
 }
 
 /** The msal-node configuration a non-Microsoft authority host needs: knownAuthorities. */
-export function msalWithSecret(sandbox: M365Sandbox, clientSecret = sandbox.app.clientSecret): ConfidentialClientApplication {
+export function msalWithSecret(
+  sandbox: M365Sandbox,
+  clientSecret = sandbox.app.clientSecret,
+): ConfidentialClientApplication {
   return new ConfidentialClientApplication({
-    auth: { clientId: sandbox.app.clientId, authority: sandbox.authority, clientSecret, knownAuthorities: [sandbox.authorityHost] },
+    auth: {
+      clientId: sandbox.app.clientId,
+      authority: sandbox.authority,
+      clientSecret,
+      knownAuthorities: [sandbox.authorityHost],
+    },
   });
 }
 

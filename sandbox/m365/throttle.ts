@@ -15,7 +15,11 @@ export function createThrottle(getLimits: () => Limits) {
     const key = `${appId}|${mailboxId}`;
     let found = buckets.get(key);
     if (!found) {
-      found = { inFlight: 0, requests: { startedAt: Date.now(), used: 0 }, uploads: { startedAt: Date.now(), used: 0 } };
+      found = {
+        inFlight: 0,
+        requests: { startedAt: Date.now(), used: 0 },
+        uploads: { startedAt: Date.now(), used: 0 },
+      };
       buckets.set(key, found);
     }
     return found;
@@ -39,14 +43,20 @@ export function createThrottle(getLimits: () => Limits) {
     roll(b.requests, limits.requestWindowMs, now);
     roll(b.uploads, limits.uploadWindowMs, now);
     if (b.inFlight >= limits.concurrentRequests) {
-      return { ok: false, reason: "concurrency", retryAfterSeconds: 1, message: "Application is over its MailboxConcurrency limit." };
+      return {
+        ok: false,
+        reason: "concurrency",
+        retryAfterSeconds: 1,
+        message: "Application is over its MailboxConcurrency limit.",
+      };
     }
     if (b.requests.used >= limits.requestsPerWindow) {
       return {
         ok: false,
         reason: "requests",
         retryAfterSeconds: secondsLeft(b.requests, limits.requestWindowMs, now),
-        message: "Application is over its IncomingBytes/RequestCount limit for this mailbox (ApplicationMailboxRequests).",
+        message:
+          "Application is over its IncomingBytes/RequestCount limit for this mailbox (ApplicationMailboxRequests).",
       };
     }
     if (uploadBytes > 0 && b.uploads.used + uploadBytes > limits.uploadBytesPerWindow) {

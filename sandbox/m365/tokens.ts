@@ -10,7 +10,11 @@ export const TOKEN_LIFETIME_SECONDS = 3599;
 
 export type AppTokenClaims = { appId: string; tenantId: string; roles: string[] };
 
-export async function issueAppToken(key: SigningKey, claims: AppTokenClaims, lifetimeSeconds = TOKEN_LIFETIME_SECONDS): Promise<string> {
+export async function issueAppToken(
+  key: SigningKey,
+  claims: AppTokenClaims,
+  lifetimeSeconds = TOKEN_LIFETIME_SECONDS,
+): Promise<string> {
   return new SignJWT({
     appid: claims.appId,
     appidacr: "1",
@@ -63,8 +67,7 @@ export async function issueIdToken(key: SigningKey, claims: IdTokenClaims): Prom
 }
 
 export type GraphTokenCheck =
-  | { ok: true; claims: AppTokenClaims & { delegated: boolean } }
-  | { ok: false; message: string };
+  { ok: true; claims: AppTokenClaims & { delegated: boolean } } | { ok: false; message: string };
 
 /** Checks a bearer token the way Graph does: our signature, Graph audience, lifetime. */
 export async function verifyGraphToken(key: SigningKey, token: string | undefined): Promise<GraphTokenCheck> {
@@ -73,7 +76,8 @@ export async function verifyGraphToken(key: SigningKey, token: string | undefine
   try {
     ({ payload } = await jwtVerify(token, key.publicKey, { algorithms: ["RS256"] }));
   } catch (error) {
-    if (error instanceof errors.JWTExpired) return { ok: false, message: "Lifetime validation failed, the token is expired." };
+    if (error instanceof errors.JWTExpired)
+      return { ok: false, message: "Lifetime validation failed, the token is expired." };
     return { ok: false, message: "Access token validation failure. Invalid signature." };
   }
   const aud = payload.aud;
@@ -122,13 +126,24 @@ export async function verifyClientAssertion(
   }
   try {
     // Entra tolerates clock skew; msal-node even rounds nbf up to the next second.
-    const { payload } = await jwtVerify(assertion, createPublicKey(certificatePem), { algorithms: ["RS256", "PS256"], clockTolerance: 300 });
+    const { payload } = await jwtVerify(assertion, createPublicKey(certificatePem), {
+      algorithms: ["RS256", "PS256"],
+      clockTolerance: 300,
+    });
     if (payload.iss !== clientId || payload.sub !== clientId) {
-      return { ok: false, aadsts: 700023, message: "Client assertion audience claim does not match Realm issuer or iss/sub is not the client id." };
+      return {
+        ok: false,
+        aadsts: 700023,
+        message: "Client assertion audience claim does not match Realm issuer or iss/sub is not the client id.",
+      };
     }
     const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud ?? ""];
     if (!audiences.some(acceptsAudience)) {
-      return { ok: false, aadsts: 700212, message: `Client assertion audience claim does not match the token endpoint. Audience: '${audiences.join(",")}'.` };
+      return {
+        ok: false,
+        aadsts: 700212,
+        message: `Client assertion audience claim does not match the token endpoint. Audience: '${audiences.join(",")}'.`,
+      };
     }
     return { ok: true };
   } catch (error) {
@@ -150,7 +165,10 @@ function servicePrincipalId(appId: string, tenantId: string): string {
 }
 
 /** The Graph access token of a signed-in user (authorization code flow); Graph mail refuses it. */
-export async function issueDelegatedToken(key: SigningKey, claims: { clientId: string; tenantId: string; email: string; scope: string }): Promise<string> {
+export async function issueDelegatedToken(
+  key: SigningKey,
+  claims: { clientId: string; tenantId: string; email: string; scope: string },
+): Promise<string> {
   return new SignJWT({
     appid: claims.clientId,
     idtyp: "user",

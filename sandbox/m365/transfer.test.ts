@@ -1,5 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { Client, GraphError, LargeFileUploadTask, RetryHandlerOptions, FileUpload } from "@microsoft/microsoft-graph-client";
+import {
+  Client,
+  GraphError,
+  LargeFileUploadTask,
+  RetryHandlerOptions,
+  FileUpload,
+} from "@microsoft/microsoft-graph-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { M365Sandbox } from "./index";
 import { MAILBOXES, appToken, graphClient, skipWithoutCa, startTestSandbox } from "./test-support";
@@ -27,13 +33,17 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
   afterAll(() => sandbox?.close());
 
   async function newMessage(address = alice) {
-    return graph.api(`/users/${address}/mailFolders/inbox/messages`).post({ subject: "large", singleValueExtendedProperties: [{ id: "Integer 0x0E07", value: "1" }] });
+    return graph
+      .api(`/users/${address}/mailFolders/inbox/messages`)
+      .post({ subject: "large", singleValueExtendedProperties: [{ id: "Integer 0x0E07", value: "1" }] });
   }
 
   async function uploadSession(messageId: string, size: number) {
-    return LargeFileUploadTask.createUploadSession(graph, `/users/${alice}/messages/${encodeURIComponent(messageId)}/attachments/createUploadSession`, {
-      AttachmentItem: { attachmentType: "file", name: "big.bin", size, contentType: "application/octet-stream" },
-    });
+    return LargeFileUploadTask.createUploadSession(
+      graph,
+      `/users/${alice}/messages/${encodeURIComponent(messageId)}/attachments/createUploadSession`,
+      { AttachmentItem: { attachmentType: "file", name: "big.bin", size, contentType: "application/octet-stream" } },
+    );
   }
 
   it("uploads a >10 MB attachment through an upload session, and reads it back byte for byte", async () => {
@@ -41,15 +51,22 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
     const content = randomBytes(10 * 1024 * 1024 + 12345);
     const session = await uploadSession(message.id, content.length);
     expect(new URL(session.url).hostname).toBe("127.0.0.1");
-    const task = new LargeFileUploadTask(graph, new FileUpload(content, "big.bin", content.length), session, { rangeSize: RANGE_SIZE });
+    const task = new LargeFileUploadTask(graph, new FileUpload(content, "big.bin", content.length), session, {
+      rangeSize: RANGE_SIZE,
+    });
     const result = await task.upload();
     expect(result.location).toContain("/Attachments(");
 
-    const attachments = await graph.api(`/users/${alice}/messages/${encodeURIComponent(message.id)}/attachments`).select("id,name,size").get();
+    const attachments = await graph
+      .api(`/users/${alice}/messages/${encodeURIComponent(message.id)}/attachments`)
+      .select("id,name,size")
+      .get();
     expect(attachments.value).toHaveLength(1);
     expect(attachments.value[0]).toMatchObject({ name: "big.bin", size: content.length });
     const raw: ArrayBuffer = await graph
-      .api(`/users/${alice}/messages/${encodeURIComponent(message.id)}/attachments/${encodeURIComponent(attachments.value[0].id)}/$value`)
+      .api(
+        `/users/${alice}/messages/${encodeURIComponent(message.id)}/attachments/${encodeURIComponent(attachments.value[0].id)}/$value`,
+      )
       .responseType("arraybuffer" as never)
       .get();
     expect(Buffer.from(raw).equals(content)).toBe(true);
@@ -60,7 +77,11 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
     const size = 5 * 1024 * 1024;
     const session = await uploadSession(message.id, size);
     const put = (range: string, body: Buffer, headers: Record<string, string> = {}) =>
-      fetch(session.url, { method: "PUT", headers: { "Content-Range": range, "Content-Type": "application/octet-stream", ...headers }, body: new Uint8Array(body) });
+      fetch(session.url, {
+        method: "PUT",
+        headers: { "Content-Range": range, "Content-Type": "application/octet-stream", ...headers },
+        body: new Uint8Array(body),
+      });
     const chunk = Buffer.alloc(320 * 1024, 1);
 
     const gap = await put(`bytes 1000-${1000 + chunk.length - 1}/${size}`, chunk);
@@ -84,7 +105,9 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
     const results = await Promise.allSettled(
       Array.from({ length: 5 }, () => graph.api(`/users/${alice}/mailFolders/inbox`).middlewareOptions(NO_RETRY).get()),
     );
-    const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason as GraphError);
+    const failures = results
+      .filter((r): r is PromiseRejectedResult => r.status === "rejected")
+      .map((r) => r.reason as GraphError);
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(4);
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ statusCode: 429, code: "ApplicationThrottled" });
@@ -92,14 +115,22 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
     expect(failures[0].headers?.get("Retry-After")).toBeTruthy();
 
     // Another mailbox has its own limits.
-    await expect(Promise.all(Array.from({ length: 4 }, () => graph.api(`/users/${bob}/mailFolders/inbox`).middlewareOptions(NO_RETRY).get()))).resolves.toHaveLength(4);
+    await expect(
+      Promise.all(
+        Array.from({ length: 4 }, () => graph.api(`/users/${bob}/mailFolders/inbox`).middlewareOptions(NO_RETRY).get()),
+      ),
+    ).resolves.toHaveLength(4);
     expect(sandbox.stats().throttled.concurrency).toBe(1);
   });
 
   it("answers 429 with Retry-After once the request budget of the window is spent, also inside $batch", async () => {
     sandbox.setLimits({ requestsPerWindow: 3, requestWindowMs: 60_000 });
     for (let i = 0; i < 3; i++) await graph.api(`/users/${alice}/mailFolders/inbox`).get();
-    const over = await graph.api(`/users/${alice}/mailFolders/inbox`).middlewareOptions(NO_RETRY).get().catch((e: GraphError) => e);
+    const over = await graph
+      .api(`/users/${alice}/mailFolders/inbox`)
+      .middlewareOptions(NO_RETRY)
+      .get()
+      .catch((e: GraphError) => e);
     expect(over).toMatchObject({ statusCode: 429, code: "ApplicationThrottled" });
     const retryAfter = Number((over as GraphError).headers?.get("Retry-After"));
     expect(retryAfter).toBeGreaterThan(0);
@@ -123,7 +154,11 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
     const session = await uploadSession(message.id, 4 * 1024 * 1024);
     const chunk = Buffer.alloc(3 * 320 * 1024, 2);
     const put = (start: number) =>
-      fetch(session.url, { method: "PUT", headers: { "Content-Range": `bytes ${start}-${start + chunk.length - 1}/${4 * 1024 * 1024}` }, body: new Uint8Array(chunk) });
+      fetch(session.url, {
+        method: "PUT",
+        headers: { "Content-Range": `bytes ${start}-${start + chunk.length - 1}/${4 * 1024 * 1024}` },
+        body: new Uint8Array(chunk),
+      });
     expect((await put(0)).status).toBe(200);
     const refused = await put(chunk.length);
     expect(refused.status).toBe(429);
@@ -132,10 +167,13 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
 
   it("injects 503 with Retry-After and counts it in the stats", async () => {
     sandbox.setFaults({ serviceUnavailableShare: 1, retryAfterSeconds: 0 });
-    const failed = await graph.api(`/users/${alice}/mailFolders/inbox`).middlewareOptions(NO_RETRY).get().catch((e: GraphError) => e);
+    const failed = await graph
+      .api(`/users/${alice}/mailFolders/inbox`)
+      .middlewareOptions(NO_RETRY)
+      .get()
+      .catch((e: GraphError) => e);
     expect(failed).toMatchObject({ statusCode: 503 });
     expect((failed as GraphError).headers?.get("Retry-After")).toBe("0");
     expect(sandbox.stats().serviceUnavailable).toBe(1);
   });
 });
-

@@ -16,7 +16,13 @@ export const CHUNK_MULTIPLE_BYTES = 320 * 1024;
  * The pre-authenticated upload URL of an attachment upload session (outlook.office.com in reality):
  * PUT byte ranges in order, no Authorization header; 200 + nextExpectedRanges, 201 + Location at the end.
  */
-export async function handleUpload(ctx: SandboxContext, throttle: Throttle, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function handleUpload(
+  ctx: SandboxContext,
+  throttle: Throttle,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
   const call = { requestId: randomUUID(), clientRequestId: String(req.headers["client-request-id"] ?? randomUUID()) };
   const send = (response: GraphResponse) => writeGraphResponse(res, response, call);
   const session = ctx.state.uploadSessions.get(url.searchParams.get("authtoken") ?? "");
@@ -26,7 +32,14 @@ export async function handleUpload(ctx: SandboxContext, throttle: Throttle, req:
   }
   if (req.headers.authorization) {
     req.resume();
-    return send(graphError(401, "InvalidAuthenticationToken", "Do not send an Authorization header to a pre-authenticated upload URL.", call));
+    return send(
+      graphError(
+        401,
+        "InvalidAuthenticationToken",
+        "Do not send an Authorization header to a pre-authenticated upload URL.",
+        call,
+      ),
+    );
   }
   if (req.method === "DELETE") {
     ctx.state.uploadSessions.delete(session.token);
@@ -52,18 +65,32 @@ export async function handleUpload(ctx: SandboxContext, throttle: Throttle, req:
   if (!decision.ok) {
     req.resume();
     ctx.state.stats.throttled[decision.reason] += 1;
-    return send(graphError(429, "ApplicationThrottled", decision.message, call, { "Retry-After": String(decision.retryAfterSeconds) }));
+    return send(
+      graphError(429, "ApplicationThrottled", decision.message, call, {
+        "Retry-After": String(decision.retryAfterSeconds),
+      }),
+    );
   }
   try {
     let chunk: Buffer;
     try {
       chunk = await readBody(req, MAX_CHUNK_BYTES);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) return send(graphError(413, "RequestEntityTooLarge", `A chunk may carry at most ${MAX_CHUNK_BYTES} bytes.`, call));
+      if (error instanceof BodyTooLargeError)
+        return send(
+          graphError(413, "RequestEntityTooLarge", `A chunk may carry at most ${MAX_CHUNK_BYTES} bytes.`, call),
+        );
       throw error;
     }
     if (chunk.length !== length) {
-      return send(graphError(400, "ErrorInvalidRequest", `The body has ${chunk.length} bytes but Content-Length says ${length}.`, call));
+      return send(
+        graphError(
+          400,
+          "ErrorInvalidRequest",
+          `The body has ${chunk.length} bytes but Content-Length says ${length}.`,
+          call,
+        ),
+      );
     }
     fs.appendFileSync(session.file, chunk);
     session.received += chunk.length;
@@ -108,12 +135,15 @@ function sessionStatus(expiresAt: number, received: number) {
 function rangeProblem(range: RegExpExecArray | null, length: number, size: number, received: number): string | null {
   if (!range) return "The Content-Range header is missing or not of the form 'bytes {start}-{end}/{total}'.";
   const [start, end, total] = [Number(range[1]), Number(range[2]), Number(range[3])];
-  if (total !== size) return `The total size ${total} in Content-Range does not match the session's attachment size ${size}.`;
+  if (total !== size)
+    return `The total size ${total} in Content-Range does not match the session's attachment size ${size}.`;
   if (start !== received) return `The range must start at byte ${received} (nextExpectedRanges), not ${start}.`;
   if (end < start || end >= size) return `The range ${start}-${end} is outside the attachment (0-${size - 1}).`;
   const chunk = end - start + 1;
-  if (!Number.isFinite(length) || length !== chunk) return `Content-Length ${length} does not match the Content-Range length ${chunk}.`;
-  if (chunk > MAX_CHUNK_BYTES) return `A chunk may carry at most ${MAX_CHUNK_BYTES} bytes (4 MB); this one has ${chunk}.`;
+  if (!Number.isFinite(length) || length !== chunk)
+    return `Content-Length ${length} does not match the Content-Range length ${chunk}.`;
+  if (chunk > MAX_CHUNK_BYTES)
+    return `A chunk may carry at most ${MAX_CHUNK_BYTES} bytes (4 MB); this one has ${chunk}.`;
   if (end !== size - 1 && chunk % CHUNK_MULTIPLE_BYTES !== 0) {
     return `Every chunk but the last must be a multiple of 320 KiB (${CHUNK_MULTIPLE_BYTES} bytes); this one has ${chunk}.`;
   }

@@ -14,7 +14,18 @@ export const addMessageInput = z.object({
   message: z.string().optional(),
   text: z.string().optional(),
   data: z.record(z.string(), z.unknown()).optional(),
-  attachments: z.array(z.object({ name: z.string().min(1), size: z.number().int().min(0).max(200 * 1024 * 1024) })).optional(),
+  attachments: z
+    .array(
+      z.object({
+        name: z.string().min(1),
+        size: z
+          .number()
+          .int()
+          .min(0)
+          .max(200 * 1024 * 1024),
+      }),
+    )
+    .optional(),
 });
 export type AddMessageInput = z.input<typeof addMessageInput>;
 
@@ -54,7 +65,12 @@ export const adminRoutes: Route[] = [
       res.writeHead(204).end();
     },
   },
-  { method: "GET", path: "/sandbox/faults", auth: "none", handle: (ctx, _req, res) => sendJson(res, 200, ctx.faults.current()) },
+  {
+    method: "GET",
+    path: "/sandbox/faults",
+    auth: "none",
+    handle: (ctx, _req, res) => sendJson(res, 200, ctx.faults.current()),
+  },
   {
     method: "PUT",
     path: "/sandbox/faults",

@@ -40,7 +40,10 @@ export const agentRoutes: Route[] = [
       if (!message) return fail(res, 404, `Message ${q.messageId} not found in stream ${stream.id}`);
       const attachment = message.attachments.find((a) => a.id === q.fileId);
       if (!attachment) return fail(res, 404, `Attachment ${q.fileId} not found in message ${q.messageId}`);
-      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(4 * Math.ceil(attachment.size / 3)) });
+      res.writeHead(200, {
+        "content-type": "application/octet-stream",
+        "content-length": String(4 * Math.ceil(attachment.size / 3)),
+      });
       await pipeline(attachmentBase64(ctx.org.seed, attachment), res);
     },
   },
@@ -53,7 +56,12 @@ export const agentRoutes: Route[] = [
       sendJson(res, 201, ctx.feeds.create());
     },
   },
-  { method: "GET", path: "/agent/v5/datafeeds", auth: "session+km", handle: (ctx, _req, res) => sendJson(res, 200, ctx.feeds.list()) },
+  {
+    method: "GET",
+    path: "/agent/v5/datafeeds",
+    auth: "session+km",
+    handle: (ctx, _req, res) => sendJson(res, 200, ctx.feeds.list()),
+  },
   {
     method: "DELETE",
     path: "/agent/v5/datafeeds/{id}",

@@ -3,9 +3,22 @@
 import { createCipheriv, createHash } from "node:crypto";
 import { Readable } from "node:stream";
 
-export type AttachmentInfo = { id: string; name: string; size: number; images: Array<{ id: string; dimension: string }> };
+export type AttachmentInfo = {
+  id: string;
+  name: string;
+  size: number;
+  images: Array<{ id: string; dimension: string }>;
+};
 
-const SMALL_FILES = ["term-sheet.docx", "Q3 results.pdf", "trades.csv", "chart.png", "報告書.xlsx", "notes.txt", "photo 01.jpg"];
+const SMALL_FILES = [
+  "term-sheet.docx",
+  "Q3 results.pdf",
+  "trades.csv",
+  "chart.png",
+  "報告書.xlsx",
+  "notes.txt",
+  "photo 01.jpg",
+];
 /** Global message numbers that carry the big files, when the organisation has them. */
 export const LARGE_FILES = [
   { globalIndex: 3, name: "board-deck.pptx", size: 3_500_000 },
@@ -14,11 +27,20 @@ export const LARGE_FILES = [
 const CHUNK = 3 * 64 * 1024; // a multiple of 3, so base64 of each chunk concatenates cleanly
 
 export function attachmentId(seed: string, messageId: string, n: number): string {
-  return createHash("sha256").update(`${seed}\u0001${messageId}\u0001${n}`).digest().subarray(0, 15).toString("base64url");
+  return createHash("sha256")
+    .update(`${seed}\u0001${messageId}\u0001${n}`)
+    .digest()
+    .subarray(0, 15)
+    .toString("base64url");
 }
 
 export function smallAttachment(seed: string, messageId: string, pick: (n: number) => number): AttachmentInfo {
-  return { id: attachmentId(seed, messageId, 0), name: SMALL_FILES[pick(SMALL_FILES.length)], size: 1024 + pick(300 * 1024), images: [] };
+  return {
+    id: attachmentId(seed, messageId, 0),
+    name: SMALL_FILES[pick(SMALL_FILES.length)],
+    size: 1024 + pick(300 * 1024),
+    images: [],
+  };
 }
 
 function* keystream(seed: string, id: string, size: number): Generator<Buffer> {
@@ -35,7 +57,9 @@ export function attachmentBytes(seed: string, attachment: Pick<AttachmentInfo, "
 
 /** The attachment's bytes as base64 text, as the agent's download endpoint returns them. */
 export function attachmentBase64(seed: string, attachment: Pick<AttachmentInfo, "id" | "size">): Readable {
-  return Readable.from((function* () {
-    for (const chunk of keystream(seed, attachment.id, attachment.size)) yield chunk.toString("base64");
-  })());
+  return Readable.from(
+    (function* () {
+      for (const chunk of keystream(seed, attachment.id, attachment.size)) yield chunk.toString("base64");
+    })(),
+  );
 }

@@ -27,18 +27,41 @@ describe("RSA JWT login", () => {
     expect((await login(sandbox.podUrl, "/relay/pubkey/authenticate", jwt)).status).toBe(404);
   });
 
-  const otherKey = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
+  const otherKey = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
   const refusals: Array<[string, () => Promise<string>, RegExp]> = [
-    ["a signature by another key", () => signLoginJwt(otherKey.privateKey, { sub: sandbox.bot.username }), /signature/i],
+    [
+      "a signature by another key",
+      () => signLoginJwt(otherKey.privateKey, { sub: sandbox.bot.username }),
+      /signature/i,
+    ],
     ["an unknown user", () => signLoginJwt(sandbox.bot.privateKeyPem, { sub: "someone-else" }), /unknown user/i],
-    ["an expired token", () => signLoginJwt(sandbox.bot.privateKeyPem, { sub: sandbox.bot.username, expSeconds: -10 }), /expired/i],
-    ["an expiry more than 5 minutes ahead", () => signLoginJwt(sandbox.bot.privateKeyPem, { sub: sandbox.bot.username, expSeconds: 360 }), /5 minutes/],
-    ["RS256 instead of RS512", () => signLoginJwt(sandbox.bot.privateKeyPem, { sub: sandbox.bot.username, alg: "RS256" }), /invalid token/i],
+    [
+      "an expired token",
+      () => signLoginJwt(sandbox.bot.privateKeyPem, { sub: sandbox.bot.username, expSeconds: -10 }),
+      /expired/i,
+    ],
+    [
+      "an expiry more than 5 minutes ahead",
+      () => signLoginJwt(sandbox.bot.privateKeyPem, { sub: sandbox.bot.username, expSeconds: 360 }),
+      /5 minutes/,
+    ],
+    [
+      "RS256 instead of RS512",
+      () => signLoginJwt(sandbox.bot.privateKeyPem, { sub: sandbox.bot.username, alg: "RS256" }),
+      /invalid token/i,
+    ],
     ["something that is not a JWT", async () => "not-a-jwt", /invalid token/i],
   ];
   it.each(refusals)("refuses %s with 401 on both hosts", async (_name, makeJwt, message) => {
     const jwt = await makeJwt();
-    for (const [base, path] of [[sandbox.podUrl, "/login/pubkey/authenticate"], [sandbox.keyManagerUrl, "/relay/pubkey/authenticate"]]) {
+    for (const [base, path] of [
+      [sandbox.podUrl, "/login/pubkey/authenticate"],
+      [sandbox.keyManagerUrl, "/relay/pubkey/authenticate"],
+    ]) {
       const res = await login(base, path, jwt);
       expect(res.status).toBe(401);
       const json = (await res.json()) as { code: number; message: string };
@@ -60,11 +83,22 @@ describe("tokens", () => {
     const stream = sandbox.org.streams.find((s) => s.messageCount > 0)!;
     const messagesUrl = `${sandbox.agentUrl}/agent/v4/stream/${stream.id}/message?since=0`;
     expect((await fetch(`${sandbox.podUrl}/pod/v2/admin/user/list`)).status).toBe(401);
-    expect((await fetch(`${sandbox.podUrl}/pod/v2/admin/user/list`, { headers: { sessionToken: "forged" } })).status).toBe(401);
-    expect((await fetch(`${sandbox.podUrl}/pod/v2/admin/user/list`, { headers: { sessionToken: headers.sessionToken } })).status).toBe(200);
+    expect(
+      (await fetch(`${sandbox.podUrl}/pod/v2/admin/user/list`, { headers: { sessionToken: "forged" } })).status,
+    ).toBe(401);
+    expect(
+      (await fetch(`${sandbox.podUrl}/pod/v2/admin/user/list`, { headers: { sessionToken: headers.sessionToken } }))
+        .status,
+    ).toBe(200);
     expect((await fetch(messagesUrl, { headers: { sessionToken: headers.sessionToken } })).status).toBe(401);
     // The key manager token is not a session token.
-    expect((await fetch(messagesUrl, { headers: { sessionToken: headers.keyManagerToken, keyManagerToken: headers.keyManagerToken } })).status).toBe(401);
+    expect(
+      (
+        await fetch(messagesUrl, {
+          headers: { sessionToken: headers.keyManagerToken, keyManagerToken: headers.keyManagerToken },
+        })
+      ).status,
+    ).toBe(401);
     expect((await fetch(messagesUrl, { headers })).status).toBe(200);
   });
 
@@ -83,13 +117,20 @@ describe("tokens", () => {
   });
 
   it("answers 403 to the admin lists when the bot lacks the admin role", async () => {
-    const plain = await startSymphonySandbox({ seed: "auth", org: { users: 4, messages: 5 }, botIsAdmin: false, botKey: sandbox.bot });
+    const plain = await startSymphonySandbox({
+      seed: "auth",
+      org: { users: 4, messages: 5 },
+      botIsAdmin: false,
+      botKey: sandbox.bot,
+    });
     try {
       const headers = await loginHeaders(plain);
       const res = await postJson(`${plain.podUrl}/pod/v1/admin/streams/list`, {}, headers);
       expect(res.status).toBe(403);
       expect(await res.json()).toMatchObject({ code: 403 });
-      expect((await fetch(`${plain.podUrl}/pod/v3/users?uid=${plain.org.people[0].id}&local=true`, { headers })).status).toBe(200);
+      expect(
+        (await fetch(`${plain.podUrl}/pod/v3/users?uid=${plain.org.people[0].id}&local=true`, { headers })).status,
+      ).toBe(200);
     } finally {
       await plain.close();
     }

@@ -6,7 +6,11 @@ const MAX_LIFETIME_SECONDS = 300;
 
 export type TokenKind = "sessionToken" | "keyManagerToken";
 
-export type Tokens = { issue(kind: TokenKind): string; valid(kind: TokenKind, token: string | undefined): boolean; revokeAll(): void };
+export type Tokens = {
+  issue(kind: TokenKind): string;
+  valid(kind: TokenKind, token: string | undefined): boolean;
+  revokeAll(): void;
+};
 
 export function tokenStore(): Tokens {
   const issued = { sessionToken: new Set<string>(), keyManagerToken: new Set<string>() };
@@ -35,12 +39,15 @@ export async function verifyLoginJwt(jwt: string, key: CryptoKey, username: stri
   try {
     const { payload } = await jwtVerify(jwt, key, { algorithms: ["RS512"], requiredClaims: ["exp", "sub"] });
     if (payload.sub !== username) return { ok: false, message: "Unknown user in token subject" };
-    if (payload.exp! - Date.now() / 1000 > MAX_LIFETIME_SECONDS) return { ok: false, message: "Token expiration is more than 5 minutes ahead" };
+    if (payload.exp! - Date.now() / 1000 > MAX_LIFETIME_SECONDS)
+      return { ok: false, message: "Token expiration is more than 5 minutes ahead" };
     return { ok: true };
   } catch (error) {
     if (error instanceof errors.JWTExpired) return { ok: false, message: "Token has expired" };
-    if (error instanceof errors.JWSSignatureVerificationFailed) return { ok: false, message: "Invalid token signature" };
-    if (error instanceof errors.JWTClaimValidationFailed) return { ok: false, message: `Invalid token claim: ${error.claim}` };
+    if (error instanceof errors.JWSSignatureVerificationFailed)
+      return { ok: false, message: "Invalid token signature" };
+    if (error instanceof errors.JWTClaimValidationFailed)
+      return { ok: false, message: `Invalid token claim: ${error.claim}` };
     return { ok: false, message: "Invalid token" };
   }
 }

@@ -4,7 +4,18 @@
 import type { Person } from "../org";
 
 export const CONTENT_KINDS = [
-  "text", "mention", "cashtag", "table", "list", "formatting", "code", "emoji", "rtl", "cjk", "hostile", "link",
+  "text",
+  "mention",
+  "cashtag",
+  "table",
+  "list",
+  "formatting",
+  "code",
+  "emoji",
+  "rtl",
+  "cjk",
+  "hostile",
+  "link",
 ] as const;
 export type ContentKind = (typeof CONTENT_KINDS)[number];
 
@@ -18,7 +29,7 @@ const SENTENCES = [
   "I'll be out this afternoon, ping me on mobile if urgent.",
   "The draft term sheet is attached for review.",
   "Risk flagged the exposure on the Atlas deal again.",
-  "Thanks & noted <- will follow up \"tomorrow\".",
+  'Thanks & noted <- will follow up "tomorrow".',
 ];
 const TAGS = ["deal", "rates", "fx", "compliance", "q4"];
 const TICKERS = ["AAPL", "MSFT", "VOD.L", "7203.T", "SAP"];
@@ -36,8 +47,16 @@ const mention = (person: Person) => ({
   type: "com.symphony.user.mention",
   version: "1.0",
 });
-const hashtag = (tag: string) => ({ id: [{ type: "org.symphonyoss.taxonomy.hashtag", value: tag }], type: "org.symphonyoss.taxonomy", version: "1.0" });
-const cashtag = (ticker: string) => ({ id: [{ type: "org.symphonyoss.fin.security.id.ticker", value: ticker }], type: "org.symphonyoss.fin.security", version: "1.0" });
+const hashtag = (tag: string) => ({
+  id: [{ type: "org.symphonyoss.taxonomy.hashtag", value: tag }],
+  type: "org.symphonyoss.taxonomy",
+  version: "1.0",
+});
+const cashtag = (ticker: string) => ({
+  id: [{ type: "org.symphonyoss.fin.security.id.ticker", value: ticker }],
+  type: "org.symphonyoss.fin.security",
+  version: "1.0",
+});
 const entity = (key: string, text: string) => `<span class="entity" data-entity-id="${key}">${escapeHtml(text)}</span>`;
 
 /** The body of one message; `pick(n)` is the message's seeded choice in [0, n). */
@@ -56,7 +75,10 @@ export function messageBody(kind: ContentKind, pick: (n: number) => number, othe
     }
     case "cashtag": {
       const ticker = TICKERS[pick(TICKERS.length)];
-      return { message: presentationMl(`Watching ${entity("0", `$${ticker}`)} into the close. ${sentence}`), data: { "0": cashtag(ticker) } };
+      return {
+        message: presentationMl(`Watching ${entity("0", `$${ticker}`)} into the close. ${sentence}`),
+        data: { "0": cashtag(ticker) },
+      };
     }
     case "table":
       return {
@@ -69,22 +91,39 @@ export function messageBody(kind: ContentKind, pick: (n: number) => number, othe
       };
     case "list":
       return {
-        message: presentationMl(`<p>${sentence}</p><ul><li>Confirm allocation</li><li>Book the hedge</li></ul><ol><li>First call</li><li>Then email</li></ol>`),
+        message: presentationMl(
+          `<p>${sentence}</p><ul><li>Confirm allocation</li><li>Book the hedge</li></ul><ol><li>First call</li><li>Then email</li></ol>`,
+        ),
         data: {},
       };
     case "formatting":
-      return { message: presentationMl(`<b>Important:</b> <i>${sentence}</i> <b><i>Deadline Friday</i></b>`), data: {} };
+      return {
+        message: presentationMl(`<b>Important:</b> <i>${sentence}</i> <b><i>Deadline Friday</i></b>`),
+        data: {},
+      };
     case "code":
       return {
-        message: presentationMl(`<p>Query used:</p><pre><code>SELECT trade_id, notional\nFROM trades\nWHERE book = 'EMEA' &amp;&amp; status &lt;&gt; 'X';</code></pre><code>inline_code()</code>`),
+        message: presentationMl(
+          `<p>Query used:</p><pre><code>SELECT trade_id, notional\nFROM trades\nWHERE book = 'EMEA' &amp;&amp; status &lt;&gt; 'X';</code></pre><code>inline_code()</code>`,
+        ),
         data: {},
       };
     case "emoji":
       return { message: presentationMl(`Great trade team 🎉👏 ${sentence} 🚀 ❤️ 👍🏽`), data: {} };
     case "rtl":
-      return { message: presentationMl(`<p dir="rtl">مرحبا، هل يمكنك تأكيد الصفقة؟</p><p dir="rtl">שלום, האם העסקה אושרה?</p>`), data: {} };
+      return {
+        message: presentationMl(
+          `<p dir="rtl">مرحبا، هل يمكنك تأكيد الصفقة؟</p><p dir="rtl">שלום, האם העסקה אושרה?</p>`,
+        ),
+        data: {},
+      };
     case "cjk":
-      return { message: presentationMl(`<p>明日の会議は午後3時からです。</p><p>请确认交易细节。</p><p>거래를 확인해 주세요.</p>`), data: {} };
+      return {
+        message: presentationMl(
+          `<p>明日の会議は午後3時からです。</p><p>请确认交易细节。</p><p>거래를 확인해 주세요.</p>`,
+        ),
+        data: {},
+      };
     case "hostile":
       return {
         message: presentationMl(
@@ -96,6 +135,11 @@ export function messageBody(kind: ContentKind, pick: (n: number) => number, othe
         data: {},
       };
     case "link":
-      return { message: presentationMl(`${sentence} See <a href="https://research.bank.example/notes?id=42&amp;lang=en">the note</a>.`), data: {} };
+      return {
+        message: presentationMl(
+          `${sentence} See <a href="https://research.bank.example/notes?id=42&amp;lang=en">the note</a>.`,
+        ),
+        data: {},
+      };
   }
 }

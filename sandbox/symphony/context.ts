@@ -30,7 +30,13 @@ export type Route = {
   path: string;
   auth: Auth;
   admin?: boolean;
-  handle: (ctx: Context, req: IncomingMessage, res: ServerResponse, url: URL, params: Record<string, string>) => Promise<void> | void;
+  handle: (
+    ctx: Context,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    params: Record<string, string>,
+  ) => Promise<void> | void;
 };
 
 export function fail(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
@@ -41,12 +47,20 @@ export function fail(res: ServerResponse, status: number, message: string, heade
 export function query<T extends z.ZodType>(res: ServerResponse, url: URL, schema: T): z.infer<T> | null {
   const result = schema.safeParse(Object.fromEntries(url.searchParams));
   if (result.success) return result.data;
-  fail(res, 400, `Invalid parameters: ${result.error.issues.map((i) => `${i.path.join(".") || "query"} ${i.message}`).join("; ")}`);
+  fail(
+    res,
+    400,
+    `Invalid parameters: ${result.error.issues.map((i) => `${i.path.join(".") || "query"} ${i.message}`).join("; ")}`,
+  );
   return null;
 }
 
 /** Parses a JSON body with a zod schema; answers 400 and returns null when it is invalid. */
-export async function body<T extends z.ZodType>(req: IncomingMessage, res: ServerResponse, schema: T): Promise<z.infer<T> | null> {
+export async function body<T extends z.ZodType>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  schema: T,
+): Promise<z.infer<T> | null> {
   let json: unknown;
   try {
     json = await readJson(req);
@@ -56,7 +70,11 @@ export async function body<T extends z.ZodType>(req: IncomingMessage, res: Serve
   }
   const result = schema.safeParse(json);
   if (result.success) return result.data;
-  fail(res, 400, `Invalid request body: ${result.error.issues.map((i) => `${i.path.join(".") || "body"} ${i.message}`).join("; ")}`);
+  fail(
+    res,
+    400,
+    `Invalid request body: ${result.error.issues.map((i) => `${i.path.join(".") || "body"} ${i.message}`).join("; ")}`,
+  );
   return null;
 }
 
@@ -88,20 +106,29 @@ export function server(ctx: Context, routes: Route[]): Handler {
     const isAdminApi = url.pathname.startsWith("/sandbox/");
     const found = compiled.map((c) => ({ c, m: c.regex.exec(url.pathname) })).filter((x) => x.m);
     const match = found.find((x) => x.c.route.method === method);
-    if (!isAdminApi) res.on("finish", () => countRequest(ctx.stats, `${method} ${match?.c.route.path ?? url.pathname}`, res.statusCode));
+    if (!isAdminApi)
+      res.on("finish", () =>
+        countRequest(ctx.stats, `${method} ${match?.c.route.path ?? url.pathname}`, res.statusCode),
+      );
 
     if (!isAdminApi) {
       const faults = ctx.faults.current();
       if (faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
       const decision = ctx.faults.decide();
-      if (decision === "throttle") return fail(res, 429, "Too many requests", { "retry-after": String(faults.retryAfterSeconds) });
+      if (decision === "throttle")
+        return fail(res, 429, "Too many requests", { "retry-after": String(faults.retryAfterSeconds) });
       if (decision === "error") return fail(res, 503, "Service temporarily unavailable");
     }
-    if (!match) return found.length > 0 ? fail(res, 405, `Method ${method} not allowed`) : fail(res, 404, `No such endpoint: ${url.pathname}`);
+    if (!match)
+      return found.length > 0
+        ? fail(res, 405, `Method ${method} not allowed`)
+        : fail(res, 404, `No such endpoint: ${url.pathname}`);
 
     const { route } = match.c;
-    if (route.auth !== "none" && !ctx.tokens.valid("sessionToken", header(req, "sessiontoken"))) return fail(res, 401, "Invalid or missing session token");
-    if (route.auth === "session+km" && !ctx.tokens.valid("keyManagerToken", header(req, "keymanagertoken"))) return fail(res, 401, "Invalid or missing key manager token");
+    if (route.auth !== "none" && !ctx.tokens.valid("sessionToken", header(req, "sessiontoken")))
+      return fail(res, 401, "Invalid or missing session token");
+    if (route.auth === "session+km" && !ctx.tokens.valid("keyManagerToken", header(req, "keymanagertoken")))
+      return fail(res, 401, "Invalid or missing key manager token");
     if (route.admin && !ctx.botIsAdmin) return fail(res, 403, "The caller lacks the necessary entitlement");
 
     const params = Object.fromEntries(match.c.names.map((name, i) => [name, decodeURIComponent(match.m![i + 1])]));

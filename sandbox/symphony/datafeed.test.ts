@@ -21,15 +21,23 @@ describe("datafeed v2", () => {
     const created = await postJson(`${sandbox.agentUrl}/agent/v5/datafeeds`, {}, headers);
     expect(created.status).toBe(201);
     const { id } = (await created.json()) as { id: string };
-    const listed = (await (await fetch(`${sandbox.agentUrl}/agent/v5/datafeeds`, { headers })).json()) as Array<{ id: string }>;
+    const listed = (await (await fetch(`${sandbox.agentUrl}/agent/v5/datafeeds`, { headers })).json()) as Array<{
+      id: string;
+    }>;
     expect(listed.map((f) => f.id)).toContain(id);
-    expect((await fetch(`${sandbox.agentUrl}/agent/v5/datafeeds/${id}`, { method: "DELETE", headers })).status).toBe(200);
+    expect((await fetch(`${sandbox.agentUrl}/agent/v5/datafeeds/${id}`, { method: "DELETE", headers })).status).toBe(
+      200,
+    );
     expect((await read(id, "")).status).toBe(400);
-    expect((await fetch(`${sandbox.agentUrl}/agent/v5/datafeeds/${id}`, { method: "DELETE", headers })).status).toBe(400);
+    expect((await fetch(`${sandbox.agentUrl}/agent/v5/datafeeds/${id}`, { method: "DELETE", headers })).status).toBe(
+      400,
+    );
   });
 
   it("long-polls, delivers added messages of the bot's streams, and redelivers until acknowledged", async () => {
-    const { id } = (await (await postJson(`${sandbox.agentUrl}/agent/v5/datafeeds`, {}, headers)).json()) as { id: string };
+    const { id } = (await (await postJson(`${sandbox.agentUrl}/agent/v5/datafeeds`, {}, headers)).json()) as {
+      id: string;
+    };
     const started = Date.now();
     const idle = await read(id, "");
     expect(idle.status).toBe(200);
@@ -43,7 +51,11 @@ describe("datafeed v2", () => {
     const added = sandbox.addMessage({ streamId: seen.id, text: "hello feed" });
     const first = await waiting;
     expect(first.json.events).toHaveLength(1);
-    expect(first.json.events[0]).toMatchObject({ type: "MESSAGESENT", messageId: added.messageId, initiator: { user: { userId: added.user.userId } } });
+    expect(first.json.events[0]).toMatchObject({
+      type: "MESSAGESENT",
+      messageId: added.messageId,
+      initiator: { user: { userId: added.user.userId } },
+    });
     expect(first.json.events[0].payload.messageSent.message).toEqual(added);
 
     // Not acknowledged (the previous ackId is sent again): the same event comes back.

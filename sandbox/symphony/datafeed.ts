@@ -13,7 +13,11 @@ export type V4Event = {
 
 export type V5Datafeed = { id: string; createdAt: number; type: "fanout" };
 
-type Feed = V5Datafeed & { queue: V4Event[]; pending: { ackId: string; events: V4Event[] } | null; wake: (() => void) | null };
+type Feed = V5Datafeed & {
+  queue: V4Event[];
+  pending: { ackId: string; events: V4Event[] } | null;
+  wake: (() => void) | null;
+};
 
 const MAX_EVENTS_PER_READ = 100;
 
@@ -25,7 +29,14 @@ export function datafeeds(readTimeoutMs: number) {
 
   return {
     create(): V5Datafeed {
-      const feed: Feed = { id: randomBytes(16).toString("hex"), createdAt: Date.now(), type: "fanout", queue: [], pending: null, wake: null };
+      const feed: Feed = {
+        id: randomBytes(16).toString("hex"),
+        createdAt: Date.now(),
+        type: "fanout",
+        queue: [],
+        pending: null,
+        wake: null,
+      };
       feeds.set(feed.id, feed);
       return describe(feed);
     },
@@ -69,7 +80,10 @@ export function datafeeds(readTimeoutMs: number) {
         });
         if (!feeds.has(id)) return null;
       }
-      const events = [...(feed.pending?.events ?? []), ...feed.queue.splice(0, MAX_EVENTS_PER_READ - (feed.pending?.events.length ?? 0))];
+      const events = [
+        ...(feed.pending?.events ?? []),
+        ...feed.queue.splice(0, MAX_EVENTS_PER_READ - (feed.pending?.events.length ?? 0)),
+      ];
       const next = randomBytes(24).toString("base64url");
       feed.pending = events.length > 0 ? { ackId: next, events } : null;
       return { events, ackId: next };

@@ -11,13 +11,16 @@ beforeAll(async () => {
 afterAll(() => sandbox.close());
 
 const usersUrl = () => `${sandbox.podUrl}/pod/v2/admin/user/list`;
-const setFaults = (faults: unknown) => fetch(`${sandbox.podUrl}/sandbox/faults`, { method: "PUT", body: JSON.stringify(faults) });
+const setFaults = (faults: unknown) =>
+  fetch(`${sandbox.podUrl}/sandbox/faults`, { method: "PUT", body: JSON.stringify(faults) });
 
 describe("fault injection", () => {
   it("answers the configured share with 503 and counts requests", async () => {
     expect((await setFaults({ serverErrorShare: 0.25 })).status).toBe(200);
     const before = sandbox.stats.byStatus["503"] ?? 0;
-    const statuses = await Promise.all(Array.from({ length: 40 }, () => fetch(usersUrl(), { headers }).then((r) => r.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 40 }, () => fetch(usersUrl(), { headers }).then((r) => r.status)),
+    );
     expect(statuses.filter((s) => s === 503)).toHaveLength(10);
     expect(statuses.filter((s) => s === 200)).toHaveLength(30);
     expect(sandbox.stats.byStatus["503"] - before).toBe(10);

@@ -13,7 +13,11 @@ export type Faults = z.infer<typeof faultsSchema>;
 
 export const NO_FAULTS: Faults = { latencyMs: 0, serverErrorShare: 0, throttleShare: 0, retryAfterSeconds: 1 };
 
-export type FaultGate = { current(): Faults; set(change: Partial<Faults>): Faults; decide(): "throttle" | "error" | "pass" };
+export type FaultGate = {
+  current(): Faults;
+  set(change: Partial<Faults>): Faults;
+  decide(): "throttle" | "error" | "pass";
+};
 
 /**
  * Shares are applied by error diffusion rather than at random: with a share of 0.25 exactly every

@@ -49,4 +49,5 @@ console.log(
   ),
 );
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void sandbox.close().then(() => process.exit(0)));
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.once(signal, () => void sandbox.close().then(() => process.exit(0)));

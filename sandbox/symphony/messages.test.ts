@@ -7,7 +7,10 @@ import { loginHeaders } from "./test-client";
 let sandbox: SymphonySandbox;
 let headers: Record<string, string>;
 beforeAll(async () => {
-  sandbox = await startSymphonySandbox({ seed: "messages", org: { users: 8, messages: 1800, streams: 5, end: Date.UTC(2026, 9, 1) } });
+  sandbox = await startSymphonySandbox({
+    seed: "messages",
+    org: { users: 8, messages: 1800, streams: 5, end: Date.UTC(2026, 9, 1) },
+  });
   headers = await loginHeaders(sandbox);
 });
 afterAll(() => sandbox.close());
@@ -34,7 +37,9 @@ describe("stream messages", () => {
     expect(all.every((m, i) => i === 0 || m.timestamp > all[i - 1].timestamp)).toBe(true);
     expect(all.every((m) => /^[A-Za-z0-9_-]+$/.test(m.messageId) && m.stream.streamId === stream.id)).toBe(true);
     const since = all[300].timestamp;
-    expect((await allMessages(stream.id, since)).map((m) => m.messageId)).toEqual(all.slice(300).map((m) => m.messageId));
+    expect((await allMessages(stream.id, since)).map((m) => m.messageId)).toEqual(
+      all.slice(300).map((m) => m.messageId),
+    );
     const fiftyByDefault = (await (await fetch(messagesUrl(stream.id, "since=0"), { headers })).json()) as V4Message[];
     expect(fiftyByDefault).toHaveLength(50);
     const beyond = await fetch(messagesUrl(stream.id, `since=${all.at(-1)!.timestamp + 1}`), { headers });
@@ -57,11 +62,29 @@ describe("stream messages", () => {
     const all = (await Promise.all(sandbox.org.streams.map((s) => allMessages(s.id)))).flat();
     const bodies = all.map((m) => m.message);
     expect(bodies.every((b) => b.startsWith('<div data-format="PresentationML" data-version="2.0"'))).toBe(true);
-    const mention = all.find((m) => m.message.includes('class="entity"') && m.data.includes("com.symphony.user.mention"))!;
+    const mention = all.find(
+      (m) => m.message.includes('class="entity"') && m.data.includes("com.symphony.user.mention"),
+    )!;
     const entityId = /data-entity-id="(\w+)"/.exec(mention.message)![1];
     expect(JSON.parse(mention.data)[entityId].type).toBe("com.symphony.user.mention");
-    for (const needle of ["<table>", "<ul>", "<b>", "<pre><code>", "🎉", 'dir="rtl"', "明日", "<script>", "onerror=", "javascript:", "<iframe", "org.symphonyoss.fin.security"]) {
-      expect(all.some((m) => m.message.includes(needle) || m.data.includes(needle)), needle).toBe(true);
+    for (const needle of [
+      "<table>",
+      "<ul>",
+      "<b>",
+      "<pre><code>",
+      "🎉",
+      'dir="rtl"',
+      "明日",
+      "<script>",
+      "onerror=",
+      "javascript:",
+      "<iframe",
+      "org.symphonyoss.fin.security",
+    ]) {
+      expect(
+        all.some((m) => m.message.includes(needle) || m.data.includes(needle)),
+        needle,
+      ).toBe(true);
     }
     const edit = all.find((m) => m.initialMessageId)!;
     expect(all.find((m) => m.messageId === edit.initialMessageId)?.timestamp).toBe(edit.initialTimestamp);
@@ -89,17 +112,30 @@ describe("stream messages", () => {
       expect(createHash("sha256").update(bytes).digest("hex")).toBe(expected.digest("hex"));
     }
     const file = small.attachments[0];
-    const wrong = await fetch(`${sandbox.agentUrl}/agent/v1/stream/${small.stream.streamId}/attachment?fileId=nope&messageId=${small.messageId}`, { headers });
+    const wrong = await fetch(
+      `${sandbox.agentUrl}/agent/v1/stream/${small.stream.streamId}/attachment?fileId=nope&messageId=${small.messageId}`,
+      { headers },
+    );
     expect(wrong.status).toBe(404);
-    const missing = await fetch(`${sandbox.agentUrl}/agent/v1/stream/${small.stream.streamId}/attachment?messageId=${small.messageId}&file=${file.id}`, { headers });
+    const missing = await fetch(
+      `${sandbox.agentUrl}/agent/v1/stream/${small.stream.streamId}/attachment?messageId=${small.messageId}&file=${file.id}`,
+      { headers },
+    );
     expect(missing.status).toBe(400);
   });
 
   it("shows messages added while running after the generated ones", async () => {
     const stream = sandbox.org.streams[1];
     const before = await allMessages(stream.id);
-    const added = sandbox.addMessage({ streamId: stream.id, text: "Added <live> & well", attachments: [{ name: "live.bin", size: 4000 }] });
-    const res = await fetch(`${sandbox.podUrl}/sandbox/messages`, { method: "POST", body: JSON.stringify({ streamId: stream.id, text: "second" }) });
+    const added = sandbox.addMessage({
+      streamId: stream.id,
+      text: "Added <live> & well",
+      attachments: [{ name: "live.bin", size: 4000 }],
+    });
+    const res = await fetch(`${sandbox.podUrl}/sandbox/messages`, {
+      method: "POST",
+      body: JSON.stringify({ streamId: stream.id, text: "second" }),
+    });
     expect(res.status).toBe(201);
     const after = await allMessages(stream.id);
     expect(after).toHaveLength(before.length + 2);
@@ -107,7 +143,10 @@ describe("stream messages", () => {
     expect(added.message).toContain("Added &lt;live&gt; &amp; well");
     const since = await allMessages(stream.id, added.timestamp);
     expect(since.map((m) => m.messageId)).toEqual(after.slice(-2).map((m) => m.messageId));
-    const file = await fetch(`${sandbox.agentUrl}/agent/v1/stream/${stream.id}/attachment?fileId=${added.attachments[0].id}&messageId=${added.messageId}`, { headers });
+    const file = await fetch(
+      `${sandbox.agentUrl}/agent/v1/stream/${stream.id}/attachment?fileId=${added.attachments[0].id}&messageId=${added.messageId}`,
+      { headers },
+    );
     expect(Buffer.from(await file.text(), "base64")).toHaveLength(4000);
   });
 });
@@ -115,11 +154,18 @@ describe("stream messages", () => {
 describe("a 1,000,000-message organisation", () => {
   it("serves any page of its busiest stream without materialising the messages", async () => {
     const before = process.memoryUsage().heapUsed;
-    const big = await startSymphonySandbox({ seed: "big", org: { users: 300, messages: 1_000_000 }, botKey: sandbox.bot });
+    const big = await startSymphonySandbox({
+      seed: "big",
+      org: { users: 300, messages: 1_000_000 },
+      botKey: sandbox.bot,
+    });
     try {
       const h = await loginHeaders(big);
       const stream = [...big.org.streams].sort((a, b) => b.messageCount - a.messageCount)[0];
-      const res = await fetch(`${big.agentUrl}/agent/v4/stream/${stream.id}/message?since=0&skip=${stream.messageCount - 10}&limit=500`, { headers: h });
+      const res = await fetch(
+        `${big.agentUrl}/agent/v4/stream/${stream.id}/message?since=0&skip=${stream.messageCount - 10}&limit=500`,
+        { headers: h },
+      );
       const page = (await res.json()) as V4Message[];
       expect(page).toHaveLength(10);
       expect(page.every((m, i) => i === 0 || m.timestamp > page[i - 1].timestamp)).toBe(true);

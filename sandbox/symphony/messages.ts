@@ -6,7 +6,14 @@ import { hashParts, messageTimestamp, personById, seededRandom, type Org, type O
 import { LARGE_FILES, attachmentId, smallAttachment, type AttachmentInfo } from "./attachments";
 import { CONTENT_KINDS, escapeHtml, messageBody, presentationMl, type Body, type ContentKind } from "./content";
 
-export type V4User = { userId: number; firstName: string; lastName: string; displayName: string; email: string; username: string };
+export type V4User = {
+  userId: number;
+  firstName: string;
+  lastName: string;
+  displayName: string;
+  email: string;
+  username: string;
+};
 
 export type V4Message = {
   messageId: string;
@@ -46,14 +53,39 @@ export function messageIndex(org: Org, streamId: string, id: string): number | n
 }
 
 export function v4User(person: Person): V4User {
-  return { userId: person.id, firstName: person.firstName, lastName: person.lastName, displayName: person.displayName, email: person.symphonyEmail, username: person.userName };
+  return {
+    userId: person.id,
+    firstName: person.firstName,
+    lastName: person.lastName,
+    displayName: person.displayName,
+    email: person.symphonyEmail,
+    username: person.userName,
+  };
 }
 
 function v4Stream(stream: OrgStream): V4Message["stream"] {
-  return { streamId: stream.id, streamType: stream.type, ...(stream.roomName ? { roomName: stream.roomName } : {}), external: stream.scope === "EXTERNAL" };
+  return {
+    streamId: stream.id,
+    streamType: stream.type,
+    ...(stream.roomName ? { roomName: stream.roomName } : {}),
+    external: stream.scope === "EXTERNAL",
+  };
 }
 
-export function buildMessage(org: Org, stream: OrgStream, index: number, fields: { timestamp: number; sender: Person; body: Body; attachments?: AttachmentInfo[]; parentMessageId?: string; initialMessageId?: string; initialTimestamp?: number }): V4Message {
+export function buildMessage(
+  org: Org,
+  stream: OrgStream,
+  index: number,
+  fields: {
+    timestamp: number;
+    sender: Person;
+    body: Body;
+    attachments?: AttachmentInfo[];
+    parentMessageId?: string;
+    initialMessageId?: string;
+    initialTimestamp?: number;
+  },
+): V4Message {
   const id = messageId(org, stream.id, index);
   return {
     messageId: id,
@@ -68,7 +100,9 @@ export function buildMessage(org: Org, stream: OrgStream, index: number, fields:
     originalFormat: "com.symphony.messageml.v2",
     sid: createHash("sha256").update(`${org.seed}\u0001sid\u0001${id}`).digest("hex").slice(0, 32),
     ...(fields.parentMessageId ? { parentMessageId: fields.parentMessageId } : {}),
-    ...(fields.initialMessageId ? { initialMessageId: fields.initialMessageId, initialTimestamp: fields.initialTimestamp } : {}),
+    ...(fields.initialMessageId
+      ? { initialMessageId: fields.initialMessageId, initialTimestamp: fields.initialTimestamp }
+      : {}),
   };
 }
 
@@ -108,7 +142,10 @@ export function generatedMessage(org: Org, stream: OrgStream, index: number): V4
   if (index > 0 && global % 13 === 6) {
     // An edit: a later version of the previous message, carrying the first version's id and time.
     const original = generatedMessage(org, stream, index - 1);
-    const edited = { message: original.message.replace(/<\/div>$/, " (corrected)</div>"), data: JSON.parse(original.data) as Record<string, unknown> };
+    const edited = {
+      message: original.message.replace(/<\/div>$/, " (corrected)</div>"),
+      data: JSON.parse(original.data) as Record<string, unknown>,
+    };
     return buildMessage(org, stream, index, {
       timestamp: messageTimestamp(org, stream, index),
       sender: personById(org, original.user.userId)!,
@@ -119,7 +156,13 @@ export function generatedMessage(org: Org, stream: OrgStream, index: number): V4
     });
   }
   const parentMessageId = index > 0 && global % 11 === 5 ? messageId(org, stream.id, pick(index)) : undefined;
-  return buildMessage(org, stream, index, { timestamp: messageTimestamp(org, stream, index), sender, body: bodyOf(org, stream, index, sender), attachments, parentMessageId });
+  return buildMessage(org, stream, index, {
+    timestamp: messageTimestamp(org, stream, index),
+    sender,
+    body: bodyOf(org, stream, index, sender),
+    attachments,
+    parentMessageId,
+  });
 }
 
 /** A message by index, generated or added. */
@@ -141,7 +184,14 @@ function firstGeneratedSince(org: Org, stream: OrgStream, since: number): number
 }
 
 /** Messages with timestamp >= since, oldest first, after skipping `skip`, at most `limit`. */
-export function listMessages(org: Org, added: AddedMessages, stream: OrgStream, since: number, skip: number, limit: number): V4Message[] {
+export function listMessages(
+  org: Org,
+  added: AddedMessages,
+  stream: OrgStream,
+  since: number,
+  skip: number,
+  limit: number,
+): V4Message[] {
   let start = firstGeneratedSince(org, stream, since);
   if (start === stream.messageCount) {
     const extra = added.get(stream.id) ?? [];
@@ -158,18 +208,37 @@ export function listMessages(org: Org, added: AddedMessages, stream: OrgStream, 
 }
 
 /** A message added while running: its time is now, or just after the stream's last message. */
-export function addedMessage(org: Org, added: AddedMessages, stream: OrgStream, input: { sender: Person; message?: string; text?: string; data?: Record<string, unknown>; attachments?: Array<{ name: string; size: number }> }): V4Message {
+export function addedMessage(
+  org: Org,
+  added: AddedMessages,
+  stream: OrgStream,
+  input: {
+    sender: Person;
+    message?: string;
+    text?: string;
+    data?: Record<string, unknown>;
+    attachments?: Array<{ name: string; size: number }>;
+  },
+): V4Message {
   const extra = added.get(stream.id) ?? [];
   added.set(stream.id, extra);
   const index = stream.messageCount + extra.length;
-  const last = extra.at(-1)?.timestamp ?? (stream.messageCount > 0 ? messageTimestamp(org, stream, stream.messageCount - 1) : 0);
+  const last =
+    extra.at(-1)?.timestamp ?? (stream.messageCount > 0 ? messageTimestamp(org, stream, stream.messageCount - 1) : 0);
   const id = messageId(org, stream.id, index);
-  const body: Body = {
-    message: input.message ?? presentationMl(escapeHtml(input.text ?? "")),
-    data: input.data ?? {},
-  };
-  const attachments = (input.attachments ?? []).map((a, n) => ({ id: attachmentId(org.seed, id, n), name: a.name, size: a.size, images: [] }));
-  const message = buildMessage(org, stream, index, { timestamp: Math.max(Date.now(), last + 1), sender: input.sender, body, attachments });
+  const body: Body = { message: input.message ?? presentationMl(escapeHtml(input.text ?? "")), data: input.data ?? {} };
+  const attachments = (input.attachments ?? []).map((a, n) => ({
+    id: attachmentId(org.seed, id, n),
+    name: a.name,
+    size: a.size,
+    images: [],
+  }));
+  const message = buildMessage(org, stream, index, {
+    timestamp: Math.max(Date.now(), last + 1),
+    sender: input.sender,
+    body,
+    attachments,
+  });
   extra.push(message);
   return message;
 }

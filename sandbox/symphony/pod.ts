@@ -63,10 +63,12 @@ const streamFilter = z
 
 function matches(stream: OrgStream, filter: z.infer<typeof streamFilter>): boolean {
   if (!filter) return true;
-  if (filter.streamTypes && filter.streamTypes.length > 0 && !filter.streamTypes.some((t) => t.type === stream.type)) return false;
+  if (filter.streamTypes && filter.streamTypes.length > 0 && !filter.streamTypes.some((t) => t.type === stream.type))
+    return false;
   if (filter.scope && stream.scope !== filter.scope) return false;
   if (filter.origin && stream.origin !== filter.origin) return false;
-  if (filter.privacy && stream.type === "ROOM" && (stream.isPublic ? "PUBLIC" : "PRIVATE") !== filter.privacy) return false;
+  if (filter.privacy && stream.type === "ROOM" && (stream.isPublic ? "PUBLIC" : "PRIVATE") !== filter.privacy)
+    return false;
   if (filter.status && (stream.isActive ? "ACTIVE" : "INACTIVE") !== filter.status) return false;
   // Rooms are filtered on their last modification, IMs and group chats (immutable) on creation.
   const date = stream.type === "ROOM" ? stream.lastModifiedDate : stream.createdDate;
@@ -103,9 +105,22 @@ function adminStream(ctx: Context, stream: OrgStream) {
   };
 }
 
-const csv = (pattern: RegExp) => z.string().transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean)).pipe(z.array(z.string().regex(pattern)).min(1).max(100));
+const csv = (pattern: RegExp) =>
+  z
+    .string()
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(pattern)).min(1).max(100));
 const v3Users = z
-  .object({ uid: csv(/^\d+$/).optional(), email: csv(/^[^@\s]+@[^@\s]+$/).optional(), local: z.enum(["true", "false"]).default("false") })
+  .object({
+    uid: csv(/^\d+$/).optional(),
+    email: csv(/^[^@\s]+@[^@\s]+$/).optional(),
+    local: z.enum(["true", "false"]).default("false"),
+  })
   .refine((q) => (q.uid === undefined) !== (q.email === undefined), "give either uid or email, not both");
 
 export const podRoutes: Route[] = [
@@ -119,7 +134,11 @@ export const podRoutes: Route[] = [
       const q = query(res, url, z.object(paging(100, 100)));
       if (!q) return;
       const everyone = [ctx.org.bot, ...ctx.org.people];
-      sendJson(res, 200, everyone.slice(q.skip, q.skip + q.limit).map((p) => userDetail(p, ctx.org.period.start - 400 * 86_400_000)));
+      sendJson(
+        res,
+        200,
+        everyone.slice(q.skip, q.skip + q.limit).map((p) => userDetail(p, ctx.org.period.start - 400 * 86_400_000)),
+      );
     },
   },
   {
@@ -138,23 +157,21 @@ export const podRoutes: Route[] = [
       sendJson(res, 200, { users: found.filter((p): p is Person => p !== undefined).map(userV2) });
     },
   },
-  ...["/pod/v1/admin/streams/list", "/pod/v2/admin/streams/list"].map(
-    (path): Route => ({
-      method: "POST",
-      path,
-      auth: "session",
-      admin: true,
-      async handle(ctx, req, res, url) {
-        const q = query(res, url, z.object(paging(100, 50)));
-        if (!q) return;
-        const filter = await body(req, res, streamFilter);
-        if (filter === null) return;
-        const all = ctx.org.streams.filter((s) => matches(s, filter)).sort((a, b) => a.createdDate - b.createdDate);
-        const page = all.slice(q.skip, q.skip + q.limit).map((s) => adminStream(ctx, s));
-        sendJson(res, 200, { count: all.length, skip: q.skip, limit: q.limit, filter: filter ?? {}, streams: page });
-      },
-    }),
-  ),
+  ...["/pod/v1/admin/streams/list", "/pod/v2/admin/streams/list"].map((path): Route => ({
+    method: "POST",
+    path,
+    auth: "session",
+    admin: true,
+    async handle(ctx, req, res, url) {
+      const q = query(res, url, z.object(paging(100, 50)));
+      if (!q) return;
+      const filter = await body(req, res, streamFilter);
+      if (filter === null) return;
+      const all = ctx.org.streams.filter((s) => matches(s, filter)).sort((a, b) => a.createdDate - b.createdDate);
+      const page = all.slice(q.skip, q.skip + q.limit).map((s) => adminStream(ctx, s));
+      sendJson(res, 200, { count: all.length, skip: q.skip, limit: q.limit, filter: filter ?? {}, streams: page });
+    },
+  })),
   {
     method: "GET",
     path: "/pod/v1/admin/stream/{sid}/membership/list",
@@ -168,7 +185,16 @@ export const podRoutes: Route[] = [
       const members = stream.memberIds.slice(q.skip, q.skip + q.limit).map((id) => {
         const p = personById(ctx.org, id)!;
         return {
-          user: { userId: p.id, email: p.symphonyEmail, firstName: p.firstName, lastName: p.lastName, displayName: p.displayName, company: p.company, companyId: p.companyId, isExternal: p.external },
+          user: {
+            userId: p.id,
+            email: p.symphonyEmail,
+            firstName: p.firstName,
+            lastName: p.lastName,
+            displayName: p.displayName,
+            company: p.company,
+            companyId: p.companyId,
+            isExternal: p.external,
+          },
           isOwner: stream.ownerIds.includes(id),
           isCreator: stream.createdByUserId === id,
           joinDate: stream.createdDate,
@@ -179,4 +205,6 @@ export const podRoutes: Route[] = [
   },
 ];
 
-export const keyManagerRoutes: Route[] = [{ method: "POST", path: "/relay/pubkey/authenticate", auth: "none", handle: login("keyManagerToken") }];
+export const keyManagerRoutes: Route[] = [
+  { method: "POST", path: "/relay/pubkey/authenticate", auth: "none", handle: login("keyManagerToken") },
+];

@@ -21,12 +21,24 @@ export async function benchHotMailbox(
   const figures = await benchPipeline(host, {
     ...base,
     // Two people, one of whom has a mailbox: every PENDING item goes to that one mailbox.
-    sandbox: { seed: "bench-hot-mailbox", users: 2, externalUsers: 0, messages, mailboxes: 1, limits: { requestsPerWindow: requests, requestWindowMs: windowMs } },
+    sandbox: {
+      seed: "bench-hot-mailbox",
+      users: 2,
+      externalUsers: 0,
+      messages,
+      mailboxes: 1,
+      limits: { requestsPerWindow: requests, requestWindowMs: windowMs },
+    },
     graphScheduler: { budget: { requests, windowMs } },
   });
   const afterFirstWindow = figures.timeline.find((sample) => sample.at >= windowMs);
   const steadyPerSecond = afterFirstWindow
     ? ((figures.graphRequests - afterFirstWindow.requests) * 1000) / (figures.importMs - afterFirstWindow.at)
     : NaN;
-  return { ...figures, budgetPerSecond, steadyPerSecond, wholePhasePerSecond: (figures.graphRequests * 1000) / figures.importMs };
+  return {
+    ...figures,
+    budgetPerSecond,
+    steadyPerSecond,
+    wholePhasePerSecond: (figures.graphRequests * 1000) / figures.importMs,
+  };
 }

@@ -39,14 +39,21 @@ export async function benchPipeline(host: SandboxHost, options: PipelineCase): P
   const log = options.log ?? (() => {});
   const pair = await host.start({ ...options.sandbox, caDir: options.caDir });
   try {
-    log(`  sandboxes up: ${pair.org.messages.toLocaleString("en-US")} messages in ${pair.org.streams} streams, ${pair.org.mailboxes} mailboxes`);
+    log(
+      `  sandboxes up: ${pair.org.messages.toLocaleString("en-US")} messages in ${pair.org.streams} streams, ${pair.org.mailboxes} mailboxes`,
+    );
     return await runOnce(host, pair, options, log);
   } finally {
     await host.close(pair.id);
   }
 }
 
-async function runOnce(host: SandboxHost, pair: SandboxPair, options: PipelineCase, log: (line: string) => void): Promise<PipelineFigures> {
+async function runOnce(
+  host: SandboxHost,
+  pair: SandboxPair,
+  options: PipelineCase,
+  log: (line: string) => void,
+): Promise<PipelineFigures> {
   const suffix = randomBytes(4).toString("hex");
   const connector = await db.connector.create({
     data: {
@@ -63,9 +70,16 @@ async function runOnce(host: SandboxHost, pair: SandboxPair, options: PipelineCa
       consentGrantedAt: new Date(),
     },
   });
-  const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL", requestedBy: "bench" } });
+  const run = await db.importRun.create({
+    data: { connectorId: connector.id, trigger: "MANUAL", requestedBy: "bench" },
+  });
   const environment: PipelineEnvironment = {
-    m365: { clientId: pair.m365.clientId, clientSecret: pair.m365.clientSecret, authorityHost: pair.m365.url, graphBaseUrl: pair.m365.graphBaseUrl },
+    m365: {
+      clientId: pair.m365.clientId,
+      clientSecret: pair.m365.clientSecret,
+      authorityHost: pair.m365.url,
+      graphBaseUrl: pair.m365.graphBaseUrl,
+    },
     staging: { connectionString: options.storageConnectionString, containerName: `bench-${suffix}` },
     graphScheduler: options.graphScheduler,
   };
@@ -81,13 +95,19 @@ async function runOnce(host: SandboxHost, pair: SandboxPair, options: PipelineCa
   let progress = { messagesCollected: 0, itemsDone: 0, itemsTotal: 0, phase: "collect" };
   const poll = setInterval(() => {
     if (importStarted === 0) return;
-    void host.stats(pair.id).then((stats) => timeline.push({ at: performance.now(), requests: stats.m365.graphRequests - before.graphRequests }));
+    void host
+      .stats(pair.id)
+      .then((stats) =>
+        timeline.push({ at: performance.now(), requests: stats.m365.graphRequests - before.graphRequests }),
+      );
   }, 250);
   const ticker = setInterval(() => {
     const seconds = (performance.now() - started) / 1000;
     if (seconds - lastLog < 5) return;
     lastLog = seconds;
-    log(`  ${seconds.toFixed(0)}s ${progress.phase}: ${progress.messagesCollected} messages, ${progress.itemsDone}/${progress.itemsTotal} items, rss ${mb(rss.current())}, heap ${mb(process.memoryUsage().heapUsed)}/${mb(process.memoryUsage().heapTotal)}, external ${mb(process.memoryUsage().external)}`);
+    log(
+      `  ${seconds.toFixed(0)}s ${progress.phase}: ${progress.messagesCollected} messages, ${progress.itemsDone}/${progress.itemsTotal} items, rss ${mb(rss.current())}, heap ${mb(process.memoryUsage().heapUsed)}/${mb(process.memoryUsage().heapTotal)}, external ${mb(process.memoryUsage().external)}`,
+    );
   }, 1000);
   let summary;
   try {

@@ -5,7 +5,14 @@ export function startRssSampler(otherRss: () => Promise<number>): RssSampler {
   let own = process.memoryUsage().rss;
   let other = 0;
   const sampleOwn = setInterval(() => (own = Math.max(own, process.memoryUsage().rss)), 100);
-  const sampleOther = setInterval(() => void otherRss().then((rss) => (other = Math.max(other, rss)), () => {}), 1000);
+  const sampleOther = setInterval(
+    () =>
+      void otherRss().then(
+        (rss) => (other = Math.max(other, rss)),
+        () => {},
+      ),
+    1000,
+  );
   return {
     current: () => process.memoryUsage().rss,
     async stop() {

@@ -11,7 +11,14 @@ let nextId = 1;
 async function start(options: SandboxPairOptions): Promise<SandboxPair> {
   const symphony = await startSymphonySandbox({
     seed: options.seed,
-    org: { users: options.users, externalUsers: options.externalUsers, messages: options.messages, streams: options.streams, largeAttachments: false, end: Date.UTC(2026, 10, 1) },
+    org: {
+      users: options.users,
+      externalUsers: options.externalUsers,
+      messages: options.messages,
+      streams: options.streams,
+      largeAttachments: false,
+      end: Date.UTC(2026, 10, 1),
+    },
   });
   const people = symphony.org.people.filter((person) => person.m365Address).slice(0, options.mailboxes ?? Infinity);
   const m365 = await startM365Sandbox({
@@ -28,9 +35,25 @@ async function start(options: SandboxPairOptions): Promise<SandboxPair> {
   pairs.set(id, { symphony, m365 });
   return {
     id,
-    symphony: { podUrl: symphony.podUrl, agentUrl: symphony.agentUrl, keyManagerUrl: symphony.keyManagerUrl, bot: symphony.bot },
-    m365: { tenantId: m365.tenantId, url: m365.url, graphBaseUrl: m365.graphBaseUrl, clientId: m365.app.clientId, clientSecret: m365.app.clientSecret },
-    org: { streams: symphony.org.streams.length, messages: symphony.org.totalMessages, people: symphony.org.people.length, mailboxes: people.length },
+    symphony: {
+      podUrl: symphony.podUrl,
+      agentUrl: symphony.agentUrl,
+      keyManagerUrl: symphony.keyManagerUrl,
+      bot: symphony.bot,
+    },
+    m365: {
+      tenantId: m365.tenantId,
+      url: m365.url,
+      graphBaseUrl: m365.graphBaseUrl,
+      clientId: m365.app.clientId,
+      clientSecret: m365.app.clientSecret,
+    },
+    org: {
+      streams: symphony.org.streams.length,
+      messages: symphony.org.totalMessages,
+      people: symphony.org.people.length,
+      mailboxes: people.length,
+    },
   };
 }
 
@@ -65,7 +88,11 @@ async function handle(command: SandboxCommand): Promise<unknown> {
 process.on("message", (message: { seq: number; command: SandboxCommand }) => {
   handle(message.command).then(
     (result) => process.send!({ seq: message.seq, result }),
-    (error: unknown) => process.send!({ seq: message.seq, error: error instanceof Error ? error.stack ?? error.message : String(error) }),
+    (error: unknown) =>
+      process.send!({
+        seq: message.seq,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      }),
   );
 });
 process.on("disconnect", () => process.exit(0));

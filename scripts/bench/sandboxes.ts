@@ -16,7 +16,12 @@ export type SandboxPairOptions = {
 
 export type SandboxPair = {
   id: number;
-  symphony: { podUrl: string; agentUrl: string; keyManagerUrl: string; bot: { username: string; privateKeyPem: string } };
+  symphony: {
+    podUrl: string;
+    agentUrl: string;
+    keyManagerUrl: string;
+    bot: { username: string; privateKeyPem: string };
+  };
   m365: { tenantId: string; url: string; graphBaseUrl: string; clientId: string; clientSecret: string };
   org: { streams: number; messages: number; people: number; mailboxes: number };
 };

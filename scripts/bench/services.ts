@@ -7,7 +7,12 @@ import { runSql } from "../../lib/testing/databases";
 import { startAzurite } from "../../sandbox/azurite";
 import { startEmbeddedPostgres } from "../../sandbox/postgres";
 
-export type BenchServices = { databaseUrl: string; storageConnectionString: string; dir: string; stop(): Promise<void> };
+export type BenchServices = {
+  databaseUrl: string;
+  storageConnectionString: string;
+  dir: string;
+  stop(): Promise<void>;
+};
 
 /** The index recommended for lib/pipeline's claim query: it reads PENDING rows in id order without walking done ones. */
 const PENDING_CLAIM_INDEX = `CREATE INDEX "bench_experiment_pending_claim" ON "ImportItem" ("connectorId", id) WHERE status = 'PENDING'`;
@@ -37,4 +42,3 @@ export async function startBenchServices(root: string, { pendingIndex = false } 
     throw error;
   }
 }
-

@@ -49,45 +49,110 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
     });
 
   // A queued run has no counts yet: the bar is indeterminate rather than showing the previous run's.
-  const percent = progress?.status === "RUNNING" && progress.itemsTotal > 0 ? Math.round((progress.itemsDone / progress.itemsTotal) * 100) : undefined;
+  const percent =
+    progress?.status === "RUNNING" && progress.itemsTotal > 0
+      ? Math.round((progress.itemsDone / progress.itemsTotal) * 100)
+      : undefined;
 
   return (
     <div className="space-y-3">
       <div className="flex flex-wrap gap-2">
         {isAdmin && status !== "DRAFT" && (
-          <button type="button" className={button} disabled={pending || running(progress) || status === "PAUSED"} onClick={() => act(runNowAction, () => setProgress(queued))}>
+          <button
+            type="button"
+            className={button}
+            disabled={pending || running(progress) || status === "PAUSED"}
+            onClick={() => act(runNowAction, () => setProgress(queued))}
+          >
             Run now
           </button>
         )}
-        {isAdmin && (status === "ACTIVE" || status === "ERROR") && <button type="button" className={button} disabled={pending} onClick={() => act(pauseAction)}>Pause</button>}
-        {isAdmin && status === "PAUSED" && <button type="button" className={button} disabled={pending} onClick={() => act(resumeAction)}>Resume</button>}
-        {isAdmin && <Link href={`/connectors/new/${status === "DRAFT" ? "terms" : "review"}?id=${connectorId}`} className={button}>{status === "DRAFT" ? "Continue setup" : "Edit"}</Link>}
-        <a href={`/api/connectors/${connectorId}/log`} className={button} download>Download log</a>
-        {isAdmin && <button type="button" className={`${button} text-red-800`} disabled={pending} onClick={() => setConfirming(true)}>Delete</button>}
+        {isAdmin && (status === "ACTIVE" || status === "ERROR") && (
+          <button type="button" className={button} disabled={pending} onClick={() => act(pauseAction)}>
+            Pause
+          </button>
+        )}
+        {isAdmin && status === "PAUSED" && (
+          <button type="button" className={button} disabled={pending} onClick={() => act(resumeAction)}>
+            Resume
+          </button>
+        )}
+        {isAdmin && (
+          <Link
+            href={`/connectors/new/${status === "DRAFT" ? "terms" : "review"}?id=${connectorId}`}
+            className={button}
+          >
+            {status === "DRAFT" ? "Continue setup" : "Edit"}
+          </Link>
+        )}
+        <a href={`/api/connectors/${connectorId}/log`} className={button} download>
+          Download log
+        </a>
+        {isAdmin && (
+          <button
+            type="button"
+            className={`${button} text-red-800`}
+            disabled={pending}
+            onClick={() => setConfirming(true)}
+          >
+            Delete
+          </button>
+        )}
       </div>
       {running(progress) && (
         <div>
           <p className="text-sm" role="status">
-            {progress!.status === "QUEUED" ? "Import queued…" : `Importing… ${progress!.itemsDone} of ${progress!.itemsTotal} items processed`}
+            {progress!.status === "QUEUED"
+              ? "Import queued…"
+              : `Importing… ${progress!.itemsDone} of ${progress!.itemsTotal} items processed`}
           </p>
-          <div role="progressbar" aria-label="Import progress" aria-valuemin={0} aria-valuemax={100} aria-valuenow={percent} className="mt-1 h-2 w-full overflow-hidden rounded bg-gray-200">
+          <div
+            role="progressbar"
+            aria-label="Import progress"
+            aria-valuemin={0}
+            aria-valuemax={100}
+            aria-valuenow={percent}
+            className="mt-1 h-2 w-full overflow-hidden rounded bg-gray-200"
+          >
             {/* Until the run knows how many items it has, the bar pulses across its whole width instead of showing a made-up share. */}
-            <div className={percent === undefined ? "h-full w-full animate-pulse bg-brand/30" : "h-full bg-brand"} style={percent === undefined ? undefined : { width: `${percent}%` }} />
+            <div
+              className={percent === undefined ? "bg-brand/30 h-full w-full animate-pulse" : "bg-brand h-full"}
+              style={percent === undefined ? undefined : { width: `${percent}%` }}
+            />
           </div>
         </div>
       )}
-      {message && <p role="alert" className="text-sm text-red-700">{message}</p>}
+      {message && (
+        <p role="alert" className="text-sm text-red-700">
+          {message}
+        </p>
+      )}
       {confirming && (
-        <div role="alertdialog" aria-labelledby="delete-title" aria-describedby="delete-text" className="rounded border border-red-300 bg-red-50 p-4">
-          <h3 id="delete-title" className="font-semibold">Delete {name}?</h3>
+        <div
+          role="alertdialog"
+          aria-labelledby="delete-title"
+          aria-describedby="delete-text"
+          className="rounded border border-red-300 bg-red-50 p-4"
+        >
+          <h3 id="delete-title" className="font-semibold">
+            Delete {name}?
+          </h3>
           <p id="delete-text" className="mt-1">
-            The connector, its schedule and its status log are deleted. Items already imported stay in the mailboxes. The audit trail is kept.
+            The connector, its schedule and its status log are deleted. Items already imported stay in the mailboxes.
+            The audit trail is kept.
           </p>
           <div className="mt-3 flex gap-2">
-            <button type="button" className="rounded bg-red-700 px-3 py-1.5 font-semibold text-white hover:bg-red-800" disabled={pending} onClick={() => act(deleteAction, () => router.push("/connectors"))}>
+            <button
+              type="button"
+              className="rounded bg-red-700 px-3 py-1.5 font-semibold text-white hover:bg-red-800"
+              disabled={pending}
+              onClick={() => act(deleteAction, () => router.push("/connectors"))}
+            >
               Delete connector
             </button>
-            <button type="button" className={button} onClick={() => setConfirming(false)}>Cancel</button>
+            <button type="button" className={button} onClick={() => setConfirming(false)}>
+              Cancel
+            </button>
           </div>
         </div>
       )}
@@ -95,4 +160,14 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
   );
 }
 
-const queued: RunProgress = { runId: "", status: "QUEUED", messagesCollected: 0, itemsImported: 0, itemsSkipped: 0, itemsFailed: 0, itemsTotal: 0, itemsDone: 0, error: null };
+const queued: RunProgress = {
+  runId: "",
+  status: "QUEUED",
+  messagesCollected: 0,
+  itemsImported: 0,
+  itemsSkipped: 0,
+  itemsFailed: 0,
+  itemsTotal: 0,
+  itemsDone: 0,
+  error: null,
+};

@@ -3,11 +3,20 @@ import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { actorName } from "@/lib/auth/roles";
 import { requireAdmin } from "@/lib/auth/session";
-import { deleteConnector, pauseConnector, resumeConnector, runNow, type LifecycleResult } from "@/lib/connectors/lifecycle";
+import {
+  deleteConnector,
+  pauseConnector,
+  resumeConnector,
+  runNow,
+  type LifecycleResult,
+} from "@/lib/connectors/lifecycle";
 
 const idSchema = z.uuid();
 
-async function asAdmin(connectorId: unknown, change: (id: string, actor: string) => Promise<LifecycleResult>): Promise<LifecycleResult> {
+async function asAdmin(
+  connectorId: unknown,
+  change: (id: string, actor: string) => Promise<LifecycleResult>,
+): Promise<LifecycleResult> {
   const user = await requireAdmin();
   const id = idSchema.parse(connectorId);
   const result = await change(id, actorName(user));

@@ -8,7 +8,6 @@ import { requireSession, userIsAdmin } from "@/lib/auth/session";
 import { listConnectors } from "@/lib/connectors/queries";
 import { ConnectorFlyout } from "./ConnectorFlyout";
 
-
 export const metadata: Metadata = { title: "Data connectors" };
 
 const searchSchema = z.object({
@@ -18,7 +17,11 @@ const searchSchema = z.object({
   denied: z.literal("1").optional().catch(undefined),
 });
 
-export default async function ConnectorsPage({ searchParams }: { searchParams: Promise<Record<string, string | string[]>> }) {
+export default async function ConnectorsPage({
+  searchParams,
+}: {
+  searchParams: Promise<Record<string, string | string[]>>;
+}) {
   const user = await requireSession();
   const isAdmin = userIsAdmin(user);
   const { q, status, connector, denied } = searchSchema.parse(await searchParams);
@@ -29,38 +32,48 @@ export default async function ConnectorsPage({ searchParams }: { searchParams: P
   return (
     <div className="max-w-6xl">
       <h1 className="text-2xl font-semibold">Data connectors</h1>
-      <p className="mt-1 max-w-3xl text-muted">
+      <p className="text-muted mt-1 max-w-3xl">
         Archive Symphony conversations into Microsoft 365 mailboxes so compliance features (Litigation Hold, eDiscovery,
         retention) cover them.
       </p>
       {denied && (
         <p role="alert" className="mt-4 rounded border border-amber-300 bg-amber-50 p-3 text-amber-900">
-          Only connector admins can create or change connectors. You can look at connectors and download their status logs.
+          Only connector admins can create or change connectors. You can look at connectors and download their status
+          logs.
         </p>
       )}
       {rows.length === 0 && !filtered ? (
-        <div className="mt-6"><EmptyState canAdd={isAdmin} /></div>
+        <div className="mt-6">
+          <EmptyState canAdd={isAdmin} />
+        </div>
       ) : (
         <>
           <div className="mt-6 flex flex-wrap items-end justify-between gap-4">
             <ConnectorFilters search={q} status={status ?? ""} />
             {isAdmin && (
-              <Link href="/connectors/new/terms" className="rounded bg-brand px-4 py-2 font-semibold text-white hover:bg-brand-dark">
+              <Link
+                href="/connectors/new/terms"
+                className="bg-brand hover:bg-brand-dark rounded px-4 py-2 font-semibold text-white"
+              >
                 Add connector
               </Link>
             )}
           </div>
-          <div className="mt-4 overflow-hidden rounded-lg border border-line">
+          <div className="border-line mt-4 overflow-hidden rounded-lg border">
             {rows.length > 0 ? (
               <ConnectorTable rows={rows} selectedId={connector} query={query} />
             ) : (
-              <p className="bg-white p-6 text-muted">No connector matches this filter.</p>
+              <p className="text-muted bg-white p-6">No connector matches this filter.</p>
             )}
           </div>
-          <p className="mt-2 text-xs text-muted">{rows.length} connector{rows.length === 1 ? "" : "s"}</p>
+          <p className="text-muted mt-2 text-xs">
+            {rows.length} connector{rows.length === 1 ? "" : "s"}
+          </p>
         </>
       )}
-      {connector && <ConnectorFlyout id={connector} isAdmin={isAdmin} closeHref={`/connectors${query ? `?${query}` : ""}`} />}
+      {connector && (
+        <ConnectorFlyout id={connector} isAdmin={isAdmin} closeHref={`/connectors${query ? `?${query}` : ""}`} />
+      )}
     </div>
   );
 }

@@ -11,7 +11,10 @@ const idSchema = z.uuid();
 export type WizardSearchParams = Promise<Record<string, string | string[] | undefined>>;
 
 /** For a step page: admins only; a later step than the draft allows sends the admin to the next open step. */
-export async function openStep(slug: WizardStepSlug, searchParams: WizardSearchParams): Promise<{ connector?: ConnectorSettings; params: Record<string, string | undefined> }> {
+export async function openStep(
+  slug: WizardStepSlug,
+  searchParams: WizardSearchParams,
+): Promise<{ connector?: ConnectorSettings; params: Record<string, string | undefined> }> {
   const user = await requireSession();
   if (!userIsAdmin(user)) redirect(ACCESS_DENIED_PATH);
   const raw = await searchParams;

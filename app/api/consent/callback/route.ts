@@ -23,7 +23,10 @@ export async function GET(request: NextRequest) {
   const outcome = await completeConsent(params.data, actorName(access.user));
   const base = config().APP_URL;
   if (outcome.kind === "unknown-state") {
-    return Response.json({ error: "This consent response does not match a consent request of this app (unknown or reused state)." }, { status: 400 });
+    return Response.json(
+      { error: "This consent response does not match a consent request of this app (unknown or reused state)." },
+      { status: 400 },
+    );
   }
   const target = new URL(wizardHref("consent", outcome.connectorId), base);
   target.searchParams.set("consent", outcome.kind);

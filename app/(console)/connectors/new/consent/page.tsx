@@ -14,12 +14,18 @@ export default async function ConsentPage({ searchParams }: { searchParams: Wiza
   const c = connector!;
   const granted = Boolean(c.consentGrantedAt && c.tenantId);
   return (
-    <WizardFrame step="consent" connectorId={c.id} completed={c.wizardStep} title="Admin consent" connectorName={c.name}>
+    <WizardFrame
+      step="consent"
+      connectorId={c.id}
+      completed={c.wizardStep}
+      title="Admin consent"
+      connectorName={c.name}
+    >
       <div className="max-w-2xl space-y-4">
         <p>
           The connector writes into mailboxes with Microsoft Graph as an application. A global administrator of your
-          Microsoft 365 organisation must consent once to the app&apos;s permission to read and write mail. You will be sent
-          to Microsoft&apos;s consent page and brought back here.
+          Microsoft 365 organisation must consent once to the app&apos;s permission to read and write mail. You will be
+          sent to Microsoft&apos;s consent page and brought back here.
         </p>
         {params.consent === "refused" && (
           <FormMessage
@@ -29,24 +35,44 @@ export default async function ConsentPage({ searchParams }: { searchParams: Wiza
         {params.consent === "granted" && granted && <FormMessage tone="success" message="Consent granted." />}
         {granted ? (
           <p className="rounded border border-green-300 bg-green-50 p-3 text-green-900">
-            Consent granted for tenant <strong>{c.tenantId}</strong> by {c.consentGrantedBy} on {formatDateTime(c.consentGrantedAt)}.
+            Consent granted for tenant <strong>{c.tenantId}</strong> by {c.consentGrantedBy} on{" "}
+            {formatDateTime(c.consentGrantedAt)}.
           </p>
         ) : (
           <p className="text-muted">Consent has not been granted yet. The connector cannot be finished without it.</p>
         )}
         <form action={provideConsentAction}>
           <input type="hidden" name="connectorId" value={c.id} />
-          <SubmitButton variant={granted ? "secondary" : "primary"}>{granted ? "Provide consent again" : "Provide consent"}</SubmitButton>
+          <SubmitButton variant={granted ? "secondary" : "primary"}>
+            {granted ? "Provide consent again" : "Provide consent"}
+          </SubmitButton>
         </form>
       </div>
-      <div className="mt-8 flex gap-3 border-t border-line pt-4">
-        <Link href={wizardHref("mapping", c.id)} className="rounded border border-gray-500 bg-white px-4 py-2 font-semibold hover:bg-canvas">Back</Link>
+      <div className="border-line mt-8 flex gap-3 border-t pt-4">
+        <Link
+          href={wizardHref("mapping", c.id)}
+          className="hover:bg-canvas rounded border border-gray-500 bg-white px-4 py-2 font-semibold"
+        >
+          Back
+        </Link>
         {granted ? (
-          <Link href={wizardHref("review", c.id)} className="rounded border border-brand bg-brand px-4 py-2 font-semibold text-white hover:bg-brand-dark">Next</Link>
+          <Link
+            href={wizardHref("review", c.id)}
+            className="border-brand bg-brand hover:bg-brand-dark rounded border px-4 py-2 font-semibold text-white"
+          >
+            Next
+          </Link>
         ) : (
-          <span aria-disabled="true" className="cursor-not-allowed rounded border border-gray-300 bg-gray-100 px-4 py-2 font-semibold text-gray-600">Next</span>
+          <span
+            aria-disabled="true"
+            className="cursor-not-allowed rounded border border-gray-300 bg-gray-100 px-4 py-2 font-semibold text-gray-600"
+          >
+            Next
+          </span>
         )}
-        <Link href="/connectors" className="ml-auto px-4 py-2 text-brand hover:underline">Cancel</Link>
+        <Link href="/connectors" className="text-brand ml-auto px-4 py-2 hover:underline">
+          Cancel
+        </Link>
       </div>
     </WizardFrame>
   );

@@ -20,42 +20,87 @@ export function MappingForm({ connectorId, mappingMode, fallbackMailbox, mapping
   const shown = state.preview;
 
   return (
-    <form action={save} key={`${saveState.attempt ?? 0}-${previewState.attempt ?? 0}`} noValidate className="max-w-3xl space-y-6">
+    <form
+      action={save}
+      key={`${saveState.attempt ?? 0}-${previewState.attempt ?? 0}`}
+      noValidate
+      className="max-w-3xl space-y-6"
+    >
       <input type="hidden" name="connectorId" value={connectorId} />
       <fieldset className="space-y-3">
         <legend className="font-semibold">How to find each participant&apos;s mailbox</legend>
         <label className="flex items-start gap-2">
-          <input type="radio" name="mappingMode" value="AUTO" checked={mode === "AUTO"} onChange={() => setMode("AUTO")} className="mt-1" />
+          <input
+            type="radio"
+            name="mappingMode"
+            value="AUTO"
+            checked={mode === "AUTO"}
+            onChange={() => setMode("AUTO")}
+            className="mt-1"
+          />
           <span>
             <span className="font-semibold">Automatic (recommended)</span>
-            <span className="block text-muted">Use the <em>Email</em> property of each Symphony user as their Microsoft 365 address.</span>
+            <span className="text-muted block">
+              Use the <em>Email</em> property of each Symphony user as their Microsoft 365 address.
+            </span>
           </span>
         </label>
         <label className="flex items-start gap-2">
-          <input type="radio" name="mappingMode" value="CSV" checked={mode === "CSV"} onChange={() => setMode("CSV")} className="mt-1" />
+          <input
+            type="radio"
+            name="mappingMode"
+            value="CSV"
+            checked={mode === "CSV"}
+            onChange={() => setMode("CSV")}
+            className="mt-1"
+          />
           <span>
             <span className="font-semibold">Upload a mapping file (CSV)</span>
-            <span className="block text-muted">For people whose Symphony address differs. Everyone else is still mapped by Email.</span>
+            <span className="text-muted block">
+              For people whose Symphony address differs. Everyone else is still mapped by Email.
+            </span>
           </span>
         </label>
       </fieldset>
 
       {mode === "CSV" && (
-        <div className="space-y-3 rounded border border-line bg-canvas/50 p-4">
+        <div className="border-line bg-canvas/50 space-y-3 rounded border p-4">
           <p className="text-muted">
-            One line per person: <code className="rounded bg-white px-1">Symphony email or user id,Microsoft 365 mailbox</code>. A header line is optional.
+            One line per person:{" "}
+            <code className="rounded bg-white px-1">Symphony email or user id,Microsoft 365 mailbox</code>. A header
+            line is optional.
             {mappingCount > 0 && ` ${mappingCount} mappings are on file; a new file replaces them.`}
           </p>
           <Field id="csv" label="Mapping file" error={errors.csv}>
-            <input type="file" name="csv" accept=".csv,text/csv" className="text-sm" {...describedBy("csv", errors.csv)} />
+            <input
+              type="file"
+              name="csv"
+              accept=".csv,text/csv"
+              className="text-sm"
+              {...describedBy("csv", errors.csv)}
+            />
           </Field>
-          <SubmitButton formAction={preview} variant="secondary">Preview</SubmitButton>
+          <SubmitButton formAction={preview} variant="secondary">
+            Preview
+          </SubmitButton>
           {shown && <MappingPreview preview={shown} />}
         </div>
       )}
 
-      <Field id="fallbackMailbox" label="Fallback mailbox (optional)" hint="Items of participants who cannot be mapped go here. Leave empty to skip them; they are listed in the status log." error={errors.fallbackMailbox}>
-        <input name="fallbackMailbox" type="email" defaultValue={(state.values?.fallbackMailbox as string) ?? fallbackMailbox} placeholder="symphony-archive@contoso.com" className={`${inputClass} max-w-md`} {...describedBy("fallbackMailbox", errors.fallbackMailbox, true)} />
+      <Field
+        id="fallbackMailbox"
+        label="Fallback mailbox (optional)"
+        hint="Items of participants who cannot be mapped go here. Leave empty to skip them; they are listed in the status log."
+        error={errors.fallbackMailbox}
+      >
+        <input
+          name="fallbackMailbox"
+          type="email"
+          defaultValue={(state.values?.fallbackMailbox as string) ?? fallbackMailbox}
+          placeholder="symphony-archive@contoso.com"
+          className={`${inputClass} max-w-md`}
+          {...describedBy("fallbackMailbox", errors.fallbackMailbox, true)}
+        />
       </Field>
       <StepButtons backHref={wizardHref("source", connectorId)} />
     </form>
@@ -67,10 +112,15 @@ function MappingPreview({ preview }: { preview: NonNullable<MappingState["previe
     <div className="space-y-3">
       {preview.errors.length > 0 ? (
         <div role="alert" className="rounded border border-red-300 bg-red-50 p-3 text-red-800">
-          <p className="font-semibold">{preview.fileName}: {preview.errors.length} line{preview.errors.length === 1 ? "" : "s"} cannot be used</p>
+          <p className="font-semibold">
+            {preview.fileName}: {preview.errors.length} line{preview.errors.length === 1 ? "" : "s"} cannot be used
+          </p>
           <ul className="mt-1 list-disc pl-5">
             {preview.errors.slice(0, 50).map((error) => (
-              <li key={`${error.line}-${error.message}`}>{error.line > 0 ? `Line ${error.line}: ` : ""}{error.message}</li>
+              <li key={`${error.line}-${error.message}`}>
+                {error.line > 0 ? `Line ${error.line}: ` : ""}
+                {error.message}
+              </li>
             ))}
           </ul>
         </div>
@@ -80,17 +130,35 @@ function MappingPreview({ preview }: { preview: NonNullable<MappingState["previe
       {preview.rows.length > 0 && (
         <table className="w-full bg-white text-left">
           <caption className="sr-only">Mapping preview</caption>
-          <thead className="border-b border-line text-xs uppercase text-muted">
-            <tr><th scope="col" className="px-3 py-1">Line</th><th scope="col" className="px-3 py-1">Symphony email or user id</th><th scope="col" className="px-3 py-1">Microsoft 365 mailbox</th></tr>
+          <thead className="border-line text-muted border-b text-xs uppercase">
+            <tr>
+              <th scope="col" className="px-3 py-1">
+                Line
+              </th>
+              <th scope="col" className="px-3 py-1">
+                Symphony email or user id
+              </th>
+              <th scope="col" className="px-3 py-1">
+                Microsoft 365 mailbox
+              </th>
+            </tr>
           </thead>
           <tbody>
             {preview.rows.map((row) => (
-              <tr key={row.line} className="border-b border-line"><td className="px-3 py-1 tabular-nums">{row.line}</td><td className="px-3 py-1">{row.symphonyKey}</td><td className="px-3 py-1">{row.mailbox}</td></tr>
+              <tr key={row.line} className="border-line border-b">
+                <td className="px-3 py-1 tabular-nums">{row.line}</td>
+                <td className="px-3 py-1">{row.symphonyKey}</td>
+                <td className="px-3 py-1">{row.mailbox}</td>
+              </tr>
             ))}
           </tbody>
         </table>
       )}
-      {preview.total > preview.rows.length && <p className="text-xs text-muted">Showing the first {preview.rows.length} of {preview.total}.</p>}
+      {preview.total > preview.rows.length && (
+        <p className="text-muted text-xs">
+          Showing the first {preview.rows.length} of {preview.total}.
+        </p>
+      )}
     </div>
   );
 }

@@ -11,15 +11,21 @@ export interface MappingState extends StepState {
 
 const PREVIEW_ROWS = 20;
 
-async function readCsv(formData: FormData): Promise<{ fileName: string; rows: MappingRow[]; errors: MappingError[] } | undefined> {
+async function readCsv(
+  formData: FormData,
+): Promise<{ fileName: string; rows: MappingRow[]; errors: MappingError[] } | undefined> {
   const file = formData.get("csv");
   if (!(file instanceof File) || file.size === 0) return undefined;
-  if (file.size > MAX_MAPPING_BYTES) return { fileName: file.name, rows: [], errors: [{ line: 0, message: "The file is larger than 2 MB." }] };
+  if (file.size > MAX_MAPPING_BYTES)
+    return { fileName: file.name, rows: [], errors: [{ line: 0, message: "The file is larger than 2 MB." }] };
   return { fileName: file.name, ...parseMappingCsv(await file.text()) };
 }
 
 function values(formData: FormData) {
-  return { mappingMode: String(formData.get("mappingMode") ?? "AUTO"), fallbackMailbox: String(formData.get("fallbackMailbox") ?? "") };
+  return {
+    mappingMode: String(formData.get("mappingMode") ?? "AUTO"),
+    fallbackMailbox: String(formData.get("fallbackMailbox") ?? ""),
+  };
 }
 
 export async function previewMappingAction(_: MappingState, formData: FormData): Promise<MappingState> {
@@ -27,7 +33,15 @@ export async function previewMappingAction(_: MappingState, formData: FormData):
   const csv = await readCsv(formData);
   const next = { values: values(formData), attempt: Date.now() };
   if (!csv) return { ...next, errors: { csv: "Choose a CSV file to preview." } };
-  return { ...next, preview: { fileName: csv.fileName, rows: csv.rows.slice(0, PREVIEW_ROWS), total: csv.rows.length, errors: csv.errors } };
+  return {
+    ...next,
+    preview: {
+      fileName: csv.fileName,
+      rows: csv.rows.slice(0, PREVIEW_ROWS),
+      total: csv.rows.length,
+      errors: csv.errors,
+    },
+  };
 }
 
 export async function saveMappingAction(_: MappingState, formData: FormData): Promise<MappingState> {
@@ -39,8 +53,15 @@ export async function saveMappingAction(_: MappingState, formData: FormData): Pr
   if (csv?.errors.length) {
     return {
       ...next,
-      errors: { csv: `Fix the ${csv.errors.length === 1 ? "error" : `${csv.errors.length} errors`} in ${csv.fileName} and upload it again.` },
-      preview: { fileName: csv.fileName, rows: csv.rows.slice(0, PREVIEW_ROWS), total: csv.rows.length, errors: csv.errors },
+      errors: {
+        csv: `Fix the ${csv.errors.length === 1 ? "error" : `${csv.errors.length} errors`} in ${csv.fileName} and upload it again.`,
+      },
+      preview: {
+        fileName: csv.fileName,
+        rows: csv.rows.slice(0, PREVIEW_ROWS),
+        total: csv.rows.length,
+        errors: csv.errors,
+      },
     };
   }
   const result = await saveMapping(connectorId, input, csv?.rows, actor);

@@ -10,8 +10,19 @@ export default async function MappingPage({ searchParams }: { searchParams: Wiza
   const { connector } = await openStep("mapping", searchParams);
   const c = connector!;
   return (
-    <WizardFrame step="mapping" connectorId={c.id} completed={c.wizardStep} title="Map Symphony users to Microsoft 365 mailboxes" connectorName={c.name}>
-      <MappingForm connectorId={c.id} mappingMode={c.mappingMode} fallbackMailbox={c.fallbackMailbox ?? ""} mappingCount={c.mappingCount} />
+    <WizardFrame
+      step="mapping"
+      connectorId={c.id}
+      completed={c.wizardStep}
+      title="Map Symphony users to Microsoft 365 mailboxes"
+      connectorName={c.name}
+    >
+      <MappingForm
+        connectorId={c.id}
+        mappingMode={c.mappingMode}
+        fallbackMailbox={c.fallbackMailbox ?? ""}
+        mappingCount={c.mappingCount}
+      />
       <UnmappedParticipants connector={c} />
     </WizardFrame>
   );

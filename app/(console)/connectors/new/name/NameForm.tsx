@@ -10,8 +10,19 @@ export function NameForm({ connectorId, name, maxLength }: { connectorId: string
   return (
     <form action={action} key={state.attempt} noValidate className="max-w-lg">
       <input type="hidden" name="connectorId" value={connectorId} />
-      <Field id="name" label="Connector name" hint={`Up to ${maxLength} characters. It identifies this connector on the dashboard and in the status log.`} error={error}>
-        <input name="name" defaultValue={(state.values?.name as string) ?? name} maxLength={maxLength + 20} className={inputClass} {...describedBy("name", error, true)} />
+      <Field
+        id="name"
+        label="Connector name"
+        hint={`Up to ${maxLength} characters. It identifies this connector on the dashboard and in the status log.`}
+        error={error}
+      >
+        <input
+          name="name"
+          defaultValue={(state.values?.name as string) ?? name}
+          maxLength={maxLength + 20}
+          className={inputClass}
+          {...describedBy("name", error, true)}
+        />
       </Field>
       <StepButtons backHref={wizardHref("terms", connectorId)} />
     </form>

@@ -11,7 +11,13 @@ export default async function NamePage({ searchParams }: { searchParams: WizardS
   const connectorRow = connector!;
   const provisional = connectorRow.name.startsWith("Untitled connector ") && connectorRow.wizardStep < 2;
   return (
-    <WizardFrame step="name" connectorId={connectorRow.id} completed={connectorRow.wizardStep} title="Name the connector" connectorName={connectorRow.name}>
+    <WizardFrame
+      step="name"
+      connectorId={connectorRow.id}
+      completed={connectorRow.wizardStep}
+      title="Name the connector"
+      connectorName={connectorRow.name}
+    >
       <NameForm connectorId={connectorRow.id} name={provisional ? "" : connectorRow.name} maxLength={NAME_MAX} />
     </WizardFrame>
   );

@@ -11,12 +11,24 @@ import { FinishForm } from "./FinishForm";
 
 export const metadata: Metadata = { title: "Review" };
 
-function Section({ title, step, connectorId, children }: { title: string; step: WizardStepSlug; connectorId: string; children: ReactNode }) {
+function Section({
+  title,
+  step,
+  connectorId,
+  children,
+}: {
+  title: string;
+  step: WizardStepSlug;
+  connectorId: string;
+  children: ReactNode;
+}) {
   return (
-    <section className="border-b border-line py-4">
+    <section className="border-line border-b py-4">
       <div className="flex items-baseline justify-between">
         <h2 className="font-semibold">{title}</h2>
-        <Link href={wizardHref(step, connectorId)} className="text-brand hover:underline">Edit<span className="sr-only"> {title}</span></Link>
+        <Link href={wizardHref(step, connectorId)} className="text-brand hover:underline">
+          Edit<span className="sr-only"> {title}</span>
+        </Link>
       </div>
       <dl className="mt-2 grid grid-cols-[12rem_1fr] gap-x-4 gap-y-1">{children}</dl>
     </section>
@@ -36,9 +48,17 @@ export default async function ReviewPage({ searchParams }: { searchParams: Wizar
   const { connector } = await openStep("review", searchParams);
   const c = connector!;
   const consented = Boolean(c.consentGrantedAt && c.tenantId);
-  const streams = STREAM_TYPES.filter((t) => c.streamTypes.includes(t.value)).map((t) => t.label).join(", ");
+  const streams = STREAM_TYPES.filter((t) => c.streamTypes.includes(t.value))
+    .map((t) => t.label)
+    .join(", ");
   return (
-    <WizardFrame step="review" connectorId={c.id} completed={c.wizardStep} title="Review and finish" connectorName={c.name}>
+    <WizardFrame
+      step="review"
+      connectorId={c.id}
+      completed={c.wizardStep}
+      title="Review and finish"
+      connectorName={c.name}
+    >
       <Section title="Terms of service" step="terms" connectorId={c.id}>
         <Row label="Accepted" value={`${c.termsAcceptedBy ?? "—"} on ${formatDateTime(c.termsAcceptedAt)}`} />
       </Section>
@@ -55,16 +75,33 @@ export default async function ReviewPage({ searchParams }: { searchParams: Wizar
         <Row label="From" value={c.startDate ? c.startDate.toISOString().slice(0, 10) : "The whole history"} />
       </Section>
       <Section title="User mapping" step="mapping" connectorId={c.id}>
-        <Row label="Mapping" value={c.mappingMode === "AUTO" ? "Automatic, by Email" : `CSV file (${c.mappingCount} mappings), then by Email`} />
+        <Row
+          label="Mapping"
+          value={
+            c.mappingMode === "AUTO" ? "Automatic, by Email" : `CSV file (${c.mappingCount} mappings), then by Email`
+          }
+        />
         <Row label="Fallback mailbox" value={c.fallbackMailbox ?? "None: unmapped items are skipped and logged"} />
       </Section>
       <UnmappedParticipants connector={c} framed={false} />
       <Section title="Admin consent" step="consent" connectorId={c.id}>
-        <Row label="Consent" value={consented ? `Tenant ${c.tenantId}, by ${c.consentGrantedBy} on ${formatDateTime(c.consentGrantedAt)}` : "Not granted: required to finish"} />
+        <Row
+          label="Consent"
+          value={
+            consented
+              ? `Tenant ${c.tenantId}, by ${c.consentGrantedBy} on ${formatDateTime(c.consentGrantedAt)}`
+              : "Not granted: required to finish"
+          }
+        />
       </Section>
-      <p className="mt-4 text-muted">
-        {c.status === "DRAFT" ? "Finish activates the connector and starts its first import now; after that it runs every " : "The connector runs every "}
-        {c.scheduleIntervalMinutes >= 60 ? `${c.scheduleIntervalMinutes / 60} hours` : `${c.scheduleIntervalMinutes} minutes`}.
+      <p className="text-muted mt-4">
+        {c.status === "DRAFT"
+          ? "Finish activates the connector and starts its first import now; after that it runs every "
+          : "The connector runs every "}
+        {c.scheduleIntervalMinutes >= 60
+          ? `${c.scheduleIntervalMinutes / 60} hours`
+          : `${c.scheduleIntervalMinutes} minutes`}
+        .
       </p>
       <FinishForm connectorId={c.id} isDraft={c.status === "DRAFT"} canFinish={consented} />
     </WizardFrame>

@@ -29,30 +29,67 @@ export function SourceForm({ connectorId, saved, hasPrivateKey, streamTypeOption
   const errors = state.errors ?? {};
   const text = (name: keyof SourceDefaults, label: string, hint?: string, placeholder?: string) => (
     <Field id={name} label={label} hint={hint} error={errors[name]}>
-      <input name={name} defaultValue={values[name] as string} placeholder={placeholder} className={inputClass} {...describedBy(name, errors[name], Boolean(hint))} />
+      <input
+        name={name}
+        defaultValue={values[name] as string}
+        placeholder={placeholder}
+        className={inputClass}
+        {...describedBy(name, errors[name], Boolean(hint))}
+      />
     </Field>
   );
 
   return (
-    <form action={save} key={`${saveState.attempt ?? 0}-${testState.attempt ?? 0}`} noValidate className="max-w-2xl space-y-5">
+    <form
+      action={save}
+      key={`${saveState.attempt ?? 0}-${testState.attempt ?? 0}`}
+      noValidate
+      className="max-w-2xl space-y-5"
+    >
       <input type="hidden" name="connectorId" value={connectorId} />
       {text("podUrl", "Pod URL", "Base URL of your Symphony pod, without /pod.", "https://acme.symphony.com")}
       {text("agentUrl", "Agent URL", "Base URL of the agent, without /agent.", "https://agent.acme.example")}
-      {text("keyManagerUrl", "Key manager URL", "Base URL of the key manager, without /relay.", "https://km.acme.example")}
-      {text("botUsername", "Bot user name", "The service account that collects messages; it needs the User Provisioning role.")}
+      {text(
+        "keyManagerUrl",
+        "Key manager URL",
+        "Base URL of the key manager, without /relay.",
+        "https://km.acme.example",
+      )}
+      {text(
+        "botUsername",
+        "Bot user name",
+        "The service account that collects messages; it needs the User Provisioning role.",
+      )}
 
       <fieldset className="space-y-2">
         <legend className="font-semibold">Bot RSA private key</legend>
         {hasPrivateKey && (
-          <p className="text-sm"><span className="rounded bg-green-50 px-2 py-0.5 font-semibold text-green-800">Key on file</span> Leave both fields empty to keep it.</p>
+          <p className="text-sm">
+            <span className="rounded bg-green-50 px-2 py-0.5 font-semibold text-green-800">Key on file</span> Leave both
+            fields empty to keep it.
+          </p>
         )}
         <Field id="privateKeyPem" label="Paste the key (PEM)" error={errors.privateKeyPem}>
-          <textarea name="privateKeyPem" rows={4} autoComplete="off" spellCheck={false} placeholder="-----BEGIN PRIVATE KEY-----" className={`${inputClass} font-mono text-xs`} {...describedBy("privateKeyPem", errors.privateKeyPem)} />
+          <textarea
+            name="privateKeyPem"
+            rows={4}
+            autoComplete="off"
+            spellCheck={false}
+            placeholder="-----BEGIN PRIVATE KEY-----"
+            className={`${inputClass} font-mono text-xs`}
+            {...describedBy("privateKeyPem", errors.privateKeyPem)}
+          />
         </Field>
         <Field id="privateKeyFile" label="…or upload the key file">
-          <input type="file" name="privateKeyFile" id="privateKeyFile" accept=".pem,.key,text/plain" className="text-sm" />
+          <input
+            type="file"
+            name="privateKeyFile"
+            id="privateKeyFile"
+            accept=".pem,.key,text/plain"
+            className="text-sm"
+          />
         </Field>
-        <p className="text-xs text-muted">The key is stored encrypted and never shown again.</p>
+        <p className="text-muted text-xs">The key is stored encrypted and never shown again.</p>
       </fieldset>
 
       <fieldset aria-describedby={errors.streamTypes ? "streamTypes-error" : undefined}>
@@ -60,22 +97,48 @@ export function SourceForm({ connectorId, saved, hasPrivateKey, streamTypeOption
         <div className="mt-2 grid grid-cols-2 gap-2">
           {streamTypeOptions.map((option) => (
             <label key={option.value} className="flex items-center gap-2">
-              <input type="checkbox" name="streamTypes" value={option.value} defaultChecked={values.streamTypes.includes(option.value)} className="h-4 w-4" />
+              <input
+                type="checkbox"
+                name="streamTypes"
+                value={option.value}
+                defaultChecked={values.streamTypes.includes(option.value)}
+                className="h-4 w-4"
+              />
               {option.label}
             </label>
           ))}
         </div>
-        {errors.streamTypes && <p id="streamTypes-error" className="mt-1 text-sm text-red-700">{errors.streamTypes}</p>}
+        {errors.streamTypes && (
+          <p id="streamTypes-error" className="mt-1 text-sm text-red-700">
+            {errors.streamTypes}
+          </p>
+        )}
       </fieldset>
 
-      <Field id="startDate" label="Collect messages sent from" hint="Leave empty to collect the whole history." error={errors.startDate}>
-        <input type="date" name="startDate" defaultValue={values.startDate} className={`${inputClass} w-48`} {...describedBy("startDate", errors.startDate, true)} />
+      <Field
+        id="startDate"
+        label="Collect messages sent from"
+        hint="Leave empty to collect the whole history."
+        error={errors.startDate}
+      >
+        <input
+          type="date"
+          name="startDate"
+          defaultValue={values.startDate}
+          className={`${inputClass} w-48`}
+          {...describedBy("startDate", errors.startDate, true)}
+        />
       </Field>
 
       <div className="space-y-3">
-        <SubmitButton formAction={test} variant="secondary">Test connection</SubmitButton>
+        <SubmitButton formAction={test} variant="secondary">
+          Test connection
+        </SubmitButton>
         {testState.test && state === testState && (
-          <FormMessage tone={testState.test.ok ? "success" : "error"} message={testState.test.ok ? testState.test.summary : testState.test.reason} />
+          <FormMessage
+            tone={testState.test.ok ? "success" : "error"}
+            message={testState.test.ok ? testState.test.summary : testState.test.reason}
+          />
         )}
       </div>
       <StepButtons backHref={wizardHref("name", connectorId)} />

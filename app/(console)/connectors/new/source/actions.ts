@@ -53,9 +53,16 @@ export async function testSourceAction(_: SourceState, formData: FormData): Prom
     const stored = await db.connector.findUnique({ where: { id: connectorId }, select: { privateKeyEncrypted: true } });
     privateKeyPem = stored?.privateKeyEncrypted ? decryptSecret(stored.privateKeyEncrypted) : undefined;
   }
-  if (!privateKeyPem) return { ...next, errors: { privateKeyPem: "Paste or upload the bot's RSA private key to test the connection." } };
+  if (!privateKeyPem)
+    return { ...next, errors: { privateKeyPem: "Paste or upload the bot's RSA private key to test the connection." } };
   const report = await testConnection({ ...parsed.data, privateKeyPem });
   if (!report.ok) return { ...next, test: { ok: false, reason: report.reason } };
   const bot = report.bot.displayName ? `${report.bot.displayName} (${report.bot.username})` : report.bot.username;
-  return { ...next, test: { ok: true, summary: `Connected as ${bot}. The bot can see ${report.users} users and ${report.streams} conversations.` } };
+  return {
+    ...next,
+    test: {
+      ok: true,
+      summary: `Connected as ${bot}. The bot can see ${report.users} users and ${report.streams} conversations.`,
+    },
+  };
 }

@@ -10,8 +10,14 @@ export default async function SourcePage({ searchParams }: { searchParams: Wizar
   const { connector } = await openStep("source", searchParams);
   const c = connector!;
   return (
-    <WizardFrame step="source" connectorId={c.id} completed={c.wizardStep} title="Sign in to Symphony" connectorName={c.name}>
-      <p className="mb-6 max-w-2xl text-muted">
+    <WizardFrame
+      step="source"
+      connectorId={c.id}
+      completed={c.wizardStep}
+      title="Sign in to Symphony"
+      connectorName={c.name}
+    >
+      <p className="text-muted mb-6 max-w-2xl">
         The connector collects messages with a Symphony service account (bot) that signs in with an RSA key pair.
         Register the bot&apos;s public key in the Symphony admin console, then enter its details here.
       </p>

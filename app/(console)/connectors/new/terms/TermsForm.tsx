@@ -20,7 +20,11 @@ export function TermsForm({ connectorId, accepted }: { connectorId?: string; acc
         />
         <span>I accept the terms of service on behalf of my organisation.</span>
       </label>
-      {error && <p id="accept-error" className="mt-1 text-sm text-red-700">{error}</p>}
+      {error && (
+        <p id="accept-error" className="mt-1 text-sm text-red-700">
+          {error}
+        </p>
+      )}
       <StepButtons />
     </form>
   );

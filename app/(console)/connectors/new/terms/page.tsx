@@ -9,8 +9,14 @@ export const metadata: Metadata = { title: "Terms of service" };
 export default async function TermsPage({ searchParams }: { searchParams: WizardSearchParams }) {
   const { connector } = await openStep("terms", searchParams);
   return (
-    <WizardFrame step="terms" connectorId={connector?.id} completed={connector?.wizardStep ?? 0} title="Terms of service" connectorName={connector?.name}>
-      <div className="max-w-2xl space-y-3 text-ink">
+    <WizardFrame
+      step="terms"
+      connectorId={connector?.id}
+      completed={connector?.wizardStep ?? 0}
+      title="Terms of service"
+      connectorName={connector?.name}
+    >
+      <div className="text-ink max-w-2xl space-y-3">
         <p>
           This connector reads every chat message, room message and wall post of your Symphony organisation with a
           service account, converts each one to an email message and imports it into the Microsoft 365 mailboxes of the
@@ -19,7 +25,10 @@ export default async function TermsPage({ searchParams }: { searchParams: Wizard
         <ul className="list-disc space-y-1 pl-5">
           <li>Your organisation is responsible for having the right to archive these conversations.</li>
           <li>Converted items are staged in your own Azure Storage account before they are imported.</li>
-          <li>Each item is imported once per mailbox; every item imported, skipped or failed is recorded in the status log.</li>
+          <li>
+            Each item is imported once per mailbox; every item imported, skipped or failed is recorded in the status
+            log.
+          </li>
           <li>Who accepted these terms, and when, is recorded with the connector.</li>
         </ul>
         {connector?.termsAcceptedAt && (

@@ -9,10 +9,13 @@ export async function GET(request: NextRequest, { params }: { params: Promise<{ 
   const access = await sessionForRequest({ admin: false });
   if (access.denied) return access.denied;
   const id = z.uuid().safeParse((await params).id);
-  const connector = id.success ? await db.connector.findUnique({ where: { id: id.data }, select: { id: true, name: true } }) : null;
+  const connector = id.success
+    ? await db.connector.findUnique({ where: { id: id.data }, select: { id: true, name: true } })
+    : null;
   if (!connector) return Response.json({ error: "Unknown connector." }, { status: 404 });
   const filter = statusLogFilterSchema.safeParse(Object.fromEntries(request.nextUrl.searchParams));
-  if (!filter.success) return Response.json({ error: filter.error.issues.map((i) => i.message).join("; ") }, { status: 400 });
+  if (!filter.success)
+    return Response.json({ error: filter.error.issues.map((i) => i.message).join("; ") }, { status: 400 });
   const fileName = `${connector.name.replace(/[^\w.-]+/g, "_")}-status-log.csv`;
   return new Response(statusLogStream(connector.id, filter.data), {
     headers: {
