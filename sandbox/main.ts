@@ -12,9 +12,7 @@ for (const [name, value] of Object.entries(demo.env)) console.log(`${name}=${val
 console.log("");
 for (const line of demo.instructions) console.log(`# ${line}`);
 
-const stop = async () => {
-  await demo.close();
-  process.exit(0);
-};
+// Signal listeners cannot wait for a promise: close, then exit.
+const stop = () => void demo.close().then(() => process.exit(0));
 process.once("SIGINT", stop);
 process.once("SIGTERM", stop);

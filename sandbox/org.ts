@@ -208,8 +208,15 @@ export function seededId(...parts: Array<string | number>): string {
   return bytes.toString("base64url");
 }
 
+/** `items[index]` for an index the caller knows to be in range; a clear error instead of `undefined`. */
+export function itemAt<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) throw new Error(`No item at index ${index} of a list of ${items.length}`);
+  return item;
+}
+
 function pick<T>(random: () => number, items: readonly T[]): T {
-  return items[Math.floor(random() * items.length)];
+  return itemAt(items, Math.floor(random() * items.length));
 }
 
 function ascii(text: string): string {
@@ -269,7 +276,7 @@ function makePeople(spec: PeopleSpec): { people: Person[]; bot: Person } {
   }
 
   for (let i = 0; i < spec.externalUsers; i++) {
-    const company = EXTERNAL_COMPANIES[i % EXTERNAL_COMPANIES.length];
+    const company = itemAt(EXTERNAL_COMPANIES, i % EXTERNAL_COMPANIES.length);
     const firstName = pick(random, FIRST_NAMES);
     const lastName = pick(random, LAST_NAMES);
     const local = uniqueLocal(`${ascii(firstName)}.${ascii(lastName)}`);
@@ -311,7 +318,7 @@ type StreamShape = Pick<OrgStream, "type" | "memberIds" | "createdByUserId" | "r
 function sample<T>(random: () => number, items: readonly T[], count: number): T[] {
   const pool = [...items];
   const chosen: T[] = [];
-  while (chosen.length < count && pool.length > 0) chosen.push(pool.splice(Math.floor(random() * pool.length), 1)[0]);
+  while (chosen.length < count && pool.length > 0) chosen.push(...pool.splice(Math.floor(random() * pool.length), 1));
   return chosen;
 }
 
@@ -348,7 +355,7 @@ function planShapes(seed: string, people: Person[], streamCount: number): Stream
     shapes.push({
       type: "MIM",
       memberIds: members.map((p) => p.id),
-      createdByUserId: members[0].id,
+      createdByUserId: itemAt(members, 0).id,
       roomName: null,
       roomDescription: null,
     });
@@ -358,9 +365,9 @@ function planShapes(seed: string, people: Person[], streamCount: number): Stream
     const withExternal = i % 3 === 2 && external.length > 0;
     const guests = withExternal ? sample(random, external, Math.min(external.length, 2)) : [];
     // One external room was created by the other company (origin EXTERNAL).
-    const creator = withExternal && i % 6 === 5 ? guests[0] : members[0];
+    const creator = itemAt(withExternal && i % 6 === 5 ? guests : members, 0);
     const topic =
-      ROOM_TOPICS[i % ROOM_TOPICS.length] +
+      itemAt(ROOM_TOPICS, i % ROOM_TOPICS.length) +
       (i >= ROOM_TOPICS.length ? ` ${Math.floor(i / ROOM_TOPICS.length) + 1}` : "");
     shapes.push({
       type: "ROOM",
@@ -371,7 +378,7 @@ function planShapes(seed: string, people: Person[], streamCount: number): Stream
     });
   }
   for (let i = 0; i < counts.POST; i++) {
-    const author = internal[i % internal.length];
+    const author = itemAt(internal, i % internal.length);
     shapes.push({
       type: "POST",
       memberIds: [author.id],
@@ -391,7 +398,10 @@ function splitMessages(total: number, n: number): number[] {
   const counts = exact.map(Math.floor);
   let left = total - counts.reduce((a, b) => a + b, 0);
   const order = exact.map((x, i) => [x - Math.floor(x), i] as const).sort((a, b) => b[0] - a[0]);
-  for (let k = 0; left > 0; k = (k + 1) % n, left--) counts[order[k][1]]++;
+  for (let k = 0; left > 0; k = (k + 1) % n, left--) {
+    const [, index] = itemAt(order, k);
+    counts[index] = itemAt(counts, index) + 1;
+  }
   return counts;
 }
 
@@ -421,7 +431,7 @@ export function generateOrg(options: OrgOptions): Org {
   const busiestFirst = shapes.map((_, i) => i).sort((a, b) => hashParts(seed, "rank", a) - hashParts(seed, "rank", b));
   const split = splitMessages(totalMessages, shapes.length);
   const counts: number[] = [];
-  busiestFirst.forEach((streamIndex, rank) => (counts[streamIndex] = split[rank]));
+  busiestFirst.forEach((streamIndex, rank) => (counts[streamIndex] = itemAt(split, rank)));
   const span = end - start;
   if (Math.max(...counts) > span * 0.7)
     throw new Error("generateOrg: more messages in a stream than milliseconds in the period");
@@ -443,6 +453,7 @@ export function generateOrg(options: OrgOptions): Org {
     const scope = memberPeople.some((p) => p.external) ? "EXTERNAL" : "INTERNAL";
     // The bot sits in every other room and in the first group chat (what a datafeed can see).
     const botIsMember = (isRoom && index % 2 === 0) || index === firstGroupChat;
+    const messageCount = itemAt(counts, index);
     const stream: OrgStream = {
       id: seededId(seed, "stream-id", index),
       ...shape,
@@ -456,12 +467,12 @@ export function generateOrg(options: OrgOptions): Org {
       isActive: index !== lastRoom,
       isPublic: isRoom && scope === "INTERNAL" && index % 2 === 1,
       botIsMember,
-      messageCount: counts[index],
+      messageCount,
       firstMessageDate,
       lastMessageDate,
       messageOffset: offset,
     };
-    offset += counts[index];
+    offset += messageCount;
     return stream;
   });
 

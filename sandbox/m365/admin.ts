@@ -76,9 +76,9 @@ export async function handleAdmin(
     if (method === "GET" && route === "/mailboxes") {
       return sendJson(res, 200, { value: [...ctx.state.users.values()] });
     }
-    const items = /^\/mailboxes\/([^/]+)\/items$/.exec(route);
-    if (method === "GET" && items) {
-      const value = mailboxItems(ctx, decodeURIComponent(items[1]));
+    const [, address] = /^\/mailboxes\/([^/]+)\/items$/.exec(route) ?? [];
+    if (method === "GET" && address !== undefined) {
+      const value = mailboxItems(ctx, decodeURIComponent(address));
       return value ? sendJson(res, 200, { value }) : sendJson(res, 404, { error: "unknown mailbox" });
     }
     if (method === "GET" && route === "/stats") return sendJson(res, 200, ctx.state.stats);

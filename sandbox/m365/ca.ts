@@ -43,7 +43,7 @@ type KeyAndCert = { key: forge.pki.rsa.PrivateKey; cert: forge.pki.Certificate }
 function readValidCa(certPath: string, keyPath: string): KeyAndCert | null {
   try {
     const cert = forge.pki.certificateFromPem(fs.readFileSync(certPath, "utf8"));
-    const key = forge.pki.privateKeyFromPem(fs.readFileSync(keyPath, "utf8")) as forge.pki.rsa.PrivateKey;
+    const key = forge.pki.privateKeyFromPem(fs.readFileSync(keyPath, "utf8"));
     return stillValid(cert) ? { key, cert } : null;
   } catch {
     return null;

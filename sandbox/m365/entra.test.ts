@@ -107,7 +107,7 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
       client_secret: sandbox.app.clientSecret,
       scope: "Mail.ReadWrite",
     });
-    const badScopeBody = await badScope.json();
+    const badScopeBody: unknown = await badScope.json();
     expect(badScopeBody).toMatchObject({ error: "invalid_scope", error_codes: [1002012] });
     expect(badScopeBody).toHaveProperty("trace_id");
     expect(badScopeBody).toHaveProperty("correlation_id");
@@ -117,14 +117,15 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
   });
 
   it("publishes an OpenID configuration whose issuer and JWKS verify the ID tokens it signs", async () => {
-    const config = await (
+    type OpenIdConfiguration = { issuer: string; token_endpoint: string };
+    const config = (await (
       await fetch(`${sandbox.url}/${sandbox.tenantId}/v2.0/.well-known/openid-configuration`)
-    ).json();
+    ).json()) as OpenIdConfiguration;
     expect(config.issuer).toBe(`${sandbox.url}/${sandbox.tenantId}/v2.0`);
     expect(config.token_endpoint).toBe(`${sandbox.authority}/oauth2/v2.0/token`);
-    const organizations = await (
+    const organizations = (await (
       await fetch(`${sandbox.url}/organizations/v2.0/.well-known/openid-configuration`)
-    ).json();
+    ).json()) as OpenIdConfiguration;
     expect(organizations.issuer).toBe(`${sandbox.url}/{tenantid}/v2.0`);
   });
 
@@ -169,7 +170,7 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
           code_verifier: verifier,
         }),
       });
-      return { status: response.status, body: await response.json() };
+      return { status: response.status, body: (await response.json()) as { id_token?: string } };
     }
 
     it("returns an ID token with the Connector.Admin role for the admin and without roles for the other user", async () => {
@@ -186,7 +187,7 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
         expect(location.searchParams.get("state")).toBe("state-123");
         const { status, body } = await redeem(location.searchParams.get("code")!, verifier);
         expect(status).toBe(200);
-        const { payload } = await jwtVerify(body.id_token, jwks, {
+        const { payload } = await jwtVerify(body.id_token ?? "", jwks, {
           issuer: `${sandbox.url}/${sandbox.tenantId}/v2.0`,
           audience: sandbox.webApp.clientId,
         });
@@ -204,17 +205,18 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
     });
 
     it("posts the code back with response_mode=form_post, and a code works once and only with its PKCE verifier", async () => {
-      const { chosen } = await signIn(sandbox.signInUsers[0].email, { response_mode: "form_post" });
+      const user = sandbox.signInUsers[0]!;
+      const { chosen } = await signIn(user.email, { response_mode: "form_post" });
       expect(chosen.status).toBe(200);
       const html = await chosen.text();
       expect(html).toContain(`action="${redirectUri}"`);
-      const code = /name="code" value="([^"]+)"/.exec(html)![1];
+      const [, code = ""] = /name="code" value="([^"]+)"/.exec(html) ?? [];
       expect((await redeem(code, "wrong-verifier")).body).toMatchObject({
         error: "invalid_grant",
         error_codes: [501481],
       });
 
-      const second = await signIn(sandbox.signInUsers[0].email);
+      const second = await signIn(user.email);
       const secondCode = new URL(second.chosen.headers.get("location")!).searchParams.get("code")!;
       expect((await redeem(secondCode, second.verifier)).status).toBe(200);
       expect((await redeem(secondCode, second.verifier)).body).toMatchObject({

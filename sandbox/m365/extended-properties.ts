@@ -25,20 +25,21 @@ const MSGFLAG_UNSENT = 0x8;
 
 /** The canonical form of a property id, or null when it is not a valid id. */
 export function normalizePropertyId(id: string): string | null {
+  // `[n]!`: none of the groups of these two patterns is optional, so a match has them all.
   const tagged = /^(\w+)\s+0x([0-9a-f]{1,4})$/i.exec(id.trim());
   if (tagged) {
-    const type = canonicalType(tagged[1]);
-    return type ? `${type} 0x${parseInt(tagged[2], 16).toString(16)}` : null;
+    const type = canonicalType(tagged[1]!);
+    return type ? `${type} 0x${parseInt(tagged[2]!, 16).toString(16)}` : null;
   }
   const named = /^(\w+)\s+\{([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}\s+(Name|Id)\s+(.+)$/i.exec(
     id.trim(),
   );
   if (named) {
-    const type = canonicalType(named[1]);
+    const type = canonicalType(named[1]!);
     if (!type) return null;
-    const kind = named[3].toLowerCase() === "name" ? "Name" : "Id";
-    const value = kind === "Id" ? normalizeHex(named[4]) : named[4];
-    return value === null ? null : `${type} {${named[2].toLowerCase()}} ${kind} ${value}`;
+    const kind = named[3]!.toLowerCase() === "name" ? "Name" : "Id";
+    const value = kind === "Id" ? normalizeHex(named[4]!) : named[4]!;
+    return value === null ? null : `${type} {${named[2]!.toLowerCase()}} ${kind} ${value}`;
   }
   return null;
 }

@@ -103,9 +103,10 @@ async function runOne(
         request.id,
         graphError(400, "BadRequest", "Content-Type header must be specified when a body is present.", call),
       );
+    // Other content types carry their bytes as a base64 string (anything else is decoded from its JSON text).
     body = type.includes("json")
       ? Buffer.from(JSON.stringify(request.body))
-      : Buffer.from(String(request.body), "base64");
+      : Buffer.from(typeof request.body === "string" ? request.body : JSON.stringify(request.body), "base64");
   }
   const relative = request.url.startsWith("/") ? request.url : `/${request.url}`;
   const url = new URL(relative, "https://batch.invalid");

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import type { z } from "zod";
 import type { GraphCall, GraphRequest, GraphResponse } from "./graph-types";
 import { graphError } from "./graph-types";
 
@@ -20,7 +20,8 @@ export function parseJsonBody<T extends z.ZodType>(call: GraphCall, req: GraphRe
   );
   const result = schema.safeParse(data);
   if (!result.success) {
-    const issue = result.error.issues[0];
+    // A failed parse reports at least one issue.
+    const issue = result.error.issues[0]!;
     const unknown = issue.code === "unrecognized_keys" ? issue.keys[0] : null;
     const message = unknown
       ? `The property '${unknown}' does not exist on this type.`

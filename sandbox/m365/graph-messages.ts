@@ -211,8 +211,8 @@ function messagePredicate(clause: string): ((m: Message) => boolean) | null {
   }
   const equality = parseEquality(clause);
   if (equality?.property.toLowerCase() === "internetmessageid") return (m) => m.internetMessageId === equality.value;
-  const bool = /^isDraft\s+eq\s+(true|false)$/i.exec(clause.trim());
-  if (bool) return (m) => m.isDraft === (bool[1].toLowerCase() === "true");
+  const [, bool] = /^isDraft\s+eq\s+(true|false)$/i.exec(clause.trim()) ?? [];
+  if (bool !== undefined) return (m) => m.isDraft === (bool.toLowerCase() === "true");
   return null;
 }
 
@@ -230,11 +230,11 @@ export function listMessages(call: GraphCall, req: GraphRequest, user: User, fol
     }
     items = items.filter((m) => predicates.every((p) => p!(m)));
   }
-  const order = /^(\w+)(?:\s+(asc|desc))?$/i.exec(req.query.get("$orderby") ?? "receivedDateTime desc");
-  const key = ORDERABLE.find((k) => k.toLowerCase() === order?.[1].toLowerCase());
-  if (!order || !key)
-    return graphError(400, "BadRequest", `Unsupported $orderby '${req.query.get("$orderby")}'.`, call);
-  const direction = order[2]?.toLowerCase() === "desc" ? -1 : 1;
+  const [, property, order] =
+    /^(\w+)(?:\s+(asc|desc))?$/i.exec(req.query.get("$orderby") ?? "receivedDateTime desc") ?? [];
+  const key = ORDERABLE.find((k) => k.toLowerCase() === property?.toLowerCase());
+  if (!key) return graphError(400, "BadRequest", `Unsupported $orderby '${req.query.get("$orderby")}'.`, call);
+  const direction = order?.toLowerCase() === "desc" ? -1 : 1;
   items.sort(
     (a, b) => direction * (a[key].localeCompare(b[key]) || a.createdDateTime.localeCompare(b.createdDateTime)),
   );

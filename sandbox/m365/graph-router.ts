@@ -22,20 +22,19 @@ export async function handleGraphRequest(
 ): Promise<GraphResponse> {
   const { state } = call.ctx;
   state.stats.graphRequests += 1;
-  const segments = req.path.split("/").filter(Boolean).map(safeDecode);
-  if (segments[0]?.toLowerCase() !== "users") {
-    return graphError(400, "BadRequest", `Resource not found for the segment '${segments[0] ?? ""}'.`, call);
+  const [collection, userId, resource, ...rest] = req.path.split("/").filter(Boolean).map(safeDecode);
+  if (collection?.toLowerCase() !== "users") {
+    return graphError(400, "BadRequest", `Resource not found for the segment '${collection ?? ""}'.`, call);
   }
   if (!consented) {
-    return segments.length <= 2
+    return resource === undefined
       ? graphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", call)
       : graphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.", call);
   }
-  if (segments.length === 1) return req.method === "GET" ? listUsers(call, req) : methodNotAllowed(call, req);
-  const user = state.findUser(segments[1]);
-  if (segments.length === 2)
-    return req.method === "GET" ? getUser(call, req, segments[1]) : methodNotAllowed(call, req);
-  if (!user) return graphError(404, "ErrorInvalidUser", `The requested user '${segments[1]}' is invalid.`, call);
+  if (userId === undefined) return req.method === "GET" ? listUsers(call, req) : methodNotAllowed(call, req);
+  const user = state.findUser(userId);
+  if (resource === undefined) return req.method === "GET" ? getUser(call, req, userId) : methodNotAllowed(call, req);
+  if (!user) return graphError(404, "ErrorInvalidUser", `The requested user '${userId}' is invalid.`, call);
 
   const decision = throttle.acquire(call.appId, user.id, WRITE_METHODS.has(req.method) ? req.body.length : 0);
   if (!decision.ok) {
@@ -57,7 +56,7 @@ export async function handleGraphRequest(
         { "Retry-After": String(retryAfterSeconds) },
       );
     }
-    return mailboxRoute(call, req, user, segments.slice(2));
+    return mailboxRoute(call, req, user, resource, rest);
   } finally {
     decision.release();
   }
@@ -80,20 +79,20 @@ function methodNotAllowed(call: GraphCall, req: GraphRequest): GraphResponse {
   );
 }
 
-function mailboxRoute(call: GraphCall, req: GraphRequest, user: User, rest: string[]): GraphResponse {
-  const [head, ...tail] = rest;
-  const name = head.toLowerCase();
-  if (name === "messages") return messagesRoute(call, req, user, null, tail);
+/** /users/{id}/{resource}/{...rest} */
+function mailboxRoute(call: GraphCall, req: GraphRequest, user: User, resource: string, rest: string[]): GraphResponse {
+  const name = resource.toLowerCase();
+  if (name === "messages") return messagesRoute(call, req, user, null, rest);
   if (name !== "mailfolders")
-    return graphError(400, "BadRequest", `Resource not found for the segment '${head}'.`, call);
-  if (tail.length === 0) {
+    return graphError(400, "BadRequest", `Resource not found for the segment '${resource}'.`, call);
+  const [folderId, child, ...more] = rest;
+  if (folderId === undefined) {
     if (req.method === "GET") return listFolders(call, req, user, null);
     if (req.method === "POST") return createFolder(call, req, user, null);
     return methodNotAllowed(call, req);
   }
-  const folder = call.ctx.state.findFolder(user.id, tail[0]);
+  const folder = call.ctx.state.findFolder(user.id, folderId);
   if (!folder) return folderNotFound(call);
-  const [child, ...more] = tail.slice(1);
   if (child === undefined) return req.method === "GET" ? getFolder(call, req, folder) : methodNotAllowed(call, req);
   if (child.toLowerCase() === "childfolders" && more.length === 0) {
     if (req.method === "GET") return listFolders(call, req, user, folder);
@@ -112,16 +111,17 @@ function messagesRoute(
   rest: string[],
 ): GraphResponse {
   const { state } = call.ctx;
-  if (rest.length === 0) {
+  const [messageId, ...more] = rest;
+  if (messageId === undefined) {
     if (req.method === "GET") return listMessages(call, req, user, folder);
     if (req.method === "POST") return createMessage(call, req, user, folder ?? state.findFolder(user.id, "drafts")!);
     return methodNotAllowed(call, req);
   }
-  const message = state.messages.get(rest[0]);
+  const message = state.messages.get(messageId);
   if (!message || message.userId !== user.id || (folder && message.parentFolderId !== folder.id)) {
     return graphError(404, "ErrorItemNotFound", "The specified object was not found in the store.", call);
   }
-  const [sub, attachmentId, value] = rest.slice(1).map((s, i) => (i === 0 ? s.toLowerCase() : s));
+  const [sub, attachmentId, value] = more.map((s, i) => (i === 0 ? s.toLowerCase() : s));
   if (sub === undefined) {
     if (req.method === "GET") return getMessage(call, req, message);
     if (req.method === "DELETE") return deleteMessage(call, message);

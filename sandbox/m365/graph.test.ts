@@ -1,21 +1,20 @@
-import { Client, GraphError, RetryHandlerOptions } from "@microsoft/microsoft-graph-client";
+import { type Client, RetryHandlerOptions } from "@microsoft/microsoft-graph-client";
 import { SignJWT } from "jose";
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { M365Sandbox } from "./index";
-import { MAILBOXES, appToken, graphClient, skipWithoutCa, startTestSandbox } from "./test-support";
+import { MAILBOXES, appToken, graphClient, graphFailure, skipWithoutCa, startTestSandbox } from "./test-support";
 
 const ITEM_KEY = "String {8c2d5e3a-4b1f-4c6d-9e7a-0f1b2c3d4e5f} Name SymphonyItemKey";
 const NO_RETRY = [new RetryHandlerOptions(0, 0)];
 
-async function graphFailure(promise: Promise<unknown>): Promise<GraphError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(GraphError);
-  return error as GraphError;
-}
+// The parts of Graph's answers these tests read (the Graph client types them `any`).
+type Entity = { id: string };
+type Collection<T> = { value: T[]; "@odata.count"?: number; "@odata.nextLink"?: string };
+type User = Entity & { mail: string };
+type Message = Entity & { subject: string; isDraft: boolean; singleValueExtendedProperties?: unknown[] };
+type Attachment = Entity & { contentBytes: string };
+type Batch = { responses: Array<{ id: string; status: number; body?: { value?: unknown[] } }> };
 
 describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph client", () => {
   let sandbox: M365Sandbox;
@@ -25,27 +24,27 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
   beforeAll(async () => {
     sandbox = await startTestSandbox();
     const token = await appToken(sandbox);
-    graph = graphClient(sandbox, async () => token);
+    graph = graphClient(sandbox, () => Promise.resolve(token));
   });
   beforeEach(() => sandbox.reset());
   afterAll(() => sandbox?.close());
 
   it("finds mailbox owners by UPN, by mail and by alias (advanced query), and answers 404 for an unknown user", async () => {
-    const byUpn = await graph.api(`/users/${alice}`).get();
+    const byUpn = (await graph.api(`/users/${alice}`).get()) as User;
     expect(byUpn).toMatchObject({ mail: alice, userPrincipalName: alice });
-    expect((await graph.api(`/users/${byUpn.id}`).get()).mail).toBe(alice);
+    expect(((await graph.api(`/users/${byUpn.id}`).get()) as User).mail).toBe(alice);
 
-    const byMail = await graph.api("/users").filter(`mail eq '${alice}'`).get();
-    expect(byMail.value.map((u: { id: string }) => u.id)).toEqual([byUpn.id]);
+    const byMail = (await graph.api("/users").filter(`mail eq '${alice}'`).get()) as Collection<User>;
+    expect(byMail.value.map((u) => u.id)).toEqual([byUpn.id]);
 
-    const byAlias = await graph
+    const byAlias = (await graph
       .api("/users")
       .header("ConsistencyLevel", "eventual")
       .query({ $count: "true" })
       .filter("proxyAddresses/any(p:p eq 'smtp:a.archer@contoso.example')")
-      .get();
+      .get()) as Collection<User>;
     expect(byAlias["@odata.count"]).toBe(1);
-    expect(byAlias.value[0].id).toBe(byUpn.id);
+    expect(byAlias.value[0]?.id).toBe(byUpn.id);
 
     const withoutHeader = await graphFailure(
       graph.api("/users").query({ $count: "true" }).filter(`mail eq '${alice}'`).get(),
@@ -62,8 +61,10 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
   });
 
   it("creates the Symphony folder under Inbox, finds it by displayName and answers 409 ErrorFolderExists the second time", async () => {
-    const created = await graph.api(`/users/${alice}/mailFolders/inbox/childFolders`).post({ displayName: "Symphony" });
-    const inbox = await graph.api(`/users/${alice}/mailFolders/inbox`).get();
+    const created = (await graph
+      .api(`/users/${alice}/mailFolders/inbox/childFolders`)
+      .post({ displayName: "Symphony" })) as Entity;
+    const inbox = (await graph.api(`/users/${alice}/mailFolders/inbox`).get()) as Entity;
     expect(created).toMatchObject({
       displayName: "Symphony",
       parentFolderId: inbox.id,
@@ -72,11 +73,11 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
       totalItemCount: 0,
     });
 
-    const found = await graph
+    const found = (await graph
       .api(`/users/${alice}/mailFolders/inbox/childFolders`)
       .filter("displayName eq 'Symphony'")
-      .get();
-    expect(found.value.map((f: { id: string }) => f.id)).toEqual([created.id]);
+      .get()) as Collection<Entity>;
+    expect(found.value.map((f) => f.id)).toEqual([created.id]);
 
     const again = await graphFailure(
       graph.api(`/users/${alice}/mailFolders/inbox/childFolders`).post({ displayName: "symphony" }),
@@ -85,9 +86,11 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
   });
 
   it("creates a received (non-draft) item with its times and our key, and finds it again by the key", async () => {
-    const folder = await graph.api(`/users/${alice}/mailFolders/inbox/childFolders`).post({ displayName: "Symphony" });
+    const folder = (await graph
+      .api(`/users/${alice}/mailFolders/inbox/childFolders`)
+      .post({ displayName: "Symphony" })) as Entity;
     const key = "stream-1:message-42";
-    const created = await graph.api(`/users/${alice}/mailFolders/${encodeURIComponent(folder.id)}/messages`).post({
+    const created = (await graph.api(`/users/${alice}/mailFolders/${encodeURIComponent(folder.id)}/messages`).post({
       subject: "Rates Desk",
       body: { contentType: "html", content: "<p>Hello <b>desk</b></p>" },
       from: { emailAddress: { name: "Bob Baker", address: "bob@contoso.example" } },
@@ -99,7 +102,7 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
         { id: "SystemTime 0x0039", value: "2026-03-04T10:11:10Z" },
         { id: ITEM_KEY, value: key },
       ],
-    });
+    })) as Message;
     expect(created).toMatchObject({
       isDraft: false,
       isRead: true,
@@ -109,31 +112,31 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
       sentDateTime: "2026-03-04T10:11:10Z",
     });
 
-    const draft = await graph
+    const draft = (await graph
       .api(`/users/${alice}/mailFolders/${encodeURIComponent(folder.id)}/messages`)
-      .post({ subject: "no flags" });
+      .post({ subject: "no flags" })) as Message;
     expect(draft.isDraft).toBe(true);
 
-    const found = await graph
+    const found = (await graph
       .api(`/users/${alice}/mailFolders/${encodeURIComponent(folder.id)}/messages`)
       .filter(`singleValueExtendedProperties/Any(ep: ep/id eq '${ITEM_KEY}' and ep/value eq '${key}')`)
       .expand(`singleValueExtendedProperties($filter=id eq '${ITEM_KEY}')`)
-      .get();
+      .get()) as Collection<Message>;
     expect(found.value).toHaveLength(1);
-    expect(found.value[0].id).toBe(created.id);
-    expect(found.value[0].singleValueExtendedProperties).toEqual([
+    expect(found.value[0]?.id).toBe(created.id);
+    expect(found.value[0]?.singleValueExtendedProperties).toEqual([
       { id: ITEM_KEY.replace("{8C2D", "{8c2d"), value: key },
     ]);
 
-    const missing = await graph
+    const missing = (await graph
       .api(`/users/${alice}/messages`)
       .filter(`singleValueExtendedProperties/Any(ep: ep/id eq '${ITEM_KEY}' and ep/value eq 'other-key')`)
-      .get();
+      .get()) as Collection<Message>;
     expect(missing.value).toEqual([]);
 
-    const byId = await graph.api(`/users/${alice}/messages/${encodeURIComponent(created.id)}`).get();
+    const byId = (await graph.api(`/users/${alice}/messages/${encodeURIComponent(created.id)}`).get()) as Message;
     expect(byId.subject).toBe("Rates Desk");
-    expect(sandbox.items(alice)![0].extendedProperties).toContainEqual({ id: "Integer 0xe07", value: "1" });
+    expect(sandbox.items(alice)?.[0]?.extendedProperties).toContainEqual({ id: "Integer 0xe07", value: "1" });
   });
 
   it("rejects unknown message properties and malformed extended property ids with 400", async () => {
@@ -159,16 +162,16 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
         });
     }
     const seen: string[] = [];
-    let page = await graph
+    let page = (await graph
       .api(`/users/${alice}/mailFolders/inbox/messages`)
       .top(3)
       .orderby("receivedDateTime asc")
-      .get();
+      .get()) as Collection<Message>;
     let pages = 1;
-    seen.push(...page.value.map((m: { subject: string }) => m.subject));
+    seen.push(...page.value.map((m) => m.subject));
     while (page["@odata.nextLink"]) {
-      page = await graph.api(page["@odata.nextLink"]).get();
-      seen.push(...page.value.map((m: { subject: string }) => m.subject));
+      page = (await graph.api(page["@odata.nextLink"]).get()) as Collection<Message>;
+      seen.push(...page.value.map((m) => m.subject));
       pages += 1;
     }
     expect(pages).toBe(3);
@@ -176,20 +179,22 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
   });
 
   it("adds a small file attachment and refuses one over 3 MB", async () => {
-    const message = await graph.api(`/users/${alice}/mailFolders/inbox/messages`).post({ subject: "with file" });
+    const message = (await graph
+      .api(`/users/${alice}/mailFolders/inbox/messages`)
+      .post({ subject: "with file" })) as Message;
     const path = `/users/${alice}/messages/${encodeURIComponent(message.id)}/attachments`;
     const content = Buffer.from("hello attachment");
-    const attachment = await graph
+    const attachment = (await graph
       .api(path)
       .post({
         "@odata.type": "#microsoft.graph.fileAttachment",
         name: "hello.txt",
         contentType: "text/plain",
         contentBytes: content.toString("base64"),
-      });
+      })) as Attachment;
     expect(attachment).toMatchObject({ name: "hello.txt", size: content.length, isInline: false });
-    const listed = await graph.api(path).get();
-    expect(Buffer.from(listed.value[0].contentBytes, "base64").equals(content)).toBe(true);
+    const listed = (await graph.api(path).get()) as Collection<Attachment>;
+    expect(Buffer.from(listed.value[0]?.contentBytes ?? "", "base64").equals(content)).toBe(true);
 
     const big = Buffer.alloc(3 * 1024 * 1024 + 1, 7).toString("base64");
     const refused = await graphFailure(
@@ -202,7 +207,7 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
   });
 
   it("runs a $batch with dependsOn in order and fails dependents of a failed request with 424", async () => {
-    const result = await graph.api("/$batch").post({
+    const result = (await graph.api("/$batch").post({
       requests: [
         {
           id: "folder",
@@ -227,12 +232,12 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
         },
         { id: "after", method: "GET", url: `/users/${alice}/mailFolders/inbox`, dependsOn: ["again"] },
       ],
-    });
-    const byId = Object.fromEntries(result.responses.map((r: { id: string }) => [r.id, r]));
-    expect(byId.folder.status).toBe(201);
-    expect(byId.list.body.value).toHaveLength(1);
+    })) as Batch;
+    const byId = Object.fromEntries(result.responses.map((r) => [r.id, r]));
+    expect(byId.folder?.status).toBe(201);
+    expect(byId.list?.body?.value).toHaveLength(1);
     expect(byId.again).toMatchObject({ status: 409, body: { error: { code: "ErrorFolderExists" } } });
-    expect(byId.after.status).toBe(424);
+    expect(byId.after?.status).toBe(424);
 
     const tooMany = await graphFailure(
       graph
@@ -247,9 +252,9 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
   it("answers 401 InvalidAuthenticationToken for a missing, forged or expired token", async () => {
     const missing = await fetch(`${sandbox.graphBaseUrl}/users/${alice}`);
     expect(missing.status).toBe(401);
-    expect((await missing.json()).error).toMatchObject({
+    expect(((await missing.json()) as { error: unknown }).error).toMatchObject({
       code: "InvalidAuthenticationToken",
-      innerError: { "request-id": expect.any(String) },
+      innerError: { "request-id": expect.any(String) as unknown },
     });
 
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -259,7 +264,7 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
       .setExpirationTime("1h")
       .sign(privateKey);
     const forgedError = await graphFailure(
-      graphClient(sandbox, async () => forged)
+      graphClient(sandbox, () => Promise.resolve(forged))
         .api(`/users/${alice}`)
         .get(),
     );
@@ -269,7 +274,7 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
     try {
       const foreign = await appToken(other);
       const foreignError = await graphFailure(
-        graphClient(sandbox, async () => foreign)
+        graphClient(sandbox, () => Promise.resolve(foreign))
           .api(`/users/${alice}`)
           .get(),
       );
@@ -289,11 +294,14 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
           scope: "https://graph.microsoft.com/.default",
         }),
       });
-      const { access_token: token, expires_in: expiresIn } = await response.json();
+      const { access_token: token, expires_in: expiresIn } = (await response.json()) as {
+        access_token: string;
+        expires_in: number;
+      };
       expect(expiresIn).toBe(1);
       await new Promise((resolve) => setTimeout(resolve, 2100));
       const expired = await graphFailure(
-        graphClient(shortLived, async () => token)
+        graphClient(shortLived, () => Promise.resolve(token))
           .api(`/users/${alice}`)
           .get(),
       );

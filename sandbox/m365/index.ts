@@ -29,7 +29,7 @@ export type { M365SandboxOptions, Mailbox, SignInUser, Limits, Faults, Stats, Us
 export { ensureSandboxCa } from "./ca";
 export { ADMIN_ROLE } from "./options";
 
-type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
 
 export type M365Sandbox = {
   /** https://localhost:port */
@@ -121,7 +121,7 @@ export async function startM365Sandbox(input: M365SandboxOptions = {}): Promise<
     if (path.startsWith("/api/v2.0/")) return (req, res, u) => handleUpload(ctx, throttle, req, res, u);
     if (path.startsWith("/sandbox/admin/")) return (req, res, u) => handleAdmin(ctx, controls, req, res, u);
     if (path === "/sandbox/mailbox" || path.startsWith("/sandbox/mailbox/"))
-      return async (req, res, u) => handleMailboxPages(ctx, req, res, u);
+      return (req, res, u) => handleMailboxPages(ctx, req, res, u);
     return async (req, res, u) => {
       if (!(await handleEntra(ctx, req, res, u)))
         sendJson(res, 404, { error: "not_found", error_description: `No sandbox endpoint at ${u.pathname}` });

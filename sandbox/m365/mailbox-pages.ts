@@ -16,17 +16,21 @@ const enc = encodeURIComponent;
 
 /** Read-only pages for people running the demo: /sandbox/mailbox, /sandbox/mailbox/{address}[/messages/{id}[/attachments/{id}]]. */
 export function handleMailboxPages(ctx: SandboxContext, req: IncomingMessage, res: ServerResponse, url: URL): void {
-  const parts = url.pathname.split("/").filter(Boolean).slice(2).map(decodeURIComponent);
-  if (parts.length === 0) return sendHtml(res, 200, mailboxList(ctx));
-  const user = ctx.state.findUser(parts[0]);
-  if (!user) return sendHtml(res, 404, layout("Not found", `<h1>No mailbox ${escapeHtml(parts[0])}</h1>`));
-  if (parts.length === 1) return sendHtml(res, 200, itemList(ctx, user.mail, url.searchParams.get("folder")));
-  const message = ctx.state.messages.get(parts[2] ?? "");
-  if (parts[1] !== "messages" || !message || message.userId !== user.id) {
+  const [address, section, messageId, sub, attachmentId] = url.pathname
+    .split("/")
+    .filter(Boolean)
+    .slice(2)
+    .map(decodeURIComponent);
+  if (address === undefined) return sendHtml(res, 200, mailboxList(ctx));
+  const user = ctx.state.findUser(address);
+  if (!user) return sendHtml(res, 404, layout("Not found", `<h1>No mailbox ${escapeHtml(address)}</h1>`));
+  if (section === undefined) return sendHtml(res, 200, itemList(ctx, user.mail, url.searchParams.get("folder")));
+  const message = ctx.state.messages.get(messageId ?? "");
+  if (section !== "messages" || !message || message.userId !== user.id) {
     return sendHtml(res, 404, layout("Not found", "<h1>No such item</h1>"));
   }
-  if (parts.length === 3) return sendHtml(res, 200, itemPage(ctx, user.mail, message));
-  const attachment = parts[3] === "attachments" ? message.attachments.find((a) => a.id === parts[4]) : undefined;
+  if (sub === undefined) return sendHtml(res, 200, itemPage(ctx, user.mail, message));
+  const attachment = sub === "attachments" ? message.attachments.find((a) => a.id === attachmentId) : undefined;
   if (!attachment) return sendHtml(res, 404, layout("Not found", "<h1>No such attachment</h1>"));
   res.writeHead(200, {
     "Content-Type": "application/octet-stream",

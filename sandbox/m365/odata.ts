@@ -5,6 +5,7 @@ export function unquote(literal: string): string {
 }
 
 const STRING = "'(?:[^']|'')*'";
+// No numbered group of the patterns below is optional, so a match has them all (hence `match[n]!`).
 
 /** Splits on a keyword (" or ", " and ") outside quotes and parentheses. */
 export function splitTopLevel(text: string, keyword: "or" | "and"): string[] {
@@ -31,7 +32,7 @@ export function splitTopLevel(text: string, keyword: "or" | "and"): string[] {
 /** `prop eq 'value'` -> { prop, value } */
 export function parseEquality(clause: string): { property: string; value: string } | null {
   const match = new RegExp(`^([A-Za-z][\\w/]*)\\s+eq\\s+(${STRING})$`, "i").exec(clause.trim());
-  return match ? { property: match[1], value: unquote(match[2]) } : null;
+  return match ? { property: match[1]!, value: unquote(match[2]!) } : null;
 }
 
 /** `collection/any(x: x eq 'value')` -> { collection, value } */
@@ -39,7 +40,7 @@ export function parseAnyEquality(clause: string): { collection: string; value: s
   const match = new RegExp(`^([A-Za-z]\\w*)/any\\(\\s*(\\w+)\\s*:\\s*\\2\\s+eq\\s+(${STRING})\\s*\\)$`, "i").exec(
     clause.trim(),
   );
-  return match ? { collection: match[1], value: unquote(match[3]) } : null;
+  return match ? { collection: match[1]!, value: unquote(match[3]!) } : null;
 }
 
 /** `singleValueExtendedProperties/Any(ep: ep/id eq 'id' and ep/value eq 'value')` */
@@ -48,7 +49,7 @@ export function parseExtendedPropertyFilter(clause: string): { id: string; value
     `^singleValueExtendedProperties/any\\(\\s*(\\w+)\\s*:\\s*\\1/id\\s+eq\\s+(${STRING})\\s+and\\s+\\1/value\\s+eq\\s+(${STRING})\\s*\\)$`,
     "i",
   ).exec(clause.trim());
-  return match ? { id: unquote(match[2]), value: unquote(match[3]) } : null;
+  return match ? { id: unquote(match[2]!), value: unquote(match[3]!) } : null;
 }
 
 export function parseSelect(query: URLSearchParams): string[] | null {

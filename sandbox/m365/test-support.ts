@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { ConfidentialClientApplication } from "@azure/msal-node";
-import { Client } from "@microsoft/microsoft-graph-client";
+import { Client, GraphError } from "@microsoft/microsoft-graph-client";
+import { expect } from "vitest";
 import { startM365Sandbox, type M365Sandbox, type M365SandboxOptions } from "./index";
 
 export const GRAPH_SCOPE = "https://graph.microsoft.com/.default";
@@ -21,10 +22,13 @@ if (skipWithoutCa) {
   );
 }
 
+type MailboxInput = NonNullable<M365SandboxOptions["mailboxes"]>[number];
+
+/** Alice and Bob: a pair, so MAILBOXES[0] and MAILBOXES[1] are known to exist. */
 export const MAILBOXES = [
   { address: "alice@contoso.example", displayName: "Alice Archer", aliases: ["a.archer@contoso.example"] },
   { address: "bob@contoso.example", displayName: "Bob Baker" },
-];
+] satisfies [MailboxInput, MailboxInput];
 
 export function startTestSandbox(options: M365SandboxOptions = {}): Promise<M365Sandbox> {
   return startM365Sandbox({ port: 0, caDir: trustedCaDir!, mailboxes: MAILBOXES, consented: true, ...options });
@@ -49,6 +53,16 @@ export async function appToken(sandbox: M365Sandbox): Promise<string> {
   const result = await msalWithSecret(sandbox).acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] });
   if (!result?.accessToken) throw new Error("no access token");
   return result.accessToken;
+}
+
+/** The GraphError a Graph client call fails with (the test fails if it succeeds or fails otherwise). */
+export async function graphFailure(promise: Promise<unknown>): Promise<GraphError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(GraphError);
+  return error as GraphError;
 }
 
 /** The Graph client as the product wires it: base URL of the sandbox, its host trusted for the bearer token. */

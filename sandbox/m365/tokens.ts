@@ -87,12 +87,17 @@ export async function verifyGraphToken(key: SigningKey, token: string | undefine
   return {
     ok: true,
     claims: {
-      appId: String(payload.appid ?? payload.azp ?? ""),
-      tenantId: String(payload.tid ?? ""),
+      appId: stringClaim(payload.appid) ?? stringClaim(payload.azp) ?? "",
+      tenantId: stringClaim(payload.tid) ?? "",
       roles: Array.isArray(payload.roles) ? payload.roles.map(String) : [],
       delegated: typeof payload.scp === "string",
     },
   };
+}
+
+/** A claim of a token we signed ourselves: a string, or absent. */
+function stringClaim(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
 }
 
 export type AssertionCheck = { ok: true } | { ok: false; aadsts: number; message: string };
@@ -117,11 +122,11 @@ export async function verifyClientAssertion(
   const x5t = createHash("sha1").update(der).digest("base64url");
   const x5tS256 = createHash("sha256").update(der).digest("base64url");
   const sent = header["x5t#S256"] ?? header.x5t;
-  if (!sent || (sent !== x5t && sent !== x5tS256)) {
+  if (typeof sent !== "string" || (sent !== x5t && sent !== x5tS256)) {
     return {
       ok: false,
       aadsts: 700027,
-      message: `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${String(sent ?? "")}']`,
+      message: `The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '${typeof sent === "string" ? sent : ""}']`,
     };
   }
   try {

@@ -1,18 +1,25 @@
 import { randomBytes } from "node:crypto";
 import {
-  Client,
-  GraphError,
+  type Client,
+  type GraphError,
   LargeFileUploadTask,
   RetryHandlerOptions,
   FileUpload,
 } from "@microsoft/microsoft-graph-client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { M365Sandbox } from "./index";
-import { MAILBOXES, appToken, graphClient, skipWithoutCa, startTestSandbox } from "./test-support";
+import { MAILBOXES, appToken, graphClient, graphFailure, skipWithoutCa, startTestSandbox } from "./test-support";
 
 const NO_RETRY = [new RetryHandlerOptions(0, 0)];
 /** 12 x 320 KiB = 3.75 MiB: under Outlook's 4 MB chunk limit and a multiple of 320 KiB. */
 const RANGE_SIZE = 12 * 320 * 1024;
+
+// The parts of Graph's answers these tests read (the Graph client types them `any`).
+type Entity = { id: string };
+type Collection<T> = { value: T[] };
+type Batch = { responses: Array<{ id: string; status: number; headers: Record<string, string> }> };
+type GraphErrorBody = { error: { message: string } };
+type UploadStatus = { nextExpectedRanges: string[] };
 
 describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling with the real Graph client", () => {
   let sandbox: M365Sandbox;
@@ -23,7 +30,7 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
   beforeAll(async () => {
     sandbox = await startTestSandbox();
     const token = await appToken(sandbox);
-    graph = graphClient(sandbox, async () => token);
+    graph = graphClient(sandbox, () => Promise.resolve(token));
   });
   beforeEach(() => {
     sandbox.reset();
@@ -32,10 +39,10 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
   });
   afterAll(() => sandbox?.close());
 
-  async function newMessage(address = alice) {
-    return graph
+  async function newMessage(address = alice): Promise<Entity> {
+    return (await graph
       .api(`/users/${address}/mailFolders/inbox/messages`)
-      .post({ subject: "large", singleValueExtendedProperties: [{ id: "Integer 0x0E07", value: "1" }] });
+      .post({ subject: "large", singleValueExtendedProperties: [{ id: "Integer 0x0E07", value: "1" }] })) as Entity;
   }
 
   async function uploadSession(messageId: string, size: number) {
@@ -57,18 +64,19 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
     const result = await task.upload();
     expect(result.location).toContain("/Attachments(");
 
-    const attachments = await graph
+    const attachments = (await graph
       .api(`/users/${alice}/messages/${encodeURIComponent(message.id)}/attachments`)
       .select("id,name,size")
-      .get();
+      .get()) as Collection<Entity>;
     expect(attachments.value).toHaveLength(1);
-    expect(attachments.value[0]).toMatchObject({ name: "big.bin", size: content.length });
-    const raw: ArrayBuffer = await graph
+    const [attachment] = attachments.value;
+    expect(attachment).toMatchObject({ name: "big.bin", size: content.length });
+    const raw = (await graph
       .api(
-        `/users/${alice}/messages/${encodeURIComponent(message.id)}/attachments/${encodeURIComponent(attachments.value[0].id)}/$value`,
+        `/users/${alice}/messages/${encodeURIComponent(message.id)}/attachments/${encodeURIComponent(attachment!.id)}/$value`,
       )
       .responseType("arraybuffer" as never)
-      .get();
+      .get()) as ArrayBuffer;
     expect(Buffer.from(raw).equals(content)).toBe(true);
   });
 
@@ -86,7 +94,7 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
 
     const gap = await put(`bytes 1000-${1000 + chunk.length - 1}/${size}`, chunk);
     expect(gap.status).toBe(400);
-    expect((await gap.json()).error.message).toContain("start at byte 0");
+    expect(((await gap.json()) as GraphErrorBody).error.message).toContain("start at byte 0");
     expect((await put(`bytes 0-${chunk.length - 1}/${size + 1}`, chunk)).status).toBe(400);
     const odd = Buffer.alloc(100_000, 1);
     expect((await put(`bytes 0-${odd.length - 1}/${size}`, odd)).status).toBe(400);
@@ -96,7 +104,7 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
 
     const first = await put(`bytes 0-${chunk.length - 1}/${size}`, chunk);
     expect(first.status).toBe(200);
-    expect((await first.json()).nextExpectedRanges).toEqual([String(chunk.length)]);
+    expect(((await first.json()) as UploadStatus).nextExpectedRanges).toEqual([String(chunk.length)]);
     expect((await put(`bytes 0-${chunk.length - 1}/${size}`, chunk)).status).toBe(400);
   });
 
@@ -111,8 +119,8 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
     expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(4);
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ statusCode: 429, code: "ApplicationThrottled" });
-    expect(failures[0].message).toContain("MailboxConcurrency");
-    expect(failures[0].headers?.get("Retry-After")).toBeTruthy();
+    expect(failures[0]?.message).toContain("MailboxConcurrency");
+    expect(failures[0]?.headers?.get("Retry-After")).toBeTruthy();
 
     // Another mailbox has its own limits.
     await expect(
@@ -126,26 +134,22 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
   it("answers 429 with Retry-After once the request budget of the window is spent, also inside $batch", async () => {
     sandbox.setLimits({ requestsPerWindow: 3, requestWindowMs: 60_000 });
     for (let i = 0; i < 3; i++) await graph.api(`/users/${alice}/mailFolders/inbox`).get();
-    const over = await graph
-      .api(`/users/${alice}/mailFolders/inbox`)
-      .middlewareOptions(NO_RETRY)
-      .get()
-      .catch((e: GraphError) => e);
+    const over = await graphFailure(graph.api(`/users/${alice}/mailFolders/inbox`).middlewareOptions(NO_RETRY).get());
     expect(over).toMatchObject({ statusCode: 429, code: "ApplicationThrottled" });
-    const retryAfter = Number((over as GraphError).headers?.get("Retry-After"));
+    const retryAfter = Number(over.headers?.get("Retry-After"));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(60);
 
-    const batch = await graph.api("/$batch").post({
+    const batch = (await graph.api("/$batch").post({
       requests: [
         { id: "1", method: "GET", url: `/users/${alice}/mailFolders/inbox` },
         { id: "2", method: "GET", url: `/users/${bob}/mailFolders/inbox` },
       ],
-    });
-    const byId = Object.fromEntries(batch.responses.map((r: { id: string }) => [r.id, r]));
-    expect(byId["1"].status).toBe(429);
-    expect(Number(byId["1"].headers["Retry-After"])).toBeGreaterThan(0);
-    expect(byId["2"].status).toBe(200);
+    })) as Batch;
+    const byId = Object.fromEntries(batch.responses.map((r) => [r.id, r]));
+    expect(byId["1"]?.status).toBe(429);
+    expect(Number(byId["1"]?.headers["Retry-After"])).toBeGreaterThan(0);
+    expect(byId["2"]?.status).toBe(200);
   });
 
   it("answers 429 when the upload budget of the window is spent", async () => {
@@ -167,13 +171,9 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
 
   it("injects 503 with Retry-After and counts it in the stats", async () => {
     sandbox.setFaults({ serviceUnavailableShare: 1, retryAfterSeconds: 0 });
-    const failed = await graph
-      .api(`/users/${alice}/mailFolders/inbox`)
-      .middlewareOptions(NO_RETRY)
-      .get()
-      .catch((e: GraphError) => e);
+    const failed = await graphFailure(graph.api(`/users/${alice}/mailFolders/inbox`).middlewareOptions(NO_RETRY).get());
     expect(failed).toMatchObject({ statusCode: 503 });
-    expect((failed as GraphError).headers?.get("Retry-After")).toBe("0");
+    expect(failed.headers?.get("Retry-After")).toBe("0");
     expect(sandbox.stats().serviceUnavailable).toBe(1);
   });
 });

@@ -3,7 +3,7 @@ import { pipeline } from "node:stream/promises";
 import { z } from "zod";
 import { sendJson } from "../http";
 import { attachmentBase64 } from "./attachments";
-import { body, fail, paging, query, type Route } from "./context";
+import { body, fail, paging, query, route, type Route } from "./context";
 import { listMessages, messageAt, messageIndex } from "./messages";
 
 const messagesQuery = z.object({ since: z.coerce.number().int().min(0), ...paging(500, 50) });
@@ -11,7 +11,7 @@ const attachmentQuery = z.object({ fileId: z.string().min(1), messageId: z.strin
 const readBody = z.object({ ackId: z.string().default("") }).default({ ackId: "" });
 
 export const agentRoutes: Route[] = [
-  {
+  route({
     method: "GET",
     path: "/agent/v4/stream/{sid}/message",
     auth: "session+km",
@@ -25,8 +25,8 @@ export const agentRoutes: Route[] = [
       if (page.length === 0) return void res.writeHead(204).end();
       sendJson(res, 200, page);
     },
-  },
-  {
+  }),
+  route({
     method: "GET",
     path: "/agent/v1/stream/{sid}/attachment",
     auth: "session+km",
@@ -46,7 +46,7 @@ export const agentRoutes: Route[] = [
       });
       await pipeline(attachmentBase64(ctx.org.seed, attachment), res);
     },
-  },
+  }),
   {
     method: "POST",
     path: "/agent/v5/datafeeds",
@@ -62,7 +62,7 @@ export const agentRoutes: Route[] = [
     auth: "session+km",
     handle: (ctx, _req, res) => sendJson(res, 200, ctx.feeds.list()),
   },
-  {
+  route({
     method: "DELETE",
     path: "/agent/v5/datafeeds/{id}",
     auth: "session+km",
@@ -70,8 +70,8 @@ export const agentRoutes: Route[] = [
       if (!ctx.feeds.remove(params.id)) return fail(res, 400, `Datafeed ${params.id} not found`);
       res.writeHead(200).end();
     },
-  },
-  {
+  }),
+  route({
     method: "POST",
     path: "/agent/v5/datafeeds/{id}/read",
     auth: "session+km",
@@ -84,5 +84,5 @@ export const agentRoutes: Route[] = [
       if (!result) return fail(res, 400, `Datafeed ${params.id} not found`);
       if (!res.destroyed) sendJson(res, 200, result);
     },
-  },
+  }),
 ];

@@ -2,6 +2,7 @@
 // produced chunk by chunk, so even a >10 MB file is streamed and never held in memory.
 import { createCipheriv, createHash } from "node:crypto";
 import { Readable } from "node:stream";
+import { itemAt } from "../org";
 
 export type AttachmentInfo = {
   id: string;
@@ -37,7 +38,7 @@ export function attachmentId(seed: string, messageId: string, n: number): string
 export function smallAttachment(seed: string, messageId: string, pick: (n: number) => number): AttachmentInfo {
   return {
     id: attachmentId(seed, messageId, 0),
-    name: SMALL_FILES[pick(SMALL_FILES.length)],
+    name: itemAt(SMALL_FILES, pick(SMALL_FILES.length)),
     size: 1024 + pick(300 * 1024),
     images: [],
   };

@@ -16,9 +16,12 @@ describe("RSA JWT login", () => {
     const jwt = await signLoginJwt(sandbox.bot.privateKeyPem, { sub: sandbox.bot.username });
     const pod = await login(sandbox.podUrl, "/login/pubkey/authenticate", jwt);
     expect(pod.status).toBe(200);
-    expect(await pod.json()).toEqual({ name: "sessionToken", token: expect.stringMatching(/^[0-9a-f]{64,}$/) });
+    expect(await pod.json()).toEqual({
+      name: "sessionToken",
+      token: expect.stringMatching(/^[0-9a-f]{64,}$/) as unknown,
+    });
     const km = await login(sandbox.keyManagerUrl, "/relay/pubkey/authenticate", jwt);
-    expect(await km.json()).toEqual({ name: "keyManagerToken", token: expect.any(String) });
+    expect(await km.json()).toEqual({ name: "keyManagerToken", token: expect.any(String) as unknown });
   });
 
   it("serves each host only its own paths", async () => {
@@ -54,14 +57,14 @@ describe("RSA JWT login", () => {
       () => signLoginJwt(sandbox.bot.privateKeyPem, { sub: sandbox.bot.username, alg: "RS256" }),
       /invalid token/i,
     ],
-    ["something that is not a JWT", async () => "not-a-jwt", /invalid token/i],
+    ["something that is not a JWT", () => Promise.resolve("not-a-jwt"), /invalid token/i],
   ];
   it.each(refusals)("refuses %s with 401 on both hosts", async (_name, makeJwt, message) => {
     const jwt = await makeJwt();
     for (const [base, path] of [
       [sandbox.podUrl, "/login/pubkey/authenticate"],
       [sandbox.keyManagerUrl, "/relay/pubkey/authenticate"],
-    ]) {
+    ] as const) {
       const res = await login(base, path, jwt);
       expect(res.status).toBe(401);
       const json = (await res.json()) as { code: number; message: string };
@@ -129,7 +132,7 @@ describe("tokens", () => {
       expect(res.status).toBe(403);
       expect(await res.json()).toMatchObject({ code: 403 });
       expect(
-        (await fetch(`${plain.podUrl}/pod/v3/users?uid=${plain.org.people[0].id}&local=true`, { headers })).status,
+        (await fetch(`${plain.podUrl}/pod/v3/users?uid=${plain.org.people[0]!.id}&local=true`, { headers })).status,
       ).toBe(200);
     } finally {
       await plain.close();

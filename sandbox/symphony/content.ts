@@ -1,7 +1,7 @@
 // PresentationML bodies as Symphony's agent returns them, with the structured-object JSON ("data")
 // that mentions, hashtags and cashtags refer to. The hostile kind is deliberately unsafe markup:
 // it is what a converter has to neutralise.
-import type { Person } from "../org";
+import { itemAt, type Person } from "../org";
 
 export const CONTENT_KINDS = [
   "text",
@@ -61,20 +61,21 @@ const entity = (key: string, text: string) => `<span class="entity" data-entity-
 
 /** The body of one message; `pick(n)` is the message's seeded choice in [0, n). */
 export function messageBody(kind: ContentKind, pick: (n: number) => number, others: Person[]): Body {
-  const sentence = escapeHtml(SENTENCES[pick(SENTENCES.length)]);
+  const choose = <T>(items: readonly T[]): T => itemAt(items, pick(items.length));
+  const sentence = escapeHtml(choose(SENTENCES));
   switch (kind) {
     case "text":
       return { message: presentationMl(sentence), data: {} };
     case "mention": {
-      const person = others[pick(others.length)];
-      const tag = TAGS[pick(TAGS.length)];
+      const person = choose(others);
+      const tag = choose(TAGS);
       return {
         message: presentationMl(`${entity("0", `@${person.displayName}`)} ${sentence} ${entity("1", `#${tag}`)}`),
         data: { "0": mention(person), "1": hashtag(tag) },
       };
     }
     case "cashtag": {
-      const ticker = TICKERS[pick(TICKERS.length)];
+      const ticker = choose(TICKERS);
       return {
         message: presentationMl(`Watching ${entity("0", `$${ticker}`)} into the close. ${sentence}`),
         data: { "0": cashtag(ticker) },

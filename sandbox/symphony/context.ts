@@ -24,20 +24,35 @@ export type Context = {
 
 export type Auth = "none" | "session" | "session+km";
 
+type Handle<Params> = (
+  ctx: Context,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  params: Params,
+) => Promise<void> | void;
+
 export type Route = {
   method: "GET" | "POST" | "PUT" | "DELETE";
   /** Path with {name} placeholders, e.g. /agent/v4/stream/{sid}/message. */
   path: string;
   auth: Auth;
   admin?: boolean;
-  handle: (
-    ctx: Context,
-    req: IncomingMessage,
-    res: ServerResponse,
-    url: URL,
-    params: Record<string, string>,
-  ) => Promise<void> | void;
+  handle: Handle<Record<string, string>>;
 };
+
+/** The names of a path's {placeholders}: "/a/{sid}/b/{id}" gives "sid" | "id". */
+type PlaceholderNames<Path extends string> = Path extends `${string}{${infer Name}}${infer Rest}`
+  ? Name | PlaceholderNames<Rest>
+  : never;
+
+/** A route whose handler receives exactly its path's placeholders, e.g. `params.sid` for {sid}. */
+export function route<Path extends string>(
+  spec: Omit<Route, "path" | "handle"> & { path: Path; handle: Handle<Record<PlaceholderNames<Path>, string>> },
+): Route {
+  // Sound because server() fills params from this same path's placeholders (see compile).
+  return spec;
+}
 
 export function fail(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   sendJson(res, status, { code: status, message }, headers);
@@ -104,7 +119,10 @@ export function server(ctx: Context, routes: Route[]): Handler {
   return async (req, res, url) => {
     const method = req.method ?? "GET";
     const isAdminApi = url.pathname.startsWith("/sandbox/");
-    const found = compiled.map((c) => ({ c, m: c.regex.exec(url.pathname) })).filter((x) => x.m);
+    const found = compiled.flatMap((c) => {
+      const m = c.regex.exec(url.pathname);
+      return m ? [{ c, m }] : [];
+    });
     const match = found.find((x) => x.c.route.method === method);
     if (!isAdminApi)
       res.on("finish", () =>
@@ -131,7 +149,8 @@ export function server(ctx: Context, routes: Route[]): Handler {
       return fail(res, 401, "Invalid or missing key manager token");
     if (route.admin && !ctx.botIsAdmin) return fail(res, 403, "The caller lacks the necessary entitlement");
 
-    const params = Object.fromEntries(match.c.names.map((name, i) => [name, decodeURIComponent(match.m![i + 1])]));
+    // compile() gives every name exactly one (non-optional) capture group, in order.
+    const params = Object.fromEntries(match.c.names.map((name, i) => [name, decodeURIComponent(match.m[i + 1]!)]));
     await route.handle(ctx, req, res, url, params);
   };
 }

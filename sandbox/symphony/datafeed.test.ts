@@ -3,7 +3,7 @@ import { startSymphonySandbox, type SymphonySandbox, type V4Event } from "./inde
 import { loginHeaders, postJson } from "./test-client";
 
 let sandbox: SymphonySandbox;
-let headers: Record<string, string>;
+let headers: { sessionToken: string; keyManagerToken: string };
 beforeAll(async () => {
   sandbox = await startSymphonySandbox({ seed: "feed", org: { users: 8, messages: 40 }, datafeedTimeoutMs: 300 });
   headers = await loginHeaders(sandbox);
@@ -56,7 +56,7 @@ describe("datafeed v2", () => {
       messageId: added.messageId,
       initiator: { user: { userId: added.user.userId } },
     });
-    expect(first.json.events[0].payload.messageSent.message).toEqual(added);
+    expect(first.json.events[0]?.payload.messageSent.message).toEqual(added);
 
     // Not acknowledged (the previous ackId is sent again): the same event comes back.
     const again = await read(id, idle.json.ackId);

@@ -23,7 +23,7 @@ describe("fault injection", () => {
     );
     expect(statuses.filter((s) => s === 503)).toHaveLength(10);
     expect(statuses.filter((s) => s === 200)).toHaveLength(30);
-    expect(sandbox.stats.byStatus["503"] - before).toBe(10);
+    expect((sandbox.stats.byStatus["503"] ?? 0) - before).toBe(10);
     expect(sandbox.stats.byRoute["GET /pod/v2/admin/user/list"]).toBeGreaterThanOrEqual(40);
     await setFaults({ serverErrorShare: 0 });
   });
@@ -34,7 +34,7 @@ describe("fault injection", () => {
     const throttled = responses.filter((r) => r.status === 429);
     expect(throttled).toHaveLength(5);
     expect(throttled.every((r) => r.headers.get("retry-after") === "7")).toBe(true);
-    expect(await throttled[0].json()).toEqual({ code: 429, message: expect.any(String) });
+    expect(await throttled[0]!.json()).toEqual({ code: 429, message: expect.any(String) as unknown });
     sandbox.setFaults({ throttleShare: 0 });
   });
 

@@ -92,7 +92,7 @@ describe("admin stream list", () => {
     expect(inactive.count).toBeGreaterThan(0);
     expect(inactive.streams.every((s) => !s.isActive)).toBe(true);
     const ims = sandbox.org.streams.filter((s) => s.type === "IM").sort((a, b) => a.createdDate - b.createdDate);
-    const middle = ims[Math.floor(ims.length / 2)].createdDate;
+    const middle = ims[Math.floor(ims.length / 2)]!.createdDate;
     const late = (await (
       await list("limit=100", { streamTypes: [{ type: "IM" }], startDate: middle })
     ).json()) as StreamPage;
@@ -103,7 +103,7 @@ describe("admin stream list", () => {
   it("pages the members of a stream", async () => {
     const room = sandbox.org.streams
       .filter((s) => s.type === "ROOM")
-      .sort((a, b) => b.memberIds.length - a.memberIds.length)[0];
+      .sort((a, b) => b.memberIds.length - a.memberIds.length)[0]!;
     const url = (q: string) => `${sandbox.podUrl}/pod/v1/admin/stream/${room.id}/membership/list?${q}`;
     const page = (await (await fetch(url("skip=1&limit=2"), { headers })).json()) as {
       count: number;

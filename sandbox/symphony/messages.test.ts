@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { attachmentBytes } from "./attachments";
+import type { OrgStream } from "../org";
 import { startSymphonySandbox, type SymphonySandbox, type V4Message } from "./index";
 import { loginHeaders } from "./test-client";
 
@@ -16,6 +17,11 @@ beforeAll(async () => {
 afterAll(() => sandbox.close());
 
 const messagesUrl = (sid: string, q: string) => `${sandbox.agentUrl}/agent/v4/stream/${sid}/message?${q}`;
+/** The stream with the most messages (the organisation always has streams). */
+function busiest(streams: OrgStream[]): OrgStream {
+  return [...streams].sort((a, b) => b.messageCount - a.messageCount)[0]!;
+}
+
 async function allMessages(sid: string, since = 0): Promise<V4Message[]> {
   const all: V4Message[] = [];
   for (;;) {
@@ -29,14 +35,14 @@ async function allMessages(sid: string, since = 0): Promise<V4Message[]> {
 
 describe("stream messages", () => {
   it("pages a stream's messages oldest first, 500 at most, with since", async () => {
-    const stream = [...sandbox.org.streams].sort((a, b) => b.messageCount - a.messageCount)[0];
+    const stream = busiest(sandbox.org.streams);
     expect(stream.messageCount).toBeGreaterThan(500);
     const all = await allMessages(stream.id);
     expect(all).toHaveLength(stream.messageCount);
     expect(new Set(all.map((m) => m.messageId)).size).toBe(all.length);
-    expect(all.every((m, i) => i === 0 || m.timestamp > all[i - 1].timestamp)).toBe(true);
+    expect(all.every((m, i) => i === 0 || m.timestamp > all[i - 1]!.timestamp)).toBe(true);
     expect(all.every((m) => /^[A-Za-z0-9_-]+$/.test(m.messageId) && m.stream.streamId === stream.id)).toBe(true);
-    const since = all[300].timestamp;
+    const since = all[300]!.timestamp;
     expect((await allMessages(stream.id, since)).map((m) => m.messageId)).toEqual(
       all.slice(300).map((m) => m.messageId),
     );
@@ -47,11 +53,11 @@ describe("stream messages", () => {
   });
 
   it("answers 400 to bad parameters and 404 to an unknown stream", async () => {
-    const sid = sandbox.org.streams[0].id;
+    const sid = sandbox.org.streams[0]!.id;
     for (const q of ["", "since=abc", "since=0&limit=501", "since=0&limit=0", "since=0&skip=-3"]) {
       const res = await fetch(messagesUrl(sid, q), { headers });
       expect(res.status, q).toBe(400);
-      expect(await res.json()).toMatchObject({ code: 400, message: expect.any(String) });
+      expect(await res.json()).toMatchObject({ code: 400, message: expect.any(String) as unknown });
     }
     const unknown = await fetch(messagesUrl("AAAAAAAAAAAAAAAAAAAAAAAA", "since=0"), { headers });
     expect(unknown.status).toBe(404);
@@ -65,8 +71,9 @@ describe("stream messages", () => {
     const mention = all.find(
       (m) => m.message.includes('class="entity"') && m.data.includes("com.symphony.user.mention"),
     )!;
-    const entityId = /data-entity-id="(\w+)"/.exec(mention.message)![1];
-    expect(JSON.parse(mention.data)[entityId].type).toBe("com.symphony.user.mention");
+    const [, entityId = ""] = /data-entity-id="(\w+)"/.exec(mention.message) ?? [];
+    const data = JSON.parse(mention.data) as Record<string, { type: string } | undefined>;
+    expect(data[entityId]?.type).toBe("com.symphony.user.mention");
     for (const needle of [
       "<table>",
       "<ul>",
@@ -98,10 +105,10 @@ describe("stream messages", () => {
   it("serves attachment bytes as base64, including the one over 10 MB", async () => {
     const all = (await Promise.all(sandbox.org.streams.map((s) => allMessages(s.id)))).flat();
     const withFiles = all.filter((m) => m.attachments.length > 0);
-    const big = withFiles.find((m) => m.attachments[0].size > 10 * 1024 * 1024)!;
-    const small = withFiles.find((m) => m.attachments[0].size < 1024 * 1024)!;
+    const big = withFiles.find((m) => m.attachments[0]!.size > 10 * 1024 * 1024)!;
+    const small = withFiles.find((m) => m.attachments[0]!.size < 1024 * 1024)!;
     for (const message of [small, big]) {
-      const file = message.attachments[0];
+      const file = message.attachments[0]!;
       const url = `${sandbox.agentUrl}/agent/v1/stream/${message.stream.streamId}/attachment?fileId=${encodeURIComponent(file.id)}&messageId=${message.messageId}`;
       const res = await fetch(url, { headers });
       expect(res.status).toBe(200);
@@ -111,7 +118,7 @@ describe("stream messages", () => {
       for await (const chunk of attachmentBytes(sandbox.org.seed, file)) expected.update(chunk as Buffer);
       expect(createHash("sha256").update(bytes).digest("hex")).toBe(expected.digest("hex"));
     }
-    const file = small.attachments[0];
+    const file = small.attachments[0]!;
     const wrong = await fetch(
       `${sandbox.agentUrl}/agent/v1/stream/${small.stream.streamId}/attachment?fileId=nope&messageId=${small.messageId}`,
       { headers },
@@ -125,7 +132,7 @@ describe("stream messages", () => {
   });
 
   it("shows messages added while running after the generated ones", async () => {
-    const stream = sandbox.org.streams[1];
+    const stream = sandbox.org.streams[1]!;
     const before = await allMessages(stream.id);
     const added = sandbox.addMessage({
       streamId: stream.id,
@@ -144,7 +151,7 @@ describe("stream messages", () => {
     const since = await allMessages(stream.id, added.timestamp);
     expect(since.map((m) => m.messageId)).toEqual(after.slice(-2).map((m) => m.messageId));
     const file = await fetch(
-      `${sandbox.agentUrl}/agent/v1/stream/${stream.id}/attachment?fileId=${added.attachments[0].id}&messageId=${added.messageId}`,
+      `${sandbox.agentUrl}/agent/v1/stream/${stream.id}/attachment?fileId=${added.attachments[0]!.id}&messageId=${added.messageId}`,
       { headers },
     );
     expect(Buffer.from(await file.text(), "base64")).toHaveLength(4000);
@@ -161,14 +168,14 @@ describe("a 1,000,000-message organisation", () => {
     });
     try {
       const h = await loginHeaders(big);
-      const stream = [...big.org.streams].sort((a, b) => b.messageCount - a.messageCount)[0];
+      const stream = busiest(big.org.streams);
       const res = await fetch(
         `${big.agentUrl}/agent/v4/stream/${stream.id}/message?since=0&skip=${stream.messageCount - 10}&limit=500`,
         { headers: h },
       );
       const page = (await res.json()) as V4Message[];
       expect(page).toHaveLength(10);
-      expect(page.every((m, i) => i === 0 || m.timestamp > page[i - 1].timestamp)).toBe(true);
+      expect(page.every((m, i) => i === 0 || m.timestamp > page[i - 1]!.timestamp)).toBe(true);
       expect(process.memoryUsage().heapUsed - before).toBeLessThan(50 * 1024 * 1024);
     } finally {
       await big.close();

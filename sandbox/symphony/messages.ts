@@ -2,7 +2,16 @@
 // (seed, stream, i) on demand; messages added while running are kept in a small per-stream list
 // and continue the stream's numbering.
 import { createHash } from "node:crypto";
-import { hashParts, messageTimestamp, personById, seededRandom, type Org, type OrgStream, type Person } from "../org";
+import {
+  hashParts,
+  itemAt,
+  messageTimestamp,
+  personById,
+  seededRandom,
+  type Org,
+  type OrgStream,
+  type Person,
+} from "../org";
 import { LARGE_FILES, attachmentId, smallAttachment, type AttachmentInfo } from "./attachments";
 import { CONTENT_KINDS, escapeHtml, messageBody, presentationMl, type Body, type ContentKind } from "./content";
 
@@ -114,9 +123,9 @@ function senders(org: Org, stream: OrgStream): Person[] {
 function kindOf(org: Org, stream: OrgStream, index: number): ContentKind {
   const global = stream.messageOffset + index;
   // The first messages of the organisation go through every kind, so even a 50-message org has all.
-  if (global < CONTENT_KINDS.length * 2) return CONTENT_KINDS[global % CONTENT_KINDS.length];
+  if (global < CONTENT_KINDS.length * 2) return itemAt(CONTENT_KINDS, global % CONTENT_KINDS.length);
   const roll = hashParts(org.seed, stream.id, index, "kind") % 100;
-  return roll < 55 ? "text" : CONTENT_KINDS[roll % CONTENT_KINDS.length];
+  return roll < 55 ? "text" : itemAt(CONTENT_KINDS, roll % CONTENT_KINDS.length);
 }
 
 function bodyOf(org: Org, stream: OrgStream, index: number, sender: Person): Body {
@@ -131,7 +140,7 @@ export function generatedMessage(org: Org, stream: OrgStream, index: number): V4
   const random = seededRandom(org.seed, stream.id, index, "message");
   const pick = (n: number) => Math.floor(random() * n);
   const people = senders(org, stream);
-  const sender = people[pick(people.length)];
+  const sender = itemAt(people, pick(people.length));
   const global = stream.messageOffset + index;
   const id = messageId(org, stream.id, index);
   const attachments: AttachmentInfo[] = [];

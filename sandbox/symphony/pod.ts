@@ -4,7 +4,7 @@ import { z } from "zod";
 import { sendJson } from "../http";
 import { messageTimestamp, personById, type OrgStream, type Person } from "../org";
 import { verifyLoginJwt, type TokenKind } from "./auth";
-import { body, fail, paging, query, type Context, type Route } from "./context";
+import { body, fail, paging, query, route, type Context, type Route } from "./context";
 
 const loginBody = z.object({ token: z.string().min(1) });
 
@@ -78,8 +78,8 @@ function matches(stream: OrgStream, filter: z.infer<typeof streamFilter>): boole
 }
 
 function lastMessageDate(ctx: Context, stream: OrgStream): number | undefined {
-  const added = ctx.added.get(stream.id);
-  if (added && added.length > 0) return added[added.length - 1].timestamp;
+  const lastAdded = ctx.added.get(stream.id)?.at(-1);
+  if (lastAdded) return lastAdded.timestamp;
   return stream.messageCount > 0 ? messageTimestamp(ctx.org, stream, stream.messageCount - 1) : undefined;
 }
 
@@ -172,7 +172,7 @@ export const podRoutes: Route[] = [
       sendJson(res, 200, { count: all.length, skip: q.skip, limit: q.limit, filter: filter ?? {}, streams: page });
     },
   })),
-  {
+  route({
     method: "GET",
     path: "/pod/v1/admin/stream/{sid}/membership/list",
     auth: "session",
@@ -202,7 +202,7 @@ export const podRoutes: Route[] = [
       });
       sendJson(res, 200, { count: stream.memberIds.length, skip: q.skip, limit: q.limit, members });
     },
-  },
+  }),
 ];
 
 export const keyManagerRoutes: Route[] = [
