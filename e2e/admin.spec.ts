@@ -62,7 +62,7 @@ async function watch(context: BrowserContext) {
     (_source, call: ActionCall) => void actionCalls.set(call.id, call),
   );
   await context.addInitScript(() => {
-    const original = window.fetch;
+    const original = window.fetch.bind(window);
     window.fetch = async function (input: RequestInfo | URL, init?: RequestInit) {
       const headers = new Headers(init?.headers);
       const id = headers.get("next-action");
@@ -70,7 +70,7 @@ async function watch(context: BrowserContext) {
         const encoded = new Request(location.href, { method: "POST", body: init.body });
         const body = Array.from(new Uint8Array(await encoded.clone().arrayBuffer()));
         const url = input instanceof Request ? input.url : new URL(String(input), location.href).href;
-        const record = (window as unknown as { __recordServerAction(call: unknown): Promise<void> })
+        const record = (window as unknown as { __recordServerAction: (call: unknown) => Promise<void> })
           .__recordServerAction;
         await record({
           id,
@@ -80,7 +80,7 @@ async function watch(context: BrowserContext) {
           body,
         });
       }
-      return original.call(window, input, init);
+      return original(input, init);
     };
   });
 }
@@ -327,7 +327,7 @@ test.describe.serial("admin experience", () => {
         data: { streamId: stream.id, text: `Run-now check ${i} ${name}` },
       });
       expect(response.status()).toBe(201);
-      added.push((await response.json()).messageId);
+      added.push(((await response.json()) as { messageId: string }).messageId);
     }
     const expected = added.length * mailboxes.length;
 
@@ -349,9 +349,9 @@ test.describe.serial("admin experience", () => {
       page.waitForEvent("download"),
       flyout.getByRole("link", { name: "Download log" }).click(),
     ]);
-    const csv = readFileSync((await download.path())!, "utf8");
+    const csv = readFileSync(await download.path(), "utf8");
     seen.push({ what: "downloaded status log", text: csv });
-    const rows = parse(csv, { columns: true }) as LogRow[];
+    const rows = parse<LogRow>(csv, { columns: true });
     const fresh = rows.filter((row) => added.includes(row.symphony_message_id));
     expect(fresh).toHaveLength(expected);
     for (const messageId of added) {
@@ -439,7 +439,7 @@ test.describe.serial("admin experience", () => {
     const callback = `/api/consent/callback?admin_consent=True&tenant=x&state=${"s".repeat(32)}`;
     const refused = await viewer.request.get(callback, { maxRedirects: 0 });
     expect(refused.status()).toBe(403);
-    expect((await refused.json()).error).toMatch(/role is required/);
+    expect(((await refused.json()) as { error: string }).error).toMatch(/role is required/);
     expect((await anonymous.get(callback, { maxRedirects: 0 })).status()).toBe(401);
     for (const read of [`/api/connectors/${id}/log`, `/api/connectors/${id}/progress`]) {
       expect((await anonymous.get(read)).status(), `${read} signed out`).toBe(401);

@@ -14,6 +14,21 @@ describe("parseConfig", () => {
     expect(parseConfig({ DATABASE_URL: "", PORT: "" }).PORT).toBe(3000);
   });
 
+  it.each([
+    ["31 bytes", Buffer.alloc(31, 1).toString("base64")],
+    ["33 bytes", Buffer.alloc(33, 1).toString("base64")],
+    ["base64 without padding", Buffer.alloc(32, 1).toString("base64").replace(/=+$/, "")],
+    ["base64url", Buffer.alloc(32, 0xfb).toString("base64url")],
+    ["trailing garbage", `${Buffer.alloc(32, 1).toString("base64")}!!`],
+  ])("refuses a SECRETS_KEY of %s", (_, value) => {
+    expect(() => parseConfig({ SECRETS_KEY: value })).toThrow(/SECRETS_KEY: must be exactly 32 bytes/);
+  });
+
+  it("accepts a SECRETS_KEY of exactly 32 bytes in canonical base64", () => {
+    const value = Buffer.alloc(32, 7).toString("base64");
+    expect(parseConfig({ SECRETS_KEY: value }).SECRETS_KEY).toBe(value);
+  });
+
   it("names every bad variable without echoing its value", () => {
     const secret = "not-base64-and-far-too-short";
     let error: unknown;
@@ -26,7 +41,7 @@ describe("parseConfig", () => {
     const message = (error as Error).message;
     expect(message).toContain("PORT");
     expect(message).toContain("DATABASE_URL: must be a postgresql:// connection URL");
-    expect(message).toContain("SECRETS_KEY: must be 32 bytes encoded as base64");
+    expect(message).toContain("SECRETS_KEY: must be exactly 32 bytes in canonical base64");
     expect(message).not.toContain(secret);
   });
 

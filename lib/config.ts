@@ -28,7 +28,10 @@ const schema = z
     /** 32 bytes, base64: the key that encrypts stored secrets (Symphony private keys). */
     SECRETS_KEY: z
       .string()
-      .refine((v) => Buffer.from(v, "base64").length === 32, "must be 32 bytes encoded as base64")
+      .refine(
+        (v) => Buffer.from(v, "base64").length === 32 && Buffer.from(v, "base64").toString("base64") === v,
+        "must be exactly 32 bytes in canonical base64 (openssl rand -base64 32)",
+      )
       .optional(),
 
     ENTRA_AUTHORITY_HOST: z.url().default("https://login.microsoftonline.com"),
@@ -46,6 +49,11 @@ const schema = z
     CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
     SANDBOX_CONSOLE_URL: optionalUrl,
+    /** Lets the Symphony URLs point at loopback, link-local or private addresses (an on-premises pod). */
+    SYMPHONY_ALLOW_PRIVATE_HOSTS: z
+      .enum(["true", "false"], "must be true or false")
+      .default("false")
+      .transform((value) => value === "true"),
   })
   .refine((c) => !(c.ENTRA_CLIENT_CERTIFICATE_PATH && !c.ENTRA_CLIENT_KEY_PATH), {
     path: ["ENTRA_CLIENT_KEY_PATH"],
@@ -82,5 +90,5 @@ export function required<K extends keyof Config>(key: K): NonNullable<Config[K]>
   if (value === undefined || value === null) {
     throw new ConfigError(`${String(key)} is not set (npm start sets it in embedded mode; see README.md)`);
   }
-  return value as NonNullable<Config[K]>;
+  return value;
 }

@@ -12,7 +12,7 @@ function createClient(): PrismaClient {
 export const db: PrismaClient = new Proxy({} as PrismaClient, {
   get(_, property) {
     globalForPrisma.prisma ??= createClient();
-    const value = Reflect.get(globalForPrisma.prisma, property);
-    return typeof value === "function" ? value.bind(globalForPrisma.prisma) : value;
+    const value: unknown = Reflect.get(globalForPrisma.prisma, property);
+    return typeof value === "function" ? (value.bind(globalForPrisma.prisma) as unknown) : value;
   },
 });

@@ -1,6 +1,7 @@
 import { BlobServiceClient } from "@azure/storage-blob";
 import { config } from "@/lib/config";
 import { db } from "@/lib/db";
+import { errorMessage } from "@/lib/errors";
 
 export interface ComponentHealth {
   ok: boolean;
@@ -24,7 +25,7 @@ async function probe(check: () => Promise<unknown>): Promise<ComponentHealth> {
     return { ok: true };
   } catch (error) {
     // Driver messages can quote connection strings; report only the kind of failure.
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     return { ok: false, error: message.includes("within") ? message : "unreachable or refused the connection" };
   }
 }

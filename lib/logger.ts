@@ -17,4 +17,16 @@ const REDACT = [
   "Authorization",
 ].flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
 
-export const logger = pino({ level: config().LOG_LEVEL, redact: { paths: REDACT, censor: "[Redacted]" } });
+let root: pino.Logger | undefined;
+
+/**
+ * The process's logger, made on first use: reading the configuration when this module loads would fix
+ * it before a test or script has set its environment (DATABASE_URL of a private server, for example).
+ */
+export const logger: pino.Logger = new Proxy({} as pino.Logger, {
+  get(_, property) {
+    root ??= pino({ level: config().LOG_LEVEL, redact: { paths: REDACT, censor: "[Redacted]" } });
+    const value: unknown = Reflect.get(root, property, root);
+    return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(root) : value;
+  },
+});

@@ -21,11 +21,13 @@ function copyOfMigrations(): string {
   return dir;
 }
 
+type AppliedRow = { migration_name: string; checksum: string; finished_at: Date | null; applied_steps_count: number };
+
 async function appliedRows(url: string) {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query(
+    const { rows } = await client.query<AppliedRow>(
       `SELECT migration_name, checksum, finished_at, applied_steps_count FROM "_prisma_migrations" ORDER BY started_at`,
     );
     return rows;
@@ -47,7 +49,8 @@ describe("migrate", () => {
     const rows = await appliedRows(url);
     expect(rows.map((r) => r.migration_name)).toEqual(first.applied);
     expect(rows.every((r) => r.finished_at instanceof Date && r.applied_steps_count === 1)).toBe(true);
-    expect(rows[0].checksum).toBe(readMigrations(projectMigrations)[0].checksum);
+    expect(rows).not.toHaveLength(0);
+    expect(rows[0]?.checksum).toBe(readMigrations(projectMigrations)[0]?.checksum);
 
     expect((await migrate({ databaseUrl: url, dir: projectMigrations })).applied).toEqual([]);
   });
@@ -66,7 +69,8 @@ describe("migrate", () => {
     const url = await freshDatabase();
     const dir = copyOfMigrations();
     await migrate({ databaseUrl: url, dir });
-    const first = readMigrations(dir)[0];
+    const [first] = readMigrations(dir);
+    if (!first) throw new Error("There is no migration to edit.");
     appendFileSync(path.join(dir, first.name, "migration.sql"), "\n-- edited\n");
     await expect(migrate({ databaseUrl: url, dir })).rejects.toThrow(
       `Migration ${first.name} was changed after it was applied`,
@@ -88,9 +92,9 @@ describe("migrate", () => {
     );
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    const half = await client.query(`SELECT to_regclass('"Half"') AS t`);
+    const half = await client.query<{ t: string | null }>(`SELECT to_regclass('"Half"') AS t`);
     await client.end();
-    expect(half.rows[0].t).toBeNull();
+    expect(half.rows[0]?.t).toBeNull();
     expect((await appliedRows(url)).map((r) => r.migration_name)).not.toContain("29991231000000_broken");
   });
 });

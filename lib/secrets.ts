@@ -1,33 +1,69 @@
-// Encryption of stored secrets (AES-256-GCM). The stored form is "v1:<iv>:<tag>:<ciphertext>" in base64url;
-// the key comes from SECRETS_KEY and never from the database.
+// Encryption of stored secrets (AES-256-GCM). The key comes from SECRETS_KEY and never from the database.
+// Stored form "v2:<iv>:<tag>:<ciphertext>" (base64url), with the secret's context (e.g. the connector it
+// belongs to) bound as additional authenticated data: a ciphertext copied into another row does not
+// decrypt there. "v1" values (no context) are only read by the upgrade that rewrites them as v2.
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { required } from "@/lib/config";
 
-const VERSION = "v1";
+const VERSION = "v2";
+const LEGACY_VERSION = "v1";
 
 function key(): Buffer {
   return Buffer.from(required("SECRETS_KEY"), "base64");
 }
 
-export function encryptSecret(plain: string, secretsKey: Buffer = key()): string {
+/** The context of a connector's Symphony bot key. */
+export function botKeyContext(connectorId: string): string {
+  return `connector:${connectorId}:symphony-private-key`;
+}
+
+export function encryptSecret(plain: string, context: string, secretsKey: Buffer = key()): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", secretsKey, iv);
+  cipher.setAAD(Buffer.from(context, "utf8"));
   const ciphertext = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
   return [VERSION, iv, cipher.getAuthTag(), ciphertext]
     .map((p) => (typeof p === "string" ? p : p.toString("base64url")))
     .join(":");
 }
 
-export function decryptSecret(stored: string, secretsKey: Buffer = key()): string {
+export function decryptSecret(stored: string, context: string, secretsKey: Buffer = key()): string {
+  const parts = parse(stored);
+  if (parts.version === LEGACY_VERSION) {
+    throw new Error("Stored secret is in the old format: run `npm run db:migrate` (npm start does it) to upgrade it");
+  }
+  return open(parts, context, secretsKey);
+}
+
+/** True when the stored value is in the old format, without a bound context. */
+export function isLegacySecret(stored: string): boolean {
+  return stored.startsWith(`${LEGACY_VERSION}:`);
+}
+
+/** Rewrites an old-format value with its context bound (the upgrade of stored secrets). */
+export function upgradeSecret(stored: string, context: string, secretsKey: Buffer = key()): string {
+  const parts = parse(stored);
+  if (parts.version !== LEGACY_VERSION) return stored;
+  return encryptSecret(open(parts, undefined, secretsKey), context, secretsKey);
+}
+
+type Parts = { version: string; iv: string; tag: string; ciphertext: string };
+
+function parse(stored: string): Parts {
   const [version, iv, tag, ciphertext] = stored.split(":");
-  if (version !== VERSION || !iv || !tag || ciphertext === undefined) {
+  if ((version !== VERSION && version !== LEGACY_VERSION) || !iv || !tag || ciphertext === undefined) {
     throw new Error("Stored secret is not in a known format");
   }
+  return { version, iv, tag, ciphertext };
+}
+
+function open({ iv, tag, ciphertext }: Parts, context: string | undefined, secretsKey: Buffer): string {
   try {
     const decipher = createDecipheriv("aes-256-gcm", secretsKey, Buffer.from(iv, "base64url"));
+    if (context !== undefined) decipher.setAAD(Buffer.from(context, "utf8"));
     decipher.setAuthTag(Buffer.from(tag, "base64url"));
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()]).toString("utf8");
   } catch {
-    throw new Error("Stored secret could not be decrypted (wrong SECRETS_KEY?)");
+    throw new Error("Stored secret could not be decrypted (wrong SECRETS_KEY, or it belongs to another record)");
   }
 }

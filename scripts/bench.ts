@@ -66,6 +66,8 @@ async function main() {
   const services = await startBenchServices(root, { pendingIndex: values["pending-index"] });
   // Set before lib/ reads its configuration (lib/config parses the environment once).
   process.env.DATABASE_URL = services.databaseUrl;
+  // The Symphony sandbox listens on loopback.
+  process.env.SYMPHONY_ALLOW_PRIVATE_HOSTS = "true";
   process.env.AZURE_STORAGE_CONNECTION_STRING = services.storageConnectionString;
   process.env.SECRETS_KEY = randomBytes(32).toString("base64");
   const { startSandboxHost } = await import("./bench/sandboxes");

@@ -2,9 +2,10 @@
 // stderr and a summary at the end. Resumes the connector's queued or running run if there is one.
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { db } from "../lib/db";
-import { openRun } from "../lib/jobs/request";
-import { failRun, runImport, type RunProgress } from "../lib/pipeline";
+import { db } from "@/lib/db";
+import { openRun } from "@/lib/jobs";
+import { failRun, runImport, type RunProgress } from "@/lib/pipeline";
+import { errorMessage } from "@/lib/errors";
 
 const args = z
   .object({
@@ -14,9 +15,9 @@ const args = z
       .min(1, "--connector needs a name"),
   })
   .safeParse(parseArgs({ options: { connector: { type: "string" } } }).values);
-if (!args.success) fail(args.error.issues[0].message);
+if (!args.success) fail(args.error.issues[0]?.message ?? "Usage: npm run import -- --connector <name>");
 
-const name = args.data!.connector;
+const name = args.data.connector;
 const connector = await db.connector.findUnique({ where: { name } });
 if (!connector) {
   const known = await db.connector.findMany({ select: { name: true }, orderBy: { name: "asc" } });
@@ -25,7 +26,7 @@ if (!connector) {
   );
 }
 
-const { run, created } = await openRun({ connectorId: connector!.id, trigger: "MANUAL", requestedBy: "cli" });
+const { run, created } = await openRun({ connectorId: connector.id, trigger: "MANUAL", requestedBy: "cli" });
 const started = Date.now();
 const interrupt = new AbortController();
 process.once("SIGINT", () => interrupt.abort());
@@ -57,10 +58,10 @@ try {
     console.error(`Interrupted; run ${run.id} stays RUNNING and resumes with the next import of "${name}".`);
   } else if (created) {
     await failRun(run.id, error).catch(() => {});
-    console.error(`Import failed: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`Import failed: ${errorMessage(error)}`);
   } else {
     // The run was queued or running before this command joined it: a worker may still finish it.
-    console.error(`Import failed here: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`Import failed here: ${errorMessage(error)}`);
     console.error(`Run ${run.id} was already open and stays so; a worker or the next import resumes it.`);
   }
   await db.$disconnect();

@@ -2,11 +2,21 @@
 // embedded under DATA_DIR (PostgreSQL, Azurite, and the Symphony and Microsoft 365 sandboxes with a
 // demo organisation); then migrations, a production build when sources changed, the web app and a worker.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync, readdirSync } from "node:fs";
+import {
+  chmodSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  readdirSync,
+} from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { parseConfig } from "../lib/config";
-import { migrate } from "../lib/migrations";
+import { parseConfig } from "@/lib/config";
+import { errorMessage } from "@/lib/errors";
+import { migrate } from "@/lib/migrations";
 import { startAzurite } from "../sandbox/azurite";
 import { startDemoSandboxes } from "../sandbox/demo";
 import { startEmbeddedPostgres } from "../sandbox/postgres";
@@ -27,33 +37,40 @@ async function main() {
   const configured = { ...env };
   const initial = parseConfig(env); // fail early, naming any bad variable
   const dataDir = path.resolve(root, initial.DATA_DIR);
-  mkdirSync(dataDir, { recursive: true });
+  // Secrets, the database and the logs live here: only the service's own user may read them. Run as
+  // root, embedded PostgreSQL runs as its own "postgres" user, which must be able to pass through
+  // (not list or read) this folder to reach its data folder.
+  const dataDirMode = process.getuid?.() === 0 ? 0o711 : 0o700;
+  mkdirSync(dataDir, { recursive: true, mode: dataDirMode });
+  chmodSync(dataDir, dataDirMode);
   env.DATA_DIR = dataDir;
   Object.assign(env, generatedSecrets(dataDir, env));
 
   if (!env.DATABASE_URL) {
     say("DATABASE_URL not set: starting embedded PostgreSQL");
     const postgres = await startEmbeddedPostgres({ dir: path.join(dataDir, "postgres") });
-    stops.push(postgres.stop);
+    stops.push(() => postgres.stop());
     env.DATABASE_URL = postgres.url;
   }
   if (!env.AZURE_STORAGE_CONNECTION_STRING) {
     say("AZURE_STORAGE_CONNECTION_STRING not set: starting Azurite");
     const azurite = await startAzurite({ dir: path.join(dataDir, "azurite") });
-    stops.push(azurite.stop);
+    stops.push(() => azurite.stop());
     env.AZURE_STORAGE_CONNECTION_STRING = azurite.connectionString;
   }
   let demo: Awaited<ReturnType<typeof startDemoSandboxes>> | undefined;
   if (!env.ENTRA_TENANT_ID) {
     say("ENTRA_TENANT_ID not set: starting the Microsoft 365 and Symphony sandboxes with a demo organisation");
     demo = await startDemoSandboxes({ dir: path.join(dataDir, "sandbox") });
-    stops.push(demo.close);
+    stops.push(demo.close.bind(demo));
     const { NODE_EXTRA_CA_CERTS: sandboxCa, ...demoEnv } = demo.env;
     Object.assign(env, demoEnv);
     env.NODE_EXTRA_CA_CERTS = withExtraCa(env.NODE_EXTRA_CA_CERTS, sandboxCa!, path.join(dataDir, "sandbox"));
+    // The demo's Symphony sandbox listens on loopback: allow it (a real deployment keeps the default, false).
+    env.SYMPHONY_ALLOW_PRIVATE_HOSTS ??= "true";
   }
 
-  const { applied } = await migrate({ databaseUrl: env.DATABASE_URL!, dir: path.join(root, "prisma/migrations") });
+  const { applied } = await migrate({ databaseUrl: env.DATABASE_URL, dir: path.join(root, "prisma/migrations") });
   say(applied.length ? `applied migrations: ${applied.join(", ")}` : "database schema is up to date");
 
   if (needsBuild()) {
@@ -114,7 +131,7 @@ function appUrl(env: NodeJS.ProcessEnv): string {
 /** Secrets the app needs but the operator did not give: made once and kept (mode 600) in DATA_DIR. */
 function generatedSecrets(dataDir: string, env: NodeJS.ProcessEnv): Record<string, string> {
   const file = path.join(dataDir, "secrets.json");
-  const stored: Record<string, string> = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+  const stored = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Record<string, string>) : {};
   const wanted = {
     SECRETS_KEY: () => randomBytes(32).toString("base64"),
     NEXTAUTH_SECRET: () => randomBytes(32).toString("hex"),
@@ -170,8 +187,10 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<v
  */
 function supervise(name: string, args: string[], env: NodeJS.ProcessEnv, options: { restart: boolean }) {
   const logDir = path.join(env.DATA_DIR!, "logs");
-  mkdirSync(logDir, { recursive: true });
-  const log = createWriteStream(path.join(logDir, `${name}.log`), { flags: "a" });
+  mkdirSync(logDir, { recursive: true, mode: 0o700 });
+  const logFile = path.join(logDir, `${name}.log`);
+  const log = createWriteStream(logFile, { flags: "a", mode: 0o600 });
+  if (existsSync(logFile)) chmodSync(logFile, 0o600); // files made by older versions
   const launch = () => {
     const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
     for (const [from, to] of [
@@ -230,7 +249,7 @@ async function shutdown(code: number) {
         }),
     ),
   );
-  for (const stop of stops.reverse()) await stop().catch((error) => console.error(`[start] ${error.message}`));
+  for (const stop of stops.reverse()) await stop().catch((error) => console.error(`[start] ${errorMessage(error)}`));
   process.exit(code);
 }
 

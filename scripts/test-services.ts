@@ -4,8 +4,8 @@
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import path from "node:path";
-import { migrate } from "../lib/migrations";
-import { runSql } from "../lib/testing/databases";
+import { migrate } from "@/lib/migrations";
+import { runSql } from "@/lib/testing";
 import { startAzurite, type AzuriteHandle } from "../sandbox/azurite";
 import { ensureSandboxCa } from "../sandbox/m365/ca";
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "../sandbox/postgres";
@@ -46,6 +46,8 @@ export default async function setup() {
   process.env.SECRETS_KEY ??= randomBytes(32).toString("base64");
   process.env.NEXTAUTH_SECRET ??= randomBytes(32).toString("hex");
   process.env.DATA_DIR ??= dataDir;
+  // The Symphony sandboxes of the tests listen on loopback; network.test.ts turns this off for itself.
+  process.env.SYMPHONY_ALLOW_PRIVATE_HOSTS ??= "true";
 
   return async () => {
     await runSql(adminUrl, `DROP DATABASE IF EXISTS "${testDatabase}" WITH (FORCE)`).catch(() => {});

@@ -1,6 +1,7 @@
-// `npm test`: the whole suite, as CI runs it: typecheck, unit and integration tests (vitest, against
-// real PostgreSQL, Azurite and the sandboxes), then end-to-end tests (Playwright in Chromium against
-// `npm start`). Stops at the first failing stage and exits non-zero.
+// `npm test`: the whole suite, as CI runs it: typecheck, lint (type-checked rules and the layer rules),
+// format check, unit and integration tests (vitest, against real PostgreSQL, Azurite and the sandboxes),
+// then end-to-end tests (Playwright in Chromium against `npm start`). Stops at the first failing stage
+// and exits non-zero.
 import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import path from "node:path";
@@ -19,6 +20,8 @@ const stages: [string, string, string[]][] = [
     [path.join(root, "node_modules/tsx/dist/cli.mjs"), path.join(root, "scripts/generate.ts")],
   ],
   ["typecheck", bin("tsc"), ["--noEmit", "-p", "."]],
+  ["lint", bin("eslint"), ["--max-warnings", "0", "."]],
+  ["format check", bin("prettier"), ["--check", "."]],
   ["unit and integration tests", bin("vitest"), ["run"]],
   ["end-to-end tests", bin("playwright"), ["test"]],
 ];

@@ -8,11 +8,13 @@
 //   WORKER_ATTEMPT_TIMEOUT_SECONDS  longest one import attempt of an item may take (default 1800)
 // Several workers may run against one database; SIGTERM/SIGINT stop it gracefully.
 import { z } from "zod";
-import { config } from "../lib/config";
-import { db } from "../lib/db";
-import { isDatabaseUnavailable } from "../lib/jobs/database-errors";
-import { startWorker } from "../lib/jobs/worker";
-import { logger } from "../lib/logger";
+import { config } from "@/lib/config";
+import { upgradeStoredKeys } from "@/lib/connectors";
+import { db } from "@/lib/db";
+import { isDatabaseUnavailable } from "@/lib/jobs";
+import { startWorker } from "@/lib/jobs";
+import { logger } from "@/lib/logger";
+import { errorMessage } from "@/lib/errors";
 
 const parsed = z
   .object({
@@ -37,15 +39,15 @@ const env = parsed.data;
 // simply expires and is retried, so such a rejection is logged; any other one still ends the process.
 process.on("unhandledRejection", (reason) => {
   if (isDatabaseUnavailable(reason)) {
-    logger.warn(
-      { err: reason instanceof Error ? reason.message : String(reason) },
-      "database unavailable; the job is retried when it is back",
-    );
+    logger.warn({ err: errorMessage(reason) }, "database unavailable; the job is retried when it is back");
     return;
   }
   logger.fatal({ err: reason instanceof Error ? reason.stack : String(reason) }, "unhandled rejection");
   process.exit(1);
 });
+
+const upgraded = await upgradeStoredKeys();
+if (upgraded) logger.info({ upgraded }, "stored bot keys upgraded to the current format");
 
 const worker = await startWorker({
   concurrency: config().WORKER_CONCURRENCY,

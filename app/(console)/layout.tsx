@@ -1,6 +1,6 @@
 import type { ReactNode } from "react";
 import { AppShell } from "@/components/shell/AppShell";
-import { requireSession, userIsAdmin } from "@/lib/auth/session";
+import { requireSession, userIsAdmin } from "@/lib/auth";
 
 export default async function ConsoleLayout({ children }: { children: ReactNode }) {
   const user = await requireSession();

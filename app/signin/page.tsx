@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { SignInButton } from "@/components/shell/SignInButton";
-import { currentUser } from "@/lib/auth/session";
+import { currentUser } from "@/lib/auth";
 
 export const metadata: Metadata = { title: "Sign in" };
 

@@ -1,5 +1,5 @@
 import Link from "next/link";
-import type { ConnectorRow } from "@/lib/connectors/queries";
+import type { ConnectorRow } from "@/lib/connectors";
 import { StatusBadge } from "@/components/connectors/StatusBadge";
 import { formatCount, formatDateTime, hostOf } from "@/components/connectors/format";
 

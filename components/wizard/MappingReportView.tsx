@@ -1,5 +1,5 @@
-import type { MappingCheck } from "@/lib/connectors/mapping-check";
-import type { MappingReport, Participant } from "@/lib/connectors/unmapped";
+import type { MappingCheck } from "@/lib/connectors";
+import type { MappingReport, Participant } from "@/lib/connectors";
 
 const LISTED = 100;
 

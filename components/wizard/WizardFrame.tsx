@@ -1,6 +1,6 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
-import { WIZARD_STEPS, canOpenStep, stepNumber, wizardHref, type WizardStepSlug } from "@/lib/connectors/steps";
+import { WIZARD_STEPS, canOpenStep, stepNumber, wizardHref, type WizardStepSlug } from "@/lib/connectors";
 
 interface Props {
   step: WizardStepSlug;

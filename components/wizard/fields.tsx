@@ -1,6 +1,6 @@
 "use client";
 import Link from "next/link";
-import type { ReactNode } from "react";
+import { useState, type ChangeEvent, type ReactNode } from "react";
 import { useFormStatus } from "react-dom";
 
 export const inputClass =
@@ -118,4 +118,22 @@ export function StepButtons({
       </Link>
     </div>
   );
+}
+
+/**
+ * Refuses a chosen file larger than `maxBytes` in the browser (the input is emptied and `error` says
+ * why), so a file the server would refuse is never uploaded.
+ */
+export function useFileSizeLimit(maxBytes: number, message: string) {
+  const [error, setError] = useState<string>();
+  const onChange = (event: ChangeEvent<HTMLInputElement>) => {
+    const file = event.currentTarget.files?.[0];
+    if (file && file.size > maxBytes) {
+      event.currentTarget.value = "";
+      setError(message);
+    } else {
+      setError(undefined);
+    }
+  };
+  return { error, onChange };
 }

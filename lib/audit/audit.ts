@@ -34,3 +34,5 @@ export async function recordAudit(entry: AuditEntry, writer: Writer = db): Promi
 export async function listAudit(connectorId: string, take = 50) {
   return db.auditEvent.findMany({ where: { connectorId }, orderBy: { at: "desc" }, take });
 }
+
+export type AuditRow = Awaited<ReturnType<typeof listAudit>>[number];

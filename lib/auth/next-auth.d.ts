@@ -1,4 +1,4 @@
-import type { SessionUser } from "@/lib/auth/roles";
+import type { SessionUser } from "./roles";
 
 declare module "next-auth" {
   interface Session {

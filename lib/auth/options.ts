@@ -2,8 +2,8 @@
 import type { NextAuthOptions } from "next-auth";
 import type { OAuthConfig } from "next-auth/providers/oauth";
 import { config, required } from "@/lib/config";
-import { authorityUrl } from "@/lib/auth/authority";
-import { rolesFromClaims } from "@/lib/auth/roles";
+import { authorityUrl } from "./authority";
+import { rolesFromClaims } from "./roles";
 
 interface EntraProfile extends Record<string, unknown> {
   sub: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actorName, isAdmin, rolesFromClaims } from "@/lib/auth/roles";
+import { actorName, isAdmin, rolesFromClaims } from "./roles";
 
 describe("role checks", () => {
   it("reads the roles claim of an ID token", () => {

@@ -3,8 +3,8 @@
 import { getServerSession } from "next-auth";
 import { redirect } from "next/navigation";
 import { config } from "@/lib/config";
-import { authOptions } from "@/lib/auth/options";
-import { isAdmin, type SessionUser } from "@/lib/auth/roles";
+import { authOptions } from "./options";
+import { isAdmin, type SessionUser } from "./roles";
 
 /** Where a signed-in user without the admin role is sent: the dashboard, with its "only admins" notice. */
 export const ACCESS_DENIED_PATH = "/connectors?denied=1";

@@ -1,13 +1,31 @@
 // CSV writing for downloads: RFC 4180 quoting, and cells that a spreadsheet would run as a formula neutralised.
-const FORMULA_START = /^[=+\-@\t\r]/;
+// Spreadsheets skip leading white space before deciding a cell is a formula, and some locales split
+// cells on ";", so both are taken into account.
+const FORMULA_START = /^[\s\u00a0\u3000]*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
 
+/** A text cell, neutralised when a spreadsheet would read it as a formula. */
 export function csvCell(value: string | number | bigint | null | undefined): string {
   if (value === null || value === undefined) return "";
   let text = String(value);
   if (typeof value === "string" && FORMULA_START.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  return quoted(text);
 }
 
-export function csvLine(cells: (string | number | bigint | null | undefined)[]): string {
-  return `${cells.map(csvCell).join(",")}\r\n`;
+/** An identifier cell (a message or item id): never altered, only quoted when needed. */
+export function csvIdCell(value: string | null | undefined): string {
+  return value === null || value === undefined ? "" : quoted(value);
+}
+
+function quoted(text: string): string {
+  return /[",;\r\n]/.test(text) || /^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** A cell value; `{ id }` marks an identifier, written as it is (ids may start with "-"). */
+export type CsvValue = string | number | bigint | null | undefined | { id: string | null };
+
+export function csvLine(cells: CsvValue[]): string {
+  const rendered = cells.map((cell) =>
+    typeof cell === "object" && cell !== null ? csvIdCell(cell.id) : csvCell(cell),
+  );
+  return `${rendered.join(",")}\r\n`;
 }

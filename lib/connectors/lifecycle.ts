@@ -1,8 +1,9 @@
 // Dashboard actions on a finished connector: run now, pause, resume, delete. Each one leaves an audit event.
-import { recordAudit } from "@/lib/audit/audit";
+import { recordAudit } from "@/lib/audit";
 import { db } from "@/lib/db";
-import { requestImport } from "@/lib/jobs/request";
-import { ConnectorNotFound } from "@/lib/connectors/wizard";
+import { requestImport } from "@/lib/jobs";
+import { ConnectorNotFound } from "./draft";
+import { nextRunAfter } from "@/lib/next-run";
 
 async function statusOf(connectorId: string) {
   const connector = await db.connector.findUnique({
@@ -41,7 +42,7 @@ export async function resumeConnector(connectorId: string, actor: string): Promi
   await db.$transaction(async (tx) => {
     await tx.connector.update({
       where: { id: connectorId },
-      data: { status: "ACTIVE", nextRunAt: new Date(Date.now() + scheduleIntervalMinutes * 60_000) },
+      data: { status: "ACTIVE", nextRunAt: nextRunAfter(new Date(), scheduleIntervalMinutes) },
     });
     await recordAudit({ connectorId, actor, action: "connector.resumed" }, tx);
   });

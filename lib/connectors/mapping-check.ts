@@ -2,10 +2,10 @@
 // tenant has consented, the Microsoft 365 directory. Results are kept briefly per saved state.
 import { db } from "@/lib/db";
 import { createMailboxWriter, M365AuthError } from "@/lib/m365";
-import { environmentFromConfig } from "@/lib/pipeline/environment";
-import { decryptSecret } from "@/lib/secrets";
+import { environmentFromConfig } from "@/lib/pipeline";
+import { botKeyContext, decryptSecret } from "@/lib/secrets";
 import { createSymphonyClient, type SymphonyClient } from "@/lib/symphony";
-import { mappingReport, type DirectoryLookup, type MappingReport, type Participant } from "@/lib/connectors/unmapped";
+import { mappingReport, type DirectoryLookup, type MappingReport, type Participant } from "./unmapped";
 
 export type MappingCheck =
   | { ok: true; report: MappingReport; directory: "checked" | "no-consent" | { failed: string } }
@@ -47,7 +47,7 @@ async function runCheck(connectorId: string): Promise<MappingCheck> {
         agentUrl: c.agentUrl,
         keyManagerUrl: c.keyManagerUrl,
         botUsername: c.botUsername,
-        privateKeyPem: decryptSecret(c.privateKeyEncrypted),
+        privateKeyPem: decryptSecret(c.privateKeyEncrypted, botKeyContext(c.id)),
       },
       { retry: { maxAttempts: 1 }, requestTimeoutMs: 10_000 },
     );

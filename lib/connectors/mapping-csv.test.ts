@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseMappingCsv } from "@/lib/connectors/mapping-csv";
+import { parseMappingCsv } from "./mapping-csv";
 
 describe("parseMappingCsv", () => {
   it("maps emails (lower-cased) and numeric user ids, skipping a header line", () => {
@@ -26,10 +26,13 @@ describe("parseMappingCsv", () => {
     );
     expect(rows.map((r) => r.line)).toEqual([1]);
     expect(errors).toEqual([
-      { line: 2, message: expect.stringContaining("neither an email address nor a numeric Symphony user id") },
-      { line: 3, message: expect.stringContaining("not a valid Microsoft 365 email address") },
-      { line: 4, message: expect.stringContaining("Expected 2 columns") },
-      { line: 6, message: expect.stringContaining("already mapped on line 1") },
+      {
+        line: 2,
+        message: expect.stringContaining("neither an email address nor a numeric Symphony user id") as unknown,
+      },
+      { line: 3, message: expect.stringContaining("not a valid Microsoft 365 email address") as unknown },
+      { line: 4, message: expect.stringContaining("Expected 2 columns") as unknown },
+      { line: 6, message: expect.stringContaining("already mapped on line 1") as unknown },
     ]);
   });
 
@@ -42,7 +45,7 @@ describe("parseMappingCsv", () => {
   it("names the line of a broken quote", () => {
     const { rows, errors } = parseMappingCsv('a@bank.example,a@contoso.test\n"b@bank.example,b@contoso.test\n');
     expect(rows).toEqual([]);
-    expect(errors[0].message).toContain("not valid CSV");
-    expect(errors[0].line).toBeGreaterThanOrEqual(2);
+    expect(errors[0]?.message).toContain("not valid CSV");
+    expect(errors[0]?.line).toBeGreaterThanOrEqual(2);
   });
 });

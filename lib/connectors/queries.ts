@@ -71,6 +71,8 @@ export async function listRuns(connectorId: string, take = 10) {
   return db.importRun.findMany({ where: { connectorId }, orderBy: { startedAt: "desc" }, take });
 }
 
+export type RunRow = Awaited<ReturnType<typeof listRuns>>[number];
+
 /** Items imported per UTC day over the last `days` days, oldest first, zero-filled. */
 export async function importedPerDay(connectorId: string, days = 14): Promise<{ day: string; count: number }[]> {
   const since = new Date(Date.now() - (days - 1) * 86_400_000);

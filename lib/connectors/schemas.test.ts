@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { connectorNameSchema, mappingSettingsSchema, sourceSettingsSchema } from "@/lib/connectors/schemas";
+import { connectorNameSchema, mappingSettingsSchema, sourceSettingsSchema } from "./schemas";
 
 const rsaPem = generateKeyPairSync("rsa", { modulusLength: 2048 })
   .privateKey.export({ type: "pkcs8", format: "pem" })
@@ -27,11 +27,29 @@ describe("connectorNameSchema", () => {
     ["   ", "Enter a name"],
     ["x".repeat(65), "at most 64"],
     ["bad\u0007name", "control characters"],
+    ["Desk\u202Egnp.exe", "invisible formatting"],
+    ["zero\u200Bwidth", "invisible formatting"],
+    ["two\u2028lines", "line separators"],
+    ["para\u2029graph", "line separators"],
   ])("rejects %j", (name, message) => {
     const result = connectorNameSchema.safeParse(name);
     expect(result.success).toBe(false);
-    expect(result.error?.issues[0].message).toContain(message);
+    expect(result.error?.issues[0]?.message).toContain(message);
   });
+});
+
+it("normalises look-alike spellings to one name (NFKC)", () => {
+  expect(connectorNameSchema.parse("Ｒａｔｅｓ ｄｅｓｋ")).toBe("Rates desk");
+  expect(connectorNameSchema.parse("ﬁx desk")).toBe("fix desk");
+});
+
+it("refuses RSA keys shorter than 2048 bits", () => {
+  const short = generateKeyPairSync("rsa", { modulusLength: 1024 })
+    .privateKey.export({ type: "pkcs8", format: "pem" })
+    .toString();
+  const result = sourceSettingsSchema.safeParse({ ...source, privateKeyPem: short });
+  expect(result.success).toBe(false);
+  expect(result.error?.issues[0]?.message).toContain("at least 2048 bits");
 });
 
 describe("sourceSettingsSchema", () => {

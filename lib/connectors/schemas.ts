@@ -1,24 +1,35 @@
 // zod schemas for what the wizard's forms send. Messages are shown to admins as written.
 import { z } from "zod";
-import { parseRsaPrivateKey } from "@/lib/symphony/settings";
+import { parseRsaPrivateKey, streamTypeSchema, type StreamType } from "@/lib/symphony";
 
 export const NAME_MAX = 64;
 
+/**
+ * A connector's name, NFKC-normalised (so look-alike spellings such as full-width letters are one
+ * name for the uniqueness check). Control, format (bidi overrides, zero-width) and line or paragraph
+ * separator characters are refused: they make one name look like another.
+ */
 export const connectorNameSchema = z
   .string()
-  .trim()
-  .min(1, "Enter a name for the connector.")
-  .max(NAME_MAX, `Use at most ${NAME_MAX} characters.`)
-  .regex(/^[^\p{Cc}<>]*$/u, "The name may not contain control characters or < >.");
+  .transform((name) => name.normalize("NFKC").trim())
+  .pipe(
+    z
+      .string()
+      .min(1, "Enter a name for the connector.")
+      .max(NAME_MAX, `Use at most ${NAME_MAX} characters.`)
+      .regex(/^[^\p{Cc}<>]*$/u, "The name may not contain control characters or < >.")
+      .regex(
+        /^[^\p{Cf}\p{Zl}\p{Zp}]*$/u,
+        "The name may not contain invisible formatting characters (such as direction overrides) or line separators.",
+      ),
+  );
 
-export const STREAM_TYPES = [
+export const STREAM_TYPES: ReadonlyArray<{ value: StreamType; label: string }> = [
   { value: "IM", label: "One-to-one chats" },
   { value: "MIM", label: "Group chats" },
   { value: "ROOM", label: "Rooms" },
   { value: "POST", label: "Wall posts" },
-] as const;
-
-const streamType = z.enum(["IM", "MIM", "ROOM", "POST"]);
+];
 
 const serviceUrl = (label: string) =>
   z
@@ -34,13 +45,22 @@ const serviceUrl = (label: string) =>
     .transform((url) => url.replace(/\/+$/, ""));
 
 /** A pasted or uploaded key; the message never repeats any part of the value. */
+export const MIN_RSA_BITS = 2048;
+
+/** Larger than any RSA private key PEM (a 16,384-bit key is about 12.5 KB). */
+export const MAX_PRIVATE_KEY_BYTES = 16_384;
+
 export const privateKeySchema = z
   .string()
   .trim()
-  .max(16_384, "The private key file is too large to be an RSA key.")
+  .max(MAX_PRIVATE_KEY_BYTES, "The private key file is too large to be an RSA key.")
   .refine(
     (pem) => parseRsaPrivateKey(pem) !== undefined,
     "This is not a PEM-encoded RSA private key (-----BEGIN PRIVATE KEY----- or -----BEGIN RSA PRIVATE KEY-----).",
+  )
+  .refine(
+    (pem) => (parseRsaPrivateKey(pem)?.asymmetricKeyDetails?.modulusLength ?? 0) >= MIN_RSA_BITS,
+    `This RSA key is too short: use a key of at least ${MIN_RSA_BITS} bits.`,
   );
 
 export const sourceSettingsSchema = z.object({
@@ -54,7 +74,7 @@ export const sourceSettingsSchema = z.object({
     .max(128, "Use at most 128 characters."),
   /** Empty means "keep the key on file". */
   privateKeyPem: z.union([z.literal("").transform(() => undefined), privateKeySchema]).optional(),
-  streamTypes: z.array(streamType).min(1, "Choose at least one kind of conversation to collect."),
+  streamTypes: z.array(streamTypeSchema).min(1, "Choose at least one kind of conversation to collect."),
   startDate: z
     .union([z.literal("").transform(() => undefined), z.iso.date("Enter the start date as YYYY-MM-DD.")])
     .optional()

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { db } from "@/lib/db";
 import type { Prisma } from "@/lib/generated/prisma/client";
-import { csvLine } from "@/lib/connectors/csv";
+import { csvLine } from "./csv";
 
 export const statusLogFilterSchema = z.object({
   run: z.uuid("run must be an import run id").optional(),
@@ -84,14 +84,14 @@ export function statusLogStream(connectorId: string, filter: StatusLogFilter): R
         .map(({ sourceMessage: m, ...item }) =>
           csvLine([
             m.sentAt.toISOString(),
-            m.messageId,
-            `${m.streamType} ${m.streamId}`,
+            { id: m.messageId },
+            { id: `${m.streamType} ${m.streamId}` },
             m.senderEmail ?? m.senderUserId,
             item.mailbox,
             item.status,
             item.reason,
             m.sizeBytes,
-            item.graphMessageId,
+            { id: item.graphMessageId },
           ]),
         )
         .join("");
@@ -99,4 +99,12 @@ export function statusLogStream(connectorId: string, filter: StatusLogFilter): R
       if (items.length < PAGE) controller.close();
     },
   });
+}
+
+/** The download's file name for a connector, or undefined when the id names no connector. */
+export async function statusLogFileName(connectorId: string): Promise<string | undefined> {
+  const id = z.uuid().safeParse(connectorId);
+  if (!id.success) return undefined;
+  const connector = await db.connector.findUnique({ where: { id: id.data }, select: { name: true } });
+  return connector ? `${connector.name.replace(/[^\w.-]+/g, "_")}-status-log.csv` : undefined;
 }

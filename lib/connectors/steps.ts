@@ -15,7 +15,9 @@ export function stepNumber(slug: WizardStepSlug): number {
 }
 
 export function stepSlug(number: number): WizardStepSlug {
-  return WIZARD_STEPS[Math.min(Math.max(number, 1), WIZARD_STEPS.length) - 1].slug;
+  const step = WIZARD_STEPS[Math.min(Math.max(number, 1), WIZARD_STEPS.length) - 1];
+  if (!step) throw new Error(`There is no wizard step ${number}.`);
+  return step.slug;
 }
 
 /** A step can be opened once every step before it is complete. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mappingReport, type Participant } from "@/lib/connectors/unmapped";
+import { mappingReport, type Participant } from "./unmapped";
 
 const people: Participant[] = [
   { id: 1, email: "ann@bank.example", displayName: "Ann", external: false },
@@ -8,7 +8,7 @@ const people: Participant[] = [
   { id: 4, email: "dana@broker.example", displayName: "Dana", company: "Broker Ltd", external: true },
 ];
 const mailboxes = new Set(["ann@bank.example", "carl@bank.example"]);
-const directory = async (address: string) => ({ found: mailboxes.has(address) });
+const directory = (address: string) => Promise.resolve({ found: mailboxes.has(address) });
 const auto = { mappingMode: "AUTO" as const, csv: new Map<string, string>() };
 
 describe("mappingReport", () => {

@@ -1,8 +1,8 @@
 // Which Symphony people the connector cannot map to a mailbox, decided by the pipeline's own mapping
 // rules (lib/pipeline/recipients.ts), so the wizard says exactly what an import will do.
 import type { MailboxLookup } from "@/lib/m365";
-import { mapLimit } from "@/lib/pipeline/map-limit";
-import { createRecipientResolver } from "@/lib/pipeline/recipients";
+import { mapLimit } from "@/lib/async";
+import { createRecipientResolver } from "@/lib/pipeline";
 
 export interface Participant {
   id: number;
@@ -34,7 +34,7 @@ export interface MappingReport {
 }
 
 const LOOKUPS_IN_FLIGHT = 8;
-const NOT_LOOKED_UP = Symbol("directory not checked");
+const NOT_LOOKED_UP = new Error("directory not checked");
 
 export async function mappingReport(
   people: Participant[],
@@ -70,6 +70,7 @@ export async function mappingReport(
       report.awaitingDirectory++;
       return;
     }
+    if (!recipient) throw new Error(`The mapping rules gave no recipient for Symphony user ${person.id}.`);
     if (recipient.status === "SKIPPED") {
       report.unmapped.push({ person, reason: recipient.reason ?? "not mapped" });
       return;

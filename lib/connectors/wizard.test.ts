@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
-import { acceptTerms, saveName } from "@/lib/connectors/wizard";
+import { acceptTerms, saveName } from "./wizard";
 
 const canRun = Boolean(process.env.DATABASE_URL);
 if (!canRun) console.warn("lib/connectors wizard tests skipped: needs vitest's globalSetup (DATABASE_URL)");
@@ -23,7 +23,7 @@ describe.skipIf(!canRun)("saveName", () => {
     expect(await saveName(a, name, "test")).toEqual({ ok: true, connectorId: a });
     expect(await saveName(b, ` ${name.toUpperCase()} `, "test")).toMatchObject({
       ok: false,
-      errors: { name: expect.stringContaining("already exists") },
+      errors: { name: expect.stringContaining("already exists") as unknown },
     });
     // Renaming a connector to its own name in another case is not a clash.
     expect(await saveName(a, name.toLowerCase(), "test")).toEqual({ ok: true, connectorId: a });

@@ -1,13 +1,11 @@
 // The wizard's writes: each step saves into the Connector row (status DRAFT until Finish) with an audit event.
-import { randomBytes, randomUUID } from "node:crypto";
-import { recordAudit } from "@/lib/audit/audit";
-import { authorityUrl } from "@/lib/auth/authority";
-import { config, required } from "@/lib/config";
+import { randomUUID } from "node:crypto";
+import { recordAudit } from "@/lib/audit";
 import { db } from "@/lib/db";
 import { Prisma } from "@/lib/generated/prisma/client";
-import { requestImport } from "@/lib/jobs/request";
-import { encryptSecret } from "@/lib/secrets";
-import type { MappingRow } from "@/lib/connectors/mapping-csv";
+import { requestImport } from "@/lib/jobs";
+import { botKeyContext, encryptSecret } from "@/lib/secrets";
+import type { MappingRow } from "./mapping-csv";
 import {
   connectorNameSchema,
   fieldErrors,
@@ -15,24 +13,13 @@ import {
   sourceSettingsSchema,
   type FieldErrors,
   type SourceSettingsInput,
-} from "@/lib/connectors/schemas";
-import { stepNumber, type WizardStepSlug } from "@/lib/connectors/steps";
+} from "./schemas";
+import { keyForServers } from "./source";
+import { completed, loadForEdit } from "./draft";
+import { stepNumber } from "./steps";
+import { nextRunAfter } from "@/lib/next-run";
 
 export type SaveResult = { ok: true; connectorId: string } | { ok: false; errors: FieldErrors };
-
-export class ConnectorNotFound extends Error {
-  override name = "ConnectorNotFound";
-}
-
-function completed(slug: WizardStepSlug, current: number): number {
-  return Math.max(current, stepNumber(slug));
-}
-
-async function loadForEdit(id: string) {
-  const connector = await db.connector.findUnique({ where: { id } });
-  if (!connector) throw new ConnectorNotFound("This connector no longer exists.");
-  return connector;
-}
 
 /** Step 1. A new connector is created here as a draft with a provisional name, replaced in step 2. */
 export async function acceptTerms(connectorId: string | undefined, actor: string): Promise<SaveResult> {
@@ -74,7 +61,7 @@ const TAKEN = "A connector with this name already exists. Choose another name.";
  */
 export async function saveName(connectorId: string, input: unknown, actor: string): Promise<SaveResult> {
   const parsed = connectorNameSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, errors: { name: parsed.error.issues[0].message } };
+  if (!parsed.success) return { ok: false, errors: { name: parsed.error.issues[0]?.message ?? "Enter a valid name." } };
   const name = parsed.data;
   const connector = await loadForEdit(connectorId);
   try {
@@ -110,17 +97,16 @@ export async function saveSource(connectorId: string, input: SourceSettingsInput
   const parsed = sourceSettingsSchema.safeParse(input);
   if (!parsed.success) return { ok: false, errors: fieldErrors(parsed.error) };
   const connector = await loadForEdit(connectorId);
+  const key = keyForServers(connector, parsed.data);
+  if (!key.ok) return key;
   const { privateKeyPem, ...settings } = parsed.data;
-  if (!privateKeyPem && !connector.privateKeyEncrypted) {
-    return { ok: false, errors: { privateKeyPem: "Paste or upload the bot's RSA private key." } };
-  }
   await db.$transaction(async (tx) => {
     await tx.connector.update({
       where: { id: connectorId },
       data: {
         ...settings,
         startDate: settings.startDate ?? null,
-        ...(privateKeyPem ? { privateKeyEncrypted: encryptSecret(privateKeyPem) } : {}),
+        ...(privateKeyPem ? { privateKeyEncrypted: encryptSecret(privateKeyPem, botKeyContext(connectorId)) } : {}),
         wizardStep: completed("source", connector.wizardStep),
       },
     });
@@ -179,68 +165,6 @@ export async function saveMapping(
   return { ok: true, connectorId };
 }
 
-export function consentRedirectUri(): string {
-  return new URL("/api/consent/callback", config().APP_URL).toString();
-}
-
-/** Step 5, leaving: a one-time state is stored and the admin-consent URL returned. */
-export async function beginConsent(connectorId: string, actor: string): Promise<string> {
-  await loadForEdit(connectorId);
-  const state = randomBytes(24).toString("base64url");
-  await db.$transaction(async (tx) => {
-    await tx.connector.update({ where: { id: connectorId }, data: { consentState: state } });
-    await recordAudit({ connectorId, actor, action: "connector.consent_requested" }, tx);
-  });
-  const url = new URL(`${authorityUrl(config().ENTRA_TENANT_ID ?? "organizations")}/adminconsent`);
-  url.searchParams.set("client_id", required("ENTRA_CLIENT_ID"));
-  url.searchParams.set("redirect_uri", consentRedirectUri());
-  url.searchParams.set("state", state);
-  return url.toString();
-}
-
-export type ConsentOutcome =
-  | { kind: "granted"; connectorId: string }
-  | { kind: "refused"; connectorId: string; description: string }
-  | { kind: "unknown-state" };
-
-/** Step 5, returning: the state must be the one we stored; it is cleared so it cannot be replayed. */
-export async function completeConsent(
-  params: { state?: string; admin_consent?: string; tenant?: string; error?: string; error_description?: string },
-  actor: string,
-): Promise<ConsentOutcome> {
-  if (!params.state) return { kind: "unknown-state" };
-  const connector = await db.connector.findFirst({ where: { consentState: params.state } });
-  if (!connector) return { kind: "unknown-state" };
-  const connectorId = connector.id;
-  const granted = params.admin_consent?.toLowerCase() === "true" && Boolean(params.tenant) && !params.error;
-  await db.$transaction(async (tx) => {
-    await tx.connector.update({
-      where: { id: connectorId },
-      data: granted
-        ? {
-            consentState: null,
-            tenantId: params.tenant,
-            consentGrantedBy: actor,
-            consentGrantedAt: new Date(),
-            wizardStep: completed("consent", connector.wizardStep),
-          }
-        : { consentState: null },
-    });
-    await recordAudit(
-      granted
-        ? { connectorId, actor, action: "connector.consent_granted", detail: { tenant: params.tenant ?? null } }
-        : { connectorId, actor, action: "connector.consent_refused", detail: { error: params.error ?? "unknown" } },
-      tx,
-    );
-  });
-  if (granted) return { kind: "granted", connectorId };
-  return {
-    kind: "refused",
-    connectorId,
-    description: (params.error_description ?? params.error ?? "Consent was not granted.").slice(0, 300),
-  };
-}
-
 export type FinishResult = { ok: true; runId?: string } | { ok: false; message: string };
 
 /** Step 6. A draft becomes active and its first import is queued; an active connector just keeps its changes. */
@@ -264,7 +188,7 @@ export async function finishWizard(connectorId: string, actor: string): Promise<
       data: {
         status: "ACTIVE",
         wizardStep: stepNumber("review"),
-        nextRunAt: new Date(Date.now() + connector.scheduleIntervalMinutes * 60_000),
+        nextRunAt: nextRunAfter(new Date(), connector.scheduleIntervalMinutes),
       },
     });
     await recordAudit({ connectorId, actor, action: "connector.finished" }, tx);

@@ -1,16 +1,30 @@
 import { createHash } from "node:crypto";
-import { renderPresentationML } from "./presentation";
-import { chatMessageSchema, type ChatMessage, type EmailAddress, type EmailModel, type Person } from "./types";
+import { ORIGINAL_DATA_FILE, ORIGINAL_DATA_ID, ORIGINAL_MESSAGE_FILE, ORIGINAL_MESSAGE_ID } from "./limits";
+import { safeAddress, truncate, visibleFileName, visibleName, visibleText } from "./names";
+import { notRenderedBody, renderPresentationML } from "./presentation";
+import {
+  chatMessageSchema,
+  type AttachmentRef,
+  type ChatMessage,
+  type EmailAddress,
+  type EmailModel,
+  type OriginalContent,
+  type Person,
+} from "./types";
 
 export interface BuildEmailOptions {
   /** Domain of generated Message-IDs and of addresses for people without one. */
   domain?: string;
+  /**
+   * Do not render the body: it says why (this reason) and the original content is attached. The
+   * conversion pool sets it for a message whose conversion ran out of memory or time.
+   */
+  notRendered?: string;
 }
 
 const DEFAULT_DOMAIN = "symphony.invalid";
 const MAX_NAMES_IN_SUBJECT = 5;
 const MAX_SUBJECT_LENGTH = 255;
-const PLAIN_ADDRESS = /^[^\s<>()",;:@]+@[^\s<>()",;:@]+$/;
 
 /** The same Symphony id in plain or URL-safe base64 gives the same token. */
 function idToken(id: string): string {
@@ -23,19 +37,21 @@ export function messageIdFor(symphonyMessageId: string, domain = DEFAULT_DOMAIN)
   return `<${idToken(symphonyMessageId)}@${domain}>`;
 }
 
+/** The name Symphony shows for a person, as sent (see ./names for what is escaped). */
 function nameOf(person: Person): string {
-  return person.displayName.trim() || person.email || person.userId;
+  return visibleName(person.displayName.trim() || person.email || person.userId);
 }
 
+/** The person's address when it is a plain one, else a stable generated address on `domain`. */
 function addressOf(person: Person, domain: string): EmailAddress {
-  const email = person.email?.trim();
-  const address = email && PLAIN_ADDRESS.test(email) ? email : `symphony-user-${idToken(person.userId)}@${domain}`;
+  const address = safeAddress(person.email) ?? `symphony-user-${idToken(person.userId)}@${domain}`;
   return { name: nameOf(person), address };
 }
 
+/** Control characters and line breaks (NEL, U+2028/2029 included) become single spaces. */
 function oneLine(text: string): string {
   return text
-    .replace(/[\u0000-\u001f\u007f]+/g, " ")
+    .replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]+/g, " ")
     .replace(/\s+/g, " ")
     .trim();
 }
@@ -72,7 +88,28 @@ function conversationLabel(message: ChatMessage, everyone: Person[]): string {
 
 function subjectOf(message: ChatMessage, everyone: Person[]): string {
   const prefix = isEdit(message) ? "Edited: " : message.parentMessageId ? "Re: " : "";
-  return oneLine(prefix + conversationLabel(message, everyone)).slice(0, MAX_SUBJECT_LENGTH);
+  return truncate(visibleText(oneLine(prefix + conversationLabel(message, everyone))), MAX_SUBJECT_LENGTH);
+}
+
+/**
+ * When the body is not rendered, the original PresentationML (and `data`) are attached exactly as
+ * Symphony sent them, in front of the message's own attachments.
+ */
+function originalsOf(message: ChatMessage, notRendered: string | undefined): OriginalContent[] {
+  if (!notRendered) return [];
+  const original = (id: string, name: string, contentType: string, content: string): OriginalContent => ({
+    ref: { id, name, size: Buffer.byteLength(content, "utf8"), contentType },
+    content,
+  });
+  const originals = [
+    original(ORIGINAL_MESSAGE_ID, ORIGINAL_MESSAGE_FILE, "text/plain; charset=utf-8", message.presentationML),
+  ];
+  if (message.data) originals.push(original(ORIGINAL_DATA_ID, ORIGINAL_DATA_FILE, "application/json", message.data));
+  return originals;
+}
+
+function attachmentOf(ref: AttachmentRef): AttachmentRef {
+  return { ...ref, name: visibleFileName(ref.name) };
 }
 
 /**
@@ -105,16 +142,22 @@ export function buildEmail(input: ChatMessage, options: BuildEmailOptions = {}):
     references.push(inReplyTo);
   }
 
+  const { html, text, notRendered } = options.notRendered
+    ? notRenderedBody(options.notRendered, Boolean(message.data))
+    : renderPresentationML(message.presentationML, message.data, everyone);
+  const originals = originalsOf(message, notRendered);
   return {
     from,
     to: others.length > 0 ? others.map((person) => addressOf(person, domain)) : [from],
     subject: subjectOf(message, everyone),
     date: message.timestamp,
-    ...renderPresentationML(message.presentationML, message.data, everyone),
+    html,
+    text,
     messageId: messageIdFor(message.messageId, domain),
     inReplyTo,
     references,
     headers,
-    attachments: message.attachments,
+    attachments: [...originals.map((original) => original.ref), ...message.attachments.map(attachmentOf)],
+    ...(originals.length > 0 ? { originals, notRendered } : {}),
   };
 }

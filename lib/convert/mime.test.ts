@@ -101,9 +101,9 @@ describe("buildMime", () => {
       [note.name, noteBytes.length],
       [big.name, BIG],
     ]);
-    expect(parsed.attachments[0].content.equals(noteBytes)).toBe(true);
+    expect(parsed.attachments[0]!.content.equals(noteBytes)).toBe(true);
     const expected = await sha256(generatedFile(BIG, 7).stream);
-    expect(createHash("sha256").update(parsed.attachments[1].content).digest("hex")).toBe(expected.hash);
+    expect(createHash("sha256").update(parsed.attachments[1]!.content).digest("hex")).toBe(expected.hash);
   });
 
   it("streams attachments: opens each only when reached and follows the reader's pace", async () => {

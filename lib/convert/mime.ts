@@ -1,10 +1,16 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import MailComposer from "nodemailer/lib/mail-composer";
-import type { AttachmentSource, EmailModel } from "./types";
+import type Mail from "nodemailer/lib/mailer";
+import mimeFuncs from "nodemailer/lib/mime-funcs";
+import { safeAddress, visibleFileName } from "./names";
+import type { AttachmentRef, AttachmentSource, EmailAddress, EmailModel } from "./types";
 
 /** Header on each attachment part carrying the Symphony attachment id, read back by readStagedMime. */
 export const ATTACHMENT_ID_HEADER = "X-Symphony-Attachment-Id";
+
+/** The message's time to the millisecond (the Date header has seconds), read back by readStagedMime. */
+export const TIMESTAMP_HEADER = "X-Symphony-Timestamp";
 
 /**
  * Multipart boundaries: a secret random prefix per process and a counter. Nodemailer would draw 8
@@ -38,32 +44,159 @@ function openWhenRead(open: () => Readable): Readable {
   return stream;
 }
 
+// From, To, Subject and the attachments' file names are written here rather than by nodemailer,
+// which leaves an ASCII value that looks like an encoded word as it is (a decoder then decodes it),
+// quotes an ASCII name whatever it holds, and does not fold long words (lines past RFC 5322's 998
+// characters). Text here is either plain words or RFC 2047 encoded words (base64 UTF-8), folded,
+// so that any decoder gives back exactly the text, and header lines stay short (an address is
+// never split: up to 254 characters).
+
+const FOLD = "\r\n ";
+/** UTF-8 bytes per encoded word: `=?UTF-8?B?` + 56 base64 characters + `?=` is 68 characters. */
+const WORD_BYTES = 42;
+
+function utf8Length(codePoint: number): number {
+  return codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+}
+
+/** `text` as RFC 2047 encoded words, split on character boundaries and folded. */
+function encodedWords(text: string): string {
+  const words: string[] = [];
+  let word = "";
+  let bytes = 0;
+  for (const character of text) {
+    const length = utf8Length(character.codePointAt(0) ?? 0);
+    if (bytes + length > WORD_BYTES) {
+      words.push(word);
+      word = "";
+      bytes = 0;
+    }
+    word += character;
+    bytes += length;
+  }
+  if (word) words.push(word);
+  return words.map((w) => `=?UTF-8?B?${Buffer.from(w, "utf8").toString("base64")}?=`).join(FOLD);
+}
+
+/** Words of printable ASCII separated by single spaces, none looking like an encoded word. */
+function plainWords(text: string, word: RegExp): boolean {
+  return text !== "" && !text.includes("=?") && text.split(" ").every((w) => word.test(w));
+}
+
+const PLAIN_TEXT_WORD = /^[\x21-\x7e]{1,60}$/;
+/** RFC 5322 atoms: a display name of these needs no quoting. */
+const ATOM = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]{1,60}$/;
+
+/** Unstructured text (Subject): plain words folded at spaces, or encoded words. */
+function textHeader(text: string): string {
+  if (!plainWords(text, PLAIN_TEXT_WORD)) return encodedWords(text);
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && line.length + word.length + 1 > 68) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines.join(FOLD);
+}
+
+function mailbox({ name, address }: EmailAddress): string {
+  if (safeAddress(address) !== address) throw new Error(`not a plain email address: ${JSON.stringify(address)}`);
+  if (!name) return `<${address}>`;
+  const phrase = plainWords(name, ATOM) ? name : encodedWords(name);
+  const lastLine = phrase.slice(phrase.lastIndexOf("\n") + 1);
+  return `${phrase}${lastLine.length + address.length > 64 ? FOLD : " "}<${address}>`;
+}
+
+const ATTR_CHAR = /[A-Za-z0-9!#$&+\-.^_`|~]/;
+const PLAIN_FILE_NAME = /^[\x21\x23-\x5b\x5d-\x7e](?:[\x20\x21\x23-\x5b\x5d-\x7e]{0,58}[\x21\x23-\x5b\x5d-\x7e])?$/;
+
+/** Content-Disposition with the file name quoted when plain, else in RFC 2231 form, continued every 60 characters. */
+function disposition(name: string): string {
+  if (PLAIN_FILE_NAME.test(name) && !name.includes("=?")) return `attachment; filename="${name}"`;
+  const pieces: string[] = [];
+  let piece = "";
+  for (const byte of Buffer.from(name, "utf8")) {
+    const character = String.fromCharCode(byte);
+    const encoded =
+      byte < 0x80 && ATTR_CHAR.test(character) ? character : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+    if (piece.length + encoded.length > 60) {
+      pieces.push(piece);
+      piece = "";
+    }
+    piece += encoded;
+  }
+  pieces.push(piece);
+  if (pieces.length === 1) return `attachment; filename*=utf-8''${piece}`;
+  return `attachment;${pieces.map((p, i) => `${FOLD}filename*${i}*=${i === 0 ? "utf-8''" : ""}${p}`).join(";")}`;
+}
+
+const CONTENT_TYPE =
+  /^[A-Za-z0-9!#$&^_.+-]{1,64}\/[A-Za-z0-9!#$&^_.+-]{1,64}(?:; ?[A-Za-z0-9_-]{1,32}=[A-Za-z0-9_.-]{1,64})?$/;
+
+/** The part's media type: Symphony's when well-formed, else derived from the file name. */
+function contentTypeOf(ref: AttachmentRef, name: string): string {
+  if (ref.contentType && CONTENT_TYPE.test(ref.contentType)) return ref.contentType;
+  const extension = /\.([A-Za-z0-9]{1,16})$/.exec(name)?.[1];
+  return extension ? mimeFuncs.detectMimeType(extension) : "application/octet-stream";
+}
+
+const WRITTEN_HERE = new Set(["from", "to", "subject", TIMESTAMP_HEADER.toLowerCase()]);
+
+type Part = { ref: AttachmentRef; name: string; contentType: string; content: Readable | Buffer };
+
 /**
  * The email as a MIME stream (message/rfc822). Attachment contents are piped from their sources
- * as the stream is read, so a large attachment is never held in memory.
+ * as the stream is read, so a large attachment is never held in memory. The parts are the email's
+ * `originals` (content the converter attaches itself), then `attachments`.
  */
 export function buildMime(email: EmailModel, attachments: AttachmentSource[]): Readable {
+  const parts: Part[] = [
+    ...(email.originals ?? []).map(({ ref, content }) => ({ ref, content: Buffer.from(content, "utf8") })),
+    ...attachments.map((source) => ({ ref: source.ref, content: openWhenRead(() => source.open()) })),
+  ].map(({ ref, content }) => {
+    const name = visibleFileName(ref.name);
+    return { ref, name, contentType: contentTypeOf(ref, name), content };
+  });
+  const head = [
+    `From: ${mailbox(email.from)}`,
+    `To: ${email.to.map(mailbox).join(`,${FOLD}`)}`,
+    `Subject: ${textHeader(email.subject)}`,
+    `${TIMESTAMP_HEADER}: ${email.date.toISOString()}`,
+    "",
+  ].join("\r\n");
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(email.headers)) {
+    if (!WRITTEN_HERE.has(name.toLowerCase())) headers[name] = value;
+  }
+
   // baseBoundary is a MailComposer option its type declarations lack.
   const options: ConstructorParameters<typeof MailComposer>[0] & { baseBoundary: string } = {
-    from: email.from,
-    to: email.to,
-    subject: email.subject,
     date: email.date,
     messageId: email.messageId,
     inReplyTo: email.inReplyTo,
     references: email.references.length > 0 ? email.references : undefined,
-    headers: email.headers,
+    headers,
     html: email.html,
     text: email.text,
-    attachments: attachments.map(({ ref, open }) => ({
-      filename: ref.name,
-      contentType: ref.contentType,
-      content: openWhenRead(open),
+    attachments: parts.map(({ ref, name, contentType, content }): Mail.Attachment => ({
+      filename: false,
+      contentType,
+      // A prepared header is written as it is; the declarations only know the plain values.
+      contentDisposition: { prepared: true, value: disposition(name) } as unknown as "attachment",
+      contentTransferEncoding: "base64",
+      content,
       headers: { [ATTACHMENT_ID_HEADER]: ref.id },
     })),
     baseBoundary: `${boundaryPrefix}${(boundaryCounter++).toString(36)}`,
     disableFileAccess: true,
     disableUrlAccess: true,
   };
-  return new MailComposer(options).compile().createReadStream();
+  // The headers written here go in front of nodemailer's (their order carries no meaning).
+  const mime = new MailComposer(options).compile().createReadStream();
+  // Before anything is read: the header lines written here come first (no extra stream to pass through).
+  mime.unshift(Buffer.from(head));
+  return mime;
 }

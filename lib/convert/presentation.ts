@@ -1,4 +1,14 @@
 import { parseEntities } from "./entities";
+import {
+  ContentLimitError,
+  exceedsUtf8Bytes,
+  formatBytes,
+  MAX_HTML_BYTES,
+  MAX_INPUT_BYTES,
+  MAX_TEXT_BYTES,
+  ORIGINAL_DATA_FILE,
+  ORIGINAL_MESSAGE_FILE,
+} from "./limits";
 import { escapeHtml, renderHtml } from "./render-html";
 import { renderText } from "./render-text";
 import { sanitizePresentationML } from "./sanitize";
@@ -7,6 +17,12 @@ import type { Person } from "./types";
 export interface MessageBody {
   html: string;
   text: string;
+  /**
+   * Set when the content was not rendered (too large, too complex, or the converter failed on it):
+   * html and text are then a short notice, and the email must carry the original content as
+   * attachments (buildEmail does).
+   */
+  notRendered?: string;
 }
 
 function peopleIndex(people: Person[]): Map<string, Person> {
@@ -18,18 +34,54 @@ function peopleIndex(people: Person[]): Map<string, Person> {
   return index;
 }
 
+/** The short body of a message whose content is attached instead of rendered. */
+export function notRenderedBody(reason: string, hasData: boolean): MessageBody {
+  const files = hasData ? `${ORIGINAL_MESSAGE_FILE} (and its data as ${ORIGINAL_DATA_FILE})` : ORIGINAL_MESSAGE_FILE;
+  const text = `This Symphony message is not shown here: ${reason}. Its full original content is attached as ${files}.`;
+  return { html: `<div dir="auto"><p><i>${escapeHtml(text)}</i></p></div>`, text, notRendered: reason };
+}
+
+/** Why `presentationML` and `data` are not parsed at all, or undefined when they are within the limits. */
+export function inputTooLarge(presentationML: string, data: string | undefined): string | undefined {
+  for (const [what, value] of [
+    ["content", presentationML],
+    ["data", data ?? ""],
+  ] as const) {
+    if (exceedsUtf8Bytes(value, MAX_INPUT_BYTES)) {
+      return `its ${what} is ${formatBytes(Buffer.byteLength(value, "utf8"))}, more than the ${formatBytes(MAX_INPUT_BYTES)} the archive renders`;
+    }
+  }
+  return undefined;
+}
+
 /**
- * PresentationML (plus Symphony's `data` entities) -> safe HTML and readable text.
- * Never throws: input the parser cannot handle is shown as escaped text.
+ * PresentationML (plus Symphony's `data` entities) -> safe HTML and readable text, within the limits
+ * of ./limits: content that exceeds them (or that the converter fails on) gives a short notice with
+ * `notRendered` set instead. Never throws.
  */
 export function renderPresentationML(presentationML: string, data: string | undefined, people: Person[]): MessageBody {
+  const hasData = Boolean(data);
+  const tooLarge = inputTooLarge(presentationML, data);
+  if (tooLarge) return notRenderedBody(tooLarge, hasData);
   try {
     const nodes = sanitizePresentationML(presentationML, {
       entities: parseEntities(data),
       people: peopleIndex(people),
     });
-    return { html: renderHtml(nodes), text: renderText(nodes) };
-  } catch {
-    return { html: `<div dir="auto"><pre>${escapeHtml(presentationML)}</pre></div>`, text: presentationML };
+    const html = renderHtml(nodes);
+    if (exceedsUtf8Bytes(html, MAX_HTML_BYTES)) {
+      return notRenderedBody(`its HTML rendering is larger than ${formatBytes(MAX_HTML_BYTES)}`, hasData);
+    }
+    const text = renderText(nodes);
+    if (exceedsUtf8Bytes(text, MAX_TEXT_BYTES)) {
+      return notRenderedBody(`its plain-text rendering is larger than ${formatBytes(MAX_TEXT_BYTES)}`, hasData);
+    }
+    return { html, text };
+  } catch (error) {
+    if (error instanceof ContentLimitError) return notRenderedBody(error.message, hasData);
+    return notRenderedBody(
+      `the converter failed on it (${error instanceof Error ? error.message : String(error)})`,
+      hasData,
+    );
   }
 }

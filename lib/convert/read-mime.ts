@@ -7,7 +7,8 @@ import {
   type HeaderValue,
   type MessageText,
 } from "mailparser";
-import { ATTACHMENT_ID_HEADER } from "./mime";
+import { domainToASCII } from "node:url";
+import { ATTACHMENT_ID_HEADER, TIMESTAMP_HEADER } from "./mime";
 import type { AttachmentRef, EmailAddress, EmailModel } from "./types";
 
 export interface StagedAttachment {
@@ -34,10 +35,22 @@ function parse(source: Readable, onHeaders: (headers: Headers) => void): AsyncIt
   return source.pipe(parser);
 }
 
+/**
+ * mailparser shows an internationalized domain in Unicode: buildMime wrote it in ASCII (punycode),
+ * and that is the address the Graph item gets.
+ */
+function asciiAddress(address: string): string {
+  const at = address.lastIndexOf("@");
+  const domain = address.slice(at + 1);
+  return at > 0 && /[^\x00-\x7f]/.test(domain) ? `${address.slice(0, at)}@${domainToASCII(domain) || domain}` : address;
+}
+
 function addresses(value: HeaderValue | undefined): EmailAddress[] {
   const objects = (Array.isArray(value) ? value : [value]) as (AddressObject | undefined)[];
   return objects.flatMap((object) =>
-    (object?.value ?? []).flatMap((entry) => (entry.address ? [{ name: entry.name, address: entry.address }] : [])),
+    (object?.value ?? []).flatMap((entry) =>
+      entry.address ? [{ name: entry.name, address: asciiAddress(entry.address) }] : [],
+    ),
   );
 }
 
@@ -61,13 +74,18 @@ function attachmentRef(part: AttachmentStream, index: number, size: number): Att
   };
 }
 
-async function* streamAttachments(open: () => Readable | Promise<Readable>, refs: AttachmentRef[]) {
+async function* streamAttachments(
+  open: () => Readable | Promise<Readable>,
+  refs: AttachmentRef[],
+): AsyncGenerator<StagedAttachment> {
   if (refs.length === 0) return;
   let index = 0;
   for await (const part of parse(await open(), () => {})) {
     if (part.type !== "attachment") continue;
     try {
-      yield { ref: refs[index++], content: part.content };
+      const ref = refs[index++];
+      if (!ref) throw new Error("the staged message has changed since it was first read");
+      yield { ref, content: part.content };
     } finally {
       part.release?.();
     }
@@ -75,7 +93,8 @@ async function* streamAttachments(open: () => Readable | Promise<Readable>, refs
 }
 
 /**
- * Reads a staged MIME blob back into the email model (X-Symphony-* headers give back the ids).
+ * Reads a staged MIME blob back into the email model (X-Symphony-* headers give back the ids and
+ * the time to the millisecond). buildMime encodes every name so that it decodes to the exact text.
  * `open` is called once for the email and once more only if attachments are streamed: MIME puts the
  * body's text parts in front, but the parser reports them at the end, after the attachments.
  */
@@ -96,15 +115,18 @@ export async function readStagedMime(open: () => Readable | Promise<Readable>): 
 
   const symphonyHeaders: Record<string, string> = {};
   for (const [name, value] of headers) {
-    if (name.startsWith("x-symphony-") && typeof value === "string") symphonyHeaders[canonicalHeaderName(name)] = value;
+    if (name.startsWith("x-symphony-") && name !== TIMESTAMP_HEADER.toLowerCase() && typeof value === "string") {
+      symphonyHeaders[canonicalHeaderName(name)] = value;
+    }
   }
   const references = headers.get("references");
-  const date = headers.get("date");
+  const timestamp = headerString(headers, TIMESTAMP_HEADER.toLowerCase());
+  const date = timestamp ? new Date(timestamp) : headers.get("date");
   const email: EmailModel = {
     from: addresses(headers.get("from"))[0] ?? { name: "", address: "" },
     to: addresses(headers.get("to")),
     subject: headerString(headers, "subject") ?? "",
-    date: date instanceof Date ? date : new Date(NaN),
+    date: date instanceof Date && !Number.isNaN(date.getTime()) ? date : new Date(NaN),
     html: text?.html ?? "",
     text: text?.text ?? "",
     messageId: headerString(headers, "message-id") ?? "",

@@ -3,7 +3,7 @@ import { VOID_TAGS, type SafeNode } from "./safe-tree";
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
 export function escapeHtml(value: string): string {
-  return /[&<>"']/.test(value) ? value.replace(/[&<>"']/g, (c) => ESCAPES[c]) : value;
+  return /[&<>"']/.test(value) ? value.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c) : value;
 }
 
 /** Attributes the renderer adds itself: links never open with access to the archive's window. */

@@ -1,5 +1,4 @@
 import { parseDocument, DomUtils } from "htmlparser2";
-import type { Element } from "domhandler";
 import { describe, expect, it } from "vitest";
 import { renderPresentationML } from "./presentation";
 
@@ -30,7 +29,7 @@ const SCRIPT_CAPABLE = new Set([
 /** Parses our output the way a mail client would and lists everything that could run script. */
 function dangersIn(html: string): string[] {
   const dangers: string[] = [];
-  const elements = DomUtils.findAll(() => true, parseDocument(html).children) as Element[];
+  const elements = DomUtils.findAll(() => true, parseDocument(html).children);
   for (const element of elements) {
     if (SCRIPT_CAPABLE.has(element.name)) dangers.push(`<${element.name}>`);
     for (const [name, value] of Object.entries(element.attribs)) {
@@ -107,7 +106,7 @@ describe("PresentationML sanitizer, hostile input", () => {
   }
 
   it("keeps entity-encoded markup as visible text", () => {
-    const { html, text } = renderPresentationML(HOSTILE["entity-encoded markup stays text"], undefined, []);
+    const { html, text } = renderPresentationML(HOSTILE["entity-encoded markup stays text"]!, undefined, []);
     expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
     expect(text).toBe("<script>alert(1)</script><img src=x onerror=alert(1)>");
   });
@@ -122,7 +121,7 @@ describe("PresentationML sanitizer, hostile input", () => {
   });
 
   it("keeps deeply nested text instead of dropping it", () => {
-    const { text } = renderPresentationML(HOSTILE["deeply nested markup"], undefined, []);
+    const { text } = renderPresentationML(HOSTILE["deeply nested markup"]!, undefined, []);
     expect(text).toBe("deep");
   });
 

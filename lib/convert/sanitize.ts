@@ -1,5 +1,6 @@
 import { Parser } from "htmlparser2";
 import type { ResolvedEntity } from "./entities";
+import { ContentLimitError, formatBytes, MAX_ELEMENTS, MAX_HTML_BYTES } from "./limits";
 import type { SafeElement, SafeNode } from "./safe-tree";
 import type { Person } from "./types";
 
@@ -167,7 +168,7 @@ function textOf(nodes: SafeNode[]): string {
   const stack = [...nodes].reverse();
   for (let node = stack.pop(); node; node = stack.pop()) {
     if (node.type === "text") text += node.text;
-    else for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]);
+    else for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]!);
   }
   return text;
 }
@@ -240,15 +241,33 @@ function appendText(target: SafeNode[], text: string) {
 /**
  * Parses PresentationML into an allow-listed tree: only known-safe tags and attributes survive,
  * script-capable content is removed, entities become readable mentions, hashtags and cashtags.
+ * Throws ContentLimitError when the tree would hold more than MAX_ELEMENTS elements or more text
+ * than fits in an HTML body of MAX_HTML_BYTES (entities can repeat a long name many times).
  */
 export function sanitizePresentationML(markup: string, ctx: SanitizeContext): SafeNode[] {
   const root: SafeNode[] = [];
   const stack: Frame[] = [{ target: root }];
+  let elements = 0;
+  let chars = 0;
+  const spendText = (length: number) => {
+    chars += length;
+    if (chars > MAX_HTML_BYTES) throw new ContentLimitError(`its text is larger than ${formatBytes(MAX_HTML_BYTES)}`);
+  };
+  const spendElement = () => {
+    if (++elements > MAX_ELEMENTS)
+      throw new ContentLimitError(`it has more than ${MAX_ELEMENTS.toLocaleString("en-US")} elements`);
+  };
+  /** Entities are rendered from their text (counted already) plus names and tags from `data` and people. */
+  const pushRendered = (target: SafeNode[], nodes: SafeNode[], shownLength: number) => {
+    spendElement();
+    spendText(Math.max(0, textOf(nodes).length - shownLength));
+    pushAll(target, nodes);
+  };
 
   const parser = new Parser(
     {
       onopentag(name, attribs) {
-        const parent = stack[stack.length - 1].target;
+        const parent = stack[stack.length - 1]?.target ?? null;
         if (parent === null || DROPPED_TAGS.has(name)) {
           stack.push({ target: null });
           return;
@@ -257,12 +276,18 @@ export function sanitizePresentationML(markup: string, ctx: SanitizeContext): Sa
         if (entityId !== undefined && /(^|\s)entity(\s|$)/.test(attribs.class ?? "")) {
           const children: SafeNode[] = [];
           const entity = ctx.entities.get(entityId);
-          stack.push({ target: children, close: () => pushAll(parent, entityNodes(entity, children, ctx)) });
+          stack.push({
+            target: children,
+            close: () => pushRendered(parent, entityNodes(entity, children, ctx), textOf(children).length),
+          });
           return;
         }
         if (SHORTHAND_TAGS.has(name)) {
           const children: SafeNode[] = [];
-          stack.push({ target: children, close: () => pushAll(parent, shorthandNodes(name, attribs, children, ctx)) });
+          stack.push({
+            target: children,
+            close: () => pushRendered(parent, shorthandNodes(name, attribs, children, ctx), textOf(children).length),
+          });
           return;
         }
         if (!ALLOWED_TAGS.has(name) || stack.length > MAX_DEPTH) {
@@ -271,17 +296,23 @@ export function sanitizePresentationML(markup: string, ctx: SanitizeContext): Sa
         }
         const attrs = safeAttributes(name, attribs);
         if (name === "img" && !attrs.src) {
-          if (attrs.alt) appendText(parent, attrs.alt);
+          if (attrs.alt) {
+            spendText(attrs.alt.length);
+            appendText(parent, attrs.alt);
+          }
           stack.push({ target: null });
           return;
         }
+        spendElement();
         const element: SafeElement = { type: "element", tag: name, attrs, children: [] };
         parent.push(element);
         stack.push({ target: element.children });
       },
       ontext(text) {
-        const target = stack[stack.length - 1].target;
-        if (target !== null) appendText(target, text);
+        const target = stack[stack.length - 1]?.target ?? null;
+        if (target === null) return;
+        spendText(text.length);
+        appendText(target, text);
       },
       onclosetag() {
         if (stack.length > 1) stack.pop()?.close?.();

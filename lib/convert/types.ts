@@ -1,12 +1,13 @@
 import type { Readable } from "node:stream";
 import { z } from "zod";
+import { streamTypeSchema, type StreamType } from "@/lib/symphony";
 
 /** Symphony ids are base64 (plain or URL-safe): printable ASCII, never anything that could break a header. */
 const symphonyIdSchema = z.string().regex(/^[\x21-\x7e]{1,256}$/, "must be 1-256 printable ASCII characters");
 
 export const personSchema = z.object({
   userId: z.string().min(1),
-  email: z.string().min(3).optional(),
+  email: z.string().optional(),
   displayName: z.string(),
 });
 
@@ -16,8 +17,6 @@ export const attachmentRefSchema = z.object({
   size: z.number().int().nonnegative(),
   contentType: z.string().optional(),
 });
-
-export const streamTypeSchema = z.enum(["IM", "MIM", "ROOM", "POST"]);
 
 /**
  * The converter's input model: one chat message, independent of Symphony's wire format
@@ -41,7 +40,7 @@ export const chatMessageSchema = z.object({
 
 export type Person = z.infer<typeof personSchema>;
 export type AttachmentRef = z.infer<typeof attachmentRefSchema>;
-export type StreamType = z.infer<typeof streamTypeSchema>;
+export type { StreamType };
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 
 export interface EmailAddress {
@@ -63,7 +62,20 @@ export interface EmailModel {
   references: string[];
   /** X-Symphony-* headers (message, stream, stream type, parent and initial message ids). */
   headers: Record<string, string>;
+  /** Every attachment part in order: the `originals` first, then the message's own attachments. */
   attachments: AttachmentRef[];
+  /**
+   * Content the converter attaches itself: the original PresentationML (and `data`), byte for byte,
+   * when the body is not rendered (too large or too complex; the body then says so).
+   */
+  originals?: OriginalContent[];
+  /** Why the body is a notice instead of the rendered message. */
+  notRendered?: string;
+}
+
+export interface OriginalContent {
+  ref: AttachmentRef;
+  content: string;
 }
 
 /** An attachment's content, opened only when the MIME is written. */

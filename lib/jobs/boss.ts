@@ -1,16 +1,6 @@
 import PgBoss from "pg-boss";
 import { required } from "@/lib/config";
-
-export const IMPORT_QUEUE = "connector-import";
-export const SCHEDULER_QUEUE = "connector-scheduler";
-/** Helpers for a run's import phase: any idle worker takes one and imports PENDING items. */
-export const DRAIN_QUEUE = "connector-import-drain";
-export const RETENTION_QUEUE = "staging-retention";
-
-export interface ImportJob {
-  runId: string;
-  connectorId: string;
-}
+import { JOB_QUEUES } from "./definitions";
 
 const globalForBoss = globalThis as unknown as { boss?: Promise<PgBoss> };
 
@@ -24,7 +14,7 @@ export async function startBoss(options: { maintenanceIntervalSeconds?: number }
   });
   boss.on("error", (error) => console.error("pg-boss:", error.message));
   await boss.start();
-  for (const queue of [IMPORT_QUEUE, SCHEDULER_QUEUE, DRAIN_QUEUE, RETENTION_QUEUE]) await boss.createQueue(queue);
+  for (const queue of JOB_QUEUES) await boss.createQueue(queue);
   return boss;
 }
 

@@ -36,6 +36,6 @@ export function keepJobAlive(boss: PgBoss, queue: string, jobId: string, recover
       )
       .catch(() => {});
   void renew();
-  const timer = setInterval(renew, (recovery.expireSeconds * 1000) / 4);
+  const timer = setInterval(() => void renew(), (recovery.expireSeconds * 1000) / 4);
   return () => clearInterval(timer);
 }

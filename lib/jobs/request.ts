@@ -1,7 +1,8 @@
 import { db } from "@/lib/db";
 import type { ImportRun } from "@/lib/generated/prisma/client";
-import { IMPORT_QUEUE, jobQueue, type ImportJob } from "@/lib/jobs/boss";
-import { defaultRunJobRecovery, RUN_JOB_TIMEOUT_SECONDS } from "@/lib/jobs/heartbeat";
+import { jobQueue } from "./boss";
+import { IMPORT_QUEUE, type ImportJob } from "./definitions";
+import { defaultRunJobRecovery, RUN_JOB_TIMEOUT_SECONDS } from "./heartbeat";
 
 export interface ImportRequest {
   connectorId: string;

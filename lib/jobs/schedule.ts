@@ -1,5 +1,6 @@
 import { db } from "@/lib/db";
-import { requestImport } from "@/lib/jobs/request";
+import { requestImport } from "./request";
+import { nextRunAfter } from "@/lib/next-run";
 
 /**
  * Queues a run for every ACTIVE connector whose nextRunAt has come (or was never set) and moves its
@@ -17,7 +18,7 @@ export async function enqueueDueImports(
   for (const connector of due) {
     const claimed = await db.connector.updateMany({
       where: { id: connector.id, nextRunAt: connector.nextRunAt },
-      data: { nextRunAt: new Date(now.getTime() + connector.scheduleIntervalMinutes * 60_000) },
+      data: { nextRunAt: nextRunAfter(now, connector.scheduleIntervalMinutes) },
     });
     if (claimed.count === 0) continue; // another scheduler got it first
     queued.push({

@@ -2,10 +2,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messageIdFor } from "@/lib/convert";
 import { db } from "@/lib/db";
-import { stopJobQueue } from "@/lib/jobs/boss";
-import { requestImport } from "@/lib/jobs/request";
-import { startWorker, type Worker } from "@/lib/jobs/worker";
-import { canRun, startHarness, type Harness } from "@/lib/pipeline/test-harness";
+import { jobQueue, stopJobQueue } from "./boss";
+import { DRAIN_QUEUE, IMPORT_QUEUE } from "./definitions";
+import { requestImport } from "./request";
+import { startWorker, type Worker } from "./worker";
+import { canRun, startHarness, type Harness } from "@/lib/testing";
 
 if (!canRun)
   console.warn(
@@ -79,5 +80,35 @@ describe.skipIf(!canRun)("workers sharing one database", () => {
     });
     expect(byWorker.map((row) => row.claimedBy).sort()).toEqual(["worker-a", "worker-b"]);
     expect(Math.min(...byWorker.map((row) => row._count))).toBeGreaterThan(0);
+  });
+
+  it("drops a job whose payload is malformed, by itself, and keeps working", async () => {
+    const boss = await jobQueue();
+    const malformed = [
+      await boss.send(IMPORT_QUEUE, { runId: "not-a-uuid", connectorId: h.connector.id }),
+      await boss.send(DRAIN_QUEUE, { nothing: true }),
+    ];
+    for (const id of malformed) {
+      expect(id).toBeTruthy();
+      let job: { state: string; retry_count: number } | undefined;
+      for (const deadline = Date.now() + 20_000; job?.state !== "cancelled" && Date.now() < deadline;) {
+        await sleep(250);
+        [job] = await db.$queryRaw<NonNullable<typeof job>[]>`
+          SELECT state::text, retry_count FROM pgboss.job WHERE id = ${id}::uuid`;
+      }
+      // Dropped at once, never retried (no retry can fix a malformed payload); the log says why.
+      expect(job).toEqual({ state: "cancelled", retry_count: 0 });
+    }
+    // The workers are still alive: a new run is taken and finished.
+    const { runId } = await requestImport({ connectorId: h.connector.id, trigger: "MANUAL" });
+    let run = await db.importRun.findUniqueOrThrow({ where: { id: runId } });
+    for (
+      const deadline = Date.now() + 50_000;
+      !["SUCCEEDED", "PARTIAL", "FAILED"].includes(run.status) && Date.now() < deadline;
+    ) {
+      await sleep(250);
+      run = await db.importRun.findUniqueOrThrow({ where: { id: runId } });
+    }
+    expect(run.status).toBe("SUCCEEDED");
   });
 });

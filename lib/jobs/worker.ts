@@ -3,28 +3,30 @@ import { randomBytes } from "node:crypto";
 import type PgBoss from "pg-boss";
 import { config } from "@/lib/config";
 import { logger } from "@/lib/logger";
-import {
-  DRAIN_QUEUE,
-  IMPORT_QUEUE,
-  RETENTION_QUEUE,
-  SCHEDULER_QUEUE,
-  startBoss,
-  type ImportJob,
-} from "@/lib/jobs/boss";
-import { defaultRunJobRecovery, keepJobAlive, type RunJobRecovery } from "@/lib/jobs/heartbeat";
+import { errorText } from "@/lib/errors";
 import { M365AuthError } from "@/lib/m365";
-import { enqueueDueImports } from "@/lib/jobs/schedule";
 import {
   drainRun,
   environmentFromConfig,
   failRun,
+  purgeStagedItems,
   runImport,
+  RunSetupError,
   type DeliveryOptions,
   type PipelineEnvironment,
 } from "@/lib/pipeline";
-import { blobsStillNeeded } from "@/lib/pipeline/ledger";
-import { RunSetupError, stagingStoreFor } from "@/lib/pipeline/services";
 import { SymphonyError } from "@/lib/symphony";
+import { startBoss } from "./boss";
+import {
+  DRAIN_QUEUE,
+  IMPORT_QUEUE,
+  parseImportJob,
+  RETENTION_QUEUE,
+  SCHEDULER_QUEUE,
+  type ImportJob,
+} from "./definitions";
+import { defaultRunJobRecovery, keepJobAlive, type RunJobRecovery } from "./heartbeat";
+import { enqueueDueImports } from "./schedule";
 
 export type WorkerOptions = {
   /** Import jobs (runs or helpers) this process works on at once. */
@@ -59,8 +61,23 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const recovery = { ...defaultRunJobRecovery, ...options.recovery };
   const common = { workerId, signal: stopping.signal, environment, delivery: options.delivery };
 
-  const runJob = async ([job]: PgBoss.JobWithMetadata<ImportJob>[]) => {
-    const { runId, connectorId } = job.data;
+  /**
+   * The job's payload. A malformed one is cancelled (pg-boss would retry a failed job, and no retry can
+   * fix a payload) and logged with why; it never reaches the pipeline.
+   */
+  const payloadOf = async (queue: string, job: PgBoss.Job<unknown>): Promise<ImportJob | undefined> => {
+    const parsed = parseImportJob(job.data);
+    if (parsed.ok) return parsed.job;
+    log.error({ queue, jobId: job.id, err: parsed.error }, "malformed job dropped");
+    await boss.cancel(queue, job.id);
+    return undefined;
+  };
+
+  const runJob = async ([job]: PgBoss.JobWithMetadata<unknown>[]) => {
+    if (!job) return;
+    const payload = await payloadOf(IMPORT_QUEUE, job);
+    if (!payload) return;
+    const { runId, connectorId } = payload;
     const release = keepJobAlive(boss, IMPORT_QUEUE, job.id, recovery);
     try {
       const summary = await runImport(runId, {
@@ -89,17 +106,14 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     }
   };
 
-  const drainJob = async ([job]: PgBoss.Job<ImportJob>[]) => {
-    await drainRun(job.data.runId, common);
+  const drainJob = async ([job]: PgBoss.Job<unknown>[]) => {
+    const payload = job && (await payloadOf(DRAIN_QUEUE, job));
+    if (payload) await drainRun(payload.runId, common);
   };
 
   for (let i = 0; i < options.concurrency; i++) {
-    await boss.work<ImportJob>(
-      IMPORT_QUEUE,
-      { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: 1 },
-      runJob,
-    );
-    await boss.work<ImportJob>(DRAIN_QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, drainJob);
+    await boss.work(IMPORT_QUEUE, { batchSize: 1, includeMetadata: true, pollingIntervalSeconds: 1 }, runJob);
+    await boss.work(DRAIN_QUEUE, { batchSize: 1, pollingIntervalSeconds: 1 }, drainJob);
   }
 
   await boss.schedule(SCHEDULER_QUEUE, "* * * * *");
@@ -110,8 +124,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   await boss.schedule(RETENTION_QUEUE, "17 3 * * *");
   await boss.work(RETENTION_QUEUE, async () => {
     const days = options.retentionDays ?? config().STAGING_RETENTION_DAYS;
-    const cutoff = new Date(Date.now() - days * 86_400_000);
-    const removed = await (await stagingStoreFor(environment)).purgeOlderThan(cutoff, undefined, blobsStillNeeded);
+    const removed = await purgeStagedItems(environment, days);
     log.info({ removed, days }, "staged items purged");
   });
   log.info({ concurrency: options.concurrency }, "worker started");
@@ -130,8 +143,4 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
 function needsAnAdministrator(error: unknown): boolean {
   if (error instanceof M365AuthError || error instanceof RunSetupError) return true;
   return error instanceof SymphonyError && ["auth_rejected", "forbidden"].includes(error.code);
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

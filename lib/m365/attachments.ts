@@ -92,7 +92,8 @@ export async function addSmallAttachments(
           body: await fileAttachmentBody(attachment),
         })),
       );
-      await (requests.length === 1 ? postOne(target, requests[0], all) : postBatch(target, requests, all));
+      const [only] = requests;
+      await (only && requests.length === 1 ? postOne(target, only, all) : postBatch(target, requests, all));
     }),
   );
 }
@@ -172,7 +173,8 @@ async function postBatch(target: AttachmentTarget, requests: Request[], all: Imp
     },
   );
   if (!isSuccess(outcome.status)) throw graphError(outcome);
-  if (failed.length > 0) throw graphError({ status: failed[0].status, headers: new Headers(), body: failed[0].body });
+  const [firstFailure] = failed;
+  if (firstFailure) throw graphError({ status: firstFailure.status, headers: new Headers(), body: firstFailure.body });
 }
 
 function rank(answer: BatchResponse): number {

@@ -39,7 +39,7 @@ export function createChunkReader(open: () => Readable | Promise<Readable>): Chu
         held.push(piece);
         heldLength += piece.length;
         // Forget what lies wholly before the requested range.
-        while (held.length > 0 && heldStart + held[0].length <= offset) {
+        while (held[0] && heldStart + held[0].length <= offset) {
           heldStart += held[0].length;
           heldLength -= held[0].length;
           held.shift();

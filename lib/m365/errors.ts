@@ -2,7 +2,7 @@
 export type M365AuthFailure = "no-consent" | "invalid-credentials" | "unknown-tenant" | "unreachable" | "other";
 
 export class M365AuthError extends Error {
-  readonly name = "M365AuthError";
+  override readonly name = "M365AuthError";
   constructor(
     readonly reason: M365AuthFailure,
     message: string,
@@ -13,7 +13,7 @@ export class M365AuthError extends Error {
 
 /** A Graph answer that retrying will not change (4xx other than 429), e.g. 403 ErrorAccessDenied. */
 export class GraphRequestError extends Error {
-  readonly name = "GraphRequestError";
+  override readonly name = "GraphRequestError";
   constructor(
     readonly status: number,
     readonly code: string,
@@ -25,7 +25,7 @@ export class GraphRequestError extends Error {
 
 /** The scheduler spent every attempt it may spend on one request (throttling, 5xx or network errors). */
 export class GraphRetriesExhaustedError extends Error {
-  readonly name = "GraphRetriesExhaustedError";
+  override readonly name = "GraphRetriesExhaustedError";
   constructor(
     readonly mailbox: string,
     readonly attempts: number,

@@ -52,7 +52,8 @@ export function createGraphTransport(
       PATCH: () => request.patch(body),
       PUT: () => request.put(body),
     }[method];
-    const response: Response = await call();
+    // With ResponseType.RAW the SDK resolves to the fetch Response (typed `any`).
+    const response = (await call()) as Response;
     return { status: response.status, headers: response.headers, body: await readBody(response) };
   }
 
@@ -78,8 +79,10 @@ async function readBody(response: Response): Promise<unknown> {
 
 /** `https://graph.microsoft.com` and `https://host/v1.0` both mean the v1.0 endpoint. */
 function splitVersion(graphBaseUrl: string): { baseUrl: string; version: string } {
-  const match = /^(.*)\/(v1\.0|beta)$/.exec(graphBaseUrl);
-  return match ? { baseUrl: match[1], version: match[2] } : { baseUrl: graphBaseUrl, version: "v1.0" };
+  const [, baseUrl, version] = /^(.*)\/(v1\.0|beta)$/.exec(graphBaseUrl) ?? [];
+  return baseUrl !== undefined && version !== undefined
+    ? { baseUrl, version }
+    : { baseUrl: graphBaseUrl, version: "v1.0" };
 }
 
 const ACCESS_DENIED = new Set(["Authorization_RequestDenied", "ErrorAccessDenied"]);

@@ -19,3 +19,4 @@ export type { GraphContext } from "./context";
 export { createGraphTransport, type GraphTransport } from "./graph";
 export { findOrCreateSymphonyFolder, lookUpMailbox } from "./mailbox";
 export { findMessageByKey, importMessage } from "./message";
+export { verifyTenantAccess } from "./tenant";

@@ -30,6 +30,7 @@ export type ImportResult = {
 
 export async function readAll(attachment: ImportAttachment): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const part of await attachment.open()) parts.push(Buffer.from(part));
+  const source: AsyncIterable<Uint8Array | string> = await attachment.open();
+  for await (const part of source) parts.push(Buffer.from(part));
   return Buffer.concat(parts);
 }

@@ -86,7 +86,9 @@ export async function importMessage(
   if (found) {
     graphMessageId = found;
     const attached =
-      item.attachments.length > 0 ? await attachedNames({ ctx, userId, messageId: found, onSent }) : new Map();
+      item.attachments.length > 0
+        ? await attachedNames({ ctx, userId, messageId: found, onSent })
+        : new Map<string, number>();
     plan = planAttachments(missingFrom(item.attachments, attached), undefined);
   } else {
     plan = planAttachments(item.attachments, Buffer.byteLength(JSON.stringify(createBody(item.graph, item.key, []))));

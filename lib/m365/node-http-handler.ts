@@ -18,7 +18,7 @@ export function nodeHttpHandler(
       const url = typeof context.request === "string" ? context.request : context.request.url;
       const options = context.options ?? {};
       const headers: Record<string, string> = {};
-      new Headers(options.headers as HeadersInit | undefined).forEach((value, name) => (headers[name] = value));
+      new Headers(options.headers).forEach((value, name) => (headers[name] = value));
       const body = requestBody(options.body);
       if (body !== undefined) headers["content-length"] = String(body.length);
       context.response = await send(agent, url, options.method ?? "GET", headers, body);
@@ -51,7 +51,11 @@ function send(
         const status = response.statusCode ?? 0;
         const responseHeaders = new Headers();
         const raw = response.rawHeaders;
-        for (let i = 0; i < raw.length; i += 2) responseHeaders.append(raw[i], raw[i + 1]);
+        for (let i = 0; i < raw.length; i += 2) {
+          const name = raw[i];
+          const value = raw[i + 1];
+          if (name !== undefined && value !== undefined) responseHeaders.append(name, value);
+        }
         resolve(
           new Response(NULL_BODY_STATUSES.has(status) ? null : Buffer.concat(chunks), {
             status,

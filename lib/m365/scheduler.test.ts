@@ -15,7 +15,9 @@ describe("scheduler and an abandoned attempt", () => {
 
     const attempt = new AbortController();
     let sent = false;
-    const queued = scheduler.schedule("a@bank.example", async () => ((sent = true), ok()), { signal: attempt.signal });
+    const queued = scheduler.schedule("a@bank.example", () => ((sent = true), Promise.resolve(ok())), {
+      signal: attempt.signal,
+    });
     attempt.abort(new Error("attempt timed out"));
     releaseFirst!();
 
@@ -30,10 +32,10 @@ describe("scheduler and an abandoned attempt", () => {
     let calls = 0;
     const throttled = scheduler.schedule(
       "b@bank.example",
-      async () => {
+      () => {
         calls += 1;
         setTimeout(() => attempt.abort(new Error("given up")), 10);
-        return { status: 429, headers: new Headers({ "retry-after": "1" }) };
+        return Promise.resolve({ status: 429, headers: new Headers({ "retry-after": "1" }) });
       },
       { signal: attempt.signal },
     );

@@ -215,7 +215,7 @@ function createSemaphore(limit: number): Semaphore {
   let used = 0;
   const queue: Array<{ n: number; grant: () => void }> = [];
   const wake = () => {
-    while (queue.length > 0 && used + queue[0].n <= limit) {
+    while (queue[0] && used + queue[0].n <= limit) {
       const next = queue.shift()!;
       used += next.n;
       next.grant();
@@ -253,7 +253,7 @@ function createWindowCounter(limit: number, windowMs: number, bucketCount = 60):
   const buckets: Array<{ index: number; count: number }> = [];
   let total = 0;
   const prune = (now: number) => {
-    while (buckets.length > 0 && (buckets[0].index + 1) * bucketMs <= now - windowMs) total -= buckets.shift()!.count;
+    while (buckets[0] && (buckets[0].index + 1) * bucketMs <= now - windowMs) total -= buckets.shift()!.count;
   };
   return {
     waitMs(now, cost) {

@@ -116,5 +116,5 @@ function toAuthError(error: unknown): M365AuthError {
 }
 
 function firstLine(text: string | undefined): string {
-  return (text ?? "").split(/\r?\n/)[0].trim();
+  return (text ?? "").split(/\r?\n/)[0]?.trim() ?? "";
 }

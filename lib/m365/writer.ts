@@ -6,6 +6,7 @@ import { findMessageByKey, importMessage, type ImportOptions } from "./message";
 import { createScheduler, type Scheduler, type SchedulerCounters } from "./scheduler";
 import { parseM365Settings, type M365SettingsInput } from "./settings";
 import { createTokenProvider } from "./token";
+import { cachedLoad } from "@/lib/async";
 
 export type MailboxWriter = {
   /** The mailbox owner of `address`; a missing mailbox is a result (the item is skipped), not an error. */
@@ -32,21 +33,10 @@ export function createMailboxWriter({ settings, scheduler = createScheduler() }:
   const folders = new Map<string, Promise<string>>();
 
   return {
-    resolveMailbox: (address) => cached(mailboxes, address.trim().toLowerCase(), (key) => lookUpMailbox(ctx, key)),
-    ensureSymphonyFolder: (userId) => cached(folders, userId, () => findOrCreateSymphonyFolder(ctx, userId)),
+    resolveMailbox: (address) => cachedLoad(mailboxes, address.trim().toLowerCase(), (key) => lookUpMailbox(ctx, key)),
+    ensureSymphonyFolder: (userId) => cachedLoad(folders, userId, () => findOrCreateSymphonyFolder(ctx, userId)),
     importMessage: (userId, folderId, item, options) => importMessage(ctx, userId, folderId, item, options),
     findByKey: (userId, key) => findMessageByKey(ctx, userId, key),
     counters: () => scheduler.counters(),
   };
-}
-
-/** One lookup in flight per key; failures are not remembered, so the next call tries again. */
-function cached<T>(cache: Map<string, Promise<T>>, key: string, load: (key: string) => Promise<T>): Promise<T> {
-  let entry = cache.get(key);
-  if (!entry) {
-    entry = load(key);
-    cache.set(key, entry);
-    entry.catch(() => cache.delete(key));
-  }
-  return entry;
 }

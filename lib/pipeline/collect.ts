@@ -1,6 +1,6 @@
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { buildEmail, buildMime, type ChatMessage } from "@/lib/convert";
+import { buildMime, ConversionUnavailableError, convertMessage, type ChatMessage } from "@/lib/convert";
 import type { StagingStore } from "@/lib/staging";
 import {
   SymphonyError,
@@ -11,8 +11,9 @@ import {
 } from "@/lib/symphony";
 import { toChatMessage, type Conversation } from "./chat-message";
 import { recordedMessageIds, recordPage, type CollectedMessage } from "./ledger";
-import { mapLimit } from "./map-limit";
+import { mapLimit } from "@/lib/async";
 import type { RecipientResolver } from "./recipients";
+import { errorMessage } from "@/lib/errors";
 
 export type CollectContext = {
   connectorId: string;
@@ -83,25 +84,40 @@ async function stageMessage(
   const recorded = {
     messageId: chat.messageId,
     sentAt: chat.timestamp,
-    senderUserId: chat.sender.userId,
-    senderEmail: chat.sender.email?.toLowerCase() ?? null,
-    senderName: chat.sender.displayName || null,
-    participants: [...new Set(participants.flatMap((person) => (person.email ? [person.email.toLowerCase()] : [])))],
+    senderUserId: storable(chat.sender.userId),
+    senderEmail: chat.sender.email ? storable(chat.sender.email.toLowerCase()) : null,
+    senderName: chat.sender.displayName ? storable(chat.sender.displayName) : null,
+    participants: [
+      ...new Set(participants.flatMap((person) => (person.email ? [storable(person.email.toLowerCase())] : []))),
+    ],
   };
-  const recipients = await ctx.recipientsOf(participants);
+  const recipients = (await ctx.recipientsOf(participants)).map((r) => ({
+    ...r,
+    mailbox: storable(r.mailbox),
+    reason: r.reason === null ? null : storable(r.reason),
+  }));
   let blobName: string;
   let sizeBytes: number;
   try {
     ({ blobName, size: sizeBytes } = await stageConverted(ctx, chat));
   } catch (error) {
-    const reason = messageFailure(error);
-    if (!reason) throw error; // staging or Symphony unavailable: the run stops and is retried
+    const failure = messageFailure(error);
+    if (!failure) throw error; // staging or Symphony unavailable: the run stops and is retried
     // The message itself cannot be converted (an attachment Symphony cannot serve, content the
     // converter rejects): its items are FAILED with the reason, so the run and the checkpoint go on.
+    const reason = storable(failure);
     const failed = recipients.map((r) => (r.status === "PENDING" ? { ...r, status: "FAILED" as const, reason } : r));
     return { ...recorded, blobName: "", sizeBytes: 0, recipients: failed };
   }
   return { ...recorded, blobName, sizeBytes, recipients };
+}
+
+/**
+ * PostgreSQL text cannot hold NUL, which Symphony names and addresses may contain: one such name
+ * would fail the transaction of its whole page, again on every retry. It is stored visibly, as \u0000.
+ */
+function storable(text: string): string {
+  return text.includes("\u0000") ? text.replaceAll("\u0000", "\\u0000") : text;
 }
 
 class MessageContentError extends Error {
@@ -111,12 +127,12 @@ class MessageContentError extends Error {
 async function stageConverted(ctx: CollectContext, chat: ChatMessage) {
   let email;
   try {
-    email = buildEmail(chat);
+    // In a conversion thread: a message that exhausts its memory or time fails only itself (it is
+    // then imported with its original content attached), never this process.
+    email = await convertMessage(chat);
   } catch (error) {
-    throw new MessageContentError(
-      `the message could not be converted: ${error instanceof Error ? error.message : String(error)}`,
-      { cause: error },
-    );
+    if (error instanceof ConversionUnavailableError) throw error;
+    throw new MessageContentError(`the message could not be converted: ${errorMessage(error)}`, { cause: error });
   }
   const attachments = chat.attachments.map((ref) => ({
     ref,

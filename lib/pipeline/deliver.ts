@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { GraphRequestError, M365AuthError, type MailboxWriter } from "@/lib/m365";
-import type { ImportItem } from "@/lib/m365/item";
+import type { ImportItem } from "@/lib/m365";
 import type { StagingStore } from "@/lib/staging";
 import { claimItems, extendClaims, pendingItems, type ClaimedItem } from "./ledger";
 import { createOutcomeWriter, type OutcomeWriter } from "./outcome-writer";
 import { itemKey, stagedImportItem } from "./staged-item";
+import { errorMessage } from "@/lib/errors";
+import { cachedLoad } from "@/lib/async";
 
 export type DeliveryOptions = {
   /** Items claimed at once; they are imported concurrently (the Graph scheduler paces each mailbox). */
@@ -117,12 +119,9 @@ async function deliverItem(
       if (!owner.found) return;
       userId = owner.userId;
       const folderId = await ctx.writer.ensureSymphonyFolder(owner.userId);
-      let staged = parsed.get(item.blobName);
-      if (!staged) {
-        staged = stagedImportItem(key, () => ctx.staging.open(item.blobName));
-        parsed.set(item.blobName, staged);
-      }
-      const importItem = await staged;
+      const importItem = await cachedLoad(parsed, item.blobName, () =>
+        stagedImportItem(key, () => ctx.staging.open(item.blobName)),
+      );
       const result = await ctx.writer.importMessage(owner.userId, folderId, importItem, {
         firstAttempt: item.attempts === 1,
         signal: deadline.signal,
@@ -140,7 +139,7 @@ async function deliverItem(
       await outcomes.record({ id: item.id, status: "PENDING", reason: error.message, retryDelaySeconds: 0 });
       throw error;
     }
-    const reason = describe(error);
+    const reason = errorMessage(error);
     if (isPermanent(error) || item.attempts >= ctx.options.maxAttempts) {
       // The message may exist without all its attachments: the ledger then points at it.
       const created = userId ? await ctx.writer.findByKey(userId, key).catch(() => undefined) : undefined;
@@ -193,8 +192,4 @@ function isPermanent(error: unknown): boolean {
     error.status < 500 &&
     ![404, 408, 409, 429].includes(error.status)
   );
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -4,13 +4,13 @@
 // PostgreSQL and Azurite are this file's own (restarting the shared ones would break other files).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
-import { stopJobQueue } from "@/lib/jobs/boss";
-import { requestImport } from "@/lib/jobs/request";
-import { startPrivateServers, type PrivateServers } from "./private-servers";
+import { stopJobQueue } from "@/lib/jobs";
+import { requestImport } from "@/lib/jobs";
+import { startPrivateServers, type PrivateServers } from "@/lib/testing";
 import { runImport } from "./run";
 import { itemKey } from "./staged-item";
-import { canRun, deliveryReport, ledgerMismatches, startHarness, type Harness } from "./test-harness";
-import { spawnWorker, until, waitForRunEnd, workerEnv, type WorkerProcess } from "./worker-process";
+import { canRun, deliveryReport, ledgerMismatches, startHarness, type Harness } from "@/lib/testing";
+import { spawnWorker, until, waitForRunEnd, workerEnv, type WorkerProcess } from "@/lib/testing";
 
 if (!canRun)
   console.warn(

@@ -3,16 +3,36 @@
 // converted, staged and imported like any other. The run completes, no HTML body in any mailbox can
 // run script, and every (message, participant) pair that is not in its mailbox is in the ledger
 // with a readable reason.
+//
+// Poison messages (issue 12: a 41 KB table with one 20,000-character cell, a 10 MB message, 4 MB of
+// <br>) are imported with the rest, the last two as a short notice with their original attached byte
+// for byte. Names, room names and file names carrying RFC 2047 encoded words, header syntax and bidi
+// or control characters reach the mailbox as the literal text Symphony sent (invisible characters
+// written as \uXXXX).
+
+import { spawn } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { Parser } from "htmlparser2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { messageIdFor } from "@/lib/convert";
+import { messageIdFor, ORIGINAL_DATA_FILE, ORIGINAL_MESSAGE_FILE } from "@/lib/convert";
 import { db } from "@/lib/db";
+import { requestImport, stopJobQueue } from "@/lib/jobs";
 import { createTokenProvider, parseM365Settings } from "@/lib/m365";
+import type { Person } from "@/sandbox/org";
 import type { V4Message } from "@/sandbox/symphony";
 import { runImport } from "./run";
-import { canRun, startHarness, type Harness } from "./test-harness";
+import {
+  canRun,
+  deliveryReport,
+  startHarness,
+  startPrivateServers,
+  waitForRunEnd,
+  workerEnv,
+  type Harness,
+  type PrivateServers,
+} from "@/lib/testing";
 
 if (!canRun)
   console.warn(
@@ -21,7 +41,7 @@ if (!canRun)
 
 const pml = (inner: string) => `<div data-format="PresentationML" data-version="2.0">${inner}</div>`;
 
-const HOSTILE: Record<string, string> = {
+const HOSTILE = {
   script: pml(`<script>alert("script")</script>before<SCRIPT src="https://evil.example/x.js"></SCRIPT>after`),
   handlers: pml(
     `<img src="x" onerror="alert(1)"/><b onclick="alert(2)" OnMouseOver='alert(3)'>bold</b><svg onload="alert(4)"><circle/></svg>`,
@@ -40,7 +60,40 @@ const HOSTILE: Record<string, string> = {
   empty: "",
   emptyDiv: pml(""),
   whitespace: pml("   \n\t  "),
+} satisfies Record<string, string>;
+
+const MB = 1024 * 1024;
+const POISON = {
+  "41 KB table": pml(
+    `<table><tr><td>${"W".repeat(20_000)}</td></tr>${"<tr><td>abc</td><td>de</td></tr>".repeat(660)}</table>`,
+  ),
+  "10 MB text": pml(`<p>${"A ten megabyte message. ".repeat(Math.ceil((10 * MB) / 24))}</p>`),
+  "4 MB of <br>": pml("<br>".repeat(MB)),
 };
+
+const encodedWord = (text: string) => `=?utf-8?B?${Buffer.from(text).toString("base64")}?=`;
+/** What Symphony sends, and what the mailbox must show. */
+const NAMES = {
+  room: encodedWord("Rates\r\nBcc: evil@example.com"),
+  sender: encodedWord("CEO <ceo@corp.example>"),
+  other: { sent: "Rates \u202Edesk\u0000 =?utf-8?Q?x?=", shown: "Rates \\u202Edesk\\u0000 =?utf-8?Q?x?=" },
+  files: [
+    { sent: "=?utf-8?Q?evil=2Eexe?=", shown: "=?utf-8?Q?evil=2Eexe?=" },
+    { sent: "invoice\u202Efdp.exe", shown: "invoice\\u202Efdp.exe" },
+    { sent: "nul\u0000.txt", shown: "nul\\u0000.txt" },
+    { sent: "\"quoted\"; filename*=utf-8''evil.exe", shown: "\"quoted\"; filename*=utf-8''evil.exe" },
+  ],
+};
+
+// Its own PostgreSQL and Azurite: the worker process below must take only this file's run job.
+let servers: PrivateServers | undefined;
+beforeAll(async () => {
+  if (canRun) servers = await startPrivateServers("hostile");
+}, 120_000);
+afterAll(async () => {
+  await stopJobQueue();
+  await servers?.stop();
+});
 
 describe.skipIf(!canRun)("hostile input through the whole pipeline", () => {
   let h: Harness;
@@ -49,6 +102,26 @@ describe.skipIf(!canRun)("hostile input through the whole pipeline", () => {
   beforeAll(async () => {
     h = await startHarness({ seed: "hostile-input", users: 6, messages: 20, largeAttachments: false });
     const room = h.symphony.org.streams.find((s) => s.type === "ROOM")!;
+    // Symphony's names, as its APIs will return them from now on.
+    const members = room.memberIds
+      .map((id) => h.symphony.org.people.find((p) => p.id === id))
+      .filter((p) => p?.m365Address);
+    hostileSender = members[0]!;
+    hostileOther = members[1]!;
+    room.roomName = NAMES.room;
+    hostileSender.displayName = NAMES.sender;
+    hostileOther.displayName = NAMES.other.sent;
+    names = h.symphony.addMessage({
+      streamId: room.id,
+      senderId: hostileSender.id,
+      text: "names",
+      attachments: NAMES.files.map(({ sent }) => ({ name: sent, size: 100 })),
+    });
+    for (const [name, message] of Object.entries(POISON)) {
+      const added_ = h.symphony.addMessage({ streamId: room.id, message });
+      added.push({ name, message: added_ });
+      poison.set(name, added_);
+    }
     for (const [name, message] of Object.entries(HOSTILE))
       added.push({ name, message: h.symphony.addMessage({ streamId: room.id, message }) });
     added.push({
@@ -74,15 +147,20 @@ describe.skipIf(!canRun)("hostile input through the whole pipeline", () => {
     // a proxy that rewrites that id in the message lists.
     agentProxy = await startRewritingProxy(h.symphony.agentUrl, broken.attachments[0]!.id, "no-such-attachment-id");
     await db.connector.update({ where: { id: h.connector.id }, data: { agentUrl: agentProxy.url } });
-  });
+    summary = await runImport(await h.newRun(), { workerId: "hostile-test", environment: h.environment });
+  }, 600_000);
   let agentProxy: { url: string; close(): Promise<void> } | undefined;
+  let summary: Awaited<ReturnType<typeof runImport>>;
+  let names: V4Message;
+  let hostileSender: Person;
+  let hostileOther: Person;
+  const poison = new Map<string, V4Message>();
   afterAll(async () => {
     await agentProxy?.close();
     await h?.close();
   });
 
   it("completes the run, keeps script out of every HTML body, and logs each failure with a reason", async () => {
-    const summary = await runImport(await h.newRun(), { workerId: "hostile-test", environment: h.environment });
     expect(["SUCCEEDED", "PARTIAL"]).toContain(summary.status);
     expect(summary.counts.pending).toBe(0);
 
@@ -116,8 +194,8 @@ describe.skipIf(!canRun)("hostile input through the whole pipeline", () => {
     });
     expect(failed.length).toBeGreaterThan(0);
     expect(failed.every((row) => row.sourceMessage.messageId === missing.messageId)).toBe(true);
-    expect(failed[0].reason).toMatch(/gone\.pdf/);
-    expect(failed[0].reason).toMatch(/not found|404/i);
+    expect(failed[0]?.reason).toMatch(/gone\.pdf/);
+    expect(failed[0]?.reason).toMatch(/not found|404/i);
     const huge = added.find((a) => a.name === "huge")!.message;
     expect(
       await db.importItem.count({
@@ -145,6 +223,142 @@ describe.skipIf(!canRun)("hostile input through the whole pipeline", () => {
     }
     expect(htmlBodies).toBeGreaterThan(added.length);
   });
+
+  /** GET on the Microsoft 365 sandbox's Graph, as the app registration. */
+  async function graphGet(path: string): Promise<Response> {
+    const settings = parseM365Settings({ ...h.environment.m365, tenantId: h.m365.tenantId });
+    const token = await createTokenProvider(settings).getAccessToken();
+    const response = await fetch(`${h.m365.graphBaseUrl}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(response.status, path).toBe(200);
+    return response;
+  }
+
+  /** The copies of a Symphony message in the mailboxes, with their Graph paths. */
+  function copiesOf(message: V4Message) {
+    return h.m365
+      .mailboxes()
+      .flatMap((user) =>
+        (h.m365.items(user.mail) ?? [])
+          .filter((item) => item.internetMessageId === messageIdFor(message.messageId))
+          .map((item) => ({
+            ...item,
+            path: `/users/${encodeURIComponent(user.mail)}/messages/${encodeURIComponent(item.id)}`,
+          })),
+      );
+  }
+
+  it("imports every poison message on its own, the oversized ones with their original attached byte for byte", async () => {
+    const expected = await h.expected();
+    for (const [name, message] of poison) {
+      const mailboxes = expected.find((e) => e.message.messageId === message.messageId)!.mailboxes;
+      expect(mailboxes.length, name).toBeGreaterThan(0);
+      expect(
+        await db.importItem.count({
+          where: { connectorId: h.connector.id, status: "IMPORTED", sourceMessage: { messageId: message.messageId } },
+        }),
+        name,
+      ).toBe(mailboxes.length);
+      const copies = copiesOf(message);
+      expect(copies, name).toHaveLength(mailboxes.length);
+      const copy = copies[0]!;
+      const { body } = (await (await graphGet(`${copy.path}?$select=body`)).json()) as { body: { content: string } };
+      if (name === "41 KB table") {
+        // Rendered: the HTML keeps the table; no row is padded to the long cell.
+        expect(copy.attachments).toEqual([]);
+        expect(body.content).toContain("W".repeat(20_000));
+        expect(body.content.length).toBeLessThan(60_000);
+        continue;
+      }
+      expect(body.content).toMatch(/not shown here: its content is \d+\.\d MB, more than the 1\.0 MB/);
+      expect(body.content.length).toBeLessThan(1000);
+      // (Small attachments ride in the create request, large ones follow in upload sessions.)
+      expect(copy.attachments.map((a) => a.name).sort()).toEqual([ORIGINAL_DATA_FILE, ORIGINAL_MESSAGE_FILE].sort());
+      const original = copy.attachments.find((a) => a.name === ORIGINAL_MESSAGE_FILE)!;
+      const bytes = Buffer.from(await (await graphGet(`${copy.path}/attachments/${original.id}/$value`)).arrayBuffer());
+      expect(bytes.length).toBe(Buffer.byteLength(message.message));
+      expect(bytes.equals(Buffer.from(message.message)), `${name}: the attachment is what Symphony sent`).toBe(true);
+    }
+
+    // Everything else of the run is in its mailboxes: only the message whose attachment Symphony
+    // cannot serve is missing.
+    const missing = added.find((a) => a.name === "missing attachment")!.message;
+    const report = await deliveryReport(h);
+    expect(report.duplicated).toEqual([]);
+    expect(report.unexpected).toEqual([]);
+    expect(report.missing.length).toBeGreaterThan(0);
+    expect(report.missing.filter((pair) => !pair.endsWith(`:${missing.messageId}`))).toEqual([]);
+  });
+
+  it("shows the names, room name and file names Symphony sent, literally", async () => {
+    const copies = copiesOf(names);
+    expect(copies.length).toBeGreaterThan(1);
+    for (const copy of copies) {
+      const item = (await (await graphGet(`${copy.path}?$select=subject,from,toRecipients`)).json()) as {
+        subject: string;
+        from: { emailAddress: { name: string; address: string } };
+        toRecipients: Array<{ emailAddress: { name: string; address: string } }>;
+      };
+      expect(item.subject).toBe(`Symphony room: ${NAMES.room}`);
+      expect(item.from.emailAddress).toEqual({ name: NAMES.sender, address: hostileSender.symphonyEmail });
+      expect(item.toRecipients.map((r) => r.emailAddress)).toContainEqual({
+        name: NAMES.other.shown,
+        address: hostileOther.symphonyEmail,
+      });
+      expect(copy.attachments.map((a) => a.name)).toEqual(NAMES.files.map((f) => f.shown));
+    }
+  });
+});
+
+describe.skipIf(!canRun)("poison messages in a worker process under npm start's 256 MB heap", () => {
+  let h: Harness;
+  let worker: ReturnType<typeof spawn> | undefined;
+  const output: string[] = [];
+  beforeAll(async () => {
+    h = await startHarness({ seed: "poison-worker", users: 6, messages: 30, largeAttachments: false });
+    const room = h.symphony.org.streams.find((s) => s.type === "ROOM")!;
+    for (const message of Object.values(POISON)) h.symphony.addMessage({ streamId: room.id, message });
+  });
+  afterAll(async () => {
+    if (worker?.exitCode === null && worker.signalCode === null) {
+      worker.kill("SIGTERM");
+      await new Promise((resolve) => worker?.once("exit", resolve));
+    }
+    await h?.close();
+  });
+
+  it("imports the whole run, the worker never restarting", async () => {
+    const { runId } = await requestImport({
+      connectorId: h.connector.id,
+      trigger: "MANUAL",
+      requestedBy: "poison-test",
+    });
+    const root = path.resolve(import.meta.dirname, "../..");
+    // As scripts/start.ts starts it.
+    worker = spawn(
+      process.execPath,
+      ["--import", "tsx", "--max-old-space-size=256", path.join(root, "scripts/worker.ts")],
+      { cwd: root, env: workerEnv(h), stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const keep = (chunk: Buffer) => {
+      output.push(...chunk.toString().split("\n").filter(Boolean));
+      output.splice(0, Math.max(0, output.length - 40));
+    };
+    worker.stdout!.on("data", keep);
+    worker.stderr!.on("data", keep);
+    // Before issue 12 the worker died here, out of memory, again at each restart.
+    const exited = new Promise<void>((resolve) => worker?.once("exit", () => resolve()));
+    await Promise.race([waitForRunEnd(runId, 240_000), exited]);
+    expect({ code: worker.exitCode, signal: worker.signalCode }, output.slice(-40).join("\n")).toEqual({
+      code: null,
+      signal: null,
+    });
+    const run = await waitForRunEnd(runId, 1_000);
+    expect(run.status, `${run.error ?? ""}\n${output.slice(-40).join("\n")}`).toBe("SUCCEEDED");
+    const report = await deliveryReport(h);
+    expect(report.missing).toEqual([]);
+    expect(report.duplicated).toEqual([]);
+    expect(run.itemsFailed).toBe(0);
+  }, 300_000);
 });
 
 /** What in an HTML document could run script: such elements, on* attributes, script URLs (entities decoded, as a browser reads them). */

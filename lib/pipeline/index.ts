@@ -8,5 +8,8 @@ export {
   type DrainOptions,
 } from "./run";
 export { environmentFromConfig, type PipelineEnvironment } from "./environment";
+export { purgeStagedItems } from "./retention";
+export { RunSetupError } from "./services";
+export { createRecipientResolver } from "./recipients";
 export { itemKey } from "./staged-item";
 export type { DeliveryOptions } from "./deliver";

@@ -13,12 +13,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { db } from "@/lib/db";
-import { stopJobQueue } from "@/lib/jobs/boss";
-import { requestImport } from "@/lib/jobs/request";
+import { stopJobQueue } from "@/lib/jobs";
+import { requestImport } from "@/lib/jobs";
 import { seededRandom } from "@/sandbox/org";
-import { startPrivateServers, type PrivateServers } from "./private-servers";
-import { canRun, deliveryReport, ledgerMismatches, startHarness, type Harness } from "./test-harness";
-import { runJob, spawnWorker, until, waitForRunEnd, workerEnv, type WorkerProcess } from "./worker-process";
+import { startPrivateServers, type PrivateServers } from "@/lib/testing";
+import { canRun, deliveryReport, ledgerMismatches, startHarness, type Harness } from "@/lib/testing";
+import { runJob, spawnWorker, until, waitForRunEnd, workerEnv, type WorkerProcess } from "@/lib/testing";
 
 const settings = z
   .object({

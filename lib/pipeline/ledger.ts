@@ -186,6 +186,7 @@ export async function pendingItems(connectorId: string): Promise<{ total: number
   const [row] = await db.$queryRaw<Array<{ total: bigint; held: bigint }>>`
     SELECT count(*) AS total, count(*) FILTER (WHERE "claimedUntil" >= ${NOW}) AS held
     FROM "ImportItem" WHERE "connectorId" = ${connectorId}::uuid AND status = 'PENDING'`;
+  if (!row) throw new Error("Counting the pending items returned no row.");
   return { total: Number(row.total), held: Number(row.held) };
 }
 

@@ -1,5 +1,6 @@
 import type { MailboxWriter } from "@/lib/m365";
 import type { StreamMember } from "@/lib/symphony";
+import { cachedLoad } from "@/lib/async";
 
 /** One ledger row to write for a (message, participant): a mailbox to import into, or why not. */
 export type Recipient = { mailbox: string; status: "PENDING" | "SKIPPED" | "FAILED"; reason: string | null };
@@ -37,14 +38,7 @@ export function createRecipientResolver(writer: Pick<MailboxWriter, "resolveMail
   }
 
   function resolve(person: Participant): Promise<Resolution> {
-    const cacheKey = String(person.userId);
-    let resolution = lookups.get(cacheKey);
-    if (!resolution) {
-      resolution = resolveOne(person);
-      resolution.catch(() => lookups.delete(cacheKey));
-      lookups.set(cacheKey, resolution);
-    }
-    return resolution;
+    return cachedLoad(lookups, String(person.userId), () => resolveOne(person));
   }
 
   return async function recipientsOf(participants: Participant[]): Promise<Recipient[]> {

@@ -8,7 +8,7 @@ import { createTokenProvider, parseM365Settings } from "@/lib/m365";
 import { createSymphonyClient } from "@/lib/symphony";
 import { runImport } from "./run";
 import { itemKey } from "./staged-item";
-import { canRun, startHarness, type Harness } from "./test-harness";
+import { canRun, startHarness, type Harness } from "@/lib/testing";
 
 if (!canRun)
   console.warn(
@@ -99,7 +99,8 @@ describe.skipIf(!canRun)("an import run against the sandboxes", () => {
     const settings = parseM365Settings({ ...h.environment.m365, tenantId: h.m365.tenantId });
     const token = await createTokenProvider(settings).getAccessToken();
     for (const { message, mailboxes } of withAttachments) {
-      const mailbox = mailboxes[0];
+      const [mailbox] = mailboxes;
+      if (!mailbox) throw new Error(`Message ${message.messageId} has no mailbox.`);
       const item = h.m365.items(mailbox)!.find((i) => i.internetMessageId === messageIdFor(message.messageId))!;
       for (const attachment of message.attachments!) {
         const source = sha256(
@@ -118,7 +119,8 @@ describe.skipIf(!canRun)("an import run against the sandboxes", () => {
     }
 
     const staging = await createStagingStore(h.environment.staging);
-    const sample = withAttachments[0].message;
+    const sample = withAttachments[0]?.message;
+    if (!sample) throw new Error("No message with attachments was imported.");
     const row = await db.sourceMessage.findUniqueOrThrow({
       where: { connectorId_messageId: { connectorId: h.connector.id, messageId: sample.messageId } },
     });
@@ -148,7 +150,7 @@ describe.skipIf(!canRun)("an import run against the sandboxes", () => {
       }),
       h.symphony.addMessage({ streamId: room.id, text: "later news" }),
     ];
-    const mapped = (await h.expected()).find(({ message }) => message.messageId === added[0].messageId)!.mailboxes;
+    const mapped = (await h.expected()).find(({ message }) => message.messageId === added[0]?.messageId)!.mailboxes;
     const next = await runImport(await h.newRun(), { workerId, environment: h.environment });
     expect(next).toMatchObject({
       status: "SUCCEEDED",
@@ -187,8 +189,8 @@ describe.skipIf(!canRun)("an import run against the sandboxes", () => {
     expect(copies()).toHaveLength(1);
     const after = await db.importItem.findUniqueOrThrow({ where: { id: item.id } });
     expect(after).toMatchObject({ status: "IMPORTED", attempts: 2, graphMessageId: item.graphMessageId });
-    expect(copies()[0].extendedProperties).toContainEqual({
-      id: expect.stringMatching(/SymphonyItemKey/i),
+    expect(copies()[0]?.extendedProperties).toContainEqual({
+      id: expect.stringMatching(/SymphonyItemKey/i) as unknown,
       value: itemKey(h.connector.id, item.sourceMessage.messageId),
     });
   });

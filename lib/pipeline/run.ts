@@ -6,6 +6,8 @@ import { environmentFromConfig, type PipelineEnvironment } from "./environment";
 import { runCounts, type RunCounts } from "./ledger";
 import { createRecipientResolver } from "./recipients";
 import { consentedTenant, mailboxWriterFor, stagingStoreFor, symphonyClientFor } from "./services";
+import { errorText } from "@/lib/errors";
+import { nextRunAfter } from "@/lib/next-run";
 
 export type RunProgress = {
   phase: "collect" | "import" | "done";
@@ -147,8 +149,7 @@ export async function drainRun(runId: string, options: DrainOptions): Promise<vo
 
 /** Ends a run that cannot go on: FAILED with the error (secrets never reach it), counts from the ledger. */
 export async function failRun(runId: string, error: unknown): Promise<void> {
-  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  await finishRun(runId, message.slice(0, 2000));
+  await finishRun(runId, errorText(error).slice(0, 2000));
 }
 
 async function finishRun(runId: string, error?: string): Promise<Omit<RunSummary, "durationMs">> {
@@ -170,10 +171,7 @@ async function finishRun(runId: string, error?: string): Promise<Omit<RunSummary
   });
   await db.connector.update({
     where: { id: run.connectorId },
-    data: {
-      lastRunAt: finishedAt,
-      nextRunAt: new Date(finishedAt.getTime() + run.connector.scheduleIntervalMinutes * 60_000),
-    },
+    data: { lastRunAt: finishedAt, nextRunAt: nextRunAfter(finishedAt, run.connector.scheduleIntervalMinutes) },
   });
   return { runId, status, messagesCollected: run.messagesCollected, counts };
 }

@@ -1,9 +1,10 @@
 import { createMailboxWriter, createScheduler, type MailboxWriter, type Scheduler } from "@/lib/m365";
-import { decryptSecret } from "@/lib/secrets";
+import { botKeyContext, decryptSecret } from "@/lib/secrets";
 import { createStagingStore, type StagingStore } from "@/lib/staging";
 import { createSymphonyClient, type SymphonyClient } from "@/lib/symphony";
 import type { Connector } from "@/lib/generated/prisma/client";
 import type { PipelineEnvironment } from "./environment";
+import { cachedLoad } from "@/lib/async";
 
 export class RunSetupError extends Error {
   override name = "RunSetupError";
@@ -31,13 +32,7 @@ const stagingStores = new Map<string, Promise<StagingStore>>();
 
 export function stagingStoreFor(environment: PipelineEnvironment): Promise<StagingStore> {
   const cacheKey = `${environment.staging.connectionString}|${environment.staging.containerName}`;
-  let store = stagingStores.get(cacheKey);
-  if (!store) {
-    store = createStagingStore(environment.staging);
-    store.catch(() => stagingStores.delete(cacheKey));
-    stagingStores.set(cacheKey, store);
-  }
-  return store;
+  return cachedLoad(stagingStores, cacheKey, () => createStagingStore(environment.staging));
 }
 
 /** The connector's tenant, or why the connector cannot import yet. */
@@ -58,6 +53,6 @@ export function symphonyClientFor(connector: Connector): SymphonyClient {
     agentUrl,
     keyManagerUrl,
     botUsername,
-    privateKeyPem: decryptSecret(privateKeyEncrypted),
+    privateKeyPem: decryptSecret(privateKeyEncrypted, botKeyContext(connector.id)),
   });
 }

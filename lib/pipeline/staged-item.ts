@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { readStagedMime, toGraphMessage, type StagedMessage } from "@/lib/convert";
-import type { ImportItem } from "@/lib/m365/item";
+import type { ImportItem } from "@/lib/m365";
 
 /** The idempotency key stored on every created Graph message: one per (connector, Symphony message). */
 export function itemKey(connectorId: string, messageId: string): string {

@@ -131,9 +131,9 @@ describe.skipIf(!connectionString)("staging store (Azurite)", () => {
     const done = await store.stage("conn-k", "imported", mime("done"));
     const cutoff = new Date(Date.now() + 60_000);
     const asked: string[][] = [];
-    const removed = await store.purgeOlderThan(cutoff, "conn-k", async (names) => {
+    const removed = await store.purgeOlderThan(cutoff, "conn-k", (names) => {
       asked.push(names);
-      return new Set([needed.blobName]);
+      return Promise.resolve(new Set([needed.blobName]));
     });
     expect(removed).toBe(1);
     expect(asked.flat().sort()).toEqual([needed.blobName, done.blobName].sort());
@@ -149,9 +149,10 @@ describe.skipIf(!connectionString)("staging store (Azurite)", () => {
 
   it("rejects unsafe connector ids and container names without echoing the connection string", async () => {
     expect(() => stagedBlobName("../etc", "m")).toThrow(/connector ids/);
-    const error = await createStagingStore({ connectionString: connectionString!, containerName: "Bad_Name" }).catch(
-      (e: Error) => e,
-    );
+    const error: unknown = await createStagingStore({
+      connectionString: connectionString!,
+      containerName: "Bad_Name",
+    }).catch((e: unknown) => e);
     expect(String(error)).toMatch(/container names/);
     expect(String(error)).not.toContain("AccountKey");
   });

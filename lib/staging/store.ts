@@ -188,7 +188,10 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
           async (item) =>
             await container.deleteBlob(item.name, { conditions: { ifUnmodifiedSince: cutoff } }).then(
               () => true,
-              (error: unknown) => (isNotFound(error) || isAlreadyThere(error) ? false : Promise.reject(error)),
+              (error: unknown) => {
+                if (isNotFound(error) || isAlreadyThere(error)) return false;
+                throw error;
+              },
             ),
         );
       }

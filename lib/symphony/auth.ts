@@ -92,7 +92,7 @@ async function authenticate(
       code: "auth_rejected",
       endpoint,
       status: 401,
-      message: `the bot's key was rejected for user "${settings.botUsername}" (${rejected.serverMessage ?? "HTTP 401"})`,
+      message: `the bot's key was rejected for user "${settings.botUsername}" (HTTP 401)`,
       serverMessage: rejected.serverMessage,
     });
   }

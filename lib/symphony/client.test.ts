@@ -49,7 +49,11 @@ async function sha256(stream: Readable): Promise<string> {
 }
 
 const logins = () => sandbox.stats.byRoute["POST /login/pubkey/authenticate"] ?? 0;
-const busiestStream = () => [...sandbox.org.streams].sort((a, b) => b.messageCount - a.messageCount)[0];
+const busiestStream = () => {
+  const [busiest] = [...sandbox.org.streams].sort((a, b) => b.messageCount - a.messageCount);
+  if (!busiest) throw new Error("The sandbox organisation has no streams.");
+  return busiest;
+};
 
 describe("Symphony client against the Symphony sandbox", () => {
   it("pages every stream and every message of the organisation exactly once, logging in once", async () => {
@@ -78,7 +82,9 @@ describe("Symphony client against the Symphony sandbox", () => {
     const symphony = client({ pageSize: { messages: 4 } });
     const stream = busiestStream();
     const all = await collect(symphony.messages(stream.id));
-    const since = all[Math.floor(all.length / 2)].timestamp;
+    const middle = all[Math.floor(all.length / 2)];
+    if (!middle) throw new Error("The busiest stream has no messages.");
+    const since = middle.timestamp;
     const recent = await collect(symphony.messages(stream.id, since));
     expect(recent.map((m) => m.messageId)).toEqual(all.filter((m) => m.timestamp >= since).map((m) => m.messageId));
     expect(await collect(symphony.messages(stream.id, all.at(-1)!.timestamp + 1))).toEqual([]);
@@ -117,6 +123,7 @@ describe("Symphony client against the Symphony sandbox", () => {
     expect(members.map((m) => m.user.userId).sort()).toEqual([...room.memberIds].sort());
 
     const [a, b] = sandbox.org.people.filter((p) => !p.external);
+    if (!a || !b) throw new Error("The sandbox organisation needs two internal people.");
     const byId = await symphony.lookupUsers({ ids: [a.id, b.id] });
     expect(byId.map((u) => u.emailAddress)).toEqual([a.symphonyEmail, b.symphonyEmail]);
     const byEmail = await symphony.lookupUsers({ emails: [b.symphonyEmail, "nobody@nowhere.example"] });
@@ -134,7 +141,8 @@ describe("Symphony client against the Symphony sandbox", () => {
     )!;
     const messages = await collect(symphony.messages(stream.id));
     const message = messages[global - stream.messageOffset];
-    const attachment = message.attachments![0];
+    const attachment = message?.attachments?.[0];
+    if (!message || !attachment) throw new Error(`The organisation's message ${global} has no attachment.`);
     expect(attachment.size).toBeGreaterThan(10 * 1024 * 1024);
     const bytes = await symphony.downloadAttachment(stream.id, message.messageId, attachment.id);
     expect(await sha256(bytes)).toBe(await sha256(attachmentBytes(sandbox.org.seed, attachment)));
@@ -148,7 +156,8 @@ describe("Symphony client against the Symphony sandbox", () => {
       text: "big file",
       attachments: [{ name: "big.bin", size }],
     });
-    const attachment = message.attachments[0];
+    const [attachment] = message.attachments;
+    if (!attachment) throw new Error("The added message has no attachment.");
     const expected = await sha256(attachmentBytes(sandbox.org.seed, attachment));
 
     const before = process.memoryUsage().rss;

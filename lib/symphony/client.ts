@@ -26,12 +26,19 @@ import {
   type SymphonyUser,
 } from "./schemas";
 import { parseSymphonySettings, type SymphonySettings, type SymphonySettingsInput } from "./settings";
+import { config } from "@/lib/config";
+import { symphonyDispatcher } from "./network";
 
 export type SymphonyClientOptions = {
   retry?: Partial<RetryPolicy>;
   /** Time allowed until response headers arrive; above the datafeed's ~30 s long poll. */
   requestTimeoutMs?: number;
   onRetry?: (event: RetryEvent) => void;
+  /**
+   * Whether the pod, agent and key manager may be on loopback, link-local or private addresses (an
+   * on-premises pod); default SYMPHONY_ALLOW_PRIVATE_HOSTS.
+   */
+  allowPrivateHosts?: boolean;
   /** Page sizes; the defaults are Symphony's maxima. */
   pageSize?: Partial<Record<"users" | "streams" | "members" | "messages", number>>;
 };
@@ -84,10 +91,13 @@ export function createSymphonyClient(
   options: SymphonyClientOptions = {},
 ): SymphonyClient {
   const settings = parseSymphonySettings(settingsInput);
+  const allowPrivateHosts = options.allowPrivateHosts ?? config().SYMPHONY_ALLOW_PRIVATE_HOSTS;
   const http: HttpOptions = {
     retry: { ...defaultRetryPolicy, ...options.retry },
     requestTimeoutMs: options.requestTimeoutMs ?? 90_000,
     onRetry: options.onRetry,
+    allowPrivateHosts,
+    dispatcher: symphonyDispatcher(allowPrivateHosts),
   };
   const pageSize = { ...MAX_PAGE, ...options.pageSize };
   const session = createSession(settings, http);

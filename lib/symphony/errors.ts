@@ -9,18 +9,21 @@ export type SymphonyErrorCode =
   | "server_error" // 5xx still answered after the last attempt
   | "unexpected_status"
   | "network" // connection refused, DNS failure, TLS error, reset
+  | "blocked_host" // a loopback, link-local or private address while those are not allowed
+  | "redirect" // a 3xx: redirects are never followed
   | "timeout"
   | "invalid_response"; // a body that does not match the schema we rely on
 
 /**
- * Every failure of the Symphony client. The message names the endpoint and what the server said;
- * it never contains a token, the signed JWT or the private key.
+ * Every failure of the Symphony client. The message names the endpoint and the HTTP status; it never
+ * repeats the server's body (a foreign server's text is not ours to show: it stays in `serverMessage`
+ * for the server's log) and never contains a token, the signed JWT or the private key.
  */
 export class SymphonyError extends Error {
   readonly code: SymphonyErrorCode;
   readonly status: number | undefined;
   readonly endpoint: string;
-  /** The server's own error message, when it sent one. */
+  /** The server's own error message, when it sent one: for server-side logs, never for a page. */
   readonly serverMessage: string | undefined;
 
   constructor(input: {

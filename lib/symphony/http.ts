@@ -1,5 +1,7 @@
+import type { Dispatcher } from "undici";
 import type { z } from "zod";
 import { codeForStatus, SymphonyError } from "./errors";
+import { checkHost, PrivateAddressError } from "./network";
 import { errorBodySchema } from "./schemas";
 import { backoffDelayMs, retryAfterMs, sleep, type RetryPolicy } from "./retry";
 
@@ -10,6 +12,9 @@ export type HttpOptions = {
   /** Time allowed until the response headers arrive (datafeed reads long-poll about 30 s). */
   requestTimeoutMs: number;
   onRetry?: (event: RetryEvent) => void;
+  /** Connection pool that refuses private addresses unless they are allowed (network.ts). */
+  dispatcher: Dispatcher;
+  allowPrivateHosts: boolean;
 };
 
 export type HttpRequest = {
@@ -34,14 +39,23 @@ export async function send(request: HttpRequest, options: HttpOptions): Promise<
     const last = attempt >= retry.maxAttempts;
     let response: Response;
     try {
-      response = await fetchOnce(request, options.requestTimeoutMs);
+      response = await fetchOnce(request, options);
     } catch (error) {
       const failure = transportError(request, error);
-      if (last) throw failure;
+      if (last || failure.code === "blocked_host") throw failure;
       await pause(options, request, attempt, backoffDelayMs(retry, attempt), failure.message);
       continue;
     }
     if (response.ok || response.status === 401) return response;
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel();
+      throw new SymphonyError({
+        code: "redirect",
+        endpoint: request.endpoint,
+        status: response.status,
+        message: `HTTP ${response.status}, a redirect (redirects are not followed)`,
+      });
+    }
 
     const retriable = response.status === 429 || response.status >= 500;
     if (!retriable || last) throw await statusError(request, response);
@@ -101,16 +115,20 @@ export async function statusError(request: HttpRequest, response: Response): Pro
     code: codeForStatus(response.status),
     endpoint: request.endpoint,
     status: response.status,
-    message: `HTTP ${response.status}${serverMessage ? `: ${serverMessage}` : ""}`,
+    message: `HTTP ${response.status}`,
     serverMessage,
   });
 }
 
-async function fetchOnce(request: HttpRequest, timeoutMs: number): Promise<Response> {
+async function fetchOnce(request: HttpRequest, options: HttpOptions): Promise<Response> {
+  checkHost(request.url, options.allowPrivateHosts);
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new DOMException("no response in time", "TimeoutError")), timeoutMs);
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("no response in time", "TimeoutError")),
+    options.requestTimeoutMs,
+  );
   try {
-    return await fetch(request.url, {
+    const init: RequestInit & { dispatcher: Dispatcher } = {
       method: request.method,
       headers: {
         accept: "application/json",
@@ -119,7 +137,10 @@ async function fetchOnce(request: HttpRequest, timeoutMs: number): Promise<Respo
       },
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
       signal: controller.signal,
-    });
+      redirect: "manual",
+      dispatcher: options.dispatcher,
+    };
+    return await fetch(request.url, init);
   } finally {
     clearTimeout(timer);
   }
@@ -135,6 +156,16 @@ function transportError(request: HttpRequest, error: unknown): SymphonyError {
     });
   }
   const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
+  const blocked =
+    error instanceof PrivateAddressError ? error : cause instanceof PrivateAddressError ? cause : undefined;
+  if (blocked) {
+    return new SymphonyError({
+      code: "blocked_host",
+      endpoint: request.endpoint,
+      message: blocked.message,
+      cause: error,
+    });
+  }
   const reason = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
   return new SymphonyError({
     code: "network",

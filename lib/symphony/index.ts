@@ -15,7 +15,8 @@ export type {
   SymphonyMessage,
   SymphonyUser,
 } from "./schemas";
-export { parseSymphonySettings, symphonySettingsSchema } from "./settings";
+export { streamTypeSchema } from "./schemas";
+export { parseRsaPrivateKey, parseSymphonySettings, symphonySettingsSchema } from "./settings";
 export type { SymphonySettings, SymphonySettingsInput } from "./settings";
 export { testConnection } from "./test-connection";
 export type { ConnectionReport } from "./test-connection";

@@ -18,7 +18,7 @@ export function nextMessageCursor(cursor: MessageCursor, page: readonly Symphony
   const last = page.at(-1);
   if (!last) return cursor;
   let sameTimestamp = 0;
-  for (let i = page.length - 1; i >= 0 && page[i].timestamp === last.timestamp; i--) sameTimestamp++;
+  for (let i = page.length - 1; i >= 0 && page[i]?.timestamp === last.timestamp; i--) sameTimestamp++;
   return last.timestamp === cursor.since
     ? { since: cursor.since, skip: cursor.skip + sameTimestamp }
     : { since: last.timestamp, skip: sameTimestamp };

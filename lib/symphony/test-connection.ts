@@ -1,4 +1,5 @@
 import { ZodError } from "zod";
+import { logger } from "@/lib/logger";
 import { createSymphonyClient, type SymphonyClientOptions } from "./client";
 import { SymphonyError } from "./errors";
 import { parseSymphonySettings, type SymphonySettings } from "./settings";
@@ -48,7 +49,14 @@ export async function testConnection(
       streams,
     };
   } catch (error) {
-    if (error instanceof SymphonyError) return { ok: false, reason: explainFailure(error, settings) };
+    if (error instanceof SymphonyError) {
+      // The server's own words stay in the server's log: a foreign server's text is never shown on a page.
+      logger.warn(
+        { endpoint: error.endpoint, code: error.code, serverMessage: error.serverMessage },
+        "Symphony test connection failed",
+      );
+      return { ok: false, reason: explainFailure(error, settings) };
+    }
     return { ok: false, reason: "Unexpected error while testing the connection." };
   }
 }
@@ -63,12 +71,15 @@ function explainFailure(error: SymphonyError, settings: SymphonySettings): strin
   switch (error.code) {
     case "network":
       return `Cannot reach the ${service.name} at ${service.url} (${networkCause(detail)}). Check the ${service.name} URL and that this server can reach it.`;
+    case "blocked_host":
+      return `The ${service.name} URL ${service.url} points at a loopback, link-local or private address, which this server does not call. For an on-premises pod, the operator sets SYMPHONY_ALLOW_PRIVATE_HOSTS=true.`;
+    case "redirect":
+      return `The ${service.name} at ${service.url} answered with a redirect (${detail}); redirects are not followed. Enter the URL it redirects to, if you trust it.`;
     case "timeout":
       return `The ${service.name} at ${service.url} did not answer in time. Check the ${service.name} URL and the network.`;
     case "auth_rejected":
       return (
-        `The ${service.name} rejected the bot's key for user "${settings.botUsername}"` +
-        `${error.serverMessage ? ` (${error.serverMessage})` : ""}. Check the bot username, ` +
+        `The ${service.name} rejected the bot's key for user "${settings.botUsername}". Check the bot username, ` +
         `and that the public key of this private key is registered on that service account.`
       );
     case "unauthorized":

@@ -1,15 +1,15 @@
 // Test support for lib/pipeline and lib/jobs: both sandboxes over one seeded organisation, a connector
 // row pointing at them, and the expected ledger read from the Symphony side.
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { db } from "@/lib/db";
 import type { Connector } from "@/lib/generated/prisma/client";
-import { openRun } from "@/lib/jobs/request";
-import { encryptSecret } from "@/lib/secrets";
+import { openRun } from "@/lib/jobs";
+import { botKeyContext, encryptSecret } from "@/lib/secrets";
 import { createSymphonyClient, type SymphonyMessage } from "@/lib/symphony";
 import { startM365Sandbox, type M365Sandbox } from "@/sandbox/m365";
 import { startSymphonySandbox, type SymphonySandbox } from "@/sandbox/symphony";
-import type { PipelineEnvironment } from "./environment";
-import { itemKey } from "./staged-item";
+import type { PipelineEnvironment } from "@/lib/pipeline";
+import { itemKey } from "@/lib/pipeline";
 
 export const sandboxCaDir = process.env.M365_SANDBOX_CA_DIR;
 export const canRun = Boolean(
@@ -85,8 +85,10 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
   );
   const m365 = await startM365Sandbox({ caDir: sandboxCaDir, consented: true, mailboxes });
   const suffix = randomBytes(4).toString("hex");
+  const connectorId = randomUUID();
   const connector = await db.connector.create({
     data: {
+      id: connectorId,
       name: `pipeline-test-${suffix}`,
       status: "ACTIVE",
       createdBy: "test",
@@ -94,7 +96,7 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
       agentUrl: symphony.agentUrl,
       keyManagerUrl: symphony.keyManagerUrl,
       botUsername: symphony.bot.username,
-      privateKeyEncrypted: encryptSecret(symphony.bot.privateKeyPem),
+      privateKeyEncrypted: encryptSecret(symphony.bot.privateKeyPem, botKeyContext(connectorId)),
       tenantId: m365.tenantId,
       consentGrantedBy: "admin@test",
       consentGrantedAt: new Date(),

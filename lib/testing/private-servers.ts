@@ -28,8 +28,8 @@ export async function startPrivateServers(name: string): Promise<PrivateServers>
   let azurite: AzuriteHandle = await start.azurite();
   process.env.DATABASE_URL = postgres.url;
   process.env.AZURE_STORAGE_CONNECTION_STRING = azurite.connectionString;
-  const [{ port }] = await db.$queryRaw<Array<{ port: string }>>`SELECT current_setting('port') AS port`;
-  if (Number(port) !== postgres.port)
+  const [setting] = await db.$queryRaw<Array<{ port: string }>>`SELECT current_setting('port') AS port`;
+  if (Number(setting?.port) !== postgres.port)
     throw new Error("the database client was created before the private PostgreSQL started");
 
   return {

@@ -6,7 +6,7 @@ import { createDatabase, runSql } from "./databases";
 import { schemaDifferences, type Datamodel } from "./schema-drift";
 
 const root = path.resolve(import.meta.dirname, "../..");
-const datamodel: Datamodel = JSON.parse(readFileSync(path.join(root, "lib/generated/dmmf.json"), "utf8"));
+const datamodel = JSON.parse(readFileSync(path.join(root, "lib/generated/dmmf.json"), "utf8")) as Datamodel;
 
 describe("migrations against the Prisma model", () => {
   let database: Awaited<ReturnType<typeof createDatabase>>;

@@ -4,8 +4,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { db } from "@/lib/db";
-import { IMPORT_QUEUE } from "@/lib/jobs/boss";
-import type { Harness } from "./test-harness";
+import { IMPORT_QUEUE } from "@/lib/jobs";
+import type { Harness } from "./harness";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -43,6 +43,8 @@ export function workerEnv(h: Harness, overrides: Record<string, string> = {}): N
     ENTRA_CLIENT_SECRET: m365.clientSecret,
     ENTRA_AUTHORITY_HOST: m365.authorityHost,
     GRAPH_BASE_URL: m365.graphBaseUrl,
+    // The harness's Symphony sandbox listens on loopback.
+    SYMPHONY_ALLOW_PRIVATE_HOSTS: "true",
     WORKER_CONCURRENCY: "2",
     ...fastRecovery,
     ...overrides,
@@ -64,8 +66,8 @@ export function spawnWorker(env: NodeJS.ProcessEnv): WorkerProcess {
     lines.push(...chunk.toString().split("\n").filter(Boolean));
     lines.splice(0, Math.max(0, lines.length - 40));
   };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once("exit", () => resolve());

@@ -1,14 +1,21 @@
 /**
  * Conversion micro-benchmark: typical chat messages -> email model (+ Graph JSON, + MIME), on one
- * core. Run: npx tsx lib/convert/bench.ts [seconds per case]; `npm run bench` calls measureConversion.
+ * core. Run: npx tsx scripts/bench/convert.ts [seconds per case]; `npm run bench` calls measureConversion.
  */
 import { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
-import { buildEmail } from "./email";
-import { toGraphMessage } from "./graph";
-import { buildMime } from "./mime";
-import { readStagedMime } from "./read-mime";
-import type { ChatMessage, EmailModel, Person } from "./types";
+import { buildEmail } from "@/lib/convert";
+import { toGraphMessage } from "@/lib/convert";
+import { buildMime } from "@/lib/convert";
+import { readStagedMime } from "@/lib/convert";
+import type { ChatMessage, EmailModel, Person } from "@/lib/convert";
+
+/** `list[i % list.length]`: the lists of this file are non-empty and are walked round and round. */
+function nth<T>(list: readonly T[], i: number): T {
+  const item = list[i % list.length];
+  if (item === undefined) throw new Error("nth() of an empty list");
+  return item;
+}
 
 const people: Person[] = Array.from({ length: 8 }, (_, i) => ({
   userId: String(71811853189120 + i),
@@ -20,7 +27,7 @@ const mentionData = JSON.stringify({
   "0": {
     type: "com.symphony.user.mention",
     version: "1.0",
-    id: [{ type: "com.symphony.user.userId", value: people[1].userId }],
+    id: [{ type: "com.symphony.user.userId", value: nth(people, 1).userId }],
   },
   "1": {
     type: "org.symphonyoss.taxonomy",
@@ -58,7 +65,7 @@ const messages: ChatMessage[] = bodies.map((body, i) => ({
   streamType: i % 2 === 0 ? "ROOM" : "IM",
   conversationName: "Rates desk",
   timestamp: new Date(1_764_000_000_000 + i * 1000),
-  sender: people[0],
+  sender: nth(people, 0),
   participants: i % 2 === 0 ? people : people.slice(0, 2),
   attachments: [],
   ...body,
@@ -67,12 +74,12 @@ const messages: ChatMessage[] = bodies.map((body, i) => ({
 export type ConversionFigure = { name: string; messagesPerSecond: number };
 
 function measure(name: string, seconds: number, run: (message: ChatMessage) => unknown): ConversionFigure {
-  for (let i = 0; i < 2000; i++) run(messages[i % messages.length]);
+  for (let i = 0; i < 2000; i++) run(nth(messages, i));
   let count = 0;
   const start = process.hrtime.bigint();
   const end = start + BigInt(seconds * 1e9);
   while (process.hrtime.bigint() < end) {
-    for (let i = 0; i < 100; i++) run(messages[count++ % messages.length]);
+    for (let i = 0; i < 100; i++) run(nth(messages, count++));
   }
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
   return { name, messagesPerSecond: count / elapsed };
@@ -114,12 +121,12 @@ export async function measureConversion(seconds: number): Promise<ConversionFigu
   return [
     measure("buildEmail (HTML + text + headers)", seconds, (message) => buildEmail(message)),
     measure("buildEmail + toGraphMessage", seconds, (message) => toGraphMessage(buildEmail(message))),
-    await measureAsync("MIME (MailComposer) of the email", seconds, (i) => mimeOf(emails[i % emails.length])),
+    await measureAsync("MIME (MailComposer) of the email", seconds, (i) => mimeOf(nth(emails, i))),
     await measureAsync("buildEmail + MIME (collect, per message)", seconds, (i) =>
-      mimeOf(buildEmail(messages[i % messages.length])),
+      mimeOf(buildEmail(nth(messages, i))),
     ),
     await measureAsync("readStagedMime + toGraphMessage (import)", seconds, async (i) =>
-      toGraphMessage((await readStagedMime(() => Readable.from([mimes[i % mimes.length]]))).email),
+      toGraphMessage((await readStagedMime(() => Readable.from([nth(mimes, i)]))).email),
     ),
   ];
 }

@@ -1,9 +1,9 @@
 // One full import run (collect -> convert -> stage -> ledger -> Graph) against sandboxes in the child
 // process, with the figures the benchmark reports.
-import { randomBytes } from "node:crypto";
-import { db } from "../../lib/db";
-import { runImport, type PipelineEnvironment, type RunOptions } from "../../lib/pipeline";
-import { encryptSecret } from "../../lib/secrets";
+import { randomBytes, randomUUID } from "node:crypto";
+import { db } from "@/lib/db";
+import { runImport, type PipelineEnvironment, type RunOptions } from "@/lib/pipeline";
+import { botKeyContext, encryptSecret } from "@/lib/secrets";
 import { cpuByGroup, cpuDelta, type CpuGroups } from "./cpu";
 import { startRssSampler } from "./rss";
 import type { M365Stats, SandboxHost, SandboxPair, SandboxPairOptions } from "./sandboxes";
@@ -55,8 +55,10 @@ async function runOnce(
   log: (line: string) => void,
 ): Promise<PipelineFigures> {
   const suffix = randomBytes(4).toString("hex");
+  const connectorId = randomUUID();
   const connector = await db.connector.create({
     data: {
+      id: connectorId,
       name: `bench-${suffix}`,
       status: "ACTIVE",
       createdBy: "bench",
@@ -64,7 +66,7 @@ async function runOnce(
       agentUrl: pair.symphony.agentUrl,
       keyManagerUrl: pair.symphony.keyManagerUrl,
       botUsername: pair.symphony.bot.username,
-      privateKeyEncrypted: encryptSecret(pair.symphony.bot.privateKeyPem),
+      privateKeyEncrypted: encryptSecret(pair.symphony.bot.privateKeyPem, botKeyContext(connectorId)),
       tenantId: pair.m365.tenantId,
       consentGrantedBy: "bench",
       consentGrantedAt: new Date(),

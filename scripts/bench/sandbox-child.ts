@@ -1,7 +1,7 @@
 // Child process of `npm run bench`: hosts the Symphony and Microsoft 365 sandboxes so that the RSS the
 // benchmark measures in its own process is the pipeline's, not the sandboxes' (the M365 sandbox keeps
 // every imported item in memory). Driven over the IPC channel by scripts/bench/sandboxes.ts.
-import { startM365Sandbox, type Limits, type M365Sandbox } from "../../sandbox/m365";
+import { startM365Sandbox, type M365Sandbox } from "../../sandbox/m365";
 import { startSymphonySandbox, type SymphonySandbox } from "../../sandbox/symphony";
 import type { SandboxCommand, SandboxPair, SandboxPairOptions } from "./sandboxes";
 
@@ -72,7 +72,7 @@ async function handle(command: SandboxCommand): Promise<unknown> {
       return { m365: m365.stats(), symphony: symphony.stats, rss: process.memoryUsage().rss };
     }
     case "setLimits":
-      pair(command.id).m365.setLimits(command.limits as Partial<Limits>);
+      pair(command.id).m365.setLimits(command.limits);
       return null;
     case "rss":
       return process.memoryUsage().rss;

@@ -1,5 +1,5 @@
 // The three sections of `npm run bench`, each measured and printed as a table against the issue's targets.
-import { measureConversion } from "../../lib/convert/bench";
+import { measureConversion } from "./convert";
 import { benchHotMailbox } from "./hot-mailbox";
 import { benchPipeline, mb, type PipelineCase } from "./pipeline";
 import type { SandboxHost } from "./sandboxes";
@@ -57,7 +57,7 @@ export async function pipelineSection(
 export async function conversionSection() {
   const figures = await measureConversion(3);
   const perMessage = figures.find((f) => f.name.startsWith("buildEmail + MIME"))!;
-  printTable("2. Conversion alone, one core (lib/convert/bench.ts)", [
+  printTable("2. Conversion alone, one core (scripts/bench/convert.ts)", [
     ...figures.map((f) => ({ figure: `${f.name} msg/s`, value: fmt(f.messagesPerSecond) })),
     {
       figure: "conversion (email + MIME) msg/s per core",

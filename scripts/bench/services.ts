@@ -2,8 +2,8 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { migrate } from "../../lib/migrations";
-import { runSql } from "../../lib/testing/databases";
+import { migrate } from "@/lib/migrations";
+import { runSql } from "@/lib/testing";
 import { startAzurite } from "../../sandbox/azurite";
 import { startEmbeddedPostgres } from "../../sandbox/postgres";
 

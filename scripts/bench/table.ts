@@ -8,7 +8,7 @@ export function printTable(title: string, rows: Row[]): void {
     Math.max(6, ...rows.map((r) => (r.target ?? "").length)),
   ];
   const line = (cells: string[]) =>
-    `| ${cells.map((cell, i) => (i === 1 ? cell.padStart(widths[i]) : cell.padEnd(widths[i] ?? 3))).join(" | ")} |`;
+    `| ${cells.map((cell, i) => (i === 1 ? cell.padStart(widths[i] ?? 3) : cell.padEnd(widths[i] ?? 3))).join(" | ")} |`;
   console.log(`\n${title}`);
   console.log(line(["figure", "value", "target", "met"]));
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|-----|`);

@@ -2,7 +2,7 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState, useTransition } from "react";
-import type { RunProgress } from "@/lib/connectors/queries";
+import type { RunProgress } from "@/lib/connectors";
 import { deleteAction, pauseAction, resumeAction, runNowAction } from "./actions";
 
 const button = "rounded border border-gray-500 bg-white px-3 py-1.5 font-semibold hover:bg-canvas disabled:opacity-60";
@@ -26,17 +26,24 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
   const [progress, setProgress] = useState(initialProgress);
   const [confirming, setConfirming] = useState(false);
 
-  useEffect(() => setProgress(initialProgress), [initialProgress]);
+  // New progress from the server (after router.refresh()) replaces what polling last showed.
+  const [shownInitial, setShownInitial] = useState(initialProgress);
+  if (initialProgress !== shownInitial) {
+    setShownInitial(initialProgress);
+    setProgress(initialProgress);
+  }
 
   useEffect(() => {
     if (!running(progress)) return;
-    const timer = setInterval(async () => {
+    const poll = async () => {
       const response = await fetch(`/api/connectors/${connectorId}/progress`, { cache: "no-store" });
       if (!response.ok) return;
-      const next = (await response.json()).progress as RunProgress | null;
+      const next = ((await response.json()) as { progress: RunProgress | null }).progress;
       setProgress(next);
       if (!running(next)) router.refresh();
-    }, 1500);
+    };
+    // A poll that fails (network down) is skipped like a non-OK answer: the next tick asks again.
+    const timer = setInterval(() => void poll().catch(() => undefined), 1500);
     return () => clearInterval(timer);
   }, [connectorId, progress, router]);
 

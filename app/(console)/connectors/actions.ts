@@ -1,41 +1,19 @@
 "use server";
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
-import { actorName } from "@/lib/auth/roles";
-import { requireAdmin } from "@/lib/auth/session";
-import {
-  deleteConnector,
-  pauseConnector,
-  resumeConnector,
-  runNow,
-  type LifecycleResult,
-} from "@/lib/connectors/lifecycle";
+import { adminAction } from "@/lib/auth";
+import { deleteConnector, pauseConnector, resumeConnector, runNow, type LifecycleResult } from "@/lib/connectors";
 
-const idSchema = z.uuid();
-
-async function asAdmin(
-  connectorId: unknown,
-  change: (id: string, actor: string) => Promise<LifecycleResult>,
-): Promise<LifecycleResult> {
-  const user = await requireAdmin();
-  const id = idSchema.parse(connectorId);
-  const result = await change(id, actorName(user));
-  revalidatePath("/connectors");
-  return result;
+/** The flyout's buttons: each takes the connector id and answers what happened. */
+function lifecycleAction(change: (id: string, actor: string) => Promise<LifecycleResult>) {
+  return adminAction(z.uuid(), async (connectorId, { actor }) => {
+    const result = await change(connectorId, actor);
+    revalidatePath("/connectors");
+    return result;
+  });
 }
 
-export async function runNowAction(connectorId: string) {
-  return asAdmin(connectorId, runNow);
-}
-
-export async function pauseAction(connectorId: string) {
-  return asAdmin(connectorId, pauseConnector);
-}
-
-export async function resumeAction(connectorId: string) {
-  return asAdmin(connectorId, resumeConnector);
-}
-
-export async function deleteAction(connectorId: string) {
-  return asAdmin(connectorId, deleteConnector);
-}
+export const runNowAction = lifecycleAction(runNow);
+export const pauseAction = lifecycleAction(pauseConnector);
+export const resumeAction = lifecycleAction(resumeConnector);
+export const deleteAction = lifecycleAction(deleteConnector);

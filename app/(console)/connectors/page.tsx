@@ -4,8 +4,8 @@ import { z } from "zod";
 import { ConnectorFilters } from "@/components/connectors/ConnectorFilters";
 import { ConnectorTable } from "@/components/connectors/ConnectorTable";
 import { EmptyState } from "@/components/connectors/EmptyState";
-import { requireSession, userIsAdmin } from "@/lib/auth/session";
-import { listConnectors } from "@/lib/connectors/queries";
+import { requireSession, userIsAdmin } from "@/lib/auth";
+import { listConnectors } from "@/lib/connectors";
 import { ConnectorFlyout } from "./ConnectorFlyout";
 
 export const metadata: Metadata = { title: "Data connectors" };

@@ -1,6 +1,6 @@
 import { config } from "@/lib/config";
-import { hasBearerSecret } from "@/lib/auth/bearer";
-import { enqueueDueImports } from "@/lib/jobs/schedule";
+import { hasBearerSecret } from "@/lib/auth";
+import { enqueueDueImports } from "@/lib/jobs";
 
 export const dynamic = "force-dynamic";
 

@@ -1,7 +1,7 @@
 import { Suspense } from "react";
 import { MappingReportView } from "@/components/wizard/MappingReportView";
-import { checkConnectorMapping } from "@/lib/connectors/mapping-check";
-import type { ConnectorSettings } from "@/lib/connectors/queries";
+import { checkConnectorMapping } from "@/lib/connectors";
+import type { ConnectorSettings } from "@/lib/connectors";
 
 async function Check({ connector }: { connector: ConnectorSettings }) {
   return (

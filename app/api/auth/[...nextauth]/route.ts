@@ -1,8 +1,9 @@
 import NextAuth from "next-auth";
-import { authOptions } from "@/lib/auth/options";
+import { authOptions } from "@/lib/auth";
 
 function handler(request: Request, context: { params: Promise<{ nextauth: string[] }> }) {
-  return NextAuth(request as never, context as never, authOptions());
+  // next-auth 4 types the App Router handler's result as `any`; it resolves to the Response.
+  return NextAuth(request as never, context as never, authOptions()) as Promise<Response>;
 }
 
 export { handler as GET, handler as POST };

@@ -1,12 +1,16 @@
 "use server";
 import { redirect } from "next/navigation";
-import { beginConsent } from "@/lib/connectors/wizard";
-import { wizardHref } from "@/lib/connectors/steps";
-import { actionContext } from "../wizard";
+import { z } from "zod";
+import { adminAction, formField } from "@/lib/auth";
+import { beginConsent, wizardHref } from "@/lib/connectors";
+
+const consentForm = z.object({ connectorId: formField.connectorId() });
 
 /** Leaves for the authority's admin-consent page; /api/consent/callback brings the admin back. */
-export async function provideConsentAction(formData: FormData): Promise<void> {
-  const { actor, connectorId } = await actionContext(formData);
-  if (!connectorId) redirect(wizardHref("terms"));
-  redirect(await beginConsent(connectorId, actor));
-}
+export const provideConsentAction = adminAction(
+  consentForm,
+  async ({ connectorId }, { user, actor }): Promise<void> => {
+    if (!connectorId) redirect(wizardHref("terms"));
+    redirect(await beginConsent(connectorId, { oid: user.oid, actor }));
+  },
+);

@@ -3,15 +3,19 @@ import Link from "next/link";
 import { formatDateTime } from "@/components/connectors/format";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
 import { FormMessage, SubmitButton } from "@/components/wizard/fields";
-import { wizardHref } from "@/lib/connectors/steps";
+import { CONSENT_REFUSALS, wizardHref, type ConsentRefusal } from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { provideConsentAction } from "./actions";
 
 export const metadata: Metadata = { title: "Admin consent" };
 
+/** Our own words for the refusal; nothing from the query string is shown as the page's message. */
+function refusalText(reason: string | undefined): string {
+  return reason && reason in CONSENT_REFUSALS ? CONSENT_REFUSALS[reason as ConsentRefusal] : CONSENT_REFUSALS.declined;
+}
+
 export default async function ConsentPage({ searchParams }: { searchParams: WizardSearchParams }) {
-  const { connector, params } = await openStep("consent", searchParams);
-  const c = connector!;
+  const { connector: c, params } = await openStep("consent", searchParams);
   const granted = Boolean(c.consentGrantedAt && c.tenantId);
   return (
     <WizardFrame
@@ -29,7 +33,7 @@ export default async function ConsentPage({ searchParams }: { searchParams: Wiza
         </p>
         {params.consent === "refused" && (
           <FormMessage
-            message={`Consent was not granted: ${(params.description ?? "the request was declined").replace(/\.+$/, "")}. Ask a global administrator to sign in and accept, or check that the app registration exists in your tenant, then try again.`}
+            message={`Consent was not granted: ${refusalText(params.reason)}. Ask a global administrator to sign in and accept, or check that the app registration exists in your tenant, then try again.`}
           />
         )}
         {params.consent === "granted" && granted && <FormMessage tone="success" message="Consent granted." />}

@@ -1,22 +1,36 @@
 "use client";
 import { useActionState, useState } from "react";
-import { Field, FormMessage, StepButtons, SubmitButton, describedBy, inputClass } from "@/components/wizard/fields";
-import { wizardHref } from "@/lib/connectors/steps";
+import {
+  Field,
+  FormMessage,
+  StepButtons,
+  SubmitButton,
+  describedBy,
+  inputClass,
+  useFileSizeLimit,
+} from "@/components/wizard/fields";
 import { previewMappingAction, saveMappingAction, type MappingState } from "./actions";
 
 interface Props {
   connectorId: string;
+  backHref: string;
   mappingMode: "AUTO" | "CSV";
   fallbackMailbox: string;
   mappingCount: number;
+  maxCsvBytes: number;
 }
 
-export function MappingForm({ connectorId, mappingMode, fallbackMailbox, mappingCount }: Props) {
+export function MappingForm({ connectorId, backHref, mappingMode, fallbackMailbox, mappingCount, maxCsvBytes }: Props) {
   const [saveState, save] = useActionState<MappingState, FormData>(saveMappingAction, {});
   const [previewState, preview] = useActionState<MappingState, FormData>(previewMappingAction, {});
   const state = (previewState.attempt ?? 0) > (saveState.attempt ?? 0) ? previewState : saveState;
   const [mode, setMode] = useState((state.values?.mappingMode as string) ?? mappingMode);
-  const errors = state.errors ?? {};
+  const csvLimit = useFileSizeLimit(
+    maxCsvBytes,
+    `This file is larger than ${Math.round(maxCsvBytes / 1_048_576)} MB: split it, or keep one row per person who needs a mapping.`,
+  );
+  const errors: Record<string, string> = { ...state.errors };
+  if (csvLimit.error) errors.csv = csvLimit.error;
   const shown = state.preview;
 
   return (
@@ -76,6 +90,7 @@ export function MappingForm({ connectorId, mappingMode, fallbackMailbox, mapping
               type="file"
               name="csv"
               accept=".csv,text/csv"
+              onChange={csvLimit.onChange}
               className="text-sm"
               {...describedBy("csv", errors.csv)}
             />
@@ -96,13 +111,13 @@ export function MappingForm({ connectorId, mappingMode, fallbackMailbox, mapping
         <input
           name="fallbackMailbox"
           type="email"
-          defaultValue={(state.values?.fallbackMailbox as string) ?? fallbackMailbox}
+          defaultValue={state.values?.fallbackMailbox ?? fallbackMailbox}
           placeholder="symphony-archive@contoso.com"
           className={`${inputClass} max-w-md`}
           {...describedBy("fallbackMailbox", errors.fallbackMailbox, true)}
         />
       </Field>
-      <StepButtons backHref={wizardHref("source", connectorId)} />
+      <StepButtons backHref={backHref} />
     </form>
   );
 }

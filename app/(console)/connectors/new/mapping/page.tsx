@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
+import { MAX_MAPPING_BYTES, wizardHref } from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { MappingForm } from "./MappingForm";
 import { UnmappedParticipants } from "../UnmappedParticipants";
@@ -7,8 +8,7 @@ import { UnmappedParticipants } from "../UnmappedParticipants";
 export const metadata: Metadata = { title: "User mapping" };
 
 export default async function MappingPage({ searchParams }: { searchParams: WizardSearchParams }) {
-  const { connector } = await openStep("mapping", searchParams);
-  const c = connector!;
+  const { connector: c } = await openStep("mapping", searchParams);
   return (
     <WizardFrame
       step="mapping"
@@ -19,6 +19,8 @@ export default async function MappingPage({ searchParams }: { searchParams: Wiza
     >
       <MappingForm
         connectorId={c.id}
+        backHref={wizardHref("source", c.id)}
+        maxCsvBytes={MAX_MAPPING_BYTES}
         mappingMode={c.mappingMode}
         fallbackMailbox={c.fallbackMailbox ?? ""}
         mappingCount={c.mappingCount}

@@ -1,10 +1,19 @@
 "use client";
 import { useActionState } from "react";
 import { Field, StepButtons, describedBy, inputClass } from "@/components/wizard/fields";
-import { wizardHref } from "@/lib/connectors/steps";
 import { saveNameAction } from "./actions";
 
-export function NameForm({ connectorId, name, maxLength }: { connectorId: string; name: string; maxLength: number }) {
+export function NameForm({
+  connectorId,
+  backHref,
+  name,
+  maxLength,
+}: {
+  connectorId: string;
+  backHref: string;
+  name: string;
+  maxLength: number;
+}) {
   const [state, action] = useActionState(saveNameAction, {});
   const error = state.errors?.name;
   return (
@@ -18,13 +27,13 @@ export function NameForm({ connectorId, name, maxLength }: { connectorId: string
       >
         <input
           name="name"
-          defaultValue={(state.values?.name as string) ?? name}
+          defaultValue={state.values?.name ?? name}
           maxLength={maxLength + 20}
           className={inputClass}
           {...describedBy("name", error, true)}
         />
       </Field>
-      <StepButtons backHref={wizardHref("terms", connectorId)} />
+      <StepButtons backHref={backHref} />
     </form>
   );
 }

@@ -1,14 +1,15 @@
 "use server";
 import { redirect } from "next/navigation";
-import { saveName } from "@/lib/connectors/wizard";
-import { wizardHref } from "@/lib/connectors/steps";
-import { actionContext, type StepState } from "../wizard";
+import { z } from "zod";
+import { adminAction, formField } from "@/lib/auth";
+import { saveName, wizardHref } from "@/lib/connectors";
+import type { StepState } from "../wizard";
 
-export async function saveNameAction(_: StepState, formData: FormData): Promise<StepState> {
-  const { actor, connectorId } = await actionContext(formData);
+const nameForm = z.object({ connectorId: formField.connectorId(), name: formField.text() });
+
+export const saveNameAction = adminAction(nameForm, async ({ connectorId, name }, { actor }): Promise<StepState> => {
   if (!connectorId) redirect(wizardHref("terms"));
-  const name = String(formData.get("name") ?? "");
   const result = await saveName(connectorId, name, actor);
   if (!result.ok) return { errors: result.errors, values: { name }, attempt: Date.now() };
   redirect(wizardHref("source", connectorId));
-}
+});

@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { NAME_MAX } from "@/lib/connectors/schemas";
+import { NAME_MAX, wizardHref } from "@/lib/connectors";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { NameForm } from "./NameForm";
@@ -7,8 +7,7 @@ import { NameForm } from "./NameForm";
 export const metadata: Metadata = { title: "Name the connector" };
 
 export default async function NamePage({ searchParams }: { searchParams: WizardSearchParams }) {
-  const { connector } = await openStep("name", searchParams);
-  const connectorRow = connector!;
+  const { connector: connectorRow } = await openStep("name", searchParams);
   const provisional = connectorRow.name.startsWith("Untitled connector ") && connectorRow.wizardStep < 2;
   return (
     <WizardFrame
@@ -18,7 +17,12 @@ export default async function NamePage({ searchParams }: { searchParams: WizardS
       title="Name the connector"
       connectorName={connectorRow.name}
     >
-      <NameForm connectorId={connectorRow.id} name={provisional ? "" : connectorRow.name} maxLength={NAME_MAX} />
+      <NameForm
+        connectorId={connectorRow.id}
+        backHref={wizardHref("terms", connectorRow.id)}
+        name={provisional ? "" : connectorRow.name}
+        maxLength={NAME_MAX}
+      />
     </WizardFrame>
   );
 }

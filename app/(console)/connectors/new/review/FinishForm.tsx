@@ -1,15 +1,16 @@
 "use client";
 import { useActionState } from "react";
 import { FormMessage, StepButtons } from "@/components/wizard/fields";
-import { wizardHref } from "@/lib/connectors/steps";
 import { finishAction } from "./actions";
 
 export function FinishForm({
   connectorId,
+  backHref,
   isDraft,
   canFinish,
 }: {
   connectorId: string;
+  backHref: string;
   isDraft: boolean;
   canFinish: boolean;
 }) {
@@ -18,11 +19,7 @@ export function FinishForm({
     <form action={action}>
       <input type="hidden" name="connectorId" value={connectorId} />
       <FormMessage message={state.message} />
-      <StepButtons
-        backHref={wizardHref("consent", connectorId)}
-        nextLabel={isDraft ? "Finish" : "Save changes"}
-        nextDisabled={!canFinish}
-      />
+      <StepButtons backHref={backHref} nextLabel={isDraft ? "Finish" : "Save changes"} nextDisabled={!canFinish} />
     </form>
   );
 }

@@ -1,13 +1,15 @@
 "use server";
 import { redirect } from "next/navigation";
-import { finishWizard } from "@/lib/connectors/wizard";
-import { wizardHref } from "@/lib/connectors/steps";
-import { actionContext, type StepState } from "../wizard";
+import { z } from "zod";
+import { adminAction, formField } from "@/lib/auth";
+import { finishWizard, wizardHref } from "@/lib/connectors";
+import type { StepState } from "../wizard";
 
-export async function finishAction(_: StepState, formData: FormData): Promise<StepState> {
-  const { actor, connectorId } = await actionContext(formData);
+const finishForm = z.object({ connectorId: formField.connectorId() });
+
+export const finishAction = adminAction(finishForm, async ({ connectorId }, { actor }): Promise<StepState> => {
   if (!connectorId) redirect(wizardHref("terms"));
   const result = await finishWizard(connectorId, actor);
   if (!result.ok) return { message: result.message };
   redirect(`/connectors?connector=${connectorId}`);
-}
+});

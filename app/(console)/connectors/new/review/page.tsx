@@ -3,8 +3,7 @@ import Link from "next/link";
 import type { ReactNode } from "react";
 import { formatDateTime } from "@/components/connectors/format";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
-import { STREAM_TYPES } from "@/lib/connectors/schemas";
-import { wizardHref, type WizardStepSlug } from "@/lib/connectors/steps";
+import { STREAM_TYPES, wizardHref, type WizardStepSlug } from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { UnmappedParticipants } from "../UnmappedParticipants";
 import { FinishForm } from "./FinishForm";
@@ -45,8 +44,7 @@ function Row({ label, value }: { label: string; value: ReactNode }) {
 }
 
 export default async function ReviewPage({ searchParams }: { searchParams: WizardSearchParams }) {
-  const { connector } = await openStep("review", searchParams);
-  const c = connector!;
+  const { connector: c } = await openStep("review", searchParams);
   const consented = Boolean(c.consentGrantedAt && c.tenantId);
   const streams = STREAM_TYPES.filter((t) => c.streamTypes.includes(t.value))
     .map((t) => t.label)
@@ -103,7 +101,12 @@ export default async function ReviewPage({ searchParams }: { searchParams: Wizar
           : `${c.scheduleIntervalMinutes} minutes`}
         .
       </p>
-      <FinishForm connectorId={c.id} isDraft={c.status === "DRAFT"} canFinish={consented} />
+      <FinishForm
+        connectorId={c.id}
+        backHref={wizardHref("consent", c.id)}
+        isDraft={c.status === "DRAFT"}
+        canFinish={consented}
+      />
     </WizardFrame>
   );
 }

@@ -1,7 +1,14 @@
 "use client";
 import { useActionState } from "react";
-import { Field, FormMessage, StepButtons, SubmitButton, describedBy, inputClass } from "@/components/wizard/fields";
-import { wizardHref } from "@/lib/connectors/steps";
+import {
+  Field,
+  FormMessage,
+  StepButtons,
+  SubmitButton,
+  describedBy,
+  inputClass,
+  useFileSizeLimit,
+} from "@/components/wizard/fields";
 import { saveSourceAction, testSourceAction, type SourceState } from "./actions";
 
 export interface SourceDefaults {
@@ -15,23 +22,27 @@ export interface SourceDefaults {
 
 interface Props {
   connectorId: string;
+  backHref: string;
   saved: SourceDefaults;
   hasPrivateKey: boolean;
   streamTypeOptions: readonly { value: string; label: string }[];
+  maxKeyBytes: number;
 }
 
-export function SourceForm({ connectorId, saved, hasPrivateKey, streamTypeOptions }: Props) {
+export function SourceForm({ connectorId, backHref, saved, hasPrivateKey, streamTypeOptions, maxKeyBytes }: Props) {
   const [saveState, save] = useActionState<SourceState, FormData>(saveSourceAction, {});
   const [testState, test] = useActionState<SourceState, FormData>(testSourceAction, {});
   // Whichever action ran last decides what the form shows.
   const state = (testState.attempt ?? 0) > (saveState.attempt ?? 0) ? testState : saveState;
-  const values = { ...saved, ...state.values } as SourceDefaults;
-  const errors = state.errors ?? {};
+  const values = { ...saved, ...state.values };
+  const keyLimit = useFileSizeLimit(maxKeyBytes, "This file is too large to be an RSA private key.");
+  const errors: Record<string, string> = { ...state.errors };
+  if (keyLimit.error) errors.privateKeyFile = keyLimit.error;
   const text = (name: keyof SourceDefaults, label: string, hint?: string, placeholder?: string) => (
     <Field id={name} label={label} hint={hint} error={errors[name]}>
       <input
         name={name}
-        defaultValue={values[name] as string}
+        defaultValue={values[name]}
         placeholder={placeholder}
         className={inputClass}
         {...describedBy(name, errors[name], Boolean(hint))}
@@ -66,7 +77,7 @@ export function SourceForm({ connectorId, saved, hasPrivateKey, streamTypeOption
         {hasPrivateKey && (
           <p className="text-sm">
             <span className="rounded bg-green-50 px-2 py-0.5 font-semibold text-green-800">Key on file</span> Leave both
-            fields empty to keep it.
+            fields empty to keep it while the URLs above stay the same.
           </p>
         )}
         <Field id="privateKeyPem" label="Paste the key (PEM)" error={errors.privateKeyPem}>
@@ -80,13 +91,14 @@ export function SourceForm({ connectorId, saved, hasPrivateKey, streamTypeOption
             {...describedBy("privateKeyPem", errors.privateKeyPem)}
           />
         </Field>
-        <Field id="privateKeyFile" label="…or upload the key file">
+        <Field id="privateKeyFile" label="…or upload the key file" error={errors.privateKeyFile}>
           <input
             type="file"
             name="privateKeyFile"
-            id="privateKeyFile"
             accept=".pem,.key,text/plain"
+            onChange={keyLimit.onChange}
             className="text-sm"
+            {...describedBy("privateKeyFile", errors.privateKeyFile)}
           />
         </Field>
         <p className="text-muted text-xs">The key is stored encrypted and never shown again.</p>
@@ -141,7 +153,7 @@ export function SourceForm({ connectorId, saved, hasPrivateKey, streamTypeOption
           />
         )}
       </div>
-      <StepButtons backHref={wizardHref("name", connectorId)} />
+      <StepButtons backHref={backHref} />
     </form>
   );
 }

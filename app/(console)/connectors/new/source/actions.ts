@@ -1,61 +1,59 @@
 "use server";
 import { redirect } from "next/navigation";
-import { db } from "@/lib/db";
-import { decryptSecret } from "@/lib/secrets";
-import { testConnection } from "@/lib/symphony";
-import { fieldErrors, sourceSettingsSchema, type SourceSettingsInput } from "@/lib/connectors/schemas";
-import { saveSource } from "@/lib/connectors/wizard";
-import { wizardHref } from "@/lib/connectors/steps";
-import { actionContext, type StepState } from "../wizard";
+import { z } from "zod";
+import { adminAction, formField } from "@/lib/auth";
+import { MAX_PRIVATE_KEY_BYTES, saveSource, testSource, wizardHref, type SourceSettingsInput } from "@/lib/connectors";
+import type { StepState } from "../wizard";
 
 export interface SourceState extends StepState {
   test?: { ok: true; summary: string } | { ok: false; reason: string };
 }
 
-async function readForm(formData: FormData): Promise<SourceSettingsInput> {
-  const pasted = String(formData.get("privateKeyPem") ?? "").trim();
-  const file = formData.get("privateKeyFile");
-  const uploaded = file instanceof File && file.size > 0 && file.size <= 16_384 ? (await file.text()).trim() : "";
+const sourceForm = z.object({
+  connectorId: formField.connectorId(),
+  podUrl: formField.text(),
+  agentUrl: formField.text(),
+  keyManagerUrl: formField.text(),
+  botUsername: formField.text(),
+  privateKeyPem: formField.text(),
+  privateKeyFile: formField.file(),
+  streamTypes: formField.list(),
+  startDate: formField.text(),
+});
+
+async function settingsOf(form: z.output<typeof sourceForm>): Promise<SourceSettingsInput> {
+  const { connectorId: _id, privateKeyFile, ...fields } = form;
+  const uploaded =
+    // One byte over the limit is enough for the schema to say the file is too large.
+    privateKeyFile ? (await privateKeyFile.slice(0, MAX_PRIVATE_KEY_BYTES + 1).text()).trim() : "";
   return {
-    podUrl: String(formData.get("podUrl") ?? ""),
-    agentUrl: String(formData.get("agentUrl") ?? ""),
-    keyManagerUrl: String(formData.get("keyManagerUrl") ?? ""),
-    botUsername: String(formData.get("botUsername") ?? ""),
-    privateKeyPem: pasted || uploaded,
-    streamTypes: formData.getAll("streamTypes").map(String) as SourceSettingsInput["streamTypes"],
-    startDate: String(formData.get("startDate") ?? ""),
+    ...fields,
+    privateKeyPem: fields.privateKeyPem.trim() || uploaded,
+    streamTypes: fields.streamTypes as SourceSettingsInput["streamTypes"],
   };
 }
 
+/** What the admin typed, sent back so the form keeps it (never the private key). */
 function echo(input: SourceSettingsInput): StepState["values"] {
   const { privateKeyPem: _secret, ...rest } = input;
   return { ...rest, startDate: String(input.startDate ?? ""), streamTypes: input.streamTypes as string[] };
 }
 
-export async function saveSourceAction(_: SourceState, formData: FormData): Promise<SourceState> {
-  const { actor, connectorId } = await actionContext(formData);
-  if (!connectorId) redirect(wizardHref("terms"));
-  const input = await readForm(formData);
-  const result = await saveSource(connectorId, input, actor);
+export const saveSourceAction = adminAction(sourceForm, async (form, { actor }): Promise<SourceState> => {
+  if (!form.connectorId) redirect(wizardHref("terms"));
+  const input = await settingsOf(form);
+  const result = await saveSource(form.connectorId, input, actor);
   if (!result.ok) return { errors: result.errors, values: echo(input), attempt: Date.now() };
-  redirect(wizardHref("mapping", connectorId));
-}
+  redirect(wizardHref("mapping", form.connectorId));
+});
 
-/** Authenticates against Symphony with the form's values (or the key on file) and says what it found. */
-export async function testSourceAction(_: SourceState, formData: FormData): Promise<SourceState> {
-  const { connectorId } = await actionContext(formData);
-  const input = await readForm(formData);
+/** Signs in to Symphony with the form's values (or the key on file, for the same servers) and says what it found. */
+export const testSourceAction = adminAction(sourceForm, async (form): Promise<SourceState> => {
+  const input = await settingsOf(form);
   const next = { values: echo(input), attempt: Date.now() };
-  const parsed = sourceSettingsSchema.safeParse(input);
-  if (!parsed.success) return { ...next, errors: fieldErrors(parsed.error) };
-  let privateKeyPem = parsed.data.privateKeyPem;
-  if (!privateKeyPem && connectorId) {
-    const stored = await db.connector.findUnique({ where: { id: connectorId }, select: { privateKeyEncrypted: true } });
-    privateKeyPem = stored?.privateKeyEncrypted ? decryptSecret(stored.privateKeyEncrypted) : undefined;
-  }
-  if (!privateKeyPem)
-    return { ...next, errors: { privateKeyPem: "Paste or upload the bot's RSA private key to test the connection." } };
-  const report = await testConnection({ ...parsed.data, privateKeyPem });
+  const result = await testSource(form.connectorId, input);
+  if (!result.ok) return { ...next, errors: result.errors };
+  const { report } = result;
   if (!report.ok) return { ...next, test: { ok: false, reason: report.reason } };
   const bot = report.bot.displayName ? `${report.bot.displayName} (${report.bot.username})` : report.bot.username;
   return {
@@ -65,4 +63,4 @@ export async function testSourceAction(_: SourceState, formData: FormData): Prom
       summary: `Connected as ${bot}. The bot can see ${report.users} users and ${report.streams} conversations.`,
     },
   };
-}
+});

@@ -1,14 +1,13 @@
 import type { Metadata } from "next";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
-import { STREAM_TYPES } from "@/lib/connectors/schemas";
+import { MAX_PRIVATE_KEY_BYTES, STREAM_TYPES, wizardHref } from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { SourceForm } from "./SourceForm";
 
 export const metadata: Metadata = { title: "Source sign-in" };
 
 export default async function SourcePage({ searchParams }: { searchParams: WizardSearchParams }) {
-  const { connector } = await openStep("source", searchParams);
-  const c = connector!;
+  const { connector: c } = await openStep("source", searchParams);
   return (
     <WizardFrame
       step="source"
@@ -23,8 +22,10 @@ export default async function SourcePage({ searchParams }: { searchParams: Wizar
       </p>
       <SourceForm
         connectorId={c.id}
+        backHref={wizardHref("name", c.id)}
         hasPrivateKey={c.hasPrivateKey}
         streamTypeOptions={STREAM_TYPES}
+        maxKeyBytes={MAX_PRIVATE_KEY_BYTES}
         saved={{
           podUrl: c.podUrl ?? "",
           agentUrl: c.agentUrl ?? "",

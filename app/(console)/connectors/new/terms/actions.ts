@@ -1,15 +1,18 @@
 "use server";
 import { redirect } from "next/navigation";
-import { acceptTerms } from "@/lib/connectors/wizard";
-import { wizardHref } from "@/lib/connectors/steps";
-import { actionContext, type StepState } from "../wizard";
+import { z } from "zod";
+import { adminAction, formField } from "@/lib/auth";
+import { acceptTerms, wizardHref } from "@/lib/connectors";
+import type { StepState } from "../wizard";
 
-export async function acceptTermsAction(_: StepState, formData: FormData): Promise<StepState> {
-  const { actor, connectorId } = await actionContext(formData);
-  if (formData.get("accept") !== "on") {
-    return { errors: { accept: "Accept the terms of service to continue." } };
-  }
-  const result = await acceptTerms(connectorId, actor);
-  if (!result.ok) return { errors: result.errors };
-  redirect(wizardHref("name", result.connectorId));
-}
+const termsForm = z.object({ connectorId: formField.connectorId(), accept: formField.checkbox() });
+
+export const acceptTermsAction = adminAction(
+  termsForm,
+  async ({ connectorId, accept }, { actor }): Promise<StepState> => {
+    if (!accept) return { errors: { accept: "Accept the terms of service to continue." } };
+    const result = await acceptTerms(connectorId, actor);
+    if (!result.ok) return { errors: result.errors };
+    redirect(wizardHref("name", result.connectorId));
+  },
+);

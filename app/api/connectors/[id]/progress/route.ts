@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { sessionForRequest } from "@/lib/auth/session";
-import { latestRunProgress } from "@/lib/connectors/queries";
+import { sessionForRequest } from "@/lib/auth";
+import { latestRunProgress } from "@/lib/connectors";
 
 /** The latest run's state and counts, polled by the flyout while a run is queued or running. */
 export async function GET(_: Request, { params }: { params: Promise<{ id: string }> }) {

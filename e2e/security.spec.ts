@@ -1,0 +1,151 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { expect, test, type Page } from "@playwright/test";
+import { sandbox } from "./demo";
+
+// The admin surface under attack: response headers and framing, a tampered admin-consent callback,
+// and an attempt to make the stored bot key sign in to another host.
+const ADMIN = "admin@sandbox.onmicrosoft.com";
+
+async function signIn(page: Page) {
+  await page.goto("/connectors");
+  await page.getByRole("button", { name: "Sign in with Microsoft" }).click();
+  await page.locator(`button[data-email="${ADMIN}"]`).click();
+  await expect(page.getByRole("heading", { name: "Data connectors" })).toBeVisible();
+}
+
+test("every response carries the security headers", async ({ request, page }) => {
+  const responses = [await request.get("/signin"), await request.get("/api/health")];
+  await page.goto("/signin");
+  const script = await page.locator("script[src]").first().getAttribute("src");
+  responses.push(await request.get(script!));
+  for (const response of responses) {
+    const headers = response.headers();
+    expect(headers["x-content-type-options"], response.url()).toBe("nosniff");
+    expect(headers["referrer-policy"], response.url()).toBe("no-referrer");
+    expect(headers["x-frame-options"], response.url()).toBe("DENY");
+  }
+  const policy = (await request.get("/signin")).headers()["content-security-policy"] ?? "";
+  expect(policy).toContain("frame-ancestors 'none'");
+  expect(policy).toMatch(/script-src 'self' 'nonce-[^']+' 'strict-dynamic'/);
+  expect(policy).not.toContain("unsafe-inline' 'strict-dynamic");
+  // Served over http here, so no HSTS (it would pin a host that has no TLS).
+  expect(responses[0]!.headers()["strict-transport-security"]).toBeUndefined();
+});
+
+test("pages run under the nonce policy without violations and cannot be framed", async ({ page, baseURL }) => {
+  const violations: string[] = [];
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  await signIn(page);
+  await page.goto("/connectors/new/terms");
+  await expect(page.getByLabel("I accept the terms of service")).toBeVisible();
+  expect(violations).toEqual([]);
+
+  await page.setContent(`<iframe id="victim" src="${baseURL}/signin" width="600" height="400"></iframe>`);
+  await page.waitForTimeout(1500);
+  const frame = page.frames().find((f) => f.url().includes("/signin"));
+  const framedText = frame
+    ? await frame
+        .locator("body")
+        .innerText()
+        .catch(() => "")
+    : "";
+  expect(framedText).not.toContain("Sign in with Microsoft");
+});
+
+test.describe.serial("a connector's secrets and consent under attack", () => {
+  let page: Page;
+  let rogue: Server;
+  let rogueUrl = "";
+  const rogueRequests: string[] = [];
+
+  test.beforeAll(async ({ browser }) => {
+    rogue = createServer((request, response) => {
+      rogueRequests.push(`${request.method} ${request.url}`);
+      response.writeHead(200, { "content-type": "application/json" }).end('{"token":"captured"}');
+    });
+    await new Promise<void>((resolve) => rogue.listen(0, "127.0.0.1", resolve));
+    rogueUrl = `http://127.0.0.1:${(rogue.address() as AddressInfo).port}`;
+    page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+    await signIn(page);
+  });
+  test.afterAll(async () => {
+    await new Promise((resolve) => rogue.close(resolve));
+  });
+
+  test("the stored key is never sent to a host it was not saved for", async () => {
+    const s = sandbox();
+    await page.goto("/connectors/new/terms");
+    await page.getByLabel("I accept the terms of service").check();
+    await page.getByRole("button", { name: "Next", exact: true }).click();
+    await page.getByLabel("Connector name").fill(`Security probe ${Date.now().toString(36)}`);
+    await page.getByRole("button", { name: "Next", exact: true }).click();
+    await page.getByLabel("Pod URL").fill(s.pod);
+    await page.getByLabel("Agent URL").fill(s.agent);
+    await page.getByLabel("Key manager URL").fill(s.keyManager);
+    await page.getByLabel("Bot user name").fill("archive-bot");
+    await page.getByLabel("…or upload the key file").setInputFiles(s.keyFile);
+    await page.getByRole("button", { name: "Next", exact: true }).click();
+    await expect(page).toHaveURL(/\/connectors\/new\/mapping/);
+
+    await page.getByRole("link", { name: "Back" }).click();
+    await expect(page.getByText("Key on file")).toBeVisible();
+    // Same servers: the key on file may be used.
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await expect(page.getByText(/Connected as .*archive-bot/)).toBeVisible();
+    // Another pod: the key must be given again, and nothing is sent there.
+    await page.getByLabel("Pod URL").fill(rogueUrl);
+    await page.getByRole("button", { name: "Test connection" }).click();
+    await expect(page.getByText(/differs from the saved one, so paste or upload the private key again/)).toBeVisible();
+    await page.getByLabel("Pod URL").fill(rogueUrl);
+    await page.getByRole("button", { name: "Next", exact: true }).click();
+    await expect(page.getByText(/differs from the saved one/)).toBeVisible();
+    expect(rogueRequests).toEqual([]);
+    await page.getByLabel("Pod URL").fill(s.pod);
+    await page.getByRole("button", { name: "Next", exact: true }).click();
+    await expect(page).toHaveURL(/\/connectors\/new\/mapping/);
+    await page.getByRole("button", { name: "Next", exact: true }).click();
+    await expect(page).toHaveURL(/\/connectors\/new\/consent/);
+  });
+
+  test("a tampered consent callback records nothing and shows none of its text", async () => {
+    const consentPage = page.url();
+    const connectorId = new URL(consentPage).searchParams.get("id")!;
+    // Leave for the consent page but do not answer it: the state it carries is what an attacker captures.
+    await page.getByRole("button", { name: "Provide consent" }).click();
+    await page.waitForURL(/adminconsent/);
+    const state = new URL(page.url()).searchParams.get("state")!;
+    expect(state).toBeTruthy();
+
+    const tampered = new URLSearchParams({ admin_consent: "True", tenant: "not-a-tenant/../x?y=1", state });
+    await page.goto(`/api/consent/callback?${tampered.toString()}`);
+    await expect(page).toHaveURL(new RegExp(`/connectors/new/consent\\?id=${connectorId}`));
+    await expect(page.getByText(/another Microsoft 365 organisation/)).toBeVisible();
+    await expect(page.getByText("Consent has not been granted yet.")).toBeVisible();
+
+    // The state was used up: replaying it is refused.
+    const replay = await page.request.get(`/api/consent/callback?${tampered.toString()}`, { maxRedirects: 0 });
+    expect(replay.status()).toBe(400);
+
+    // A refusal's description comes from the query string: it is never shown as the page's message.
+    await page.getByRole("button", { name: "Provide consent" }).click();
+    await page.waitForURL(/adminconsent/);
+    const second = new URL(page.url()).searchParams.get("state")!;
+    const lure = new URLSearchParams({
+      error: "access_denied",
+      error_description: "Your account is locked. Call +1-800-555-0199 and read out your one-time code.",
+      state: second,
+    });
+    await page.goto(`/api/consent/callback?${lure.toString()}`);
+    await expect(page.getByText(/Consent was not granted: a global administrator declined/)).toBeVisible();
+    await expect(page.getByText(/800-555-0199/)).toHaveCount(0);
+    await expect(page.getByText("Consent has not been granted yet.")).toBeVisible();
+
+    // The real flow still works.
+    await page.getByRole("button", { name: "Provide consent" }).click();
+    await page.getByRole("button", { name: "Accept" }).click();
+    await expect(page.getByText(/Consent granted for tenant/)).toBeVisible();
+  });
+});

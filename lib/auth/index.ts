@@ -1,0 +1,6 @@
+export * from "./authority";
+export * from "./bearer";
+export * from "./options";
+export * from "./roles";
+export * from "./session";
+export * from "./admin-action";

@@ -1,0 +1,137 @@
+// Step 5, admin consent: Microsoft's admin-consent page and its callback. The callback's query string is
+// input from anyone who can make the admin's browser open a URL, so nothing in it is trusted: the state
+// must be the one issued to this admin, the tenant must be the configured one, consent is proven with
+// a real token and Graph call before it is recorded, and no text from the query string is ever shown.
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+import { recordAudit } from "@/lib/audit";
+import { authorityUrl } from "@/lib/auth";
+import { config, required } from "@/lib/config";
+import { db } from "@/lib/db";
+import { logger } from "@/lib/logger";
+import { verifyTenantAccess } from "@/lib/m365";
+import { environmentFromConfig } from "@/lib/pipeline";
+import { completed, loadForEdit } from "./draft";
+
+export function consentRedirectUri(): string {
+  return new URL("/api/consent/callback", config().APP_URL).toString();
+}
+
+/** Leaving for the admin-consent page: a one-time state bound to this admin, and the URL to go to. */
+export async function beginConsent(connectorId: string, admin: { oid: string; actor: string }): Promise<string> {
+  await loadForEdit(connectorId);
+  const state = randomBytes(24).toString("base64url");
+  await db.$transaction(async (tx) => {
+    await tx.connector.update({
+      where: { id: connectorId },
+      data: { consentState: state, consentRequestedBy: admin.oid },
+    });
+    await recordAudit({ connectorId, actor: admin.actor, action: "connector.consent_requested" }, tx);
+  });
+  const url = new URL(`${authorityUrl(config().ENTRA_TENANT_ID ?? "organizations")}/adminconsent`);
+  url.searchParams.set("client_id", required("ENTRA_CLIENT_ID"));
+  url.searchParams.set("redirect_uri", consentRedirectUri());
+  url.searchParams.set("state", state);
+  return url.toString();
+}
+
+/** Why consent is not recorded; the consent page words each reason itself. */
+export const CONSENT_REFUSALS = {
+  declined: "a global administrator declined or cancelled the consent request",
+  wrong_tenant:
+    "the consent came back for another Microsoft 365 organisation than the one this connector is set up for",
+  not_proven:
+    "Microsoft 365 did not let the app read the directory after consent (the permission may still be propagating: wait a minute and try again)",
+  failed: "Microsoft's consent page reported an error",
+} as const;
+export type ConsentRefusal = keyof typeof CONSENT_REFUSALS;
+
+export type ConsentOutcome =
+  | { kind: "granted"; connectorId: string }
+  | { kind: "refused"; connectorId: string; reason: ConsentRefusal }
+  | { kind: "unknown-state" };
+
+export const consentCallbackSchema = z.object({
+  state: z.string().max(200).optional(),
+  admin_consent: z.string().max(10).optional(),
+  tenant: z.string().max(100).optional(),
+  error: z.string().max(100).optional(),
+  error_description: z.string().max(1000).optional(),
+});
+export type ConsentCallback = z.infer<typeof consentCallbackSchema>;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The tenant the callback names, when it is a GUID and (if one is configured) the configured tenant. */
+function acceptableTenant(tenant: string | undefined): string | undefined {
+  if (!tenant || !GUID.test(tenant)) return undefined;
+  const configured = config().ENTRA_TENANT_ID;
+  if (configured && GUID.test(configured) && configured.toLowerCase() !== tenant.toLowerCase()) return undefined;
+  return tenant.toLowerCase();
+}
+
+async function consentWorks(tenantId: string): Promise<boolean> {
+  try {
+    await verifyTenantAccess({ ...environmentFromConfig().m365, tenantId });
+    return true;
+  } catch (error) {
+    logger.warn({ tenantId, err: error instanceof Error ? error.message : String(error) }, "consent not proven");
+    return false;
+  }
+}
+
+/**
+ * Coming back from the admin-consent page. The state must be the one stored for this connector and
+ * issued to this admin; it is cleared whatever the outcome, so it cannot be replayed.
+ */
+export async function completeConsent(
+  params: ConsentCallback,
+  admin: { oid: string; actor: string },
+): Promise<ConsentOutcome> {
+  if (!params.state) return { kind: "unknown-state" };
+  const connector = await db.connector.findFirst({
+    where: { consentState: params.state, consentRequestedBy: admin.oid },
+  });
+  if (!connector) return { kind: "unknown-state" };
+  const connectorId = connector.id;
+
+  let refusal: ConsentRefusal | undefined;
+  let tenant: string | undefined;
+  if (params.error || params.admin_consent?.toLowerCase() !== "true") {
+    refusal = params.error === "access_denied" || !params.error ? "declined" : "failed";
+  } else {
+    tenant = acceptableTenant(params.tenant);
+    if (!tenant) refusal = "wrong_tenant";
+    else if (!(await consentWorks(tenant))) refusal = "not_proven";
+  }
+
+  await db.$transaction(async (tx) => {
+    await tx.connector.update({
+      where: { id: connectorId },
+      data:
+        refusal === undefined
+          ? {
+              consentState: null,
+              consentRequestedBy: null,
+              tenantId: tenant,
+              consentGrantedBy: admin.actor,
+              consentGrantedAt: new Date(),
+              wizardStep: completed("consent", connector.wizardStep),
+            }
+          : { consentState: null, consentRequestedBy: null },
+    });
+    await recordAudit(
+      refusal === undefined
+        ? { connectorId, actor: admin.actor, action: "connector.consent_granted", detail: { tenant: tenant ?? null } }
+        : {
+            connectorId,
+            actor: admin.actor,
+            action: "connector.consent_refused",
+            // Stored for the audit trail (never rendered as the page's own message).
+            detail: { reason: refusal, error: params.error ?? null },
+          },
+      tx,
+    );
+  });
+  return refusal === undefined ? { kind: "granted", connectorId } : { kind: "refused", connectorId, reason: refusal };
+}

@@ -1,0 +1,13 @@
+export * from "./csv";
+export * from "./lifecycle";
+export * from "./mapping-check";
+export * from "./mapping-csv";
+export * from "./queries";
+export * from "./schemas";
+export * from "./source";
+export * from "./status-log";
+export * from "./steps";
+export * from "./unmapped";
+export * from "./wizard";
+export { ConnectorNotFound } from "./draft";
+export * from "./consent";
