@@ -97,11 +97,19 @@ test.describe.serial("a connector's secrets and consent under attack", () => {
     await expect(page.getByText(/Connected as .*archive-bot/)).toBeVisible();
     // Another pod: the key must be given again, and nothing is sent there.
     await page.getByLabel("Pod URL").fill(rogueUrl);
-    await page.getByRole("button", { name: "Test connection" }).click();
+    await Promise.all([
+      page.waitForResponse((r) => r.request().method() === "POST" && r.url().includes("/connectors/new/source")),
+      page.getByRole("button", { name: "Test connection" }).click(),
+    ]);
     await expect(page.getByText(/differs from the saved one, so paste or upload the private key again/)).toBeVisible();
     await page.getByLabel("Pod URL").fill(rogueUrl);
-    await page.getByRole("button", { name: "Next", exact: true }).click();
+    // The same message is on screen from the test above: wait for Save's own answer.
+    await Promise.all([
+      page.waitForResponse((r) => r.request().method() === "POST" && r.url().includes("/connectors/new/source")),
+      page.getByRole("button", { name: "Next", exact: true }).click(),
+    ]);
     await expect(page.getByText(/differs from the saved one/)).toBeVisible();
+    await expect(page.getByLabel("Pod URL")).toHaveValue(rogueUrl);
     expect(rogueRequests).toEqual([]);
     await page.getByLabel("Pod URL").fill(s.pod);
     await page.getByRole("button", { name: "Next", exact: true }).click();

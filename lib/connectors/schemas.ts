@@ -1,6 +1,7 @@
 // zod schemas for what the wizard's forms send. Messages are shown to admins as written.
 import { z } from "zod";
-import { parseRsaPrivateKey, streamTypeSchema, type StreamType } from "@/lib/symphony";
+import { streamTypeSchema, type StreamType } from "@/lib/stream-types";
+import { parseRsaPrivateKey } from "@/lib/symphony";
 
 export const NAME_MAX = 64;
 

@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { z } from "zod";
-import { streamTypeSchema, type StreamType } from "@/lib/symphony";
+import { streamTypeSchema, type StreamType } from "@/lib/stream-types";
 
 /** Symphony ids are base64 (plain or URL-safe): printable ASCII, never anything that could break a header. */
 const symphonyIdSchema = z.string().regex(/^[\x21-\x7e]{1,256}$/, "must be 1-256 printable ASCII characters");

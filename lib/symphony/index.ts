@@ -15,7 +15,6 @@ export type {
   SymphonyMessage,
   SymphonyUser,
 } from "./schemas";
-export { streamTypeSchema } from "./schemas";
 export { parseRsaPrivateKey, parseSymphonySettings, symphonySettingsSchema } from "./settings";
 export type { SymphonySettings, SymphonySettingsInput } from "./settings";
 export { testConnection } from "./test-connection";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { streamTypeSchema, type StreamType } from "@/lib/stream-types";
 
 // Response shapes of the Symphony endpoints the connector uses (finos/symphony-api-spec:
 // pod-api-public.yaml, agent-api-public.yaml, authenticator-api-public.yaml). Unknown fields are
@@ -45,8 +46,7 @@ export const userListSchema = z.object({ users: z.array(userSchema).default([]) 
 export type SymphonyUser = z.infer<typeof userSchema>;
 
 /** pod: V2AdminStreamInfo, an item of POST /pod/v1/admin/streams/list */
-export const streamTypeSchema = z.enum(["IM", "MIM", "ROOM", "POST"]);
-export type StreamType = z.infer<typeof streamTypeSchema>;
+export type { StreamType };
 
 export const adminStreamSchema = z.object({
   id: z.string().min(1),
