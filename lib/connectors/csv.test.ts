@@ -16,6 +16,13 @@ describe("csv", () => {
     expect(csvCell(-5)).toBe("-5");
     expect(csvCell(10n)).toBe("10");
   });
+  it("shows characters that hide or reorder text escaped", () => {
+    expect(csvCell("no Microsoft 365 mailbox for ceo\u202Egro.knab@x.example")).toBe(
+      "no Microsoft 365 mailbox for ceo\\u202Egro.knab@x.example",
+    );
+    expect(csvCell("a\u0000b\u0085c\u2066d")).toBe("a\\u0000b\\u0085c\\u2066d");
+    expect(csvCell("tab\tand\nline")).toBe('"tab\tand\nline"');
+  });
   it("writes identifiers as they are, even when they start like a formula", () => {
     expect(csvLine([{ id: "-AbC_dEf==" }, { id: "=id;x" }, { id: null }])).toBe('-AbC_dEf==,"=id;x",\r\n');
   });

@@ -3,10 +3,17 @@
 // cells on ";", so both are taken into account.
 const FORMULA_START = /^[\s\u00a0\u3000]*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
 
-/** A text cell, neutralised when a spreadsheet would read it as a formula. */
+// Characters that hide or reorder text (C0/C1 controls but tab and line breaks, bidi marks, overrides
+// and isolates): a Symphony name or address carrying them would make a log line say something else.
+const INVISIBLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** A text cell: invisible characters shown escaped (`\u202E`), neutralised when a spreadsheet would read it as a formula. */
 export function csvCell(value: string | number | bigint | null | undefined): string {
   if (value === null || value === undefined) return "";
-  let text = String(value);
+  let text = String(value).replace(
+    INVISIBLE,
+    (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`,
+  );
   if (typeof value === "string" && FORMULA_START.test(text)) text = `'${text}`;
   return quoted(text);
 }
