@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messageIdFor } from "@/lib/convert";
@@ -6,7 +7,7 @@ import { jobQueue, stopJobQueue } from "./boss";
 import { DRAIN_QUEUE, IMPORT_QUEUE } from "./definitions";
 import { requestImport } from "./request";
 import { startWorker, type Worker } from "./worker";
-import { canRun, startHarness, type Harness } from "@/lib/testing";
+import { canRun, startHarness, waitForRunEnd, type Harness } from "@/lib/testing";
 
 if (!canRun)
   console.warn(
@@ -51,14 +52,7 @@ describe.skipIf(!canRun)("workers sharing one database", () => {
       alreadyQueued: true,
     });
 
-    let run = await db.importRun.findUniqueOrThrow({ where: { id: runId } });
-    for (
-      const deadline = Date.now() + 50_000;
-      !["SUCCEEDED", "PARTIAL", "FAILED"].includes(run.status) && Date.now() < deadline;
-    ) {
-      await sleep(250);
-      run = await db.importRun.findUniqueOrThrow({ where: { id: runId } });
-    }
+    const run = await waitForRunEnd(runId, 50_000);
     expect(run.status).toBe("SUCCEEDED");
 
     const expected = await h.expected();
@@ -101,14 +95,19 @@ describe.skipIf(!canRun)("workers sharing one database", () => {
     }
     // The workers are still alive: a new run is taken and finished.
     const { runId } = await requestImport({ connectorId: h.connector.id, trigger: "MANUAL" });
-    let run = await db.importRun.findUniqueOrThrow({ where: { id: runId } });
-    for (
-      const deadline = Date.now() + 50_000;
-      !["SUCCEEDED", "PARTIAL", "FAILED"].includes(run.status) && Date.now() < deadline;
-    ) {
-      await sleep(250);
-      run = await db.importRun.findUniqueOrThrow({ where: { id: runId } });
-    }
+    const run = await waitForRunEnd(runId, 50_000);
     expect(run.status).toBe("SUCCEEDED");
+  });
+
+  it("ends the job of a run whose connector was deleted, at once and without retries", async () => {
+    const boss = await jobQueue();
+    const id = await boss.send(IMPORT_QUEUE, { runId: randomUUID(), connectorId: randomUUID() });
+    let job: { state: string; retry_count: number } | undefined;
+    for (const deadline = Date.now() + 20_000; job?.state !== "completed" && Date.now() < deadline;) {
+      await sleep(250);
+      [job] = await db.$queryRaw<NonNullable<typeof job>[]>`
+        SELECT state::text, retry_count FROM pgboss.job WHERE id = ${id}::uuid`;
+    }
+    expect(job).toEqual({ state: "completed", retry_count: 0 });
   });
 });

@@ -11,6 +11,7 @@ import {
   failRun,
   purgeStagedItems,
   runImport,
+  runIsGone,
   RunSetupError,
   type DeliveryOptions,
   type PipelineEnvironment,
@@ -96,6 +97,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       );
     } catch (error) {
       if (stopping.signal.aborted) throw error; // another worker resumes the run
+      if (await runIsGone(runId)) {
+        // Its connector was deleted (the run went with it): nothing is left to import or to retry.
+        log.info({ runId }, "run no longer exists (its connector was deleted); job ended");
+        return;
+      }
       const hopeless = needsAnAdministrator(error);
       const last = hopeless || job.retryCount >= job.retryLimit;
       log.error({ runId, err: errorText(error), willRetry: !last }, "import run stopped");
@@ -108,7 +114,13 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
 
   const drainJob = async ([job]: PgBoss.Job<unknown>[]) => {
     const payload = job && (await payloadOf(DRAIN_QUEUE, job));
-    if (payload) await drainRun(payload.runId, common);
+    if (!payload) return;
+    try {
+      await drainRun(payload.runId, common);
+    } catch (error) {
+      if (!stopping.signal.aborted && (await runIsGone(payload.runId))) return;
+      throw error;
+    }
   };
 
   for (let i = 0; i < options.concurrency; i++) {

@@ -2,6 +2,7 @@ export {
   runImport,
   drainRun,
   failRun,
+  runIsGone,
   type RunOptions,
   type RunProgress,
   type RunSummary,
