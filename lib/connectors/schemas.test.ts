@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { connectorNameSchema, mappingSettingsSchema, sourceSettingsSchema } from "./schemas";
+import { connectorNameSchema, mappingSettingsSchema, normalisedUrlNotes, sourceSettingsSchema } from "./schemas";
 
 const rsaPem = generateKeyPairSync("rsa", { modulusLength: 2048 })
   .privateKey.export({ type: "pkcs8", format: "pem" })
@@ -53,6 +53,29 @@ it("refuses RSA keys shorter than 2048 bits", () => {
 });
 
 describe("sourceSettingsSchema", () => {
+  it("removes a trailing /pod, /agent or /relay the admin pasted, and says so", () => {
+    const typed = {
+      podUrl: "https://acme.symphony.com/pod/",
+      agentUrl: "https://agent.acme.example/AGENT",
+      keyManagerUrl: "https://km.acme.example/relay",
+    };
+    expect(sourceSettingsSchema.parse({ ...source, ...typed })).toMatchObject({
+      podUrl: "https://acme.symphony.com",
+      agentUrl: "https://agent.acme.example",
+      keyManagerUrl: "https://km.acme.example",
+    });
+    expect(normalisedUrlNotes(typed)).toEqual([
+      "/pod was removed from the pod URL (the connector adds it).",
+      "/agent was removed from the agent URL (the connector adds it).",
+      "/relay was removed from the key manager URL (the connector adds it).",
+    ]);
+    // A path that only ends like a service path is kept.
+    expect(sourceSettingsSchema.parse({ ...source, podUrl: "https://acme.example/mypod" }).podUrl).toBe(
+      "https://acme.example/mypod",
+    );
+    expect(normalisedUrlNotes({ podUrl: "https://acme.symphony.com/" })).toEqual([]);
+  });
+
   it("normalises URLs, trims the bot name and parses the start date", () => {
     const parsed = sourceSettingsSchema.parse(source);
     expect(parsed.podUrl).toBe("https://acme.symphony.com");

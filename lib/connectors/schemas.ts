@@ -32,7 +32,19 @@ export const STREAM_TYPES: ReadonlyArray<{ value: StreamType; label: string }> =
   { value: "POST", label: "Wall posts" },
 ];
 
-const serviceUrl = (label: string) =>
+/**
+ * A service's base URL. Admins often paste the URL with the service's own path (Symphony's docs
+ * show `https://acme.symphony.com/pod`): a trailing `/pod`, `/agent` or `/relay` and trailing
+ * slashes are removed, since the client adds them (see `normalisedUrlNotes`).
+ */
+export function baseServiceUrl(url: string, servicePath: string): string {
+  const trimmed = url.trim().replace(/\/+$/, "");
+  return trimmed.toLowerCase().endsWith(`/${servicePath}`)
+    ? trimmed.slice(0, -servicePath.length - 1).replace(/\/+$/, "")
+    : trimmed;
+}
+
+const serviceUrl = (label: string, servicePath: string) =>
   z
     .string()
     .trim()
@@ -43,7 +55,21 @@ const serviceUrl = (label: string) =>
         error: `The ${label} must start with https:// (or http:// for a local test pod).`,
       }),
     )
-    .transform((url) => url.replace(/\/+$/, ""));
+    .transform((url) => baseServiceUrl(url, servicePath));
+
+export const SERVICE_PATHS = { podUrl: "pod", agentUrl: "agent", keyManagerUrl: "relay" } as const;
+
+/** What the normalisation removed from the typed URLs, in words for the admin. */
+export function normalisedUrlNotes(typed: Partial<Record<keyof typeof SERVICE_PATHS, string>>): string[] {
+  return Object.entries(SERVICE_PATHS).flatMap(([field, servicePath]) => {
+    const value = typed[field as keyof typeof SERVICE_PATHS]?.trim().replace(/\/+$/, "") ?? "";
+    return value && baseServiceUrl(value, servicePath) !== value
+      ? [
+          `/${servicePath} was removed from the ${field === "keyManagerUrl" ? "key manager" : servicePath} URL (the connector adds it).`,
+        ]
+      : [];
+  });
+}
 
 /** A pasted or uploaded key; the message never repeats any part of the value. */
 export const MIN_RSA_BITS = 2048;
@@ -65,9 +91,9 @@ export const privateKeySchema = z
   );
 
 export const sourceSettingsSchema = z.object({
-  podUrl: serviceUrl("pod URL"),
-  agentUrl: serviceUrl("agent URL"),
-  keyManagerUrl: serviceUrl("key manager URL"),
+  podUrl: serviceUrl("pod URL", SERVICE_PATHS.podUrl),
+  agentUrl: serviceUrl("agent URL", SERVICE_PATHS.agentUrl),
+  keyManagerUrl: serviceUrl("key manager URL", SERVICE_PATHS.keyManagerUrl),
   botUsername: z
     .string()
     .trim()

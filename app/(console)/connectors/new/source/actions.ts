@@ -2,7 +2,14 @@
 import { redirect } from "next/navigation";
 import { z } from "zod";
 import { adminAction, formField } from "@/lib/auth";
-import { MAX_PRIVATE_KEY_BYTES, saveSource, testSource, wizardHref, type SourceSettingsInput } from "@/lib/connectors";
+import {
+  MAX_PRIVATE_KEY_BYTES,
+  normalisedUrlNotes,
+  saveSource,
+  testSource,
+  wizardHref,
+  type SourceSettingsInput,
+} from "@/lib/connectors";
 import type { StepState } from "../wizard";
 
 export interface SourceState extends StepState {
@@ -56,11 +63,15 @@ export const testSourceAction = adminAction(sourceForm, async (form): Promise<So
   const { report } = result;
   if (!report.ok) return { ...next, test: { ok: false, reason: report.reason } };
   const bot = report.bot.displayName ? `${report.bot.displayName} (${report.bot.username})` : report.bot.username;
+  const notes = normalisedUrlNotes(input);
   return {
     ...next,
     test: {
       ok: true,
-      summary: `Connected as ${bot}. The bot can see ${report.users} users and ${report.streams} conversations.`,
+      summary: [
+        `Connected as ${bot}. The bot can see ${report.users} users and ${report.streams} conversations.`,
+        ...notes,
+      ].join(" "),
     },
   };
 });
