@@ -114,6 +114,19 @@ test.describe.serial("a connector's secrets and consent under attack", () => {
     await page.getByLabel("Pod URL").fill(s.pod);
     await page.getByRole("button", { name: "Next", exact: true }).click();
     await expect(page).toHaveURL(/\/connectors\/new\/mapping/);
+
+    // A file larger than the form takes is refused in the browser with a message, never sent.
+    await page.getByLabel("Upload a mapping file (CSV)").check();
+    await page
+      .getByLabel("Mapping file", { exact: true })
+      .setInputFiles({
+        name: "huge.csv",
+        mimeType: "text/csv",
+        buffer: Buffer.alloc(2_200_000, "a@bank.example,a@sandbox.onmicrosoft.com\n"),
+      });
+    await expect(page.getByText(/This file is larger than 2 MB/)).toBeVisible();
+    await expect(page.getByLabel("Mapping file", { exact: true })).toHaveValue("");
+    await page.getByLabel("Automatic (recommended)").check();
     await page.getByRole("button", { name: "Next", exact: true }).click();
     await expect(page).toHaveURL(/\/connectors\/new\/consent/);
   });

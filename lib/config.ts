@@ -49,7 +49,7 @@ const schema = z
     CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
     SANDBOX_CONSOLE_URL: optionalUrl,
-    /** Lets the Symphony URLs point at loopback, link-local or private addresses (an on-premises pod). */
+    /** Lets the Symphony URLs point at loopback, link-local or private addresses (an agent or key manager on premises). */
     SYMPHONY_ALLOW_PRIVATE_HOSTS: z
       .enum(["true", "false"], "must be true or false")
       .default("false")

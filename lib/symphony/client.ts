@@ -36,7 +36,7 @@ export type SymphonyClientOptions = {
   onRetry?: (event: RetryEvent) => void;
   /**
    * Whether the pod, agent and key manager may be on loopback, link-local or private addresses (an
-   * on-premises pod); default SYMPHONY_ALLOW_PRIVATE_HOSTS.
+   * agent or key manager on premises); default SYMPHONY_ALLOW_PRIVATE_HOSTS.
    */
   allowPrivateHosts?: boolean;
   /** Page sizes; the defaults are Symphony's maxima. */

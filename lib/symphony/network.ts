@@ -50,7 +50,7 @@ export class PrivateAddressError extends Error {
 
 function privateAddress(host: string): PrivateAddressError {
   return new PrivateAddressError(
-    `${host} is a loopback, link-local or private address; set SYMPHONY_ALLOW_PRIVATE_HOSTS=true for an on-premises pod`,
+    `${host} is a loopback, link-local or private address; set SYMPHONY_ALLOW_PRIVATE_HOSTS=true for an agent or key manager on your own network`,
   );
 }
 

@@ -72,7 +72,7 @@ function explainFailure(error: SymphonyError, settings: SymphonySettings): strin
     case "network":
       return `Cannot reach the ${service.name} at ${service.url} (${networkCause(detail)}). Check the ${service.name} URL and that this server can reach it.`;
     case "blocked_host":
-      return `The ${service.name} URL ${service.url} points at a loopback, link-local or private address, which this server does not call. For an on-premises pod, the operator sets SYMPHONY_ALLOW_PRIVATE_HOSTS=true.`;
+      return `The ${service.name} URL ${service.url} points at a loopback, link-local or private address, which this server does not call. When the agent or key manager runs on your own network, the operator sets SYMPHONY_ALLOW_PRIVATE_HOSTS=true.`;
     case "redirect":
       return `The ${service.name} at ${service.url} answered with a redirect (${detail}); redirects are not followed. Enter the URL it redirects to, if you trust it.`;
     case "timeout":
