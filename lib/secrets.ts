@@ -35,9 +35,11 @@ export function decryptSecret(stored: string, context: string, secretsKey: Buffe
   return open(parts, context, secretsKey);
 }
 
-/** True when the stored value is in the old format, without a bound context. */
+/** How stored values in the old format, without a bound context, begin. */
+export const LEGACY_SECRET_PREFIX = `${LEGACY_VERSION}:`;
+
 export function isLegacySecret(stored: string): boolean {
-  return stored.startsWith(`${LEGACY_VERSION}:`);
+  return stored.startsWith(LEGACY_SECRET_PREFIX);
 }
 
 /** Rewrites an old-format value with its context bound (the upgrade of stored secrets). */

@@ -257,6 +257,6 @@ process.on("SIGINT", () => void shutdown(0));
 process.on("SIGTERM", () => void shutdown(0));
 
 main().catch(async (error) => {
-  console.error(`[start] ${error instanceof Error ? error.message : error}`);
+  console.error(`[start] ${errorMessage(error)}`);
   await shutdown(1);
 });

@@ -12,6 +12,7 @@ import { logger } from "@/lib/logger";
 import { verifyTenantAccess } from "@/lib/m365";
 import { environmentFromConfig } from "@/lib/pipeline";
 import { completed, loadForEdit } from "./draft";
+import { errorMessage } from "@/lib/errors";
 
 export function consentRedirectUri(): string {
   return new URL("/api/consent/callback", config().APP_URL).toString();
@@ -75,7 +76,7 @@ async function consentWorks(tenantId: string): Promise<boolean> {
     await verifyTenantAccess({ ...environmentFromConfig().m365, tenantId });
     return true;
   } catch (error) {
-    logger.warn({ tenantId, err: error instanceof Error ? error.message : String(error) }, "consent not proven");
+    logger.warn({ tenantId, err: errorMessage(error) }, "consent not proven");
     return false;
   }
 }

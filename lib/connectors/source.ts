@@ -1,6 +1,6 @@
 // The Symphony source step's rules that need the saved connector: which private key may be used.
 import { db } from "@/lib/db";
-import { botKeyContext, decryptSecret, isLegacySecret, upgradeSecret } from "@/lib/secrets";
+import { botKeyContext, decryptSecret, LEGACY_SECRET_PREFIX, upgradeSecret } from "@/lib/secrets";
 import { testConnection, type ConnectionReport } from "@/lib/symphony";
 import {
   fieldErrors,
@@ -11,6 +11,7 @@ import {
 } from "./schemas";
 
 type SavedSource = {
+  id: string;
   podUrl: string | null;
   agentUrl: string | null;
   keyManagerUrl: string | null;
@@ -21,10 +22,7 @@ export const KEY_NEEDED_AGAIN =
   "The pod, agent or key manager URL differs from the saved one, so paste or upload the private key again: the key on file only ever signs in to the servers it was saved with.";
 
 /** True when every Symphony URL is the one the stored key was saved with (so the stored key may sign in there). */
-export function sameServers(
-  saved: SavedSource,
-  settings: Pick<SourceSettings, "podUrl" | "agentUrl" | "keyManagerUrl">,
-) {
+function sameServers(saved: SavedSource, settings: Pick<SourceSettings, "podUrl" | "agentUrl" | "keyManagerUrl">) {
   return (
     saved.podUrl === settings.podUrl &&
     saved.agentUrl === settings.agentUrl &&
@@ -40,13 +38,16 @@ export function sameServers(
 export function keyForServers(
   saved: SavedSource | null,
   settings: SourceSettings,
-): { ok: true; privateKeyPem?: string; stored: boolean } | { ok: false; errors: FieldErrors } {
-  if (settings.privateKeyPem) return { ok: true, privateKeyPem: settings.privateKeyPem, stored: false };
+):
+  | { ok: true; privateKeyPem: string }
+  | { ok: true; stored: { connectorId: string; ciphertext: string } }
+  | { ok: false; errors: FieldErrors } {
+  if (settings.privateKeyPem) return { ok: true, privateKeyPem: settings.privateKeyPem };
   if (!saved?.privateKeyEncrypted) {
     return { ok: false, errors: { privateKeyPem: "Paste or upload the bot's RSA private key." } };
   }
   if (!sameServers(saved, settings)) return { ok: false, errors: { privateKeyPem: KEY_NEEDED_AGAIN } };
-  return { ok: true, stored: true };
+  return { ok: true, stored: { connectorId: saved.id, ciphertext: saved.privateKeyEncrypted } };
 }
 
 export type SourceTestResult = { ok: false; errors: FieldErrors } | { ok: true; report: ConnectionReport };
@@ -67,9 +68,7 @@ export async function testSource(
   const key = keyForServers(saved, parsed.data);
   if (!key.ok) return key;
   const privateKeyPem =
-    key.privateKeyPem ??
-    (saved?.privateKeyEncrypted ? decryptSecret(saved.privateKeyEncrypted, botKeyContext(saved.id)) : undefined);
-  if (!privateKeyPem) return { ok: false, errors: { privateKeyPem: "Paste or upload the bot's RSA private key." } };
+    "stored" in key ? decryptSecret(key.stored.ciphertext, botKeyContext(key.stored.connectorId)) : key.privateKeyPem;
   return { ok: true, report: await testConnection({ ...parsed.data, privateKeyPem }) };
 }
 
@@ -79,11 +78,11 @@ export async function testSource(
  */
 export async function upgradeStoredKeys(): Promise<number> {
   const legacy = await db.connector.findMany({
-    where: { privateKeyEncrypted: { startsWith: "v1:" } },
+    where: { privateKeyEncrypted: { startsWith: LEGACY_SECRET_PREFIX } },
     select: { id: true, privateKeyEncrypted: true },
   });
   for (const { id, privateKeyEncrypted } of legacy) {
-    if (!privateKeyEncrypted || !isLegacySecret(privateKeyEncrypted)) continue;
+    if (!privateKeyEncrypted) continue;
     await db.connector.updateMany({
       where: { id, privateKeyEncrypted },
       data: { privateKeyEncrypted: upgradeSecret(privateKeyEncrypted, botKeyContext(id)) },

@@ -5,6 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { buildEmail } from "./email";
 import type { ConversionJob, ConversionResult } from "./pool";
+import { errorMessage } from "@/lib/errors";
 
 const port = parentPort;
 if (!port) throw new Error("conversion-worker runs in a worker thread");
@@ -17,7 +18,7 @@ port.on("message", (jobs: ConversionJob[]) => {
     try {
       results.push({ id, email: buildEmail(message, options) });
     } catch (error) {
-      results.push({ id, error: error instanceof Error ? error.message : String(error) });
+      results.push({ id, error: errorMessage(error) });
     }
   }
   port.postMessage(results);

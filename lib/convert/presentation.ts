@@ -13,6 +13,7 @@ import { escapeHtml, renderHtml } from "./render-html";
 import { renderText } from "./render-text";
 import { sanitizePresentationML } from "./sanitize";
 import type { Person } from "./types";
+import { errorMessage } from "@/lib/errors";
 
 export interface MessageBody {
   html: string;
@@ -79,9 +80,6 @@ export function renderPresentationML(presentationML: string, data: string | unde
     return { html, text };
   } catch (error) {
     if (error instanceof ContentLimitError) return notRenderedBody(error.message, hasData);
-    return notRenderedBody(
-      `the converter failed on it (${error instanceof Error ? error.message : String(error)})`,
-      hasData,
-    );
+    return notRenderedBody(`the converter failed on it (${errorMessage(error)})`, hasData);
   }
 }

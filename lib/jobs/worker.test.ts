@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messageIdFor } from "@/lib/convert";
 import { db } from "@/lib/db";
@@ -7,12 +6,23 @@ import { jobQueue, stopJobQueue } from "./boss";
 import { DRAIN_QUEUE, IMPORT_QUEUE } from "./definitions";
 import { requestImport } from "./request";
 import { startWorker, type Worker } from "./worker";
-import { canRun, startHarness, waitForRunEnd, type Harness } from "@/lib/testing";
+import { canRun, startHarness, until, waitForRunEnd, type Harness } from "@/lib/testing";
 
 if (!canRun)
   console.warn(
     "lib/jobs worker tests skipped: needs vitest's globalSetup (DATABASE_URL, Azurite, NODE_EXTRA_CA_CERTS for the M365 sandbox)",
   );
+
+/** A pg-boss job's state and retries once it reaches `state`, or as they stand after 20 s. */
+async function jobOnceIn(id: string | null, state: string) {
+  let job: { state: string; retry_count: number } | undefined;
+  await until(async () => {
+    [job] = await db.$queryRaw<{ state: string; retry_count: number }[]>`
+        SELECT state::text, retry_count FROM pgboss.job WHERE id = ${id}::uuid`;
+    return job?.state === state;
+  }, 20_000).catch(() => undefined);
+  return job;
+}
 
 describe.skipIf(!canRun)("workers sharing one database", () => {
   let h: Harness;
@@ -84,12 +94,7 @@ describe.skipIf(!canRun)("workers sharing one database", () => {
     ];
     for (const id of malformed) {
       expect(id).toBeTruthy();
-      let job: { state: string; retry_count: number } | undefined;
-      for (const deadline = Date.now() + 20_000; job?.state !== "cancelled" && Date.now() < deadline;) {
-        await sleep(250);
-        [job] = await db.$queryRaw<NonNullable<typeof job>[]>`
-          SELECT state::text, retry_count FROM pgboss.job WHERE id = ${id}::uuid`;
-      }
+      const job = await jobOnceIn(id, "cancelled");
       // Dropped at once, never retried (no retry can fix a malformed payload); the log says why.
       expect(job).toEqual({ state: "cancelled", retry_count: 0 });
     }
@@ -102,12 +107,7 @@ describe.skipIf(!canRun)("workers sharing one database", () => {
   it("ends the job of a run whose connector was deleted, at once and without retries", async () => {
     const boss = await jobQueue();
     const id = await boss.send(IMPORT_QUEUE, { runId: randomUUID(), connectorId: randomUUID() });
-    let job: { state: string; retry_count: number } | undefined;
-    for (const deadline = Date.now() + 20_000; job?.state !== "completed" && Date.now() < deadline;) {
-      await sleep(250);
-      [job] = await db.$queryRaw<NonNullable<typeof job>[]>`
-        SELECT state::text, retry_count FROM pgboss.job WHERE id = ${id}::uuid`;
-    }
+    const job = await jobOnceIn(id, "completed");
     expect(job).toEqual({ state: "completed", retry_count: 0 });
   });
 });

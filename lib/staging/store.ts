@@ -3,6 +3,7 @@ import { Readable } from "node:stream";
 import { BlobServiceClient, RestError, type ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { createRecentBlobs } from "./recent-blobs";
+import { mapLimit } from "@/lib/async";
 
 export const STAGED_CONTENT_TYPE = "message/rfc822";
 /** Items up to this size go up in one Put Blob request; bigger ones are streamed in blocks. */
@@ -124,15 +125,6 @@ async function stagedSize(container: ContainerClient, blobName: string): Promise
   return (await container.getBlobClient(blobName).getProperties()).contentLength ?? 0;
 }
 
-async function inBatches<T>(items: T[], size: number, run: (item: T) => Promise<boolean>): Promise<number> {
-  let done = 0;
-  for (let i = 0; i < items.length; i += size) {
-    const results = await Promise.all(items.slice(i, i + size).map(run));
-    done += results.filter(Boolean).length;
-  }
-  return done;
-}
-
 /** Azure Blob staging of converted items; creates the container when it is missing. */
 export async function createStagingStore(input: StagingStoreOptions): Promise<StagingStore> {
   const options = optionsSchema.parse(input);
@@ -182,7 +174,7 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
         const kept =
           keep && candidates.length > 0 ? await keep(candidates.map((item) => item.name)) : new Set<string>();
         const old = candidates.filter((item) => !kept.has(item.name));
-        removed += await inBatches(
+        const deleted = await mapLimit(
           old,
           DELETE_CONCURRENCY,
           async (item) =>
@@ -194,6 +186,7 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
               },
             ),
         );
+        removed += deleted.filter(Boolean).length;
       }
       return removed;
     },

@@ -4,6 +4,7 @@ import { codeForStatus, SymphonyError } from "./errors";
 import { checkHost, PrivateAddressError } from "./network";
 import { errorBodySchema } from "./schemas";
 import { backoffDelayMs, retryAfterMs, sleep, type RetryPolicy } from "./retry";
+import { errorMessage } from "@/lib/errors";
 
 export type RetryEvent = { endpoint: string; attempt: number; delayMs: number; reason: string };
 
@@ -166,7 +167,7 @@ function transportError(request: HttpRequest, error: unknown): SymphonyError {
       cause: error,
     });
   }
-  const reason = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  const reason = cause?.code ?? cause?.message ?? errorMessage(error);
   return new SymphonyError({
     code: "network",
     endpoint: request.endpoint,
