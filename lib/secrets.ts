@@ -17,6 +17,16 @@ export function botKeyContext(connectorId: string): string {
   return `connector:${connectorId}:symphony-private-key`;
 }
 
+/** The context of a connector's SFTP credential (SSH private key or password). */
+export function sftpCredentialContext(connectorId: string): string {
+  return `connector:${connectorId}:sftp-credential`;
+}
+
+/** The context of a connector's PGP decryption key and passphrase. */
+export function pgpKeyContext(connectorId: string): string {
+  return `connector:${connectorId}:pgp-key`;
+}
+
 export function encryptSecret(plain: string, context: string, secretsKey: Buffer = key()): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", secretsKey, iv);

@@ -2,96 +2,84 @@ import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { buildMime, ConversionUnavailableError, convertMessage, type ChatMessage } from "@/lib/convert";
 import type { StagingStore } from "@/lib/staging";
-import {
-  SymphonyError,
-  type AdminStream,
-  type StreamType,
-  type SymphonyClient,
-  type SymphonyMessage,
-} from "@/lib/symphony";
-import { toChatMessage, type Conversation } from "./chat-message";
 import { recordedMessageIds, recordPage, type CollectedMessage } from "./ledger";
 import { mapLimit } from "@/lib/async";
 import type { RecipientResolver } from "./recipients";
 import { errorMessage } from "@/lib/errors";
+import { SourceContentError, type ArchiveSource, type IncomingMessage, type SourceBatch } from "./source";
 
 export type CollectContext = {
   connectorId: string;
   runId: string;
-  streamTypes: StreamType[];
-  /** Messages before this time are not collected (the connector's start date). */
-  startDate: Date | null;
-  symphony: SymphonyClient;
   staging: StagingStore;
   recipientsOf: RecipientResolver;
-  /** Messages converted and staged at once, per stream. */
+  /** Messages converted and staged at once, per unit. */
   parallelism: number;
-  /** Streams collected at once (each keeps its own checkpoint and one transaction per page). */
-  streamParallelism: number;
   signal?: AbortSignal;
   onMessages?: (collected: number, bytes: number) => void;
 };
 
 /**
- * Reads every stream of the chosen types from its checkpoint, converts and stages each new message,
- * and records each page (messages, ledger rows, checkpoint) in one transaction.
+ * Reads every unit of the source from its checkpoint, converts and stages each new message, and
+ * records each batch (messages, ledger rows, checkpoint) in one transaction.
  */
-export async function collect(ctx: CollectContext, checkpoints: ReadonlyMap<string, Date>): Promise<void> {
-  for await (const streams of ctx.symphony.listStreams({ streamTypes: ctx.streamTypes })) {
-    await mapLimit(streams, ctx.streamParallelism, async (stream) => {
-      ctx.signal?.throwIfAborted();
-      await collectStream(ctx, stream, checkpoints.get(stream.id));
+export async function collect(ctx: CollectContext, source: ArchiveSource): Promise<void> {
+  for await (const units of source.units(ctx.signal)) {
+    await mapLimit(units, source.parallelism, async (unit) => {
+      for await (const batch of unit.batches(ctx.signal)) {
+        ctx.signal?.throwIfAborted();
+        await collectBatch(ctx, batch);
+      }
     });
   }
 }
 
-async function collectStream(ctx: CollectContext, stream: AdminStream, checkpoint: Date | undefined): Promise<void> {
-  const since = Math.max(checkpoint?.getTime() ?? 0, ctx.startDate?.getTime() ?? 0);
-  let conversation: Conversation | undefined;
-  for await (const page of ctx.symphony.messages(stream.id, since)) {
-    ctx.signal?.throwIfAborted();
-    conversation ??= { stream, members: await ctx.symphony.listStreamMembers(stream.id) };
-    const recorded = await recordedMessageIds(
-      ctx.connectorId,
-      page.map((message) => message.messageId),
+async function collectBatch(ctx: CollectContext, batch: SourceBatch): Promise<void> {
+  const keys = batch.messages.map(keyOf);
+  const recorded = await recordedMessageIds(ctx.connectorId, keys);
+  const seen = new Set<string>();
+  const fresh = batch.messages.filter((message) => {
+    const key = keyOf(message);
+    if (recorded.has(key) || seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  const messages = await mapLimit(fresh, ctx.parallelism, (message) => stageMessage(ctx, message));
+  const added = await recordPage({
+    connectorId: ctx.connectorId,
+    runId: ctx.runId,
+    messages,
+    keys,
+    checkpoint: batch.checkpoint,
+  });
+  if (added > 0)
+    ctx.onMessages?.(
+      added,
+      messages.reduce((sum, message) => sum + message.sizeBytes, 0),
     );
-    const fresh = page.filter((message) => !recorded.has(message.messageId));
-    const messages = await mapLimit(fresh, ctx.parallelism, (message) => stageMessage(ctx, message, conversation!));
-    const last = page.at(-1)!;
-    const added = await recordPage({
-      connectorId: ctx.connectorId,
-      runId: ctx.runId,
-      streamId: stream.id,
-      streamType: stream.type,
-      messages,
-      checkpoint: { at: new Date(last.timestamp), messageId: last.messageId },
-    });
-    if (added > 0)
-      ctx.onMessages?.(
-        added,
-        messages.reduce((sum, message) => sum + message.sizeBytes, 0),
-      );
-  }
 }
 
-async function stageMessage(
-  ctx: CollectContext,
-  message: SymphonyMessage,
-  conversation: Conversation,
-): Promise<CollectedMessage> {
-  const chat = toChatMessage(message, conversation);
-  const participants = participantsOf(chat, conversation);
+function keyOf(message: IncomingMessage): string {
+  return message.kind === "chat" ? message.chat.messageId : message.key;
+}
+
+async function stageMessage(ctx: CollectContext, message: IncomingMessage): Promise<CollectedMessage> {
+  const sender = message.kind === "chat" ? message.chat.sender : message.sender;
   const recorded = {
-    messageId: chat.messageId,
-    sentAt: chat.timestamp,
-    senderUserId: storable(chat.sender.userId),
-    senderEmail: chat.sender.email ? storable(chat.sender.email.toLowerCase()) : null,
-    senderName: chat.sender.displayName ? storable(chat.sender.displayName) : null,
+    messageId: keyOf(message),
+    streamId: message.kind === "chat" ? message.chat.streamId : message.streamId,
+    streamType: message.kind === "chat" ? message.chat.streamType : message.streamType,
+    sentAt: message.kind === "chat" ? message.chat.timestamp : message.sentAt,
+    senderUserId: storable(sender.userId),
+    senderEmail: sender.email ? storable(sender.email.toLowerCase()) : null,
+    senderName: sender.displayName ? storable(sender.displayName) : null,
     participants: [
-      ...new Set(participants.flatMap((person) => (person.email ? [storable(person.email.toLowerCase())] : []))),
+      ...new Set(
+        message.participants.flatMap((person) => (person.email ? [storable(person.email.toLowerCase())] : [])),
+      ),
     ],
   };
-  const recipients = (await ctx.recipientsOf(participants)).map((r) => ({
+  const recipients = (await ctx.recipientsOf(message.participants)).map((r) => ({
     ...r,
     mailbox: storable(r.mailbox),
     reason: r.reason === null ? null : storable(r.reason),
@@ -99,11 +87,14 @@ async function stageMessage(
   let blobName: string;
   let sizeBytes: number;
   try {
-    ({ blobName, size: sizeBytes } = await stageConverted(ctx, chat));
+    ({ blobName, size: sizeBytes } =
+      message.kind === "chat"
+        ? await stageConverted(ctx, message)
+        : await ctx.staging.stage(ctx.connectorId, message.key, await message.open()));
   } catch (error) {
     const failure = messageFailure(error);
-    if (!failure) throw error; // staging or Symphony unavailable: the run stops and is retried
-    // The message itself cannot be converted (an attachment Symphony cannot serve, content the
+    if (!failure) throw error; // staging or the source unavailable: the run stops and is retried
+    // The message itself cannot be converted (an attachment the source cannot serve, content the
     // converter rejects): its items are FAILED with the reason, so the run and the checkpoint go on.
     const reason = storable(failure);
     const failed = recipients.map((r) => (r.status === "PENDING" ? { ...r, status: "FAILED" as const, reason } : r));
@@ -120,11 +111,8 @@ function storable(text: string): string {
   return text.includes("\u0000") ? text.replaceAll("\u0000", "\\u0000") : text;
 }
 
-class MessageContentError extends Error {
-  override name = "MessageContentError";
-}
-
-async function stageConverted(ctx: CollectContext, chat: ChatMessage) {
+async function stageConverted(ctx: CollectContext, message: Extract<IncomingMessage, { kind: "chat" }>) {
+  const chat: ChatMessage = message.chat;
   let email;
   try {
     // In a conversion thread: a message that exhausts its memory or time fails only itself (it is
@@ -132,43 +120,18 @@ async function stageConverted(ctx: CollectContext, chat: ChatMessage) {
     email = await convertMessage(chat);
   } catch (error) {
     if (error instanceof ConversionUnavailableError) throw error;
-    throw new MessageContentError(`the message could not be converted: ${errorMessage(error)}`, { cause: error });
+    throw new SourceContentError(`the message could not be converted: ${errorMessage(error)}`, { cause: error });
   }
-  const attachments = chat.attachments.map((ref) => ({
-    ref,
-    open: () =>
-      streamOf(() =>
-        ctx.symphony.downloadAttachment(chat.streamId, chat.messageId, ref.id).catch((error: unknown) => {
-          if (error instanceof SymphonyError && ["not_found", "bad_request"].includes(error.code)) {
-            throw new MessageContentError(
-              `attachment "${ref.name}" could not be downloaded from Symphony: ${error.message}`,
-              { cause: error },
-            );
-          }
-          throw error;
-        }),
-      ),
-  }));
+  const attachments = chat.attachments.map((ref) => ({ ref, open: () => streamOf(() => message.openAttachment(ref)) }));
   return ctx.staging.stage(ctx.connectorId, chat.messageId, buildMime(email, attachments));
 }
 
 /** The reason a message can never be imported, or undefined for an error a retry may cure. */
 function messageFailure(error: unknown): string | undefined {
   for (let cause = error; cause instanceof Error; cause = cause.cause) {
-    if (cause instanceof MessageContentError) return cause.message;
+    if (cause instanceof SourceContentError) return cause.message;
   }
   return undefined;
-}
-
-type Participant = Parameters<RecipientResolver>[0][number];
-
-/** Everyone who gets the message: the stream's members, and the sender even when no longer listed. */
-function participantsOf(chat: ChatMessage, { members }: Conversation): Participant[] {
-  const people: Participant[] = members.map((member) => member.user);
-  if (!people.some((user) => String(user.userId) === chat.sender.userId)) {
-    people.push({ userId: Number(chat.sender.userId), email: chat.sender.email });
-  }
-  return people;
 }
 
 /** A stream now for a stream later (buildMime opens an attachment when it reaches it). */

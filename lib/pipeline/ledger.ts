@@ -4,11 +4,14 @@
 import { db } from "@/lib/db";
 import { Prisma } from "@/lib/generated/prisma/client";
 import type { Recipient } from "./recipients";
+import type { Checkpoint } from "./source";
 
 const NOW = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
 
 export type CollectedMessage = {
   messageId: string;
+  streamId: string;
+  streamType: string;
   sentAt: Date;
   senderUserId: string;
   senderEmail: string | null;
@@ -22,11 +25,12 @@ export type CollectedMessage = {
 export type CollectedPage = {
   connectorId: string;
   runId: string;
-  streamId: string;
-  streamType: string;
+  /** The new messages, staged. */
   messages: CollectedMessage[];
-  /** The stream's newest message of the page: the checkpoint moves here (never backwards). */
-  checkpoint: { at: Date; messageId: string };
+  /** Every message key of the batch, new or already recorded (an export file is linked to all of them). */
+  keys: string[];
+  /** A stream's checkpoint moves to the page's newest message (never backwards); a file links its messages. */
+  checkpoint: Checkpoint;
 };
 
 /** Message ids of the list already recorded for the connector (re-read at the checkpoint's millisecond). */
@@ -40,18 +44,18 @@ export async function recordedMessageIds(connectorId: string, messageIds: string
 
 /**
  * One page in one transaction: the messages (a message already recorded is left alone, and so are its
- * items), one ledger row per recipient, the run's collected count and the stream's checkpoint.
+ * items), one ledger row per recipient, the run's collected count and the unit's checkpoint.
  * Returns how many messages were new.
  */
 export async function recordPage(page: CollectedPage): Promise<number> {
+  const exportFileId = page.checkpoint.kind === "export-file" ? page.checkpoint.exportFileId : null;
   return db.$transaction(async (tx) => {
     const inserted = await tx.sourceMessage.createManyAndReturn({
       data: page.messages.map(({ recipients: _, ...message }) => ({
         ...message,
         connectorId: page.connectorId,
         runId: page.runId,
-        streamId: page.streamId,
-        streamType: page.streamType,
+        exportFileId,
         sizeBytes: BigInt(message.sizeBytes),
       })),
       skipDuplicates: true,
@@ -77,12 +81,21 @@ export async function recordPage(page: CollectedPage): Promise<number> {
         data: { messagesCollected: { increment: inserted.length } },
       });
     }
-    await tx.$executeRaw`
-      INSERT INTO "StreamCheckpoint" ("connectorId", "streamId", "lastMessageAt", "lastMessageId", "updatedAt")
-      VALUES (${page.connectorId}::uuid, ${page.streamId}, (${page.checkpoint.at.toISOString()}::timestamptz AT TIME ZONE 'UTC'), ${page.checkpoint.messageId}, ${NOW})
-      ON CONFLICT ("connectorId", "streamId") DO UPDATE
-        SET "lastMessageAt" = EXCLUDED."lastMessageAt", "lastMessageId" = EXCLUDED."lastMessageId", "updatedAt" = EXCLUDED."updatedAt"
-        WHERE "StreamCheckpoint"."lastMessageAt" <= EXCLUDED."lastMessageAt"`;
+    const { checkpoint } = page;
+    if (checkpoint.kind === "stream") {
+      await tx.$executeRaw`
+        INSERT INTO "StreamCheckpoint" ("connectorId", "streamId", "lastMessageAt", "lastMessageId", "updatedAt")
+        VALUES (${page.connectorId}::uuid, ${checkpoint.streamId}, (${checkpoint.at.toISOString()}::timestamptz AT TIME ZONE 'UTC'), ${checkpoint.messageId}, ${NOW})
+        ON CONFLICT ("connectorId", "streamId") DO UPDATE
+          SET "lastMessageAt" = EXCLUDED."lastMessageAt", "lastMessageId" = EXCLUDED."lastMessageId", "updatedAt" = EXCLUDED."updatedAt"
+          WHERE "StreamCheckpoint"."lastMessageAt" <= EXCLUDED."lastMessageAt"`;
+    } else {
+      await tx.$executeRaw`
+        INSERT INTO "ExportFileMessage" ("exportFileId", "sourceMessageId")
+        SELECT ${checkpoint.exportFileId}::bigint, id FROM "SourceMessage"
+        WHERE "connectorId" = ${page.connectorId}::uuid AND "messageId" = ANY(${page.keys}::text[])
+        ON CONFLICT DO NOTHING`;
+    }
     return inserted.length;
   });
 }

@@ -1,5 +1,4 @@
 import type { MailboxWriter } from "@/lib/m365";
-import type { StreamMember } from "@/lib/symphony";
 import { cachedLoad } from "@/lib/async";
 
 /** One ledger row to write for a (message, participant): a mailbox to import into, or why not. */
@@ -12,7 +11,7 @@ export type MappingRules = {
   fallbackMailbox: string | null;
 };
 
-type Participant = Pick<StreamMember["user"], "userId" | "email" | "isExternal" | "company">;
+import type { Participant } from "./source";
 type Resolution = { mailbox: string } | { key: string; reason: string };
 
 /**

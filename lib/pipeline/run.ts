@@ -1,11 +1,11 @@
 import { db } from "@/lib/db";
-import type { StreamType } from "@/lib/symphony";
 import { collect } from "./collect";
 import { defaultDeliveryOptions, deliverPending, type DeliveryOptions } from "./deliver";
 import { environmentFromConfig, type PipelineEnvironment } from "./environment";
 import { runCounts, type RunCounts } from "./ledger";
 import { createRecipientResolver } from "./recipients";
-import { consentedTenant, mailboxWriterFor, stagingStoreFor, symphonyClientFor } from "./services";
+import { consentedTenant, mailboxWriterFor, stagingStoreFor } from "./services";
+import { sourceFor } from "./source-for";
 import { errorText } from "@/lib/errors";
 import { nextRunAfter } from "@/lib/next-run";
 
@@ -70,15 +70,12 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
   const staging = await stagingStoreFor(environment);
   const mappings =
     connector.mappingMode === "CSV" ? await db.userMapping.findMany({ where: { connectorId: connector.id } }) : [];
-  const checkpoints = await db.streamCheckpoint.findMany({ where: { connectorId: connector.id } });
+  const source = await sourceFor(connector, { runId, staging });
 
   await collect(
     {
       connectorId: connector.id,
       runId,
-      streamTypes: connector.streamTypes as StreamType[],
-      startDate: connector.startDate,
-      symphony: symphonyClientFor(connector),
       staging,
       recipientsOf: createRecipientResolver(writer, {
         mappingMode: connector.mappingMode,
@@ -86,7 +83,6 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
         fallbackMailbox: connector.fallbackMailbox,
       }),
       parallelism: options.parallelism ?? 8,
-      streamParallelism: 3,
       signal: options.signal,
       onMessages: (count, bytes) => {
         progress.messagesCollected += count;
@@ -94,8 +90,8 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
         report();
       },
     },
-    new Map(checkpoints.map((checkpoint) => [checkpoint.streamId, checkpoint.lastMessageAt])),
-  );
+    source,
+  ).finally(() => source.close());
 
   progress.phase = "import";
   progress.itemsTotal = await db.importItem.count({ where: { connectorId: connector.id, status: "PENDING" } });

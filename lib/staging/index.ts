@@ -1,6 +1,7 @@
 export {
   createStagingStore,
   stagedBlobName,
+  exportFileBlobName,
   STAGED_CONTENT_TYPE,
   type StagingStore,
   type StagingStoreOptions,

@@ -40,6 +40,8 @@ export interface StagingStore {
    */
   stage(connectorId: string, messageId: string, mime: Readable): Promise<StagedBlob>;
   open(blobName: string): Promise<Readable>;
+  /** Stores a source file as received (a Content Export zip), replacing an earlier copy. */
+  saveFile(blobName: string, content: Readable): Promise<void>;
   exists(blobName: string): Promise<boolean>;
   /**
    * Removes staged items last written before `cutoff` (all connectors, or one); returns how many.
@@ -51,6 +53,13 @@ export interface StagingStore {
     connectorId?: string,
     keep?: (blobNames: string[]) => Promise<Set<string>>,
   ): Promise<number>;
+}
+
+/** `${connectorId}/exports/${fileId}-${name}`, the name reduced to safe characters: where an export file is kept. */
+export function exportFileBlobName(connectorId: string, fileId: bigint | number, name: string): string {
+  const connector = connectorIdSchema.parse(connectorId);
+  const safe = name.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 200);
+  return `${connector}/exports/${fileId}-${safe}`;
 }
 
 /** `${connectorId}/${sha256(messageId)}.eml`: safe characters whatever the message id holds. */
@@ -164,6 +173,13 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
     open: (blobName) => recent.open(blobName, () => download(blobName)),
 
     exists: (blobName) => container.getBlobClient(blobName).exists(),
+
+    async saveFile(blobName, content) {
+      const blob = container.getBlockBlobClient(blobName);
+      await blob.uploadStream(content, BLOCK_BYTES, BLOCK_CONCURRENCY, {
+        blobHTTPHeaders: { blobContentType: "application/octet-stream" },
+      });
+    },
 
     async purgeOlderThan(cutoff, connectorId, keep) {
       recent.clear();

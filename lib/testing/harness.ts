@@ -92,6 +92,7 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
       name: `pipeline-test-${suffix}`,
       status: "ACTIVE",
       createdBy: "test",
+      sourceKind: "CONVERSATIONS",
       podUrl: symphony.podUrl,
       agentUrl: symphony.agentUrl,
       keyManagerUrl: symphony.keyManagerUrl,

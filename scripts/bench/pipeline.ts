@@ -62,6 +62,7 @@ async function runOnce(
       name: `bench-${suffix}`,
       status: "ACTIVE",
       createdBy: "bench",
+      sourceKind: "CONVERSATIONS",
       podUrl: pair.symphony.podUrl,
       agentUrl: pair.symphony.agentUrl,
       keyManagerUrl: pair.symphony.keyManagerUrl,

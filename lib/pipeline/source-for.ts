@@ -1,0 +1,22 @@
+import { db } from "@/lib/db";
+import type { Connector } from "@/lib/generated/prisma/client";
+import type { StagingStore } from "@/lib/staging";
+import type { StreamType } from "@/lib/symphony";
+import { conversationsSource } from "./conversations-source";
+import { symphonyClientFor } from "./services";
+import type { ArchiveSource } from "./source";
+
+/** The connector's source, ready to read from its checkpoints. */
+export async function sourceFor(
+  connector: Connector,
+  _run: { runId: string; staging: StagingStore },
+): Promise<ArchiveSource> {
+  if (connector.sourceKind === "CONTENT_EXPORT") throw new Error("Content Export is not wired yet");
+  const checkpoints = await db.streamCheckpoint.findMany({ where: { connectorId: connector.id } });
+  return conversationsSource({
+    symphony: symphonyClientFor(connector),
+    streamTypes: connector.streamTypes as StreamType[],
+    startDate: connector.startDate,
+    checkpoints: new Map(checkpoints.map((checkpoint) => [checkpoint.streamId, checkpoint.lastMessageAt])),
+  });
+}
