@@ -8,6 +8,7 @@ const LIB_FOLDERS = [
   "audit",
   "auth",
   "connectors",
+  "content-export",
   "convert",
   "jobs",
   "m365",

@@ -13,6 +13,10 @@ const nextConfig: NextConfig = {
     "@microsoft/microsoft-graph-client",
     "nodemailer",
     "mailparser",
+    "ssh2",
+    "openpgp",
+    "yauzl",
+    "saxes",
   ],
   poweredByHeader: false,
   // The largest form is the mapping step: a CSV of up to 2 MB (MAX_MAPPING_BYTES) with a few fields.

@@ -1,21 +1,24 @@
 // The demo world `npm start` and `npm run sandbox` bring up when no real tenant is configured:
 // a Microsoft 365 sandbox whose mailboxes are the demo organisation's people, and a Symphony sandbox
-// holding their conversations. The bot key, the ports and the organisation's time line are kept in
-// `dir`, so a connector saved in the wizard still works after a restart.
+// holding their conversations, with Content Export (Files API and SFTP) switched on. The bot key, the
+// PGP key pair, the SFTP keys, the ports and the organisation's time line are kept in `dir`, so a
+// connector saved in the wizard still works after a restart.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { ensureSandboxCa } from "./m365/ca";
 import { startM365Sandbox } from "./m365";
 import { freePorts } from "./ports";
-import { rsaKeyPair, startSymphonySandbox } from "./symphony";
+import { generatePgpKeyPair, generateSftpSecrets, rsaKeyPair, startSymphonySandbox, type PgpKeyPair } from "./symphony";
 
 interface DemoState {
   orgEnd: number;
-  ports: { pod: number; agent: number; keyManager: number; m365: number };
+  ports: { pod: number; agent: number; keyManager: number; m365: number; storage: number; sftp: number };
   bot: { privateKeyPem: string; publicKeyPem: string };
   appSecret: string;
   webAppSecret: string;
+  /** Content Export: the key pair files are encrypted to, and the SFTP server's and user's secrets. */
+  contentExport: { pgp: PgpKeyPair; sftp: { hostKeyPem: string; privateKeyPem: string; password: string } };
 }
 
 export interface Demo {
@@ -39,7 +42,14 @@ export async function startDemoSandboxes(options: { dir: string }): Promise<Demo
     org: { users: DEMO_ORG.users, messages: DEMO_ORG.messages, end: state.orgEnd },
     botKey: state.bot,
     ports: state.ports,
+    contentExport: {
+      pgpKey: state.contentExport.pgp,
+      sftp: state.contentExport.sftp,
+      ports: { storage: state.ports.storage, sftp: state.ports.sftp },
+    },
   });
+  const contentExport = symphony.contentExport!;
+  const sftp = contentExport.sftp!;
   const mailboxes = symphony.org.people
     .filter((person) => person.m365Address)
     .map((person) => ({ address: person.m365Address!, displayName: person.displayName }));
@@ -54,6 +64,10 @@ export async function startDemoSandboxes(options: { dir: string }): Promise<Demo
 
   const keyFile = path.join(dir, "symphony-bot-key.pem");
   writeFileSync(keyFile, state.bot.privateKeyPem, { mode: 0o600 });
+  const pgpKeyFile = path.join(dir, "content-export-pgp-private.asc");
+  writeFileSync(pgpKeyFile, state.contentExport.pgp.privateKeyArmored, { mode: 0o600 });
+  const sftpKeyFile = path.join(dir, "content-export-sftp-user-key");
+  writeFileSync(sftpKeyFile, sftp.privateKeyPem, { mode: 0o600 });
   const admin = m365.signInUsers.find((user) => user.roles.length > 0);
   const viewer = m365.signInUsers.find((user) => user.roles.length === 0);
 
@@ -73,6 +87,10 @@ export async function startDemoSandboxes(options: { dir: string }): Promise<Demo
       `Sign in with the Microsoft 365 sandbox as ${admin?.email ?? "the admin user"} (role Connector.Admin) or ${viewer?.email ?? "the viewer"} (read only).`,
       `Symphony sandbox for the wizard: pod ${symphony.podUrl}, agent ${symphony.agentUrl}, key manager ${symphony.keyManagerUrl},`,
       `  bot user name ${symphony.bot.username}, private key file ${keyFile}`,
+      `Content Export (Files API on the pod above, daily files): PGP private key file ${pgpKeyFile},`,
+      `  passphrase ${contentExport.pgp.passphrase} (key id ${contentExport.pgp.keyId})`,
+      `Content Export over SFTP: host ${sftp.host}, port ${sftp.port}, user ${sftp.username}, password ${sftp.password}`,
+      `  or private key file ${sftpKeyFile}; folder ${sftp.folder}; host key ${sftp.hostKeySha256}`,
       `Imported items can be seen at ${m365.url}/sandbox/mailbox/<address>`,
     ],
     async close() {
@@ -83,14 +101,23 @@ export async function startDemoSandboxes(options: { dir: string }): Promise<Demo
 
 async function loadState(dir: string): Promise<DemoState> {
   const file = path.join(dir, "demo-state.json");
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8")) as DemoState;
-  const [pod, agent, keyManager, m365] = (await freePorts(4)) as [number, number, number, number];
+  const saved = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Partial<DemoState>) : {};
+  // A state saved before Content Export gains its parts; what it already has is kept.
+  if (saved.ports && saved.contentExport && saved.ports.storage && saved.ports.sftp) return saved as DemoState;
+  // Ports of a saved state are free now (the demo is not running): never hand them out again.
+  const taken = new Set(Object.values(saved.ports ?? {}));
+  const fresh = (await freePorts(6 + taken.size)).filter((port) => !taken.has(port));
+  const [pod, agent, keyManager, m365, storage, sftp] = fresh as [number, number, number, number, number, number];
   const state: DemoState = {
-    orgEnd: Date.now(),
-    ports: { pod, agent, keyManager, m365 },
-    bot: await rsaKeyPair(),
-    appSecret: randomBytes(24).toString("base64url"),
-    webAppSecret: randomBytes(24).toString("base64url"),
+    orgEnd: saved.orgEnd ?? Date.now(),
+    ports: { pod, agent, keyManager, m365, storage, sftp, ...saved.ports },
+    bot: saved.bot ?? (await rsaKeyPair()),
+    appSecret: saved.appSecret ?? randomBytes(24).toString("base64url"),
+    webAppSecret: saved.webAppSecret ?? randomBytes(24).toString("base64url"),
+    contentExport: saved.contentExport ?? {
+      pgp: await generatePgpKeyPair("Demo Content Export"),
+      sftp: generateSftpSecrets(),
+    },
   };
   writeFileSync(file, JSON.stringify(state, null, 2), { mode: 0o600 });
   return state;

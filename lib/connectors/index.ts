@@ -11,3 +11,4 @@ export * from "./unmapped";
 export * from "./wizard";
 export { ConnectorNotFound } from "./draft";
 export * from "./consent";
+export * from "./reconciliation";

@@ -56,13 +56,22 @@ export async function listConnectors(filter: ConnectorListFilter = {}): Promise<
 export async function getConnectorSettings(id: string) {
   const connector = await db.connector.findUnique({
     where: { id },
-    omit: { privateKeyEncrypted: true, consentState: true },
+    omit: { privateKeyEncrypted: true, sftpCredentialEncrypted: true, pgpKeyEncrypted: true, consentState: true },
     include: { _count: { select: { mappings: true } } },
   });
   if (!connector) return null;
-  const keyOnFile = await db.connector.count({ where: { id, privateKeyEncrypted: { not: null } } });
+  const secrets = await db.connector.findUniqueOrThrow({
+    where: { id },
+    select: { privateKeyEncrypted: true, sftpCredentialEncrypted: true, pgpKeyEncrypted: true },
+  });
   const { _count, ...settings } = connector;
-  return { ...settings, hasPrivateKey: keyOnFile > 0, mappingCount: _count.mappings };
+  return {
+    ...settings,
+    hasPrivateKey: secrets.privateKeyEncrypted !== null,
+    hasSftpCredential: secrets.sftpCredentialEncrypted !== null,
+    hasPgpKey: secrets.pgpKeyEncrypted !== null,
+    mappingCount: _count.mappings,
+  };
 }
 
 export type ConnectorSettings = NonNullable<Awaited<ReturnType<typeof getConnectorSettings>>>;

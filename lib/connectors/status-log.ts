@@ -24,6 +24,7 @@ export const STATUS_LOG_HEADER = [
   "reason",
   "size_bytes",
   "m365_item_id",
+  "source_file",
 ];
 
 const PAGE = 1000;
@@ -71,6 +72,7 @@ export function statusLogStream(connectorId: string, filter: StatusLogFilter): R
               senderEmail: true,
               senderUserId: true,
               sizeBytes: true,
+              exportFile: { select: { name: true } },
             },
           },
         },
@@ -92,6 +94,7 @@ export function statusLogStream(connectorId: string, filter: StatusLogFilter): R
             item.reason,
             m.sizeBytes,
             { id: item.graphMessageId },
+            m.exportFile?.name ?? null,
           ]),
         )
         .join("");

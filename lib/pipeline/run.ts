@@ -6,6 +6,7 @@ import { runCounts, type RunCounts } from "./ledger";
 import { createRecipientResolver } from "./recipients";
 import { consentedTenant, mailboxWriterFor, stagingStoreFor } from "./services";
 import { sourceFor } from "./source-for";
+import { failedFilesOf } from "./export-files";
 import { errorText } from "@/lib/errors";
 import { nextRunAfter } from "@/lib/next-run";
 
@@ -155,7 +156,15 @@ export async function failRun(runId: string, error: unknown): Promise<void> {
 
 async function finishRun(runId: string, error?: string): Promise<Omit<RunSummary, "durationMs">> {
   const counts = await runCounts(runId);
-  const status = error ? "FAILED" : counts.failed > 0 ? "PARTIAL" : "SUCCEEDED";
+  const failedFiles = await failedFilesOf(runId);
+  const filesNote =
+    failedFiles.length > 0
+      ? `${failedFiles.length} export file${failedFiles.length === 1 ? "" : "s"} failed and will be tried again next run: ${failedFiles
+          .map((file) => `${file.name}: ${file.reason ?? "unknown reason"}`)
+          .join("; ")}`.slice(0, 2000)
+      : undefined;
+  const status = error ? "FAILED" : counts.failed > 0 || filesNote ? "PARTIAL" : "SUCCEEDED";
+  error ??= filesNote;
   const finishedAt = new Date();
   const run = await db.importRun.update({
     where: { id: runId },

@@ -1,5 +1,13 @@
 import { createMailboxWriter, createScheduler, type MailboxWriter, type Scheduler } from "@/lib/m365";
-import { botKeyContext, decryptSecret } from "@/lib/secrets";
+import { botKeyContext, decryptSecret, pgpKeyContext, sftpCredentialContext } from "@/lib/secrets";
+import {
+  createFilesApiDelivery,
+  createSftpDelivery,
+  readDecryptionKey,
+  type DecryptionKey,
+  type ExportDelivery,
+} from "@/lib/content-export";
+import { z } from "zod";
 import { createStagingStore, type StagingStore } from "@/lib/staging";
 import { createSymphonyClient, type SymphonyClient } from "@/lib/symphony";
 import type { Connector } from "@/lib/generated/prisma/client";
@@ -55,4 +63,55 @@ export function symphonyClientFor(connector: Connector): SymphonyClient {
     botUsername,
     privateKeyPem: decryptSecret(privateKeyEncrypted, botKeyContext(connector.id)),
   });
+}
+
+/** Where the connector's Content Export files come from (Files API or SFTP), signed in with its stored secrets. */
+export function exportDeliveryFor(connector: Connector): ExportDelivery {
+  if (connector.exportDelivery === "SFTP") {
+    const { sftpHost, sftpPort, sftpUsername, sftpFolder, sftpCredentialEncrypted, sftpHostKeySha256 } = connector;
+    if (!sftpHost || !sftpUsername || !sftpCredentialEncrypted) {
+      throw new RunSetupError(`Connector "${connector.name}" has no complete SFTP settings`);
+    }
+    if (!sftpHostKeySha256) {
+      throw new RunSetupError(
+        `Connector "${connector.name}" has no confirmed SFTP host key: run Test connection in the Source step and confirm the server's fingerprint`,
+      );
+    }
+    const credential = sftpCredentialSchema.parse(
+      JSON.parse(decryptSecret(sftpCredentialEncrypted, sftpCredentialContext(connector.id))),
+    );
+    return createSftpDelivery({
+      host: sftpHost,
+      port: sftpPort,
+      username: sftpUsername,
+      folder: sftpFolder ?? "/",
+      hostKeySha256: sftpHostKeySha256,
+      ...credential,
+    });
+  }
+  const { podUrl, botUsername, privateKeyEncrypted } = connector;
+  if (!podUrl || !botUsername || !privateKeyEncrypted) {
+    throw new RunSetupError(`Connector "${connector.name}" has no complete Symphony sign-in settings`);
+  }
+  return createFilesApiDelivery({
+    podUrl,
+    botUsername,
+    privateKeyPem: decryptSecret(privateKeyEncrypted, botKeyContext(connector.id)),
+  });
+}
+
+export const sftpCredentialSchema = z.union([
+  z.object({ privateKeyPem: z.string().min(1) }),
+  z.object({ password: z.string().min(1) }),
+]);
+
+export const pgpKeySchema = z.object({ armoredKey: z.string().min(1), passphrase: z.string() });
+
+/** The connector's PGP decryption key, or null when it has none. */
+export async function decryptionKeyFor(connector: Connector): Promise<DecryptionKey | null> {
+  if (!connector.pgpKeyEncrypted) return null;
+  const { armoredKey, passphrase } = pgpKeySchema.parse(
+    JSON.parse(decryptSecret(connector.pgpKeyEncrypted, pgpKeyContext(connector.id))),
+  );
+  return readDecryptionKey(armoredKey, passphrase || undefined);
 }

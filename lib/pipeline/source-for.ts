@@ -3,15 +3,25 @@ import type { Connector } from "@/lib/generated/prisma/client";
 import type { StagingStore } from "@/lib/staging";
 import type { StreamType } from "@/lib/symphony";
 import { conversationsSource } from "./conversations-source";
-import { symphonyClientFor } from "./services";
+import { contentExportSource } from "./export-source";
+import { decryptionKeyFor, exportDeliveryFor, symphonyClientFor } from "./services";
 import type { ArchiveSource } from "./source";
 
 /** The connector's source, ready to read from its checkpoints. */
 export async function sourceFor(
   connector: Connector,
-  _run: { runId: string; staging: StagingStore },
+  run: { runId: string; staging: StagingStore },
 ): Promise<ArchiveSource> {
-  if (connector.sourceKind === "CONTENT_EXPORT") throw new Error("Content Export is not wired yet");
+  if (connector.sourceKind === "CONTENT_EXPORT") {
+    return contentExportSource({
+      connectorId: connector.id,
+      runId: run.runId,
+      delivery: exportDeliveryFor(connector),
+      staging: run.staging,
+      decryptionKey: () => decryptionKeyFor(connector),
+      startDate: connector.startDate,
+    });
+  }
   const checkpoints = await db.streamCheckpoint.findMany({ where: { connectorId: connector.id } });
   return conversationsSource({
     symphony: symphonyClientFor(connector),

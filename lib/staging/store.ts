@@ -42,6 +42,8 @@ export interface StagingStore {
   open(blobName: string): Promise<Readable>;
   /** Stores a source file as received (a Content Export zip), replacing an earlier copy. */
   saveFile(blobName: string, content: Readable): Promise<void>;
+  /** Reads a source file back, straight from storage (never from the cache of recent items). */
+  openFile(blobName: string): Promise<Readable>;
   exists(blobName: string): Promise<boolean>;
   /**
    * Removes staged items last written before `cutoff` (all connectors, or one); returns how many.
@@ -173,6 +175,8 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
     open: (blobName) => recent.open(blobName, () => download(blobName)),
 
     exists: (blobName) => container.getBlobClient(blobName).exists(),
+
+    openFile: async (blobName) => (await download(blobName)).body,
 
     async saveFile(blobName, content) {
       const blob = container.getBlockBlobClient(blobName);

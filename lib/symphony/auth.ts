@@ -16,8 +16,14 @@ export type Session = {
   invalidate(sentHeaders: Record<string, string>): void;
 };
 
+/** What signing in needs: the bot's user name and private key. */
+type BotCredentials = Pick<SymphonySettings, "botUsername" | "privateKeyPem">;
+
+/** A session on the pod alone (the Files API needs no agent or key manager). */
+export type PodSession = Pick<Session, "podHeaders" | "invalidate">;
+
 /** The bot's login JWT: RS512, sub = bot username, short expiry. */
-export async function signLoginJwt(settings: SymphonySettings): Promise<string> {
+export async function signLoginJwt(settings: BotCredentials): Promise<string> {
   const key = parseRsaPrivateKey(settings.privateKeyPem);
   if (!key) throw new Error("Private key is not a PEM-encoded RSA private key");
   return new SignJWT({})
@@ -47,6 +53,21 @@ export function createSession(settings: SymphonySettings, http: HttpOptions): Se
   };
 }
 
+export function createPodSession(
+  settings: BotCredentials & Pick<SymphonySettings, "podUrl">,
+  http: HttpOptions,
+): PodSession {
+  const session = cachedToken(() => authenticate(settings, http, settings.podUrl, "/login/pubkey/authenticate"));
+  return {
+    async podHeaders() {
+      return { sessionToken: await session.get() };
+    },
+    invalidate(sent) {
+      session.drop(sent.sessionToken);
+    },
+  };
+}
+
 /**
  * One token shared by all concurrent calls. A failed login is not cached. drop() forgets the token
  * only if it is still the current one, so several calls answered 401 together log in once.
@@ -70,12 +91,7 @@ function cachedToken(login: () => Promise<string>) {
   };
 }
 
-async function authenticate(
-  settings: SymphonySettings,
-  http: HttpOptions,
-  base: string,
-  path: string,
-): Promise<string> {
+async function authenticate(settings: BotCredentials, http: HttpOptions, base: string, path: string): Promise<string> {
   const endpoint = `POST ${path}`;
   const jwt = await signLoginJwt(settings);
   const request = {

@@ -27,6 +27,8 @@ export type HttpRequest = {
   body?: unknown;
   /** Values that must never appear in an error message (the tokens sent with this request). */
   secrets?: string[];
+  /** Stops the request and its retries; the signal's reason is thrown as it is. */
+  signal?: AbortSignal;
 };
 
 /**
@@ -40,8 +42,10 @@ export async function send(request: HttpRequest, options: HttpOptions): Promise<
     const last = attempt >= retry.maxAttempts;
     let response: Response;
     try {
+      request.signal?.throwIfAborted();
       response = await fetchOnce(request, options);
     } catch (error) {
+      if (request.signal?.aborted) throw request.signal.reason;
       const failure = transportError(request, error);
       if (last || failure.code === "blocked_host") throw failure;
       await pause(options, request, attempt, backoffDelayMs(retry, attempt), failure.message);
@@ -107,7 +111,8 @@ export async function statusError(request: HttpRequest, response: Response): Pro
   const text = await response.text().catch(() => "");
   let detail = "";
   try {
-    detail = errorBodySchema.parse(JSON.parse(text)).message ?? "";
+    const body = errorBodySchema.parse(JSON.parse(text));
+    detail = body.message ?? body.error ?? "";
   } catch {
     detail = text.length < 300 ? text : "";
   }
@@ -137,7 +142,7 @@ async function fetchOnce(request: HttpRequest, options: HttpOptions): Promise<Re
         ...request.headers,
       },
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
-      signal: controller.signal,
+      signal: request.signal ? AbortSignal.any([controller.signal, request.signal]) : controller.signal,
       redirect: "manual",
       dispatcher: options.dispatcher,
     };
@@ -178,7 +183,7 @@ function transportError(request: HttpRequest, error: unknown): SymphonyError {
 
 async function pause(options: HttpOptions, request: HttpRequest, attempt: number, delayMs: number, reason: string) {
   options.onRetry?.({ endpoint: request.endpoint, attempt, delayMs, reason });
-  await sleep(delayMs);
+  await sleep(delayMs, request.signal);
 }
 
 function redact(text: string, secrets: string[] = []): string {

@@ -19,3 +19,11 @@ export { parseRsaPrivateKey, parseSymphonySettings, symphonySettingsSchema } fro
 export type { SymphonySettings, SymphonySettingsInput } from "./settings";
 export { testConnection } from "./test-connection";
 export type { ConnectionReport } from "./test-connection";
+
+// Building blocks reused by lib/content-export (the Files API signs in like the rest of Symphony).
+export { createPodSession } from "./auth";
+export type { PodSession } from "./auth";
+export { readJson, send, statusError } from "./http";
+export type { HttpOptions, HttpRequest } from "./http";
+export { PrivateAddressError, resolveAllowedAddresses, symphonyDispatcher } from "./network";
+export { defaultRetryPolicy } from "./retry";

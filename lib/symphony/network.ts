@@ -61,6 +61,24 @@ export function checkHost(url: URL, allowPrivateHosts: boolean): void {
 }
 
 /**
+ * The addresses to connect to for a host name that is not behind an HTTP dispatcher (an SFTP server):
+ * every address it resolves to must be public unless private hosts are allowed. Connect to one of the
+ * returned addresses, not to the name, so a DNS answer that changes afterwards cannot slip through.
+ */
+export async function resolveAllowedAddresses(hostname: string, allowPrivateHosts: boolean): Promise<LookupAddress[]> {
+  const host = hostname.replace(/^\[|\]$/g, "");
+  const family = isIP(host);
+  const addresses =
+    family !== 0
+      ? [{ address: host, family }]
+      : await new Promise<LookupAddress[]>((resolve, reject) =>
+          lookup(host, { all: true }, (error, found) => (error ? reject(error) : resolve(found))),
+        );
+  if (!allowPrivateHosts && addresses.some((entry) => !isPublicAddress(entry.address))) throw privateAddress(host);
+  return addresses;
+}
+
+/**
  * The connection pool for Symphony calls. Unless private hosts are allowed, every address a host name
  * resolves to is checked at connect time (so a DNS answer that changes between a check and the
  * connection cannot slip through).

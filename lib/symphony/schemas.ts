@@ -168,5 +168,9 @@ export const datafeedReadSchema = z.object({
 export type DatafeedEvent = z.infer<typeof datafeedEventSchema>;
 export type DatafeedRead = z.infer<typeof datafeedReadSchema>;
 
-/** Error body of every endpoint: V2Error / Error */
-export const errorBodySchema = z.object({ code: z.number().optional(), message: z.string().optional() });
+/** Error body of every endpoint: V2Error / Error, and the Files API's `{"error": "..."}` */
+export const errorBodySchema = z.object({
+  code: z.number().optional(),
+  message: z.string().optional(),
+  error: z.string().optional().catch(undefined),
+});

@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { db } from "@/lib/db";
 import type { Connector } from "@/lib/generated/prisma/client";
 import { openRun } from "@/lib/jobs";
-import { botKeyContext, encryptSecret } from "@/lib/secrets";
+import { botKeyContext, encryptSecret, pgpKeyContext, sftpCredentialContext } from "@/lib/secrets";
 import { createSymphonyClient, type SymphonyMessage } from "@/lib/symphony";
 import { startM365Sandbox, type M365Sandbox } from "@/sandbox/m365";
 import { startSymphonySandbox, type SymphonySandbox } from "@/sandbox/symphony";
@@ -27,6 +27,8 @@ export type Harness = {
   newRun(): Promise<string>;
   /** Every message Symphony holds now and the mailboxes it must reach (participants whose Symphony email is a mailbox). */
   expected(): Promise<Array<{ message: SymphonyMessage; mailboxes: string[]; unmapped: string[] }>>;
+  /** Every message key the connector's source must deliver and the mailboxes it must reach. */
+  expectedPairs(): Promise<Array<{ key: string; mailboxes: string[] }>>;
   close(): Promise<void>;
 };
 
@@ -56,10 +58,11 @@ export async function deliveryReport(h: Harness): Promise<DeliveryReport> {
     }
   }
   const expected = new Set(
-    (await h.expected()).flatMap(({ message, mailboxes }) =>
-      mailboxes.map((mailbox) => `${mailbox}|${itemKey(h.connector.id, message.messageId)}`),
+    (await h.expectedPairs()).flatMap(({ key, mailboxes }) =>
+      mailboxes.map((mailbox) => `${mailbox}|${itemKey(h.connector.id, key)}`),
     ),
   );
+
   return {
     expected: expected.size,
     missing: [...expected].filter((pair) => !counts.has(pair)),
@@ -68,7 +71,14 @@ export async function deliveryReport(h: Harness): Promise<DeliveryReport> {
   };
 }
 
-export type HarnessOrg = { seed: string; users: number; messages: number; largeAttachments?: boolean };
+export type HarnessOrg = {
+  seed: string;
+  users: number;
+  messages: number;
+  largeAttachments?: boolean;
+  /** Read the firm's Content Export files (through the Files API or SFTP) instead of the bot's conversations. */
+  contentExport?: { delivery: "FILES_API" | "SFTP"; format?: "ACTIANCE" | "EML" };
+};
 
 export async function startHarness(org: HarnessOrg): Promise<Harness> {
   const symphony = await startSymphonySandbox({
@@ -79,6 +89,9 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
       end: Date.UTC(2026, 10, 1),
       largeAttachments: org.largeAttachments,
     },
+    ...(org.contentExport
+      ? { contentExport: { format: org.contentExport.format, sftp: org.contentExport.delivery === "SFTP" } }
+      : {}),
   });
   const mailboxes = symphony.org.people.flatMap((person) =>
     person.m365Address ? [{ address: person.m365Address, displayName: person.displayName }] : [],
@@ -92,7 +105,7 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
       name: `pipeline-test-${suffix}`,
       status: "ACTIVE",
       createdBy: "test",
-      sourceKind: "CONVERSATIONS",
+      ...contentExportSettings(connectorId, symphony, org.contentExport?.delivery),
       podUrl: symphony.podUrl,
       agentUrl: symphony.agentUrl,
       keyManagerUrl: symphony.keyManagerUrl,
@@ -115,7 +128,7 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
   const mailboxSet = new Set(mailboxes.map((m) => m.address.toLowerCase()));
   const emailOf = new Map([...symphony.org.people, symphony.org.bot].map((p) => [p.id, p.symphonyEmail.toLowerCase()]));
 
-  return {
+  const harness: Harness = {
     symphony,
     m365,
     environment,
@@ -145,10 +158,71 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
       }
       return result;
     },
+    async expectedPairs() {
+      if (!org.contentExport) {
+        return (await harness.expected()).map(({ message, mailboxes }) => ({ key: message.messageId, mailboxes }));
+      }
+      return symphony
+        .contentExport!.expectedItems()
+        .map((item) => ({ key: item.key, mailboxes: item.recipientEmails.filter((email) => mailboxSet.has(email)) }));
+    },
     async close() {
       await Promise.all([symphony.close(), m365.close()]);
     },
   };
+  return harness;
+}
+
+/** The connector's source settings: the bot's conversations, or Content Export with the sandbox's PGP key. */
+function contentExportSettings(
+  connectorId: string,
+  symphony: SymphonySandbox,
+  delivery: "FILES_API" | "SFTP" | undefined,
+): Partial<Connector> {
+  if (!delivery) return { sourceKind: "CONVERSATIONS" };
+  if (!symphony.contentExport) throw new Error("the Symphony sandbox was started without Content Export");
+  const { pgp, sftp } = symphony.contentExport;
+  const settings: Partial<Connector> = {
+    sourceKind: "CONTENT_EXPORT",
+    exportDelivery: delivery,
+    pgpKeyEncrypted: encryptSecret(
+      JSON.stringify({ armoredKey: pgp.privateKeyArmored, passphrase: pgp.passphrase }),
+      pgpKeyContext(connectorId),
+    ),
+    pgpKeyIds: [pgp.keyId],
+  };
+  if (delivery === "SFTP") {
+    if (!sftp) throw new Error("the Symphony sandbox was started without its SFTP server");
+    Object.assign(settings, {
+      sftpHost: sftp.host,
+      sftpPort: sftp.port,
+      sftpUsername: sftp.username,
+      sftpFolder: sftp.folder,
+      sftpCredentialEncrypted: encryptSecret(
+        JSON.stringify({ privateKeyPem: sftp.privateKeyPem }),
+        sftpCredentialContext(connectorId),
+      ),
+      sftpHostKeySha256: sftp.hostKeySha256,
+      sftpHostKeyConfirmedBy: "test",
+    });
+  }
+  return settings;
+}
+
+/**
+ * Everything that breaks "exactly once": expected pairs missing from the mailboxes, pairs there twice,
+ * items no pair asked for, and ledger rows the mailboxes disagree with. A clean run gives no problem.
+ */
+export async function exactlyOnceProblems(h: Harness): Promise<{ report: DeliveryReport; problems: string[] }> {
+  const report = await deliveryReport(h);
+  const problems = [
+    ...(report.expected === 0 ? ["no (message, mailbox) pair was expected"] : []),
+    ...report.missing.map((pair) => `missing ${pair}`),
+    ...report.duplicated.map((pair) => `duplicated ${pair}`),
+    ...report.unexpected.map((pair) => `unexpected ${pair}`),
+    ...(await ledgerMismatches(h)),
+  ];
+  return { report, problems };
 }
 
 /**

@@ -6,6 +6,7 @@ import { generateOrg, type Org, type OrgOptions } from "../org";
 import { addMessage, adminRoutes, type AddMessageInput } from "./admin";
 import { agentRoutes } from "./agent";
 import { importBotKey, tokenStore } from "./auth";
+import { startContentExport, type ContentExport, type ContentExportOptions } from "./content-export";
 import { server, type Context } from "./context";
 import { datafeeds } from "./datafeed";
 import { emptyStats, faultGate, type Faults, type Stats } from "./faults";
@@ -16,6 +17,15 @@ export type { AddMessageInput } from "./admin";
 export type { Faults, Stats } from "./faults";
 export type { V4Message } from "./messages";
 export type { V4Event } from "./datafeed";
+export type { ContentExport, ContentExportOptions, ExportFaults } from "./content-export";
+export type { Fault as ExportFault } from "./export-build";
+export { FAULTS as EXPORT_FAULTS } from "./export-build";
+export type { ExportFileInfo, ExportFormat } from "./export-files";
+export type { ExpectedItem } from "./export-items";
+export type { PgpKey, PgpKeyPair } from "./pgp";
+export { generatePgpKeyPair } from "./pgp";
+export type { SftpAccess, SftpCredentials, SftpStats } from "./sftp";
+export { generateSftpSecrets } from "./sftp";
 
 export type SymphonySandboxOptions = {
   /** Seed of the organisation (default "demo"). */
@@ -31,6 +41,8 @@ export type SymphonySandboxOptions = {
   datafeedTimeoutMs?: number;
   host?: string;
   ports?: { pod?: number; agent?: number; keyManager?: number };
+  /** Content Export files, the Files API, its storage server and SFTP (off when absent; see README). */
+  contentExport?: ContentExportOptions;
 };
 
 export type SymphonySandbox = {
@@ -44,6 +56,8 @@ export type SymphonySandbox = {
   setFaults(change: Partial<Faults>): Faults;
   /** Live request counts of the pod, agent and key manager (admin API excluded). */
   stats: Stats;
+  /** Present when started with the contentExport option. */
+  contentExport?: ContentExport;
   close(): Promise<void>;
 };
 
@@ -72,7 +86,19 @@ export async function startSymphonySandbox(options: SymphonySandboxOptions = {})
     botIsAdmin: options.botIsAdmin ?? true,
   };
   const host = options.host ?? "127.0.0.1";
-  const pod = await listen(server(ctx, [...podRoutes, ...adminRoutes]), host, options.ports?.pod ?? 0);
+  const exporter = options.contentExport
+    ? await startContentExport(options.contentExport, { org, sessions: ctx.tokens, stats: ctx.stats, host })
+    : undefined;
+  const podHandler = server(ctx, [...podRoutes, ...adminRoutes]);
+  const pod = await listen(
+    async (req, res, url) => {
+      // The Files API has its own errors ({"error"}), auth (Bearer) and fault switches.
+      if (exporter && (await exporter.filesApi.handle(req, res, url))) return;
+      await podHandler(req, res, url);
+    },
+    host,
+    options.ports?.pod ?? 0,
+  );
   const agent = await listen(server(ctx, agentRoutes), host, options.ports?.agent ?? 0);
   const keyManager = await listen(server(ctx, keyManagerRoutes), host, options.ports?.keyManager ?? 0);
 
@@ -86,9 +112,10 @@ export async function startSymphonySandbox(options: SymphonySandboxOptions = {})
     revokeSessions: () => ctx.tokens.revokeAll(),
     setFaults: (change) => ctx.faults.set(change),
     stats: ctx.stats,
+    ...(exporter ? { contentExport: exporter.contentExport } : {}),
     async close() {
       ctx.feeds.closeAll();
-      await Promise.all([close(pod.server), close(agent.server), close(keyManager.server)]);
+      await Promise.all([close(pod.server), close(agent.server), close(keyManager.server), exporter?.close()]);
     },
   };
 }

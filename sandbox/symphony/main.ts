@@ -1,5 +1,6 @@
 // Standalone Symphony sandbox: npx tsx sandbox/symphony/main.ts --port-base 0 --messages 200
 // Prints its settings (URLs, bot name and key pair) as JSON and runs until interrupted.
+// --content-export adds export files, the Files API and a storage server (--sftp: an SFTP server too).
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { startSymphonySandbox } from "./index";
@@ -13,10 +14,15 @@ const { values } = parseArgs({
     "external-users": { type: "string" },
     messages: { type: "string", default: "200" },
     "datafeed-timeout-ms": { type: "string", default: "30000" },
+    "content-export": { type: "boolean", default: false },
+    "export-format": { type: "string", default: "ACTIANCE" },
+    "export-unencrypted": { type: "boolean", default: false },
+    "without-export-reader-role": { type: "boolean", default: false },
+    sftp: { type: "boolean", default: false },
   },
 });
 const count = z.coerce.number().int().min(0);
-const portBase = count.max(65533).parse(values["port-base"]);
+const portBase = count.max(65531).parse(values["port-base"]);
 
 const sandbox = await startSymphonySandbox({
   seed: values.seed,
@@ -29,7 +35,19 @@ const sandbox = await startSymphonySandbox({
   host: values.host,
   // --port-base N puts the pod on N, the agent on N+1 and the key manager on N+2; 0 = ephemeral.
   ports: portBase === 0 ? {} : { pod: portBase, agent: portBase + 1, keyManager: portBase + 2 },
+  // ... and the export storage on N+3, SFTP on N+4.
+  contentExport:
+    values["content-export"] || values.sftp
+      ? {
+          format: z.enum(["ACTIANCE", "EML"]).parse(values["export-format"]),
+          encrypt: !values["export-unencrypted"],
+          contentExportReader: !values["without-export-reader-role"],
+          sftp: values.sftp,
+          ports: portBase === 0 ? {} : { storage: portBase + 3, sftp: portBase + 4 },
+        }
+      : undefined,
 });
+const contentExport = sandbox.contentExport;
 
 console.log(
   JSON.stringify(
@@ -43,6 +61,16 @@ console.log(
       people: sandbox.org.people.length,
       streams: sandbox.org.streams.length,
       messages: sandbox.org.totalMessages,
+      ...(contentExport
+        ? {
+            contentExport: {
+              storageUrl: contentExport.storageUrl,
+              files: (await contentExport.files()).length,
+              pgp: contentExport.pgp,
+              sftp: contentExport.sftp,
+            },
+          }
+        : {}),
     },
     null,
     2,

@@ -4,21 +4,30 @@ import { StatusBadge } from "@/components/connectors/StatusBadge";
 import { AuditTrail } from "@/components/connectors/flyout/AuditTrail";
 import { ConnectorProperties } from "@/components/connectors/flyout/ConnectorProperties";
 import { FlyoutSection } from "@/components/connectors/flyout/FlyoutSection";
+import { ExportFiles } from "@/components/connectors/flyout/ExportFiles";
 import { RunHistory } from "@/components/connectors/flyout/RunHistory";
 import { SourceStatus } from "@/components/connectors/flyout/SourceStatus";
 import { listAudit } from "@/lib/audit";
-import { getConnectorSettings, importedPerDay, latestRunProgress, listRuns, STREAM_TYPES } from "@/lib/connectors";
+import {
+  exportFileReports,
+  getConnectorSettings,
+  importedPerDay,
+  latestRunProgress,
+  listRuns,
+  STREAM_TYPES,
+} from "@/lib/connectors";
 import { FlyoutActions } from "./FlyoutActions";
 
 /** The compliance-center style side panel for one connector (opened with ?connector=<id>). */
 export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; isAdmin: boolean; closeHref: string }) {
   const connector = await getConnectorSettings(id);
   if (!connector) return null;
-  const [runs, perDay, audit, progress] = await Promise.all([
+  const [runs, perDay, audit, progress, files] = await Promise.all([
     listRuns(id),
     importedPerDay(id),
     listAudit(id, 20),
     latestRunProgress(id),
+    connector.sourceKind === "CONTENT_EXPORT" ? exportFileReports(id, { take: 20 }) : Promise.resolve(null),
   ]);
   const last = runs.find((run) => run.status !== "QUEUED" && run.status !== "RUNNING");
   const streams = STREAM_TYPES.filter((t) => connector.streamTypes.includes(t.value))
@@ -64,6 +73,11 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
         <FlyoutSection title="Properties">
           <ConnectorProperties connector={connector} streams={streams} />
         </FlyoutSection>
+        {files && (
+          <FlyoutSection title="Source files">
+            <ExportFiles files={files} runs={runs} reportHref={`/api/connectors/${id}/reconciliation`} />
+          </FlyoutSection>
+        )}
         <FlyoutSection title="Run history">
           <RunHistory runs={runs} />
         </FlyoutSection>

@@ -1,0 +1,110 @@
+// The file ledger's database side: which export files a connector knows, and each one's way from
+// NEW to DONE or FAILED. A DONE file is never processed again; any other one is picked up by the next run.
+import { db } from "@/lib/db";
+import type { ExportFile } from "@/lib/generated/prisma/client";
+import type { ExportDelivery, RemoteExportFile } from "@/lib/content-export";
+
+/** Listing again from a day before the newest known upload: a late-numbered file is never missed. */
+const LISTING_OVERLAP_MS = 86_400_000;
+
+/**
+ * Lists the delivery, records every file not seen before (files whose period ends before the start
+ * date are ignored), refreshes what the source says of files not yet DONE, and returns the files to
+ * process, oldest content first.
+ */
+export async function syncExportFiles(
+  connectorId: string,
+  delivery: ExportDelivery,
+  options: { startDate: Date | null; signal?: AbortSignal },
+): Promise<{ files: ExportFile[]; stillWriting: string[] }> {
+  const newest = await db.exportFile.aggregate({ where: { connectorId }, _max: { uploadTime: true } });
+  const uploadedAfter = newest._max.uploadTime
+    ? new Date(newest._max.uploadTime.getTime() - LISTING_OVERLAP_MS)
+    : undefined;
+  const listing = await delivery.listReady({ uploadedAfter, signal: options.signal });
+  const wanted = listing.ready.filter(
+    (file) => !(options.startDate && file.periodEnd && file.periodEnd < options.startDate),
+  );
+  await db.exportFile.createMany({
+    data: wanted.map((file) => ({ connectorId, sourceId: file.sourceId, ...describe(file) })),
+    skipDuplicates: true,
+  });
+  // A file not DONE takes what the source says now (a fixed file may come back with new bytes and hash);
+  // a DONE file keeps what it was imported from.
+  for (const file of wanted) {
+    await db.exportFile.updateMany({
+      where: { connectorId, sourceId: file.sourceId, status: { not: "DONE" } },
+      data: describe(file),
+    });
+  }
+  const files = await db.exportFile.findMany({
+    where: { connectorId, status: { not: "DONE" } },
+    orderBy: [{ periodStart: { sort: "asc", nulls: "last" } }, { uploadTime: "asc" }, { id: "asc" }],
+  });
+  return { files, stillWriting: listing.stillWriting };
+}
+
+function describe(file: RemoteExportFile) {
+  return {
+    name: file.name,
+    format: file.format,
+    jobType: file.jobType,
+    periodStart: file.periodStart,
+    periodEnd: file.periodEnd,
+    generatedAt: file.generatedAt,
+    uploadTime: file.uploadTime,
+    sizeBytes: file.size === null ? null : BigInt(file.size),
+    expectedSha256: file.integrityHash?.toLowerCase() ?? null,
+    expectedMd5: file.md5?.toLowerCase() ?? null,
+  };
+}
+
+/** The remote file a ledger row stands for (what the delivery needs to download it again). */
+export function remoteFileOf(row: ExportFile): RemoteExportFile {
+  return {
+    sourceId: row.sourceId,
+    name: row.name,
+    size: row.sizeBytes === null ? null : Number(row.sizeBytes),
+    integrityHash: row.expectedSha256,
+    md5: row.expectedMd5,
+    uploadTime: row.uploadTime,
+    format: row.format as RemoteExportFile["format"],
+    jobType: row.jobType,
+    periodStart: row.periodStart,
+    periodEnd: row.periodEnd,
+    generatedAt: row.generatedAt,
+    encryptionKeyId: null,
+    encrypted: /\.(pgp|gpg)$/i.test(row.name),
+  };
+}
+
+export async function startAttempt(id: bigint, runId: string): Promise<void> {
+  await db.exportFile.update({ where: { id }, data: { runId, attempts: { increment: 1 } } });
+}
+
+export async function markDownloaded(
+  id: bigint,
+  data: { blobName: string; sha256: string; verifiedBy: string[]; sizeBytes: bigint },
+): Promise<void> {
+  await db.exportFile.update({ where: { id }, data: { ...data, status: "DOWNLOADED", reason: null } });
+}
+
+export async function markParsed(
+  id: bigint,
+  data: { format: string; conversations: number; messagesInFile: number },
+): Promise<void> {
+  await db.exportFile.update({ where: { id }, data: { ...data, status: "PARSED", reason: null } });
+}
+
+export async function markDone(id: bigint): Promise<void> {
+  await db.exportFile.update({ where: { id }, data: { status: "DONE", reason: null } });
+}
+
+export async function markFailed(id: bigint, reason: string): Promise<void> {
+  await db.exportFile.update({ where: { id }, data: { status: "FAILED", reason: reason.slice(0, 2000) } });
+}
+
+/** Files of the run that failed, for the run's summary. */
+export async function failedFilesOf(runId: string): Promise<Array<{ name: string; reason: string | null }>> {
+  return db.exportFile.findMany({ where: { runId, status: "FAILED" }, select: { name: true, reason: true } });
+}
