@@ -36,6 +36,13 @@ async function runCheck(connectorId: string): Promise<MappingCheck> {
     where: { id: connectorId },
     include: { mappings: { select: { symphonyKey: true, mailbox: true } } },
   });
+  if (c?.sourceKind === "CONTENT_EXPORT" && (!c.agentUrl || !c.keyManagerUrl)) {
+    return {
+      ok: false,
+      message:
+        "Content Export names people by their Symphony address, so who cannot be mapped is known from the export files: after each run the status log lists them as skipped, with the reason, and their items go to the fallback mailbox if you name one. People of other companies are never mapped automatically.",
+    };
+  }
   if (!c?.privateKeyEncrypted || !c.podUrl || !c.agentUrl || !c.keyManagerUrl || !c.botUsername) {
     return { ok: false, message: "Complete Source sign-in first." };
   }

@@ -1,5 +1,6 @@
 import type { ConnectorSettings } from "@/lib/connectors";
 import { formatDateTime } from "../format";
+import { sourceRows } from "../source-rows";
 import { PropertyList } from "./FlyoutSection";
 
 /** The connector's settings as an admin reads them (never the key itself). */
@@ -7,11 +8,7 @@ export function ConnectorProperties({ connector, streams }: { connector: Connect
   return (
     <PropertyList
       rows={[
-        ["Pod", connector.podUrl ?? "—"],
-        ["Bot user name", connector.botUsername ?? "—"],
-        ["Private key", connector.hasPrivateKey ? "Key on file" : "Missing"],
-        ["Collects", streams || "—"],
-        ["From", connector.startDate ? connector.startDate.toISOString().slice(0, 10) : "The whole history"],
+        ...sourceRows(connector, streams),
         [
           "User mapping",
           connector.mappingMode === "AUTO"

@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import type { ReactNode } from "react";
 import { formatDateTime } from "@/components/connectors/format";
+import { sourceRows } from "@/components/connectors/source-rows";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
 import { STREAM_TYPES, wizardHref, type WizardStepSlug } from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
@@ -63,14 +64,10 @@ export default async function ReviewPage({ searchParams }: { searchParams: Wizar
       <Section title="Name" step="name" connectorId={c.id}>
         <Row label="Name" value={c.name} />
       </Section>
-      <Section title="Source sign-in" step="source" connectorId={c.id}>
-        <Row label="Pod URL" value={c.podUrl ?? "—"} />
-        <Row label="Agent URL" value={c.agentUrl ?? "—"} />
-        <Row label="Key manager URL" value={c.keyManagerUrl ?? "—"} />
-        <Row label="Bot user name" value={c.botUsername ?? "—"} />
-        <Row label="Private key" value={c.hasPrivateKey ? "Key on file (encrypted)" : "Missing"} />
-        <Row label="Collect" value={streams || "—"} />
-        <Row label="From" value={c.startDate ? c.startDate.toISOString().slice(0, 10) : "The whole history"} />
+      <Section title="Source" step="source" connectorId={c.id}>
+        {sourceRows(c, streams).map(([label, value]) => (
+          <Row key={label} label={label} value={value} />
+        ))}
       </Section>
       <Section title="User mapping" step="mapping" connectorId={c.id}>
         <Row
