@@ -168,10 +168,19 @@ test.describe.serial("admin experience", () => {
     await page.getByRole("button", { name: "Next", exact: true }).click();
 
     await expect(page).toHaveURL(/\/connectors\/new\/source/);
+    await expect(page.getByRole("heading", { name: "Choose the source" })).toBeVisible();
+    // Content Export is the default; this journey adds messages through the REST API, so it archives
+    // the service account's own conversations.
+    await expect(page.getByLabel(/^Content Export/)).toBeChecked();
+    await expect(page.getByLabel("Agent URL")).toBeHidden();
+    await page.getByLabel("Conversations of the service account").check();
+    await expect(
+      page.getByText(/Symphony decrypts only the conversations the service account\s+is a member of/),
+    ).toBeVisible();
     await page.getByLabel("Pod URL").fill(s.pod);
     await page.getByLabel("Agent URL").fill(s.agent);
     await page.getByLabel("Key manager URL").fill(s.keyManager);
-    await page.getByLabel("Bot user name").fill("archive-bot");
+    await page.getByLabel("Service account user name").fill("archive-bot");
     await page
       .getByLabel("Paste the key (PEM)")
       .fill("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----");

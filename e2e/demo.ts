@@ -2,18 +2,24 @@
 // its sandbox settings and secrets, and the seeded organisation (derived again from its seed).
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import ssh2 from "ssh2";
 import { generateOrg, type Org, type Person } from "../sandbox/org";
 import { DEMO_ORG } from "../sandbox/demo";
+import { sshFingerprint } from "../sandbox/symphony/sftp";
 
 export const dataDir = process.env.E2E_DATA_DIR ?? path.join(".data", "e2e");
 const sandboxDir = process.env.E2E_SANDBOX_DIR ?? path.join(dataDir, "sandbox");
 
 type DemoState = {
   orgEnd: number;
-  ports: Record<"pod" | "agent" | "keyManager" | "m365", number>;
+  ports: Record<"pod" | "agent" | "keyManager" | "m365" | "storage" | "sftp", number>;
   bot: { privateKeyPem: string };
   appSecret: string;
   webAppSecret: string;
+  contentExport: {
+    pgp: { privateKeyArmored: string; passphrase: string };
+    sftp: { hostKeyPem: string; privateKeyPem: string; password: string };
+  };
 };
 
 function demoState(): DemoState {
@@ -27,6 +33,27 @@ export function sandbox() {
     agent: `http://127.0.0.1:${state.ports.agent}`,
     keyManager: `http://127.0.0.1:${state.ports.keyManager}`,
     keyFile: path.join(sandboxDir, "symphony-bot-key.pem"),
+    m365: `https://localhost:${state.ports.m365}`,
+    contentExport: contentExport(state),
+  };
+}
+
+/** Content Export as the demo tells an admin about it: files and settings, secrets read from the demo's files. */
+function contentExport(state: DemoState) {
+  const hostKey = ssh2.utils.parseKey(state.contentExport.sftp.hostKeyPem);
+  if (hostKey instanceof Error) throw hostKey;
+  return {
+    pgpKeyFile: path.join(sandboxDir, "content-export-pgp-private.asc"),
+    pgpPassphrase: readFileSync(path.join(sandboxDir, "content-export-pgp-passphrase.txt"), "utf8").trim(),
+    sftp: {
+      host: "127.0.0.1",
+      port: state.ports.sftp,
+      username: "symphony-export",
+      password: readFileSync(path.join(sandboxDir, "content-export-sftp-password.txt"), "utf8").trim(),
+      keyFile: path.join(sandboxDir, "content-export-sftp-user-key"),
+      folder: "/exports",
+      hostKeySha256: sshFingerprint(hostKey.getPublicSSH()),
+    },
   };
 }
 
@@ -45,10 +72,19 @@ export function mailboxOf(person: Person): string | null {
 /** Every secret that must never reach a page, a response, a download or a log line. */
 export function secrets(): { name: string; value: string }[] {
   const state = demoState();
-  const keyLines = state.bot.privateKeyPem.split("\n").filter((line) => line && !line.startsWith("-----"));
+  const keyLines = (name: string, pem: string) =>
+    pem
+      .split("\n")
+      .filter((line) => line.trim().length >= 16 && !line.startsWith("-----") && !/^[A-Za-z-]+: /.test(line))
+      .map((line, i) => ({ name: `${name}, line ${i + 2}`, value: line.trim() }));
+  const { pgp, sftp } = state.contentExport;
   const stored = JSON.parse(readFileSync(path.join(dataDir, "secrets.json"), "utf8")) as Record<string, string>;
   return [
-    ...keyLines.map((line, i) => ({ name: `Symphony private key, line ${i + 2}`, value: line })),
+    ...keyLines("Symphony private key", state.bot.privateKeyPem),
+    ...keyLines("Content Export PGP private key", pgp.privateKeyArmored),
+    { name: "Content Export PGP passphrase", value: pgp.passphrase },
+    ...keyLines("Content Export SFTP private key", sftp.privateKeyPem),
+    { name: "Content Export SFTP password", value: sftp.password },
     { name: "Entra app client secret", value: state.appSecret },
     { name: "Entra sign-in app client secret", value: state.webAppSecret },
     ...Object.entries(stored).map(([name, value]) => ({ name, value })),

@@ -82,10 +82,11 @@ test.describe.serial("a connector's secrets and consent under attack", () => {
     await page.getByRole("button", { name: "Next", exact: true }).click();
     await page.getByLabel("Connector name").fill(`Security probe ${Date.now().toString(36)}`);
     await page.getByRole("button", { name: "Next", exact: true }).click();
+    await page.getByLabel("Conversations of the service account").check();
     await page.getByLabel("Pod URL").fill(s.pod);
     await page.getByLabel("Agent URL").fill(s.agent);
     await page.getByLabel("Key manager URL").fill(s.keyManager);
-    await page.getByLabel("Bot user name").fill("archive-bot");
+    await page.getByLabel("Service account user name").fill("archive-bot");
     await page.getByLabel("…or upload the key file").setInputFiles(s.keyFile);
     await page.getByRole("button", { name: "Next", exact: true }).click();
     await expect(page).toHaveURL(/\/connectors\/new\/mapping/);

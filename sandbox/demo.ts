@@ -68,6 +68,11 @@ export async function startDemoSandboxes(options: { dir: string }): Promise<Demo
   writeFileSync(pgpKeyFile, state.contentExport.pgp.privateKeyArmored, { mode: 0o600 });
   const sftpKeyFile = path.join(dir, "content-export-sftp-user-key");
   writeFileSync(sftpKeyFile, sftp.privateKeyPem, { mode: 0o600 });
+  // Secrets go to files, never to the console (where they would end up in logs).
+  const pgpPassphraseFile = path.join(dir, "content-export-pgp-passphrase.txt");
+  writeFileSync(pgpPassphraseFile, state.contentExport.pgp.passphrase, { mode: 0o600 });
+  const sftpPasswordFile = path.join(dir, "content-export-sftp-password.txt");
+  writeFileSync(sftpPasswordFile, sftp.password, { mode: 0o600 });
   const admin = m365.signInUsers.find((user) => user.roles.length > 0);
   const viewer = m365.signInUsers.find((user) => user.roles.length === 0);
 
@@ -88,8 +93,8 @@ export async function startDemoSandboxes(options: { dir: string }): Promise<Demo
       `Symphony sandbox for the wizard: pod ${symphony.podUrl}, agent ${symphony.agentUrl}, key manager ${symphony.keyManagerUrl},`,
       `  bot user name ${symphony.bot.username}, private key file ${keyFile}`,
       `Content Export (Files API on the pod above, daily files): PGP private key file ${pgpKeyFile},`,
-      `  passphrase ${contentExport.pgp.passphrase} (key id ${contentExport.pgp.keyId})`,
-      `Content Export over SFTP: host ${sftp.host}, port ${sftp.port}, user ${sftp.username}, password ${sftp.password}`,
+      `  passphrase in ${pgpPassphraseFile} (key id ${contentExport.pgp.keyId})`,
+      `Content Export over SFTP: host ${sftp.host}, port ${sftp.port}, user ${sftp.username}, password in ${sftpPasswordFile}`,
       `  or private key file ${sftpKeyFile}; folder ${sftp.folder}; host key ${sftp.hostKeySha256}`,
       `Imported items can be seen at ${m365.url}/sandbox/mailbox/<address>`,
     ],

@@ -6,6 +6,7 @@ export type AuditAction =
   | "connector.terms_accepted"
   | "connector.named"
   | "connector.source_saved"
+  | "connector.sftp_host_key_confirmed"
   | "connector.mapping_saved"
   | "connector.consent_requested"
   | "connector.consent_granted"

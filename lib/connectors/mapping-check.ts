@@ -44,7 +44,7 @@ async function runCheck(connectorId: string): Promise<MappingCheck> {
     };
   }
   if (!c?.privateKeyEncrypted || !c.podUrl || !c.agentUrl || !c.keyManagerUrl || !c.botUsername) {
-    return { ok: false, message: "Complete Source sign-in first." };
+    return { ok: false, message: "Complete the Source step first." };
   }
   let people: Participant[];
   try {
@@ -62,8 +62,7 @@ async function runCheck(connectorId: string): Promise<MappingCheck> {
   } catch {
     return {
       ok: false,
-      message:
-        "Could not list Symphony users with the saved sign-in details. Use Test connection on the Source sign-in step.",
+      message: "Could not list Symphony users with the saved sign-in details. Use Test connection on the Source step.",
     };
   }
   const rules = { mappingMode: c.mappingMode, csv: new Map(c.mappings.map((m) => [m.symphonyKey, m.mailbox])) };

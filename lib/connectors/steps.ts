@@ -2,7 +2,7 @@
 export const WIZARD_STEPS = [
   { slug: "terms", label: "Terms of service" },
   { slug: "name", label: "Name" },
-  { slug: "source", label: "Source sign-in" },
+  { slug: "source", label: "Source" },
   { slug: "mapping", label: "User mapping" },
   { slug: "consent", label: "Admin consent" },
   { slug: "review", label: "Review" },

@@ -4,17 +4,10 @@ import { recordAudit } from "@/lib/audit";
 import { db } from "@/lib/db";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { requestImport } from "@/lib/jobs";
-import { botKeyContext, encryptSecret } from "@/lib/secrets";
 import type { MappingRow } from "./mapping-csv";
-import {
-  connectorNameSchema,
-  fieldErrors,
-  mappingSettingsSchema,
-  sourceSettingsSchema,
-  type FieldErrors,
-  type SourceSettingsInput,
-} from "./schemas";
-import { keyForServers } from "./source";
+import { parseSourceStep, type SourceStepInput } from "./export-source-settings";
+import { connectorNameSchema, fieldErrors, mappingSettingsSchema, type FieldErrors } from "./schemas";
+import { sourceUpdate } from "./source";
 import { completed, loadForEdit } from "./draft";
 import { stepNumber } from "./steps";
 import { nextRunAfter } from "@/lib/next-run";
@@ -92,33 +85,24 @@ export async function saveName(connectorId: string, input: unknown, actor: strin
   return { ok: true, connectorId };
 }
 
-/** Step 3. The private key is stored encrypted; an empty key field keeps the key on file. */
-export async function saveSource(connectorId: string, input: SourceSettingsInput, actor: string): Promise<SaveResult> {
-  const parsed = sourceSettingsSchema.safeParse(input);
-  if (!parsed.success) return { ok: false, errors: fieldErrors(parsed.error) };
+/**
+ * Step 3. Saves the chosen source (Content Export through the Files API or SFTP, or the service
+ * account's conversations). Secrets are stored encrypted; an empty secret field keeps the one on
+ * file where ./source.ts allows it. An SFTP source needs a confirmed host key.
+ */
+export async function saveSource(connectorId: string, input: SourceStepInput, actor: string): Promise<SaveResult> {
+  const parsed = await parseSourceStep(input);
+  if (!parsed.ok) return parsed;
   const connector = await loadForEdit(connectorId);
-  const key = keyForServers(connector, parsed.data);
-  if (!key.ok) return key;
-  const { privateKeyPem, ...settings } = parsed.data;
+  const result = sourceUpdate(connector, parsed.settings, actor);
+  if (!result.ok) return result;
+  const { data, audit } = result.update;
   await db.$transaction(async (tx) => {
     await tx.connector.update({
       where: { id: connectorId },
-      data: {
-        ...settings,
-        startDate: settings.startDate ?? null,
-        ...(privateKeyPem ? { privateKeyEncrypted: encryptSecret(privateKeyPem, botKeyContext(connectorId)) } : {}),
-        wizardStep: completed("source", connector.wizardStep),
-      },
+      data: { ...data, wizardStep: completed("source", connector.wizardStep) },
     });
-    await recordAudit(
-      {
-        connectorId,
-        actor,
-        action: "connector.source_saved",
-        detail: { podUrl: settings.podUrl, botUsername: settings.botUsername, keyReplaced: Boolean(privateKeyPem) },
-      },
-      tx,
-    );
+    for (const event of audit) await recordAudit({ connectorId, actor, ...event }, tx);
   });
   return { ok: true, connectorId };
 }

@@ -4,7 +4,8 @@ import { formatDateTime } from "../format";
 const auditLabels: Record<string, string> = {
   "connector.terms_accepted": "Accepted the terms of service",
   "connector.named": "Named the connector",
-  "connector.source_saved": "Saved the Symphony sign-in",
+  "connector.source_saved": "Saved the source settings",
+  "connector.sftp_host_key_confirmed": "Confirmed the SFTP server's host key",
   "connector.mapping_saved": "Saved the user mapping",
   "connector.consent_requested": "Requested admin consent",
   "connector.consent_granted": "Admin consent granted",

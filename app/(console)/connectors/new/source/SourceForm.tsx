@@ -1,5 +1,5 @@
 "use client";
-import { useActionState } from "react";
+import { useActionState, useState } from "react";
 import {
   Field,
   FormMessage,
@@ -10,42 +10,90 @@ import {
   useFileSizeLimit,
 } from "@/components/wizard/fields";
 import { saveSourceAction, testSourceAction, type SourceState } from "./actions";
+import { Choice, ExportFilesTable, HostKeyConfirmation, SecretKeyField } from "./source-fields";
 
 export interface SourceDefaults {
+  sourceKind: string;
+  exportDelivery: string;
   podUrl: string;
   agentUrl: string;
   keyManagerUrl: string;
   botUsername: string;
   streamTypes: string[];
+  sftpHost: string;
+  sftpPort: string;
+  sftpUsername: string;
+  sftpAuth: string;
+  sftpFolder: string;
   startDate: string;
+}
+
+/** What is on file, without any secret: whether there is one, and what may be shown of it. */
+export interface SourceOnFile {
+  privateKey: boolean;
+  sftpCredential: boolean;
+  /** The stored PGP key's ids, or null when there is none. */
+  pgpKeyIds: string[] | null;
+  hostKey?: { fingerprint: string; confirmedBy: string | null; server: string };
 }
 
 interface Props {
   connectorId: string;
   backHref: string;
   saved: SourceDefaults;
-  hasPrivateKey: boolean;
+  onFile: SourceOnFile;
   streamTypeOptions: readonly { value: string; label: string }[];
-  maxKeyBytes: number;
+  limits: { privateKey: number; sshKey: number; pgpKey: number };
 }
 
-export function SourceForm({ connectorId, backHref, saved, hasPrivateKey, streamTypeOptions, maxKeyBytes }: Props) {
+type TextField = Exclude<keyof SourceDefaults, "streamTypes">;
+
+export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOptions, limits }: Props) {
   const [saveState, save] = useActionState<SourceState, FormData>(saveSourceAction, {});
   const [testState, test] = useActionState<SourceState, FormData>(testSourceAction, {});
   // Whichever action ran last decides what the form shows.
   const state = (testState.attempt ?? 0) > (saveState.attempt ?? 0) ? testState : saveState;
-  const values = { ...saved, ...state.values };
-  const keyLimit = useFileSizeLimit(maxKeyBytes, "This file is too large to be an RSA private key.");
+  const values = { ...saved, ...state.values } as SourceDefaults & Record<string, string | string[] | undefined>;
+  const [kind, setKind] = useState(saved.sourceKind);
+  const [delivery, setDelivery] = useState(saved.exportDelivery);
+  const [sftpAuth, setSftpAuth] = useState(saved.sftpAuth);
+  const keyLimit = useFileSizeLimit(limits.privateKey, "This file is too large to be an RSA private key.");
+  const sshKeyLimit = useFileSizeLimit(limits.sshKey, "This file is too large to be an SSH private key.");
+  const pgpKeyLimit = useFileSizeLimit(limits.pgpKey, "This file is too large to be a PGP private key.");
   const errors: Record<string, string> = { ...state.errors };
   if (keyLimit.error) errors.privateKeyFile = keyLimit.error;
-  const text = (name: keyof SourceDefaults, label: string, hint?: string, placeholder?: string) => (
-    <Field id={name} label={label} hint={hint} error={errors[name]}>
+  if (sshKeyLimit.error) errors.sftpPrivateKeyFile = sshKeyLimit.error;
+  if (pgpKeyLimit.error) errors.pgpKeyFile = pgpKeyLimit.error;
+
+  const contentExport = kind === "CONTENT_EXPORT";
+  const conversations = kind === "CONVERSATIONS";
+  const sftp = contentExport && delivery === "SFTP";
+  const symphonySignIn = conversations || (contentExport && delivery === "FILES_API");
+  const tested = state === testState ? testState.test : undefined;
+  const shownHostKey =
+    typeof values.sftpHostKeySha256 === "string" && values.sftpHostKeySha256
+      ? {
+          fingerprint: values.sftpHostKeySha256,
+          readFrom: String(values.sftpHostKeyFor ?? ""),
+          algorithm: tested?.hostKey?.algorithm,
+          replaces: tested?.hostKey?.replaces,
+        }
+      : undefined;
+
+  const text = (
+    name: TextField,
+    label: string,
+    options: { hint?: string; placeholder?: string; className?: string; inputMode?: "numeric"; type?: "date" } = {},
+  ) => (
+    <Field id={name} label={label} hint={options.hint} error={errors[name]}>
       <input
         name={name}
+        type={options.type ?? "text"}
         defaultValue={values[name]}
-        placeholder={placeholder}
-        className={inputClass}
-        {...describedBy(name, errors[name], Boolean(hint))}
+        placeholder={options.placeholder}
+        inputMode={options.inputMode}
+        className={`${inputClass} ${options.className ?? ""}`}
+        {...describedBy(name, errors[name], Boolean(options.hint))}
       />
     </Field>
   );
@@ -55,102 +103,262 @@ export function SourceForm({ connectorId, backHref, saved, hasPrivateKey, stream
       action={save}
       key={`${saveState.attempt ?? 0}-${testState.attempt ?? 0}`}
       noValidate
-      className="max-w-2xl space-y-5"
+      className="max-w-2xl space-y-6"
     >
       <input type="hidden" name="connectorId" value={connectorId} />
-      {text("podUrl", "Pod URL", "Base URL of your Symphony pod, without /pod.", "https://acme.symphony.com")}
-      {text("agentUrl", "Agent URL", "Base URL of the agent, without /agent.", "https://agent.acme.example")}
-      {text(
-        "keyManagerUrl",
-        "Key manager URL",
-        "Base URL of the key manager, without /relay.",
-        "https://km.acme.example",
-      )}
-      {text(
-        "botUsername",
-        "Bot user name",
-        "The service account that collects messages; it needs the User Provisioning role.",
-      )}
 
-      <fieldset className="space-y-2">
-        <legend className="font-semibold">Bot RSA private key</legend>
-        {hasPrivateKey && (
-          <p className="text-sm">
-            <span className="rounded bg-green-50 px-2 py-0.5 font-semibold text-green-800">Key on file</span> Leave both
-            fields empty to keep it while the URLs above stay the same.
-          </p>
-        )}
-        <Field id="privateKeyPem" label="Paste the key (PEM)" error={errors.privateKeyPem}>
-          <textarea
-            name="privateKeyPem"
-            rows={4}
-            autoComplete="off"
-            spellCheck={false}
-            placeholder="-----BEGIN PRIVATE KEY-----"
-            className={`${inputClass} font-mono text-xs`}
-            {...describedBy("privateKeyPem", errors.privateKeyPem)}
-          />
-        </Field>
-        <Field id="privateKeyFile" label="…or upload the key file" error={errors.privateKeyFile}>
-          <input
-            type="file"
-            name="privateKeyFile"
-            accept=".pem,.key,text/plain"
-            onChange={keyLimit.onChange}
-            className="text-sm"
-            {...describedBy("privateKeyFile", errors.privateKeyFile)}
-          />
-        </Field>
-        <p className="text-muted text-xs">The key is stored encrypted and never shown again.</p>
-      </fieldset>
-
-      <fieldset aria-describedby={errors.streamTypes ? "streamTypes-error" : undefined}>
-        <legend className="font-semibold">What to collect</legend>
-        <div className="mt-2 grid grid-cols-2 gap-2">
-          {streamTypeOptions.map((option) => (
-            <label key={option.value} className="flex items-center gap-2">
-              <input
-                type="checkbox"
-                name="streamTypes"
-                value={option.value}
-                defaultChecked={values.streamTypes.includes(option.value)}
-                className="h-4 w-4"
-              />
-              {option.label}
-            </label>
-          ))}
-        </div>
-        {errors.streamTypes && (
-          <p id="streamTypes-error" className="mt-1 text-sm text-red-700">
-            {errors.streamTypes}
+      <fieldset className="space-y-2" aria-describedby={errors.sourceKind ? "sourceKind-error" : undefined}>
+        <legend className="mb-1 font-semibold">What to archive</legend>
+        <Choice
+          name="sourceKind"
+          value="CONTENT_EXPORT"
+          checked={contentExport}
+          onSelect={setKind}
+          label="Content Export: every conversation of the firm (recommended)"
+        >
+          Symphony exports every conversation of your company as files (daily or on demand, Actiance XML or EML,
+          optionally PGP-encrypted), set up in the Admin Portal under Company Settings &gt; Export Content. The
+          connector imports each file once.
+        </Choice>
+        <Choice
+          name="sourceKind"
+          value="CONVERSATIONS"
+          checked={conversations}
+          onSelect={setKind}
+          label="Conversations of the service account"
+        >
+          Reads messages through Symphony&apos;s REST API. Symphony decrypts only the conversations the service account
+          is a member of, so this misses every other conversation of the firm. Use it only where Content Export is not
+          available.
+        </Choice>
+        {errors.sourceKind && (
+          <p id="sourceKind-error" className="text-sm text-red-700">
+            {errors.sourceKind}
           </p>
         )}
       </fieldset>
 
-      <Field
-        id="startDate"
-        label="Collect messages sent from"
-        hint="Leave empty to collect the whole history."
-        error={errors.startDate}
+      <fieldset
+        hidden={!contentExport}
+        className="space-y-2"
+        aria-describedby={errors.exportDelivery ? "exportDelivery-error" : undefined}
       >
-        <input
-          type="date"
-          name="startDate"
-          defaultValue={values.startDate}
-          className={`${inputClass} w-48`}
-          {...describedBy("startDate", errors.startDate, true)}
+        <legend className="mb-1 font-semibold">How Symphony delivers the files</legend>
+        <Choice
+          name="exportDelivery"
+          value="FILES_API"
+          checked={delivery === "FILES_API"}
+          onSelect={setDelivery}
+          label="File Management API"
+        >
+          The connector downloads the files from your pod as a service account with the{" "}
+          <strong>Content Export Reader</strong> role.
+        </Choice>
+        <Choice name="exportDelivery" value="SFTP" checked={delivery === "SFTP"} onSelect={setDelivery} label="SFTP">
+          Symphony puts the files on your SFTP server; the connector reads them there and never deletes, renames or
+          changes them.
+        </Choice>
+        {errors.exportDelivery && (
+          <p id="exportDelivery-error" className="text-sm text-red-700">
+            {errors.exportDelivery}
+          </p>
+        )}
+      </fieldset>
+
+      <fieldset hidden={!symphonySignIn} className="space-y-4">
+        <legend className="font-semibold">Symphony service account</legend>
+        <p className="text-muted !mt-1 text-sm">
+          {conversations
+            ? "It signs in with an RSA key pair and needs the User Provisioning role to list users and conversations."
+            : "It signs in with an RSA key pair and needs the Content Export Reader role."}{" "}
+          Register its public key in the Symphony Admin Portal, then enter its details here.
+        </p>
+        {text("podUrl", "Pod URL", {
+          hint: "Base URL of your Symphony pod, without /pod.",
+          placeholder: "https://acme.symphony.com",
+        })}
+        <div hidden={!conversations} className="space-y-4">
+          {text("agentUrl", "Agent URL", {
+            hint: "Base URL of the agent, without /agent.",
+            placeholder: "https://agent.acme.example",
+          })}
+          {text("keyManagerUrl", "Key manager URL", {
+            hint: "Base URL of the key manager, without /relay.",
+            placeholder: "https://km.acme.example",
+          })}
+        </div>
+        {text("botUsername", "Service account user name")}
+        <SecretKeyField
+          legend="Service account RSA private key"
+          onFileBadge="Key on file"
+          onFile={
+            onFile.privateKey &&
+            (conversations
+              ? "Leave both fields empty to keep it while the URLs above stay the same."
+              : "Leave both fields empty to keep it while the pod URL stays the same.")
+          }
+          pasteName="privateKeyPem"
+          pasteLabel="Paste the key (PEM)"
+          placeholder="-----BEGIN PRIVATE KEY-----"
+          fileName="privateKeyFile"
+          fileLabel="…or upload the key file"
+          accept=".pem,.key,text/plain"
+          errors={errors}
+          onFileChange={keyLimit.onChange}
+        >
+          <p className="text-muted text-xs">The key is stored encrypted and never shown again.</p>
+        </SecretKeyField>
+        <fieldset hidden={!conversations} aria-describedby={errors.streamTypes ? "streamTypes-error" : undefined}>
+          <legend className="font-semibold">What to collect</legend>
+          <div className="mt-2 grid grid-cols-1 gap-2 sm:grid-cols-2">
+            {streamTypeOptions.map((option) => (
+              <label key={option.value} className="flex items-center gap-2">
+                <input
+                  type="checkbox"
+                  name="streamTypes"
+                  value={option.value}
+                  defaultChecked={values.streamTypes.includes(option.value)}
+                  className="h-4 w-4"
+                />
+                {option.label}
+              </label>
+            ))}
+          </div>
+          {errors.streamTypes && (
+            <p id="streamTypes-error" className="mt-1 text-sm text-red-700">
+              {errors.streamTypes}
+            </p>
+          )}
+        </fieldset>
+      </fieldset>
+
+      <fieldset hidden={!sftp} className="space-y-4">
+        <legend className="font-semibold">SFTP server</legend>
+        <div className="grid grid-cols-1 gap-4 sm:grid-cols-[1fr_8rem]">
+          {text("sftpHost", "Host", { placeholder: "sftp.acme.example" })}
+          {text("sftpPort", "Port", { inputMode: "numeric" })}
+        </div>
+        {text("sftpUsername", "User name")}
+        {text("sftpFolder", "Remote folder", {
+          hint: "The absolute path Symphony puts the export files in.",
+          placeholder: "/exports",
+        })}
+        <fieldset className="space-y-2">
+          <legend className="font-semibold">Sign in with</legend>
+          {onFile.sftpCredential && (
+            <p className="text-sm">
+              <span className="rounded bg-green-50 px-2 py-0.5 font-semibold text-green-800">On file</span> An SSH key
+              or password is stored. Leave the fields empty to keep it while the host, port and user name stay the same.
+            </p>
+          )}
+          <div className="flex flex-wrap gap-x-6 gap-y-2">
+            {(
+              [
+                ["KEY", "SSH private key"],
+                ["PASSWORD", "Password"],
+              ] as const
+            ).map(([value, label]) => (
+              <label key={value} className="flex items-center gap-2">
+                <input
+                  type="radio"
+                  name="sftpAuth"
+                  value={value}
+                  checked={sftpAuth === value}
+                  onChange={() => setSftpAuth(value)}
+                  className="h-4 w-4"
+                />
+                {label}
+              </label>
+            ))}
+          </div>
+          <div hidden={sftpAuth !== "KEY"} className="space-y-2">
+            <SecretKeyField
+              legend="SSH private key"
+              pasteName="sftpPrivateKeyPem"
+              pasteLabel="Paste the SSH key"
+              placeholder="-----BEGIN OPENSSH PRIVATE KEY-----"
+              fileName="sftpPrivateKeyFile"
+              fileLabel="…or upload the SSH key file"
+              accept=".pem,.key,text/plain,*"
+              errors={errors}
+              onFileChange={sshKeyLimit.onChange}
+            >
+              <p className="text-muted text-xs">A key without a passphrase, stored encrypted and never shown again.</p>
+            </SecretKeyField>
+          </div>
+          <div hidden={sftpAuth !== "PASSWORD"}>
+            <Field id="sftpPassword" label="Password of the SFTP user" error={errors.sftpPassword}>
+              <input
+                type="password"
+                name="sftpPassword"
+                autoComplete="new-password"
+                className={`${inputClass} max-w-sm`}
+                {...describedBy("sftpPassword", errors.sftpPassword)}
+              />
+            </Field>
+          </div>
+        </fieldset>
+        <HostKeyConfirmation
+          shown={shownHostKey}
+          confirmed={values.sftpHostKeyConfirmed === "on"}
+          onFile={onFile.hostKey}
+          error={errors.sftpHostKeyConfirmed}
         />
-      </Field>
+      </fieldset>
+
+      <div hidden={!contentExport}>
+        <SecretKeyField
+          legend="PGP decryption key (optional)"
+          onFile={
+            onFile.pgpKeyIds &&
+            `Key ${onFile.pgpKeyIds.map((id) => id.toUpperCase()).join(", ")}. Leave the fields empty to keep it.`
+          }
+          pasteName="pgpPrivateKey"
+          pasteLabel="Paste the armored private key"
+          placeholder="-----BEGIN PGP PRIVATE KEY BLOCK-----"
+          fileName="pgpKeyFile"
+          fileLabel="…or upload the PGP key file"
+          accept=".asc,.gpg,.pgp,.key,text/plain"
+          errors={errors}
+          onFileChange={pgpKeyLimit.onChange}
+        >
+          <Field id="pgpPassphrase" label="Passphrase of the key" error={errors.pgpPassphrase}>
+            <input
+              type="password"
+              name="pgpPassphrase"
+              autoComplete="new-password"
+              className={`${inputClass} max-w-sm`}
+              {...describedBy("pgpPassphrase", errors.pgpPassphrase)}
+            />
+          </Field>
+          <p className="text-muted text-xs">
+            Needed only when the Admin Portal&apos;s Export Content settings encrypt the files. The key and its
+            passphrase are stored encrypted and never shown again.
+          </p>
+        </SecretKeyField>
+      </div>
+
+      {text("startDate", "Start from", {
+        hint: contentExport
+          ? "Export files whose period ends before this date are ignored. Leave empty to import every file."
+          : "Messages sent before this date are not collected. Leave empty to collect the whole history.",
+        className: "w-48",
+        type: "date",
+      })}
 
       <div className="space-y-3">
         <SubmitButton formAction={test} variant="secondary">
           Test connection
         </SubmitButton>
-        {testState.test && state === testState && (
-          <FormMessage
-            tone={testState.test.ok ? "success" : "error"}
-            message={testState.test.ok ? testState.test.summary : testState.test.reason}
-          />
+        {tested && (
+          // overflow-wrap: anywhere lets fingerprints and file names wrap on a narrow screen.
+          <div className="space-y-2 [overflow-wrap:anywhere]">
+            <FormMessage tone={tested.tone} message={tested.message} />
+            {tested.files && tested.files.length > 0 && <ExportFilesTable files={tested.files} />}
+            {tested.notes?.map((note) => (
+              <FormMessage key={note.text} tone={note.tone} message={note.text} />
+            ))}
+          </div>
         )}
       </div>
       <StepButtons backHref={backHref} />

@@ -1,10 +1,16 @@
 import type { Metadata } from "next";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
-import { MAX_PRIVATE_KEY_BYTES, STREAM_TYPES, wizardHref } from "@/lib/connectors";
+import {
+  MAX_PGP_KEY_BYTES,
+  MAX_PRIVATE_KEY_BYTES,
+  MAX_SSH_KEY_BYTES,
+  STREAM_TYPES,
+  wizardHref,
+} from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { SourceForm } from "./SourceForm";
 
-export const metadata: Metadata = { title: "Source sign-in" };
+export const metadata: Metadata = { title: "Choose the source" };
 
 export default async function SourcePage({ searchParams }: { searchParams: WizardSearchParams }) {
   const { connector: c } = await openStep("source", searchParams);
@@ -13,26 +19,44 @@ export default async function SourcePage({ searchParams }: { searchParams: Wizar
       step="source"
       connectorId={c.id}
       completed={c.wizardStep}
-      title="Sign in to Symphony"
+      title="Choose the source"
       connectorName={c.name}
     >
       <p className="text-muted mb-6 max-w-2xl">
-        The connector collects messages with a Symphony service account (bot) that signs in with an RSA key pair.
-        Register the bot&apos;s public key in the Symphony admin console, then enter its details here.
+        Choose where the connector reads Symphony conversations from and how it signs in there. Only the settings of the
+        source you choose are saved.
       </p>
       <SourceForm
         connectorId={c.id}
         backHref={wizardHref("name", c.id)}
-        hasPrivateKey={c.hasPrivateKey}
         streamTypeOptions={STREAM_TYPES}
-        maxKeyBytes={MAX_PRIVATE_KEY_BYTES}
+        limits={{ privateKey: MAX_PRIVATE_KEY_BYTES, sshKey: MAX_SSH_KEY_BYTES, pgpKey: MAX_PGP_KEY_BYTES }}
         saved={{
+          sourceKind: c.sourceKind,
+          exportDelivery: c.exportDelivery,
           podUrl: c.podUrl ?? "",
           agentUrl: c.agentUrl ?? "",
           keyManagerUrl: c.keyManagerUrl ?? "",
           botUsername: c.botUsername ?? "",
           streamTypes: c.streamTypes,
+          sftpHost: c.sftpHost ?? "",
+          sftpPort: String(c.sftpPort),
+          sftpUsername: c.sftpUsername ?? "",
+          sftpAuth: "KEY",
+          sftpFolder: c.sftpFolder ?? "",
           startDate: c.startDate ? c.startDate.toISOString().slice(0, 10) : "",
+        }}
+        onFile={{
+          privateKey: c.hasPrivateKey,
+          sftpCredential: c.hasSftpCredential,
+          pgpKeyIds: c.hasPgpKey ? c.pgpKeyIds : null,
+          hostKey: c.sftpHostKeySha256
+            ? {
+                fingerprint: c.sftpHostKeySha256,
+                confirmedBy: c.sftpHostKeyConfirmedBy,
+                server: `${c.sftpHost ?? ""}:${c.sftpPort}`,
+              }
+            : undefined,
         }}
       />
     </WizardFrame>
