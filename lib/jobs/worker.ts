@@ -5,6 +5,7 @@ import { config } from "@/lib/config";
 import { logger } from "@/lib/logger";
 import { errorText } from "@/lib/errors";
 import { M365AuthError } from "@/lib/m365";
+import { SftpError, type SftpErrorCode } from "@/lib/content-export";
 import {
   drainRun,
   environmentFromConfig,
@@ -151,8 +152,19 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   };
 }
 
+const SFTP_SETTINGS_TO_FIX: SftpErrorCode[] = [
+  "invalid_settings",
+  "blocked_host",
+  "host_key_unconfirmed",
+  "host_key_mismatch",
+  "auth_rejected",
+  "not_found",
+  "permission_denied",
+];
+
 /** Errors that no retry fixes: missing consent or credentials, a rejected bot key, incomplete settings. */
 function needsAnAdministrator(error: unknown): boolean {
   if (error instanceof M365AuthError || error instanceof RunSetupError) return true;
+  if (error instanceof SftpError) return SFTP_SETTINGS_TO_FIX.includes(error.code);
   return error instanceof SymphonyError && ["auth_rejected", "forbidden"].includes(error.code);
 }
