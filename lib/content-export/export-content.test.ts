@@ -124,8 +124,8 @@ describe("openExportContent", () => {
       expect([content.format, content.conversations, content.messages]).toEqual(["EML", 2, 2]);
       const items = await itemsOf(content);
       expect(items.map((item) => [item.key, item.kind === "eml" && item.conversationId])).toEqual([
-        ["<room-1.1@content-export.symphony.invalid>", "room-1"],
-        ["<room-2.1@content-export.symphony.invalid>", "room-2"],
+        ["room-1.1@content-export.symphony.invalid", "room-1"],
+        ["room-2.1@content-export.symphony.invalid", "room-2"],
       ]);
       expect((await readAll(await content.openAttachment("room-2.eml"))).toString()).toBe(
         emlOf("room-2", "carol@acme.example"),

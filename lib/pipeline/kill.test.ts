@@ -94,7 +94,7 @@ describe.skipIf(!canRun)("a run whose workers are killed again and again", () =>
     );
 
     worker = spawnWorker(env);
-    const run = await waitForRunEnd(runId, 90_000);
+    const run = await waitForRunEnd(runId, 180_000);
     await worker.kill("SIGTERM");
     const byPhase = {
       collect: kills.filter((k) => k.phase === "collect").length,
@@ -128,7 +128,7 @@ describe.skipIf(!canRun)("a run whose workers are killed again and again", () =>
     expect(await db.importItem.count({ where: { connectorId: h.connector.id, attempts: { gt: 1 } } })).toBeGreaterThan(
       0,
     );
-  }, 240_000);
+  }, 330_000);
 });
 
 async function runEnded(runId: string): Promise<boolean> {

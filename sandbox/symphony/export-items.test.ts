@@ -158,7 +158,7 @@ describe("EML files against expectedItems()", () => {
         expect(mail.headers.get("x-symphony-stream-id")).toBe(conversationId);
         expect(mail.text).toMatch(/^\[\d{4}-/);
         found.push({
-          key: mail.messageId!,
+          key: mail.messageId!.replace(/^<(.*)>$/, "$1"),
           conversationId,
           sentAt: mail.date!.getTime(),
           senderEmail: addresses(mail.from)[0]!,
