@@ -17,7 +17,6 @@ function shown(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? String(v) : v));
 }
 
-
 function exports(h: Harness) {
   if (!h.symphony.contentExport) throw new Error("the harness has no Content Export");
   return h.symphony.contentExport;

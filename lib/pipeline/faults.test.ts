@@ -42,7 +42,6 @@ describe.skipIf(!canRun)("runs through faults and restarts", () => {
     return w;
   }
 
-
   it("completes with Graph answering 429/503 to a fifth of its requests, Symphony failing 10% and revoking the session", async () => {
     const h = await harness("faults-graph", 80);
     // 503s at random, and 429s from a concurrency limit below the 4 requests in flight we send per mailbox.
