@@ -122,7 +122,8 @@ type LogRow = Record<
   | "status"
   | "reason"
   | "size_bytes"
-  | "m365_item_id",
+  | "m365_item_id"
+  | "source_file",
   string
 >;
 
@@ -304,7 +305,7 @@ test.describe.serial("admin experience", () => {
     const text = await response.text();
     seen.push({ what: "status log (API)", text });
     expect(text.split("\r\n")[0]).toBe(
-      "time,symphony_message_id,stream,sender,mailbox,status,reason,size_bytes,m365_item_id",
+      "time,symphony_message_id,stream,sender,mailbox,status,reason,size_bytes,m365_item_id,source_file",
     );
     const filtered = await page.request.get(`/api/connectors/${id}/log?status=FAILED&from=2000-01-01`);
     expect(filtered.status()).toBe(200);
@@ -442,6 +443,7 @@ test.describe.serial("admin experience", () => {
             "api/cron",
             "api/connectors/[id]/log",
             "api/connectors/[id]/progress",
+            "api/connectors/[id]/reconciliation",
           ].includes(r),
       ),
     ).toEqual(["api/consent/callback"]);
@@ -450,7 +452,11 @@ test.describe.serial("admin experience", () => {
     expect(refused.status()).toBe(403);
     expect(((await refused.json()) as { error: string }).error).toMatch(/role is required/);
     expect((await anonymous.get(callback, { maxRedirects: 0 })).status()).toBe(401);
-    for (const read of [`/api/connectors/${id}/log`, `/api/connectors/${id}/progress`]) {
+    for (const read of [
+      `/api/connectors/${id}/log`,
+      `/api/connectors/${id}/progress`,
+      `/api/connectors/${id}/reconciliation`,
+    ]) {
       expect((await anonymous.get(read)).status(), `${read} signed out`).toBe(401);
       expect((await viewer.request.get(read)).status(), `${read} by a viewer`).toBe(200);
     }

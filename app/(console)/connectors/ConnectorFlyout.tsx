@@ -18,6 +18,8 @@ import {
 } from "@/lib/connectors";
 import { FlyoutActions } from "./FlyoutActions";
 
+const FLYOUT_FILES = 20;
+
 /** The compliance-center style side panel for one connector (opened with ?connector=<id>). */
 export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; isAdmin: boolean; closeHref: string }) {
   const connector = await getConnectorSettings(id);
@@ -27,7 +29,7 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
     importedPerDay(id),
     listAudit(id, 20),
     latestRunProgress(id),
-    connector.sourceKind === "CONTENT_EXPORT" ? exportFileReports(id, { take: 20 }) : Promise.resolve(null),
+    connector.sourceKind === "CONTENT_EXPORT" ? exportFileReports(id, { take: FLYOUT_FILES }) : Promise.resolve(null),
   ]);
   const last = runs.find((run) => run.status !== "QUEUED" && run.status !== "RUNNING");
   const streams = STREAM_TYPES.filter((t) => connector.streamTypes.includes(t.value))
@@ -75,7 +77,12 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
         </FlyoutSection>
         {files && (
           <FlyoutSection title="Source files">
-            <ExportFiles files={files} runs={runs} reportHref={`/api/connectors/${id}/reconciliation`} />
+            <ExportFiles
+              files={files}
+              runs={runs}
+              reportHref={`/api/connectors/${id}/reconciliation`}
+              limit={FLYOUT_FILES}
+            />
           </FlyoutSection>
         )}
         <FlyoutSection title="Run history">

@@ -2,6 +2,8 @@ import type { ExportFileReport, RunRow } from "@/lib/connectors";
 import { formatCount, formatDateTime } from "../format";
 
 const statusTone: Record<string, string> = { DONE: "bg-green-50 text-green-800", FAILED: "bg-red-50 text-red-800" };
+/** The formats as the Admin Portal and the Source step name them. */
+const formatNames: Record<string, string> = { ACTIANCE: "Actiance XML", EML: "EML", SYMPHONY: "Symphony XML" };
 
 function period(file: ExportFileReport): string {
   const day = (date: Date | null) => date?.toISOString().slice(0, 10) ?? "?";
@@ -14,10 +16,13 @@ export function ExportFiles({
   files,
   runs,
   reportHref,
+  limit,
 }: {
   files: ExportFileReport[];
   runs: RunRow[];
   reportHref: string;
+  /** How many files the list shows at most (the report has them all). */
+  limit: number;
 }) {
   const runStarted = new Map(runs.map((run) => [run.id, run.startedAt]));
   return (
@@ -35,7 +40,7 @@ export function ExportFiles({
                 </span>
               </p>
               <p className="text-muted text-sm">
-                {period(file)} · {file.format ?? "format not known yet"} ·{" "}
+                {period(file)} · {file.format ? (formatNames[file.format] ?? file.format) : "format not known yet"} ·{" "}
                 {file.messagesInFile === null
                   ? "not read yet"
                   : `${formatCount(file.messagesInFile)} messages, ${formatCount(file.items.imported)} items imported`}{" "}
@@ -54,6 +59,9 @@ export function ExportFiles({
             </li>
           ))}
         </ul>
+      )}
+      {files.length >= limit && (
+        <p className="text-muted mt-2 text-sm">The {limit} newest files are shown; the report lists every file.</p>
       )}
       <p className="mt-3">
         <a href={reportHref} className="text-brand font-semibold underline" download>

@@ -199,8 +199,14 @@ export function HostKeyConfirmation({
 /** The newest export files Test connection found. */
 export function ExportFilesTable({ files }: { files: ExportFileRow[] }) {
   return (
-    // w-0 min-w-full: the table scrolls within the form's width instead of widening the page.
-    <div className="border-line w-0 min-w-full overflow-x-auto rounded border bg-white [overflow-wrap:normal]">
+    // w-0 min-w-full: the table scrolls within the form's width instead of widening the page; focusable
+    // so that keyboard users can scroll it too.
+    <div
+      role="region"
+      aria-label="Newest Content Export files"
+      tabIndex={0}
+      className="border-line w-0 min-w-full overflow-x-auto rounded border bg-white [overflow-wrap:normal]"
+    >
       <table className="w-full text-left text-sm">
         <caption className="sr-only">Newest Content Export files</caption>
         <thead className="bg-canvas">
@@ -228,7 +234,9 @@ export function ExportFilesTable({ files }: { files: ExportFileRow[] }) {
               <td className="min-w-56 px-2 py-1.5 font-mono text-xs break-all">{file.name}</td>
               <td className="px-2 py-1.5 whitespace-nowrap">{file.format}</td>
               <td className="px-2 py-1.5 text-right whitespace-nowrap">{file.size}</td>
-              <td className="px-2 py-1.5 whitespace-nowrap">{file.period}</td>
+              <td className="px-2 py-1.5">
+                <PeriodText period={file.period} />
+              </td>
               <td className="px-2 py-1.5">
                 {file.encryption}
                 {file.encryptedTo && <span className="text-muted block font-mono text-xs">{file.encryptedTo}</span>}
@@ -238,5 +246,16 @@ export function ExportFilesTable({ files }: { files: ExportFileRow[] }) {
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** "start – end UTC", wrapping only between its two ends (a date never breaks at its hyphens). */
+function PeriodText({ period }: { period: string }) {
+  const [start, end] = period.split(" – ");
+  if (end === undefined) return <span className="whitespace-nowrap">{period}</span>;
+  return (
+    <>
+      <span className="whitespace-nowrap">{start} –</span> <span className="whitespace-nowrap">{end}</span>
+    </>
   );
 }
