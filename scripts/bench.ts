@@ -1,11 +1,16 @@
 /**
  * `npm run bench`: the import engine's performance report (not a test). Starts its own PostgreSQL
  * and Azurite in a temporary folder and the Symphony and Microsoft 365 sandboxes in a child process,
- * then measures the full pipeline, conversion alone and one hot mailbox at the Graph ceiling.
+ * then measures the full pipeline (the REST path and Content Export side by side), conversion alone,
+ * one hot mailbox at the Graph ceiling, and Content Export's parsing, decryption and unzip per core.
  *
- *   npm run bench -- [--messages 20000] [--users 500] [--only pipeline|conversion|hot-mailbox]
+ *   npm run bench -- [--messages 20000] [--users 500] [--export-messages N]
+ *                    [--only pipeline|conversion|hot-mailbox|content-export]
  *                    [--parallelism 8] [--batch-size 32] [--hot-seconds 30] [--cpu-prof] [--pending-index]
  * The same options as environment variables: BENCH_MESSAGES, BENCH_USERS, BENCH_ONLY, ...
+ * --export-messages: the org size of the Content Export run (default --messages, at most 3,000: at the
+ * default size a second full run would double the bench's time). --only content-export runs that
+ * end-to-end run and the per-core figures.
  * --pending-index is an experiment: it adds the partial index recommended for the claim query to the
  * benchmark's own database (not a migration of the product) to measure what it would gain.
  */
@@ -23,6 +28,7 @@ const { values } = parseArgs({
   options: {
     messages: { type: "string", default: process.env.BENCH_MESSAGES ?? "20000" },
     users: { type: "string", default: process.env.BENCH_USERS ?? "500" },
+    "export-messages": { type: "string", default: process.env.BENCH_EXPORT_MESSAGES },
     only: { type: "string", default: process.env.BENCH_ONLY },
     parallelism: { type: "string", default: process.env.BENCH_PARALLELISM },
     "batch-size": { type: "string", default: process.env.BENCH_BATCH_SIZE },
@@ -36,12 +42,20 @@ const settings = z
   .object({
     messages: positive,
     users: positive.min(2),
-    only: z.enum(["pipeline", "conversion", "hot-mailbox"]).optional(),
+    exportMessages: positive.optional(),
+    only: z.enum(["pipeline", "conversion", "hot-mailbox", "content-export"]).optional(),
     parallelism: positive.optional(),
     batchSize: positive.optional(),
     hotSeconds: positive,
   })
-  .parse({ ...values, batchSize: values["batch-size"], hotSeconds: values["hot-seconds"] });
+  .parse({
+    ...values,
+    exportMessages: values["export-messages"],
+    batchSize: values["batch-size"],
+    hotSeconds: values["hot-seconds"],
+  });
+const DEFAULT_EXPORT_MESSAGES_CAP = 3_000;
+const exportMessages = settings.exportMessages ?? Math.min(settings.messages, DEFAULT_EXPORT_MESSAGES_CAP);
 
 // msal-node and the Graph client only talk HTTPS: the process must trust the sandbox's local CA from
 // its start (NODE_EXTRA_CA_CERTS is read once, at startup), so it runs itself again with it.
@@ -97,10 +111,17 @@ async function main() {
       runOptions: { ...runOptions, signal: interrupted.signal },
       log,
     };
-    if (!settings.only || settings.only === "pipeline") await sections.pipelineSection(common, settings);
-    if (!settings.only || settings.only === "conversion") await sections.conversionSection();
-    if (!settings.only || settings.only === "hot-mailbox")
-      await sections.hotMailboxSection(common, settings.hotSeconds);
+    const runs = (section: NonNullable<typeof settings.only>) => !settings.only || settings.only === section;
+    if (runs("pipeline") || runs("content-export")) {
+      await sections.pipelineSection(
+        common,
+        { ...settings, exportMessages },
+        { rest: runs("pipeline"), contentExport: runs("pipeline") || runs("content-export") },
+      );
+    }
+    if (runs("conversion")) await sections.conversionSection();
+    if (runs("hot-mailbox")) await sections.hotMailboxSection(common, settings.hotSeconds);
+    if (runs("content-export")) await sections.contentExportSection();
   } finally {
     await host.stop();
     const { db } = await import("../lib/db");

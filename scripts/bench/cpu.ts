@@ -14,8 +14,10 @@ function readProc(pid: number): Proc | undefined {
     const close = stat.lastIndexOf(")");
     const comm = stat.slice(stat.indexOf("(") + 1, close);
     const fields = stat.slice(close + 2).split(" ");
-    // Fields after the name: state(0) ppid(1) ... utime(11) stime(12).
-    return { pid, ppid: Number(fields[1]), comm, cpu: (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND };
+    // Fields after the name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14). The children's
+    // times keep the CPU of processes that ended (PostgreSQL's backends) with their group.
+    const ticks = [11, 12, 13, 14].reduce((sum, field) => sum + Number(fields[field]), 0);
+    return { pid, ppid: Number(fields[1]), comm, cpu: ticks / TICKS_PER_SECOND };
   } catch {
     return undefined;
   }

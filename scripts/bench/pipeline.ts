@@ -2,8 +2,10 @@
 // process, with the figures the benchmark reports.
 import { randomBytes, randomUUID } from "node:crypto";
 import { db } from "@/lib/db";
+import type { Connector } from "@/lib/generated/prisma/client";
 import { runImport, type PipelineEnvironment, type RunOptions } from "@/lib/pipeline";
-import { botKeyContext, encryptSecret } from "@/lib/secrets";
+import { botKeyContext, encryptSecret, pgpKeyContext } from "@/lib/secrets";
+import { BlobServiceClient } from "@azure/storage-blob";
 import { cpuByGroup, cpuDelta, type CpuGroups } from "./cpu";
 import { startRssSampler } from "./rss";
 import type { M365Stats, SandboxHost, SandboxPair, SandboxPairOptions } from "./sandboxes";
@@ -24,6 +26,8 @@ export type PipelineFigures = {
   cpu: CpuGroups;
   /** Graph requests per second over time during the import phase (for the hot mailbox section). */
   timeline: Array<{ at: number; requests: number }>;
+  /** Content Export runs: the file ledger after the run, and the items the files must produce. */
+  exportFiles?: { files: number; done: number; failed: number; bytes: number; expectedItems: number };
 };
 
 export type PipelineCase = {
@@ -42,7 +46,10 @@ export async function benchPipeline(host: SandboxHost, options: PipelineCase): P
     log(
       `  sandboxes up: ${pair.org.messages.toLocaleString("en-US")} messages in ${pair.org.streams} streams, ${pair.org.mailboxes} mailboxes`,
     );
-    return await runOnce(host, pair, options, log);
+    const figures = await runOnce(host, pair, options, log);
+    return pair.symphony.contentExport
+      ? { ...figures, exportFiles: await exportFileFigures(pair, figures.connectorId) }
+      : figures;
   } finally {
     await host.close(pair.id);
   }
@@ -53,7 +60,7 @@ async function runOnce(
   pair: SandboxPair,
   options: PipelineCase,
   log: (line: string) => void,
-): Promise<PipelineFigures> {
+): Promise<PipelineFigures & { connectorId: string }> {
   const suffix = randomBytes(4).toString("hex");
   const connectorId = randomUUID();
   const connector = await db.connector.create({
@@ -62,7 +69,7 @@ async function runOnce(
       name: `bench-${suffix}`,
       status: "ACTIVE",
       createdBy: "bench",
-      sourceKind: "CONVERSATIONS",
+      ...sourceSettings(pair, connectorId),
       podUrl: pair.symphony.podUrl,
       agentUrl: pair.symphony.agentUrl,
       keyManagerUrl: pair.symphony.keyManagerUrl,
@@ -126,6 +133,10 @@ async function runOnce(
   } finally {
     clearInterval(poll);
     clearInterval(ticker);
+    // Azurite's cost per request grows with the blobs it holds: the next run must not pay for this one's.
+    await BlobServiceClient.fromConnectionString(options.storageConnectionString)
+      .getContainerClient(environment.staging.containerName)
+      .deleteIfExists();
   }
   const ended = performance.now();
   const cpu = cpuDelta(cpuBefore, cpuByGroup(names));
@@ -133,6 +144,7 @@ async function runOnce(
   const after: M365Stats = (await host.stats(pair.id)).m365;
   const throttled = (s: M365Stats) => s.throttled.concurrency + s.throttled.requests + s.throttled.upload;
   return {
+    connectorId,
     messages: summary.messagesCollected,
     itemsImported: summary.counts.imported,
     itemsSkipped: summary.counts.skipped,
@@ -146,6 +158,34 @@ async function runOnce(
     peakSandboxRss: peaks.other,
     cpu,
     timeline: timeline.map(({ at, requests }) => ({ at: at - importStarted, requests })),
+  };
+}
+
+/** REST (the bot's conversations), or Content Export through the Files API with the sandbox's PGP key, as lib/testing's harness makes it. */
+function sourceSettings(pair: SandboxPair, connectorId: string): Partial<Connector> {
+  const contentExport = pair.symphony.contentExport;
+  if (!contentExport) return { sourceKind: "CONVERSATIONS" };
+  const { pgp } = contentExport;
+  return {
+    sourceKind: "CONTENT_EXPORT",
+    exportDelivery: "FILES_API",
+    pgpKeyEncrypted: encryptSecret(
+      JSON.stringify({ armoredKey: pgp.privateKeyArmored, passphrase: pgp.passphrase }),
+      pgpKeyContext(connectorId),
+    ),
+    pgpKeyIds: [pgp.keyId],
+  };
+}
+
+async function exportFileFigures(pair: SandboxPair, connectorId: string): Promise<PipelineFigures["exportFiles"]> {
+  const statuses = await db.exportFile.groupBy({ by: ["status"], where: { connectorId }, _count: true });
+  const count = (status: string) => statuses.find((row) => row.status === status)?._count ?? 0;
+  return {
+    files: pair.symphony.contentExport!.files,
+    done: count("DONE"),
+    failed: count("FAILED"),
+    bytes: pair.symphony.contentExport!.bytes,
+    expectedItems: pair.symphony.contentExport!.expectedItems,
   };
 }
 

@@ -3,7 +3,7 @@
 // every imported item in memory). Driven over the IPC channel by scripts/bench/sandboxes.ts.
 import { startM365Sandbox, type M365Sandbox } from "../../sandbox/m365";
 import { startSymphonySandbox, type SymphonySandbox } from "../../sandbox/symphony";
-import type { SandboxCommand, SandboxPair, SandboxPairOptions } from "./sandboxes";
+import type { SandboxCommand, SandboxContentExport, SandboxPair, SandboxPairOptions } from "./sandboxes";
 
 const pairs = new Map<number, { symphony: SymphonySandbox; m365: M365Sandbox }>();
 let nextId = 1;
@@ -19,6 +19,7 @@ async function start(options: SandboxPairOptions): Promise<SandboxPair> {
       largeAttachments: false,
       end: Date.UTC(2026, 10, 1),
     },
+    ...(options.contentExport ? { contentExport: { format: options.contentExport.format, encrypt: true } } : {}),
   });
   const people = symphony.org.people.filter((person) => person.m365Address).slice(0, options.mailboxes ?? Infinity);
   const m365 = await startM365Sandbox({
@@ -31,6 +32,7 @@ async function start(options: SandboxPairOptions): Promise<SandboxPair> {
       aliases: person.symphonyEmail !== person.m365Address ? [person.symphonyEmail] : [],
     })),
   });
+  const contentExport = symphony.contentExport ? await exportSummary(symphony, people) : undefined;
   const id = nextId++;
   pairs.set(id, { symphony, m365 });
   return {
@@ -40,6 +42,7 @@ async function start(options: SandboxPairOptions): Promise<SandboxPair> {
       agentUrl: symphony.agentUrl,
       keyManagerUrl: symphony.keyManagerUrl,
       bot: symphony.bot,
+      ...(contentExport ? { contentExport } : {}),
     },
     m365: {
       tenantId: m365.tenantId,
@@ -54,6 +57,28 @@ async function start(options: SandboxPairOptions): Promise<SandboxPair> {
       people: symphony.org.people.length,
       mailboxes: people.length,
     },
+  };
+}
+
+/**
+ * The connector's PGP key and the export files, generated here before the run (Symphony writes them
+ * ahead of time, so their making is not the pipeline's cost).
+ */
+async function exportSummary(
+  symphony: SymphonySandbox,
+  mailboxPeople: SymphonySandbox["org"]["people"],
+): Promise<SandboxContentExport> {
+  const exporter = symphony.contentExport!;
+  const { pgp } = exporter;
+  const made = await exporter.files();
+  const mailboxes = new Set(mailboxPeople.map((person) => person.symphonyEmail.toLowerCase()));
+  return {
+    pgp: { privateKeyArmored: pgp.privateKeyArmored, passphrase: pgp.passphrase, keyId: pgp.keyId },
+    files: made.length,
+    bytes: made.reduce((sum, file) => sum + file.size, 0),
+    expectedItems: exporter
+      .expectedItems()
+      .reduce((sum, item) => sum + item.recipientEmails.filter((email) => mailboxes.has(email)).length, 0),
   };
 }
 

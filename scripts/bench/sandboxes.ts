@@ -12,6 +12,17 @@ export type SandboxPairOptions = {
   mailboxes?: number;
   caDir: string;
   limits?: Record<string, number>;
+  /** The Symphony sandbox also produces Content Export files (PGP-encrypted zips) and serves the Files API. */
+  contentExport?: { format?: "ACTIANCE" | "EML" };
+};
+
+/** What a Content Export connector needs beyond the REST one (the Files API is on the pod URL), and the files' size. */
+export type SandboxContentExport = {
+  pgp: { privateKeyArmored: string; passphrase: string; keyId: string };
+  files: number;
+  bytes: number;
+  /** (message, mailbox) pairs the files must produce: one item each. */
+  expectedItems: number;
 };
 
 export type SandboxPair = {
@@ -21,6 +32,7 @@ export type SandboxPair = {
     agentUrl: string;
     keyManagerUrl: string;
     bot: { username: string; privateKeyPem: string };
+    contentExport?: SandboxContentExport;
   };
   m365: { tenantId: string; url: string; graphBaseUrl: string; clientId: string; clientSecret: string };
   org: { streams: number; messages: number; people: number; mailboxes: number };
