@@ -3,7 +3,7 @@
 // the zip in a private temporary folder, check the whole file (pass 1), then hand its messages over in
 // batches (pass 2). A file that is wrong in itself ends FAILED with the reason and gives no message.
 import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -112,7 +112,14 @@ export function contentExportSource(options: {
     });
     const source = await options.delivery.open(remoteFileOf(row), signal);
     const through = new PassThrough();
-    await Promise.all([pipeline(source, hashing, through), staging.saveFile(blobName, through)]);
+    await Promise.all([
+      pipeline(source, hashing, through),
+      // A failed upload stops the download too (nothing else would read the rest of it).
+      staging.saveFile(blobName, through).catch((error: unknown) => {
+        source.destroy();
+        throw error;
+      }),
+    ]);
     const got = { sha256: sha256.digest("hex"), md5: md5.digest("hex") };
     const verifiedBy = verify(row, got, size);
     await markDownloaded(row.id, { blobName, sha256: got.sha256, verifiedBy, sizeBytes: BigInt(size) });
@@ -132,7 +139,6 @@ export function contentExportSource(options: {
       );
     }
     const zipPath = path.join(dir, "export.zip");
-    const { createReadStream } = await import("node:fs");
     await decryptToFile(createReadStream(received), key, zipPath);
     await rm(received, { force: true });
     return zipPath;
