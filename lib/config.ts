@@ -1,6 +1,7 @@
 // Every environment variable the product reads, parsed once with zod.
 // `npm start` fills the optional ones with embedded defaults (scripts/start.ts) before the app reads them.
 import { z } from "zod";
+import { M365_CLOUDS, M365_CLOUD_NAMES } from "./m365/settings";
 
 const optionalString = z.string().trim().min(1).optional();
 const optionalUrl = z.url().optional();
@@ -34,7 +35,9 @@ const schema = z
       )
       .optional(),
 
-    ENTRA_AUTHORITY_HOST: z.url().default("https://login.microsoftonline.com"),
+    /** Microsoft 365 cloud: sets ENTRA_AUTHORITY_HOST and GRAPH_BASE_URL together (each still wins when set). */
+    M365_CLOUD: z.enum(M365_CLOUD_NAMES, `must be one of ${M365_CLOUD_NAMES.join(", ")}`).default("worldwide"),
+    ENTRA_AUTHORITY_HOST: optionalUrl,
     ENTRA_TENANT_ID: optionalString,
     ENTRA_CLIENT_ID: optionalString,
     ENTRA_CLIENT_SECRET: optionalString,
@@ -43,7 +46,7 @@ const schema = z
     /** Admin sign-in app registration; defaults to ENTRA_CLIENT_ID/SECRET (one app can do both). */
     AUTH_CLIENT_ID: optionalString,
     AUTH_CLIENT_SECRET: optionalString,
-    GRAPH_BASE_URL: z.url().default("https://graph.microsoft.com"),
+    GRAPH_BASE_URL: optionalUrl,
     ADMIN_ROLE: z.string().min(1).default("Connector.Admin"),
 
     CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
@@ -58,7 +61,12 @@ const schema = z
   .refine((c) => !(c.ENTRA_CLIENT_CERTIFICATE_PATH && !c.ENTRA_CLIENT_KEY_PATH), {
     path: ["ENTRA_CLIENT_KEY_PATH"],
     message: "is required with ENTRA_CLIENT_CERTIFICATE_PATH",
-  });
+  })
+  .transform((c) => ({
+    ...c,
+    ENTRA_AUTHORITY_HOST: c.ENTRA_AUTHORITY_HOST ?? M365_CLOUDS[c.M365_CLOUD].authorityHost,
+    GRAPH_BASE_URL: c.GRAPH_BASE_URL ?? M365_CLOUDS[c.M365_CLOUD].graphBaseUrl,
+  }));
 
 export type Config = z.infer<typeof schema>;
 

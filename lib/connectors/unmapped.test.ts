@@ -41,6 +41,15 @@ describe("mappingReport", () => {
     expect(report.unmapped.map(({ person }) => person.id)).toEqual([4]);
   });
 
+  it("lists a directory user without a mailbox (unlicensed, on-premises, guest) as cannot be mapped, with the reason", async () => {
+    const guest = "This user has no Exchange Online mailbox (Graph 404 MailboxNotEnabledForRESTAPI)";
+    const lookUp = (address: string) =>
+      Promise.resolve(address === "ann@bank.example" ? { found: false, reason: guest } : { found: false });
+    const report = await mappingReport(people.slice(0, 1), auto, lookUp);
+    expect(report.mapped).toBe(0);
+    expect(report.unmapped).toEqual([{ person: people[0], reason: guest }]);
+  });
+
   it("keeps at most 8 directory lookups in flight and looks each address up once", async () => {
     const many = Array.from({ length: 40 }, (_, i) => ({ id: i, email: `u${i}@bank.example`, external: false }));
     let inFlight = 0;

@@ -1,6 +1,6 @@
 // Which Symphony people the connector cannot map to a mailbox, decided by the pipeline's own mapping
 // rules (lib/pipeline/recipients.ts), so the wizard says exactly what an import will do.
-import type { MailboxLookup } from "@/lib/m365";
+import { MAILBOX_NOT_FOUND, type MailboxLookup } from "@/lib/m365";
 import { mapLimit } from "@/lib/async";
 import { createRecipientResolver } from "@/lib/pipeline";
 
@@ -19,8 +19,11 @@ export interface MappingRules {
   csv: ReadonlyMap<string, string>;
 }
 
-/** Looks an address up in the tenant's directory; absent until the tenant has consented. */
-export type DirectoryLookup = (address: string) => Promise<Pick<MailboxLookup, "found">>;
+/**
+ * Looks an address up in the tenant's directory; absent until the tenant has consented. A user
+ * without a mailbox (unlicensed, on-premises, guest) is `found: false` with that reason.
+ */
+export type DirectoryLookup = (address: string) => Promise<{ found: boolean; reason?: string }>;
 
 export interface MappingReport {
   people: number;
@@ -43,8 +46,8 @@ export async function mappingReport(
 ): Promise<MappingReport> {
   const resolveMailbox = async (address: string): Promise<MailboxLookup> => {
     if (!lookUp) throw NOT_LOOKED_UP;
-    const { found } = await lookUp(address);
-    return found ? { found, address, userId: "" } : { found, address, reason: "mailbox not found" };
+    const { found, reason } = await lookUp(address);
+    return found ? { found, address, userId: "" } : { found, address, reason: reason ?? MAILBOX_NOT_FOUND };
   };
   const recipientsOf = createRecipientResolver({ resolveMailbox }, { ...rules, fallbackMailbox: null });
   const report: MappingReport = {

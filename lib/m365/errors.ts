@@ -34,3 +34,38 @@ export class GraphRetriesExhaustedError extends Error {
     super(`Graph request for mailbox ${mailbox} failed after ${attempts} attempts (last: ${lastStatus})`);
   }
 }
+
+/** Why one mailbox cannot take an item; it concerns that mailbox (or item) only, and retrying will not help. */
+export type MailboxProblem = "access-policy" | "no-mailbox" | "mailbox-full" | "too-large";
+
+/** A refusal that concerns one mailbox or one item, never the tenant: the item FAILS with this message. */
+export class MailboxUnavailableError extends Error {
+  override readonly name = "MailboxUnavailableError";
+  constructor(
+    readonly problem: MailboxProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Exchange Online's default MaxReceiveSize (36 MB); admins may raise it per mailbox up to 150 MB. */
+export const DEFAULT_MAX_RECEIVE_BYTES = 36 * 1024 * 1024;
+export const MAX_RECEIVE_BYTES_CEILING = 150 * 1024 * 1024;
+
+export function megabytes(bytes: number): string {
+  return `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MB`;
+}
+
+/** The reason recorded for an item larger than its mailbox accepts. */
+export function tooLargeMessage(size: number | undefined, limit: number | undefined): string {
+  const what = size === undefined ? "The message" : `The message (about ${megabytes(size)} with its attachments)`;
+  const max =
+    limit === undefined
+      ? "the mailbox's maximum receive size"
+      : `the mailbox's maximum receive size of ${megabytes(limit)}`;
+  return (
+    `${what} is larger than ${max} (Exchange Online's default is 36 MB). An Exchange administrator can raise it ` +
+    "with Set-Mailbox <mailbox> -MaxReceiveSize <size> (at most 150 MB)."
+  );
+}

@@ -1,5 +1,5 @@
 import { AuthenticationHandler, Client, ResponseType, TelemetryHandler } from "@microsoft/microsoft-graph-client";
-import { GraphRequestError, M365AuthError } from "./errors";
+import { GraphRequestError, M365AuthError, MailboxUnavailableError, tooLargeMessage } from "./errors";
 import { nodeHttpHandler } from "./node-http-handler";
 import type { M365Settings } from "./settings";
 import type { TokenProvider } from "./token";
@@ -86,22 +86,59 @@ function splitVersion(graphBaseUrl: string): { baseUrl: string; version: string 
 }
 
 const ACCESS_DENIED = new Set(["Authorization_RequestDenied", "ErrorAccessDenied"]);
+/** Users in the directory without an Exchange Online mailbox: unlicensed, on-premises or guest. */
+const NO_MAILBOX = new Set(["MailboxNotEnabledForRESTAPI", "ErrorInvalidUser"]);
+/** Exchange's application access policy (and RBAC for Applications scopes) name themselves in the 403. */
+const ACCESS_POLICY = /\[RAOP\]|AccessPolicy/i;
 
 /**
- * The typed error for a Graph answer the caller cannot use. A 403 access denied means the app holds
- * no mail permission in the tenant (Entra issues a token without roles when consent is missing or
- * revoked): that is a tenant-wide M365AuthError, not a problem of one item.
+ * The typed error for a Graph answer the caller cannot use.
+ * - 403 naming the tenant's app-only access policy ([RAOP]): that mailbox is outside the policy's
+ *   scope while others work; a MailboxUnavailableError for that mailbox only.
+ * - Any other 403 access denied means the app holds no mail permission in the tenant (Entra issues a
+ *   token without roles when consent is missing or revoked): a tenant-wide M365AuthError.
+ * - No mailbox (404 MailboxNotEnabledForRESTAPI / ErrorInvalidUser), a full mailbox
+ *   (ErrorQuotaExceeded) or a message over the mailbox's size limit (ErrorMessageSizeExceeded, 413):
+ *   MailboxUnavailableError, which fails the item without retrying.
  */
-export function graphError(response: GraphResponse): GraphRequestError | M365AuthError {
+export function graphError(response: GraphResponse): GraphRequestError | M365AuthError | MailboxUnavailableError {
   const error = (response.body as { error?: { code?: string; message?: string } } | undefined)?.error;
   const code = error?.code ?? "Unknown";
+  const message = error?.message ?? "no error message";
+  if (response.status === 403 && code === "ErrorAccessDenied" && ACCESS_POLICY.test(message)) {
+    return new MailboxUnavailableError(
+      "access-policy",
+      "Microsoft 365 refused the app access to this mailbox: it is outside the scope of the tenant's Exchange " +
+        "application access policy (or RBAC for Applications management scope). Add the mailbox to the policy's " +
+        "scope (the mail-enabled security group named in New-ApplicationAccessPolicy -PolicyScopeGroupId, or the " +
+        `role assignment's management scope), then run the import again (Graph 403 ${code}: ${message})`,
+    );
+  }
   if (response.status === 403 && ACCESS_DENIED.has(code)) {
     return new M365AuthError(
       "no-consent",
       `The app has no Microsoft Graph permission in this tenant: ask a global administrator to grant admin consent (Graph 403 ${code}).`,
     );
   }
-  return new GraphRequestError(response.status, code, error?.message ?? "no error message");
+  if (response.status === 404 && NO_MAILBOX.has(code)) {
+    return new MailboxUnavailableError(
+      "no-mailbox",
+      `This user has no Exchange Online mailbox (unlicensed, on-premises or guest user; Graph 404 ${code})`,
+    );
+  }
+  if (code === "ErrorQuotaExceeded") {
+    return new MailboxUnavailableError(
+      "mailbox-full",
+      `The mailbox is full (over its storage quota): free space or raise its quota, then run the import again (Graph ${response.status} ${code})`,
+    );
+  }
+  if (code === "ErrorMessageSizeExceeded" || response.status === 413) {
+    return new MailboxUnavailableError(
+      "too-large",
+      `${tooLargeMessage(undefined, undefined)} (Graph ${response.status} ${code})`,
+    );
+  }
+  return new GraphRequestError(response.status, code, message);
 }
 
 export function isSuccess(status: number): boolean {

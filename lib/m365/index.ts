@@ -8,9 +8,17 @@ export {
 } from "./scheduler";
 export { createTokenProvider, GRAPH_SCOPE, type TokenProvider } from "./token";
 export { m365SettingsSchema, parseM365Settings, type M365Settings, type M365SettingsInput } from "./settings";
-export { GraphRequestError, GraphRetriesExhaustedError, M365AuthError, type M365AuthFailure } from "./errors";
+export {
+  DEFAULT_MAX_RECEIVE_BYTES,
+  GraphRequestError,
+  GraphRetriesExhaustedError,
+  M365AuthError,
+  MailboxUnavailableError,
+  type M365AuthFailure,
+  type MailboxProblem,
+} from "./errors";
 export { ITEM_KEY_PROPERTY, SYMPHONY_PROPERTY_SET } from "./message";
-export { SYMPHONY_FOLDER_NAME, type MailboxLookup } from "./mailbox";
+export { MAILBOX_NOT_FOUND, SYMPHONY_FOLDER_NAME, type MailboxLookup } from "./mailbox";
 export type { ImportAttachment, ImportItem, ImportResult } from "./item";
 export type { ImportOptions } from "./message";
 
@@ -18,5 +26,5 @@ export type { ImportOptions } from "./message";
 export type { GraphContext } from "./context";
 export { createGraphTransport, type GraphTransport } from "./graph";
 export { findOrCreateSymphonyFolder, lookUpMailbox } from "./mailbox";
-export { findMessageByKey, importMessage } from "./message";
+export { findMessageByKey, importMessage, mailboxMaxMessageSize } from "./message";
 export { verifyTenantAccess } from "./tenant";

@@ -1,18 +1,51 @@
 import { send, sendOk, type GraphContext } from "./context";
-import { filterQuery, graphError, odataString } from "./graph";
+import { MailboxUnavailableError } from "./errors";
+import { filterQuery, graphError, isSuccess, odataString } from "./graph";
 
 export const SYMPHONY_FOLDER_NAME = "Symphony";
 
 /** Directory lookups are not mailbox requests; they are paced under their own scheduler key. */
 const DIRECTORY = "directory";
 
+/** The reason of a lookup that found no directory user for the address. */
+export const MAILBOX_NOT_FOUND = "mailbox not found";
+
+/**
+ * `found: false` with "mailbox not found" (no such user), or with the reason the user has no mailbox
+ * (unlicensed, on-premises or guest: Graph 404 MailboxNotEnabledForRESTAPI).
+ */
 export type MailboxLookup =
-  { found: true; address: string; userId: string } | { found: false; address: string; reason: "mailbox not found" };
+  { found: true; address: string; userId: string } | { found: false; address: string; reason: string };
 
 type User = { id: string };
 
-/** Finds the Entra user owning `address`: as UPN, then as primary mail, then as an alias. */
+/**
+ * Finds the Entra user owning `address` (as UPN, then as primary mail, then as an alias), then checks
+ * that the user has an Exchange Online mailbox: a directory user is not a mailbox.
+ */
 export async function lookUpMailbox(ctx: GraphContext, address: string): Promise<MailboxLookup> {
+  const user = await lookUpUser(ctx, address);
+  if (!user.found) return user;
+  const noMailbox = await mailboxProblem(ctx, user.userId);
+  return noMailbox ? { found: false, address, reason: `${address}: ${noMailbox}` } : user;
+}
+
+/**
+ * Why `userId` has no mailbox, or undefined when it has one. A mailbox outside the app's access policy
+ * or a full one is still a mailbox: its items are attempted and FAIL with that reason.
+ */
+async function mailboxProblem(ctx: GraphContext, userId: string): Promise<string | undefined> {
+  const response = await send(ctx, userId, {
+    method: "GET",
+    path: `/users/${encodeURIComponent(userId)}/mailFolders/inbox?$select=id`,
+  });
+  if (isSuccess(response.status)) return undefined;
+  const error = graphError(response);
+  if (error instanceof MailboxUnavailableError) return error.problem === "no-mailbox" ? error.message : undefined;
+  throw error;
+}
+
+async function lookUpUser(ctx: GraphContext, address: string): Promise<MailboxLookup> {
   const select = "$select=id,mail,userPrincipalName";
   const byUpn = await send(ctx, DIRECTORY, { method: "GET", path: `/users/${encodeURIComponent(address)}?${select}` });
   if (byUpn.status === 200) return { found: true, address, userId: (byUpn.body as User).id };
@@ -31,7 +64,7 @@ export async function lookUpMailbox(ctx: GraphContext, address: string): Promise
     headers: { ConsistencyLevel: "eventual" },
   });
   if (byAlias.value[0]) return { found: true, address, userId: byAlias.value[0].id };
-  return { found: false, address, reason: "mailbox not found" };
+  return { found: false, address, reason: MAILBOX_NOT_FOUND };
 }
 
 type Folder = { id: string; displayName: string };

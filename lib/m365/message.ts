@@ -8,6 +8,7 @@ import {
   type AttachmentTarget,
 } from "./attachments";
 import { send, sendOk, type GraphContext } from "./context";
+import { MailboxUnavailableError, tooLargeMessage } from "./errors";
 import { filterQuery, graphError, odataString } from "./graph";
 import type { ImportItem, ImportResult } from "./item";
 import { uploadLargeAttachment } from "./upload";
@@ -61,7 +62,45 @@ export type ImportOptions = {
   firstAttempt?: boolean;
   /** Aborted when the caller gives the attempt up: from then on none of its Graph requests is sent. */
   signal?: AbortSignal;
+  /**
+   * The mailbox's MaxReceiveSize in bytes (undefined: unknown), asked only for items big enough to
+   * matter; by default its maxMessageSize mail tip. The writer caches it per mailbox.
+   */
+  maxMessageSize?: () => Promise<number | undefined>;
 };
+
+/** Below this estimated size no mailbox limit is looked up (Exchange Online's limits start far above). */
+export const SIZE_CHECK_FROM_BYTES = 1024 * 1024;
+
+/** Bytes a file takes in the message's MIME: base64, 4 bytes per 3, as Exchange counts it. */
+function encodedSize(bytes: number): number {
+  return Math.ceil(bytes / 3) * 4;
+}
+
+/**
+ * The recipient's maximum message size (MaxReceiveSize, or the organisation's) from its
+ * `maxMessageSize` mail tip; undefined when Graph does not say.
+ */
+export async function mailboxMaxMessageSize(
+  ctx: GraphContext,
+  userId: string,
+  address: string,
+  onSent?: (n: number) => void,
+): Promise<number | undefined> {
+  const response = await send(
+    ctx,
+    userId,
+    {
+      method: "POST",
+      path: `/users/${encodeURIComponent(userId)}/getMailTips`,
+      body: { EmailAddresses: [address], MailTipsOptions: "maxMessageSize" },
+    },
+    { onSent },
+  );
+  if (response.status < 200 || response.status >= 300) return undefined;
+  const tip = (response.body as { value?: Array<{ maxMessageSize?: unknown }> } | undefined)?.value?.[0];
+  return typeof tip?.maxMessageSize === "number" && tip.maxMessageSize > 0 ? tip.maxMessageSize : undefined;
+}
 
 /**
  * Imports one item into `folderId`, exactly once. A retry finds the message an earlier attempt
@@ -74,7 +113,7 @@ export async function importMessage(
   userId: string,
   folderId: string,
   item: ImportItem,
-  { firstAttempt = false, signal }: ImportOptions = {},
+  { firstAttempt = false, signal, maxMessageSize }: ImportOptions = {},
 ): Promise<ImportResult> {
   const ctx = signal ? withSignal(graphContext, signal) : graphContext;
   let requests = 0;
@@ -91,7 +130,16 @@ export async function importMessage(
         : new Map<string, number>();
     plan = planAttachments(missingFrom(item.attachments, attached), undefined);
   } else {
-    plan = planAttachments(item.attachments, Buffer.byteLength(JSON.stringify(createBody(item.graph, item.key, []))));
+    const bodyBytes = Buffer.byteLength(JSON.stringify(createBody(item.graph, item.key, [])));
+    // The whole message counts against the mailbox's MaxReceiveSize: refuse it here rather than
+    // create a message whose attachments Exchange will then refuse.
+    const size = bodyBytes + item.attachments.reduce((sum, a) => sum + encodedSize(a.size), 0);
+    if (size > SIZE_CHECK_FROM_BYTES && maxMessageSize) {
+      const limit = await maxMessageSize();
+      if (limit !== undefined && size > limit)
+        throw new MailboxUnavailableError("too-large", tooLargeMessage(size, limit));
+    }
+    plan = planAttachments(item.attachments, bodyBytes);
     const body = createBody(item.graph, item.key, await Promise.all(plan.inCreate.map(fileAttachmentBody)));
     graphMessageId = await createMessage(ctx, userId, folderId, item.key, body, onSent);
   }

@@ -1,5 +1,23 @@
 import { z } from "zod";
 
+/**
+ * Microsoft 365 clouds: each has its own Entra ID authority host and Graph endpoint, and a token of
+ * one is not accepted by another (learn.microsoft.com/graph/deployments,
+ * learn.microsoft.com/entra/identity-platform/authentication-national-cloud).
+ */
+export const M365_CLOUDS = {
+  worldwide: { authorityHost: "https://login.microsoftonline.com", graphBaseUrl: "https://graph.microsoft.com" },
+  /** US Government L4 (GCC High). */
+  "usgov-l4": { authorityHost: "https://login.microsoftonline.us", graphBaseUrl: "https://graph.microsoft.us" },
+  /** US Government L5 (DoD). */
+  "usgov-l5": { authorityHost: "https://login.microsoftonline.us", graphBaseUrl: "https://dod-graph.microsoft.us" },
+  /** Microsoft 365 operated by 21Vianet. */
+  china: { authorityHost: "https://login.chinacloudapi.cn", graphBaseUrl: "https://microsoftgraph.chinacloudapi.cn" },
+} as const satisfies Record<string, { authorityHost: string; graphBaseUrl: string }>;
+
+export type M365Cloud = keyof typeof M365_CLOUDS;
+export const M365_CLOUD_NAMES = Object.keys(M365_CLOUDS) as [M365Cloud, ...M365Cloud[]];
+
 const httpsUrl = z
   .url({ protocol: /^https$/, error: "must be an https:// URL" })
   .transform((url) => url.replace(/\/+$/, ""));
@@ -26,8 +44,8 @@ export const m365SettingsSchema = z
     clientId: z.string().trim().min(1, { error: "clientId is required" }),
     clientSecret: z.string().min(1).optional(),
     certificate: certificateSchema.optional(),
-    authorityHost: httpsUrl.default("https://login.microsoftonline.com"),
-    graphBaseUrl: httpsUrl.default("https://graph.microsoft.com"),
+    authorityHost: httpsUrl.default(M365_CLOUDS.worldwide.authorityHost),
+    graphBaseUrl: httpsUrl.default(M365_CLOUDS.worldwide.graphBaseUrl),
   })
   .refine((s) => (s.clientSecret === undefined) !== (s.certificate === undefined), {
     error: "give exactly one credential: clientSecret or certificate",

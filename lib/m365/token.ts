@@ -1,9 +1,20 @@
 import { X509Certificate } from "node:crypto";
 import { AuthError, ConfidentialClientApplication, ServerError, type NodeAuthOptions } from "@azure/msal-node";
 import { M365AuthError, type M365AuthFailure } from "./errors";
-import type { M365Settings } from "./settings";
+import { M365_CLOUDS, type M365Settings } from "./settings";
 
-export const GRAPH_SCOPE = "https://graph.microsoft.com/.default";
+/**
+ * The app-only scope for a Graph endpoint: `<origin>/.default`. A .default scope must name the Graph
+ * host of the cloud the tenant lives in (learn.microsoft.com/graph/sdks/national-clouds), so it
+ * follows the configured Graph URL: `https://graph.microsoft.us/v1.0` gives
+ * `https://graph.microsoft.us/.default`, the sandbox's URL its own scope.
+ */
+export function graphScope(graphBaseUrl: string): string {
+  return `${new URL(graphBaseUrl).origin}/.default`;
+}
+
+/** The worldwide cloud's scope. */
+export const GRAPH_SCOPE = graphScope(M365_CLOUDS.worldwide.graphBaseUrl);
 const MICROSOFT_AUTHORITY_HOST = "login.microsoftonline.com";
 
 export type TokenProvider = {
@@ -21,13 +32,14 @@ const RENEW_BEFORE_EXPIRY_MS = 5 * 60_000;
  */
 export function createTokenProvider(settings: M365Settings): TokenProvider {
   const app = new ConfidentialClientApplication({ auth: authOptions(settings) });
+  const scopes = [graphScope(settings.graphBaseUrl)];
   let cached: { token: string; renewAt: number } | undefined;
   let pending: Promise<string> | undefined;
   let skipCache = false;
 
   async function acquire() {
     try {
-      const result = await app.acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE], skipCache });
+      const result = await app.acquireTokenByClientCredential({ scopes, skipCache });
       skipCache = false;
       if (!result?.accessToken) throw new M365AuthError("other", "Entra ID returned no access token");
       const expiresAt = result.expiresOn?.getTime() ?? Date.now();
@@ -65,8 +77,8 @@ function authOptions(settings: M365Settings): NodeAuthOptions {
   const options: NodeAuthOptions = {
     clientId: settings.clientId,
     authority: `${settings.authorityHost}/${settings.tenantId}`,
-    // A host other than Microsoft's (sovereign cloud, the sandbox) must be declared trusted, or msal
-    // asks login.microsoftonline.com to validate it.
+    // A host other than the worldwide one (national cloud, the sandbox) is declared trusted, so msal
+    // uses it as given instead of asking login.microsoftonline.com to validate it.
     knownAuthorities: host === MICROSOFT_AUTHORITY_HOST ? [] : [host],
   };
   if (settings.clientSecret !== undefined) return { ...options, clientSecret: settings.clientSecret };
@@ -87,6 +99,8 @@ function authOptions(settings: M365Settings): NodeAuthOptions {
 const NO_CONSENT = /AADSTS(65001|650056|650057|7000229|700016|500011)\b/;
 const BAD_CREDENTIALS = /AADSTS(7000215|7000222|700027|700023|700024|50012|5002723)\b/;
 const UNKNOWN_TENANT = /AADSTS(90002|90072|900023)\b/;
+/** invalid_resource: the scope's resource has no service principal in the tenant, e.g. another cloud's Graph. */
+const UNKNOWN_RESOURCE = /AADSTS500011\b/;
 
 /** Maps msal's errors to a reason and a message with the AADSTS code, never the credential. */
 function toAuthError(error: unknown): M365AuthError {
@@ -112,7 +126,10 @@ function toAuthError(error: unknown): M365AuthError {
     unreachable: "Entra ID could not be reached.",
     other: "Entra ID refused the token request.",
   };
-  return new M365AuthError(reason, `${advice[reason]} (${error.errorCode}: ${description})`);
+  const hint = UNKNOWN_RESOURCE.test(text)
+    ? "Entra ID does not know this Graph endpoint in the tenant: check that M365_CLOUD (or GRAPH_BASE_URL) names the tenant's cloud, and that the app is consented."
+    : advice[reason];
+  return new M365AuthError(reason, `${hint} (${error.errorCode}: ${description})`);
 }
 
 function firstLine(text: string | undefined): string {

@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startM365Sandbox, type M365Sandbox } from "@/sandbox/m365";
 import { createGraphTransport } from "./graph";
-import { createBody } from "./message";
+import { createBody, importMessage } from "./message";
 import { UPLOAD_CHUNK_BYTES, uploadChunks } from "./upload";
 import {
   createMailboxWriter,
@@ -12,6 +12,7 @@ import {
   GraphRetriesExhaustedError,
   ITEM_KEY_PROPERTY,
   M365AuthError,
+  MailboxUnavailableError,
   parseM365Settings as parseSettings,
   type ImportAttachment,
   type ImportItem,
@@ -22,6 +23,12 @@ const caDir = process.env.M365_SANDBOX_CA_DIR;
 const ALICE = "alice@contoso.test";
 const BOB = "bob@contoso.test";
 const CAROL = "carol@contoso.test";
+/** In the directory without an Exchange Online mailbox (unlicensed, on-premises or guest). */
+const DAVE = "dave@contoso.test";
+/** Outside the tenant's application access policy. */
+const ERIN = "erin@contoso.test";
+const FRANK = "frank@contoso.test";
+const MB = 1024 * 1024;
 
 // The sandbox serves TLS from a local CA that this process must trust from its start (vitest's
 // globalSetup sets NODE_EXTRA_CA_CERTS before forking workers).
@@ -36,6 +43,9 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
         { address: ALICE, displayName: "Alice Archer", aliases: ["a.archer@contoso.test"] },
         { address: BOB, displayName: "Bob Baker" },
         { address: CAROL, displayName: "Carol Clark" },
+        { address: DAVE, displayName: "Dave Guest", mailboxEnabled: false },
+        { address: ERIN, displayName: "Erin Elsewhere", appAccessBlocked: true },
+        { address: FRANK, displayName: "Frank Full" },
       ],
     });
   });
@@ -45,6 +55,8 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
     sandbox.setConsent(true);
     sandbox.setFaults({ serviceUnavailableShare: 0, latencyMs: 0, retryAfterSeconds: 1 });
     sandbox.setLimits({ concurrentRequests: 4, requestsPerWindow: 10_000, requestWindowMs: 600_000 });
+    for (const address of [ALICE, BOB, CAROL, FRANK])
+      sandbox.setMailbox(address, { full: false, maxReceiveSize: 36 * MB });
   });
 
   const secretSettings = (): M365SettingsInput => ({
@@ -132,6 +144,80 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       const items = sandbox.items(BOB)!;
       expect(new Set(items.map((i) => i.folder))).toEqual(new Set(["Inbox/Symphony"]));
       expect(items).toHaveLength(5);
+    });
+  });
+
+  describe("mailboxes Microsoft 365 refuses", () => {
+    const refusal = async (promise: Promise<unknown>) => {
+      const error = await promise.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(MailboxUnavailableError);
+      return error as MailboxUnavailableError;
+    };
+
+    it("reports a directory user without a mailbox (404 MailboxNotEnabledForRESTAPI) as not found, with that reason", async () => {
+      const lookup = await writer().resolveMailbox(DAVE);
+      expect(lookup).toMatchObject({ found: false, address: DAVE });
+      expect(!lookup.found && lookup.reason).toMatch(/no Exchange Online mailbox.*MailboxNotEnabledForRESTAPI/);
+    });
+
+    it("refuses only the mailbox outside the app access policy, naming the policy and the fix; others work", async () => {
+      const w = writer();
+      const erin = await resolve(w, ERIN);
+      const error = await refusal(w.ensureSymphonyFolder(erin));
+      expect(error.problem).toBe("access-policy");
+      expect(error.message).toMatch(/application access policy.*Add the mailbox to the policy's scope/s);
+      expect(error.message).toContain("[RAOP]");
+      const alice = await resolve(w, ALICE);
+      await w.importMessage(alice, await w.ensureSymphonyFolder(alice), item("after-raop"), { firstAttempt: true });
+      expect(sandbox.items(ALICE)).toHaveLength(1);
+    });
+
+    it("fails an item of a full mailbox with ErrorQuotaExceeded's reason", async () => {
+      const w = writer();
+      const frank = await resolve(w, FRANK);
+      const folderId = await w.ensureSymphonyFolder(frank);
+      sandbox.setMailbox(FRANK, { full: true });
+      const error = await refusal(w.importMessage(frank, folderId, item("full"), { firstAttempt: true }));
+      expect(error.problem).toBe("mailbox-full");
+      expect(error.message).toMatch(/mailbox is full.*ErrorQuotaExceeded/);
+    });
+
+    it("refuses before creating anything a message over the mailbox's MaxReceiveSize, naming the limit and Set-Mailbox", async () => {
+      expect(sandbox.mailboxes().find((u) => u.mail === ALICE)?.policy.maxReceiveSize).toBe(36 * MB);
+      sandbox.setMailbox(CAROL, { maxReceiveSize: 5 * MB });
+      const w = writer();
+      const carol = await resolve(w, CAROL);
+      const folderId = await w.ensureSymphonyFolder(carol);
+      // 4 MB of attachment is about 5.3 MB once base64-encoded in the message.
+      const big = { attachments: [smallAttachment("big.bin", 4 * MB)] };
+      const error = await refusal(w.importMessage(carol, folderId, item("too-big", big), { firstAttempt: true }));
+      expect(error.problem).toBe("too-large");
+      expect(error.message).toMatch(/maximum receive size of 5 MB.*Set-Mailbox <mailbox> -MaxReceiveSize .*150 MB/);
+      expect(sandbox.items(CAROL)).toEqual([]);
+      // Under the limit it goes through.
+      await w.importMessage(carol, folderId, item("fits", { attachments: [smallAttachment("ok.bin", 3 * MB)] }), {
+        firstAttempt: true,
+      });
+      expect(sandbox.items(CAROL)).toHaveLength(1);
+    });
+
+    it("the sandbox answers ErrorMessageSizeExceeded like Exchange when the limit is not checked first", async () => {
+      sandbox.setMailbox(CAROL, { maxReceiveSize: 5 * MB });
+      const settings = parseSettings(secretSettings());
+      const ctx = {
+        graph: createGraphTransport(settings, createTokenProvider(settings)),
+        scheduler: createScheduler(),
+      };
+      const w = writer();
+      const carol = await resolve(w, CAROL);
+      const folderId = await w.ensureSymphonyFolder(carol);
+      const big = { attachments: [smallAttachment("big.bin", 4 * MB)] };
+      const error = await refusal(importMessage(ctx, carol, folderId, item("unchecked", big), { firstAttempt: true }));
+      expect(error.problem).toBe("too-large");
+      expect(error.message).toMatch(/ErrorMessageSizeExceeded/);
     });
   });
 

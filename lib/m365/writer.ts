@@ -2,14 +2,17 @@ import type { GraphContext } from "./context";
 import { createGraphTransport } from "./graph";
 import type { ImportItem, ImportResult } from "./item";
 import { findOrCreateSymphonyFolder, lookUpMailbox, type MailboxLookup } from "./mailbox";
-import { findMessageByKey, importMessage, type ImportOptions } from "./message";
+import { findMessageByKey, importMessage, mailboxMaxMessageSize, type ImportOptions } from "./message";
 import { createScheduler, type Scheduler, type SchedulerCounters } from "./scheduler";
 import { parseM365Settings, type M365SettingsInput } from "./settings";
 import { createTokenProvider } from "./token";
 import { cachedLoad } from "@/lib/async";
 
 export type MailboxWriter = {
-  /** The mailbox owner of `address`; a missing mailbox is a result (the item is skipped), not an error. */
+  /**
+   * The mailbox owner of `address`; a missing user or a user without a mailbox (unlicensed,
+   * on-premises, guest) is a result with its reason (the item is skipped), not an error.
+   */
   resolveMailbox(address: string): Promise<MailboxLookup>;
   /** The id of Inbox/Symphony in the user's mailbox, created on first use. */
   ensureSymphonyFolder(userId: string): Promise<string>;
@@ -31,11 +34,25 @@ export function createMailboxWriter({ settings, scheduler = createScheduler() }:
   const ctx: GraphContext = { graph: createGraphTransport(parsed, createTokenProvider(parsed)), scheduler };
   const mailboxes = new Map<string, Promise<MailboxLookup>>();
   const folders = new Map<string, Promise<string>>();
+  const sizeLimits = new Map<string, Promise<number | undefined>>();
+  const addresses = new Map<string, string>();
+  const resolveMailbox = async (address: string) => {
+    const lookup = await cachedLoad(mailboxes, address.trim().toLowerCase(), (key) => lookUpMailbox(ctx, key));
+    if (lookup.found) addresses.set(lookup.userId, lookup.address);
+    return lookup;
+  };
+  // The mailbox's MaxReceiveSize from its mail tip, once per mailbox; unknown when it was never resolved here.
+  const maxMessageSize = (userId: string) => () => {
+    const address = addresses.get(userId);
+    if (!address) return Promise.resolve(undefined);
+    return cachedLoad(sizeLimits, userId, () => mailboxMaxMessageSize(ctx, userId, address));
+  };
 
   return {
-    resolveMailbox: (address) => cachedLoad(mailboxes, address.trim().toLowerCase(), (key) => lookUpMailbox(ctx, key)),
+    resolveMailbox,
     ensureSymphonyFolder: (userId) => cachedLoad(folders, userId, () => findOrCreateSymphonyFolder(ctx, userId)),
-    importMessage: (userId, folderId, item, options) => importMessage(ctx, userId, folderId, item, options),
+    importMessage: (userId, folderId, item, options) =>
+      importMessage(ctx, userId, folderId, item, { maxMessageSize: maxMessageSize(userId), ...options }),
     findByKey: (userId, key) => findMessageByKey(ctx, userId, key),
     counters: () => scheduler.counters(),
   };

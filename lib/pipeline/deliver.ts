@@ -1,5 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { GraphRequestError, M365AuthError, type MailboxWriter } from "@/lib/m365";
+import {
+  GraphRequestError,
+  M365AuthError,
+  MAILBOX_NOT_FOUND,
+  MailboxUnavailableError,
+  type MailboxWriter,
+} from "@/lib/m365";
 import type { ImportItem } from "@/lib/m365";
 import type { StagingStore } from "@/lib/staging";
 import { claimItems, extendClaims, pendingItems, type ClaimedItem } from "./ledger";
@@ -112,11 +118,16 @@ async function deliverItem(
 ): Promise<void> {
   const key = itemKey(ctx.connectorId, item.messageId);
   let userId: string | undefined;
+  let noMailbox = `no Microsoft 365 mailbox for ${item.mailbox}`;
   const deadline = new AbortController();
   try {
     await withTimeout(ctx.options.attemptTimeoutSeconds, deadline, async () => {
       const owner = await ctx.writer.resolveMailbox(item.mailbox);
-      if (!owner.found) return;
+      if (!owner.found) {
+        // A user without a mailbox (unlicensed, on-premises, guest) says so; retrying will not help.
+        if (owner.reason !== MAILBOX_NOT_FOUND) noMailbox = owner.reason;
+        return;
+      }
       userId = owner.userId;
       const folderId = await ctx.writer.ensureSymphonyFolder(owner.userId);
       const importItem = await cachedLoad(parsed, item.blobName, () =>
@@ -129,7 +140,7 @@ async function deliverItem(
       await outcomes.record({ id: item.id, status: "IMPORTED", graphMessageId: result.graphMessageId });
     });
     if (!userId) {
-      await outcomes.record({ id: item.id, status: "FAILED", reason: `no Microsoft 365 mailbox for ${item.mailbox}` });
+      await outcomes.record({ id: item.id, status: "FAILED", reason: noMailbox });
       ctx.onItem?.("FAILED", item);
       return;
     }
@@ -184,12 +195,16 @@ async function withTimeout<T>(seconds: number, deadline: AbortController, work: 
   }
 }
 
-/** A Graph refusal that trying again will not change (400, 403, 413...); 404 may be a folder deleted meanwhile. */
+/**
+ * A Graph refusal that trying again will not change (400, 403, 413...; a mailbox outside the access
+ * policy, without a mailbox, full, or an item over its size limit); a bare 404 may be a folder deleted meanwhile.
+ */
 function isPermanent(error: unknown): boolean {
   return (
-    error instanceof GraphRequestError &&
-    error.status >= 400 &&
-    error.status < 500 &&
-    ![404, 408, 409, 429].includes(error.status)
+    error instanceof MailboxUnavailableError ||
+    (error instanceof GraphRequestError &&
+      error.status >= 400 &&
+      error.status < 500 &&
+      ![404, 408, 409, 429].includes(error.status))
   );
 }

@@ -1,4 +1,4 @@
-import type { MailboxWriter } from "@/lib/m365";
+import { MAILBOX_NOT_FOUND, type MailboxWriter } from "@/lib/m365";
 import { cachedLoad } from "@/lib/async";
 
 /** One ledger row to write for a (message, participant): a mailbox to import into, or why not. */
@@ -33,7 +33,9 @@ export function createRecipientResolver(writer: Pick<MailboxWriter, "resolveMail
       return { key, reason: `external participant${person.company ? ` (${person.company})` : ""}` };
     if (!email) return { key, reason: "no email address in Symphony" };
     const found = await writer.resolveMailbox(email);
-    return found.found ? { mailbox: email } : { key, reason: `no Microsoft 365 mailbox for ${email}` };
+    if (found.found) return { mailbox: email };
+    // A directory user without a mailbox (unlicensed, on-premises, guest) keeps its own reason.
+    return { key, reason: found.reason === MAILBOX_NOT_FOUND ? `no Microsoft 365 mailbox for ${email}` : found.reason };
   }
 
   function resolve(person: Participant): Promise<Resolution> {

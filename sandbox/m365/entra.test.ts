@@ -3,7 +3,7 @@ import { ConfidentialClientApplication } from "@azure/msal-node";
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { M365Sandbox } from "./index";
-import { GRAPH_SCOPE, msalWithSecret, skipWithoutCa, startTestSandbox } from "./test-support";
+import { graphScope, msalWithSecret, skipWithoutCa, startTestSandbox } from "./test-support";
 
 describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node", () => {
   let sandbox: M365Sandbox;
@@ -13,7 +13,7 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
   afterAll(() => sandbox?.close());
 
   it("gives an app-only Graph token for the client secret", async () => {
-    const result = await msalWithSecret(sandbox).acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] });
+    const result = await msalWithSecret(sandbox).acquireTokenByClientCredential({ scopes: [graphScope(sandbox)] });
     const claims = decodeJwt(result!.accessToken);
     expect(claims).toMatchObject({
       aud: "https://graph.microsoft.com",
@@ -40,7 +40,7 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
           knownAuthorities: [sandbox.authorityHost],
         },
       });
-      const result = await msal.acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] });
+      const result = await msal.acquireTokenByClientCredential({ scopes: [graphScope(sandbox)] });
       expect(decodeJwt(result!.accessToken).appid).toBe(sandbox.app.clientId);
     }
   });
@@ -57,13 +57,13 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
         cloudDiscoveryMetadata: JSON.stringify(await discovery.json()),
       },
     });
-    const result = await msal.acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] });
+    const result = await msal.acquireTokenByClientCredential({ scopes: [graphScope(sandbox)] });
     expect(result?.accessToken).toBeTruthy();
   });
 
   it("refuses a wrong secret with invalid_client AADSTS7000215 and does not echo the secret", async () => {
     const error = await msalWithSecret(sandbox, "not-the-secret-value-123")
-      .acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] })
+      .acquireTokenByClientCredential({ scopes: [graphScope(sandbox)] })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ errorCode: "invalid_client" });
     expect(String((error as Error).message)).toContain("AADSTS7000215");
@@ -81,7 +81,9 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
           knownAuthorities: [sandbox.authorityHost],
         },
       });
-      const error = await msal.acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] }).catch((e: unknown) => e);
+      const error = await msal
+        .acquireTokenByClientCredential({ scopes: [graphScope(sandbox)] })
+        .catch((e: unknown) => e);
       expect(error).toMatchObject({ errorCode: "invalid_client" });
       expect(String((error as Error).message)).toContain("AADSTS700027");
     } finally {
@@ -96,7 +98,7 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
       grant_type: "client_credentials",
       client_id: "00000000-0000-0000-0000-000000000001",
       client_secret: "x",
-      scope: GRAPH_SCOPE,
+      scope: graphScope(sandbox),
     });
     expect(unknownClient.status).toBe(400);
     expect(await unknownClient.json()).toMatchObject({ error: "unauthorized_client", error_codes: [700016] });
@@ -114,6 +116,41 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
 
     const unknownTenant = await post("11111111-2222-3333-4444-555555555555", { grant_type: "client_credentials" });
     expect(await unknownTenant.json()).toMatchObject({ error_codes: [90002] });
+  });
+
+  it("gives a token only for its own Graph's scope; another cloud's Graph is invalid_resource AADSTS500011", async () => {
+    const msal = msalWithSecret(sandbox);
+    for (const scope of [graphScope(sandbox), "00000003-0000-0000-c000-000000000000/.default"]) {
+      const result = await msal.acquireTokenByClientCredential({ scopes: [scope], skipCache: true });
+      expect(decodeJwt(result!.accessToken).appid).toBe(sandbox.app.clientId);
+    }
+    expect(graphScope(sandbox)).toBe(`${sandbox.url}/.default`);
+
+    for (const resource of [
+      "https://graph.microsoft.com",
+      "https://graph.microsoft.us",
+      "https://dod-graph.microsoft.us",
+      "https://microsoftgraph.chinacloudapi.cn",
+    ]) {
+      const error = await msal
+        .acquireTokenByClientCredential({ scopes: [`${resource}/.default`] })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ errorCode: "invalid_resource" });
+      expect(String((error as Error).message)).toContain("AADSTS500011");
+      expect(String((error as Error).message)).toContain(`The resource principal named ${resource} was not found`);
+    }
+
+    const raw = await fetch(`${sandbox.authority}/oauth2/v2.0/token`, {
+      method: "POST",
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: sandbox.app.clientId,
+        client_secret: sandbox.app.clientSecret,
+        scope: "https://graph.microsoft.us/.default",
+      }),
+    });
+    expect(raw.status).toBe(400);
+    expect(await raw.json()).toMatchObject({ error: "invalid_resource", error_codes: [500011] });
   });
 
   it("publishes an OpenID configuration whose issuer and JWKS verify the ID tokens it signs", async () => {
@@ -260,8 +297,8 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
         tenant: sandbox.tenantId,
         state: "csrf-1",
       });
-      const v2 = await decide(`/${sandbox.tenantId}/v2.0/adminconsent`, "accept", { scope: GRAPH_SCOPE });
-      expect(v2.searchParams.get("scope")).toBe(GRAPH_SCOPE);
+      const v2 = await decide(`/${sandbox.tenantId}/v2.0/adminconsent`, "accept", { scope: graphScope(sandbox) });
+      expect(v2.searchParams.get("scope")).toBe(graphScope(sandbox));
     });
 
     it("Cancel redirects with error=access_denied, a description and the state", async () => {

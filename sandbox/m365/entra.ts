@@ -7,7 +7,6 @@ import { isLoopbackUrl, parseForm, readBody, redirect, sendHtml, sendJson, withQ
 import {
   APP_ROLES_WHEN_CONSENTED,
   GRAPH_APP_ID,
-  GRAPH_RESOURCE,
   TOKEN_LIFETIME_SECONDS,
   issueAppToken,
   issueDelegatedToken,
@@ -19,7 +18,17 @@ const FORM_LIMIT = 64 * 1024;
 const CODE_LIFETIME_MS = 10 * 60 * 1000;
 const GENERIC_TENANTS = new Set(["common", "organizations"]);
 const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-const GRAPH_DEFAULT_SCOPES = new Set([`${GRAPH_RESOURCE}/.default`, `${GRAPH_APP_ID}/.default`]);
+const DEFAULT_SUFFIX = "/.default";
+
+/**
+ * The app-only scopes our Graph answers to: `<our Graph origin>/.default`, like a national cloud whose
+ * .default scope names its own Graph host (learn.microsoft.com/graph/sdks/national-clouds), and
+ * Graph's app id form. Another cloud's Graph (https://graph.microsoft.com, graph.microsoft.us, …) is
+ * a resource this tenant does not have.
+ */
+function graphDefaultScopes(ctx: SandboxContext): Set<string> {
+  return new Set([`${ctx.origin()}${DEFAULT_SUFFIX}`, `${GRAPH_APP_ID}${DEFAULT_SUFFIX}`]);
+}
 
 /** Handles the Entra ID (login.microsoftonline.com) part; returns false when the path is not ours. */
 export async function handleEntra(
@@ -363,7 +372,18 @@ async function token(
       );
     }
     const scope = form.get("scope") ?? "";
-    if (!GRAPH_DEFAULT_SCOPES.has(scope)) {
+    if (!graphDefaultScopes(ctx).has(scope) && scope.endsWith(DEFAULT_SUFFIX) && !scope.includes(" ")) {
+      // What Entra answers for a resource with no service principal in the tenant, e.g. the .default
+      // scope of another cloud's Graph (learn.microsoft.com/entra/identity-platform/reference-error-codes).
+      const resource = scope.slice(0, -DEFAULT_SUFFIX.length);
+      return fail(
+        400,
+        "invalid_resource",
+        500011,
+        `The resource principal named ${resource} was not found in the tenant named ${ctx.state.options.tenantDomain}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
+      );
+    }
+    if (!graphDefaultScopes(ctx).has(scope)) {
       return fail(
         400,
         "invalid_scope",

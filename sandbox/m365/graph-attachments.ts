@@ -5,6 +5,7 @@ import type { GraphCall, GraphRequest, GraphResponse } from "./graph-types";
 import { graphError, ok } from "./graph-types";
 import { graphBase } from "./graph-users";
 import { parseJsonBody } from "./graph-json";
+import { encodedSize, messageSize, sizeRefusal } from "./mailbox-policy";
 import { newId, type Attachment, type Message } from "./state";
 
 export const SMALL_ATTACHMENT_MAX_BYTES = 3 * 1024 * 1024;
@@ -73,6 +74,8 @@ export function storeFileAttachment(call: GraphCall, input: z.output<typeof file
 export function addAttachment(call: GraphCall, req: GraphRequest, message: Message): GraphResponse {
   const parsed = parseJsonBody(call, req, fileAttachmentSchema.strict());
   if (!parsed.ok) return parsed.response;
+  const tooLarge = sizeRefusalFor(call, message, parsed.value.contentBytes.length);
+  if (tooLarge) return tooLarge;
   const stored = storeFileAttachment(call, parsed.value);
   if (!stored.ok) return stored.response;
   message.attachments.push(stored.attachment);
@@ -123,6 +126,8 @@ export function createUploadSession(call: GraphCall, req: GraphRequest, message:
   const parsed = parseJsonBody(call, req, uploadSessionSchema);
   if (!parsed.ok) return parsed.response;
   const item = parsed.value.AttachmentItem;
+  const tooLarge = sizeRefusalFor(call, message, encodedSize(item.size));
+  if (tooLarge) return tooLarge;
   if (item.size > LARGE_ATTACHMENT_MAX_BYTES) {
     return graphError(
       400,
@@ -165,4 +170,10 @@ export function createUploadSession(call: GraphCall, req: GraphRequest, message:
     },
     201,
   );
+}
+
+/** ErrorMessageSizeExceeded when adding `added` encoded bytes takes the message past its mailbox's MaxReceiveSize. */
+function sizeRefusalFor(call: GraphCall, message: Message, added: number): GraphResponse | null {
+  const user = call.ctx.state.users.get(message.userId);
+  return user ? sizeRefusal(call, user, messageSize(message) + added) : null;
 }

@@ -24,6 +24,7 @@ import {
   normalizePropertyId,
 } from "./extended-properties";
 import { fileAttachmentSchema, serializeAttachment, storeFileAttachment } from "./graph-attachments";
+import { sizeRefusal } from "./mailbox-policy";
 import { newId, type ExtendedProperty, type Folder, type Message, type User } from "./state";
 
 const recipient = z.object({ emailAddress: z.object({ name: z.string().optional(), address: z.string().optional() }) });
@@ -62,6 +63,9 @@ function graphTime(date: Date | string): string {
 export function createMessage(call: GraphCall, req: GraphRequest, user: User, folder: Folder): GraphResponse {
   const parsed = parseJsonBody(call, req, createMessageSchema);
   if (!parsed.ok) return parsed.response;
+  // The JSON carries inline attachments base64-encoded, as the MIME would: its length is the size.
+  const tooLarge = sizeRefusal(call, user, req.body.length);
+  if (tooLarge) return tooLarge;
   const input = parsed.value;
   const properties: ExtendedProperty[] = [];
   for (const property of input.singleValueExtendedProperties ?? []) {

@@ -5,6 +5,7 @@ import { getUser, listUsers } from "./graph-users";
 import { createFolder, folderNotFound, getFolder, listFolders } from "./graph-folders";
 import { createMessage, deleteMessage, getMessage, listMessages } from "./graph-messages";
 import { addAttachment, createUploadSession, getAttachment, listAttachments } from "./graph-attachments";
+import { getMailTips, mailboxRefusal } from "./mailbox-policy";
 import type { Throttle } from "./throttle";
 import type { Folder, User } from "./state";
 
@@ -56,7 +57,7 @@ export async function handleGraphRequest(
         { "Retry-After": String(retryAfterSeconds) },
       );
     }
-    return mailboxRoute(call, req, user, resource, rest);
+    return mailboxRefusal(call, req, user) ?? mailboxRoute(call, req, user, resource, rest);
   } finally {
     decision.release();
   }
@@ -83,6 +84,8 @@ function methodNotAllowed(call: GraphCall, req: GraphRequest): GraphResponse {
 function mailboxRoute(call: GraphCall, req: GraphRequest, user: User, resource: string, rest: string[]): GraphResponse {
   const name = resource.toLowerCase();
   if (name === "messages") return messagesRoute(call, req, user, null, rest);
+  if (name === "getmailtips" && rest.length === 0)
+    return req.method === "POST" ? getMailTips(call, req) : methodNotAllowed(call, req);
   if (name !== "mailfolders")
     return graphError(400, "BadRequest", `Resource not found for the segment '${resource}'.`, call);
   const [folderId, child, ...more] = rest;

@@ -3,7 +3,15 @@ import { SignJWT } from "jose";
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { M365Sandbox } from "./index";
-import { MAILBOXES, appToken, graphClient, graphFailure, skipWithoutCa, startTestSandbox } from "./test-support";
+import {
+  MAILBOXES,
+  appToken,
+  graphClient,
+  graphFailure,
+  graphScope,
+  skipWithoutCa,
+  startTestSandbox,
+} from "./test-support";
 
 const ITEM_KEY = "String {8c2d5e3a-4b1f-4c6d-9e7a-0f1b2c3d4e5f} Name SymphonyItemKey";
 const NO_RETRY = [new RetryHandlerOptions(0, 0)];
@@ -291,7 +299,7 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
           grant_type: "client_credentials",
           client_id: shortLived.app.clientId,
           client_secret: shortLived.app.clientSecret,
-          scope: "https://graph.microsoft.com/.default",
+          scope: graphScope(shortLived),
         }),
       });
       const { access_token: token, expires_in: expiresIn } = (await response.json()) as {

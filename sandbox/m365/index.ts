@@ -13,19 +13,22 @@ import { handleMailboxPages } from "./mailbox-pages";
 import {
   defaultDataDir,
   defaultSignInUsers,
+  mailboxSchema,
   newSecret,
   parseOptions,
   type Faults,
   type Limits,
   type M365SandboxOptions,
   type Mailbox,
+  type MailboxPolicy,
   type SignInUser,
 } from "./options";
+
 import { createState, type Stats, type User } from "./state";
 import { createThrottle } from "./throttle";
 import { handleUpload } from "./upload";
 
-export type { M365SandboxOptions, Mailbox, SignInUser, Limits, Faults, Stats, User };
+export type { M365SandboxOptions, Mailbox, MailboxPolicy, SignInUser, Limits, Faults, Stats, User };
 export { ensureSandboxCa } from "./ca";
 export { ADMIN_ROLE } from "./options";
 
@@ -57,7 +60,9 @@ export type M365Sandbox = {
   mailboxes: () => User[];
   /** Every item of a mailbox with folder path, extended properties and attachment metadata. */
   items: (address: string) => ReturnType<typeof mailboxItems>;
-  addMailbox: (mailbox: { address: string; displayName: string; aliases?: string[] }) => User;
+  addMailbox: (mailbox: Mailbox) => User;
+  /** Changes what Exchange does with a mailbox: no mailbox, blocked by an access policy, full, MaxReceiveSize. */
+  setMailbox: (address: string, policy: Partial<MailboxPolicy>) => void;
   setConsent: (consented: boolean) => void;
   setLimits: (limits: Partial<Limits>) => void;
   setFaults: (faults: Partial<Faults>) => void;
@@ -156,7 +161,12 @@ export async function startM365Sandbox(input: M365SandboxOptions = {}): Promise<
     signInUsers: ctx.signInUsers,
     mailboxes: () => [...state.users.values()],
     items: (address) => mailboxItems(ctx, address),
-    addMailbox: (mailbox) => state.addMailbox({ aliases: [], ...mailbox }),
+    addMailbox: (mailbox) => state.addMailbox(mailboxSchema.parse(mailbox)),
+    setMailbox: (address, policy) => {
+      const user = state.findUser(address);
+      if (!user) throw new Error(`no sandbox user ${address}`);
+      user.policy = { ...user.policy, ...policy };
+    },
     setConsent: controls.setConsent,
     setLimits: controls.setLimits,
     setFaults: controls.setFaults,

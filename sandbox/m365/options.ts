@@ -7,7 +7,28 @@ export const mailboxSchema = z.object({
   address: z.email(),
   displayName: z.string().min(1),
   aliases: z.array(z.email()).default([]),
+  /**
+   * false: a directory user without an Exchange Online mailbox (unlicensed, on-premises, guest): mail
+   * calls answer 404 MailboxNotEnabledForRESTAPI.
+   */
+  mailboxEnabled: z.boolean().default(true),
+  /** Outside the scope of the tenant's application access policy: mail calls answer 403 ErrorAccessDenied [RAOP]. */
+  appAccessBlocked: z.boolean().default(false),
+  /** Over its quota (ProhibitSendReceiveQuota): creates answer ErrorQuotaExceeded. */
+  full: z.boolean().default(false),
+  /** Set-Mailbox -MaxReceiveSize, in bytes; Exchange Online's default is 36 MB. */
+  maxReceiveSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(150 * 1024 * 1024)
+    .default(36 * 1024 * 1024),
 });
+
+export type MailboxPolicy = Pick<
+  z.output<typeof mailboxSchema>,
+  "mailboxEnabled" | "appAccessBlocked" | "full" | "maxReceiveSize"
+>;
 
 export const signInUserSchema = z.object({
   email: z.email(),
@@ -83,7 +104,9 @@ export const optionsSchema = z.object({
 
 export type M365SandboxOptions = z.input<typeof optionsSchema>;
 export type ParsedOptions = z.output<typeof optionsSchema>;
-export type Mailbox = z.output<typeof mailboxSchema>;
+/** A mailbox as callers give it (policy fields optional). */
+export type Mailbox = z.input<typeof mailboxSchema>;
+export type ParsedMailbox = z.output<typeof mailboxSchema>;
 export type SignInUser = z.output<typeof signInUserSchema>;
 export type Limits = z.output<typeof limitsSchema>;
 export type Faults = z.output<typeof faultsSchema>;

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { randomBytes, randomUUID } from "node:crypto";
-import type { Faults, Limits, Mailbox, ParsedOptions, SignInUser } from "./options";
+import type { Faults, Limits, MailboxPolicy, ParsedMailbox as Mailbox, ParsedOptions, SignInUser } from "./options";
 import { faultsSchema, limitsSchema } from "./options";
 
 export type User = {
@@ -10,6 +10,8 @@ export type User = {
   mail: string;
   userPrincipalName: string;
   proxyAddresses: string[];
+  /** What Exchange does with this user's mailbox (see MailboxPolicy in options.ts). */
+  policy: MailboxPolicy;
 };
 
 export type Folder = {
@@ -117,6 +119,12 @@ export function createState(options: ParsedOptions, dataDir: string) {
       mail: address,
       userPrincipalName: address,
       proxyAddresses: [`SMTP:${address}`, ...mailbox.aliases.map((a) => `smtp:${a.toLowerCase()}`)],
+      policy: {
+        mailboxEnabled: mailbox.mailboxEnabled,
+        appAccessBlocked: mailbox.appAccessBlocked,
+        full: mailbox.full,
+        maxReceiveSize: mailbox.maxReceiveSize,
+      },
     };
     users.set(user.id, user);
     createWellKnownFolders(user.id);

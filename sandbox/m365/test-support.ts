@@ -5,7 +5,10 @@ import { Client, GraphError } from "@microsoft/microsoft-graph-client";
 import { expect } from "vitest";
 import { startM365Sandbox, type M365Sandbox, type M365SandboxOptions } from "./index";
 
-export const GRAPH_SCOPE = "https://graph.microsoft.com/.default";
+/** The app-only scope the sandbox's Entra accepts: its own Graph origin + `/.default`, as in a national cloud. */
+export function graphScope(sandbox: Pick<M365Sandbox, "graphBaseUrl">): string {
+  return `${new URL(sandbox.graphBaseUrl).origin}/.default`;
+}
 
 /** NODE_EXTRA_CA_CERTS is read once at process start; the sandbox must serve a certificate of that CA. */
 export const trustedCaDir = (() => {
@@ -50,7 +53,7 @@ export function msalWithSecret(
 }
 
 export async function appToken(sandbox: M365Sandbox): Promise<string> {
-  const result = await msalWithSecret(sandbox).acquireTokenByClientCredential({ scopes: [GRAPH_SCOPE] });
+  const result = await msalWithSecret(sandbox).acquireTokenByClientCredential({ scopes: [graphScope(sandbox)] });
   if (!result?.accessToken) throw new Error("no access token");
   return result.accessToken;
 }

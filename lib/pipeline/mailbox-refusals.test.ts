@@ -1,0 +1,46 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { db } from "@/lib/db";
+import { runImport } from "./run";
+import { canRun, startHarness, type Harness } from "@/lib/testing";
+
+// Mailboxes Microsoft 365 refuses one by one must never stop a run: a mailbox outside the tenant's
+// application access policy FAILS its own items, a directory user without a mailbox is SKIPPED.
+describe.skipIf(!canRun)("a run meeting mailboxes Microsoft 365 refuses", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ seed: "mailbox-refusals", users: 8, messages: 60 });
+  });
+  afterAll(() => h?.close());
+
+  it("fails the items of a mailbox outside the access policy, skips users without a mailbox, imports the rest", async () => {
+    // People whose Symphony address is their mailbox, so that the automatic mapping reaches them.
+    const reachable = h.symphony.org.people.filter((p) => p.m365Address && p.m365Address === p.symphonyEmail);
+    const [blocked, unlicensed] = reachable;
+    if (!blocked || !unlicensed) throw new Error("the seeded organisation has too few mapped people");
+    h.m365.setMailbox(blocked.m365Address!, { appAccessBlocked: true });
+    h.m365.setMailbox(unlicensed.m365Address!, { mailboxEnabled: false });
+
+    const summary = await runImport(await h.newRun(), { workerId: "refusals-worker", environment: h.environment });
+    expect(summary.status).toBe("PARTIAL");
+    const items = await db.importItem.findMany({ where: { connectorId: h.connector.id } });
+    const of = (address: string) => items.filter((item) => item.mailbox === address.toLowerCase());
+
+    const blockedItems = of(blocked.m365Address!);
+    expect(blockedItems.length).toBeGreaterThan(0);
+    for (const item of blockedItems) {
+      expect(item.status).toBe("FAILED");
+      expect(item.attempts).toBe(1);
+      expect(item.reason).toMatch(/application access policy.*Add the mailbox to the policy's scope/s);
+    }
+    const unlicensedItems = of(unlicensed.m365Address!);
+    expect(unlicensedItems.length).toBeGreaterThan(0);
+    for (const item of unlicensedItems) {
+      expect(item.status).toBe("SKIPPED");
+      expect(item.reason).toMatch(/no Exchange Online mailbox.*MailboxNotEnabledForRESTAPI/);
+    }
+    expect(items.filter((item) => item.status === "IMPORTED").length).toBeGreaterThan(0);
+    expect(items.filter((item) => item.status === "PENDING")).toEqual([]);
+    expect(h.m365.items(blocked.m365Address!)).toEqual([]);
+  });
+});
