@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildEmail, messageIdFor } from "./email";
-import { toGraphMessage } from "./graph";
+import { MAX_GRAPH_HEADERS, toGraphMessage } from "./graph";
 import type { ChatMessage, Person } from "./types";
 
 const alice: Person = { userId: "1001", email: "alice@example.com", displayName: "Alice Smith" };
@@ -133,6 +133,48 @@ describe("toGraphMessage", () => {
         { id: "SystemTime 0x0E06", value: "2026-11-02T09:15:30.250Z" },
         { id: "SystemTime 0x0039", value: "2026-11-02T09:15:30.250Z" },
       ],
+      internetMessageHeaders: [
+        { name: "X-Symphony-Message-Id", value: "kS6Pv+8mHq3/Xy2Wn1bL4Q==" },
+        { name: "X-Symphony-Stream-Id", value: "iWyZBIOdQQzQj0tKOLRivX___qu6YeyZdA" },
+        { name: "X-Symphony-Stream-Type", value: "IM" },
+      ],
     });
+  });
+
+  it("sends at most Graph's 5 custom headers, most useful first; the rest stay in the MIME only", () => {
+    const email = buildEmail(
+      message({
+        messageId: "v2",
+        parentMessageId: "parent1",
+        initialMessageId: "v1",
+        initialTimestamp: new Date("2026-11-02T09:00:00Z"),
+      }),
+    );
+    expect(Object.keys(email.headers)).toHaveLength(6);
+    expect(toGraphMessage(email).internetMessageHeaders?.map((h) => h.name)).toEqual([
+      "X-Symphony-Message-Id",
+      "X-Symphony-Stream-Id",
+      "X-Symphony-Stream-Type",
+      "X-Symphony-Parent-Message-Id",
+      "X-Symphony-Initial-Message-Id",
+    ]);
+    expect(MAX_GRAPH_HEADERS).toBe(5);
+
+    // Order does not depend on the MIME's; names Graph refuses (not x-) and unsafe values never go.
+    const graph = toGraphMessage({
+      ...email,
+      headers: {
+        "X-Symphony-Stream-Type": "ROOM",
+        "In-Reply-To": "<a@b>",
+        "x-symphony-stream-id": "s1",
+        "X-Symphony-Other": "line\r\nBcc: x@example.com",
+        "X-Symphony-Long": "x".repeat(1000),
+      },
+    });
+    expect(graph.internetMessageHeaders).toEqual([
+      { name: "x-symphony-stream-id", value: "s1" },
+      { name: "X-Symphony-Stream-Type", value: "ROOM" },
+    ]);
+    expect(toGraphMessage({ ...email, headers: {} })).not.toHaveProperty("internetMessageHeaders");
   });
 });

@@ -9,6 +9,11 @@ export interface GraphExtendedProperty {
   value: string;
 }
 
+export interface GraphInternetMessageHeader {
+  name: string;
+  value: string;
+}
+
 /** Body of Graph `POST /users/{id}/mailFolders/{folderId}/messages` (attachments are added afterwards). */
 export interface GraphMessage {
   subject: string;
@@ -19,6 +24,52 @@ export interface GraphMessage {
   internetMessageId: string;
   isRead: true;
   singleValueExtendedProperties: GraphExtendedProperty[];
+  /** Our X-Symphony-* headers, at most MAX_GRAPH_HEADERS, so that eDiscovery finds items by stream. */
+  internetMessageHeaders?: GraphInternetMessageHeader[];
+}
+
+/**
+ * Graph takes at most 5 custom headers on a create: a sixth answers 400
+ * `InvalidInternetMessageHeaderCollection` "Maximum number of headers in one message should be less
+ * than or equal to 5." (Microsoft Q&A 762243). Each name must start with `x-`/`X-` (the message
+ * resource: "Add custom headers only when creating a message, and name them starting with "x-"";
+ * otherwise 400 `InvalidInternetMessageHeader`).
+ */
+export const MAX_GRAPH_HEADERS = 5;
+/** RFC 5322 section 2.1.1: a header line (name, ": ", value) of at most 998 characters. */
+const MAX_HEADER_LINE = 998;
+
+/** Most useful first: the rest (and anything past the limit) stays in the staged MIME only. */
+export const GRAPH_HEADER_ORDER = [
+  "X-Symphony-Message-Id",
+  "X-Symphony-Stream-Id",
+  "X-Symphony-Stream-Type",
+  "X-Symphony-Parent-Message-Id",
+  "X-Symphony-Initial-Message-Id",
+  "X-Symphony-Initial-Timestamp",
+];
+
+function rank(name: string): number {
+  const index = GRAPH_HEADER_ORDER.findIndex((known) => known.toLowerCase() === name.toLowerCase());
+  return index < 0 ? GRAPH_HEADER_ORDER.length : index;
+}
+
+/**
+ * The email's X-Symphony-* headers as Graph accepts them on a create: `x-` names only, single-line
+ * values, one line each within RFC 5322's limit, at most MAX_GRAPH_HEADERS, most useful first.
+ */
+export function graphHeaders(headers: Record<string, string>): GraphInternetMessageHeader[] {
+  return Object.entries(headers)
+    .filter(
+      ([name, value]) =>
+        /^x-[!-9;-~]+$/i.test(name) &&
+        value !== "" &&
+        !/[\r\n\0]/.test(value) &&
+        name.length + 2 + value.length <= MAX_HEADER_LINE,
+    )
+    .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
+    .slice(0, MAX_GRAPH_HEADERS)
+    .map(([name, value]) => ({ name, value }));
 }
 
 /** PR_MESSAGE_FLAGS = MSGFLAG_READ: a received, read item; without it Exchange keeps a draft. */
@@ -35,6 +86,7 @@ function recipient({ name, address }: EmailAddress): GraphRecipient {
 /** The Graph JSON message for an email, without attachments and without the idempotency key. */
 export function toGraphMessage(email: EmailModel): GraphMessage {
   const time = email.date.toISOString();
+  const headers = graphHeaders(email.headers);
   return {
     subject: email.subject,
     body: { contentType: "html", content: email.html },
@@ -48,5 +100,6 @@ export function toGraphMessage(email: EmailModel): GraphMessage {
       { id: DELIVERY_TIME_PROPERTY, value: time },
       { id: SUBMIT_TIME_PROPERTY, value: time },
     ],
+    ...(headers.length > 0 ? { internetMessageHeaders: headers } : {}),
   };
 }

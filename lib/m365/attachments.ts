@@ -2,7 +2,15 @@ import { alreadyDone, listAll, send, type GraphContext } from "./context";
 import { graphError, isSuccess, type GraphResponse } from "./graph";
 import { readAll, type ImportAttachment } from "./item";
 
-/** Attachments below this many bytes go as base64 in a JSON body; larger ones through an upload session. */
+/**
+ * Outlook refuses an upload session for a smaller attachment
+ * (ErrorAttachmentSizeShouldNotBeLessThanMinimumSize; 2 MiB measured, Graph's docs say 3 MB).
+ */
+export const UPLOAD_SESSION_MIN_BYTES = 2 * 1024 * 1024;
+/**
+ * Attachments below this many bytes go as base64 in a JSON body; larger ones through an upload
+ * session. Graph's docs draw the line at 3 MB; it must stay at or above UPLOAD_SESSION_MIN_BYTES.
+ */
 export const SMALL_ATTACHMENT_MAX_BYTES = 3_000_000;
 /** Raw attachment bytes sent in one request (base64 makes it 4/3 of this; Graph takes 4 MB a request). */
 const REQUEST_MAX_ATTACHMENT_BYTES = 2_500_000;
@@ -52,7 +60,7 @@ export function planAttachments(attachments: ImportAttachment[], createBytes: nu
   const plan: AttachmentPlan = { inCreate: [], small: [], large: [] };
   let room = createBytes === undefined ? 0 : REQUEST_MAX_ATTACHMENT_BYTES - createBytes;
   for (const attachment of attachments) {
-    if (attachment.size >= SMALL_ATTACHMENT_MAX_BYTES) plan.large.push(attachment);
+    if (attachment.size >= Math.max(SMALL_ATTACHMENT_MAX_BYTES, UPLOAD_SESSION_MIN_BYTES)) plan.large.push(attachment);
     else if (attachment.size <= room) {
       plan.inCreate.push(attachment);
       room -= attachment.size;

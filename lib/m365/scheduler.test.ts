@@ -43,3 +43,24 @@ describe("scheduler and an abandoned attempt", () => {
     expect(calls).toBe(1);
   });
 });
+
+describe("scheduler and the per-mailbox upload byte budget", () => {
+  it("holds an upload past the budget until the window frees it, without blocking other requests", async () => {
+    const scheduler = createScheduler({ perMailboxConcurrency: 1, uploadBudget: { bytes: 1000, windowMs: 300 } });
+    const sentAt: Record<string, number> = {};
+    const send = (name: string) => () => ((sentAt[name] = Date.now()), Promise.resolve(ok()));
+    const started = Date.now();
+    await scheduler.schedule("c@bank.example", send("first"), { uploadBytes: 800 });
+    const second = scheduler.schedule("c@bank.example", send("second"), { uploadBytes: 800 });
+    // A plain request goes ahead while the upload waits for room (it holds none of the mailbox's slots).
+    await scheduler.schedule("c@bank.example", send("plain"));
+    expect(sentAt.second).toBeUndefined();
+    // Another mailbox has a budget of its own.
+    await scheduler.schedule("d@bank.example", send("elsewhere"), { uploadBytes: 800 });
+    await second;
+    expect(sentAt.plain! - started).toBeLessThan(150);
+    expect(sentAt.elsewhere! - started).toBeLessThan(150);
+    expect(sentAt.second! - sentAt.first!).toBeGreaterThanOrEqual(300);
+    expect(scheduler.counters().throttled).toBe(0);
+  });
+});

@@ -9,6 +9,11 @@ export type SchedulerOptions = {
   perMailboxConcurrency: number;
   /** Requests per mailbox per window (Outlook: 10,000 per 10 minutes). */
   budget: { requests: number; windowMs: number };
+  /**
+   * Upload-session bytes per mailbox per window (Outlook: 150 MB per 5 minutes per app per mailbox).
+   * Chunk PUTs wait for room here instead of meeting 429s that would stall the mailbox.
+   */
+  uploadBudget: { bytes: number; windowMs: number };
   /** Requests in flight at once over all mailboxes. */
   globalConcurrency: number;
   /** Attempts per request before it fails with GraphRetriesExhaustedError. */
@@ -22,6 +27,8 @@ export type SchedulerOptions = {
 export const defaultSchedulerOptions: SchedulerOptions = {
   perMailboxConcurrency: 4,
   budget: { requests: 10_000, windowMs: 10 * 60_000 },
+  // 150 MB in decimal megabytes: a little under what Outlook allows whichever MB it means.
+  uploadBudget: { bytes: 150_000_000, windowMs: 5 * 60_000 },
   globalConcurrency: 64,
   maxAttempts: 8,
   backoff: { baseMs: 500, maxMs: 30_000 },
@@ -31,6 +38,8 @@ export const defaultSchedulerOptions: SchedulerOptions = {
 export type ScheduleOptions<T> = {
   /** Graph requests this HTTP request carries (a $batch carries its sub-requests); asked before each attempt. */
   requestCount?: () => number;
+  /** Bytes this request uploads (a chunk PUT to an upload session), paced by the mailbox's upload budget. */
+  uploadBytes?: number;
   /**
    * For a request that may have taken effect although its answer was lost or a 5xx (a create):
    * called before each retry; a result returned here is used instead of sending again.
@@ -67,7 +76,7 @@ export type Scheduler = {
   counters(): SchedulerCounters;
 };
 
-type Mailbox = { slots: Semaphore; budget: WindowCounter; pausedUntil: number };
+type Mailbox = { slots: Semaphore; budget: WindowCounter; uploads: WindowCounter; pausedUntil: number };
 
 /**
  * Per-mailbox throttling for Graph: at most N requests in flight per mailbox, a request budget per
@@ -94,6 +103,7 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
       state = {
         slots: createSemaphore(options.perMailboxConcurrency),
         budget: createWindowCounter(options.budget.requests, options.budget.windowMs),
+        uploads: createWindowCounter(options.uploadBudget.bytes, options.uploadBudget.windowMs),
         pausedUntil: 0,
       };
       mailboxes.set(key, state);
@@ -107,18 +117,34 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
     requestCount: number,
     onSent?: (n: number) => void,
     signal?: AbortSignal,
+    uploadBytes = 0,
   ) {
-    const state = mailboxState(key);
     const slots = Math.min(requestCount, options.perMailboxConcurrency);
     const cost = Math.min(requestCount, options.budget.requests);
+    const bytes = Math.min(uploadBytes, options.uploadBudget.bytes);
+    // An upload waiting for byte budget does not hold one of the mailbox's slots meanwhile.
+    for (;;) {
+      const wait = bytes > 0 ? mailboxState(key).uploads.waitMs(Date.now(), bytes) : 0;
+      if (wait <= 0) break;
+      signal?.throwIfAborted();
+      await sleep(wait);
+    }
+    // Looked up after the wait: an idle mailbox's state may have been dropped meanwhile.
+    const state = mailboxState(key);
     await state.slots.acquire(slots);
     try {
       for (;;) {
-        const wait = Math.max(state.pausedUntil - Date.now(), state.budget.waitMs(Date.now(), cost));
+        const now = Date.now();
+        const wait = Math.max(
+          state.pausedUntil - now,
+          state.budget.waitMs(now, cost),
+          bytes > 0 ? state.uploads.waitMs(now, bytes) : 0,
+        );
         if (wait <= 0) break;
         await sleep(wait);
       }
       state.budget.add(Date.now(), cost);
+      if (bytes > 0) state.uploads.add(Date.now(), bytes);
       counters.peakInFlightPerMailbox = Math.max(counters.peakInFlightPerMailbox, state.slots.used());
       await global.acquire(Math.min(slots, options.globalConcurrency));
       try {
@@ -132,7 +158,12 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
       }
     } finally {
       state.slots.release(slots);
-      if (state.slots.idle() && state.budget.empty(Date.now()) && state.pausedUntil <= Date.now())
+      if (
+        state.slots.idle() &&
+        state.budget.empty(Date.now()) &&
+        state.uploads.empty(Date.now()) &&
+        state.pausedUntil <= Date.now()
+      )
         mailboxes.delete(key);
     }
   }
@@ -148,14 +179,14 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
   }
 
   return {
-    async schedule(key, send, { requestCount, beforeRetry, onSent, signal } = {}) {
+    async schedule(key, send, { requestCount, uploadBytes, beforeRetry, onSent, signal } = {}) {
       for (let attempt = 1; ; attempt++) {
         signal?.throwIfAborted();
         let delay: number;
         let ambiguous: boolean;
         let last: number | "network-error";
         try {
-          const outcome = await sendOnce(key, send, Math.max(1, requestCount?.() ?? 1), onSent, signal);
+          const outcome = await sendOnce(key, send, Math.max(1, requestCount?.() ?? 1), onSent, signal, uploadBytes);
           const retryAfter = retryAfterMs(outcome.headers, options.maxRetryAfterMs);
           last = outcome.status;
           if (outcome.status === 429) {
@@ -245,7 +276,7 @@ type WindowCounter = {
 };
 
 /**
- * Requests counted in 60 time buckets. A bucket is forgotten only once all of it is older than the
+ * Requests (or bytes) counted in 60 time buckets. A bucket is forgotten only once all of it is older than the
  * window, so no window of that length, however aligned, ever holds more than `limit` requests.
  */
 function createWindowCounter(limit: number, windowMs: number, bucketCount = 60): WindowCounter {

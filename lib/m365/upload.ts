@@ -13,10 +13,12 @@ const PUT_TIMEOUT_MS = 120_000;
 type UploadSession = { uploadUrl: string; nextExpectedRanges?: string[] };
 
 /**
- * Attaches a 3-150 MB file through an upload session, streaming it chunk by chunk. When the server's
- * idea of the next byte differs from ours (a PUT that landed but whose answer was lost), its
- * nextExpectedRanges wins; when the session is gone, either the last chunk completed the attachment
- * (it is on the message) or a new session starts over.
+ * Attaches a 3-150 MB file through an upload session, streaming it chunk by chunk. Only documented
+ * calls touch the upload URL (PUT, and DELETE to drop a session): when an answer names the next byte
+ * (nextExpectedRanges, in either casing), that wins; when the session is gone or refuses our range
+ * without saying where it stands (a PUT that landed but whose answer was lost), either the last chunk
+ * completed the attachment (it is on the message) or the stale session is deleted and a new one
+ * starts over.
  */
 export async function uploadLargeAttachment(
   target: AttachmentTarget,
@@ -43,16 +45,36 @@ export async function uploadLargeAttachment(
       },
       { onSent: target.onSent },
     );
-    if ((await uploadChunks(target, session, attachment)) === "done") return;
+    let outcome: UploadOutcome;
+    try {
+      outcome = await uploadChunks(target, session, attachment);
+    } catch (error) {
+      await deleteSession(target, session.uploadUrl);
+      throw error;
+    }
+    if (outcome === "done") return;
+    if (outcome === "restart") await deleteSession(target, session.uploadUrl);
     const stillMissing = missingFrom(all, await attachedNames(target)).includes(attachment);
     if (!stillMissing) return;
     if (sessionCount >= MAX_SESSIONS)
-      throw new Error(`upload of attachment "${attachment.name}" lost its session ${sessionCount} times`);
+      throw new Error(
+        `upload of attachment "${attachment.name}" lost or had to restart its session ${sessionCount} times`,
+      );
   }
 }
 
-/** Sends the attachment's bytes to an open session: "done", or "session-lost" when the session is gone. */
-export async function uploadChunks(target: AttachmentTarget, session: UploadSession, attachment: ImportAttachment) {
+/**
+ * "done"; "session-lost" when the session is gone (404/410); "restart" when it refused our range
+ * without naming the byte it wants (it exists but must be replaced by a new one).
+ */
+export type UploadOutcome = "done" | "session-lost" | "restart";
+
+/** Sends the attachment's bytes to an open session, each chunk paced by the mailbox's upload byte budget. */
+export async function uploadChunks(
+  target: AttachmentTarget,
+  session: UploadSession,
+  attachment: ImportAttachment,
+): Promise<UploadOutcome> {
   const { size } = attachment;
   const reader = createChunkReader(() => attachment.open());
   try {
@@ -64,7 +86,7 @@ export async function uploadChunks(target: AttachmentTarget, session: UploadSess
       const response = await target.ctx.scheduler.schedule(
         target.userId,
         () => putChunk(session.uploadUrl, chunk, start, size),
-        { onSent: target.onSent },
+        { onSent: target.onSent, uploadBytes: chunk.length },
       );
       if (response.status === 201) return "done";
       if (response.status === 404 || response.status === 410) return "session-lost";
@@ -74,9 +96,12 @@ export async function uploadChunks(target: AttachmentTarget, session: UploadSess
         if (next >= size) return "done";
         continue;
       }
-      // 400/409/416: the session expects another range than the one we sent.
-      const expected = nextByte(response.body) ?? nextByte((await getSession(session.uploadUrl)).body);
-      if (expected === undefined || ++resyncs > MAX_RESYNCS) throw graphError(response);
+      if (![400, 409, 416].includes(response.status)) throw graphError(response);
+      // The session expects another range than the one we sent. Nothing documented asks an upload URL
+      // where it stands (only PUT and DELETE are): without nextExpectedRanges in this answer, start over.
+      const expected = nextByte(response.body);
+      if (expected === undefined) return "restart";
+      if (++resyncs > MAX_RESYNCS) throw graphError(response);
       next = expected;
     }
     return "done";
@@ -99,9 +124,20 @@ async function putChunk(uploadUrl: string, chunk: Buffer, start: number, size: n
   return { status: response.status, headers: response.headers, body: await jsonOrUndefined(response) };
 }
 
-async function getSession(uploadUrl: string): Promise<GraphResponse> {
-  const response = await fetch(uploadUrl, { signal: AbortSignal.timeout(PUT_TIMEOUT_MS) });
-  return { status: response.status, headers: response.headers, body: await jsonOrUndefined(response) };
+/** Drops a session that will not be finished (the documented, optional DELETE); best effort. */
+async function deleteSession(target: AttachmentTarget, uploadUrl: string): Promise<void> {
+  try {
+    await target.ctx.scheduler.schedule(
+      target.userId,
+      async (): Promise<GraphResponse> => {
+        const response = await fetch(uploadUrl, { method: "DELETE", signal: AbortSignal.timeout(PUT_TIMEOUT_MS) });
+        return { status: response.status, headers: response.headers, body: await jsonOrUndefined(response) };
+      },
+      { onSent: target.onSent },
+    );
+  } catch {
+    // An undeleted session expires on its own (expirationDateTime).
+  }
 }
 
 async function jsonOrUndefined(response: Response): Promise<unknown> {
@@ -113,9 +149,15 @@ async function jsonOrUndefined(response: Response): Promise<unknown> {
   }
 }
 
-/** Outlook answers nextExpectedRanges as ["1966080"] or ["1966080-"]: the first byte it still wants. */
-function nextByte(body: unknown): number | undefined {
-  const ranges = (body as { nextExpectedRanges?: unknown } | undefined)?.nextExpectedRanges;
+/**
+ * Outlook answers nextExpectedRanges as ["1966080"] or ["1966080-"]: the first byte it still wants.
+ * Graph's createUploadSession names it `nextExpectedRanges`; the upload URL's own answers (Outlook
+ * REST v2.0) name it `NextExpectedRanges`: any casing is read.
+ */
+export function nextByte(body: unknown): number | undefined {
+  if (typeof body !== "object" || body === null) return undefined;
+  const key = Object.keys(body).find((name) => name.toLowerCase() === "nextexpectedranges");
+  const ranges = key === undefined ? undefined : (body as Record<string, unknown>)[key];
   if (!Array.isArray(ranges) || typeof ranges[0] !== "string") return undefined;
   const match = /^(\d+)/.exec(ranges[0]);
   return match ? Number(match[1]) : undefined;

@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ALICE, bytesAttachment, item, sha256 } from "./test-items";
+import { buildEmail, buildMime, readStagedMime, toGraphMessage } from "@/lib/convert";
 import { startM365Sandbox, type M365Sandbox } from "@/sandbox/m365";
 import { createGraphTransport } from "./graph";
 import { createBody, importMessage } from "./message";
-import { UPLOAD_CHUNK_BYTES, uploadChunks } from "./upload";
 import {
   createMailboxWriter,
   createScheduler,
@@ -20,7 +21,6 @@ import {
 } from "./index";
 
 const caDir = process.env.M365_SANDBOX_CA_DIR;
-const ALICE = "alice@contoso.test";
 const BOB = "bob@contoso.test";
 const CAROL = "carol@contoso.test";
 /** In the directory without an Exchange Online mailbox (unlicensed, on-premises or guest). */
@@ -250,6 +250,40 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       expect(await w.findByKey(userId, "key-other")).toBeUndefined();
     });
 
+    it("an item imported from its staged MIME carries its X-Symphony-* headers, readable via Graph", async () => {
+      const email = buildEmail({
+        messageId: "kS6Pv+8mHq3/Xy2Wn1bL4Q==",
+        streamId: "iWyZBIOdQQzQj0tKOLRivX___qu6YeyZdA",
+        streamType: "ROOM",
+        timestamp: new Date("2024-03-05T09:15:27Z"),
+        sender: { userId: "1001", email: "sender@contoso.test", displayName: "Sender" },
+        participants: [{ userId: "1002", email: ALICE, displayName: "Alice Archer" }],
+        presentationML: '<div data-format="PresentationML" data-version="2.0">Hello</div>',
+        attachments: [],
+      });
+      const mime = Buffer.concat(await buildMime(email, []).toArray());
+      // As lib/pipeline's stagedImportItem rebuilds it from the blob.
+      const { email: read } = await readStagedMime(() => Readable.from([mime]));
+      const staged: ImportItem = { key: "key-headers", graph: toGraphMessage(read), attachments: [] };
+      const w = writer();
+      const userId = await resolve(w, ALICE);
+      const folderId = await w.ensureSymphonyFolder(userId);
+      const { graphMessageId } = await w.importMessage(userId, folderId, staged, { firstAttempt: true });
+
+      const selected = (await (
+        await graphGet(`/users/${userId}/messages/${graphMessageId}?$select=internetMessageHeaders`)
+      ).json()) as { internetMessageHeaders: Array<{ name: string; value: string }> };
+      expect(selected.internetMessageHeaders).toContainEqual({
+        name: "X-Symphony-Stream-Id",
+        value: "iWyZBIOdQQzQj0tKOLRivX___qu6YeyZdA",
+      });
+      expect(selected.internetMessageHeaders.map((h) => h.name)).toEqual([
+        "X-Symphony-Message-Id",
+        "X-Symphony-Stream-Id",
+        "X-Symphony-Stream-Type",
+      ]);
+    });
+
     it("after a crash between Graph's create and the ledger, a retry completes the same message", async () => {
       const w = writer();
       const userId = await resolve(w, ALICE);
@@ -301,43 +335,6 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       await expectSameBytes(userId, result.graphMessageId, attachments);
       // create (+2 small inside it) + a $batch of 2 + a $batch of 2 + session + 4 chunks: fewer requests than items sent.
       expect(result.requests).toBeLessThan(attachments.length + 1 + 4 + 1);
-    });
-  });
-
-  describe("upload sessions", () => {
-    it("resumes from the session's nextExpectedRanges when a chunk landed but its answer was lost", async () => {
-      const w = writer();
-      const userId = await resolve(w, BOB);
-      const folderId = await w.ensureSymphonyFolder(userId);
-      const { graphMessageId: messageId } = await w.importMessage(userId, folderId, item("key-resume"), {
-        firstAttempt: true,
-      });
-      const attachment = bytesAttachment("resumed.bin", randomBytes(2 * UPLOAD_CHUNK_BYTES + 1000));
-      const graph = createGraphTransport(
-        parseSettings(secretSettings()),
-        createTokenProvider(parseSettings(secretSettings())),
-      );
-      const session = await graph({
-        method: "POST",
-        path: `/users/${userId}/messages/${messageId}/attachments/createUploadSession`,
-        body: { AttachmentItem: { attachmentType: "file", name: attachment.name, size: attachment.size } },
-      });
-      const { uploadUrl } = session.body as { uploadUrl: string };
-      // An earlier attempt's first chunk reached the server; its answer never came back.
-      const first = Buffer.concat(await Readable.from(await attachment.open()).toArray()).subarray(
-        0,
-        UPLOAD_CHUNK_BYTES,
-      );
-      const put = await fetch(uploadUrl, {
-        method: "PUT",
-        headers: { "Content-Range": `bytes 0-${UPLOAD_CHUNK_BYTES - 1}/${attachment.size}` },
-        body: new Uint8Array(first),
-      });
-      expect(put.status).toBe(200);
-
-      const target = { ctx: { graph, scheduler: createScheduler() }, userId, messageId, onSent: () => {} };
-      expect(await uploadChunks(target, { uploadUrl, nextExpectedRanges: ["0-"] }, attachment)).toBe("done");
-      await expectSameBytes(userId, messageId, [attachment]);
     });
   });
 
@@ -464,41 +461,6 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
   }
 });
 
-function item(key: string, options: { time?: string; attachments?: ImportAttachment[] } = {}): ImportItem {
-  const time = options.time ?? "2024-01-02T03:04:05Z";
-  return {
-    key,
-    graph: {
-      subject: `Subject ${key}`,
-      body: { contentType: "html", content: `<p>Message ${key}</p>` },
-      from: { emailAddress: { name: "Sender", address: "sender@contoso.test" } },
-      sender: { emailAddress: { name: "Sender", address: "sender@contoso.test" } },
-      toRecipients: [{ emailAddress: { name: "Alice Archer", address: ALICE } }],
-      internetMessageId: `<${key}@symphony.test>`,
-      isRead: true,
-      singleValueExtendedProperties: [
-        { id: "Integer 0x0E07", value: "1" },
-        { id: "SystemTime 0x0E06", value: time },
-        { id: "SystemTime 0x0039", value: time },
-      ],
-    },
-    attachments: options.attachments ?? [],
-  };
-}
-
-function bytesAttachment(name: string, bytes: Buffer): ImportAttachment {
-  const pieces = Array.from({ length: Math.ceil(bytes.length / 65_536) }, (_, i) =>
-    bytes.subarray(i * 65_536, (i + 1) * 65_536),
-  );
-  return {
-    name,
-    contentType: "application/octet-stream",
-    size: bytes.length,
-    isInline: false,
-    open: () => Readable.from(pieces),
-  };
-}
-
 function smallAttachment(name: string, size: number): ImportAttachment {
   return bytesAttachment(name, randomBytes(size));
 }
@@ -507,8 +469,4 @@ function claims(token: string): Record<string, unknown> {
   const payload = token.split(".")[1];
   if (payload === undefined) throw new Error("Not a JWT: the token has no payload part.");
   return JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Record<string, unknown>;
-}
-
-function sha256(bytes: Buffer): string {
-  return createHash("sha256").update(bytes).digest("hex");
 }

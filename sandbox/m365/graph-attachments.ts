@@ -10,6 +10,8 @@ import { newId, type Attachment, type Message } from "./state";
 
 export const SMALL_ATTACHMENT_MAX_BYTES = 3 * 1024 * 1024;
 export const LARGE_ATTACHMENT_MAX_BYTES = 150 * 1024 * 1024;
+/** Outlook refuses an upload session for less than this (2 MiB, measured; Graph's docs say "3 MB or more"). */
+export const UPLOAD_SESSION_MIN_BYTES = 2 * 1024 * 1024;
 const UPLOAD_SESSION_LIFETIME_MS = 60 * 60 * 1000;
 
 export const fileAttachmentSchema = z.object({
@@ -126,6 +128,14 @@ export function createUploadSession(call: GraphCall, req: GraphRequest, message:
   const parsed = parseJsonBody(call, req, uploadSessionSchema);
   if (!parsed.ok) return parsed.response;
   const item = parsed.value.AttachmentItem;
+  if (item.size < UPLOAD_SESSION_MIN_BYTES) {
+    return graphError(
+      400,
+      "ErrorAttachmentSizeShouldNotBeLessThanMinimumSize",
+      `The attachment size ${item.size} is less than the minimum of ${UPLOAD_SESSION_MIN_BYTES} bytes for an upload session. Attach it with a POST to the attachments collection.`,
+      call,
+    );
+  }
   const tooLarge = sizeRefusalFor(call, message, encodedSize(item.size));
   if (tooLarge) return tooLarge;
   if (item.size > LARGE_ATTACHMENT_MAX_BYTES) {

@@ -158,6 +158,51 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
     expect(badId.statusCode).toBe(400);
   });
 
+  it("stores custom x- headers given on create, returns them only with $select, and refuses what Graph refuses", async () => {
+    const headers = [
+      { name: "X-Symphony-Message-Id", value: "m42" },
+      { name: "X-Symphony-Stream-Id", value: "stream-1" },
+      { name: "x-symphony-stream-type", value: "ROOM" },
+    ];
+    const created = (await graph
+      .api(`/users/${alice}/mailFolders/inbox/messages`)
+      .post({ subject: "with headers", internetMessageHeaders: headers })) as Message;
+    expect(created).not.toHaveProperty("internetMessageHeaders");
+    const plain = (await graph.api(`/users/${alice}/messages/${encodeURIComponent(created.id)}`).get()) as Message;
+    expect(plain).not.toHaveProperty("internetMessageHeaders");
+    const selected = (await graph
+      .api(`/users/${alice}/messages/${encodeURIComponent(created.id)}`)
+      .select("internetMessageHeaders")
+      .get()) as Message & { internetMessageHeaders: unknown };
+    expect(selected.internetMessageHeaders).toEqual(headers);
+    const listed = (await graph
+      .api(`/users/${alice}/messages`)
+      .select("id,internetMessageHeaders")
+      .get()) as Collection<Message & { internetMessageHeaders: unknown }>;
+    expect(listed.value[0]?.internetMessageHeaders).toEqual(headers);
+
+    const six = Array.from({ length: 6 }, (_, i) => ({ name: `X-Test-${i}`, value: String(i) }));
+    const tooMany = await graphFailure(
+      graph.api(`/users/${alice}/mailFolders/inbox/messages`).post({ subject: "six", internetMessageHeaders: six }),
+    );
+    expect(tooMany).toMatchObject({
+      statusCode: 400,
+      code: "InvalidInternetMessageHeaderCollection",
+      message: "Maximum number of headers in one message should be less than or equal to 5.",
+    });
+    const standard = await graphFailure(
+      graph
+        .api(`/users/${alice}/mailFolders/inbox/messages`)
+        .post({ subject: "rfc", internetMessageHeaders: [{ name: "In-Reply-To", value: "<a@b>" }] }),
+    );
+    expect(standard).toMatchObject({
+      statusCode: 400,
+      code: "InvalidInternetMessageHeader",
+      message: "The internet message header name 'In-Reply-To' should start with 'x-' or 'X-'.",
+    });
+    expect(sandbox.items(alice)).toHaveLength(1);
+  });
+
   it("pages with $top and @odata.nextLink until every item is seen once", async () => {
     for (let i = 0; i < 7; i++) {
       await graph

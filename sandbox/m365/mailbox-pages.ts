@@ -96,6 +96,9 @@ function itemPage(ctx: SandboxContext, address: string, m: Message): string {
   const properties = m.extendedProperties
     .map((p) => `<tr><td>${escapeHtml(p.id)}</td><td>${escapeHtml(p.value)}</td></tr>`)
     .join("");
+  const headers = (m.internetMessageHeaders ?? [])
+    .map((h) => `<tr><td>${escapeHtml(h.name)}</td><td>${escapeHtml(h.value)}</td></tr>`)
+    .join("");
   // The body is shown in a sandboxed frame without scripts: imported content may be hostile.
   const body = m.body.contentType === "html" ? m.body.content : `<pre>${escapeHtml(m.body.content)}</pre>`;
   return layout(
@@ -107,6 +110,7 @@ function itemPage(ctx: SandboxContext, address: string, m: Message): string {
 <tr><th>Folder</th><td>${escapeHtml(folderPath(ctx, m.parentFolderId))}</td></tr><tr><th>Draft</th><td>${m.isDraft}</td></tr>
 <tr><th>Internet message id</th><td>${escapeHtml(m.internetMessageId)}</td></tr></table>
 <h2>Body</h2><iframe sandbox srcdoc="${escapeHtml(body)}" title="Message body"></iframe>
+<h2>Internet message headers</h2>${headers ? `<table>${headers}</table>` : "<p class=muted>none</p>"}
 <h2>Attachments</h2><ul>${attachments || "<li class=muted>none</li>"}</ul>
 <h2>Extended properties</h2><table>${properties}</table>`,
   );

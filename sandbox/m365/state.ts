@@ -58,6 +58,8 @@ export type Message = {
   importance: string;
   conversationId: string;
   extendedProperties: ExtendedProperty[];
+  /** Custom `x-` headers given on create; returned only with `$select=internetMessageHeaders`. */
+  internetMessageHeaders?: Array<{ name: string; value: string }>;
   attachments: Attachment[];
 };
 

@@ -19,7 +19,8 @@ type Entity = { id: string };
 type Collection<T> = { value: T[] };
 type Batch = { responses: Array<{ id: string; status: number; headers: Record<string, string> }> };
 type GraphErrorBody = { error: { message: string } };
-type UploadStatus = { nextExpectedRanges: string[] };
+/** A chunk's answer from the upload URL: Outlook REST v2.0, PascalCase. */
+type UploadStatus = { NextExpectedRanges: string[]; ExpirationDateTime: string };
 
 describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling with the real Graph client", () => {
   let sandbox: M365Sandbox;
@@ -104,8 +105,23 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: large attachments and throttling w
 
     const first = await put(`bytes 0-${chunk.length - 1}/${size}`, chunk);
     expect(first.status).toBe(200);
-    expect(((await first.json()) as UploadStatus).nextExpectedRanges).toEqual([String(chunk.length)]);
+    const status = (await first.json()) as UploadStatus;
+    expect(status.NextExpectedRanges).toEqual([String(chunk.length)]);
+    expect(status).not.toHaveProperty("nextExpectedRanges");
+    expect(Date.parse(status.ExpirationDateTime)).toBeGreaterThan(Date.now());
     expect((await put(`bytes 0-${chunk.length - 1}/${size}`, chunk)).status).toBe(400);
+    // Only PUT and DELETE are documented on an upload URL: no GET to ask where the session stands.
+    expect((await fetch(session.url)).status).toBe(405);
+    expect((await fetch(session.url, { method: "DELETE" })).status).toBe(204);
+    expect((await put(`bytes ${chunk.length}-${2 * chunk.length - 1}/${size}`, chunk)).status).toBe(404);
+  });
+
+  it("refuses an upload session below Outlook's minimum size with ErrorAttachmentSizeShouldNotBeLessThanMinimumSize", async () => {
+    const message = await newMessage();
+    const refused = await graphFailure(uploadSession(message.id, 2 * 1024 * 1024 - 1));
+    expect(refused).toMatchObject({ statusCode: 400, code: "ErrorAttachmentSizeShouldNotBeLessThanMinimumSize" });
+    const session = await uploadSession(message.id, 2 * 1024 * 1024);
+    expect(session.url).toContain("authtoken=");
   });
 
   it("answers 429 ApplicationThrottled with Retry-After when more than 4 requests run at once on one mailbox", async () => {

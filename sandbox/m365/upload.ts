@@ -14,7 +14,9 @@ export const CHUNK_MULTIPLE_BYTES = 320 * 1024;
 
 /**
  * The pre-authenticated upload URL of an attachment upload session (outlook.office.com in reality):
- * PUT byte ranges in order, no Authorization header; 200 + nextExpectedRanges, 201 + Location at the end.
+ * PUT byte ranges in order, no Authorization header; 200 + NextExpectedRanges (Outlook REST's
+ * PascalCase), 201 + Location at the end; DELETE drops the session. Nothing else is documented on
+ * it, so anything else (a GET to ask where the session stands included) answers 405.
  */
 export async function handleUpload(
   ctx: SandboxContext,
@@ -45,9 +47,6 @@ export async function handleUpload(
     ctx.state.uploadSessions.delete(session.token);
     fs.rmSync(session.file, { force: true });
     return send({ status: 204, headers: {} });
-  }
-  if (req.method === "GET") {
-    return send({ status: 200, headers: {}, body: sessionStatus(session.expiresAt, session.received) });
   }
   if (req.method !== "PUT") {
     req.resume();
@@ -123,11 +122,12 @@ export async function handleUpload(
   }
 }
 
+/** A chunk's answer as Outlook REST v2.0 gives it: PascalCase, unlike Graph's createUploadSession answer. */
 function sessionStatus(expiresAt: number, received: number) {
   return {
     "@odata.context": "https://outlook.office.com/api/v2.0/$metadata#AttachmentSessions/$entity",
-    expirationDateTime: new Date(expiresAt).toISOString(),
-    nextExpectedRanges: [String(received)],
+    ExpirationDateTime: new Date(expiresAt).toISOString(),
+    NextExpectedRanges: [String(received)],
   };
 }
 
