@@ -112,9 +112,15 @@ test.describe.serial("a connector's secrets and consent under attack", () => {
     await expect(page.getByText(/differs from the saved one/)).toBeVisible();
     await expect(page.getByLabel("Pod URL")).toHaveValue(rogueUrl);
     expect(rogueRequests).toEqual([]);
-    await page.getByLabel("Pod URL").fill(s.pod);
-    await page.getByRole("button", { name: "Next", exact: true }).click();
-    await expect(page).toHaveURL(/\/connectors\/new\/mapping/);
+    // Back to the saved servers: the key on file is used again. The form re-renders once the refused
+    // save's answer is applied; typing into it before then is lost, so fill and save until it sticks.
+    await expect(async () => {
+      await page.getByLabel("Pod URL").fill(s.pod);
+      await page.getByLabel("Agent URL").fill(s.agent);
+      await page.getByLabel("Key manager URL").fill(s.keyManager);
+      await page.getByRole("button", { name: "Next", exact: true }).click();
+      await expect(page).toHaveURL(/\/connectors\/new\/mapping/, { timeout: 5_000 });
+    }).toPass({ timeout: 30_000 });
 
     // A file larger than the form takes is refused in the browser with a message, never sent.
     await page.getByLabel("Upload a mapping file (CSV)").check();
