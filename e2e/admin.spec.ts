@@ -1,6 +1,5 @@
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
-import AxeBuilder from "@axe-core/playwright";
 import {
   expect,
   test,
@@ -12,27 +11,11 @@ import {
 } from "@playwright/test";
 import { parse } from "csv-parse/sync";
 import { appLogs, demoOrg, mailboxOf, sandbox, secrets } from "./demo";
+import { ADMIN, check, shots, signIn } from "./journey";
 
 // The whole admin journey on the embedded defaults, as a new admin would click it.
-const shots = path.join("e2e", "screenshots");
 const name = `Symphony archive ${Date.now().toString(36)}`;
-const ADMIN = "admin@sandbox.onmicrosoft.com";
 const VIEWER = "viewer@sandbox.onmicrosoft.com";
-
-async function signIn(page: Page, email: string) {
-  await page.goto("/connectors");
-  await expect(page).toHaveURL(/\/signin/);
-  await page.getByRole("button", { name: "Sign in with Microsoft" }).click();
-  await page.locator(`button[data-email="${email}"]`).click();
-  await expect(page.getByRole("heading", { name: "Data connectors" })).toBeVisible();
-}
-
-async function check(page: Page, shot: string) {
-  await page.screenshot({ path: path.join(shots, `${shot}.png`), fullPage: true });
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
 
 // The Microsoft 365 sandbox serves TLS from a local CA that only Node (NODE_EXTRA_CA_CERTS) trusts.
 const trustSandbox = { ignoreHTTPSErrors: true };

@@ -1,34 +1,16 @@
 import { readFileSync } from "node:fs";
-import path from "node:path";
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type BrowserContext, type Locator, type Page } from "@playwright/test";
 import { parse } from "csv-parse/sync";
 import * as openpgp from "openpgp";
 import { exportModel } from "../sandbox/symphony/export-model";
 import { demoOrg, sandbox, secrets } from "./demo";
+import { ADMIN, check, signIn } from "./journey";
 
 // Content Export as a new admin sets it up: through the File Management API with a PGP key (a wrong
 // one first), imported and reconciled; and over SFTP, with the server's host key checked and confirmed.
-const shots = path.join("e2e", "screenshots");
 const suffix = Date.now().toString(36);
 const apiName = `Content Export API ${suffix}`;
 const sftpName = `Content Export SFTP ${suffix}`;
-const ADMIN = "admin@sandbox.onmicrosoft.com";
-
-async function signIn(page: Page, email: string) {
-  await page.goto("/connectors");
-  await expect(page).toHaveURL(/\/signin/);
-  await page.getByRole("button", { name: "Sign in with Microsoft" }).click();
-  await page.locator(`button[data-email="${email}"]`).click();
-  await expect(page.getByRole("heading", { name: "Data connectors" })).toBeVisible();
-}
-
-async function check(page: Page, shot: string) {
-  await page.screenshot({ path: path.join(shots, `${shot}.png`), fullPage: true });
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
-}
 
 /** Every response the app sent to the admin's browser, searched for secrets at the end. */
 const seen: { what: string; text: string }[] = [];

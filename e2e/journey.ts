@@ -1,0 +1,23 @@
+// What every admin journey does the same way: sign in through the sandbox's sign-in page, and look
+// at each page (a full screenshot for people, an axe scan that fails on serious problems).
+import path from "node:path";
+import AxeBuilder from "@axe-core/playwright";
+import { expect, type Page } from "@playwright/test";
+
+export const shots = path.join("e2e", "screenshots");
+export const ADMIN = "admin@sandbox.onmicrosoft.com";
+
+export async function signIn(page: Page, email: string) {
+  await page.goto("/connectors");
+  await expect(page).toHaveURL(/\/signin/);
+  await page.getByRole("button", { name: "Sign in with Microsoft" }).click();
+  await page.locator(`button[data-email="${email}"]`).click();
+  await expect(page.getByRole("heading", { name: "Data connectors" })).toBeVisible();
+}
+
+export async function check(page: Page, shot: string) {
+  await page.screenshot({ path: path.join(shots, `${shot}.png`), fullPage: true });
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+}
