@@ -43,8 +43,10 @@ const otherFingerprint = () => {
   return hostKeyOf(key.getPublicSSH()).fingerprint;
 };
 
+// SFTP gives modification times in whole seconds: files uploaded within one second are ordered by name.
+const uploadSecond = (file: { uploadTime: number }) => Math.floor(file.uploadTime / 1000);
 const filesByUpload = async () =>
-  (await exports.files()).sort((a, b) => a.uploadTime - b.uploadTime || a.name.localeCompare(b.name));
+  (await exports.files()).sort((a, b) => uploadSecond(a) - uploadSecond(b) || a.name.localeCompare(b.name));
 
 async function sha256Of(stream: Readable): Promise<string> {
   const hash = createHash("sha256");
