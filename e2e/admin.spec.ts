@@ -135,7 +135,15 @@ test.describe.serial("admin experience", () => {
 
   test("walks the six steps with their error cases", async () => {
     const s = sandbox();
-    await page.goto("/connectors/new/terms");
+    // Purview's path: the catalogue's Symphony tile, its description page, then the wizard.
+    await page.getByRole("link", { name: "Add connector" }).click();
+    await expect(page.getByRole("heading", { name: "Connector catalogue" })).toBeVisible();
+    await check(page, "02-catalogue");
+    await page.getByRole("link", { name: /Symphony/ }).click();
+    await expect(page.getByRole("heading", { name: "Before you start" })).toBeVisible();
+    await check(page, "02-description");
+    await page.getByRole("link", { name: "Add connector" }).click();
+    await expect(page).toHaveURL(/\/connectors\/new\/terms/);
     await check(page, "02-terms");
     await page.getByRole("button", { name: "Next", exact: true }).click();
     await expect(page.getByText("Accept the terms of service to continue.")).toBeVisible();
@@ -144,6 +152,7 @@ test.describe.serial("admin experience", () => {
 
     await expect(page).toHaveURL(/\/connectors\/new\/name\?id=/);
     connectorUrl = page.url();
+    await expect(page.getByText("Data connectors / New Symphony connector")).toBeVisible();
     await page.getByLabel("Connector name").fill("   ");
     await page.getByRole("button", { name: "Next", exact: true }).click();
     await expect(page.getByText("Enter a name for the connector.")).toBeVisible();
@@ -153,6 +162,7 @@ test.describe.serial("admin experience", () => {
 
     await expect(page).toHaveURL(/\/connectors\/new\/source/);
     await expect(page.getByRole("heading", { name: "Choose the source" })).toBeVisible();
+    await expect(page.getByText(`Data connectors / ${name}`)).toBeVisible();
     // Content Export is the default; this journey adds messages through the REST API, so it archives
     // the service account's own conversations.
     await expect(page.getByLabel(/^Content Export/)).toBeChecked();

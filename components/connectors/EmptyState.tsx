@@ -15,7 +15,7 @@ export function EmptyState({ canAdd }: { canAdd: boolean }) {
       </p>
       {canAdd ? (
         <Link
-          href="/connectors/new/terms"
+          href="/connectors/catalogue"
           className="bg-brand hover:bg-brand-dark mt-6 rounded px-4 py-2 font-semibold text-white"
         >
           Add connector

@@ -1,6 +1,7 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
 import { WIZARD_STEPS, canOpenStep, stepNumber, wizardHref, type WizardStepSlug } from "@/lib/connectors";
+import { Breadcrumb } from "@/components/shell/Breadcrumb";
 
 interface Props {
   step: WizardStepSlug;
@@ -16,13 +17,10 @@ export function WizardFrame({ step, connectorId, completed, title, connectorName
   const current = stepNumber(step);
   return (
     <div className="max-w-5xl">
-      <p className="text-muted">
-        <Link href="/connectors" className="text-brand underline">
-          Data connectors
-        </Link>
-        <span aria-hidden="true"> / </span>
-        {connectorName ?? "New Symphony connector"}
-      </p>
+      <Breadcrumb
+        trail={[{ href: "/connectors", label: "Data connectors" }]}
+        current={connectorName ?? "New Symphony connector"}
+      />
       <div className="border-line mt-4 flex overflow-hidden rounded-lg border bg-white">
         <nav aria-label="Setup steps" className="border-line bg-canvas/60 w-60 shrink-0 border-r p-6">
           <ol className="relative space-y-5">

@@ -3,12 +3,12 @@ import { recordAudit } from "@/lib/audit";
 import { db } from "@/lib/db";
 import { requestImport } from "@/lib/jobs";
 import { ConnectorNotFound } from "./draft";
-import { nextRunAfter } from "@/lib/next-run";
+import { nextSlotAfter } from "@/lib/next-run";
 
 async function statusOf(connectorId: string) {
   const connector = await db.connector.findUnique({
     where: { id: connectorId },
-    select: { status: true, name: true, scheduleIntervalMinutes: true },
+    select: { status: true, name: true, scheduleIntervalMinutes: true, nextRunAt: true },
   });
   if (!connector) throw new ConnectorNotFound("This connector no longer exists.");
   return connector;
@@ -30,19 +30,19 @@ export async function pauseConnector(connectorId: string, actor: string): Promis
   if (status !== "ACTIVE" && status !== "ERROR")
     return { ok: false, message: "Only an active connector can be paused." };
   await db.$transaction(async (tx) => {
-    await tx.connector.update({ where: { id: connectorId }, data: { status: "PAUSED", nextRunAt: null } });
+    await tx.connector.update({ where: { id: connectorId }, data: { status: "PAUSED" } });
     await recordAudit({ connectorId, actor, action: "connector.paused" }, tx);
   });
   return { ok: true };
 }
 
 export async function resumeConnector(connectorId: string, actor: string): Promise<LifecycleResult> {
-  const { status, scheduleIntervalMinutes } = await statusOf(connectorId);
+  const { status, scheduleIntervalMinutes, nextRunAt } = await statusOf(connectorId);
   if (status !== "PAUSED") return { ok: false, message: "Only a paused connector can be resumed." };
   await db.$transaction(async (tx) => {
     await tx.connector.update({
       where: { id: connectorId },
-      data: { status: "ACTIVE", nextRunAt: nextRunAfter(new Date(), scheduleIntervalMinutes) },
+      data: { status: "ACTIVE", nextRunAt: nextSlotAfter(nextRunAt, new Date(), scheduleIntervalMinutes) },
     });
     await recordAudit({ connectorId, actor, action: "connector.resumed" }, tx);
   });

@@ -28,3 +28,16 @@ export function canOpenStep(slug: WizardStepSlug, completed: number): boolean {
 export function wizardHref(slug: WizardStepSlug, connectorId?: string): string {
   return `/connectors/new/${slug}${connectorId ? `?id=${connectorId}` : ""}`;
 }
+
+const PROVISIONAL_PREFIX = "Untitled connector ";
+
+/** The placeholder a draft carries until its Name step is saved (the name must be unique). */
+export function provisionalName(connectorId: string): string {
+  return `${PROVISIONAL_PREFIX}${connectorId.slice(0, 8)}`;
+}
+
+/** The name the admin gave, or undefined while the draft still carries its placeholder. */
+export function chosenName(connector: { name: string; wizardStep: number }): string | undefined {
+  const placeholder = connector.name.startsWith(PROVISIONAL_PREFIX) && connector.wizardStep < stepNumber("name");
+  return placeholder ? undefined : connector.name;
+}

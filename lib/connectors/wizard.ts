@@ -9,7 +9,7 @@ import { parseSourceStep, type SourceStepInput } from "./export-source-settings"
 import { connectorNameSchema, fieldErrors, mappingSettingsSchema, type FieldErrors } from "./schemas";
 import { sourceUpdate } from "./source";
 import { completed, loadForEdit } from "./draft";
-import { stepNumber } from "./steps";
+import { provisionalName, stepNumber } from "./steps";
 import { nextRunAfter } from "@/lib/next-run";
 
 export type SaveResult = { ok: true; connectorId: string } | { ok: false; errors: FieldErrors };
@@ -33,7 +33,7 @@ export async function acceptTerms(connectorId: string | undefined, actor: string
     await tx.connector.create({
       data: {
         id,
-        name: `Untitled connector ${id.slice(0, 8)}`,
+        name: provisionalName(id),
         createdBy: actor,
         termsAcceptedBy: actor,
         termsAcceptedAt: now,
@@ -177,7 +177,7 @@ export async function finishWizard(connectorId: string, actor: string): Promise<
     });
     await recordAudit({ connectorId, actor, action: "connector.finished" }, tx);
   });
-  const { runId } = await requestImport({ connectorId, trigger: "MANUAL", requestedBy: actor });
+  const { runId } = await requestImport({ connectorId, trigger: "SETUP", requestedBy: actor });
   await recordAudit({ connectorId, actor, action: "import.requested", detail: { runId, first: true } });
   return { ok: true, runId };
 }

@@ -6,7 +6,7 @@ import { defaultRunJobRecovery, RUN_JOB_TIMEOUT_SECONDS } from "./heartbeat";
 
 export interface ImportRequest {
   connectorId: string;
-  trigger: "MANUAL" | "SCHEDULE" | "CONTINUOUS";
+  trigger: "MANUAL" | "SCHEDULE" | "CONTINUOUS" | "SETUP";
   requestedBy?: string;
 }
 

@@ -1,10 +1,10 @@
 import { db } from "@/lib/db";
 import { requestImport } from "./request";
-import { nextRunAfter } from "@/lib/next-run";
+import { nextSlotAfter } from "@/lib/next-run";
 
 /**
  * Queues a run for every ACTIVE connector whose nextRunAt has come (or was never set) and moves its
- * nextRunAt one interval on, so the next minute's tick does not ask again. Safe to call from several
+ * nextRunAt to the schedule's next slot, so the next minute's tick does not ask again. Safe to call from several
  * places at once (cron route, every worker's scheduler job): requestImport never opens a second run.
  */
 export async function enqueueDueImports(
@@ -18,7 +18,7 @@ export async function enqueueDueImports(
   for (const connector of due) {
     const claimed = await db.connector.updateMany({
       where: { id: connector.id, nextRunAt: connector.nextRunAt },
-      data: { nextRunAt: nextRunAfter(now, connector.scheduleIntervalMinutes) },
+      data: { nextRunAt: nextSlotAfter(connector.nextRunAt, now, connector.scheduleIntervalMinutes) },
     });
     if (claimed.count === 0) continue; // another scheduler got it first
     queued.push({

@@ -8,7 +8,6 @@ import { consentedTenant, mailboxWriterFor, stagingStoreFor } from "./services";
 import { sourceFor } from "./source-for";
 import { failedFilesOf } from "./export-files";
 import { errorText } from "@/lib/errors";
-import { nextRunAfter } from "@/lib/next-run";
 
 export type RunProgress = {
   phase: "collect" | "import" | "done";
@@ -177,12 +176,9 @@ async function finishRun(runId: string, error?: string): Promise<Omit<RunSummary
       itemsFailed: counts.failed,
       bytesImported: counts.bytesImported,
     },
-    include: { connector: { select: { scheduleIntervalMinutes: true } } },
   });
-  await db.connector.update({
-    where: { id: run.connectorId },
-    data: { lastRunAt: finishedAt, nextRunAt: nextRunAfter(finishedAt, run.connector.scheduleIntervalMinutes) },
-  });
+  // The schedule's next slot is the scheduler's business: a Run now or a retried run never moves it.
+  await db.connector.update({ where: { id: run.connectorId }, data: { lastRunAt: finishedAt } });
   return { runId, status, messagesCollected: run.messagesCollected, counts };
 }
 

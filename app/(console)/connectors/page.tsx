@@ -52,7 +52,7 @@ export default async function ConnectorsPage({
             <ConnectorFilters search={q} status={status ?? ""} />
             {isAdmin && (
               <Link
-                href="/connectors/new/terms"
+                href="/connectors/catalogue"
                 className="bg-brand hover:bg-brand-dark rounded px-4 py-2 font-semibold text-white"
               >
                 Add connector

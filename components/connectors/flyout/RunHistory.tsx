@@ -6,6 +6,7 @@ const triggerLabels: Record<RunRow["trigger"], string> = {
   MANUAL: "Manual",
   SCHEDULE: "Schedule",
   CONTINUOUS: "Continuous",
+  SETUP: "Setup",
 };
 
 /** The connector's recent runs, newest first. */

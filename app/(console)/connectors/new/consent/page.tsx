@@ -3,7 +3,7 @@ import Link from "next/link";
 import { formatDateTime } from "@/components/connectors/format";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
 import { FormMessage, SubmitButton } from "@/components/wizard/fields";
-import { CONSENT_REFUSALS, wizardHref, type ConsentRefusal } from "@/lib/connectors";
+import { CONSENT_REFUSALS, chosenName, wizardHref, type ConsentRefusal } from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { provideConsentAction } from "./actions";
 
@@ -23,7 +23,7 @@ export default async function ConsentPage({ searchParams }: { searchParams: Wiza
       connectorId={c.id}
       completed={c.wizardStep}
       title="Admin consent"
-      connectorName={c.name}
+      connectorName={chosenName(c)}
     >
       <div className="max-w-2xl space-y-4">
         <p>

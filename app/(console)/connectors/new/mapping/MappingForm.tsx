@@ -1,5 +1,5 @@
 "use client";
-import { useActionState, useState } from "react";
+import { useActionState, useState, type ReactNode } from "react";
 import {
   Field,
   FormMessage,
@@ -18,9 +18,19 @@ interface Props {
   fallbackMailbox: string;
   mappingCount: number;
   maxCsvBytes: number;
+  /** Shown above Back and Next: who the current mapping cannot reach. */
+  children?: ReactNode;
 }
 
-export function MappingForm({ connectorId, backHref, mappingMode, fallbackMailbox, mappingCount, maxCsvBytes }: Props) {
+export function MappingForm({
+  connectorId,
+  backHref,
+  mappingMode,
+  fallbackMailbox,
+  mappingCount,
+  maxCsvBytes,
+  children,
+}: Props) {
   const [saveState, save] = useActionState<MappingState, FormData>(saveMappingAction, {});
   const [previewState, preview] = useActionState<MappingState, FormData>(previewMappingAction, {});
   const state = (previewState.attempt ?? 0) > (saveState.attempt ?? 0) ? previewState : saveState;
@@ -117,6 +127,7 @@ export function MappingForm({ connectorId, backHref, mappingMode, fallbackMailbo
           {...describedBy("fallbackMailbox", errors.fallbackMailbox, true)}
         />
       </Field>
+      {children}
       <StepButtons backHref={backHref} />
     </form>
   );

@@ -1,6 +1,6 @@
 import type { Metadata } from "next";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
-import { MAX_MAPPING_BYTES, wizardHref } from "@/lib/connectors";
+import { MAX_MAPPING_BYTES, chosenName, wizardHref } from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { MappingForm } from "./MappingForm";
 import { UnmappedParticipants } from "../UnmappedParticipants";
@@ -15,7 +15,7 @@ export default async function MappingPage({ searchParams }: { searchParams: Wiza
       connectorId={c.id}
       completed={c.wizardStep}
       title="Map Symphony users to Microsoft 365 mailboxes"
-      connectorName={c.name}
+      connectorName={chosenName(c)}
     >
       <MappingForm
         connectorId={c.id}
@@ -24,8 +24,9 @@ export default async function MappingPage({ searchParams }: { searchParams: Wiza
         mappingMode={c.mappingMode}
         fallbackMailbox={c.fallbackMailbox ?? ""}
         mappingCount={c.mappingCount}
-      />
-      <UnmappedParticipants connector={c} />
+      >
+        <UnmappedParticipants connector={c} />
+      </MappingForm>
     </WizardFrame>
   );
 }

@@ -1,5 +1,5 @@
 import type { Metadata } from "next";
-import { NAME_MAX, wizardHref } from "@/lib/connectors";
+import { NAME_MAX, chosenName, wizardHref } from "@/lib/connectors";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { NameForm } from "./NameForm";
@@ -8,19 +8,18 @@ export const metadata: Metadata = { title: "Name the connector" };
 
 export default async function NamePage({ searchParams }: { searchParams: WizardSearchParams }) {
   const { connector: connectorRow } = await openStep("name", searchParams);
-  const provisional = connectorRow.name.startsWith("Untitled connector ") && connectorRow.wizardStep < 2;
   return (
     <WizardFrame
       step="name"
       connectorId={connectorRow.id}
       completed={connectorRow.wizardStep}
       title="Name the connector"
-      connectorName={connectorRow.name}
+      connectorName={chosenName(connectorRow)}
     >
       <NameForm
         connectorId={connectorRow.id}
         backHref={wizardHref("terms", connectorRow.id)}
-        name={provisional ? "" : connectorRow.name}
+        name={chosenName(connectorRow) ?? ""}
         maxLength={NAME_MAX}
       />
     </WizardFrame>

@@ -4,7 +4,7 @@ import type { ReactNode } from "react";
 import { formatDateTime } from "@/components/connectors/format";
 import { sourceRows } from "@/components/connectors/source-rows";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
-import { STREAM_TYPES, wizardHref, type WizardStepSlug } from "@/lib/connectors";
+import { STREAM_TYPES, chosenName, wizardHref, type WizardStepSlug } from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { UnmappedParticipants } from "../UnmappedParticipants";
 import { FinishForm } from "./FinishForm";
@@ -55,8 +55,8 @@ export default async function ReviewPage({ searchParams }: { searchParams: Wizar
       step="review"
       connectorId={c.id}
       completed={c.wizardStep}
-      title="Review and finish"
-      connectorName={c.name}
+      title={c.status === "DRAFT" ? "Review and finish" : "Edit connector"}
+      connectorName={chosenName(c)}
     >
       <Section title="Terms of service" step="terms" connectorId={c.id}>
         <Row label="Accepted" value={`${c.termsAcceptedBy ?? "—"} on ${formatDateTime(c.termsAcceptedAt)}`} />

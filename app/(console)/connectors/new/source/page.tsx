@@ -6,6 +6,7 @@ import {
   MAX_SSH_KEY_BYTES,
   STREAM_TYPES,
   wizardHref,
+  chosenName,
 } from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { SourceForm } from "./SourceForm";
@@ -20,7 +21,7 @@ export default async function SourcePage({ searchParams }: { searchParams: Wizar
       connectorId={c.id}
       completed={c.wizardStep}
       title="Choose the source"
-      connectorName={c.name}
+      connectorName={chosenName(c)}
     >
       <p className="text-muted mb-6 max-w-2xl">
         Choose where the connector reads Symphony conversations from and how it signs in there. Only the settings of the

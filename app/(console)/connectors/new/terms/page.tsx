@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { formatDateTime } from "@/components/connectors/format";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
+import { chosenName } from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { TermsForm } from "./TermsForm";
 
@@ -14,7 +15,7 @@ export default async function TermsPage({ searchParams }: { searchParams: Wizard
       connectorId={connector?.id}
       completed={connector?.wizardStep ?? 0}
       title="Terms of service"
-      connectorName={connector?.name}
+      connectorName={connector && chosenName(connector)}
     >
       <div className="text-ink max-w-2xl space-y-3">
         <p>
