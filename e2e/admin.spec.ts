@@ -153,12 +153,21 @@ test.describe.serial("admin experience", () => {
     await expect(page).toHaveURL(/\/connectors\/new\/name\?id=/);
     connectorUrl = page.url();
     await expect(page.getByText("Data connectors / New Symphony connector")).toBeVisible();
-    await page.getByLabel("Connector name").fill("   ");
-    await page.getByRole("button", { name: "Next", exact: true }).click();
+    // This step is done with the keyboard alone: the error summary takes focus and links to the field.
+    await page.getByLabel("Connector name").focus();
+    await page.keyboard.type("   ");
+    await page.keyboard.press("Enter");
     await expect(page.getByText("Enter a name for the connector.")).toBeVisible();
+    const summary = page.getByRole("alert").filter({ hasText: "There is a problem with this field" });
+    await expect(summary).toBeFocused();
     await check(page, "03-name-error");
-    await page.getByLabel("Connector name").fill(`  ${name}  `);
-    await page.getByRole("button", { name: "Next", exact: true }).click();
+    await page.keyboard.press("Tab");
+    await expect(summary.getByRole("link", { name: "Connector name" })).toBeFocused();
+    await page.keyboard.press("Enter");
+    await expect(page.getByLabel("Connector name")).toBeFocused();
+    await page.keyboard.press("ControlOrMeta+A");
+    await page.keyboard.type(`  ${name}  `);
+    await page.keyboard.press("Enter");
 
     await expect(page).toHaveURL(/\/connectors\/new\/source/);
     await expect(page.getByRole("heading", { name: "Choose the source" })).toBeVisible();
@@ -375,6 +384,20 @@ test.describe.serial("admin experience", () => {
     await expect(flyout.getByText("Paused").first()).toBeVisible();
     await flyout.getByRole("button", { name: "Resume" }).click();
     await expect(flyout.getByRole("button", { name: "Pause" })).toBeVisible();
+  });
+
+  test("the flyout opens and closes from the keyboard, and focus goes back to the connector's row", async () => {
+    const id = connectorIdOf(page);
+    const flyout = page.getByRole("complementary", { name: name });
+    await expect(flyout).toBeVisible();
+    await page.keyboard.press("Escape");
+    await expect(flyout).toHaveCount(0);
+    const row = page.locator(`#connector-${id}`);
+    await expect(row).toBeFocused();
+    await check(page, "16-dashboard");
+    await page.keyboard.press("Enter");
+    await expect(flyout).toBeVisible();
+    await expect(page.getByRole("heading", { name: name })).toBeFocused();
   });
 
   test("a viewer and a signed-out caller are refused every server action and mutating route, and nothing changes", async () => {

@@ -15,9 +15,22 @@ export async function signIn(page: Page, email: string) {
   await expect(page.getByRole("heading", { name: "Data connectors" })).toBeVisible();
 }
 
+const PHONE = { width: 390, height: 844 };
+
+/** Screenshots and an axe scan at the page's own width and at a phone's (390 px). */
 export async function check(page: Page, shot: string) {
-  await page.screenshot({ path: path.join(shots, `${shot}.png`), fullPage: true });
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+  const desktop = page.viewportSize();
+  for (const [suffix, size] of [
+    ["", desktop],
+    ["-phone", PHONE],
+  ] as const) {
+    if (size) await page.setViewportSize(size);
+    await page.screenshot({ path: path.join(shots, `${shot}${suffix}.png`), fullPage: true });
+    const { violations } = await new AxeBuilder({ page }).analyze();
+    const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    expect(
+      serious.map((v) => `${suffix || "desktop"} ${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
+    ).toEqual([]);
+  }
+  if (desktop) await page.setViewportSize(desktop);
 }

@@ -13,7 +13,7 @@ export function ConnectorTable({
   query: string;
 }) {
   return (
-    <table className="w-full border-collapse bg-white text-left">
+    <table className="w-full min-w-[48rem] border-collapse bg-white text-left">
       <caption className="sr-only">Data connectors</caption>
       <thead className="border-line text-muted border-b text-xs tracking-wide uppercase">
         <tr>
@@ -45,6 +45,7 @@ export function ConnectorTable({
           >
             <td className="px-4 py-3">
               <Link
+                id={connectorRowId(row.id)}
                 href={`/connectors?${flyoutQuery(query, row.id)}`}
                 className="text-brand font-semibold hover:underline"
               >
@@ -63,6 +64,11 @@ export function ConnectorTable({
       </tbody>
     </table>
   );
+}
+
+/** The id of the row's link, where focus returns when the connector's flyout closes. */
+export function connectorRowId(connectorId: string): string {
+  return `connector-${connectorId}`;
 }
 
 function flyoutQuery(query: string, id: string): string {

@@ -1,7 +1,7 @@
 import Link from "next/link";
 import type { ReactNode } from "react";
 import { SignOutButton } from "@/components/shell/SignOutButton";
-import { SideNav } from "@/components/shell/SideNav";
+import { MobileNav, SideNav } from "@/components/shell/SideNav";
 
 interface Props {
   user: { name: string; email: string };
@@ -12,13 +12,22 @@ interface Props {
 export function AppShell({ user, isAdmin, children }: Props) {
   return (
     <div className="flex min-h-screen flex-col">
-      <header className="bg-brand flex h-12 items-center justify-between px-4 text-white">
-        <Link href="/connectors" className="font-semibold tracking-tight">
-          Symphony archive connector
-        </Link>
-        <div className="flex items-center gap-4">
+      <a
+        href="#main"
+        className="focus:bg-brand sr-only focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-50 focus:rounded focus:px-3 focus:py-2 focus:text-white"
+      >
+        Skip to main content
+      </a>
+      <header className="bg-brand flex h-12 items-center justify-between gap-3 px-4 text-white">
+        <div className="flex min-w-0 items-center gap-3">
+          <MobileNav />
+          <Link href="/connectors" className="truncate font-semibold tracking-tight">
+            Symphony archive connector
+          </Link>
+        </div>
+        <div className="flex shrink-0 items-center gap-4">
           <span className="text-right leading-tight">
-            <span className="block font-semibold">{user.name || user.email}</span>
+            <span className="hidden font-semibold sm:block">{user.name || user.email}</span>
             <span className="block text-xs text-white">{isAdmin ? "Connector admin" : "Read-only"}</span>
           </span>
           <SignOutButton />
@@ -26,7 +35,9 @@ export function AppShell({ user, isAdmin, children }: Props) {
       </header>
       <div className="flex flex-1">
         <SideNav />
-        <main className="flex-1 overflow-x-auto px-8 py-6">{children}</main>
+        <main id="main" tabIndex={-1} className="min-w-0 flex-1 overflow-x-auto px-4 py-6 outline-none sm:px-8">
+          {children}
+        </main>
       </div>
     </div>
   );

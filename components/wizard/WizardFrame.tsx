@@ -21,9 +21,12 @@ export function WizardFrame({ step, connectorId, completed, title, connectorName
         trail={[{ href: "/connectors", label: "Data connectors" }]}
         current={connectorName ?? "New Symphony connector"}
       />
-      <div className="border-line mt-4 flex overflow-hidden rounded-lg border bg-white">
-        <nav aria-label="Setup steps" className="border-line bg-canvas/60 w-60 shrink-0 border-r p-6">
-          <ol className="relative space-y-5">
+      <div className="border-line mt-4 flex flex-col overflow-hidden rounded-lg border bg-white md:flex-row">
+        <nav
+          aria-label="Setup steps"
+          className="border-line bg-canvas/60 shrink-0 border-b p-4 md:w-60 md:border-r md:border-b-0 md:p-6"
+        >
+          <ol className="relative grid grid-cols-2 gap-3 text-sm sm:grid-cols-3 md:block md:space-y-5 md:text-base">
             {WIZARD_STEPS.map((s, index) => {
               const number = index + 1;
               const done = number <= completed && number !== current;
@@ -61,7 +64,7 @@ export function WizardFrame({ step, connectorId, completed, title, connectorName
             })}
           </ol>
         </nav>
-        <section className="flex-1 p-8" aria-labelledby="step-title">
+        <section className="min-w-0 flex-1 p-4 sm:p-8" aria-labelledby="step-title">
           <h1 id="step-title" className="text-xl font-semibold">
             {title}
           </h1>

@@ -1,10 +1,14 @@
 "use client";
 import Link from "next/link";
-import { useState, type ChangeEvent, type ReactNode } from "react";
+import { useEffect, useLayoutEffect, useRef, useState, type ChangeEvent, type MouseEvent, type ReactNode } from "react";
 import { useFormStatus } from "react-dom";
 
 export const inputClass =
   "w-full rounded border border-gray-500 bg-white px-2 py-1.5 aria-[invalid=true]:border-red-700";
+
+/** A file input whose chooser looks like the form's other buttons. */
+export const fileInputClass =
+  "text-sm file:mr-3 file:cursor-pointer file:rounded file:border file:border-gray-500 file:bg-white file:px-3 file:py-1.5 file:font-semibold hover:file:bg-canvas";
 
 export function Field({
   id,
@@ -136,4 +140,74 @@ export function useFileSizeLimit(maxBytes: number, message: string) {
     }
   };
   return { error, onChange };
+}
+
+/** The field an error belongs to and what the page calls it: its label, or its group's legend. */
+function fieldOf(key: string): { target: HTMLElement; label: string } | undefined {
+  const input = document.getElementById(key);
+  const message = document.getElementById(`${key}-error`);
+  const target =
+    input ?? message?.closest("fieldset")?.querySelector<HTMLElement>("input, select, textarea") ?? message;
+  if (!target) return undefined;
+  const labelled =
+    input instanceof HTMLInputElement || input instanceof HTMLTextAreaElement || input instanceof HTMLSelectElement;
+  const label =
+    (labelled ? input.labels?.[0]?.textContent : undefined) ??
+    target.closest("fieldset")?.querySelector("legend")?.textContent;
+  return { target, label: label?.trim() || key };
+}
+
+/** Writes the field's name, read from the page, into an empty span (the page is the only place that knows it). */
+function FieldName({ field }: { field: string }) {
+  const span = useRef<HTMLSpanElement>(null);
+  useLayoutEffect(() => {
+    if (span.current) span.current.textContent = fieldOf(field)?.label ?? field;
+  }, [field]);
+  return <span ref={span} />;
+}
+
+/**
+ * After a refused submit: one box at the top of the form naming every field to fix, each a link to
+ * it, and focus moved there so keyboard and screen-reader users learn at once what went wrong. The
+ * messages themselves stay next to their fields.
+ */
+export function ErrorSummary({ errors, attempt }: { errors: Record<string, string | undefined>; attempt?: number }) {
+  const box = useRef<HTMLDivElement>(null);
+  const fields = Object.entries(errors)
+    .filter(([, message]) => Boolean(message))
+    .map(([key]) => key);
+  const shown = fields.length > 0;
+  useEffect(() => {
+    if (shown) box.current?.focus();
+  }, [shown, attempt]);
+  if (!shown) return null;
+  const goTo = (key: string) => (event: MouseEvent<HTMLAnchorElement>) => {
+    const field = fieldOf(key);
+    if (!field) return;
+    event.preventDefault();
+    field.target.scrollIntoView({ block: "center" });
+    field.target.focus();
+  };
+  return (
+    <div
+      ref={box}
+      tabIndex={-1}
+      role="alert"
+      aria-labelledby="error-summary-title"
+      className="mb-6 rounded border-2 border-red-700 bg-red-50 p-4 text-red-900"
+    >
+      <h2 id="error-summary-title" className="font-semibold">
+        {fields.length === 1 ? "There is a problem with this field" : `There are problems with ${fields.length} fields`}
+      </h2>
+      <ul className="mt-2 list-disc pl-5">
+        {fields.map((field) => (
+          <li key={field}>
+            <a href={`#${field}`} onClick={goTo(field)} className="underline">
+              <FieldName field={field} />
+            </a>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
 }

@@ -5,6 +5,8 @@ import { AuditTrail } from "@/components/connectors/flyout/AuditTrail";
 import { ConnectorProperties } from "@/components/connectors/flyout/ConnectorProperties";
 import { FlyoutSection } from "@/components/connectors/flyout/FlyoutSection";
 import { ExportFiles } from "@/components/connectors/flyout/ExportFiles";
+import { FlyoutKeyboard } from "@/components/connectors/flyout/FlyoutKeyboard";
+import { connectorRowId } from "@/components/connectors/ConnectorTable";
 import { RunHistory } from "@/components/connectors/flyout/RunHistory";
 import { SourceStatus } from "@/components/connectors/flyout/SourceStatus";
 import { listAudit } from "@/lib/audit";
@@ -40,13 +42,14 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
     <>
       {/* Dims the dashboard behind the panel; a click on it closes the panel (the ✕ button is the accessible way). */}
       <Link href={closeHref} tabIndex={-1} aria-hidden="true" className="fixed inset-0 z-10 bg-black/20" />
+      <FlyoutKeyboard closeHref={closeHref} titleId="flyout-title" rowId={connectorRowId(id)} />
       <aside
         aria-labelledby="flyout-title"
         className="border-line fixed inset-y-0 right-0 z-20 w-full max-w-xl overflow-y-auto border-l bg-white p-6 shadow-2xl"
       >
         <div className="flex items-start justify-between gap-4">
           <div>
-            <h2 id="flyout-title" className="text-xl font-semibold">
+            <h2 id="flyout-title" tabIndex={-1} className="text-xl font-semibold outline-none">
               {connector.name}
             </h2>
             <p className="text-muted mt-1 flex items-center gap-2">

@@ -59,7 +59,7 @@ export default async function ConnectorsPage({
               </Link>
             )}
           </div>
-          <div className="border-line mt-4 overflow-hidden rounded-lg border">
+          <div className="border-line mt-4 overflow-x-auto rounded-lg border">
             {rows.length > 0 ? (
               <ConnectorTable rows={rows} selectedId={connector} query={query} />
             ) : (

@@ -2,10 +2,12 @@
 import { useActionState, useState, type ReactNode } from "react";
 import {
   Field,
+  ErrorSummary,
   FormMessage,
   StepButtons,
   SubmitButton,
   describedBy,
+  fileInputClass,
   inputClass,
   useFileSizeLimit,
 } from "@/components/wizard/fields";
@@ -50,6 +52,7 @@ export function MappingForm({
       noValidate
       className="max-w-3xl space-y-6"
     >
+      <ErrorSummary errors={state.errors ?? {}} attempt={state.attempt} />
       <input type="hidden" name="connectorId" value={connectorId} />
       <fieldset className="space-y-3">
         <legend className="font-semibold">How to find each participant&apos;s mailbox</legend>
@@ -101,7 +104,7 @@ export function MappingForm({
               name="csv"
               accept=".csv,text/csv"
               onChange={csvLimit.onChange}
-              className="text-sm"
+              className={fileInputClass}
               {...describedBy("csv", errors.csv)}
             />
           </Field>

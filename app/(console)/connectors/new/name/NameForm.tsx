@@ -1,6 +1,6 @@
 "use client";
 import { useActionState } from "react";
-import { Field, StepButtons, describedBy, inputClass } from "@/components/wizard/fields";
+import { ErrorSummary, Field, StepButtons, describedBy, inputClass } from "@/components/wizard/fields";
 import { saveNameAction } from "./actions";
 
 export function NameForm({
@@ -18,6 +18,7 @@ export function NameForm({
   const error = state.errors?.name;
   return (
     <form action={action} key={state.attempt} noValidate className="max-w-lg">
+      <ErrorSummary errors={{ name: error }} attempt={state.attempt} />
       <input type="hidden" name="connectorId" value={connectorId} />
       <Field
         id="name"

@@ -2,6 +2,7 @@
 import { useActionState, useState } from "react";
 import {
   Field,
+  ErrorSummary,
   FormMessage,
   StepButtons,
   SubmitButton,
@@ -105,6 +106,7 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
       noValidate
       className="max-w-2xl space-y-6"
     >
+      <ErrorSummary errors={state.errors ?? {}} attempt={state.attempt} />
       <input type="hidden" name="connectorId" value={connectorId} />
 
       <fieldset className="space-y-2" aria-describedby={errors.sourceKind ? "sourceKind-error" : undefined}>

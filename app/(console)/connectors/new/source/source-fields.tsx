@@ -1,6 +1,6 @@
 "use client";
 import type { ChangeEvent, ReactNode } from "react";
-import { Field, describedBy, inputClass } from "@/components/wizard/fields";
+import { Field, describedBy, fileInputClass, inputClass } from "@/components/wizard/fields";
 import type { ExportFileRow, SourceState } from "./actions";
 
 /** One option of a radio group, with its explanation read out with it. */
@@ -99,7 +99,7 @@ export function SecretKeyField({
           name={fileName}
           accept={accept}
           onChange={onFileChange}
-          className="text-sm"
+          className={fileInputClass}
           {...describedBy(fileName, errors[fileName])}
         />
       </Field>

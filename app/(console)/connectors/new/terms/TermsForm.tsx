@@ -1,6 +1,6 @@
 "use client";
 import { useActionState } from "react";
-import { StepButtons } from "@/components/wizard/fields";
+import { ErrorSummary, StepButtons } from "@/components/wizard/fields";
 import { acceptTermsAction } from "./actions";
 
 export function TermsForm({ connectorId, accepted }: { connectorId?: string; accepted: boolean }) {
@@ -8,9 +8,11 @@ export function TermsForm({ connectorId, accepted }: { connectorId?: string; acc
   const error = state.errors?.accept;
   return (
     <form action={action} noValidate>
+      <ErrorSummary errors={{ accept: error }} attempt={state.attempt} />
       {connectorId && <input type="hidden" name="connectorId" value={connectorId} />}
       <label className="flex items-start gap-2">
         <input
+          id="accept"
           type="checkbox"
           name="accept"
           defaultChecked={accepted}
