@@ -106,7 +106,9 @@ type LogRow = Record<
   | "reason"
   | "size_bytes"
   | "m365_item_id"
-  | "source_file",
+  | "source_file"
+  | "run_id"
+  | "imported_at",
   string
 >;
 
@@ -307,11 +309,35 @@ test.describe.serial("admin experience", () => {
     const text = await response.text();
     seen.push({ what: "status log (API)", text });
     expect(text.split("\r\n")[0]).toBe(
-      "time,symphony_message_id,stream,sender,mailbox,status,reason,size_bytes,m365_item_id,source_file",
+      "time,symphony_message_id,stream,sender,mailbox,status,reason,size_bytes,m365_item_id,source_file,run_id,imported_at",
     );
-    const filtered = await page.request.get(`/api/connectors/${id}/log?status=FAILED&from=2000-01-01`);
+    const filtered = await page.request.get(`/api/connectors/${id}/log?status=skipped&from=2000-01-01&to=2099-12-31`);
     expect(filtered.status()).toBe(200);
-    expect((await page.request.get(`/api/connectors/${id}/log?status=bogus`)).status()).toBe(400);
+    expect(filtered.headers()["content-disposition"]).toContain("status-log-2000-01-01_to_2099-12-31-skipped.csv");
+    const skipped = parse<LogRow>(await filtered.text(), { columns: true });
+    expect(skipped.length).toBeGreaterThan(0);
+    expect(new Set(skipped.map((row) => row.status))).toEqual(new Set(["SKIPPED"]));
+    const bogus = await page.request.get(`/api/connectors/${id}/log?status=bogus`);
+    expect(bogus.status()).toBe(400);
+    expect(await bogus.json()).toEqual({
+      error: "The status log filter is not valid: status must be one of pending, imported, skipped, failed.",
+    });
+
+    // The same filters from the flyout: only this run's imported items, in a file named after them.
+    const flyout = page.getByRole("complementary", { name: name });
+    const logForm = flyout.getByRole("region", { name: "Status log" });
+    await logForm.getByLabel("Run").selectOption({ index: 1 });
+    await logForm.getByLabel("Status").selectOption("imported");
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      logForm.getByRole("button", { name: "Download filtered log (CSV)" }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/-status-log-run-[0-9a-f]{8}-all-dates-imported\.csv$/);
+    const imported = parse<LogRow>(readFileSync(await download.path(), "utf8"), { columns: true });
+    expect(imported.length).toBeGreaterThan(0);
+    expect(new Set(imported.map((row) => row.status))).toEqual(new Set(["IMPORTED"]));
+    expect(new Set(imported.map((row) => row.run_id)).size).toBe(1);
+    expect(imported.every((row) => !Number.isNaN(Date.parse(row.imported_at)))).toBe(true);
   });
 
   test("run now collects messages added meanwhile, with progress, moving counts and chart, and logs them", async () => {

@@ -5,12 +5,27 @@ import { db } from "@/lib/db";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { csvLine } from "./csv";
 
-export const statusLogFilterSchema = z.object({
-  run: z.uuid("run must be an import run id").optional(),
-  from: z.iso.date("from must be YYYY-MM-DD").optional(),
-  to: z.iso.date("to must be YYYY-MM-DD").optional(),
-  status: z.enum(["PENDING", "IMPORTED", "SKIPPED", "FAILED"]).optional(),
-});
+const STATUSES = ["PENDING", "IMPORTED", "SKIPPED", "FAILED"] as const;
+// An empty field of the flyout's filter form means "any".
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
+
+export const statusLogFilterSchema = z
+  .object({
+    run: optional(z.uuid("run must be the id of one of the connector's import runs")),
+    from: optional(z.iso.date("from must be a date written YYYY-MM-DD")),
+    to: optional(z.iso.date("to must be a date written YYYY-MM-DD")),
+    status: optional(
+      z.preprocess(
+        (value) => (typeof value === "string" ? value.trim().toUpperCase() : value),
+        z.enum(STATUSES, `status must be one of ${STATUSES.map((s) => s.toLowerCase()).join(", ")}`),
+      ),
+    ),
+  })
+  .refine((filter) => !filter.from || !filter.to || filter.from <= filter.to, {
+    message: "from must not be after to",
+    path: ["from"],
+  });
 
 export type StatusLogFilter = z.infer<typeof statusLogFilterSchema>;
 
@@ -25,6 +40,8 @@ export const STATUS_LOG_HEADER = [
   "size_bytes",
   "m365_item_id",
   "source_file",
+  "run_id",
+  "imported_at",
 ];
 
 const PAGE = 1000;
@@ -63,6 +80,8 @@ export function statusLogStream(connectorId: string, filter: StatusLogFilter): R
           status: true,
           reason: true,
           graphMessageId: true,
+          runId: true,
+          importedAt: true,
           sourceMessage: {
             select: {
               sentAt: true,
@@ -95,6 +114,8 @@ export function statusLogStream(connectorId: string, filter: StatusLogFilter): R
             m.sizeBytes,
             { id: item.graphMessageId },
             m.exportFile?.name ?? null,
+            item.runId,
+            item.importedAt?.toISOString() ?? null,
           ]),
         )
         .join("");
@@ -104,10 +125,27 @@ export function statusLogStream(connectorId: string, filter: StatusLogFilter): R
   });
 }
 
-/** The download's file name for a connector, or undefined when the id names no connector. */
-export async function statusLogFileName(connectorId: string): Promise<string | undefined> {
+/**
+ * The download's file name: the connector's name and what the filter kept (run, dates, status), so
+ * that several downloads side by side say what each holds. Undefined when the id names no connector.
+ */
+export async function statusLogFileName(
+  connectorId: string,
+  filter: StatusLogFilter = {},
+): Promise<string | undefined> {
   const id = z.uuid().safeParse(connectorId);
   if (!id.success) return undefined;
   const connector = await db.connector.findUnique({ where: { id: id.data }, select: { name: true } });
-  return connector ? `${connector.name.replace(/[^\w.-]+/g, "_")}-status-log.csv` : undefined;
+  if (!connector) return undefined;
+  const parts = [
+    connector.name,
+    "status-log",
+    filter.run ? `run-${filter.run.slice(0, 8)}` : "",
+    filter.from || filter.to ? `${filter.from ?? "start"}_to_${filter.to ?? "now"}` : "all-dates",
+    filter.status?.toLowerCase() ?? "",
+  ];
+  return `${parts
+    .filter(Boolean)
+    .join("-")
+    .replace(/[^\w.-]+/g, "_")}.csv`;
 }

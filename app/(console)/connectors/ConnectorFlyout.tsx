@@ -9,6 +9,7 @@ import { FlyoutKeyboard } from "@/components/connectors/flyout/FlyoutKeyboard";
 import { connectorRowId } from "@/components/connectors/ConnectorTable";
 import { RunHistory } from "@/components/connectors/flyout/RunHistory";
 import { SourceStatus } from "@/components/connectors/flyout/SourceStatus";
+import { StatusLogDownload } from "@/components/connectors/flyout/StatusLogDownload";
 import { listAudit } from "@/lib/audit";
 import {
   exportFileReports,
@@ -90,6 +91,9 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
         )}
         <FlyoutSection title="Run history">
           <RunHistory runs={runs} />
+        </FlyoutSection>
+        <FlyoutSection title="Status log">
+          <StatusLogDownload connectorId={id} runs={runs} />
         </FlyoutSection>
         <FlyoutSection title="Audit trail">
           <AuditTrail events={audit} />
