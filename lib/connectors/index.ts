@@ -7,6 +7,7 @@ export * from "./queries";
 export * from "./schemas";
 export * from "./source";
 export * from "./source-check";
+export * from "./same-pod";
 export * from "./status-log";
 export * from "./steps";
 export * from "./unmapped";

@@ -3,8 +3,9 @@ import Link from "next/link";
 import type { ReactNode } from "react";
 import { formatDateTime } from "@/components/connectors/format";
 import { sourceRows } from "@/components/connectors/source-rows";
+import { Warning } from "@/components/wizard/Warning";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
-import { STREAM_TYPES, chosenName, wizardHref, type WizardStepSlug } from "@/lib/connectors";
+import { STREAM_TYPES, chosenName, samePodWarning, wizardHref, type WizardStepSlug } from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { UnmappedParticipants } from "../UnmappedParticipants";
 import { FinishForm } from "./FinishForm";
@@ -46,6 +47,7 @@ function Row({ label, value }: { label: string; value: ReactNode }) {
 
 export default async function ReviewPage({ searchParams }: { searchParams: WizardSearchParams }) {
   const { connector: c } = await openStep("review", searchParams);
+  const samePod = await samePodWarning(c);
   const consented = Boolean(c.consentGrantedAt && c.tenantId);
   const streams = STREAM_TYPES.filter((t) => c.streamTypes.includes(t.value))
     .map((t) => t.label)
@@ -69,6 +71,11 @@ export default async function ReviewPage({ searchParams }: { searchParams: Wizar
           <Row key={label} label={label} value={value} />
         ))}
       </Section>
+      {samePod && (
+        <div className="mt-4">
+          <Warning title="Two connectors on one pod">{samePod}</Warning>
+        </div>
+      )}
       <Section title="User mapping" step="mapping" connectorId={c.id}>
         <Row
           label="Mapping"

@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { Warning } from "@/components/wizard/Warning";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
 import {
   MAX_PGP_KEY_BYTES,
@@ -7,6 +8,7 @@ import {
   STREAM_TYPES,
   wizardHref,
   chosenName,
+  samePodWarning,
 } from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { SourceForm } from "./SourceForm";
@@ -15,6 +17,7 @@ export const metadata: Metadata = { title: "Choose the source" };
 
 export default async function SourcePage({ searchParams }: { searchParams: WizardSearchParams }) {
   const { connector: c } = await openStep("source", searchParams);
+  const samePod = await samePodWarning(c);
   return (
     <WizardFrame
       step="source"
@@ -27,6 +30,7 @@ export default async function SourcePage({ searchParams }: { searchParams: Wizar
         Choose where the connector reads Symphony conversations from and how it signs in there. Only the settings of the
         source you choose are saved.
       </p>
+      {samePod && <Warning title="Two connectors on one pod">{samePod}</Warning>}
       <SourceForm
         connectorId={c.id}
         backHref={wizardHref("name", c.id)}
