@@ -1,6 +1,15 @@
 "use client";
 import Link from "next/link";
-import { useEffect, useLayoutEffect, useRef, useState, type ChangeEvent, type MouseEvent, type ReactNode } from "react";
+import {
+  useEffect,
+  useLayoutEffect,
+  useRef,
+  useState,
+  useTransition,
+  type ChangeEvent,
+  type MouseEvent,
+  type ReactNode,
+} from "react";
 import { useFormStatus } from "react-dom";
 
 export const inputClass =
@@ -91,6 +100,33 @@ export function SubmitButton({
       formAction={formAction}
       disabled={pending || disabled}
       className={`rounded border px-4 py-2 font-semibold disabled:cursor-not-allowed disabled:opacity-60 ${style}`}
+    >
+      {children}
+    </button>
+  );
+}
+
+/**
+ * A button that sends the form to a second action (Test connection, Preview) and leaves every field
+ * as the admin typed it: React resets a form after an action it submitted, which would empty the very
+ * key or file just tested, and Next would then save what was on file instead.
+ */
+export function CheckButton({ action, children }: { action: (data: FormData) => void; children: ReactNode }) {
+  const [pending, startTransition] = useTransition();
+  const { pending: submitting } = useFormStatus();
+  const onClick = (event: MouseEvent<HTMLButtonElement>) => {
+    const form = event.currentTarget.form;
+    if (!form) return;
+    const data = new FormData(form);
+    startTransition(() => action(data));
+  };
+  return (
+    <button
+      type="button"
+      onClick={onClick}
+      disabled={pending || submitting}
+      aria-busy={pending || undefined}
+      className="hover:bg-canvas rounded border border-gray-500 bg-white px-4 py-2 font-semibold disabled:cursor-not-allowed disabled:opacity-60"
     >
       {children}
     </button>

@@ -2,10 +2,10 @@
 import { useActionState, useState, type ReactNode } from "react";
 import {
   Field,
+  CheckButton,
   ErrorSummary,
   FormMessage,
   StepButtons,
-  SubmitButton,
   describedBy,
   fileInputClass,
   inputClass,
@@ -48,7 +48,8 @@ export function MappingForm({
   return (
     <form
       action={save}
-      key={`${saveState.attempt ?? 0}-${previewState.attempt ?? 0}`}
+      // Only a refused save re-renders the fields; Preview keeps the chosen file for Next.
+      key={saveState.attempt ?? 0}
       noValidate
       className="max-w-3xl space-y-6"
     >
@@ -108,9 +109,7 @@ export function MappingForm({
               {...describedBy("csv", errors.csv)}
             />
           </Field>
-          <SubmitButton formAction={preview} variant="secondary">
-            Preview
-          </SubmitButton>
+          <CheckButton action={preview}>Preview</CheckButton>
           {shown && <MappingPreview preview={shown} />}
         </div>
       )}

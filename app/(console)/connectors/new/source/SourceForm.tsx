@@ -1,11 +1,11 @@
 "use client";
 import { useActionState, useState } from "react";
 import {
+  CheckButton,
   Field,
   ErrorSummary,
   FormMessage,
   StepButtons,
-  SubmitButton,
   describedBy,
   inputClass,
   useFileSizeLimit,
@@ -43,7 +43,7 @@ interface Props {
   backHref: string;
   saved: SourceDefaults;
   onFile: SourceOnFile;
-  streamTypeOptions: readonly { value: string; label: string }[];
+  streamTypeOptions: readonly { value: string; label: string; hint: string }[];
   limits: { privateKey: number; sshKey: number; pgpKey: number };
 }
 
@@ -102,7 +102,8 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
   return (
     <form
       action={save}
-      key={`${saveState.attempt ?? 0}-${testState.attempt ?? 0}`}
+      // Only a refused save re-renders the fields from what the server sent back; a test keeps them as typed.
+      key={saveState.attempt ?? 0}
       noValidate
       className="max-w-2xl space-y-6"
     >
@@ -185,7 +186,7 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
             placeholder: "https://agent.acme.example",
           })}
           {text("keyManagerUrl", "Key manager URL", {
-            hint: "Base URL of the key manager, without /relay.",
+            hint: "Base URL of the key manager, without /relay. Leave it empty when your pod offers simplified key delivery (agent 24.12 or later): Test connection tells whether it does.",
             placeholder: "https://km.acme.example",
           })}
         </div>
@@ -214,16 +215,23 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
           <legend className="font-semibold">What to collect</legend>
           <div className="mt-2 grid grid-cols-1 gap-2 sm:grid-cols-2">
             {streamTypeOptions.map((option) => (
-              <label key={option.value} className="flex items-center gap-2">
+              <div key={option.value} className="flex items-start gap-2">
                 <input
                   type="checkbox"
+                  id={`streamTypes-${option.value}`}
                   name="streamTypes"
                   value={option.value}
                   defaultChecked={values.streamTypes.includes(option.value)}
-                  className="h-4 w-4"
+                  aria-describedby={`streamTypes-${option.value}-hint`}
+                  className="mt-1 h-4 w-4 shrink-0"
                 />
-                {option.label}
-              </label>
+                <div>
+                  <label htmlFor={`streamTypes-${option.value}`}>{option.label}</label>
+                  <p id={`streamTypes-${option.value}-hint`} className="text-muted text-xs">
+                    {option.hint}
+                  </p>
+                </div>
+              </div>
             ))}
           </div>
           {errors.streamTypes && (
@@ -349,9 +357,7 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
       })}
 
       <div className="space-y-3">
-        <SubmitButton formAction={test} variant="secondary">
-          Test connection
-        </SubmitButton>
+        <CheckButton action={test}>Test connection</CheckButton>
         {tested && (
           // overflow-wrap: anywhere lets fingerprints and file names wrap on a narrow screen.
           <div className="space-y-2 [overflow-wrap:anywhere]">
