@@ -14,8 +14,9 @@ import {
   type ExportDelivery,
   type RemoteExportFile,
 } from "@/lib/content-export";
+import { db } from "@/lib/db";
 import { logger } from "@/lib/logger";
-import { testConnection } from "@/lib/symphony";
+import { keyManagerNeeded, testConnection } from "@/lib/symphony";
 import { parseSourceStep, type FilesApiSource, type SftpSource, type SourceStepInput } from "./export-source-settings";
 import type { FieldErrors } from "./schemas";
 import {
@@ -65,7 +66,12 @@ export async function testSource(connectorId: string | undefined, input: SourceS
     case "CONVERSATIONS": {
       const key = keyForServers(saved, settings);
       if (!key.ok) return key;
-      const report = await testConnection({ ...settings, privateKeyPem: decryptBotKey(key) });
+      // settings carries the chosen stream types: the counts are of those.
+      const signIn = { ...settings, privateKeyPem: decryptBotKey(key) };
+      // Without a key manager URL, say first (in words) whether the pod and agent can do without one.
+      const needed = settings.keyManagerUrl ? undefined : await keyManagerNeeded(signIn);
+      if (needed) return { ok: true, report: { ok: false, tone: "error", message: needed } };
+      const report = await testConnection(signIn);
       if (!report.ok) return { ok: true, report: { ok: false, tone: "error", message: report.reason } };
       const bot = report.bot.displayName ? `${report.bot.displayName} (${report.bot.username})` : report.bot.username;
       return {
@@ -73,7 +79,12 @@ export async function testSource(connectorId: string | undefined, input: SourceS
         report: {
           ok: true,
           tone: "success",
-          message: `Connected as ${bot}. The bot can see ${report.users} users and ${report.streams} conversations; it archives only those it is a member of.`,
+          message:
+            `Connected as ${bot}. The service account can read ${report.readable} of the pod's ${conversations(report.streams)} of the chosen types: ` +
+            `those it is a member of, the only ones this source archives. The others need Content Export.` +
+            (settings.keyManagerUrl
+              ? ""
+              : " It reaches the agent with simplified key delivery: no key manager is needed."),
         },
       };
     }
@@ -189,6 +200,8 @@ async function testSftpSource(saved: SavedSource | null, settings: SftpSource): 
   };
 }
 
+const conversations = (count: number) => `${count} conversation${count === 1 ? "" : "s"}`;
+
 const hexIds = (ids: string[]) => ids.map((id) => id.toUpperCase()).join(", ");
 
 /**
@@ -254,4 +267,47 @@ async function openOnce(delivery: ExportDelivery, file: RemoteExportFile): Promi
     close();
     throw error;
   }
+}
+
+/**
+ * Test connection with the settings and secrets on file, as Finish runs it: a connector whose source
+ * refuses it would only fail its first import.
+ */
+export async function testSavedSource(connectorId: string): Promise<SourceTestResult> {
+  const c = await db.connector.findUniqueOrThrow({
+    where: { id: connectorId },
+    select: {
+      sourceKind: true,
+      exportDelivery: true,
+      podUrl: true,
+      agentUrl: true,
+      keyManagerUrl: true,
+      botUsername: true,
+      streamTypes: true,
+      sftpHost: true,
+      sftpPort: true,
+      sftpUsername: true,
+      sftpFolder: true,
+      sftpHostKeySha256: true,
+      startDate: true,
+    },
+  });
+  return testSource(connectorId, {
+    sourceKind: c.sourceKind,
+    exportDelivery: c.exportDelivery,
+    podUrl: c.podUrl ?? "",
+    agentUrl: c.agentUrl ?? "",
+    keyManagerUrl: c.keyManagerUrl ?? "",
+    botUsername: c.botUsername ?? "",
+    streamTypes: c.streamTypes,
+    sftpHost: c.sftpHost ?? "",
+    sftpPort: c.sftpPort,
+    sftpUsername: c.sftpUsername ?? "",
+    sftpAuth: "KEY",
+    sftpFolder: c.sftpFolder ?? "",
+    sftpHostKeySha256: c.sftpHostKeySha256 ?? "",
+    sftpHostKeyFor: c.sftpHost ? `${c.sftpHost}:${c.sftpPort}` : "",
+    sftpHostKeyConfirmed: Boolean(c.sftpHostKeySha256),
+    startDate: c.startDate?.toISOString().slice(0, 10) ?? "",
+  });
 }

@@ -9,6 +9,7 @@ import { parseSourceStep, type SourceStepInput } from "./export-source-settings"
 import { connectorNameSchema, fieldErrors, mappingSettingsSchema, type FieldErrors } from "./schemas";
 import { sourceUpdate } from "./source";
 import { completed, loadForEdit } from "./draft";
+import { testSavedSource } from "./source-check";
 import { provisionalName, stepNumber } from "./steps";
 import { nextRunAfter } from "@/lib/next-run";
 
@@ -149,20 +150,50 @@ export async function saveMapping(
   return { ok: true, connectorId };
 }
 
-export type FinishResult = { ok: true; runId?: string } | { ok: false; message: string };
+export type FinishResult =
+  | { ok: true; runId?: string }
+  | {
+      ok: false;
+      message: string;
+      /** The source test failed: the admin may finish anyway, on record. */ sourceFailed?: true;
+    };
 
-/** Step 6. A draft becomes active and its first import is queued; an active connector just keeps its changes. */
-export async function finishWizard(connectorId: string, actor: string): Promise<FinishResult> {
+/** Why the source refuses the saved settings, or undefined when Test connection passes with them. */
+async function sourceProblem(connectorId: string): Promise<string | undefined> {
+  const result = await testSavedSource(connectorId);
+  if (!result.ok) return Object.values(result.errors).join(" ");
+  return result.report.ok ? undefined : result.report.message;
+}
+
+/**
+ * Step 6. A draft becomes active and its first import is queued; an active connector just keeps its
+ * changes. Both only once the saved source passes Test connection, or when the admin accepts, on the
+ * audit trail, to finish with a source that fails.
+ */
+export async function finishWizard(
+  connectorId: string,
+  actor: string,
+  options: { acceptFailedSourceTest?: boolean } = {},
+): Promise<FinishResult> {
   const connector = await loadForEdit(connectorId);
   if (connector.wizardStep < stepNumber("consent"))
     return { ok: false, message: "Complete every step before finishing." };
   if (!connector.consentGrantedAt || !connector.tenantId) {
     return { ok: false, message: "Admin consent has not been granted. Go back to Admin consent and provide it." };
   }
+  const problem = await sourceProblem(connectorId);
+  if (problem && !options.acceptFailedSourceTest) {
+    return {
+      ok: false,
+      sourceFailed: true,
+      message: `Test connection fails with the saved source settings: ${problem} Fix them in the Source step, or finish anyway: imports fail until the source works.`,
+    };
+  }
+  const riskAccepted = problem ? { sourceTestFailed: problem.slice(0, 500), acceptedBy: actor } : undefined;
   if (connector.status !== "DRAFT") {
     await db.$transaction(async (tx) => {
       await tx.connector.update({ where: { id: connectorId }, data: { wizardStep: stepNumber("review") } });
-      await recordAudit({ connectorId, actor, action: "connector.updated" }, tx);
+      await recordAudit({ connectorId, actor, action: "connector.updated", detail: riskAccepted }, tx);
     });
     return { ok: true };
   }
@@ -175,7 +206,7 @@ export async function finishWizard(connectorId: string, actor: string): Promise<
         nextRunAt: nextRunAfter(new Date(), connector.scheduleIntervalMinutes),
       },
     });
-    await recordAudit({ connectorId, actor, action: "connector.finished" }, tx);
+    await recordAudit({ connectorId, actor, action: "connector.finished", detail: riskAccepted }, tx);
   });
   const { runId } = await requestImport({ connectorId, trigger: "SETUP", requestedBy: actor });
   await recordAudit({ connectorId, actor, action: "import.requested", detail: { runId, first: true } });

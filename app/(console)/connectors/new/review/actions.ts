@@ -5,11 +5,16 @@ import { adminAction, formField } from "@/lib/auth";
 import { finishWizard, wizardHref } from "@/lib/connectors";
 import type { StepState } from "../wizard";
 
-const finishForm = z.object({ connectorId: formField.connectorId() });
+const finishForm = z.object({ connectorId: formField.connectorId(), finishAnyway: z.literal("on").optional() });
 
-export const finishAction = adminAction(finishForm, async ({ connectorId }, { actor }): Promise<StepState> => {
-  if (!connectorId) redirect(wizardHref("terms"));
-  const result = await finishWizard(connectorId, actor);
-  if (!result.ok) return { message: result.message };
-  redirect(`/connectors?connector=${connectorId}`);
-});
+export type FinishState = StepState & { sourceFailed?: boolean };
+
+export const finishAction = adminAction(
+  finishForm,
+  async ({ connectorId, finishAnyway }, { actor }): Promise<FinishState> => {
+    if (!connectorId) redirect(wizardHref("terms"));
+    const result = await finishWizard(connectorId, actor, { acceptFailedSourceTest: finishAnyway === "on" });
+    if (!result.ok) return { message: result.message, sourceFailed: result.sourceFailed, attempt: Date.now() };
+    redirect(`/connectors?connector=${connectorId}`);
+  },
+);
