@@ -142,7 +142,10 @@ test.describe.serial("admin experience", () => {
     await page.getByRole("link", { name: "Add connector" }).click();
     await expect(page.getByRole("heading", { name: "Connector catalogue" })).toBeVisible();
     await check(page, "02-catalogue");
-    await page.getByRole("link", { name: /Symphony/ }).click();
+    await page
+      .getByRole("main")
+      .getByRole("link", { name: /Symphony/ })
+      .click();
     await expect(page.getByRole("heading", { name: "Before you start" })).toBeVisible();
     await check(page, "02-description");
     await page.getByRole("link", { name: "Add connector" }).click();
@@ -296,12 +299,18 @@ test.describe.serial("admin experience", () => {
     await expect(flyout.getByText("Connected")).toBeVisible();
     await expect(flyout.getByText("Finished setup")).toBeVisible();
     await expect(flyout.getByText("No items imported yet")).toBeVisible();
+    // No "Last import" time on the dashboard before the first import has finished.
+    await expect(page.getByRole("row").filter({ hasText: name }).getByRole("cell").nth(3)).toHaveText("—");
     await check(page, "10-flyout");
     // Counts move once the import engine processes the queued run (waits for the worker).
     await expect(flyout.getByText(/Last import/)).toBeVisible({ timeout: 90_000 });
     await page.reload();
     expect(count(await property(flyout, "Items imported").textContent())).toBeGreaterThan(0);
     expect(await chartTotal(flyout)).toBe(count(await property(flyout, "Items imported").textContent()));
+    // The first run is all there is: its figures are the connector's totals.
+    expect(count(await property(flyout, "Total items imported").textContent())).toBe(
+      count(await property(flyout, "Items imported").textContent()),
+    );
     await check(page, "11-flyout-after-import");
   });
 
@@ -323,7 +332,7 @@ test.describe.serial("admin experience", () => {
     const bogus = await page.request.get(`/api/connectors/${id}/log?status=bogus`);
     expect(bogus.status()).toBe(400);
     expect(await bogus.json()).toEqual({
-      error: "The status log filter is not valid: status must be one of pending, imported, skipped, failed.",
+      error: "The status log filter is not valid: status must be one of pending, imported, skipped, failed, not_read.",
     });
 
     // The same filters from the flyout: only this run's imported items, in a file named after them.
@@ -346,7 +355,7 @@ test.describe.serial("admin experience", () => {
   test("run now collects messages added meanwhile, with progress, moving counts and chart, and logs them", async () => {
     const s = sandbox();
     // A conversation the bot is in (it reads no other) whose people all have a mailbox: every new message
-    // is imported once per person; the bot, without a mailbox, has a SKIPPED line for each.
+    // is imported once per person (the bot itself is never a recipient).
     const people = (st: (typeof org.streams)[number]) =>
       currentMembers(org, st)
         .map((member) => member.person)
@@ -392,11 +401,8 @@ test.describe.serial("admin experience", () => {
     const csv = readFileSync(await download.path(), "utf8");
     seen.push({ what: "downloaded status log", text: csv });
     const rows = parse<LogRow>(csv, { columns: true });
-    const fresh = rows.filter((row) => added.includes(row.symphony_message_id) && row.status !== "SKIPPED");
+    const fresh = rows.filter((row) => added.includes(row.symphony_message_id));
     expect(fresh).toHaveLength(expected);
-    expect(rows.filter((row) => added.includes(row.symphony_message_id) && row.status === "SKIPPED")).toHaveLength(
-      added.length,
-    );
     for (const messageId of added) {
       const mine = fresh.filter((row) => row.symphony_message_id === messageId);
       expect(mine.map((row) => row.mailbox).sort()).toEqual([...mailboxes].sort());
@@ -407,6 +413,99 @@ test.describe.serial("admin experience", () => {
         expect(row.reason).toBe("");
       }
     }
+  });
+
+  test("a Run now that finds nothing new shows its own figures beside the connector's totals, and its line in the run history", async () => {
+    const id = connectorIdOf(page);
+    const flyout = page.getByRole("complementary", { name: name });
+    const total = await dashboardImported(page);
+    await flyout.getByRole("button", { name: "Run now" }).click();
+    // The previous run collected messages: this one's "0" says it has finished.
+    await expect(property(flyout, "Messages collected")).toHaveText("0", { timeout: 90_000 });
+    await expect(property(flyout, "Items imported")).toHaveText("0");
+    await page.reload();
+    expect(count(await property(flyout, "Total items imported").textContent())).toBe(total);
+    expect(await dashboardImported(page)).toBe(total);
+
+    const latest = flyout.getByRole("region", { name: "Run history" }).getByRole("row").nth(1);
+    const cells = latest.getByRole("cell");
+    await expect(cells.nth(1)).toHaveText("Manual");
+    await expect(cells.nth(2)).toHaveText("Succeeded");
+    await expect(cells.nth(3)).toHaveText("0"); // imported
+    await expect(cells.nth(4)).toHaveText("0"); // skipped
+    await expect(cells.nth(5)).toHaveText("0"); // failed
+    await expect(cells.nth(6)).toHaveText(/^\d+ (s|min)/); // duration
+    const href = await latest.getByRole("link", { name: /^Status log of the run started / }).getAttribute("href");
+    expect(href).toMatch(new RegExp(`^/api/connectors/${id}/log\\?run=[0-9a-f-]{36}$`));
+    const log = await page.request.get(href!);
+    expect(log.status()).toBe(200);
+    expect((await log.text()).split("\r\n")[0]).toMatch(/^time,symphony_message_id,/);
+    await check(page, "15b-flyout-nothing-new");
+    await flyout.getByRole("region", { name: "Run history" }).scrollIntoViewIfNeeded();
+    await check(page, "15d-run-history");
+  });
+
+  test("a run stopped by Symphony server errors says Retrying, why and when, and finishes once Symphony is back", async () => {
+    test.setTimeout(240_000);
+    const faults = async (serverErrorShare: number) =>
+      expect((await page.request.put(`${sandbox().pod}/sandbox/faults`, { data: { serverErrorShare } })).status()).toBe(
+        200,
+      );
+    const flyout = page.getByRole("complementary", { name: name });
+    await faults(1);
+    try {
+      await flyout.getByRole("button", { name: "Run now" }).click();
+      const retrying = flyout.getByRole("status").filter({ hasText: "Retrying:" });
+      await expect(retrying).toHaveText(
+        /^Retrying: Symphony's pod is answering with server errors \(POST \/login\/pubkey\/authenticate: HTTP 503\)\. Next try at \d\d:\d\d:\d\d UTC\.$/,
+        { timeout: 90_000 },
+      );
+      await page.reload();
+      await expect(retrying).toBeVisible();
+      const latest = flyout.getByRole("region", { name: "Run history" }).getByRole("row").nth(1);
+      await expect(latest.getByRole("cell").nth(2)).toHaveText("Retrying");
+      await check(page, "15c-flyout-retrying");
+    } finally {
+      await faults(0);
+    }
+    await expect(flyout.getByRole("button", { name: "Run now" })).toBeEnabled({ timeout: 150_000 });
+    await page.reload();
+    const latest = flyout.getByRole("region", { name: "Run history" }).getByRole("row").nth(1);
+    await expect(latest.getByRole("cell").nth(2)).toHaveText("Succeeded");
+    await expect(page.getByRole("row").filter({ hasText: name }).getByRole("cell").nth(1)).toContainText("Connected");
+  });
+
+  test("a run Microsoft 365 refuses fails at once: the connector needs attention in the list, its filter and the flyout, until a run succeeds", async () => {
+    const id = connectorIdOf(page);
+    const consent = async (consented: boolean) =>
+      expect(
+        (await page.request.post(`${sandbox().m365}/sandbox/admin/consent`, { data: { consented } })).status(),
+      ).toBe(200);
+    const flyout = page.getByRole("complementary", { name: name });
+    const status = flyout.getByRole("region", { name: "Connector status with source" });
+    const row = page.getByRole("row").filter({ hasText: name });
+    await consent(false);
+    try {
+      await flyout.getByRole("button", { name: "Run now" }).click();
+      await expect(status).toContainText("Needs attention", { timeout: 60_000 });
+      await expect(status).toContainText(
+        "Microsoft 365 refused the app. The app has no Microsoft Graph permission in this tenant: ask a global administrator to grant admin consent",
+      );
+      await expect(row.getByRole("cell").nth(1)).toContainText("Needs attention");
+      await check(page, "15e-flyout-needs-attention");
+      await page.goto("/connectors?status=NEEDS_ATTENTION");
+      await expect(page.getByLabel("Status")).toHaveValue("NEEDS_ATTENTION");
+      await expect(row).toContainText("Microsoft 365 refused the app.");
+      await check(page, "15f-dashboard-needs-attention");
+      await page.goto("/connectors?status=CONNECTED");
+      await expect(row).toHaveCount(0);
+    } finally {
+      await consent(true);
+    }
+    await page.goto(`/connectors?connector=${id}`);
+    await flyout.getByRole("button", { name: "Run now" }).click();
+    await expect(row.getByRole("cell").nth(1)).toHaveText("Connected", { timeout: 90_000 });
+    await expect(status).not.toContainText("Needs attention");
   });
 
   test("pause and resume", async () => {

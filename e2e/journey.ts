@@ -5,14 +5,18 @@ import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page } from "@playwright/test";
 
 export const shots = path.join("e2e", "screenshots");
+// The sandbox's people: an admin, a reader (Connector.Reader) and a member of the tenant with no app role.
 export const ADMIN = "admin@sandbox.onmicrosoft.com";
+export const READER = "viewer@sandbox.onmicrosoft.com";
+export const NO_ROLE = "norole@sandbox.onmicrosoft.com";
 
-export async function signIn(page: Page, email: string) {
+/** Signs in as the person picked on the sandbox's sign-in page; `landing` is the heading they then see. */
+export async function signIn(page: Page, email: string, landing = "Data connectors") {
   await page.goto("/connectors");
   await expect(page).toHaveURL(/\/signin/);
   await page.getByRole("button", { name: "Sign in with Microsoft" }).click();
   await page.locator(`button[data-email="${email}"]`).click();
-  await expect(page.getByRole("heading", { name: "Data connectors" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: landing })).toBeVisible();
 }
 
 const PHONE = { width: 390, height: 844 };

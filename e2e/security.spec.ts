@@ -1,18 +1,15 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { expect, test, type Page } from "@playwright/test";
+import path from "node:path";
+import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { sandbox } from "./demo";
+import { ADMIN, NO_ROLE, READER, check, signIn } from "./journey";
 
 // The admin surface under attack: response headers and framing, a tampered admin-consent callback,
-// and an attempt to make the stored bot key sign in to another host.
-const ADMIN = "admin@sandbox.onmicrosoft.com";
-
-async function signIn(page: Page) {
-  await page.goto("/connectors");
-  await page.getByRole("button", { name: "Sign in with Microsoft" }).click();
-  await page.locator(`button[data-email="${ADMIN}"]`).click();
-  await expect(page.getByRole("heading", { name: "Data connectors" })).toBeVisible();
-}
+// an attempt to make the stored bot key sign in to another host, who may see what, and where Entra
+// may send a sign-in back to.
 
 test("every response carries the security headers", async ({ request, page }) => {
   const responses = [await request.get("/signin"), await request.get("/api/health")];
@@ -38,7 +35,7 @@ test("pages run under the nonce policy without violations and cannot be framed",
   page.on("console", (message) => {
     if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
   });
-  await signIn(page);
+  await signIn(page, ADMIN);
   await page.goto("/connectors/new/terms");
   await expect(page.getByLabel("I accept the terms of service")).toBeVisible();
   expect(violations).toEqual([]);
@@ -69,7 +66,7 @@ test.describe.serial("a connector's secrets and consent under attack", () => {
     await new Promise<void>((resolve) => rogue.listen(0, "127.0.0.1", resolve));
     rogueUrl = `http://127.0.0.1:${(rogue.address() as AddressInfo).port}`;
     page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
-    await signIn(page);
+    await signIn(page, ADMIN);
   });
   test.afterAll(async () => {
     await new Promise((resolve) => rogue.close(resolve));
@@ -176,4 +173,128 @@ test.describe.serial("a connector's secrets and consent under attack", () => {
     await page.getByRole("button", { name: "Accept" }).click();
     await expect(page.getByText(/Consent granted for tenant/)).toBeVisible();
   });
+});
+
+/** The flyout's server actions (they take a connector id), from the build's manifest. */
+function lifecycleActions(): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(".next", "server", "server-reference-manifest.json"), "utf8")) as {
+    node: Record<string, { filename: string }>;
+  };
+  return Object.entries(manifest.node)
+    .filter(([, action]) => action.filename === "app/(console)/connectors/actions.ts")
+    .map(([id]) => id);
+}
+
+/** Where a server action call sends the caller instead of running (its `x-action-redirect`). */
+async function actionRedirect(request: APIRequestContext, baseURL: string, actionId: string): Promise<string> {
+  const response = await request.post("/connectors", {
+    headers: {
+      "next-action": actionId,
+      "content-type": "text/plain;charset=UTF-8",
+      accept: "text/x-component",
+      origin: new URL(baseURL).origin,
+    },
+    data: JSON.stringify([randomUUID()]),
+    maxRedirects: 0,
+  });
+  return response.headers()["x-action-redirect"] ?? `(no redirect: HTTP ${response.status()})`;
+}
+
+const readRoutes = (id: string) => [
+  `/api/connectors/${id}/log`,
+  `/api/connectors/${id}/progress`,
+  `/api/connectors/${id}/reconciliation`,
+];
+
+test.describe("who may see what", () => {
+  test("a member of the tenant with no app role sees only the no-access page, and everything else refuses them", async ({
+    browser,
+    baseURL,
+  }) => {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    await signIn(page, NO_ROLE, "You don't have access");
+    await expect(page).toHaveURL(/\/no-access$/);
+    await expect(page.getByText(NO_ROLE)).toBeVisible();
+    await expect(page.getByText("Connector.Reader")).toBeVisible();
+    await expect(page.getByRole("navigation")).toHaveCount(0);
+    for (const [width, shot] of [
+      [1280, "30-no-access"],
+      [390, "31-no-access-narrow"],
+    ] as const) {
+      await page.setViewportSize({ width, height: 800 });
+      await check(page, shot);
+    }
+
+    const id = randomUUID();
+    for (const url of ["/", "/connectors", `/connectors?connector=${id}`, "/connectors/new/terms", "/signin"]) {
+      await page.goto(url);
+      await expect(page, url).toHaveURL(/\/no-access$/);
+      await expect(page.getByRole("heading", { name: "You don't have access" })).toBeVisible();
+    }
+    for (const route of [
+      ...readRoutes(id),
+      `/api/consent/callback?admin_consent=True&tenant=x&state=${"s".repeat(32)}`,
+    ]) {
+      const response = await context.request.get(route, { maxRedirects: 0 });
+      expect(response.status(), route).toBe(403);
+      expect(((await response.json()) as { error: string }).error, route).toMatch(
+        /Connector\.Reader or Connector\.Admin/,
+      );
+    }
+    const actions = lifecycleActions();
+    expect(actions.length).toBeGreaterThanOrEqual(4);
+    for (const action of actions)
+      expect(await actionRedirect(context.request, baseURL!, action)).toMatch(/^\/no-access;/);
+
+    // Signing out still works from there.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect(page).toHaveURL(/\/signin/);
+    await context.close();
+  });
+
+  test("a reader sees the connectors and their logs but is refused every change", async ({ browser, baseURL }) => {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    await signIn(page, READER);
+    await expect(page.getByText("Read-only")).toBeVisible();
+    await expect(page.getByRole("link", { name: "Add connector" })).toHaveCount(0);
+    await page.goto("/connectors/new/terms");
+    await expect(page).toHaveURL(/\/connectors\?denied=1$/);
+    await expect(page.getByText("Only connector admins can create or change connectors.")).toBeVisible();
+    // Readers pass the role check: an unknown connector is "not found", not "forbidden".
+    const id = randomUUID();
+    for (const route of [`/api/connectors/${id}/log`, `/api/connectors/${id}/reconciliation`]) {
+      expect((await context.request.get(route)).status(), route).toBe(404);
+    }
+    expect((await context.request.get(`/api/connectors/${id}/progress`)).status()).toBe(200);
+    const callback = await context.request.get(`/api/consent/callback?state=${"s".repeat(32)}`, { maxRedirects: 0 });
+    expect(callback.status()).toBe(403);
+    for (const action of lifecycleActions()) {
+      expect(await actionRedirect(context.request, baseURL!, action)).toMatch(/^\/connectors\?denied=1;/);
+    }
+    await context.close();
+  });
+});
+
+test("Entra sends a sign-in back only to a redirect URI the app registration holds (AADSTS50011 otherwise)", async ({
+  page,
+  baseURL,
+}) => {
+  await page.goto("/signin");
+  await page.getByRole("button", { name: "Sign in with Microsoft" }).click();
+  await page.waitForURL(/\/oauth2\/v2\.0\/authorize/);
+  const authorize = new URL(page.url());
+  expect(authorize.searchParams.get("redirect_uri")).toBe(`${baseURL}/api/auth/callback/entra`);
+  for (const other of [
+    `${baseURL}/api/auth/callback/azure-ad`,
+    `${baseURL}/api/consent/callback`,
+    "https://connector.evil.example/api/auth/callback/entra",
+  ]) {
+    authorize.searchParams.set("redirect_uri", other);
+    await page.goto(authorize.toString());
+    await expect(
+      page.getByText(/AADSTS50011: The redirect URI '[^']+' specified in the request does not match/),
+    ).toBeVisible();
+  }
 });

@@ -48,4 +48,20 @@ describe("parseConfig", () => {
   it("requires the key file with a client certificate", () => {
     expect(() => parseConfig({ ENTRA_CLIENT_CERTIFICATE_PATH: "/etc/cert.pem" })).toThrow("ENTRA_CLIENT_KEY_PATH");
   });
+
+  it("reads the notification settings: recipients separated by commas, sender and recipients together", () => {
+    const config = parseConfig({
+      NOTIFY_WEBHOOK_URL: "https://hooks.example.com/services/T0/B0/secret",
+      NOTIFY_EMAIL_FROM: "alerts@bank.example",
+      NOTIFY_EMAIL_TO: " it@bank.example, ops@bank.example ",
+    });
+    expect(config.NOTIFY_EMAIL_TO).toEqual(["it@bank.example", "ops@bank.example"]);
+    expect(() => parseConfig({ NOTIFY_EMAIL_TO: "it@bank.example" })).toThrow("NOTIFY_EMAIL_FROM are set together");
+    expect(() => parseConfig({ NOTIFY_EMAIL_FROM: "alerts@bank.example", NOTIFY_EMAIL_TO: "it, ops" })).toThrow(
+      "NOTIFY_EMAIL_TO",
+    );
+    expect(() => parseConfig({ NOTIFY_WEBHOOK_URL: "ftp://hooks.example.com/secret" })).toThrow(
+      /NOTIFY_WEBHOOK_URL: must be an http/,
+    );
+  });
 });

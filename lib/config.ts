@@ -43,11 +43,15 @@ const schema = z
     ENTRA_CLIENT_SECRET: optionalString,
     ENTRA_CLIENT_CERTIFICATE_PATH: optionalString,
     ENTRA_CLIENT_KEY_PATH: optionalString,
-    /** Admin sign-in app registration; defaults to ENTRA_CLIENT_ID/SECRET (one app can do both). */
+    /** Admin sign-in app registration; defaults to ENTRA_CLIENT_ID and its certificate or secret (one app can do both). */
     AUTH_CLIENT_ID: optionalString,
     AUTH_CLIENT_SECRET: optionalString,
     GRAPH_BASE_URL: optionalUrl,
     ADMIN_ROLE: z.string().min(1).default("Connector.Admin"),
+    /** App role that may look at connectors, their details and status logs but change nothing; ADMIN_ROLE implies it. */
+    READER_ROLE: z.string().min(1).default("Connector.Reader"),
+    /** The mailbox `npm run doctor` and the Health page probe (default: a connector's mapped or fallback mailbox). */
+    DOCTOR_PROBE_MAILBOX: z.email("must be an e-mail address").optional(),
 
     CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
@@ -57,10 +61,30 @@ const schema = z
       .enum(["true", "false"], "must be true or false")
       .default("false")
       .transform((value) => value === "true"),
+
+    /** Told (a JSON POST) when a connector enters Needs attention; Slack and Teams incoming webhooks read its "text". */
+    NOTIFY_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional(),
+    /** The mailbox that sends the Needs attention e-mail through Graph (the import app needs Mail.Send). */
+    NOTIFY_EMAIL_FROM: z.email("must be an e-mail address").optional(),
+    /** Who receives it: comma-separated e-mail addresses. */
+    NOTIFY_EMAIL_TO: z
+      .string()
+      .transform((value) =>
+        value
+          .split(",")
+          .map((address) => address.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.email("must be e-mail addresses separated by commas")).min(1))
+      .optional(),
   })
   .refine((c) => !(c.ENTRA_CLIENT_CERTIFICATE_PATH && !c.ENTRA_CLIENT_KEY_PATH), {
     path: ["ENTRA_CLIENT_KEY_PATH"],
     message: "is required with ENTRA_CLIENT_CERTIFICATE_PATH",
+  })
+  .refine((c) => !c.NOTIFY_EMAIL_FROM === !c.NOTIFY_EMAIL_TO, {
+    path: ["NOTIFY_EMAIL_TO"],
+    message: "and NOTIFY_EMAIL_FROM are set together (who sends the e-mail, and to whom)",
   })
   .transform((c) => ({
     ...c,
@@ -93,8 +117,8 @@ export function config(): Config {
 }
 
 /** The variable that must be present for a feature to work; a clear error when it is not. */
-export function required<K extends keyof Config>(key: K): NonNullable<Config[K]> {
-  const value = config()[key];
+export function required<K extends keyof Config>(key: K, from: Config = config()): NonNullable<Config[K]> {
+  const value = from[key];
   if (value === undefined || value === null) {
     throw new ConfigError(`${String(key)} is not set (npm start sets it in embedded mode; see README.md)`);
   }

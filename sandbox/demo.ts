@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { ensureSandboxCa } from "./m365/ca";
-import { startM365Sandbox } from "./m365";
+import { connectorRedirectUris, startM365Sandbox } from "./m365";
 import { freePorts } from "./ports";
 import { generatePgpKeyPair, generateSftpSecrets, rsaKeyPair, startSymphonySandbox, type PgpKeyPair } from "./symphony";
 
@@ -31,7 +31,8 @@ export interface Demo {
 
 export const DEMO_ORG = { seed: "demo", users: 20, messages: 300 } as const;
 
-export async function startDemoSandboxes(options: { dir: string }): Promise<Demo> {
+/** `appUrl`: where the connector runs (APP_URL); its app registrations hold the redirect URIs under it. */
+export async function startDemoSandboxes(options: { dir: string; appUrl: string }): Promise<Demo> {
   const dir = path.resolve(options.dir);
   mkdirSync(dir, { recursive: true });
   const state = await loadState(dir);
@@ -50,6 +51,7 @@ export async function startDemoSandboxes(options: { dir: string }): Promise<Demo
   });
   const contentExport = symphony.contentExport!;
   const sftp = contentExport.sftp!;
+  const redirect = connectorRedirectUris(options.appUrl);
   const mailboxes = symphony.org.people
     .filter((person) => person.m365Address)
     .map((person) => ({ address: person.m365Address!, displayName: person.displayName }));
@@ -58,8 +60,10 @@ export async function startDemoSandboxes(options: { dir: string }): Promise<Demo
     caDir: path.dirname(ca.caCertPath),
     dataDir: path.join(dir, "m365"),
     mailboxes,
-    app: { clientSecret: state.appSecret },
-    webApp: { clientSecret: state.webAppSecret, redirectUris: [] },
+    // The import app holds both of the connector's redirect URIs, the sign-in app the sign-in one. The
+    // sign-in app signs ID tokens with a key of its own, so every demo sign-in needs `?appid=` discovery.
+    app: { clientSecret: state.appSecret, redirectUris: [redirect.signIn, redirect.consent] },
+    webApp: { clientSecret: state.webAppSecret, redirectUris: [redirect.signIn], customSigningKey: true },
   });
 
   const keyFile = path.join(dir, "symphony-bot-key.pem");
@@ -73,8 +77,7 @@ export async function startDemoSandboxes(options: { dir: string }): Promise<Demo
   writeFileSync(pgpPassphraseFile, state.contentExport.pgp.passphrase, { mode: 0o600 });
   const sftpPasswordFile = path.join(dir, "content-export-sftp-password.txt");
   writeFileSync(sftpPasswordFile, sftp.password, { mode: 0o600 });
-  const admin = m365.signInUsers.find((user) => user.roles.length > 0);
-  const viewer = m365.signInUsers.find((user) => user.roles.length === 0);
+  const people = m365.signInUsers.map((user) => `${user.email} (${user.roles.join(", ") || "no app role"})`);
 
   return {
     env: {
@@ -89,7 +92,7 @@ export async function startDemoSandboxes(options: { dir: string }): Promise<Demo
       SANDBOX_CONSOLE_URL: m365.url,
     },
     instructions: [
-      `Sign in with the Microsoft 365 sandbox as ${admin?.email ?? "the admin user"} (role Connector.Admin) or ${viewer?.email ?? "the viewer"} (read only).`,
+      `Sign in with the Microsoft 365 sandbox as ${people.join(", ")}; its apps hold the redirect URIs ${redirect.signIn} and ${redirect.consent}.`,
       `Symphony sandbox for the wizard: pod ${symphony.podUrl}, agent ${symphony.agentUrl}, key manager ${symphony.keyManagerUrl},`,
       `  bot user name ${symphony.bot.username}, private key file ${keyFile}`,
       `Content Export (Files API on the pod above, daily files): PGP private key file ${pgpKeyFile},`,

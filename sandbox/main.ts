@@ -5,7 +5,9 @@ import path from "node:path";
 import { startDemoSandboxes } from "./demo";
 
 const dir = path.resolve(process.env.DATA_DIR ?? ".data", "sandbox");
-const demo = await startDemoSandboxes({ dir });
+// The app registrations hold the redirect URIs of the connector at APP_URL (`npm run dev`: port 3000).
+const appUrl = process.env.APP_URL ?? `http://localhost:${process.env.PORT ?? 3000}`;
+const demo = await startDemoSandboxes({ dir, appUrl });
 
 console.log("# Settings for the product (e.g. in .env):");
 for (const [name, value] of Object.entries(demo.env)) console.log(`${name}=${value}`);

@@ -33,8 +33,20 @@ describe("generateOrg", () => {
     expect(org.streams.some((s) => s.scope === "EXTERNAL")).toBe(true);
     expect(org.streams.some((s) => !s.isActive)).toBe(true);
     expect(org.streams.every((s) => /^[A-Za-z0-9_-]{24}$/.test(s.id))).toBe(true);
-    expect(org.streams.filter((s) => s.type === "ROOM").every((s) => s.roomName)).toBe(true);
+    expect(org.streams.filter((s) => s.type === "ROOM" && !s.groupChat).every((s) => s.roomName)).toBe(true);
     expect(org.streams.reduce((n, s) => n + s.messageCount, 0)).toBe(50);
+  });
+
+  it("has group chats of both kinds: MIMs and, since SBE 20.16, ROOMs marked as group chats", () => {
+    const org = generateOrg({ seed: 3, users: 12, messages: 50, end });
+    const newStyle = org.streams.filter((s) => s.groupChat);
+    expect(org.streams.some((s) => s.type === "MIM")).toBe(true);
+    expect(newStyle.length).toBeGreaterThan(0);
+    expect(newStyle.every((s) => s.type === "ROOM" && !s.roomName && !s.isPublic && s.memberIds.length >= 3)).toBe(
+      true,
+    );
+    // The first room of an organisation is a named one (tests pick it to find its name in subjects).
+    expect(org.streams.find((s) => s.type === "ROOM")?.groupChat).toBe(false);
   });
 
   it("spreads message times strictly increasing within a stream, inside the period", () => {

@@ -27,7 +27,9 @@ export type OrgStream = {
   /** URL-safe base64, no padding. */
   id: string;
   type: StreamType;
-  /** Rooms only. */
+  /** A ROOM that is a group chat (Symphony keeps group chats as rooms marked `groupChat` since SBE 20.16). */
+  groupChat: boolean;
+  /** Named rooms only (not group chats). */
   roomName: string | null;
   roomDescription: string | null;
   memberIds: number[];
@@ -47,7 +49,7 @@ export type OrgStream = {
   messageCount: number;
   firstMessageDate: number;
   lastMessageDate: number;
-  /** Number of generated messages in the streams before this one (stable global numbering). */
+  /** Number of generated messages in the streams numbered before this one (the bot's streams come first). */
   messageOffset: number;
 };
 
@@ -313,7 +315,10 @@ function makePeople(spec: PeopleSpec): { people: Person[]; bot: Person } {
   return { people, bot };
 }
 
-type StreamShape = Pick<OrgStream, "type" | "memberIds" | "createdByUserId" | "roomName" | "roomDescription">;
+type StreamShape = Pick<
+  OrgStream,
+  "type" | "groupChat" | "memberIds" | "createdByUserId" | "roomName" | "roomDescription"
+>;
 
 function sample<T>(random: () => number, items: readonly T[], count: number): T[] {
   const pool = [...items];
@@ -326,7 +331,9 @@ function planShapes(seed: string, people: Person[], streamCount: number): Stream
   const random = seededRandom(seed, "streams");
   const internal = people.filter((p) => !p.external);
   const external = people.filter((p) => p.external);
-  // Roughly: 45% IMs, 20% group chats, 25% rooms, 10% wall posts; at least one of each.
+  // Roughly: 45% IMs, 20% group chats, 25% rooms, 10% wall posts; at least one of each. Every other
+  // group chat is a new-style one, a ROOM marked groupChat (SBE 20.16+); those come after the named
+  // rooms, so the first ROOM of an organisation is always a named room.
   const counts = {
     ROOM: Math.max(1, Math.round(streamCount * 0.25)),
     MIM: Math.max(1, Math.round(streamCount * 0.2)),
@@ -334,6 +341,7 @@ function planShapes(seed: string, people: Person[], streamCount: number): Stream
   };
   const imCount = Math.max(1, streamCount - counts.ROOM - counts.MIM - counts.POST);
   const shapes: StreamShape[] = [];
+  const groupChatRooms: StreamShape[] = [];
 
   for (let i = 0; i < imCount; i++) {
     // Every fourth IM is with someone of another company.
@@ -343,6 +351,7 @@ function planShapes(seed: string, people: Person[], streamCount: number): Stream
     const creator = i % 8 === 1 ? b : a;
     shapes.push({
       type: "IM",
+      groupChat: false,
       memberIds: [a.id, b.id],
       createdByUserId: creator.id,
       roomName: null,
@@ -352,8 +361,10 @@ function planShapes(seed: string, people: Person[], streamCount: number): Stream
   for (let i = 0; i < counts.MIM; i++) {
     const members = sample(random, internal, Math.min(internal.length, 3 + Math.floor(random() * 4)));
     if (i % 3 === 1 && external.length > 0) members.push(pick(random, external));
-    shapes.push({
-      type: "MIM",
+    const newStyle = i % 2 === 1;
+    (newStyle ? groupChatRooms : shapes).push({
+      type: newStyle ? "ROOM" : "MIM",
+      groupChat: newStyle,
       memberIds: members.map((p) => p.id),
       createdByUserId: itemAt(members, 0).id,
       roomName: null,
@@ -371,16 +382,19 @@ function planShapes(seed: string, people: Person[], streamCount: number): Stream
       (i >= ROOM_TOPICS.length ? ` ${Math.floor(i / ROOM_TOPICS.length) + 1}` : "");
     shapes.push({
       type: "ROOM",
+      groupChat: false,
       memberIds: [...members, ...guests].map((p) => p.id),
       createdByUserId: creator.id,
       roomName: topic,
       roomDescription: `Discussion room for ${topic}`,
     });
   }
+  shapes.push(...groupChatRooms);
   for (let i = 0; i < counts.POST; i++) {
     const author = itemAt(internal, i % internal.length);
     shapes.push({
       type: "POST",
+      groupChat: false,
       memberIds: [author.id],
       createdByUserId: author.id,
       roomName: null,
@@ -427,8 +441,18 @@ export function generateOrg(options: OrgOptions): Org {
   const byId = new Map(people.map((p) => [p.id, p]));
   const streamCount = Math.max(4, options.streams ?? Math.round(users * 1.5));
   const shapes = planShapes(seed, people, streamCount);
+  // The bot sits in every other room (the first included) and in the first group chat: what it can
+  // read over REST and what a datafeed carries. Those are its busiest conversations (a bot is added
+  // to the conversations to keep), and the organisation's numbering starts with them, so the first
+  // messages (every content kind, the large files) are ones the REST path reads.
+  const firstRoom = shapes.findIndex((s) => s.type === "ROOM");
+  const firstGroupChat = shapes.findIndex((s) => s.type === "MIM");
+  const botIn = shapes.map((s, i) => (s.type === "ROOM" && (i - firstRoom) % 2 === 0) || i === firstGroupChat);
+  const botFirst = (a: number, b: number) => Number(botIn[b]) - Number(botIn[a]);
   // Which conversations are busiest is seeded too, so rooms and chats alike get long histories.
-  const busiestFirst = shapes.map((_, i) => i).sort((a, b) => hashParts(seed, "rank", a) - hashParts(seed, "rank", b));
+  const busiestFirst = shapes
+    .map((_, i) => i)
+    .sort((a, b) => botFirst(a, b) || hashParts(seed, "rank", a) - hashParts(seed, "rank", b));
   const split = splitMessages(totalMessages, shapes.length);
   const counts: number[] = [];
   busiestFirst.forEach((streamIndex, rank) => (counts[streamIndex] = itemAt(split, rank)));
@@ -436,10 +460,13 @@ export function generateOrg(options: OrgOptions): Org {
   if (Math.max(...counts) > span * 0.7)
     throw new Error("generateOrg: more messages in a stream than milliseconds in the period");
 
-  const types = shapes.map((s) => s.type);
-  const lastRoom = types.lastIndexOf("ROOM");
-  const firstGroupChat = types.indexOf("MIM");
+  const lastRoom = shapes.findLastIndex((s) => s.type === "ROOM" && !s.groupChat);
+  const offsets: number[] = [];
   let offset = 0;
+  for (const index of shapes.map((_, i) => i).sort((a, b) => botFirst(a, b) || a - b)) {
+    offsets[index] = offset;
+    offset += itemAt(counts, index);
+  }
   const streams = shapes.map((shape, index): OrgStream => {
     const random = seededRandom(seed, "stream", index);
     // Messages of a stream fall in [first, last]: starting in the first fifth of the period,
@@ -450,9 +477,9 @@ export function generateOrg(options: OrgOptions): Org {
     const memberPeople = shape.memberIds.map((id) => byId.get(id)!);
     const creator = byId.get(shape.createdByUserId)!;
     const isRoom = shape.type === "ROOM";
+    const isNamedRoom = isRoom && !shape.groupChat;
     const scope = memberPeople.some((p) => p.external) ? "EXTERNAL" : "INTERNAL";
-    // The bot sits in every other room and in the first group chat (what a datafeed can see).
-    const botIsMember = (isRoom && index % 2 === 0) || index === firstGroupChat;
+    const botIsMember = itemAt(botIn, index);
     const messageCount = itemAt(counts, index);
     const stream: OrgStream = {
       id: seededId(seed, "stream-id", index),
@@ -465,14 +492,13 @@ export function generateOrg(options: OrgOptions): Org {
       origin: creator.external ? "EXTERNAL" : "INTERNAL",
       // The last room has been deactivated; internal rooms alternate public/private.
       isActive: index !== lastRoom,
-      isPublic: isRoom && scope === "INTERNAL" && index % 2 === 1,
+      isPublic: isNamedRoom && scope === "INTERNAL" && index % 2 === 1,
       botIsMember,
       messageCount,
       firstMessageDate,
       lastMessageDate,
-      messageOffset: offset,
+      messageOffset: itemAt(offsets, index),
     };
-    offset += messageCount;
     return stream;
   });
 

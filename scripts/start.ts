@@ -61,7 +61,7 @@ async function main() {
   let demo: Awaited<ReturnType<typeof startDemoSandboxes>> | undefined;
   if (!env.ENTRA_TENANT_ID) {
     say("ENTRA_TENANT_ID not set: starting the Microsoft 365 and Symphony sandboxes with a demo organisation");
-    demo = await startDemoSandboxes({ dir: path.join(dataDir, "sandbox") });
+    demo = await startDemoSandboxes({ dir: path.join(dataDir, "sandbox"), appUrl: appUrl(env) });
     stops.push(demo.close.bind(demo));
     const { NODE_EXTRA_CA_CERTS: sandboxCa, ...demoEnv } = demo.env;
     Object.assign(env, demoEnv);
@@ -109,6 +109,7 @@ function writeRuntimeSettings(dataDir: string, env: NodeJS.ProcessEnv, configure
     "ENTRA_CLIENT_SECRET",
     "GRAPH_BASE_URL",
     "NODE_EXTRA_CA_CERTS",
+    "SYMPHONY_ALLOW_PRIVATE_HOSTS",
   ];
   const settings = Object.fromEntries(
     names.filter((name) => env[name] && env[name] !== configured[name]).map((name) => [name, env[name]]),

@@ -6,6 +6,7 @@
 //   WORKER_JOB_EXPIRE_SECONDS   a run job not renewed for this long (its worker died) is retried (default 120)
 //   WORKER_RUN_RETRY_SECONDS    delay before a stopped run is offered again (default 30)
 //   WORKER_ATTEMPT_TIMEOUT_SECONDS  longest one import attempt of an item may take (default 1800)
+//   WORKER_DEGRADED_AFTER_MINUTES   how long retried errors last before a connector shows Degraded (default 10)
 // Several workers may run against one database; SIGTERM/SIGINT stop it gracefully.
 import { z } from "zod";
 import { config } from "@/lib/config";
@@ -24,6 +25,7 @@ const parsed = z
     WORKER_JOB_EXPIRE_SECONDS: z.coerce.number().int().min(2).max(86_400).default(120),
     WORKER_RUN_RETRY_SECONDS: z.coerce.number().int().min(0).max(86_400).default(30),
     WORKER_ATTEMPT_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(86_400).default(1800),
+    WORKER_DEGRADED_AFTER_MINUTES: z.coerce.number().min(0).max(10_080).default(10),
   })
   .safeParse(process.env);
 if (!parsed.success) {
@@ -55,6 +57,7 @@ const worker = await startWorker({
   delivery: { claimSeconds: env.WORKER_CLAIM_SECONDS, attemptTimeoutSeconds: env.WORKER_ATTEMPT_TIMEOUT_SECONDS },
   maintenanceIntervalSeconds: env.WORKER_MAINTENANCE_SECONDS,
   recovery: { expireSeconds: env.WORKER_JOB_EXPIRE_SECONDS, retryDelaySeconds: env.WORKER_RUN_RETRY_SECONDS },
+  health: { degradedAfterSeconds: env.WORKER_DEGRADED_AFTER_MINUTES * 60 },
 });
 
 let stopping = false;

@@ -24,8 +24,8 @@ export default async function SignInPage({
       <div className="border-line w-full max-w-sm rounded-lg border bg-white p-8 shadow-sm">
         <h1 className="text-xl font-semibold">Symphony archive connector</h1>
         <p className="text-muted mt-2">
-          Sign in with your Microsoft 365 work account. Admins need the connector admin app role to create or change
-          connectors.
+          Sign in with your Microsoft 365 work account. You need the connector reader app role to look at connectors,
+          and the connector admin role to create or change them.
         </p>
         {error && (
           <p role="alert" className="mt-4 rounded border border-red-300 bg-red-50 p-3 text-red-800">

@@ -1,10 +1,6 @@
-const statuses = [
-  ["", "All statuses"],
-  ["ACTIVE", "Connected"],
-  ["PAUSED", "Paused"],
-  ["DRAFT", "Draft"],
-  ["ERROR", "Error"],
-] as const;
+import { CONNECTOR_STATES, CONNECTOR_STATE_LABELS } from "@/lib/connectors";
+
+const statuses = [["", "All statuses"], ...CONNECTOR_STATES.map((state) => [state, CONNECTOR_STATE_LABELS[state]])];
 
 /** Plain GET form: filtering works without JavaScript and the URL can be shared. */
 export function ConnectorFilters({ search, status }: { search: string; status: string }) {

@@ -53,7 +53,8 @@ export function ConnectorTable({
               </Link>
             </td>
             <td className="px-4 py-3">
-              <StatusBadge status={row.status} />
+              <StatusBadge status={row.state} />
+              {row.healthReason && <p className="text-muted mt-1 line-clamp-2 max-w-xs text-xs">{row.healthReason}</p>}
             </td>
             <td className="px-4 py-3">Symphony · {hostOf(row.podUrl)}</td>
             <td className="px-4 py-3">{formatDateTime(row.lastRunAt)}</td>

@@ -9,7 +9,7 @@ export function sourceRows(c: ConnectorSettings, streams: string): Array<[string
       ["Source", "Conversations of the service account"],
       ["Pod URL", c.podUrl ?? "—"],
       ["Agent URL", c.agentUrl ?? "—"],
-      ["Key manager URL", c.keyManagerUrl ?? "—"],
+      ["Key manager URL", c.keyManagerUrl ?? "None (simplified key delivery)"],
       ["Bot user name", c.botUsername ?? "—"],
       ["Private key", c.hasPrivateKey ? "Key on file (encrypted)" : "Missing"],
       ["Collects", streams || "—"],

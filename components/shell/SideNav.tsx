@@ -3,7 +3,10 @@ import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useRef } from "react";
 
-const items = [{ href: "/connectors", label: "Data connectors" }];
+const items = [
+  { href: "/connectors", label: "Data connectors" },
+  { href: "/health", label: "Health" },
+];
 
 function NavLinks({ onNavigate }: { onNavigate?: () => void }) {
   const pathname = usePathname();

@@ -17,9 +17,22 @@ function summary(report: MappingReport): string {
   return `${report.people} Symphony users: ${parts.join(", ") || "none to map"}.`;
 }
 
+/** The connector's own bot user is never mapped: one line says so. */
+function ServiceAccountNote({ serviceAccount }: { serviceAccount?: string }) {
+  if (!serviceAccount) return null;
+  return <p>The service account {serviceAccount} is not a participant: nothing is imported into its mailbox.</p>;
+}
+
 /** Who cannot be mapped with the saved settings, why, and what happens to their items. */
 export function MappingReportView({ check, fallbackMailbox }: { check: MappingCheck; fallbackMailbox: string | null }) {
-  if (!check.ok) return <p className="text-muted">{check.message}</p>;
+  if (!check.ok) {
+    return (
+      <div className="space-y-3">
+        <p className="text-muted">{check.message}</p>
+        <ServiceAccountNote serviceAccount={check.serviceAccount} />
+      </div>
+    );
+  }
   const { report, directory } = check;
   const fate = fallbackMailbox
     ? `Their items are copied to the fallback mailbox ${fallbackMailbox}; the status log also lists them as skipped, with the reason.`
@@ -27,6 +40,7 @@ export function MappingReportView({ check, fallbackMailbox }: { check: MappingCh
   return (
     <div className="space-y-3">
       <p>{summary(report)} People of other companies (external participants) are never mapped.</p>
+      <ServiceAccountNote serviceAccount={check.serviceAccount} />
       {directory === "no-consent" && report.awaitingDirectory > 0 && (
         <p role="status" className="rounded border border-blue-300 bg-blue-50 p-3 text-blue-900">
           Whether each of the {report.awaitingDirectory} users with an Email has a Microsoft 365 mailbox is checked once
@@ -44,7 +58,12 @@ export function MappingReportView({ check, fallbackMailbox }: { check: MappingCh
             {report.unmapped.length === 1 ? "1 participant cannot" : `${report.unmapped.length} participants cannot`} be
             mapped. {fate}
           </p>
-          <ul aria-label="Participants who cannot be mapped" className="mt-2 max-h-60 list-disc overflow-auto pl-5">
+          {/* Scrolls when long: focusable, so the keyboard can scroll it too. */}
+          <ul
+            aria-label="Participants who cannot be mapped"
+            tabIndex={0}
+            className="mt-2 max-h-60 list-disc overflow-auto pl-5"
+          >
             {report.unmapped.slice(0, LISTED).map(({ person, reason }) => (
               <li key={person.id}>
                 {who(person)}: {reason}
@@ -62,6 +81,7 @@ export function MappingReportView({ check, fallbackMailbox }: { check: MappingCh
           </p>
           <ul
             aria-label="Mapped to an address without a mailbox"
+            tabIndex={0}
             className="mt-2 max-h-60 list-disc overflow-auto pl-5"
           >
             {report.missingMailbox.slice(0, LISTED).map(({ person, mailbox }) => (

@@ -10,5 +10,6 @@ declare module "next-auth/jwt" {
   interface JWT {
     oid?: string;
     roles?: string[];
+    tid?: string;
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { actorName, isAdmin, rolesFromClaims } from "./roles";
+import { actorName, canRead, isAdmin, rolesFromClaims } from "./roles";
 
 describe("role checks", () => {
   it("reads the roles claim of an ID token", () => {
@@ -14,6 +14,14 @@ describe("role checks", () => {
     expect(isAdmin({ roles: ["Connector.Admin"] }, "Connector.Admin")).toBe(true);
     expect(isAdmin({ roles: ["connector.admin", "Connector.Admin.Extra"] }, "Connector.Admin")).toBe(false);
     expect(isAdmin({ roles: [] }, "Connector.Admin")).toBe(false);
+  });
+  it("lets the reader role and the admin role read, and nobody else", () => {
+    const roles = { admin: "Connector.Admin", reader: "Connector.Reader" };
+    expect(canRead({ roles: ["Connector.Reader"] }, roles)).toBe(true);
+    expect(canRead({ roles: ["Connector.Admin"] }, roles)).toBe(true);
+    expect(canRead({ roles: [] }, roles)).toBe(false);
+    expect(canRead({ roles: ["connector.reader", "Connector.Reader.All", "Reader"] }, roles)).toBe(false);
+    expect(canRead({ roles: ["Archive.Viewers"] }, { ...roles, reader: "Archive.Viewers" })).toBe(true);
   });
   it("names an actor by email, then name, then object id", () => {
     expect(actorName({ email: "a@contoso.test", name: "A", oid: "1" })).toBe("a@contoso.test");

@@ -8,6 +8,8 @@ export interface SessionUser {
   /** Entra object id: stable across renames, recorded in audit events. */
   oid: string;
   roles: string[];
+  /** Entra tenant id (`tid` claim) the user signed in from; absent in sessions older than the claim's use. */
+  tid?: string;
 }
 
 const rolesClaim = z.array(z.string()).catch([]);
@@ -19,6 +21,11 @@ export function rolesFromClaims(claims: Record<string, unknown>): string[] {
 
 export function isAdmin(user: Pick<SessionUser, "roles">, adminRole: string): boolean {
   return user.roles.includes(adminRole);
+}
+
+/** Whether the user may look at connectors: the reader role, or the admin role (which implies it). */
+export function canRead(user: Pick<SessionUser, "roles">, roles: { admin: string; reader: string }): boolean {
+  return isAdmin(user, roles.admin) || user.roles.includes(roles.reader);
 }
 
 /** How a person is named in audit events and "accepted by" fields. */

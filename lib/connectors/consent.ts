@@ -1,7 +1,7 @@
 // Step 5, admin consent: Microsoft's admin-consent page and its callback. The callback's query string is
 // input from anyone who can make the admin's browser open a URL, so nothing in it is trusted: the state
-// must be the one issued to this admin, the tenant must be the configured one, consent is proven with
-// a real token and Graph call before it is recorded, and no text from the query string is ever shown.
+// must be the one issued to this admin, the tenant must be the signed-in admin's own (and the configured
+// one), consent is tried with a real token and Graph call, and no text from the query string is ever shown.
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { recordAudit } from "@/lib/audit";
@@ -9,7 +9,7 @@ import { authorityUrl } from "@/lib/auth";
 import { config, required } from "@/lib/config";
 import { db } from "@/lib/db";
 import { logger } from "@/lib/logger";
-import { verifyTenantAccess } from "@/lib/m365";
+import { M365AuthError, verifyTenantAccess } from "@/lib/m365";
 import { environmentFromConfig } from "@/lib/pipeline";
 import { completed, loadForEdit } from "./draft";
 import { errorMessage } from "@/lib/errors";
@@ -40,15 +40,18 @@ export async function beginConsent(connectorId: string, admin: { oid: string; ac
 export const CONSENT_REFUSALS = {
   declined: "a global administrator declined or cancelled the consent request",
   wrong_tenant:
-    "the consent came back for another Microsoft 365 organisation than the one this connector is set up for",
+    "the consent came back for another Microsoft 365 organisation than yours (the one you signed in with) or than the one this connector is set up for",
+  sign_in_again:
+    "your sign-in does not say which Microsoft 365 organisation you belong to: sign out, sign in again and repeat the consent",
   not_proven:
-    "Microsoft 365 did not let the app read the directory after consent (the permission may still be propagating: wait a minute and try again)",
+    "Microsoft 365 did not let the app read the directory after consent (check the app's client secret or certificate, and that Microsoft 365 can be reached)",
   failed: "Microsoft's consent page reported an error",
 } as const;
 export type ConsentRefusal = keyof typeof CONSENT_REFUSALS;
 
 export type ConsentOutcome =
-  | { kind: "granted"; connectorId: string }
+  /** `pending`: recorded, but Microsoft 365 has not applied it yet (it can take minutes; the first run waits). */
+  | { kind: "granted"; connectorId: string; pending: boolean }
   | { kind: "refused"; connectorId: string; reason: ConsentRefusal }
   | { kind: "unknown-state" };
 
@@ -63,21 +66,30 @@ export type ConsentCallback = z.infer<typeof consentCallbackSchema>;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The tenant the callback names, when it is a GUID and (if one is configured) the configured tenant. */
-function acceptableTenant(tenant: string | undefined): string | undefined {
-  if (!tenant || !GUID.test(tenant)) return undefined;
+/**
+ * The tenant the callback names, when it is a GUID, the signed-in admin's own tenant (Microsoft: never
+ * trust the `tenant` parameter by itself, anyone can send it) and, if one is configured, the configured one.
+ */
+function acceptableTenant(tenant: string | undefined, adminTenant: string): string | undefined {
+  if (!tenant || !GUID.test(tenant) || tenant.toLowerCase() !== adminTenant.toLowerCase()) return undefined;
   const configured = config().ENTRA_TENANT_ID;
   if (configured && GUID.test(configured) && configured.toLowerCase() !== tenant.toLowerCase()) return undefined;
   return tenant.toLowerCase();
 }
 
-async function consentWorks(tenantId: string): Promise<boolean> {
+/**
+ * Tries the consent with a token and a directory read. "pending": Microsoft 365 answered "no permission",
+ * which right after consent means it has not applied it yet (Entra can take minutes to put new roles in
+ * tokens); anything else (a refused secret, Microsoft 365 unreachable) is "failed".
+ */
+async function tryConsent(tenantId: string): Promise<"works" | "pending" | "failed"> {
   try {
     await verifyTenantAccess({ ...environmentFromConfig().m365, tenantId });
-    return true;
+    return "works";
   } catch (error) {
-    logger.warn({ tenantId, err: errorMessage(error) }, "consent not proven");
-    return false;
+    const pending = error instanceof M365AuthError && error.reason === "no-consent";
+    logger.warn({ tenantId, err: errorMessage(error), pending }, "consent not in effect");
+    return pending ? "pending" : "failed";
   }
 }
 
@@ -87,7 +99,7 @@ async function consentWorks(tenantId: string): Promise<boolean> {
  */
 export async function completeConsent(
   params: ConsentCallback,
-  admin: { oid: string; actor: string },
+  admin: { oid: string; actor: string; tid?: string },
 ): Promise<ConsentOutcome> {
   if (!params.state) return { kind: "unknown-state" };
   const connector = await db.connector.findFirst({
@@ -98,12 +110,20 @@ export async function completeConsent(
 
   let refusal: ConsentRefusal | undefined;
   let tenant: string | undefined;
+  let pending = false;
   if (params.error || params.admin_consent?.toLowerCase() !== "true") {
     refusal = params.error === "access_denied" || !params.error ? "declined" : "failed";
+  } else if (!admin.tid) {
+    refusal = "sign_in_again";
   } else {
-    tenant = acceptableTenant(params.tenant);
-    if (!tenant) refusal = "wrong_tenant";
-    else if (!(await consentWorks(tenant))) refusal = "not_proven";
+    tenant = acceptableTenant(params.tenant, admin.tid);
+    if (!tenant) {
+      refusal = "wrong_tenant";
+    } else {
+      const tried = await tryConsent(tenant);
+      if (tried === "failed") refusal = "not_proven";
+      pending = tried === "pending";
+    }
   }
 
   await db.$transaction(async (tx) => {
@@ -123,7 +143,12 @@ export async function completeConsent(
     });
     await recordAudit(
       refusal === undefined
-        ? { connectorId, actor: admin.actor, action: "connector.consent_granted", detail: { tenant: tenant ?? null } }
+        ? {
+            connectorId,
+            actor: admin.actor,
+            action: "connector.consent_granted",
+            detail: { tenant: tenant ?? null, appliedYet: !pending },
+          }
         : {
             connectorId,
             actor: admin.actor,
@@ -134,5 +159,7 @@ export async function completeConsent(
       tx,
     );
   });
-  return refusal === undefined ? { kind: "granted", connectorId } : { kind: "refused", connectorId, reason: refusal };
+  return refusal === undefined
+    ? { kind: "granted", connectorId, pending }
+    : { kind: "refused", connectorId, reason: refusal };
 }

@@ -1,5 +1,6 @@
 export * from "./csv";
 export * from "./export-source-settings";
+export * from "./health-state";
 export * from "./lifecycle";
 export * from "./mapping-check";
 export * from "./mapping-csv";

@@ -8,8 +8,14 @@ import { createSymphonyClient, type SymphonyClient } from "@/lib/symphony";
 import { mappingReport, type DirectoryLookup, type MappingReport, type Participant } from "./unmapped";
 
 export type MappingCheck =
-  | { ok: true; report: MappingReport; directory: "checked" | "no-consent" | { failed: string } }
-  | { ok: false; message: string };
+  | {
+      ok: true;
+      report: MappingReport;
+      directory: "checked" | "no-consent" | { failed: string };
+      /** The connector's bot user (its Symphony email, else its user name): never a participant. */
+      serviceAccount: string;
+    }
+  | { ok: false; message: string; serviceAccount?: string };
 
 const CACHE_MS = 5 * 60_000;
 const CACHE_ENTRIES = 50;
@@ -41,12 +47,14 @@ async function runCheck(connectorId: string): Promise<MappingCheck> {
       ok: false,
       message:
         "Content Export names people by their Symphony address, so who cannot be mapped is known from the export files: after each run the status log lists them as skipped, with the reason, and their items go to the fallback mailbox if you name one. People of other companies are never mapped automatically.",
+      ...(c.botUsername ? { serviceAccount: c.botUsername } : {}),
     };
   }
-  if (!c?.privateKeyEncrypted || !c.podUrl || !c.agentUrl || !c.keyManagerUrl || !c.botUsername) {
+  if (!c?.privateKeyEncrypted || !c.podUrl || !c.agentUrl || !c.botUsername) {
     return { ok: false, message: "Complete the Source step first." };
   }
   let people: Participant[];
+  let serviceAccount: string;
   try {
     const client = createSymphonyClient(
       {
@@ -58,7 +66,7 @@ async function runCheck(connectorId: string): Promise<MappingCheck> {
       },
       { retry: { maxAttempts: 1 }, requestTimeoutMs: 10_000 },
     );
-    people = await podPeople(client, c.botUsername);
+    ({ people, serviceAccount } = await podPeople(client, c.botUsername));
   } catch {
     return {
       ok: false,
@@ -67,28 +75,34 @@ async function runCheck(connectorId: string): Promise<MappingCheck> {
   }
   const rules = { mappingMode: c.mappingMode, csv: new Map(c.mappings.map((m) => [m.symphonyKey, m.mailbox])) };
   if (!c.tenantId || !c.consentGrantedAt) {
-    return { ok: true, report: await mappingReport(people, rules), directory: "no-consent" };
+    return { ok: true, report: await mappingReport(people, rules), directory: "no-consent", serviceAccount };
   }
   const writer = createMailboxWriter({ settings: { ...environmentFromConfig().m365, tenantId: c.tenantId } });
   const lookUp: DirectoryLookup = (address) => writer.resolveMailbox(address);
   try {
-    return { ok: true, report: await mappingReport(people, rules, lookUp), directory: "checked" };
+    return { ok: true, report: await mappingReport(people, rules, lookUp), directory: "checked", serviceAccount };
   } catch (error) {
     const failed =
       error instanceof M365AuthError
         ? "Microsoft 365 refused the directory lookup: admin consent is missing or was revoked."
         : "Microsoft 365 could not be reached for the directory lookup.";
-    return { ok: true, report: await mappingReport(people, rules), directory: { failed } };
+    return { ok: true, report: await mappingReport(people, rules), directory: { failed }, serviceAccount };
   }
 }
 
-/** The pod's users but the connector's own bot; people of another company than the bot's are external. */
-async function podPeople(client: SymphonyClient, botUsername: string): Promise<Participant[]> {
+/**
+ * The pod's users but the connector's own bot (named apart: it is never a recipient); people of
+ * another company than the bot's are external.
+ */
+async function podPeople(
+  client: SymphonyClient,
+  botUsername: string,
+): Promise<{ people: Participant[]; serviceAccount: string }> {
   await client.authenticate();
   const users = await client.listUsers();
   const bot = users.find((u) => u.userAttributes.userName === botUsername);
   const ourCompany = bot?.userAttributes.companyName ?? undefined;
-  return users
+  const people = users
     .filter((u) => u !== bot)
     .map(({ userAttributes: a, userSystemInfo }) => ({
       id: userSystemInfo.id,
@@ -97,4 +111,5 @@ async function podPeople(client: SymphonyClient, botUsername: string): Promise<P
       company: a.companyName ?? undefined,
       external: Boolean(ourCompany && a.companyName && a.companyName !== ourCompany),
     }));
+  return { people, serviceAccount: bot?.userAttributes.emailAddress || botUsername };
 }

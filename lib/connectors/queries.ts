@@ -1,52 +1,73 @@
 // Read side of the dashboard and flyout. Nothing here returns privateKeyEncrypted.
 import { db } from "@/lib/db";
-import type { ConnectorStatus, Prisma } from "@/lib/generated/prisma/client";
+import { Prisma, type ConnectorStatus, type RunStatus } from "@/lib/generated/prisma/client";
+import { parseCoverage } from "@/lib/pipeline";
+import { connectorHealthView, type ConnectorState } from "./health-state";
 
 export interface ConnectorListFilter {
   search?: string;
-  status?: ConnectorStatus;
+  state?: ConnectorState;
 }
 
 export interface ConnectorRow {
   id: string;
   name: string;
   status: ConnectorStatus;
+  /** Connected, Needs attention, Degraded, Paused or Draft, and why when it is not healthy. */
+  state: ConnectorState;
+  healthReason: string | null;
   wizardStep: number;
   podUrl: string | null;
+  /** When the last run finished (never the start of one still running). */
   lastRunAt: Date | null;
   lastRunStatus: string | null;
   nextRunAt: Date | null;
   itemsImported: number;
 }
 
+const FINISHED: RunStatus[] = ["SUCCEEDED", "PARTIAL", "FAILED"];
+
 export async function listConnectors(filter: ConnectorListFilter = {}): Promise<ConnectorRow[]> {
   const where: Prisma.ConnectorWhereInput = {
-    ...(filter.status ? { status: filter.status } : {}),
     ...(filter.search ? { name: { contains: filter.search, mode: "insensitive" } } : {}),
   };
-  const connectors = await db.connector.findMany({
+  const all = await db.connector.findMany({
     where,
     orderBy: { name: "asc" },
     select: {
       id: true,
       name: true,
       status: true,
+      health: true,
+      healthReason: true,
+      healthSince: true,
       wizardStep: true,
       podUrl: true,
       lastRunAt: true,
       nextRunAt: true,
-      runs: { orderBy: { startedAt: "desc" }, take: 1, select: { status: true, startedAt: true } },
+      // A connector has one run open at most: the latest three hold its last two finished ones.
+      runs: { orderBy: { startedAt: "desc" }, take: 3, select: { status: true } },
     },
   });
+  const viewed = all.map((c) => ({
+    ...c,
+    view: connectorHealthView(
+      c,
+      c.runs.map((run) => run.status).filter((status) => FINISHED.includes(status)),
+    ),
+  }));
+  // The state is worked out per connector (see connectorHealthView), so the filter applies to it here.
+  const connectors = filter.state ? viewed.filter((c) => c.view.state === filter.state) : viewed;
   const imported = await db.importItem.groupBy({
     by: ["connectorId"],
     where: { status: "IMPORTED", connectorId: { in: connectors.map((c) => c.id) } },
     _count: { _all: true },
   });
   const importedBy = new Map(imported.map((g) => [g.connectorId, g._count._all]));
-  return connectors.map(({ runs, ...c }) => ({
+  return connectors.map(({ runs, view, health: _health, healthSince: _since, ...c }) => ({
     ...c,
-    lastRunAt: c.lastRunAt ?? runs[0]?.startedAt ?? null,
+    state: view.state,
+    healthReason: view.reason,
     lastRunStatus: runs[0]?.status ?? null,
     itemsImported: importedBy.get(c.id) ?? 0,
   }));
@@ -77,8 +98,29 @@ export async function getConnectorSettings(id: string) {
 export type ConnectorSettings = NonNullable<Awaited<ReturnType<typeof getConnectorSettings>>>;
 
 export async function listRuns(connectorId: string, take = 10) {
-  return db.importRun.findMany({ where: { connectorId }, orderBy: { startedAt: "desc" }, take });
+  return db.importRun.findMany({
+    where: { connectorId },
+    orderBy: { startedAt: "desc" },
+    take,
+    omit: { coverage: true }, // latestCoverage reads it, for one run
+  });
 }
+
+/**
+ * What the latest finished run of a "Conversations of the service account" connector read: the streams
+ * it read, those Symphony refused (with the reason) and how many it skipped. Null before any such run.
+ */
+export async function latestCoverage(connectorId: string) {
+  const run = await db.importRun.findFirst({
+    where: { connectorId, status: { in: ["SUCCEEDED", "PARTIAL", "FAILED"] }, coverage: { not: Prisma.AnyNull } },
+    orderBy: { startedAt: "desc" },
+    select: { id: true, startedAt: true, coverage: true },
+  });
+  const coverage = run ? parseCoverage(run.coverage) : null;
+  return run && coverage ? { runId: run.id, startedAt: run.startedAt, ...coverage } : null;
+}
+
+export type ConversationCoverage = NonNullable<Awaited<ReturnType<typeof latestCoverage>>>;
 
 export type RunRow = Awaited<ReturnType<typeof listRuns>>[number];
 
@@ -117,7 +159,46 @@ export async function latestRunProgress(connectorId: string) {
     itemsTotal: total,
     itemsDone: total - pending,
     error: run.error,
+    /** Set while a run stopped by an error waits for its next try (ISO time; `error` says why). */
+    nextAttemptAt: run.nextAttemptAt?.toISOString() ?? null,
   };
 }
+
+/**
+ * The flyout's status block: the connector's health as the dashboard shows it, and its totals over
+ * every run (the ledger's items by status and the messages collected), the same figures as the list's.
+ */
+export async function connectorOverview(connectorId: string) {
+  const connector = await db.connector.findUnique({
+    where: { id: connectorId },
+    select: {
+      status: true,
+      health: true,
+      healthReason: true,
+      healthSince: true,
+      runs: { orderBy: { startedAt: "desc" }, take: 3, select: { status: true } },
+    },
+  });
+  if (!connector) return null;
+  const [byStatus, messagesCollected] = await Promise.all([
+    db.importItem.groupBy({ by: ["status"], where: { connectorId }, _count: { _all: true } }),
+    db.sourceMessage.count({ where: { connectorId } }),
+  ]);
+  const items = (status: string) => byStatus.find((group) => group.status === status)?._count._all ?? 0;
+  return {
+    health: connectorHealthView(
+      connector,
+      connector.runs.map((run) => run.status).filter((status) => FINISHED.includes(status)),
+    ),
+    totals: {
+      messagesCollected,
+      itemsImported: items("IMPORTED"),
+      itemsSkipped: items("SKIPPED"),
+      itemsFailed: items("FAILED"),
+    },
+  };
+}
+
+export type ConnectorOverview = NonNullable<Awaited<ReturnType<typeof connectorOverview>>>;
 
 export type RunProgress = NonNullable<Awaited<ReturnType<typeof latestRunProgress>>>;

@@ -25,11 +25,20 @@ export const connectorNameSchema = z
       ),
   );
 
-export const STREAM_TYPES: ReadonlyArray<{ value: StreamType; label: string }> = [
-  { value: "IM", label: "One-to-one chats" },
-  { value: "MIM", label: "Group chats" },
-  { value: "ROOM", label: "Rooms" },
-  { value: "POST", label: "Wall posts" },
+/** The kinds of conversation an admin chooses from; `label` also names the choice elsewhere (review, flyout). */
+export const STREAM_TYPES: ReadonlyArray<{ value: StreamType; label: string; hint: string }> = [
+  { value: "IM", label: "One-to-one chats", hint: "Chats between two people." },
+  {
+    value: "MIM",
+    label: "Group chats",
+    hint: "Chats of three or more people: the older ones and those Symphony has kept as rooms marked as group chats since SBE 20.16.",
+  },
+  { value: "ROOM", label: "Rooms", hint: "Named rooms (not group chats)." },
+  {
+    value: "POST",
+    label: "Wall posts",
+    hint: "Each person's wall. Symphony lists walls per user, so this costs one request per user at each run.",
+  },
 ];
 
 /**
@@ -93,7 +102,11 @@ export const privateKeySchema = z
 export const sourceSettingsSchema = z.object({
   podUrl: serviceUrl("pod URL", SERVICE_PATHS.podUrl),
   agentUrl: serviceUrl("agent URL", SERVICE_PATHS.agentUrl),
-  keyManagerUrl: serviceUrl("key manager URL", SERVICE_PATHS.keyManagerUrl),
+  /** Empty: none, for a pod that offers simplified key delivery (Test connection says when it does not). */
+  keyManagerUrl: z.preprocess(
+    (url) => (typeof url === "string" && url.trim() === "" ? undefined : url),
+    serviceUrl("key manager URL", SERVICE_PATHS.keyManagerUrl).optional(),
+  ),
   botUsername: z
     .string()
     .trim()

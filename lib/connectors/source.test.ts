@@ -75,6 +75,12 @@ describe.skipIf(!canRun)("the stored bot key only signs in to the servers it was
       ok: true,
       report: { ok: true, message: expect.stringContaining("Connected as") as unknown },
     });
+    // What the account can read of the chosen types (one-to-one chats): the bot is in none of them.
+    const ims = sandbox.org.streams.filter((s) => s.type === "IM");
+    const readable = ims.filter((s) => s.botIsMember).length;
+    expect(result.ok && result.report.message).toContain(
+      `The service account can read ${readable} of the pod's ${ims.length} conversations of the chosen types`,
+    );
   });
 
   it.each(["podUrl", "agentUrl", "keyManagerUrl"] as const)(

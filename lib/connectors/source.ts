@@ -193,7 +193,14 @@ export function sourceUpdate(
     return {
       ok: true,
       update: {
-        data: { sourceKind: "CONVERSATIONS", ...fields, startDate, ...botKeyData(saved.id, privateKeyPem) },
+        data: {
+          sourceKind: "CONVERSATIONS",
+          ...fields,
+          // None: the agent is reached with simplified key delivery.
+          keyManagerUrl: fields.keyManagerUrl ?? null,
+          startDate,
+          ...botKeyData(saved.id, privateKeyPem),
+        },
         audit: [
           sourceSaved({
             sourceKind: "CONVERSATIONS",

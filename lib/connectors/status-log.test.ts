@@ -14,7 +14,7 @@ describe("the status log filter", () => {
   });
 
   it("says in words what is wrong with a bad filter", () => {
-    expect(problems("status=bogus")).toEqual(["status must be one of pending, imported, skipped, failed"]);
+    expect(problems("status=bogus")).toEqual(["status must be one of pending, imported, skipped, failed, not_read"]);
     expect(problems("from=01/12/2026")).toEqual(["from must be a date written YYYY-MM-DD"]);
     expect(problems("run=42")).toEqual(["run must be the id of one of the connector's import runs"]);
     expect(problems("from=2026-12-02&to=2026-12-01")).toEqual(["from must not be after to"]);

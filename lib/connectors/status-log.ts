@@ -2,10 +2,12 @@
 // memory stays flat however many items a connector has.
 import { z } from "zod";
 import { db } from "@/lib/db";
-import type { Prisma } from "@/lib/generated/prisma/client";
+import { Prisma } from "@/lib/generated/prisma/client";
+import { parseCoverage } from "@/lib/pipeline";
 import { csvLine } from "./csv";
 
-const STATUSES = ["PENDING", "IMPORTED", "SKIPPED", "FAILED"] as const;
+/** NOT_READ: a conversation the run could not read (conversations source), not a ledger item. */
+const STATUSES = ["PENDING", "IMPORTED", "SKIPPED", "FAILED", "NOT_READ"] as const;
 // An empty field of the flyout's filter form means "any".
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
@@ -46,16 +48,57 @@ export const STATUS_LOG_HEADER = [
 
 const PAGE = 1000;
 
+function period(filter: StatusLogFilter): Prisma.DateTimeFilter {
+  const time: Prisma.DateTimeFilter = {};
+  if (filter.from) time.gte = new Date(`${filter.from}T00:00:00Z`);
+  if (filter.to) time.lt = new Date(new Date(`${filter.to}T00:00:00Z`).getTime() + 86_400_000);
+  return time;
+}
+
 function where(connectorId: string, filter: StatusLogFilter): Prisma.ImportItemWhereInput {
-  const sentAt: Prisma.DateTimeFilter = {};
-  if (filter.from) sentAt.gte = new Date(`${filter.from}T00:00:00Z`);
-  if (filter.to) sentAt.lt = new Date(new Date(`${filter.to}T00:00:00Z`).getTime() + 86_400_000);
   return {
     connectorId,
     ...(filter.run ? { runId: filter.run } : {}),
-    ...(filter.status ? { status: filter.status } : {}),
-    ...(filter.from || filter.to ? { sourceMessage: { sentAt } } : {}),
+    ...(filter.status && filter.status !== "NOT_READ" ? { status: filter.status } : {}),
+    ...(filter.from || filter.to ? { sourceMessage: { sentAt: period(filter) } } : {}),
   };
+}
+
+/**
+ * The conversations a run could not read, as NOT_READ lines after the items: the filtered run's, else
+ * the latest finished run's (every run of this source meets the same ones again), at the run's start.
+ */
+async function notReadLines(connectorId: string, filter: StatusLogFilter): Promise<string> {
+  if (filter.status && filter.status !== "NOT_READ") return "";
+  const run = await db.importRun.findFirst({
+    where: {
+      connectorId,
+      coverage: { not: Prisma.AnyNull },
+      ...(filter.run ? { id: filter.run } : { status: { in: ["SUCCEEDED", "PARTIAL", "FAILED"] } }),
+      ...(filter.from || filter.to ? { startedAt: period(filter) } : {}),
+    },
+    orderBy: { startedAt: "desc" },
+    select: { id: true, startedAt: true, coverage: true },
+  });
+  const refused = (run && parseCoverage(run.coverage)?.refused) ?? [];
+  return refused
+    .map((stream) =>
+      csvLine([
+        run!.startedAt.toISOString(),
+        { id: null },
+        { id: `${stream.type} ${stream.id}` },
+        null,
+        null,
+        "NOT_READ",
+        stream.name ? `${stream.name}: ${stream.reason}` : stream.reason,
+        null,
+        { id: null },
+        null,
+        run!.id,
+        null,
+      ]),
+    )
+    .join("");
 }
 
 /** Streams the CSV (header first), one database page per pull. */
@@ -63,6 +106,12 @@ export function statusLogStream(connectorId: string, filter: StatusLogFilter): R
   const encoder = new TextEncoder();
   let cursor: bigint | undefined;
   let headerSent = false;
+  let itemsDone = filter.status === "NOT_READ";
+  const finish = async (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    const lines = await notReadLines(connectorId, filter);
+    if (lines) controller.enqueue(encoder.encode(lines));
+    controller.close();
+  };
   return new ReadableStream({
     async pull(controller) {
       if (!headerSent) {
@@ -70,6 +119,7 @@ export function statusLogStream(connectorId: string, filter: StatusLogFilter): R
         controller.enqueue(encoder.encode(csvLine(STATUS_LOG_HEADER)));
         return;
       }
+      if (itemsDone) return finish(controller);
       const items = await db.importItem.findMany({
         where: { ...where(connectorId, filter), ...(cursor !== undefined ? { id: { gt: cursor } } : {}) },
         orderBy: { id: "asc" },
@@ -96,10 +146,7 @@ export function statusLogStream(connectorId: string, filter: StatusLogFilter): R
           },
         },
       });
-      if (items.length === 0) {
-        controller.close();
-        return;
-      }
+      if (items.length === 0) return finish(controller);
       cursor = items.at(-1)!.id;
       const text = items
         .map(({ sourceMessage: m, ...item }) =>
@@ -120,7 +167,7 @@ export function statusLogStream(connectorId: string, filter: StatusLogFilter): R
         )
         .join("");
       controller.enqueue(encoder.encode(text));
-      if (items.length < PAGE) controller.close();
+      if (items.length < PAGE) itemsDone = true;
     },
   });
 }

@@ -47,7 +47,9 @@ export async function mappingReport(
   const resolveMailbox = async (address: string): Promise<MailboxLookup> => {
     if (!lookUp) throw NOT_LOOKED_UP;
     const { found, reason } = await lookUp(address);
-    return found ? { found, address, userId: "" } : { found, address, reason: reason ?? MAILBOX_NOT_FOUND };
+    return found
+      ? { found, address, userId: "", primaryAddress: address }
+      : { found, address, reason: reason ?? MAILBOX_NOT_FOUND };
   };
   const recipientsOf = createRecipientResolver({ resolveMailbox }, { ...rules, fallbackMailbox: null });
   const report: MappingReport = {

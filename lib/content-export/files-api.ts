@@ -17,6 +17,7 @@ import {
   symphonySettingsSchema,
   type HttpOptions,
   type HttpRequest,
+  type ResponseEvent,
   type RetryEvent,
   type RetryPolicy,
 } from "@/lib/symphony";
@@ -50,6 +51,7 @@ export type FilesApiOptions = {
   /** Time allowed until response headers arrive. */
   requestTimeoutMs?: number;
   onRetry?: (event: RetryEvent) => void;
+  onResponse?: (event: ResponseEvent) => void;
   /** Whether the pod and the storage may be on private addresses; default SYMPHONY_ALLOW_PRIVATE_HOSTS. */
   allowPrivateHosts?: boolean;
   /** Files per listing page: the API's maximum (100) unless a test wants more pages. */
@@ -84,6 +86,7 @@ export function createFilesApiDelivery(
     retry: { ...defaultRetryPolicy, ...options.retry },
     requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
     onRetry: options.onRetry,
+    onResponse: options.onResponse,
     allowPrivateHosts,
     dispatcher: symphonyDispatcher(allowPrivateHosts),
   };

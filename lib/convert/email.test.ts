@@ -80,6 +80,9 @@ describe("buildEmail", () => {
       "X-Symphony-Message-Id": "kS6Pv+8mHq3/Xy2Wn1bL4Q==",
       "X-Symphony-Stream-Id": "iWyZBIOdQQzQj0tKOLRivX___qu6YeyZdA",
       "X-Symphony-Stream-Type": "IM",
+      "X-Symphony-Sender-Id": "1001",
+      "X-Symphony-From-Address": "alice@example.com",
+      "X-Symphony-To": "1002 <bob@example.com>",
     });
     expect(email.messageId).toBe("<kS6Pv-8mHq3_Xy2Wn1bL4Q@symphony.invalid>");
     expect(buildEmail(message({ messageId: "kS6Pv-8mHq3_Xy2Wn1bL4Q" })).messageId).toBe(email.messageId);
@@ -112,6 +115,44 @@ describe("buildEmail", () => {
     expect(email.headers["X-Symphony-Initial-Message-Id"]).toBeUndefined();
   });
 
+  it("shows mapped people by their Microsoft 365 address and keeps their Symphony address and id in headers", () => {
+    const email = buildEmail(
+      message({
+        streamType: "ROOM",
+        sender: { ...alice, mappedAddress: "alice.smith@corp.example" },
+        participants: [
+          { ...alice, mappedAddress: "alice.smith@corp.example" },
+          { ...bob, mappedAddress: "bob.jones@corp.example" },
+          { ...carol, email: "carol@partner.example" },
+          external,
+        ],
+      }),
+      { domain: "archive.example.org" },
+    );
+    expect(email.from).toEqual({ name: "Alice Smith", address: "alice.smith@corp.example" });
+    expect(email.to).toEqual([
+      { name: "Bob Jones", address: "bob.jones@corp.example" },
+      { name: "Carol White", address: "carol@partner.example" },
+      { name: "Ext Partner", address: "symphony-user-9_9-@archive.example.org" },
+    ]);
+    expect(email.headers).toMatchObject({
+      "X-Symphony-Sender-Id": "1001",
+      "X-Symphony-From-Address": "alice@example.com",
+      "X-Symphony-To": "1002 <bob@example.com>, 1003 <carol@partner.example>, 9/9+",
+    });
+  });
+
+  it("writes a login name that could break a header as one percent-encoded token, and omits an unsafe address", () => {
+    const sender: Person = { userId: "jean dupont,\r\nBcc: x", email: "not an address", displayName: "Jean" };
+    const email = buildEmail(message({ sender, participants: [sender, bob] }));
+    expect(email.headers["X-Symphony-Sender-Id"]).toBe("jean%20dupont%2C%0D%0ABcc%3A%20x");
+    expect(email.headers).not.toHaveProperty("X-Symphony-From-Address");
+    // A mapped address that is not a plain one is not used either.
+    expect(buildEmail(message({ sender: { ...alice, mappedAddress: "x\r\n@y" } })).from.address).toBe(
+      "alice@example.com",
+    );
+  });
+
   it("rejects ids that could break a header, with a clear message", () => {
     expect(() => buildEmail(message({ messageId: "abc\r\nBcc: x@example.com" }))).toThrow(/messageId/);
   });
@@ -136,6 +177,8 @@ describe("toGraphMessage", () => {
       internetMessageHeaders: [
         { name: "X-Symphony-Message-Id", value: "kS6Pv+8mHq3/Xy2Wn1bL4Q==" },
         { name: "X-Symphony-Stream-Id", value: "iWyZBIOdQQzQj0tKOLRivX___qu6YeyZdA" },
+        { name: "X-Symphony-Sender-Id", value: "1001" },
+        { name: "X-Symphony-From-Address", value: "alice@example.com" },
         { name: "X-Symphony-Stream-Type", value: "IM" },
       ],
     });
@@ -150,13 +193,13 @@ describe("toGraphMessage", () => {
         initialTimestamp: new Date("2026-11-02T09:00:00Z"),
       }),
     );
-    expect(Object.keys(email.headers)).toHaveLength(6);
+    expect(Object.keys(email.headers)).toHaveLength(9);
     expect(toGraphMessage(email).internetMessageHeaders?.map((h) => h.name)).toEqual([
       "X-Symphony-Message-Id",
       "X-Symphony-Stream-Id",
-      "X-Symphony-Stream-Type",
+      "X-Symphony-Sender-Id",
+      "X-Symphony-From-Address",
       "X-Symphony-Parent-Message-Id",
-      "X-Symphony-Initial-Message-Id",
     ]);
     expect(MAX_GRAPH_HEADERS).toBe(5);
 

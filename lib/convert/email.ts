@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { FROM_ADDRESS_HEADER, SENDER_ID_HEADER, TO_HEADER } from "./headers";
 import { ORIGINAL_DATA_FILE, ORIGINAL_DATA_ID, ORIGINAL_MESSAGE_FILE, ORIGINAL_MESSAGE_ID } from "./limits";
 import { safeAddress, truncate, visibleFileName, visibleName, visibleText } from "./names";
 import { notRenderedBody, renderPresentationML } from "./presentation";
@@ -42,10 +43,34 @@ function nameOf(person: Person): string {
   return visibleName(person.displayName.trim() || person.email || person.userId);
 }
 
-/** The person's address when it is a plain one, else a stable generated address on `domain`. */
+/**
+ * The person's Microsoft 365 address when mapped, else their Symphony address when it is a plain one,
+ * else a stable generated address on `domain`.
+ */
 function addressOf(person: Person, domain: string): EmailAddress {
-  const address = safeAddress(person.email) ?? `symphony-user-${idToken(person.userId)}@${domain}`;
+  const address =
+    safeAddress(person.mappedAddress) ??
+    safeAddress(person.email) ??
+    `symphony-user-${idToken(person.userId)}@${domain}`;
   return { name: nameOf(person), address };
+}
+
+const PLAIN_ID_BYTE = /[A-Za-z0-9._@+=/-]/;
+
+/** A Symphony user id (a login name in Content Export) as one header token: UTF-8 percent-encoded unless plain. */
+function userIdToken(userId: string): string {
+  let token = "";
+  for (const byte of Buffer.from(userId, "utf8")) {
+    const character = String.fromCharCode(byte);
+    token +=
+      byte < 0x80 && PLAIN_ID_BYTE.test(character) ? character : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return token.length <= 256 ? token : `sha256:${createHash("sha256").update(userId).digest("hex")}`;
+}
+
+function symphonyIdentity(person: Person): string {
+  const address = safeAddress(person.email);
+  return address ? `${userIdToken(person.userId)} <${address}>` : userIdToken(person.userId);
 }
 
 /** Control characters and line breaks (NEL, U+2028/2029 included) become single spaces. */
@@ -114,7 +139,9 @@ function attachmentOf(ref: AttachmentRef): AttachmentRef {
 
 /**
  * One chat message -> the email every recipient mailbox receives. From = sender; To = the other
- * participants (or the sender alone); Subject names the conversation; Date = Symphony time.
+ * participants (or the sender alone), each by their Microsoft 365 address when mapped (their Symphony
+ * address and user id are then in the X-Symphony-* headers); Subject names the conversation; Date =
+ * Symphony time.
  */
 export function buildEmail(input: ChatMessage, options: BuildEmailOptions = {}): EmailModel {
   const message = chatMessageSchema.parse(input);
@@ -127,7 +154,11 @@ export function buildEmail(input: ChatMessage, options: BuildEmailOptions = {}):
     "X-Symphony-Message-Id": message.messageId,
     "X-Symphony-Stream-Id": message.streamId,
     "X-Symphony-Stream-Type": message.streamType,
+    [SENDER_ID_HEADER]: userIdToken(message.sender.userId),
   };
+  const senderAddress = safeAddress(message.sender.email);
+  if (senderAddress) headers[FROM_ADDRESS_HEADER] = senderAddress;
+  if (others.length > 0) headers[TO_HEADER] = others.map(symphonyIdentity).join(", ");
   const references: string[] = [];
   let inReplyTo: string | undefined;
   if (message.parentMessageId) {

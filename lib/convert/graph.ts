@@ -1,3 +1,4 @@
+import { FROM_ADDRESS_HEADER, SENDER_ID_HEADER, TO_HEADER } from "./headers";
 import type { EmailAddress, EmailModel } from "./types";
 
 export interface GraphRecipient {
@@ -39,14 +40,22 @@ export const MAX_GRAPH_HEADERS = 5;
 /** RFC 5322 section 2.1.1: a header line (name, ": ", value) of at most 998 characters. */
 const MAX_HEADER_LINE = 998;
 
-/** Most useful first: the rest (and anything past the limit) stays in the staged MIME only. */
+/**
+ * Most useful first: the rest (and anything past the limit) stays in the staged MIME only. The ids
+ * first, then the sender's Symphony identity (From may show their Microsoft 365 address), then what
+ * the item links to; the stream type (the Subject names it) and the recipients' Symphony identities
+ * (a long list) come last.
+ */
 export const GRAPH_HEADER_ORDER = [
   "X-Symphony-Message-Id",
   "X-Symphony-Stream-Id",
-  "X-Symphony-Stream-Type",
+  SENDER_ID_HEADER,
+  FROM_ADDRESS_HEADER,
   "X-Symphony-Parent-Message-Id",
   "X-Symphony-Initial-Message-Id",
+  "X-Symphony-Stream-Type",
   "X-Symphony-Initial-Timestamp",
+  TO_HEADER,
 ];
 
 function rank(name: string): number {

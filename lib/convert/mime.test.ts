@@ -154,6 +154,25 @@ describe("readStagedMime", () => {
     ]);
   });
 
+  it("keeps the Symphony identity of mapped people in the staged blob, for a room of 400 members too", async () => {
+    const members = Array.from({ length: 400 }, (_, i) => ({
+      userId: String(2000 + i),
+      email: `person${i}@markets.example.com`,
+      displayName: `Person ${i}`,
+      mappedAddress: `person.${i}@example.com`,
+    }));
+    const room = buildEmail({ ...message, sender: members[0]!, participants: members, attachments: [] });
+    const file = path.join(dir, "room.eml");
+    await pipeline(buildMime(room, []), createWriteStream(file));
+    const { email: read } = await readStagedMime(() => createReadStream(file));
+    expect(read.from).toEqual({ name: "Person 0", address: "person.0@example.com" });
+    expect(read.to.at(-1)).toEqual({ name: "Person 399", address: "person.399@example.com" });
+    expect(read.headers["X-Symphony-From-Address"]).toBe("person0@markets.example.com");
+    expect(read.headers["X-Symphony-Sender-Id"]).toBe("2000");
+    expect(read.headers["X-Symphony-To"]).toBe(room.headers["X-Symphony-To"]);
+    expect(read.headers["X-Symphony-To"]).toMatch(/^2001 <person1@markets\.example\.com>, .*, 2399 <person399@/);
+  });
+
   it("reads the blob once when there are no attachments", async () => {
     const plain = buildEmail({ ...message, attachments: [] });
     const file = path.join(dir, "plain.eml");

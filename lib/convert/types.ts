@@ -7,8 +7,14 @@ const symphonyIdSchema = z.string().regex(/^[\x21-\x7e]{1,256}$/, "must be 1-256
 
 export const personSchema = z.object({
   userId: z.string().min(1),
+  /** The address Symphony knows the person by. */
   email: z.string().optional(),
   displayName: z.string(),
+  /**
+   * The Microsoft 365 address the person is mapped to: From and To show it (a content search by the
+   * mailbox finds the item); the Symphony address and user id stay in X-Symphony-* headers.
+   */
+  mappedAddress: z.string().optional(),
 });
 
 export const attachmentRefSchema = z.object({

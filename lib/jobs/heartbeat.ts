@@ -25,17 +25,33 @@ export const RUN_JOB_TIMEOUT_SECONDS = 12 * 3600;
  * The worker also sets the retry delay: fixed, not a backoff, because a run resumes where it stopped.
  * (A duplicate run after an expiry would still be safe, only wasteful: runImport is idempotent.)
  */
-export function keepJobAlive(boss: PgBoss, queue: string, jobId: string, recovery: RunJobRecovery): () => void {
-  const renew = () =>
-    boss
-      .getDb()
-      .executeSql(
-        `UPDATE pgboss.job SET started_on = now() - expire_in + make_interval(secs => $3), retry_delay = $4, retry_backoff = false
-         WHERE name = $1 AND id = $2 AND state = 'active'`,
-        [queue, jobId, recovery.expireSeconds, recovery.retryDelaySeconds],
-      )
-      .catch(() => {});
+export function keepJobAlive(
+  boss: PgBoss,
+  queue: string,
+  jobId: string,
+  recovery: RunJobRecovery,
+): (retryDelaySeconds?: number) => Promise<void> {
+  // One renewal at a time, so the last delay set is the one the row keeps.
+  let renewed = Promise.resolve();
+  const renew = (retryDelaySeconds = recovery.retryDelaySeconds) =>
+    (renewed = renewed.then(() =>
+      boss
+        .getDb()
+        .executeSql(
+          `UPDATE pgboss.job SET started_on = now() - expire_in + make_interval(secs => $3), retry_delay = $4, retry_backoff = false
+           WHERE name = $1 AND id = $2 AND state = 'active'`,
+          [queue, jobId, recovery.expireSeconds, retryDelaySeconds],
+        )
+        .then(
+          () => undefined,
+          () => undefined,
+        ),
+    ));
   void renew();
   const timer = setInterval(() => void renew(), (recovery.expireSeconds * 1000) / 4);
-  return () => clearInterval(timer);
+  /** Stops renewing; with a delay, the job (about to fail) is offered again that many seconds later. */
+  return (retryDelaySeconds) => {
+    clearInterval(timer);
+    return retryDelaySeconds === undefined ? renewed : renew(retryDelaySeconds);
+  };
 }

@@ -40,6 +40,7 @@ describe.skipIf(!canRun)("workers sharing one database", () => {
           environment: h.environment,
           delivery: { batchSize: 6 },
           helpersPerRun: 4,
+          consentWait: { firstDelaySeconds: 1, maxDelaySeconds: 1 },
         }),
       );
     }
@@ -102,6 +103,33 @@ describe.skipIf(!canRun)("workers sharing one database", () => {
     const { runId } = await requestImport({ connectorId: h.connector.id, trigger: "MANUAL" });
     const run = await waitForRunEnd(runId, 50_000);
     expect(run.status).toBe("SUCCEEDED");
+  });
+
+  it("lets the first run after admin consent wait for Microsoft 365 to apply it, saying so, instead of failing", async () => {
+    const room = h.symphony.org.streams.find((s) => s.type === "ROOM")!;
+    h.symphony.addMessage({ streamId: room.id, text: "right after consent" });
+    // Consent given just now: for a few seconds Entra ID still issues tokens without the app's roles.
+    h.m365.setFaults({ consentDelaySeconds: 8 });
+    h.m365.setConsent(false);
+    h.m365.setConsent(true);
+    await db.connector.update({ where: { id: h.connector.id }, data: { consentGrantedAt: new Date() } });
+    try {
+      const { runId } = await requestImport({ connectorId: h.connector.id, trigger: "MANUAL" });
+      const waiting = async () => db.importRun.findUniqueOrThrow({ where: { id: runId } });
+      await until(async () => (await waiting()).error !== null, 30_000, "the run says it waits");
+      expect(await waiting()).toMatchObject({
+        status: "RUNNING",
+        error: expect.stringMatching(
+          /^Waiting for Microsoft 365 to apply the admin consent given at \d\d:\d\d UTC/,
+        ) as unknown,
+      });
+
+      const run = await waitForRunEnd(runId, 50_000);
+      expect(run).toMatchObject({ status: "SUCCEEDED", error: null });
+      expect(run.itemsImported).toBeGreaterThan(0);
+    } finally {
+      h.m365.setFaults({ consentDelaySeconds: 0 });
+    }
   });
 
   it("ends the job of a run whose connector was deleted, at once and without retries", async () => {

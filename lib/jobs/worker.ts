@@ -4,20 +4,20 @@ import type PgBoss from "pg-boss";
 import { config } from "@/lib/config";
 import { logger } from "@/lib/logger";
 import { errorText } from "@/lib/errors";
-import { M365AuthError } from "@/lib/m365";
-import { SftpError, type SftpErrorCode } from "@/lib/content-export";
+import { notifyNeedsAttention, notifySettingsFromConfig, type NotifySettings } from "@/lib/notify";
 import {
+  consentRetryDelay,
+  defaultConsentWait,
   drainRun,
   environmentFromConfig,
   failRun,
   purgeStagedItems,
   runImport,
   runIsGone,
-  RunSetupError,
+  type ConsentWait,
   type DeliveryOptions,
   type PipelineEnvironment,
 } from "@/lib/pipeline";
-import { SymphonyError } from "@/lib/symphony";
 import { startBoss } from "./boss";
 import {
   DRAIN_QUEUE,
@@ -29,6 +29,16 @@ import {
 } from "./definitions";
 import { defaultRunJobRecovery, keepJobAlive, type RunJobRecovery } from "./heartbeat";
 import { enqueueDueImports } from "./schedule";
+import {
+  defaultHealthSettings,
+  diagnoseRunError,
+  recordFailure,
+  recordProgress,
+  recordRetry,
+  recordSuccess,
+  recordWait,
+  type HealthSettings,
+} from "./health";
 
 export type WorkerOptions = {
   /** Import jobs (runs or helpers) this process works on at once. */
@@ -45,6 +55,12 @@ export type WorkerOptions = {
   retentionDays?: number;
   /** Expiry and retry delay of the run jobs this worker takes (default 120 s and 30 s). */
   recovery?: Partial<RunJobRecovery>;
+  /** How the first run after admin consent waits for Microsoft 365 to apply it (default: 15 minutes, 15 s backoff up to 2 min). */
+  consentWait?: Partial<ConsentWait>;
+  /** When persisting errors make a connector DEGRADED (default: after 10 minutes). */
+  health?: Partial<HealthSettings>;
+  /** Where admins are told that a connector needs attention (default: NOTIFY_* of the configuration). */
+  notify?: NotifySettings;
 };
 
 export type Worker = { workerId: string; stop(): Promise<void> };
@@ -61,6 +77,12 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const log = logger.child({ workerId });
   const boss = await startBoss({ maintenanceIntervalSeconds: options.maintenanceIntervalSeconds ?? 30 });
   const recovery = { ...defaultRunJobRecovery, ...options.recovery };
+  const consentWait = { ...defaultConsentWait, ...options.consentWait };
+  const health = { ...defaultHealthSettings, ...options.health };
+  const notify = options.notify ?? notifySettingsFromConfig(environment.m365);
+  /** Health bookkeeping never decides a job's fate: a failure of its own is logged. */
+  const noting = (what: string, note: () => Promise<unknown>) =>
+    note().catch((error: unknown) => log.warn({ err: errorText(error) }, `connector health not recorded (${what})`));
   const common = { workerId, signal: stopping.signal, environment, delivery: options.delivery };
 
   /**
@@ -81,9 +103,18 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     if (!payload) return;
     const { runId, connectorId } = payload;
     const release = keepJobAlive(boss, IMPORT_QUEUE, job.id, recovery);
+    // The first message collected or item finished by this try ends any series of failed tries.
+    let progressed = false;
+    let collectedAtStart: number | undefined;
     try {
       const summary = await runImport(runId, {
         ...common,
+        onProgress: (progress) => {
+          collectedAtStart ??= progress.messagesCollected;
+          if (progressed || (progress.messagesCollected === collectedAtStart && progress.itemsDone === 0)) return;
+          progressed = true;
+          void noting("progress", () => recordProgress(connectorId));
+        },
         onCollected: async () => {
           const helpers = Array.from({ length: options.helpersPerRun ?? 4 }, () => ({
             name: DRAIN_QUEUE,
@@ -96,6 +127,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         { runId, status: summary.status, counts: summary.counts, messages: summary.messagesCollected },
         "import run finished",
       );
+      if (summary.status !== "FAILED") await noting("run finished", () => recordSuccess(connectorId));
     } catch (error) {
       if (stopping.signal.aborted) throw error; // another worker resumes the run
       if (await runIsGone(runId)) {
@@ -103,13 +135,36 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         log.info({ runId }, "run no longer exists (its connector was deleted); job ended");
         return;
       }
-      const hopeless = needsAnAdministrator(error);
-      const last = hopeless || job.retryCount >= job.retryLimit;
-      log.error({ runId, err: errorText(error), willRetry: !last }, "import run stopped");
-      if (!last) throw error;
-      await failRun(runId, error);
+      const outOfRetries = job.retryCount >= job.retryLimit;
+      // Right after admin consent, "no consent" is Microsoft 365 still applying it: the run waits.
+      const consentDelay = outOfRetries
+        ? undefined
+        : await consentRetryDelay(runId, error, job.retryCount, consentWait);
+      if (consentDelay !== undefined) {
+        log.warn({ runId, retryInSeconds: consentDelay }, "admin consent not applied yet; the run waits for it");
+        await release(consentDelay);
+        await noting("consent wait", () => recordWait(runId, secondsFromNow(consentDelay)));
+        throw error;
+      }
+      const { reason, needsAdmin } = await diagnoseRunError(connectorId, error);
+      const last = outOfRetries || needsAdmin;
+      log.error({ runId, err: errorText(error), reason, willRetry: !last }, "import run stopped");
+      if (!last) {
+        const nextAttemptAt = secondsFromNow(recovery.retryDelaySeconds);
+        await noting("retry", () => recordRetry({ id: runId, connectorId }, reason, nextAttemptAt, health));
+        throw error;
+      }
+      await failRun(runId, reason);
+      const entered = await recordFailure(connectorId, reason, needsAdmin).catch((failure: unknown) => {
+        log.warn({ err: errorText(failure) }, "connector health not recorded (run failed)");
+        return null;
+      });
+      if (entered) {
+        log.warn({ connectorId, reason }, "connector needs attention");
+        await notifyNeedsAttention(notify, { connector: entered, reason, since: entered.healthSince ?? new Date() });
+      }
     } finally {
-      release();
+      void release();
     }
   };
 
@@ -152,19 +207,6 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   };
 }
 
-const SFTP_SETTINGS_TO_FIX: SftpErrorCode[] = [
-  "invalid_settings",
-  "blocked_host",
-  "host_key_unconfirmed",
-  "host_key_mismatch",
-  "auth_rejected",
-  "not_found",
-  "permission_denied",
-];
-
-/** Errors that no retry fixes: missing consent or credentials, a rejected bot key, incomplete settings. */
-function needsAnAdministrator(error: unknown): boolean {
-  if (error instanceof M365AuthError || error instanceof RunSetupError) return true;
-  if (error instanceof SftpError) return SFTP_SETTINGS_TO_FIX.includes(error.code);
-  return error instanceof SymphonyError && ["auth_rejected", "forbidden"].includes(error.code);
+function secondsFromNow(seconds: number): Date {
+  return new Date(Date.now() + seconds * 1000);
 }

@@ -39,10 +39,10 @@ export function createGraphTransport(
     customHosts: hostname === GRAPH_HOST ? undefined : new Set([hostname]),
   });
 
-  async function send({ method, path, headers, body }: GraphRequest): Promise<GraphResponse> {
+  async function send({ method, path, headers, body }: GraphRequest): Promise<GraphResponse & { token: string }> {
     // The SDK would turn a failed token request into an untyped GraphError; asking first (our own
     // cache almost always) keeps M365AuthError and its reason for the caller.
-    await tokens.getAccessToken();
+    const token = await tokens.getAccessToken();
     let request = client.api(path).responseType(ResponseType.RAW);
     if (headers) request = request.headers(headers);
     const call = {
@@ -54,16 +54,26 @@ export function createGraphTransport(
     }[method];
     // With ResponseType.RAW the SDK resolves to the fetch Response (typed `any`).
     const response = (await call()) as Response;
-    return { status: response.status, headers: response.headers, body: await readBody(response) };
+    return { status: response.status, headers: response.headers, body: await readBody(response), token };
   }
 
   return async (request) => {
-    const response = await send(request);
-    if (response.status !== 401) return response;
-    // A token revoked or expired early: one more try with a new one.
-    tokens.refresh();
-    return send(request);
+    const { token, ...response } = await send(request);
+    if (!staleTokenMayExplain(response)) return response;
+    // One more try with a token fresh from Entra ID before the answer counts.
+    tokens.refresh(token);
+    const { token: _, ...again } = await send(request);
+    return again;
   };
+}
+
+/**
+ * A 401 (a token revoked or expired early), or a tenant-wide 403: a token keeps the roles it was
+ * issued with, so one issued before admin consent took effect is refused although the tenant has
+ * consented since. Only a fresh token tells a stale one from missing consent.
+ */
+function staleTokenMayExplain(response: GraphResponse): boolean {
+  return response.status === 401 || (response.status === 403 && graphError(response) instanceof M365AuthError);
 }
 
 async function readBody(response: Response): Promise<unknown> {

@@ -6,7 +6,7 @@ export {
   type SchedulerCounters,
   type SchedulerOptions,
 } from "./scheduler";
-export { createTokenProvider, GRAPH_SCOPE, type TokenProvider } from "./token";
+export { createTokenProvider, GRAPH_SCOPE, graphScope, type TokenProvider } from "./token";
 export { m365SettingsSchema, parseM365Settings, type M365Settings, type M365SettingsInput } from "./settings";
 export {
   DEFAULT_MAX_RECEIVE_BYTES,
@@ -23,8 +23,9 @@ export type { ImportAttachment, ImportItem, ImportResult } from "./item";
 export type { ImportOptions } from "./message";
 
 // The same operations without the writer's caches, for callers that keep their own (lib/pipeline).
-export type { GraphContext } from "./context";
+export { sendOk, type GraphContext } from "./context";
 export { createGraphTransport, type GraphTransport } from "./graph";
-export { findOrCreateSymphonyFolder, lookUpMailbox } from "./mailbox";
+export { findOrCreateSymphonyFolder, lookUpMailbox, mailboxRefusal } from "./mailbox";
 export { findMessageByKey, importMessage, mailboxMaxMessageSize } from "./message";
 export { verifyTenantAccess } from "./tenant";
+export { sendMail, type MailToSend } from "./mail";

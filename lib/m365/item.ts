@@ -26,6 +26,11 @@ export type ImportResult = {
   requests: number;
   /** True when an earlier attempt had already created the message (found by key). */
   existing: boolean;
+  /**
+   * Copies of the message deleted after a retried create: a create that timed out may still land, and
+   * its retry then makes a second item with the same key.
+   */
+  duplicatesRemoved: number;
 };
 
 export async function readAll(attachment: ImportAttachment): Promise<Buffer> {

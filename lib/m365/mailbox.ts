@@ -15,9 +15,20 @@ export const MAILBOX_NOT_FOUND = "mailbox not found";
  * (unlicensed, on-premises or guest: Graph 404 MailboxNotEnabledForRESTAPI).
  */
 export type MailboxLookup =
-  { found: true; address: string; userId: string } | { found: false; address: string; reason: string };
+  | {
+      found: true;
+      address: string;
+      userId: string;
+      /** The mailbox's primary SMTP address (the user's `mail`, else its UPN): what imported items show. */
+      primaryAddress: string;
+    }
+  | { found: false; address: string; reason: string };
 
-type User = { id: string };
+type User = { id: string; mail?: string | null; userPrincipalName?: string | null };
+
+function found(address: string, user: User): MailboxLookup {
+  return { found: true, address, userId: user.id, primaryAddress: user.mail || user.userPrincipalName || address };
+}
 
 /**
  * Finds the Entra user owning `address` (as UPN, then as primary mail, then as an alias), then checks
@@ -35,20 +46,29 @@ export async function lookUpMailbox(ctx: GraphContext, address: string): Promise
  * or a full one is still a mailbox: its items are attempted and FAIL with that reason.
  */
 async function mailboxProblem(ctx: GraphContext, userId: string): Promise<string | undefined> {
+  const refusal = await mailboxRefusal(ctx, userId);
+  return refusal?.problem === "no-mailbox" ? refusal.message : undefined;
+}
+
+/**
+ * Why Exchange refuses the app `userId`'s Inbox (no mailbox, outside the access policy, ...), or
+ * undefined when the app may read it. Tenant-wide refusals (no consent) are thrown.
+ */
+export async function mailboxRefusal(ctx: GraphContext, userId: string): Promise<MailboxUnavailableError | undefined> {
   const response = await send(ctx, userId, {
     method: "GET",
     path: `/users/${encodeURIComponent(userId)}/mailFolders/inbox?$select=id`,
   });
   if (isSuccess(response.status)) return undefined;
   const error = graphError(response);
-  if (error instanceof MailboxUnavailableError) return error.problem === "no-mailbox" ? error.message : undefined;
+  if (error instanceof MailboxUnavailableError) return error;
   throw error;
 }
 
 async function lookUpUser(ctx: GraphContext, address: string): Promise<MailboxLookup> {
   const select = "$select=id,mail,userPrincipalName";
   const byUpn = await send(ctx, DIRECTORY, { method: "GET", path: `/users/${encodeURIComponent(address)}?${select}` });
-  if (byUpn.status === 200) return { found: true, address, userId: (byUpn.body as User).id };
+  if (byUpn.status === 200) return found(address, byUpn.body as User);
   // 400 is what Graph answers when the address is not shaped like a UPN at all.
   if (byUpn.status !== 404 && byUpn.status !== 400) throw graphError(byUpn);
 
@@ -56,14 +76,14 @@ async function lookUpUser(ctx: GraphContext, address: string): Promise<MailboxLo
     method: "GET",
     path: `/users?${filterQuery(`mail eq ${odataString(address)}`)}&${select}`,
   });
-  if (byMail.value[0]) return { found: true, address, userId: byMail.value[0].id };
+  if (byMail.value[0]) return found(address, byMail.value[0]);
 
   const byAlias = await sendOk<{ value: User[] }>(ctx, DIRECTORY, {
     method: "GET",
     path: `/users?${filterQuery(`proxyAddresses/any(p:p eq ${odataString(`smtp:${address}`)})`)}&$count=true&${select}`,
     headers: { ConsistencyLevel: "eventual" },
   });
-  if (byAlias.value[0]) return { found: true, address, userId: byAlias.value[0].id };
+  if (byAlias.value[0]) return found(address, byAlias.value[0]);
   return { found: false, address, reason: MAILBOX_NOT_FOUND };
 }
 

@@ -9,7 +9,7 @@ import {
 } from "./attachments";
 import { send, sendOk, type GraphContext } from "./context";
 import { MailboxUnavailableError, tooLargeMessage } from "./errors";
-import { filterQuery, graphError, odataString } from "./graph";
+import { filterQuery, graphError, isSuccess, odataString } from "./graph";
 import type { ImportItem, ImportResult } from "./item";
 import { uploadLargeAttachment } from "./upload";
 
@@ -37,6 +37,13 @@ export function createBody(
   };
 }
 
+/** The key filter: our named property with this value. */
+function keyFilter(key: string): string {
+  return filterQuery(
+    `singleValueExtendedProperties/Any(ep: ep/id eq ${odataString(ITEM_KEY_PROPERTY)} and ep/value eq ${odataString(key)})`,
+  );
+}
+
 /** The id of the message carrying `key` in the mailbox (in any folder: the user may have moved it). */
 export async function findMessageByKey(
   ctx: GraphContext,
@@ -44,14 +51,58 @@ export async function findMessageByKey(
   key: string,
   onSent?: (n: number) => void,
 ): Promise<string | undefined> {
-  const filter = `singleValueExtendedProperties/Any(ep: ep/id eq ${odataString(ITEM_KEY_PROPERTY)} and ep/value eq ${odataString(key)})`;
   const page = await sendOk<{ value: Array<{ id: string }> }>(
     ctx,
     userId,
-    { method: "GET", path: `/users/${encodeURIComponent(userId)}/messages?${filterQuery(filter)}&$select=id&$top=1` },
+    { method: "GET", path: `/users/${encodeURIComponent(userId)}/messages?${keyFilter(key)}&$select=id&$top=1` },
     { onSent },
   );
   return page.value[0]?.id;
+}
+
+/** More copies than this of one key are not looked for: one retried create leaves two at most. */
+const COPIES_LOOKED_FOR = 10;
+
+/**
+ * After a retried create: a create that timed out may still have landed, and then two items carry the
+ * key. The earliest created stays (on a tie, `created`, the one this attempt got back); the later ones
+ * are deleted. Returns the id that stays and how many were deleted.
+ */
+async function removeLaterCopies(
+  ctx: GraphContext,
+  userId: string,
+  key: string,
+  created: string,
+  onSent: (n: number) => void,
+): Promise<{ id: string; removed: number }> {
+  const user = encodeURIComponent(userId);
+  const page = await sendOk<{ value: Array<{ id: string; createdDateTime: string }> }>(
+    ctx,
+    userId,
+    {
+      method: "GET",
+      path: `/users/${user}/messages?${keyFilter(key)}&$select=id,createdDateTime&$top=${COPIES_LOOKED_FOR}`,
+    },
+    { onSent },
+  );
+  // Graph refuses $orderby on another property than the filter's: sorted here.
+  const [kept, ...later] = page.value.sort(
+    (a, b) =>
+      Date.parse(a.createdDateTime) - Date.parse(b.createdDateTime) ||
+      Number(b.id === created) - Number(a.id === created),
+  );
+  if (!kept) return { id: created, removed: 0 };
+  for (const copy of later) {
+    const response = await send(
+      ctx,
+      userId,
+      { method: "DELETE", path: `/users/${user}/messages/${encodeURIComponent(copy.id)}` },
+      { onSent },
+    );
+    // 404: already gone (a retry of this delete, or the user deleted it).
+    if (!isSuccess(response.status) && response.status !== 404) throw graphError(response);
+  }
+  return { id: kept.id, removed: later.length };
 }
 
 export type ImportOptions = {
@@ -121,6 +172,7 @@ export async function importMessage(
   const found = firstAttempt ? undefined : await findMessageByKey(ctx, userId, item.key, onSent);
 
   let graphMessageId: string;
+  let duplicatesRemoved = 0;
   let plan: AttachmentPlan;
   if (found) {
     graphMessageId = found;
@@ -141,7 +193,15 @@ export async function importMessage(
     }
     plan = planAttachments(item.attachments, bodyBytes);
     const body = createBody(item.graph, item.key, await Promise.all(plan.inCreate.map(fileAttachmentBody)));
-    graphMessageId = await createMessage(ctx, userId, folderId, item.key, body, onSent);
+    const created = await createMessage(ctx, userId, folderId, item.key, body, onSent);
+    graphMessageId = created.id;
+    // A create sent more than once (here, or by an earlier attempt whose create timed out) may have
+    // landed twice; the lookup before a retry can miss a create that lands late.
+    if (created.retried || !firstAttempt) {
+      const kept = await removeLaterCopies(ctx, userId, item.key, created.id, onSent);
+      graphMessageId = kept.id;
+      duplicatesRemoved = kept.removed;
+    }
   }
 
   const target: AttachmentTarget = { ctx, userId, messageId: graphMessageId, onSent };
@@ -149,7 +209,7 @@ export async function importMessage(
     plan.small.length > 0 ? addSmallAttachments(target, plan.small, item.attachments) : undefined,
     ...plan.large.map((attachment) => uploadLargeAttachment(target, attachment, item.attachments)),
   ]);
-  return { graphMessageId, requests, existing: found !== undefined };
+  return { graphMessageId, requests, existing: found !== undefined, duplicatesRemoved };
 }
 
 async function createMessage(
@@ -159,7 +219,8 @@ async function createMessage(
   key: string,
   body: Record<string, unknown>,
   onSent: (n: number) => void,
-): Promise<string> {
+): Promise<{ id: string; retried: boolean }> {
+  let posts = 0;
   const response = await send(
     ctx,
     userId,
@@ -169,7 +230,10 @@ async function createMessage(
       body,
     },
     {
-      onSent,
+      onSent: (n) => {
+        posts += 1;
+        onSent(n);
+      },
       // The create may have worked although the answer was a 5xx or never came: look it up first.
       beforeRetry: async () => {
         const id = await findMessageByKey(ctx, userId, key, onSent);
@@ -178,7 +242,7 @@ async function createMessage(
     },
   );
   if (response.status !== 201 && response.status !== 200) throw graphError(response);
-  return (response.body as { id: string }).id;
+  return { id: (response.body as { id: string }).id, retried: posts > 1 };
 }
 
 /** The same Graph context, with every request it schedules tied to `signal`. */

@@ -19,8 +19,12 @@ const MICROSOFT_AUTHORITY_HOST = "login.microsoftonline.com";
 
 export type TokenProvider = {
   getAccessToken(): Promise<string>;
-  /** Forgets the current token (Graph rejected it); the next call asks Entra ID for a new one. */
-  refresh(): void;
+  /**
+   * Forgets the current token (Graph rejected it); the next call asks Entra ID for a new one, past msal's
+   * cache. With `rejected`, only when that token is still the current one: requests that were refused
+   * together ask for one new token, not one each.
+   */
+  refresh(rejected?: string): void;
 };
 
 /** Tokens are renewed this long before they expire. */
@@ -65,7 +69,8 @@ export function createTokenProvider(settings: M365Settings): TokenProvider {
       );
       return pending;
     },
-    refresh() {
+    refresh(rejected) {
+      if (rejected !== undefined && cached?.token !== rejected) return;
       cached = undefined;
       skipCache = true;
     },

@@ -53,7 +53,7 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
   beforeEach(() => {
     sandbox.reset();
     sandbox.setConsent(true);
-    sandbox.setFaults({ serviceUnavailableShare: 0, latencyMs: 0, retryAfterSeconds: 1 });
+    sandbox.setFaults({ serviceUnavailableShare: 0, latencyMs: 0, retryAfterSeconds: 1, lostCreateShare: 0 });
     sandbox.setLimits({ concurrentRequests: 4, requestsPerWindow: 10_000, requestWindowMs: 600_000 });
     for (const address of [ALICE, BOB, CAROL, FRANK])
       sandbox.setMailbox(address, { full: false, maxReceiveSize: 36 * MB });
@@ -115,6 +115,17 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       expect((error as M365AuthError).reason).toBe("no-consent");
       expect((error as M365AuthError).message).toMatch(/admin consent/);
     });
+
+    it("on a 403 gets a fresh token once before calling it missing consent: a token keeps the roles it was issued with", async () => {
+      sandbox.setConsent(false);
+      const w = writer();
+      await expect(w.resolveMailbox(ALICE)).rejects.toMatchObject({ reason: "no-consent" });
+      // Consent given since: the writer's token (no roles) is refused, a new one works.
+      sandbox.setConsent(true);
+      const tokensBefore = sandbox.stats().tokensIssued;
+      await expect(w.resolveMailbox(ALICE)).resolves.toMatchObject({ found: true });
+      expect(sandbox.stats().tokensIssued).toBe(tokensBefore + 1);
+    });
   });
 
   describe("mailboxes and the Symphony folder", () => {
@@ -122,7 +133,8 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       const w = writer();
       const byUpn = await w.resolveMailbox(ALICE);
       const byAlias = await w.resolveMailbox("A.Archer@contoso.test");
-      expect(byUpn).toMatchObject({ found: true });
+      expect(byUpn).toMatchObject({ found: true, primaryAddress: ALICE });
+      // Found by an alias, the mailbox still shows its primary SMTP address.
       expect(byAlias).toEqual({ ...byUpn, address: "a.archer@contoso.test" });
       expect(await w.resolveMailbox("nobody@contoso.test")).toEqual({
         found: false,
@@ -280,6 +292,8 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       expect(selected.internetMessageHeaders.map((h) => h.name)).toEqual([
         "X-Symphony-Message-Id",
         "X-Symphony-Stream-Id",
+        "X-Symphony-Sender-Id",
+        "X-Symphony-From-Address",
         "X-Symphony-Stream-Type",
       ]);
     });
@@ -314,6 +328,23 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       expect(items).toHaveLength(1);
       expect(items[0]?.attachments.map((a) => a.name).sort()).toEqual(["a.txt", "b.bin", "c.bin"]);
       await expectSameBytes(userId, retry.graphMessageId, attachments);
+    });
+
+    it("removes the second copy a retried create leaves when the first create timed out (504) but landed", async () => {
+      const w = writer({ scheduler: createScheduler({ backoff: { baseMs: 5, maxMs: 10 } }) });
+      const userId = await resolve(w, ALICE);
+      const folderId = await w.ensureSymphonyFolder(userId);
+      // One attachment travels in the create, the other is added afterwards: to the copy that stays.
+      const attachments = [smallAttachment("in-create.txt", 1000), smallAttachment("added.bin", 2_500_000)];
+      sandbox.setFaults({ lostCreateShare: 1, lostCreateLandsAfterMs: 600_000 });
+      const result = await w.importMessage(userId, folderId, item("key-late", { attachments }), { firstAttempt: true });
+
+      expect(sandbox.stats().lostCreates).toBe(1);
+      expect(result).toMatchObject({ existing: false, duplicatesRemoved: 1 });
+      const copies = sandbox.items(ALICE)!.filter((i) => i.extendedProperties.some((p) => p.value === "key-late"));
+      expect(copies.map((copy) => copy.id)).toEqual([result.graphMessageId]);
+      expect(copies[0]?.attachments.map((a) => a.name).sort()).toEqual(["added.bin", "in-create.txt"]);
+      await expectSameBytes(userId, result.graphMessageId, attachments);
     });
 
     it("uploads a 12 MB attachment through an upload session, byte-identical, next to small ones", async () => {

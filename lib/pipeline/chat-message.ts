@@ -1,31 +1,56 @@
 import type { ChatMessage, Person } from "@/lib/convert";
+import type { StreamType } from "@/lib/stream-types";
 import type { AdminStream, StreamMember, SymphonyMessage } from "@/lib/symphony";
 
-/** A conversation as the collector sees it: the stream and everyone who was ever in it. */
-export type Conversation = { stream: AdminStream; members: StreamMember[] };
+/** A stream of a type the connector archives. */
+export type ArchivedStream = AdminStream & { type: StreamType };
 
-type SymphonyPerson = Pick<StreamMember["user"], "userId" | "email" | "firstName" | "lastName" | "displayName">;
+/** A message as the collector sees it: its stream and the members who were in it at the message's time. */
+export type Conversation = { stream: ArchivedStream; members: StreamMember[] };
+
+type SymphonyPerson = {
+  userId?: number | null;
+  email?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  displayName?: string | null;
+};
 
 export function toPerson(user: SymphonyPerson): Person {
+  const userId = user.userId === null || user.userId === undefined ? "unknown" : String(user.userId);
   const name = user.displayName || [user.firstName, user.lastName].filter(Boolean).join(" ");
-  return {
-    userId: String(user.userId),
-    email: user.email || undefined,
-    displayName: name || user.email || String(user.userId),
-  };
+  return { userId, email: user.email || undefined, displayName: name || user.email || userId };
 }
 
-/** Symphony's v4 message -> the converter's model; participants come from the stream's membership. */
-export function toChatMessage(message: SymphonyMessage, { stream, members }: Conversation): ChatMessage {
+/**
+ * The members present at `time`: Symphony's membership list has the current members with the time each
+ * joined, so someone who joined later does not receive earlier messages. People who left are not in
+ * it at all: this path cannot give them the messages of their time (Content Export can).
+ */
+export function membersAt(members: StreamMember[], time: number): StreamMember[] {
+  return members.filter(
+    (member) => member.joinDate === null || member.joinDate === undefined || member.joinDate <= time,
+  );
+}
+
+/**
+ * Symphony's v4 message -> the converter's model. `known` carries the key and time the collector settled
+ * on (every V4Message field is optional); participants are the members present at the message's time.
+ */
+export function toChatMessage(
+  message: SymphonyMessage,
+  { stream, members }: Conversation,
+  known: { messageId: string; timestamp: number },
+): ChatMessage {
   return {
-    messageId: message.messageId,
+    messageId: known.messageId,
     streamId: stream.id,
     streamType: stream.type,
     conversationName: stream.attributes.roomName || undefined,
-    timestamp: new Date(message.timestamp),
-    sender: toPerson(message.user),
+    timestamp: new Date(known.timestamp),
+    sender: toPerson(message.user ?? {}),
     participants: members.map((member) => toPerson(member.user)),
-    presentationML: message.message,
+    presentationML: message.message ?? "",
     data: message.data || undefined,
     attachments: (message.attachments ?? []).map(({ id, name, size }) => ({ id, name, size })),
     parentMessageId: message.parentMessageId || undefined,

@@ -7,6 +7,7 @@ import { mapLimit } from "@/lib/async";
 import type { RecipientResolver } from "./recipients";
 import { errorMessage } from "@/lib/errors";
 import { SourceContentError, type ArchiveSource, type IncomingMessage, type SourceBatch } from "./source";
+import { serviceAccountTest, withMappedAddresses, withoutServiceAccount } from "./people";
 
 export type CollectContext = {
   connectorId: string;
@@ -19,11 +20,14 @@ export type CollectContext = {
   onMessages?: (collected: number, bytes: number) => void;
 };
 
+type Collecting = CollectContext & { isServiceAccount: ReturnType<typeof serviceAccountTest> };
+
 /**
  * Reads every unit of the source from its checkpoint, converts and stages each new message, and
  * records each batch (messages, ledger rows, checkpoint) in one transaction.
  */
-export async function collect(ctx: CollectContext, source: ArchiveSource): Promise<void> {
+export async function collect(context: CollectContext, source: ArchiveSource): Promise<void> {
+  const ctx: Collecting = { ...context, isServiceAccount: serviceAccountTest(await source.serviceAccount()) };
   for await (const units of source.units(ctx.signal)) {
     await mapLimit(units, source.parallelism, async (unit) => {
       for await (const batch of unit.batches(ctx.signal)) {
@@ -34,7 +38,7 @@ export async function collect(ctx: CollectContext, source: ArchiveSource): Promi
   }
 }
 
-async function collectBatch(ctx: CollectContext, batch: SourceBatch): Promise<void> {
+async function collectBatch(ctx: Collecting, batch: SourceBatch): Promise<void> {
   const keys = batch.messages.map(keyOf);
   const recorded = await recordedMessageIds(ctx.connectorId, keys);
   const seen = new Set<string>();
@@ -63,7 +67,8 @@ function keyOf(message: IncomingMessage): string {
   return message.kind === "chat" ? message.chat.messageId : message.key;
 }
 
-async function stageMessage(ctx: CollectContext, message: IncomingMessage): Promise<CollectedMessage> {
+async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise<CollectedMessage> {
+  const message = withoutServiceAccount(incoming, ctx.isServiceAccount);
   const sender = message.kind === "chat" ? message.chat.sender : message.sender;
   const recorded = {
     messageId: keyOf(message),
@@ -87,6 +92,7 @@ async function stageMessage(ctx: CollectContext, message: IncomingMessage): Prom
   let blobName: string;
   let sizeBytes: number;
   try {
+    if (message.kind === "chat" && message.failure) throw new SourceContentError(message.failure);
     ({ blobName, size: sizeBytes } =
       message.kind === "chat"
         ? await stageConverted(ctx, message)
@@ -111,8 +117,9 @@ function storable(text: string): string {
   return text.includes("\u0000") ? text.replaceAll("\u0000", "\\u0000") : text;
 }
 
-async function stageConverted(ctx: CollectContext, message: Extract<IncomingMessage, { kind: "chat" }>) {
-  const chat: ChatMessage = message.chat;
+async function stageConverted(ctx: Collecting, message: Extract<IncomingMessage, { kind: "chat" }>) {
+  // Mapped people appear under their Microsoft 365 address (a search by the mailbox finds the item).
+  const chat: ChatMessage = withMappedAddresses(message.chat, await ctx.recipientsOf.addresses(message.participants));
   let email;
   try {
     // In a conversion thread: a message that exhausts its memory or time fails only itself (it is

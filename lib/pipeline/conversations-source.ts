@@ -1,14 +1,18 @@
 // Source kind "Conversations of the service account": every stream of the chosen types that the bot
 // can read over REST, from each stream's checkpoint. Symphony decrypts only conversations the service
 // account is a member of, so this misses every other conversation of the firm (see README).
+import { createHash } from "node:crypto";
+import { streamTypeSchema } from "@/lib/stream-types";
 import {
   SymphonyError,
   type AdminStream,
+  type StreamMember,
   type StreamType,
   type SymphonyClient,
   type SymphonyMessage,
 } from "@/lib/symphony";
-import { toChatMessage, type Conversation } from "./chat-message";
+import { membersAt, toChatMessage, type ArchivedStream, type Conversation } from "./chat-message";
+import { NOT_A_MEMBER, type CoverageSink, type CoveredStream } from "./coverage";
 import {
   SourceContentError,
   type ArchiveSource,
@@ -23,41 +27,72 @@ export function conversationsSource(options: {
   /** Messages before this time are not collected (the connector's start date). */
   startDate: Date | null;
   checkpoints: ReadonlyMap<string, Date>;
+  coverage: CoverageSink;
 }): ArchiveSource {
-  const { symphony } = options;
-  function unit(stream: AdminStream): SourceUnit {
+  const { symphony, coverage } = options;
+  const sinceOf = (stream: AdminStream) =>
+    Math.max(options.checkpoints.get(stream.id)?.getTime() ?? 0, options.startDate?.getTime() ?? 0);
+
+  function unit(stream: ArchivedStream): SourceUnit {
     return {
       async *batches(signal) {
-        const checkpoint = options.checkpoints.get(stream.id);
-        const since = Math.max(checkpoint?.getTime() ?? 0, options.startDate?.getTime() ?? 0);
-        let conversation: Conversation | undefined;
-        for await (const page of symphony.messages(stream.id, since)) {
-          signal?.throwIfAborted();
-          conversation ??= { stream, members: await symphony.listStreamMembers(stream.id) };
-          const last = page.at(-1)!;
-          yield {
-            messages: page.map((message) => incoming(message, conversation!)),
-            checkpoint: {
-              kind: "stream",
-              streamId: stream.id,
-              at: new Date(last.timestamp),
-              messageId: last.messageId,
-            },
-          };
+        const since = sinceOf(stream);
+        const checkpoint = options.checkpoints.get(stream.id)?.getTime();
+        let members: StreamMember[] | undefined;
+        /** Messages newer than the checkpoint (the checkpoint's own millisecond is read again). */
+        let read = 0;
+        let lastTime = since;
+        try {
+          for await (const page of symphony.messages(stream.id, since)) {
+            signal?.throwIfAborted();
+            members ??= await symphony.listStreamMembers(stream.id);
+            const messages = page.map((message) => {
+              lastTime = message.timestamp ?? lastTime;
+              if (checkpoint === undefined || lastTime > checkpoint) read += 1;
+              return incoming(message, stream, members!, lastTime);
+            });
+            const last = messages.at(-1)!;
+            yield {
+              messages,
+              checkpoint: {
+                kind: "stream",
+                streamId: stream.id,
+                at: new Date(lastTime),
+                messageId: last.kind === "chat" ? last.chat.messageId : last.key,
+              },
+            };
+          }
+        } catch (error) {
+          const reason = refusalOf(error);
+          if (reason === undefined) throw error;
+          // One stream Symphony will not serve is recorded against that stream; the run goes on.
+          coverage.refused(covered(stream), reason);
+          return;
         }
+        coverage.read(covered(stream), read);
       },
     };
   }
 
-  function incoming(message: SymphonyMessage, conversation: Conversation): IncomingMessage {
-    const chat = toChatMessage(message, conversation);
+  function incoming(
+    message: SymphonyMessage,
+    stream: ArchivedStream,
+    members: StreamMember[],
+    time: number,
+  ): IncomingMessage {
+    const present = membersAt(members, time);
+    const conversation: Conversation = { stream, members: present };
+    const messageId = message.messageId || keyOf(stream.id, message);
+    const chat = toChatMessage(message, conversation, { messageId, timestamp: time });
+    const failure = unreadable(message);
     return {
       kind: "chat",
       chat,
-      participants: participantsOf(chat.sender, conversation),
+      participants: participantsOf(chat.sender, present),
+      ...(failure ? { failure } : {}),
       openAttachment: (ref) =>
         symphony.downloadAttachment(chat.streamId, chat.messageId, ref.id).catch((error: unknown) => {
-          if (error instanceof SymphonyError && ["not_found", "bad_request"].includes(error.code)) {
+          if (error instanceof SymphonyError && ["not_found", "bad_request", "forbidden"].includes(error.code)) {
             throw new SourceContentError(
               `attachment "${ref.name}" could not be downloaded from Symphony: ${error.message}`,
               { cause: error },
@@ -71,16 +106,84 @@ export function conversationsSource(options: {
   return {
     parallelism: 3,
     async *units() {
-      for await (const streams of symphony.listStreams({ streamTypes: options.streamTypes })) yield streams.map(unit);
+      // The bot's own id tells, from the list alone, which IMs, group chats and walls it is not in.
+      const me = await symphony.sessionInfo();
+      for await (const streams of symphony.listStreams({ streamTypes: options.streamTypes })) {
+        coverage.listed(streams.length);
+        const units: SourceUnit[] = [];
+        for (const stream of streams) {
+          // The client lists the kinds asked for (a group chat may be a ROOM); a type nobody knows is skipped.
+          const type = streamTypeSchema.safeParse(stream.type);
+          if (!type.success) {
+            coverage.otherType(covered(stream));
+            continue;
+          }
+          const known: ArchivedStream = { ...stream, type: type.data };
+          // Nothing newer than the checkpoint (or the start date): not read again.
+          const lastMessage = stream.attributes.lastMessageDate;
+          if (lastMessage !== null && lastMessage !== undefined && lastMessage <= sinceOf(stream)) continue;
+          // The list names the members of IMs and group chats (and a wall's owner); rooms answer 403.
+          const members = stream.attributes.members;
+          if (members && !members.includes(me.id)) {
+            coverage.refused(covered(stream), NOT_A_MEMBER);
+            continue;
+          }
+          units.push(unit(known));
+        }
+        if (units.length > 0) yield units;
+      }
     },
-    close: async () => {},
+    async serviceAccount() {
+      const me = await symphony.sessionInfo();
+      return { userId: String(me.id), email: me.emailAddress ?? undefined };
+    },
+    close: () => coverage.flush(),
   };
 }
 
-/** Everyone who gets the message: the stream's members, and the sender even when no longer listed. */
-function participantsOf(sender: { userId: string; email?: string }, { members }: Conversation): Participant[] {
-  const people: Participant[] = members.map((member) => member.user);
-  if (!people.some((user) => String(user.userId) === sender.userId)) {
+function covered(stream: AdminStream): CoveredStream {
+  return { id: stream.id, type: stream.type, name: stream.attributes.roomName ?? null };
+}
+
+/** The coverage list's reason for a stream Symphony will not serve, or undefined for an error a retry may cure. */
+function refusalOf(error: unknown): string | undefined {
+  if (!(error instanceof SymphonyError)) return undefined;
+  switch (error.code) {
+    case "forbidden":
+      return error.endpoint.includes("/message")
+        ? `${NOT_A_MEMBER} (HTTP 403)`
+        : `Symphony refused ${error.endpoint} for this conversation (HTTP 403)`;
+    case "not_found":
+      return `Symphony does not know this conversation any more (HTTP 404 from ${error.endpoint})`;
+    case "bad_request":
+      return `Symphony refused the request for this conversation (HTTP 400 from ${error.endpoint})`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Why a message cannot be imported: the agent could not read it (its diagnostic, as Symphony wrote it),
+ * or it came without content.
+ */
+function unreadable(message: SymphonyMessage): string | undefined {
+  if (message.invalid) return message.invalid;
+  if (message.diagnostic) return `Symphony could not read this message: ${message.diagnostic.slice(0, 1000)}`;
+  if (message.message === null || message.message === undefined) return "Symphony sent this message without content";
+  return undefined;
+}
+
+/** A stable key for a message Symphony sent without an id. */
+function keyOf(streamId: string, message: SymphonyMessage): string {
+  return `rest-${createHash("sha256")
+    .update(JSON.stringify([streamId, message]))
+    .digest("hex")}`;
+}
+
+/** Everyone who gets the message: the members present at its time, and the sender even when not listed. */
+function participantsOf(sender: { userId: string; email?: string }, present: StreamMember[]): Participant[] {
+  const people: Participant[] = present.map((member) => member.user);
+  if (sender.userId !== "unknown" && !people.some((user) => String(user.userId) === sender.userId)) {
     people.push({ userId: sender.userId, email: sender.email });
   }
   return people;

@@ -8,7 +8,7 @@ import {
 } from "@/lib/m365";
 import type { ImportItem } from "@/lib/m365";
 import type { StagingStore } from "@/lib/staging";
-import { claimItems, extendClaims, pendingItems, type ClaimedItem } from "./ledger";
+import { claimItems, countDuplicatesRemoved, extendClaims, pendingItems, type ClaimedItem } from "./ledger";
 import { createOutcomeWriter, type OutcomeWriter } from "./outcome-writer";
 import { itemKey, stagedImportItem } from "./staged-item";
 import { errorMessage } from "@/lib/errors";
@@ -37,6 +37,10 @@ export const defaultDeliveryOptions: DeliveryOptions = {
   maxRetryDelaySeconds: 30,
   attemptTimeoutSeconds: 1800,
 };
+
+/** The status log's note on an item whose retried create had landed twice. */
+const DUPLICATE_REMOVED =
+  "a second copy, left by a create that timed out but went through before its retry, was deleted";
 
 class AttemptTimeoutError extends Error {
   override name = "AttemptTimeoutError";
@@ -137,7 +141,13 @@ async function deliverItem(
         firstAttempt: item.attempts === 1,
         signal: deadline.signal,
       });
-      await outcomes.record({ id: item.id, status: "IMPORTED", graphMessageId: result.graphMessageId });
+      await outcomes.record({
+        id: item.id,
+        status: "IMPORTED",
+        graphMessageId: result.graphMessageId,
+        ...(result.duplicatesRemoved > 0 ? { reason: DUPLICATE_REMOVED } : {}),
+      });
+      await countDuplicatesRemoved(ctx.runId, result.duplicatesRemoved);
     });
     if (!userId) {
       await outcomes.record({ id: item.id, status: "FAILED", reason: noMailbox });

@@ -13,22 +13,30 @@ export type PipelineEnvironment = {
 
 /** The environment described by the process's configuration (lib/config.ts). */
 export function environmentFromConfig(): PipelineEnvironment {
+  return {
+    m365: m365AppFromConfig(),
+    staging: {
+      connectionString: required("AZURE_STORAGE_CONNECTION_STRING"),
+      containerName: config().STAGING_CONTAINER,
+    },
+  };
+}
+
+/** The import app registration of the configuration: its id, credential (secret or certificate files) and cloud. */
+export function m365AppFromConfig(): PipelineEnvironment["m365"] {
   const c = config();
   const certificatePath = c.ENTRA_CLIENT_CERTIFICATE_PATH;
   return {
-    m365: {
-      clientId: required("ENTRA_CLIENT_ID"),
-      ...(certificatePath
-        ? {
-            certificate: {
-              certificatePem: readFileSync(certificatePath, "utf8"),
-              privateKeyPem: readFileSync(required("ENTRA_CLIENT_KEY_PATH"), "utf8"),
-            },
-          }
-        : { clientSecret: required("ENTRA_CLIENT_SECRET") }),
-      authorityHost: c.ENTRA_AUTHORITY_HOST,
-      graphBaseUrl: c.GRAPH_BASE_URL,
-    },
-    staging: { connectionString: required("AZURE_STORAGE_CONNECTION_STRING"), containerName: c.STAGING_CONTAINER },
+    clientId: required("ENTRA_CLIENT_ID"),
+    ...(certificatePath
+      ? {
+          certificate: {
+            certificatePem: readFileSync(certificatePath, "utf8"),
+            privateKeyPem: readFileSync(required("ENTRA_CLIENT_KEY_PATH"), "utf8"),
+          },
+        }
+      : { clientSecret: required("ENTRA_CLIENT_SECRET") }),
+    authorityHost: c.ENTRA_AUTHORITY_HOST,
+    graphBaseUrl: c.GRAPH_BASE_URL,
   };
 }

@@ -33,7 +33,7 @@ import {
   startAttempt,
   syncExportFiles,
 } from "./export-files";
-import type { ArchiveSource, IncomingMessage, Participant, SourceBatch, SourceUnit } from "./source";
+import type { ArchiveSource, IncomingMessage, Participant, ServiceAccount, SourceBatch, SourceUnit } from "./source";
 
 const BATCH_SIZE = 200;
 
@@ -45,6 +45,11 @@ export function contentExportSource(options: {
   /** The connector's PGP key, read only when a file is encrypted. */
   decryptionKey: () => Promise<DecryptionKey | null>;
   startDate: Date | null;
+  /**
+   * The connector's bot user, by login name (the export's LoginName): not a participant of the files
+   * unless it chatted, and never a recipient.
+   */
+  serviceAccount?: ServiceAccount | null;
 }): ArchiveSource {
   const { connectorId, staging } = options;
   // Unlocking the key (its passphrase's S2K) is slow: once per run, not once per file.
@@ -155,6 +160,7 @@ export function contentExportSource(options: {
         logger.info({ connectorId, stillWriting }, "export files still being written are left for the next run");
       if (files.length > 0) yield files.map(unit);
     },
+    serviceAccount: () => Promise.resolve(options.serviceAccount ?? null),
     close: () => options.delivery.close(),
   };
 }

@@ -101,11 +101,13 @@ describe.skipIf(!canRun)("hostile input through the whole pipeline", () => {
 
   beforeAll(async () => {
     h = await startHarness({ seed: "hostile-input", users: 6, messages: 20, largeAttachments: false });
-    const room = h.symphony.org.streams.find((s) => s.type === "ROOM")!;
-    // Symphony's names, as its APIs will return them from now on.
-    const members = room.memberIds
-      .map((id) => h.symphony.org.people.find((p) => p.id === id))
-      .filter((p) => p?.m365Address);
+    const room = h.symphony.org.streams.find((s) => s.type === "ROOM" && s.botIsMember)!;
+    // Symphony's names, as its APIs will return them from now on, for people in the room now (someone
+    // who left receives nothing new) with a mailbox.
+    const members = h.symphony
+      .currentMembers(room.id)
+      .map((m) => m.person)
+      .filter((p) => p.m365Address);
     hostileSender = members[0]!;
     hostileOther = members[1]!;
     room.roomName = NAMES.room;

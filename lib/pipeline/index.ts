@@ -8,9 +8,11 @@ export {
   type RunSummary,
   type DrainOptions,
 } from "./run";
-export { environmentFromConfig, type PipelineEnvironment } from "./environment";
+export { environmentFromConfig, m365AppFromConfig, type PipelineEnvironment } from "./environment";
 export { purgeStagedItems } from "./retention";
+export { consentRetryDelay, defaultConsentWait, type ConsentWait } from "./consent-wait";
 export { RunSetupError } from "./services";
 export { createRecipientResolver } from "./recipients";
 export { itemKey } from "./staged-item";
+export { parseCoverage, type StreamCoverage } from "./coverage";
 export type { DeliveryOptions } from "./deliver";

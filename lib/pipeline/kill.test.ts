@@ -104,7 +104,14 @@ describe.skipIf(!canRun)("a run whose workers are killed again and again", () =>
       `kill test: ${messageCount} messages, ${kills.length} kills (${byPhase.collect} in collect, ${byPhase.import} in import), ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );
 
-    expect(run.status, `${run.error ?? ""}\n${worker.output()}`).toBe("SUCCEEDED");
+    const failed = await db.importItem.findMany({
+      where: { connectorId: h.connector.id, status: "FAILED" },
+      select: { mailbox: true, attempts: true, reason: true },
+      take: 5,
+    });
+    expect(run.status, `${run.error ?? ""}\nfailed items: ${JSON.stringify(failed)}\n${worker.output()}`).toBe(
+      "SUCCEEDED",
+    );
     // One retry of the run job per kill: nothing else (such as pg-boss's own handler timeout) failed it.
     expect(await runJob(runId)).toEqual({ state: "completed", retryCount: kills.length });
     expect(byPhase.collect).toBeGreaterThan(0);

@@ -155,7 +155,7 @@ export async function extendClaims(workerId: string, ids: bigint[], claimSeconds
  * the last error).
  */
 export type ItemOutcome =
-  | { id: bigint; status: "IMPORTED"; graphMessageId: string }
+  | { id: bigint; status: "IMPORTED"; graphMessageId: string; reason?: string }
   | { id: bigint; status: "FAILED"; reason: string; graphMessageId?: string }
   | { id: bigint; status: "PENDING"; reason: string; retryDelaySeconds: number };
 
@@ -179,10 +179,16 @@ export async function recordOutcomes(outcomes: ItemOutcome[]): Promise<void> {
       ${column((o) => String(o.id))}::bigint[],
       ${column((o) => o.status)}::text[],
       ${column((o) => (o.status === "PENDING" ? null : (o.graphMessageId ?? null)))}::text[],
-      ${column((o) => (o.status === "IMPORTED" ? null : o.reason))}::text[],
+      ${column((o) => o.reason ?? null)}::text[],
       ${column((o) => (o.status === "PENDING" ? o.retryDelaySeconds : 0))}::float8[]
     ) AS outcome(id, status, "graphMessageId", reason, delay)
     WHERE item.id = outcome.id AND item.status = 'PENDING'`;
+}
+
+/** Counts in the run's figures the second copies an import deleted (see ImportResult.duplicatesRemoved). */
+export async function countDuplicatesRemoved(runId: string, removed: number): Promise<void> {
+  if (removed <= 0) return;
+  await db.importRun.update({ where: { id: runId }, data: { duplicatesRemoved: { increment: removed } } });
 }
 
 /** PENDING items of the connector: all of them, and those no one may take right now (held or delayed). */

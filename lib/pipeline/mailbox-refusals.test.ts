@@ -14,8 +14,16 @@ describe.skipIf(!canRun)("a run meeting mailboxes Microsoft 365 refuses", () => 
   afterAll(() => h?.close());
 
   it("fails the items of a mailbox outside the access policy, skips users without a mailbox, imports the rest", async () => {
-    // People whose Symphony address is their mailbox, so that the automatic mapping reaches them.
-    const reachable = h.symphony.org.people.filter((p) => p.m365Address && p.m365Address === p.symphonyEmail);
+    // People whose Symphony address is their mailbox, so that the automatic mapping reaches them, in a
+    // conversation the bot reads.
+    const inReadStreams = new Set(
+      h.symphony.org.streams
+        .filter((s) => s.botIsMember && s.messageCount > 0)
+        .flatMap((s) => h.symphony.currentMembers(s.id).map((m) => m.person.id)),
+    );
+    const reachable = h.symphony.org.people.filter(
+      (p) => p.m365Address && p.m365Address === p.symphonyEmail && inReadStreams.has(p.id),
+    );
     const [blocked, unlicensed] = reachable;
     if (!blocked || !unlicensed) throw new Error("the seeded organisation has too few mapped people");
     h.m365.setMailbox(blocked.m365Address!, { appAccessBlocked: true });

@@ -12,12 +12,15 @@ export type MappingRules = {
 };
 
 import type { Participant } from "./source";
-type Resolution = { mailbox: string } | { key: string; reason: string };
+/** `mailbox` keys the ledger row; `address` is what the person's items show them as (the mailbox's primary SMTP address). */
+type Resolution = { mailbox: string; address: string } | { key: string; reason: string };
 
 /**
  * Maps participants to mailboxes: CSV rows first (CSV mode), then the participant's Symphony email
  * looked up in Microsoft 365 (once per person and run). External people are never mapped. Unmapped
  * participants become SKIPPED rows with their reason, plus one PENDING row in the fallback mailbox.
+ * `addresses` tells what the mapped people's items show them as: the CSV row's mailbox, else the
+ * primary SMTP address of the mailbox found (an alias or an older Symphony address is not shown).
  */
 export function createRecipientResolver(writer: Pick<MailboxWriter, "resolveMailbox">, rules: MappingRules) {
   const lookups = new Map<string, Promise<Resolution>>();
@@ -27,13 +30,13 @@ export function createRecipientResolver(writer: Pick<MailboxWriter, "resolveMail
     const key = email || `symphony-user:${person.userId}`;
     if (rules.mappingMode === "CSV") {
       const mapped = rules.csv.get(String(person.userId)) ?? (email ? rules.csv.get(email) : undefined);
-      if (mapped) return { mailbox: mapped.toLowerCase() };
+      if (mapped) return { mailbox: mapped.toLowerCase(), address: mapped.trim() };
     }
     if (person.isExternal)
       return { key, reason: `external participant${person.company ? ` (${person.company})` : ""}` };
     if (!email) return { key, reason: "no email address in Symphony" };
     const found = await writer.resolveMailbox(email);
-    if (found.found) return { mailbox: email };
+    if (found.found) return { mailbox: email, address: found.primaryAddress };
     // A directory user without a mailbox (unlicensed, on-premises, guest) keeps its own reason.
     return { key, reason: found.reason === MAILBOX_NOT_FOUND ? `no Microsoft 365 mailbox for ${email}` : found.reason };
   }
@@ -42,7 +45,18 @@ export function createRecipientResolver(writer: Pick<MailboxWriter, "resolveMail
     return cachedLoad(lookups, String(person.userId), () => resolveOne(person));
   }
 
-  return async function recipientsOf(participants: Participant[]): Promise<Recipient[]> {
+  /** The Microsoft 365 address of each mapped participant, by Symphony user id (the same lookups as the rows). */
+  async function addresses(participants: Participant[]): Promise<Map<string, string>> {
+    const resolutions = await Promise.all(participants.map(resolve));
+    const byUserId = new Map<string, string>();
+    participants.forEach((person, i) => {
+      const resolution = resolutions[i]!;
+      if ("address" in resolution) byUserId.set(String(person.userId), resolution.address);
+    });
+    return byUserId;
+  }
+
+  async function recipientsOf(participants: Participant[]): Promise<Recipient[]> {
     const byMailbox = new Map<string, Recipient>();
     const unmapped: string[] = [];
     for (const resolution of await Promise.all(participants.map(resolve))) {
@@ -66,7 +80,9 @@ export function createRecipientResolver(writer: Pick<MailboxWriter, "resolveMail
       });
     }
     return [...byMailbox.values()];
-  };
+  }
+
+  return Object.assign(recipientsOf, { addresses });
 }
 
 export type RecipientResolver = ReturnType<typeof createRecipientResolver>;

@@ -64,7 +64,7 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
   };
   const report = () => options.onProgress?.({ ...progress });
 
-  await db.importRun.update({ where: { id: runId }, data: { status: "RUNNING", error: null } });
+  await db.importRun.update({ where: { id: runId }, data: { status: "RUNNING", error: null, nextAttemptAt: null } });
   report();
   const writer = mailboxWriterFor(consentedTenant(connector), environment);
   const staging = await stagingStoreFor(environment);
@@ -170,6 +170,7 @@ async function finishRun(runId: string, error?: string): Promise<Omit<RunSummary
     data: {
       status,
       error: error ?? null,
+      nextAttemptAt: null,
       finishedAt,
       itemsImported: counts.imported,
       itemsSkipped: counts.skipped,

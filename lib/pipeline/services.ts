@@ -53,7 +53,8 @@ export function consentedTenant(connector: Connector): string {
 
 export function symphonyClientFor(connector: Connector): SymphonyClient {
   const { podUrl, agentUrl, keyManagerUrl, botUsername, privateKeyEncrypted } = connector;
-  if (!podUrl || !agentUrl || !keyManagerUrl || !botUsername || !privateKeyEncrypted) {
+  // The key manager URL is optional: without it the client uses simplified key delivery, or fails saying why it cannot.
+  if (!podUrl || !agentUrl || !botUsername || !privateKeyEncrypted) {
     throw new RunSetupError(`Connector "${connector.name}" has no complete Symphony sign-in settings`);
   }
   return createSymphonyClient({

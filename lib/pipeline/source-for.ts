@@ -3,6 +3,7 @@ import type { Connector } from "@/lib/generated/prisma/client";
 import type { StagingStore } from "@/lib/staging";
 import type { StreamType } from "@/lib/symphony";
 import { conversationsSource } from "./conversations-source";
+import { runCoverage } from "./coverage";
 import { contentExportSource } from "./export-source";
 import { decryptionKeyFor, exportDeliveryFor, symphonyClientFor } from "./services";
 import type { ArchiveSource } from "./source";
@@ -20,6 +21,7 @@ export async function sourceFor(
       staging: run.staging,
       decryptionKey: () => decryptionKeyFor(connector),
       startDate: connector.startDate,
+      serviceAccount: connector.botUsername ? { userId: connector.botUsername } : null,
     });
   }
   const checkpoints = await db.streamCheckpoint.findMany({ where: { connectorId: connector.id } });
@@ -28,5 +30,6 @@ export async function sourceFor(
     streamTypes: connector.streamTypes as StreamType[],
     startDate: connector.startDate,
     checkpoints: new Map(checkpoints.map((checkpoint) => [checkpoint.streamId, checkpoint.lastMessageAt])),
+    coverage: await runCoverage(run.runId),
   });
 }

@@ -22,6 +22,8 @@ export type IncomingMessage =
       participants: Participant[];
       /** The bytes of one of chat.attachments; a SourceContentError fails only this message. */
       openAttachment(ref: AttachmentRef): Promise<Readable>;
+      /** Set when the source could not read the message (Symphony's diagnostic): its items are FAILED with it. */
+      failure?: string;
     }
   | {
       kind: "email";
@@ -46,9 +48,21 @@ export interface SourceUnit {
   batches(signal?: AbortSignal): AsyncIterable<SourceBatch>;
 }
 
+/**
+ * The account the connector reads Symphony as (the bot user): never a recipient, whichever
+ * conversations it sits in, so nothing is imported into (or skipped for) its mailbox.
+ */
+export type ServiceAccount = {
+  /** The id participants carry: the Symphony user id over REST, the login name in Content Export. */
+  userId: string;
+  email?: string;
+};
+
 export interface ArchiveSource {
   /** The units with something new, a page at a time. */
   units(signal?: AbortSignal): AsyncIterable<SourceUnit[]>;
+  /** Who the connector reads as, when the source knows (see ServiceAccount). */
+  serviceAccount(): Promise<ServiceAccount | null>;
   /** Units read at once (each keeps its own checkpoint). */
   parallelism: number;
   close(): Promise<void>;

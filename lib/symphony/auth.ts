@@ -1,11 +1,12 @@
-import { SignJWT } from "jose";
+import { decodeJwt, SignJWT } from "jose";
+import { z } from "zod";
 import { SymphonyError } from "./errors";
 import { readJson, send, statusError, type HttpOptions } from "./http";
 import { tokenSchema } from "./schemas";
 import { parseRsaPrivateKey, type SymphonySettings } from "./settings";
 
 /** Symphony accepts a login JWT that expires at most 5 minutes ahead; stay under it. */
-const JWT_LIFETIME_SECONDS = 240;
+export const JWT_LIFETIME_SECONDS = 240;
 
 export type Session = {
   /** Header for pod calls, cached until invalidated. */
@@ -35,22 +36,109 @@ export async function signLoginJwt(settings: BotCredentials): Promise<string> {
 
 export function createSession(settings: SymphonySettings, http: HttpOptions): Session {
   const session = cachedToken(() => authenticate(settings, http, settings.podUrl, "/login/pubkey/authenticate"));
-  const keyManager = cachedToken(() =>
-    authenticate(settings, http, settings.keyManagerUrl, "/relay/pubkey/authenticate"),
-  );
+  const { keyManagerUrl } = settings;
+  const keyManager = keyManagerUrl
+    ? cachedToken(() => authenticate(settings, http, keyManagerUrl, "/relay/pubkey/authenticate"))
+    : undefined;
+  let agentVersion: Promise<AgentVersion> | undefined;
+
+  /**
+   * Empty when the session may use simplified key delivery and the agent takes it (24.12 or later),
+   * else the key manager's token: the BDKs decide so (symphony-bdk-java AuthSessionImpl,
+   * symphony-bdk-python AuthSession.skd_enabled) and send an empty one.
+   */
+  async function keyManagerToken(sessionToken: string): Promise<string> {
+    if (allowsSimplifiedKeyDelivery(sessionToken)) {
+      agentVersion ??= readAgentVersion(settings.agentUrl, http).catch((error: unknown) => {
+        agentVersion = undefined;
+        throw error;
+      });
+      const version = await agentVersion;
+      if (version.simplifiedKeyDelivery) return "";
+      if (!keyManager) throw keyManagerRequired("GET /agent/v1/info", agentTooOld(version.text));
+    }
+    if (!keyManager) {
+      throw keyManagerRequired(
+        "POST /login/pubkey/authenticate",
+        "the pod does not offer simplified key delivery to this service account: enter the key manager URL, or ask Symphony to enable simplified key delivery for the pod",
+      );
+    }
+    return keyManager.get();
+  }
+
   return {
     async podHeaders() {
       return { sessionToken: await session.get() };
     },
     async agentHeaders() {
-      const [sessionToken, keyManagerToken] = await Promise.all([session.get(), keyManager.get()]);
-      return { sessionToken, keyManagerToken };
+      const sessionToken = await session.get();
+      return { sessionToken, keyManagerToken: await keyManagerToken(sessionToken) };
     },
     invalidate(sent) {
       session.drop(sent.sessionToken);
-      if (sent.keyManagerToken) keyManager.drop(sent.keyManagerToken);
+      if (sent.keyManagerToken) keyManager?.drop(sent.keyManagerToken);
     },
   };
+}
+
+/**
+ * Whether the session token says its holder may use simplified key delivery: a JWT claim read
+ * without checking the signature, as the BDKs do (symphony-bdk-java JwtHelper.isSkdEnabled). A token
+ * that is not a JWT (older pods) does not allow it.
+ */
+export function allowsSimplifiedKeyDelivery(sessionToken: string): boolean {
+  try {
+    return decodeJwt(sessionToken).canUseSimplifiedKeyDelivery === true;
+  } catch {
+    return false;
+  }
+}
+
+type AgentVersion = { text?: string; simplifiedKeyDelivery: boolean };
+
+const agentInfoSchema = z.object({ version: z.string().nullish() });
+const AGENT_INFO = "GET /agent/v1/info";
+
+/**
+ * The agent's version from GET /agent/v1/info ("Agent-24.12.1-..."), which needs no token. An agent
+ * that does not say takes no simplified key delivery, as in the BDKs (AgentVersionService).
+ */
+async function readAgentVersion(agentUrl: string, http: HttpOptions): Promise<AgentVersion> {
+  try {
+    const response = await send(
+      { method: "GET", url: new URL(`${agentUrl}/agent/v1/info`), endpoint: AGENT_INFO },
+      http,
+    );
+    if (!response.ok) {
+      await response.body?.cancel();
+      return { simplifiedKeyDelivery: false };
+    }
+    const { version } = await readJson(response, agentInfoSchema, AGENT_INFO);
+    const match = /^Agent-(\d+)\.(\d+)\./.exec(version ?? "");
+    if (!match) return { simplifiedKeyDelivery: false };
+    const [major, minor] = [Number(match[1]), Number(match[2])];
+    return { text: `${major}.${minor}`, simplifiedKeyDelivery: major > 24 || (major === 24 && minor >= 12) };
+  } catch (error) {
+    // Unreachable is not "old": that failure is the agent call's to report.
+    if (error instanceof SymphonyError && !["network", "timeout", "blocked_host"].includes(error.code)) {
+      return { simplifiedKeyDelivery: false };
+    }
+    throw error;
+  }
+}
+
+function agentTooOld(version: string | undefined): string {
+  return version
+    ? `the agent is version ${version}, and only agents from 24.12 take simplified key delivery: enter the key manager URL, or upgrade the agent`
+    : "the agent does not tell its version, so it cannot be known to take simplified key delivery (agent 24.12 or later): enter the key manager URL";
+}
+
+function keyManagerRequired(endpoint: string, why: string): SymphonyError {
+  return new SymphonyError({
+    code: "key_manager_required",
+    endpoint,
+    message: `No key manager URL is set, and ${why}.`,
+  });
 }
 
 export function createPodSession(

@@ -4,7 +4,15 @@ import type { z } from "zod";
 import { createSession } from "./auth";
 import { createBase64Decoder } from "./base64-decode";
 import { SymphonyError } from "./errors";
-import { readJson, send, statusError, type HttpOptions, type HttpRequest, type RetryEvent } from "./http";
+import {
+  readJson,
+  send,
+  statusError,
+  type HttpOptions,
+  type HttpRequest,
+  type ResponseEvent,
+  type RetryEvent,
+} from "./http";
 import { nextMessageCursor, toUrlSafeId, type MessageCursor } from "./messages";
 import { defaultRetryPolicy, type RetryPolicy } from "./retry";
 import {
@@ -14,8 +22,10 @@ import {
   datafeedReadSchema,
   datafeedSchema,
   messageListSchema,
+  memberStreamListSchema,
   streamMemberListSchema,
   userListSchema,
+  userSchema,
   type AdminStream,
   type AdminUser,
   type Datafeed,
@@ -34,6 +44,7 @@ export type SymphonyClientOptions = {
   /** Time allowed until response headers arrive; above the datafeed's ~30 s long poll. */
   requestTimeoutMs?: number;
   onRetry?: (event: RetryEvent) => void;
+  onResponse?: (event: ResponseEvent) => void;
   /**
    * Whether the pod, agent and key manager may be on loopback, link-local or private addresses (an
    * agent or key manager on premises); default SYMPHONY_ALLOW_PRIVATE_HOSTS.
@@ -45,6 +56,11 @@ export type SymphonyClientOptions = {
 
 /** Body of the admin stream list; every field optional (pod-api-public.yaml V2AdminStreamFilter). */
 export type StreamFilter = {
+  /**
+   * Kinds of conversation (none: every kind): IM one-to-one chats; MIM group chats, both the MIM
+   * streams and the ROOMs marked `groupChat` (SBE 20.16+); ROOM the other rooms; POST walls. Walls
+   * are listed per user and heed only `status`.
+   */
   streamTypes?: StreamType[];
   scope?: "INTERNAL" | "EXTERNAL";
   origin?: "INTERNAL" | "EXTERNAL";
@@ -66,10 +82,21 @@ export type SymphonyClient = {
    * `local` (default true) searches our pod only; false also finds visible users of other pods.
    */
   lookupUsers(query: { ids?: number[]; emails?: string[]; local?: boolean }): Promise<SymphonyUser[]>;
-  /** Pages of the company's streams (admin), oldest first. */
+  /**
+   * Pages of the company's conversations of the kinds asked for (admin): those of the admin stream
+   * list oldest first (types it does not know are left out), then the walls, one request per user.
+   */
   listStreams(filter?: StreamFilter): AsyncGenerator<AdminStream[]>;
-  /** Number of streams matching the filter, from the first page's count. */
+  /** Number of conversations listStreams gives: from the admin list's count when that is exact. */
   countStreams(filter?: StreamFilter): Promise<number>;
+  /** The signed-in account itself (GET /pod/v2/sessioninfo; no admin role needed). */
+  sessionInfo(): Promise<SymphonyUser>;
+  /**
+   * The streams the signed-in account is a member of, inactive ones included (POST /pod/v1/streams/list,
+   * paged): the conversations it can read. Asked by the API's own types: group chats (MIM) bring the
+   * ROOMs too, which only the admin list tells apart (`groupChat`).
+   */
+  memberStreams(filter?: { streamTypes?: StreamType[] }): Promise<Array<{ id: string; type: string | undefined }>>;
   /** Every member (current and past) of a stream (admin). */
   listStreamMembers(streamId: string): Promise<StreamMember[]>;
   /** Pages of a stream's messages stamped at or after sinceMs, oldest first, each exactly once. */
@@ -83,7 +110,8 @@ export type SymphonyClient = {
   deleteDatafeed(datafeedId: string): Promise<void>;
 };
 
-const MAX_PAGE = { users: 100, streams: 100, members: 100, messages: 500 };
+/** pod-api-public.yaml: user list and membership "must not exceed 1000", admin stream list 100. */
+const MAX_PAGE = { users: 1000, streams: 100, members: 1000, messages: 500 };
 const LOOKUP_BATCH = 100;
 
 export function createSymphonyClient(
@@ -96,6 +124,7 @@ export function createSymphonyClient(
     retry: { ...defaultRetryPolicy, ...options.retry },
     requestTimeoutMs: options.requestTimeoutMs ?? 90_000,
     onRetry: options.onRetry,
+    onResponse: options.onResponse,
     allowPrivateHosts,
     dispatcher: symphonyDispatcher(allowPrivateHosts),
   };
@@ -110,10 +139,12 @@ export function createSymphonyClient(
     endpoint: string;
     query?: Record<string, string | number | undefined>;
     body?: unknown;
+    /** What the endpoint produces when it is not JSON (an Accept the server does not serve gets 406). */
+    accept?: string;
   };
 
   /** One API call with the cached tokens; a 401 re-authenticates once and retries, then fails. */
-  async function call({ host, method, path, endpoint, query, body }: Call): Promise<Response> {
+  async function call({ host, method, path, endpoint, query, body, accept }: Call): Promise<Response> {
     const url = new URL((host === "pod" ? settings.podUrl : settings.agentUrl) + path);
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
@@ -121,7 +152,8 @@ export function createSymphonyClient(
     const request: HttpRequest = { method, url, endpoint: `${method} ${endpoint}`, body };
     for (let attempt = 1; ; attempt++) {
       const headers = host === "pod" ? await session.podHeaders() : await session.agentHeaders();
-      const response = await send({ ...request, headers, secrets: Object.values(headers) }, http);
+      const sent = { ...request, headers: accept ? { ...headers, accept } : headers, secrets: Object.values(headers) };
+      const response = await send(sent, http);
       if (response.status !== 401) return response;
       const error = await statusError({ ...request, secrets: Object.values(headers) }, response);
       if (attempt === 2) throw error;
@@ -154,6 +186,72 @@ export function createSymphonyClient(
     }
   }
 
+  async function listUsers(): Promise<AdminUser[]> {
+    const users: AdminUser[] = [];
+    const limit = pageSize.users;
+    for (let skip = 0; ; skip += limit) {
+      const page = await json(
+        {
+          host: "pod",
+          method: "GET",
+          path: "/pod/v2/admin/user/list",
+          endpoint: "/pod/v2/admin/user/list",
+          query: { skip, limit },
+        },
+        adminUserListSchema,
+        [],
+      );
+      users.push(...page);
+      if (page.length < limit) return users;
+    }
+  }
+
+  /** Every user's wall: the admin stream list refuses POST, so each user's streams are asked for (SBE 20.16+). */
+  async function* wallPages(status: StreamFilter["status"]) {
+    const limit = pageSize.streams;
+    for (const user of await listUsers()) {
+      const uid = user.userSystemInfo.id;
+      for (let skip = 0; ; skip += limit) {
+        const page = await json(
+          {
+            host: "pod",
+            method: "POST",
+            path: `/pod/v1/admin/user/${uid}/streams/list`,
+            endpoint: "/pod/v1/admin/user/{uid}/streams/list",
+            query: { skip, limit },
+            body: { streamTypes: [{ type: "POST" }], includeInactiveStreams: status !== "ACTIVE" },
+          },
+          memberStreamListSchema,
+          [], // 204: the user has no wall
+        ).catch((error: unknown) => {
+          // A user deleted since the user list was read has no wall to archive.
+          if (error instanceof SymphonyError && error.code === "not_found") return [];
+          throw error;
+        });
+        const walls = page
+          .filter((stream) => stream.streamType?.type === "POST" && (status !== "INACTIVE" || stream.active === false))
+          .map((stream) => wallStream(stream, uid));
+        if (walls.length > 0) yield walls;
+        if (page.length < limit) break;
+      }
+    }
+  }
+
+  async function* listStreams(filter: StreamFilter = {}): AsyncGenerator<AdminStream[]> {
+    const kinds = streamKinds(filter.streamTypes);
+    const adminTypes = adminStreamTypes(kinds);
+    if (adminTypes.length > 0) {
+      for await (const page of streamPages({ ...filter, streamTypes: adminTypes }, pageSize.streams)) {
+        const streams = page.streams.filter((stream) => {
+          const kind = kindOf(stream);
+          return kind !== undefined && kinds.has(kind);
+        });
+        if (streams.length > 0) yield streams;
+      }
+    }
+    if (kinds.has("POST")) yield* wallPages(filter.status);
+  }
+
   return {
     settings: {
       podUrl: settings.podUrl,
@@ -168,25 +266,7 @@ export function createSymphonyClient(
       await session.agentHeaders();
     },
 
-    async listUsers() {
-      const users: AdminUser[] = [];
-      const limit = pageSize.users;
-      for (let skip = 0; ; skip += limit) {
-        const page = await json(
-          {
-            host: "pod",
-            method: "GET",
-            path: "/pod/v2/admin/user/list",
-            endpoint: "/pod/v2/admin/user/list",
-            query: { skip, limit },
-          },
-          adminUserListSchema,
-          [],
-        );
-        users.push(...page);
-        if (page.length < limit) return users;
-      }
-    },
+    listUsers,
 
     async lookupUsers({ ids = [], emails = [], local = true }) {
       const users: SymphonyUser[] = [];
@@ -212,15 +292,49 @@ export function createSymphonyClient(
       return users;
     },
 
-    async *listStreams(filter = {}) {
-      for await (const page of streamPages(filter, pageSize.streams)) {
-        if (page.streams.length > 0) yield page.streams;
+    listStreams,
+
+    async sessionInfo() {
+      return json(
+        { host: "pod", method: "GET", path: "/pod/v2/sessioninfo", endpoint: "/pod/v2/sessioninfo" },
+        userSchema,
+      );
+    },
+
+    async memberStreams({ streamTypes } = {}) {
+      const kinds = streamKinds(streamTypes);
+      const types = [...adminStreamTypes(kinds), ...(kinds.has("POST") ? (["POST"] as const) : [])];
+      const body = { streamTypes: types.map((type) => ({ type })), includeInactiveStreams: true };
+      const limit = pageSize.streams;
+      const streams: Array<{ id: string; type: string | undefined }> = [];
+      for (;;) {
+        const page = await json(
+          {
+            host: "pod",
+            method: "POST",
+            path: "/pod/v1/streams/list",
+            endpoint: "/pod/v1/streams/list",
+            query: { skip: streams.length, limit },
+            body,
+          },
+          memberStreamListSchema,
+          [], // 204: no (more) streams
+        );
+        streams.push(...page.map((stream) => ({ id: stream.id, type: stream.streamType?.type })));
+        if (page.length < limit) return streams;
       }
     },
 
     async countStreams(filter = {}) {
-      for await (const page of streamPages(filter, 1)) return page.count;
-      return 0;
+      const kinds = streamKinds(filter.streamTypes);
+      // The admin list's count is exact unless group chats and rooms must be told apart, or walls counted.
+      if (!kinds.has("POST") && kinds.has("MIM") === kinds.has("ROOM")) {
+        for await (const page of streamPages({ ...filter, streamTypes: adminStreamTypes(kinds) }, 1)) return page.count;
+        return 0;
+      }
+      let count = 0;
+      for await (const page of listStreams(filter)) count += page.length;
+      return count;
     },
 
     async listStreamMembers(streamId) {
@@ -274,6 +388,8 @@ export function createSymphonyClient(
         path: `/agent/v1/stream/${encodeURIComponent(toUrlSafeId(streamId))}/attachment`,
         endpoint,
         query: { fileId: attachmentId, messageId: toUrlSafeId(messageId) },
+        // "produces application/octet-stream" (agent-api-public.yaml): the agent answers 406 to a JSON-only Accept.
+        accept: "application/octet-stream",
       });
       if (!response.body) {
         throw new SymphonyError({
@@ -340,6 +456,37 @@ export function createSymphonyClient(
       });
       await response.body?.cancel();
     },
+  };
+}
+
+const STREAM_KINDS: readonly StreamType[] = ["IM", "MIM", "ROOM", "POST"];
+
+/** The kinds asked for; none means every kind. */
+function streamKinds(streamTypes: readonly StreamType[] | undefined): Set<StreamType> {
+  return new Set(streamTypes?.length ? streamTypes : STREAM_KINDS);
+}
+
+/**
+ * What to ask the admin list for: it takes IM, MIM and ROOM only (V2AdminStreamFilter), and since
+ * SBE 20.16 a group chat is a ROOM marked `groupChat`, so group chats need the ROOMs too.
+ */
+function adminStreamTypes(kinds: Set<StreamType>): StreamType[] {
+  return (["IM", "MIM", "ROOM"] as const).filter((type) => kinds.has(type) || (type === "ROOM" && kinds.has("MIM")));
+}
+
+/** The kind of conversation an admin-listed stream is: a ROOM marked groupChat is a group chat. */
+function kindOf(stream: AdminStream): StreamType | undefined {
+  if (stream.type === "ROOM" && stream.attributes.groupChat) return "MIM";
+  return STREAM_KINDS.find((kind) => kind === stream.type);
+}
+
+/** A wall as the admin list would show it: its owner is the user whose streams listed it. */
+function wallStream(stream: z.output<typeof memberStreamListSchema>[number], ownerId: number): AdminStream {
+  return {
+    id: stream.id,
+    type: "POST",
+    isActive: stream.active ?? undefined,
+    attributes: { members: stream.streamAttributes?.members ?? [ownerId], createdByUserId: ownerId },
   };
 }
 

@@ -1,6 +1,7 @@
 /** What went wrong, in terms a caller can branch on. */
 export type SymphonyErrorCode =
   | "auth_rejected" // the pod or key manager refused the bot's signed JWT
+  | "key_manager_required" // no key manager URL, and the session or the agent cannot do without one
   | "unauthorized" // a call still answered 401 after one re-authentication
   | "forbidden" // missing entitlement (for example the admin role)
   | "not_found"

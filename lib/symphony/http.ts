@@ -8,11 +8,16 @@ import { errorMessage } from "@/lib/errors";
 
 export type RetryEvent = { endpoint: string; attempt: number; delayMs: number; reason: string };
 
+/** An answer's arrival: its `Date` header against this machine's clock tells how far the two clocks differ. */
+export type ResponseEvent = { endpoint: string; status: number; date: string | null; receivedAt: number };
+
 export type HttpOptions = {
   retry: RetryPolicy;
   /** Time allowed until the response headers arrive (datafeed reads long-poll about 30 s). */
   requestTimeoutMs: number;
   onRetry?: (event: RetryEvent) => void;
+  /** Told of every answer as its headers arrive (the doctor's clock check). */
+  onResponse?: (event: ResponseEvent) => void;
   /** Connection pool that refuses private addresses unless they are allowed (network.ts). */
   dispatcher: Dispatcher;
   allowPrivateHosts: boolean;
@@ -44,6 +49,12 @@ export async function send(request: HttpRequest, options: HttpOptions): Promise<
     try {
       request.signal?.throwIfAborted();
       response = await fetchOnce(request, options);
+      options.onResponse?.({
+        endpoint: request.endpoint,
+        status: response.status,
+        date: response.headers.get("date"),
+        receivedAt: Date.now(),
+      });
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason;
       const failure = transportError(request, error);

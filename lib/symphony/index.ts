@@ -2,7 +2,7 @@ export { createSymphonyClient } from "./client";
 export type { StreamFilter, SymphonyClient, SymphonyClientOptions } from "./client";
 export { SymphonyError } from "./errors";
 export type { SymphonyErrorCode } from "./errors";
-export type { RetryEvent } from "./http";
+export type { ResponseEvent, RetryEvent } from "./http";
 export type { RetryPolicy } from "./retry";
 export type {
   AdminStream,
@@ -18,10 +18,11 @@ export type {
 export { parseRsaPrivateKey, parseSymphonySettings, symphonySettingsSchema } from "./settings";
 export type { SymphonySettings, SymphonySettingsInput } from "./settings";
 export { testConnection } from "./test-connection";
+export { keyManagerNeeded } from "./key-delivery";
 export type { ConnectionReport } from "./test-connection";
 
 // Building blocks reused by lib/content-export (the Files API signs in like the rest of Symphony).
-export { createPodSession } from "./auth";
+export { createPodSession, JWT_LIFETIME_SECONDS } from "./auth";
 export type { PodSession } from "./auth";
 export { readJson, send, statusError } from "./http";
 export type { HttpOptions, HttpRequest } from "./http";

@@ -15,13 +15,16 @@ export type MessageCursor = {
  * oldest first, so all messages of a page are stamped >= cursor.since.
  */
 export function nextMessageCursor(cursor: MessageCursor, page: readonly SymphonyMessage[]): MessageCursor {
-  const last = page.at(-1);
-  if (!last) return cursor;
+  // Every V4Message field is optional: a message without a timestamp counts as stamped like its
+  // neighbours (it was returned with them), and a page with no timestamp at all is skipped past.
+  const lastTime = page.findLast((message) => typeof message.timestamp === "number")?.timestamp;
+  if (page.length === 0) return cursor;
+  if (typeof lastTime !== "number") return { since: cursor.since, skip: cursor.skip + page.length };
   let sameTimestamp = 0;
-  for (let i = page.length - 1; i >= 0 && page[i]?.timestamp === last.timestamp; i--) sameTimestamp++;
-  return last.timestamp === cursor.since
+  for (let i = page.length - 1; i >= 0 && (page[i]?.timestamp ?? lastTime) === lastTime; i--) sameTimestamp++;
+  return lastTime === cursor.since
     ? { since: cursor.since, skip: cursor.skip + sameTimestamp }
-    : { since: last.timestamp, skip: sameTimestamp };
+    : { since: lastTime, skip: sameTimestamp };
 }
 
 /** Symphony paths take stream and message ids in URL-safe base64 ("+" -> "-", "/" -> "_", no "="). */

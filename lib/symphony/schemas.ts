@@ -1,9 +1,10 @@
 import { z } from "zod";
-import { streamTypeSchema, type StreamType } from "@/lib/stream-types";
+import type { StreamType } from "@/lib/stream-types";
 
 // Response shapes of the Symphony endpoints the connector uses (finos/symphony-api-spec:
 // pod-api-public.yaml, agent-api-public.yaml, authenticator-api-public.yaml). Unknown fields are
-// dropped; the fields the connector relies on are required and typed.
+// dropped; the fields the connector relies on are required and typed, except in a message, where
+// every field is optional as in the spec (the collector decides what a message without them means).
 
 const epochMs = z.number().int().nonnegative();
 const optionalText = z.string().nullish();
@@ -53,7 +54,8 @@ export const adminStreamSchema = z.object({
   isExternal: z.boolean().optional(),
   isActive: z.boolean().optional(),
   isPublic: z.boolean().optional(),
-  type: streamTypeSchema,
+  /** A free string in the spec: types the connector does not know are listed here and skipped by the caller. */
+  type: z.string(),
   attributes: z
     .object({
       roomName: optionalText,
@@ -66,6 +68,8 @@ export const adminStreamSchema = z.object({
       originCompanyId: z.number().int().nullish(),
       membersCount: z.number().int().nullish(),
       lastMessageDate: epochMs.nullish(),
+      /** Since SBE 20.16: a ROOM that is a group chat. */
+      groupChat: z.boolean().nullish(),
     })
     .default({}),
 });
@@ -76,6 +80,19 @@ export const adminStreamListSchema = z.object({
   streams: z.array(adminStreamSchema).default([]),
 });
 export type AdminStream = z.infer<typeof adminStreamSchema>;
+
+/**
+ * pod: StreamList, the answer of POST /pod/v1/streams/list (the caller's own streams) and of POST
+ * /pod/v1/admin/user/{uid}/streams/list (a user's, e.g. their wall)
+ */
+export const memberStreamListSchema = z.array(
+  z.object({
+    id: z.string().min(1),
+    active: z.boolean().nullish(),
+    streamType: z.object({ type: z.string() }).nullish(),
+    streamAttributes: z.object({ members: z.array(z.number().int()).nullish() }).nullish(),
+  }),
+);
 
 /** pod: V2MemberInfo, an item of GET /pod/v1/admin/stream/{sid}/membership/list */
 export const streamMemberSchema = z.object({
@@ -101,11 +118,11 @@ export const streamMemberListSchema = z.object({
 });
 export type StreamMember = z.infer<typeof streamMemberSchema>;
 
-/** agent: V4Message, an item of GET /agent/v4/stream/{sid}/message and of datafeed events */
+/** agent: V4Message, an item of GET /agent/v4/stream/{sid}/message and of datafeed events; every field optional */
 export const messageSchema = z.object({
-  messageId: z.string().min(1),
-  timestamp: epochMs,
-  message: z.string(),
+  messageId: optionalText,
+  timestamp: epochMs.nullish(),
+  message: optionalText,
   data: optionalText,
   attachments: z
     .array(
@@ -117,15 +134,17 @@ export const messageSchema = z.object({
       }),
     )
     .nullish(),
-  user: z.object({
-    userId: z.number().int(),
-    firstName: optionalText,
-    lastName: optionalText,
-    displayName: optionalText,
-    email: optionalText,
-    username: optionalText,
-  }),
-  stream: z.object({ streamId: z.string().min(1), streamType: z.string().nullish() }),
+  user: z
+    .object({
+      userId: z.number().int().nullish(),
+      firstName: optionalText,
+      lastName: optionalText,
+      displayName: optionalText,
+      email: optionalText,
+      username: optionalText,
+    })
+    .nullish(),
+  stream: z.object({ streamId: optionalText, streamType: optionalText }).nullish(),
   externalRecipients: z.boolean().nullish(),
   userAgent: optionalText,
   originalFormat: optionalText,
@@ -135,9 +154,29 @@ export const messageSchema = z.object({
   initialMessageId: optionalText,
   replacing: optionalText,
   replacedBy: optionalText,
+  /** Set instead of the content when the agent could not decrypt or parse the message. */
+  diagnostic: optionalText,
 });
-export const messageListSchema = z.array(messageSchema);
-export type SymphonyMessage = z.infer<typeof messageSchema>;
+/** A message as the client yields it; `invalid` says why an item of the list did not fit V4Message at all. */
+export type SymphonyMessage = z.infer<typeof messageSchema> & { invalid?: string };
+
+/** One item that does not fit the schema fails alone: it keeps its id and time when it has them. */
+function toMessage(item: unknown): SymphonyMessage {
+  const parsed = messageSchema.safeParse(item);
+  if (parsed.success) return parsed.data;
+  const fields = (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
+  const where = parsed.error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
+    .join("; ");
+  return {
+    messageId: typeof fields.messageId === "string" && fields.messageId ? fields.messageId : undefined,
+    timestamp:
+      typeof fields.timestamp === "number" && Number.isSafeInteger(fields.timestamp) ? fields.timestamp : undefined,
+    invalid: `Symphony sent a message the connector cannot read (${where})`,
+  };
+}
+export const messageListSchema = z.array(z.unknown()).transform((items) => items.map(toMessage));
 
 /** agent: V5Datafeed */
 export const datafeedSchema = z.object({

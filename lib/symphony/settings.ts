@@ -21,7 +21,11 @@ export function parseRsaPrivateKey(pem: string): KeyObject | undefined {
 export const symphonySettingsSchema = z.object({
   podUrl: baseUrl("Pod URL"),
   agentUrl: baseUrl("Agent URL"),
-  keyManagerUrl: baseUrl("Key manager URL"),
+  /** None: the agent is reached with simplified key delivery, which the pod must then offer (auth.ts). */
+  keyManagerUrl: z.preprocess(
+    (url) => (url === null || (typeof url === "string" && url.trim() === "") ? undefined : url),
+    baseUrl("Key manager URL").optional(),
+  ),
   botUsername: z.string({ error: "Bot username is required" }).trim().min(1, "Bot username is required"),
   // The error text is fixed on purpose: it must never repeat (part of) the key.
   privateKeyPem: z

@@ -38,13 +38,31 @@ function expectNoSecret(reason: string, pem: string) {
 }
 
 describe("testConnection against the Symphony sandbox", () => {
-  it("signs in and reports the bot, the users and the streams it sees", async () => {
+  it("signs in and reports the bot, the pod's conversations and how many of them the bot can read", async () => {
     const report = await testConnection(settingsOf(sandbox), quick);
     expect(report).toEqual({
       ok: true,
       bot: { username: sandbox.bot.username, id: sandbox.bot.userId, displayName: sandbox.org.bot.displayName },
-      users: sandbox.org.people.length + 1,
       streams: sandbox.org.streams.length,
+      readable: sandbox.org.streams.filter((s) => s.botIsMember).length,
+    });
+    expect(report.ok && report.readable).toBeLessThan(sandbox.org.streams.length);
+
+    // Who the bot is comes from /pod/v2/sessioninfo: without walls (listed per user) no user is paged.
+    const usersListed = () => sandbox.stats.byRoute["GET /pod/v2/admin/user/list"] ?? 0;
+    const before = usersListed();
+    const chats = await testConnection({ ...settingsOf(sandbox), streamTypes: ["IM", "MIM", "ROOM"] }, quick);
+    expect(chats).toMatchObject({ ok: true, bot: { id: sandbox.bot.userId } });
+    expect(usersListed()).toBe(before);
+    expect(sandbox.stats.byRoute["GET /pod/v2/sessioninfo"]).toBeGreaterThan(0);
+
+    // Rooms without group chats (ROOMs marked groupChat): the bot's own list cannot tell them apart.
+    const rooms = await testConnection({ ...settingsOf(sandbox), streamTypes: ["ROOM"] }, quick);
+    const named = sandbox.org.streams.filter((s) => s.type === "ROOM" && !s.groupChat);
+    expect(rooms).toMatchObject({
+      ok: true,
+      streams: named.length,
+      readable: named.filter((s) => s.botIsMember).length,
     });
   });
 

@@ -1,6 +1,7 @@
-import { ZodError } from "zod";
+import { z, ZodError } from "zod";
 import { logger } from "@/lib/logger";
-import { createSymphonyClient, type SymphonyClientOptions } from "./client";
+import { streamTypeSchema, type StreamType } from "@/lib/stream-types";
+import { createSymphonyClient, type SymphonyClient, type SymphonyClientOptions } from "./client";
 import { SymphonyError } from "./errors";
 import { parseSymphonySettings, type SymphonySettings } from "./settings";
 
@@ -8,25 +9,31 @@ export type ConnectionReport =
   | {
       ok: true;
       bot: { username: string; id?: number; displayName?: string };
-      /** Users of the pod the bot can list. */
-      users: number;
-      /** Streams (IM, MIM, ROOM, POST) of the company the bot can list. */
+      /** Conversations of the chosen types in the pod (the admin stream list). */
       streams: number;
+      /** Those the service account is a member of: the only ones it can read. */
+      readable: number;
     }
   | { ok: false; reason: string };
 
+const scopeSchema = z.object({ streamTypes: z.array(streamTypeSchema).min(1).optional() });
+
 /**
- * What the setup wizard's "Test connection" shows: signs in to the pod and the key manager, lists
- * users and streams with the admin endpoints, and touches the agent. Never throws; a failure comes
- * back as a reason an admin can act on, without any secret in it.
+ * What the setup wizard's "Test connection" shows: signs in to the pod and the key manager, asks who
+ * the bot is (/pod/v2/sessioninfo), counts the pod's conversations of the chosen types (admin stream
+ * list) and those the bot is a member of (its own stream list), and touches the agent. Never throws; a
+ * failure comes back as a reason an admin can act on, without any secret in it. `input` may carry
+ * `streamTypes` (default: every type).
  */
 export async function testConnection(
   input: unknown,
   options: SymphonyClientOptions = { retry: { maxAttempts: 2 }, requestTimeoutMs: 15_000 },
 ): Promise<ConnectionReport> {
   let settings: SymphonySettings;
+  let streamTypes: StreamType[] | undefined;
   try {
     settings = parseSymphonySettings(input);
+    streamTypes = scopeSchema.parse(input).streamTypes;
   } catch (error) {
     if (error instanceof ZodError) return { ok: false, reason: error.issues.map((issue) => issue.message).join("; ") };
     throw error;
@@ -34,19 +41,16 @@ export async function testConnection(
   const client = createSymphonyClient(settings, options);
   try {
     await client.authenticate();
-    const users = await client.listUsers();
-    const streams = await client.countStreams();
+    const bot = await client.sessionInfo();
+    const mine = await client.memberStreams({ streamTypes });
+    const { streams, readable } = await countConversations(client, streamTypes, new Set(mine.map((s) => s.id)));
     await client.listDatafeeds();
-    const bot = users.find((user) => user.userAttributes.userName === settings.botUsername);
     return {
       ok: true,
-      bot: {
-        username: settings.botUsername,
-        id: bot?.userSystemInfo.id,
-        displayName: bot?.userAttributes.displayName ?? undefined,
-      },
-      users: users.length,
+      bot: { username: settings.botUsername, id: bot.id, displayName: bot.displayName ?? undefined },
       streams,
+      // Its own list may also hold what the admin list leaves out (its own wall): never more than all.
+      readable: Math.min(readable, streams),
     };
   } catch (error) {
     if (error instanceof SymphonyError) {
@@ -59,6 +63,28 @@ export async function testConnection(
     }
     return { ok: false, reason: "Unexpected error while testing the connection." };
   }
+}
+
+/**
+ * The pod's conversations of the chosen kinds and how many of them the bot is in. Its own list gives
+ * API types only, so when group chats and rooms must be told apart the admin list is read and matched.
+ */
+async function countConversations(
+  client: SymphonyClient,
+  streamTypes: StreamType[] | undefined,
+  mine: Set<string>,
+): Promise<{ streams: number; readable: number }> {
+  const kinds = new Set(streamTypes ?? streamTypeSchema.options);
+  if (kinds.has("MIM") === kinds.has("ROOM")) {
+    return { streams: await client.countStreams({ streamTypes }), readable: mine.size };
+  }
+  let streams = 0;
+  let readable = 0;
+  for await (const page of client.listStreams({ streamTypes })) {
+    streams += page.length;
+    readable += page.filter((stream) => mine.has(stream.id)).length;
+  }
+  return { streams, readable };
 }
 
 function explainFailure(error: SymphonyError, settings: SymphonySettings): string {

@@ -5,9 +5,8 @@ import { db } from "@/lib/db";
 import type { Connector } from "@/lib/generated/prisma/client";
 import { openRun } from "@/lib/jobs";
 import { botKeyContext, encryptSecret, pgpKeyContext, sftpCredentialContext } from "@/lib/secrets";
-import { createSymphonyClient, type SymphonyMessage } from "@/lib/symphony";
 import { startM365Sandbox, type M365Sandbox } from "@/sandbox/m365";
-import { startSymphonySandbox, type SymphonySandbox } from "@/sandbox/symphony";
+import { startSymphonySandbox, type SymphonySandbox, type V4Message } from "@/sandbox/symphony";
 import type { PipelineEnvironment } from "@/lib/pipeline";
 import { itemKey } from "@/lib/pipeline";
 
@@ -25,8 +24,14 @@ export type Harness = {
   environment: PipelineEnvironment;
   connector: Connector;
   newRun(): Promise<string>;
-  /** Every message Symphony holds now and the mailboxes it must reach (participants whose Symphony email is a mailbox). */
-  expected(): Promise<Array<{ message: SymphonyMessage; mailboxes: string[]; unmapped: string[] }>>;
+  /**
+   * Every message the bot can read (the streams it is a member of) and the mailboxes it must reach: the
+   * members present at its time by the membership list (current members who had joined; people who left
+   * cannot be known on this path) and the sender, never the bot, whose Symphony email finds a mailbox (by its
+   * address or an alias), given by the mailbox's address. Messages the agent
+   * cannot decrypt are left out (their items fail). From the sandbox's own knowledge, not from lib/.
+   */
+  expected(): Promise<Array<{ message: V4Message; mailboxes: string[]; unmapped: string[] }>>;
   /** Every message key the connector's source must deliver and the mailboxes it must reach. */
   expectedPairs(): Promise<Array<{ key: string; mailboxes: string[] }>>;
   close(): Promise<void>;
@@ -78,6 +83,13 @@ export type HarnessOrg = {
   largeAttachments?: boolean;
   /** Read the firm's Content Export files (through the Files API or SFTP) instead of the bot's conversations. */
   contentExport?: { delivery: "FILES_API" | "SFTP"; format?: "ACTIANCE" | "EML" };
+  /**
+   * Each mailbox also answers to its owner's older Symphony address (an alias), as in the demo tenant:
+   * everyone of our company is then mapped, some through an alias.
+   */
+  aliases?: boolean;
+  /** The pod offers simplified key delivery, and the connector has no key manager URL. */
+  simplifiedKeyDelivery?: boolean;
 };
 
 export async function startHarness(org: HarnessOrg): Promise<Harness> {
@@ -89,12 +101,21 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
       end: Date.UTC(2026, 10, 1),
       largeAttachments: org.largeAttachments,
     },
+    simplifiedKeyDelivery: org.simplifiedKeyDelivery,
     ...(org.contentExport
       ? { contentExport: { format: org.contentExport.format, sftp: org.contentExport.delivery === "SFTP" } }
       : {}),
   });
   const mailboxes = symphony.org.people.flatMap((person) =>
-    person.m365Address ? [{ address: person.m365Address, displayName: person.displayName }] : [],
+    person.m365Address
+      ? [
+          {
+            address: person.m365Address,
+            displayName: person.displayName,
+            aliases: org.aliases && person.symphonyEmail !== person.m365Address ? [person.symphonyEmail] : [],
+          },
+        ]
+      : [],
   );
   const m365 = await startM365Sandbox({ caDir: sandboxCaDir, consented: true, mailboxes });
   const suffix = randomBytes(4).toString("hex");
@@ -108,7 +129,7 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
       ...contentExportSettings(connectorId, symphony, org.contentExport?.delivery),
       podUrl: symphony.podUrl,
       agentUrl: symphony.agentUrl,
-      keyManagerUrl: symphony.keyManagerUrl,
+      keyManagerUrl: org.simplifiedKeyDelivery ? null : symphony.keyManagerUrl,
       botUsername: symphony.bot.username,
       privateKeyEncrypted: encryptSecret(symphony.bot.privateKeyPem, botKeyContext(connectorId)),
       tenantId: m365.tenantId,
@@ -125,7 +146,11 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
     },
     staging: { connectionString: process.env.AZURE_STORAGE_CONNECTION_STRING!, containerName: `staging-${suffix}` },
   };
-  const mailboxSet = new Set(mailboxes.map((m) => m.address.toLowerCase()));
+  // Every address that finds a mailbox (its own, its aliases) -> the mailbox's address.
+  const mailboxOf = new Map(
+    mailboxes.flatMap((m) => [m.address, ...m.aliases].map((a) => [a.toLowerCase(), m.address.toLowerCase()] as const)),
+  );
+  const mailboxesOf = (emails: string[]) => [...new Set(emails.flatMap((e) => mailboxOf.get(e) ?? []))];
   const emailOf = new Map([...symphony.org.people, symphony.org.bot].map((p) => [p.id, p.symphonyEmail.toLowerCase()]));
 
   const harness: Harness = {
@@ -134,29 +159,20 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
     environment,
     connector,
     newRun: async () => (await openRun({ connectorId: connector.id, trigger: "MANUAL", requestedBy: "test" })).run.id,
-    async expected() {
-      const client = createSymphonyClient({
-        ...symphony,
-        botUsername: symphony.bot.username,
-        privateKeyPem: symphony.bot.privateKeyPem,
-      });
+    expected() {
       const result = [];
-      for await (const streams of client.listStreams()) {
-        for (const stream of streams) {
-          const members = (await client.listStreamMembers(stream.id)).map((m) => m.user.userId);
-          for await (const page of client.messages(stream.id)) {
-            for (const message of page) {
-              const emails = [...new Set([...members, message.user.userId].map((id) => emailOf.get(id)!))];
-              result.push({
-                message,
-                mailboxes: emails.filter((e) => mailboxSet.has(e)),
-                unmapped: emails.filter((e) => !mailboxSet.has(e)),
-              });
-            }
-          }
+      for (const stream of symphony.org.streams.filter((s) => s.botIsMember)) {
+        const members = symphony.currentMembers(stream.id);
+        for (const message of symphony.history(stream.id)) {
+          if (message.diagnostic !== undefined) continue;
+          const present = members.filter((m) => m.joinDate <= message.timestamp).map((m) => m.person.id);
+          // The service account (the bot) is never a recipient.
+          const people = [...present, message.user.userId].filter((id) => id !== symphony.org.bot.id);
+          const emails = [...new Set(people.map((id) => emailOf.get(id)!))];
+          result.push({ message, mailboxes: mailboxesOf(emails), unmapped: emails.filter((e) => !mailboxOf.has(e)) });
         }
       }
-      return result;
+      return Promise.resolve(result);
     },
     async expectedPairs() {
       if (!org.contentExport) {
@@ -164,7 +180,7 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
       }
       return symphony
         .contentExport!.expectedItems()
-        .map((item) => ({ key: item.key, mailboxes: item.recipientEmails.filter((email) => mailboxSet.has(email)) }));
+        .map((item) => ({ key: item.key, mailboxes: mailboxesOf(item.recipientEmails) }));
     },
     async close() {
       await Promise.all([symphony.close(), m365.close()]);

@@ -15,7 +15,7 @@ export type AdminControls = {
 export function adminControls(ctx: SandboxContext, throttle: Throttle): AdminControls {
   const { state } = ctx;
   return {
-    setConsent: (consented) => state.consent.set(state.options.tenantId, consented),
+    setConsent: (consented) => state.setConsent(state.options.tenantId, consented),
     setLimits: (limits) => {
       state.limits = limitsSchema.parse({ ...state.limits, ...limits });
       throttle.reset();

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
 import { ConfidentialClientApplication } from "@azure/msal-node";
-import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
+import { createPrivateKey, randomUUID } from "node:crypto";
+import { SignJWT, createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { M365Sandbox } from "./index";
-import { graphScope, msalWithSecret, skipWithoutCa, startTestSandbox } from "./test-support";
+import { TEST_REDIRECT_URIS, graphScope, msalWithSecret, skipWithoutCa, startTestSandbox } from "./test-support";
 
 describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node", () => {
   let sandbox: M365Sandbox;
@@ -167,9 +168,9 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
   });
 
   describe("authorization code sign-in (as next-auth does it)", () => {
-    const redirectUri = "http://localhost:3000/api/auth/callback/azure-ad";
+    const redirectUri = TEST_REDIRECT_URIS.signIn;
 
-    async function signIn(email: string, extra: Record<string, string> = {}) {
+    async function signIn(email: string, extra: Record<string, string> = {}, at: M365Sandbox = sandbox) {
       const verifier = randomBytes(32).toString("base64url");
       const params = new URLSearchParams({
         client_id: sandbox.webApp.clientId,
@@ -182,11 +183,11 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
         code_challenge_method: "S256",
         ...extra,
       });
-      const page = await fetch(`${sandbox.authority}/oauth2/v2.0/authorize?${params}`);
+      const page = await fetch(`${at.authority}/oauth2/v2.0/authorize?${params}`);
       const html = await page.text();
       expect(html).toContain(email);
       params.set("login_hint", email);
-      const chosen = await fetch(`${sandbox.authority}/oauth2/v2.0/authorize`, {
+      const chosen = await fetch(`${at.authority}/oauth2/v2.0/authorize`, {
         method: "POST",
         body: params,
         redirect: "manual",
@@ -194,29 +195,32 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
       return { chosen, verifier };
     }
 
-    async function redeem(code: string, verifier: string) {
-      const response = await fetch(`${sandbox.authority}/oauth2/v2.0/token`, {
+    /** Redeems a code as the sign-in app with its secret (client_secret_basic), or with the given client credentials. */
+    async function redeem(code: string, verifier: string, credentials?: Record<string, string>, at = sandbox) {
+      const response = await fetch(`${at.authority}/oauth2/v2.0/token`, {
         method: "POST",
-        headers: {
-          Authorization: `Basic ${Buffer.from(`${sandbox.webApp.clientId}:${sandbox.webApp.clientSecret}`).toString("base64")}`,
-        },
+        headers: credentials
+          ? {}
+          : {
+              Authorization: `Basic ${Buffer.from(`${at.webApp.clientId}:${at.webApp.clientSecret}`).toString("base64")}`,
+            },
         body: new URLSearchParams({
           grant_type: "authorization_code",
           code,
           redirect_uri: redirectUri,
           code_verifier: verifier,
+          ...credentials,
         }),
       });
       return { status: response.status, body: (await response.json()) as { id_token?: string } };
     }
 
-    it("returns an ID token with the Connector.Admin role for the admin and without roles for the other user", async () => {
+    const codeOf = (response: Response) => new URL(response.headers.get("location")!).searchParams.get("code")!;
+
+    it("seeds an admin, a reader and a member with no app role, whose ID tokens' roles claim says so", async () => {
+      expect(sandbox.signInUsers.map((u) => u.roles)).toEqual([["Connector.Admin"], ["Connector.Reader"], []]);
       const jwks = createRemoteJWKSet(new URL(`${sandbox.authority}/discovery/v2.0/keys`));
-      const [admin, viewer] = [
-        sandbox.signInUsers.find((u) => u.roles.length > 0)!,
-        sandbox.signInUsers.find((u) => u.roles.length === 0)!,
-      ];
-      for (const user of [admin, viewer]) {
+      for (const user of sandbox.signInUsers) {
         const { chosen, verifier } = await signIn(user.email);
         expect(chosen.status).toBe(302);
         const location = new URL(chosen.headers.get("location")!);
@@ -236,8 +240,8 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
           tid: sandbox.tenantId,
         });
         expect(payload.oid).toMatch(/^[0-9a-f-]{36}$/);
-        if (user === admin) expect(payload.roles).toEqual(["Connector.Admin"]);
-        else expect(payload.roles).toBeUndefined();
+        // Entra leaves the claim out for a user with no role assigned.
+        expect(payload.roles).toEqual(user.roles.length > 0 ? user.roles : undefined);
       }
     });
 
@@ -262,17 +266,117 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
       });
     });
 
-    it("refuses a redirect URI that is not registered", async () => {
-      const response = await fetch(
-        `${sandbox.authority}/oauth2/v2.0/authorize?client_id=${sandbox.webApp.clientId}&response_type=code&scope=openid&redirect_uri=https://evil.example/cb`,
-      );
-      expect(response.status).toBe(400);
-      expect(await response.text()).toContain("AADSTS50011");
+    it("refuses a redirect URI the app does not hold, on loopback too (AADSTS50011); only a localhost port may differ", async () => {
+      const authorize = (clientId: string, uri: string) =>
+        fetch(
+          `${sandbox.authority}/oauth2/v2.0/authorize?${new URLSearchParams({ client_id: clientId, response_type: "code", scope: "openid", redirect_uri: uri })}`,
+        );
+      for (const [clientId, uri] of [
+        [sandbox.webApp.clientId, "https://evil.example/cb"],
+        [sandbox.webApp.clientId, "http://localhost:3000/api/auth/callback/azure-ad"],
+        [sandbox.webApp.clientId, "http://localhost:3000/API/auth/callback/entra"],
+        [sandbox.webApp.clientId, TEST_REDIRECT_URIS.consent],
+        [sandbox.app.clientId, "http://127.0.0.1:3000/api/auth/callback/entra"],
+      ] as const) {
+        const response = await authorize(clientId, uri);
+        expect(response.status, uri).toBe(400);
+        const html = await response.text();
+        expect(html, uri).toContain("AADSTS50011");
+        expect(html, uri).toContain(
+          `does not match the redirect URIs configured for the application &#39;${clientId}&#39;`,
+        );
+      }
+      // The port of a localhost redirect URI is ignored (reply-url: "Localhost exceptions").
+      const otherPort = await authorize(sandbox.webApp.clientId, "http://localhost:4999/api/auth/callback/entra");
+      expect(otherPort.status).toBe(200);
+    });
+
+    it("signs in to the import app with a certificate assertion (private_key_jwt, x5t#S256 header, token endpoint audience)", async () => {
+      const assertion = (header: Record<string, string>, audience = `${sandbox.authority}/oauth2/v2.0/token`) =>
+        new SignJWT({ jti: randomUUID() })
+          .setProtectedHeader({ alg: "PS256", typ: "JWT", ...header })
+          .setIssuer(sandbox.app.clientId)
+          .setSubject(sandbox.app.clientId)
+          .setAudience(audience)
+          .setIssuedAt()
+          .setNotBefore("0s")
+          .setExpirationTime("10m")
+          .sign(createPrivateKey(sandbox.app.privateKeyPem));
+      const credentials = async (header: Record<string, string>, audience?: string) => ({
+        client_id: sandbox.app.clientId,
+        client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion: await assertion(header, audience),
+      });
+      const x5tS256 = Buffer.from(sandbox.app.thumbprintSha256, "hex").toString("base64url");
+      const admin = sandbox.signInUsers[0]!;
+
+      // A kid alone does not name the certificate (openid-client's own private_key_jwt header), nor does
+      // the issuer as audience: Entra reads x5t / x5t#S256 and wants its token endpoint.
+      for (const [header, audience, code] of [
+        [{ kid: x5tS256 }, undefined, 700027],
+        [{ "x5t#S256": x5tS256 }, `${sandbox.url}/${sandbox.tenantId}/v2.0`, 700212],
+      ] as const) {
+        const refused = await signIn(admin.email, { client_id: sandbox.app.clientId });
+        const answer = await redeem(codeOf(refused.chosen), refused.verifier, await credentials(header, audience));
+        expect(answer.status).toBe(401);
+        expect(answer.body).toMatchObject({ error: "invalid_client", error_codes: [code] });
+      }
+
+      const { chosen, verifier } = await signIn(admin.email, { client_id: sandbox.app.clientId });
+      expect(chosen.status).toBe(302);
+      const { status, body } = await redeem(codeOf(chosen), verifier, await credentials({ "x5t#S256": x5tS256 }));
+      expect(status).toBe(200);
+      expect(decodeJwt(body.id_token!)).toMatchObject({ aud: sandbox.app.clientId, roles: ["Connector.Admin"] });
+
+      // The sign-in app has no certificate registered.
+      const other = await signIn(admin.email);
+      const refused = await redeem(codeOf(other.chosen), other.verifier, {
+        ...(await credentials({ "x5t#S256": x5tS256 })),
+        client_id: sandbox.webApp.clientId,
+      });
+      expect(refused.body).toMatchObject({ error: "invalid_client", error_codes: [700027] });
+    });
+
+    it("names the app's own keys in discovery with ?appid=; an app with a custom signing key needs them", async () => {
+      const custom = await startTestSandbox({ webApp: { redirectUris: [redirectUri], customSigningKey: true } });
+      try {
+        const discover = async (query: string) =>
+          (
+            (await (await fetch(`${custom.authority}/v2.0/.well-known/openid-configuration${query}`)).json()) as {
+              jwks_uri: string;
+            }
+          ).jwks_uri;
+        expect(await discover("")).toBe(`${custom.authority}/discovery/v2.0/keys`);
+        const appKeys = await discover(`?appid=${custom.webApp.clientId}`);
+        expect(appKeys).toBe(`${custom.authority}/discovery/v2.0/keys?appid=${custom.webApp.clientId}`);
+
+        const { chosen, verifier } = await signIn(custom.signInUsers[1]!.email, {}, custom);
+        const { body } = await redeem(codeOf(chosen), verifier, undefined, custom);
+        const options = { issuer: `${custom.authority}/v2.0`, audience: custom.webApp.clientId };
+        await expect(
+          jwtVerify(body.id_token!, createRemoteJWKSet(new URL(`${custom.authority}/discovery/v2.0/keys`)), options),
+        ).rejects.toThrow(/no applicable key/i);
+        const { payload } = await jwtVerify(body.id_token!, createRemoteJWKSet(new URL(appKeys)), options);
+        expect(payload.roles).toEqual(["Connector.Reader"]);
+      } finally {
+        await custom.close();
+      }
     });
   });
 
   describe("admin consent", () => {
-    const redirectUri = "http://localhost:3000/api/consent/callback";
+    const redirectUri = TEST_REDIRECT_URIS.consent;
+
+    it("refuses a redirect URI the app does not hold (AADSTS50011)", async () => {
+      const params = new URLSearchParams({
+        client_id: sandbox.app.clientId,
+        redirect_uri: "http://localhost:3000/api/consent/elsewhere",
+        state: "csrf-1",
+      });
+      const response = await fetch(`${sandbox.url}/organizations/adminconsent?${params}`);
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain("AADSTS50011");
+    });
 
     async function decide(path: string, decision: "accept" | "cancel", extra: Record<string, string> = {}) {
       const params = new URLSearchParams({

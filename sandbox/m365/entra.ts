@@ -1,11 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { SandboxContext } from "./context";
+import type { Registration, SandboxContext } from "./context";
 import { consentPage, errorPage, formPostPage, signInPage } from "./entra-pages";
 import { sendEntraError } from "./entra-errors";
 import { isLoopbackUrl, parseForm, readBody, redirect, sendHtml, sendJson, withQuery } from "./http";
 import {
-  APP_ROLES_WHEN_CONSENTED,
   GRAPH_APP_ID,
   TOKEN_LIFETIME_SECONDS,
   issueAppToken,
@@ -74,11 +73,11 @@ export async function handleEntra(
   }
   switch (route) {
     case "v2.0/.well-known/openid-configuration":
-      sendJson(res, 200, openIdConfiguration(ctx, tenant));
+      sendJson(res, 200, openIdConfiguration(ctx, tenant, url.searchParams.get("appid")));
       return true;
     case "discovery/v2.0/keys":
     case "discovery/keys":
-      sendJson(res, 200, { keys: [ctx.signingKey.jwk] });
+      sendJson(res, 200, { keys: signingKeys(ctx, url.searchParams.get("appid")) });
       return true;
     case "oauth2/v2.0/authorize":
       await authorize(ctx, req, res, url, tenant);
@@ -120,13 +119,27 @@ function instanceDiscovery(ctx: SandboxContext, res: ServerResponse, url: URL): 
   });
 }
 
-function openIdConfiguration(ctx: SandboxContext, tenant: string) {
+/** The registered app with this client id, if any. */
+function registrationOf(ctx: SandboxContext, clientId: string | null): Registration | null {
+  return [ctx.app, ctx.webApp].find((registration) => registration.clientId === clientId) ?? null;
+}
+
+/**
+ * The keys that sign ID tokens. `?appid=<client id>` adds the app's own key when it has one (a
+ * claims-mapping policy with a custom signing key): only that JWKS verifies its ID tokens.
+ */
+function signingKeys(ctx: SandboxContext, appId: string | null): Record<string, unknown>[] {
+  const own = registrationOf(ctx, appId)?.signingKey;
+  return own ? [ctx.signingKey.jwk, own.jwk] : [ctx.signingKey.jwk];
+}
+
+function openIdConfiguration(ctx: SandboxContext, tenant: string, appId: string | null) {
   const base = `${ctx.origin()}/${tenant}`;
   const generic = GENERIC_TENANTS.has(tenant.toLowerCase());
   return {
     token_endpoint: `${base}/oauth2/v2.0/token`,
     token_endpoint_auth_methods_supported: ["client_secret_post", "private_key_jwt", "client_secret_basic"],
-    jwks_uri: `${base}/discovery/v2.0/keys`,
+    jwks_uri: `${base}/discovery/v2.0/keys${appId ? `?appid=${encodeURIComponent(appId)}` : ""}`,
     response_modes_supported: ["query", "fragment", "form_post"],
     subject_types_supported: ["pairwise"],
     id_token_signing_alg_values_supported: ["RS256"],
@@ -167,8 +180,27 @@ function openIdConfiguration(ctx: SandboxContext, tenant: string) {
   };
 }
 
-function registeredRedirect(ctx: SandboxContext, uri: string | null): uri is string {
-  return !!uri && (isLoopbackUrl(uri) || ctx.webApp.redirectUris.includes(uri));
+/**
+ * Whether the app registration holds this redirect URI: an exact, case-sensitive match, except that the
+ * port of a localhost/127.0.0.1 URI is ignored (learn.microsoft.com/entra/identity-platform/reply-url).
+ */
+function registeredRedirect(registration: Registration, uri: string | null): uri is string {
+  if (!uri) return false;
+  const withoutLoopbackPort = (value: string) => {
+    if (!isLoopbackUrl(value)) return value;
+    const url = new URL(value);
+    url.port = "";
+    return url.toString();
+  };
+  return registration.redirectUris.some((registered) => withoutLoopbackPort(registered) === withoutLoopbackPort(uri));
+}
+
+/** AADSTS50011, worded as Entra words it (learn.microsoft.com/troubleshoot/azure/active-directory/error-code-aadsts50011-redirect-uri-mismatch). */
+function redirectMismatchPage(redirectUri: string | null, clientId: string): string {
+  return errorPage(
+    50011,
+    `The redirect URI '${redirectUri ?? ""}' specified in the request does not match the redirect URIs configured for the application '${clientId}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this.`,
+  );
 }
 
 async function authorize(
@@ -181,7 +213,9 @@ async function authorize(
   const params = req.method === "POST" ? parseForm(await readBody(req, FORM_LIMIT)) : url.searchParams;
   const clientId = params.get("client_id");
   const redirectUri = params.get("redirect_uri");
-  if (clientId !== ctx.webApp.clientId) {
+  // One registration can do both sign-in and import, or sign-in has a registration of its own.
+  const registration = registrationOf(ctx, clientId);
+  if (!registration || !clientId) {
     sendHtml(
       res,
       400,
@@ -192,15 +226,8 @@ async function authorize(
     );
     return;
   }
-  if (!registeredRedirect(ctx, redirectUri)) {
-    sendHtml(
-      res,
-      400,
-      errorPage(
-        50011,
-        `The redirect URI '${redirectUri ?? ""}' specified in the request does not match the redirect URIs configured for the application '${clientId}'.`,
-      ),
-    );
+  if (!registeredRedirect(registration, redirectUri)) {
+    sendHtml(res, 400, redirectMismatchPage(redirectUri, clientId));
     return;
   }
   const state = params.get("state") ?? undefined;
@@ -313,8 +340,7 @@ async function token(
   if (req.method !== "POST") return fail(405, "invalid_request", 900561, "The endpoint only accepts POST requests.");
   const form = parseForm(await readBody(req, FORM_LIMIT));
   const auth = clientAuthentication(req, form);
-  const registration =
-    auth.clientId === ctx.app.clientId ? ctx.app : auth.clientId === ctx.webApp.clientId ? ctx.webApp : null;
+  const registration = registrationOf(ctx, auth.clientId);
   if (!registration) {
     return fail(
       400,
@@ -328,7 +354,7 @@ async function token(
     if (auth.assertionType !== ASSERTION_TYPE) {
       return fail(400, "invalid_request", 50027, `client_assertion_type must be '${ASSERTION_TYPE}'.`);
     }
-    if (registration !== ctx.app) {
+    if (!registration.certificate) {
       return fail(
         401,
         "invalid_client",
@@ -338,8 +364,8 @@ async function token(
     }
     const check = await verifyClientAssertion(
       auth.assertion,
-      ctx.app.certificate.certificatePem,
-      ctx.app.clientId,
+      registration.certificate.certificatePem,
+      registration.clientId,
       (aud) => isOurTokenEndpoint(ctx, aud),
     );
     if (!check.ok) return fail(401, "invalid_client", check.aadsts, check.message);
@@ -391,11 +417,12 @@ async function token(
         `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
       );
     }
-    const consented = ctx.state.consent.get(tenantId) === true;
+    // The roles come from the consent as it stands now, delay included, and stay in the token for its lifetime.
+    const consented = ctx.state.consentEffective(tenantId);
     const lifetime = ctx.state.options.tokenLifetimeSeconds;
     const accessToken = await issueAppToken(
       ctx.signingKey,
-      { appId: registration.clientId, tenantId, roles: consented ? APP_ROLES_WHEN_CONSENTED : [] },
+      { appId: registration.clientId, tenantId, roles: consented ? ctx.state.options.appRoles : [] },
       lifetime,
     );
     ctx.state.stats.tokensIssued += 1;
@@ -439,7 +466,7 @@ async function token(
     }
     const graphScope = "openid profile email User.Read";
     const [idToken, accessToken] = await Promise.all([
-      issueIdToken(ctx.signingKey, {
+      issueIdToken(registration.signingKey ?? ctx.signingKey, {
         issuer: issuer(ctx, tenantId),
         clientId: registration.clientId,
         tenantId,
@@ -499,7 +526,7 @@ async function adminConsent(
   const params = req.method === "POST" ? parseForm(await readBody(req, FORM_LIMIT)) : url.searchParams;
   const clientId = params.get("client_id");
   const redirectUri = params.get("redirect_uri");
-  const registration = clientId === ctx.app.clientId ? ctx.app : clientId === ctx.webApp.clientId ? ctx.webApp : null;
+  const registration = registrationOf(ctx, clientId);
   if (!registration) {
     sendHtml(
       res,
@@ -508,15 +535,8 @@ async function adminConsent(
     );
     return;
   }
-  if (!registeredRedirect(ctx, redirectUri)) {
-    sendHtml(
-      res,
-      400,
-      errorPage(
-        50011,
-        `The redirect URI '${redirectUri ?? ""}' specified in the request does not match the redirect URIs configured for the application '${registration.clientId}'.`,
-      ),
-    );
+  if (!registeredRedirect(registration, redirectUri)) {
+    sendHtml(res, 400, redirectMismatchPage(redirectUri, registration.clientId));
     return;
   }
   const scope = params.get("scope");
@@ -527,7 +547,7 @@ async function adminConsent(
   const state = params.get("state") ?? undefined;
   const decision = req.method === "POST" ? params.get("decision") : null;
   if (decision === "accept") {
-    ctx.state.consent.set(ctx.state.options.tenantId, true);
+    ctx.state.setConsent(ctx.state.options.tenantId, true);
     redirect(
       res,
       withQuery(redirectUri, {

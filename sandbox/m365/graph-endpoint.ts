@@ -8,7 +8,7 @@ import { handleGraphRequest } from "./graph-router";
 import { writeGraphResponse } from "./graph-http";
 import { BodyTooLargeError, readBody } from "./http";
 import type { Throttle } from "./throttle";
-import { verifyGraphToken } from "./tokens";
+import { hasConsentedRoles, verifyGraphToken } from "./tokens";
 
 /** Graph allows 4 MB per request; bigger attachments go through upload sessions. */
 export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
@@ -51,8 +51,12 @@ export async function handleGraphHttp(
       ids,
     );
   }
-  const call: GraphCall = { ctx, appId: check.claims.appId, tenantId: check.claims.tenantId, ...ids };
-  const consented = !check.claims.delegated && ctx.state.consent.get(check.claims.tenantId) === true;
+  // A token keeps the roles it was issued with: one from before consent (or before it took effect) is
+  // refused although the tenant has consented since. Consent withdrawn takes effect at once here.
+  const roles =
+    !check.claims.delegated && ctx.state.consent.get(check.claims.tenantId) === true ? check.claims.roles : [];
+  const call: GraphCall = { ctx, appId: check.claims.appId, tenantId: check.claims.tenantId, roles, ...ids };
+  const consented = hasConsentedRoles(roles);
   const headers = Object.fromEntries(
     Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(", ") : (v ?? "")]),
   );

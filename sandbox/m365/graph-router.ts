@@ -3,9 +3,11 @@ import type { GraphCall, GraphRequest, GraphResponse } from "./graph-types";
 import { graphError } from "./graph-types";
 import { getUser, listUsers } from "./graph-users";
 import { createFolder, folderNotFound, getFolder, listFolders } from "./graph-folders";
-import { createMessage, deleteMessage, getMessage, listMessages } from "./graph-messages";
+import { deleteMessage, getMessage, listMessages } from "./graph-messages";
+import { createMessageWithFaults } from "./lost-creates";
 import { addAttachment, createUploadSession, getAttachment, listAttachments } from "./graph-attachments";
 import { getMailTips, mailboxRefusal } from "./mailbox-policy";
+import { sendMail } from "./graph-sendmail";
 import type { Throttle } from "./throttle";
 import type { Folder, User } from "./state";
 
@@ -23,11 +25,14 @@ export async function handleGraphRequest(
 ): Promise<GraphResponse> {
   const { state } = call.ctx;
   state.stats.graphRequests += 1;
+  state.landLateMessages();
   const [collection, userId, resource, ...rest] = req.path.split("/").filter(Boolean).map(safeDecode);
   if (collection?.toLowerCase() !== "users") {
     return graphError(400, "BadRequest", `Resource not found for the segment '${collection ?? ""}'.`, call);
   }
-  if (!consented) {
+  // sendMail needs Mail.Send alone (it checks the token's roles itself); every other call the import's roles.
+  const sendsMail = req.method === "POST" && resource?.toLowerCase() === "sendmail" && rest.length === 0;
+  if (!consented && !sendsMail) {
     return resource === undefined
       ? graphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", call)
       : graphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.", call);
@@ -84,6 +89,8 @@ function methodNotAllowed(call: GraphCall, req: GraphRequest): GraphResponse {
 function mailboxRoute(call: GraphCall, req: GraphRequest, user: User, resource: string, rest: string[]): GraphResponse {
   const name = resource.toLowerCase();
   if (name === "messages") return messagesRoute(call, req, user, null, rest);
+  if (name === "sendmail" && rest.length === 0)
+    return req.method === "POST" ? sendMail(call, req, user) : methodNotAllowed(call, req);
   if (name === "getmailtips" && rest.length === 0)
     return req.method === "POST" ? getMailTips(call, req) : methodNotAllowed(call, req);
   if (name !== "mailfolders")
@@ -117,7 +124,8 @@ function messagesRoute(
   const [messageId, ...more] = rest;
   if (messageId === undefined) {
     if (req.method === "GET") return listMessages(call, req, user, folder);
-    if (req.method === "POST") return createMessage(call, req, user, folder ?? state.findFolder(user.id, "drafts")!);
+    if (req.method === "POST")
+      return createMessageWithFaults(call, req, user, folder ?? state.findFolder(user.id, "drafts")!);
     return methodNotAllowed(call, req);
   }
   const message = state.messages.get(messageId);

@@ -21,6 +21,8 @@ export type GraphCall = {
   ctx: SandboxContext;
   appId: string;
   tenantId: string;
+  /** The application permissions of the token, when the tenant's consent stands (else none). */
+  roles: string[];
   requestId: string;
   clientRequestId: string;
 };

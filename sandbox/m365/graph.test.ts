@@ -1,5 +1,5 @@
 import { type Client, RetryHandlerOptions } from "@microsoft/microsoft-graph-client";
-import { SignJWT } from "jose";
+import { SignJWT, decodeJwt } from "jose";
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { M365Sandbox } from "./index";
@@ -378,5 +378,73 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
     await expect(graph.api(`/users/${alice}/mailFolders/inbox/childFolders`).get()).resolves.toMatchObject({
       value: [],
     });
+  });
+
+  it("issues tokens without roles until consent takes effect, and a token keeps the roles it was issued with", async () => {
+    sandbox.setConsent(false);
+    sandbox.setFaults({ consentDelaySeconds: 600 });
+    try {
+      sandbox.setConsent(true);
+      const early = await appToken(sandbox);
+      expect(decodeJwt(early).roles).toEqual([]);
+      const inbox = `/users/${alice}/mailFolders/inbox/childFolders`;
+      const refused = await graphFailure(
+        graphClient(sandbox, () => Promise.resolve(early))
+          .api(inbox)
+          .get(),
+      );
+      expect(refused).toMatchObject({ statusCode: 403, code: "ErrorAccessDenied" });
+
+      sandbox.setFaults({ consentDelaySeconds: 0 }); // the consent has taken effect
+      const later = await appToken(sandbox);
+      expect(decodeJwt(later).roles).toEqual(expect.arrayContaining(["Mail.ReadWrite", "User.Read.All"]));
+      await expect(
+        graphClient(sandbox, () => Promise.resolve(later))
+          .api(inbox)
+          .get(),
+      ).resolves.toMatchObject({ value: [] });
+      const stale = await graphFailure(
+        graphClient(sandbox, () => Promise.resolve(early))
+          .api(inbox)
+          .get(),
+      );
+      expect(stale.statusCode).toBe(403);
+    } finally {
+      sandbox.setFaults({ consentDelaySeconds: 0 });
+      sandbox.setConsent(true);
+    }
+  });
+
+  it("answers 504 to a create that lands anyway: a lookup right after misses it, and its retry meets it", async () => {
+    const create = `/users/${alice}/mailFolders/inbox/messages`;
+    const message = (key: string) => ({
+      subject: "Late",
+      singleValueExtendedProperties: [{ id: ITEM_KEY, value: key }],
+    });
+    const byKey = async (key: string) =>
+      (
+        (await graph
+          .api(`/users/${alice}/messages`)
+          .filter(`singleValueExtendedProperties/Any(ep: ep/id eq '${ITEM_KEY}' and ep/value eq '${key}')`)
+          .get()) as Collection<Message>
+      ).value;
+    sandbox.setFaults({ lostCreateShare: 1, lostCreateLandsAfterMs: 600_000 });
+    try {
+      const lost = await graphFailure(graph.api(create).middlewareOptions(NO_RETRY).post(message("late-1")));
+      expect(lost).toMatchObject({ statusCode: 504, code: "UnknownError" });
+      expect(await byKey("late-1")).toEqual([]);
+      // The same create again is answered normally, and meets the first one landing: two items.
+      const retried = (await graph.api(create).middlewareOptions(NO_RETRY).post(message("late-1"))) as Message;
+      expect((await byKey("late-1")).map((m) => m.id)).toContain(retried.id);
+      expect(await byKey("late-1")).toHaveLength(2);
+      expect(sandbox.stats().lostCreates).toBe(1);
+
+      // Left alone, a lost create lands after lostCreateLandsAfterMs.
+      sandbox.setFaults({ lostCreateLandsAfterMs: 0 });
+      await graphFailure(graph.api(create).middlewareOptions(NO_RETRY).post(message("late-2")));
+      expect(await byKey("late-2")).toHaveLength(1);
+    } finally {
+      sandbox.setFaults({ lostCreateShare: 0, lostCreateLandsAfterMs: 30_000 });
+    }
   });
 });

@@ -30,7 +30,7 @@ import { handleUpload } from "./upload";
 
 export type { M365SandboxOptions, Mailbox, MailboxPolicy, SignInUser, Limits, Faults, Stats, User };
 export { ensureSandboxCa } from "./ca";
-export { ADMIN_ROLE } from "./options";
+export { ADMIN_ROLE, READER_ROLE, connectorRedirectUris } from "./options";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> | void;
 
@@ -86,12 +86,15 @@ export async function startM365Sandbox(input: M365SandboxOptions = {}): Promise<
       clientSecret: options.app.clientSecret ?? newSecret(),
       certificate: createAppCertificate(options.app),
       displayName: "Symphony archive connector",
+      redirectUris: options.app.redirectUris,
+      signingKey: options.app.customSigningKey ? createSigningKey() : undefined,
     },
     webApp: {
       clientId: options.webApp.clientId,
       clientSecret: options.webApp.clientSecret ?? newSecret(),
-      redirectUris: options.webApp.redirectUris,
       displayName: "Symphony archive connector (admin sign-in)",
+      redirectUris: options.webApp.redirectUris,
+      signingKey: options.webApp.customSigningKey ? createSigningKey() : undefined,
     },
     signInUsers: options.signInUsers ?? defaultSignInUsers(options.tenantDomain),
     origin: () => `https://localhost:${port}`,
@@ -103,6 +106,9 @@ export async function startM365Sandbox(input: M365SandboxOptions = {}): Promise<
   const server = https.createServer(
     { cert: fs.readFileSync(tls.certPath), key: fs.readFileSync(tls.keyPath) },
     (req, res) => {
+      if (options.clockSkewSeconds !== 0) {
+        res.setHeader("date", new Date(Date.now() + options.clockSkewSeconds * 1000).toUTCString());
+      }
       const url = new URL(req.url ?? "/", ctx.origin());
       Promise.resolve()
         .then(() => route(url)(req, res, url))

@@ -1,19 +1,22 @@
 /**
  * Runs the Microsoft 365 sandbox until interrupted and prints the settings the product needs.
- *   npx tsx sandbox/m365/main.ts [--port 8443] [--consented]
+ *   npx tsx sandbox/m365/main.ts [--port 8443] [--consented] [--app-url http://localhost:3000]
+ * The app registrations hold the redirect URIs of the connector at --app-url.
  * Mailboxes: our company's people of the seeded demo organisation.
  */
 import { parseArgs } from "node:util";
 import { generateOrg } from "../org";
-import { startM365Sandbox, type Mailbox } from "./index";
+import { connectorRedirectUris, startM365Sandbox, type Mailbox } from "./index";
 
 const { values } = parseArgs({
   options: {
     port: { type: "string", default: "0" },
     consented: { type: "boolean", default: false },
     "data-dir": { type: "string" },
+    "app-url": { type: "string", default: "http://localhost:3000" },
   },
 });
+const redirect = connectorRedirectUris(values["app-url"]);
 
 const sandbox = await startM365Sandbox({
   port: Number(values.port),
@@ -21,6 +24,8 @@ const sandbox = await startM365Sandbox({
   dataDir: values["data-dir"],
   caDir: ".data/m365-ca",
   mailboxes: demoMailboxes(),
+  app: { redirectUris: [redirect.signIn, redirect.consent] },
+  webApp: { redirectUris: [redirect.signIn] },
 });
 
 console.log(
@@ -38,6 +43,7 @@ console.log(
         thumbprint: sandbox.app.thumbprint,
       },
       webApp: sandbox.webApp,
+      redirectUris: redirect,
       signInUsers: sandbox.signInUsers,
       mailboxes: sandbox.mailboxes().map((m) => m.mail),
       mailboxPages: `${sandbox.url}/sandbox/mailbox`,

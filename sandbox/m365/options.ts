@@ -2,6 +2,7 @@ import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
+import { APP_ROLES_WHEN_CONSENTED } from "./tokens";
 
 export const mailboxSchema = z.object({
   address: z.email(),
@@ -62,12 +63,40 @@ export const faultsSchema = z.object({
   retryAfterSeconds: z.number().int().min(0).default(1),
   /** Extra latency added to every Graph request while it holds its concurrency slot. */
   latencyMs: z.number().int().min(0).default(0),
+  /**
+   * Admin consent reaches tokens this many seconds after it is given (Accept on the consent page or
+   * setConsent(true)): app-only tokens issued before then carry no roles, and Graph answers them 403
+   * for as long as they live.
+   */
+  consentDelaySeconds: z.number().min(0).default(0),
+  /**
+   * Share (0..1) of message creates that Exchange carries out although the gateway answers 504: the item
+   * shows up only when the same create is sent again (just before that retry is handled) or after
+   * lostCreateLandsAfterMs. A given request is lost once; its retries are answered normally.
+   */
+  lostCreateShare: z.number().min(0).max(1).default(0),
+  lostCreateLandsAfterMs: z.number().int().min(0).default(30_000),
 });
 
 export const DEFAULT_TENANT_ID = "3f6c5a2e-8d4b-4c1e-9a7f-0b2d4e6f8a10";
 export const DEFAULT_APP_CLIENT_ID = "b7d1c0a4-5e2f-4a6b-8c9d-1e2f3a4b5c6d";
 export const DEFAULT_WEB_CLIENT_ID = "c8e2d1b5-6f3a-4b7c-9d0e-2f3a4b5c6d7e";
 export const ADMIN_ROLE = "Connector.Admin";
+export const READER_ROLE = "Connector.Reader";
+
+/**
+ * What an app registration holds besides its id and credentials. Redirect URIs are matched exactly
+ * (case-sensitive), except that the port of a localhost/127.0.0.1 URI is ignored, as Entra does.
+ */
+const registrationFields = {
+  /** Web redirect URIs (Authentication → Web); an authorize or admin-consent request naming another gets AADSTS50011. */
+  redirectUris: z.array(z.url()).default([]),
+  /**
+   * Sign this app's ID tokens with a key of its own, as Entra does for an app with a claims-mapping
+   * policy and custom signing key: the key is only in the JWKS that `?appid=<client id>` discovery names.
+   */
+  customSigningKey: z.boolean().default(false),
+};
 
 export const optionsSchema = z.object({
   port: z.number().int().min(0).max(65535).default(0),
@@ -80,26 +109,35 @@ export const optionsSchema = z.object({
   mailboxes: z.array(mailboxSchema).default([]),
   signInUsers: z.array(signInUserSchema).optional(),
   consented: z.boolean().default(false),
+  /**
+   * The application permissions granted to the import app in Entra ID: the roles of its tokens once
+   * consented (a permission left out of the app registration is missing from them). Graph answers 403
+   * to a token without Mail.ReadWrite and User.Read.All.
+   */
+  appRoles: z.array(z.string().min(1)).default(APP_ROLES_WHEN_CONSENTED),
   /** Lifetime of app-only access tokens (expires_in); short values let tests see expiry and re-authentication. */
   tokenLifetimeSeconds: z.number().int().min(1).max(86_400).default(3599),
   limits: limitsSchema.partial().default({}),
   faults: faultsSchema.partial().default({}),
+  /** How far the service's clock runs ahead of this machine's (negative: behind), in seconds: its Date headers say so. */
+  clockSkewSeconds: z.number().int().default(0),
   app: z
     .object({
       clientId: z.uuid().default(DEFAULT_APP_CLIENT_ID),
       clientSecret: z.string().min(16).optional(),
       certificatePem: z.string().optional(),
       privateKeyPem: z.string().optional(),
+      ...registrationFields,
     })
-    .default({ clientId: DEFAULT_APP_CLIENT_ID }),
+    .default({ clientId: DEFAULT_APP_CLIENT_ID, redirectUris: [], customSigningKey: false }),
+  /** A second registration for admin sign-in only (the product's AUTH_CLIENT_ID). */
   webApp: z
     .object({
       clientId: z.uuid().default(DEFAULT_WEB_CLIENT_ID),
       clientSecret: z.string().min(16).optional(),
-      /** Redirect URIs besides loopback ones (http(s)://localhost|127.0.0.1:any/...), which are always allowed. */
-      redirectUris: z.array(z.url()).default([]),
+      ...registrationFields,
     })
-    .default({ clientId: DEFAULT_WEB_CLIENT_ID, redirectUris: [] }),
+    .default({ clientId: DEFAULT_WEB_CLIENT_ID, redirectUris: [], customSigningKey: false }),
 });
 
 export type M365SandboxOptions = z.input<typeof optionsSchema>;
@@ -121,11 +159,21 @@ export function defaultDataDir(): string {
   return path.join(os.tmpdir(), `m365-sandbox-${randomBytes(6).toString("hex")}`);
 }
 
+/** The people of the tenant: one per app role, and a member nobody assigned a role (who can still sign in). */
 export function defaultSignInUsers(domain: string): SignInUser[] {
   return [
     { email: `admin@${domain}`, name: "Adele Admin", roles: [ADMIN_ROLE] },
-    { email: `viewer@${domain}`, name: "Victor Viewer", roles: [] },
+    { email: `viewer@${domain}`, name: "Victor Viewer", roles: [READER_ROLE] },
+    { email: `norole@${domain}`, name: "Nora Norole", roles: [] },
   ];
+}
+
+/** The two redirect URIs the connector's app registration holds (docs/SETUP.md, section 1). */
+export function connectorRedirectUris(appUrl: string): { signIn: string; consent: string } {
+  return {
+    signIn: new URL("/api/auth/callback/entra", appUrl).toString(),
+    consent: new URL("/api/consent/callback", appUrl).toString(),
+  };
 }
 
 export function newSecret(): string {

@@ -95,6 +95,8 @@ export type Stats = {
   throttled: { concurrency: number; requests: number; upload: number };
   serviceUnavailable: number;
   tokensIssued: number;
+  /** Message creates answered 504 although the item was created (faults.lostCreateShare). */
+  lostCreates: number;
 };
 
 export type State = ReturnType<typeof createState>;
@@ -107,6 +109,12 @@ export function createState(options: ParsedOptions, dataDir: string) {
   const uploadSessions = new Map<string, UploadSession>();
   const codes = new Map<string, AuthorizationCode>();
   const consent = new Map<string, boolean>([[options.tenantId, options.consented]]);
+  /** When each tenant's current consent was given (ms); a consent given at start counts from long ago. */
+  const consentGivenAt = new Map<string, number>([[options.tenantId, 0]]);
+  /** Items created by a create whose answer was lost, not yet visible, by request fingerprint. */
+  const lateMessages = new Map<string, { message: Message; landsAt: number }>();
+  /** Fingerprints of creates lost once: their retries are answered normally. */
+  const lostOnce = new Set<string>();
   const stats: Stats = emptyStats();
   let limits: Limits = limitsSchema.parse(options.limits);
   let faults: Faults = faultsSchema.parse(options.faults);
@@ -174,6 +182,43 @@ export function createState(options: ParsedOptions, dataDir: string) {
     return path.join(dataDir, `${randomBytes(16).toString("hex")}.bin`);
   }
 
+  /** Consent given (recorded with its time when it was not given before) or withdrawn. */
+  function setConsent(tenantId: string, consented: boolean): void {
+    if (consented && consent.get(tenantId) !== true) consentGivenAt.set(tenantId, Date.now());
+    consent.set(tenantId, consented);
+  }
+
+  /** Whether a token issued now carries the consented roles: consent given, and its delay passed. */
+  function consentEffective(tenantId: string): boolean {
+    if (consent.get(tenantId) !== true) return false;
+    return Date.now() >= (consentGivenAt.get(tenantId) ?? 0) + faults.consentDelaySeconds * 1000;
+  }
+
+  /** Hides a just-created item whose create answer is lost; it lands later (see landLateMessages). */
+  function holdLateMessage(fingerprint: string, id: string): void {
+    const message = messages.get(id);
+    if (!message) return;
+    messages.delete(id);
+    lostOnce.add(fingerprint);
+    lateMessages.set(fingerprint, { message, landsAt: Date.now() + faults.lostCreateLandsAfterMs });
+    stats.lostCreates += 1;
+  }
+
+  /** Whether a create with this fingerprint was already lost once. */
+  function lostBefore(fingerprint: string): boolean {
+    return lostOnce.has(fingerprint);
+  }
+
+  /** Makes visible the late items that are due, and the one a retry with `fingerprint` meets. */
+  function landLateMessages(fingerprint?: string): void {
+    const now = Date.now();
+    for (const [key, late] of lateMessages) {
+      if (key !== fingerprint && late.landsAt > now) continue;
+      lateMessages.delete(key);
+      messages.set(late.message.id, late.message);
+    }
+  }
+
   function deleteMessage(id: string): void {
     const message = messages.get(id);
     for (const attachment of message?.attachments ?? []) fs.rmSync(attachment.file, { force: true });
@@ -186,6 +231,11 @@ export function createState(options: ParsedOptions, dataDir: string) {
       for (const attachment of message.attachments) fs.rmSync(attachment.file, { force: true });
     }
     for (const session of uploadSessions.values()) fs.rmSync(session.file, { force: true });
+    for (const { message } of lateMessages.values()) {
+      for (const attachment of message.attachments) fs.rmSync(attachment.file, { force: true });
+    }
+    lateMessages.clear();
+    lostOnce.clear();
     messages.clear();
     uploadSessions.clear();
     folders.clear();
@@ -223,6 +273,11 @@ export function createState(options: ParsedOptions, dataDir: string) {
     folderMessages,
     attachmentFile,
     deleteMessage,
+    setConsent,
+    consentEffective,
+    holdLateMessage,
+    lostBefore,
+    landLateMessages,
     reset,
   };
 }
@@ -246,5 +301,6 @@ function emptyStats(): Stats {
     throttled: { concurrency: 0, requests: 0, upload: 0 },
     serviceUnavailable: 0,
     tokensIssued: 0,
+    lostCreates: 0,
   };
 }

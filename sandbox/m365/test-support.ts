@@ -3,7 +3,7 @@ import path from "node:path";
 import { ConfidentialClientApplication } from "@azure/msal-node";
 import { Client, GraphError } from "@microsoft/microsoft-graph-client";
 import { expect } from "vitest";
-import { startM365Sandbox, type M365Sandbox, type M365SandboxOptions } from "./index";
+import { connectorRedirectUris, startM365Sandbox, type M365Sandbox, type M365SandboxOptions } from "./index";
 
 /** The app-only scope the sandbox's Entra accepts: its own Graph origin + `/.default`, as in a national cloud. */
 export function graphScope(sandbox: Pick<M365Sandbox, "graphBaseUrl">): string {
@@ -33,8 +33,22 @@ export const MAILBOXES = [
   { address: "bob@contoso.example", displayName: "Bob Baker" },
 ] satisfies [MailboxInput, MailboxInput];
 
+/** Where the connector of the tests runs: its app registrations hold the redirect URIs under it. */
+export const TEST_APP_URL = "http://localhost:3000";
+export const TEST_REDIRECT_URIS = connectorRedirectUris(TEST_APP_URL);
+
+/** A sandbox whose import app holds both of the connector's redirect URIs and whose sign-in app holds the sign-in one. */
 export function startTestSandbox(options: M365SandboxOptions = {}): Promise<M365Sandbox> {
-  return startM365Sandbox({ port: 0, caDir: trustedCaDir!, mailboxes: MAILBOXES, consented: true, ...options });
+  const { signIn, consent } = TEST_REDIRECT_URIS;
+  return startM365Sandbox({
+    port: 0,
+    caDir: trustedCaDir!,
+    mailboxes: MAILBOXES,
+    consented: true,
+    app: { redirectUris: [signIn, consent] },
+    webApp: { redirectUris: [signIn] },
+    ...options,
+  });
 }
 
 /** The msal-node configuration a non-Microsoft authority host needs: knownAuthorities. */

@@ -8,6 +8,11 @@ export const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
 export const APP_ROLES_WHEN_CONSENTED = ["Mail.ReadWrite", "User.Read.All"];
 export const TOKEN_LIFETIME_SECONDS = 3599;
 
+/** Whether an app-only token carries the permissions consent grants (Graph reads them from the token, not the tenant). */
+export function hasConsentedRoles(roles: string[]): boolean {
+  return APP_ROLES_WHEN_CONSENTED.every((role) => roles.includes(role));
+}
+
 export type AppTokenClaims = { appId: string; tenantId: string; roles: string[] };
 
 export async function issueAppToken(

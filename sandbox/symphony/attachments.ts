@@ -27,17 +27,28 @@ export const LARGE_FILES = [
 ];
 const CHUNK = 3 * 64 * 1024; // a multiple of 3, so base64 of each chunk concatenates cleanly
 
-export function attachmentId(seed: string, messageId: string, n: number): string {
-  return createHash("sha256")
-    .update(`${seed}\u0001${messageId}\u0001${n}`)
-    .digest()
-    .subarray(0, 15)
-    .toString("base64url");
+/**
+ * Shaped like real attachment ids: `internal_<uploader's user id>%2F<16 bytes in base64>`, the
+ * base64 percent-encoded (`%2B`, `%2F`, `%3D`), e.g. "internal_14362370637825%2FT2vTuh%2BgWTtZFQtI%2FHDXYg%3D%3D"
+ * (symphony-bdk-java and symphony-bdk-python test resources). A client sends it exactly as listed,
+ * encoded once more as a query parameter.
+ */
+export function attachmentId(seed: string, messageId: string, n: number, uploaderId: number): string {
+  const hash = createHash("sha256").update(`${seed}\u0001${messageId}\u0001${n}`).digest().subarray(0, 16);
+  return `internal_${uploaderId}/${hash.toString("base64")}`.replace(
+    /[/+=]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
-export function smallAttachment(seed: string, messageId: string, pick: (n: number) => number): AttachmentInfo {
+export function smallAttachment(
+  seed: string,
+  messageId: string,
+  uploaderId: number,
+  pick: (n: number) => number,
+): AttachmentInfo {
   return {
-    id: attachmentId(seed, messageId, 0),
+    id: attachmentId(seed, messageId, 0, uploaderId),
     name: itemAt(SMALL_FILES, pick(SMALL_FILES.length)),
     size: 1024 + pick(300 * 1024),
     images: [],

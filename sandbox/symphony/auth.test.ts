@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from "node:crypto";
+import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSymphonySandbox, type SymphonySandbox } from "./index";
 import { loginHeaders, postJson, signLoginJwt } from "./test-client";
@@ -16,10 +17,13 @@ describe("RSA JWT login", () => {
     const jwt = await signLoginJwt(sandbox.bot.privateKeyPem, { sub: sandbox.bot.username });
     const pod = await login(sandbox.podUrl, "/login/pubkey/authenticate", jwt);
     expect(pod.status).toBe(200);
-    expect(await pod.json()).toEqual({
+    // A JWT (the BDKs read its claims); this pod does not offer simplified key delivery.
+    const session = (await pod.json()) as { name: string; token: string };
+    expect(session).toEqual({
       name: "sessionToken",
-      token: expect.stringMatching(/^[0-9a-f]{64,}$/) as unknown,
+      token: expect.stringMatching(/^[\w-]+\.[\w-]+\.[\w-]+$/) as unknown,
     });
+    expect(decodeJwt(session.token)).not.toHaveProperty("canUseSimplifiedKeyDelivery");
     const km = await login(sandbox.keyManagerUrl, "/relay/pubkey/authenticate", jwt);
     expect(await km.json()).toEqual({ name: "keyManagerToken", token: expect.any(String) as unknown });
   });
@@ -83,7 +87,7 @@ describe("RSA JWT login", () => {
 describe("tokens", () => {
   it("checks the session token on pod calls and both tokens on agent calls", async () => {
     const headers = await loginHeaders(sandbox);
-    const stream = sandbox.org.streams.find((s) => s.messageCount > 0)!;
+    const stream = sandbox.org.streams.find((s) => s.botIsMember && s.messageCount > 0)!;
     const messagesUrl = `${sandbox.agentUrl}/agent/v4/stream/${stream.id}/message?since=0`;
     expect((await fetch(`${sandbox.podUrl}/pod/v2/admin/user/list`)).status).toBe(401);
     expect(
@@ -137,5 +141,56 @@ describe("tokens", () => {
     } finally {
       await plain.close();
     }
+  });
+});
+
+describe("simplified key delivery", () => {
+  const feeds = (s: SymphonySandbox, headers: Record<string, string>) =>
+    fetch(`${s.agentUrl}/agent/v5/datafeeds`, { headers });
+
+  async function withPod(
+    options: { simplifiedKeyDelivery: boolean; agentVersion?: string },
+    check: (pod: SymphonySandbox, headers: { sessionToken: string; keyManagerToken: string }) => Promise<void>,
+  ) {
+    const pod = await startSymphonySandbox({
+      seed: "skd",
+      org: { users: 4, messages: 5 },
+      botKey: sandbox.bot,
+      ...options,
+    });
+    try {
+      await check(pod, await loginHeaders(pod));
+    } finally {
+      await pod.close();
+    }
+  }
+
+  it("needs the key manager token on agent calls when the pod does not offer it", async () => {
+    const { sessionToken, keyManagerToken } = await loginHeaders(sandbox);
+    expect((await feeds(sandbox, { sessionToken })).status).toBe(401);
+    expect((await feeds(sandbox, { sessionToken, keyManagerToken: "" })).status).toBe(401);
+    expect((await feeds(sandbox, { sessionToken, keyManagerToken })).status).toBe(200);
+  });
+
+  it("serves agent calls without a key manager token to a session that may use it, from agent 24.12", async () => {
+    await withPod({ simplifiedKeyDelivery: true }, async (pod, { sessionToken, keyManagerToken }) => {
+      expect(decodeJwt(sessionToken)).toMatchObject({ canUseSimplifiedKeyDelivery: true });
+      const info = await fetch(`${pod.agentUrl}/agent/v1/info`); // no token needed
+      expect(await info.json()).toMatchObject({ version: expect.stringMatching(/^Agent-25\.8\.1-/) as unknown });
+      expect((await feeds(pod, { sessionToken })).status).toBe(200);
+      expect((await feeds(pod, { sessionToken, keyManagerToken: "" })).status).toBe(200);
+      expect((await feeds(pod, { sessionToken, keyManagerToken })).status).toBe(200);
+      expect((await feeds(pod, { sessionToken, keyManagerToken: "forged" })).status).toBe(401);
+    });
+    await withPod(
+      { simplifiedKeyDelivery: true, agentVersion: "24.10.1" },
+      async (pod, { sessionToken, keyManagerToken }) => {
+        expect(await (await fetch(`${pod.agentUrl}/agent/v1/info`)).json()).toMatchObject({
+          version: expect.stringMatching(/^Agent-24\.10\.1-/) as unknown,
+        });
+        expect((await feeds(pod, { sessionToken })).status).toBe(401);
+        expect((await feeds(pod, { sessionToken, keyManagerToken })).status).toBe(200);
+      },
+    );
   });
 });

@@ -1,5 +1,5 @@
 // RSA JWT login as Symphony's pod and key manager do it, and the tokens they hand out.
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { errors, importSPKI, jwtVerify, type CryptoKey } from "jose";
 
 const MAX_LIFETIME_SECONDS = 300;
@@ -12,11 +12,30 @@ export type Tokens = {
   revokeAll(): void;
 };
 
-export function tokenStore(): Tokens {
+/**
+ * Session tokens are JWTs, as the BDKs expect: they read the `canUseSimplifiedKeyDelivery` claim
+ * without checking the signature (symphony-bdk-java JwtHelper.isSkdEnabled). The claim is present
+ * only when the pod offers simplified key delivery. Key manager tokens are opaque.
+ */
+export function tokenStore(session: { subject: string; simplifiedKeyDelivery: boolean }): Tokens {
   const issued = { sessionToken: new Set<string>(), keyManagerToken: new Set<string>() };
+  const secret = randomBytes(32);
+  const part = (json: object) => Buffer.from(JSON.stringify(json)).toString("base64url");
+  const sessionJwt = () => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = {
+      sub: session.subject,
+      iat: now,
+      exp: now + 14 * 86_400,
+      jti: randomBytes(16).toString("hex"),
+      ...(session.simplifiedKeyDelivery ? { canUseSimplifiedKeyDelivery: true } : {}),
+    };
+    const unsigned = `${part({ alg: "HS512", typ: "JWT" })}.${part(claims)}`;
+    return `${unsigned}.${createHmac("sha512", secret).update(unsigned).digest("base64url")}`;
+  };
   return {
     issue(kind) {
-      const token = randomBytes(64).toString("hex");
+      const token = kind === "sessionToken" ? sessionJwt() : randomBytes(64).toString("hex");
       issued[kind].add(token);
       return token;
     },
@@ -34,12 +53,24 @@ export async function importBotKey(publicKeyPem: string): Promise<CryptoKey> {
   return importSPKI(publicKeyPem, "RS512");
 }
 
-/** Checks the JWT: RS512 signature by the bot's key, sub = the bot's username, exp present, not past, at most 5 minutes ahead. */
-export async function verifyLoginJwt(jwt: string, key: CryptoKey, username: string): Promise<LoginResult> {
+/**
+ * Checks the JWT: RS512 signature by the bot's key, sub = the bot's username, exp present, not past, at
+ * most 5 minutes ahead, all by the server's clock `now` (epoch ms).
+ */
+export async function verifyLoginJwt(
+  jwt: string,
+  key: CryptoKey,
+  username: string,
+  now = Date.now(),
+): Promise<LoginResult> {
   try {
-    const { payload } = await jwtVerify(jwt, key, { algorithms: ["RS512"], requiredClaims: ["exp", "sub"] });
+    const { payload } = await jwtVerify(jwt, key, {
+      algorithms: ["RS512"],
+      requiredClaims: ["exp", "sub"],
+      currentDate: new Date(now),
+    });
     if (payload.sub !== username) return { ok: false, message: "Unknown user in token subject" };
-    if (payload.exp! - Date.now() / 1000 > MAX_LIFETIME_SECONDS)
+    if (payload.exp! - now / 1000 > MAX_LIFETIME_SECONDS)
       return { ok: false, message: "Token expiration is more than 5 minutes ahead" };
     return { ok: true };
   } catch (error) {

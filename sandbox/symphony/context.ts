@@ -20,6 +20,12 @@ export type Context = {
   stats: Stats;
   /** Whether the bot has the admin role (admin endpoints answer 403 otherwise). */
   botIsAdmin: boolean;
+  /** Whether the pod offers simplified key delivery, and the agent's version (GET /agent/v1/info). */
+  keyDelivery: { simplified: boolean; agentVersion: string };
+  /** Streams whose message history answers this status instead (setStreamFault). */
+  streamFaults: Map<string, 400 | 403 | 404>;
+  /** The servers' clock (epoch ms): the machine's, shifted by the clockSkewMs option. */
+  now: () => number;
 };
 
 export type Auth = "none" | "session" | "session+km";
@@ -145,7 +151,7 @@ export function server(ctx: Context, routes: Route[]): Handler {
     const { route } = match.c;
     if (route.auth !== "none" && !ctx.tokens.valid("sessionToken", header(req, "sessiontoken")))
       return fail(res, 401, "Invalid or missing session token");
-    if (route.auth === "session+km" && !ctx.tokens.valid("keyManagerToken", header(req, "keymanagertoken")))
+    if (route.auth === "session+km" && !keyManagerTokenOk(ctx, header(req, "keymanagertoken")))
       return fail(res, 401, "Invalid or missing key manager token");
     if (route.admin && !ctx.botIsAdmin) return fail(res, 403, "The caller lacks the necessary entitlement");
 
@@ -153,6 +159,16 @@ export function server(ctx: Context, routes: Route[]): Handler {
     const params = Object.fromEntries(match.c.names.map((name, i) => [name, decodeURIComponent(match.m[i + 1]!)]));
     await route.handle(ctx, req, res, url, params);
   };
+}
+
+/**
+ * A valid key manager token, or none at all (missing or empty) when the session may use simplified
+ * key delivery and the agent is 24.12 or later (symphony-bdk-java AuthSessionImpl, AgentVersion).
+ */
+function keyManagerTokenOk(ctx: Context, token: string | undefined): boolean {
+  if (token) return ctx.tokens.valid("keyManagerToken", token);
+  const [major = 0, minor = 0] = ctx.keyDelivery.agentVersion.split(".").map(Number);
+  return ctx.keyDelivery.simplified && (major > 24 || (major === 24 && minor >= 12));
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

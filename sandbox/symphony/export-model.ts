@@ -142,7 +142,7 @@ function exportMessage(org: Org, stream: OrgStream, index: number): ExportMessag
  * writes joins or leaves halfway through the room's messages). So a late joiner has no earlier
  * message and a leaver none of the later ones.
  */
-function planStays(org: Org, stream: OrgStream): Stay[] {
+export function planStays(org: Org, stream: OrgStream): Stay[] {
   const people = stream.memberIds.map((id) => personById(org, id)!);
   const stays = people.map((person) => ({ person, enter: -Infinity, leave: Infinity }));
   const humans = people.filter((p) => p.id !== org.bot.id);

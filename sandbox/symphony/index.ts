@@ -1,19 +1,21 @@
 // A local Symphony: pod, agent and key manager as three HTTP servers over a seeded organisation.
 import { generateKeyPair } from "node:crypto";
 import { promisify } from "node:util";
-import { close, listen } from "../http";
+import { close, listen, type Handler } from "../http";
 import { generateOrg, type Org, type OrgOptions } from "../org";
-import { addMessage, adminRoutes, type AddMessageInput } from "./admin";
+import { addMessage, adminRoutes, setStreamFault, type AddMessageInput, type StreamFaultInput } from "./admin";
 import { agentRoutes } from "./agent";
 import { importBotKey, tokenStore } from "./auth";
 import { startContentExport, type ContentExport, type ContentExportOptions } from "./content-export";
 import { server, type Context } from "./context";
 import { datafeeds } from "./datafeed";
 import { emptyStats, faultGate, type Faults, type Stats } from "./faults";
-import type { V4Message } from "./messages";
+import { listMessages, type V4Message } from "./messages";
+import { currentMembers, type CurrentMember } from "./membership";
 import { keyManagerRoutes, podRoutes } from "./pod";
 
-export type { AddMessageInput } from "./admin";
+export type { AddMessageInput, StreamFaultInput } from "./admin";
+export { currentMembers, type CurrentMember } from "./membership";
 export type { Faults, Stats } from "./faults";
 export type { V4Message } from "./messages";
 export type { V4Event } from "./datafeed";
@@ -43,6 +45,19 @@ export type SymphonySandboxOptions = {
   ports?: { pod?: number; agent?: number; keyManager?: number };
   /** Content Export files, the Files API, its storage server and SFTP (off when absent; see README). */
   contentExport?: ContentExportOptions;
+  /**
+   * Whether the pod offers simplified key delivery: its session tokens then carry
+   * `canUseSimplifiedKeyDelivery`, and an agent of 24.12 or later serves calls without a key manager
+   * token (default false: the key manager is needed, as on older pods).
+   */
+  simplifiedKeyDelivery?: boolean;
+  /** The agent's version, as GET /agent/v1/info reports it (default "25.8.1"). */
+  agentVersion?: string;
+  /**
+   * How far the servers' clock runs ahead of this machine's (negative: behind), in ms: their `Date`
+   * headers say so and login JWTs are judged by it (default 0).
+   */
+  clockSkewMs?: number;
 };
 
 export type SymphonySandbox = {
@@ -51,7 +66,14 @@ export type SymphonySandbox = {
   keyManagerUrl: string;
   bot: { username: string; userId: number; privateKeyPem: string; publicKeyPem: string };
   org: Org;
+  /** Adds a message now; with `diagnostic`, one the agent cannot decrypt (listed with that text instead of content). */
   addMessage(input: AddMessageInput): V4Message;
+  /** Makes one stream's message history answer 400, 403 or 404 (null: normal again). */
+  setStreamFault(input: StreamFaultInput): void;
+  /** The stream's members as the membership list shows them now (people who left are absent), with join dates. */
+  currentMembers(streamId: string): CurrentMember[];
+  /** Every message the stream holds now (generated, then added), oldest first, as the agent stores them. */
+  history(streamId: string): V4Message[];
   revokeSessions(): void;
   setFaults(change: Partial<Faults>): Faults;
   /** Live request counts of the pod, agent and key manager (admin API excluded). */
@@ -78,29 +100,39 @@ export async function startSymphonySandbox(options: SymphonySandboxOptions = {})
     org,
     streamsById: new Map(org.streams.map((s) => [s.id, s])),
     added: new Map(),
-    tokens: tokenStore(),
+    tokens: tokenStore({ subject: String(org.bot.id), simplifiedKeyDelivery: options.simplifiedKeyDelivery ?? false }),
     botKey: await importBotKey(botKey.publicKeyPem),
     feeds: datafeeds(options.datafeedTimeoutMs ?? 30_000),
     faults: faultGate(options.faults),
     stats: emptyStats(),
     botIsAdmin: options.botIsAdmin ?? true,
+    keyDelivery: { simplified: options.simplifiedKeyDelivery ?? false, agentVersion: options.agentVersion ?? "25.8.1" },
+    streamFaults: new Map(),
+    now: () => Date.now() + (options.clockSkewMs ?? 0),
   };
+  // Every answer of the three servers carries their own clock's time (RFC 9110, 6.6.1).
+  const clocked =
+    (handler: Handler): Handler =>
+    (req, res, url) => {
+      res.setHeader("date", new Date(ctx.now()).toUTCString());
+      return handler(req, res, url);
+    };
   const host = options.host ?? "127.0.0.1";
   const exporter = options.contentExport
     ? await startContentExport(options.contentExport, { org, sessions: ctx.tokens, stats: ctx.stats, host })
     : undefined;
   const podHandler = server(ctx, [...podRoutes, ...adminRoutes]);
   const pod = await listen(
-    async (req, res, url) => {
+    clocked(async (req, res, url) => {
       // The Files API has its own errors ({"error"}), auth (Bearer) and fault switches.
       if (exporter && (await exporter.filesApi.handle(req, res, url))) return;
       await podHandler(req, res, url);
-    },
+    }),
     host,
     options.ports?.pod ?? 0,
   );
-  const agent = await listen(server(ctx, agentRoutes), host, options.ports?.agent ?? 0);
-  const keyManager = await listen(server(ctx, keyManagerRoutes), host, options.ports?.keyManager ?? 0);
+  const agent = await listen(clocked(server(ctx, agentRoutes)), host, options.ports?.agent ?? 0);
+  const keyManager = await listen(clocked(server(ctx, keyManagerRoutes)), host, options.ports?.keyManager ?? 0);
 
   return {
     podUrl: pod.url,
@@ -109,6 +141,17 @@ export async function startSymphonySandbox(options: SymphonySandboxOptions = {})
     bot: { username: org.bot.userName, userId: org.bot.id, ...botKey },
     org,
     addMessage: (input) => addMessage(ctx, input),
+    setStreamFault: (input) => setStreamFault(ctx, input),
+    currentMembers(streamId) {
+      const stream = ctx.streamsById.get(streamId);
+      if (!stream) throw new Error(`Stream ${streamId} not found`);
+      return currentMembers(org, stream);
+    },
+    history(streamId) {
+      const stream = ctx.streamsById.get(streamId);
+      if (!stream) throw new Error(`Stream ${streamId} not found`);
+      return listMessages(org, ctx.added, stream, 0, 0, Infinity);
+    },
     revokeSessions: () => ctx.tokens.revokeAll(),
     setFaults: (change) => ctx.faults.set(change),
     stats: ctx.stats,

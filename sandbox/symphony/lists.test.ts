@@ -17,22 +17,21 @@ type AdminStream = {
   id: string;
   type: string;
   isActive: boolean;
-  attributes: { createdDate: number; members: number[]; roomName?: string };
+  attributes: { createdDate: number; members: number[]; roomName?: string; groupChat?: boolean };
 };
 type StreamPage = { count: number; skip: number; limit: number; streams: AdminStream[] };
 
 describe("admin user list and v3 lookup", () => {
-  it("pages every user, 100 at most per page", async () => {
+  it("pages every user, 100 by default and 1000 at most per page", async () => {
     const get = (q: string) => fetch(`${sandbox.podUrl}/pod/v2/admin/user/list?${q}`, { headers });
-    const first = (await (await get("skip=0&limit=100")).json()) as Array<{
-      userSystemInfo: { id: number };
-      userAttributes: { emailAddress: string };
-    }>;
-    const second = (await (await get("skip=100&limit=100")).json()) as typeof first;
+    type Users = Array<{ userSystemInfo: { id: number }; userAttributes: { emailAddress: string } }>;
+    const first = (await (await get("skip=0")).json()) as Users;
+    const second = (await (await get("skip=100&limit=100")).json()) as Users;
     expect(first).toHaveLength(100);
     expect(second).toHaveLength(181 - 100);
     expect(new Set([...first, ...second].map((u) => u.userSystemInfo.id)).size).toBe(181);
-    expect((await get("limit=101")).status).toBe(400);
+    expect((await (await get("limit=1000")).json()) as Users).toHaveLength(181);
+    expect((await get("limit=1001")).status).toBe(400);
     expect((await get("skip=-1")).status).toBe(400);
   });
 
@@ -67,13 +66,16 @@ describe("admin stream list", () => {
   const list = (query: string, filter: unknown) =>
     postJson(`${sandbox.podUrl}/pod/v1/admin/streams/list?${query}`, filter, headers);
 
-  it("pages all streams oldest first, 100 at most per page", async () => {
+  // Walls are never in the admin list: they are listed per user (below).
+  const conversations = () => sandbox.org.streams.filter((s) => s.type !== "POST");
+
+  it("pages all streams but walls oldest first, 100 at most per page", async () => {
     const first = (await (await list("skip=0&limit=100", {})).json()) as StreamPage;
     const second = (await (await list("skip=100&limit=100", {})).json()) as StreamPage;
-    expect(first.count).toBe(sandbox.org.streams.length);
+    expect(first.count).toBe(conversations().length);
     expect(first.streams).toHaveLength(100);
     const all = [...first.streams, ...second.streams];
-    expect(new Set(all.map((s) => s.id))).toEqual(new Set(sandbox.org.streams.map((s) => s.id)));
+    expect(new Set(all.map((s) => s.id))).toEqual(new Set(conversations().map((s) => s.id)));
     const dates = all.map((s) => s.attributes.createdDate);
     expect(dates).toEqual([...dates].sort((a, b) => a - b));
     expect((await list("limit=101", {})).status).toBe(400);
@@ -82,12 +84,19 @@ describe("admin stream list", () => {
   it("filters by type, scope, origin, status and dates", async () => {
     const rooms = (await (await list("limit=100", { streamTypes: [{ type: "ROOM" }] })).json()) as StreamPage;
     expect(rooms.count).toBe(sandbox.org.streams.filter((s) => s.type === "ROOM").length);
-    expect(rooms.streams.every((s) => s.type === "ROOM" && s.attributes.roomName)).toBe(true);
+    // Group chats are rooms marked groupChat (SBE 20.16), without a name; the other rooms have one.
+    const [groupChats, named] = [true, false].map((flag) =>
+      rooms.streams.filter((s) => s.attributes.groupChat === flag),
+    );
+    expect(groupChats!.length).toBeGreaterThan(0);
+    expect(groupChats!.every((s) => !s.attributes.roomName)).toBe(true);
+    expect(named!.length + groupChats!.length).toBe(rooms.streams.length);
+    expect(named!.every((s) => s.attributes.roomName)).toBe(true);
     const external = (await (await list("limit=100", { scope: "EXTERNAL" })).json()) as StreamPage;
-    expect(external.count).toBe(sandbox.org.streams.filter((s) => s.scope === "EXTERNAL").length);
+    expect(external.count).toBe(conversations().filter((s) => s.scope === "EXTERNAL").length);
     expect(external.count).toBeGreaterThan(0);
     const theirOrigin = (await (await list("limit=100", { origin: "EXTERNAL" })).json()) as StreamPage;
-    expect(theirOrigin.count).toBe(sandbox.org.streams.filter((s) => s.origin === "EXTERNAL").length);
+    expect(theirOrigin.count).toBe(conversations().filter((s) => s.origin === "EXTERNAL").length);
     const inactive = (await (await list("limit=100", { status: "INACTIVE" })).json()) as StreamPage;
     expect(inactive.count).toBeGreaterThan(0);
     expect(inactive.streams.every((s) => !s.isActive)).toBe(true);
@@ -98,6 +107,8 @@ describe("admin stream list", () => {
     ).json()) as StreamPage;
     expect(late.count).toBe(ims.filter((s) => s.createdDate >= middle).length);
     expect((await list("limit=10", { streamTypes: [{ type: "CHAT" }] })).status).toBe(400);
+    // "Valid values are IM, MIM or ROOM" (V2AdminStreamFilter).
+    expect((await list("limit=10", { streamTypes: [{ type: "IM" }, { type: "POST" }] })).status).toBe(400);
   });
 
   it("pages the members of a stream", async () => {
@@ -109,8 +120,44 @@ describe("admin stream list", () => {
       count: number;
       members: Array<{ user: { userId: number; isExternal: boolean }; isCreator: boolean }>;
     };
-    expect(page.count).toBe(room.memberIds.length);
-    expect(page.members.map((m) => m.user.userId)).toEqual(room.memberIds.slice(1, 3));
+    // The current members: someone who left the room is absent (membership.test.ts).
+    const current = sandbox.currentMembers(room.id).map((m) => m.person.id);
+    expect(page.count).toBe(current.length);
+    expect(page.members.map((m) => m.user.userId)).toEqual(current.slice(1, 3));
     expect((await fetch(`${sandbox.podUrl}/pod/v1/admin/stream/nope/membership/list`, { headers })).status).toBe(404);
+  });
+});
+
+describe("streams of one user (admin)", () => {
+  type UserStream = {
+    id: string;
+    active: boolean;
+    streamType: { type: string };
+    streamAttributes?: { members: number[] };
+  };
+  const listOf = (uid: number | string, filter: unknown, query = "") =>
+    postJson(`${sandbox.podUrl}/pod/v1/admin/user/${uid}/streams/list?${query}`, filter, headers);
+
+  it("lists a user's wall, and every active stream of theirs oldest first", async () => {
+    const wall = sandbox.org.streams.find((s) => s.type === "POST")!;
+    const [author] = wall.memberIds;
+    const walls = (await (await listOf(author!, { streamTypes: [{ type: "POST" }] })).json()) as UserStream[];
+    expect(walls).toEqual([
+      expect.objectContaining({ id: wall.id, streamType: { type: "POST" }, streamAttributes: { members: [author] } }),
+    ]);
+    const theirs = (await (await listOf(author!, {}, "limit=1000")).json()) as UserStream[];
+    const expected = sandbox.org.streams
+      .filter((s) => s.isActive && sandbox.currentMembers(s.id).some((m) => m.person.id === author))
+      .sort((a, b) => a.createdDate - b.createdDate);
+    expect(theirs.map((s) => s.id)).toEqual(expected.map((s) => s.id));
+  });
+
+  it("answers 204 when the user has no such stream, 404 to an unknown user and 400 to a bad filter", async () => {
+    const withoutWall = sandbox.org.people.find(
+      (p) => !p.external && !sandbox.org.streams.some((s) => s.type === "POST" && s.memberIds.includes(p.id)),
+    )!;
+    expect((await listOf(withoutWall.id, { streamTypes: [{ type: "POST" }] })).status).toBe(204);
+    expect((await listOf(42, {})).status).toBe(404);
+    expect((await listOf(withoutWall.id, { streamTypes: [{ type: "WALL" }] })).status).toBe(400);
   });
 });

@@ -19,6 +19,8 @@ const { values } = parseArgs({
     "export-unencrypted": { type: "boolean", default: false },
     "without-export-reader-role": { type: "boolean", default: false },
     sftp: { type: "boolean", default: false },
+    "simplified-key-delivery": { type: "boolean", default: false },
+    "agent-version": { type: "string", default: "25.8.1" },
   },
 });
 const count = z.coerce.number().int().min(0);
@@ -32,6 +34,11 @@ const sandbox = await startSymphonySandbox({
     messages: count.parse(values.messages),
   },
   datafeedTimeoutMs: count.parse(values["datafeed-timeout-ms"]),
+  simplifiedKeyDelivery: values["simplified-key-delivery"],
+  agentVersion: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/)
+    .parse(values["agent-version"]),
   host: values.host,
   // --port-base N puts the pod on N, the agent on N+1 and the key manager on N+2; 0 = ephemeral.
   ports: portBase === 0 ? {} : { pod: portBase, agent: portBase + 1, keyManager: portBase + 2 },

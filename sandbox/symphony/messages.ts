@@ -39,14 +39,30 @@ export type V4Message = {
   parentMessageId?: string;
   initialTimestamp?: number;
   initialMessageId?: string;
+  /** Set on a message the agent could not decrypt or parse (agent-api-public.yaml V4Message.diagnostic). */
+  diagnostic?: string;
 };
+
+/**
+ * What the agent sends for a message: a message it could not read carries `diagnostic` instead of
+ * its content (which fields remain is not documented; here ids, time, sender and stream).
+ */
+export function onTheWire(message: V4Message) {
+  if (message.diagnostic === undefined) return message;
+  const { messageId, timestamp, user, stream, diagnostic } = message;
+  return { messageId, timestamp, user, stream, diagnostic };
+}
 
 /** Messages added through the admin API, per stream id, oldest first. */
 export type AddedMessages = Map<string, V4Message[]>;
 
-const ID_HASH_BYTES = 12;
+const ID_HASH_BYTES = 19;
 
-/** 12 seeded bytes then the index (6 bytes): 24 URL-safe base64 characters that we can decode. */
+/**
+ * 19 seeded bytes then the index (6 bytes): 34 URL-safe base64 characters, the length of real
+ * message ids (e.g. "kyydG4s4FMzU1O6oTGu3v3___opR7dOFbQ" in symphony-bdk-java's test resources),
+ * that we can decode.
+ */
 export function messageId(org: Org, streamId: string, index: number): string {
   const bytes = Buffer.alloc(ID_HASH_BYTES + 6);
   createHash("sha256").update(`${org.seed}\u0001${streamId}\u0001${index}`).digest().copy(bytes, 0, 0, ID_HASH_BYTES);
@@ -56,7 +72,7 @@ export function messageId(org: Org, streamId: string, index: number): string {
 
 /** The index of a message id within the stream, or null when it is not one of that stream's ids. */
 export function messageIndex(org: Org, streamId: string, id: string): number | null {
-  if (!/^[A-Za-z0-9_-]{24}$/.test(id)) return null;
+  if (!/^[A-Za-z0-9_-]{34}$/.test(id)) return null;
   const index = Buffer.from(id, "base64url").readUIntBE(ID_HASH_BYTES, 6);
   return messageId(org, streamId, index) === id ? index : null;
 }
@@ -145,8 +161,9 @@ export function generatedMessage(org: Org, stream: OrgStream, index: number): V4
   const id = messageId(org, stream.id, index);
   const attachments: AttachmentInfo[] = [];
   const large = org.largeAttachments ? LARGE_FILES.find((f) => f.globalIndex === global) : undefined;
-  if (large) attachments.push({ id: attachmentId(org.seed, id, 0), name: large.name, size: large.size, images: [] });
-  else if (global % 9 === 2) attachments.push(smallAttachment(org.seed, id, pick));
+  if (large)
+    attachments.push({ id: attachmentId(org.seed, id, 0, sender.id), name: large.name, size: large.size, images: [] });
+  else if (global % 9 === 2) attachments.push(smallAttachment(org.seed, id, sender.id, pick));
 
   if (index > 0 && global % 13 === 6) {
     // An edit: a later version of the previous message, carrying the first version's id and time.
@@ -227,6 +244,7 @@ export function addedMessage(
     text?: string;
     data?: Record<string, unknown>;
     attachments?: Array<{ name: string; size: number }>;
+    diagnostic?: string;
   },
 ): V4Message {
   const extra = added.get(stream.id) ?? [];
@@ -237,7 +255,7 @@ export function addedMessage(
   const id = messageId(org, stream.id, index);
   const body: Body = { message: input.message ?? presentationMl(escapeHtml(input.text ?? "")), data: input.data ?? {} };
   const attachments = (input.attachments ?? []).map((a, n) => ({
-    id: attachmentId(org.seed, id, n),
+    id: attachmentId(org.seed, id, n, input.sender.id),
     name: a.name,
     size: a.size,
     images: [],
@@ -248,6 +266,7 @@ export function addedMessage(
     body,
     attachments,
   });
+  if (input.diagnostic !== undefined) message.diagnostic = input.diagnostic;
   extra.push(message);
   return message;
 }

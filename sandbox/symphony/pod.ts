@@ -5,6 +5,7 @@ import { sendJson } from "../http";
 import { messageTimestamp, personById, type OrgStream, type Person } from "../org";
 import { verifyLoginJwt, type TokenKind } from "./auth";
 import { body, fail, paging, query, route, type Context, type Route } from "./context";
+import { currentMembers } from "./membership";
 
 const loginBody = z.object({ token: z.string().min(1) });
 
@@ -12,7 +13,7 @@ function login(kind: TokenKind) {
   return async (ctx: Context, req: IncomingMessage, res: ServerResponse) => {
     const input = await body(req, res, loginBody);
     if (!input) return;
-    const result = await verifyLoginJwt(input.token, ctx.botKey, ctx.org.bot.userName);
+    const result = await verifyLoginJwt(input.token, ctx.botKey, ctx.org.bot.userName, ctx.now());
     if (!result.ok) return fail(res, 401, result.message);
     sendJson(res, 200, { name: kind, token: ctx.tokens.issue(kind) });
   };
@@ -49,9 +50,11 @@ function userV2(person: Person) {
 }
 
 const streamType = z.enum(["IM", "MIM", "ROOM", "POST"]);
+// V2AdminStreamFilter: "Valid values are IM, MIM or ROOM"; walls (POST) are listed per user.
+const adminStreamType = z.enum(["IM", "MIM", "ROOM"]);
 const streamFilter = z
   .object({
-    streamTypes: z.array(z.object({ type: streamType })).optional(),
+    streamTypes: z.array(z.object({ type: adminStreamType })).optional(),
     scope: z.enum(["INTERNAL", "EXTERNAL"]).optional(),
     origin: z.enum(["INTERNAL", "EXTERNAL"]).optional(),
     privacy: z.enum(["PUBLIC", "PRIVATE"]).optional(),
@@ -85,6 +88,7 @@ function lastMessageDate(ctx: Context, stream: OrgStream): number | undefined {
 
 function adminStream(ctx: Context, stream: OrgStream) {
   const origin = personById(ctx.org, stream.createdByUserId)!;
+  const members = currentMembers(ctx.org, stream);
   return {
     id: stream.id,
     isExternal: stream.origin === "EXTERNAL",
@@ -93,15 +97,38 @@ function adminStream(ctx: Context, stream: OrgStream) {
     type: stream.type,
     attributes: {
       ...(stream.roomName ? { roomName: stream.roomName, roomDescription: stream.roomDescription } : {}),
-      members: stream.memberIds,
+      // "list of userid who is member of the stream - im or mim only" (V2AdminStreamAttributes)
+      ...(stream.type === "IM" || stream.type === "MIM" ? { members: members.map((m) => m.person.id) } : {}),
       createdByUserId: stream.createdByUserId,
       createdDate: stream.createdDate,
       lastModifiedDate: stream.lastModifiedDate,
       originCompany: origin.company,
       originCompanyId: origin.companyId,
-      membersCount: stream.memberIds.length,
+      membersCount: members.length,
       lastMessageDate: lastMessageDate(ctx, stream),
+      // "whether a stream is a group chat or not. Since SBE 20.16." (V2AdminStreamAttributes)
+      ...(stream.type === "ROOM" ? { groupChat: stream.groupChat } : {}),
     },
+  };
+}
+
+const userStreamFilter = z
+  .object({
+    streamTypes: z.array(z.object({ type: streamType })).optional(),
+    includeInactiveStreams: z.boolean().optional(),
+  })
+  .optional();
+
+/** StreamAttributes, an item of POST /pod/v1/streams/list (the caller's own streams). */
+function userStream(ctx: Context, stream: OrgStream) {
+  return {
+    id: stream.id,
+    crossPod: stream.scope === "EXTERNAL",
+    active: stream.isActive,
+    streamType: { type: stream.type },
+    ...(stream.type === "ROOM"
+      ? { roomAttributes: stream.roomName ? { name: stream.roomName } : {} }
+      : { streamAttributes: { members: currentMembers(ctx.org, stream).map((m) => m.person.id) } }),
   };
 }
 
@@ -125,13 +152,65 @@ const v3Users = z
 
 export const podRoutes: Route[] = [
   { method: "POST", path: "/login/pubkey/authenticate", auth: "none", handle: login("sessionToken") },
+  // Session User: the caller's own UserV2, no admin role needed.
+  {
+    method: "GET",
+    path: "/pod/v2/sessioninfo",
+    auth: "session",
+    handle: (ctx, _req, res) => sendJson(res, 200, userV2(ctx.org.bot)),
+  },
+  {
+    method: "POST",
+    path: "/pod/v1/streams/list",
+    auth: "session",
+    async handle(ctx, req, res, url) {
+      const q = query(res, url, z.object(paging(1000, 50)));
+      if (!q) return;
+      const filter = await body(req, res, userStreamFilter);
+      if (filter === null) return;
+      const types = filter?.streamTypes?.map((t) => t.type) ?? [];
+      const mine = ctx.org.streams
+        .filter((s) => s.botIsMember && (types.length === 0 || types.includes(s.type)))
+        .filter((s) => s.isActive || filter?.includeInactiveStreams === true)
+        .sort((a, b) => a.createdDate - b.createdDate);
+      const page = mine.slice(q.skip, q.skip + q.limit).map((s) => userStream(ctx, s));
+      // The spec's 204 "Stream not found": nothing (more) to list.
+      if (page.length === 0) return void res.writeHead(204).end();
+      sendJson(res, 200, page);
+    },
+  },
+  // "Retrieve a list of all streams of which this user is a member, sorted by creation date
+  // (ascending). Since SBE 20.16." The only way to list walls (POST): the admin list refuses them.
+  route({
+    method: "POST",
+    path: "/pod/v1/admin/user/{uid}/streams/list",
+    auth: "session",
+    admin: true,
+    async handle(ctx, req, res, url, params) {
+      const user = /^\d+$/.test(params.uid) ? personById(ctx.org, Number(params.uid)) : undefined;
+      if (!user) return fail(res, 404, `User ${params.uid} not found`);
+      const q = query(res, url, z.object(paging(1000, 50)));
+      if (!q) return;
+      const filter = await body(req, res, userStreamFilter);
+      if (filter === null) return;
+      const types = new Set(filter?.streamTypes?.map((t) => t.type));
+      const theirs = ctx.org.streams
+        .filter((s) => (types.size === 0 || types.has(s.type)) && (s.isActive || filter?.includeInactiveStreams))
+        .filter((s) => currentMembers(ctx.org, s).some((m) => m.person.id === user.id))
+        .sort((a, b) => a.createdDate - b.createdDate);
+      const page = theirs.slice(q.skip, q.skip + q.limit).map((s) => userStream(ctx, s));
+      if (page.length === 0) return void res.writeHead(204).end();
+      sendJson(res, 200, page);
+    },
+  }),
   {
     method: "GET",
     path: "/pod/v2/admin/user/list",
     auth: "session",
     admin: true,
     handle(ctx, _req, res, url) {
-      const q = query(res, url, z.object(paging(100, 100)));
+      // "Default is 100. Must be a positive integer and must not exceed 1000."
+      const q = query(res, url, z.object(paging(1000, 100)));
       if (!q) return;
       const everyone = [ctx.org.bot, ...ctx.org.people];
       sendJson(
@@ -167,7 +246,9 @@ export const podRoutes: Route[] = [
       if (!q) return;
       const filter = await body(req, res, streamFilter);
       if (filter === null) return;
-      const all = ctx.org.streams.filter((s) => matches(s, filter)).sort((a, b) => a.createdDate - b.createdDate);
+      const all = ctx.org.streams
+        .filter((s) => s.type !== "POST" && matches(s, filter))
+        .sort((a, b) => a.createdDate - b.createdDate);
       const page = all.slice(q.skip, q.skip + q.limit).map((s) => adminStream(ctx, s));
       sendJson(res, 200, { count: all.length, skip: q.skip, limit: q.limit, filter: filter ?? {}, streams: page });
     },
@@ -182,8 +263,8 @@ export const podRoutes: Route[] = [
       if (!stream) return fail(res, 404, `Stream ${params.sid} not found`);
       const q = query(res, url, z.object(paging(1000, 100)));
       if (!q) return;
-      const members = stream.memberIds.slice(q.skip, q.skip + q.limit).map((id) => {
-        const p = personById(ctx.org, id)!;
+      const current = currentMembers(ctx.org, stream);
+      const members = current.slice(q.skip, q.skip + q.limit).map(({ person: p, joinDate }) => {
         return {
           user: {
             userId: p.id,
@@ -195,12 +276,12 @@ export const podRoutes: Route[] = [
             companyId: p.companyId,
             isExternal: p.external,
           },
-          isOwner: stream.ownerIds.includes(id),
-          isCreator: stream.createdByUserId === id,
-          joinDate: stream.createdDate,
+          isOwner: stream.ownerIds.includes(p.id),
+          isCreator: stream.createdByUserId === p.id,
+          joinDate,
         };
       });
-      sendJson(res, 200, { count: stream.memberIds.length, skip: q.skip, limit: q.limit, members });
+      sendJson(res, 200, { count: current.length, skip: q.skip, limit: q.limit, members });
     },
   }),
 ];

@@ -9,12 +9,15 @@ import { FlyoutKeyboard } from "@/components/connectors/flyout/FlyoutKeyboard";
 import { connectorRowId } from "@/components/connectors/ConnectorTable";
 import { RunHistory } from "@/components/connectors/flyout/RunHistory";
 import { SourceStatus } from "@/components/connectors/flyout/SourceStatus";
+import { StreamCoverage } from "@/components/connectors/flyout/StreamCoverage";
 import { StatusLogDownload } from "@/components/connectors/flyout/StatusLogDownload";
 import { listAudit } from "@/lib/audit";
 import {
+  connectorOverview,
   exportFileReports,
   getConnectorSettings,
   importedPerDay,
+  latestCoverage,
   latestRunProgress,
   listRuns,
   STREAM_TYPES,
@@ -27,13 +30,16 @@ const FLYOUT_FILES = 20;
 export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; isAdmin: boolean; closeHref: string }) {
   const connector = await getConnectorSettings(id);
   if (!connector) return null;
-  const [runs, perDay, audit, progress, files] = await Promise.all([
+  const [runs, perDay, audit, progress, files, coverage, overview] = await Promise.all([
     listRuns(id),
     importedPerDay(id),
     listAudit(id, 20),
     latestRunProgress(id),
     connector.sourceKind === "CONTENT_EXPORT" ? exportFileReports(id, { take: FLYOUT_FILES }) : Promise.resolve(null),
+    connector.sourceKind === "CONVERSATIONS" ? latestCoverage(id) : Promise.resolve(undefined),
+    connectorOverview(id),
   ]);
+  if (!overview) return null;
   const last = runs.find((run) => run.status !== "QUEUED" && run.status !== "RUNNING");
   const streams = STREAM_TYPES.filter((t) => connector.streamTypes.includes(t.value))
     .map((t) => t.label)
@@ -54,7 +60,7 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
               {connector.name}
             </h2>
             <p className="text-muted mt-1 flex items-center gap-2">
-              Symphony <StatusBadge status={connector.status} />
+              Symphony <StatusBadge status={overview.health.state} />
             </p>
           </div>
           <Link href={closeHref} className="hover:bg-canvas rounded px-2 py-1 text-lg" aria-label="Close details">
@@ -71,7 +77,7 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
           />
         </div>
         <FlyoutSection title="Connector status with source">
-          <SourceStatus last={last} isDraft={connector.status === "DRAFT"} />
+          <SourceStatus overview={overview} last={last} isDraft={connector.status === "DRAFT"} />
         </FlyoutSection>
         <FlyoutSection title="Items imported per day">
           <ImportChart data={perDay} everImported={runs.some((run) => run.itemsImported > 0)} />
@@ -89,11 +95,16 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
             />
           </FlyoutSection>
         )}
+        {coverage !== undefined && (
+          <FlyoutSection title="Conversations read">
+            <StreamCoverage coverage={coverage} />
+          </FlyoutSection>
+        )}
         <FlyoutSection title="Run history">
-          <RunHistory runs={runs} />
+          <RunHistory connectorId={id} runs={runs} />
         </FlyoutSection>
         <FlyoutSection title="Status log">
-          <StatusLogDownload connectorId={id} runs={runs} />
+          <StatusLogDownload connectorId={id} runs={runs} conversations={connector.sourceKind === "CONVERSATIONS"} />
         </FlyoutSection>
         <FlyoutSection title="Audit trail">
           <AuditTrail events={audit} />

@@ -55,11 +55,13 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
       router.refresh();
     });
 
-  // A queued run has no counts yet: the bar is indeterminate rather than showing the previous run's.
+  // A queued run, or one still collecting, has no item count yet: the bar is indeterminate rather than "0 of 0".
   const percent =
     progress?.status === "RUNNING" && progress.itemsTotal > 0
       ? Math.round((progress.itemsDone / progress.itemsTotal) * 100)
       : undefined;
+  // A run stopped by an error (or waiting for admin consent to apply) says why and when it tries again.
+  const waiting = progress?.status === "RUNNING" && progress.error !== null;
 
   return (
     <div className="space-y-3">
@@ -106,12 +108,17 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
           </button>
         )}
       </div>
-      {running(progress) && (
+      {running(progress) && waiting && (
+        <p className="rounded border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900" role="status">
+          {progress.nextAttemptAt
+            ? `Retrying: ${sentence(progress.error!)} Next try at ${timeOfDay(progress.nextAttemptAt)}.`
+            : progress.error}
+        </p>
+      )}
+      {running(progress) && !waiting && (
         <div>
           <p className="text-sm" role="status">
-            {progress!.status === "QUEUED"
-              ? "Import queued…"
-              : `Importing… ${progress!.itemsDone} of ${progress!.itemsTotal} items processed`}
+            {progressText(progress!)}
           </p>
           <div
             role="progressbar"
@@ -121,9 +128,9 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
             aria-valuenow={percent}
             className="mt-1 h-2 w-full overflow-hidden rounded bg-gray-200"
           >
-            {/* Until the run knows how many items it has, the bar pulses across its whole width instead of showing a made-up share. */}
+            {/* Until the run knows how many items it has, a short segment pulses instead of a made-up share. */}
             <div
-              className={percent === undefined ? "bg-brand/30 h-full w-full animate-pulse" : "bg-brand h-full"}
+              className={percent === undefined ? "bg-brand/50 h-full w-1/4 animate-pulse" : "bg-brand h-full"}
               style={percent === undefined ? undefined : { width: `${percent}%` }}
             />
           </div>
@@ -167,6 +174,24 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
   );
 }
 
+function progressText(progress: RunProgress): string {
+  if (progress.status === "QUEUED") return "Import queued…";
+  if (progress.itemsTotal === 0) {
+    const collected = progress.messagesCollected;
+    return `Reading Symphony… ${collected} new message${collected === 1 ? "" : "s"} so far`;
+  }
+  return `Importing… ${progress.itemsDone} of ${progress.itemsTotal} items processed`;
+}
+
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/** "14:02:31 UTC": the console writes every time in UTC. */
+function timeOfDay(iso: string): string {
+  return `${iso.slice(11, 19)} UTC`;
+}
+
 const queued: RunProgress = {
   runId: "",
   status: "QUEUED",
@@ -177,4 +202,5 @@ const queued: RunProgress = {
   itemsTotal: 0,
   itemsDone: 0,
   error: null,
+  nextAttemptAt: null,
 };

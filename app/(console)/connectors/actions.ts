@@ -3,6 +3,7 @@ import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { adminAction } from "@/lib/auth";
 import { deleteConnector, pauseConnector, resumeConnector, runNow, type LifecycleResult } from "@/lib/connectors";
+import { consoleNotifySettings, sendTestNotification, type ChannelResult } from "@/lib/notify";
 
 /** The flyout's buttons: each takes the connector id and answers what happened. */
 function lifecycleAction(change: (id: string, actor: string) => Promise<LifecycleResult>) {
@@ -17,3 +18,9 @@ export const runNowAction = lifecycleAction(runNow);
 export const pauseAction = lifecycleAction(pauseConnector);
 export const resumeAction = lifecycleAction(resumeConnector);
 export const deleteAction = lifecycleAction(deleteConnector);
+
+/** "Send test notification": one message on every configured channel, and how each went. */
+export const testNotificationAction = adminAction(
+  z.object({}).optional(),
+  async (_, { actor }): Promise<ChannelResult[]> => sendTestNotification(consoleNotifySettings(), actor),
+);

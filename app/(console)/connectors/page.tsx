@@ -5,14 +5,22 @@ import { ConnectorFilters } from "@/components/connectors/ConnectorFilters";
 import { ConnectorTable } from "@/components/connectors/ConnectorTable";
 import { EmptyState } from "@/components/connectors/EmptyState";
 import { requireSession, userIsAdmin } from "@/lib/auth";
-import { listConnectors } from "@/lib/connectors";
+import { CONNECTOR_STATES, listConnectors } from "@/lib/connectors";
+import { NotificationsPanel } from "@/components/notifications/NotificationsPanel";
+import { consoleNotifySettings, notificationTargets } from "@/lib/notify";
+import { testNotificationAction } from "./actions";
 import { ConnectorFlyout } from "./ConnectorFlyout";
 
 export const metadata: Metadata = { title: "Data connectors" };
 
 const searchSchema = z.object({
   q: z.string().trim().max(100).catch(""),
-  status: z.enum(["ACTIVE", "PAUSED", "DRAFT", "ERROR"]).optional().catch(undefined),
+  // "ACTIVE" is what links made before the health states said for Connected.
+  status: z
+    .enum([...CONNECTOR_STATES, "ACTIVE"])
+    .transform((state) => (state === "ACTIVE" ? "CONNECTED" : state))
+    .optional()
+    .catch(undefined),
   connector: z.uuid().optional().catch(undefined),
   denied: z.literal("1").optional().catch(undefined),
 });
@@ -25,7 +33,7 @@ export default async function ConnectorsPage({
   const user = await requireSession();
   const isAdmin = userIsAdmin(user);
   const { q, status, connector, denied } = searchSchema.parse(await searchParams);
-  const rows = await listConnectors({ search: q, status });
+  const rows = await listConnectors({ search: q, state: status });
   const filtered = Boolean(q || status);
   const query = new URLSearchParams({ ...(q ? { q } : {}), ...(status ? { status } : {}) }).toString();
 
@@ -70,6 +78,9 @@ export default async function ConnectorsPage({
             {rows.length} connector{rows.length === 1 ? "" : "s"}
           </p>
         </>
+      )}
+      {isAdmin && (
+        <NotificationsPanel targets={notificationTargets(consoleNotifySettings())} sendTest={testNotificationAction} />
       )}
       {connector && (
         <ConnectorFlyout id={connector} isAdmin={isAdmin} closeHref={`/connectors${query ? `?${query}` : ""}`} />

@@ -7,7 +7,16 @@ const control = "rounded border border-gray-500 bg-white px-2 py-1.5";
  * Chooses what to download from the status log: one run, a range of message dates, one status. A
  * plain GET form to the log's route, so the browser downloads the CSV and the route checks the filter.
  */
-export function StatusLogDownload({ connectorId, runs }: { connectorId: string; runs: RunRow[] }) {
+export function StatusLogDownload({
+  connectorId,
+  runs,
+  conversations = false,
+}: {
+  connectorId: string;
+  runs: RunRow[];
+  /** The connector reads the service account's conversations: its log also lists those a run could not read. */
+  conversations?: boolean;
+}) {
   return (
     <form method="get" action={`/api/connectors/${connectorId}/log`} className="grid gap-3 sm:grid-cols-2">
       <label className="flex flex-col gap-1 sm:col-span-2">
@@ -37,6 +46,7 @@ export function StatusLogDownload({ connectorId, runs }: { connectorId: string; 
           <option value="skipped">Skipped</option>
           <option value="failed">Failed</option>
           <option value="pending">Pending</option>
+          {conversations && <option value="not_read">Conversations not read</option>}
         </select>
       </label>
       <div className="sm:col-span-2">

@@ -1,7 +1,7 @@
 // Shared by the wizard's pages and server actions: who may open a step, and on which connector.
 import { redirect } from "next/navigation";
 import { z } from "zod";
-import { ACCESS_DENIED_PATH, requireSession, userIsAdmin } from "@/lib/auth";
+import { requireAdmin } from "@/lib/auth";
 import {
   canOpenStep,
   getConnectorSettings,
@@ -26,8 +26,7 @@ export async function openStep<TSlug extends WizardStepSlug>(
   slug: TSlug,
   searchParams: WizardSearchParams,
 ): Promise<OpenedStep<TSlug>> {
-  const user = await requireSession();
-  if (!userIsAdmin(user)) redirect(ACCESS_DENIED_PATH);
+  await requireAdmin();
   const raw = await searchParams;
   const params = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v[0] : v]));
   const id = idSchema.safeParse(params.id);

@@ -9,7 +9,11 @@ export async function GET(request: NextRequest) {
   if (access.denied) return access.denied;
   const params = consentCallbackSchema.safeParse(Object.fromEntries(request.nextUrl.searchParams));
   if (!params.success) return Response.json({ error: "Malformed consent response." }, { status: 400 });
-  const outcome = await completeConsent(params.data, { oid: access.user.oid, actor: actorName(access.user) });
+  const outcome = await completeConsent(params.data, {
+    oid: access.user.oid,
+    actor: actorName(access.user),
+    tid: access.user.tid,
+  });
   if (outcome.kind === "unknown-state") {
     return Response.json(
       {
@@ -22,5 +26,6 @@ export async function GET(request: NextRequest) {
   const target = new URL(wizardHref("consent", outcome.connectorId), config().APP_URL);
   target.searchParams.set("consent", outcome.kind);
   if (outcome.kind === "refused") target.searchParams.set("reason", outcome.reason);
+  if (outcome.kind === "granted" && outcome.pending) target.searchParams.set("pending", "1");
   return NextResponse.redirect(target, 303);
 }

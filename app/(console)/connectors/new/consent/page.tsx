@@ -36,7 +36,16 @@ export default async function ConsentPage({ searchParams }: { searchParams: Wiza
             message={`Consent was not granted: ${refusalText(params.reason)}. Ask a global administrator to sign in and accept, or check that the app registration exists in your tenant, then try again.`}
           />
         )}
-        {params.consent === "granted" && granted && <FormMessage tone="success" message="Consent granted." />}
+        {params.consent === "granted" && granted && (
+          <FormMessage
+            tone="success"
+            message={
+              params.pending === "1"
+                ? "Consent granted. Microsoft 365 can take a few minutes to apply it: the first import waits for it."
+                : "Consent granted."
+            }
+          />
+        )}
         {granted ? (
           <p className="rounded border border-green-300 bg-green-50 p-3 text-green-900">
             Consent granted for tenant <strong>{c.tenantId}</strong> by {c.consentGrantedBy} on{" "}

@@ -1,0 +1,158 @@
+// The "Conversations of the service account" source against a sandbox that behaves like a real agent:
+// the bot reads only the streams it is a member of (403 for the others), and every run records which
+// streams it read and which Symphony refused and why. A person who joined a room later does not
+// receive its earlier messages. Streams with nothing new are not read again. A message the agent
+// cannot decrypt fails by itself, and a stream Symphony will not serve is recorded and the run goes on.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "csv-parse/sync";
+import { statusLogStream } from "@/lib/connectors";
+import { db } from "@/lib/db";
+import { canRun, exactlyOnceProblems, startHarness, type Harness } from "@/lib/testing";
+import { NOT_A_MEMBER, parseCoverage, type StreamCoverage } from "./coverage";
+import { runImport } from "./run";
+
+if (!canRun)
+  console.warn(
+    "lib/pipeline conversations tests skipped: needs vitest's globalSetup (DATABASE_URL, Azurite, NODE_EXTRA_CA_CERTS for the M365 sandbox)",
+  );
+
+describe.skipIf(!canRun)("the conversations of the service account", () => {
+  let h: Harness;
+  const workerId = "conversations-test";
+
+  beforeAll(async () => {
+    h = await startHarness({ seed: "rest-coverage", users: 8, messages: 60, largeAttachments: false });
+  });
+  afterAll(() => h?.close());
+
+  const org = () => h.symphony.org;
+  const ids = (streams: Array<{ id: string }>) => streams.map((s) => s.id).sort();
+  const messageCalls = () => h.symphony.stats.byRoute["GET /agent/v4/stream/{sid}/message"] ?? 0;
+
+  async function run() {
+    const summary = await runImport(await h.newRun(), { workerId, environment: h.environment });
+    const row = await db.importRun.findUniqueOrThrow({ where: { id: summary.runId } });
+    return { summary, coverage: parseCoverage(row.coverage) as StreamCoverage };
+  }
+
+  it("reads the bot's conversations, records the others as refused with the reason, and goes on", async () => {
+    const { summary, coverage } = await run();
+    const mine = org().streams.filter((s) => s.botIsMember);
+    const theirs = org().streams.filter((s) => !s.botIsMember);
+    expect(theirs.length).toBeGreaterThan(0);
+
+    expect(summary.status).toBe("SUCCEEDED");
+    expect(summary.messagesCollected).toBe((await h.expected()).length);
+    expect(summary.messagesCollected).toBeLessThan(org().totalMessages);
+    expect(coverage.listed).toBe(org().streams.length);
+    expect(ids(coverage.read)).toEqual(ids(mine));
+    expect(coverage.read.reduce((sum, s) => sum + s.messages, 0)).toBe(summary.messagesCollected);
+    expect(ids(coverage.refused)).toEqual(ids(theirs));
+    expect(coverage.refusedTotal).toBe(theirs.length);
+    expect(coverage.refused.every((s) => s.reason.startsWith(NOT_A_MEMBER))).toBe(true);
+    // Rooms say nothing of their members in the list: the agent's 403 tells.
+    expect(coverage.refused.some((s) => s.type === "ROOM" && s.reason.includes("HTTP 403"))).toBe(true);
+    const room = coverage.read.find((s) => s.type === "ROOM" && s.name);
+    expect(room?.name).toBe(org().streams.find((s) => s.id === room?.id)?.roomName);
+
+    const { problems } = await exactlyOnceProblems(h);
+    expect(problems).toEqual([]);
+  });
+
+  it("gives a room's earlier messages only to the people who were in it then (joinDate)", async () => {
+    const joined = org()
+      .streams.filter((s) => s.botIsMember && s.type === "ROOM")
+      .flatMap((stream) =>
+        h.symphony
+          .currentMembers(stream.id)
+          .filter((m) => m.joinDate > stream.createdDate && m.person.m365Address === m.person.symphonyEmail)
+          .map((member) => ({ stream, member })),
+      );
+    expect(joined.length).toBeGreaterThan(0);
+    for (const { stream, member } of joined) {
+      const mailbox = member.person.m365Address!;
+      const messages = await db.sourceMessage.findMany({
+        where: { connectorId: h.connector.id, streamId: stream.id },
+        include: { items: { where: { mailbox } } },
+      });
+      const before = messages.filter((m) => m.sentAt.getTime() < member.joinDate);
+      const after = messages.filter((m) => m.sentAt.getTime() >= member.joinDate);
+      expect(before.length, `messages before ${member.person.displayName} joined`).toBeGreaterThan(0);
+      expect(after.length).toBeGreaterThan(0);
+      expect(before.flatMap((m) => m.items)).toEqual([]);
+      expect(after.every((m) => m.items.length === 1)).toBe(true);
+    }
+  });
+
+  it("does not read again a stream with nothing newer than its checkpoint", async () => {
+    const mine = org().streams.filter((s) => s.botIsMember && s.messageCount > 0);
+    const busy = mine[0]!;
+    h.symphony.addMessage({ streamId: busy.id, text: "one more" });
+    const before = messageCalls();
+    const { summary, coverage } = await run();
+
+    expect(summary).toMatchObject({ status: "SUCCEEDED", messagesCollected: 1 });
+    expect(coverage.read).toEqual([expect.objectContaining({ id: busy.id, messages: 1 })]);
+    expect(coverage.unchanged).toBe(mine.length - 1);
+    // One call for the stream with news, one 403 per room the bot is not in; none for the rest.
+    const refusedRooms = coverage.refused.filter((s) => s.reason.includes("HTTP 403")).length;
+    expect(messageCalls() - before).toBe(1 + refusedRooms);
+  });
+
+  it("fails a message the agent cannot decrypt with its diagnostic, and records a stream that answers 404", async () => {
+    const [first, second] = org().streams.filter((s) => s.botIsMember && s.messageCount > 0);
+    const undecryptable = h.symphony.addMessage({
+      streamId: first!.id,
+      diagnostic: "Failed to decrypt: key 7 unknown",
+    });
+    const readable = h.symphony.addMessage({ streamId: first!.id, text: "after the bad one" });
+    const unreachable = h.symphony.addMessage({ streamId: second!.id, text: "not served" });
+    h.symphony.setStreamFault({ streamId: second!.id, status: 404 });
+
+    const { summary, coverage } = await run();
+    expect(summary.status).toBe("PARTIAL");
+    expect(summary.messagesCollected).toBe(2);
+    const failed = await db.importItem.findMany({
+      where: { connectorId: h.connector.id, status: "FAILED" },
+      include: { sourceMessage: true },
+    });
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.every((item) => item.sourceMessage.messageId === undecryptable.messageId)).toBe(true);
+    expect(failed.every((item) => item.reason?.includes("Failed to decrypt: key 7 unknown"))).toBe(true);
+    const imported = await db.importItem.count({
+      where: { connectorId: h.connector.id, status: "IMPORTED", sourceMessage: { messageId: readable.messageId } },
+    });
+    expect(imported).toBeGreaterThan(0);
+    // Listed first: the everyday "not a member" refusals come after it.
+    expect(coverage.refused[0]).toEqual(
+      expect.objectContaining({ id: second!.id, reason: expect.stringContaining("HTTP 404") as unknown }),
+    );
+
+    // Served again, the stream is read from where it was: its message arrives with the next run.
+    h.symphony.setStreamFault({ streamId: second!.id, status: null });
+    const next = await run();
+    expect(next.summary.messagesCollected).toBe(1);
+    expect(next.coverage.read).toEqual([expect.objectContaining({ id: second!.id, messages: 1 })]);
+    const rows = await db.sourceMessage.count({
+      where: { connectorId: h.connector.id, messageId: unreachable.messageId },
+    });
+    expect(rows).toBe(1);
+  });
+
+  it("lists the conversations the latest run could not read in the status log, as NOT_READ lines", async () => {
+    const latest = await db.importRun.findFirstOrThrow({
+      where: { connectorId: h.connector.id },
+      orderBy: { startedAt: "desc" },
+    });
+    const refused = parseCoverage(latest.coverage)!.refused;
+    type Row = Record<string, string>;
+    const log = async (query: Record<string, string>) =>
+      parse<Row>(await new Response(statusLogStream(h.connector.id, query)).text(), { columns: true });
+
+    const notRead = (await log({})).filter((row) => row.status === "NOT_READ");
+    expect(notRead.map((row) => row.stream).sort()).toEqual(refused.map((s) => `${s.type} ${s.id}`).sort());
+    expect(notRead.every((row) => row.run_id === latest.id && row.reason?.includes(NOT_A_MEMBER))).toBe(true);
+    expect((await log({ status: "NOT_READ" })).map((row) => row.status)).toEqual(notRead.map(() => "NOT_READ"));
+    expect((await log({ status: "FAILED" })).some((row) => row.status === "NOT_READ")).toBe(false);
+  });
+});
