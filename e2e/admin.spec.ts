@@ -133,7 +133,7 @@ test.describe.serial("admin experience", () => {
     await check(page, "00-signin");
     await signIn(page, ADMIN);
     await expect(page.getByText("Connector admin")).toBeVisible();
-    await check(page, "01-dashboard");
+    await check(page, "01-dashboard", { phone: true });
   });
 
   test("walks the six steps with their error cases", async () => {
@@ -141,13 +141,13 @@ test.describe.serial("admin experience", () => {
     // Purview's path: the catalogue's Symphony tile, its description page, then the wizard.
     await page.getByRole("link", { name: "Add connector" }).click();
     await expect(page.getByRole("heading", { name: "Connector catalogue" })).toBeVisible();
-    await check(page, "02-catalogue");
+    await check(page, "02-catalogue", { phone: true });
     await page
       .getByRole("main")
       .getByRole("link", { name: /Symphony/ })
       .click();
     await expect(page.getByRole("heading", { name: "Before you start" })).toBeVisible();
-    await check(page, "02-description");
+    await check(page, "02-description", { phone: true });
     await page.getByRole("link", { name: "Add connector" }).click();
     await expect(page).toHaveURL(/\/connectors\/new\/terms/);
     await check(page, "02-terms");
@@ -166,7 +166,7 @@ test.describe.serial("admin experience", () => {
     await expect(page.getByText("Enter a name for the connector.")).toBeVisible();
     const summary = page.getByRole("alert").filter({ hasText: "There is a problem with this field" });
     await expect(summary).toBeFocused();
-    await check(page, "03-name-error");
+    await check(page, "03-name-error", { phone: true });
     await page.keyboard.press("Tab");
     await expect(summary.getByRole("link", { name: "Connector name" })).toBeFocused();
     await page.keyboard.press("Enter");
@@ -196,7 +196,7 @@ test.describe.serial("admin experience", () => {
     await page.getByRole("button", { name: "Next", exact: true }).click();
     await expect(page.getByText("This is not a PEM-encoded RSA private key")).toBeVisible();
     await expect(page.getByLabel("Pod URL")).toHaveValue(s.pod);
-    await check(page, "04-source-bad-key");
+    await check(page, "04-source-bad-key", { phone: true });
     await page.getByLabel("…or upload the key file").setInputFiles(s.keyFile);
     await page.getByRole("button", { name: "Test connection" }).click();
     await expect(page.getByText(/Connected as .*archive-bot/)).toBeVisible();
@@ -229,7 +229,7 @@ test.describe.serial("admin experience", () => {
         ),
       ).toBeVisible();
     await expect(page.getByText(/Their items are skipped and listed in the status log/)).toBeVisible();
-    await check(page, "06a-mapping-before-consent");
+    await check(page, "06a-mapping-before-consent", { phone: true });
     await page.getByLabel("Upload a mapping file (CSV)").check();
     await page
       .getByLabel("Mapping file", { exact: true })
@@ -277,7 +277,7 @@ test.describe.serial("admin experience", () => {
       ).toBeVisible();
     }
     await expect(unmappedList.getByRole("listitem")).toHaveCount(external.length + withoutMailbox.length);
-    await check(page, "09-review");
+    await check(page, "09-review", { phone: true });
   });
 
   test("a duplicate name is refused", async () => {
@@ -301,7 +301,7 @@ test.describe.serial("admin experience", () => {
     await expect(flyout.getByText("No items imported yet")).toBeVisible();
     // No "Last import" time on the dashboard before the first import has finished.
     await expect(page.getByRole("row").filter({ hasText: name }).getByRole("cell").nth(3)).toHaveText("—");
-    await check(page, "10-flyout");
+    await check(page, "10-flyout", { phone: true });
     // Counts move once the import engine processes the queued run (waits for the worker).
     await expect(flyout.getByText(/Last import/)).toBeVisible({ timeout: 90_000 });
     await page.reload();
@@ -524,7 +524,7 @@ test.describe.serial("admin experience", () => {
     await expect(flyout).toHaveCount(0);
     const row = page.locator(`#connector-${id}`);
     await expect(row).toBeFocused();
-    await check(page, "16-dashboard");
+    await check(page, "16-dashboard", { phone: true });
     await page.keyboard.press("Enter");
     await expect(flyout).toBeVisible();
     await expect(page.getByRole("heading", { name: name })).toBeFocused();

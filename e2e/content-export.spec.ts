@@ -194,10 +194,10 @@ test.describe.serial("Content Export", () => {
     await expectNoSecretIn(page, "Source step after testing a wrong PGP key");
     await check(page, "20-ce-source-wrong-pgp-key");
 
-    // Test connection saved nothing: every secret is given again, this time the demo's key.
+    // Test connection saved nothing and left every field as typed; the wrong PGP key is swapped for the demo's.
     await expect(page.getByLabel("Pod URL")).toHaveValue(s.pod);
-    await expect(page.getByLabel("Paste the armored private key")).toHaveValue("");
-    await page.getByLabel("…or upload the key file").setInputFiles(s.keyFile);
+    await expect(page.getByLabel("Paste the armored private key")).toHaveValue(wrongArmored);
+    await page.getByLabel("Paste the armored private key").fill("");
     await page.getByLabel("…or upload the PGP key file").setInputFiles(ce.pgpKeyFile);
     await page.getByLabel("Passphrase of the key").fill(ce.pgpPassphrase);
     await testConnection(page);

@@ -21,13 +21,19 @@ export async function signIn(page: Page, email: string, landing = "Data connecto
 
 const PHONE = { width: 390, height: 844 };
 
-/** Screenshots and an axe scan at the page's own width and at a phone's (390 px). */
-export async function check(page: Page, shot: string) {
+/**
+ * A full screenshot and an axe scan of the page; with `phone`, also at a phone's width (390 px). The
+ * pages every admin meets (dashboard, catalogue, a wizard step, the flyout) are checked at both.
+ */
+export async function check(page: Page, shot: string, { phone = false }: { phone?: boolean } = {}) {
   const desktop = page.viewportSize();
-  for (const [suffix, size] of [
-    ["", desktop],
-    ["-phone", PHONE],
-  ] as const) {
+  const widths = phone
+    ? ([
+        ["", desktop],
+        ["-phone", PHONE],
+      ] as const)
+    : ([["", desktop]] as const);
+  for (const [suffix, size] of widths) {
     if (size) await page.setViewportSize(size);
     await page.screenshot({ path: path.join(shots, `${shot}${suffix}.png`), fullPage: true });
     const { violations } = await new AxeBuilder({ page }).analyze();

@@ -9,7 +9,7 @@ export const metadata: Metadata = { title: "Symphony connector" };
 
 function Section({ title, children }: { title: string; children: ReactNode }) {
   return (
-    <section className="border-line border-t py-5">
+    <section className="border-line border-t py-5 first:border-t-0">
       <h2 className="text-lg font-semibold">{title}</h2>
       <div className="mt-2 space-y-2">{children}</div>
     </section>
