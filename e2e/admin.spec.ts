@@ -484,6 +484,12 @@ test.describe.serial("admin experience", () => {
     const flyout = page.getByRole("complementary", { name: name });
     const status = flyout.getByRole("region", { name: "Connector status with source" });
     const row = page.getByRole("row").filter({ hasText: name });
+    // A new message, so that the run has a mailbox to ask Microsoft 365 about.
+    const stream = org.streams.find((st) => st.botIsMember && st.type !== "POST")!;
+    const added = await page.request.post(`${sandbox().pod}/sandbox/messages`, {
+      data: { streamId: stream.id, text: `Needs attention check ${name}` },
+    });
+    expect(added.status()).toBe(201);
     await consent(false);
     try {
       await flyout.getByRole("button", { name: "Run now" }).click();

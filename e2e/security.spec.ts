@@ -19,7 +19,7 @@ test("every response carries the security headers", async ({ request, page }) =>
   for (const response of responses) {
     const headers = response.headers();
     expect(headers["x-content-type-options"], response.url()).toBe("nosniff");
-    expect(headers["referrer-policy"], response.url()).toBe("no-referrer");
+    expect(headers["referrer-policy"], response.url()).toBe("same-origin");
     expect(headers["x-frame-options"], response.url()).toBe("DENY");
   }
   const policy = (await request.get("/signin")).headers()["content-security-policy"] ?? "";

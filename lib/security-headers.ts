@@ -27,7 +27,9 @@ export function contentSecurityPolicy(nonce: string, { development = false } = {
 export function securityHeaders({ https }: { https: boolean }): Record<string, string> {
   return {
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    // Nothing leaves for other sites; same-origin keeps the Origin header on a form posted before the
+    // page's JavaScript has loaded, without which Next refuses the server action.
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     ...(https ? { "Strict-Transport-Security": "max-age=31536000; includeSubDomains" } : {}),
   };

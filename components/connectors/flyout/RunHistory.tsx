@@ -2,6 +2,11 @@ import type { RunRow } from "@/lib/connectors";
 import { StatusBadge } from "../StatusBadge";
 import { formatCount, formatDateTime, formatDuration } from "../format";
 
+/** "2026-12-01 23:47": the column says UTC once. */
+function shortUtc(date: Date): string {
+  return date.toISOString().slice(0, 16).replace("T", " ");
+}
+
 const triggerLabels: Record<RunRow["trigger"], string> = {
   MANUAL: "Manual",
   SCHEDULE: "Schedule",
@@ -19,12 +24,12 @@ export function RunHistory({ connectorId, runs }: { connectorId: string; runs: R
   if (runs.length === 0) return <p className="text-muted">No runs yet.</p>;
   return (
     <div className="overflow-x-auto">
-      <table className="w-full min-w-[34rem] text-left">
+      <table className="w-full min-w-[32rem] text-left text-sm whitespace-nowrap [&_td]:px-1 [&_th]:px-1">
         <caption className="sr-only">Recent import runs</caption>
         <thead className="text-muted text-xs uppercase">
           <tr>
             <th scope="col" className="py-1">
-              Started
+              Started (UTC)
             </th>
             <th scope="col">Trigger</th>
             <th scope="col">Result</th>
@@ -40,15 +45,13 @@ export function RunHistory({ connectorId, runs }: { connectorId: string; runs: R
             <th scope="col" className="text-right">
               Duration
             </th>
-            <th scope="col" className="pl-3">
-              Log
-            </th>
+            <th scope="col">Log</th>
           </tr>
         </thead>
         <tbody>
           {runs.map((run) => (
             <tr key={run.id} className="border-line border-t">
-              <td className="py-1">{formatDateTime(run.startedAt)}</td>
+              <td className="py-1 tabular-nums">{shortUtc(run.startedAt)}</td>
               <td>{triggerLabels[run.trigger]}</td>
               <td>
                 <StatusBadge status={runState(run)} />
@@ -59,7 +62,7 @@ export function RunHistory({ connectorId, runs }: { connectorId: string; runs: R
               <td className="text-right tabular-nums">
                 {run.finishedAt ? formatDuration(run.finishedAt.getTime() - run.startedAt.getTime()) : "—"}
               </td>
-              <td className="pl-3">
+              <td>
                 <a
                   href={`/api/connectors/${connectorId}/log?run=${run.id}`}
                   className="text-brand hover:underline"
