@@ -2,10 +2,14 @@ import type { RunRow } from "@/lib/connectors";
 import { StatusBadge } from "../StatusBadge";
 import { formatCount, formatDateTime, formatDuration } from "../format";
 
-/** "2026-12-01 23:47": the column says UTC once. */
-function shortUtc(date: Date): string {
-  return date.toISOString().slice(0, 16).replace("T", " ");
-}
+const short = new Intl.DateTimeFormat("en-GB", {
+  day: "numeric",
+  month: "short",
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+  timeZone: "UTC",
+});
 
 const triggerLabels: Record<RunRow["trigger"], string> = {
   MANUAL: "Manual",
@@ -43,7 +47,7 @@ export function RunHistory({ connectorId, runs }: { connectorId: string; runs: R
               Failed
             </th>
             <th scope="col" className="text-right">
-              Duration
+              Took
             </th>
             <th scope="col">Log</th>
           </tr>
@@ -51,7 +55,7 @@ export function RunHistory({ connectorId, runs }: { connectorId: string; runs: R
         <tbody>
           {runs.map((run) => (
             <tr key={run.id} className="border-line border-t">
-              <td className="py-1 tabular-nums">{shortUtc(run.startedAt)}</td>
+              <td className="py-1 tabular-nums">{short.format(run.startedAt)}</td>
               <td>{triggerLabels[run.trigger]}</td>
               <td>
                 <StatusBadge status={runState(run)} />

@@ -56,7 +56,10 @@ export function SourceStatus({
               ["Duplicates removed", formatCount(last.duplicatesRemoved)],
             ]}
           />
-          {last.error && <p className="mt-2 rounded border border-red-300 bg-red-50 p-2 text-red-800">{last.error}</p>}
+          {/* A reason already given above, for the connector, is not repeated. */}
+          {last.error && !health.reason?.includes(last.error) && (
+            <p className="mt-2 rounded border border-red-300 bg-red-50 p-2 text-red-800">{last.error}</p>
+          )}
         </div>
       ) : (
         <p className="text-muted">{isDraft ? "Setup is not finished yet." : "No import has finished yet."}</p>
