@@ -11,7 +11,7 @@ import {
 } from "@playwright/test";
 import { parse } from "csv-parse/sync";
 import { currentMembers } from "../sandbox/symphony/membership";
-import { appLogs, demoOrg, mailboxOf, sandbox, secrets } from "./demo";
+import { aliasedPerson, appLogs, demoOrg, mailboxOf, sandbox, secrets } from "./demo";
 import { ADMIN, check, shots, signIn } from "./journey";
 
 // The whole admin journey on the embedded defaults, as a new admin would click it.
@@ -354,14 +354,20 @@ test.describe.serial("admin experience", () => {
 
   test("run now collects messages added meanwhile, with progress, moving counts and chart, and logs them", async () => {
     const s = sandbox();
-    // A conversation the bot is in (it reads no other) whose people all have a mailbox: every new message
-    // is imported once per person (the bot itself is never a recipient).
+    // A conversation the bot is in (it reads no other) whose people all have a mailbox, among them
+    // the person whose Symphony address is an older alias of their mailbox: every new message is
+    // imported once per person (the bot itself is never a recipient).
+    const uma = aliasedPerson(org);
     const people = (st: (typeof org.streams)[number]) =>
       currentMembers(org, st)
         .map((member) => member.person)
         .filter((person) => person.id !== org.bot.id);
     const stream = org.streams.find(
-      (st) => st.botIsMember && st.type !== "POST" && people(st).every((person) => mailboxOf(person)),
+      (st) =>
+        st.botIsMember &&
+        st.type !== "POST" &&
+        people(st).every((person) => mailboxOf(person)) &&
+        people(st).some((person) => person.id === uma.id),
     )!;
     expect(stream).toBeDefined();
     const mailboxes = people(stream).map((person) => mailboxOf(person)!);
@@ -373,7 +379,7 @@ test.describe.serial("admin experience", () => {
     const added: string[] = [];
     for (let i = 1; i <= 3; i++) {
       const response = await page.request.post(`${s.pod}/sandbox/messages`, {
-        data: { streamId: stream.id, text: `Run-now check ${i} ${name}` },
+        data: { streamId: stream.id, text: `Run-now check ${i} ${name}`, senderId: i === 1 ? uma.id : undefined },
       });
       expect(response.status()).toBe(201);
       added.push(((await response.json()) as { messageId: string }).messageId);
@@ -405,7 +411,12 @@ test.describe.serial("admin experience", () => {
     expect(fresh).toHaveLength(expected);
     for (const messageId of added) {
       const mine = fresh.filter((row) => row.symphony_message_id === messageId);
-      expect(mine.map((row) => row.mailbox).sort()).toEqual([...mailboxes].sort());
+      // The ledger names a mailbox by the address it was mapped from (for her, the alias).
+      expect(mine.map((row) => row.mailbox).sort()).toEqual(
+        people(stream)
+          .map((person) => person.symphonyEmail.toLowerCase())
+          .sort(),
+      );
       for (const row of mine) {
         expect(row.status).toBe("IMPORTED");
         expect(row.stream).toBe(`${stream.type} ${stream.id}`);
@@ -413,6 +424,27 @@ test.describe.serial("admin experience", () => {
         expect(row.reason).toBe("");
       }
     }
+
+    // The item as a colleague's mailbox holds it: the sender is named by her Microsoft 365 address (a
+    // content search by the mailbox finds it), her Symphony address and user id stay in X-Symphony-* headers.
+    const colleague = mailboxes.find((address) => address !== uma.m365Address)!;
+    const item = fresh.find((row) => row.symphony_message_id === added[0] && row.mailbox === colleague)!;
+    expect(item).toBeDefined();
+    const mailboxPage = await newPage(browser);
+    await mailboxPage.goto(
+      `${s.m365}/sandbox/mailbox/${encodeURIComponent(colleague)}/messages/${encodeURIComponent(item.m365_item_id)}`,
+    );
+    const headline = mailboxPage.getByRole("row", { name: /^From / });
+    await expect(headline).toContainText(`${uma.displayName} <${uma.m365Address}>`);
+    await expect(headline).not.toContainText(uma.symphonyEmail);
+    const toCell = mailboxPage.getByRole("row", { name: /^To / });
+    await expect(toCell).toContainText(colleague);
+    await expect(toCell).not.toContainText(org.bot.symphonyEmail);
+    const header = (headerName: string) => mailboxPage.getByRole("row", { name: new RegExp(`^${headerName} `) });
+    await expect(header("X-Symphony-From-Address")).toContainText(uma.symphonyEmail);
+    await expect(header("X-Symphony-Sender-Id")).toContainText(String(uma.id));
+    await mailboxPage.screenshot({ path: path.join(shots, "15c-imported-item-mapped-sender.png"), fullPage: true });
+    await mailboxPage.close();
   });
 
   test("a Run now that finds nothing new shows its own figures beside the connector's totals, and its line in the run history", async () => {

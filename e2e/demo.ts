@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import ssh2 from "ssh2";
 import { generateOrg, type Org, type Person } from "../sandbox/org";
-import { DEMO_ORG } from "../sandbox/demo";
+import { DEMO_ORG, demoAliasedPerson } from "../sandbox/demo";
 import { sshFingerprint } from "../sandbox/symphony/sftp";
 
 export const dataDir = process.env.E2E_DATA_DIR ?? path.join(".data", "e2e");
@@ -62,11 +62,21 @@ export function demoOrg(): Org {
   return generateOrg({ ...DEMO_ORG, end: demoState().orgEnd });
 }
 
-/** What the pipeline does with a person: a mailbox when their Symphony email is a Microsoft 365 mailbox. */
+/** The demo person whose older Symphony address is an alias of their mailbox. */
+export function aliasedPerson(org: Org): Person {
+  const person = demoAliasedPerson(org.people);
+  if (!person) throw new Error("the demo organisation has nobody with an older Symphony address");
+  return person;
+}
+
+/**
+ * What the pipeline does with a person: a mailbox when their Symphony email is a Microsoft 365 mailbox
+ * or one of its aliases.
+ */
 export function mailboxOf(person: Person): string | null {
-  return !person.external && person.m365Address && person.m365Address === person.symphonyEmail.toLowerCase()
-    ? person.m365Address
-    : null;
+  if (person.external || !person.m365Address) return null;
+  const own = person.m365Address === person.symphonyEmail.toLowerCase();
+  return own || person.id === aliasedPerson(demoOrg()).id ? person.m365Address : null;
 }
 
 /** Every secret that must never reach a page, a response, a download or a log line. */

@@ -31,6 +31,17 @@ export interface Demo {
 
 export const DEMO_ORG = { seed: "demo", users: 20, messages: 300 } as const;
 
+/**
+ * The one person of the demo whose older Symphony address is an alias of their mailbox, so automatic
+ * mapping finds them and their items name them by the mailbox's address. The others whose address
+ * differs have no mailbox under it: the wizard lists them as unmapped.
+ */
+export function demoAliasedPerson<
+  P extends { id: number; external: boolean; symphonyEmail: string; m365Address: string | null },
+>(people: P[]): P | undefined {
+  return people.find((p) => !p.external && p.m365Address && p.symphonyEmail !== p.m365Address);
+}
+
 /** `appUrl`: where the connector runs (APP_URL); its app registrations hold the redirect URIs under it. */
 export async function startDemoSandboxes(options: { dir: string; appUrl: string }): Promise<Demo> {
   const dir = path.resolve(options.dir);
@@ -52,9 +63,14 @@ export async function startDemoSandboxes(options: { dir: string; appUrl: string 
   const contentExport = symphony.contentExport!;
   const sftp = contentExport.sftp!;
   const redirect = connectorRedirectUris(options.appUrl);
+  const aliased = demoAliasedPerson(symphony.org.people);
   const mailboxes = symphony.org.people
     .filter((person) => person.m365Address)
-    .map((person) => ({ address: person.m365Address!, displayName: person.displayName }));
+    .map((person) => ({
+      address: person.m365Address!,
+      displayName: person.displayName,
+      aliases: person.id === aliased?.id ? [person.symphonyEmail] : [],
+    }));
   const m365 = await startM365Sandbox({
     port: state.ports.m365,
     caDir: path.dirname(ca.caCertPath),
