@@ -1,8 +1,9 @@
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import { PrismaClient } from "@/lib/generated/prisma/client";
 import { required } from "@/lib/config";
 
-const globalForPrisma = globalThis as unknown as { prisma?: PrismaClient };
+const globalForPrisma = globalThis as unknown as { prisma?: PrismaClient; pgPool?: pg.Pool };
 
 function createClient(): PrismaClient {
   return new PrismaClient({ adapter: new PrismaPg({ connectionString: required("DATABASE_URL") }) });
@@ -16,3 +17,16 @@ export const db: PrismaClient = new Proxy({} as PrismaClient, {
     return typeof value === "function" ? (value.bind(globalForPrisma.prisma) as unknown) : value;
   },
 });
+
+/**
+ * A few plain pg connections for what Prisma cannot do: reading a large result through a server-side
+ * cursor (the status log), with rows as arrays of text.
+ */
+export function pgPool(): pg.Pool {
+  if (!globalForPrisma.pgPool) {
+    globalForPrisma.pgPool = new pg.Pool({ connectionString: required("DATABASE_URL"), max: 4 });
+    // An idle connection the server closed (a restart) is dropped by the pool; the next use opens another.
+    globalForPrisma.pgPool.on("error", () => {});
+  }
+  return globalForPrisma.pgPool;
+}

@@ -7,12 +7,22 @@
  *   npm run bench -- [--messages 20000] [--users 500] [--export-messages N]
  *                    [--only pipeline|conversion|hot-mailbox|content-export]
  *                    [--parallelism 8] [--batch-size 32] [--hot-seconds 30] [--cpu-prof] [--pending-index]
+ *                    [--only dashboard|log|ledger] [--connectors 1000] [--ledger-rows 10000000] [--log-rows 2000000] [--days 90]
  * The same options as environment variables: BENCH_MESSAGES, BENCH_USERS, BENCH_ONLY, ...
  * --export-messages: the org size of the Content Export run (default --messages, at most 3,000: at the
  * default size a second full run would double the bench's time). --only content-export runs that
  * end-to-end run and the per-core figures.
+ * --kill N: one run worked by `scripts/worker.ts` processes SIGKILLed N times while they collect and
+ * import, then the ledger and the mailboxes compared (missing, duplicated); runs only that section.
  * --pending-index is an experiment: it adds the partial index recommended for the claim query to the
  * benchmark's own database (not a migration of the product) to measure what it would gain.
+ * --only dashboard / --only log seed a ledger of --ledger-rows rows over --connectors connectors straight
+ * into PostgreSQL (--log-rows of them in one connector) and time the dashboard and flyout, or that
+ * connector's status-log download, over HTTP against `next start` (built first if sources changed);
+ * --log-rows defaults to a fifth of --ledger-rows. --only ledger does both over one seeded ledger.
+ * A smaller --ledger-rows (e.g. 500000) makes a quick run.
+ * --only realtime: capture-to-mailbox delay of real-time capture (Datahose) at --realtime-rate messages a
+ * second (default 50) for --realtime-seconds (default 60), in --realtime-users people's conversations (default 60).
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -35,6 +45,14 @@ const { values } = parseArgs({
     "hot-seconds": { type: "string", default: process.env.BENCH_HOT_SECONDS ?? "30" },
     "cpu-prof": { type: "boolean", default: false },
     "pending-index": { type: "boolean", default: process.env.BENCH_PENDING_INDEX === "1" },
+    kill: { type: "string", default: process.env.BENCH_KILL },
+    connectors: { type: "string", default: process.env.BENCH_CONNECTORS ?? "1000" },
+    "ledger-rows": { type: "string", default: process.env.BENCH_LEDGER_ROWS ?? "10000000" },
+    "log-rows": { type: "string", default: process.env.BENCH_LOG_ROWS },
+    days: { type: "string", default: process.env.BENCH_DAYS ?? "90" },
+    "realtime-rate": { type: "string", default: process.env.BENCH_REALTIME_RATE ?? "50" },
+    "realtime-seconds": { type: "string", default: process.env.BENCH_REALTIME_SECONDS ?? "60" },
+    "realtime-users": { type: "string", default: process.env.BENCH_REALTIME_USERS ?? "60" },
   },
 });
 const positive = z.coerce.number().int().min(1);
@@ -43,16 +61,31 @@ const settings = z
     messages: positive,
     users: positive.min(2),
     exportMessages: positive.optional(),
-    only: z.enum(["pipeline", "conversion", "hot-mailbox", "content-export"]).optional(),
+    only: z
+      .enum(["pipeline", "conversion", "hot-mailbox", "content-export", "dashboard", "log", "ledger", "realtime"])
+      .optional(),
     parallelism: positive.optional(),
     batchSize: positive.optional(),
     hotSeconds: positive,
+    kill: positive.optional(),
+    connectors: positive,
+    ledgerRows: positive,
+    logRows: positive.optional(),
+    days: positive,
+    realtimeRate: positive,
+    realtimeSeconds: positive,
+    realtimeUsers: positive.min(2),
   })
   .parse({
     ...values,
     exportMessages: values["export-messages"],
     batchSize: values["batch-size"],
     hotSeconds: values["hot-seconds"],
+    ledgerRows: values["ledger-rows"],
+    logRows: values["log-rows"],
+    realtimeRate: values["realtime-rate"],
+    realtimeSeconds: values["realtime-seconds"],
+    realtimeUsers: values["realtime-users"],
   });
 const DEFAULT_EXPORT_MESSAGES_CAP = 3_000;
 const exportMessages = settings.exportMessages ?? Math.min(settings.messages, DEFAULT_EXPORT_MESSAGES_CAP);
@@ -111,7 +144,10 @@ async function main() {
       runOptions: { ...runOptions, signal: interrupted.signal },
       log,
     };
-    const runs = (section: NonNullable<typeof settings.only>) => !settings.only || settings.only === section;
+    // --kill runs only the kill section (and the sections --only names).
+    const runs = (section: NonNullable<typeof settings.only>) =>
+      (!settings.only && !settings.kill) || settings.only === section;
+    if (settings.kill) await sections.killSection(common, settings, settings.kill);
     if (runs("pipeline") || runs("content-export")) {
       await sections.pipelineSection(
         common,
@@ -122,6 +158,25 @@ async function main() {
     if (runs("conversion")) await sections.conversionSection();
     if (runs("hot-mailbox")) await sections.hotMailboxSection(common, settings.hotSeconds);
     if (runs("content-export")) await sections.contentExportSection();
+    // Real time runs only when asked: a minute of live traffic.
+    if (settings.only === "realtime") {
+      const { realtimeSection } = await import("./bench/realtime");
+      await realtimeSection(
+        { host, caDir, storageConnectionString: services.storageConnectionString, log },
+        { rate: settings.realtimeRate, seconds: settings.realtimeSeconds, users: settings.realtimeUsers },
+      );
+    }
+    const ledger = { dashboard: runs("dashboard") || runs("ledger"), log: runs("log") || runs("ledger") };
+    if (ledger.dashboard || ledger.log) {
+      // One connector holds a fifth of the ledger unless told (2M of the default 10M).
+      const bigConnectorRows = Math.min(settings.logRows ?? Math.round(settings.ledgerRows / 5), settings.ledgerRows);
+      await sections.ledgerSections(
+        { root, ...services },
+        { connectors: settings.connectors, ledgerRows: settings.ledgerRows, bigConnectorRows, days: settings.days },
+        ledger,
+        log,
+      );
+    }
   } finally {
     await host.stop();
     const { db } = await import("../lib/db");

@@ -2,16 +2,7 @@
 // embedded under DATA_DIR (PostgreSQL, Azurite, and the Symphony and Microsoft 365 sandboxes with a
 // demo organisation); then migrations, a production build when sources changed, the web app and a worker.
 import { spawn, type ChildProcess } from "node:child_process";
-import {
-  chmodSync,
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-  readdirSync,
-} from "node:fs";
+import { chmodSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { parseConfig } from "@/lib/config";
@@ -20,9 +11,10 @@ import { migrate } from "@/lib/migrations";
 import { startAzurite } from "../sandbox/azurite";
 import { startDemoSandboxes } from "../sandbox/demo";
 import { startEmbeddedPostgres } from "../sandbox/postgres";
+import { buildNext, needsBuild, nextBin as nextBinOf } from "./next-build";
 
 const root = path.resolve(import.meta.dirname, "..");
-const nextBin = path.join(root, "node_modules/next/dist/bin/next");
+const nextBin = nextBinOf(root);
 const stops: (() => Promise<void>)[] = [];
 const children = new Map<string, ChildProcess>();
 let stopping = false;
@@ -73,9 +65,9 @@ async function main() {
   const { applied } = await migrate({ databaseUrl: env.DATABASE_URL, dir: path.join(root, "prisma/migrations") });
   say(applied.length ? `applied migrations: ${applied.join(", ")}` : "database schema is up to date");
 
-  if (needsBuild()) {
+  if (needsBuild(root)) {
     say("building the web app (first start or sources changed; takes a minute or two)");
-    await run(process.execPath, [nextBin, "build"], { ...env, NODE_ENV: "production" });
+    await buildNext(root, env);
   }
 
   const config = parseConfig(env);
@@ -149,36 +141,6 @@ function generatedSecrets(dataDir: string, env: NodeJS.ProcessEnv): Record<strin
   }
   writeFileSync(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
   return result;
-}
-
-function needsBuild(): boolean {
-  const buildId = path.join(root, ".next/BUILD_ID");
-  if (!existsSync(buildId)) return true;
-  const builtAt = statSync(buildId).mtimeMs;
-  const newer = (dir: string): boolean =>
-    existsSync(dir) &&
-    readdirSync(dir, { withFileTypes: true }).some((entry) => {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) return entry.name !== "generated" && newer(full);
-      return statSync(full).mtimeMs > builtAt;
-    });
-  return (
-    ["app", "components", "lib", "public"].some((dir) => newer(path.join(root, dir))) ||
-    ["next.config.ts", "package-lock.json", "postcss.config.mjs"].some(
-      (f) => existsSync(path.join(root, f)) && statSync(path.join(root, f)).mtimeMs > builtAt,
-    )
-  );
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, env, stdio: "inherit" });
-    child.once("exit", (code) =>
-      code === 0
-        ? resolve()
-        : reject(new Error(`${path.basename(args[0] ?? command)} ${args[1] ?? ""} exited with code ${code}`)),
-    );
-  });
 }
 
 /**

@@ -7,6 +7,8 @@
 //   WORKER_RUN_RETRY_SECONDS    delay before a stopped run is offered again (default 30)
 //   WORKER_ATTEMPT_TIMEOUT_SECONDS  longest one import attempt of an item may take (default 1800)
 //   WORKER_DEGRADED_AFTER_MINUTES   how long retried errors last before a connector shows Degraded (default 10)
+//   WORKER_CAPTURE_LEASE_SECONDS    a real-time capture whose worker stopped renewing is taken over after this (default 30)
+//   WORKER_CAPTURE_SCAN_SECONDS     how often connectors whose capture nobody runs are looked for (default 10)
 // Several workers may run against one database; SIGTERM/SIGINT stop it gracefully.
 import { z } from "zod";
 import { config } from "@/lib/config";
@@ -26,6 +28,8 @@ const parsed = z
     WORKER_RUN_RETRY_SECONDS: z.coerce.number().int().min(0).max(86_400).default(30),
     WORKER_ATTEMPT_TIMEOUT_SECONDS: z.coerce.number().int().min(5).max(86_400).default(1800),
     WORKER_DEGRADED_AFTER_MINUTES: z.coerce.number().min(0).max(10_080).default(10),
+    WORKER_CAPTURE_LEASE_SECONDS: z.coerce.number().int().min(3).max(600).default(30),
+    WORKER_CAPTURE_SCAN_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
   })
   .safeParse(process.env);
 if (!parsed.success) {
@@ -58,6 +62,7 @@ const worker = await startWorker({
   maintenanceIntervalSeconds: env.WORKER_MAINTENANCE_SECONDS,
   recovery: { expireSeconds: env.WORKER_JOB_EXPIRE_SECONDS, retryDelaySeconds: env.WORKER_RUN_RETRY_SECONDS },
   health: { degradedAfterSeconds: env.WORKER_DEGRADED_AFTER_MINUTES * 60 },
+  capture: { leaseSeconds: env.WORKER_CAPTURE_LEASE_SECONDS, scanSeconds: env.WORKER_CAPTURE_SCAN_SECONDS },
 });
 
 let stopping = false;

@@ -4,9 +4,14 @@ const day = (date: Date | null) => (date ? date.toISOString().slice(0, 10) : "Th
 
 /** The source settings as an admin reads them (never a secret, only whether it is on file). */
 export function sourceRows(c: ConnectorSettings, streams: string): Array<[string, string]> {
-  if (c.sourceKind === "CONVERSATIONS") {
+  if (c.sourceKind === "CONVERSATIONS" || c.sourceKind === "DATAHOSE") {
     return [
-      ["Source", "Conversations of the service account"],
+      [
+        "Source",
+        c.sourceKind === "DATAHOSE"
+          ? "Real time (Datahose): every conversation of the pod"
+          : "Conversations of the service account",
+      ],
       ["Pod URL", c.podUrl ?? "—"],
       ["Agent URL", c.agentUrl ?? "—"],
       ["Key manager URL", c.keyManagerUrl ?? "None (simplified key delivery)"],

@@ -7,9 +7,14 @@ const FORMULA_START = /^[\s\u00a0\u3000]*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
 // and isolates): a Symphony name or address carrying them would make a log line say something else.
 const INVISIBLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
+// Text that needs none of the below (plain ASCII, no separator, quote or line break, no white space at
+// either end, no formula start): written as it is, which is most cells of a large status log.
+const PLAIN = /^[\w.:/()!#$%&*?~]([\w.:/()!#$%&*?~@+= -]*[\w.:/()!#$%&*?~@+=-])?$/;
+
 /** A text cell: invisible characters shown escaped (`\u202E`), neutralised when a spreadsheet would read it as a formula. */
 export function csvCell(value: string | number | bigint | null | undefined): string {
   if (value === null || value === undefined) return "";
+  if (typeof value === "string" && PLAIN.test(value)) return value;
   let text = String(value).replace(
     INVISIBLE,
     (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}`,

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { DecryptionKeyError, readDecryptionKey } from "@/lib/content-export";
 import { fieldErrors, sourceSettingsSchema, type FieldErrors, type SourceSettings } from "./schemas";
 
-export const SOURCE_KINDS = ["CONTENT_EXPORT", "CONVERSATIONS"] as const;
+export const SOURCE_KINDS = ["CONTENT_EXPORT", "CONVERSATIONS", "DATAHOSE"] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 export const EXPORT_DELIVERIES = ["FILES_API", "SFTP"] as const;
 export type ExportDeliveryKind = (typeof EXPORT_DELIVERIES)[number];
@@ -45,6 +45,8 @@ export interface SourceStepInput {
   pgpPrivateKey?: string;
   pgpPassphrase?: string;
   startDate?: string;
+  /** Content Export through the Files API: also capture in real time from the Datahose (agent URL needed). */
+  realtime?: boolean;
 }
 
 export type SftpCredential = { privateKeyPem: string } | { password: string };
@@ -55,6 +57,8 @@ export type PgpKeyInput = { armoredKey: string; passphrase: string; keyIds: stri
 export type FilesApiSource = {
   source: "FILES_API";
   podUrl: string;
+  /** Real-time capture beside the export: the agent (and key manager) the Datahose is read through. */
+  realtime?: { agentUrl: string; keyManagerUrl?: string };
   botUsername: string;
   /** Undefined: keep the key on file (same pod only). */
   privateKeyPem?: string;
@@ -78,8 +82,10 @@ export type SftpSource = {
 };
 
 export type ConversationsSource = { source: "CONVERSATIONS" } & SourceSettings;
+/** Every conversation of the pod in real time (the Datahose add-on): the same settings as the conversations source. */
+export type DatahoseSource = { source: "DATAHOSE" } & SourceSettings;
 
-export type SourceStep = ConversationsSource | FilesApiSource | SftpSource;
+export type SourceStep = ConversationsSource | DatahoseSource | FilesApiSource | SftpSource;
 
 export type SourceStepResult = { ok: true; settings: SourceStep } | { ok: false; errors: FieldErrors };
 
@@ -270,6 +276,11 @@ const filesApiSchema = z
 
 const commonSchema = z.object({ startDate: sourceSettingsSchema.shape.startDate });
 
+const realtimeSchema = z.object({
+  agentUrl: sourceSettingsSchema.shape.agentUrl,
+  keyManagerUrl: sourceSettingsSchema.shape.keyManagerUrl,
+});
+
 export const PGP_KEY_ERRORS = {
   tooLarge: "This file is too large to be a PGP private key.",
   passphraseWithoutKey:
@@ -315,10 +326,10 @@ function sentence(reason: string): string {
 export async function parseSourceStep(input: SourceStepInput): Promise<SourceStepResult> {
   const choice = sourceChoiceSchema.safeParse(input);
   if (!choice.success) return { ok: false, errors: fieldErrors(choice.error) };
-  if (choice.data.sourceKind === "CONVERSATIONS") {
+  if (choice.data.sourceKind === "CONVERSATIONS" || choice.data.sourceKind === "DATAHOSE") {
     const parsed = sourceSettingsSchema.safeParse(input);
     return parsed.success
-      ? { ok: true, settings: { source: "CONVERSATIONS", ...parsed.data } }
+      ? { ok: true, settings: { ...parsed.data, source: choice.data.sourceKind } }
       : { ok: false, errors: fieldErrors(parsed.error) };
   }
   const delivery = deliverySchema.safeParse(choice.data.exportDelivery);
@@ -326,15 +337,26 @@ export async function parseSourceStep(input: SourceStepInput): Promise<SourceSte
   const settings = (delivery.data === "SFTP" ? sftpSchema : filesApiSchema).safeParse(input);
   const sshKey = delivery.data === "SFTP" ? sshKeyErrors(input) : {};
   const common = commonSchema.safeParse(input);
+  const realtime = delivery.data === "FILES_API" && input.realtime ? realtimeSchema.safeParse(input) : undefined;
   const pgpFields = pgpFieldsSchema.safeParse(input);
   const pgp = pgpFields.success ? await readPgpKey(pgpFields.data) : undefined;
   const errors: FieldErrors = {
     ...(settings.success ? {} : fieldErrors(settings.error)),
     ...(common.success ? {} : fieldErrors(common.error)),
+    ...(realtime && !realtime.success ? fieldErrors(realtime.error) : {}),
     ...(pgpFields.success ? {} : fieldErrors(pgpFields.error)),
     ...(pgp && !pgp.ok ? pgp.errors : {}),
     ...sshKey,
   };
-  if (Object.keys(sshKey).length > 0 || !settings.success || !common.success || !pgp?.ok) return { ok: false, errors };
-  return { ok: true, settings: { ...settings.data, startDate: common.data.startDate, pgpKey: pgp.key } };
+  if (Object.keys(sshKey).length > 0 || !settings.success || !common.success || !pgp?.ok || realtime?.success === false)
+    return { ok: false, errors };
+  return {
+    ok: true,
+    settings: {
+      ...settings.data,
+      startDate: common.data.startDate,
+      pgpKey: pgp.key,
+      ...(realtime?.success && settings.data.source === "FILES_API" ? { realtime: realtime.data } : {}),
+    },
+  };
 }

@@ -16,3 +16,4 @@ export * from "./wizard";
 export { ConnectorNotFound } from "./draft";
 export * from "./consent";
 export * from "./reconciliation";
+export * from "./capture-status";

@@ -28,12 +28,54 @@ export interface ConnectorRow {
 const FINISHED: RunStatus[] = ["SUCCEEDED", "PARTIAL", "FAILED"];
 
 export async function listConnectors(filter: ConnectorListFilter = {}): Promise<ConnectorRow[]> {
-  const where: Prisma.ConnectorWhereInput = {
-    ...(filter.search ? { name: { contains: filter.search, mode: "insensitive" } } : {}),
-  };
+  return connectorRows(filter);
+}
+
+/** Connectors the dashboard shows at once; the list goes on over further pages. */
+export const CONNECTORS_PER_PAGE = 50;
+
+export interface ConnectorPage {
+  rows: ConnectorRow[];
+  /** Connectors the filter keeps, over every page. */
+  total: number;
+  /** The page shown, from 1 (the last one when the page asked for is past the end). */
+  page: number;
+  pageCount: number;
+}
+
+/**
+ * One page of the dashboard's list, in name order. Without a state filter only that page's connectors
+ * are read; a state is worked out per connector (see connectorHealthView), so with one every connector
+ * the search keeps is looked at and the page cut from those in that state.
+ */
+export async function listConnectorPage(filter: ConnectorListFilter, page: number): Promise<ConnectorPage> {
+  const size = CONNECTORS_PER_PAGE;
+  if (filter.state) {
+    const all = await connectorRows(filter);
+    const at = Math.min(Math.max(1, page), Math.max(1, Math.ceil(all.length / size)));
+    return paged(all.slice((at - 1) * size, at * size), all.length, at);
+  }
+  const total = await db.connector.count({ where: searchWhere(filter) });
+  const at = Math.min(Math.max(1, page), Math.max(1, Math.ceil(total / size)));
+  return paged(await connectorRows(filter, { skip: (at - 1) * size, take: size }), total, at);
+}
+
+function paged(rows: ConnectorRow[], total: number, page: number): ConnectorPage {
+  return { rows, total, page, pageCount: Math.max(1, Math.ceil(total / CONNECTORS_PER_PAGE)) };
+}
+
+function searchWhere(filter: ConnectorListFilter): Prisma.ConnectorWhereInput {
+  return filter.search ? { name: { contains: filter.search, mode: "insensitive" } } : {};
+}
+
+async function connectorRows(
+  filter: ConnectorListFilter,
+  window: { skip: number; take: number } | undefined = undefined,
+): Promise<ConnectorRow[]> {
   const all = await db.connector.findMany({
-    where,
-    orderBy: { name: "asc" },
+    where: searchWhere(filter),
+    orderBy: [{ name: "asc" }, { id: "asc" }],
+    ...window,
     select: {
       id: true,
       name: true,
@@ -45,32 +87,47 @@ export async function listConnectors(filter: ConnectorListFilter = {}): Promise<
       podUrl: true,
       lastRunAt: true,
       nextRunAt: true,
-      // A connector has one run open at most: the latest three hold its last two finished ones.
-      runs: { orderBy: { startedAt: "desc" }, take: 3, select: { status: true } },
+      counts: { select: { itemsImported: true } },
     },
   });
-  const viewed = all.map((c) => ({
-    ...c,
-    view: connectorHealthView(
-      c,
-      c.runs.map((run) => run.status).filter((status) => FINISHED.includes(status)),
-    ),
-  }));
+  const latest = await latestRunStatuses(all.map((c) => c.id));
+  const viewed = all.map((c) => {
+    const runs = latest.get(c.id) ?? [];
+    return {
+      ...c,
+      runs,
+      view: connectorHealthView(
+        c,
+        runs.filter((status) => FINISHED.includes(status)),
+      ),
+    };
+  });
   // The state is worked out per connector (see connectorHealthView), so the filter applies to it here.
   const connectors = filter.state ? viewed.filter((c) => c.view.state === filter.state) : viewed;
-  const imported = await db.importItem.groupBy({
-    by: ["connectorId"],
-    where: { status: "IMPORTED", connectorId: { in: connectors.map((c) => c.id) } },
-    _count: { _all: true },
-  });
-  const importedBy = new Map(imported.map((g) => [g.connectorId, g._count._all]));
-  return connectors.map(({ runs, view, health: _health, healthSince: _since, ...c }) => ({
+  return connectors.map(({ runs, view, counts, health: _health, healthSince: _since, ...c }) => ({
     ...c,
     state: view.state,
     healthReason: view.reason,
-    lastRunStatus: runs[0]?.status ?? null,
-    itemsImported: importedBy.get(c.id) ?? 0,
+    lastRunStatus: runs[0] ?? null,
+    itemsImported: Number(counts?.itemsImported ?? 0),
   }));
+}
+
+/**
+ * The statuses of each connector's latest three runs, newest first (a connector has one run open at
+ * most: they hold its last two finished ones). One index probe per connector, however many runs each has.
+ */
+async function latestRunStatuses(connectorIds: string[]): Promise<Map<string, RunStatus[]>> {
+  const rows = await db.$queryRaw<{ connectorId: string; status: RunStatus }[]>`
+    SELECT c.id::text AS "connectorId", run.status::text AS status
+    FROM unnest(${connectorIds}::uuid[]) AS c(id)
+    CROSS JOIN LATERAL (
+      SELECT status, "startedAt" FROM "ImportRun" WHERE "connectorId" = c.id ORDER BY "startedAt" DESC LIMIT 3
+    ) AS run
+    ORDER BY c.id, run."startedAt" DESC`;
+  const byConnector = new Map<string, RunStatus[]>();
+  for (const row of rows) byConnector.set(row.connectorId, [...(byConnector.get(row.connectorId) ?? []), row.status]);
+  return byConnector;
 }
 
 /** Every saved setting of one connector for the wizard and the flyout: the private key is only "on file" or not. */
@@ -128,27 +185,38 @@ export type RunRow = Awaited<ReturnType<typeof listRuns>>[number];
 export async function importedPerDay(connectorId: string, days = 14): Promise<{ day: string; count: number }[]> {
   const since = new Date(Date.now() - (days - 1) * 86_400_000);
   since.setUTCHours(0, 0, 0, 0);
-  // Prisma keeps DateTime as UTC in "timestamp without time zone": the day is the UTC day.
-  const rows = await db.$queryRaw<{ day: string; count: bigint }[]>`
-    SELECT to_char("importedAt", 'YYYY-MM-DD') AS day, count(*) AS count
-    FROM "ImportItem"
-    WHERE "connectorId" = ${connectorId}::uuid AND status = 'IMPORTED' AND "importedAt" >= ${since}
-    GROUP BY 1`;
-  const byDay = new Map(rows.map((r) => [r.day, Number(r.count)]));
+  // The ledger's counters (ConnectorDayCount) are kept per UTC day of ImportItem.importedAt.
+  const rows = await db.connectorDayCount.findMany({
+    where: { connectorId, day: { gte: since } },
+    select: { day: true, itemsImported: true },
+  });
+  const byDay = new Map(rows.map((r) => [r.day.toISOString().slice(0, 10), Number(r.itemsImported)]));
   return Array.from({ length: days }, (_, i) => {
     const day = new Date(since.getTime() + i * 86_400_000).toISOString().slice(0, 10);
     return { day, count: byDay.get(day) ?? 0 };
   });
 }
 
-/** Progress of a connector's latest run: the ledger rows of that run that are no longer pending. */
+/**
+ * Progress of a connector's latest run: the ledger rows of that run that are no longer pending. Only a
+ * run in progress counts its rows (the bar shows only then); a finished one gives its own figures.
+ */
 export async function latestRunProgress(connectorId: string) {
-  const run = await db.importRun.findFirst({ where: { connectorId }, orderBy: { startedAt: "desc" } });
+  const run = await db.importRun.findFirst({
+    // The real-time capture's own run (CONTINUOUS) stays open while capture goes on: not a run in progress.
+    where: { connectorId, trigger: { not: "CONTINUOUS" } },
+    orderBy: { startedAt: "desc" },
+    omit: { coverage: true },
+  });
   if (!run) return null;
-  const [total, pending] = await Promise.all([
-    db.importItem.count({ where: { runId: run.id } }),
-    db.importItem.count({ where: { runId: run.id, status: "PENDING" } }),
-  ]);
+  const finished = run.itemsImported + run.itemsSkipped + run.itemsFailed;
+  const [total, pending] =
+    run.status === "RUNNING"
+      ? await Promise.all([
+          db.importItem.count({ where: { runId: run.id } }),
+          db.importItem.count({ where: { runId: run.id, status: "PENDING" } }),
+        ])
+      : [finished, 0];
   return {
     runId: run.id,
     status: run.status,
@@ -180,21 +248,18 @@ export async function connectorOverview(connectorId: string) {
     },
   });
   if (!connector) return null;
-  const [byStatus, messagesCollected] = await Promise.all([
-    db.importItem.groupBy({ by: ["status"], where: { connectorId }, _count: { _all: true } }),
-    db.sourceMessage.count({ where: { connectorId } }),
-  ]);
-  const items = (status: string) => byStatus.find((group) => group.status === status)?._count._all ?? 0;
+  // The ledger's counters, kept by database triggers in the same transactions as its rows.
+  const counts = await db.connectorCount.findUnique({ where: { connectorId } });
   return {
     health: connectorHealthView(
       connector,
       connector.runs.map((run) => run.status).filter((status) => FINISHED.includes(status)),
     ),
     totals: {
-      messagesCollected,
-      itemsImported: items("IMPORTED"),
-      itemsSkipped: items("SKIPPED"),
-      itemsFailed: items("FAILED"),
+      messagesCollected: Number(counts?.messagesCollected ?? 0),
+      itemsImported: Number(counts?.itemsImported ?? 0),
+      itemsSkipped: Number(counts?.itemsSkipped ?? 0),
+      itemsFailed: Number(counts?.itemsFailed ?? 0),
     },
   };
 }

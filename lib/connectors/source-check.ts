@@ -16,7 +16,8 @@ import {
 } from "@/lib/content-export";
 import { db } from "@/lib/db";
 import { logger } from "@/lib/logger";
-import { keyManagerNeeded, testConnection } from "@/lib/symphony";
+import { captureFeed } from "@/lib/pipeline";
+import { checkDatahose, keyManagerNeeded, SymphonyError, testConnection } from "@/lib/symphony";
 import { parseSourceStep, type FilesApiSource, type SftpSource, type SourceStepInput } from "./export-source-settings";
 import type { FieldErrors } from "./schemas";
 import {
@@ -63,6 +64,7 @@ export async function testSource(connectorId: string | undefined, input: SourceS
   const settings = parsed.settings;
   const saved = await loadSavedSource(connectorId);
   switch (settings.source) {
+    case "DATAHOSE":
     case "CONVERSATIONS": {
       const key = keyForServers(saved, settings);
       if (!key.ok) return key;
@@ -74,6 +76,7 @@ export async function testSource(connectorId: string | undefined, input: SourceS
       const report = await testConnection(signIn);
       if (!report.ok) return { ok: true, report: { ok: false, tone: "error", message: report.reason } };
       const bot = report.bot.displayName ? `${report.bot.displayName} (${report.bot.username})` : report.bot.username;
+      if (settings.source === "DATAHOSE") return { ok: true, report: await testDatahose(signIn, bot, connectorId) };
       return {
         ok: true,
         report: {
@@ -89,15 +92,56 @@ export async function testSource(connectorId: string | undefined, input: SourceS
       };
     }
     case "FILES_API": {
-      const key = keyForServers(saved, settings);
+      const key = keyForServers(saved, { ...settings, ...settings.realtime });
       if (!key.ok) return key;
+      const privateKeyPem = decryptBotKey(key);
+      const report = await testFilesApiSource(settings, privateKeyPem, pgpKeyIdsFor(saved, settings.pgpKey));
+      if (!report.ok || !settings.realtime) return { ok: true, report };
+      const signIn = {
+        podUrl: settings.podUrl,
+        botUsername: settings.botUsername,
+        privateKeyPem,
+        ...settings.realtime,
+      };
+      const realtime = await testDatahose(signIn, settings.botUsername, connectorId);
       return {
         ok: true,
-        report: await testFilesApiSource(settings, decryptBotKey(key), pgpKeyIdsFor(saved, settings.pgpKey)),
+        report: {
+          ...report,
+          ok: realtime.ok,
+          tone: realtime.ok ? report.tone : "error",
+          message: `${report.message} ${realtime.message}`,
+        },
       };
     }
     case "SFTP":
       return testSftpSource(saved, settings);
+  }
+}
+
+/** The Datahose entitlement: the pod's add-on and the service account's right to it. */
+async function testDatahose(
+  signIn: Parameters<typeof checkDatahose>[0],
+  bot: string,
+  connectorId: string | undefined,
+): Promise<SourceTestReport> {
+  try {
+    const verdict = await checkDatahose(signIn, captureFeed(connectorId ?? "connection-test"));
+    return verdict === "entitled"
+      ? {
+          ok: true,
+          tone: "success",
+          message: `Connected as ${bot}. This pod has Datahose: the connector will capture every conversation of the pod in real time.`,
+        }
+      : {
+          ok: false,
+          tone: "error",
+          message: `Connected as ${bot}, but this pod does not have Datahose (Symphony answered 403): real-time capture needs Symphony's Datahose add-on, enabled for this service account. Ask Symphony to enable it, or choose Content Export.`,
+        };
+  } catch (error) {
+    if (!(error instanceof SymphonyError)) throw error;
+    logger.warn({ endpoint: error.endpoint, code: error.code }, "Datahose test failed");
+    return { ok: false, tone: "error", message: `The Datahose could not be read: ${error.message}.` };
   }
 }
 

@@ -186,7 +186,7 @@ export function sourceUpdate(
   actor: string,
 ): { ok: true; update: SourceUpdate } | { ok: false; errors: FieldErrors } {
   const startDate = settings.startDate ?? null;
-  if (settings.source === "CONVERSATIONS") {
+  if (settings.source === "CONVERSATIONS" || settings.source === "DATAHOSE") {
     const key = keyForServers(saved, settings);
     if (!key.ok) return key;
     const { source: _source, privateKeyPem, startDate: _date, ...fields } = settings;
@@ -194,7 +194,8 @@ export function sourceUpdate(
       ok: true,
       update: {
         data: {
-          sourceKind: "CONVERSATIONS",
+          sourceKind: settings.source,
+          realtime: false,
           ...fields,
           // None: the agent is reached with simplified key delivery.
           keyManagerUrl: fields.keyManagerUrl ?? null,
@@ -203,7 +204,7 @@ export function sourceUpdate(
         },
         audit: [
           sourceSaved({
-            sourceKind: "CONVERSATIONS",
+            sourceKind: settings.source,
             podUrl: fields.podUrl,
             botUsername: fields.botUsername,
             keyReplaced: Boolean(privateKeyPem),
@@ -253,6 +254,8 @@ export function sourceUpdate(
       data: {
         sourceKind: "CONTENT_EXPORT",
         exportDelivery: "SFTP",
+        // Real time needs a Symphony sign-in, which an SFTP connector does not have.
+        realtime: false,
         sftpHost,
         sftpPort,
         sftpUsername,
@@ -275,9 +278,9 @@ function filesApiUpdate(
   startDate: Date | null,
   pgp: ReturnType<typeof pgpKeyData>,
 ): { ok: true; update: SourceUpdate } | { ok: false; errors: FieldErrors } {
-  const key = keyForServers(saved, settings);
+  const key = keyForServers(saved, { ...settings, ...settings.realtime });
   if (!key.ok) return key;
-  const { podUrl, botUsername, privateKeyPem } = settings;
+  const { podUrl, botUsername, privateKeyPem, realtime } = settings;
   return {
     ok: true,
     update: {
@@ -291,6 +294,9 @@ function filesApiUpdate(
         // A key typed for the Files API was given for the pod only: it must not later sign in to an
         // agent or key manager saved with an earlier key.
         ...(privateKeyPem ? { agentUrl: null, keyManagerUrl: null } : {}),
+        // Real time beside the export reads the Datahose through the agent, with the same key.
+        realtime: Boolean(realtime),
+        ...(realtime ? { agentUrl: realtime.agentUrl, keyManagerUrl: realtime.keyManagerUrl ?? null } : {}),
         ...pgp.data,
       },
       audit: [

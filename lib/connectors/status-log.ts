@@ -1,10 +1,12 @@
-// The status log: the ledger (ImportItem joined to SourceMessage) as CSV, read in keyset pages so that
-// memory stays flat however many items a connector has.
+// The status log: the ledger (ImportItem joined to SourceMessage) as CSV, read in keyset pages on
+// ImportItem (connectorId, id) so that memory stays flat however many items a connector has, and each
+// page costs the same however far into the connector it is.
 import { z } from "zod";
-import { db } from "@/lib/db";
+import type pg from "pg";
+import { db, pgPool } from "@/lib/db";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { parseCoverage } from "@/lib/pipeline";
-import { csvLine } from "./csv";
+import { csvCell, csvIdCell, csvLine } from "./csv";
 
 /** NOT_READ: a conversation the run could not read (conversations source), not a ledger item. */
 const STATUSES = ["PENDING", "IMPORTED", "SKIPPED", "FAILED", "NOT_READ"] as const;
@@ -46,7 +48,8 @@ export const STATUS_LOG_HEADER = [
   "imported_at",
 ];
 
-const PAGE = 1000;
+/** Rows fetched from the cursor at once. */
+const PAGE = 5000;
 
 function period(filter: StatusLogFilter): Prisma.DateTimeFilter {
   const time: Prisma.DateTimeFilter = {};
@@ -55,12 +58,118 @@ function period(filter: StatusLogFilter): Prisma.DateTimeFilter {
   return time;
 }
 
-function where(connectorId: string, filter: StatusLogFilter): Prisma.ImportItemWhereInput {
+/**
+ * The connector's items in id order, with their message and file, as the cells' raw values (times as
+ * milliseconds since 1970: the columns hold UTC). Read through a cursor: the plan starts at once (walking
+ * ImportItem's (connectorId, id) index when no filter narrows it better) and nothing is sorted or read
+ * twice, however many rows the connector has. PostgreSQL only reads; the CSV is written here.
+ */
+function logQuery(connectorId: string, filter: StatusLogFilter): { text: string; values: unknown[] } {
+  const { gte, lt } = period(filter);
+  const values: unknown[] = [connectorId];
+  const and = (condition: string, value: unknown) => {
+    values.push(value);
+    return `AND ${condition.replace("?", `$${values.length}`)}`;
+  };
+  const conditions = [
+    filter.run ? and(`item."runId" = ?::uuid`, filter.run) : "",
+    filter.status && filter.status !== "NOT_READ" ? and(`item.status = ?::"ItemStatus"`, filter.status) : "",
+    gte ? and(`message."sentAt" >= ?::timestamp`, new Date(gte).toISOString()) : "",
+    lt ? and(`message."sentAt" < ?::timestamp`, new Date(lt).toISOString()) : "",
+  ];
+  const text = `
+    SELECT (extract(epoch FROM message."sentAt") * 1000)::bigint, message."messageId", message."streamType",
+           message."streamId", coalesce(message."senderEmail", message."senderUserId"), item.mailbox, item.status,
+           item.reason, message."sizeBytes", item."graphMessageId", file.name, item."runId",
+           (extract(epoch FROM item."importedAt") * 1000)::bigint
+    FROM "ImportItem" AS item
+    JOIN "SourceMessage" AS message ON message.id = item."sourceMessageId"
+    LEFT JOIN "ExportFile" AS file ON file.id = message."exportFileId"
+    WHERE item."connectorId" = $1::uuid ${conditions.join(" ")}
+    ORDER BY item.id`;
+  return { text, values };
+}
+
+/** A row of logQuery: every value as PostgreSQL's text. */
+type LogRow = [
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string,
+  string | null,
+  string,
+  string | null,
+  string | null,
+  string | null,
+  string | null,
+];
+
+const isoTime = (ms: string) => new Date(Number(ms)).toISOString();
+
+/** The row's CSV line: the cells csvLine would write (ids as they are, the rest through csvCell), built in one go. */
+function logLine(row: LogRow): string {
+  const [sent, messageId, type, streamId, sender, mailbox, status, reason, size, graphId, file, runId, imported] = row;
+  return `${isoTime(sent)},${csvIdCell(messageId)},${csvIdCell(`${type} ${streamId}`)},${csvCell(sender)},${csvCell(mailbox)},${csvCell(status)},${csvCell(reason)},${csvCell(size)},${csvIdCell(graphId)},${csvCell(file)},${csvCell(runId)},${csvCell(imported === null ? null : isoTime(imported))}\r\n`;
+}
+
+/**
+ * Reads the log through a server-side cursor on a connection of its own, one page per call of `next`
+ * (the next page is asked for while the caller writes this one). A download left idle gives its
+ * connection back after a while; `close` ends it early.
+ */
+async function openLogCursor(connectorId: string, filter: StatusLogFilter) {
+  const client = await pgPool().connect();
+  let done = false;
+  // The server may end the connection between two pages (the idle timeout below, a restart): the page
+  // asked for then fails, and the download with it, never the process.
+  const lost = () => {};
+  client.on("error", lost);
+  const release = (error?: Error) => {
+    if (done) return;
+    done = true;
+    client.off("error", lost);
+    client.release(error);
+  };
+  const fetchPage = () => {
+    const page = client.query<LogRow>({ text: `FETCH ${PAGE} FROM status_log`, rowMode: "array" });
+    page.catch(() => {}); // awaited by next(); a page asked for ahead and never read must not go unhandled
+    return page;
+  };
+  try {
+    await client.query("BEGIN READ ONLY");
+    await client.query("SET LOCAL idle_in_transaction_session_timeout = '5min'");
+    const { text, values } = logQuery(connectorId, filter);
+    await client.query(`DECLARE status_log NO SCROLL CURSOR FOR ${text}`, values);
+  } catch (error) {
+    release(error as Error);
+    throw error;
+  }
+  let ahead: Promise<pg.QueryResult<LogRow>> | undefined = fetchPage();
   return {
-    connectorId,
-    ...(filter.run ? { runId: filter.run } : {}),
-    ...(filter.status && filter.status !== "NOT_READ" ? { status: filter.status } : {}),
-    ...(filter.from || filter.to ? { sourceMessage: { sentAt: period(filter) } } : {}),
+    async next(): Promise<LogRow[]> {
+      if (!ahead) return [];
+      try {
+        const { rows } = await ahead;
+        ahead = rows.length === PAGE ? fetchPage() : undefined;
+        if (!ahead) await this.close();
+        return rows;
+      } catch (error) {
+        ahead = undefined;
+        release(error as Error);
+        throw error;
+      }
+    },
+    async close() {
+      if (done) return;
+      ahead = undefined;
+      await client.query("COMMIT").then(
+        () => release(),
+        (error: Error) => release(error),
+      );
+    },
   };
 }
 
@@ -101,12 +210,11 @@ async function notReadLines(connectorId: string, filter: StatusLogFilter): Promi
     .join("");
 }
 
-/** Streams the CSV (header first), one database page per pull. */
+/** Streams the CSV (header first), one page of the cursor per pull. */
 export function statusLogStream(connectorId: string, filter: StatusLogFilter): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
-  let cursor: bigint | undefined;
+  let cursor: Awaited<ReturnType<typeof openLogCursor>> | undefined;
   let headerSent = false;
-  let itemsDone = filter.status === "NOT_READ";
   const finish = async (controller: ReadableStreamDefaultController<Uint8Array>) => {
     const lines = await notReadLines(connectorId, filter);
     if (lines) controller.enqueue(encoder.encode(lines));
@@ -119,55 +227,16 @@ export function statusLogStream(connectorId: string, filter: StatusLogFilter): R
         controller.enqueue(encoder.encode(csvLine(STATUS_LOG_HEADER)));
         return;
       }
-      if (itemsDone) return finish(controller);
-      const items = await db.importItem.findMany({
-        where: { ...where(connectorId, filter), ...(cursor !== undefined ? { id: { gt: cursor } } : {}) },
-        orderBy: { id: "asc" },
-        take: PAGE,
-        select: {
-          id: true,
-          mailbox: true,
-          status: true,
-          reason: true,
-          graphMessageId: true,
-          runId: true,
-          importedAt: true,
-          sourceMessage: {
-            select: {
-              sentAt: true,
-              messageId: true,
-              streamId: true,
-              streamType: true,
-              senderEmail: true,
-              senderUserId: true,
-              sizeBytes: true,
-              exportFile: { select: { name: true } },
-            },
-          },
-        },
-      });
-      if (items.length === 0) return finish(controller);
-      cursor = items.at(-1)!.id;
-      const text = items
-        .map(({ sourceMessage: m, ...item }) =>
-          csvLine([
-            m.sentAt.toISOString(),
-            { id: m.messageId },
-            { id: `${m.streamType} ${m.streamId}` },
-            m.senderEmail ?? m.senderUserId,
-            item.mailbox,
-            item.status,
-            item.reason,
-            m.sizeBytes,
-            { id: item.graphMessageId },
-            m.exportFile?.name ?? null,
-            item.runId,
-            item.importedAt?.toISOString() ?? null,
-          ]),
-        )
-        .join("");
+      if (filter.status === "NOT_READ") return finish(controller);
+      cursor ??= await openLogCursor(connectorId, filter);
+      const rows = await cursor.next();
+      if (rows.length === 0) return finish(controller);
+      let text = "";
+      for (const row of rows) text += logLine(row);
       controller.enqueue(encoder.encode(text));
-      if (items.length < PAGE) itemsDone = true;
+    },
+    async cancel() {
+      await cursor?.close();
     },
   });
 }

@@ -38,13 +38,15 @@ const SYMPHONY_CLOCK: ClockLimits = {
 export async function connectorChecks(connector: Connector, options: ConnectorCheckOptions): Promise<ConnectorChecks> {
   const secrets: string[] = [];
   const source =
-    connector.sourceKind === "CONVERSATIONS"
-      ? "conversations of the service account"
-      : connector.exportDelivery === "SFTP"
-        ? "Content Export through SFTP"
-        : "Content Export through the File Management API";
+    connector.sourceKind === "DATAHOSE"
+      ? "real time (Datahose)"
+      : connector.sourceKind === "CONVERSATIONS"
+        ? "conversations of the service account"
+        : connector.exportDelivery === "SFTP"
+          ? "Content Export through SFTP"
+          : "Content Export through the File Management API";
   const checks =
-    connector.sourceKind === "CONVERSATIONS"
+    connector.sourceKind === "CONVERSATIONS" || connector.sourceKind === "DATAHOSE"
       ? await restChecks(connector, options, secrets)
       : connector.exportDelivery === "SFTP"
         ? await sftpChecks(connector, options, secrets)

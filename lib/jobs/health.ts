@@ -41,6 +41,10 @@ const SIGN_IN_REFUSALS: SymphonyErrorCode[] = [
   "invalid_response",
 ];
 
+/** What a 403 of the Datahose read means (agent-api-public.yaml: a separately contracted add-on). */
+export const NO_DATAHOSE =
+  "This pod does not have Datahose, or the service account is not entitled to it (HTTP 403 from the Datahose): real-time capture needs Symphony's Datahose add-on. Ask Symphony to enable it, or turn real time off in the Source step.";
+
 /** Pod, key manager and Files API sign-in: POST /login/pubkey/authenticate, /relay/pubkey/authenticate, /login/idm/tokens. */
 const SIGN_IN_ENDPOINT = /^POST \/(login|relay)\//;
 
@@ -99,6 +103,7 @@ function diagnoseSymphony(error: SymphonyError, connector: DiagnosedConnector): 
       `Symphony sign-in failed: ${what}. Check the ${service.name} URL in the Source step: the base address, without /pod, /agent or /relay.`,
     );
   }
+  if (error.code === "forbidden" && error.endpoint.endsWith(" /agent/v5/events/read")) return admin(NO_DATAHOSE);
   switch (error.code) {
     case "forbidden":
       return admin(

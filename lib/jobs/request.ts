@@ -6,19 +6,24 @@ import { defaultRunJobRecovery, RUN_JOB_TIMEOUT_SECONDS } from "./heartbeat";
 
 export interface ImportRequest {
   connectorId: string;
-  trigger: "MANUAL" | "SCHEDULE" | "CONTINUOUS" | "SETUP";
+  trigger: "MANUAL" | "SCHEDULE" | "SETUP";
   requestedBy?: string;
 }
 
 /**
  * The connector's run that is queued or running, or a new QUEUED run: a connector never has two
- * runs at once (an advisory lock serialises concurrent requests).
+ * runs at once (an advisory lock serialises concurrent requests). The real-time capture's own run
+ * (CONTINUOUS, open while capture goes on) is not one of them: the daily export still runs beside it.
  */
 export async function openRun(request: ImportRequest): Promise<{ run: ImportRun; created: boolean }> {
   return db.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`import:${request.connectorId}`}))`;
     const active = await tx.importRun.findFirst({
-      where: { connectorId: request.connectorId, status: { in: ["QUEUED", "RUNNING"] } },
+      where: {
+        connectorId: request.connectorId,
+        status: { in: ["QUEUED", "RUNNING"] },
+        trigger: { not: "CONTINUOUS" },
+      },
       orderBy: { startedAt: "desc" },
     });
     if (active) return { run: active, created: false };

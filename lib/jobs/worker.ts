@@ -19,6 +19,7 @@ import {
   type PipelineEnvironment,
 } from "@/lib/pipeline";
 import { startBoss } from "./boss";
+import { startCaptures, type CaptureSettings } from "./capture";
 import {
   DRAIN_QUEUE,
   IMPORT_QUEUE,
@@ -61,6 +62,8 @@ export type WorkerOptions = {
   health?: Partial<HealthSettings>;
   /** Where admins are told that a connector needs attention (default: NOTIFY_* of the configuration). */
   notify?: NotifySettings;
+  /** Real-time capture (Datahose) lease and scan intervals; false: this worker runs no capture loop. */
+  capture?: Partial<CaptureSettings> | false;
 };
 
 export type Worker = { workerId: string; stop(): Promise<void> };
@@ -195,12 +198,17 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     const removed = await purgeStagedItems(environment, days);
     log.info({ removed, days }, "staged items purged");
   });
+  const captures =
+    options.capture === false
+      ? undefined
+      : startCaptures({ workerId, environment, boss, log, settings: options.capture });
   log.info({ concurrency: options.concurrency }, "worker started");
 
   return {
     workerId,
     async stop() {
       stopping.abort();
+      await captures?.stop();
       await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
       log.info("worker stopped");
     },

@@ -10,6 +10,7 @@ import { createTokenProvider, parseM365Settings } from "@/lib/m365";
 import { createStagingStore } from "@/lib/staging";
 import { canRun, startHarness, type Harness } from "@/lib/testing";
 import { runImport } from "./run";
+import { openStagedMime } from "./staged-item";
 
 if (!canRun) console.warn("lib/pipeline address tests skipped: needs vitest's globalSetup");
 
@@ -89,7 +90,7 @@ describe.skipIf(!canRun)("addresses in imported items", () => {
       where: { connectorId_messageId: { connectorId: h.connector.id, messageId: fromMoved.messageId } },
     });
     const staging = await createStagingStore(h.environment.staging);
-    const mime = await simpleParser(await staging.open(row.blobName));
+    const mime = await simpleParser(await openStagedMime(staging, row));
     const to = mime.headers.get("x-symphony-to") as string;
     for (const person of humans.filter((p) => p.id !== moved.id))
       expect(to).toContain(`${person.id} <${person.symphonyEmail}>`);

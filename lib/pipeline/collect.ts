@@ -1,7 +1,15 @@
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { buildMime, ConversionUnavailableError, convertMessage, type ChatMessage } from "@/lib/convert";
-import type { StagingStore } from "@/lib/staging";
+import {
+  buildMime,
+  ConversionUnavailableError,
+  convertMessage,
+  type ChatMessage,
+  type EmailModel,
+} from "@/lib/convert";
+import { peek, type StagingStore } from "@/lib/staging";
+import { createBundler, type BundledAt, type Bundler } from "./bundle";
+import { stagedModel } from "./staged-item";
 import { recordedMessageIds, recordPage, type CollectedMessage } from "./ledger";
 import { mapLimit } from "@/lib/async";
 import type { RecipientResolver } from "./recipients";
@@ -20,21 +28,35 @@ export type CollectContext = {
   onMessages?: (collected: number, bytes: number) => void;
 };
 
-type Collecting = CollectContext & { isServiceAccount: ReturnType<typeof serviceAccountTest> };
+type Collecting = CollectContext & { isServiceAccount: ReturnType<typeof serviceAccountTest>; bundler: Bundler };
+
+/** A message whose MIME is at most this big goes into its batch's bundle; a bigger one is a blob of its own. */
+const BUNDLED_MESSAGE_MAX_BYTES = 1024 * 1024;
+
+/** Where a message's MIME was staged, or the bundle entry still waiting to be stored. */
+type Staged = Pick<CollectedMessage, "blobName" | "blobOffset" | "sizeBytes" | "modelBytes">;
+type StagedMessage = Omit<CollectedMessage, "blobName" | "blobOffset"> &
+  ({ bundled: Promise<BundledAt> } | { bundled?: undefined; blobName: string; blobOffset: number | null });
 
 /**
  * Reads every unit of the source from its checkpoint, converts and stages each new message, and
  * records each batch (messages, ledger rows, checkpoint) in one transaction.
  */
 export async function collect(context: CollectContext, source: ArchiveSource): Promise<void> {
-  const ctx: Collecting = { ...context, isServiceAccount: serviceAccountTest(await source.serviceAccount()) };
+  const ctx: Collecting = {
+    ...context,
+    isServiceAccount: serviceAccountTest(await source.serviceAccount()),
+    bundler: createBundler(context.staging, context.connectorId),
+  };
   for await (const units of source.units(ctx.signal)) {
-    await mapLimit(units, source.parallelism, async (unit) => {
-      for await (const batch of unit.batches(ctx.signal)) {
-        ctx.signal?.throwIfAborted();
-        await collectBatch(ctx, batch);
-      }
-    });
+    await mapLimit(units, source.parallelism, (unit) =>
+      ctx.bundler.producer(async () => {
+        for await (const batch of unit.batches(ctx.signal)) {
+          ctx.signal?.throwIfAborted();
+          await collectBatch(ctx, batch);
+        }
+      }),
+    );
   }
 }
 
@@ -48,7 +70,15 @@ async function collectBatch(ctx: Collecting, batch: SourceBatch): Promise<void> 
     seen.add(key);
     return true;
   });
-  const messages = await mapLimit(fresh, ctx.parallelism, (message) => stageMessage(ctx, message));
+  const staged = await mapLimit(fresh, ctx.parallelism, (message) => stageMessage(ctx, message));
+  // The batch is recorded only once the bundle holding its messages is stored.
+  const bundled = await ctx.bundler.settle(staged.flatMap((message) => (message.bundled ? [message.bundled] : [])));
+  let next = 0;
+  const messages = staged.map(({ bundled: entry, ...message }): CollectedMessage => {
+    if (!entry) return message as CollectedMessage;
+    const { blobName, offset } = bundled[next++]!;
+    return { ...message, blobName, blobOffset: offset };
+  });
   const added = await recordPage({
     connectorId: ctx.connectorId,
     runId: ctx.runId,
@@ -67,7 +97,7 @@ function keyOf(message: IncomingMessage): string {
   return message.kind === "chat" ? message.chat.messageId : message.key;
 }
 
-async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise<CollectedMessage> {
+async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise<StagedMessage> {
   const message = withoutServiceAccount(incoming, ctx.isServiceAccount);
   const sender = message.kind === "chat" ? message.chat.sender : message.sender;
   const recorded = {
@@ -89,14 +119,13 @@ async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise
     mailbox: storable(r.mailbox),
     reason: r.reason === null ? null : storable(r.reason),
   }));
-  let blobName: string;
-  let sizeBytes: number;
+  let staged: Staged | ({ bundled: Promise<BundledAt> } & Omit<Staged, "blobName" | "blobOffset">);
   try {
     if (message.kind === "chat" && message.failure) throw new SourceContentError(message.failure);
-    ({ blobName, size: sizeBytes } =
+    staged =
       message.kind === "chat"
         ? await stageConverted(ctx, message)
-        : await ctx.staging.stage(ctx.connectorId, message.key, await message.open()));
+        : await stageMime(ctx, message.key, await message.open());
   } catch (error) {
     const failure = messageFailure(error);
     if (!failure) throw error; // staging or the source unavailable: the run stops and is retried
@@ -104,9 +133,32 @@ async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise
     // converter rejects): its items are FAILED with the reason, so the run and the checkpoint go on.
     const reason = storable(failure);
     const failed = recipients.map((r) => (r.status === "PENDING" ? { ...r, status: "FAILED" as const, reason } : r));
-    return { ...recorded, blobName: "", sizeBytes: 0, recipients: failed };
+    return { ...recorded, blobName: "", blobOffset: null, sizeBytes: 0, modelBytes: null, recipients: failed };
   }
-  return { ...recorded, blobName, sizeBytes, recipients };
+  return { ...recorded, ...staged, recipients };
+}
+
+/**
+ * Stages one message's MIME: a small one (nearly all) as an entry of the open bundle, with its Graph
+ * model after it so that the import does not parse the MIME again; a big one as a blob of its own.
+ * `email` is the model the MIME was written from, when it holds everything the import needs.
+ */
+async function stageMime(ctx: Collecting, messageId: string, mime: Readable, email?: EmailModel) {
+  const peeked = await peek(mime, BUNDLED_MESSAGE_MAX_BYTES);
+  if (!peeked.ended) {
+    try {
+      const { blobName, size } = await ctx.staging.stage(ctx.connectorId, messageId, peeked.rest);
+      return { blobName, blobOffset: null, sizeBytes: size, modelBytes: null };
+    } finally {
+      mime.destroy();
+    }
+  }
+  const model = await stagedModel(peeked.head, email);
+  return {
+    bundled: ctx.bundler.add({ mime: peeked.head, model }),
+    sizeBytes: peeked.head.length,
+    modelBytes: model?.length ?? null,
+  };
 }
 
 /**
@@ -130,7 +182,13 @@ async function stageConverted(ctx: Collecting, message: Extract<IncomingMessage,
     throw new SourceContentError(`the message could not be converted: ${errorMessage(error)}`, { cause: error });
   }
   const attachments = chat.attachments.map((ref) => ({ ref, open: () => streamOf(() => message.openAttachment(ref)) }));
-  return ctx.staging.stage(ctx.connectorId, chat.messageId, buildMime(email, attachments));
+  // Without attachment parts, the model is the email itself; with them, it is read back from the MIME.
+  return stageMime(
+    ctx,
+    chat.messageId,
+    buildMime(email, attachments),
+    email.attachments.length === 0 ? email : undefined,
+  );
 }
 
 /** The reason a message can never be imported, or undefined for an error a retry may cure. */

@@ -2,6 +2,7 @@
 // can read over REST, from each stream's checkpoint. Symphony decrypts only conversations the service
 // account is a member of, so this misses every other conversation of the firm (see README).
 import { createHash } from "node:crypto";
+import type { ChatMessage } from "@/lib/convert";
 import { streamTypeSchema } from "@/lib/stream-types";
 import {
   SymphonyError,
@@ -84,27 +85,11 @@ export function conversationsSource(options: {
     const conversation: Conversation = { stream, members: present };
     const messageId = message.messageId || keyOf(stream.id, message);
     const chat = toChatMessage(message, conversation, { messageId, timestamp: time });
-    const failure = unreadable(message);
-    return {
-      kind: "chat",
-      chat,
-      participants: participantsOf(chat.sender, present),
-      ...(failure ? { failure } : {}),
-      openAttachment: (ref) =>
-        symphony.downloadAttachment(chat.streamId, chat.messageId, ref.id).catch((error: unknown) => {
-          if (error instanceof SymphonyError && ["not_found", "bad_request", "forbidden"].includes(error.code)) {
-            throw new SourceContentError(
-              `attachment "${ref.name}" could not be downloaded from Symphony: ${error.message}`,
-              { cause: error },
-            );
-          }
-          throw error;
-        }),
-    };
+    return chatIncoming(symphony, message, chat, present);
   }
 
   return {
-    parallelism: 3,
+    parallelism: 6,
     async *units() {
       // The bot's own id tells, from the list alone, which IMs, group chats and walls it is not in.
       const me = await symphony.sessionInfo();
@@ -160,6 +145,40 @@ function refusalOf(error: unknown): string | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * A Symphony message as collect takes it: its recipients (the members present and the sender), why it
+ * cannot be imported when it cannot, and how its files are downloaded.
+ */
+export function chatIncoming(
+  symphony: SymphonyClient,
+  message: SymphonyMessage,
+  chat: ChatMessage,
+  present: StreamMember[],
+): IncomingMessage {
+  const failure = unreadable(message);
+  return {
+    kind: "chat",
+    chat,
+    participants: participantsOf(chat.sender, present),
+    ...(failure ? { failure } : {}),
+    openAttachment: attachmentOpener(symphony, chat),
+  };
+}
+
+/** Downloads a message's attachment; one Symphony will not serve fails only its message. */
+function attachmentOpener(symphony: SymphonyClient, chat: { streamId: string; messageId: string }) {
+  return (ref: { id: string; name: string }) =>
+    symphony.downloadAttachment(chat.streamId, chat.messageId, ref.id).catch((error: unknown) => {
+      if (error instanceof SymphonyError && ["not_found", "bad_request", "forbidden"].includes(error.code)) {
+        throw new SourceContentError(
+          `attachment "${ref.name}" could not be downloaded from Symphony: ${error.message}`,
+          { cause: error },
+        );
+      }
+      throw error;
+    });
 }
 
 /**

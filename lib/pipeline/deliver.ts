@@ -10,7 +10,7 @@ import type { ImportItem } from "@/lib/m365";
 import type { StagingStore } from "@/lib/staging";
 import { claimItems, countDuplicatesRemoved, extendClaims, pendingItems, type ClaimedItem } from "./ledger";
 import { createOutcomeWriter, type OutcomeWriter } from "./outcome-writer";
-import { itemKey, stagedImportItem } from "./staged-item";
+import { importItemFor, itemKey, stagedKey } from "./staged-item";
 import { errorMessage } from "@/lib/errors";
 import { cachedLoad } from "@/lib/async";
 
@@ -90,7 +90,7 @@ async function deliverBatch(ctx: DeliveryContext, batch: ClaimedItem[], outcomes
     () => void extendClaims(ctx.workerId, [...inFlight], ctx.options.claimSeconds).catch(() => {}),
     (ctx.options.claimSeconds * 1000) / 3,
   );
-  // The items of one message (one per mailbox) are claimed together: its blob is read and parsed once.
+  // The items of one message (one per mailbox) are claimed together: its entry is read once.
   const parsed = new Map<string, Promise<ImportItem>>();
   try {
     const results = await Promise.allSettled(
@@ -134,9 +134,7 @@ async function deliverItem(
       }
       userId = owner.userId;
       const folderId = await ctx.writer.ensureSymphonyFolder(owner.userId);
-      const importItem = await cachedLoad(parsed, item.blobName, () =>
-        stagedImportItem(key, () => ctx.staging.open(item.blobName)),
-      );
+      const importItem = await cachedLoad(parsed, stagedKey(item), () => importItemFor(ctx.staging, key, item));
       const result = await ctx.writer.importMessage(owner.userId, folderId, importItem, {
         firstAttempt: item.attempts === 1,
         signal: deadline.signal,

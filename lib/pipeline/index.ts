@@ -2,6 +2,7 @@ export {
   runImport,
   drainRun,
   failRun,
+  finishCaptureRun,
   runIsGone,
   type RunOptions,
   type RunProgress,
@@ -16,3 +17,11 @@ export { createRecipientResolver } from "./recipients";
 export { itemKey } from "./staged-item";
 export { parseCoverage, type StreamCoverage } from "./coverage";
 export type { DeliveryOptions } from "./deliver";
+export {
+  openCapture,
+  captureFeed,
+  capturesRealtime,
+  CAPTURE_EVENT_TYPES,
+  type Capture,
+  type CaptureBatch,
+} from "./datahose-source";

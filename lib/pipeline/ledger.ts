@@ -17,8 +17,11 @@ export type CollectedMessage = {
   senderEmail: string | null;
   senderName: string | null;
   participants: string[];
+  /** The staged MIME: a bundle (from blobOffset, sizeBytes long, then modelBytes of Graph model) or a blob of its own (blobOffset null). */
   blobName: string;
+  blobOffset: number | null;
   sizeBytes: number;
+  modelBytes: number | null;
   recipients: Recipient[];
 };
 
@@ -56,6 +59,7 @@ export async function recordPage(page: CollectedPage): Promise<number> {
         connectorId: page.connectorId,
         runId: page.runId,
         exportFileId,
+        blobOffset: message.blobOffset === null ? null : BigInt(message.blobOffset),
         sizeBytes: BigInt(message.sizeBytes),
       })),
       skipDuplicates: true,
@@ -89,7 +93,7 @@ export async function recordPage(page: CollectedPage): Promise<number> {
         ON CONFLICT ("connectorId", "streamId") DO UPDATE
           SET "lastMessageAt" = EXCLUDED."lastMessageAt", "lastMessageId" = EXCLUDED."lastMessageId", "updatedAt" = EXCLUDED."updatedAt"
           WHERE "StreamCheckpoint"."lastMessageAt" <= EXCLUDED."lastMessageAt"`;
-    } else {
+    } else if (checkpoint.kind === "export-file") {
       await tx.$executeRaw`
         INSERT INTO "ExportFileMessage" ("exportFileId", "sourceMessageId")
         SELECT ${checkpoint.exportFileId}::bigint, id FROM "SourceMessage"
@@ -106,7 +110,9 @@ export type ClaimedItem = {
   attempts: number;
   messageId: string;
   blobName: string;
+  blobOffset: bigint | null;
   sizeBytes: bigint;
+  modelBytes: number | null;
 };
 
 /**
@@ -138,7 +144,8 @@ export async function claimItems(args: {
         "updatedAt" = ${NOW}
     FROM picked, "SourceMessage" AS message
     WHERE item.id = picked.id AND message.id = item."sourceMessageId"
-    RETURNING item.id, item.mailbox, item.attempts, message."messageId", message."blobName", message."sizeBytes"`;
+    RETURNING item.id, item.mailbox, item.attempts, message."messageId", message."blobName", message."blobOffset",
+      message."sizeBytes", message."modelBytes"`;
 }
 
 /** Keeps this worker's claims alive while it works on them (a dead worker's claims simply expire). */

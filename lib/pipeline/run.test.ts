@@ -7,7 +7,7 @@ import { createStagingStore } from "@/lib/staging";
 import { createTokenProvider, parseM365Settings } from "@/lib/m365";
 import { createSymphonyClient } from "@/lib/symphony";
 import { runImport } from "./run";
-import { itemKey } from "./staged-item";
+import { itemKey, openStagedMime } from "./staged-item";
 import { canRun, startHarness, type Harness } from "@/lib/testing";
 
 if (!canRun)
@@ -124,7 +124,7 @@ describe.skipIf(!canRun)("an import run against the sandboxes", () => {
     const row = await db.sourceMessage.findUniqueOrThrow({
       where: { connectorId_messageId: { connectorId: h.connector.id, messageId: sample.messageId } },
     });
-    const parsed = await simpleParser(await readAll(await staging.open(row.blobName)));
+    const parsed = await simpleParser(await readAll(await openStagedMime(staging, row)));
     expect(parsed.messageId).toBe(messageIdFor(sample.messageId));
     expect(parsed.date?.getTime()).toBe(toSecond(sample.timestamp));
     expect(parsed.headers.get("x-symphony-message-id")).toBe(sample.messageId);

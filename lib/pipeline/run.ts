@@ -148,6 +148,11 @@ export async function drainRun(runId: string, options: DrainOptions): Promise<vo
   );
 }
 
+/** Ends a day's real-time capture run (counts from the ledger); the capture goes on in the next day's run. */
+export async function finishCaptureRun(runId: string): Promise<void> {
+  await finishRun(runId);
+}
+
 /** Ends a run that cannot go on: FAILED with the error (secrets never reach it), counts from the ledger. */
 export async function failRun(runId: string, error: unknown): Promise<void> {
   await finishRun(runId, errorText(error).slice(0, 2000));

@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { db } from "@/lib/db";
 import type { Connector } from "@/lib/generated/prisma/client";
 import type { StagingStore } from "@/lib/staging";
@@ -24,6 +25,8 @@ export async function sourceFor(
       serviceAccount: connector.botUsername ? { userId: connector.botUsername } : null,
     });
   }
+  // Real time only: the capture loop records messages as they come; a run just imports what is pending.
+  if (connector.sourceKind === "DATAHOSE") return nothingToRead;
   const checkpoints = await db.streamCheckpoint.findMany({ where: { connectorId: connector.id } });
   return conversationsSource({
     symphony: symphonyClientFor(connector),
@@ -33,3 +36,10 @@ export async function sourceFor(
     coverage: await runCoverage(run.runId),
   });
 }
+
+const nothingToRead: ArchiveSource = {
+  parallelism: 1,
+  units: () => Readable.from([]),
+  serviceAccount: () => Promise.resolve(null),
+  close: () => Promise.resolve(),
+};

@@ -37,9 +37,14 @@ export type IncomingMessage =
       open(): Promise<Readable>;
     };
 
-/** Where a batch moves its unit's checkpoint, in the same transaction as the batch's messages. */
+/**
+ * Where a batch moves its unit's checkpoint, in the same transaction as the batch's messages. A feed
+ * (the Datahose) has none in the ledger: its batch is acknowledged to Symphony once recorded.
+ */
 export type Checkpoint =
-  { kind: "stream"; streamId: string; at: Date; messageId: string } | { kind: "export-file"; exportFileId: bigint };
+  | { kind: "stream"; streamId: string; at: Date; messageId: string }
+  | { kind: "export-file"; exportFileId: bigint }
+  | { kind: "feed" };
 
 export type SourceBatch = { messages: IncomingMessage[]; checkpoint: Checkpoint };
 

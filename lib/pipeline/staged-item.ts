@@ -1,10 +1,84 @@
-import type { Readable } from "node:stream";
-import { readStagedMime, toGraphMessage, type StagedMessage } from "@/lib/convert";
+import { Readable } from "node:stream";
+import { readStagedMime, toGraphMessage, type EmailModel, type GraphMessage, type StagedMessage } from "@/lib/convert";
 import type { ImportItem } from "@/lib/m365";
+import type { StagingStore } from "@/lib/staging";
+
+/** Where a SourceMessage's MIME is staged (a row of the ledger, as claimed). */
+export type StagedLocation = {
+  blobName: string;
+  /** Null: the whole blob is the message (a big one, or staged before bundles). */
+  blobOffset: bigint | number | null;
+  sizeBytes: bigint | number;
+  modelBytes: number | null;
+};
+
+/**
+ * What the import needs of a message, derived once at collect and staged right after its MIME: the
+ * Graph JSON and the attachments' names, types and exact sizes. The MIME stays the evidence; the
+ * model is what the same MIME reads back as (see roundtrip.test.ts), so the import does not parse it
+ * again, except to stream attachment contents.
+ */
+type StagedModel = { graph: GraphMessage; attachments: Array<{ name: string; contentType?: string; size: number }> };
 
 /** The idempotency key stored on every created Graph message: one per (connector, Symphony message). */
 export function itemKey(connectorId: string, messageId: string): string {
   return `${connectorId}:${messageId}`;
+}
+
+/**
+ * The model of a message staged as `mime`: from `email`, the model it was written from (when it has
+ * no attachment parts), else read back from the MIME. Undefined when the MIME cannot be read back: the
+ * import then parses it and fails the item with the parser's reason, as it would have.
+ */
+export async function stagedModel(mime: Buffer, email?: EmailModel): Promise<Buffer | undefined> {
+  let model: StagedModel;
+  if (email && email.attachments.length === 0) model = { graph: toGraphMessage(email), attachments: [] };
+  else {
+    try {
+      const staged = (await readStagedMime(() => Readable.from([mime]))).email;
+      model = {
+        graph: toGraphMessage(staged),
+        attachments: staged.attachments.map(({ name, contentType, size }) => ({ name, contentType, size })),
+      };
+    } catch {
+      return undefined;
+    }
+  }
+  return Buffer.from(JSON.stringify(model));
+}
+
+/** The staged MIME of a message, bundled or in a blob of its own. */
+export async function openStagedMime(staging: StagingStore, at: StagedLocation): Promise<Readable> {
+  if (at.blobOffset === null) return staging.open(at.blobName);
+  const mime = await staging.readRange(at.blobName, Number(at.blobOffset), Number(at.sizeBytes));
+  return Readable.from([mime]);
+}
+
+/** A key per staged message (its bundle and offset, or its own blob). */
+export function stagedKey(at: StagedLocation): string {
+  return at.blobOffset === null ? at.blobName : `${at.blobName}@${at.blobOffset}`;
+}
+
+/** What lib/m365 imports for a staged message: from its staged model when there is one, else from its MIME. */
+export async function importItemFor(staging: StagingStore, key: string, at: StagedLocation): Promise<ImportItem> {
+  if (at.blobOffset === null || at.modelBytes === null) return stagedImportItem(key, () => openStagedMime(staging, at));
+  const offset = Number(at.blobOffset);
+  const mimeBytes = Number(at.sizeBytes);
+  const entry = await staging.readRange(at.blobName, offset, mimeBytes + at.modelBytes);
+  const model = JSON.parse(entry.subarray(mimeBytes).toString("utf8")) as StagedModel;
+  const mime = entry.subarray(0, mimeBytes);
+  const reread = () => readStagedMime(() => Readable.from([mime]));
+  return {
+    key,
+    graph: model.graph,
+    attachments: model.attachments.map((ref, index) => ({
+      name: ref.name,
+      contentType: ref.contentType ?? "application/octet-stream",
+      size: ref.size,
+      isInline: false,
+      open: async () => openAttachment(await reread(), index),
+    })),
+  };
 }
 
 /**

@@ -1,6 +1,9 @@
 export {
   createStagingStore,
   stagedBlobName,
+  bundleBlobName,
+  peek,
+  BUNDLE_MAX_BYTES,
   exportFileBlobName,
   STAGED_CONTENT_TYPE,
   type StagingStore,

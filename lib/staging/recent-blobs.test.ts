@@ -60,6 +60,35 @@ describe("recent blobs", () => {
     expect(calls.count).toBe(2);
   });
 
+  it("reads a bundle's bytes once for every reader of its entries", async () => {
+    const recent = createRecentBlobs({ maxBlobBytes: 100, maxTotalBytes: 1000 });
+    const { calls, download } = counted("entry one|entry two");
+    const reads = await Promise.all([1, 2, 3].map(() => recent.read("bundle", download)));
+    expect(reads.map((bytes) => bytes.subarray(10).toString())).toEqual(Array(3).fill("entry two"));
+    expect((await recent.read("bundle", download)).subarray(0, 9).toString()).toBe("entry one");
+    expect(calls.count).toBe(1);
+  });
+
+  it("serves bytes put after a write without downloading them", async () => {
+    const recent = createRecentBlobs({ maxBlobBytes: 100, maxTotalBytes: 1000 });
+    const { calls, download } = counted("written");
+    recent.put("bundle", Buffer.from("written"));
+    expect((await recent.read("bundle", download)).toString()).toBe("written");
+    expect(calls.count).toBe(0);
+  });
+
+  it("keeps the first bundles written when more are written than it can keep", async () => {
+    const recent = createRecentBlobs({ maxBlobBytes: 10, maxTotalBytes: 10 });
+    const first = counted("first");
+    const second = counted("later");
+    recent.put("first", Buffer.from("first"));
+    recent.put("second", Buffer.from("secon"));
+    recent.put("third", Buffer.from("third"));
+    expect((await recent.read("first", first.download)).toString()).toBe("first");
+    expect((await recent.read("third", second.download)).toString()).toBe("later");
+    expect([first.calls.count, second.calls.count]).toEqual([0, 1]);
+  });
+
   it("keeps no more than maxTotalBytes, letting the oldest go first", async () => {
     const recent = createRecentBlobs({ maxBlobBytes: 10, maxTotalBytes: 10 });
     const a = counted("aaaaaa");

@@ -5,6 +5,14 @@ export type Download = () => Promise<{ body: Readable; size: number | undefined 
 export type RecentBlobs = {
   /** The blob's content: kept bytes if it was read lately (or is being read), else `download`'s stream. */
   open(blobName: string, download: Download): Promise<Readable>;
+  /** The blob's bytes, kept for the next reader when within the limits. */
+  read(blobName: string, download: Download): Promise<Buffer>;
+  /**
+   * Keeps bytes just written (a blob that never changes, such as a bundle named by its hash) if there
+   * is room without letting anything go: what was written first is read first, and a run bigger than
+   * the cache must not push out its oldest bundles before they are read.
+   */
+  put(blobName: string, bytes: Buffer): void;
   clear(): void;
 };
 
@@ -67,6 +75,16 @@ export function createRecentBlobs({
       const bytes = await entry;
       return bytes ? bytesStream(bytes) : (await download()).body;
     },
+    async read(blobName, download) {
+      const entry = entries.get(blobName);
+      const bytes = entry ? await entry : undefined;
+      return bytes ?? readAll(await (entry ? (await download()).body : first(blobName, download)));
+    },
+    put(blobName, bytes) {
+      if (entries.has(blobName) || bytes.length > maxBlobBytes || keptBytes + bytes.length > maxTotalBytes) return;
+      entries.set(blobName, Promise.resolve(bytes));
+      keep(blobName, bytes.length);
+    },
     clear() {
       entries.clear();
       kept.clear();
@@ -77,4 +95,10 @@ export function createRecentBlobs({
 
 function bytesStream(bytes: Buffer): Readable {
   return Readable.from([bytes], { objectMode: false });
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import { BlobServiceClient, RestError, type ContainerClient } from "@azure/storage-blob";
+import { BlobServiceClient, RestError, type BlockBlobClient, type ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { createRecentBlobs } from "./recent-blobs";
 import { mapLimit } from "@/lib/async";
@@ -14,6 +14,10 @@ const DELETE_CONCURRENCY = 16;
 /** Staged items read lately whose bytes are kept for the next reader (see recent-blobs.ts). */
 const RECENT_BLOB_MAX_BYTES = 256 * 1024;
 const RECENT_TOTAL_MAX_BYTES = 16 * 1024 * 1024;
+/** Bundles read lately (see stageBundle): a worker reads each bundle once while it imports its items. */
+export const BUNDLE_MAX_BYTES = 8 * 1024 * 1024;
+const RECENT_BUNDLES_MAX_BYTES = 48 * 1024 * 1024;
+const BUNDLE_CONTENT_TYPE = "application/octet-stream";
 
 const optionsSchema = z.object({
   connectionString: z.string().min(1, "an Azure Storage connection string is required"),
@@ -39,6 +43,15 @@ export interface StagingStore {
    * as it is (and stops reading the new stream); the blob only appears once fully written.
    */
   stage(connectorId: string, messageId: string, mime: Readable): Promise<StagedBlob>;
+  /**
+   * Stores the staged entries of many messages as one blob (a bundle, at most BUNDLE_MAX_BYTES), named
+   * by the SHA-256 of its bytes: staging the same bytes again finds them (and renews their age for
+   * retention), different bytes never take an existing name, so an offset recorded into a bundle
+   * always points at the bytes it was computed on.
+   */
+  stageBundle(connectorId: string, content: Buffer): Promise<StagedBlob>;
+  /** `length` bytes of a bundle from `offset`; the bundle is read once and kept for the next readers. */
+  readRange(blobName: string, offset: number, length: number): Promise<Buffer>;
   open(blobName: string): Promise<Readable>;
   /** Stores a source file as received (a Content Export zip), replacing an earlier copy. */
   saveFile(blobName: string, content: Readable): Promise<void>;
@@ -62,6 +75,12 @@ export function exportFileBlobName(connectorId: string, fileId: bigint | number,
   const connector = connectorIdSchema.parse(connectorId);
   const safe = name.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 200);
   return `${connector}/exports/${fileId}-${safe}`;
+}
+
+/** `${connectorId}/bundles/${sha256(content)}.bundle`: where a bundle of staged messages is kept. */
+export function bundleBlobName(connectorId: string, content: Buffer): string {
+  const connector = connectorIdSchema.parse(connectorId);
+  return `${connector}/bundles/${createHash("sha256").update(content).digest("hex")}.bundle`;
 }
 
 /** `${connectorId}/${sha256(messageId)}.eml`: safe characters whatever the message id holds. */
@@ -88,7 +107,7 @@ interface Peeked {
   restSize(): number;
 }
 
-async function peek(stream: Readable, limit: number): Promise<Peeked> {
+export async function peek(stream: Readable, limit: number): Promise<Peeked> {
   const iterator: AsyncIterator<Buffer | string> = stream[Symbol.asyncIterator]();
   const chunks: Buffer[] = [];
   let size = 0;
@@ -132,6 +151,30 @@ async function upload(container: ContainerClient, blobName: string, mime: Readab
   return peeked.restSize();
 }
 
+/**
+ * Puts the bundle unless it is there. When it is (a run that crashed before its commit staged the same
+ * bytes), its Last-Modified is renewed so that retention, which deletes only blobs unmodified since its
+ * cutoff, cannot remove it between this check and the commit that will point at it; if retention got
+ * there first, it is put again.
+ */
+async function uploadBundle(blob: BlockBlobClient, content: Buffer): Promise<void> {
+  const options = { blobHTTPHeaders: { blobContentType: BUNDLE_CONTENT_TYPE }, conditions: { ifNoneMatch: "*" } };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await blob.upload(content, content.length, options);
+      return;
+    } catch (error) {
+      if (!isAlreadyThere(error)) throw error;
+    }
+    try {
+      await blob.setMetadata({ restagedat: new Date().toISOString().replace(/[^0-9]/g, "") });
+      return;
+    } catch (error) {
+      if (!isNotFound(error) || attempt >= 3) throw error;
+    }
+  }
+}
+
 async function stagedSize(container: ContainerClient, blobName: string): Promise<number> {
   return (await container.getBlobClient(blobName).getProperties()).contentLength ?? 0;
 }
@@ -144,6 +187,7 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
   );
   await container.createIfNotExists();
   const recent = createRecentBlobs({ maxBlobBytes: RECENT_BLOB_MAX_BYTES, maxTotalBytes: RECENT_TOTAL_MAX_BYTES });
+  const bundles = createRecentBlobs({ maxBlobBytes: BUNDLE_MAX_BYTES, maxTotalBytes: RECENT_BUNDLES_MAX_BYTES });
 
   async function download(blobName: string) {
     try {
@@ -172,6 +216,23 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
       return { blobName, size };
     },
 
+    async stageBundle(connectorId, content) {
+      if (content.length > BUNDLE_MAX_BYTES)
+        throw new Error(`A bundle of ${content.length} bytes is over the limit of ${BUNDLE_MAX_BYTES}`);
+      const blobName = bundleBlobName(connectorId, content);
+      await uploadBundle(container.getBlockBlobClient(blobName), content);
+      // The worker that collects usually imports next: a small run's bundles are never read back.
+      bundles.put(blobName, content);
+      return { blobName, size: content.length };
+    },
+
+    async readRange(blobName, offset, length) {
+      const bytes = await bundles.read(blobName, () => download(blobName));
+      if (offset < 0 || offset + length > bytes.length)
+        throw new Error(`Staged item at ${offset}+${length} is outside bundle ${blobName} (${bytes.length} bytes)`);
+      return bytes.subarray(offset, offset + length);
+    },
+
     open: (blobName) => recent.open(blobName, () => download(blobName)),
 
     exists: (blobName) => container.getBlobClient(blobName).exists(),
@@ -187,6 +248,7 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
 
     async purgeOlderThan(cutoff, connectorId, keep) {
       recent.clear();
+      bundles.clear();
       const prefix = connectorId === undefined ? undefined : `${connectorIdSchema.parse(connectorId)}/`;
       let removed = 0;
       for await (const page of container.listBlobsFlat({ prefix }).byPage({ maxPageSize: 1000 })) {

@@ -21,6 +21,7 @@ import {
   datafeedListSchema,
   datafeedReadSchema,
   datafeedSchema,
+  datahoseReadSchema,
   messageListSchema,
   memberStreamListSchema,
   streamMemberListSchema,
@@ -30,6 +31,7 @@ import {
   type AdminUser,
   type Datafeed,
   type DatafeedRead,
+  type DatahoseRead,
   type StreamMember,
   type StreamType,
   type SymphonyMessage,
@@ -108,6 +110,20 @@ export type SymphonyClient = {
   /** Long-polls the feed; pass the previous read's ackId to acknowledge its events. */
   readDatafeed(datafeedId: string, ackId?: string): Promise<DatafeedRead>;
   deleteDatafeed(datafeedId: string): Promise<void>;
+  /**
+   * One read of the Datahose (POST /agent/v5/events/read, a paid add-on: 403 without it): every
+   * conversation of the pod. Readers with the same tag and event types share one feed; `ackId` (empty
+   * the first time) acknowledges the previous read's events, which are otherwise delivered again.
+   */
+  readDatahose(request: DatahoseReadRequest, signal?: AbortSignal): Promise<DatahoseRead>;
+};
+
+/** V5EventsReadBody (agent-api-public.yaml): tag 1..80 characters, at least one event type. */
+export type DatahoseReadRequest = {
+  tag: string;
+  eventTypes: string[];
+  ackId: string;
+  scopes?: Array<"INTERNAL" | "EXTERNAL" | "FEDERATED">;
 };
 
 /** pod-api-public.yaml: user list and membership "must not exceed 1000", admin stream list 100. */
@@ -141,15 +157,16 @@ export function createSymphonyClient(
     body?: unknown;
     /** What the endpoint produces when it is not JSON (an Accept the server does not serve gets 406). */
     accept?: string;
+    signal?: AbortSignal;
   };
 
   /** One API call with the cached tokens; a 401 re-authenticates once and retries, then fails. */
-  async function call({ host, method, path, endpoint, query, body, accept }: Call): Promise<Response> {
+  async function call({ host, method, path, endpoint, query, body, accept, signal }: Call): Promise<Response> {
     const url = new URL((host === "pod" ? settings.podUrl : settings.agentUrl) + path);
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const request: HttpRequest = { method, url, endpoint: `${method} ${endpoint}`, body };
+    const request: HttpRequest = { method, url, endpoint: `${method} ${endpoint}`, body, signal };
     for (let attempt = 1; ; attempt++) {
       const headers = host === "pod" ? await session.podHeaders() : await session.agentHeaders();
       const sent = { ...request, headers: accept ? { ...headers, accept } : headers, secrets: Object.values(headers) };
@@ -444,6 +461,21 @@ export function createSymphonyClient(
           body: { ackId },
         },
         datafeedReadSchema,
+      );
+    },
+
+    async readDatahose({ tag, eventTypes, ackId, scopes }, signal) {
+      return json(
+        {
+          host: "agent",
+          method: "POST",
+          path: "/agent/v5/events/read",
+          endpoint: "/agent/v5/events/read",
+          // updatePresence defaults to true: a compliance reader must not show its account as AVAILABLE.
+          body: { type: "datahose", tag, eventTypes, ackId, updatePresence: false, ...(scopes ? { scopes } : {}) },
+          signal,
+        },
+        datahoseReadSchema,
       );
     },
 

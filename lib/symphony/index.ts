@@ -1,5 +1,5 @@
 export { createSymphonyClient } from "./client";
-export type { StreamFilter, SymphonyClient, SymphonyClientOptions } from "./client";
+export type { DatahoseReadRequest, StreamFilter, SymphonyClient, SymphonyClientOptions } from "./client";
 export { SymphonyError } from "./errors";
 export type { SymphonyErrorCode } from "./errors";
 export type { ResponseEvent, RetryEvent } from "./http";
@@ -10,6 +10,8 @@ export type {
   Datafeed,
   DatafeedEvent,
   DatafeedRead,
+  DatahoseEvent,
+  DatahoseRead,
   StreamMember,
   StreamType,
   SymphonyMessage,
@@ -18,6 +20,7 @@ export type {
 export { parseRsaPrivateKey, parseSymphonySettings, symphonySettingsSchema } from "./settings";
 export type { SymphonySettings, SymphonySettingsInput } from "./settings";
 export { testConnection } from "./test-connection";
+export { checkDatahose } from "./datahose-check";
 export { keyManagerNeeded } from "./key-delivery";
 export type { ConnectionReport } from "./test-connection";
 

@@ -118,6 +118,18 @@ export const streamMemberListSchema = z.object({
 });
 export type StreamMember = z.infer<typeof streamMemberSchema>;
 
+/** agent: V4User, as messages and events carry it (sender, initiator, affectedUser); every field optional */
+const v4UserSchema = z
+  .object({
+    userId: z.number().int().nullish(),
+    firstName: optionalText,
+    lastName: optionalText,
+    displayName: optionalText,
+    email: optionalText,
+    username: optionalText,
+  })
+  .nullish();
+
 /** agent: V4Message, an item of GET /agent/v4/stream/{sid}/message and of datafeed events; every field optional */
 export const messageSchema = z.object({
   messageId: optionalText,
@@ -134,16 +146,7 @@ export const messageSchema = z.object({
       }),
     )
     .nullish(),
-  user: z
-    .object({
-      userId: z.number().int().nullish(),
-      firstName: optionalText,
-      lastName: optionalText,
-      displayName: optionalText,
-      email: optionalText,
-      username: optionalText,
-    })
-    .nullish(),
+  user: v4UserSchema,
   stream: z.object({ streamId: optionalText, streamType: optionalText }).nullish(),
   externalRecipients: z.boolean().nullish(),
   userAgent: optionalText,
@@ -160,15 +163,21 @@ export const messageSchema = z.object({
 /** A message as the client yields it; `invalid` says why an item of the list did not fit V4Message at all. */
 export type SymphonyMessage = z.infer<typeof messageSchema> & { invalid?: string };
 
+/** An item that did not fit its schema: its own fields (to keep what can be kept) and where it went wrong. */
+function unfit(item: unknown, error: z.ZodError): { fields: Record<string, unknown>; where: string } {
+  const fields = (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
+  const where = error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
+    .join("; ");
+  return { fields, where };
+}
+
 /** One item that does not fit the schema fails alone: it keeps its id and time when it has them. */
 function toMessage(item: unknown): SymphonyMessage {
   const parsed = messageSchema.safeParse(item);
   if (parsed.success) return parsed.data;
-  const fields = (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
-  const where = parsed.error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
-    .join("; ");
+  const { fields, where } = unfit(item, parsed.error);
   return {
     messageId: typeof fields.messageId === "string" && fields.messageId ? fields.messageId : undefined,
     timestamp:
@@ -206,6 +215,63 @@ export const datafeedReadSchema = z.object({
 });
 export type DatafeedEvent = z.infer<typeof datafeedEventSchema>;
 export type DatafeedRead = z.infer<typeof datafeedReadSchema>;
+
+/** agent: V4Stream as events carry it */
+const eventStreamSchema = z
+  .object({
+    streamId: optionalText,
+    streamType: optionalText,
+    roomName: optionalText,
+    external: z.boolean().nullish(),
+    crossPod: z.boolean().nullish(),
+  })
+  .nullish();
+
+const roomMemberChangeSchema = z.object({ stream: eventStreamSchema, affectedUser: v4UserSchema }).nullish();
+
+/**
+ * agent: V4Event of the Datahose; every field optional as in the spec. The message of a MESSAGESENT
+ * event is read like an item of a message list (a message that does not fit fails alone).
+ */
+export const datahoseEventSchema = z.object({
+  id: optionalText,
+  messageId: optionalText,
+  timestamp: epochMs.nullish(),
+  type: optionalText,
+  diagnostic: optionalText,
+  initiator: z.object({ user: v4UserSchema }).nullish(),
+  payload: z
+    .object({
+      messageSent: z.object({ message: z.unknown().transform(toMessage) }).nullish(),
+      messageSuppressed: z.object({ messageId: optionalText, stream: eventStreamSchema }).nullish(),
+      userJoinedRoom: roomMemberChangeSchema,
+      userLeftRoom: roomMemberChangeSchema,
+    })
+    .nullish(),
+});
+/** An event as the client yields it; `invalid` says why it did not fit V4Event at all. */
+export type DatahoseEvent = z.infer<typeof datahoseEventSchema> & { invalid?: string };
+
+function toDatahoseEvent(item: unknown): DatahoseEvent {
+  const parsed = datahoseEventSchema.safeParse(item);
+  if (parsed.success) return parsed.data;
+  const { fields, where } = unfit(item, parsed.error);
+  return {
+    type: typeof fields.type === "string" ? fields.type : undefined,
+    messageId: typeof fields.messageId === "string" && fields.messageId ? fields.messageId : undefined,
+    invalid: `Symphony sent an event the connector cannot read (${where})`,
+  };
+}
+
+/** agent: V5EventList, the answer of POST /agent/v5/events/read; ackId absent: nothing to acknowledge */
+export const datahoseReadSchema = z.object({
+  events: z
+    .array(z.unknown())
+    .nullish()
+    .transform((events) => (events ?? []).map(toDatahoseEvent)),
+  ackId: z.string().nullish(),
+});
+export type DatahoseRead = z.infer<typeof datahoseReadSchema>;
 
 /** Error body of every endpoint: V2Error / Error, and the Files API's `{"error": "..."}` */
 export const errorBodySchema = z.object({

@@ -1,12 +1,14 @@
 // The sandbox's own admin API on the pod server (no token): add messages, revoke tokens, faults, stats.
+import { randomUUID } from "node:crypto";
 import type { ServerResponse } from "node:http";
 import { z } from "zod";
 import { sendJson } from "../http";
 import { personById } from "../org";
 import { body, fail, type Context, type Route } from "./context";
+import { datahoseSettingsSchema, messageSentEvent } from "./datahose";
 import { faultsSchema } from "./faults";
 import { currentMembers } from "./membership";
-import { addedMessage, type V4Message } from "./messages";
+import { addedMessage, messageAt, messageIndex, v4User, type V4Message } from "./messages";
 
 export const addMessageInput = z.object({
   streamId: z.string().min(1),
@@ -33,7 +35,10 @@ export const addMessageInput = z.object({
 });
 export type AddMessageInput = z.input<typeof addMessageInput>;
 
-/** Adds a message to a stream and publishes it to the datafeeds when the bot is in the stream. */
+/**
+ * Adds a message to a stream and publishes it to the datafeeds when the bot is in the stream, and to
+ * the Datahose whatever the stream (it carries every conversation of the pod).
+ */
 export function addMessage(ctx: Context, input: AddMessageInput): V4Message {
   const parsed = addMessageInput.parse(input);
   const stream = ctx.streamsById.get(parsed.streamId);
@@ -46,7 +51,66 @@ export function addMessage(ctx: Context, input: AddMessageInput): V4Message {
   if (!stream.memberIds.includes(senderId)) throw new Error(`User ${senderId} is not a member of stream ${stream.id}`);
   const message = addedMessage(ctx.org, ctx.added, stream, { ...parsed, sender: personById(ctx.org, senderId)! });
   if (stream.botIsMember && message.diagnostic === undefined) ctx.feeds.publish(message);
+  if (message.diagnostic === undefined) ctx.datahose.publish(messageSentEvent(message));
   return message;
+}
+
+export const suppressInput = z.object({ streamId: z.string().min(1), messageId: z.string().min(1) });
+export type SuppressInput = z.input<typeof suppressInput>;
+
+/**
+ * A compliance officer suppresses a message: a MESSAGESUPPRESSED event (V4MessageSuppressed
+ * {messageId, stream}) goes to the Datahose. The stream's history is left as it is.
+ */
+export function suppressMessage(ctx: Context, input: SuppressInput): void {
+  const { streamId, messageId } = suppressInput.parse(input);
+  const stream = ctx.streamsById.get(streamId);
+  if (!stream) throw new Error(`Stream ${streamId} not found`);
+  const index = messageIndex(ctx.org, stream.id, messageId);
+  const message = index === null ? undefined : messageAt(ctx.org, ctx.added, stream, index);
+  if (!message) throw new Error(`Message ${messageId} not found in stream ${streamId}`);
+  ctx.datahose.publish({
+    id: randomUUID(),
+    messageId,
+    timestamp: ctx.now(),
+    type: "MESSAGESUPPRESSED",
+    initiator: { user: v4User(ctx.org.people[0]!) },
+    payload: { messageSuppressed: { messageId, stream: message.stream } },
+  });
+}
+
+export const roomMembershipInput = z.object({
+  streamId: z.string().min(1),
+  userId: z.number().int(),
+  change: z.enum(["joined", "left"]),
+});
+export type RoomMembershipInput = z.input<typeof roomMembershipInput>;
+
+/**
+ * A USERJOINEDROOM or USERLEFTROOM event for the Datahose (V4UserJoinedRoom / V4UserLeftRoom
+ * {stream, affectedUser}); the organisation's membership lists are not changed by it.
+ */
+export function roomMembershipEvent(ctx: Context, input: RoomMembershipInput): void {
+  const { streamId, userId, change } = roomMembershipInput.parse(input);
+  const stream = ctx.streamsById.get(streamId);
+  if (!stream) throw new Error(`Stream ${streamId} not found`);
+  const person = personById(ctx.org, userId);
+  if (!person) throw new Error(`User ${userId} not found`);
+  const v4Stream = {
+    streamId: stream.id,
+    streamType: stream.type,
+    ...(stream.roomName ? { roomName: stream.roomName } : {}),
+    external: stream.scope === "EXTERNAL",
+  };
+  const affected = { stream: v4Stream, affectedUser: v4User(person) };
+  ctx.datahose.publish({
+    id: randomUUID(),
+    timestamp: ctx.now(),
+    initiator: { user: v4User(person) },
+    ...(change === "joined"
+      ? { type: "USERJOINEDROOM" as const, payload: { userJoinedRoom: affected } }
+      : { type: "USERLEFTROOM" as const, payload: { userLeftRoom: affected } }),
+  });
 }
 
 export const streamFaultInput = z.object({
@@ -121,4 +185,45 @@ export const adminRoutes: Route[] = [
     },
   },
   { method: "GET", path: "/sandbox/stats", auth: "none", handle: (ctx, _req, res) => sendJson(res, 200, ctx.stats) },
+  {
+    method: "GET",
+    path: "/sandbox/datahose",
+    auth: "none",
+    handle: (ctx, _req, res) => sendJson(res, 200, { ...ctx.datahose.settings(), stats: ctx.datahose.stats }),
+  },
+  {
+    method: "PUT",
+    path: "/sandbox/datahose",
+    auth: "none",
+    async handle(ctx, req, res) {
+      const change = await body(req, res, datahoseSettingsSchema.partial());
+      if (change) sendJson(res, 200, ctx.datahose.set(change));
+    },
+  },
+  {
+    method: "POST",
+    path: "/sandbox/suppress",
+    auth: "none",
+    async handle(ctx, req, res) {
+      const input = await body(req, res, suppressInput);
+      if (input)
+        orBadRequest(res, () => {
+          suppressMessage(ctx, input);
+          res.writeHead(204).end();
+        });
+    },
+  },
+  {
+    method: "POST",
+    path: "/sandbox/room-membership",
+    auth: "none",
+    async handle(ctx, req, res) {
+      const input = await body(req, res, roomMembershipInput);
+      if (input)
+        orBadRequest(res, () => {
+          roomMembershipEvent(ctx, input);
+          res.writeHead(204).end();
+        });
+    },
+  },
 ];

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { sendJson } from "../http";
 import { attachmentBase64 } from "./attachments";
 import { body, fail, paging, query, route, type Context, type Route } from "./context";
+import { readBodySchema } from "./datahose";
 import { botCanRead } from "./membership";
 import { listMessages, messageAt, messageIndex, onTheWire } from "./messages";
 
@@ -130,4 +131,20 @@ export const agentRoutes: Route[] = [
       if (!res.destroyed) sendJson(res, 200, result);
     },
   }),
+  // Datahose (agent-api-public.yaml readEvents): every conversation of the pod, for a pod with the add-on.
+  {
+    method: "POST",
+    path: "/agent/v5/events/read",
+    auth: "session+km",
+    async handle(ctx, req, res) {
+      if (!ctx.datahose.settings().entitled)
+        return fail(res, 403, "Datahose is not enabled for this pod (a separately contracted add-on)");
+      const input = await body(req, res, readBodySchema);
+      if (!input) return;
+      const aborted = new AbortController();
+      res.on("close", () => aborted.abort());
+      const result = await ctx.datahose.read(input, aborted.signal);
+      if (!res.destroyed) sendJson(res, 200, result);
+    },
+  },
 ];

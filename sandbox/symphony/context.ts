@@ -6,6 +6,7 @@ import { BodyTooLargeError, readJson, sendJson, type Handler } from "../http";
 import type { Org, OrgStream } from "../org";
 import type { Tokens } from "./auth";
 import type { Datafeeds } from "./datafeed";
+import type { Datahose } from "./datahose";
 import { countRequest, type FaultGate, type Stats } from "./faults";
 import type { AddedMessages } from "./messages";
 
@@ -16,6 +17,8 @@ export type Context = {
   tokens: Tokens;
   botKey: CryptoKey;
   feeds: Datafeeds;
+  /** The pod-wide real-time feed (POST /agent/v5/events/read) and its settings. */
+  datahose: Datahose;
   faults: FaultGate;
   stats: Stats;
   /** Whether the bot has the admin role (admin endpoints answer 403 otherwise). */

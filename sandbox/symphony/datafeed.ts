@@ -47,14 +47,7 @@ export function datafeeds(readTimeoutMs: number) {
       return feeds.delete(id);
     },
     publish(message: V4Message): void {
-      const event: V4Event = {
-        id: randomUUID(),
-        messageId: message.messageId,
-        timestamp: message.timestamp,
-        type: "MESSAGESENT",
-        initiator: { user: message.user },
-        payload: { messageSent: { message } },
-      };
+      const event = messageSentEvent(message);
       for (const feed of feeds.values()) {
         feed.queue.push(event);
         feed.wake?.();
@@ -92,5 +85,17 @@ export function datafeeds(readTimeoutMs: number) {
       for (const feed of feeds.values()) feed.wake?.();
       feeds.clear();
     },
+  };
+}
+
+/** The MESSAGESENT event of a message, as datafeeds and the Datahose carry it. */
+export function messageSentEvent(message: V4Message): V4Event {
+  return {
+    id: randomUUID(),
+    messageId: message.messageId,
+    timestamp: message.timestamp,
+    type: "MESSAGESENT",
+    initiator: { user: message.user },
+    payload: { messageSent: { message } },
   };
 }

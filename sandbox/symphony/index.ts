@@ -3,18 +3,31 @@ import { generateKeyPair } from "node:crypto";
 import { promisify } from "node:util";
 import { close, listen, type Handler } from "../http";
 import { generateOrg, type Org, type OrgOptions } from "../org";
-import { addMessage, adminRoutes, setStreamFault, type AddMessageInput, type StreamFaultInput } from "./admin";
+import {
+  addMessage,
+  adminRoutes,
+  roomMembershipEvent,
+  setStreamFault,
+  suppressMessage,
+  type AddMessageInput,
+  type RoomMembershipInput,
+  type StreamFaultInput,
+  type SuppressInput,
+} from "./admin";
 import { agentRoutes } from "./agent";
 import { importBotKey, tokenStore } from "./auth";
 import { startContentExport, type ContentExport, type ContentExportOptions } from "./content-export";
 import { server, type Context } from "./context";
 import { datafeeds } from "./datafeed";
+import { datahose, messageSentEvent, type DatahoseSettings } from "./datahose";
 import { emptyStats, faultGate, type Faults, type Stats } from "./faults";
 import { listMessages, type V4Message } from "./messages";
 import { currentMembers, type CurrentMember } from "./membership";
 import { keyManagerRoutes, podRoutes } from "./pod";
+import { startTraffic } from "./traffic";
 
-export type { AddMessageInput, StreamFaultInput } from "./admin";
+export type { AddMessageInput, RoomMembershipInput, StreamFaultInput, SuppressInput } from "./admin";
+export type { DatahoseEvent, DatahoseSettings } from "./datahose";
 export { currentMembers, type CurrentMember } from "./membership";
 export type { Faults, Stats } from "./faults";
 export type { V4Message } from "./messages";
@@ -39,8 +52,13 @@ export type SymphonySandboxOptions = {
   /** Whether the bot has the admin role needed by the admin lists (default true; false gives 403). */
   botIsAdmin?: boolean;
   faults?: Partial<Faults>;
-  /** How long a datafeed read waits for events (default 30 s). */
+  /** How long a datafeed read waits for events (default 30 s; also the Datahose's unless set there). */
   datafeedTimeoutMs?: number;
+  /**
+   * The Datahose (POST /agent/v5/events/read): whether the pod has the add-on (default true), live
+   * traffic, redelivery timeout, duplicates and disorder (see README).
+   */
+  datahose?: Partial<DatahoseSettings>;
   host?: string;
   ports?: { pod?: number; agent?: number; keyManager?: number };
   /** Content Export files, the Files API, its storage server and SFTP (off when absent; see README). */
@@ -76,6 +94,23 @@ export type SymphonySandbox = {
   history(streamId: string): V4Message[];
   revokeSessions(): void;
   setFaults(change: Partial<Faults>): Faults;
+  /** Changes the Datahose settings (entitlement, live traffic rate, redelivery, duplicates, disorder). */
+  setDatahose(change: Partial<DatahoseSettings>): DatahoseSettings;
+  /** Events published to the Datahose, handed out, handed out again after a timeout, duplicated. */
+  datahoseStats: { published: number; delivered: number; redelivered: number; duplicated: number };
+  /** Sends a MESSAGESUPPRESSED event for a message to the Datahose. */
+  suppressMessage(input: SuppressInput): void;
+  /** Sends a USERJOINEDROOM / USERLEFTROOM event to the Datahose. */
+  roomMembershipEvent(input: RoomMembershipInput): void;
+  /**
+   * Sends the history of [from, to) of the given streams to the Datahose as if it were being said now,
+   * leaving out every `missEvery`-th message (a stream that missed them): for tests of capture beside
+   * the daily export. Answers the ids sent and missed.
+   */
+  replayToDatahose(input: { streamIds: string[]; from: number; to: number; missEvery?: number }): {
+    sent: string[];
+    missed: string[];
+  };
   /** Live request counts of the pod, agent and key manager (admin API excluded). */
   stats: Stats;
   /** Present when started with the contentExport option. */
@@ -103,6 +138,7 @@ export async function startSymphonySandbox(options: SymphonySandboxOptions = {})
     tokens: tokenStore({ subject: String(org.bot.id), simplifiedKeyDelivery: options.simplifiedKeyDelivery ?? false }),
     botKey: await importBotKey(botKey.publicKeyPem),
     feeds: datafeeds(options.datafeedTimeoutMs ?? 30_000),
+    datahose: datahose({ readTimeoutMs: options.datafeedTimeoutMs ?? 30_000, ...options.datahose }),
     faults: faultGate(options.faults),
     stats: emptyStats(),
     botIsAdmin: options.botIsAdmin ?? true,
@@ -133,6 +169,7 @@ export async function startSymphonySandbox(options: SymphonySandboxOptions = {})
   );
   const agent = await listen(clocked(server(ctx, agentRoutes)), host, options.ports?.agent ?? 0);
   const keyManager = await listen(clocked(server(ctx, keyManagerRoutes)), host, options.ports?.keyManager ?? 0);
+  const traffic = startTraffic(ctx);
 
   return {
     podUrl: pod.url,
@@ -154,10 +191,32 @@ export async function startSymphonySandbox(options: SymphonySandboxOptions = {})
     },
     revokeSessions: () => ctx.tokens.revokeAll(),
     setFaults: (change) => ctx.faults.set(change),
+    setDatahose: (change) => ctx.datahose.set(change),
+    datahoseStats: ctx.datahose.stats,
+    suppressMessage: (input) => suppressMessage(ctx, input),
+    roomMembershipEvent: (input) => roomMembershipEvent(ctx, input),
+    replayToDatahose({ streamIds, from, to, missEvery }) {
+      const replayed = streamIds.flatMap((id) => {
+        const stream = ctx.streamsById.get(id);
+        if (!stream) throw new Error(`Stream ${id} not found`);
+        return listMessages(org, ctx.added, stream, from, 0, Infinity).filter((m) => m.timestamp < to);
+      });
+      const sent: string[] = [];
+      const missed: string[] = [];
+      replayed.forEach((message, i) => {
+        if (message.diagnostic !== undefined) return;
+        if (missEvery && (i + 1) % missEvery === 0) return void missed.push(message.messageId);
+        sent.push(message.messageId);
+        ctx.datahose.publish(messageSentEvent(message));
+      });
+      return { sent, missed };
+    },
     stats: ctx.stats,
     ...(exporter ? { contentExport: exporter.contentExport } : {}),
     async close() {
+      traffic.stop();
       ctx.feeds.closeAll();
+      ctx.datahose.closeAll();
       await Promise.all([close(pod.server), close(agent.server), close(keyManager.server), exporter?.close()]);
     },
   };

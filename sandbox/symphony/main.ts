@@ -21,6 +21,8 @@ const { values } = parseArgs({
     sftp: { type: "boolean", default: false },
     "simplified-key-delivery": { type: "boolean", default: false },
     "agent-version": { type: "string", default: "25.8.1" },
+    "datahose-rate": { type: "string", default: "0" },
+    "without-datahose": { type: "boolean", default: false },
   },
 });
 const count = z.coerce.number().int().min(0);
@@ -34,6 +36,11 @@ const sandbox = await startSymphonySandbox({
     messages: count.parse(values.messages),
   },
   datafeedTimeoutMs: count.parse(values["datafeed-timeout-ms"]),
+  // --datahose-rate N: N live messages a second into random streams; --without-datahose: the pod lacks the add-on.
+  datahose: {
+    messagesPerSecond: z.coerce.number().min(0).parse(values["datahose-rate"]),
+    entitled: !values["without-datahose"],
+  },
   simplifiedKeyDelivery: values["simplified-key-delivery"],
   agentVersion: z
     .string()

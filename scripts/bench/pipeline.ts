@@ -7,7 +7,8 @@ import { runImport, type PipelineEnvironment, type RunOptions } from "@/lib/pipe
 import { botKeyContext, encryptSecret, pgpKeyContext } from "@/lib/secrets";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { cpuByGroup, cpuDelta, type CpuGroups } from "./cpu";
-import { startRssSampler } from "./rss";
+import { countBlobRequests, type BlobRequests } from "./blob-requests";
+import { startRssSampler, type RssFlatness } from "./rss";
 import type { M365Stats, SandboxHost, SandboxPair, SandboxPairOptions } from "./sandboxes";
 
 export type PipelineFigures = {
@@ -22,6 +23,9 @@ export type PipelineFigures = {
   totalMs: number;
   peakRss: number;
   peakSandboxRss: number;
+  rssFlatness: RssFlatness;
+  /** Requests to blob storage during the run, by the operation type Azure bills. */
+  blobRequests: BlobRequests;
   /** CPU seconds per process group during the run. */
   cpu: CpuGroups;
   /** Graph requests per second over time during the import phase (for the hot mailbox section). */
@@ -61,40 +65,14 @@ async function runOnce(
   options: PipelineCase,
   log: (line: string) => void,
 ): Promise<PipelineFigures & { connectorId: string }> {
-  const suffix = randomBytes(4).toString("hex");
-  const connectorId = randomUUID();
-  const connector = await db.connector.create({
-    data: {
-      id: connectorId,
-      name: `bench-${suffix}`,
-      status: "ACTIVE",
-      createdBy: "bench",
-      ...sourceSettings(pair, connectorId),
-      podUrl: pair.symphony.podUrl,
-      agentUrl: pair.symphony.agentUrl,
-      keyManagerUrl: pair.symphony.keyManagerUrl,
-      botUsername: pair.symphony.bot.username,
-      privateKeyEncrypted: encryptSecret(pair.symphony.bot.privateKeyPem, botKeyContext(connectorId)),
-      tenantId: pair.m365.tenantId,
-      consentGrantedBy: "bench",
-      consentGrantedAt: new Date(),
-    },
-  });
+  const { connector, suffix, environment } = await benchConnector(pair, options.storageConnectionString);
+  const { id: connectorId } = connector;
+  environment.graphScheduler = options.graphScheduler;
   const run = await db.importRun.create({
     data: { connectorId: connector.id, trigger: "MANUAL", requestedBy: "bench" },
   });
-  const environment: PipelineEnvironment = {
-    m365: {
-      clientId: pair.m365.clientId,
-      clientSecret: pair.m365.clientSecret,
-      authorityHost: pair.m365.url,
-      graphBaseUrl: pair.m365.graphBaseUrl,
-    },
-    staging: { connectionString: options.storageConnectionString, containerName: `bench-${suffix}` },
-    graphScheduler: options.graphScheduler,
-  };
-
   const rss = startRssSampler(() => host.rss());
+  const blobRequests = countBlobRequests(options.storageConnectionString);
   const before = (await host.stats(pair.id)).m365;
   const names = new Map([[host.pid, "sandboxes"]]);
   const cpuBefore = cpuByGroup(names);
@@ -120,6 +98,7 @@ async function runOnce(
     );
   }, 1000);
   let summary;
+  let requests: BlobRequests;
   try {
     summary = await runImport(run.id, {
       workerId: `bench-${suffix}`,
@@ -133,6 +112,7 @@ async function runOnce(
   } finally {
     clearInterval(poll);
     clearInterval(ticker);
+    requests = blobRequests.stop();
     // Azurite's cost per request grows with the blobs it holds: the next run must not pay for this one's.
     await BlobServiceClient.fromConnectionString(options.storageConnectionString)
       .getContainerClient(environment.staging.containerName)
@@ -156,9 +136,44 @@ async function runOnce(
     totalMs: ended - started,
     peakRss: peaks.own,
     peakSandboxRss: peaks.other,
+    rssFlatness: peaks.flatness,
+    blobRequests: requests!,
     cpu,
     timeline: timeline.map(({ at, requests }) => ({ at: at - importStarted, requests })),
   };
+}
+
+/** A connector of the pair's Symphony pod and tenant, with its own staging container. */
+export async function benchConnector(pair: SandboxPair, storageConnectionString: string) {
+  const suffix = randomBytes(4).toString("hex");
+  const connectorId = randomUUID();
+  const connector = await db.connector.create({
+    data: {
+      id: connectorId,
+      name: `bench-${suffix}`,
+      status: "ACTIVE",
+      createdBy: "bench",
+      ...sourceSettings(pair, connectorId),
+      podUrl: pair.symphony.podUrl,
+      agentUrl: pair.symphony.agentUrl,
+      keyManagerUrl: pair.symphony.keyManagerUrl,
+      botUsername: pair.symphony.bot.username,
+      privateKeyEncrypted: encryptSecret(pair.symphony.bot.privateKeyPem, botKeyContext(connectorId)),
+      tenantId: pair.m365.tenantId,
+      consentGrantedBy: "bench",
+      consentGrantedAt: new Date(),
+    },
+  });
+  const environment: PipelineEnvironment = {
+    m365: {
+      clientId: pair.m365.clientId,
+      clientSecret: pair.m365.clientSecret,
+      authorityHost: pair.m365.url,
+      graphBaseUrl: pair.m365.graphBaseUrl,
+    },
+    staging: { connectionString: storageConnectionString, containerName: `bench-${suffix}` },
+  };
+  return { connector, suffix, environment };
 }
 
 /** REST (the bot's conversations), or Content Export through the Files API with the sandbox's PGP key, as lib/testing's harness makes it. */

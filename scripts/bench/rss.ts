@@ -1,10 +1,18 @@
 // Peak resident set size of this process (sampled every 100 ms) and of another one (every second).
-export type RssSampler = { current(): number; stop(): Promise<{ own: number; other: number }> };
+export type RssSampler = { current(): number; stop(): Promise<{ own: number; other: number; flatness: RssFlatness }> };
+
+/** The peak of this process's RSS in the first and in the last half of the run (a leak grows the second). */
+export type RssFlatness = { firstHalf: number; lastHalf: number };
 
 export function startRssSampler(otherRss: () => Promise<number>): RssSampler {
   let own = process.memoryUsage().rss;
   let other = 0;
-  const sampleOwn = setInterval(() => (own = Math.max(own, process.memoryUsage().rss)), 100);
+  const series: number[] = [];
+  const sampleOwn = setInterval(() => {
+    const rss = process.memoryUsage().rss;
+    own = Math.max(own, rss);
+    series.push(rss);
+  }, 100);
   const sampleOther = setInterval(
     () =>
       void otherRss().then(
@@ -20,7 +28,10 @@ export function startRssSampler(otherRss: () => Promise<number>): RssSampler {
       clearInterval(sampleOther);
       own = Math.max(own, process.memoryUsage().rss);
       other = Math.max(other, await otherRss().catch(() => 0));
-      return { own, other };
+      const half = Math.floor(series.length / 2);
+      const peak = (values: number[]) => values.reduce((max, value) => Math.max(max, value), 0);
+      const flatness = { firstHalf: peak(series.slice(0, half)), lastHalf: peak(series.slice(half)) };
+      return { own, other, flatness };
     },
   };
 }

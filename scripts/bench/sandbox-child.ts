@@ -3,7 +3,13 @@
 // every imported item in memory). Driven over the IPC channel by scripts/bench/sandboxes.ts.
 import { startM365Sandbox, type M365Sandbox } from "../../sandbox/m365";
 import { startSymphonySandbox, type SymphonySandbox } from "../../sandbox/symphony";
-import type { SandboxCommand, SandboxContentExport, SandboxPair, SandboxPairOptions } from "./sandboxes";
+import type {
+  SandboxCommand,
+  SandboxContentExport,
+  SandboxDelivery,
+  SandboxPair,
+  SandboxPairOptions,
+} from "./sandboxes";
 
 const pairs = new Map<number, { symphony: SymphonySandbox; m365: M365Sandbox }>();
 let nextId = 1;
@@ -82,6 +88,28 @@ async function exportSummary(
   };
 }
 
+function delivery(id: number): SandboxDelivery {
+  const { m365, symphony } = pair(id);
+  const mailboxesByKey: Record<string, number> = {};
+  const duplicated: string[] = [];
+  for (const user of m365.mailboxes()) {
+    const held = new Map<string, number>();
+    for (const item of m365.items(user.mail) ?? []) {
+      const key =
+        item.extendedProperties.find((property) => /SymphonyItemKey/i.test(property.id))?.value ?? `no key: ${item.id}`;
+      held.set(key, (held.get(key) ?? 0) + 1);
+    }
+    for (const [key, count] of held) {
+      mailboxesByKey[key] = (mailboxesByKey[key] ?? 0) + 1;
+      if (count > 1) duplicated.push(`${user.mail}|${key} x${count}`);
+    }
+  }
+  const readableMessages = symphony.org.streams
+    .filter((stream) => stream.botIsMember)
+    .reduce((sum, stream) => sum + symphony.history(stream.id).filter((m) => m.diagnostic === undefined).length, 0);
+  return { mailboxesByKey, duplicated, readableMessages };
+}
+
 function pair(id: number) {
   const found = pairs.get(id);
   if (!found) throw new Error(`no sandbox pair ${id}`);
@@ -101,6 +129,8 @@ async function handle(command: SandboxCommand): Promise<unknown> {
       return null;
     case "rss":
       return process.memoryUsage().rss;
+    case "delivery":
+      return delivery(command.id);
     case "close": {
       const { m365, symphony } = pair(command.id);
       pairs.delete(command.id);

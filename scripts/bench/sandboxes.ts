@@ -50,7 +50,18 @@ export type SandboxCommand =
   | { cmd: "stats"; id: number }
   | { cmd: "setLimits"; id: number; limits: Record<string, number> }
   | { cmd: "rss" }
+  | { cmd: "delivery"; id: number }
   | { cmd: "close"; id: number };
+
+/** What the mailboxes hold, by SymphonyItemKey, and the messages the bot can read (for the kill run's report). */
+export type SandboxDelivery = {
+  /** Mailboxes holding each key (each mailbox counted once). */
+  mailboxesByKey: Record<string, number>;
+  /** (mailbox, key) pairs held more than once. */
+  duplicated: string[];
+  /** Messages of the streams the bot is in that the agent can decrypt. */
+  readableMessages: number;
+};
 
 export type SandboxHost = {
   pid: number;
@@ -58,6 +69,7 @@ export type SandboxHost = {
   stats(id: number): Promise<{ m365: M365Stats; rss: number }>;
   setLimits(id: number, limits: Record<string, number>): Promise<void>;
   rss(): Promise<number>;
+  delivery(id: number): Promise<SandboxDelivery>;
   close(id: number): Promise<void>;
   stop(): Promise<void>;
 };
@@ -94,6 +106,7 @@ export async function startSandboxHost(): Promise<SandboxHost> {
     stats: (id) => call({ cmd: "stats", id }),
     setLimits: (id, limits) => call({ cmd: "setLimits", id, limits }),
     rss: () => call({ cmd: "rss" }),
+    delivery: (id) => call({ cmd: "delivery", id }),
     close: (id) => call({ cmd: "close", id }),
     stop: () =>
       new Promise<void>((resolve) => {

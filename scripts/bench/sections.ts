@@ -3,12 +3,20 @@ import { measureContentExport } from "./content-export";
 import { measureConversion } from "./convert";
 import { benchHotMailbox } from "./hot-mailbox";
 import { benchPipeline, mb, type PipelineCase, type PipelineFigures } from "./pipeline";
+import { totalRequests, transactionCost } from "./blob-requests";
+import { benchKills } from "./kill";
 import type { SandboxHost } from "./sandboxes";
 import { fmt, printTable } from "./table";
+import { downloadLog, seedLedger, timePages, type LedgerShape } from "./dashboard";
+import { startWebApp } from "./web";
+import { loadavg } from "node:os";
+import { CONNECTORS_PER_PAGE } from "@/lib/connectors";
 
 type Common = Pick<PipelineCase, "caDir" | "storageConnectionString" | "runOptions" | "log"> & { host: SandboxHost };
 
 const RSS_TARGET_MB = 400;
+const FLAT_RSS_MAX_MB = 300;
+const BLOB_REQUESTS_PER_MESSAGE_TARGET = 0.05;
 
 export type PipelinePaths = { rest: boolean; contentExport: boolean };
 
@@ -90,7 +98,39 @@ export async function pipelineSection(
         target: `<= ${RSS_TARGET_MB} MB, flat`,
         met: runs.map(({ figures }) => figures.peakRss <= RSS_TARGET_MB * 1024 * 1024),
       },
+      {
+        figure: "RSS flat: peak of the last half / first half",
+        value: each(
+          (f) =>
+            `${mb(f.rssFlatness.lastHalf)} / ${mb(f.rssFlatness.firstHalf)} (${fmt((f.rssFlatness.lastHalf / Math.max(1, f.rssFlatness.firstHalf)) * 100)} %)`,
+        ),
+        target: `<= 110 %, <= ${FLAT_RSS_MAX_MB} MB`,
+        met: runs.map(
+          ({ figures: { rssFlatness: r } }) =>
+            r.lastHalf <= r.firstHalf * 1.1 && r.lastHalf <= FLAT_RSS_MAX_MB * 1024 * 1024,
+        ),
+      },
       { figure: "peak RSS, sandbox child (not ours)", value: each((f) => mb(f.peakSandboxRss)) },
+      {
+        figure: "blob storage requests per message",
+        value: each((f) => fmt(totalRequests(f.blobRequests) / Math.max(1, f.messages), 4)),
+        target: `<= ${BLOB_REQUESTS_PER_MESSAGE_TARGET}`,
+        met: runs.map(
+          ({ figures: f }) =>
+            totalRequests(f.blobRequests) / Math.max(1, f.messages) <= BLOB_REQUESTS_PER_MESSAGE_TARGET,
+        ),
+      },
+      {
+        figure: "  of which write / read / list+create / other / delete",
+        value: each((f) => {
+          const r = f.blobRequests;
+          return `${fmt(r.write)} / ${fmt(r.read)} / ${fmt(r.list)} / ${fmt(r.other)} / ${fmt(r.free)}`;
+        }),
+      },
+      {
+        figure: "storage transactions per million messages (hot tier sample prices)",
+        value: each((f) => `$${fmt((transactionCost(f.blobRequests) / Math.max(1, f.messages)) * 1e6, 2)}`),
+      },
       ...cpuRows(runs.map(({ figures }) => figures)),
     ],
     runs.map((run) => run.name),
@@ -185,4 +225,164 @@ function cpuRows(runs: PipelineFigures[]) {
     })),
     { figure: "CPU all processes", value: runs.map((f) => perItem(total(f.cpu), f)) },
   ];
+}
+
+const PAGE_TARGET_MS = 300;
+const LOG_TARGET_ROWS_PER_SECOND = 100_000;
+
+/**
+ * The dashboard and flyout (p95 per page over HTTP) and the status-log download (rows/s, the web
+ * process's memory) over a ledger seeded straight into the benchmark's database.
+ */
+export async function ledgerSections(
+  services: { root: string; databaseUrl: string; storageConnectionString: string; dir: string },
+  shape: LedgerShape,
+  parts: { dashboard: boolean; log: boolean },
+  log: (line: string) => void,
+) {
+  log(
+    `ledger: seeding ${fmt(shape.connectors)} connectors, ${fmt(shape.ledgerRows)} ledger rows (${fmt(shape.bigConnectorRows)} in bench-0001) over ${shape.days} days`,
+  );
+  const seeded = await seedLedger(services.databaseUrl, shape, log);
+  const web = await startWebApp(
+    services.root,
+    { ...services, dataDir: services.dir, port: 3400 + Math.floor(Math.random() * 500) },
+    log,
+  );
+  try {
+    const seedRows = [
+      {
+        figure:
+          "seeding (generate_series on 2 connections, indexes built after, counters by the migration's backfill, VACUUM ANALYZE, CHECKPOINT)",
+        value: `${fmt(seeded.seedMs / 1000, 1)} s (${fmt(seeded.rows / (seeded.seedMs / 1000))} ledger rows/s)`,
+      },
+      { figure: "ledger rows", value: fmt(seeded.rows) },
+      { figure: "counters equal a count of the ledger", value: seeded.countersMatch ? "yes" : "NO" },
+    ];
+    if (parts.dashboard) {
+      const requests = 30;
+      const lastPage = Math.ceil(shape.connectors / CONNECTORS_PER_PAGE);
+      const lastName = `bench-${String(shape.connectors).padStart(4, "0")}`;
+      const flyout = "Connector status with source";
+      const timings = await timePages(
+        web,
+        [
+          { name: "dashboard, first page", path: "/connectors", mustContain: "bench-0001" },
+          { name: `dashboard, page ${lastPage}`, path: `/connectors?page=${lastPage}`, mustContain: lastName },
+          {
+            name: "dashboard, state filter (every connector looked at)",
+            path: "/connectors?status=CONNECTED",
+            mustContain: "bench-0001",
+          },
+          {
+            name: `flyout of bench-0001 (${fmt(shape.bigConnectorRows)} rows)`,
+            path: `/connectors?connector=${seeded.bigConnectorId}`,
+            mustContain: flyout,
+          },
+          {
+            name: "flyout of bench-0002",
+            path: `/connectors?connector=${seeded.smallConnectorId}`,
+            mustContain: flyout,
+          },
+        ],
+        requests,
+      );
+      printTable(
+        `5. Dashboard and flyout over HTTP, ${fmt(shape.connectors)} connectors and ${fmt(seeded.rows)} ledger rows (${requests} loads each, one at a time; load average ${loadAverage()})`,
+        [
+          ...seedRows,
+          ...timings.flatMap((t) => [
+            {
+              figure: `${t.name}: p50 / p95 (page ${fmt(t.bytes / 1024)} KB)`,
+              value: `${fmt(t.p50)} / ${fmt(t.p95)} ms`,
+              target: `p95 < ${PAGE_TARGET_MS} ms`,
+              met: t.p95 < PAGE_TARGET_MS,
+            },
+            { figure: "  CPU per load: web / PostgreSQL", value: `${fmt(t.cpuMs.web)} / ${fmt(t.cpuMs.postgres)} ms` },
+          ]),
+        ],
+      );
+    }
+    if (parts.log) {
+      // As a browser asks for it (gzip, which `next start` applies), and uncompressed.
+      const downloads = [
+        { name: "gzip", download: await downloadLog(web, seeded.bigConnectorId, "gzip") },
+        { name: "identity", download: await downloadLog(web, seeded.bigConnectorId, "identity") },
+      ];
+      const rows = downloads[0]!.download.rows;
+      const perSecond = ({ rows: n, ms }: { rows: number; ms: number }) => n / (ms / 1000);
+      printTable(
+        `6. Status-log CSV of bench-0001 over HTTP (${fmt(rows)} rows; load average ${loadAverage()})`,
+        [
+          ...(parts.dashboard ? [] : seedRows),
+          {
+            figure: "rows/s",
+            value: downloads.map(
+              ({ download: d }) =>
+                `${fmt(perSecond(d))} (${fmt(d.ms / 1000, 1)} s, ${fmt(d.bytes / 1024 / 1024, 1)} MB)`,
+            ),
+            target: `>= ${fmt(LOG_TARGET_ROWS_PER_SECOND)}`,
+            met: downloads.map(({ download: d }) => perSecond(d) >= LOG_TARGET_ROWS_PER_SECOND),
+          },
+          {
+            figure: "CPU per row: web / PostgreSQL",
+            value: downloads.map(
+              ({ download: d }) =>
+                `${fmt((d.cpu.web * 1e6) / d.rows, 1)} / ${fmt((d.cpu.postgres * 1e6) / d.rows, 1)} µs`,
+            ),
+          },
+          {
+            figure: "RSS of the web process: before / peak, first half / peak, second half",
+            value: downloads.map(({ download: d }) => `${mb(d.rssBefore)} / ${mb(d.halves[0])} / ${mb(d.halves[1])}`),
+            target: "second half within 10 % of the first",
+            met: downloads.map(({ download: d }) => d.halves[1] <= d.halves[0] * 1.1),
+          },
+        ],
+        downloads.map((d) => `accept-encoding: ${d.name}`),
+      );
+    }
+  } finally {
+    await web.stop();
+  }
+}
+
+/** `--kill N`: exactly once while worker processes are SIGKILLed N times (scripts/bench/kill.ts). */
+export async function killSection(
+  { host, ...common }: Common,
+  { messages, users }: { messages: number; users: number },
+  kills: number,
+) {
+  const log = common.log ?? (() => {});
+  log(`kill run: ${messages} messages over ${users} users, ${kills} SIGKILLs`);
+  const f = await benchKills(host, { ...common, log, kills, sandbox: { seed: "bench", users, messages } });
+  printTable(`5. Exactly once while workers are SIGKILLed (${fmt(messages)} messages over ${fmt(users)} users)`, [
+    { figure: "SIGKILLs in collect / in import", value: `${fmt(f.kills.collect)} / ${fmt(f.kills.import)}` },
+    { figure: "run status, total time", value: `${f.runStatus}, ${fmt(f.totalMs / 1000, 1)} s` },
+    {
+      figure: "messages collected / readable in Symphony",
+      value: `${fmt(f.messagesCollected)} / ${fmt(f.readableMessages)}`,
+    },
+    {
+      figure: "items owed / imported / failed",
+      value: `${fmt(f.itemsDue)} / ${fmt(f.itemsImported)} / ${fmt(f.itemsFailed)}`,
+    },
+    {
+      figure: "missing (owed by the ledger, in no mailbox; messages not collected)",
+      value: `${fmt(f.missing)}; ${fmt(Math.max(0, f.readableMessages - f.messagesCollected))}`,
+      target: "0",
+      met: f.missing === 0 && f.messagesCollected >= f.readableMessages,
+    },
+    {
+      figure: "duplicated (a mailbox holding a message twice)",
+      value: `${fmt(f.duplicated.length)}${f.duplicated.length > 0 ? `: ${f.duplicated.slice(0, 3).join(", ")}` : ""}`,
+      target: "0",
+      met: f.duplicated.length === 0,
+    },
+    { figure: "mailbox items the ledger does not owe", value: fmt(f.unexpected), target: "0", met: f.unexpected === 0 },
+  ]);
+}
+
+/** The machine's one-minute load average: on shared cores every figure above is that much slower. */
+function loadAverage(): string {
+  return fmt(loadavg()[0] ?? 0, 1);
 }

@@ -10,9 +10,11 @@ import { connectorRowId } from "@/components/connectors/ConnectorTable";
 import { RunHistory } from "@/components/connectors/flyout/RunHistory";
 import { SourceStatus } from "@/components/connectors/flyout/SourceStatus";
 import { StreamCoverage } from "@/components/connectors/flyout/StreamCoverage";
+import { RealtimeCapture } from "@/components/connectors/flyout/RealtimeCapture";
 import { StatusLogDownload } from "@/components/connectors/flyout/StatusLogDownload";
 import { listAudit } from "@/lib/audit";
 import {
+  captureStatus,
   connectorOverview,
   exportFileReports,
   getConnectorSettings,
@@ -30,7 +32,9 @@ const FLYOUT_FILES = 20;
 export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; isAdmin: boolean; closeHref: string }) {
   const connector = await getConnectorSettings(id);
   if (!connector) return null;
-  const [runs, perDay, audit, progress, files, coverage, overview] = await Promise.all([
+  const realtime =
+    connector.sourceKind === "DATAHOSE" || (connector.sourceKind === "CONTENT_EXPORT" && connector.realtime);
+  const [runs, perDay, audit, progress, files, coverage, overview, capture] = await Promise.all([
     listRuns(id),
     importedPerDay(id),
     listAudit(id, 20),
@@ -38,6 +42,7 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
     connector.sourceKind === "CONTENT_EXPORT" ? exportFileReports(id, { take: FLYOUT_FILES }) : Promise.resolve(null),
     connector.sourceKind === "CONVERSATIONS" ? latestCoverage(id) : Promise.resolve(undefined),
     connectorOverview(id),
+    realtime ? captureStatus(id) : Promise.resolve(undefined),
   ]);
   if (!overview) return null;
   const last = runs.find((run) => run.status !== "QUEUED" && run.status !== "RUNNING");
@@ -93,6 +98,11 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
               reportHref={`/api/connectors/${id}/reconciliation`}
               limit={FLYOUT_FILES}
             />
+          </FlyoutSection>
+        )}
+        {capture !== undefined && (
+          <FlyoutSection title="Real-time capture">
+            <RealtimeCapture status={capture} />
           </FlyoutSection>
         )}
         {coverage !== undefined && (

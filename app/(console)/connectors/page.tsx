@@ -5,7 +5,8 @@ import { ConnectorFilters } from "@/components/connectors/ConnectorFilters";
 import { ConnectorTable } from "@/components/connectors/ConnectorTable";
 import { EmptyState } from "@/components/connectors/EmptyState";
 import { requireSession, userIsAdmin } from "@/lib/auth";
-import { CONNECTOR_STATES, listConnectors } from "@/lib/connectors";
+import { CONNECTOR_STATES, CONNECTORS_PER_PAGE, listConnectorPage } from "@/lib/connectors";
+import { formatCount } from "@/components/connectors/format";
 import { NotificationsPanel } from "@/components/notifications/NotificationsPanel";
 import { consoleNotifySettings, notificationTargets } from "@/lib/notify";
 import { testNotificationAction } from "./actions";
@@ -22,6 +23,7 @@ const searchSchema = z.object({
     .optional()
     .catch(undefined),
   connector: z.uuid().optional().catch(undefined),
+  page: z.coerce.number().int().min(1).max(100_000).catch(1),
   denied: z.literal("1").optional().catch(undefined),
 });
 
@@ -32,10 +34,14 @@ export default async function ConnectorsPage({
 }) {
   const user = await requireSession();
   const isAdmin = userIsAdmin(user);
-  const { q, status, connector, denied } = searchSchema.parse(await searchParams);
-  const rows = await listConnectors({ search: q, state: status });
+  const { q, status, connector, denied, page: asked } = searchSchema.parse(await searchParams);
+  const { rows, total, page, pageCount } = await listConnectorPage({ search: q, state: status }, asked);
   const filtered = Boolean(q || status);
-  const query = new URLSearchParams({ ...(q ? { q } : {}), ...(status ? { status } : {}) }).toString();
+  const filters = { ...(q ? { q } : {}), ...(status ? { status } : {}) };
+  const pageHref = (to: number) =>
+    `/connectors?${new URLSearchParams({ ...filters, ...(to > 1 ? { page: String(to) } : {}) }).toString()}`;
+  const query = new URLSearchParams({ ...filters, ...(page > 1 ? { page: String(page) } : {}) }).toString();
+  const first = (page - 1) * CONNECTORS_PER_PAGE + 1;
 
   return (
     <div className="max-w-6xl">
@@ -50,7 +56,7 @@ export default async function ConnectorsPage({
           logs.
         </p>
       )}
-      {rows.length === 0 && !filtered ? (
+      {total === 0 && !filtered ? (
         <div className="mt-6">
           <EmptyState canAdd={isAdmin} />
         </div>
@@ -74,9 +80,27 @@ export default async function ConnectorsPage({
               <p className="text-muted bg-white p-6">No connector matches this filter.</p>
             )}
           </div>
-          <p className="text-muted mt-2 text-xs">
-            {rows.length} connector{rows.length === 1 ? "" : "s"}
-          </p>
+          {pageCount > 1 ? (
+            <nav aria-label="Pages of connectors" className="text-muted mt-2 flex items-center gap-4 text-xs">
+              <p>
+                {formatCount(first)}–{formatCount(first + rows.length - 1)} of {formatCount(total)} connectors
+              </p>
+              {page > 1 && (
+                <Link href={pageHref(page - 1)} className="text-brand font-semibold hover:underline">
+                  Previous page
+                </Link>
+              )}
+              {page < pageCount && (
+                <Link href={pageHref(page + 1)} className="text-brand font-semibold hover:underline">
+                  Next page
+                </Link>
+              )}
+            </nav>
+          ) : (
+            <p className="text-muted mt-2 text-xs">
+              {total} connector{total === 1 ? "" : "s"}
+            </p>
+          )}
         </>
       )}
       {isAdmin && (

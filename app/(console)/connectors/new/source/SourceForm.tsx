@@ -27,6 +27,8 @@ export interface SourceDefaults {
   sftpAuth: string;
   sftpFolder: string;
   startDate: string;
+  /** "on" when a Files API Content Export connector also captures in real time. */
+  realtime: string;
 }
 
 /** What is on file, without any secret: whether there is one, and what may be shown of it. */
@@ -58,6 +60,7 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
   const [kind, setKind] = useState(saved.sourceKind);
   const [delivery, setDelivery] = useState(saved.exportDelivery);
   const [sftpAuth, setSftpAuth] = useState(saved.sftpAuth);
+  const [realtime, setRealtime] = useState(saved.realtime === "on");
   const keyLimit = useFileSizeLimit(limits.privateKey, "This file is too large to be an RSA private key.");
   const sshKeyLimit = useFileSizeLimit(limits.sshKey, "This file is too large to be an SSH private key.");
   const pgpKeyLimit = useFileSizeLimit(limits.pgpKey, "This file is too large to be a PGP private key.");
@@ -67,8 +70,12 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
   if (pgpKeyLimit.error) errors.pgpKeyFile = pgpKeyLimit.error;
 
   const contentExport = kind === "CONTENT_EXPORT";
-  const conversations = kind === "CONVERSATIONS";
+  const datahose = kind === "DATAHOSE";
+  // The real-time source signs in and chooses conversation types like the conversations source.
+  const conversations = kind === "CONVERSATIONS" || datahose;
   const sftp = contentExport && delivery === "SFTP";
+  // Real time beside a Files API export reads the Datahose through the agent: its URLs are asked for too.
+  const exportRealtime = contentExport && delivery === "FILES_API" && realtime;
   const symphonySignIn = conversations || (contentExport && delivery === "FILES_API");
   const tested = state === testState ? testState.test : undefined;
   const shownHostKey =
@@ -126,13 +133,17 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
         <Choice
           name="sourceKind"
           value="CONVERSATIONS"
-          checked={conversations}
+          checked={kind === "CONVERSATIONS"}
           onSelect={setKind}
           label="Conversations of the service account"
         >
           Reads messages through Symphony&apos;s REST API. Symphony decrypts only the conversations the service account
           is a member of, so this misses every other conversation of the firm. Use it only where Content Export is not
           available.
+        </Choice>
+        <Choice name="sourceKind" value="DATAHOSE" checked={datahose} onSelect={setKind} label="Real time (Datahose)">
+          Every conversation of the pod, in the mailboxes within seconds, through Symphony&apos;s Datahose: a paid
+          add-on Symphony enables for your pod and service account. Test connection checks that it is enabled.
         </Choice>
         {errors.sourceKind && (
           <p id="sourceKind-error" className="text-sm text-red-700">
@@ -166,6 +177,25 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
             {errors.exportDelivery}
           </p>
         )}
+        <div hidden={delivery !== "FILES_API"} className="flex items-start gap-2 pt-2">
+          <input
+            type="checkbox"
+            id="realtime"
+            name="realtime"
+            checked={realtime}
+            onChange={(event) => setRealtime(event.target.checked)}
+            aria-describedby="realtime-hint"
+            className="mt-1 h-4 w-4 shrink-0"
+          />
+          <div>
+            <label htmlFor="realtime">Also capture in real time (Datahose)</label>
+            <p id="realtime-hint" className="text-muted text-xs">
+              Messages reach the mailboxes within seconds through Symphony&apos;s Datahose, a paid add-on; the daily
+              export stays the record and brings what the stream missed, each message imported once. Needs the agent URL
+              below; Test connection checks that the pod has Datahose.
+            </p>
+          </div>
+        </div>
       </fieldset>
 
       <fieldset hidden={!symphonySignIn} className="space-y-4">
@@ -180,7 +210,7 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
           hint: "Base URL of your Symphony pod, without /pod.",
           placeholder: "https://acme.symphony.com",
         })}
-        <div hidden={!conversations} className="space-y-4">
+        <div hidden={!conversations && !exportRealtime} className="space-y-4">
           {text("agentUrl", "Agent URL", {
             hint: "Base URL of the agent, without /agent.",
             placeholder: "https://agent.acme.example",

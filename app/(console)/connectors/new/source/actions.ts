@@ -64,6 +64,7 @@ const sourceForm = z.object({
   pgpKeyFile: formField.file(),
   pgpPassphrase: formField.text(),
   startDate: formField.text(),
+  realtime: formField.checkbox(),
 });
 
 type SourceForm = z.output<typeof sourceForm>;
@@ -94,11 +95,13 @@ function echo(input: SourceStepInput): NonNullable<StepState["values"]> {
     pgpPassphrase: _passphrase,
     streamTypes,
     sftpHostKeyConfirmed,
+    realtime,
     ...rest
   } = input;
   const values: NonNullable<StepState["values"]> = { streamTypes: streamTypes ?? [] };
   for (const [field, value] of Object.entries(rest)) values[field] = String(value ?? "");
   values.sftpHostKeyConfirmed = sftpHostKeyConfirmed ? "on" : "";
+  values.realtime = realtime ? "on" : "";
   return values;
 }
 
@@ -126,7 +129,7 @@ export const testSourceAction = adminAction(sourceForm, async (form): Promise<So
   }
   const urlNotes = !report.ok
     ? []
-    : input.sourceKind === "CONVERSATIONS"
+    : input.sourceKind === "CONVERSATIONS" || input.sourceKind === "DATAHOSE"
       ? normalisedUrlNotes(input)
       : input.exportDelivery === "FILES_API"
         ? normalisedUrlNotes({ podUrl: input.podUrl })

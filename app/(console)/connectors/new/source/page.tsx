@@ -50,6 +50,7 @@ export default async function SourcePage({ searchParams }: { searchParams: Wizar
           sftpAuth: "KEY",
           sftpFolder: c.sftpFolder ?? "",
           startDate: c.startDate ? c.startDate.toISOString().slice(0, 10) : "",
+          realtime: c.realtime ? "on" : "",
         }}
         onFile={{
           privateKey: c.hasPrivateKey,

@@ -1,0 +1,189 @@
+// Real-time capture from the Datahose, with `scripts/worker.ts` child processes: live traffic while
+// workers are SIGKILLed, the session expires and PostgreSQL restarts; every message must reach every
+// mailbox exactly once. Then a pod without the Datahose add-on: the connector says so in plain words.
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { db } from "@/lib/db";
+import { itemKey } from "@/lib/pipeline";
+import { canRun, spawnWorker, startHarness, startPrivateServers, until, workerEnv } from "@/lib/testing";
+import type { Harness, PrivateServers, WorkerProcess } from "@/lib/testing";
+import type { V4Message } from "@/sandbox/symphony";
+import { NO_DATAHOSE } from "./health";
+import { stopJobQueue } from "./boss";
+
+if (!canRun)
+  console.warn(
+    "lib/jobs capture test skipped: needs vitest's globalSetup (DATABASE_URL, Azurite, the M365 sandbox CA)",
+  );
+
+const captureEnv = { WORKER_CAPTURE_LEASE_SECONDS: "3", WORKER_CAPTURE_SCAN_SECONDS: "1" };
+
+describe.skipIf(!canRun)("real-time capture from the Datahose", () => {
+  let servers: PrivateServers | undefined;
+  const workers: WorkerProcess[] = [];
+  const harnesses: Harness[] = [];
+
+  beforeAll(async () => {
+    // Its own PostgreSQL (restarted below) and queue: no other file's workers take these jobs.
+    servers = await startPrivateServers("capture");
+  });
+  afterAll(async () => {
+    await stopWorkers();
+    await stopJobQueue();
+    await Promise.all(harnesses.map((h) => h.close()));
+    await servers?.stop();
+  });
+
+  async function datahoseHarness(seed: string): Promise<Harness> {
+    const h = await startHarness({ seed, users: 10, messages: 30 });
+    harnesses.push(h);
+    h.connector = await db.connector.update({ where: { id: h.connector.id }, data: { sourceKind: "DATAHOSE" } });
+    return h;
+  }
+
+  // Each test's workers capture every connector of this file's database: stopped before the next test.
+  const stopWorkers = () => Promise.all(workers.splice(0).map((worker) => worker.kill()));
+
+  const spawn = (h: Harness) => {
+    const worker = spawnWorker(workerEnv(h, captureEnv));
+    workers.push(worker);
+    return worker;
+  };
+
+  it("imports every live message exactly once per mailbox through worker SIGKILLs, session expiry and a PostgreSQL restart", async () => {
+    const h = await datahoseHarness("capture-kills");
+    // Unacknowledged batches come back after 3 s; every 10th event twice; batches out of order.
+    h.symphony.setDatahose({ visibilityTimeoutMs: 3_000, duplicateShare: 0.1, outOfOrder: true, readTimeoutMs: 1_000 });
+    const started = Date.now();
+    const captured = () => db.sourceMessage.count({ where: { connectorId: h.connector.id } });
+
+    let worker = spawn(h);
+    // The feed exists from its first read on (what was said before it is the export's, or lost).
+    await until(
+      async () =>
+        (await db.captureLease.count({ where: { connectorId: h.connector.id, lastReadAt: { not: null } } })) > 0,
+      30_000,
+    );
+    h.symphony.setDatahose({ messagesPerSecond: 4 });
+    for (let kill = 0; kill < 6; kill++) {
+      const target = (await captured()) + 8;
+      await until(async () => (await captured()) >= target, 60_000, `capture progress before kill ${kill}`);
+      if (kill === 2) h.symphony.revokeSessions(); // the session expires: reads answer 401 until it signs in again
+      if (kill === 3) await servers!.restartPostgres();
+      // Now and then a second worker starts before the first dies: only one holds the lease.
+      const next = kill % 2 === 0 ? spawn(h) : undefined;
+      await worker.kill("SIGKILL");
+      worker = next ?? spawn(h);
+    }
+    h.symphony.setDatahose({ messagesPerSecond: 0 });
+
+    const expected = expectedPairs(h, liveMessages(h, started));
+    expect(expected.size).toBeGreaterThan(60);
+    await until(
+      () => Promise.resolve(countPairs(h, expected).missing.length === 0),
+      120_000,
+      "every captured pair in its mailbox",
+    ).catch(() => {});
+    const { missing, duplicated, unexpected } = countPairs(h, expected);
+    const ledger = await db.importItem.groupBy({
+      by: ["status"],
+      where: { connectorId: h.connector.id },
+      _count: true,
+    });
+    const messages = await captured();
+    const context = `${expected.size} pairs expected, ${missing.length} missing; ${messages} messages captured of ${liveMessages(h, started).length}; ledger ${JSON.stringify(ledger)}\n${worker.output()}`;
+    expect({ missing: missing.slice(0, 5), duplicated, unexpected }, context).toEqual({
+      missing: [],
+      duplicated: [],
+      unexpected: [],
+    });
+    expect(h.symphony.datahoseStats.redelivered + h.symphony.datahoseStats.duplicated).toBeGreaterThan(0);
+    const lease = await db.captureLease.findUniqueOrThrow({ where: { connectorId: h.connector.id } });
+    expect(lease.newestMessageAt).not.toBeNull();
+    expect(lease.error).toBeNull();
+    await stopWorkers();
+  }, 330_000);
+
+  it("stops capturing when an admin pauses the connector, and starts again when it is resumed", async () => {
+    const h = await datahoseHarness("capture-pause");
+    h.symphony.setDatahose({ readTimeoutMs: 500 });
+    const lease = () => db.captureLease.findUnique({ where: { connectorId: h.connector.id } });
+    spawn(h);
+    await until(async () => (await lease())?.lastReadAt != null, 30_000, "first read");
+    await db.connector.update({ where: { id: h.connector.id }, data: { status: "PAUSED" } });
+    await until(async () => (await lease())?.holder === null, 30_000, "capture released");
+    const reads = h.symphony.stats.byRoute["POST /agent/v5/events/read"] ?? 0;
+    await sleep(3_000);
+    expect(h.symphony.stats.byRoute["POST /agent/v5/events/read"] ?? 0).toBeLessThanOrEqual(reads + 1);
+    await db.connector.update({ where: { id: h.connector.id }, data: { status: "ACTIVE" } });
+    await until(async () => (await lease())?.holder != null, 30_000, "capture taken again");
+    await stopWorkers();
+  }, 120_000);
+
+  it("says plainly that the pod does not have Datahose", async () => {
+    const h = await datahoseHarness("capture-no-addon");
+    h.symphony.setDatahose({ entitled: false });
+    spawn(h);
+    await until(
+      async () =>
+        (await db.connector.findUniqueOrThrow({ where: { id: h.connector.id } })).health === "NEEDS_ATTENTION",
+      60_000,
+    );
+    const connector = await db.connector.findUniqueOrThrow({ where: { id: h.connector.id } });
+    expect(connector.healthReason).toBe(NO_DATAHOSE);
+    expect(connector.healthReason).toContain("This pod does not have Datahose");
+    const lease = await db.captureLease.findUniqueOrThrow({ where: { connectorId: h.connector.id } });
+    expect(lease.error).toBe(NO_DATAHOSE);
+    // Paused (not retried in a loop) until an admin has had time to act.
+    const reads = h.symphony.stats.byRoute["POST /agent/v5/events/read"] ?? 0;
+    await sleep(3_000);
+    expect(h.symphony.stats.byRoute["POST /agent/v5/events/read"] ?? 0).toBe(reads);
+  }, 120_000);
+});
+
+/** Messages added to any conversation of the pod since `since` (the live traffic), from the sandbox's own store. */
+function liveMessages(h: Harness, since: number): V4Message[] {
+  return h.symphony.org.streams.flatMap((stream) =>
+    h.symphony.history(stream.id).filter((message) => message.timestamp >= since && message.diagnostic === undefined),
+  );
+}
+
+/**
+ * (mailbox | item key) pairs the messages must give: the members present at the message's time and its
+ * sender, never the bot, who have a mailbox (by their Symphony address).
+ */
+function expectedPairs(h: Harness, messages: V4Message[]): Set<string> {
+  const mailboxes = new Set(h.m365.mailboxes().map((user) => user.mail.toLowerCase()));
+  const people = new Map(
+    [...h.symphony.org.people, h.symphony.org.bot].map((p) => [p.id, p.symphonyEmail.toLowerCase()]),
+  );
+  const pairs = new Set<string>();
+  for (const message of messages) {
+    const present = h.symphony
+      .currentMembers(message.stream.streamId)
+      .filter((member) => member.joinDate <= message.timestamp)
+      .map((member) => member.person.id);
+    for (const id of new Set([...present, message.user.userId])) {
+      const email = people.get(id);
+      if (id === h.symphony.org.bot.id || !email || !mailboxes.has(email)) continue;
+      pairs.add(`${email}|${itemKey(h.connector.id, message.messageId)}`);
+    }
+  }
+  return pairs;
+}
+
+function countPairs(h: Harness, expected: Set<string>) {
+  const counts = new Map<string, number>();
+  for (const user of h.m365.mailboxes()) {
+    for (const item of h.m365.items(user.mail) ?? []) {
+      const key = item.extendedProperties.find((property) => /SymphonyItemKey/i.test(property.id))?.value;
+      const pair = `${user.mail.toLowerCase()}|${key ?? item.id}`;
+      counts.set(pair, (counts.get(pair) ?? 0) + 1);
+    }
+  }
+  return {
+    missing: [...expected].filter((pair) => !counts.has(pair)),
+    duplicated: [...counts].filter(([, n]) => n > 1).map(([pair, n]) => `${pair} x${n}`),
+    unexpected: [...counts.keys()].filter((pair) => !expected.has(pair)),
+  };
+}

@@ -1,0 +1,263 @@
+// Real-time capture: one loop per connector that reads the Datahose, across all workers. A worker runs
+// a connector's loop while it holds the connector's lease row (CaptureLease), renewed every few seconds;
+// a lease its worker stopped renewing (killed, cut off from the database) expires and another worker
+// takes it over. Each read's messages are recorded in the ledger in one transaction before the read's
+// ackId is sent with the next read, so a batch is acknowledged only once it is safe: a batch read but
+// not recorded is delivered again by Symphony, and a batch recorded twice is the same ledger rows.
+import type PgBoss from "pg-boss";
+import { setTimeout as sleep } from "node:timers/promises";
+import { db } from "@/lib/db";
+import { Prisma } from "@/lib/generated/prisma/client";
+import { errorText } from "@/lib/errors";
+import type { logger } from "@/lib/logger";
+import {
+  capturesRealtime,
+  finishCaptureRun,
+  openCapture,
+  type CaptureBatch,
+  type PipelineEnvironment,
+} from "@/lib/pipeline";
+import { DRAIN_QUEUE, type ImportJob } from "./definitions";
+import { diagnoseRunError, recordFailure, recordProgress } from "./health";
+
+const NOW = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
+
+export type CaptureSettings = {
+  /** A lease not renewed for this long is taken over by another worker (renewed every third of it). */
+  leaseSeconds: number;
+  /** How often a worker looks for connectors whose capture nobody runs. */
+  scanSeconds: number;
+  /** How long a capture stopped by an error only an admin can fix (no Datahose, a refused key) waits before trying again. */
+  adminPauseSeconds: number;
+};
+
+export const defaultCaptureSettings: CaptureSettings = { leaseSeconds: 30, scanSeconds: 10, adminPauseSeconds: 300 };
+
+/** Backoff between failed reads, as the BDKs' datahose retry: 2 s, times 1.5, at most 10 s, without end. */
+function utcDay(date: Date): number {
+  return Math.floor(date.getTime() / 86_400_000);
+}
+
+function retryDelayMs(failures: number): number {
+  return Math.min(10_000, 2_000 * 1.5 ** Math.max(0, failures - 1));
+}
+
+/** How often, when reads bring nothing new, the capture looks for captured items left unimported. */
+const PENDING_CHECK_MS = 10_000;
+
+/** The holder a paused capture's lease names until it expires. */
+const PAUSED = "(paused)";
+
+export function startCaptures(options: {
+  workerId: string;
+  environment: PipelineEnvironment;
+  boss: PgBoss;
+  log: typeof logger;
+  settings?: Partial<CaptureSettings>;
+}): { stop(): Promise<void> } {
+  const settings = { ...defaultCaptureSettings, ...options.settings };
+  const { workerId, log } = options;
+  const stopping = new AbortController();
+  const running = new Map<string, Promise<void>>();
+  const lease = Prisma.sql`${NOW} + make_interval(secs => ${settings.leaseSeconds})`;
+
+  /** Takes the connector's lease if nobody holds it (or its holder let it expire); answers the last ackId. */
+  async function acquire(connectorId: string): Promise<string | undefined> {
+    const rows = await db.$queryRaw<Array<{ ackId: string }>>`
+      INSERT INTO "CaptureLease" ("connectorId", holder, "expiresAt", "updatedAt")
+      VALUES (${connectorId}::uuid, ${workerId}, ${lease}, ${NOW})
+      ON CONFLICT ("connectorId") DO UPDATE
+        SET holder = EXCLUDED.holder, "expiresAt" = EXCLUDED."expiresAt", "updatedAt" = EXCLUDED."updatedAt"
+        WHERE "CaptureLease".holder IS NULL OR "CaptureLease"."expiresAt" IS NULL
+          OR "CaptureLease"."expiresAt" < ${NOW} OR "CaptureLease".holder = ${workerId}
+      RETURNING "ackId"`;
+    return rows[0]?.ackId;
+  }
+
+  /**
+   * Renews the lease; false when another worker has it now, or when the connector should not capture
+   * any more (paused, deleted, or its source changed in the wizard).
+   */
+  async function renew(connectorId: string): Promise<boolean> {
+    const connector = await db.connector.findUnique({
+      where: { id: connectorId },
+      select: { status: true, sourceKind: true, realtime: true },
+    });
+    if (!connector || connector.status !== "ACTIVE" || !capturesRealtime(connector)) return false;
+    const renewed = await db.$executeRaw`
+      UPDATE "CaptureLease" SET "expiresAt" = ${lease}, "updatedAt" = ${NOW}
+      WHERE "connectorId" = ${connectorId}::uuid AND holder = ${workerId}`;
+    return renewed > 0;
+  }
+
+  /** After a recorded batch: the ackId to send next, and the flyout's figures. False when the lease is lost. */
+  async function saveProgress(connectorId: string, ackId: string, batch: CaptureBatch): Promise<boolean> {
+    const newest = batch.newestAt?.toISOString() ?? null;
+    const minuteOver = Prisma.sql`("minuteStartedAt" IS NULL OR "minuteStartedAt" <= ${NOW} - interval '1 minute')`;
+    const saved = await db.$executeRaw`
+      UPDATE "CaptureLease" SET
+        "ackId" = ${ackId}, "expiresAt" = ${lease}, "lastReadAt" = ${NOW}, error = NULL, "updatedAt" = ${NOW},
+        "newestMessageAt" = GREATEST("newestMessageAt", (${newest}::timestamptz AT TIME ZONE 'UTC')),
+        "eventsPerMinute" = CASE WHEN ${minuteOver}
+          THEN (CASE WHEN "minuteStartedAt" > ${NOW} - interval '2 minutes' THEN "eventsThisMinute" ELSE 0 END)
+          ELSE "eventsPerMinute" END,
+        "eventsThisMinute" = CASE WHEN ${minuteOver} THEN ${batch.events} ELSE "eventsThisMinute" + ${batch.events} END,
+        "minuteStartedAt" = CASE WHEN ${minuteOver} THEN ${NOW} ELSE "minuteStartedAt" END
+      WHERE "connectorId" = ${connectorId}::uuid AND holder = ${workerId}`;
+    return saved > 0;
+  }
+
+  async function noteError(connectorId: string, reason: string, pause?: number): Promise<void> {
+    await db.$executeRaw`
+      UPDATE "CaptureLease" SET error = ${reason.slice(0, 2000)}, "updatedAt" = ${NOW},
+        holder = CASE WHEN ${pause ?? null}::int IS NULL THEN holder ELSE ${PAUSED} END,
+        "expiresAt" = CASE WHEN ${pause ?? null}::int IS NULL THEN "expiresAt"
+          ELSE ${NOW} + make_interval(secs => ${pause ?? 0}) END
+      WHERE "connectorId" = ${connectorId}::uuid AND holder = ${workerId}`;
+  }
+
+  async function release(connectorId: string): Promise<void> {
+    await db.$executeRaw`
+      UPDATE "CaptureLease" SET holder = NULL, "expiresAt" = NULL, "updatedAt" = ${NOW}
+      WHERE "connectorId" = ${connectorId}::uuid AND holder = ${workerId}`;
+  }
+
+  /**
+   * The run captured messages are ledgered under: the connector's real-time run of the current UTC day
+   * (trigger CONTINUOUS, RUNNING while capture goes on), which drain jobs import from; an earlier day's
+   * is finished first. Scheduled and manual runs do not wait for it (see openRun).
+   */
+  async function captureRun(connectorId: string): Promise<{ id: string; day: number }> {
+    const today = utcDay(new Date());
+    const { id, stale } = await db.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`capture:${connectorId}`}))`;
+      const open = await tx.importRun.findMany({
+        where: { connectorId, trigger: "CONTINUOUS", status: { in: ["QUEUED", "RUNNING"] } },
+        orderBy: { startedAt: "desc" },
+        select: { id: true, startedAt: true },
+      });
+      const current = open.find((run) => utcDay(run.startedAt) === today);
+      const stale = open.filter((run) => run !== current).map((run) => run.id);
+      if (current) return { id: current.id, stale };
+      const run = await tx.importRun.create({
+        data: { connectorId, trigger: "CONTINUOUS", status: "RUNNING", requestedBy: "real-time capture" },
+      });
+      return { id: run.id, stale };
+    });
+    for (const runId of stale) await finishCaptureRun(runId);
+    return { id, day: today };
+  }
+
+  /** One helper job imports what the batch added, unless one is already waiting for this run. */
+  async function queueImport(job: ImportJob): Promise<void> {
+    const waiting = await db.$queryRaw<unknown[]>`
+      SELECT 1 FROM pgboss.job
+      WHERE name = ${DRAIN_QUEUE} AND state = 'created' AND data->>'runId' = ${job.runId} LIMIT 1`;
+    if (waiting.length === 0) await options.boss.insert([{ name: DRAIN_QUEUE, data: job }]);
+  }
+
+  /** Items nobody is importing (a killed worker's helper job is not retried before it expires). */
+  async function leftPending(connectorId: string): Promise<boolean> {
+    const rows = await db.$queryRaw<unknown[]>`
+      SELECT 1 FROM "ImportItem"
+      WHERE "connectorId" = ${connectorId}::uuid AND status = 'PENDING'
+        AND ("claimedUntil" IS NULL OR "claimedUntil" < ${NOW}) LIMIT 1`;
+    return rows.length > 0;
+  }
+
+  async function capture(connectorId: string, firstAckId: string): Promise<void> {
+    const held = new AbortController();
+    const signal = AbortSignal.any([stopping.signal, held.signal]);
+    const renewal = setInterval(
+      () =>
+        void renew(connectorId)
+          .then((ok) => {
+            if (!ok) held.abort(new Error("lease lost or capture no longer wanted"));
+          })
+          // The database is away: the lease may expire meanwhile; saveProgress tells when it is lost.
+          .catch(() => {}),
+      (settings.leaseSeconds * 1000) / 3,
+    );
+    let paused = false;
+    let ackId = firstAckId;
+    let failures = 0;
+    let lastPendingCheck = 0;
+    try {
+      const source = await openCapture(connectorId, { environment: options.environment });
+      let run = await captureRun(connectorId);
+      log.info({ connectorId, runId: run.id, tag: source.tag }, "real-time capture started");
+      while (!signal.aborted) {
+        try {
+          if (utcDay(new Date()) !== run.day) run = await captureRun(connectorId);
+          const runId = run.id;
+          const read = await source.read(ackId, signal);
+          const batch = await source.record(read.events, runId, signal);
+          if (
+            batch.added > 0 ||
+            (Date.now() - lastPendingCheck > PENDING_CHECK_MS && (await leftPending(connectorId)))
+          ) {
+            await queueImport({ runId, connectorId });
+            lastPendingCheck = Date.now();
+          }
+          ackId = read.ackId ?? ackId;
+          if (!(await saveProgress(connectorId, ackId, batch))) break; // another worker captures now
+          if (batch.added > 0 && failures > 0) await recordProgress(connectorId);
+          failures = 0;
+        } catch (error) {
+          if (signal.aborted) break;
+          const { reason, needsAdmin } = await diagnoseRunError(connectorId, error);
+          if (needsAdmin) throw error;
+          failures += 1;
+          log.warn({ connectorId, err: errorText(error), failures }, "real-time capture read failed; retrying");
+          await noteError(connectorId, reason).catch(() => {});
+          await sleep(retryDelayMs(failures), undefined, { signal }).catch(() => {});
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      const { reason, needsAdmin } = await diagnoseRunError(connectorId, error);
+      log.error({ connectorId, err: errorText(error), reason }, "real-time capture stopped");
+      if (needsAdmin) {
+        paused = true;
+        await noteError(connectorId, reason, settings.adminPauseSeconds).catch(() => {});
+        await recordFailure(connectorId, reason, true).catch(() => {});
+      } else {
+        await noteError(connectorId, reason).catch(() => {});
+      }
+    } finally {
+      clearInterval(renewal);
+      if (!paused) await release(connectorId).catch(() => {});
+    }
+  }
+
+  async function scan(): Promise<void> {
+    const connectors = await db.connector.findMany({
+      where: { status: "ACTIVE", OR: [{ sourceKind: "DATAHOSE" }, { sourceKind: "CONTENT_EXPORT", realtime: true }] },
+      select: { id: true },
+    });
+    for (const { id } of connectors) {
+      if (running.has(id) || stopping.signal.aborted) continue;
+      const ackId = await acquire(id);
+      if (ackId === undefined) continue;
+      running.set(
+        id,
+        capture(id, ackId).finally(() => running.delete(id)),
+      );
+    }
+  }
+
+  const scanning = (async () => {
+    while (!stopping.signal.aborted) {
+      await scan().catch((error: unknown) => log.warn({ err: errorText(error) }, "real-time capture scan failed"));
+      await sleep(settings.scanSeconds * 1000, undefined, { signal: stopping.signal }).catch(() => {});
+    }
+  })();
+
+  return {
+    async stop() {
+      stopping.abort();
+      await scanning;
+      await Promise.all(running.values());
+    },
+  };
+}

@@ -1,0 +1,202 @@
+// Source kind "Real time (Datahose)": every conversation of the pod as Symphony's Datahose streams it
+// (POST /agent/v5/events/read). The capture loop (lib/jobs/capture.ts) reads a batch, records it here
+// through the same collect path as every other source (converted, staged, ledgered in one transaction
+// per batch), and only then acknowledges it with the next read. Datahose promises neither order nor
+// exactly-once delivery: a message is keyed by its Symphony id, like the export, so a duplicate, a
+// redelivered batch or the same message in the daily export is recorded once.
+import { Readable } from "node:stream";
+import { db } from "@/lib/db";
+import type { Connector } from "@/lib/generated/prisma/client";
+import { streamTypeSchema, type StreamType } from "@/lib/stream-types";
+import {
+  SymphonyError,
+  type AdminStream,
+  type DatahoseEvent,
+  type DatahoseRead,
+  type StreamMember,
+  type SymphonyClient,
+  type SymphonyMessage,
+} from "@/lib/symphony";
+import { membersAt, toChatMessage } from "./chat-message";
+import { collect } from "./collect";
+import type { PipelineEnvironment } from "./environment";
+import { createRecipientResolver } from "./recipients";
+import { consentedTenant, mailboxWriterFor, stagingStoreFor, symphonyClientFor } from "./services";
+import { chatIncoming } from "./conversations-source";
+import type { ArchiveSource, IncomingMessage } from "./source";
+
+/** What the capture asks the Datahose for: messages, suppressions, and room joins and leaves. */
+export const CAPTURE_EVENT_TYPES = ["MESSAGESENT", "MESSAGESUPPRESSED", "USERJOINEDROOM", "USERLEFTROOM"];
+
+/**
+ * The connector's feed: its workers share it (and its acknowledgements), other connectors do not. A
+ * tag has at most 80 characters; Symphony keeps one feed per tag and event types.
+ */
+export function captureFeed(connectorId: string): { tag: string; eventTypes: string[] } {
+  return { tag: `archive-${connectorId}`, eventTypes: CAPTURE_EVENT_TYPES };
+}
+
+/** A stream's membership list is read again after this long (or at once after a join or leave event). */
+const MEMBERS_TTL_MS = 10 * 60_000;
+
+export type CaptureBatch = {
+  /** Events in the read, and MESSAGESENT events among them. */
+  events: number;
+  messages: number;
+  /** Messages new to the ledger (the rest were duplicates, redeliveries or already exported). */
+  added: number;
+  /** Sent time of the newest message of the batch. */
+  newestAt: Date | null;
+  suppressed: number;
+};
+
+export type Capture = {
+  /** The feed's tag: every worker capturing this connector shares one feed (and its acknowledgements). */
+  tag: string;
+  read(ackId: string, signal?: AbortSignal): Promise<DatahoseRead>;
+  /** Records a read's messages in the ledger under `runId` (one transaction) and applies its other events. */
+  record(events: DatahoseEvent[], runId: string, signal?: AbortSignal): Promise<CaptureBatch>;
+};
+
+/** The capture of one connector (Datahose alone, or beside Content Export), with its own Symphony client. */
+export async function openCapture(
+  connectorId: string,
+  options: { environment: PipelineEnvironment; symphony?: SymphonyClient },
+): Promise<Capture> {
+  const connector = await db.connector.findUniqueOrThrow({ where: { id: connectorId } });
+  const symphony = options.symphony ?? symphonyClientFor(connector);
+  const writer = mailboxWriterFor(consentedTenant(connector), options.environment);
+  const staging = await stagingStoreFor(options.environment);
+  const mappings =
+    connector.mappingMode === "CSV" ? await db.userMapping.findMany({ where: { connectorId: connector.id } }) : [];
+  const recipientsOf = createRecipientResolver(writer, {
+    mappingMode: connector.mappingMode,
+    csv: new Map(mappings.map((row) => [row.symphonyKey.toLowerCase(), row.mailbox])),
+    fallbackMailbox: connector.fallbackMailbox,
+  });
+  const me = await symphony.sessionInfo();
+  const members = new Map<string, { at: number; members: Promise<StreamMember[]> }>();
+  // With Content Export beside it, a message's files come from the export (as items of their own there).
+  const withExport = connector.sourceKind === "CONTENT_EXPORT";
+
+  function membersOf(streamId: string): Promise<StreamMember[]> {
+    const cached = members.get(streamId);
+    if (cached && Date.now() - cached.at < MEMBERS_TTL_MS) return cached.members;
+    const loading = symphony.listStreamMembers(streamId).catch((error: unknown) => {
+      members.delete(streamId);
+      // A conversation the admin list will not describe: its sender and the event's own people only.
+      if (error instanceof SymphonyError && ["forbidden", "not_found", "bad_request"].includes(error.code)) return [];
+      throw error;
+    });
+    members.set(streamId, { at: Date.now(), members: loading });
+    return loading;
+  }
+
+  async function incoming(message: SymphonyMessage, time: number): Promise<IncomingMessage> {
+    const streamId = message.stream?.streamId ?? "datahose";
+    const type = streamTypeSchema.safeParse(message.stream?.streamType);
+    const stream = {
+      id: streamId,
+      type: type.success ? type.data : "ROOM",
+      attributes: { roomName: (message.stream as { roomName?: string | null } | null | undefined)?.roomName },
+    } as AdminStream & { type: StreamType };
+    const present = membersAt(await membersOf(streamId), time);
+    const chat = toChatMessage(
+      message,
+      { stream, members: present },
+      { messageId: message.messageId!, timestamp: time },
+    );
+    if (withExport) chat.attachments = [];
+    return chatIncoming(symphony, message, chat, present);
+  }
+
+  const feed = captureFeed(connector.id);
+  const archivedTypes = new Set(connector.streamTypes);
+  const startAt = connector.startDate?.getTime() ?? 0;
+
+  return {
+    tag: feed.tag,
+    read: (ackId, signal) => symphony.readDatahose({ ...feed, ackId }, signal),
+    async record(events, runId, signal) {
+      const sent = new Map<string, { message: SymphonyMessage; time: number }>();
+      let newest: number | null = null;
+      for (const event of events) {
+        const message = event.payload?.messageSent?.message;
+        if (event.type !== "MESSAGESENT" || !message?.messageId) continue;
+        const time = message.timestamp ?? event.timestamp ?? Date.now();
+        newest = Math.max(newest ?? time, time);
+        if (time < startAt || !archivedTypes.has(message.stream?.streamType ?? "")) continue;
+        sent.set(message.messageId, { message, time });
+      }
+      for (const event of events) {
+        if (event.type !== "USERJOINEDROOM" && event.type !== "USERLEFTROOM") continue;
+        const change = event.payload?.userJoinedRoom ?? event.payload?.userLeftRoom;
+        if (change?.stream?.streamId) members.delete(change.stream.streamId);
+      }
+      const messages = await Promise.all([...sent.values()].map(({ message, time }) => incoming(message, time)));
+      let added = 0;
+      if (messages.length > 0) {
+        const source: ArchiveSource = {
+          parallelism: 1,
+          // One unit of one batch, with no checkpoint: the read's ackId is what moves on once it is recorded.
+          units: () =>
+            Readable.from([[{ batches: () => Readable.from([{ messages, checkpoint: { kind: "feed" } }]) }]]),
+          serviceAccount: () => Promise.resolve({ userId: String(me.id), email: me.emailAddress ?? undefined }),
+          close: () => Promise.resolve(),
+        };
+        await collect(
+          {
+            connectorId,
+            runId,
+            staging,
+            recipientsOf,
+            parallelism: 8,
+            signal,
+            onMessages: (count) => {
+              added += count;
+            },
+          },
+          source,
+        );
+      }
+      const suppressed = await recordSuppressions(connectorId, events);
+      return {
+        events: events.length,
+        messages: sent.size,
+        added,
+        newestAt: newest === null ? null : new Date(newest),
+        suppressed,
+      };
+    },
+  };
+}
+
+/**
+ * MESSAGESUPPRESSED: the archive keeps the message (a compliance copy is what it is for); its ledger
+ * rows say that Symphony suppressed it and when, so the status log shows it.
+ */
+async function recordSuppressions(connectorId: string, events: DatahoseEvent[]): Promise<number> {
+  let count = 0;
+  for (const event of events) {
+    const messageId =
+      event.payload?.messageSuppressed?.messageId ?? (event.type === "MESSAGESUPPRESSED" ? event.messageId : null);
+    if (event.type !== "MESSAGESUPPRESSED" || !messageId) continue;
+    const at = new Date(event.timestamp ?? Date.now()).toISOString();
+    const note = `suppressed in Symphony at ${at}; the archive keeps the message`;
+    count += await db.$executeRaw`
+      UPDATE "ImportItem" AS item SET reason = CASE
+          WHEN item.reason IS NULL OR item.reason = '' THEN ${note}
+          WHEN position('suppressed in Symphony' in item.reason) > 0 THEN item.reason
+          ELSE item.reason || '; ' || ${note} END,
+        "updatedAt" = (now() AT TIME ZONE 'UTC')
+      FROM "SourceMessage" AS message
+      WHERE message.id = item."sourceMessageId" AND message."connectorId" = ${connectorId}::uuid
+        AND message."messageId" = ${messageId}`;
+  }
+  return count;
+}
+
+/** Whether the connector captures from the Datahose (alone, or beside its Content Export). */
+export function capturesRealtime(connector: Pick<Connector, "sourceKind" | "realtime">): boolean {
+  return connector.sourceKind === "DATAHOSE" || (connector.sourceKind === "CONTENT_EXPORT" && connector.realtime);
+}

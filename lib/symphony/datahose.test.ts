@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSymphonySandbox, type SymphonySandbox } from "@/sandbox/symphony/index";
+import { createSymphonyClient } from "./client";
+import { checkDatahose } from "./datahose-check";
+import { SymphonyError } from "./errors";
+import { datahoseReadSchema } from "./schemas";
+
+let sandbox: SymphonySandbox;
+beforeAll(async () => {
+  sandbox = await startSymphonySandbox({
+    seed: "lib-datahose",
+    org: { users: 8, messages: 40 },
+    datafeedTimeoutMs: 300,
+  });
+});
+afterAll(() => sandbox?.close());
+
+const settings = () => ({
+  podUrl: sandbox.podUrl,
+  agentUrl: sandbox.agentUrl,
+  keyManagerUrl: sandbox.keyManagerUrl,
+  botUsername: sandbox.bot.username,
+  privateKeyPem: sandbox.bot.privateKeyPem,
+});
+const client = () =>
+  createSymphonyClient(settings(), {
+    retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
+    allowPrivateHosts: true,
+  });
+const feed = { tag: "lib-test", eventTypes: ["MESSAGESENT", "MESSAGESUPPRESSED"] };
+
+describe("readDatahose", () => {
+  it("reads every conversation's messages, acknowledges with the next read, and signs in again after expiry", async () => {
+    const symphony = client();
+    const first = await symphony.readDatahose({ ...feed, ackId: "" });
+    const stream = sandbox.org.streams.find((s) => !s.botIsMember && s.isActive)!;
+    const sent = sandbox.addMessage({ streamId: stream.id, text: "hello" });
+    sandbox.revokeSessions();
+    const read = await symphony.readDatahose({ ...feed, ackId: first.ackId ?? "" });
+    expect(read.events).toHaveLength(1);
+    expect(read.events[0]).toMatchObject({
+      type: "MESSAGESENT",
+      payload: { messageSent: { message: { messageId: sent.messageId, stream: { streamId: stream.id } } } },
+    });
+    const after = await symphony.readDatahose({ ...feed, ackId: read.ackId ?? "" });
+    expect(after.events).toEqual([]);
+  });
+
+  it("reads leniently: an event that does not fit fails alone, a missing ackId acknowledges nothing", () => {
+    const parsed = datahoseReadSchema.parse({
+      events: [
+        { type: "MESSAGESENT", payload: { messageSent: { message: { messageId: "a", timestamp: "soon" } } } },
+        { type: 42, messageId: "b" },
+        {
+          type: "USERJOINEDROOM",
+          payload: { userJoinedRoom: { stream: { streamId: "s" }, affectedUser: { userId: 7 } } },
+        },
+      ],
+    });
+    expect(parsed.ackId).toBeUndefined();
+    expect(parsed.events[0]?.payload?.messageSent?.message).toMatchObject({
+      messageId: "a",
+      invalid: expect.any(String) as unknown,
+    });
+    expect(parsed.events[1]).toMatchObject({
+      messageId: "b",
+      invalid: expect.stringContaining("cannot read") as unknown,
+    });
+    expect(parsed.events[2]?.payload?.userJoinedRoom?.affectedUser?.userId).toBe(7);
+  });
+
+  it("tells a pod without the add-on (403) from one with it", async () => {
+    const options = { retry: { maxAttempts: 1 }, requestTimeoutMs: 10_000, allowPrivateHosts: true };
+    expect(await checkDatahose(settings(), feed, options)).toBe("entitled");
+    sandbox.setDatahose({ entitled: false });
+    try {
+      expect(await checkDatahose(settings(), feed, options)).toBe("not_entitled");
+      await expect(client().readDatahose({ ...feed, ackId: "" })).rejects.toMatchObject({ code: "forbidden" });
+      await expect(client().readDatahose({ ...feed, ackId: "" })).rejects.toBeInstanceOf(SymphonyError);
+    } finally {
+      sandbox.setDatahose({ entitled: true });
+    }
+  });
+});

@@ -1,0 +1,130 @@
+// `npm run bench -- --kill N`: one import run worked by `scripts/worker.ts` processes (as `npm start`
+// runs them) that are SIGKILLed N times while they collect and import, each time replaced by a new
+// one; then the ledger and the Microsoft 365 sandbox's mailboxes are compared: every (message,
+// mailbox) pair the ledger owes must be in its mailbox exactly once.
+import { setTimeout as sleep } from "node:timers/promises";
+import { db } from "@/lib/db";
+import { requestImport, stopJobQueue } from "@/lib/jobs";
+import { itemKey } from "@/lib/pipeline";
+import { fastRecovery, spawnWorker, waitForRunEnd, type WorkerProcess } from "@/lib/testing";
+import { seededRandom } from "../../sandbox/org";
+import { benchConnector } from "./pipeline";
+import type { SandboxHost, SandboxPairOptions } from "./sandboxes";
+
+export type KillFigures = {
+  kills: { collect: number; import: number };
+  runStatus: string;
+  totalMs: number;
+  readableMessages: number;
+  messagesCollected: number;
+  /** Items the ledger owes a mailbox (every one not SKIPPED). */
+  itemsDue: number;
+  itemsImported: number;
+  itemsFailed: number;
+  /** Pairs the ledger owes that no mailbox item carries. */
+  missing: number;
+  /** (mailbox, key) pairs held more than once. */
+  duplicated: string[];
+  /** Mailbox items the ledger does not owe. */
+  unexpected: number;
+};
+
+export async function benchKills(
+  host: SandboxHost,
+  options: {
+    sandbox: Omit<SandboxPairOptions, "caDir">;
+    caDir: string;
+    storageConnectionString: string;
+    kills: number;
+    log: (line: string) => void;
+  },
+): Promise<KillFigures> {
+  const pair = await host.start({ ...options.sandbox, caDir: options.caDir });
+  let worker: WorkerProcess | undefined;
+  try {
+    const { connector, environment } = await benchConnector(pair, options.storageConnectionString);
+    const started = performance.now();
+    const { runId } = await requestImport({ connectorId: connector.id, trigger: "MANUAL", requestedBy: "bench" });
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      NODE_ENV: "production",
+      LOG_LEVEL: "error",
+      DATABASE_URL: process.env.DATABASE_URL,
+      SECRETS_KEY: process.env.SECRETS_KEY,
+      NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS,
+      AZURE_STORAGE_CONNECTION_STRING: options.storageConnectionString,
+      STAGING_CONTAINER: environment.staging.containerName,
+      ENTRA_CLIENT_ID: environment.m365.clientId,
+      ENTRA_CLIENT_SECRET: environment.m365.clientSecret,
+      ENTRA_AUTHORITY_HOST: environment.m365.authorityHost,
+      GRAPH_BASE_URL: environment.m365.graphBaseUrl,
+      SYMPHONY_ALLOW_PRIVATE_HOSTS: "true",
+      WORKER_CONCURRENCY: "2",
+      ...fastRecovery,
+    };
+    const random = seededRandom("bench-kills");
+    const collected = () => db.sourceMessage.count({ where: { connectorId: connector.id } });
+    // SKIPPED items are written at collect: only IMPORTED and FAILED ones are the import's.
+    const done = () =>
+      db.importItem.count({ where: { connectorId: connector.id, status: { in: ["IMPORTED", "FAILED"] } } });
+    const ended = async () =>
+      !["QUEUED", "RUNNING"].includes((await db.importRun.findUniqueOrThrow({ where: { id: runId } })).status);
+    const kills = { collect: 0, import: 0 };
+    while (kills.collect + kills.import < options.kills && !(await ended())) {
+      worker = spawnWorker(env);
+      // Each worker first makes some progress (after the killed one's claims and job expired), then
+      // dies at a seeded moment 0.5-5 s later. The first 40 % of the kills aim at collect, the others
+      // wait for the import to be going on.
+      const atImport = kills.collect + kills.import >= Math.ceil(options.kills * 0.4);
+      const progress = async () => (atImport ? 0 : await collected()) + (await done());
+      const before = await progress();
+      while ((await progress()) === before && !(await ended())) await sleep(200);
+      await sleep(500 + random() * 4500);
+      // No item is done before the collect phase is over (the import starts after it).
+      const phase = (await done()) === 0 ? "collect" : "import";
+      await worker.kill("SIGKILL");
+      kills[phase] += 1;
+      options.log(`  kill ${kills.collect + kills.import}: ${await collected()} messages, ${await done()} items done`);
+    }
+    worker = spawnWorker(env);
+    const run = await waitForRunEnd(runId, 6 * 3600_000);
+    await worker.kill("SIGTERM");
+    const totalMs = performance.now() - started;
+
+    const delivery = await host.delivery(pair.id);
+    const ledger = await db.$queryRaw<Array<{ messageId: string; due: bigint }>>`
+      SELECT m."messageId", count(*) FILTER (WHERE i.status <> 'SKIPPED') AS due
+      FROM "SourceMessage" m JOIN "ImportItem" i ON i."sourceMessageId" = m.id
+      WHERE m."connectorId" = ${connector.id}::uuid GROUP BY m."messageId"`;
+    let missing = 0;
+    let unexpected = 0;
+    const owed = new Set<string>();
+    for (const row of ledger) {
+      const key = itemKey(connector.id, row.messageId);
+      owed.add(key);
+      const held = delivery.mailboxesByKey[key] ?? 0;
+      missing += Math.max(0, Number(row.due) - held);
+      unexpected += Math.max(0, held - Number(row.due));
+    }
+    for (const [key, held] of Object.entries(delivery.mailboxesByKey)) if (!owed.has(key)) unexpected += held;
+    const items = await db.importItem.groupBy({ by: ["status"], where: { connectorId: connector.id }, _count: true });
+    const count = (status: string) => items.find((row) => row.status === status)?._count ?? 0;
+    return {
+      kills,
+      runStatus: run.status,
+      totalMs,
+      readableMessages: delivery.readableMessages,
+      messagesCollected: await collected(),
+      itemsDue: count("IMPORTED") + count("FAILED") + count("PENDING"),
+      itemsImported: count("IMPORTED"),
+      itemsFailed: count("FAILED"),
+      missing,
+      duplicated: delivery.duplicated,
+      unexpected,
+    };
+  } finally {
+    await worker?.kill("SIGKILL");
+    await stopJobQueue();
+    await host.close(pair.id);
+  }
+}
