@@ -50,7 +50,7 @@ test("an admin sets up real-time capture and a message of a conversation the ser
   await page.getByLabel("…or upload the key file").setInputFiles(s.keyFile);
   await page.getByRole("button", { name: "Test connection" }).click();
   await expect(page.getByText(/This pod has Datahose/)).toBeVisible();
-  await check(page, "30-datahose-tested", { phone: true });
+  await check(page, "40-datahose-tested", { phone: true });
   await page.getByRole("button", { name: "Next", exact: true }).click();
 
   await expect(page).toHaveURL(/\/connectors\/new\/mapping/);
@@ -104,7 +104,7 @@ test("an admin sets up real-time capture and a message of a conversation the ser
   await expect(property(capture, "Capture lag")).toContainText("newest message sent");
   await expect(property(capture, "Events per minute")).not.toHaveText("");
   await capture.getByRole("heading", { name: "Real-time capture" }).scrollIntoViewIfNeeded();
-  await check(page, "31-datahose-flyout", { phone: true });
+  await check(page, "41-datahose-flyout", { phone: true });
 
   // Deleting the connector ends its capture.
   await flyout.getByRole("button", { name: "Delete" }).click();

@@ -63,7 +63,9 @@ describe.skipIf(!canRun)("a run whose workers are killed again and again", () =>
     const random = seededRandom(settings.KILL_TEST_SEED);
     const messageCount = (await h.expected()).length;
     const { runId } = await requestImport({ connectorId: h.connector.id, trigger: "MANUAL", requestedBy: "kill-test" });
-    const env = workerEnv(h);
+    // Kills, not hung attempts, are under test here: an attempt of an item with 10 MB attachments on a
+    // loaded two-core machine can take longer than fast recovery's 20 s, and seven of those fail it.
+    const env = workerEnv(h, { WORKER_ATTEMPT_TIMEOUT_SECONDS: "90" });
     const kills: Array<{ phase: "collect" | "import"; afterMs: number }> = [];
 
     const collected = () => db.sourceMessage.count({ where: { connectorId: h.connector.id } });
