@@ -53,6 +53,8 @@ export async function startDemoSandboxes(options: { dir: string; appUrl: string 
     seed: DEMO_ORG.seed,
     org: { users: DEMO_ORG.users, messages: DEMO_ORG.messages, end: state.orgEnd },
     botKey: state.bot,
+    // The demo's service account is the pod's Content Export service user (it downloads any chat's files).
+    botIsContentExportUser: true,
     ports: state.ports,
     contentExport: {
       pgpKey: state.contentExport.pgp,

@@ -53,7 +53,8 @@ export async function exportFileReports(connectorId: string, options: { runId?: 
            f.attempts, f."updatedAt", f."runId"::text AS "runId",
            (SELECT count(*) FROM "ExportFileMessage" l WHERE l."exportFileId" = f.id) AS "messagesLedgered",
            (SELECT count(*) FROM "SourceMessage" m
-             WHERE m."exportFileId" = f.id AND m."sentAt" >= (${CAPTURE_START})) AS "missedByRealtime",
+             WHERE m."exportFileId" = f.id AND m."attachedTo" IS NULL
+               AND m."sentAt" >= (${CAPTURE_START})) AS "missedByRealtime",
            (c."sourceKind" = 'CONTENT_EXPORT' AND c.realtime) AS realtime,
            count(i.id) FILTER (WHERE i.status = 'IMPORTED') AS imported,
            count(i.id) FILTER (WHERE i.status = 'SKIPPED') AS skipped,
@@ -148,7 +149,8 @@ export type RealtimeMiss = { file: string; messageId: string; conversationId: st
 /**
  * Messages the export had that real-time capture had not brought, sent while capture ran: the ones the
  * export's own file ledgered first (and imported). Datahose promises no exactly-once delivery, so a few
- * are expected; the export is the record.
+ * are expected; the export is the record. A file-transfer record whose file came attached to a captured
+ * message was not missed.
  */
 export async function realtimeMisses(connectorId: string, options: { take?: number } = {}): Promise<RealtimeMiss[]> {
   return db.$queryRaw<RealtimeMiss[]>`
@@ -156,7 +158,7 @@ export async function realtimeMisses(connectorId: string, options: { take?: numb
     FROM "SourceMessage" m JOIN "ExportFile" f ON f.id = m."exportFileId"
     JOIN "Connector" c ON c.id = m."connectorId"
     WHERE m."connectorId" = ${connectorId}::uuid AND c."sourceKind" = 'CONTENT_EXPORT' AND c.realtime
-      AND m."sentAt" >= (${CAPTURE_START})
+      AND m."attachedTo" IS NULL AND m."sentAt" >= (${CAPTURE_START})
     ORDER BY m."sentAt", m."messageId"
     LIMIT ${options.take ?? 100_000}`;
 }

@@ -141,6 +141,17 @@ describe("Actiance XML", () => {
     expect(items.find((item) => item.messageId === "m4")?.editOf).toBeUndefined();
   });
 
+  it("keys a message by its id in the APIs' URL-safe form, whichever base64 the file uses", async () => {
+    const standard = "c88ubx+NEOAT8lRq6u7e/g1alQAAAAAACg==";
+    const urlSafe = "c88ubx-NEOAT8lRq6u7e_g1alQAAAAAACg";
+    const xml = `<?xml version="1.0" encoding="UTF-8"?><FileDump><Conversation Perspective="Chat"><RoomID>im-9</RoomID>${person("ParticipantEntered", "alice", T0)}${message("alice", T0 + 1, "old", standard, `<UpdatedType>EditedOriginalMsg</UpdatedType><UpdatedDateTimeUTC>${T0 + 2}</UpdatedDateTimeUTC><EditedNewMsgId>n+w/</EditedNewMsgId>`)}${message("alice", T0 + 2, "new", "n+w/", "<UpdatedType>EditedNewMsg</UpdatedType>")}</Conversation></FileDump>`;
+    const { items } = await readAll(xml);
+    expect(items.map((item) => [item.key, item.editOf])).toEqual([
+      [urlSafe, undefined],
+      ["n-w_", urlSafe],
+    ]);
+  });
+
   it("makes one item per file transfer, the Ended one when there is one", async () => {
     const { items } = await readAll(ROOM_XML);
     const transfers = items.filter((item) => item.attachments.length > 0);

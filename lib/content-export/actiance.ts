@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
+import { toUrlSafeId } from "@/lib/symphony";
 import { ExportFileError, quoted } from "./errors";
 import { DEFAULT_XML_LIMITS, parseXml, type XmlHandlers, type XmlLimits } from "./xml-stream";
 import type { ConversationType, ExportChatItem, ExportParticipant } from "./types";
@@ -235,8 +236,8 @@ class PendingConversation {
         this.messages += 1;
         if (fields.UpdatedDateTimeUTC !== undefined)
           epochMillis(fields.UpdatedDateTimeUTC, where, "UpdatedDateTimeUTC");
-        const messageId = optionalText(fields.MessageId);
-        const newId = optionalText(fields.EditedNewMsgId);
+        const messageId = messageIdOf(fields.MessageId);
+        const newId = messageIdOf(fields.EditedNewMsgId);
         if (optionalText(fields.UpdatedType) === "EditedOriginalMsg" && messageId && newId) {
           index.originalOf.set(newId, messageId);
         }
@@ -317,7 +318,7 @@ export async function* readActianceItems(
     const where = `the <${kind}> at line ${line}`;
     const login = requiredText(fields.LoginName, where, "LoginName");
     const sentAt = epochMillis(fields.DateTimeUTC, where, "DateTimeUTC");
-    const messageId = optionalText(fields.MessageId);
+    const messageId = messageIdOf(fields.MessageId);
     let content = "";
     let attachments: ExportChatItem["attachments"] = [];
     let editOf: string | undefined;
@@ -405,6 +406,16 @@ function transferFileName(fields: Fields, where: string): string {
   const unsafe = unsafePathReason(fileName);
   if (unsafe) throw new ExportFileError(`${where} names the file ${quoted(fileName)}, an unsafe path (${unsafe})`);
   return fileName;
+}
+
+/**
+ * A message id in the URL-safe form the APIs (and the Datahose) use: the export may carry the standard
+ * base64 the clients show ("The message ID in the UI is in standard Base64 encoding", Symphony's
+ * developer docs), and one message must have one key whichever source brings it.
+ */
+function messageIdOf(text: string | undefined): string | undefined {
+  const id = optionalText(text);
+  return id === undefined ? undefined : toUrlSafeId(id);
 }
 
 function optionalText(text: string | undefined): string | undefined {

@@ -101,8 +101,18 @@ describe.skipIf(!canRun)("real-time capture from the Datahose", () => {
     const lease = await db.captureLease.findUniqueOrThrow({ where: { connectorId: h.connector.id } });
     expect(lease.newestMessageAt).not.toBeNull();
     expect(lease.error).toBeNull();
+    // The day's Continuous run stays open, and its figures in the run history follow the imports.
+    const continuous = () =>
+      db.importRun.findFirstOrThrow({ where: { connectorId: h.connector.id, trigger: "CONTINUOUS" } });
+    const runId = (await continuous()).id;
+    const imported = await db.importItem.count({ where: { runId, status: "IMPORTED" } });
+    expect(imported).toBeGreaterThan(0);
+    await until(async () => (await continuous()).itemsImported === imported, 60_000, "the run's figures").catch(
+      () => {},
+    );
+    expect(await continuous()).toMatchObject({ status: "RUNNING", itemsImported: imported, itemsFailed: 0 });
     await stopWorkers();
-  }, 330_000);
+  }, 390_000);
 
   it("stops capturing when an admin pauses the connector, and starts again when it is resumed", async () => {
     const h = await datahoseHarness("capture-pause");

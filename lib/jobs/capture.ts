@@ -14,6 +14,7 @@ import {
   capturesRealtime,
   finishCaptureRun,
   openCapture,
+  refreshCaptureRunCounts,
   type CaptureBatch,
   type PipelineEnvironment,
 } from "@/lib/pipeline";
@@ -44,6 +45,9 @@ function retryDelayMs(failures: number): number {
 
 /** How often, when reads bring nothing new, the capture looks for captured items left unimported. */
 const PENDING_CHECK_MS = 10_000;
+
+/** How often the open capture run's figures (items imported, skipped, failed) are brought up to date. */
+const RUN_COUNTS_MS = 15_000;
 
 /** The holder a paused capture's lease names until it expires. */
 const PAUSED = "(paused)";
@@ -182,6 +186,7 @@ export function startCaptures(options: {
     let ackId = firstAckId;
     let failures = 0;
     let lastPendingCheck = 0;
+    let lastCounts = Date.now();
     try {
       const source = await openCapture(connectorId, { environment: options.environment });
       let run = await captureRun(connectorId);
@@ -202,6 +207,10 @@ export function startCaptures(options: {
           ackId = read.ackId ?? ackId;
           if (!(await saveProgress(connectorId, ackId, batch))) break; // another worker captures now
           if (batch.added > 0 && failures > 0) await recordProgress(connectorId);
+          if (Date.now() - lastCounts > RUN_COUNTS_MS) {
+            await refreshCaptureRunCounts(runId);
+            lastCounts = Date.now();
+          }
           failures = 0;
         } catch (error) {
           if (signal.aborted) break;

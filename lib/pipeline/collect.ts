@@ -14,7 +14,13 @@ import { recordedMessageIds, recordPage, type CollectedMessage } from "./ledger"
 import { mapLimit } from "@/lib/async";
 import type { RecipientResolver } from "./recipients";
 import { errorMessage } from "@/lib/errors";
-import { SourceContentError, type ArchiveSource, type IncomingMessage, type SourceBatch } from "./source";
+import {
+  AttachmentUnavailableError,
+  SourceContentError,
+  type ArchiveSource,
+  type IncomingMessage,
+  type SourceBatch,
+} from "./source";
 import { serviceAccountTest, withMappedAddresses, withoutServiceAccount } from "./people";
 
 export type CollectContext = {
@@ -113,12 +119,22 @@ async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise
         message.participants.flatMap((person) => (person.email ? [storable(person.email.toLowerCase())] : [])),
       ),
     ],
+    attachmentNames: message.kind === "chat" ? message.chat.attachments.map((ref) => storable(ref.name)) : [],
+    attachedTo: message.kind === "chat" && message.attachedTo ? storable(message.attachedTo) : null,
+    note: null,
   };
   const recipients = (await ctx.recipientsOf(message.participants)).map((r) => ({
     ...r,
     mailbox: storable(r.mailbox),
     reason: r.reason === null ? null : storable(r.reason),
   }));
+  const pendingAs = (status: "SKIPPED" | "FAILED" | "PENDING", reason: string) =>
+    recipients.map((r) => (r.status === "PENDING" ? { ...r, status, reason: storable(reason) } : r));
+  const unstaged = { blobName: "", blobOffset: null, sizeBytes: 0, modelBytes: null };
+  if (message.kind === "chat" && message.attachedTo) {
+    const reason = `its file was imported attached to message ${message.attachedTo}, captured in real time`;
+    return { ...recorded, ...unstaged, recipients: pendingAs("SKIPPED", reason) };
+  }
   let staged: Staged | ({ bundled: Promise<BundledAt> } & Omit<Staged, "blobName" | "blobOffset">);
   try {
     if (message.kind === "chat" && message.failure) throw new SourceContentError(message.failure);
@@ -129,11 +145,21 @@ async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise
   } catch (error) {
     const failure = messageFailure(error);
     if (!failure) throw error; // staging or the source unavailable: the run stops and is retried
+    if (message.kind === "chat" && message.filesElsewhere && isUnavailableAttachment(error)) {
+      // Imported without its files, which come with the export (as records of their own).
+      const without = { ...message, chat: { ...message.chat, attachments: [] } };
+      const note = `${failure}; imported without its files: ${message.filesElsewhere}`;
+      return {
+        ...recorded,
+        attachmentNames: [],
+        note: storable(note),
+        ...(await stageConverted(ctx, without)),
+        recipients: pendingAs("PENDING", note),
+      };
+    }
     // The message itself cannot be converted (an attachment the source cannot serve, content the
     // converter rejects): its items are FAILED with the reason, so the run and the checkpoint go on.
-    const reason = storable(failure);
-    const failed = recipients.map((r) => (r.status === "PENDING" ? { ...r, status: "FAILED" as const, reason } : r));
-    return { ...recorded, blobName: "", blobOffset: null, sizeBytes: 0, modelBytes: null, recipients: failed };
+    return { ...recorded, ...unstaged, recipients: pendingAs("FAILED", failure) };
   }
   return { ...recorded, ...staged, recipients };
 }
@@ -189,6 +215,13 @@ async function stageConverted(ctx: Collecting, message: Extract<IncomingMessage,
     buildMime(email, attachments),
     email.attachments.length === 0 ? email : undefined,
   );
+}
+
+function isUnavailableAttachment(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (cause instanceof AttachmentUnavailableError) return true;
+  }
+  return false;
 }
 
 /** The reason a message can never be imported, or undefined for an error a retry may cure. */

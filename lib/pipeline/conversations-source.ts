@@ -15,7 +15,7 @@ import {
 import { membersAt, toChatMessage, type ArchivedStream, type Conversation } from "./chat-message";
 import { NOT_A_MEMBER, type CoverageSink, type CoveredStream } from "./coverage";
 import {
-  SourceContentError,
+  AttachmentUnavailableError,
   type ArchiveSource,
   type IncomingMessage,
   type Participant,
@@ -156,7 +156,7 @@ export function chatIncoming(
   message: SymphonyMessage,
   chat: ChatMessage,
   present: StreamMember[],
-): IncomingMessage {
+): Extract<IncomingMessage, { kind: "chat" }> {
   const failure = unreadable(message);
   return {
     kind: "chat",
@@ -172,7 +172,7 @@ function attachmentOpener(symphony: SymphonyClient, chat: { streamId: string; me
   return (ref: { id: string; name: string }) =>
     symphony.downloadAttachment(chat.streamId, chat.messageId, ref.id).catch((error: unknown) => {
       if (error instanceof SymphonyError && ["not_found", "bad_request", "forbidden"].includes(error.code)) {
-        throw new SourceContentError(
+        throw new AttachmentUnavailableError(
           `attachment "${ref.name}" could not be downloaded from Symphony: ${error.message}`,
           { cause: error },
         );

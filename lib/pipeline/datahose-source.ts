@@ -36,6 +36,8 @@ export function captureFeed(connectorId: string): { tag: string; eventTypes: str
   return { tag: `archive-${connectorId}`, eventTypes: CAPTURE_EVENT_TYPES };
 }
 
+const FILES_FROM_EXPORT = "they come with the daily Content Export, each as an item of its own";
+
 /** A stream's membership list is read again after this long (or at once after a join or leave event). */
 const MEMBERS_TTL_MS = 10 * 60_000;
 
@@ -76,7 +78,7 @@ export async function openCapture(
   });
   const me = await symphony.sessionInfo();
   const members = new Map<string, { at: number; members: Promise<StreamMember[]> }>();
-  // With Content Export beside it, a message's files come from the export (as items of their own there).
+  // With Content Export beside it, a file Symphony refuses comes with the export (a record of its own there).
   const withExport = connector.sourceKind === "CONTENT_EXPORT";
 
   function membersOf(streamId: string): Promise<StreamMember[]> {
@@ -106,8 +108,8 @@ export async function openCapture(
       { stream, members: present },
       { messageId: message.messageId!, timestamp: time },
     );
-    if (withExport) chat.attachments = [];
-    return chatIncoming(symphony, message, chat, present);
+    const captured = chatIncoming(symphony, message, chat, present);
+    return withExport ? { ...captured, filesElsewhere: FILES_FROM_EXPORT } : captured;
   }
 
   const feed = captureFeed(connector.id);
@@ -183,6 +185,13 @@ async function recordSuppressions(connectorId: string, events: DatahoseEvent[]):
     if (event.type !== "MESSAGESUPPRESSED" || !messageId) continue;
     const at = new Date(event.timestamp ?? Date.now()).toISOString();
     const note = `suppressed in Symphony at ${at}; the archive keeps the message`;
+    // On the message (what its items say once imported) and on its items as they are now.
+    await db.$executeRaw`
+      UPDATE "SourceMessage" SET note = CASE
+          WHEN note IS NULL OR note = '' THEN ${note}
+          WHEN position('suppressed in Symphony' in note) > 0 THEN note
+          ELSE note || '; ' || ${note} END
+      WHERE "connectorId" = ${connectorId}::uuid AND "messageId" = ${messageId}`;
     count += await db.$executeRaw`
       UPDATE "ImportItem" AS item SET reason = CASE
           WHEN item.reason IS NULL OR item.reason = '' THEN ${note}

@@ -33,6 +33,7 @@ import {
   startAttempt,
   syncExportFiles,
 } from "./export-files";
+import { capturedFileMatches } from "./captured-files";
 import type { ArchiveSource, IncomingMessage, Participant, ServiceAccount, SourceBatch, SourceUnit } from "./source";
 
 const BATCH_SIZE = 200;
@@ -50,6 +51,8 @@ export function contentExportSource(options: {
    * unless it chatted, and never a recipient.
    */
   serviceAccount?: ServiceAccount | null;
+  /** Real-time capture runs beside the export: files it imported attached to their message are not imported again. */
+  realtime?: boolean;
 }): ArchiveSource {
   const { connectorId, staging } = options;
   // Unlocking the key (its passphrase's S2K) is slow: once per run, not once per file.
@@ -71,16 +74,22 @@ export function contentExportSource(options: {
             messagesInFile: content.messages,
           });
           const opened = content;
-          let messages: IncomingMessage[] = [];
           const checkpoint = { kind: "export-file", exportFileId: row.id } as const;
+          const batch = async (items: ExportItem[]): Promise<SourceBatch> => {
+            const attachedTo = options.realtime
+              ? await capturedFileMatches(connectorId, items)
+              : new Map<ExportItem, string>();
+            return { messages: items.map((item) => incoming(item, opened, attachedTo.get(item))), checkpoint };
+          };
+          let items: ExportItem[] = [];
           for await (const item of opened.items()) {
-            messages.push(incoming(item, opened));
-            if (messages.length >= BATCH_SIZE) {
-              yield { messages, checkpoint } satisfies SourceBatch;
-              messages = [];
+            items.push(item);
+            if (items.length >= BATCH_SIZE) {
+              yield await batch(items);
+              items = [];
             }
           }
-          if (messages.length > 0) yield { messages, checkpoint };
+          if (items.length > 0) yield await batch(items);
           await markDone(row.id);
         } catch (error) {
           const reason = fileFailure(error);
@@ -220,7 +229,7 @@ function person(person: ExportParticipant) {
   };
 }
 
-function incoming(item: ExportItem, content: ExportContent): IncomingMessage {
+function incoming(item: ExportItem, content: ExportContent, attachedTo?: string): IncomingMessage {
   if (item.kind === "eml") {
     return {
       kind: "email",
@@ -252,6 +261,7 @@ function incoming(item: ExportItem, content: ExportContent): IncomingMessage {
       initialMessageId: item.editOf,
     },
     participants: item.recipients.map(participant),
+    ...(attachedTo !== undefined && { attachedTo }),
     openAttachment: async (ref): Promise<Readable> => {
       const attachment = attachments.find((candidate) => candidate.ref.id === ref.id);
       if (!attachment) throw new Error(`no attachment ${ref.id}`);

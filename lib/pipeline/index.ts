@@ -3,6 +3,7 @@ export {
   drainRun,
   failRun,
   finishCaptureRun,
+  refreshCaptureRunCounts,
   runIsGone,
   type RunOptions,
   type RunProgress,

@@ -17,6 +17,12 @@ export type CollectedMessage = {
   senderEmail: string | null;
   senderName: string | null;
   participants: string[];
+  /** The names of the files the message was imported with. */
+  attachmentNames: string[];
+  /** On an export's file-transfer record: the captured message its file was imported with. */
+  attachedTo: string | null;
+  /** What its items say once imported or failed, whatever their attempts said (see recordOutcomes). */
+  note: string | null;
   /** The staged MIME: a bundle (from blobOffset, sizeBytes long, then modelBytes of Graph model) or a blob of its own (blobOffset null). */
   blobName: string;
   blobOffset: number | null;
@@ -177,7 +183,8 @@ export async function recordOutcomes(outcomes: ItemOutcome[]): Promise<void> {
     UPDATE "ImportItem" AS item
     SET status = outcome.status::"ItemStatus",
         "graphMessageId" = CASE WHEN outcome.status = 'PENDING' THEN item."graphMessageId" ELSE outcome."graphMessageId" END,
-        reason = outcome.reason,
+        reason = CASE WHEN outcome.status = 'PENDING' THEN outcome.reason ELSE NULLIF(concat_ws('; ', outcome.reason,
+          (SELECT message.note FROM "SourceMessage" AS message WHERE message.id = item."sourceMessageId")), '') END,
         "claimedBy" = CASE WHEN outcome.status = 'PENDING' THEN NULL ELSE item."claimedBy" END,
         "claimedUntil" = CASE WHEN outcome.status = 'PENDING' THEN ${NOW} + make_interval(secs => outcome.delay) END,
         "importedAt" = CASE WHEN outcome.status = 'IMPORTED' THEN ${NOW} ELSE item."importedAt" END,

@@ -148,6 +148,21 @@ export async function drainRun(runId: string, options: DrainOptions): Promise<vo
   );
 }
 
+/**
+ * The figures of a real-time capture run while it stays open (all day): its items by status from the
+ * ledger's (runId, status) index, so the run history shows what is imported without waiting for the end.
+ */
+export async function refreshCaptureRunCounts(runId: string): Promise<void> {
+  await db.$executeRaw`
+    UPDATE "ImportRun" AS run SET
+      "itemsImported" = counts.imported, "itemsSkipped" = counts.skipped, "itemsFailed" = counts.failed
+    FROM (SELECT count(*) FILTER (WHERE status = 'IMPORTED')::int AS imported,
+                 count(*) FILTER (WHERE status = 'SKIPPED')::int AS skipped,
+                 count(*) FILTER (WHERE status = 'FAILED')::int AS failed
+          FROM "ImportItem" WHERE "runId" = ${runId}::uuid) AS counts
+    WHERE run.id = ${runId}::uuid AND run.status = 'RUNNING'`;
+}
+
 /** Ends a day's real-time capture run (counts from the ledger); the capture goes on in the next day's run. */
 export async function finishCaptureRun(runId: string): Promise<void> {
   await finishRun(runId);

@@ -23,6 +23,7 @@ export async function sourceFor(
       decryptionKey: () => decryptionKeyFor(connector),
       startDate: connector.startDate,
       serviceAccount: connector.botUsername ? { userId: connector.botUsername } : null,
+      realtime: connector.realtime,
     });
   }
   // Real time only: the capture loop records messages as they come; a run just imports what is pending.

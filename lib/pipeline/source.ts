@@ -24,6 +24,16 @@ export type IncomingMessage =
       openAttachment(ref: AttachmentRef): Promise<Readable>;
       /** Set when the source could not read the message (Symphony's diagnostic): its items are FAILED with it. */
       failure?: string;
+      /**
+       * Set when the message's files also come from elsewhere (the daily export beside real time): a file
+       * Symphony refuses does not fail the message, which is imported without its files, this on its items.
+       */
+      filesElsewhere?: string;
+      /**
+       * On an export's file-transfer record: the key of the captured message its file was already imported
+       * with. Nothing is imported again; its items are SKIPPED, saying so.
+       */
+      attachedTo?: string;
     }
   | {
       kind: "email";
@@ -76,4 +86,9 @@ export interface ArchiveSource {
 /** Something wrong with one message's content (an attachment the source cannot serve): that message fails alone. */
 export class SourceContentError extends Error {
   override name = "SourceContentError";
+}
+
+/** A file of a message that Symphony will not serve (refused to this account, or gone). */
+export class AttachmentUnavailableError extends SourceContentError {
+  override name = "AttachmentUnavailableError";
 }

@@ -31,3 +31,4 @@ export { readJson, send, statusError } from "./http";
 export type { HttpOptions, HttpRequest } from "./http";
 export { PrivateAddressError, resolveAllowedAddresses, symphonyDispatcher } from "./network";
 export { defaultRetryPolicy } from "./retry";
+export { toUrlSafeId } from "./messages";

@@ -90,6 +90,8 @@ export type HarnessOrg = {
   aliases?: boolean;
   /** The pod offers simplified key delivery, and the connector has no key manager URL. */
   simplifiedKeyDelivery?: boolean;
+  /** The bot is the pod's Content Export service user, which downloads any conversation's files (default true). */
+  botIsContentExportUser?: boolean;
 };
 
 export async function startHarness(org: HarnessOrg): Promise<Harness> {
@@ -102,6 +104,7 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
       largeAttachments: org.largeAttachments,
     },
     simplifiedKeyDelivery: org.simplifiedKeyDelivery,
+    botIsContentExportUser: org.botIsContentExportUser ?? true,
     ...(org.contentExport
       ? { contentExport: { format: org.contentExport.format, sftp: org.contentExport.delivery === "SFTP" } }
       : {}),

@@ -6,7 +6,7 @@ import { sendJson } from "../http";
 import { attachmentBase64 } from "./attachments";
 import { body, fail, paging, query, route, type Context, type Route } from "./context";
 import { readBodySchema } from "./datahose";
-import { botCanRead } from "./membership";
+import { botCanDownloadAttachments, botCanRead } from "./membership";
 import { listMessages, messageAt, messageIndex, onTheWire } from "./messages";
 
 const messagesQuery = z.object({ since: z.coerce.number().int().min(0), ...paging(500, 50) });
@@ -78,7 +78,7 @@ export const agentRoutes: Route[] = [
         return fail(res, 406, "Not Acceptable: this endpoint produces application/octet-stream");
       const stream = ctx.streamsById.get(params.sid);
       if (!stream) return fail(res, 404, `Stream ${params.sid} not found`);
-      if (!botCanRead(stream)) return notAMember(ctx, res, stream.id);
+      if (!botCanDownloadAttachments(stream, ctx.botIsContentExportUser)) return notAMember(ctx, res, stream.id);
       const q = query(res, url, attachmentQuery);
       if (!q) return;
       const index = messageIndex(ctx.org, stream.id, q.messageId);

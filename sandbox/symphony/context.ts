@@ -23,6 +23,8 @@ export type Context = {
   stats: Stats;
   /** Whether the bot has the admin role (admin endpoints answer 403 otherwise). */
   botIsAdmin: boolean;
+  /** Whether the bot is the pod's Content Export service user (it downloads any conversation's attachments). */
+  botIsContentExportUser: boolean;
   /** Whether the pod offers simplified key delivery, and the agent's version (GET /agent/v1/info). */
   keyDelivery: { simplified: boolean; agentVersion: string };
   /** Streams whose message history answers this status instead (setStreamFault). */

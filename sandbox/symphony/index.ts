@@ -51,6 +51,11 @@ export type SymphonySandboxOptions = {
   botKey?: { privateKeyPem: string; publicKeyPem: string };
   /** Whether the bot has the admin role needed by the admin lists (default true; false gives 403). */
   botIsAdmin?: boolean;
+  /**
+   * Whether the bot is the pod's Content Export service user, which downloads the attachments of every
+   * conversation, not only those it is in (default false).
+   */
+  botIsContentExportUser?: boolean;
   faults?: Partial<Faults>;
   /** How long a datafeed read waits for events (default 30 s; also the Datahose's unless set there). */
   datafeedTimeoutMs?: number;
@@ -142,6 +147,7 @@ export async function startSymphonySandbox(options: SymphonySandboxOptions = {})
     faults: faultGate(options.faults),
     stats: emptyStats(),
     botIsAdmin: options.botIsAdmin ?? true,
+    botIsContentExportUser: options.botIsContentExportUser ?? false,
     keyDelivery: { simplified: options.simplifiedKeyDelivery ?? false, agentVersion: options.agentVersion ?? "25.8.1" },
     streamFaults: new Map(),
     now: () => Date.now() + (options.clockSkewMs ?? 0),

@@ -23,6 +23,7 @@ const { values } = parseArgs({
     "agent-version": { type: "string", default: "25.8.1" },
     "datahose-rate": { type: "string", default: "0" },
     "without-datahose": { type: "boolean", default: false },
+    "without-export-service-user": { type: "boolean", default: false },
   },
 });
 const count = z.coerce.number().int().min(0);
@@ -41,6 +42,8 @@ const sandbox = await startSymphonySandbox({
     messagesPerSecond: z.coerce.number().min(0).parse(values["datahose-rate"]),
     entitled: !values["without-datahose"],
   },
+  // The demo's bot is the pod's Content Export service user (it downloads any conversation's files).
+  botIsContentExportUser: !values["without-export-service-user"],
   simplifiedKeyDelivery: values["simplified-key-delivery"],
   agentVersion: z
     .string()

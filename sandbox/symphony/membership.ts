@@ -27,3 +27,11 @@ export function currentMembers(org: Org, stream: OrgStream): CurrentMember[] {
 export function botCanRead(stream: OrgStream): boolean {
   return stream.botIsMember;
 }
+
+/**
+ * Attachments are served beyond membership (Attachment endpoint notes, rest-api.symphony.com): anyone
+ * downloads those of public rooms, and the Content Export service user those of every conversation.
+ */
+export function botCanDownloadAttachments(stream: OrgStream, botIsContentExportUser: boolean): boolean {
+  return stream.botIsMember || stream.isPublic || botIsContentExportUser;
+}

@@ -1,4 +1,4 @@
-// Live traffic for the Datahose: messages added at a steady rate into random active streams.
+// Live traffic for the Datahose: messages added at a steady rate into random active streams, some with a file.
 import { seededRandom } from "../org";
 import { addMessage } from "./admin";
 import type { Context } from "./context";
@@ -19,7 +19,14 @@ export function startTraffic(ctx: Context): { stop(): void } {
     for (; owed >= 1 && streams.length > 0; owed--) {
       const stream = streams[Math.floor(random() * streams.length)]!;
       sent++;
-      addMessage(ctx, { streamId: stream.id, text: `Live message ${sent} (${new Date(now).toISOString()})` });
+      // Every eighth carries a small file, as chats do (it is downloaded at capture).
+      const attachments =
+        sent % 8 === 0 ? [{ name: `live-${sent}.pdf`, size: 2_000 + Math.floor(random() * 30_000) }] : [];
+      addMessage(ctx, {
+        streamId: stream.id,
+        text: `Live message ${sent} (${new Date(now).toISOString()})`,
+        attachments,
+      });
     }
     if (ctx.datahose.settings().messagesPerSecond === 0) owed = 0;
   }, TICK_MS);

@@ -25,6 +25,7 @@ async function start(options: SandboxPairOptions): Promise<SandboxPair> {
       largeAttachments: false,
       end: Date.UTC(2026, 10, 1),
     },
+    botIsContentExportUser: true,
     ...(options.contentExport ? { contentExport: { format: options.contentExport.format, encrypt: true } } : {}),
   });
   const people = symphony.org.people.filter((person) => person.m365Address).slice(0, options.mailboxes ?? Infinity);
