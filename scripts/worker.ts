@@ -9,6 +9,7 @@
 //   WORKER_DEGRADED_AFTER_MINUTES   how long retried errors last before a connector shows Degraded (default 10)
 //   WORKER_CAPTURE_LEASE_SECONDS    a real-time capture whose worker stopped renewing is taken over after this (default 30)
 //   WORKER_CAPTURE_SCAN_SECONDS     how often connectors whose capture nobody runs are looked for (default 10)
+//   WORKER_CAPTURE_READERS          readers of a captured connector's Datahose feed in the worker that holds it (default 2)
 // Several workers may run against one database; SIGTERM/SIGINT stop it gracefully.
 import { z } from "zod";
 import { config } from "@/lib/config";
@@ -30,6 +31,7 @@ const parsed = z
     WORKER_DEGRADED_AFTER_MINUTES: z.coerce.number().min(0).max(10_080).default(10),
     WORKER_CAPTURE_LEASE_SECONDS: z.coerce.number().int().min(3).max(600).default(30),
     WORKER_CAPTURE_SCAN_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
+    WORKER_CAPTURE_READERS: z.coerce.number().int().min(1).max(8).default(2),
   })
   .safeParse(process.env);
 if (!parsed.success) {
@@ -62,7 +64,11 @@ const worker = await startWorker({
   maintenanceIntervalSeconds: env.WORKER_MAINTENANCE_SECONDS,
   recovery: { expireSeconds: env.WORKER_JOB_EXPIRE_SECONDS, retryDelaySeconds: env.WORKER_RUN_RETRY_SECONDS },
   health: { degradedAfterSeconds: env.WORKER_DEGRADED_AFTER_MINUTES * 60 },
-  capture: { leaseSeconds: env.WORKER_CAPTURE_LEASE_SECONDS, scanSeconds: env.WORKER_CAPTURE_SCAN_SECONDS },
+  capture: {
+    leaseSeconds: env.WORKER_CAPTURE_LEASE_SECONDS,
+    scanSeconds: env.WORKER_CAPTURE_SCAN_SECONDS,
+    readers: env.WORKER_CAPTURE_READERS,
+  },
 });
 
 let stopping = false;

@@ -8,6 +8,7 @@ export * from "./queries";
 export * from "./schemas";
 export * from "./source";
 export * from "./source-check";
+export { savedSourceValues, type SavedSourceFields } from "./saved-source";
 export * from "./same-pod";
 export * from "./status-log";
 export * from "./steps";

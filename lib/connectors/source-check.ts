@@ -18,6 +18,7 @@ import { db } from "@/lib/db";
 import { logger } from "@/lib/logger";
 import { captureFeed } from "@/lib/pipeline";
 import { checkDatahose, keyManagerNeeded, SymphonyError, testConnection } from "@/lib/symphony";
+import { savedSourceValues } from "./saved-source";
 import { parseSourceStep, type FilesApiSource, type SftpSource, type SourceStepInput } from "./export-source-settings";
 import type { FieldErrors } from "./schemas";
 import {
@@ -334,24 +335,13 @@ export async function testSavedSource(connectorId: string): Promise<SourceTestRe
       sftpFolder: true,
       sftpHostKeySha256: true,
       startDate: true,
+      realtime: true,
     },
   });
   return testSource(connectorId, {
-    sourceKind: c.sourceKind,
-    exportDelivery: c.exportDelivery,
-    podUrl: c.podUrl ?? "",
-    agentUrl: c.agentUrl ?? "",
-    keyManagerUrl: c.keyManagerUrl ?? "",
-    botUsername: c.botUsername ?? "",
-    streamTypes: c.streamTypes,
-    sftpHost: c.sftpHost ?? "",
-    sftpPort: c.sftpPort,
-    sftpUsername: c.sftpUsername ?? "",
-    sftpAuth: "KEY",
-    sftpFolder: c.sftpFolder ?? "",
+    ...savedSourceValues(c),
     sftpHostKeySha256: c.sftpHostKeySha256 ?? "",
     sftpHostKeyFor: c.sftpHost ? `${c.sftpHost}:${c.sftpPort}` : "",
     sftpHostKeyConfirmed: Boolean(c.sftpHostKeySha256),
-    startDate: c.startDate?.toISOString().slice(0, 10) ?? "",
   });
 }

@@ -30,9 +30,16 @@ export type CaptureSettings = {
   scanSeconds: number;
   /** How long a capture stopped by an error only an admin can fix (no Datahose, a refused key) waits before trying again. */
   adminPauseSeconds: number;
+  /** Readers of a connector's feed in the worker that holds its capture (each records while another reads). */
+  readers: number;
 };
 
-export const defaultCaptureSettings: CaptureSettings = { leaseSeconds: 30, scanSeconds: 10, adminPauseSeconds: 300 };
+export const defaultCaptureSettings: CaptureSettings = {
+  leaseSeconds: 30,
+  scanSeconds: 10,
+  adminPauseSeconds: 300,
+  readers: 2,
+};
 
 /** Backoff between failed reads, as the BDKs' datahose retry: 2 s, times 1.5, at most 10 s, without end. */
 function utcDay(date: Date): number {
@@ -183,45 +190,69 @@ export function startCaptures(options: {
       (settings.leaseSeconds * 1000) / 3,
     );
     let paused = false;
-    let ackId = firstAckId;
-    let failures = 0;
     let lastPendingCheck = 0;
     let lastCounts = Date.now();
     try {
       const source = await openCapture(connectorId, { environment: options.environment });
       let run = await captureRun(connectorId);
-      log.info({ connectorId, runId: run.id, tag: source.tag }, "real-time capture started");
-      while (!signal.aborted) {
-        try {
-          if (utcDay(new Date()) !== run.day) run = await captureRun(connectorId);
-          const runId = run.id;
-          const read = await source.read(ackId, signal);
-          const batch = await source.record(read.events, runId, signal);
-          if (
-            batch.added > 0 ||
-            (Date.now() - lastPendingCheck > PENDING_CHECK_MS && (await leftPending(connectorId)))
-          ) {
-            await queueImport({ runId, connectorId });
-            lastPendingCheck = Date.now();
+      log.info({ connectorId, runId: run.id, tag: source.tag, readers: settings.readers }, "real-time capture started");
+      const currentRunId = async () => {
+        if (utcDay(new Date()) !== run.day) run = await captureRun(connectorId);
+        return run.id;
+      };
+      const siblings = new AbortController();
+      const reading = AbortSignal.any([signal, siblings.signal]);
+      /** One reader of the connector's feed: read, record, and acknowledge with the next read. */
+      const reader = async (firstAck: string) => {
+        let ackId = firstAck;
+        let failures = 0;
+        while (!reading.aborted) {
+          try {
+            const runId = await currentRunId();
+            const read = await source.read(ackId, reading);
+            const batch = await source.record(read.events, runId, reading);
+            if (
+              batch.added > 0 ||
+              (Date.now() - lastPendingCheck > PENDING_CHECK_MS && (await leftPending(connectorId)))
+            ) {
+              lastPendingCheck = Date.now();
+              await queueImport({ runId, connectorId });
+            }
+            ackId = read.ackId ?? ackId;
+            if (!(await saveProgress(connectorId, ackId, batch))) {
+              held.abort(new Error("lease lost")); // another worker captures now
+              return;
+            }
+            if (batch.added > 0 && failures > 0) await recordProgress(connectorId);
+            if (Date.now() - lastCounts > RUN_COUNTS_MS) {
+              lastCounts = Date.now();
+              await refreshCaptureRunCounts(runId);
+            }
+            failures = 0;
+          } catch (error) {
+            if (reading.aborted) return;
+            const { reason, needsAdmin } = await diagnoseRunError(connectorId, error);
+            if (needsAdmin) throw error;
+            failures += 1;
+            log.warn({ connectorId, err: errorText(error), failures }, "real-time capture read failed; retrying");
+            await noteError(connectorId, reason).catch(() => {});
+            await sleep(retryDelayMs(failures), undefined, { signal: reading }).catch(() => {});
           }
-          ackId = read.ackId ?? ackId;
-          if (!(await saveProgress(connectorId, ackId, batch))) break; // another worker captures now
-          if (batch.added > 0 && failures > 0) await recordProgress(connectorId);
-          if (Date.now() - lastCounts > RUN_COUNTS_MS) {
-            await refreshCaptureRunCounts(runId);
-            lastCounts = Date.now();
-          }
-          failures = 0;
-        } catch (error) {
-          if (signal.aborted) break;
-          const { reason, needsAdmin } = await diagnoseRunError(connectorId, error);
-          if (needsAdmin) throw error;
-          failures += 1;
-          log.warn({ connectorId, err: errorText(error), failures }, "real-time capture read failed; retrying");
-          await noteError(connectorId, reason).catch(() => {});
-          await sleep(retryDelayMs(failures), undefined, { signal }).catch(() => {});
         }
-      }
+      };
+      // Several readers share the feed, as the instances of one bot do (same tag): while one records its
+      // batch, the next is read. Only the first carries the lease's ackId; the others start a chain of
+      // their own (a batch nobody acknowledged is delivered again, which the ledger's keys make harmless).
+      const results = await Promise.allSettled(
+        Array.from({ length: settings.readers }, (_, slot) =>
+          reader(slot === 0 ? firstAckId : "").catch((error: unknown) => {
+            siblings.abort(error); // one reader met an error only an admin can fix: the others stop too
+            throw error;
+          }),
+        ),
+      );
+      const failed = results.find((result) => result.status === "rejected");
+      if (failed) throw failed.reason;
     } catch (error) {
       if (signal.aborted) return;
       const { reason, needsAdmin } = await diagnoseRunError(connectorId, error);

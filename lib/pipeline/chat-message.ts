@@ -6,7 +6,10 @@ import type { AdminStream, StreamMember, SymphonyMessage } from "@/lib/symphony"
 export type ArchivedStream = AdminStream & { type: StreamType };
 
 /** A message as the collector sees it: its stream and the members who were in it at the message's time. */
-export type Conversation = { stream: ArchivedStream; members: StreamMember[] };
+export type Conversation = {
+  stream: Pick<ArchivedStream, "id" | "type"> & { attributes: { roomName?: string | null } };
+  members: StreamMember[];
+};
 
 type SymphonyPerson = {
   userId?: number | null;

@@ -7,10 +7,9 @@
 import { Readable } from "node:stream";
 import { db } from "@/lib/db";
 import type { Connector } from "@/lib/generated/prisma/client";
-import { streamTypeSchema, type StreamType } from "@/lib/stream-types";
+import { streamTypeSchema } from "@/lib/stream-types";
 import {
   SymphonyError,
-  type AdminStream,
   type DatahoseEvent,
   type DatahoseRead,
   type StreamMember,
@@ -100,8 +99,8 @@ export async function openCapture(
     const stream = {
       id: streamId,
       type: type.success ? type.data : "ROOM",
-      attributes: { roomName: (message.stream as { roomName?: string | null } | null | undefined)?.roomName },
-    } as AdminStream & { type: StreamType };
+      attributes: { roomName: message.stream?.roomName },
+    };
     const present = membersAt(await membersOf(streamId), time);
     const chat = toChatMessage(
       message,

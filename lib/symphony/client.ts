@@ -183,44 +183,47 @@ export function createSymphonyClient(
     return readJson(response, schema, `${request.method} ${request.endpoint}`, whenEmpty);
   }
 
-  async function* streamPages(filter: StreamFilter, limit: number) {
+  function streamPages(filter: StreamFilter, limit: number) {
     const body = toStreamFilterBody(filter);
-    for (let skip = 0; ;) {
-      const page = await json(
-        {
-          host: "pod",
-          method: "POST",
-          path: "/pod/v2/admin/streams/list",
-          endpoint: "/pod/v2/admin/streams/list",
-          query: { skip, limit },
-          body,
-        },
-        adminStreamListSchema,
-      );
-      yield page;
-      skip += page.streams.length;
-      if (page.streams.length < limit || skip >= page.count) return;
-    }
+    return pagesBySkip(
+      limit,
+      (skip) =>
+        json(
+          {
+            host: "pod",
+            method: "POST",
+            path: "/pod/v2/admin/streams/list",
+            endpoint: "/pod/v2/admin/streams/list",
+            query: { skip, limit },
+            body,
+          },
+          adminStreamListSchema,
+        ),
+      (page) => ({ read: page.streams.length, count: page.count }),
+    );
   }
 
   async function listUsers(): Promise<AdminUser[]> {
     const users: AdminUser[] = [];
     const limit = pageSize.users;
-    for (let skip = 0; ; skip += limit) {
-      const page = await json(
-        {
-          host: "pod",
-          method: "GET",
-          path: "/pod/v2/admin/user/list",
-          endpoint: "/pod/v2/admin/user/list",
-          query: { skip, limit },
-        },
-        adminUserListSchema,
-        [],
-      );
-      users.push(...page);
-      if (page.length < limit) return users;
-    }
+    const pages = pagesBySkip(
+      limit,
+      (skip) =>
+        json(
+          {
+            host: "pod",
+            method: "GET",
+            path: "/pod/v2/admin/user/list",
+            endpoint: "/pod/v2/admin/user/list",
+            query: { skip, limit },
+          },
+          adminUserListSchema,
+          [],
+        ),
+      (page) => ({ read: page.length }),
+    );
+    for await (const page of pages) users.push(...page);
+    return users;
   }
 
   /** Every user's wall: the admin stream list refuses POST, so each user's streams are asked for (SBE 20.16+). */
@@ -228,28 +231,32 @@ export function createSymphonyClient(
     const limit = pageSize.streams;
     for (const user of await listUsers()) {
       const uid = user.userSystemInfo.id;
-      for (let skip = 0; ; skip += limit) {
-        const page = await json(
-          {
-            host: "pod",
-            method: "POST",
-            path: `/pod/v1/admin/user/${uid}/streams/list`,
-            endpoint: "/pod/v1/admin/user/{uid}/streams/list",
-            query: { skip, limit },
-            body: { streamTypes: [{ type: "POST" }], includeInactiveStreams: status !== "ACTIVE" },
-          },
-          memberStreamListSchema,
-          [], // 204: the user has no wall
-        ).catch((error: unknown) => {
-          // A user deleted since the user list was read has no wall to archive.
-          if (error instanceof SymphonyError && error.code === "not_found") return [];
-          throw error;
-        });
+      const pages = pagesBySkip(
+        limit,
+        (skip) =>
+          json(
+            {
+              host: "pod",
+              method: "POST",
+              path: `/pod/v1/admin/user/${uid}/streams/list`,
+              endpoint: "/pod/v1/admin/user/{uid}/streams/list",
+              query: { skip, limit },
+              body: { streamTypes: [{ type: "POST" }], includeInactiveStreams: status !== "ACTIVE" },
+            },
+            memberStreamListSchema,
+            [], // 204: the user has no wall
+          ).catch((error: unknown) => {
+            // A user deleted since the user list was read has no wall to archive.
+            if (error instanceof SymphonyError && error.code === "not_found") return [];
+            throw error;
+          }),
+        (page) => ({ read: page.length }),
+      );
+      for await (const page of pages) {
         const walls = page
           .filter((stream) => stream.streamType?.type === "POST" && (status !== "INACTIVE" || stream.active === false))
           .map((stream) => wallStream(stream, uid));
         if (walls.length > 0) yield walls;
-        if (page.length < limit) break;
       }
     }
   }
@@ -324,22 +331,26 @@ export function createSymphonyClient(
       const body = { streamTypes: types.map((type) => ({ type })), includeInactiveStreams: true };
       const limit = pageSize.streams;
       const streams: Array<{ id: string; type: string | undefined }> = [];
-      for (;;) {
-        const page = await json(
-          {
-            host: "pod",
-            method: "POST",
-            path: "/pod/v1/streams/list",
-            endpoint: "/pod/v1/streams/list",
-            query: { skip: streams.length, limit },
-            body,
-          },
-          memberStreamListSchema,
-          [], // 204: no (more) streams
-        );
+      const pages = pagesBySkip(
+        limit,
+        (skip) =>
+          json(
+            {
+              host: "pod",
+              method: "POST",
+              path: "/pod/v1/streams/list",
+              endpoint: "/pod/v1/streams/list",
+              query: { skip, limit },
+              body,
+            },
+            memberStreamListSchema,
+            [], // 204: no (more) streams
+          ),
+        (page) => ({ read: page.length }),
+      );
+      for await (const page of pages)
         streams.push(...page.map((stream) => ({ id: stream.id, type: stream.streamType?.type })));
-        if (page.length < limit) return streams;
-      }
+      return streams;
     },
 
     async countStreams(filter = {}) {
@@ -358,21 +369,23 @@ export function createSymphonyClient(
       const members: StreamMember[] = [];
       const limit = pageSize.members;
       const sid = encodeURIComponent(toUrlSafeId(streamId));
-      for (let skip = 0; ;) {
-        const page = await json(
-          {
-            host: "pod",
-            method: "GET",
-            path: `/pod/v1/admin/stream/${sid}/membership/list`,
-            endpoint: "/pod/v1/admin/stream/{sid}/membership/list",
-            query: { skip, limit },
-          },
-          streamMemberListSchema,
-        );
-        members.push(...page.members);
-        skip += page.members.length;
-        if (page.members.length < limit || skip >= page.count) return members;
-      }
+      const pages = pagesBySkip(
+        limit,
+        (skip) =>
+          json(
+            {
+              host: "pod",
+              method: "GET",
+              path: `/pod/v1/admin/stream/${sid}/membership/list`,
+              endpoint: "/pod/v1/admin/stream/{sid}/membership/list",
+              query: { skip, limit },
+            },
+            streamMemberListSchema,
+          ),
+        (page) => ({ read: page.members.length, count: page.count }),
+      );
+      for await (const page of pages) members.push(...page.members);
+      return members;
     },
 
     async *messages(streamId, sinceMs = 0) {
@@ -530,4 +543,22 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   const result: T[][] = [];
   for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
   return result;
+}
+
+/**
+ * The pages of a skip/limit list, each asked for after the last: until a page shorter than `limit`, or
+ * (for lists that say how many they hold) until `count` items have been read.
+ */
+async function* pagesBySkip<Page>(
+  limit: number,
+  read: (skip: number) => Promise<Page>,
+  sizeOf: (page: Page) => { read: number; count?: number },
+): AsyncGenerator<Page> {
+  for (let skip = 0; ;) {
+    const page = await read(skip);
+    yield page;
+    const { read: got, count } = sizeOf(page);
+    skip += got;
+    if (got < limit || (count !== undefined && skip >= count)) return;
+  }
 }

@@ -130,6 +130,17 @@ const v4UserSchema = z
   })
   .nullish();
 
+/** agent: V4Stream as messages and events carry it */
+const v4StreamSchema = z
+  .object({
+    streamId: optionalText,
+    streamType: optionalText,
+    roomName: optionalText,
+    external: z.boolean().nullish(),
+    crossPod: z.boolean().nullish(),
+  })
+  .nullish();
+
 /** agent: V4Message, an item of GET /agent/v4/stream/{sid}/message and of datafeed events; every field optional */
 export const messageSchema = z.object({
   messageId: optionalText,
@@ -147,7 +158,7 @@ export const messageSchema = z.object({
     )
     .nullish(),
   user: v4UserSchema,
-  stream: z.object({ streamId: optionalText, streamType: optionalText }).nullish(),
+  stream: v4StreamSchema,
   externalRecipients: z.boolean().nullish(),
   userAgent: optionalText,
   originalFormat: optionalText,
@@ -216,18 +227,7 @@ export const datafeedReadSchema = z.object({
 export type DatafeedEvent = z.infer<typeof datafeedEventSchema>;
 export type DatafeedRead = z.infer<typeof datafeedReadSchema>;
 
-/** agent: V4Stream as events carry it */
-const eventStreamSchema = z
-  .object({
-    streamId: optionalText,
-    streamType: optionalText,
-    roomName: optionalText,
-    external: z.boolean().nullish(),
-    crossPod: z.boolean().nullish(),
-  })
-  .nullish();
-
-const roomMemberChangeSchema = z.object({ stream: eventStreamSchema, affectedUser: v4UserSchema }).nullish();
+const roomMemberChangeSchema = z.object({ stream: v4StreamSchema, affectedUser: v4UserSchema }).nullish();
 
 /**
  * agent: V4Event of the Datahose; every field optional as in the spec. The message of a MESSAGESENT
@@ -243,7 +243,7 @@ export const datahoseEventSchema = z.object({
   payload: z
     .object({
       messageSent: z.object({ message: z.unknown().transform(toMessage) }).nullish(),
-      messageSuppressed: z.object({ messageId: optionalText, stream: eventStreamSchema }).nullish(),
+      messageSuppressed: z.object({ messageId: optionalText, stream: v4StreamSchema }).nullish(),
       userJoinedRoom: roomMemberChangeSchema,
       userLeftRoom: roomMemberChangeSchema,
     })

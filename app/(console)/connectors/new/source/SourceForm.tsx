@@ -71,12 +71,12 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
 
   const contentExport = kind === "CONTENT_EXPORT";
   const datahose = kind === "DATAHOSE";
-  // The real-time source signs in and chooses conversation types like the conversations source.
-  const conversations = kind === "CONVERSATIONS" || datahose;
+  // The real-time source signs in with the agent and chooses conversation types as the REST source does.
+  const readsAgent = kind === "CONVERSATIONS" || datahose;
   const sftp = contentExport && delivery === "SFTP";
   // Real time beside a Files API export reads the Datahose through the agent: its URLs are asked for too.
   const exportRealtime = contentExport && delivery === "FILES_API" && realtime;
-  const symphonySignIn = conversations || (contentExport && delivery === "FILES_API");
+  const symphonySignIn = readsAgent || (contentExport && delivery === "FILES_API");
   const tested = state === testState ? testState.test : undefined;
   const shownHostKey =
     typeof values.sftpHostKeySha256 === "string" && values.sftpHostKeySha256
@@ -201,7 +201,7 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
       <fieldset hidden={!symphonySignIn} className="space-y-4">
         <legend className="font-semibold">Symphony service account</legend>
         <p className="text-muted !mt-1 text-sm">
-          {conversations
+          {readsAgent
             ? "It signs in with an RSA key pair and needs the User Provisioning role to list users and conversations."
             : "It signs in with an RSA key pair and needs the Content Export Reader role."}{" "}
           Register its public key in the Symphony Admin Portal, then enter its details here.
@@ -210,7 +210,7 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
           hint: "Base URL of your Symphony pod, without /pod.",
           placeholder: "https://acme.symphony.com",
         })}
-        <div hidden={!conversations && !exportRealtime} className="space-y-4">
+        <div hidden={!readsAgent && !exportRealtime} className="space-y-4">
           {text("agentUrl", "Agent URL", {
             hint: "Base URL of the agent, without /agent.",
             placeholder: "https://agent.acme.example",
@@ -226,7 +226,7 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
           onFileBadge="Key on file"
           onFile={
             onFile.privateKey &&
-            (conversations
+            (readsAgent
               ? "Leave both fields empty to keep it while the URLs above stay the same."
               : "Leave both fields empty to keep it while the pod URL stays the same.")
           }
@@ -241,7 +241,7 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
         >
           <p className="text-muted text-xs">The key is stored encrypted and never shown again.</p>
         </SecretKeyField>
-        <fieldset hidden={!conversations} aria-describedby={errors.streamTypes ? "streamTypes-error" : undefined}>
+        <fieldset hidden={!readsAgent} aria-describedby={errors.streamTypes ? "streamTypes-error" : undefined}>
           <legend className="font-semibold">What to collect</legend>
           <div className="mt-2 grid grid-cols-1 gap-2 sm:grid-cols-2">
             {streamTypeOptions.map((option) => (

@@ -9,6 +9,7 @@ import {
   wizardHref,
   chosenName,
   samePodWarning,
+  savedSourceValues,
 } from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { SourceForm } from "./SourceForm";
@@ -36,22 +37,7 @@ export default async function SourcePage({ searchParams }: { searchParams: Wizar
         backHref={wizardHref("name", c.id)}
         streamTypeOptions={STREAM_TYPES}
         limits={{ privateKey: MAX_PRIVATE_KEY_BYTES, sshKey: MAX_SSH_KEY_BYTES, pgpKey: MAX_PGP_KEY_BYTES }}
-        saved={{
-          sourceKind: c.sourceKind,
-          exportDelivery: c.exportDelivery,
-          podUrl: c.podUrl ?? "",
-          agentUrl: c.agentUrl ?? "",
-          keyManagerUrl: c.keyManagerUrl ?? "",
-          botUsername: c.botUsername ?? "",
-          streamTypes: c.streamTypes,
-          sftpHost: c.sftpHost ?? "",
-          sftpPort: String(c.sftpPort),
-          sftpUsername: c.sftpUsername ?? "",
-          sftpAuth: "KEY",
-          sftpFolder: c.sftpFolder ?? "",
-          startDate: c.startDate ? c.startDate.toISOString().slice(0, 10) : "",
-          realtime: c.realtime ? "on" : "",
-        }}
+        saved={{ ...savedSourceValues(c), realtime: c.realtime ? "on" : "" }}
         onFile={{
           privateKey: c.hasPrivateKey,
           sftpCredential: c.hasSftpCredential,
