@@ -183,44 +183,37 @@ export function createSymphonyClient(
     return readJson(response, schema, `${request.method} ${request.endpoint}`, whenEmpty);
   }
 
+  /** The pages of a skip/limit list endpoint (see pagesBySkip). */
+  function listPages<S extends z.ZodType>(
+    limit: number,
+    request: Omit<Call, "query">,
+    schema: S,
+    sizeOf: (page: z.output<S>) => { read: number; count?: number },
+    whenEmpty?: z.output<S>,
+  ) {
+    return pagesBySkip(limit, (skip) => json({ ...request, query: { skip, limit } }, schema, whenEmpty), sizeOf);
+  }
+
   function streamPages(filter: StreamFilter, limit: number) {
+    const path = "/pod/v2/admin/streams/list";
     const body = toStreamFilterBody(filter);
-    return pagesBySkip(
+    return listPages(
       limit,
-      (skip) =>
-        json(
-          {
-            host: "pod",
-            method: "POST",
-            path: "/pod/v2/admin/streams/list",
-            endpoint: "/pod/v2/admin/streams/list",
-            query: { skip, limit },
-            body,
-          },
-          adminStreamListSchema,
-        ),
+      { host: "pod", method: "POST", path, endpoint: path, body },
+      adminStreamListSchema,
       (page) => ({ read: page.streams.length, count: page.count }),
     );
   }
 
   async function listUsers(): Promise<AdminUser[]> {
+    const path = "/pod/v2/admin/user/list";
     const users: AdminUser[] = [];
-    const limit = pageSize.users;
-    const pages = pagesBySkip(
-      limit,
-      (skip) =>
-        json(
-          {
-            host: "pod",
-            method: "GET",
-            path: "/pod/v2/admin/user/list",
-            endpoint: "/pod/v2/admin/user/list",
-            query: { skip, limit },
-          },
-          adminUserListSchema,
-          [],
-        ),
+    const pages = listPages(
+      pageSize.users,
+      { host: "pod", method: "GET", path, endpoint: path },
+      adminUserListSchema,
       (page) => ({ read: page.length }),
+      [],
     );
     for await (const page of pages) users.push(...page);
     return users;
@@ -329,24 +322,14 @@ export function createSymphonyClient(
       const kinds = streamKinds(streamTypes);
       const types = [...adminStreamTypes(kinds), ...(kinds.has("POST") ? (["POST"] as const) : [])];
       const body = { streamTypes: types.map((type) => ({ type })), includeInactiveStreams: true };
-      const limit = pageSize.streams;
       const streams: Array<{ id: string; type: string | undefined }> = [];
-      const pages = pagesBySkip(
-        limit,
-        (skip) =>
-          json(
-            {
-              host: "pod",
-              method: "POST",
-              path: "/pod/v1/streams/list",
-              endpoint: "/pod/v1/streams/list",
-              query: { skip, limit },
-              body,
-            },
-            memberStreamListSchema,
-            [], // 204: no (more) streams
-          ),
+      const path = "/pod/v1/streams/list";
+      const pages = listPages(
+        pageSize.streams,
+        { host: "pod", method: "POST", path, endpoint: path, body },
+        memberStreamListSchema,
         (page) => ({ read: page.length }),
+        [], // 204: no (more) streams
       );
       for await (const page of pages)
         streams.push(...page.map((stream) => ({ id: stream.id, type: stream.streamType?.type })));
@@ -367,21 +350,16 @@ export function createSymphonyClient(
 
     async listStreamMembers(streamId) {
       const members: StreamMember[] = [];
-      const limit = pageSize.members;
       const sid = encodeURIComponent(toUrlSafeId(streamId));
-      const pages = pagesBySkip(
-        limit,
-        (skip) =>
-          json(
-            {
-              host: "pod",
-              method: "GET",
-              path: `/pod/v1/admin/stream/${sid}/membership/list`,
-              endpoint: "/pod/v1/admin/stream/{sid}/membership/list",
-              query: { skip, limit },
-            },
-            streamMemberListSchema,
-          ),
+      const pages = listPages(
+        pageSize.members,
+        {
+          host: "pod",
+          method: "GET",
+          path: `/pod/v1/admin/stream/${sid}/membership/list`,
+          endpoint: "/pod/v1/admin/stream/{sid}/membership/list",
+        },
+        streamMemberListSchema,
         (page) => ({ read: page.members.length, count: page.count }),
       );
       for await (const page of pages) members.push(...page.members);
