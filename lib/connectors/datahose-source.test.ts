@@ -38,7 +38,13 @@ describe.skipIf(!canRun)("the Datahose source", () => {
 
     const entitled = await testSource(result.connectorId, settings);
     expect(entitled).toMatchObject({ ok: true, report: { ok: true, tone: "success" } });
-    if (entitled.ok) expect(entitled.report.message).toContain("This pod has Datahose");
+    if (entitled.ok) {
+      expect(entitled.report.message).toContain("This pod has Datahose");
+      // The admin learns which account gets other people's files.
+      expect(entitled.report.notes).toEqual([
+        { tone: "info", text: expect.stringContaining("Content Export service user") as unknown },
+      ]);
+    }
 
     sandbox.setDatahose({ entitled: false });
     const refused = await testSource(result.connectorId, settings);

@@ -120,6 +120,10 @@ export async function testSource(connectorId: string | undefined, input: SourceS
   }
 }
 
+/** Symphony serves other people's files to its Content Export service user only (attachment endpoint notes). */
+export const FILES_NOTE =
+  "Files are downloaded as messages are captured. Symphony serves the files of conversations the service account is not in only to the pod's Content Export service user: use that account, or such files are left to the daily Content Export (beside it) or fail their message (Datahose alone).";
+
 /** The Datahose entitlement: the pod's add-on and the service account's right to it. */
 async function testDatahose(
   signIn: Parameters<typeof checkDatahose>[0],
@@ -133,6 +137,7 @@ async function testDatahose(
           ok: true,
           tone: "success",
           message: `Connected as ${bot}. This pod has Datahose: the connector will capture every conversation of the pod in real time.`,
+          notes: [{ tone: "info", text: FILES_NOTE }],
         }
       : {
           ok: false,
