@@ -5,15 +5,15 @@ import { demoOrg, mailboxOf, sandbox } from "./demo";
 import { ADMIN, check, signIn } from "./journey";
 
 // Real-time capture as a new admin sets it up: the Datahose source, its entitlement checked by Test
-// connection, and a message of a conversation the service account is not in reaching its people's
-// mailboxes without waiting for the schedule.
+// connection, and a message (with a file) of a conversation the service account is not in reaching its
+// people's mailboxes without waiting for the schedule.
 const name = `Real time ${Date.now().toString(36)}`;
 
 function property(flyout: Locator, label: string): Locator {
   return flyout.locator("dt", { hasText: new RegExp(`^${label}$`) }).locator("xpath=following-sibling::dd[1]");
 }
 
-type LogRow = Record<"symphony_message_id" | "mailbox" | "status", string>;
+type LogRow = Record<"symphony_message_id" | "mailbox" | "status" | "m365_item_id", string>;
 
 async function logRows(page: Page, connectorId: string): Promise<LogRow[]> {
   const response = await page.request.get(`/api/connectors/${connectorId}/log`);
@@ -84,7 +84,11 @@ test("an admin sets up real-time capture and a message of a conversation the ser
   )!;
   expect(stream, "a conversation the bot is not in").toBeDefined();
   const sent = await page.request.post(`${s.pod}/sandbox/messages`, {
-    data: { streamId: stream.id, text: `Real-time check ${name}` },
+    data: {
+      streamId: stream.id,
+      text: `Real-time check ${name}`,
+      attachments: [{ name: "term-sheet.pdf", size: 24_000 }],
+    },
   });
   expect(sent.status()).toBe(201);
   const { messageId } = (await sent.json()) as { messageId: string };
@@ -99,6 +103,17 @@ test("an admin sets up real-time capture and a message of a conversation the ser
       expected.map((mailbox) => `${mailbox} IMPORTED`),
     );
   }).toPass({ timeout: 120_000, intervals: [2_000] });
+
+  // With its file, downloaded at capture (the demo's service account is the Content Export service user).
+  const rows = (await logRows(page, connectorId)).filter((row) => row.symphony_message_id === messageId);
+  const person = people(stream).find((p) => rows.some((row) => row.mailbox === p.symphonyEmail.toLowerCase()))!;
+  const item = rows.find((row) => row.mailbox === person.symphonyEmail.toLowerCase())!;
+  const mailboxPage = await context.newPage();
+  await mailboxPage.goto(
+    `${s.m365}/sandbox/mailbox/${encodeURIComponent(mailboxOf(person)!)}/messages/${encodeURIComponent(item.m365_item_id)}`,
+  );
+  await expect(mailboxPage.getByText("term-sheet.pdf").first()).toBeVisible();
+  await mailboxPage.close();
 
   await page.reload();
   await expect(property(capture, "Capture lag")).toContainText("newest message sent");
