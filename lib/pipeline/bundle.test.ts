@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEmail, toGraphMessage } from "@/lib/convert";
 import { db } from "@/lib/db";
 import { createStagingStore, type StagingStore } from "@/lib/staging";
-import { canRun, exactlyOnceProblems, startHarness, type Harness } from "@/lib/testing";
+import { canRun, exactlyOnceProblems, ledgerMessage, startHarness, type Harness } from "@/lib/testing";
 import { createBundler } from "./bundle";
 import { collect } from "./collect";
 import { blobsStillNeeded } from "./ledger";
@@ -150,31 +150,8 @@ describe.skipIf(!canRun)("bundles and the ledger", () => {
     const staging = await createStagingStore(h.environment.staging);
     const waiting = await staging.stageBundle(connector.id, randomBytes(300));
     const done = await staging.stageBundle(connector.id, randomBytes(300));
-    const message = (messageId: string, blobName: string, offset: number, status: "PENDING" | "IMPORTED") =>
-      db.sourceMessage.create({
-        data: {
-          connectorId: connector.id,
-          messageId,
-          streamId: "s",
-          streamType: "IM",
-          sentAt: new Date(),
-          senderUserId: "1",
-          participants: [],
-          blobName,
-          blobOffset: offset,
-          sizeBytes: 100,
-          items: {
-            create: [
-              {
-                connectorId: connector.id,
-                mailbox: "a@bank.example",
-                status,
-                ...(status === "IMPORTED" ? { importedAt: new Date() } : {}),
-              },
-            ],
-          },
-        },
-      });
+    const message = (messageId: string, blobName: string, blobOffset: number, status: "PENDING" | "IMPORTED") =>
+      ledgerMessage(connector.id, { messageId, blobName, blobOffset, sizeBytes: 100, status });
     await message("imported-1", waiting.blobName, 0, "IMPORTED");
     await message("still-pending", waiting.blobName, 100, "PENDING");
     await message("imported-2", done.blobName, 0, "IMPORTED");

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
+import { ledgerMessage } from "@/lib/testing";
 import { blobsStillNeeded } from "./ledger";
 
 describe("staged blobs retention must keep", () => {
@@ -9,20 +10,7 @@ describe("staged blobs retention must keep", () => {
   it("are those of messages with an item still PENDING", async () => {
     const connector = await db.connector.create({ data: { name, createdBy: "test" } });
     const message = (messageId: string, status: "PENDING" | "IMPORTED" | "SKIPPED" | "FAILED") =>
-      db.sourceMessage.create({
-        data: {
-          connectorId: connector.id,
-          messageId,
-          streamId: "s",
-          streamType: "IM",
-          sentAt: new Date(),
-          senderUserId: "1",
-          participants: [],
-          blobName: `${name}/${messageId}.eml`,
-          sizeBytes: 10,
-          items: { create: [{ connectorId: connector.id, mailbox: "a@bank.example", status }] },
-        },
-      });
+      ledgerMessage(connector.id, { messageId, blobName: `${name}/${messageId}.eml`, status });
     await message("waiting", "PENDING");
     await message("done", "IMPORTED");
     await message("skipped", "SKIPPED");

@@ -192,24 +192,29 @@ export type PageTiming = {
   cpuMs: { web: number; postgres: number };
 };
 
-/** Times `requests` loads of each page (after a few to warm up), one at a time, as a signed-in admin. */
+/**
+ * Times `requests` loads of each page, one at a time, as a signed-in admin, after every page has been
+ * loaded a few times (a running server has compiled its code paths; the first page timed must not pay
+ * for the others' warm-up).
+ */
 export async function timePages(
   web: WebApp,
   pages: Array<{ name: string; path: string; mustContain: string }>,
   requests: number,
 ) {
   const timings: PageTiming[] = [];
+  const loader = (page: (typeof pages)[number]) => async () => {
+    const started = performance.now();
+    const response = await fetch(`${web.url}${page.path}`, { headers: { cookie: web.cookie }, redirect: "manual" });
+    const body = await response.text();
+    const ms = performance.now() - started;
+    if (response.status !== 200 || !body.includes(page.mustContain))
+      throw new Error(`${page.path} answered ${response.status} without "${page.mustContain}"`);
+    return { ms, bytes: body.length };
+  };
+  for (let round = 0; round < 5; round++) for (const page of pages) await loader(page)();
   for (const page of pages) {
-    const load = async () => {
-      const started = performance.now();
-      const response = await fetch(`${web.url}${page.path}`, { headers: { cookie: web.cookie }, redirect: "manual" });
-      const body = await response.text();
-      const ms = performance.now() - started;
-      if (response.status !== 200 || !body.includes(page.mustContain))
-        throw new Error(`${page.path} answered ${response.status} without "${page.mustContain}"`);
-      return { ms, bytes: body.length };
-    };
-    for (let i = 0; i < 3; i++) await load();
+    const load = loader(page);
     const samples: number[] = [];
     let bytes = 0;
     const cpuBefore = cpuOf(web);
