@@ -8,8 +8,10 @@ const FORMULA_START = /^[\s\u00a0\u3000]*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
 const INVISIBLE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 // Text that needs none of the below (plain ASCII, no separator, quote or line break, no white space at
-// either end, no formula start): written as it is, which is most cells of a large status log.
-const PLAIN = /^[\w.:/()!#$%&*?~]([\w.:/()!#$%&*?~@+= -]*[\w.:/()!#$%&*?~@+=-])?$/;
+// either end, no formula start): written as it is, which is most cells of a large status log (whose
+// cells, joined by PostgreSQL, are checked against the same pattern in status-log.ts).
+export const PLAIN_CELL = String.raw`[\w.:/()!#$%&*?~](?:[\w.:/()!#$%&*?~@+= -]*[\w.:/()!#$%&*?~@+=-])?`;
+const PLAIN = new RegExp(`^${PLAIN_CELL}$`);
 
 /** A text cell: invisible characters shown escaped (`\u202E`), neutralised when a spreadsheet would read it as a formula. */
 export function csvCell(value: string | number | bigint | null | undefined): string {

@@ -26,13 +26,181 @@ describe("the status log filter", () => {
 
 describe("the status log download", () => {
   const name = `status-log-${Date.now()}`;
-  afterAll(() => db.connector.deleteMany({ where: { name } }));
+  afterAll(() => db.connector.deleteMany({ where: { name: { startsWith: name } } }));
 
   type Row = Record<string, string>;
   const csv = async (connectorId: string, filter: StatusLogFilter = {}) =>
     new Response(statusLogStream(connectorId, filter)).text();
   const rows = async (connectorId: string, filter: StatusLogFilter = {}) =>
     parseCsv<Row>(await csv(connectorId, filter), { columns: true });
+
+  it("writes hostile values in every column, on any page, exactly as csvLine writes them, and times as Date does", async () => {
+    const connector = await db.connector.create({ data: { name: `${name}-hostile`, createdBy: "test" } });
+    const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
+    // Formulas (also behind white space), separators, quotes, line breaks, controls, bidi and zero-width
+    // characters, non-ASCII and astral text, characters a hand-written quoting rule might miss, the empty text.
+    const hostile = [
+      "=1+1",
+      "+44 20",
+      "-5",
+      "@SUM(A1)",
+      " lead",
+      "trail ",
+      "\tTab",
+      'a"b',
+      "a,b",
+      "a;b",
+      "line\nbreak",
+      "cr\rhere",
+      "\u00a0+1",
+      "\u3000=x",
+      "\uff1d1",
+      "bidi\u202eevil",
+      "c1\u0085x",
+      "ctrl\u0001x",
+      "vt\u000bx",
+      "zero\u200bwidth",
+      "x\u2028y",
+      "\u2028edge",
+      "emoji \u{1f600}",
+      "Zo\u00eb",
+      "[bracket]",
+      "back\\slash",
+      '{"json":1}',
+      "<tag>",
+      "a|b",
+      "^caret",
+      "`tick`",
+      "'quoted'",
+      "%",
+      "~",
+      "",
+      "-AAMk==",
+      "a b",
+      "a  b ",
+    ];
+    const files = await db.exportFile.createManyAndReturn({
+      data: hostile.map((fileName, i) => ({ connectorId: connector.id, sourceId: `f${i}`, name: fileName })),
+      select: { id: true, name: true },
+    });
+    // Every 7th message carries one hostile value in one column (each value in each of the 8 text and
+    // id columns once), among plain ones; 2 items a message make two pages of the cursor.
+    const COLUMNS = 8;
+    const count = 2_600;
+    expect(7 * hostile.length * COLUMNS).toBeLessThan(count);
+    const hostileAt = (k: number, column: number) => {
+      const h = k / 7;
+      return k % 7 === 0 && h < hostile.length * COLUMNS && h % COLUMNS === column
+        ? Math.floor(h / COLUMNS)
+        : undefined;
+    };
+    const value = (k: number, column: number, plain: string | null) => {
+      const at = hostileAt(k, column);
+      return at === undefined ? plain : hostile[at]!;
+    };
+    const messages = Array.from({ length: count }, (_, k) => ({
+      connectorId: connector.id,
+      messageId: value(k, 0, `m${k}`)!,
+      streamType: value(k, 1, "IM")!,
+      streamId: value(k, 2, `s${k % 7}`)!,
+      sentAt: new Date(Date.UTC(2026, 10, 1 + (k % 3), 0, 0, k % 60, k % 1000)),
+      senderUserId: `${k}`,
+      senderEmail: value(k, 3, k % 2 ? null : `u${k}@bank.example`),
+      participants: [],
+      blobName: "b",
+      sizeBytes: k % 26 === 0 ? -k : k,
+      exportFileId: hostileAt(k, 7) === undefined ? null : files[hostileAt(k, 7)!]!.id,
+      runId: run.id,
+    }));
+    const created = await db.sourceMessage.createManyAndReturn({ data: messages, select: { id: true } });
+    const items = created.flatMap(({ id }, k) =>
+      [0, 1].map((j) => ({
+        connectorId: connector.id,
+        sourceMessageId: id,
+        mailbox: j === 0 ? value(k, 4, "box0@bank.example")! : "box1@bank.example",
+        status: j === 0 ? ("IMPORTED" as const) : ("FAILED" as const),
+        reason: j === 0 ? value(k, 5, null) : "mailbox full",
+        graphMessageId: j === 0 ? value(k, 6, `AAMk-${k}`) : null,
+        runId: k % 5 === 0 ? null : run.id,
+        importedAt: j === 0 ? new Date(Date.UTC(2026, 10, 2, 1, k % 60, 0, k % 1000)) : null,
+      })),
+    );
+    await db.importItem.createMany({ data: items });
+    // Times a JavaScript Date writes with a sign (a five-figure year, 1 BC), before 1970, at the edges of a day.
+    const times: Array<[number, string, string | null]> = [
+      [1, "10000-01-01 00:00:00", "0500-06-15 23:59:59.999"],
+      [2, "0001-01-01 00:00:00 BC", "1969-12-31 23:59:59.999"],
+      [13, "1960-02-29 12:00:00.5", null],
+      [26, "2026-11-01 00:00:00", "10000-01-01 00:00:00.001"],
+    ];
+    // PostgreSQL's way of writing them, as a Date: 1 BC is year 0, a five-figure year takes a sign.
+    const asDate = (time: string) =>
+      new Date(
+        `${time
+          .replace(/^0001-(.*) BC$/, "0000-$1")
+          .replace(/^(\d{5})/, "+0$1")
+          .replace(" ", "T")}Z`,
+      );
+    for (const [k, sent, imported] of times) {
+      messages[k]!.sentAt = asDate(sent);
+      await db.$executeRawUnsafe(
+        `UPDATE "SourceMessage" SET "sentAt" = $1::timestamp WHERE id = $2`,
+        sent,
+        created[k]!.id,
+      );
+      if (imported) {
+        items[k * 2]!.importedAt = asDate(imported);
+        await db.$executeRawUnsafe(
+          `UPDATE "ImportItem" SET "importedAt" = $1::timestamp WHERE "sourceMessageId" = $2 AND status = 'IMPORTED'`,
+          imported,
+          created[k]!.id,
+        );
+      }
+    }
+
+    const fileName = new Map(files.map((file) => [file.id, file.name]));
+    const expected = items.map((item, i) => {
+      const message = messages[Math.floor(i / 2)]!;
+      return `${message.sentAt.toISOString()},${csvLine([
+        { id: message.messageId },
+        { id: `${message.streamType} ${message.streamId}` },
+        message.senderEmail ?? message.senderUserId,
+        item.mailbox,
+        item.status,
+        item.reason,
+        String(message.sizeBytes),
+        { id: item.graphMessageId },
+        message.exportFileId === null ? null : fileName.get(message.exportFileId),
+        item.runId,
+        item.importedAt?.toISOString(),
+      ])}`;
+    });
+    expect(expected[2]).toMatch(/^\+010000-01-01T00:00:00\.000Z,.*,0500-06-15T23:59:59\.999Z\r\n$/);
+    expect(expected[4]).toMatch(/^0000-01-01T00:00:00\.000Z,.*,1969-12-31T23:59:59\.999Z\r\n$/);
+    expect(expected[52]).toMatch(/,'\+010000-01-01T00:00:00\.001Z\r\n$/);
+    expect(await csv(connector.id)).toBe(`${csvLine(STATUS_LOG_HEADER)}${expected.join("")}`);
+  });
+
+  it("fails the download, not the process, on a time beyond what a Date can hold", async () => {
+    const connector = await db.connector.create({ data: { name: `${name}-far`, createdBy: "test" } });
+    const message = await db.sourceMessage.create({
+      data: {
+        connectorId: connector.id,
+        messageId: "far",
+        streamId: "s",
+        streamType: "IM",
+        sentAt: new Date(),
+        senderUserId: "1",
+        participants: [],
+        blobName: "b",
+        sizeBytes: 1,
+        items: { create: { connectorId: connector.id, mailbox: "a@bank.example" } },
+      },
+    });
+    await db.$executeRawUnsafe(`UPDATE "SourceMessage" SET "sentAt" = '280000-01-01' WHERE id = $1`, message.id);
+    await expect(csv(connector.id)).rejects.toThrow(RangeError);
+    expect(pgPool().idleCount).toBe(pgPool().totalCount);
+  });
 
   it("writes every ledger row of the connector once, in order, with its columns quoted as before, and keeps its filters", async () => {
     const connector = await db.connector.create({ data: { name, createdBy: "test" } });
