@@ -1,6 +1,8 @@
 // Real-time capture from the Datahose, with `scripts/worker.ts` child processes: live traffic while
 // workers are SIGKILLed, the session expires and PostgreSQL restarts; every message must reach every
 // mailbox exactly once. Then a pod without the Datahose add-on: the connector says so in plain words.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
@@ -130,10 +132,23 @@ describe.skipIf(!canRun)("real-time capture from the Datahose", () => {
     await stopWorkers();
   }, 120_000);
 
-  it("says plainly that the pod does not have Datahose", async () => {
+  it("says plainly that the pod does not have Datahose, and tells the admins once", async () => {
     const h = await datahoseHarness("capture-no-addon");
     h.symphony.setDatahose({ entitled: false });
-    spawn(h);
+    // The admins' webhook (NOTIFY_WEBHOOK_URL): what it receives.
+    const posted: Array<{ event: string; reason: string; connector: { id: string } }> = [];
+    const hook = createServer((req, res) => {
+      let body = "";
+      req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      req.on("end", () => {
+        posted.push(JSON.parse(body) as (typeof posted)[number]);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
+    const { port } = hook.address() as AddressInfo;
+    const worker = spawnWorker(workerEnv(h, { ...captureEnv, NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${port}/hook` }));
+    workers.push(worker);
     await until(
       async () =>
         (await db.connector.findUniqueOrThrow({ where: { id: h.connector.id } })).health === "NEEDS_ATTENTION",
@@ -148,6 +163,11 @@ describe.skipIf(!canRun)("real-time capture from the Datahose", () => {
     const reads = h.symphony.stats.byRoute["POST /agent/v5/events/read"] ?? 0;
     await sleep(3_000);
     expect(h.symphony.stats.byRoute["POST /agent/v5/events/read"] ?? 0).toBe(reads);
+    await until(() => Promise.resolve(posted.length > 0), 15_000, "the webhook's message").catch(() => {});
+    expect(posted.map(({ event, reason, connector }) => ({ event, reason, connector: connector.id }))).toEqual([
+      { event: "connector.needs_attention", reason: NO_DATAHOSE, connector: h.connector.id },
+    ]);
+    await new Promise((resolve) => hook.close(resolve));
   }, 120_000);
 });
 

@@ -65,6 +65,11 @@ export function startCaptures(options: {
   boss: PgBoss;
   log: typeof logger;
   settings?: Partial<CaptureSettings>;
+  /** Tells the admins, once, that a connector's capture stopped on an error only they can fix. */
+  onNeedsAttention?: (
+    connector: NonNullable<Awaited<ReturnType<typeof recordFailure>>>,
+    reason: string,
+  ) => Promise<unknown>;
 }): { stop(): Promise<void> } {
   const settings = { ...defaultCaptureSettings, ...options.settings };
   const { workerId, log } = options;
@@ -260,7 +265,11 @@ export function startCaptures(options: {
       if (needsAdmin) {
         paused = true;
         await noteError(connectorId, reason, settings.adminPauseSeconds).catch(() => {});
-        await recordFailure(connectorId, reason, true).catch(() => {});
+        const entered = await recordFailure(connectorId, reason, true).catch(() => null);
+        if (entered) {
+          log.warn({ connectorId, reason }, "connector needs attention");
+          await options.onNeedsAttention?.(entered, reason).catch(() => {});
+        }
       } else {
         await noteError(connectorId, reason).catch(() => {});
       }

@@ -201,7 +201,15 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const captures =
     options.capture === false
       ? undefined
-      : startCaptures({ workerId, environment, boss, log, settings: options.capture });
+      : startCaptures({
+          workerId,
+          environment,
+          boss,
+          log,
+          settings: options.capture,
+          onNeedsAttention: (connector, reason) =>
+            notifyNeedsAttention(notify, { connector, reason, since: connector.healthSince ?? new Date() }),
+        });
   log.info({ concurrency: options.concurrency }, "worker started");
 
   return {
