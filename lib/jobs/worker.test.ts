@@ -30,6 +30,12 @@ describe.skipIf(!canRun)("workers sharing one database", () => {
 
   beforeAll(async () => {
     h = await startHarness({ seed: "two-workers", users: 8, messages: 80 });
+    // Not due for a scheduled run: a scheduler's tick (any worker of the shared database) would otherwise
+    // queue one before this file's own Run now, which must be the run the workers share.
+    await db.connector.update({
+      where: { id: h.connector.id },
+      data: { nextRunAt: new Date(Date.now() + 86_400_000) },
+    });
     // Slow Graph down a little so the import phase outlasts the helpers' polling interval.
     h.m365.setFaults({ latencyMs: 40 });
     for (const workerId of ["worker-a", "worker-b"]) {

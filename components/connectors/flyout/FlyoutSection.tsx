@@ -13,14 +13,14 @@ export function FlyoutSection({ title, children }: { title: string; children: Re
   );
 }
 
-/** Label / value pairs. */
+/** Label / value pairs; a long value (an address, a URL) wraps inside its column on a phone. */
 export function PropertyList({ rows }: { rows: [string, ReactNode][] }) {
   return (
-    <dl className="grid grid-cols-[10rem_1fr] gap-x-3 gap-y-1">
+    <dl className="grid grid-cols-[minmax(0,10rem)_minmax(0,1fr)] gap-x-3 gap-y-1">
       {rows.map(([label, value]) => (
         <div key={label} className="contents">
           <dt className="text-muted">{label}</dt>
-          <dd className="break-words">{value}</dd>
+          <dd className="[overflow-wrap:anywhere]">{value}</dd>
         </div>
       ))}
     </dl>
