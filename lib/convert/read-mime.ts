@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import {
   MailParser,
   type AddressObject,
@@ -99,16 +99,35 @@ async function* streamAttachments(
  * body's text parts in front, but the parser reports them at the end, after the attachments.
  */
 export async function readStagedMime(open: () => Readable | Promise<Readable>): Promise<StagedMessage> {
+  const { email } = await readParts(await open(), false);
+  return { email, attachments: () => streamAttachments(open, email.attachments) };
+}
+
+/**
+ * A staged MIME held in memory (a bundled one) read back in one pass: the email model and the
+ * attachments' contents, in order.
+ */
+export async function readStagedMimeWhole(mime: Buffer): Promise<{ email: EmailModel; contents: Buffer[] }> {
+  return readParts(Readable.from([mime]), true);
+}
+
+async function readParts(source: Readable, keep: boolean): Promise<{ email: EmailModel; contents: Buffer[] }> {
   let headers: Headers = new Map();
   let text: MessageText | undefined;
   const refs: AttachmentRef[] = [];
-  for await (const part of parse(await open(), (parsed) => (headers = parsed))) {
+  const contents: Buffer[] = [];
+  for await (const part of parse(source, (parsed) => (headers = parsed))) {
     if (part.type === "text") {
       text = part;
       continue;
     }
+    const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of part.content) size += (chunk as Buffer).length;
+    for await (const chunk of part.content) {
+      size += (chunk as Buffer).length;
+      if (keep) chunks.push(chunk as Buffer);
+    }
+    if (keep) contents.push(Buffer.concat(chunks, size));
     refs.push(attachmentRef(part, refs.length, size));
     part.release?.();
   }
@@ -140,5 +159,5 @@ export async function readStagedMime(open: () => Readable | Promise<Readable>): 
     headers: symphonyHeaders,
     attachments: refs,
   };
-  return { email, attachments: () => streamAttachments(open, refs) };
+  return { email, contents };
 }

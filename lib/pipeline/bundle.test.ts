@@ -1,9 +1,10 @@
 // Staged bundles: many messages per blob, read back byte for byte, never lost or doubled by a crash
 // between staging and the collect transaction, and kept by retention while one message still waits.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { Readable } from "node:stream";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildEmail, toGraphMessage } from "@/lib/convert";
+import { buildEmail, buildMime, toGraphMessage } from "@/lib/convert";
 import { db } from "@/lib/db";
 import { createStagingStore, type StagingStore } from "@/lib/staging";
 import { canRun, exactlyOnceProblems, ledgerMessage, startHarness, type Harness } from "@/lib/testing";
@@ -30,6 +31,20 @@ async function blobNames(containerName: string, prefix: string): Promise<string[
   const names: string[] = [];
   for await (const blob of container.listBlobsFlat({ prefix })) names.push(blob.name);
   return names;
+}
+
+/** A one-line chat message from Ann to Bob, as an email. */
+function emailOf(messageId: string, text: string) {
+  return buildEmail({
+    messageId,
+    streamId: "stream-1",
+    streamType: "IM",
+    timestamp: new Date("2026-11-01T10:00:00.123Z"),
+    sender: { userId: "1", email: "a@bank.example", displayName: "Ann" },
+    participants: [{ userId: "2", email: "b@bank.example", displayName: "Bob" }],
+    presentationML: `<div data-format="PresentationML" data-version="2.0"><p>${text}</p></div>`,
+    attachments: [],
+  });
 }
 
 describe.skipIf(!connectionString)("staged bundles (Azurite)", () => {
@@ -59,16 +74,7 @@ describe.skipIf(!connectionString)("staged bundles (Azurite)", () => {
   });
 
   it("gives the import the Graph model staged after the MIME, and the MIME as evidence", async () => {
-    const email = buildEmail({
-      messageId: "bundle-model-1",
-      streamId: "stream-1",
-      streamType: "IM",
-      timestamp: new Date("2026-11-01T10:00:00.123Z"),
-      sender: { userId: "1", email: "a@bank.example", displayName: "Ann" },
-      participants: [{ userId: "2", email: "b@bank.example", displayName: "Bob" }],
-      presentationML: '<div data-format="PresentationML" data-version="2.0"><p>hello</p></div>',
-      attachments: [],
-    });
+    const email = emailOf("bundle-model-1", "hello");
     const mime = Buffer.from("Subject: evidence\r\n\r\nbody\r\n");
     const model = (await stagedModel(mime, email))!;
     const bundler = createBundler(store, "conn-model");
@@ -77,6 +83,44 @@ describe.skipIf(!connectionString)("staged bundles (Azurite)", () => {
     const item = await importItemFor(store, "key", location);
     expect(item.graph).toEqual(toGraphMessage(email));
     expect(await readAll(await openStagedMime(store, location))).toEqual(mime);
+  });
+
+  it("gives the import each attachment's bytes from the staged model, without reading the MIME again", async () => {
+    const email = emailOf("bundle-files-1", "files");
+    const files = [randomBytes(70_000), Buffer.alloc(0), Buffer.from("line one\r\nline two\n")];
+    const mime = await readAll(
+      buildMime(
+        email,
+        files.map((content, i) => ({
+          ref: { id: `file-${i}`, name: `report ${i}.bin`, size: content.length },
+          open: () => Readable.from([content]),
+        })),
+      ),
+    );
+    const model = (await stagedModel(mime))!;
+    const withModel = async (evidence: Buffer, modelBytes: Buffer) => {
+      const bundler = createBundler(store, "conn-files");
+      const [at] = await bundler.settle([bundler.add({ mime: evidence, model: modelBytes })]);
+      const location = {
+        blobName: at!.blobName,
+        blobOffset: at!.offset,
+        sizeBytes: evidence.length,
+        modelBytes: modelBytes.length,
+      };
+      return importItemFor(store, "key", location);
+    };
+    const contentsOf = async (item: Awaited<ReturnType<typeof importItemFor>>) =>
+      Promise.all(item.attachments.map(async (attachment) => sha256(await readAll(await attachment.open()))));
+
+    // The MIME's bytes blanked in the bundle: the files still come whole, from the model.
+    const item = await withModel(Buffer.alloc(mime.length, " "), model);
+    expect(item.attachments.map(({ name, size }) => ({ name, size }))).toEqual(
+      files.map((content, i) => ({ name: `report ${i}.bin`, size: content.length })),
+    );
+    expect(await contentsOf(item)).toEqual(files.map(sha256));
+    // A model staged before the contents were kept (its JSON alone): the files are read from the MIME.
+    const json = model.subarray(0, model.indexOf("\n"));
+    expect(await contentsOf(await withModel(mime, json))).toEqual(files.map(sha256));
   });
 
   it("stages the same bytes once, and refuses nothing: a re-run that builds them finds them", async () => {

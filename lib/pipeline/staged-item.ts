@@ -1,5 +1,12 @@
 import { Readable } from "node:stream";
-import { readStagedMime, toGraphMessage, type EmailModel, type GraphMessage, type StagedMessage } from "@/lib/convert";
+import {
+  readStagedMime,
+  readStagedMimeWhole,
+  toGraphMessage,
+  type EmailModel,
+  type GraphMessage,
+  type StagedMessage,
+} from "@/lib/convert";
 import type { ImportItem } from "@/lib/m365";
 import type { StagingStore } from "@/lib/staging";
 
@@ -14,11 +21,14 @@ export type StagedLocation = {
 
 /**
  * What the import needs of a message, derived once at collect and staged right after its MIME: the
- * Graph JSON and the attachments' names, types and exact sizes. The MIME stays the evidence; the
- * model is what the same MIME reads back as (see roundtrip.test.ts), so the import does not parse it
- * again, except to stream attachment contents.
+ * Graph JSON and the attachments' names, types and exact sizes, then (after a line break, which JSON
+ * never holds) the attachments' contents back to back. The MIME stays the evidence; the model is what
+ * the same MIME reads back as (see roundtrip.test.ts), so the import never parses it again. Models
+ * staged before the contents were kept end with the JSON: their attachments are read from the MIME.
  */
 type StagedModel = { graph: GraphMessage; attachments: Array<{ name: string; contentType?: string; size: number }> };
+
+const CONTENTS_FOLLOW = 0x0a;
 
 /** The idempotency key stored on every created Graph message: one per (connector, Symphony message). */
 export function itemKey(connectorId: string, messageId: string): string {
@@ -27,24 +37,41 @@ export function itemKey(connectorId: string, messageId: string): string {
 
 /**
  * The model of a message staged as `mime`: from `email`, the model it was written from (when it has
- * no attachment parts), else read back from the MIME. Undefined when the MIME cannot be read back: the
- * import then parses it and fails the item with the parser's reason, as it would have.
+ * no attachment parts), else read back from the MIME with the attachments' contents. Undefined when
+ * the MIME cannot be read back: the import then parses it and fails the item with the parser's reason,
+ * as it would have.
  */
 export async function stagedModel(mime: Buffer, email?: EmailModel): Promise<Buffer | undefined> {
-  let model: StagedModel;
-  if (email && email.attachments.length === 0) model = { graph: toGraphMessage(email), attachments: [] };
-  else {
-    try {
-      const staged = (await readStagedMime(() => Readable.from([mime]))).email;
-      model = {
-        graph: toGraphMessage(staged),
-        attachments: staged.attachments.map(({ name, contentType, size }) => ({ name, contentType, size })),
-      };
-    } catch {
-      return undefined;
-    }
+  if (email && email.attachments.length === 0) {
+    return Buffer.from(JSON.stringify({ graph: toGraphMessage(email), attachments: [] } satisfies StagedModel));
   }
-  return Buffer.from(JSON.stringify(model));
+  try {
+    const { email: staged, contents } = await readStagedMimeWhole(mime);
+    const model: StagedModel = {
+      graph: toGraphMessage(staged),
+      attachments: staged.attachments.map(({ name, contentType, size }) => ({ name, contentType, size })),
+    };
+    const json = Buffer.from(JSON.stringify(model));
+    return contents.length === 0 ? json : Buffer.concat([json, Buffer.of(CONTENTS_FOLLOW), ...contents]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A staged model's JSON, and the attachments' contents when they were staged with it. */
+function readModel(bytes: Buffer): { model: StagedModel; contents?: Buffer[] } {
+  const end = bytes.indexOf(CONTENTS_FOLLOW);
+  const model = JSON.parse(bytes.subarray(0, end === -1 ? bytes.length : end).toString("utf8")) as StagedModel;
+  if (end === -1) return { model, contents: model.attachments.length === 0 ? [] : undefined };
+  const contents: Buffer[] = [];
+  let at = end + 1;
+  for (const { size } of model.attachments) {
+    contents.push(bytes.subarray(at, at + size));
+    at += size;
+  }
+  if (at !== bytes.length)
+    throw new Error(`the staged model's attachments hold ${bytes.length - end - 1} bytes, not ${at - end - 1}`);
+  return { model, contents };
 }
 
 /** The staged MIME of a message, bundled or in a blob of its own. */
@@ -62,12 +89,9 @@ export function stagedKey(at: StagedLocation): string {
 /** What lib/m365 imports for a staged message: from its staged model when there is one, else from its MIME. */
 export async function importItemFor(staging: StagingStore, key: string, at: StagedLocation): Promise<ImportItem> {
   if (at.blobOffset === null || at.modelBytes === null) return stagedImportItem(key, () => openStagedMime(staging, at));
-  const offset = Number(at.blobOffset);
-  const mimeBytes = Number(at.sizeBytes);
-  const entry = await staging.readRange(at.blobName, offset, mimeBytes + at.modelBytes);
-  const model = JSON.parse(entry.subarray(mimeBytes).toString("utf8")) as StagedModel;
-  const mime = entry.subarray(0, mimeBytes);
-  const reread = () => readStagedMime(() => Readable.from([mime]));
+  const modelAt = Number(at.blobOffset) + Number(at.sizeBytes);
+  const { model, contents } = readModel(await staging.readRange(at.blobName, modelAt, at.modelBytes));
+  const reread = async () => readStagedMime(() => openStagedMime(staging, at));
   return {
     key,
     graph: model.graph,
@@ -76,7 +100,10 @@ export async function importItemFor(staging: StagingStore, key: string, at: Stag
       contentType: ref.contentType ?? "application/octet-stream",
       size: ref.size,
       isInline: false,
-      open: async () => openAttachment(await reread(), index),
+      open: async () => {
+        const content = contents?.[index];
+        return content ? Readable.from([content]) : openAttachment(await reread(), index);
+      },
     })),
   };
 }
