@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { ledgerMessage } from "@/lib/testing";
-import { blobsStillNeeded } from "./ledger";
+import { blobsStillNeeded, recordPage, type CollectedMessage } from "./ledger";
 
 describe("staged blobs retention must keep", () => {
   const name = `retention-${Date.now()}`;
@@ -16,5 +16,73 @@ describe("staged blobs retention must keep", () => {
     await message("skipped", "SKIPPED");
     const names = ["waiting", "done", "skipped", "unknown"].map((id) => `${name}/${id}.eml`);
     expect(await blobsStillNeeded(names)).toEqual(new Set([`${name}/waiting.eml`]));
+  });
+});
+
+describe("recordPage", () => {
+  const name = `record-page-${Date.now()}`;
+  afterAll(() => db.connector.deleteMany({ where: { name } }));
+
+  it("records a page's messages and their items once, whatever text Symphony sent", async () => {
+    const connector = await db.connector.create({ data: { name, createdBy: "test" } });
+    const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
+    const message = (messageId: string, senderName: string): CollectedMessage => ({
+      messageId,
+      streamId: "stream-1",
+      streamType: "ROOM",
+      sentAt: new Date("2026-11-30T23:59:59.987Z"),
+      senderUserId: "7",
+      senderEmail: "ann@bank.example",
+      senderName,
+      participants: ["ann@bank.example", "bob@bank.example"],
+      attachmentNames: ['a "quoted" name.pdf', "データ.xlsx"],
+      attachedTo: null,
+      note: null,
+      blobName: `${name}/bundle`,
+      blobOffset: 4096,
+      sizeBytes: 1234,
+      modelBytes: 567,
+      recipients: [
+        { mailbox: "ann@bank.example", status: "SKIPPED", reason: "the sender" },
+        { mailbox: "bob@bank.example", status: "PENDING", reason: null },
+      ],
+    });
+    const page = {
+      connectorId: connector.id,
+      runId: run.id,
+      messages: [message("m-1", "Ann \ud83d half an emoji, \\u0000 kept"), message("m-2", "Ann 😀")],
+      keys: ["m-1", "m-2"],
+      checkpoint: {
+        kind: "stream" as const,
+        streamId: "stream-1",
+        at: new Date("2026-11-30T23:59:59.987Z"),
+        messageId: "m-2",
+      },
+    };
+    expect(await recordPage(page)).toBe(2);
+    expect(await recordPage(page)).toBe(0); // a page read again records nothing twice
+
+    const rows = await db.sourceMessage.findMany({
+      where: { connectorId: connector.id },
+      orderBy: { messageId: "asc" },
+      include: { items: { orderBy: { mailbox: "asc" } } },
+    });
+    expect(rows.map((row) => row.senderName)).toEqual(["Ann \ufffd half an emoji, \\u0000 kept", "Ann 😀"]);
+    expect(rows[0]).toMatchObject({
+      sentAt: new Date("2026-11-30T23:59:59.987Z"),
+      participants: ["ann@bank.example", "bob@bank.example"],
+      attachmentNames: ['a "quoted" name.pdf', "データ.xlsx"],
+      blobOffset: 4096n,
+      sizeBytes: 1234n,
+      modelBytes: 567,
+      runId: run.id,
+    });
+    expect(rows[0]!.items.map(({ mailbox, status, reason, runId }) => ({ mailbox, status, reason, runId }))).toEqual([
+      { mailbox: "ann@bank.example", status: "SKIPPED", reason: "the sender", runId: run.id },
+      { mailbox: "bob@bank.example", status: "PENDING", reason: null, runId: run.id },
+    ]);
+    expect(Math.abs(rows[0]!.items[0]!.updatedAt.getTime() - Date.now())).toBeLessThan(60_000);
+    const after = await db.importRun.findUniqueOrThrow({ where: { id: run.id } });
+    expect(after.messagesCollected).toBe(2);
   });
 });

@@ -51,6 +51,19 @@ export async function recordedMessageIds(connectorId: string, messageIds: string
   return new Set(rows.map((row) => row.messageId));
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Rows as JSON for jsonb_to_recordset. jsonb refuses a lone surrogate (a text parameter would have
+ * carried it as U+FFFD), and one such name from Symphony would fail its page on every retry.
+ */
+function jsonRows(rows: object[]): string {
+  return JSON.stringify(rows, (_key, value: unknown) =>
+    typeof value === "string" && SURROGATE.test(value) ? value.replace(LONE_SURROGATE, "\ufffd") : value,
+  );
+}
+
 /**
  * One page in one transaction: the messages (a message already recorded is left alone, and so are its
  * items), one ledger row per recipient, the run's collected count and the unit's checkpoint.
@@ -59,32 +72,40 @@ export async function recordedMessageIds(connectorId: string, messageIds: string
 export async function recordPage(page: CollectedPage): Promise<number> {
   const exportFileId = page.checkpoint.kind === "export-file" ? page.checkpoint.exportFileId : null;
   return db.$transaction(async (tx) => {
-    const inserted = await tx.sourceMessage.createManyAndReturn({
-      data: page.messages.map(({ recipients: _, ...message }) => ({
-        ...message,
-        connectorId: page.connectorId,
-        runId: page.runId,
-        exportFileId,
-        blobOffset: message.blobOffset === null ? null : BigInt(message.blobOffset),
-        sizeBytes: BigInt(message.sizeBytes),
-      })),
-      skipDuplicates: true,
-      select: { id: true, messageId: true },
-    });
+    // Rows go in as one JSON parameter per table: Prisma's createMany builds a query plan holding every
+    // value of every row (hundreds of MB of heap for a large page) where PostgreSQL reads them itself.
+    const messages = page.messages.map(({ recipients: _, sentAt, ...message }) => ({
+      ...message,
+      sentAt: sentAt.toISOString(),
+    }));
+    const inserted = await tx.$queryRaw<Array<{ id: bigint; messageId: string }>>`
+      INSERT INTO "SourceMessage" ("connectorId", "runId", "exportFileId", "messageId", "streamId", "streamType",
+        "sentAt", "senderUserId", "senderEmail", "senderName", "participants", "attachmentNames", "attachedTo",
+        "note", "blobName", "blobOffset", "sizeBytes", "modelBytes", "createdAt")
+      SELECT ${page.connectorId}::uuid, ${page.runId}::uuid, ${exportFileId}::bigint, r."messageId", r."streamId",
+        r."streamType", (r."sentAt" AT TIME ZONE 'UTC'), r."senderUserId", r."senderEmail", r."senderName",
+        r."participants", r."attachmentNames", r."attachedTo", r."note", r."blobName", r."blobOffset",
+        r."sizeBytes", r."modelBytes", ${NOW}
+      FROM jsonb_to_recordset(${jsonRows(messages)}::jsonb) AS r("messageId" text, "streamId" text,
+        "streamType" text, "sentAt" timestamptz, "senderUserId" text, "senderEmail" text, "senderName" text,
+        "participants" text[], "attachmentNames" text[], "attachedTo" text, "note" text, "blobName" text,
+        "blobOffset" bigint, "sizeBytes" bigint, "modelBytes" integer)
+      ON CONFLICT ("connectorId", "messageId") DO NOTHING
+      RETURNING id, "messageId"`;
     const byMessageId = new Map(page.messages.map((message) => [message.messageId, message]));
-    await tx.importItem.createMany({
-      data: inserted.flatMap(({ id, messageId }) =>
-        byMessageId
-          .get(messageId)!
-          .recipients.map((recipient) => ({
-            connectorId: page.connectorId,
-            sourceMessageId: id,
-            runId: page.runId,
-            ...recipient,
-          })),
-      ),
-      skipDuplicates: true,
-    });
+    const items = inserted.flatMap(({ id, messageId }) =>
+      byMessageId.get(messageId)!.recipients.map((recipient) => ({ ...recipient, sourceMessageId: String(id) })),
+    );
+    if (items.length > 0) {
+      await tx.$executeRaw`
+        INSERT INTO "ImportItem" ("connectorId", "sourceMessageId", "runId", "mailbox", "status", "reason",
+          "createdAt", "updatedAt")
+        SELECT ${page.connectorId}::uuid, r."sourceMessageId", ${page.runId}::uuid, r."mailbox",
+          r."status"::"ItemStatus", r."reason", ${NOW}, ${NOW}
+        FROM jsonb_to_recordset(${jsonRows(items)}::jsonb)
+          AS r("sourceMessageId" bigint, "mailbox" text, "status" text, "reason" text)
+        ON CONFLICT ("connectorId", "sourceMessageId", "mailbox") DO NOTHING`;
+    }
     if (inserted.length > 0) {
       await tx.importRun.update({
         where: { id: page.runId },
