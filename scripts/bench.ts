@@ -13,7 +13,8 @@
  * default size a second full run would double the bench's time). --only content-export runs that
  * end-to-end run and the per-core figures.
  * --kill N: one run worked by `scripts/worker.ts` processes SIGKILLed N times while they collect and
- * import, then the ledger and the mailboxes compared (missing, duplicated); runs only that section.
+ * import, then the ledger and the mailboxes compared (missing, duplicated), and the worker processes'
+ * memory reported; runs only that section. --kill 0: one worker process does the whole run.
  * --pending-index is an experiment: it adds the partial index recommended for the claim query to the
  * benchmark's own database (not a migration of the product) to measure what it would gain.
  * --only dashboard / --only log seed a ledger of --ledger-rows rows over --connectors connectors straight
@@ -67,7 +68,7 @@ const settings = z
     parallelism: positive.optional(),
     batchSize: positive.optional(),
     hotSeconds: positive,
-    kill: positive.optional(),
+    kill: z.coerce.number().int().min(0).optional(),
     connectors: positive,
     ledgerRows: positive,
     logRows: positive.optional(),
@@ -146,8 +147,8 @@ async function main() {
     };
     // --kill runs only the kill section (and the sections --only names).
     const runs = (section: NonNullable<typeof settings.only>) =>
-      (!settings.only && !settings.kill) || settings.only === section;
-    if (settings.kill) await sections.killSection(common, settings, settings.kill);
+      (!settings.only && settings.kill === undefined) || settings.only === section;
+    if (settings.kill !== undefined) await sections.killSection(common, settings, settings.kill);
     if (runs("pipeline") || runs("content-export")) {
       await sections.pipelineSection(
         common,

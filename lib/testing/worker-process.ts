@@ -56,11 +56,9 @@ export function workerEnv(h: Harness, overrides: Record<string, string> = {}): N
  * it in a grandchild that outlives a SIGKILL of the CLI.
  */
 export function spawnWorker(env: NodeJS.ProcessEnv): WorkerProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/worker.ts")], {
-    cwd: root,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  // The heap limit npm start gives the worker (scripts/start.ts).
+  const args = ["--import", "tsx", "--max-old-space-size=256", path.join(root, "scripts/worker.ts")];
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
     lines.push(...chunk.toString().split("\n").filter(Boolean));

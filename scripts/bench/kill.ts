@@ -1,7 +1,8 @@
 // `npm run bench -- --kill N`: one import run worked by `scripts/worker.ts` processes (as `npm start`
 // runs them) that are SIGKILLed N times while they collect and import, each time replaced by a new
-// one; then the ledger and the Microsoft 365 sandbox's mailboxes are compared: every (message,
+// one (`--kill 0`: one worker process does the whole run, for its memory); then the ledger and the Microsoft 365 sandbox's mailboxes are compared: every (message,
 // mailbox) pair the ledger owes must be in its mailbox exactly once.
+import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { db } from "@/lib/db";
 import { requestImport, stopJobQueue } from "@/lib/jobs";
@@ -9,6 +10,7 @@ import { itemKey } from "@/lib/pipeline";
 import { fastRecovery, spawnWorker, waitForRunEnd, type WorkerProcess } from "@/lib/testing";
 import { seededRandom } from "../../sandbox/org";
 import { benchConnector } from "./pipeline";
+import type { RssFlatness } from "./rss";
 import type { SandboxHost, SandboxPairOptions } from "./sandboxes";
 
 export type KillFigures = {
@@ -27,7 +29,16 @@ export type KillFigures = {
   duplicated: string[];
   /** Mailbox items the ledger does not owe. */
   unexpected: number;
+  /** Resident set size of the worker processes (threads included), sampled every second. */
+  workerRss: { peak: number; last: RssFlatness };
 };
+
+/** A process's resident set size in bytes (all its threads), or 0 once it has exited. */
+async function rssOf(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0;
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+}
 
 export async function benchKills(
   host: SandboxHost,
@@ -70,6 +81,7 @@ export async function benchKills(
     const ended = async () =>
       !["QUEUED", "RUNNING"].includes((await db.importRun.findUniqueOrThrow({ where: { id: runId } })).status);
     const kills = { collect: 0, import: 0 };
+    let peakRss = 0;
     while (kills.collect + kills.import < options.kills && !(await ended())) {
       worker = spawnWorker(env);
       // Each worker first makes some progress (after the killed one's claims and job expired), then
@@ -80,6 +92,7 @@ export async function benchKills(
       const before = await progress();
       while ((await progress()) === before && !(await ended())) await sleep(200);
       await sleep(500 + random() * 4500);
+      peakRss = Math.max(peakRss, await rssOf(worker.child.pid));
       // No item is done before the collect phase is over (the import starts after it).
       const phase = (await done()) === 0 ? "collect" : "import";
       await worker.kill("SIGKILL");
@@ -87,9 +100,14 @@ export async function benchKills(
       options.log(`  kill ${kills.collect + kills.import}: ${await collected()} messages, ${await done()} items done`);
     }
     worker = spawnWorker(env);
-    const run = await waitForRunEnd(runId, 6 * 3600_000);
+    const last = worker;
+    const series: number[] = [];
+    const sample = setInterval(() => void rssOf(last.child.pid).then((rss) => rss > 0 && series.push(rss)), 1000);
+    const run = await waitForRunEnd(runId, 6 * 3600_000).finally(() => clearInterval(sample));
     await worker.kill("SIGTERM");
     const totalMs = performance.now() - started;
+    const half = Math.floor(series.length / 2);
+    const lastRss = { firstHalf: Math.max(0, ...series.slice(0, half)), lastHalf: Math.max(0, ...series.slice(half)) };
 
     const delivery = await host.delivery(pair.id);
     const ledger = await db.$queryRaw<Array<{ messageId: string; due: bigint }>>`
@@ -121,6 +139,7 @@ export async function benchKills(
       missing,
       duplicated: delivery.duplicated,
       unexpected,
+      workerRss: { peak: Math.max(peakRss, lastRss.firstHalf, lastRss.lastHalf), last: lastRss },
     };
   } finally {
     await worker?.kill("SIGKILL");

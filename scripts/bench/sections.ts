@@ -16,6 +16,7 @@ type Common = Pick<PipelineCase, "caDir" | "storageConnectionString" | "runOptio
 
 const RSS_TARGET_MB = 400;
 const FLAT_RSS_MAX_MB = 300;
+const MB = 1024 * 1024;
 const BLOB_REQUESTS_PER_MESSAGE_TARGET = 0.05;
 
 export type PipelinePaths = { rest: boolean; contentExport: boolean };
@@ -96,7 +97,7 @@ export async function pipelineSection(
         figure: "peak RSS, pipeline process",
         value: each((f) => mb(f.peakRss)),
         target: `<= ${RSS_TARGET_MB} MB, flat`,
-        met: runs.map(({ figures }) => figures.peakRss <= RSS_TARGET_MB * 1024 * 1024),
+        met: runs.map(({ figures }) => figures.peakRss <= RSS_TARGET_MB * MB),
       },
       {
         figure: "RSS flat: peak of the last half / first half",
@@ -106,8 +107,7 @@ export async function pipelineSection(
         ),
         target: `<= 110 %, <= ${FLAT_RSS_MAX_MB} MB`,
         met: runs.map(
-          ({ figures: { rssFlatness: r } }) =>
-            r.lastHalf <= r.firstHalf * 1.1 && r.lastHalf <= FLAT_RSS_MAX_MB * 1024 * 1024,
+          ({ figures: { rssFlatness: r } }) => r.lastHalf <= r.firstHalf * 1.1 && r.lastHalf <= FLAT_RSS_MAX_MB * MB,
         ),
       },
       { figure: "peak RSS, sandbox child (not ours)", value: each((f) => mb(f.peakSandboxRss)) },
@@ -379,6 +379,18 @@ export async function killSection(
       met: f.duplicated.length === 0,
     },
     { figure: "mailbox items the ledger does not owe", value: fmt(f.unexpected), target: "0", met: f.unexpected === 0 },
+    {
+      figure: "peak RSS of a worker process (heap capped at 256 MB, as npm start runs it)",
+      value: `${fmt(f.workerRss.peak / MB)} MB`,
+      target: `<= ${FLAT_RSS_MAX_MB} MB`,
+      met: f.workerRss.peak <= FLAT_RSS_MAX_MB * MB,
+    },
+    {
+      figure: "RSS flat: the last worker's peak in the last half / first half",
+      value: `${fmt(f.workerRss.last.lastHalf / MB)} MB / ${fmt(f.workerRss.last.firstHalf / MB)} MB (${fmt((100 * f.workerRss.last.lastHalf) / Math.max(1, f.workerRss.last.firstHalf))} %)`,
+      target: "<= 110 %",
+      met: f.workerRss.last.lastHalf <= 1.1 * f.workerRss.last.firstHalf,
+    },
   ]);
 }
 
