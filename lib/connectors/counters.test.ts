@@ -131,9 +131,19 @@ describe.skipIf(!canRun)("the ledger's counters", () => {
     expect(await expectCountersMatchTheLedger()).toEqual(afterSecond);
   });
 
-  it("follow an item moved to another day, and go with the connector when it is deleted", async () => {
+  it("follow an item moved to another day or deleted, and go with the connector when it is deleted", async () => {
     await changeImportedItems(3, { importedAt: new Date(Date.now() - 3 * 86_400_000) });
     await expectCountersMatchTheLedger();
+
+    // An operator deletes one message's rows: its items and the message leave the counts.
+    const message = await db.sourceMessage.findFirstOrThrow({
+      where: { connectorId: h.connector.id, items: { some: { status: "IMPORTED" } } },
+    });
+    const before = (await counters(h.connector.id)).totals;
+    await db.sourceMessage.delete({ where: { id: message.id } });
+    const after = await expectCountersMatchTheLedger();
+    expect(after.messages).toBe(before.messages - 1);
+    expect(after.imported).toBeLessThan(before.imported);
 
     await deleteConnector(h.connector.id, "test");
     expect(await db.connectorCount.count({ where: { connectorId: h.connector.id } })).toBe(0);
