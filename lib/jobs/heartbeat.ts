@@ -55,3 +55,21 @@ export function keepJobAlive(
     return retryDelaySeconds === undefined ? renewed : renew(retryDelaySeconds);
   };
 }
+
+/**
+ * Gives back run jobs whose worker died between taking them and their first renewal. Such a job still
+ * carries the expiry it was sent with (RUN_JOB_TIMEOUT_SECONDS), so pg-boss would offer it again only
+ * hours later and its run would wait that long. A job taken more than `expireSeconds` ago and never
+ * renewed (a renewed one started, on paper, nearly expire_in ago) is made to expire now: pg-boss's next
+ * maintenance offers it again. Returns how many were given back.
+ */
+export async function expireUnrenewedJobs(boss: PgBoss, queue: string, recovery: RunJobRecovery): Promise<number> {
+  const rows = await boss.getDb().executeSql(
+    `UPDATE pgboss.job SET started_on = now() - expire_in
+     WHERE name = $1 AND state = 'active'
+       AND started_on < now() - make_interval(secs => $2) AND started_on > now() - expire_in / 2
+     RETURNING id`,
+    [queue, recovery.expireSeconds],
+  );
+  return rows.rows.length;
+}

@@ -4,6 +4,7 @@ import { messageIdFor } from "@/lib/convert";
 import { db } from "@/lib/db";
 import { jobQueue, stopJobQueue } from "./boss";
 import { DRAIN_QUEUE, IMPORT_QUEUE } from "./definitions";
+import { RUN_JOB_TIMEOUT_SECONDS } from "./heartbeat";
 import { requestImport } from "./request";
 import { startWorker, type Worker } from "./worker";
 import { canRun, startHarness, until, waitForRunEnd, type Harness } from "@/lib/testing";
@@ -47,6 +48,9 @@ describe.skipIf(!canRun)("workers sharing one database", () => {
           delivery: { batchSize: 6 },
           helpersPerRun: 4,
           consentWait: { firstDelaySeconds: 1, maxDelaySeconds: 1 },
+          // A dead worker's run job is offered again within seconds.
+          recovery: { expireSeconds: 4, retryDelaySeconds: 0 },
+          maintenanceIntervalSeconds: 1,
         }),
       );
     }
@@ -136,6 +140,29 @@ describe.skipIf(!canRun)("workers sharing one database", () => {
     } finally {
       h.m365.setFaults({ consentDelaySeconds: 0 });
     }
+  });
+
+  it("offers again the run of a worker that died as it took the job, not hours later", async () => {
+    const run = await db.importRun.create({
+      data: { connectorId: h.connector.id, trigger: "MANUAL", requestedBy: "test" },
+    });
+    const boss = await jobQueue();
+    // Sent as requestImport sends it, but not due: no live worker takes it before the "dying" one below.
+    const id = await boss.send(
+      IMPORT_QUEUE,
+      { runId: run.id, connectorId: h.connector.id },
+      { expireInSeconds: RUN_JOB_TIMEOUT_SECONDS, retryLimit: 5, retryDelay: 0, startAfter: 3600 },
+    );
+    // A worker takes it (as pg-boss's fetch does) and is killed before its first renewal.
+    const taken = await db.$executeRaw`
+      UPDATE pgboss.job SET state = 'active', started_on = now(), start_after = now() WHERE id = ${id}::uuid`;
+    expect(taken).toBe(1);
+
+    const ended = await waitForRunEnd(run.id, 50_000);
+    expect(ended.status).toBe("SUCCEEDED");
+    const [job] = await db.$queryRaw<{ retry_count: number }[]>`
+      SELECT retry_count FROM pgboss.job WHERE id = ${id}::uuid`;
+    expect(job?.retry_count).toBe(1);
   });
 
   it("ends the job of a run whose connector was deleted, at once and without retries", async () => {

@@ -28,7 +28,7 @@ import {
   SCHEDULER_QUEUE,
   type ImportJob,
 } from "./definitions";
-import { defaultRunJobRecovery, keepJobAlive, type RunJobRecovery } from "./heartbeat";
+import { defaultRunJobRecovery, expireUnrenewedJobs, keepJobAlive, type RunJobRecovery } from "./heartbeat";
 import { enqueueDueImports } from "./schedule";
 import {
   defaultHealthSettings,
@@ -210,12 +210,21 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           onNeedsAttention: (connector, reason) =>
             notifyNeedsAttention(notify, { connector, reason, since: connector.healthSince ?? new Date() }),
         });
+  const unrenewed = setInterval(
+    () =>
+      void expireUnrenewedJobs(boss, IMPORT_QUEUE, recovery).then(
+        (count) => count > 0 && log.warn({ count }, "run jobs of a worker that died as it took them offered again"),
+        (error: unknown) => log.warn({ err: errorText(error) }, "run jobs not checked for a dead worker"),
+      ),
+    Math.max(1000, recovery.expireSeconds * 500),
+  );
   log.info({ concurrency: options.concurrency }, "worker started");
 
   return {
     workerId,
     async stop() {
       stopping.abort();
+      clearInterval(unrenewed);
       await captures?.stop();
       await boss.stop({ graceful: true, wait: true, timeout: 30_000 });
       log.info("worker stopped");
