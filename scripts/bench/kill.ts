@@ -72,6 +72,9 @@ export async function benchKills(
       SYMPHONY_ALLOW_PRIVATE_HOSTS: "true",
       WORKER_CONCURRENCY: "2",
       ...fastRecovery,
+      // As deployed: an item may wait minutes for its mailbox's Graph budget (10,000 requests per 10
+      // minutes), which the tests' 20 s would count as a failed attempt.
+      WORKER_ATTEMPT_TIMEOUT_SECONDS: "1800",
     };
     const random = seededRandom("bench-kills");
     const collected = () => db.sourceMessage.count({ where: { connectorId: connector.id } });
