@@ -49,7 +49,7 @@ describe.skipIf(!canRun)("workers sharing one database", () => {
           helpersPerRun: 4,
           consentWait: { firstDelaySeconds: 1, maxDelaySeconds: 1 },
           // A dead worker's run job is offered again within seconds.
-          recovery: { expireSeconds: 4, retryDelaySeconds: 0 },
+          recovery: { expireSeconds: 4 },
           maintenanceIntervalSeconds: 1,
         }),
       );
