@@ -1,7 +1,8 @@
 // `npm run bench -- --kill N`: one import run worked by `scripts/worker.ts` processes (as `npm start`
 // runs them) that are SIGKILLed N times while they collect and import, each time replaced by a new
-// one (`--kill 0`: one worker process does the whole run, for its memory); then the ledger and the Microsoft 365 sandbox's mailboxes are compared: every (message,
-// mailbox) pair the ledger owes must be in its mailbox exactly once.
+// one (`--kill 0`: one worker process does the whole run, for its memory); then the ledger and the
+// Microsoft 365 sandbox's mailboxes are compared: every (message, mailbox) pair the ledger owes must
+// be in its mailbox exactly once.
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { db } from "@/lib/db";
@@ -10,7 +11,7 @@ import { itemKey } from "@/lib/pipeline";
 import { fastRecovery, spawnWorker, waitForRunEnd, type WorkerProcess } from "@/lib/testing";
 import { seededRandom } from "../../sandbox/org";
 import { benchConnector } from "./pipeline";
-import type { RssFlatness } from "./rss";
+import { flatnessOf, type RssFlatness } from "./rss";
 import type { SandboxHost, SandboxPairOptions } from "./sandboxes";
 
 export type KillFigures = {
@@ -109,8 +110,7 @@ export async function benchKills(
     const run = await waitForRunEnd(runId, 6 * 3600_000).finally(() => clearInterval(sample));
     await worker.kill("SIGTERM");
     const totalMs = performance.now() - started;
-    const half = Math.floor(series.length / 2);
-    const lastRss = { firstHalf: Math.max(0, ...series.slice(0, half)), lastHalf: Math.max(0, ...series.slice(half)) };
+    const lastRss = flatnessOf(series);
 
     const delivery = await host.delivery(pair.id);
     const ledger = await db.$queryRaw<Array<{ messageId: string; due: bigint }>>`

@@ -4,6 +4,13 @@ export type RssSampler = { current(): number; stop(): Promise<{ own: number; oth
 /** The peak of this process's RSS in the first and in the last half of the run (a leak grows the second). */
 export type RssFlatness = { firstHalf: number; lastHalf: number };
 
+/** The peaks of the first and the last half of a series of RSS samples. */
+export function flatnessOf(series: number[]): RssFlatness {
+  const half = Math.floor(series.length / 2);
+  const peak = (values: number[]) => values.reduce((max, value) => Math.max(max, value), 0);
+  return { firstHalf: peak(series.slice(0, half)), lastHalf: peak(series.slice(half)) };
+}
+
 export function startRssSampler(otherRss: () => Promise<number>): RssSampler {
   let own = process.memoryUsage().rss;
   let other = 0;
@@ -28,10 +35,7 @@ export function startRssSampler(otherRss: () => Promise<number>): RssSampler {
       clearInterval(sampleOther);
       own = Math.max(own, process.memoryUsage().rss);
       other = Math.max(other, await otherRss().catch(() => 0));
-      const half = Math.floor(series.length / 2);
-      const peak = (values: number[]) => values.reduce((max, value) => Math.max(max, value), 0);
-      const flatness = { firstHalf: peak(series.slice(0, half)), lastHalf: peak(series.slice(half)) };
-      return { own, other, flatness };
+      return { own, other, flatness: flatnessOf(series) };
     },
   };
 }

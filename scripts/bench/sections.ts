@@ -5,6 +5,7 @@ import { benchHotMailbox } from "./hot-mailbox";
 import { benchPipeline, mb, type PipelineCase, type PipelineFigures } from "./pipeline";
 import { totalRequests, transactionCost } from "./blob-requests";
 import { benchKills } from "./kill";
+import type { RssFlatness } from "./rss";
 import type { SandboxHost } from "./sandboxes";
 import { fmt, printTable } from "./table";
 import { downloadLog, seedLedger, timePages, type LedgerShape } from "./dashboard";
@@ -18,6 +19,11 @@ const RSS_TARGET_MB = 400;
 const FLAT_RSS_MAX_MB = 300;
 const MB = 1024 * 1024;
 const BLOB_REQUESTS_PER_MESSAGE_TARGET = 0.05;
+
+/** "last-half peak / first-half peak (ratio)". */
+function flatness({ firstHalf, lastHalf }: RssFlatness): string {
+  return `${mb(lastHalf)} / ${mb(firstHalf)} (${fmt((lastHalf / Math.max(1, firstHalf)) * 100)} %)`;
+}
 
 export type PipelinePaths = { rest: boolean; contentExport: boolean };
 
@@ -101,10 +107,7 @@ export async function pipelineSection(
       },
       {
         figure: "RSS flat: peak of the last half / first half",
-        value: each(
-          (f) =>
-            `${mb(f.rssFlatness.lastHalf)} / ${mb(f.rssFlatness.firstHalf)} (${fmt((f.rssFlatness.lastHalf / Math.max(1, f.rssFlatness.firstHalf)) * 100)} %)`,
-        ),
+        value: each((f) => flatness(f.rssFlatness)),
         target: `<= 110 %, <= ${FLAT_RSS_MAX_MB} MB`,
         met: runs.map(
           ({ figures: { rssFlatness: r } }) => r.lastHalf <= r.firstHalf * 1.1 && r.lastHalf <= FLAT_RSS_MAX_MB * MB,
@@ -381,13 +384,13 @@ export async function killSection(
     { figure: "mailbox items the ledger does not owe", value: fmt(f.unexpected), target: "0", met: f.unexpected === 0 },
     {
       figure: "peak RSS of a worker process (heap capped at 256 MB, as npm start runs it)",
-      value: `${fmt(f.workerRss.peak / MB)} MB`,
+      value: mb(f.workerRss.peak),
       target: `<= ${FLAT_RSS_MAX_MB} MB`,
       met: f.workerRss.peak <= FLAT_RSS_MAX_MB * MB,
     },
     {
       figure: "RSS flat: the last worker's peak in the last half / first half",
-      value: `${fmt(f.workerRss.last.lastHalf / MB)} MB / ${fmt(f.workerRss.last.firstHalf / MB)} MB (${fmt((100 * f.workerRss.last.lastHalf) / Math.max(1, f.workerRss.last.firstHalf))} %)`,
+      value: flatness(f.workerRss.last),
       target: "<= 110 %",
       met: f.workerRss.last.lastHalf <= 1.1 * f.workerRss.last.firstHalf,
     },
