@@ -19,7 +19,10 @@ export type DeliveryOptions = {
   batchSize: number;
   /** How long a claim lasts without renewal: a killed worker's items are free again after it. */
   claimSeconds: number;
-  /** Attempts per item before it is FAILED. */
+  /**
+   * Failed attempts per item before it is FAILED. An attempt cut short by a stopped worker (killed,
+   * restarted, deployed) is not a failure: it never ended, and it says nothing about the item.
+   */
   maxAttempts: number;
   /** Longest delay before a transiently failed item is tried again. */
   maxRetryDelaySeconds: number;
@@ -155,11 +158,18 @@ async function deliverItem(
     ctx.onItem?.("IMPORTED", item);
   } catch (error) {
     if (error instanceof M365AuthError) {
-      await outcomes.record({ id: item.id, status: "PENDING", reason: error.message, retryDelaySeconds: 0 });
+      await outcomes.record({
+        id: item.id,
+        status: "PENDING",
+        reason: error.message,
+        retryDelaySeconds: 0,
+        attemptFailed: false,
+      });
       throw error;
     }
     const reason = errorMessage(error);
-    if (isPermanent(error) || item.attempts >= ctx.options.maxAttempts) {
+    const failures = item.failures + 1;
+    if (isPermanent(error) || failures >= ctx.options.maxAttempts) {
       // The message may exist without all its attachments: the ledger then points at it.
       const created = userId ? await ctx.writer.findByKey(userId, key).catch(() => undefined) : undefined;
       const detail = [
@@ -179,7 +189,8 @@ async function deliverItem(
         id: item.id,
         status: "PENDING",
         reason,
-        retryDelaySeconds: Math.min(ctx.options.maxRetryDelaySeconds, 2 ** item.attempts),
+        retryDelaySeconds: Math.min(ctx.options.maxRetryDelaySeconds, 2 ** failures),
+        attemptFailed: true,
       });
       ctx.onItem?.("RETRY", item);
     }

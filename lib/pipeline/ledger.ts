@@ -135,6 +135,7 @@ export type ClaimedItem = {
   id: bigint;
   mailbox: string;
   attempts: number;
+  failures: number;
   messageId: string;
   blobName: string;
   blobOffset: bigint | null;
@@ -171,7 +172,7 @@ export async function claimItems(args: {
         "updatedAt" = ${NOW}
     FROM picked, "SourceMessage" AS message
     WHERE item.id = picked.id AND message.id = item."sourceMessageId"
-    RETURNING item.id, item.mailbox, item.attempts, message."messageId", message."blobName", message."blobOffset",
+    RETURNING item.id, item.mailbox, item.attempts, item.failures, message."messageId", message."blobName", message."blobOffset",
       message."sizeBytes", message."modelBytes"`;
 }
 
@@ -186,12 +187,13 @@ export async function extendClaims(workerId: string, ids: bigint[], claimSeconds
 /**
  * How an attempt ended: IMPORTED (with the Graph id), FAILED (with the reason, and the Graph id of a
  * partial copy), or PENDING again, claimable by any worker after `retryDelaySeconds` (the reason keeps
- * the last error).
+ * the last error; `attemptFailed` says whether the attempt counts among the item's failures, which an
+ * attempt stopped by something outside the item, such as a lost token, does not).
  */
 export type ItemOutcome =
   | { id: bigint; status: "IMPORTED"; graphMessageId: string; reason?: string }
   | { id: bigint; status: "FAILED"; reason: string; graphMessageId?: string }
-  | { id: bigint; status: "PENDING"; reason: string; retryDelaySeconds: number };
+  | { id: bigint; status: "PENDING"; reason: string; retryDelaySeconds: number; attemptFailed: boolean };
 
 /**
  * Writes many outcomes in one statement. Until it commits, an item stays PENDING with its attempt
@@ -206,6 +208,7 @@ export async function recordOutcomes(outcomes: ItemOutcome[]): Promise<void> {
         "graphMessageId" = CASE WHEN outcome.status = 'PENDING' THEN item."graphMessageId" ELSE outcome."graphMessageId" END,
         reason = CASE WHEN outcome.status = 'PENDING' THEN outcome.reason ELSE NULLIF(concat_ws('; ', outcome.reason,
           (SELECT message.note FROM "SourceMessage" AS message WHERE message.id = item."sourceMessageId")), '') END,
+        failures = item.failures + outcome.failed::int,
         "claimedBy" = CASE WHEN outcome.status = 'PENDING' THEN NULL ELSE item."claimedBy" END,
         "claimedUntil" = CASE WHEN outcome.status = 'PENDING' THEN ${NOW} + make_interval(secs => outcome.delay) END,
         "importedAt" = CASE WHEN outcome.status = 'IMPORTED' THEN ${NOW} ELSE item."importedAt" END,
@@ -215,8 +218,9 @@ export async function recordOutcomes(outcomes: ItemOutcome[]): Promise<void> {
       ${column((o) => o.status)}::text[],
       ${column((o) => (o.status === "PENDING" ? null : (o.graphMessageId ?? null)))}::text[],
       ${column((o) => o.reason ?? null)}::text[],
-      ${column((o) => (o.status === "PENDING" ? o.retryDelaySeconds : 0))}::float8[]
-    ) AS outcome(id, status, "graphMessageId", reason, delay)
+      ${column((o) => (o.status === "PENDING" ? o.retryDelaySeconds : 0))}::float8[],
+      ${column((o) => (o.status === "PENDING" ? o.attemptFailed : o.status === "FAILED"))}::boolean[]
+    ) AS outcome(id, status, "graphMessageId", reason, delay, failed)
     WHERE item.id = outcome.id AND item.status = 'PENDING'`;
 }
 

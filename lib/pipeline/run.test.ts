@@ -221,6 +221,30 @@ describe.skipIf(!canRun)("an import run against the sandboxes", () => {
       h.m365.setFaults({ lostCreateShare: 0 });
     }
   });
+
+  it("fails an item only after its own failed attempts, however often a stopped worker cut its attempts short", async () => {
+    const item = await db.importItem.findFirstOrThrow({ where: { connectorId: h.connector.id, status: "IMPORTED" } });
+    // Seven attempts claimed by workers that were killed before the attempts ended: none failed.
+    await db.importItem.update({
+      where: { id: item.id },
+      data: { status: "PENDING", attempts: 7, failures: 0, claimedBy: null, claimedUntil: null },
+    });
+    h.m365.setFaults({ serviceUnavailableShare: 1, retryAfterSeconds: 0 });
+    try {
+      const summary = await runImport(await h.newRun(), {
+        workerId,
+        environment: { ...h.environment, graphScheduler: { maxAttempts: 1 } },
+        delivery: { maxAttempts: 3, maxRetryDelaySeconds: 0 },
+      });
+      expect(summary.counts).toMatchObject({ imported: 0, failed: 1 });
+      const after = await db.importItem.findUniqueOrThrow({ where: { id: item.id } });
+      expect(after).toMatchObject({ status: "FAILED", attempts: 10, failures: 3 });
+      expect(after.reason).toMatch(/503.*after 10 attempts/);
+    } finally {
+      h.m365.setFaults({ serviceUnavailableShare: 0 });
+      await db.importItem.update({ where: { id: item.id }, data: { status: "IMPORTED", reason: null } });
+    }
+  });
 });
 
 async function readAll(stream: AsyncIterable<Buffer | Uint8Array>): Promise<Buffer> {
