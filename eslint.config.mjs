@@ -46,6 +46,7 @@ export default defineConfig([
   globalIgnores([
     ".next/**",
     ".data/**",
+    "build/**",
     "node_modules/**",
     "lib/generated/**",
     "next-env.d.ts",

@@ -15,6 +15,8 @@
  * --kill N: one run worked by `scripts/worker.ts` processes SIGKILLed N times while they collect and
  * import, then the ledger and the mailboxes compared (missing, duplicated), and the worker processes'
  * memory reported; runs only that section. --kill 0: one worker process does the whole run.
+ * --workers N: with --kill, the worker processes that finish the run (default 1; `--kill 0 --workers 2`
+ * measures two processes against one).
  * --pending-index is an experiment: it adds the partial index recommended for the claim query to the
  * benchmark's own database (not a migration of the product) to measure what it would gain.
  * --only dashboard / --only log seed a ledger of --ledger-rows rows over --connectors connectors straight
@@ -47,6 +49,7 @@ const { values } = parseArgs({
     "cpu-prof": { type: "boolean", default: false },
     "pending-index": { type: "boolean", default: process.env.BENCH_PENDING_INDEX === "1" },
     kill: { type: "string", default: process.env.BENCH_KILL },
+    workers: { type: "string", default: process.env.BENCH_WORKERS ?? "1" },
     connectors: { type: "string", default: process.env.BENCH_CONNECTORS ?? "1000" },
     "ledger-rows": { type: "string", default: process.env.BENCH_LEDGER_ROWS ?? "10000000" },
     "log-rows": { type: "string", default: process.env.BENCH_LOG_ROWS },
@@ -69,6 +72,7 @@ const settings = z
     batchSize: positive.optional(),
     hotSeconds: positive,
     kill: z.coerce.number().int().min(0).optional(),
+    workers: positive.max(8),
     connectors: positive,
     ledgerRows: positive,
     logRows: positive.optional(),

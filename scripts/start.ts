@@ -12,6 +12,7 @@ import { startAzurite } from "../sandbox/azurite";
 import { startDemoSandboxes } from "../sandbox/demo";
 import { startEmbeddedPostgres } from "../sandbox/postgres";
 import { buildNext, needsBuild, nextBin as nextBinOf } from "./next-build";
+import { buildWorker, compiledWorkerArgs } from "./worker-build";
 
 const root = path.resolve(import.meta.dirname, "..");
 const nextBin = nextBinOf(root);
@@ -77,10 +78,8 @@ async function main() {
   supervise("web", [nextBin, "start", "-p", String(config.PORT), "-H", env.HOST ?? "127.0.0.1"], env, {
     restart: false,
   });
-  // One process (tsx as a loader, not its CLI's extra child); a capped heap keeps the worker's memory flat.
-  supervise("worker", ["--import", "tsx", "--max-old-space-size=256", path.join(root, "scripts/worker.ts")], env, {
-    restart: true,
-  });
+  // Compiled (no TypeScript loader in the process); a capped heap keeps the worker's memory flat.
+  supervise("worker", compiledWorkerArgs(await buildWorker(root)), env, { restart: true });
   await waitForHealth(`http://127.0.0.1:${config.PORT}/api/health`);
   say(`ready: ${env.APP_URL}`);
   if (demo) for (const line of demo.instructions) say(line);

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import { simpleParser, type AddressObject, type EmailAddress } from "mailparser";
+import type { AddressObject, EmailAddress } from "mailparser";
 import { ExportFileError, quoted } from "./errors";
 import type { ExportEmlItem, ExportParticipant } from "./types";
 
@@ -19,6 +19,7 @@ export async function readEmlItem(
   const stream = await openEntry();
   try {
     const { header, bytesRead } = await readHeaderBlock(stream, where);
+    const { simpleParser } = await import("mailparser");
     const mail = await simpleParser(header, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
     const dateLine = mail.headerLines.find((line) => line.key === "date")?.line;
     const sentAt = dateLine === undefined ? undefined : new Date(dateLine.slice(dateLine.indexOf(":") + 1).trim());

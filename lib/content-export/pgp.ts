@@ -3,7 +3,7 @@ import { rename, rm } from "node:fs/promises";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
-import * as openpgp from "openpgp";
+import type * as OpenPgp from "openpgp";
 import { DecryptionKeyError, ExportFileError } from "./errors";
 
 /** A private key ready to decrypt (its secret material unlocked). */
@@ -11,7 +11,7 @@ export type DecryptionKey = {
   /** 16 lowercase hex digits each: the primary key's and every subkey's. */
   keyIds: string[];
   fingerprint: string;
-  privateKey: openpgp.PrivateKey;
+  privateKey: OpenPgp.PrivateKey;
 };
 
 /**
@@ -19,7 +19,8 @@ export type DecryptionKey = {
  * the library's own message (which could).
  */
 export async function readDecryptionKey(armoredPrivateKey: string, passphrase?: string): Promise<DecryptionKey> {
-  let privateKey: openpgp.PrivateKey;
+  const openpgp = await import("openpgp"); // loaded by the connectors that decrypt, not by every worker
+  let privateKey: OpenPgp.PrivateKey;
   try {
     privateKey = await openpgp.readPrivateKey({ armoredKey: armoredPrivateKey });
   } catch {
@@ -173,6 +174,7 @@ export async function decryptToFile(
   // otherwise buffers a whole v1 message); it is safe here because the file is renamed only after.
   const config = { allowUnauthenticatedStream: true, maxDecompressedMessageSize: maxBytes };
   const partialPath = `${outPath}.partial`;
+  const openpgp = await import("openpgp");
   try {
     const message = await openpgp
       .readMessage({ binaryMessage: Readable.toWeb(input) as WebReadableStream<Uint8Array>, config })

@@ -4,7 +4,7 @@
 import { posix } from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
-import ssh2, { type Client, type ConnectConfig, type SFTPWrapper } from "ssh2";
+import type { Client, ConnectConfig, SFTPWrapper } from "ssh2";
 import { config } from "@/lib/config";
 import { PrivateAddressError, resolveAllowedAddresses } from "@/lib/symphony";
 import { hintsFromName } from "./name-hints";
@@ -179,6 +179,7 @@ export async function probeSftpHostKey(
 ): Promise<HostKey> {
   const target = sftpProbeSchema.parse(input);
   const address = await allowedAddress(target.host, options);
+  const { default: ssh2 } = await import("ssh2"); // loaded by SFTP connectors only
   const client = new ssh2.Client();
   return new Promise<HostKey>((resolve, reject) => {
     let presented: HostKey | undefined;
@@ -213,6 +214,7 @@ export async function probeSftpHostKey(
 
 async function openConnection(settings: SftpSettings, pin: string, options: SftpOptions): Promise<Connection> {
   const address = await allowedAddress(settings.host, options);
+  const { default: ssh2 } = await import("ssh2"); // loaded by SFTP connectors only
   const client = new ssh2.Client();
   const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
   const methods = [settings.privateKeyPem && "private key", settings.password && "password"]

@@ -1,5 +1,4 @@
 import type { Readable } from "node:stream";
-import { SaxesParser } from "saxes";
 import { ExportFileError } from "./errors";
 
 export type XmlHandlers = {
@@ -29,6 +28,7 @@ export async function* parseXml(
   handlers: XmlHandlers,
   limits: XmlLimits = DEFAULT_XML_LIMITS,
 ): AsyncGenerator<void> {
+  const { SaxesParser } = await import("saxes");
   const parser = new SaxesParser({ xmlns: false, position: true });
   const where = () => `line ${parser.line}, column ${parser.column + 1}`;
   let lastMarkup = 0;

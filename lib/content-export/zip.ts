@@ -1,6 +1,6 @@
 import { Transform, type Readable, type TransformCallback } from "node:stream";
 import { crc32 } from "node:zlib";
-import yauzl, { type Entry, type ZipFile } from "yauzl";
+import type { Entry, ZipFile } from "yauzl";
 import { ExportFileError, quoted } from "./errors";
 
 const MiB = 1024 * 1024;
@@ -41,6 +41,7 @@ export async function openExportZip(path: string, limits: Partial<ZipLimits> = {
   const limit = { ...DEFAULT_ZIP_LIMITS, ...limits };
   // decodeStrings is off so that yauzl's own name checks (with their own wording) do not run first:
   // names are decoded below the way yauzl does, and checked by unsafePathReason, a superset of its checks.
+  const { default: yauzl } = await import("yauzl");
   const zipfile = await yauzl
     .openPromise(path, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true })
     .catch((error: unknown) => {
@@ -73,10 +74,11 @@ async function readCentralDirectory(zipfile: ZipFile, limit: ZipLimits) {
       `the zip declares ${zipfile.entryCount} entries, more than the ${limit.maxEntries} allowed`,
     );
   }
+  const { getFileNameLowLevel } = (await import("yauzl")).default;
   const byName = new Map<string, { name: string; entry: Entry }>();
   let totalBytes = 0;
   for await (const entry of entriesOf(zipfile)) {
-    const name = yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
+    const name = getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
     const unsafe = unsafePathReason(name);
     if (unsafe) throw new ExportFileError(`zip entry ${quoted(name)} has an unsafe path (${unsafe})`);
     if (byName.has(name)) throw new ExportFileError(`the zip has two entries named ${quoted(name)}`);

@@ -1,12 +1,5 @@
 import { Readable } from "node:stream";
-import {
-  MailParser,
-  type AddressObject,
-  type AttachmentStream,
-  type Headers,
-  type HeaderValue,
-  type MessageText,
-} from "mailparser";
+import type { AddressObject, AttachmentStream, Headers, HeaderValue, MessageText } from "mailparser";
 import { domainToASCII } from "node:url";
 import { ATTACHMENT_ID_HEADER, TIMESTAMP_HEADER } from "./mime";
 import type { AttachmentRef, EmailAddress, EmailModel } from "./types";
@@ -25,7 +18,9 @@ export interface StagedMessage {
 
 type ParsedPart = AttachmentStream | MessageText;
 
-function parse(source: Readable, onHeaders: (headers: Headers) => void): AsyncIterable<ParsedPart> {
+async function parse(source: Readable, onHeaders: (headers: Headers) => void): Promise<AsyncIterable<ParsedPart>> {
+  // Loaded on first use: the import reads staged MIME only for items staged before their Graph model was.
+  const { MailParser } = await import("mailparser");
   // Only the headers, the two bodies and the attachments are read back: textAsHtml (linkify) and
   // inlining cid: images as data URLs would be work thrown away on every item.
   const parser = new MailParser({ skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
@@ -80,7 +75,7 @@ async function* streamAttachments(
 ): AsyncGenerator<StagedAttachment> {
   if (refs.length === 0) return;
   let index = 0;
-  for await (const part of parse(await open(), () => {})) {
+  for await (const part of await parse(await open(), () => {})) {
     if (part.type !== "attachment") continue;
     try {
       const ref = refs[index++];
@@ -116,7 +111,7 @@ async function readParts(source: Readable, keep: boolean): Promise<{ email: Emai
   let text: MessageText | undefined;
   const refs: AttachmentRef[] = [];
   const contents: Buffer[] = [];
-  for await (const part of parse(source, (parsed) => (headers = parsed))) {
+  for await (const part of await parse(source, (parsed) => (headers = parsed))) {
     if (part.type === "text") {
       text = part;
       continue;

@@ -1,11 +1,12 @@
-// Kill test for Content Export: one run worked by `scripts/worker.ts` child processes that are
-// SIGKILLed while a file downloads, while it is decrypted and parsed, while its messages are recorded,
+// Kill test for Content Export: one run worked by `scripts/worker.ts` child processes, compiled as
+// `npm start` runs them (scripts/worker-build.ts), that are SIGKILLed while a file downloads, while it is decrypted and parsed, while its messages are recorded,
 // and during the import, and restarted each time. In the end every (message, present participant's
 // mailbox) pair is in the Microsoft 365 sandbox exactly once, every file is DONE and the run SUCCEEDED.
 //   CE_KILL_TEST_KILLS  SIGKILLs before a last worker may finish the run (default 12)
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { db } from "@/lib/db";
+import { buildWorker } from "@/scripts/worker-build";
 import { requestImport, stopJobQueue } from "@/lib/jobs";
 import {
   canRun,
@@ -33,8 +34,10 @@ describe.skipIf(!canRun)("a Content Export run whose workers are killed again an
   let h: Harness;
   let worker: WorkerProcess | undefined;
   let servers: PrivateServers | undefined;
+  let compiled: string;
 
   beforeAll(async () => {
+    compiled = await buildWorker(process.cwd());
     servers = await startPrivateServers("ce-kills");
     h = await startHarness({
       seed: "ce-kill-test",
@@ -82,7 +85,7 @@ describe.skipIf(!canRun)("a Content Export run whose workers are killed again an
     const env = workerEnv(h);
     const kills: Array<{ aimed: Phase; hit: string }> = [];
     while (kills.length < settings.CE_KILL_TEST_KILLS) {
-      worker = spawnWorker(env);
+      worker = spawnWorker(env, { compiled });
       const aimed = TARGETS[kills.length % TARGETS.length]!;
       await reach(aimed, 30_000);
       const hit = await phaseNow();
@@ -90,7 +93,7 @@ describe.skipIf(!canRun)("a Content Export run whose workers are killed again an
       kills.push({ aimed, hit });
       if (hit === "done") break;
     }
-    worker = spawnWorker(env);
+    worker = spawnWorker(env, { compiled });
     const run = await waitForRunEnd(runId, 180_000);
     await worker.kill("SIGTERM");
     const hits = new Map<string, number>();

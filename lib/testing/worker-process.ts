@@ -5,6 +5,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { db } from "@/lib/db";
 import { IMPORT_QUEUE } from "@/lib/jobs";
+import { compiledWorkerArgs } from "@/scripts/worker-build";
 import type { Harness } from "./harness";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -53,11 +54,14 @@ export function workerEnv(h: Harness, overrides: Record<string, string> = {}): N
 
 /**
  * Starts the worker with tsx loaded into the same process (`node --import tsx`): tsx's CLI would run
- * it in a grandchild that outlives a SIGKILL of the CLI.
+ * it in a grandchild that outlives a SIGKILL of the CLI. With `compiled` (scripts/worker-build.ts's
+ * output), the compiled worker instead, exactly as `npm start` runs it.
  */
-export function spawnWorker(env: NodeJS.ProcessEnv): WorkerProcess {
+export function spawnWorker(env: NodeJS.ProcessEnv, { compiled }: { compiled?: string } = {}): WorkerProcess {
   // The heap limit npm start gives the worker (scripts/start.ts).
-  const args = ["--import", "tsx", "--max-old-space-size=256", path.join(root, "scripts/worker.ts")];
+  const args = compiled
+    ? compiledWorkerArgs(compiled)
+    : ["--import", "tsx", ...compiledWorkerArgs(path.join(root, "scripts/worker.ts"))];
   const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {

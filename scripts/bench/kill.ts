@@ -1,9 +1,11 @@
 // `npm run bench -- --kill N`: one import run worked by `scripts/worker.ts` processes (as `npm start`
 // runs them) that are SIGKILLed N times while they collect and import, each time replaced by a new
-// one (`--kill 0`: one worker process does the whole run, for its memory); then the ledger and the
+// one (`--kill 0`: the finishing workers do the whole run, for their memory and rate; `--workers N`
+// finishes with N processes, 1 by default); then the ledger and the
 // Microsoft 365 sandbox's mailboxes are compared: every (message, mailbox) pair the ledger owes must
 // be in its mailbox exactly once.
 import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { db } from "@/lib/db";
 import { requestImport, stopJobQueue } from "@/lib/jobs";
@@ -13,6 +15,7 @@ import { seededRandom } from "../../sandbox/org";
 import { benchConnector } from "./pipeline";
 import { flatnessOf, type RssFlatness } from "./rss";
 import type { SandboxHost, SandboxPairOptions } from "./sandboxes";
+import { buildWorker } from "../worker-build";
 
 export type KillFigures = {
   kills: { collect: number; import: number };
@@ -48,11 +51,16 @@ export async function benchKills(
     caDir: string;
     storageConnectionString: string;
     kills: number;
+    /** Worker processes that finish the run once the kills are over. */
+    workers: number;
     log: (line: string) => void;
   },
 ): Promise<KillFigures> {
   const pair = await host.start({ ...options.sandbox, caDir: options.caDir });
+  // The worker exactly as npm start runs it.
+  const compiled = await buildWorker(path.resolve(import.meta.dirname, "../.."));
   let worker: WorkerProcess | undefined;
+  let finishers: WorkerProcess[] = [];
   try {
     const { connector, environment } = await benchConnector(pair, options.storageConnectionString);
     const started = performance.now();
@@ -87,7 +95,7 @@ export async function benchKills(
     const kills = { collect: 0, import: 0 };
     let peakRss = 0;
     while (kills.collect + kills.import < options.kills && !(await ended())) {
-      worker = spawnWorker(env);
+      worker = spawnWorker(env, { compiled });
       // Each worker first makes some progress (after the killed one's claims and job expired), then
       // dies at a seeded moment 0.5-5 s later. The first 40 % of the kills aim at collect, the others
       // wait for the import to be going on.
@@ -103,14 +111,27 @@ export async function benchKills(
       kills[phase] += 1;
       options.log(`  kill ${kills.collect + kills.import}: ${await collected()} messages, ${await done()} items done`);
     }
-    worker = spawnWorker(env);
-    const last = worker;
-    const series: number[] = [];
-    const sample = setInterval(() => void rssOf(last.child.pid).then((rss) => rss > 0 && series.push(rss)), 1000);
-    const run = await waitForRunEnd(runId, 6 * 3600_000).finally(() => clearInterval(sample));
-    await worker.kill("SIGTERM");
+    finishers = Array.from({ length: options.workers }, () => spawnWorker(env, { compiled }));
+    // Each finishing worker's RSS every second; flatness is judged on the largest of them.
+    const series = finishers.map((): number[] => []);
+    const sample = setInterval(
+      () =>
+        finishers.forEach(
+          (finisher, n) => void rssOf(finisher.child.pid).then((rss) => rss > 0 && series[n]!.push(rss)),
+        ),
+      1000,
+    );
+    const allExited = Promise.all(finishers.map((finisher) => finisher.exited)).then(() => {
+      throw new Error(`every worker process exited before the run ended:\n${finishers[0]!.output()}`);
+    });
+    const run = await Promise.race([waitForRunEnd(runId, 6 * 3600_000), allExited]).finally(() =>
+      clearInterval(sample),
+    );
     const totalMs = performance.now() - started;
-    const lastRss = flatnessOf(series);
+    await Promise.all(finishers.map((finisher) => finisher.kill("SIGTERM")));
+    const lastRss = series
+      .map(flatnessOf)
+      .reduce((a, b) => (Math.max(b.firstHalf, b.lastHalf) > Math.max(a.firstHalf, a.lastHalf) ? b : a));
 
     const delivery = await host.delivery(pair.id);
     const ledger = await db.$queryRaw<Array<{ messageId: string; due: bigint }>>`
@@ -145,7 +166,7 @@ export async function benchKills(
       workerRss: { peak: Math.max(peakRss, lastRss.firstHalf, lastRss.lastHalf), last: lastRss },
     };
   } finally {
-    await worker?.kill("SIGKILL");
+    await Promise.all([...(worker ? [worker] : []), ...finishers].map((process) => process.kill("SIGKILL")));
     await stopJobQueue();
     await host.close(pair.id);
   }

@@ -352,15 +352,19 @@ export async function ledgerSections(
 /** `--kill N`: exactly once while worker processes are SIGKILLed N times (scripts/bench/kill.ts). */
 export async function killSection(
   { host, ...common }: Common,
-  { messages, users }: { messages: number; users: number },
+  { messages, users, workers }: { messages: number; users: number; workers: number },
   kills: number,
 ) {
   const log = common.log ?? (() => {});
-  log(`kill run: ${messages} messages over ${users} users, ${kills} SIGKILLs`);
-  const f = await benchKills(host, { ...common, log, kills, sandbox: { seed: "bench", users, messages } });
+  log(`kill run: ${messages} messages over ${users} users, ${kills} SIGKILLs, then ${workers} worker process(es)`);
+  const f = await benchKills(host, { ...common, log, kills, workers, sandbox: { seed: "bench", users, messages } });
   printTable(`5. Exactly once while workers are SIGKILLed (${fmt(messages)} messages over ${fmt(users)} users)`, [
     { figure: "SIGKILLs in collect / in import", value: `${fmt(f.kills.collect)} / ${fmt(f.kills.import)}` },
     { figure: "run status, total time", value: `${f.runStatus}, ${fmt(f.totalMs / 1000, 1)} s` },
+    {
+      figure: `mailbox items per second end to end (${fmt(workers)} worker process${workers > 1 ? "es" : ""} after the kills)`,
+      value: fmt(f.itemsImported / (f.totalMs / 1000)),
+    },
     {
       figure: "messages collected / readable in Symphony",
       value: `${fmt(f.messagesCollected)} / ${fmt(f.readableMessages)}`,
@@ -389,7 +393,7 @@ export async function killSection(
       met: f.workerRss.peak <= FLAT_RSS_MAX_MB * MB,
     },
     {
-      figure: "RSS flat: the last worker's peak in the last half / first half",
+      figure: "RSS flat: the finishing worker's peak in the last half / first half (the larger, with several)",
       value: flatness(f.workerRss.last),
       target: "<= 110 %",
       met: f.workerRss.last.lastHalf <= 1.1 * f.workerRss.last.firstHalf,

@@ -1,0 +1,68 @@
+// The worker as `npm start` runs it: scripts/worker.ts and its conversion thread compiled by esbuild
+// into build/worker (under a second, so it is done at every start). A compiled worker loads plain
+// JavaScript: no TypeScript loader in the process and in each conversion thread, which saves memory
+// (scripts/bench --kill 0 measures it). Packages stay in node_modules; only the project's own code
+// is bundled, so the bundle must live inside the project to resolve them.
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { build, type Plugin } from "esbuild";
+
+/**
+ * A package's file imported by its path (`nodemailer/lib/mime-funcs`) from a package without an
+ * exports map: Node's ESM loader does not resolve such a path (no extension, or a folder), so it is
+ * resolved here, as require would, and left external by its full path.
+ */
+function deepImportsByPath(root: string): Plugin {
+  const require = createRequire(path.join(root, "package.json"));
+  return {
+    name: "deep-imports-by-path",
+    setup(build) {
+      build.onResolve({ filter: /^(@[^/:]+\/)?[^./@:][^/:]*\/.+/ }, ({ path: specifier, kind }) => {
+        if (kind !== "import-statement" && kind !== "dynamic-import") return undefined;
+        const name = specifier.split("/", specifier.startsWith("@") ? 2 : 1).join("/");
+        const manifest = (require.resolve.paths(name) ?? [])
+          .map((dir) => path.join(dir, name, "package.json"))
+          .find((file) => existsSync(file));
+        // A package with an exports map says itself what its paths are: Node resolves them.
+        if (!manifest || (JSON.parse(readFileSync(manifest, "utf8")) as { exports?: unknown }).exports)
+          return undefined;
+        return { path: require.resolve(specifier), external: true };
+      });
+    },
+  };
+}
+
+/** Node's arguments for the compiled worker: its heap capped (memory flat), stack traces in TypeScript. */
+export function compiledWorkerArgs(entry: string): string[] {
+  return ["--max-old-space-size=256", "--enable-source-maps", entry];
+}
+
+export async function buildWorker(root: string): Promise<string> {
+  const outdir = path.join(root, "build/worker");
+  const { metafile } = await build({
+    metafile: true,
+    absWorkingDir: root,
+    // lib/convert/pool.ts starts its threads from `conversion-worker.mjs` beside its own module: here
+    // the compiled thread entry, beside worker.mjs and the chunks they share.
+    entryPoints: { worker: "scripts/worker.ts", "conversion-worker": "lib/convert/conversion-worker.ts" },
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    splitting: true,
+    packages: "external",
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    sourcemap: "linked",
+    logLevel: "warning",
+    plugins: [deepImportsByPath(root)],
+  });
+  // Chunks of earlier builds have other names: removed once the new files are all written (a worker
+  // started from them meanwhile finds each file it loads).
+  const written = new Set(Object.keys(metafile.outputs).map((file) => path.resolve(root, file)));
+  for (const name of readdirSync(outdir)) {
+    if (!written.has(path.join(outdir, name))) rmSync(path.join(outdir, name), { force: true });
+  }
+  return path.join(outdir, "worker.mjs");
+}
