@@ -179,7 +179,7 @@ export async function probeSftpHostKey(
 ): Promise<HostKey> {
   const target = sftpProbeSchema.parse(input);
   const address = await allowedAddress(target.host, options);
-  const { default: ssh2 } = await import("ssh2"); // loaded by SFTP connectors only
+  const { default: ssh2 } = await import("ssh2");
   const client = new ssh2.Client();
   return new Promise<HostKey>((resolve, reject) => {
     let presented: HostKey | undefined;
@@ -214,7 +214,7 @@ export async function probeSftpHostKey(
 
 async function openConnection(settings: SftpSettings, pin: string, options: SftpOptions): Promise<Connection> {
   const address = await allowedAddress(settings.host, options);
-  const { default: ssh2 } = await import("ssh2"); // loaded by SFTP connectors only
+  const { default: ssh2 } = await import("ssh2");
   const client = new ssh2.Client();
   const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
   const methods = [settings.privateKeyPem && "private key", settings.password && "password"]

@@ -1,7 +1,7 @@
 /**
  * The poison messages of issue 12 through the collect and import path (conversion pool, MIME,
  * read back, Graph JSON), run by limits.test.ts in a child process under the worker's real heap cap:
- *   node --max-old-space-size=256 --import tsx lib/convert/heap-cap-check.ts <table|text|br>
+ *   node --max-old-space-size=192 --import tsx lib/convert/heap-cap-check.ts <table|text|br>
  * It prints one line of JSON: output sizes, the attachments and how long it took.
  */
 import { createHash } from "node:crypto";

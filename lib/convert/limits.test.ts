@@ -1,6 +1,6 @@
-// Poison messages (issue 12): content that used to exhaust the worker's 256 MB heap. Each is
+// Poison messages (issue 12): content that used to exhaust the worker's heap (256 MB then, 192 MB now). Each is
 // converted, staged as MIME, read back and turned into Graph JSON in a child process started as
-// `npm start` starts the worker (--max-old-space-size=256), which must complete with bounded output.
+// `npm start` starts the worker (--max-old-space-size=WORKER_HEAP_MB), which must complete with bounded output.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import path from "node:path";
@@ -10,6 +10,7 @@ import { buildEmail } from "./email";
 import { POISON, poisonMessage, type HeapCapReport, type PoisonKind } from "./heap-cap-check";
 import { MAX_COLUMN_WIDTH, MAX_HTML_BYTES, MAX_TEXT_BYTES, ORIGINAL_DATA_FILE, ORIGINAL_MESSAGE_FILE } from "./limits";
 import { renderPresentationML } from "./presentation";
+import { WORKER_HEAP_MB } from "@/scripts/worker-build";
 
 const MB = 1024 * 1024;
 const root = path.resolve(import.meta.dirname, "../..");
@@ -17,7 +18,13 @@ const root = path.resolve(import.meta.dirname, "../..");
 async function underHeapCap(kind: PoisonKind): Promise<HeapCapReport> {
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ["--max-old-space-size=256", "--import", "tsx", path.join(root, "lib/convert/heap-cap-check.ts"), kind],
+    [
+      `--max-old-space-size=${WORKER_HEAP_MB}`,
+      "--import",
+      "tsx",
+      path.join(root, "lib/convert/heap-cap-check.ts"),
+      kind,
+    ],
     { cwd: root, maxBuffer: MB, timeout: 120_000 },
   );
   return JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as HeapCapReport;
@@ -25,7 +32,7 @@ async function underHeapCap(kind: PoisonKind): Promise<HeapCapReport> {
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
-describe("poison messages under the worker's 256 MB heap", () => {
+describe(`poison messages under the worker's ${WORKER_HEAP_MB} MB heap`, () => {
   it("a 41 KB table with one 20,000-character cell and 660 rows renders in bounded text", async () => {
     const report = await underHeapCap("table");
     expect(report.inputBytes).toBeGreaterThan(41_000);

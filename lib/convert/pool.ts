@@ -7,7 +7,7 @@ import type { ChatMessage, EmailModel } from "./types";
 /**
  * Conversion in worker threads, so that one message can only fail itself. Each thread has its own
  * heap limit (`resourceLimits`): a message whose conversion exhausts it, or takes too long, ends
- * that thread, not the process (whose heap `npm start` caps at 256 MB, shared by every connector's
+ * that thread, not the process (whose heap `npm start` caps at 192 MB, shared by every connector's
  * run). The message is tried once more alone in a fresh thread; if that fails too, its email is
  * built without rendering the body, the original content attached (buildEmail's `notRendered`).
  * Content over the input limit is not sent to a thread at all: it is never parsed.

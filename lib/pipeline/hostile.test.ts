@@ -10,6 +10,7 @@
 // or control characters reach the mailbox as the literal text Symphony sent (invisible characters
 // written as \uXXXX).
 
+import { compiledWorkerArgs } from "@/scripts/worker-build";
 import { spawn } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -311,7 +312,7 @@ describe.skipIf(!canRun)("hostile input through the whole pipeline", () => {
   });
 });
 
-describe.skipIf(!canRun)("poison messages in a worker process under npm start's 256 MB heap", () => {
+describe.skipIf(!canRun)("poison messages in a worker process under npm start's heap cap", () => {
   let h: Harness;
   let worker: ReturnType<typeof spawn> | undefined;
   const output: string[] = [];
@@ -336,11 +337,11 @@ describe.skipIf(!canRun)("poison messages in a worker process under npm start's 
     });
     const root = path.resolve(import.meta.dirname, "../..");
     // As scripts/start.ts starts it.
-    worker = spawn(
-      process.execPath,
-      ["--import", "tsx", "--max-old-space-size=256", path.join(root, "scripts/worker.ts")],
-      { cwd: root, env: workerEnv(h), stdio: ["ignore", "pipe", "pipe"] },
-    );
+    worker = spawn(process.execPath, ["--import", "tsx", ...compiledWorkerArgs(path.join(root, "scripts/worker.ts"))], {
+      cwd: root,
+      env: workerEnv(h),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const keep = (chunk: Buffer) => {
       output.push(...chunk.toString().split("\n").filter(Boolean));
       output.splice(0, Math.max(0, output.length - 40));

@@ -13,10 +13,10 @@ const BLOCK_CONCURRENCY = 2;
 const DELETE_CONCURRENCY = 16;
 /** Staged items read lately whose bytes are kept for the next reader (see recent-blobs.ts). */
 const RECENT_BLOB_MAX_BYTES = 256 * 1024;
-const RECENT_TOTAL_MAX_BYTES = 16 * 1024 * 1024;
+const RECENT_TOTAL_MAX_BYTES = 8 * 1024 * 1024;
 /** Bundles read lately (see stageBundle): a worker reads each bundle once while it imports its items. */
 export const BUNDLE_MAX_BYTES = 8 * 1024 * 1024;
-const RECENT_BUNDLES_MAX_BYTES = 48 * 1024 * 1024;
+const RECENT_BUNDLES_MAX_BYTES = 24 * 1024 * 1024;
 const BUNDLE_CONTENT_TYPE = "application/octet-stream";
 
 const optionsSchema = z.object({
