@@ -154,7 +154,7 @@ type Part = { ref: AttachmentRef; name: string; contentType: string; content: Re
  * The email as a MIME stream (message/rfc822). Attachment contents are piped from their sources
  * as the stream is read, so a large attachment is never held in memory. The parts are the email's
  * `originals` (content the converter attaches itself), then `attachments`. `streamed` writes a message
- * without parts through nodemailer's streams too (the same bytes; mime.test.ts compares them).
+ * without parts through nodemailer's streams too (the same bytes; roundtrip.test.ts compares them).
  */
 export function buildMime(
   email: EmailModel,
@@ -180,6 +180,20 @@ export function buildMime(
     if (!WRITTEN_HERE.has(name.toLowerCase())) headers[name] = value;
   }
 
+  const baseBoundary = `${boundaryPrefix}${(boundaryCounter++).toString(36)}`;
+  if (parts.length === 0 && !streamed) {
+    // Nothing to stream (nearly every chat message): the same bytes written at once.
+    const body = alternativeMime(email, headers, baseBoundary) ?? serialize(composer(email, headers, [], baseBoundary));
+    return Readable.from([Buffer.concat([Buffer.from(head), body])], { objectMode: false });
+  }
+  const mime = composer(email, headers, parts, baseBoundary).createReadStream();
+  // Before anything is read: the header lines written here come first (no extra stream to pass through).
+  mime.unshift(Buffer.from(head));
+  return mime;
+}
+
+/** nodemailer's MIME tree of the email: its headers, bodies and `parts` (the headers written here go in front). */
+function composer(email: EmailModel, headers: Record<string, string>, parts: Part[], baseBoundary: string): MimeNode {
   // baseBoundary is a MailComposer option its type declarations lack.
   const options: ConstructorParameters<typeof MailComposer>[0] & { baseBoundary: string } = {
     date: email.date,
@@ -198,20 +212,11 @@ export function buildMime(
       content,
       headers: { [ATTACHMENT_ID_HEADER]: ref.id },
     })),
-    baseBoundary: `${boundaryPrefix}${(boundaryCounter++).toString(36)}`,
+    baseBoundary,
     disableFileAccess: true,
     disableUrlAccess: true,
   };
-  // The headers written here go in front of nodemailer's (their order carries no meaning).
-  const root = new MailComposer(options).compile();
-  if (parts.length === 0 && !streamed) {
-    // Nothing to stream (nearly every chat message): the same bytes written at once, a tenth of the time.
-    return Readable.from([Buffer.concat([Buffer.from(head), serialize(root)])], { objectMode: false });
-  }
-  const mime = root.createReadStream();
-  // Before anything is read: the header lines written here come first (no extra stream to pass through).
-  mime.unshift(Buffer.from(head));
-  return mime;
+  return new MailComposer(options).compile();
 }
 
 /**
@@ -219,7 +224,7 @@ export function buildMime(
  * synchronously: each node's headers (nodemailer's own buildHeaders), its content in the transfer
  * encoding nodemailer picked (its own encoders, wrapped at 76 as its stream encoders do), the children
  * between boundaries, and a last line break if the output lacks one. nodemailer's streams cost far
- * more than the encoding for a message of a few kilobytes. mime.test.ts compares both byte for byte.
+ * more than the encoding for a message of a few kilobytes. roundtrip.test.ts compares both byte for byte.
  */
 function serialize(root: MimeNode): Buffer {
   const out: string[] = [];
@@ -228,15 +233,7 @@ function serialize(root: MimeNode): Buffer {
     const { content } = node;
     if (content) {
       if (typeof content !== "string" && !Buffer.isBuffer(content)) throw new Error("streamed content in a MIME part");
-      const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
-      const encoding = node.getTransferEncoding();
-      out.push(
-        encoding === "quoted-printable"
-          ? qp.wrap(qp.encode(bytes), 76)
-          : encoding === "base64"
-            ? base64Lines(bytes)
-            : bytes.toString("utf8"),
-      );
+      out.push(encodedContent(content, node.getTransferEncoding()));
     }
     if (node.multipart) {
       node.childNodes.forEach((child, index) => {
@@ -247,8 +244,144 @@ function serialize(root: MimeNode): Buffer {
     }
   };
   write(root);
-  const text = out.join("");
+  return withLastNewline(out.join(""));
+}
+
+/** nodemailer's LastNewline: the output ends with a line break. */
+function withLastNewline(text: string): Buffer {
   return Buffer.from(text.endsWith("\n") ? text : text.endsWith("\r") ? `${text}\n` : `${text}\r\n`, "utf8");
+}
+
+/** A part's content in its transfer encoding, wrapped at 76 as nodemailer's stream encoders do. */
+function encodedContent(content: string | Buffer, encoding: string | false): string {
+  const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
+  if (encoding === "quoted-printable") return qp.wrap(qp.encode(bytes), 76);
+  if (encoding === "base64") return base64Lines(bytes);
+  return bytes.toString("utf8");
+}
+
+/** Headers nodemailer writes or overrides itself: an email carrying one of them is left to nodemailer. */
+const COMPOSER_HEADERS = new Set([
+  "From",
+  "Sender",
+  "To",
+  "Cc",
+  "Bcc",
+  "Reply-To",
+  "In-Reply-To",
+  "References",
+  "Subject",
+  "Message-ID",
+  "Date",
+  "MIME-Version",
+  "Content-Type",
+  "Content-Transfer-Encoding",
+]);
+
+/**
+ * The MIME of an email with a text and an HTML body and no parts (nearly every chat message),
+ * written directly: the very bytes MailComposer writes for it (roundtrip.test.ts compares them over
+ * random and hostile emails), with nodemailer's own encoders, for a fraction of the cost (its
+ * MimeNode tree normalises every header key on every lookup and draws random bytes per node).
+ * Undefined for any other email, which nodemailer then writes.
+ */
+function alternativeMime(email: EmailModel, custom: Record<string, string>, baseBoundary: string): Buffer | undefined {
+  if (!email.text || !email.html) return undefined;
+  const lines: string[] = [];
+  const header = (key: string, value: string) => {
+    if (value.trim()) lines.push(mimeFuncs.foldLines(`${key}: ${value}`, 76));
+  };
+  for (const [name, value] of Object.entries(custom)) {
+    const key = normalizedHeaderKey(name);
+    if (COMPOSER_HEADERS.has(key)) return undefined;
+    header(key, composerWords(flat(value)));
+  }
+  if (email.inReplyTo) header("In-Reply-To", angled(flat(email.inReplyTo)));
+  if (email.references.length > 0) header("References", referencesValue(email.references));
+  header("Message-ID", angled(flat(email.messageId)));
+  header("Date", email.date.toUTCString().replace(/GMT/, "+0000"));
+  header("MIME-Version", "1.0");
+  const boundary = `--_NmP-${baseBoundary}-Part_1`;
+  header("Content-Type", `multipart/alternative; boundary="${boundary}"`);
+  const part = (contentType: string, content: string) => {
+    const encoding = textTransferEncoding(content);
+    return `${contentType}\r\nContent-Transfer-Encoding: ${encoding}\r\n\r\n${encodedContent(content, encoding)}`;
+  };
+  return withLastNewline(
+    `${lines.join("\r\n")}\r\n\r\n` +
+      `--${boundary}\r\n${part("Content-Type: text/plain; charset=utf-8", email.text)}` +
+      `\r\n--${boundary}\r\n${part("Content-Type: text/html; charset=utf-8", email.html)}` +
+      `\r\n--${boundary}--\r\n`,
+  );
+}
+
+const normalizedKeys = new Map<string, string>();
+
+/** nodemailer's header key form: Camel-Case, MIME and a few acronyms in capitals (the X-Symphony-* names are few: kept). */
+function normalizedHeaderKey(key: string): string {
+  let normalized = normalizedKeys.get(key);
+  if (normalized === undefined) {
+    normalized = normalizeHeaderKey(key);
+    if (normalizedKeys.size < 256) normalizedKeys.set(key, normalized);
+  }
+  return normalized;
+}
+
+function normalizeHeaderKey(key: string): string {
+  return key
+    .replace(/\r?\n|\r/g, " ")
+    .trim()
+    .toLowerCase()
+    .replace(/^X-SMTPAPI$|^(MIME|DKIM|ARC|BIMI)\b|^[a-z]|-(SPF|FBL|ID|MD5)$|-[a-z]/gi, (c) => c.toUpperCase())
+    .replace(/^Content-Features$/i, "Content-features");
+}
+
+/** nodemailer's choice between Q and B encoding: Q when Latin letters outnumber the rest. */
+function qOrB(value: string): "Q" | "B" {
+  const nonLatin = value.match(/[\x00-\x08\x0B\x0C\x0E-\x1F\u0080-\uFFFF]/g)?.length ?? 0;
+  const latin = value.match(/[a-z]/gi)?.length ?? 0;
+  return nonLatin < latin ? "Q" : "B";
+}
+
+/** An unstructured header value as nodemailer writes it: as it is, or all encoded words if any character needs it. */
+function composerWords(value: string): string {
+  const encodeWords = mimeFuncs.encodeWords as (
+    value: string,
+    encoding: "Q" | "B",
+    max: number,
+    all: boolean,
+  ) => string;
+  return encodeWords(value, qOrB(value), 52, true);
+}
+
+/** A header value on one line (nodemailer turns line breaks into spaces). */
+function flat(value: string): string {
+  return value.replace(/\r?\n|\r/g, " ");
+}
+
+/** An id in angle brackets, as nodemailer completes them. */
+function angled(id: string): string {
+  return `${id.startsWith("<") ? "" : "<"}${id}${id.endsWith(">") ? "" : ">"}`;
+}
+
+/** The References value: each id in angle brackets, separated by spaces. */
+function referencesValue(references: string[]): string {
+  return references
+    .flatMap((reference) =>
+      flat(reference)
+        .trim()
+        .replace(/<[^>]*>/g, (id) => id.replace(/\s/g, ""))
+        .split(/\s+/),
+    )
+    .map(angled)
+    .join(" ")
+    .trim();
+}
+
+/** The transfer encoding nodemailer picks for a text body. */
+function textTransferEncoding(content: string): "7bit" | "quoted-printable" | "base64" {
+  if (mimeFuncs.isPlainText(content) && !mimeFuncs.hasLongerLines(content, 76)) return "7bit";
+  return qOrB(content) === "Q" ? "quoted-printable" : "base64";
 }
 
 /** nodemailer's base64 Encoder given one chunk: lines of 76, the last 1-2 bytes' characters added after wrapping. */

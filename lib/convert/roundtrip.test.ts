@@ -264,7 +264,12 @@ describe("what Symphony sent is what the mailbox shows", () => {
         "<p></p>",
       ][i % 5]!;
     for (const [i, chat] of cases.entries()) {
-      const email = buildEmail({ ...chat, attachments: [], presentationML: bodies(i) });
+      // Every third a reply (In-Reply-To, References), every fifth an edit of one too.
+      const thread = {
+        ...(i % 3 === 0 ? { parentMessageId: `parent-${i}_${r.int(1_000_000)}` } : {}),
+        ...(i % 5 === 0 ? { initialMessageId: `initial-${i}`, initialTimestamp: new Date(1_700_000_000_000 + i) } : {}),
+      };
+      const email = buildEmail({ ...chat, ...thread, attachments: [], presentationML: bodies(i) });
       expect(await read(buildMime(email, [])), chat.messageId).toBe(
         await read(buildMime(email, [], { streamed: true })),
       );

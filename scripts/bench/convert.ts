@@ -122,7 +122,9 @@ export async function measureConversion(seconds: number): Promise<ConversionFigu
   return [
     measure("buildEmail (HTML + text + headers)", seconds, (message) => buildEmail(message)),
     measure("buildEmail + toGraphMessage", seconds, (message) => toGraphMessage(buildEmail(message))),
-    await measureAsync("MIME (MailComposer) of the email", seconds, (i) => mimeOf(nth(emails, i))),
+    await measureAsync("MIME of the email (written directly, as MailComposer would)", seconds, (i) =>
+      mimeOf(nth(emails, i)),
+    ),
     // What collect stages per message: the MIME (the evidence) and the Graph model after it.
     await measureAsync("buildEmail + MIME + Graph model (collect, per message)", seconds, async (i) => {
       const email = buildEmail(nth(messages, i));
