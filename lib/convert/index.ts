@@ -1,5 +1,5 @@
 export { buildEmail, messageIdFor, type BuildEmailOptions } from "./email";
-export { buildMime, ATTACHMENT_ID_HEADER } from "./mime";
+export { buildMime, mimeWithoutParts, ATTACHMENT_ID_HEADER } from "./mime";
 export { ConversionPool, ConversionUnavailableError, convertMessage, type ConversionPoolOptions } from "./pool";
 export { MAX_HTML_BYTES, MAX_INPUT_BYTES, MAX_TEXT_BYTES, ORIGINAL_DATA_FILE, ORIGINAL_MESSAGE_FILE } from "./limits";
 export { toGraphMessage, type GraphMessage, type GraphRecipient, type GraphExtendedProperty } from "./graph";

@@ -168,6 +168,40 @@ export function buildMime(
     const name = visibleFileName(ref.name);
     return { ref, name, contentType: contentTypeOf(ref, name), content };
   });
+  if (parts.length === 0 && !streamed) {
+    // Nothing to stream: the same bytes written at once.
+    return Readable.from([wholeMime(email)], { objectMode: false });
+  }
+  const { head, headers } = headOf(email);
+  const baseBoundary = nextBaseBoundary();
+  const mime = composer(email, headers, parts, baseBoundary).createReadStream();
+  // Before anything is read: the header lines written here come first (no extra stream to pass through).
+  mime.unshift(Buffer.from(head));
+  return mime;
+}
+
+/**
+ * The MIME of an email without parts (no originals, no attachments: nearly every chat message) as
+ * one buffer, the bytes buildMime streams for it; undefined for an email with parts.
+ */
+export function mimeWithoutParts(email: EmailModel): Buffer | undefined {
+  return (email.originals ?? []).length > 0 || email.attachments.length > 0 ? undefined : wholeMime(email);
+}
+
+/** The email's MIME with no parts at all (whatever its attachments say). */
+function wholeMime(email: EmailModel): Buffer {
+  const { head, headers } = headOf(email);
+  const baseBoundary = nextBaseBoundary();
+  const body = alternativeMime(email, headers, baseBoundary) ?? serialize(composer(email, headers, [], baseBoundary));
+  return Buffer.concat([Buffer.from(head), body]);
+}
+
+function nextBaseBoundary(): string {
+  return `${boundaryPrefix}${(boundaryCounter++).toString(36)}`;
+}
+
+/** The header lines written here (they go in front of nodemailer's), and the email's other headers for nodemailer. */
+function headOf(email: EmailModel): { head: string; headers: Record<string, string> } {
   const head = [
     `From: ${mailbox(email.from)}`,
     `To: ${email.to.map(mailbox).join(`,${FOLD}`)}`,
@@ -179,17 +213,7 @@ export function buildMime(
   for (const [name, value] of Object.entries(email.headers)) {
     if (!WRITTEN_HERE.has(name.toLowerCase())) headers[name] = value;
   }
-
-  const baseBoundary = `${boundaryPrefix}${(boundaryCounter++).toString(36)}`;
-  if (parts.length === 0 && !streamed) {
-    // Nothing to stream (nearly every chat message): the same bytes written at once.
-    const body = alternativeMime(email, headers, baseBoundary) ?? serialize(composer(email, headers, [], baseBoundary));
-    return Readable.from([Buffer.concat([Buffer.from(head), body])], { objectMode: false });
-  }
-  const mime = composer(email, headers, parts, baseBoundary).createReadStream();
-  // Before anything is read: the header lines written here come first (no extra stream to pass through).
-  mime.unshift(Buffer.from(head));
-  return mime;
+  return { head, headers };
 }
 
 /** nodemailer's MIME tree of the email: its headers, bodies and `parts` (the headers written here go in front). */
@@ -338,8 +362,14 @@ function normalizeHeaderKey(key: string): string {
 
 /** nodemailer's choice between Q and B encoding: Q when Latin letters outnumber the rest. */
 function qOrB(value: string): "Q" | "B" {
-  const nonLatin = value.match(/[\x00-\x08\x0B\x0C\x0E-\x1F\u0080-\uFFFF]/g)?.length ?? 0;
-  const latin = value.match(/[a-z]/gi)?.length ?? 0;
+  // Its two regular expressions, /[\x00-\x08\x0B\x0C\x0E-\x1F\u0080-\uFFFF]/g and /[a-z]/gi, counted in one pass.
+  let nonLatin = 0;
+  let latin = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a)) latin++;
+    else if (c <= 0x08 || c === 0x0b || c === 0x0c || (c >= 0x0e && c <= 0x1f) || c >= 0x80) nonLatin++;
+  }
   return nonLatin < latin ? "Q" : "B";
 }
 

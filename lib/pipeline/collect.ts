@@ -1,7 +1,8 @@
-import { PassThrough, type Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
   buildMime,
+  mimeWithoutParts,
   ConversionUnavailableError,
   convertMessage,
   type ChatMessage,
@@ -169,22 +170,26 @@ async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise
  * model after it so that the import does not parse the MIME again; a big one as a blob of its own.
  * `email` is the model the MIME was written from, when it holds everything the import needs.
  */
-async function stageMime(ctx: Collecting, messageId: string, mime: Readable, email?: EmailModel) {
-  const peeked = await peek(mime, BUNDLED_MESSAGE_MAX_BYTES);
-  if (!peeked.ended) {
-    try {
-      const { blobName, size } = await ctx.staging.stage(ctx.connectorId, messageId, peeked.rest);
-      return { blobName, blobOffset: null, sizeBytes: size, modelBytes: null };
-    } finally {
-      mime.destroy();
+/** Stages a message's MIME: in the page's bundle when small (with its Graph model), else as a blob of its own. */
+async function stageMime(ctx: Collecting, messageId: string, mime: Readable | Buffer, email?: EmailModel) {
+  let head: Buffer;
+  if (Buffer.isBuffer(mime) && mime.length <= BUNDLED_MESSAGE_MAX_BYTES) {
+    head = mime;
+  } else {
+    const stream = Buffer.isBuffer(mime) ? Readable.from([mime]) : mime;
+    const peeked = await peek(stream, BUNDLED_MESSAGE_MAX_BYTES);
+    if (!peeked.ended) {
+      try {
+        const { blobName, size } = await ctx.staging.stage(ctx.connectorId, messageId, peeked.rest);
+        return { blobName, blobOffset: null, sizeBytes: size, modelBytes: null };
+      } finally {
+        stream.destroy();
+      }
     }
+    head = peeked.head;
   }
-  const model = await stagedModel(peeked.head, email);
-  return {
-    bundled: ctx.bundler.add({ mime: peeked.head, model }),
-    sizeBytes: peeked.head.length,
-    modelBytes: model?.length ?? null,
-  };
+  const model = await stagedModel(head, email);
+  return { bundled: ctx.bundler.add({ mime: head, model }), sizeBytes: head.length, modelBytes: model?.length ?? null };
 }
 
 /**
@@ -212,7 +217,7 @@ async function stageConverted(ctx: Collecting, message: Extract<IncomingMessage,
   return stageMime(
     ctx,
     chat.messageId,
-    buildMime(email, attachments),
+    (attachments.length === 0 && mimeWithoutParts(email)) || buildMime(email, attachments),
     email.attachments.length === 0 ? email : undefined,
   );
 }
