@@ -64,7 +64,19 @@ const PLAIN_ADDRESS = new RegExp(
  * `[ ]`). A domain in Unicode is written in its ASCII (punycode) form.
  */
 export function safeAddress(email: string | undefined): string | undefined {
-  let address = email?.trim() ?? "";
+  if (email === undefined) return undefined;
+  // The same people write message after message: their addresses are checked once (a bounded memo).
+  if (checkedAddresses.has(email)) return checkedAddresses.get(email);
+  const checked = checkAddress(email);
+  if (checkedAddresses.size >= 10_000) checkedAddresses.clear();
+  checkedAddresses.set(email, checked);
+  return checked;
+}
+
+const checkedAddresses = new Map<string, string | undefined>();
+
+function checkAddress(email: string): string | undefined {
+  let address = email.trim();
   const at = address.lastIndexOf("@");
   if (at > 0 && /[^\x00-\x7f]/.test(address.slice(at + 1))) {
     address = `${address.slice(0, at)}@${domainToASCII(address.slice(at + 1))}`;
