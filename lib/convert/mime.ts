@@ -352,8 +352,7 @@ function normalizedHeaderKey(key: string): string {
 }
 
 function normalizeHeaderKey(key: string): string {
-  return key
-    .replace(/\r?\n|\r/g, " ")
+  return flat(key)
     .trim()
     .toLowerCase()
     .replace(/^X-SMTPAPI$|^(MIME|DKIM|ARC|BIMI)\b|^[a-z]|-(SPF|FBL|ID|MD5)$|-[a-z]/gi, (c) => c.toUpperCase())

@@ -170,7 +170,6 @@ async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise
  * model after it so that the import does not parse the MIME again; a big one as a blob of its own.
  * `email` is the model the MIME was written from, when it holds everything the import needs.
  */
-/** Stages a message's MIME: in the page's bundle when small (with its Graph model), else as a blob of its own. */
 async function stageMime(ctx: Collecting, messageId: string, mime: Readable | Buffer, email?: EmailModel) {
   let head: Buffer;
   if (Buffer.isBuffer(mime) && mime.length <= BUNDLED_MESSAGE_MAX_BYTES) {

@@ -58,7 +58,7 @@ export function workerEnv(h: Harness, overrides: Record<string, string> = {}): N
  * output), the compiled worker instead, exactly as `npm start` runs it.
  */
 export function spawnWorker(env: NodeJS.ProcessEnv, { compiled }: { compiled?: string } = {}): WorkerProcess {
-  // The heap limit npm start gives the worker (scripts/start.ts).
+  // The heap cap npm start gives the worker (compiledWorkerArgs), with or without tsx.
   const args = compiled
     ? compiledWorkerArgs(compiled)
     : ["--import", "tsx", ...compiledWorkerArgs(path.join(root, "scripts/worker.ts"))];

@@ -1,9 +1,8 @@
 // `npm run bench -- --kill N`: one import run worked by `scripts/worker.ts` processes (as `npm start`
 // runs them) that are SIGKILLed N times while they collect and import, each time replaced by a new
 // one (`--kill 0`: the finishing workers do the whole run, for their memory and rate; `--workers N`
-// finishes with N processes, 1 by default); then the ledger and the
-// Microsoft 365 sandbox's mailboxes are compared: every (message, mailbox) pair the ledger owes must
-// be in its mailbox exactly once.
+// finishes with N processes, 1 by default); then the ledger and the Microsoft 365 sandbox's mailboxes
+// are compared: every (message, mailbox) pair the ledger owes must be in its mailbox exactly once.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
