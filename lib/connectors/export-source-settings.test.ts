@@ -2,6 +2,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { generateKey } from "openpgp";
 import ssh2 from "ssh2";
 import { beforeAll, describe, expect, it } from "vitest";
+import { generateSshKeyPair } from "@/sandbox/symphony/sftp";
 import {
   parseSourceStep,
   PGP_KEY_ERRORS,
@@ -12,12 +13,8 @@ import {
 
 const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const rsaPem = rsa.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-const ssh = ssh2.utils.generateKeyPairSync("ed25519");
-const lockedSsh = ssh2.utils.generateKeyPairSync("ed25519", {
-  passphrase: "secret words",
-  cipher: "aes256-ctr",
-  rounds: 16,
-});
+const ssh = generateSshKeyPair();
+const lockedSsh = generateSshKeyPair({ passphrase: "secret words", cipher: "aes256-ctr", rounds: 16 });
 const FINGERPRINT = `SHA256:${"A".repeat(40)}b+/`;
 
 let pgp: { privateKey: string; publicKey: string; passphrase: string };

@@ -5,6 +5,7 @@ import type { Readable } from "node:stream";
 import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSymphonySandbox, type SymphonySandbox } from "@/sandbox/symphony/index";
+import { generateSshKeyPair } from "@/sandbox/symphony/sftp";
 import { createSftpDelivery, probeSftpHostKey, type SftpOptions } from "./sftp";
 import { HostKeyMismatchError, SftpError } from "./sftp-errors";
 import { hostKeyOf } from "./ssh-host-key";
@@ -38,7 +39,7 @@ const withPassword = () => ({
 const withKey = () => ({ ...withPassword(), password: undefined, privateKeyPem: access.privateKeyPem });
 /** A fingerprint the sandbox's server does not have. */
 const otherFingerprint = () => {
-  const key = ssh2.utils.parseKey(ssh2.utils.generateKeyPairSync("ed25519").public);
+  const key = ssh2.utils.parseKey(generateSshKeyPair().public);
   if (key instanceof Error) throw key;
   return hostKeyOf(key.getPublicSSH()).fingerprint;
 };
@@ -259,7 +260,7 @@ describe("what reaches a server whose host key is not trusted", () => {
 
 /** An SSH server that records and refuses every authentication attempt. */
 async function refusingSshServer() {
-  const hostKey = ssh2.utils.generateKeyPairSync("ed25519");
+  const hostKey = generateSshKeyPair();
   const parsed = ssh2.utils.parseKey(hostKey.public);
   if (parsed instanceof Error) throw parsed;
   const attempts: { method: string; username: string }[] = [];

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import ssh2, { type SFTPWrapper } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSymphonySandbox, type SftpAccess, type SymphonySandbox } from "./index";
+import { generateSshKeyPair } from "./sftp";
 
 const { Client } = ssh2;
 const PERMISSION_DENIED = 3;
@@ -148,6 +149,16 @@ describe("SFTP delivery", () => {
       session.end();
     } finally {
       await again.close();
+    }
+  });
+});
+
+describe("SSH keys for the SFTP site", () => {
+  it("are always ones ssh2 itself can read, also the one in 256 its generator shortens", () => {
+    for (let drawn = 0; drawn < 1500; drawn++) {
+      const pair = generateSshKeyPair();
+      expect(ssh2.utils.parseKey(pair.private)).not.toBeInstanceOf(Error);
+      expect(ssh2.utils.parseKey(pair.public)).not.toBeInstanceOf(Error);
     }
   });
 });

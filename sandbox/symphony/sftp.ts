@@ -41,11 +41,25 @@ export function sshFingerprint(publicKeyBlob: Buffer): string {
   return `SHA256:${createHash("sha256").update(publicKeyBlob).digest("base64").replace(/=+$/, "")}`;
 }
 
+type KeyCipher = { passphrase: string; cipher: string; rounds: number };
+
+/**
+ * An ed25519 key pair in OpenSSH format. ssh2's generator drops a leading zero byte of the public key
+ * (about one key in 256) and its own parser then refuses both halves, so such a key is drawn again.
+ */
+export function generateSshKeyPair(cipher?: KeyCipher): { private: string; public: string } {
+  for (;;) {
+    const pair = cipher ? utils.generateKeyPairSync("ed25519", cipher) : utils.generateKeyPairSync("ed25519");
+    const usable = [utils.parseKey(pair.private, cipher?.passphrase), utils.parseKey(pair.public)];
+    if (!usable.some((key) => key instanceof Error)) return pair;
+  }
+}
+
 /** A host key, a user key and a password, for a server that keeps them across restarts. */
 export function generateSftpSecrets(): { hostKeyPem: string; privateKeyPem: string; password: string } {
   return {
-    hostKeyPem: utils.generateKeyPairSync("ed25519").private,
-    privateKeyPem: utils.generateKeyPairSync("ed25519").private,
+    hostKeyPem: generateSshKeyPair().private,
+    privateKeyPem: generateSshKeyPair().private,
     password: randomBytes(18).toString("base64url"),
   };
 }
