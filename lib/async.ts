@@ -30,3 +30,40 @@ export function cachedLoad<K, V>(cache: Map<K, Promise<V>>, key: K, load: (key: 
   }
   return entry;
 }
+
+export type Lease<V> = {
+  /** The shared value, loaded by the first holder that asks; a failed load is forgotten. */
+  load(load: () => Promise<V>): Promise<V>;
+  release(): void;
+};
+
+/** Values shared by the holders of one key and dropped when the last holder releases it. */
+export function createSharedLoads<V>(): { lease(key: string): Lease<V> } {
+  const entries = new Map<string, { value?: Promise<V>; holders: number }>();
+  return {
+    lease(key) {
+      const entry = entries.get(key) ?? { holders: 0 };
+      entry.holders += 1;
+      entries.set(key, entry);
+      let released = false;
+      return {
+        load(load) {
+          if (!entry.value) {
+            const value = load();
+            entry.value = value;
+            value.catch(() => {
+              if (entry.value === value) entry.value = undefined;
+            });
+          }
+          return entry.value;
+        },
+        release() {
+          if (released) return;
+          released = true;
+          entry.holders -= 1;
+          if (entry.holders === 0) entries.delete(key);
+        },
+      };
+    },
+  };
+}

@@ -12,11 +12,17 @@ import { claimItems, countDuplicatesRemoved, extendClaims, pendingItems, type Cl
 import { createOutcomeWriter, type OutcomeWriter } from "./outcome-writer";
 import { importItemFor, itemKey, stagedKey } from "./staged-item";
 import { errorMessage } from "@/lib/errors";
-import { cachedLoad } from "@/lib/async";
+import { createSharedLoads, type Lease } from "@/lib/async";
+import { InFlight } from "./in-flight";
 
 export type DeliveryOptions = {
-  /** Items claimed at once; they are imported concurrently (the Graph scheduler paces each mailbox). */
+  /** Items imported at once (the Graph scheduler paces each mailbox); more are claimed as they end. */
   batchSize: number;
+  /**
+   * Items of one mailbox imported at once: Graph takes 4 requests at a time per mailbox, and the
+   * rest of the batch goes to other mailboxes.
+   */
+  perMailbox: number;
   /** How long a claim lasts without renewal: a killed worker's items are free again after it. */
   claimSeconds: number;
   /**
@@ -35,6 +41,7 @@ export type DeliveryOptions = {
 
 export const defaultDeliveryOptions: DeliveryOptions = {
   batchSize: 32,
+  perMailbox: 4,
   claimSeconds: 60,
   maxAttempts: 5,
   maxRetryDelaySeconds: 30,
@@ -64,63 +71,65 @@ export type DeliveryContext = {
  * Imports the connector's PENDING items until none is left that this worker may take. With
  * `untilAllDone`, it also waits for items other workers hold or that wait for a retry, and takes
  * over those whose claim expires: when it returns, no item of the connector is PENDING.
+ *
+ * Up to `batchSize` items are in flight, at most `perMailbox` of one mailbox; as items end, more are
+ * claimed, so one slow mailbox never holds the others back.
  */
 export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { untilAllDone: boolean }): Promise<void> {
+  const { batchSize, perMailbox, claimSeconds } = ctx.options;
   const outcomes = createOutcomeWriter({ maxItems: 64, maxDelayMs: 20 });
-  for (;;) {
-    ctx.signal?.throwIfAborted();
-    const batch = await claimItems({
-      connectorId: ctx.connectorId,
-      runId: ctx.runId,
-      workerId: ctx.workerId,
-      limit: ctx.options.batchSize,
-      claimSeconds: ctx.options.claimSeconds,
-    });
-    if (batch.length > 0) {
-      await deliverBatch(ctx, batch, outcomes);
-      continue;
-    }
-    if (!untilAllDone) return;
-    const pending = await pendingItems(ctx.connectorId);
-    if (pending.total === 0) return;
-    await sleep(500, undefined, { signal: ctx.signal });
-  }
-}
-
-async function deliverBatch(ctx: DeliveryContext, batch: ClaimedItem[], outcomes: OutcomeWriter) {
-  const inFlight = new Set(batch.map((item) => item.id));
-  const renew = setInterval(
-    () => void extendClaims(ctx.workerId, [...inFlight], ctx.options.claimSeconds).catch(() => {}),
-    (ctx.options.claimSeconds * 1000) / 3,
+  const flight = new InFlight<ClaimedItem>(
+    (ids) => extendClaims(ctx.workerId, ids, claimSeconds),
+    (claimSeconds * 1000) / 3,
   );
   // The items of one message (one per mailbox) are claimed together: its entry is read once.
-  const parsed = new Map<string, Promise<ImportItem>>();
+  const parsed = createSharedLoads<ImportItem>();
+  const refillAt = Math.max(1, Math.floor(batchSize / 4));
   try {
-    const results = await Promise.allSettled(
-      batch.map(async (item) => {
-        try {
-          await deliverItem(ctx, item, parsed, outcomes);
-        } finally {
-          inFlight.delete(item.id);
+    while (flight.errors.length === 0) {
+      ctx.signal?.throwIfAborted();
+      if (batchSize - flight.size >= refillAt) {
+        const claimed = await claimItems({
+          connectorId: ctx.connectorId,
+          runId: ctx.runId,
+          workerId: ctx.workerId,
+          limit: batchSize - flight.size,
+          perMailbox,
+          held: flight.held,
+          claimSeconds,
+        });
+        for (const item of claimed) {
+          flight.start(item, async () => {
+            const entry = parsed.lease(stagedKey(item));
+            try {
+              await deliverItem(ctx, item, entry, outcomes);
+            } finally {
+              entry.release();
+            }
+          });
         }
-      }),
-    );
-    // Without a token nothing can be imported: stop the run instead of failing every item.
-    const authFailure = results.find(
-      (r): r is PromiseRejectedResult => r.status === "rejected" && r.reason instanceof M365AuthError,
-    );
-    if (authFailure) throw authFailure.reason;
-    const other = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (other) throw other.reason;
+      }
+      if (flight.size > 0) {
+        await flight.next();
+        continue;
+      }
+      if (!untilAllDone) break;
+      const pending = await pendingItems(ctx.connectorId);
+      if (pending.total === 0) break;
+      await sleep(500, undefined, { signal: ctx.signal });
+    }
   } finally {
-    clearInterval(renew);
+    await flight.close();
   }
+  // Without a token nothing can be imported: stop the run instead of failing every item.
+  const failure = flight.errors.find((error) => error instanceof M365AuthError) ?? flight.errors[0];
+  if (failure !== undefined) throw failure;
 }
 
 async function deliverItem(
   ctx: DeliveryContext,
   item: ClaimedItem,
-  parsed: Map<string, Promise<ImportItem>>,
+  parsed: Lease<ImportItem>,
   outcomes: OutcomeWriter,
 ): Promise<void> {
   const key = itemKey(ctx.connectorId, item.messageId);
@@ -137,7 +146,7 @@ async function deliverItem(
       }
       userId = owner.userId;
       const folderId = await ctx.writer.ensureSymphonyFolder(owner.userId);
-      const importItem = await cachedLoad(parsed, stagedKey(item), () => importItemFor(ctx.staging, key, item));
+      const importItem = await parsed.load(() => importItemFor(ctx.staging, key, item));
       const result = await ctx.writer.importMessage(owner.userId, folderId, importItem, {
         firstAttempt: item.attempts === 1,
         signal: deadline.signal,

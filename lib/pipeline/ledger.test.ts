@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { ledgerMessage } from "@/lib/testing";
-import { blobsStillNeeded, recordPage, type CollectedMessage } from "./ledger";
+import { blobsStillNeeded, claimItems, recordPage, type CollectedMessage } from "./ledger";
 
 describe("staged blobs retention must keep", () => {
   const name = `retention-${Date.now()}`;
@@ -84,5 +84,67 @@ describe("recordPage", () => {
     expect(Math.abs(rows[0]!.items[0]!.updatedAt.getTime() - Date.now())).toBeLessThan(60_000);
     const after = await db.importRun.findUniqueOrThrow({ where: { id: run.id } });
     expect(after.messagesCollected).toBe(2);
+  });
+});
+
+describe("claimItems", () => {
+  const name = `claim-items-${Date.now()}`;
+  afterAll(() => db.connector.deleteMany({ where: { name } }));
+
+  it("claims oldest first, at most perMailbox per mailbox with those held, reaching past a busy chat", async () => {
+    const connector = await db.connector.create({ data: { name, createdBy: "test" } });
+    const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
+    const at = new Date("2026-11-30T12:00:00Z");
+    const message = (messageId: string, mailboxes: string[]): CollectedMessage => ({
+      messageId,
+      streamId: mailboxes.length === 2 ? "chat" : "room",
+      streamType: mailboxes.length === 2 ? "IM" : "ROOM",
+      sentAt: at,
+      senderUserId: "7",
+      senderEmail: "zed@bank.example",
+      senderName: "Zed",
+      participants: mailboxes,
+      attachmentNames: [],
+      attachedTo: null,
+      note: null,
+      blobName: `${name}/bundle`,
+      blobOffset: 0,
+      sizeBytes: 10,
+      modelBytes: 10,
+      recipients: mailboxes.map((mailbox) => ({ mailbox, status: "PENDING" as const, reason: null })),
+    });
+    // A two-person chat's 20 messages are stored before a room's one.
+    const chat = Array.from({ length: 20 }, (_, i) => message(`chat-${i}`, ["ann@x.example", "bob@x.example"]));
+    const room = message("room-0", ["carol@x.example", "dave@x.example", "erin@x.example"]);
+    await recordPage({
+      connectorId: connector.id,
+      runId: run.id,
+      messages: [...chat, room],
+      keys: [],
+      checkpoint: { kind: "stream", streamId: "room", at, messageId: "room-0" },
+    });
+
+    const claim = (held: Record<string, number>) =>
+      claimItems({
+        connectorId: connector.id,
+        runId: run.id,
+        workerId: "claim-test",
+        limit: 8,
+        perMailbox: 3,
+        held: new Map(Object.entries(held)),
+        claimSeconds: 60,
+      }).then((items) => items.map((item) => `${item.mailbox.split("@")[0]}:${item.messageId}`).sort());
+
+    expect(await claim({})).toEqual(
+      ["ann:chat-0", "ann:chat-1", "ann:chat-2", "bob:chat-0", "bob:chat-1", "bob:chat-2"]
+        .concat(["carol:room-0", "dave:room-0"])
+        .sort(),
+    );
+    // Ann and Bob are full, Carol and Dave have nothing left: only Erin's item is free to take.
+    expect(await claim({ "ann@x.example": 3, "bob@x.example": 3, "carol@x.example": 1, "dave@x.example": 1 })).toEqual([
+      "erin:room-0",
+    ]);
+    // Two of Ann's items ended: two more of hers (and none of Bob's, still full).
+    expect(await claim({ "ann@x.example": 1, "bob@x.example": 3 })).toEqual(["ann:chat-3", "ann:chat-4"]);
   });
 });

@@ -143,25 +143,50 @@ export type ClaimedItem = {
   modelBytes: number | null;
 };
 
+/** How far past `limit` a claim looks for items of mailboxes that still have room. */
+const CLAIM_SCAN_FACTOR = 8;
+
 /**
  * Claims up to `limit` PENDING items of the connector that nobody holds (or whose holder's claim
- * expired, or whose retry delay has passed), oldest first so every mailbox moves. `attempts` is
- * incremented here, before any Graph call, so a later attempt knows to look the message up first.
+ * expired, or whose retry delay has passed), oldest first so every mailbox moves, and at most
+ * `perMailbox` per mailbox counting the `held` ones this worker still imports: items are stored a
+ * conversation at a time, and without the cap a claim of a two-person chat's items would keep two
+ * mailboxes busy while the rest waited. `attempts` is incremented here, before any Graph call, so a
+ * later attempt knows to look the message up first.
  */
 export async function claimItems(args: {
   connectorId: string;
   runId: string;
   workerId: string;
   limit: number;
+  perMailbox: number;
+  held?: ReadonlyMap<string, number>;
   claimSeconds: number;
 }) {
+  const held = [...(args.held ?? new Map<string, number>())];
+  const full = held.filter(([, count]) => count >= args.perMailbox).map(([mailbox]) => mailbox);
   return db.$queryRaw<ClaimedItem[]>`
-    WITH picked AS (
-      SELECT id FROM "ImportItem"
+    WITH held AS (
+      SELECT * FROM unnest(${held.map(([mailbox]) => mailbox)}::text[], ${held.map(([, count]) => count)}::int[])
+        AS h(mailbox, count)
+    ), candidates AS (
+      SELECT id, mailbox FROM "ImportItem"
       WHERE "connectorId" = ${args.connectorId}::uuid AND status = 'PENDING'
         AND ("claimedUntil" IS NULL OR "claimedUntil" < ${NOW})
+        AND mailbox <> ALL(${full}::text[])
       ORDER BY id
+      LIMIT ${args.limit * CLAIM_SCAN_FACTOR}
+    ), wanted AS (
+      SELECT ranked.id FROM (
+        SELECT id, mailbox, row_number() OVER (PARTITION BY mailbox ORDER BY id) AS rank FROM candidates
+      ) AS ranked LEFT JOIN held USING (mailbox)
+      WHERE ranked.rank <= ${args.perMailbox} - COALESCE(held.count, 0)
+      ORDER BY ranked.id
       LIMIT ${args.limit}
+    ), picked AS (
+      SELECT id FROM "ImportItem"
+      WHERE id IN (SELECT id FROM wanted) AND status = 'PENDING'
+        AND ("claimedUntil" IS NULL OR "claimedUntil" < ${NOW})
       FOR UPDATE SKIP LOCKED
     )
     UPDATE "ImportItem" AS item

@@ -124,12 +124,12 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
 
 export type DrainOptions = Pick<RunOptions, "workerId" | "signal" | "environment" | "delivery">;
 
-/** Helps with a run's import phase: imports PENDING items of its connector until none is free to take. */
 /** True when the run no longer exists (deleting a connector deletes its runs). */
 export async function runIsGone(runId: string): Promise<boolean> {
   return (await db.importRun.count({ where: { id: runId } })) === 0;
 }
 
+/** Helps with a run's import phase: imports PENDING items of its connector until none is free to take. */
 export async function drainRun(runId: string, options: DrainOptions): Promise<void> {
   const run = await db.importRun.findUniqueOrThrow({ where: { id: runId }, include: { connector: true } });
   if (isFinished(run.status)) return;
