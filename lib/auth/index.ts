@@ -1,4 +1,3 @@
-export * from "./authority";
 export * from "./bearer";
 export * from "./options";
 export * from "./roles";

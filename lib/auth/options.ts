@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import type { NextAuthOptions } from "next-auth";
 import type { OAuthConfig } from "next-auth/providers/oauth";
 import { ConfigError, config, required, type Config } from "@/lib/config";
-import { authorityUrl } from "./authority";
+import { authorityUrl } from "@/lib/m365";
 import { CLIENT_ASSERTION_TYPE, signClientAssertion, type ClientCertificate } from "./client-assertion";
 import { rolesFromClaims } from "./roles";
 

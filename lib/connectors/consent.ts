@@ -5,11 +5,10 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { recordAudit } from "@/lib/audit";
-import { authorityUrl } from "@/lib/auth";
 import { config, required } from "@/lib/config";
 import { db } from "@/lib/db";
 import { logger } from "@/lib/logger";
-import { M365AuthError, verifyTenantAccess } from "@/lib/m365";
+import { authorityUrl, M365AuthError, verifyTenantAccess } from "@/lib/m365";
 import { environmentFromConfig } from "@/lib/pipeline";
 import { completed, loadForEdit } from "./draft";
 import { errorMessage } from "@/lib/errors";
@@ -29,7 +28,9 @@ export async function beginConsent(connectorId: string, admin: { oid: string; ac
     });
     await recordAudit({ connectorId, actor: admin.actor, action: "connector.consent_requested" }, tx);
   });
-  const url = new URL(`${authorityUrl(config().ENTRA_TENANT_ID ?? "organizations")}/adminconsent`);
+  const url = new URL(
+    `${authorityUrl(config().ENTRA_TENANT_ID ?? "organizations", config().ENTRA_AUTHORITY_HOST)}/adminconsent`,
+  );
   url.searchParams.set("client_id", required("ENTRA_CLIENT_ID"));
   url.searchParams.set("redirect_uri", consentRedirectUri());
   url.searchParams.set("state", state);

@@ -7,6 +7,7 @@ export {
   type SchedulerOptions,
 } from "./scheduler";
 export { createTokenProvider, GRAPH_SCOPE, graphScope, type TokenProvider } from "./token";
+export { authorityUrl } from "./authority";
 export { m365SettingsSchema, parseM365Settings, type M365Settings, type M365SettingsInput } from "./settings";
 export {
   DEFAULT_MAX_RECEIVE_BYTES,

@@ -1,3 +1,4 @@
+import { authorityUrl } from "./authority";
 import { X509Certificate } from "node:crypto";
 import { AuthError, ConfidentialClientApplication, ServerError, type NodeAuthOptions } from "@azure/msal-node";
 import { M365AuthError, type M365AuthFailure } from "./errors";
@@ -81,7 +82,7 @@ function authOptions(settings: M365Settings): NodeAuthOptions {
   const host = new URL(settings.authorityHost).host;
   const options: NodeAuthOptions = {
     clientId: settings.clientId,
-    authority: `${settings.authorityHost}/${settings.tenantId}`,
+    authority: authorityUrl(settings.tenantId, settings.authorityHost),
     // A host other than the worldwide one (national cloud, the sandbox) is declared trusted, so msal
     // uses it as given instead of asking login.microsoftonline.com to validate it.
     knownAuthorities: host === MICROSOFT_AUTHORITY_HOST ? [] : [host],
