@@ -108,9 +108,11 @@ export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { u
             }
           });
         }
+        // Items may have ended during the claim: while claims find work, fill the room they left.
+        if (claimed.length > 0) continue;
       }
       if (flight.size > 0) {
-        await flight.next();
+        await flight.next(1000);
         continue;
       }
       if (!untilAllDone) break;

@@ -49,9 +49,15 @@ export class InFlight<T extends Item> {
     this.running.add(run);
   }
 
-  /** Resolves when the next item in flight ends. */
-  next(): Promise<void> {
-    return new Promise((resolve) => this.waiting.push(resolve));
+  /** Resolves when the next item in flight ends, or after `timeoutMs` (retries fall due meanwhile). */
+  next(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.waiting.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** Waits for every item in flight, then stops renewing claims. */
