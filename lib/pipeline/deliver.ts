@@ -48,6 +48,13 @@ export const defaultDeliveryOptions: DeliveryOptions = {
   attemptTimeoutSeconds: 1800,
 };
 
+/**
+ * An item in flight this long no longer counts against `batchSize` (see in-flight.ts), up to
+ * `PARKED_LIMIT` times `batchSize` items in flight in all.
+ */
+const PARKED_AFTER_MS = 2000;
+const PARKED_LIMIT = 4;
+
 /** The status log's note on an item whose retried create had landed twice. */
 const DUPLICATE_REMOVED =
   "a second copy, left by a create that timed out but went through before its retry, was deleted";
@@ -72,8 +79,8 @@ export type DeliveryContext = {
  * `untilAllDone`, it also waits for items other workers hold or that wait for a retry, and takes
  * over those whose claim expires: when it returns, no item of the connector is PENDING.
  *
- * Up to `batchSize` items are in flight, at most `perMailbox` of one mailbox; as items end, more are
- * claimed, so one slow mailbox never holds the others back.
+ * Up to `batchSize` items are in flight (more while some are parked), at most `perMailbox` of one
+ * mailbox; as items end, more are claimed, so one slow mailbox never holds the others back.
  */
 export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { untilAllDone: boolean }): Promise<void> {
   const { batchSize, perMailbox, claimSeconds } = ctx.options;
@@ -88,12 +95,13 @@ export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { u
   try {
     while (flight.errors.length === 0) {
       ctx.signal?.throwIfAborted();
-      if (batchSize - flight.size >= refillAt) {
+      const room = Math.min(batchSize - flight.active(PARKED_AFTER_MS), PARKED_LIMIT * batchSize - flight.size);
+      if (room >= refillAt) {
         const claimed = await claimItems({
           connectorId: ctx.connectorId,
           runId: ctx.runId,
           workerId: ctx.workerId,
-          limit: batchSize - flight.size,
+          limit: room,
           perMailbox,
           held: flight.held,
           claimSeconds,

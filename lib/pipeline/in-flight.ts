@@ -1,10 +1,14 @@
 // The items one worker is importing: each holds its claim (renewed while it runs) and a slot of its
-// mailbox until its attempt ends, so new items can be claimed as soon as others finish.
+// mailbox until its attempt ends, so new items can be claimed as soon as others finish. An item in
+// flight for long is parked: waiting for its mailbox's Graph budget or Retry-After, or uploading a
+// large file. It keeps its slot of the mailbox but not of the worker, so a few busy mailboxes never
+// fill the worker while the others wait.
 
 type Item = { id: bigint; mailbox: string };
 
 export class InFlight<T extends Item> {
-  private readonly items = new Map<bigint, T>();
+  /** When each item in flight started, by id. */
+  private readonly items = new Map<bigint, number>();
   private readonly mailboxes = new Map<string, number>();
   private readonly running = new Set<Promise<void>>();
   private readonly failures: Error[] = [];
@@ -21,6 +25,13 @@ export class InFlight<T extends Item> {
     return this.items.size;
   }
 
+  /** Items started less than `parkedAfterMs` ago. */
+  active(parkedAfterMs: number, now = Date.now()): number {
+    let active = 0;
+    for (const startedAt of this.items.values()) if (now - startedAt < parkedAfterMs) active += 1;
+    return active;
+  }
+
   /** Items in flight per mailbox. */
   get held(): ReadonlyMap<string, number> {
     return this.mailboxes;
@@ -32,7 +43,7 @@ export class InFlight<T extends Item> {
   }
 
   start(item: T, work: (item: T) => Promise<void>): void {
-    this.items.set(item.id, item);
+    this.items.set(item.id, Date.now());
     this.mailboxes.set(item.mailbox, (this.mailboxes.get(item.mailbox) ?? 0) + 1);
     const run = work(item)
       .catch((error: unknown) => void this.failures.push(error instanceof Error ? error : new Error(String(error))))
