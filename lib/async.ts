@@ -22,12 +22,14 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, map: (i
 
 /** One load in flight per key; a failed load is forgotten, so the next call tries again. */
 export function cachedLoad<K, V>(cache: Map<K, Promise<V>>, key: K, load: (key: K) => Promise<V>): Promise<V> {
-  let entry = cache.get(key);
-  if (!entry) {
-    entry = load(key);
-    cache.set(key, entry);
-    entry.catch(() => cache.delete(key));
-  }
+  const cached = cache.get(key);
+  if (cached) return cached;
+  const entry = load(key);
+  cache.set(key, entry);
+  // Forget this load only: the key may have been dropped and loaded again meanwhile.
+  entry.catch(() => {
+    if (cache.get(key) === entry) cache.delete(key);
+  });
   return entry;
 }
 
@@ -37,31 +39,26 @@ export type Lease<V> = {
   release(): void;
 };
 
-/** Values shared by the holders of one key and dropped when the last holder releases it. */
+/** Values shared by the holders of one key (loaded with `cachedLoad`) and dropped when the last holder releases it. */
 export function createSharedLoads<V>(): { lease(key: string): Lease<V> } {
-  const entries = new Map<string, { value?: Promise<V>; holders: number }>();
+  const values = new Map<string, Promise<V>>();
+  const holders = new Map<string, number>();
   return {
     lease(key) {
-      const entry = entries.get(key) ?? { holders: 0 };
-      entry.holders += 1;
-      entries.set(key, entry);
+      holders.set(key, (holders.get(key) ?? 0) + 1);
       let released = false;
       return {
-        load(load) {
-          if (!entry.value) {
-            const value = load();
-            entry.value = value;
-            value.catch(() => {
-              if (entry.value === value) entry.value = undefined;
-            });
-          }
-          return entry.value;
-        },
+        load: (load) => cachedLoad(values, key, load),
         release() {
           if (released) return;
           released = true;
-          entry.holders -= 1;
-          if (entry.holders === 0) entries.delete(key);
+          const left = (holders.get(key) ?? 1) - 1;
+          if (left > 0) {
+            holders.set(key, left);
+          } else {
+            holders.delete(key);
+            values.delete(key);
+          }
         },
       };
     },

@@ -85,10 +85,7 @@ export type DeliveryContext = {
 export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { untilAllDone: boolean }): Promise<void> {
   const { batchSize, perMailbox, claimSeconds } = ctx.options;
   const outcomes = createOutcomeWriter({ maxItems: 64, maxDelayMs: 20 });
-  const flight = new InFlight<ClaimedItem>(
-    (ids) => extendClaims(ctx.workerId, ids, claimSeconds),
-    (claimSeconds * 1000) / 3,
-  );
+  const flight = new InFlight((ids) => extendClaims(ctx.workerId, ids, claimSeconds), (claimSeconds * 1000) / 3);
   // The items of one message (one per mailbox) are claimed together: its entry is read once.
   const parsed = createSharedLoads<ImportItem>();
   const refillAt = Math.max(1, Math.floor(batchSize / 4));

@@ -6,7 +6,7 @@
 
 type Item = { id: bigint; mailbox: string };
 
-export class InFlight<T extends Item> {
+export class InFlight {
   /** When each item in flight started, by id. */
   private readonly items = new Map<bigint, number>();
   private readonly mailboxes = new Map<string, number>();
@@ -42,10 +42,10 @@ export class InFlight<T extends Item> {
     return this.failures;
   }
 
-  start(item: T, work: (item: T) => Promise<void>): void {
+  start(item: Item, work: () => Promise<void>): void {
     this.items.set(item.id, Date.now());
     this.mailboxes.set(item.mailbox, (this.mailboxes.get(item.mailbox) ?? 0) + 1);
-    const run = work(item)
+    const run = work()
       .catch((error: unknown) => void this.failures.push(error instanceof Error ? error : new Error(String(error))))
       .finally(() => {
         this.items.delete(item.id);
