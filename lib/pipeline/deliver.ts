@@ -8,7 +8,14 @@ import {
 } from "@/lib/m365";
 import type { ImportItem } from "@/lib/m365";
 import type { StagingStore } from "@/lib/staging";
-import { busiestMailboxes, claimItems, countDuplicatesRemoved, extendClaims, pendingItems, type ClaimedItem } from "./ledger";
+import {
+  busiestMailboxes,
+  claimItems,
+  countDuplicatesRemoved,
+  extendClaims,
+  pendingItems,
+  type ClaimedItem,
+} from "./ledger";
 import { createOutcomeWriter, type OutcomeWriter } from "./outcome-writer";
 import { importItemFor, itemKey, stagedKey } from "./staged-item";
 import { errorMessage } from "@/lib/errors";
