@@ -242,6 +242,7 @@ describe("Actiance XML", () => {
   it("refuses a DOCTYPE: neither an external entity (XXE) nor billion laughs is ever expanded", async () => {
     const xxe = `<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n<FileDump><Conversation><RoomID>r</RoomID>${message("a", T0, "&xxe;")}</Conversation></FileDump>`;
     const laughs = `<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">${Array.from({ length: 9 }, (_, n) => `<!ENTITY lol${n + 1} "${`&lol${n || ""};`.repeat(10)}">`).join("")}]>\n<FileDump><Conversation><RoomID>r</RoomID>${message("a", T0, "&lol9;")}</Conversation></FileDump>`;
+    const rssBefore = process.memoryUsage().rss;
     for (const xml of [xxe, laughs]) {
       const error = await indexActiance(xmlSource(xml)).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(ExportFileError);
@@ -249,6 +250,8 @@ describe("Actiance XML", () => {
       expect((error as Error).message.startsWith(DOCTYPE_REFUSED)).toBe(true);
       expect((error as Error).message).not.toMatch(/root:|lollol/);
     }
+    // Billion laughs expanded would take gigabytes.
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(50 * 1024 * 1024);
     // An entity reference without any DOCTYPE is malformed, never resolved.
     const bare = `<FileDump><Conversation><RoomID>r</RoomID>${message("a", T0, "&xxe;")}</Conversation></FileDump>`;
     await expect(indexActiance(xmlSource(bare))).rejects.toThrow(

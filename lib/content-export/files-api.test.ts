@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SymphonyError, type RetryEvent } from "@/lib/symphony";
 import { startSymphonySandbox, type SymphonySandbox } from "@/sandbox/symphony/index";
 import { createFilesApiDelivery, type FilesApiOptions } from "./files-api";
+import { ExportDownloadError } from "./errors";
 import { testFilesApi } from "./test-connection";
 
 // 140 days of messages: more than 100 export files, so the listing needs several pages of 100.
@@ -142,6 +143,26 @@ describe("Files API delivery against the Symphony sandbox", () => {
     }
   });
 
+  it("fails a download that still fails after its retries as that file's own failure, and a failing list as the run's", async () => {
+    const delivery = createFilesApiDelivery(settingsOf(sandbox), quick);
+    try {
+      const { files } = await delivery.listNewest(1);
+      exports.setExportFaults({ downloadServerErrorShare: 1 });
+      const download = await delivery.open(files[0]!).catch((e: unknown) => e);
+      expect(download).toBeInstanceOf(ExportDownloadError);
+      expect((download as Error).message).toMatch(
+        /^the download failed: GET \{signedUrl\}: HTTP 503.*; nothing was imported from it and it is downloaded again next run$/,
+      );
+      exports.setExportFaults({ downloadServerErrorShare: 0, listServerErrorShare: 1 });
+      const listing = await delivery.listReady().catch((e: unknown) => e);
+      expect(listing).toBeInstanceOf(SymphonyError);
+      expect(listing).not.toBeInstanceOf(ExportDownloadError);
+      expect(listing).toMatchObject({ code: "server_error", endpoint: "GET /files/v1/" });
+    } finally {
+      await delivery.close();
+    }
+  });
+
   it("gets a fresh token when the access token is no longer accepted", async () => {
     const delivery = createFilesApiDelivery(settingsOf(sandbox), quick);
     try {
@@ -174,9 +195,11 @@ describe("Files API delivery against the Symphony sandbox", () => {
       const direct = createFilesApiDelivery(settingsOf(sandbox), quick);
       const error = await direct.open(files[0]!).catch((e: unknown) => e);
       await direct.close();
-      expect(error).toBeInstanceOf(SymphonyError);
-      expect((error as SymphonyError).message).toMatch(/storage refused a freshly signed download URL/);
-      expect((error as SymphonyError).message).not.toMatch(/X-Signature|X-Expires/);
+      // The file's own failure: it fails alone, and is downloaded again next run.
+      expect(error).toBeInstanceOf(ExportDownloadError);
+      expect((error as Error).message).toMatch(/storage refused a freshly signed download URL/);
+      expect((error as Error).message).not.toMatch(/X-Signature|X-Expires/);
+      expect((error as Error).cause).toBeInstanceOf(SymphonyError);
     } finally {
       await exports.setFileFault(file.id, null);
       await delivery.close();

@@ -28,6 +28,7 @@ import {
   signedUrlSchema,
   type FileMetadata,
 } from "./files-api-schemas";
+import { ExportDownloadError } from "./errors";
 import { hintsFromName } from "./name-hints";
 import {
   byUploadTime,
@@ -290,14 +291,31 @@ export function createFilesApiDelivery(
       };
     },
 
-    open(file, signal) {
-      return download(file.sourceId, signal);
+    async open(file, signal) {
+      try {
+        return await download(file.sourceId, signal);
+      } catch (error) {
+        throw ofThisFile(error) ? new ExportDownloadError(error) : error;
+      }
     },
 
     async close() {
       await http.dispatcher.close();
     },
   };
+}
+
+/**
+ * Whether a download's failure is this file's alone: what the storage answered for it, or its signed
+ * URL still throttled, failing or missing after the retries. A refused token or role, a storage or pod
+ * out of reach or on a refused address would fail every file the same way: those stop the run.
+ */
+function ofThisFile(error: unknown): error is SymphonyError {
+  if (!(error instanceof SymphonyError)) return false;
+  if (error.endpoint === DOWNLOAD_ENDPOINT) return !["unauthorized", "blocked_host", "redirect"].includes(error.code);
+  return ["rate_limited", "server_error", "not_found", "timeout", "invalid_response", "unexpected_status"].includes(
+    error.code,
+  );
 }
 
 /** A file still being written has no final size or hash yet. */
@@ -380,12 +398,14 @@ function nodeStream(body: WebReadableStream<Uint8Array>, signal?: AbortSignal): 
     out.destroy(
       signal?.aborted
         ? (signal.reason as Error)
-        : new SymphonyError({
-            code: "network",
-            endpoint: DOWNLOAD_ENDPOINT,
-            message: "download interrupted",
-            cause: error,
-          }),
+        : new ExportDownloadError(
+            new SymphonyError({
+              code: "network",
+              endpoint: DOWNLOAD_ENDPOINT,
+              message: "download interrupted",
+              cause: error,
+            }),
+          ),
     ),
   );
   out.on("close", () => source.destroy());

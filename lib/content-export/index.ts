@@ -1,5 +1,5 @@
 // Reading an export file (zip, PGP, Actiance XML, EML, file names): no database, no network.
-export { ExportFileError, DecryptionKeyError } from "./errors";
+export { ExportFileError, ExportDownloadError, DecryptionKeyError } from "./errors";
 export {
   openExportContent,
   SYMPHONY_XML_UNSUPPORTED,

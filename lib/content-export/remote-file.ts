@@ -34,7 +34,11 @@ export type ReadyListing = {
 export interface ExportDelivery {
   /** Files ready to read, oldest upload first; files still being written are left out and named. */
   listReady(options?: { uploadedAfter?: Date; signal?: AbortSignal }): Promise<ReadyListing>;
-  /** The file's bytes as stored (still encrypted when it is). */
+  /**
+   * The file's bytes as stored (still encrypted when it is). A failure of this file's own download,
+   * opening or reading, is an ExportDownloadError; one that would fail every file (sign-in, role, host
+   * key, server out of reach) is not.
+   */
   open(file: RemoteExportFile, signal?: AbortSignal): Promise<Readable>;
   close(): Promise<void>;
 }

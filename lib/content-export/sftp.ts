@@ -17,6 +17,7 @@ import {
   type ReadyListing,
   type RemoteExportFile,
 } from "./remote-file";
+import { ExportDownloadError } from "./errors";
 import { HostKeyMismatchError, SftpError } from "./sftp-errors";
 import { sftpProbeSchema, sftpSettingsSchema, type SftpSettings, type SftpSettingsInput } from "./sftp-settings";
 import { hostKeyOf, type HostKey } from "./ssh-host-key";
@@ -152,8 +153,11 @@ export function createSftpDelivery(input: SftpSettingsInput, options: SftpOption
       }
       const { sftp } = await connected();
       signal?.throwIfAborted();
+      // From here on a failure is this file's own (the connection and sign-in succeeded).
       await new Promise<void>((resolve, reject) =>
-        sftp.stat(path, (error) => (error ? reject(sftpStatusError(error, `read ${file.name}`)) : resolve())),
+        sftp.stat(path, (error) =>
+          error ? reject(new ExportDownloadError(sftpStatusError(error, `read ${file.name}`))) : resolve(),
+        ),
       );
       return readStream(sftp, path, file.name, signal);
     },
@@ -385,7 +389,9 @@ function readStream(sftp: SFTPWrapper, path: string, name: string, signal?: Abor
   const source = sftp.createReadStream(path);
   const out = new PassThrough();
   source.on("error", (error: unknown) =>
-    out.destroy(signal?.aborted ? (signal.reason as Error) : sftpStatusError(error, `read ${name}`)),
+    out.destroy(
+      signal?.aborted ? (signal.reason as Error) : new ExportDownloadError(sftpStatusError(error, `read ${name}`)),
+    ),
   );
   const abort = () => out.destroy(signal?.reason as Error);
   signal?.addEventListener("abort", abort, { once: true });

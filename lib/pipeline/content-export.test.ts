@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconciliationCsv, exportFileReports } from "@/lib/connectors";
 import { db } from "@/lib/db";
 import { runImport } from "./run";
+import { syncExportFiles } from "./export-files";
+import { exportDeliveryFor } from "./services";
 import { canRun, exactlyOnceProblems, startHarness, type Harness } from "@/lib/testing";
 
 if (!canRun) console.warn("lib/pipeline content export tests skipped: needs vitest's globalSetup");
@@ -22,6 +24,17 @@ function exports(h: Harness) {
   return h.symphony.contentExport;
 }
 
+/** An organisation of 10 people and 120 messages, exported daily (Actiance, PGP) through the Files API. */
+function filesApiHarness(seed: string) {
+  return startHarness({
+    seed,
+    users: 10,
+    messages: 120,
+    largeAttachments: false,
+    contentExport: { delivery: "FILES_API" },
+  });
+}
+
 async function files(h: Harness) {
   return db.exportFile.findMany({ where: { connectorId: h.connector.id }, orderBy: { id: "asc" } });
 }
@@ -30,13 +43,7 @@ describe.skipIf(!canRun)("Content Export through the Files API (Actiance XML, PG
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({
-      seed: "content-export",
-      users: 10,
-      messages: 120,
-      largeAttachments: false,
-      contentExport: { delivery: "FILES_API" },
-    });
+    h = await filesApiHarness("content-export");
   });
   afterAll(() => h?.close());
 
@@ -102,45 +109,6 @@ describe.skipIf(!canRun)("Content Export through the Files API (Actiance XML, PG
     }
   });
 
-  const faults = [
-    ["truncated", /cut short|integrity check failed/],
-    ["hash-mismatch", /integrity check failed/],
-    ["wrong-key", /key/i],
-    ["zip-bomb", /ratio|uncompressed|too large|bomb/i],
-    ["path-traversal", /unsafe path/],
-    ["malformed-xml", /XML|line/],
-    ["xxe", /DOCTYPE/],
-    ["symphony-xml", /Symphony XML is not supported yet: choose Actiance or EML/],
-  ] as const;
-
-  it.each(faults)(
-    "fails a file with a %s fault alone and imports it once the fault is cleared",
-    async (fault, reason) => {
-      await run(h); // everything else already imported: this run reads only the faulty file
-      const faulty = await exports(h).addFaultyFile(fault);
-      const before = await db.sourceMessage.count({ where: { connectorId: h.connector.id } });
-      const summary = await run(h);
-      expect(summary.status).toBe("PARTIAL");
-      const row = await db.exportFile.findFirstOrThrow({
-        where: { connectorId: h.connector.id, name: faulty.name, status: { not: "DONE" } },
-      });
-      expect(row.status).toBe("FAILED");
-      expect(row.reason).toMatch(reason);
-      expect(await db.exportFileMessage.count({ where: { exportFileId: row.id } })).toBe(0);
-      expect(await db.sourceMessage.count({ where: { connectorId: h.connector.id } })).toBe(before);
-
-      if (fault === "symphony-xml") return; // nothing to clear: the admin must change the export's format
-      await exports(h).setFileFault(faulty.id, null);
-      const next = await run(h);
-      const failed = await db.exportFile.findMany({ where: { connectorId: h.connector.id, status: "FAILED" } });
-      expect(next.status, shown({ next, failed })).toBe("SUCCEEDED");
-      const fixed = await db.exportFile.findUniqueOrThrow({ where: { id: row.id } });
-      expect(fixed).toMatchObject({ status: "DONE", reason: null });
-      expect(await db.exportFileMessage.count({ where: { exportFileId: row.id } })).toBe(fixed.messagesInFile);
-      expect((await exactlyOnceProblems(h)).problems).toEqual([]);
-    },
-  );
-
   it("leaves a file still being written for a later run", async () => {
     const writing = await exports(h).addFaultyFile("being-written");
     await run(h);
@@ -167,6 +135,123 @@ describe.skipIf(!canRun)("Content Export through the Files API (Actiance XML, PG
       expect(csv).toContain(file.name);
     }
     expect(csv).not.toContain("MESSAGES IN FILE != MESSAGES LEDGERED");
+
+    // A message of a file that is missing from the ledger is flagged (here: one link removed by hand).
+    const file = reports.find((report) => report.status === "DONE" && (report.messagesInFile ?? 0) > 0)!;
+    const link = await db.exportFileMessage.findFirstOrThrow({ where: { exportFileId: file.id } });
+    await db.exportFileMessage.delete({
+      where: {
+        exportFileId_sourceMessageId: { exportFileId: link.exportFileId, sourceMessageId: link.sourceMessageId },
+      },
+    });
+    const flagged = (await exportFileReports(h.connector.id)).find((report) => report.id === file.id)!;
+    expect(flagged).toMatchObject({ mismatch: true, messagesLedgered: file.messagesLedgered - 1 });
+    const line = (await reconciliationCsv(h.connector.id)).split("\r\n").find((row) => row.includes(file.name));
+    expect(line).toContain("MESSAGES IN FILE != MESSAGES LEDGERED");
+  });
+});
+
+describe.skipIf(!canRun)("Content Export files that are broken, hostile or cannot be downloaded", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await filesApiHarness("content-export-faults");
+  });
+  afterAll(() => h?.close());
+
+  const faults = [
+    ["truncated", /^integrity check failed: the SHA-256 .* \(\d+ of \d+ bytes received\)/],
+    [
+      "hash-mismatch",
+      /^integrity check failed: the SHA-256 of the downloaded file is [0-9a-f]{64}, Symphony published/,
+    ],
+    ["wrong-key", /^the file is encrypted to PGP key [0-9a-f]+, not to the configured decryption key \([0-9a-f, ]+\)$/],
+    ["zip-bomb", /compression ratio .* a zip bomb$/],
+    ["path-traversal", /^zip entry "\.\.\/\.\.\/evil\.txt" has an unsafe path/],
+    ["malformed-xml", /^the XML is malformed at /],
+    ["xxe", /DOCTYPE/],
+    [
+      "symphony-xml",
+      /^Symphony XML is not supported yet: choose Actiance or EML in the Admin Portal's Export Content settings/,
+    ],
+    [
+      "expired-url",
+      /^the download failed: .*the storage refused a freshly signed download URL; nothing was imported from it and it is downloaded again next run$/,
+    ],
+  ] as const;
+
+  it("ignores the files whose content ended before the connector's start date", async () => {
+    const scheduled = (await exports(h).files()).filter((file) => file.jobType === "SCHEDULED");
+    const startDate = new Date(scheduled[3]!.period.end);
+    const other = await db.connector.create({ data: { name: `start-date-${Date.now()}`, createdBy: "test" } });
+    const delivery = exportDeliveryFor(h.connector);
+    try {
+      await syncExportFiles(other.id, delivery, { startDate });
+      const recorded = await db.exportFile.findMany({ where: { connectorId: other.id }, select: { sourceId: true } });
+      const ids = new Set(recorded.map((row) => row.sourceId));
+      for (const file of scheduled) expect(ids.has(file.id), file.name).toBe(file.period.end > startDate.getTime());
+      expect(ids.size).toBeGreaterThan(0);
+    } finally {
+      await delivery.close();
+      await db.connector.delete({ where: { id: other.id } });
+    }
+  });
+
+  it("fails each faulty file alone with its reason, imports nothing of it, and imports it once the fault is cleared", async () => {
+    // Recurring files not yet imported: what each would bring is new, so a partial import would show.
+    const scheduled = (await exports(h).files()).filter((file) => file.jobType === "SCHEDULED");
+    if (scheduled.length < faults.length + 2) throw new Error(`only ${scheduled.length} daily files`);
+    const faulty = faults.map(([fault, reason], i) => ({ fault, reason, file: scheduled[i]! }));
+    for (const { fault, file } of faulty) await exports(h).setFileFault(file.id, fault);
+
+    const summary = await run(h);
+    expect(summary.status, shown(summary)).toBe("PARTIAL");
+    // Every good file's (message, mailbox) pairs once; none of a faulty file's (the sandbox leaves those out).
+    const before = await exactlyOnceProblems(h);
+    expect(before.problems).toEqual([]);
+    const ledger = await files(h);
+    for (const { fault, reason, file } of faulty) {
+      const row = ledger.find((candidate) => candidate.sourceId === file.id);
+      expect(row, fault).toMatchObject({ status: "FAILED" });
+      expect(row!.reason, fault).toMatch(reason);
+      expect(await db.exportFileMessage.count({ where: { exportFileId: row!.id } }), fault).toBe(0);
+    }
+    expect(ledger.filter((row) => row.status === "DONE")).toHaveLength(ledger.length - faulty.length);
+
+    for (const { file } of faulty) await exports(h).setFileFault(file.id, null);
+    const next = await run(h);
+    const failed = await db.exportFile.findMany({ where: { connectorId: h.connector.id, status: { not: "DONE" } } });
+    expect(next.status, shown({ next, failed })).toBe("SUCCEEDED");
+    const after = await exactlyOnceProblems(h);
+    expect(after.problems).toEqual([]);
+    expect(after.report.expected).toBeGreaterThan(before.report.expected);
+    for (const row of await files(h)) {
+      expect(row, row.name).toMatchObject({ status: "DONE", reason: null });
+      expect(await db.exportFileMessage.count({ where: { exportFileId: row.id } })).toBe(row.messagesInFile);
+    }
+  });
+
+  it("stops the run while the file list keeps failing, and goes on once it answers", async () => {
+    const day = new Date(exports(h).expectedItems().at(-1)!.sentAt).toISOString().slice(0, 10);
+    const before = await db.sourceMessage.count({ where: { connectorId: h.connector.id } });
+    const adhoc = await exports(h).addAdhocExport({ day });
+    const runId = await h.newRun();
+    const options = { workerId: "content-export-test", environment: h.environment };
+    exports(h).setExportFaults({ listServerErrorShare: 1 });
+    try {
+      // The run stops (to be retried by its job) rather than end as if there were no new files.
+      await expect(runImport(runId, options)).rejects.toThrow(/HTTP 500/);
+      expect(await db.exportFile.count({ where: { connectorId: h.connector.id, sourceId: adhoc.id } })).toBe(0);
+    } finally {
+      exports(h).setExportFaults({ listServerErrorShare: 0 });
+    }
+    const next = await runImport(runId, options);
+    expect(next.status, shown(next)).toBe("SUCCEEDED");
+    const row = await db.exportFile.findFirstOrThrow({ where: { connectorId: h.connector.id, sourceId: adhoc.id } });
+    expect(row).toMatchObject({ status: "DONE" });
+    // The ad-hoc file repeats a day already imported: nothing new, and nothing twice.
+    expect(await db.sourceMessage.count({ where: { connectorId: h.connector.id } })).toBe(before);
+    expect((await exactlyOnceProblems(h)).problems).toEqual([]);
   });
 });
 

@@ -17,13 +17,21 @@ export async function syncExportFiles(
   delivery: ExportDelivery,
   options: { startDate: Date | null; signal?: AbortSignal },
 ): Promise<{ files: ExportFile[]; stillWriting: string[] }> {
-  const newest = await db.exportFile.aggregate({ where: { connectorId }, _max: { uploadTime: true } });
-  const uploadedAfter = newest._max.uploadTime
-    ? new Date(newest._max.uploadTime.getTime() - LISTING_OVERLAP_MS)
-    : undefined;
+  const [newest, unfinished] = await Promise.all([
+    db.exportFile.aggregate({ where: { connectorId }, _max: { uploadTime: true } }),
+    db.exportFile.aggregate({ where: { connectorId, status: { not: "DONE" } }, _min: { uploadTime: true } }),
+  ]);
+  // From a day before the newest known upload, or from the oldest file not DONE: what the source
+  // says of a failed file now (a corrected hash, new bytes) is what its next attempt is checked against.
+  const from = [
+    newest._max.uploadTime && newest._max.uploadTime.getTime() - LISTING_OVERLAP_MS,
+    unfinished._min.uploadTime && unfinished._min.uploadTime.getTime() - 1,
+  ].filter((time): time is number => typeof time === "number");
+  const uploadedAfter = from.length > 0 ? new Date(Math.min(...from)) : undefined;
   const listing = await delivery.listReady({ uploadedAfter, signal: options.signal });
+  // A period's end is exclusive (a daily file ends at the next midnight): one ending at the start date holds nothing after it.
   const wanted = listing.ready.filter(
-    (file) => !(options.startDate && file.periodEnd && file.periodEnd < options.startDate),
+    (file) => !(options.startDate && file.periodEnd && file.periodEnd <= options.startDate),
   );
   await db.exportFile.createMany({
     data: wanted.map((file) => ({ connectorId, sourceId: file.sourceId, ...describe(file) })),

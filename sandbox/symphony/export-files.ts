@@ -216,6 +216,8 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
       file,
       {
         ...common,
+        // The file's own URLs expire; its .md5 is served as usual.
+        fault: r.fault === "expired-url" ? null : r.fault,
         id: `${r.id}-md5`,
         name: `${r.name}.md5`,
         contentType: "text/plain",
