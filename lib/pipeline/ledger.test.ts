@@ -89,15 +89,16 @@ describe("recordPage", () => {
 
 describe("claimItems", () => {
   const name = `claim-items-${Date.now()}`;
-  afterAll(() => db.connector.deleteMany({ where: { name } }));
+  afterAll(() => db.connector.deleteMany({ where: { name: { startsWith: name } } }));
 
-  it("claims oldest first, at most perMailbox per mailbox with those held, reaching past a busy chat", async () => {
-    const connector = await db.connector.create({ data: { name, createdBy: "test" } });
+  /** A connector whose ledger holds `messages` (streamId-n: the stream is before the dash), all PENDING. */
+  async function ledgerOf(label: string, messages: Array<[messageId: string, mailboxes: string[]]>) {
+    const connector = await db.connector.create({ data: { name: `${name}-${label}`, createdBy: "test" } });
     const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
     const at = new Date("2026-11-30T12:00:00Z");
-    const message = (messageId: string, mailboxes: string[]): CollectedMessage => ({
+    const collected = messages.map(([messageId, mailboxes]): CollectedMessage => ({
       messageId,
-      streamId: mailboxes.length === 2 ? "chat" : "room",
+      streamId: messageId.split("-")[0]!,
       streamType: mailboxes.length === 2 ? "IM" : "ROOM",
       sentAt: at,
       senderUserId: "7",
@@ -112,108 +113,72 @@ describe("claimItems", () => {
       sizeBytes: 10,
       modelBytes: 10,
       recipients: mailboxes.map((mailbox) => ({ mailbox, status: "PENDING" as const, reason: null })),
-    });
-    // A two-person chat's 20 messages are stored before a room's one.
-    const chat = Array.from({ length: 20 }, (_, i) => message(`chat-${i}`, ["ann@x.example", "bob@x.example"]));
-    const room = message("room-0", ["carol@x.example", "dave@x.example", "erin@x.example"]);
+    }));
+    const last = collected.at(-1)!;
     await recordPage({
       connectorId: connector.id,
       runId: run.id,
-      messages: [...chat, room],
+      messages: collected,
       keys: [],
-      checkpoint: { kind: "stream", streamId: "room", at, messageId: "room-0" },
+      checkpoint: { kind: "stream", streamId: last.streamId, at, messageId: last.messageId },
     });
-
-    const claim = (held: Record<string, number>) =>
+    const claim = (args: { limit: number; held?: Record<string, number>; busiest?: string[] }) =>
       claimItems({
         connectorId: connector.id,
         runId: run.id,
         workerId: "claim-test",
-        limit: 8,
+        limit: args.limit,
         perMailbox: 3,
-        held: new Map(Object.entries(held)),
+        held: new Map(Object.entries(args.held ?? {})),
+        busiest: args.busiest,
         claimSeconds: 60,
       }).then((items) => items.map((item) => `${item.mailbox.split("@")[0]}:${item.messageId}`).sort());
+    return { connectorId: connector.id, claim };
+  }
 
-    expect(await claim({})).toEqual(
+  it("claims oldest first, at most perMailbox per mailbox with those held, reaching past a busy chat", async () => {
+    // A two-person chat's 20 messages are stored before a room's one.
+    const { claim } = await ledgerOf("chat", [
+      ...Array.from({ length: 20 }, (_, i): [string, string[]] => [`chat-${i}`, ["ann@x.example", "bob@x.example"]]),
+      ["room-0", ["carol@x.example", "dave@x.example", "erin@x.example"]],
+    ]);
+    expect(await claim({ limit: 8 })).toEqual(
       ["ann:chat-0", "ann:chat-1", "ann:chat-2", "bob:chat-0", "bob:chat-1", "bob:chat-2"]
         .concat(["carol:room-0", "dave:room-0"])
         .sort(),
     );
     // Ann and Bob are full, Carol and Dave have nothing left: only Erin's item is free to take.
-    expect(await claim({ "ann@x.example": 3, "bob@x.example": 3, "carol@x.example": 1, "dave@x.example": 1 })).toEqual([
-      "erin:room-0",
-    ]);
+    const held = { "ann@x.example": 3, "bob@x.example": 3, "carol@x.example": 1, "dave@x.example": 1 };
+    expect(await claim({ limit: 8, held })).toEqual(["erin:room-0"]);
     // Two of Ann's items ended: two more of hers (and none of Bob's, still full).
-    expect(await claim({ "ann@x.example": 1, "bob@x.example": 3 })).toEqual(["ann:chat-3", "ann:chat-4"]);
+    expect(await claim({ limit: 8, held: { "ann@x.example": 1, "bob@x.example": 3 } })).toEqual([
+      "ann:chat-3",
+      "ann:chat-4",
+    ]);
   });
 
   it("claims the busiest mailboxes' oldest items first, wherever they were stored", async () => {
-    const connector = await db.connector.create({ data: { name: `${name}-busiest`, createdBy: "test" } });
-    const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
-    const at = new Date("2026-11-30T12:00:00Z");
-    const message = (messageId: string, mailboxes: string[]): CollectedMessage => ({
-      messageId,
-      streamId: messageId.split("-")[0]!,
-      streamType: "ROOM",
-      sentAt: at,
-      senderUserId: "7",
-      senderEmail: "zed@bank.example",
-      senderName: "Zed",
-      participants: mailboxes,
-      attachmentNames: [],
-      attachedTo: null,
-      note: null,
-      blobName: `${name}/bundle`,
-      blobOffset: 0,
-      sizeBytes: 10,
-      modelBytes: 10,
-      recipients: mailboxes.map((mailbox) => ({ mailbox, status: "PENDING" as const, reason: null })),
-    });
     // A desk head sits in a room whose 30 messages are stored after 40 of a chat she is not in.
-    const chat = Array.from({ length: 40 }, (_, i) => message(`chat-${i}`, ["ann@x.example", "bob@x.example"]));
-    const room = Array.from({ length: 30 }, (_, i) => message(`room-${i}`, ["desk@x.example", "carol@x.example"]));
-    await recordPage({
-      connectorId: connector.id,
-      runId: run.id,
-      messages: [...chat, ...room],
-      keys: [],
-      checkpoint: { kind: "stream", streamId: "room", at, messageId: "room-29" },
-    });
-    try {
-      expect(await busiestMailboxes(connector.id, { minItems: 30, limit: 3 })).toEqual([
-        "ann@x.example",
-        "bob@x.example",
-        "carol@x.example",
-      ]);
-      expect(await busiestMailboxes(connector.id, { minItems: 30, limit: 2 })).toHaveLength(2);
-      expect(await busiestMailboxes(connector.id, { minItems: 41, limit: 3 })).toEqual([]);
+    const { connectorId, claim } = await ledgerOf("desk", [
+      ...Array.from({ length: 40 }, (_, i): [string, string[]] => [`chat-${i}`, ["ann@x.example", "bob@x.example"]]),
+      ...Array.from({ length: 30 }, (_, i): [string, string[]] => [`room-${i}`, ["desk@x.example", "carol@x.example"]]),
+    ]);
+    expect(await busiestMailboxes(connectorId, { minItems: 30, limit: 3 })).toEqual([
+      "ann@x.example",
+      "bob@x.example",
+      "carol@x.example",
+    ]);
+    expect(await busiestMailboxes(connectorId, { minItems: 30, limit: 2 })).toHaveLength(2);
+    expect(await busiestMailboxes(connectorId, { minItems: 41, limit: 3 })).toEqual([]);
 
-      const claim = (busiest: string[], held: Record<string, number> = {}, limit = 4) =>
-        claimItems({
-          connectorId: connector.id,
-          runId: run.id,
-          workerId: "claim-test",
-          limit,
-          perMailbox: 3,
-          held: new Map(Object.entries(held)),
-          busiest,
-          claimSeconds: 60,
-        }).then((items) => items.map((item) => `${item.mailbox.split("@")[0]}:${item.messageId}`).sort());
-
-      expect(await claim(["desk@x.example"])).toEqual(["ann:chat-0", "desk:room-0", "desk:room-1", "desk:room-2"]);
-      // The desk head's three are still held: the claim goes on in stored order.
-      expect(await claim(["desk@x.example"], { "desk@x.example": 3, "ann@x.example": 1 })).toEqual(
-        ["ann:chat-1", "ann:chat-2", "bob:chat-0", "bob:chat-1"].sort(),
-      );
-      // One of hers ended: her next one comes before Carol's, stored earlier.
-      const full = { "ann@x.example": 3, "bob@x.example": 3 };
-      expect(await claim(["desk@x.example"], { ...full, "desk@x.example": 2 }, 2)).toEqual([
-        "carol:room-0",
-        "desk:room-3",
-      ]);
-    } finally {
-      await db.connector.delete({ where: { id: connector.id } });
-    }
+    const busiest = ["desk@x.example"];
+    expect(await claim({ limit: 4, busiest })).toEqual(["ann:chat-0", "desk:room-0", "desk:room-1", "desk:room-2"]);
+    // The desk head's three are still held: the claim goes on in stored order.
+    expect(await claim({ limit: 4, busiest, held: { "desk@x.example": 3, "ann@x.example": 1 } })).toEqual(
+      ["ann:chat-1", "ann:chat-2", "bob:chat-0", "bob:chat-1"].sort(),
+    );
+    // One of hers ended: her next one comes before Carol's, stored earlier.
+    const held = { "ann@x.example": 3, "bob@x.example": 3, "desk@x.example": 2 };
+    expect(await claim({ limit: 2, busiest, held })).toEqual(["carol:room-0", "desk:room-3"]);
   });
 });
