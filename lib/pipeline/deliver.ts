@@ -63,12 +63,14 @@ const PARKED_AFTER_MS = 2000;
 const PARKED_LIMIT = 4;
 
 /**
- * Mailboxes with this many items waiting are imported first (claimItems' `busiest`): at Graph's
- * budget of 10,000 requests per 10 minutes per mailbox, 1,000 items take a mailbox a minute or more
- * whatever else the run does. Counted again every BUSIEST_EVERY_MS.
+ * Mailboxes with this many items waiting are imported from the start, in a lane of their own
+ * (claimItems' `busiest`): at Graph's budget of 10,000 requests per 10 minutes per mailbox, 1,000
+ * items take a mailbox a minute or more whatever else the run does. Counted again every
+ * BUSIEST_EVERY_MS; their free slots are claimed at most every BUSIEST_CLAIM_EVERY_MS.
  */
 const BUSIEST = { minItems: 1000, limit: 16 };
 const BUSIEST_EVERY_MS = 10_000;
+const BUSIEST_CLAIM_EVERY_MS = 100;
 
 /** The status log's note on an item whose retried create had landed twice. */
 const DUPLICATE_REMOVED =
@@ -96,7 +98,8 @@ export type DeliveryContext = {
  *
  * Up to `batchSize` items are in flight (more while some are parked), at most `perMailbox` of one
  * mailbox; as items end, more are claimed, so one slow mailbox never holds the others back. The
- * busiest mailboxes' items are claimed first, so that their Graph budgets are used from the start.
+ * busiest mailboxes' items are claimed from the start of the run, beside the others and without
+ * taking their room, so that each of those mailboxes uses its Graph budget all along.
  */
 export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { untilAllDone: boolean }): Promise<void> {
   const { batchSize, perMailbox, claimSeconds } = ctx.options;
@@ -109,19 +112,31 @@ export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { u
     everyMs: BUSIEST_EVERY_MS,
     initial: [] as string[],
   });
+  let claimedAt = 0;
   try {
     while (flight.errors.length === 0) {
       ctx.signal?.throwIfAborted();
-      const room = Math.min(batchSize - flight.active(PARKED_AFTER_MS), PARKED_LIMIT * batchSize - flight.size);
-      if (room >= refillAt) {
+      // The busiest mailboxes' items do not take the others' room: each mailbox is paced by its own budget.
+      const busy = busiest.current();
+      const room = Math.min(
+        batchSize - flight.active(PARKED_AFTER_MS, new Set(busy)),
+        PARKED_LIMIT * batchSize - flight.size,
+      );
+      const busyRoom = busy.reduce(
+        (free, mailbox) => free + Math.max(0, perMailbox - (flight.held.get(mailbox) ?? 0)),
+        0,
+      );
+      const busyDue = busyRoom >= perMailbox && Date.now() - claimedAt >= BUSIEST_CLAIM_EVERY_MS;
+      if (room >= refillAt || busyDue) {
+        claimedAt = Date.now();
         const claimed = await claimItems({
           connectorId: ctx.connectorId,
           runId: ctx.runId,
           workerId: ctx.workerId,
-          limit: room,
+          limit: Math.max(0, room),
           perMailbox,
           held: flight.held,
-          busiest: busiest.current(),
+          busiest: busy,
           claimSeconds,
         });
         for (const item of claimed) {

@@ -171,14 +171,18 @@ describe("claimItems", () => {
     expect(await busiestMailboxes(connectorId, { minItems: 30, limit: 2 })).toHaveLength(2);
     expect(await busiestMailboxes(connectorId, { minItems: 41, limit: 3 })).toEqual([]);
 
+    // Her oldest three, besides the two oldest items of the others.
     const busiest = ["desk@x.example"];
-    expect(await claim({ limit: 4, busiest })).toEqual(["ann:chat-0", "desk:room-0", "desk:room-1", "desk:room-2"]);
-    // The desk head's three are still held: the claim goes on in stored order.
-    expect(await claim({ limit: 4, busiest, held: { "desk@x.example": 3, "ann@x.example": 1 } })).toEqual(
-      ["ann:chat-1", "ann:chat-2", "bob:chat-0", "bob:chat-1"].sort(),
+    expect(await claim({ limit: 2, busiest })).toEqual(
+      ["ann:chat-0", "bob:chat-0", "desk:room-0", "desk:room-1", "desk:room-2"].sort(),
     );
-    // One of hers ended: her next one comes before Carol's, stored earlier.
-    const held = { "ann@x.example": 3, "bob@x.example": 3, "desk@x.example": 2 };
-    expect(await claim({ limit: 2, busiest, held })).toEqual(["carol:room-0", "desk:room-3"]);
+    // Her three are still held: the others' claim goes on in stored order.
+    expect(
+      await claim({ limit: 2, busiest, held: { "desk@x.example": 3, "ann@x.example": 1, "bob@x.example": 1 } }),
+    ).toEqual(["ann:chat-1", "bob:chat-1"]);
+    // One of hers ended: her next one, even with no room for the others.
+    const held = { "ann@x.example": 2, "bob@x.example": 2, "desk@x.example": 2 };
+    expect(await claim({ limit: 0, busiest, held })).toEqual(["desk:room-3"]);
+    expect(await claim({ limit: 1, busiest, held: { ...held, "desk@x.example": 3 } })).toEqual(["ann:chat-2"]);
   });
 });

@@ -151,10 +151,11 @@ const CLAIM_SCAN_FACTOR = 8;
  * expired, or whose retry delay has passed), oldest first so every mailbox moves, and at most
  * `perMailbox` per mailbox counting the `held` ones this worker still imports: items are stored a
  * conversation at a time, and without the cap a claim of a two-person chat's items would keep two
- * mailboxes busy while the rest waited. The oldest items of the `busiest` mailboxes come first,
- * wherever they were stored: each of those needs its own Graph budget for longer than the rest of
- * the run, so it must start at once. `attempts` is incremented here, before any Graph call, so a
- * later attempt knows to look the message up first.
+ * mailboxes busy while the rest waited. Besides those `limit`, the oldest items of the `busiest`
+ * mailboxes are claimed wherever they were stored, up to `perMailbox` each with those held: each of
+ * those mailboxes needs its own Graph budget for longer than the rest of the run, so it must start at
+ * once. `attempts` is incremented here, before any Graph call, so a later attempt knows to look the
+ * message up first.
  */
 export async function claimItems(args: {
   connectorId: string;
@@ -188,14 +189,14 @@ export async function claimItems(args: {
         AND mailbox <> ALL(${full}::text[])
       ORDER BY id
       LIMIT ${args.limit * CLAIM_SCAN_FACTOR})
-    ), wanted AS (
-      SELECT ranked.id FROM (
+    ), eligible AS (
+      SELECT ranked.id, ranked.tier, row_number() OVER (PARTITION BY ranked.tier ORDER BY ranked.id) AS nth FROM (
         SELECT id, mailbox, min(tier) AS tier, row_number() OVER (PARTITION BY mailbox ORDER BY min(tier), id) AS rank
         FROM candidates GROUP BY id, mailbox
       ) AS ranked LEFT JOIN held USING (mailbox)
       WHERE ranked.rank <= ${args.perMailbox} - COALESCE(held.count, 0)
-      ORDER BY ranked.tier, ranked.id
-      LIMIT ${args.limit}
+    ), wanted AS (
+      SELECT id FROM eligible WHERE tier = 0 OR nth <= ${args.limit}
     ), picked AS (
       SELECT id FROM "ImportItem"
       WHERE id IN (SELECT id FROM wanted) AND status = 'PENDING' AND ${free}
