@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { createSharedLoads, refreshedInBackground } from "./async";
+import { createSharedLoads } from "./async";
 
 describe("createSharedLoads", () => {
   it("loads once for every holder of a key, and again once the last holder released it", async () => {
@@ -24,30 +23,5 @@ describe("createSharedLoads", () => {
     const lease = loads.lease("message-1");
     await expect(lease.load(() => Promise.reject(new Error("blob unavailable")))).rejects.toThrow("blob unavailable");
     expect(await lease.load(() => Promise.resolve("read"))).toBe("read");
-  });
-});
-
-describe("refreshedInBackground", () => {
-  it("answers at once with the last value, loads again once it is old, and keeps it when a load fails", async () => {
-    const answers: Array<() => Promise<string[]>> = [
-      () => Promise.resolve(["ann"]),
-      () => Promise.reject(new Error("database restarting")),
-      () => Promise.resolve(["bob"]),
-    ];
-    let loads = 0;
-    const busiest = refreshedInBackground(() => answers[loads++]!(), { everyMs: 20, initial: [] as string[] });
-    expect(busiest.current()).toEqual([]);
-    await busiest.close();
-    expect(busiest.current()).toEqual(["ann"]); // too soon for another load
-    expect(loads).toBe(1);
-    await sleep(25);
-    busiest.current();
-    await busiest.close();
-    expect(busiest.current()).toEqual(["ann"]); // the failed load kept the last value
-    await sleep(25);
-    busiest.current();
-    await busiest.close();
-    expect(busiest.current()).toEqual(["bob"]);
-    expect(loads).toBe(3);
   });
 });

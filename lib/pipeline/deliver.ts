@@ -8,18 +8,11 @@ import {
 } from "@/lib/m365";
 import type { ImportItem } from "@/lib/m365";
 import type { StagingStore } from "@/lib/staging";
-import {
-  busiestMailboxes,
-  claimItems,
-  countDuplicatesRemoved,
-  extendClaims,
-  pendingItems,
-  type ClaimedItem,
-} from "./ledger";
+import { claimItems, countDuplicatesRemoved, extendClaims, pendingItems, type ClaimedItem } from "./ledger";
 import { createOutcomeWriter, type OutcomeWriter } from "./outcome-writer";
 import { importItemFor, itemKey, stagedKey } from "./staged-item";
 import { errorMessage } from "@/lib/errors";
-import { createSharedLoads, refreshedInBackground, type Lease } from "@/lib/async";
+import { createSharedLoads, type Lease } from "@/lib/async";
 import { InFlight } from "./in-flight";
 
 export type DeliveryOptions = {
@@ -62,16 +55,6 @@ export const defaultDeliveryOptions: DeliveryOptions = {
 const PARKED_AFTER_MS = 2000;
 const PARKED_LIMIT = 4;
 
-/**
- * Mailboxes with this many items waiting are imported from the start, in a lane of their own
- * (claimItems' `busiest`): at Graph's budget of 10,000 requests per 10 minutes per mailbox, 1,000
- * items take a mailbox a minute or more whatever else the run does. Counted again every
- * BUSIEST_EVERY_MS; their free slots are claimed at most every BUSIEST_CLAIM_EVERY_MS.
- */
-const BUSIEST = { minItems: 1000, limit: 16 };
-const BUSIEST_EVERY_MS = 10_000;
-const BUSIEST_CLAIM_EVERY_MS = 100;
-
 /** The status log's note on an item whose retried create had landed twice. */
 const DUPLICATE_REMOVED =
   "a second copy, left by a create that timed out but went through before its retry, was deleted";
@@ -97,9 +80,7 @@ export type DeliveryContext = {
  * over those whose claim expires: when it returns, no item of the connector is PENDING.
  *
  * Up to `batchSize` items are in flight (more while some are parked), at most `perMailbox` of one
- * mailbox; as items end, more are claimed, so one slow mailbox never holds the others back. The
- * busiest mailboxes' items are claimed from the start of the run, beside the others and without
- * taking their room, so that each of those mailboxes uses its Graph budget all along.
+ * mailbox; as items end, more are claimed, so one slow mailbox never holds the others back.
  */
 export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { untilAllDone: boolean }): Promise<void> {
   const { batchSize, perMailbox, claimSeconds } = ctx.options;
@@ -108,35 +89,18 @@ export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { u
   // The items of one message (one per mailbox) are claimed together: its entry is read once.
   const parsed = createSharedLoads<ImportItem>();
   const refillAt = Math.max(1, Math.floor(batchSize / 4));
-  const busiest = refreshedInBackground(() => busiestMailboxes(ctx.connectorId, BUSIEST), {
-    everyMs: BUSIEST_EVERY_MS,
-    initial: [] as string[],
-  });
-  let claimedAt = 0;
   try {
     while (flight.errors.length === 0) {
       ctx.signal?.throwIfAborted();
-      // The busiest mailboxes' items do not take the others' room: each mailbox is paced by its own budget.
-      const busy = busiest.current();
-      const room = Math.min(
-        batchSize - flight.active(PARKED_AFTER_MS, new Set(busy)),
-        PARKED_LIMIT * batchSize - flight.size,
-      );
-      const busyRoom = busy.reduce(
-        (free, mailbox) => free + Math.max(0, perMailbox - (flight.held.get(mailbox) ?? 0)),
-        0,
-      );
-      const busyDue = busyRoom >= perMailbox && Date.now() - claimedAt >= BUSIEST_CLAIM_EVERY_MS;
-      if (room >= refillAt || busyDue) {
-        claimedAt = Date.now();
+      const room = Math.min(batchSize - flight.active(PARKED_AFTER_MS), PARKED_LIMIT * batchSize - flight.size);
+      if (room >= refillAt) {
         const claimed = await claimItems({
           connectorId: ctx.connectorId,
           runId: ctx.runId,
           workerId: ctx.workerId,
-          limit: Math.max(0, room),
+          limit: room,
           perMailbox,
           held: flight.held,
-          busiest: busy,
           claimSeconds,
         });
         for (const item of claimed) {
@@ -163,7 +127,6 @@ export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { u
     }
   } finally {
     await flight.close();
-    await busiest.close();
   }
   // Without a token nothing can be imported: stop the run instead of failing every item.
   const failure = flight.errors.find((error) => error instanceof M365AuthError) ?? flight.errors[0];

@@ -7,8 +7,8 @@
 type Item = { id: bigint; mailbox: string };
 
 export class InFlight {
-  /** When each item in flight started, and its mailbox, by id. */
-  private readonly items = new Map<bigint, { startedAt: number; mailbox: string }>();
+  /** When each item in flight started, by id. */
+  private readonly items = new Map<bigint, number>();
   private readonly mailboxes = new Map<string, number>();
   private readonly running = new Set<Promise<void>>();
   private readonly failures: Error[] = [];
@@ -25,11 +25,10 @@ export class InFlight {
     return this.items.size;
   }
 
-  /** Items started less than `parkedAfterMs` ago, but for those of the `except` mailboxes. */
-  active(parkedAfterMs: number, except: ReadonlySet<string> = new Set(), now = Date.now()): number {
+  /** Items started less than `parkedAfterMs` ago. */
+  active(parkedAfterMs: number, now = Date.now()): number {
     let active = 0;
-    for (const { startedAt, mailbox } of this.items.values())
-      if (now - startedAt < parkedAfterMs && !except.has(mailbox)) active += 1;
+    for (const startedAt of this.items.values()) if (now - startedAt < parkedAfterMs) active += 1;
     return active;
   }
 
@@ -44,7 +43,7 @@ export class InFlight {
   }
 
   start(item: Item, work: () => Promise<void>): void {
-    this.items.set(item.id, { startedAt: Date.now(), mailbox: item.mailbox });
+    this.items.set(item.id, Date.now());
     this.mailboxes.set(item.mailbox, (this.mailboxes.get(item.mailbox) ?? 0) + 1);
     const run = work()
       .catch((error: unknown) => void this.failures.push(error instanceof Error ? error : new Error(String(error))))

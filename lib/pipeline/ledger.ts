@@ -151,11 +151,8 @@ const CLAIM_SCAN_FACTOR = 8;
  * expired, or whose retry delay has passed), oldest first so every mailbox moves, and at most
  * `perMailbox` per mailbox counting the `held` ones this worker still imports: items are stored a
  * conversation at a time, and without the cap a claim of a two-person chat's items would keep two
- * mailboxes busy while the rest waited. Besides those `limit`, the oldest items of the `busiest`
- * mailboxes are claimed wherever they were stored, up to `perMailbox` each with those held: each of
- * those mailboxes needs its own Graph budget for longer than the rest of the run, so it must start at
- * once. `attempts` is incremented here, before any Graph call, so a later attempt knows to look the
- * message up first.
+ * mailboxes busy while the rest waited. `attempts` is incremented here, before any Graph call, so a
+ * later attempt knows to look the message up first.
  */
 export async function claimItems(args: {
   connectorId: string;
@@ -164,42 +161,32 @@ export async function claimItems(args: {
   limit: number;
   perMailbox: number;
   held?: ReadonlyMap<string, number>;
-  busiest?: readonly string[];
   claimSeconds: number;
 }) {
   const held = [...(args.held ?? new Map<string, number>())];
   const full = held.filter(([, count]) => count >= args.perMailbox).map(([mailbox]) => mailbox);
-  const busiest = (args.busiest ?? []).filter((mailbox) => !full.includes(mailbox));
-  const free = Prisma.sql`("claimedUntil" IS NULL OR "claimedUntil" < ${NOW})`;
   return db.$queryRaw<ClaimedItem[]>`
     WITH held AS (
       SELECT * FROM unnest(${held.map(([mailbox]) => mailbox)}::text[], ${held.map(([, count]) => count)}::int[])
         AS h(mailbox, count)
     ), candidates AS (
-      SELECT first.id, first.mailbox, 0 AS tier FROM unnest(${busiest}::text[]) AS busy(mailbox)
-      CROSS JOIN LATERAL (
-        SELECT id, mailbox FROM "ImportItem"
-        WHERE "connectorId" = ${args.connectorId}::uuid AND status = 'PENDING' AND mailbox = busy.mailbox AND ${free}
-        ORDER BY id
-        LIMIT ${args.perMailbox}
-      ) AS first
-      UNION ALL
-      (SELECT id, mailbox, 1 AS tier FROM "ImportItem"
-      WHERE "connectorId" = ${args.connectorId}::uuid AND status = 'PENDING' AND ${free}
+      SELECT id, mailbox FROM "ImportItem"
+      WHERE "connectorId" = ${args.connectorId}::uuid AND status = 'PENDING'
+        AND ("claimedUntil" IS NULL OR "claimedUntil" < ${NOW})
         AND mailbox <> ALL(${full}::text[])
       ORDER BY id
-      LIMIT ${args.limit * CLAIM_SCAN_FACTOR})
-    ), eligible AS (
-      SELECT ranked.id, ranked.tier, row_number() OVER (PARTITION BY ranked.tier ORDER BY ranked.id) AS nth FROM (
-        SELECT id, mailbox, min(tier) AS tier, row_number() OVER (PARTITION BY mailbox ORDER BY min(tier), id) AS rank
-        FROM candidates GROUP BY id, mailbox
+      LIMIT ${args.limit * CLAIM_SCAN_FACTOR}
+    ), wanted AS (
+      SELECT ranked.id FROM (
+        SELECT id, mailbox, row_number() OVER (PARTITION BY mailbox ORDER BY id) AS rank FROM candidates
       ) AS ranked LEFT JOIN held USING (mailbox)
       WHERE ranked.rank <= ${args.perMailbox} - COALESCE(held.count, 0)
-    ), wanted AS (
-      SELECT id FROM eligible WHERE tier = 0 OR nth <= ${args.limit}
+      ORDER BY ranked.id
+      LIMIT ${args.limit}
     ), picked AS (
       SELECT id FROM "ImportItem"
-      WHERE id IN (SELECT id FROM wanted) AND status = 'PENDING' AND ${free}
+      WHERE id IN (SELECT id FROM wanted) AND status = 'PENDING'
+        AND ("claimedUntil" IS NULL OR "claimedUntil" < ${NOW})
       FOR UPDATE SKIP LOCKED
     )
     UPDATE "ImportItem" AS item
@@ -212,24 +199,6 @@ export async function claimItems(args: {
     WHERE item.id = picked.id AND message.id = item."sourceMessageId"
     RETURNING item.id, item.mailbox, item.attempts, item.failures, message."messageId", message."blobName", message."blobOffset",
       message."sizeBytes", message."modelBytes"`;
-}
-
-/**
- * The mailboxes with the most items waiting, most first: `limit` of those with at least `minItems`.
- * At Graph's budget of 10,000 requests per 10 minutes per mailbox, a mailbox with a few thousand items
- * takes minutes whatever else the run does (see claimItems).
- */
-export async function busiestMailboxes(
-  connectorId: string,
-  { minItems, limit }: { minItems: number; limit: number },
-): Promise<string[]> {
-  const rows = await db.$queryRaw<Array<{ mailbox: string }>>`
-    SELECT mailbox FROM "ImportItem"
-    WHERE "connectorId" = ${connectorId}::uuid AND status = 'PENDING'
-    GROUP BY mailbox HAVING count(*) >= ${minItems}
-    ORDER BY count(*) DESC, mailbox
-    LIMIT ${limit}`;
-  return rows.map((row) => row.mailbox);
 }
 
 /** Keeps this worker's claims alive while it works on them (a dead worker's claims simply expire). */

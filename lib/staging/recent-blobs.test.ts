@@ -100,16 +100,4 @@ describe("recent blobs", () => {
     expect(b.calls.count).toBe(1);
     expect(a.calls.count).toBe(2);
   });
-
-  it("lets the blob read least lately go first, so a slow reader keeps its own", async () => {
-    const recent = createRecentBlobs({ maxBlobBytes: 10, maxTotalBytes: 10 });
-    const [a, b, c] = [counted("aaaa"), counted("bbbb"), counted("cccc")];
-    await recent.read("a", a.download);
-    await recent.read("b", b.download);
-    await recent.read("a", a.download); // read again: now b is the one read least lately
-    await recent.read("c", c.download);
-    await recent.read("a", a.download);
-    await recent.read("b", b.download);
-    expect([a.calls.count, b.calls.count, c.calls.count]).toEqual([1, 2, 1]);
-  });
 });

@@ -20,8 +20,7 @@ export type RecentBlobs = {
  * Keeps the bytes of small blobs read lately. The import reads a staged message once per mailbox,
  * and a message's items are claimed together, so most reads are of a blob read a moment ago; staged
  * blobs are never rewritten (they are created once, if absent), so their bytes cannot go stale.
- * Bigger blobs are streamed every time. The one read least lately goes first, within `maxTotalBytes`:
- * readers that move through different bundles at their own pace each keep the part they are in.
+ * Bigger blobs are streamed every time. Oldest first out, within `maxTotalBytes`.
  */
 export function createRecentBlobs({
   maxBlobBytes,
@@ -69,25 +68,15 @@ export function createRecentBlobs({
     }
   }
 
-  /** The entry of a blob, marked as read just now. */
-  function lookup(blobName: string): Promise<Buffer | undefined> | undefined {
-    const size = kept.get(blobName);
-    if (size !== undefined) {
-      kept.delete(blobName);
-      kept.set(blobName, size);
-    }
-    return entries.get(blobName);
-  }
-
   return {
     async open(blobName, download) {
-      const entry = lookup(blobName);
+      const entry = entries.get(blobName);
       if (!entry) return first(blobName, download);
       const bytes = await entry;
       return bytes ? bytesStream(bytes) : (await download()).body;
     },
     async read(blobName, download) {
-      const entry = lookup(blobName);
+      const entry = entries.get(blobName);
       const bytes = entry ? await entry : undefined;
       return bytes ?? readAll(await (entry ? (await download()).body : first(blobName, download)));
     },

@@ -14,14 +14,9 @@ const DELETE_CONCURRENCY = 16;
 /** Staged items read lately whose bytes are kept for the next reader (see recent-blobs.ts). */
 const RECENT_BLOB_MAX_BYTES = 256 * 1024;
 const RECENT_TOTAL_MAX_BYTES = 8 * 1024 * 1024;
+/** Bundles read lately (see stageBundle): a worker reads each bundle once while it imports its items. */
 export const BUNDLE_MAX_BYTES = 8 * 1024 * 1024;
-/**
- * Bundles are read (and kept) a page at a time: the import reads most of a bundle's entries in a row,
- * but the busiest mailboxes' items are read where they are, and a few readers in different bundles
- * must each keep their page without reading whole bundles again and again.
- */
-const BUNDLE_PAGE_BYTES = 1024 * 1024;
-const RECENT_BUNDLE_PAGES_MAX_BYTES = 24 * 1024 * 1024;
+const RECENT_BUNDLES_MAX_BYTES = 24 * 1024 * 1024;
 const BUNDLE_CONTENT_TYPE = "application/octet-stream";
 
 const optionsSchema = z.object({
@@ -55,7 +50,7 @@ export interface StagingStore {
    * always points at the bytes it was computed on.
    */
   stageBundle(connectorId: string, content: Buffer): Promise<StagedBlob>;
-  /** `length` bytes of a bundle from `offset`; read a page at a time, kept for the next readers. */
+  /** `length` bytes of a bundle from `offset`; the bundle is read once and kept for the next readers. */
   readRange(blobName: string, offset: number, length: number): Promise<Buffer>;
   open(blobName: string): Promise<Readable>;
   /** Stores a source file as received (a Content Export zip), replacing an earlier copy. */
@@ -192,13 +187,11 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
   );
   await container.createIfNotExists();
   const recent = createRecentBlobs({ maxBlobBytes: RECENT_BLOB_MAX_BYTES, maxTotalBytes: RECENT_TOTAL_MAX_BYTES });
-  const pages = createRecentBlobs({ maxBlobBytes: BUNDLE_PAGE_BYTES, maxTotalBytes: RECENT_BUNDLE_PAGES_MAX_BYTES });
-  const pageName = (blobName: string, page: number) => `${blobName}#${page}`;
+  const bundles = createRecentBlobs({ maxBlobBytes: BUNDLE_MAX_BYTES, maxTotalBytes: RECENT_BUNDLES_MAX_BYTES });
 
-  /** The blob, or `count` bytes of it from `offset` (fewer at its end). */
-  async function download(blobName: string, offset = 0, count?: number) {
+  async function download(blobName: string) {
     try {
-      const response = await container.getBlobClient(blobName).download(offset, count, { maxRetryRequests: 5 });
+      const response = await container.getBlobClient(blobName).download(0, undefined, { maxRetryRequests: 5 });
       return { body: response.readableStreamBody as Readable, size: response.contentLength };
     } catch (error) {
       if (isNotFound(error))
@@ -229,29 +222,15 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
       const blobName = bundleBlobName(connectorId, content);
       await uploadBundle(container.getBlockBlobClient(blobName), content);
       // The worker that collects usually imports next: a small run's bundles are never read back.
-      for (let page = 0; page * BUNDLE_PAGE_BYTES < content.length; page++) {
-        const start = page * BUNDLE_PAGE_BYTES;
-        pages.put(pageName(blobName, page), Buffer.from(content.subarray(start, start + BUNDLE_PAGE_BYTES)));
-      }
+      bundles.put(blobName, content);
       return { blobName, size: content.length };
     },
 
     async readRange(blobName, offset, length) {
-      const outside = () => new Error(`Staged item at ${offset}+${length} is outside bundle ${blobName}`);
-      if (offset < 0 || length < 0) throw outside();
-      const first = Math.floor(offset / BUNDLE_PAGE_BYTES);
-      const last = Math.floor((offset + Math.max(length, 1) - 1) / BUNDLE_PAGE_BYTES);
-      const read = await Promise.all(
-        Array.from({ length: last - first + 1 }, (_, i) =>
-          pages.read(pageName(blobName, first + i), () =>
-            download(blobName, (first + i) * BUNDLE_PAGE_BYTES, BUNDLE_PAGE_BYTES),
-          ),
-        ),
-      );
-      const bytes = read.length === 1 ? read[0]! : Buffer.concat(read);
-      const start = offset - first * BUNDLE_PAGE_BYTES;
-      if (start + length > bytes.length) throw outside();
-      return bytes.subarray(start, start + length);
+      const bytes = await bundles.read(blobName, () => download(blobName));
+      if (offset < 0 || offset + length > bytes.length)
+        throw new Error(`Staged item at ${offset}+${length} is outside bundle ${blobName} (${bytes.length} bytes)`);
+      return bytes.subarray(offset, offset + length);
     },
 
     open: (blobName) => recent.open(blobName, () => download(blobName)),
@@ -269,7 +248,7 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
 
     async purgeOlderThan(cutoff, connectorId, keep) {
       recent.clear();
-      pages.clear();
+      bundles.clear();
       const prefix = connectorId === undefined ? undefined : `${connectorIdSchema.parse(connectorId)}/`;
       let removed = 0;
       for await (const page of container.listBlobsFlat({ prefix }).byPage({ maxPageSize: 1000 })) {
