@@ -292,10 +292,11 @@ export function createFilesApiDelivery(
     },
 
     async open(file, signal) {
+      const asFileError = (error: unknown) => (ofThisFile(error) ? new ExportDownloadError(error) : error);
       try {
-        return await download(file.sourceId, signal);
+        return withStreamErrors(await download(file.sourceId, signal), asFileError);
       } catch (error) {
-        throw ofThisFile(error) ? new ExportDownloadError(error) : error;
+        throw asFileError(error);
       }
     },
 
@@ -392,22 +393,22 @@ function cachedAccessToken(fetchToken: () => Promise<AccessToken>) {
 
 /** The response body as a Node stream whose failures name the download, never the signed URL. */
 function nodeStream(body: WebReadableStream<Uint8Array>, signal?: AbortSignal): Readable {
-  const source = Readable.fromWeb(body);
-  const out = new PassThrough();
-  source.on("error", (error) =>
-    out.destroy(
-      signal?.aborted
-        ? (signal.reason as Error)
-        : new ExportDownloadError(
-            new SymphonyError({
-              code: "network",
-              endpoint: DOWNLOAD_ENDPOINT,
-              message: "download interrupted",
-              cause: error,
-            }),
-          ),
-    ),
+  return withStreamErrors(Readable.fromWeb(body), (error) =>
+    signal?.aborted
+      ? signal.reason
+      : new SymphonyError({
+          code: "network",
+          endpoint: DOWNLOAD_ENDPOINT,
+          message: "download interrupted",
+          cause: error,
+        }),
   );
+}
+
+/** `source`'s bytes, ending on `map(error)` where `source` ends on an error. */
+function withStreamErrors(source: Readable, map: (error: unknown) => unknown): Readable {
+  const out = new PassThrough();
+  source.on("error", (error) => out.destroy(map(error) as Error));
   out.on("close", () => source.destroy());
   return source.pipe(out);
 }

@@ -155,9 +155,7 @@ export function createSftpDelivery(input: SftpSettingsInput, options: SftpOption
       signal?.throwIfAborted();
       // From here on a failure is this file's own (the connection and sign-in succeeded).
       await new Promise<void>((resolve, reject) =>
-        sftp.stat(path, (error) =>
-          error ? reject(new ExportDownloadError(sftpStatusError(error, `read ${file.name}`))) : resolve(),
-        ),
+        sftp.stat(path, (error) => (error ? reject(readFailed(error, file.name)) : resolve())),
       );
       return readStream(sftp, path, file.name, signal);
     },
@@ -385,13 +383,16 @@ function unchanged(before: Entry, now: Entry): boolean {
   return before.size !== undefined && before.size === now.size && before.mtime === now.mtime;
 }
 
+/** Reading a file failed once connected and signed in: that file's own failure. */
+function readFailed(error: unknown, name: string): ExportDownloadError {
+  return new ExportDownloadError(sftpStatusError(error, `read ${name}`));
+}
+
 function readStream(sftp: SFTPWrapper, path: string, name: string, signal?: AbortSignal): Readable {
   const source = sftp.createReadStream(path);
   const out = new PassThrough();
   source.on("error", (error: unknown) =>
-    out.destroy(
-      signal?.aborted ? (signal.reason as Error) : new ExportDownloadError(sftpStatusError(error, `read ${name}`)),
-    ),
+    out.destroy(signal?.aborted ? (signal.reason as Error) : readFailed(error, name)),
   );
   const abort = () => out.destroy(signal?.reason as Error);
   signal?.addEventListener("abort", abort, { once: true });
