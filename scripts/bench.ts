@@ -99,13 +99,16 @@ const exportMessages = settings.exportMessages ?? Math.min(settings.messages, DE
 // its start (NODE_EXTRA_CA_CERTS is read once, at startup), so it runs itself again with it.
 if (process.env.BENCH_REEXECUTED !== "1") {
   const ca = ensureSandboxCa(caDir);
-  const execArgv = [
-    ...process.execArgv,
-    ...(values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${path.join(root, ".data/bench/profiles")}`] : []),
-  ];
+  const profiles = path.join(root, ".data/bench/profiles");
+  const execArgv = [...process.execArgv, ...(values["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${profiles}`] : [])];
   const child = spawn(process.execPath, [...execArgv, ...process.argv.slice(1)], {
     stdio: "inherit",
-    env: { ...process.env, BENCH_REEXECUTED: "1", NODE_EXTRA_CA_CERTS: ca.caCertPath },
+    env: {
+      ...process.env,
+      BENCH_REEXECUTED: "1",
+      NODE_EXTRA_CA_CERTS: ca.caCertPath,
+      ...(values["cpu-prof"] ? { BENCH_CPU_PROF_DIR: profiles } : {}),
+    },
   });
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
   child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,6 +1,7 @@
 import { alreadyDone, listAll, send, type GraphContext } from "./context";
 import { graphError, isSuccess, type GraphResponse } from "./graph";
 import { readAll, type ImportAttachment } from "./item";
+import type { JsonFile } from "./json-body";
 
 /**
  * Outlook refuses an upload session for a smaller attachment
@@ -106,15 +107,24 @@ export async function addSmallAttachments(
   );
 }
 
-export async function fileAttachmentBody(attachment: ImportAttachment): Promise<Record<string, unknown>> {
+/** A fileAttachment resource without its contentBytes. */
+function fileAttachmentFields(attachment: ImportAttachment): Record<string, unknown> {
   return {
     "@odata.type": "#microsoft.graph.fileAttachment",
     name: attachment.name,
     contentType: attachment.contentType,
-    contentBytes: (await readAll(attachment)).toString("base64"),
     isInline: attachment.isInline,
     ...(attachment.contentId ? { contentId: attachment.contentId } : {}),
   };
+}
+
+export async function fileAttachmentBody(attachment: ImportAttachment): Promise<Record<string, unknown>> {
+  return { ...fileAttachmentFields(attachment), contentBytes: (await readAll(attachment)).toString("base64") };
+}
+
+/** The attachment as a file of a JSON body built by jsonWithFiles. */
+export async function fileAttachmentFile(attachment: ImportAttachment): Promise<JsonFile> {
+  return { fields: fileAttachmentFields(attachment), bytes: await readAll(attachment) };
 }
 
 /** The requests among `pending` whose attachment the message still lacks. */

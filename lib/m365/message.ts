@@ -1,7 +1,7 @@
 import {
   addSmallAttachments,
   attachedNames,
-  fileAttachmentBody,
+  fileAttachmentFile,
   missingFrom,
   planAttachments,
   type AttachmentPlan,
@@ -11,6 +11,7 @@ import { send, sendOk, type GraphContext } from "./context";
 import { MailboxUnavailableError, tooLargeMessage } from "./errors";
 import { filterQuery, graphError, isSuccess, odataString } from "./graph";
 import type { ImportItem, ImportResult } from "./item";
+import { jsonWithFiles } from "./json-body";
 import { uploadLargeAttachment } from "./upload";
 
 /** Our MAPI property set; never change it, or items imported before could no longer be found by key. */
@@ -20,21 +21,13 @@ export const ITEM_KEY_PROPERTY = `String ${SYMPHONY_PROPERTY_SET} Name SymphonyI
 type Property = { id: string; value: string };
 
 /**
- * The create body: the converted message (which makes it a received, non-draft item with its
- * original times) plus our idempotency key and the small attachments that fit in the same request.
+ * The create body without attachments: the converted message (which makes it a received, non-draft
+ * item with its original times) plus our idempotency key.
  */
-export function createBody(
-  graph: object,
-  key: string,
-  attachments: Record<string, unknown>[],
-): Record<string, unknown> {
+export function createBody(graph: object, key: string): Record<string, unknown> {
   const existing = (graph as { singleValueExtendedProperties?: Property[] }).singleValueExtendedProperties ?? [];
   const properties = existing.filter((property) => property.id.toLowerCase() !== ITEM_KEY_PROPERTY.toLowerCase());
-  return {
-    ...graph,
-    singleValueExtendedProperties: [...properties, { id: ITEM_KEY_PROPERTY, value: key }],
-    ...(attachments.length > 0 ? { attachments } : {}),
-  };
+  return { ...graph, singleValueExtendedProperties: [...properties, { id: ITEM_KEY_PROPERTY, value: key }] };
 }
 
 /** The key filter: our named property with this value. */
@@ -182,7 +175,8 @@ export async function importMessage(
         : new Map<string, number>();
     plan = planAttachments(missingFrom(item.attachments, attached), undefined);
   } else {
-    const bodyBytes = Buffer.byteLength(JSON.stringify(createBody(item.graph, item.key, [])));
+    const message = createBody(item.graph, item.key);
+    const bodyBytes = Buffer.byteLength(JSON.stringify(message));
     // The whole message counts against the mailbox's MaxReceiveSize: refuse it here rather than
     // create a message whose attachments Exchange will then refuse.
     const size = bodyBytes + item.attachments.reduce((sum, a) => sum + encodedSize(a.size), 0);
@@ -192,7 +186,8 @@ export async function importMessage(
         throw new MailboxUnavailableError("too-large", tooLargeMessage(size, limit));
     }
     plan = planAttachments(item.attachments, bodyBytes);
-    const body = createBody(item.graph, item.key, await Promise.all(plan.inCreate.map(fileAttachmentBody)));
+    // The small attachments that fit travel in the same request, so they land with the message.
+    const body = jsonWithFiles(message, "attachments", await Promise.all(plan.inCreate.map(fileAttachmentFile)));
     const created = await createMessage(ctx, userId, folderId, item.key, body, onSent);
     graphMessageId = created.id;
     // A create sent more than once (here, or by an earlier attempt whose create timed out) may have
@@ -217,7 +212,7 @@ async function createMessage(
   userId: string,
   folderId: string,
   key: string,
-  body: Record<string, unknown>,
+  body: Buffer,
   onSent: (n: number) => void,
 ): Promise<{ id: string; retried: boolean }> {
   let posts = 0;

@@ -316,7 +316,7 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       const created = await graph({
         method: "POST",
         path: `/users/${userId}/mailFolders/${folderId}/messages`,
-        body: createBody(crashed.graph, crashed.key, []),
+        body: createBody(crashed.graph, crashed.key),
       });
       expect(created.status).toBe(201);
 

@@ -34,8 +34,8 @@ export function adminControls(ctx: SandboxContext, throttle: Throttle): AdminCon
 export function mailboxItems(ctx: SandboxContext, address: string) {
   const user = ctx.state.findUser(address);
   if (!user) return null;
-  return [...ctx.state.messages.values()]
-    .filter((m) => m.userId === user.id)
+  return ctx.state.messages
+    .ofUser(user.id)
     .map((m) => ({
       id: m.id,
       folder: folderPath(ctx, m.parentFolderId),

@@ -266,9 +266,7 @@ function messagePredicate(clause: string): ((m: Message) => boolean) | null {
 const ORDERABLE = ["receivedDateTime", "sentDateTime", "createdDateTime", "lastModifiedDateTime"] as const;
 
 export function listMessages(call: GraphCall, req: GraphRequest, user: User, folder: Folder | null): GraphResponse {
-  let items = [...call.ctx.state.messages.values()].filter((m) =>
-    folder ? m.parentFolderId === folder.id : m.userId === user.id,
-  );
+  let items = call.ctx.state.messages.ofUser(user.id).filter((m) => !folder || m.parentFolderId === folder.id);
   const filter = req.query.get("$filter");
   if (filter) {
     const predicates = splitTopLevel(filter, "and").map(messagePredicate);

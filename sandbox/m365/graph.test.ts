@@ -352,6 +352,9 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
         expires_in: number;
       };
       expect(expiresIn).toBe(1);
+      // Accepted while valid (and its signature remembered), refused once its lifetime is over.
+      const client = graphClient(shortLived, () => Promise.resolve(token));
+      await expect(client.api(`/users/${alice}`).get()).resolves.toMatchObject({ mail: alice });
       await new Promise((resolve) => setTimeout(resolve, 2100));
       const expired = await graphFailure(
         graphClient(shortLived, () => Promise.resolve(token))

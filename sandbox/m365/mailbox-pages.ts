@@ -47,7 +47,7 @@ function mailboxList(ctx: SandboxContext): string {
       (
         u,
       ) => `<tr><td><a href="/sandbox/mailbox/${enc(u.mail)}">${escapeHtml(u.displayName)}</a></td><td>${escapeHtml(u.mail)}</td>
-<td>${[...ctx.state.messages.values()].filter((m) => m.userId === u.id).length}</td></tr>`,
+<td>${ctx.state.messages.ofUser(u.id).length}</td></tr>`,
     )
     .join("");
   return layout(
@@ -58,8 +58,8 @@ function mailboxList(ctx: SandboxContext): string {
 
 function itemList(ctx: SandboxContext, address: string, folderFilter: string | null): string {
   const user = ctx.state.findUser(address)!;
-  const items = [...ctx.state.messages.values()]
-    .filter((m) => m.userId === user.id)
+  const items = ctx.state.messages
+    .ofUser(user.id)
     .map((m) => ({ m, folder: folderPath(ctx, m.parentFolderId) }))
     .filter(({ folder }) => !folderFilter || folder === folderFilter)
     .sort((a, b) => b.m.receivedDateTime.localeCompare(a.m.receivedDateTime));

@@ -74,16 +74,41 @@ export async function issueIdToken(key: SigningKey, claims: IdTokenClaims): Prom
 export type GraphTokenCheck =
   { ok: true; claims: AppTokenClaims & { delegated: boolean } } | { ok: false; message: string };
 
+/**
+ * Tokens whose signature was verified, by signing key: the same string always verifies the same way,
+ * and an RSA verification per request was a tenth of the sandbox's CPU. Their lifetime is still
+ * checked on every request.
+ */
+const verified = new WeakMap<SigningKey, Map<string, JWTPayload>>();
+const VERIFIED_KEPT = 1_000;
+
+/** The payload of a token verified before that is still within its lifetime. */
+function verifiedBefore(key: SigningKey, token: string): JWTPayload | undefined {
+  const payload = verified.get(key)?.get(token);
+  const now = Math.floor(Date.now() / 1000);
+  if (!payload || (payload.exp ?? Infinity) <= now || (payload.nbf ?? 0) > now) return undefined;
+  return payload;
+}
+
+function rememberVerified(key: SigningKey, token: string, payload: JWTPayload): void {
+  const tokens = verified.get(key) ?? new Map<string, JWTPayload>();
+  if (tokens.size >= VERIFIED_KEPT) tokens.clear();
+  verified.set(key, tokens.set(token, payload));
+}
+
 /** Checks a bearer token the way Graph does: our signature, Graph audience, lifetime. */
 export async function verifyGraphToken(key: SigningKey, token: string | undefined): Promise<GraphTokenCheck> {
   if (!token) return { ok: false, message: "Access token is empty." };
-  let payload: JWTPayload;
-  try {
-    ({ payload } = await jwtVerify(token, key.publicKey, { algorithms: ["RS256"] }));
-  } catch (error) {
-    if (error instanceof errors.JWTExpired)
-      return { ok: false, message: "Lifetime validation failed, the token is expired." };
-    return { ok: false, message: "Access token validation failure. Invalid signature." };
+  let payload = verifiedBefore(key, token);
+  if (!payload) {
+    try {
+      ({ payload } = await jwtVerify(token, key.publicKey, { algorithms: ["RS256"] }));
+    } catch (error) {
+      if (error instanceof errors.JWTExpired)
+        return { ok: false, message: "Lifetime validation failed, the token is expired." };
+      return { ok: false, message: "Access token validation failure. Invalid signature." };
+    }
+    rememberVerified(key, token, payload);
   }
   const aud = payload.aud;
   if (aud !== GRAPH_RESOURCE && aud !== GRAPH_APP_ID && aud !== `${GRAPH_RESOURCE}/`) {

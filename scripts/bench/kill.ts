@@ -12,6 +12,7 @@ import { itemKey } from "@/lib/pipeline";
 import { fastRecovery, spawnWorker, waitForRunEnd, type WorkerProcess } from "@/lib/testing";
 import { seededRandom } from "../../sandbox/org";
 import { benchConnector } from "./pipeline";
+import { cpuByGroup, cpuDelta, type CpuGroups } from "./cpu";
 import { flatnessOf, type RssFlatness } from "./rss";
 import type { SandboxHost, SandboxPairOptions } from "./sandboxes";
 import { buildWorker } from "../worker-build";
@@ -34,6 +35,8 @@ export type KillFigures = {
   unexpected: number;
   /** Resident set size of the worker processes (threads included), sampled every second. */
   workerRss: { peak: number; last: RssFlatness };
+  /** CPU seconds from the run's request to its end, by process group. */
+  cpu: CpuGroups;
 };
 
 /** A process's resident set size in bytes (all its threads), or 0 once it has exited. */
@@ -62,6 +65,10 @@ export async function benchKills(
   let finishers: WorkerProcess[] = [];
   try {
     const { connector, environment } = await benchConnector(pair, options.storageConnectionString);
+    // The finishing workers are labelled when they start; the killed ones were reaped by this process,
+    // so their CPU counts in its own group.
+    const names = new Map([[host.pid, "sandboxes"]]);
+    const cpuBefore = cpuByGroup(names);
     const started = performance.now();
     const { runId } = await requestImport({ connectorId: connector.id, trigger: "MANUAL", requestedBy: "bench" });
     const env: NodeJS.ProcessEnv = {
@@ -111,6 +118,7 @@ export async function benchKills(
       options.log(`  kill ${kills.collect + kills.import}: ${await collected()} messages, ${await done()} items done`);
     }
     finishers = Array.from({ length: options.workers }, () => spawnWorker(env, { compiled }));
+    for (const finisher of finishers) names.set(finisher.child.pid!, "worker");
     // Each finishing worker's RSS every second; flatness is judged on the largest of them.
     const series = finishers.map((): number[] => []);
     const sample = setInterval(
@@ -127,6 +135,7 @@ export async function benchKills(
       clearInterval(sample),
     );
     const totalMs = performance.now() - started;
+    const { pipeline: bench = 0, ...cpu } = cpuDelta(cpuBefore, cpuByGroup(names));
     await Promise.all(finishers.map((finisher) => finisher.kill("SIGTERM")));
     const lastRss = series
       .map(flatnessOf)
@@ -163,6 +172,7 @@ export async function benchKills(
       duplicated: delivery.duplicated,
       unexpected,
       workerRss: { peak: Math.max(peakRss, lastRss.firstHalf, lastRss.lastHalf), last: lastRss },
+      cpu: { ...cpu, [options.kills > 0 ? "bench and killed workers" : "bench"]: bench },
     };
   } finally {
     await Promise.all([...(worker ? [worker] : []), ...finishers].map((process) => process.kill("SIGKILL")));

@@ -76,7 +76,12 @@ export type SandboxHost = {
 
 export async function startSandboxHost(): Promise<SandboxHost> {
   const child: ChildProcess = fork(path.join(import.meta.dirname, "sandbox-child.ts"), [], {
-    execArgv: ["--import", "tsx"],
+    // `npm run bench -- --cpu-prof` profiles the sandboxes too (written when the child exits).
+    execArgv: [
+      "--import",
+      "tsx",
+      ...(process.env.BENCH_CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : []),
+    ],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
@@ -113,7 +118,8 @@ export async function startSandboxHost(): Promise<SandboxHost> {
         if (child.exitCode !== null) return resolve();
         child.once("exit", () => resolve());
         child.disconnect();
-        setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
+        // A CPU profile of a long run takes seconds to write as the child exits.
+        setTimeout(() => child.kill("SIGKILL"), process.env.BENCH_CPU_PROF_DIR ? 60_000 : 5_000).unref();
       }),
   };
 }

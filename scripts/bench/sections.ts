@@ -215,9 +215,9 @@ export async function hotMailboxSection({ host, ...common }: Common, seconds: nu
 }
 
 /** CPU time per process group: on a 2-core machine the sandboxes, Azurite and PostgreSQL share the cores with the pipeline. */
-function cpuRows(runs: PipelineFigures[]) {
+function cpuRows(runs: Array<Pick<PipelineFigures, "cpu" | "itemsImported">>) {
   const total = (cpu: Record<string, number>) => Object.values(cpu).reduce((sum, seconds) => sum + seconds, 0);
-  const perItem = (seconds: number, f: PipelineFigures) =>
+  const perItem = (seconds: number, f: Pick<PipelineFigures, "itemsImported">) =>
     `${fmt(seconds, 1)} s (${fmt((seconds * 1000) / Math.max(1, f.itemsImported), 2)} ms/item)`;
   const groups = [...new Set(runs.flatMap((f) => Object.keys(f.cpu)))].sort(
     (a, b) => (runs[0]?.cpu[b] ?? 0) - (runs[0]?.cpu[a] ?? 0),
@@ -387,6 +387,7 @@ export async function killSection(
       met: f.duplicated.length === 0,
     },
     { figure: "mailbox items the ledger does not owe", value: fmt(f.unexpected), target: "0", met: f.unexpected === 0 },
+    ...cpuRows([f]),
     {
       figure: `peak RSS of a worker process (heap capped at ${WORKER_HEAP_MB} MB, as npm start runs it)`,
       value: mb(f.workerRss.peak),

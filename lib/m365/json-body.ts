@@ -1,0 +1,61 @@
+/** A file to carry in a JSON body as `contentBytes`: its other fields, and its bytes. */
+export type JsonFile = { fields: Record<string, unknown>; bytes: Uint8Array };
+
+const ALPHABET = Buffer.from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+const PAD = 0x3d; // "="
+
+/** Writes the standard base64 of `bytes` into `out` at `at`; returns the offset after it. */
+function base64Into(bytes: Uint8Array, out: Buffer, at: number): number {
+  const whole = bytes.length - (bytes.length % 3);
+  let k = at;
+  for (let i = 0; i < whole; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out[k] = ALPHABET[v >>> 18]!;
+    out[k + 1] = ALPHABET[(v >>> 12) & 63]!;
+    out[k + 2] = ALPHABET[(v >>> 6) & 63]!;
+    out[k + 3] = ALPHABET[v & 63]!;
+    k += 4;
+  }
+  if (bytes.length > whole) {
+    const two = bytes.length - whole === 2;
+    const v = (bytes[whole]! << 16) | (two ? bytes[whole + 1]! << 8 : 0);
+    out[k] = ALPHABET[v >>> 18]!;
+    out[k + 1] = ALPHABET[(v >>> 12) & 63]!;
+    out[k + 2] = two ? ALPHABET[(v >>> 6) & 63]! : PAD;
+    out[k + 3] = PAD;
+    k += 4;
+  }
+  return k;
+}
+
+/**
+ * The UTF-8 JSON of `body` with `files` as an array under `key`, each file's bytes as base64 in
+ * `contentBytes`: the bytes JSON.stringify would give, built without the base64 and the whole body
+ * ever being JavaScript strings. Files make most of a create request's bytes; as strings they cost
+ * more CPU (V8 copies every large string it makes, and a single non-ASCII character in the message
+ * makes encoding the whole body slow) than the rest of the import together.
+ */
+export function jsonWithFiles(body: Record<string, unknown>, key: string, files: JsonFile[]): Buffer {
+  const { [key]: _replaced, ...rest } = body;
+  if (files.length === 0) return Buffer.from(JSON.stringify(rest));
+  const head = Buffer.from(JSON.stringify({ ...rest, [key]: [] }).slice(0, -2)); // up to and with "["
+  const parts = files.map((file, n) => {
+    const fields = JSON.stringify(file.fields);
+    // {…fields,"contentBytes":" (an empty object has no comma to add)
+    return Buffer.from(`${n > 0 ? "," : ""}${fields.slice(0, -1)}${fields === "{}" ? "" : ","}"contentBytes":"`);
+  });
+  const size =
+    head.length +
+    parts.reduce((sum, part) => sum + part.length, 0) +
+    files.reduce((sum, file) => sum + Math.ceil(file.bytes.length / 3) * 4 + 2, 0) + // base64, then "}
+    2; // ]}
+  const out = Buffer.allocUnsafe(size);
+  let at = head.copy(out, 0);
+  files.forEach((file, n) => {
+    at += parts[n]!.copy(out, at);
+    at = base64Into(file.bytes, out, at);
+    at += out.write('"}', at, "latin1");
+  });
+  at += out.write("]}", at, "latin1");
+  return out;
+}
