@@ -77,12 +77,16 @@ export type DeliveryContext = {
 /**
  * Imports the connector's PENDING items until none is left that this worker may take. With
  * `untilAllDone`, it also waits for items other workers hold or that wait for a retry, and takes
- * over those whose claim expires: when it returns, no item of the connector is PENDING.
+ * over those whose claim expires: when it returns, no item of the connector is PENDING. While
+ * `collecting` says so, more items are on their way: it waits for them instead of returning.
  *
  * Up to `batchSize` items are in flight (more while some are parked), at most `perMailbox` of one
  * mailbox; as items end, more are claimed, so one slow mailbox never holds the others back.
  */
-export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { untilAllDone: boolean }): Promise<void> {
+export async function deliverPending(
+  ctx: DeliveryContext,
+  { untilAllDone, collecting }: { untilAllDone: boolean; collecting?: () => boolean },
+): Promise<void> {
   const { batchSize, perMailbox, claimSeconds } = ctx.options;
   const outcomes = createOutcomeWriter({ maxItems: 64, maxDelayMs: 20 });
   const flight = new InFlight((ids) => extendClaims(ctx.workerId, ids, claimSeconds), (claimSeconds * 1000) / 3);
@@ -120,9 +124,11 @@ export async function deliverPending(ctx: DeliveryContext, { untilAllDone }: { u
         await flight.next(1000);
         continue;
       }
-      if (!untilAllDone) break;
-      const pending = await pendingItems(ctx.connectorId);
-      if (pending.total === 0) break;
+      if (!collecting?.()) {
+        if (!untilAllDone) break;
+        const pending = await pendingItems(ctx.connectorId);
+        if (pending.total === 0) break;
+      }
       await sleep(500, undefined, { signal: ctx.signal });
     }
   } finally {

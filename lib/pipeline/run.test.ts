@@ -6,7 +6,7 @@ import { db } from "@/lib/db";
 import { createStagingStore } from "@/lib/staging";
 import { createTokenProvider, parseM365Settings } from "@/lib/m365";
 import { createSymphonyClient } from "@/lib/symphony";
-import { runImport } from "./run";
+import { runImport, type RunProgress } from "./run";
 import { itemKey, openStagedMime } from "./staged-item";
 import { canRun, startHarness, type Harness } from "@/lib/testing";
 
@@ -243,6 +243,31 @@ describe.skipIf(!canRun)("an import run against the sandboxes", () => {
     } finally {
       h.m365.setFaults({ serviceUnavailableShare: 0 });
       await db.importItem.update({ where: { id: item.id }, data: { status: "IMPORTED", reason: null } });
+    }
+  });
+
+  it("imports the first items before collect has finished reading Symphony, and each once", async () => {
+    const rooms = h.symphony.org.streams.filter((s) => s.botIsMember);
+    for (const [n, room] of rooms.entries())
+      h.symphony.addMessage({ streamId: room.id, text: `while collecting ${n}` });
+    // A slow pod: reading every conversation takes seconds, time enough to import what is recorded.
+    h.symphony.setFaults({ latencyMs: 400 });
+    const reports: RunProgress[] = [];
+    try {
+      const summary = await runImport(await h.newRun(), {
+        workerId,
+        environment: h.environment,
+        onProgress: (p) => reports.push(p),
+      });
+      expect(summary.status).toBe("SUCCEEDED");
+      expect(reports.filter((p) => p.phase === "collect" && p.itemsDone > 0).length).toBeGreaterThan(0);
+      const pairs = (await h.expected()).flatMap(({ message, mailboxes }) =>
+        mailboxes.map((mailbox) => `${mailbox}|${messageIdFor(message.messageId)}`),
+      );
+      const items = mailboxContents().map((item) => `${item.mailbox}|${item.internetMessageId}`);
+      expect(items.sort()).toEqual(pairs.sort());
+    } finally {
+      h.symphony.setFaults({ latencyMs: 0 });
     }
   });
 });

@@ -16,7 +16,7 @@ export type RunProgress = {
   bytesStaged: number;
   /** Items this process finished (imported or failed). */
   itemsDone: number;
-  /** PENDING items when the import phase started, plus any found later. */
+  /** Items done before the import phase, plus those PENDING when it started, plus any found later. */
   itemsTotal: number;
 };
 
@@ -72,32 +72,17 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
     connector.mappingMode === "CSV" ? await db.userMapping.findMany({ where: { connectorId: connector.id } }) : [];
   const source = await sourceFor(connector, { runId, staging });
 
-  await collect(
-    {
-      connectorId: connector.id,
-      runId,
-      staging,
-      recipientsOf: createRecipientResolver(writer, {
-        mappingMode: connector.mappingMode,
-        csv: new Map(mappings.map((row) => [row.symphonyKey.toLowerCase(), row.mailbox])),
-        fallbackMailbox: connector.fallbackMailbox,
-      }),
-      parallelism: options.parallelism ?? 8,
-      signal: options.signal,
-      onMessages: (count, bytes) => {
-        progress.messagesCollected += count;
-        progress.bytesStaged += bytes;
-        report();
-      },
-    },
-    source,
-  ).finally(() => source.close());
-
-  progress.phase = "import";
-  progress.itemsTotal = await db.importItem.count({ where: { connectorId: connector.id, status: "PENDING" } });
-  report();
-  await options.onCollected?.();
-  await deliverPending(
+  // Items are imported as soon as their page is recorded, while collect goes on: the first land in
+  // minutes, and every mailbox's Graph budget (10,000 requests per 10 minutes) starts being used from
+  // the run's start, not after a backfill's whole collect.
+  let collecting = true;
+  const stopImport = new AbortController();
+  const stopCollect = new AbortController();
+  const signalOr = (stop: AbortController) =>
+    options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  /** Whichever of collect and import failed first: that one stops the other, and its error is the run's. */
+  let failure: { error: unknown } | undefined;
+  const importing = deliverPending(
     {
       connectorId: connector.id,
       runId,
@@ -105,7 +90,7 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
       writer,
       staging,
       options: { ...defaultDeliveryOptions, ...options.delivery },
-      signal: options.signal,
+      signal: signalOr(stopImport),
       onItem: (outcome) => {
         if (outcome === "RETRY") return;
         progress.itemsDone += 1;
@@ -113,8 +98,48 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
         report();
       },
     },
-    { untilAllDone: true },
-  );
+    { untilAllDone: true, collecting: () => collecting },
+  ).catch((error: unknown) => {
+    failure ??= { error };
+    stopCollect.abort();
+  });
+  try {
+    await collect(
+      {
+        connectorId: connector.id,
+        runId,
+        staging,
+        recipientsOf: createRecipientResolver(writer, {
+          mappingMode: connector.mappingMode,
+          csv: new Map(mappings.map((row) => [row.symphonyKey.toLowerCase(), row.mailbox])),
+          fallbackMailbox: connector.fallbackMailbox,
+        }),
+        parallelism: options.parallelism ?? 8,
+        signal: signalOr(stopCollect),
+        onMessages: (count, bytes) => {
+          progress.messagesCollected += count;
+          progress.bytesStaged += bytes;
+          report();
+        },
+      },
+      source,
+    ).finally(() => source.close());
+  } catch (error) {
+    failure ??= { error };
+    stopImport.abort();
+    await importing;
+    throw failure.error;
+  } finally {
+    collecting = false;
+  }
+
+  progress.phase = "import";
+  progress.itemsTotal =
+    progress.itemsDone + (await db.importItem.count({ where: { connectorId: connector.id, status: "PENDING" } }));
+  report();
+  await options.onCollected?.();
+  await importing;
+  if (failure) throw failure.error;
 
   const summary = await finishRun(runId);
   progress.phase = "done";

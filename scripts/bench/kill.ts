@@ -98,6 +98,8 @@ export async function benchKills(
       db.importItem.count({ where: { connectorId: connector.id, status: { in: ["IMPORTED", "FAILED"] } } });
     const ended = async () =>
       !["QUEUED", "RUNNING"].includes((await db.importRun.findUniqueOrThrow({ where: { id: runId } })).status);
+    // Items are imported while collect goes on: a kill is in collect until every readable message is in.
+    const readable = (await host.delivery(pair.id)).readableMessages;
     const kills = { collect: 0, import: 0 };
     let peakRss = 0;
     while (kills.collect + kills.import < options.kills && !(await ended())) {
@@ -111,8 +113,7 @@ export async function benchKills(
       while ((await progress()) === before && !(await ended())) await sleep(200);
       await sleep(500 + random() * 4500);
       peakRss = Math.max(peakRss, await rssOf(worker.child.pid));
-      // No item is done before the collect phase is over (the import starts after it).
-      const phase = (await done()) === 0 ? "collect" : "import";
+      const phase = (await collected()) < readable ? "collect" : "import";
       await worker.kill("SIGKILL");
       kills[phase] += 1;
       options.log(`  kill ${kills.collect + kills.import}: ${await collected()} messages, ${await done()} items done`);
