@@ -106,6 +106,11 @@ export async function deliverPending(
           perMailbox,
           held: flight.held,
           claimSeconds,
+          // While collect goes on, the items it recorded last: their bundle was just written (and kept
+          // in memory), and the mailboxes whose conversations come late in the run (often the busiest,
+          // which Graph's per-mailbox budget holds to 16 items a second) start at once, not after
+          // everything recorded before them.
+          newestFirst: collecting?.() ?? false,
         });
         for (const item of claimed) {
           flight.start(item, async () => {

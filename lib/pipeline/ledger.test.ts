@@ -91,7 +91,7 @@ describe("claimItems", () => {
   const name = `claim-items-${Date.now()}`;
   afterAll(() => db.connector.deleteMany({ where: { name } }));
 
-  it("claims oldest first, at most perMailbox per mailbox with those held, reaching past a busy chat", async () => {
+  it("claims oldest first (newest first on request), at most perMailbox per mailbox with those held, reaching past a busy chat", async () => {
     const connector = await db.connector.create({ data: { name, createdBy: "test" } });
     const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
     const at = new Date("2026-11-30T12:00:00Z");
@@ -124,8 +124,9 @@ describe("claimItems", () => {
       checkpoint: { kind: "stream", streamId: "room", at, messageId: "room-0" },
     });
 
-    const claim = (held: Record<string, number>) =>
+    const claim = (held: Record<string, number>, newestFirst = false) =>
       claimItems({
+        newestFirst,
         connectorId: connector.id,
         runId: run.id,
         workerId: "claim-test",
@@ -146,5 +147,9 @@ describe("claimItems", () => {
     ]);
     // Two of Ann's items ended: two more of hers (and none of Bob's, still full).
     expect(await claim({ "ann@x.example": 1, "bob@x.example": 3 })).toEqual(["ann:chat-3", "ann:chat-4"]);
+    // While collect goes on: the items recorded last, still at most perMailbox of each mailbox.
+    expect(await claim({}, true)).toEqual(
+      ["ann:chat-17", "ann:chat-18", "ann:chat-19", "bob:chat-17", "bob:chat-18", "bob:chat-19"].sort(),
+    );
   });
 });

@@ -162,8 +162,11 @@ export async function claimItems(args: {
   perMailbox: number;
   held?: ReadonlyMap<string, number>;
   claimSeconds: number;
+  /** The items recorded last first (while collect goes on: see deliverPending). */
+  newestFirst?: boolean;
 }) {
   const held = [...(args.held ?? new Map<string, number>())];
+  const order = args.newestFirst ? Prisma.sql`id DESC` : Prisma.sql`id`;
   const full = held.filter(([, count]) => count >= args.perMailbox).map(([mailbox]) => mailbox);
   return db.$queryRaw<ClaimedItem[]>`
     WITH held AS (
@@ -174,14 +177,14 @@ export async function claimItems(args: {
       WHERE "connectorId" = ${args.connectorId}::uuid AND status = 'PENDING'
         AND ("claimedUntil" IS NULL OR "claimedUntil" < ${NOW})
         AND mailbox <> ALL(${full}::text[])
-      ORDER BY id
+      ORDER BY ${order}
       LIMIT ${args.limit * CLAIM_SCAN_FACTOR}
     ), wanted AS (
       SELECT ranked.id FROM (
-        SELECT id, mailbox, row_number() OVER (PARTITION BY mailbox ORDER BY id) AS rank FROM candidates
+        SELECT id, mailbox, row_number() OVER (PARTITION BY mailbox ORDER BY ${order}) AS rank FROM candidates
       ) AS ranked LEFT JOIN held USING (mailbox)
       WHERE ranked.rank <= ${args.perMailbox} - COALESCE(held.count, 0)
-      ORDER BY ranked.id
+      ORDER BY ${order}
       LIMIT ${args.limit}
     ), picked AS (
       SELECT id FROM "ImportItem"
