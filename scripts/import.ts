@@ -74,7 +74,7 @@ function drawProgress(p: RunProgress): void {
   const bar = "#".repeat(Math.round(share * width)).padEnd(width, ".");
   const line =
     p.phase === "collect"
-      ? `collecting: ${p.messagesCollected} messages, ${formatBytes(p.bytesStaged)} staged`
+      ? `collecting: ${p.messagesCollected} messages, ${formatBytes(p.bytesStaged)} staged, ${p.itemsDone} items done`
       : `[${bar}] ${p.itemsDone}/${p.itemsTotal} items  (${p.messagesCollected} messages)`;
   process.stderr.write(`\r${line.padEnd(78)}`);
 }
