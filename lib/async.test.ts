@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createSharedLoads } from "./async";
+import { createSharedLoads, forEachLimit } from "./async";
 
 describe("createSharedLoads", () => {
   it("loads once for every holder of a key, and again once the last holder released it", async () => {
@@ -23,5 +23,84 @@ describe("createSharedLoads", () => {
     const lease = loads.lease("message-1");
     await expect(lease.load(() => Promise.reject(new Error("blob unavailable")))).rejects.toThrow("blob unavailable");
     expect(await lease.load(() => Promise.resolve("read"))).toBe("read");
+  });
+});
+
+describe("forEachLimit", () => {
+  async function* pagesOf<T>(pages: T[][], listed: number[] = []) {
+    for (const [n, page] of pages.entries()) {
+      await Promise.resolve();
+      listed.push(n);
+      yield page;
+    }
+  }
+
+  it("takes the next page's items while a long item of the first page is still running", async () => {
+    let releaseLong!: () => void;
+    const long = new Promise<void>((resolve) => (releaseLong = resolve));
+    const finished: string[] = [];
+    const done = forEachLimit(pagesOf([["long", "a"], ["b", "c"], ["d"]]), 2, async (item) => {
+      if (item === "long") await long;
+      else await new Promise((resolve) => setTimeout(resolve, 5));
+      finished.push(item);
+    });
+    await expect.poll(() => finished).toEqual(["a", "b", "c", "d"]);
+    releaseLong();
+    await done;
+    expect(finished).toEqual(["a", "b", "c", "d", "long"]);
+  });
+
+  it("never runs more than the limit at once, and lists the next page only when a lane needs it", async () => {
+    let running = 0;
+    let most = 0;
+    const listed: number[] = [];
+    const seen: number[] = [];
+    const pages = Array.from({ length: 5 }, (_, p) => Array.from({ length: 4 }, (_, i) => p * 4 + i));
+    await forEachLimit(pagesOf(pages, listed), 3, async (item) => {
+      running += 1;
+      most = Math.max(most, running);
+      seen.push(item);
+      // Page 1 is listed only once page 0's items have all been taken.
+      if (item < 4) expect(listed).toEqual([0]);
+      await new Promise((resolve) => setTimeout(resolve, 1 + (item % 3)));
+      running -= 1;
+    });
+    expect(most).toBe(3);
+    expect(seen.toSorted((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it("stops taking items after a failure and rejects with it", async () => {
+    const started: string[] = [];
+    await expect(
+      forEachLimit(
+        pagesOf([
+          ["a", "bad"],
+          ["b", "c", "d"],
+        ]),
+        2,
+        async (item) => {
+          started.push(item);
+          if (item === "bad") throw new Error("unit failed");
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        },
+      ),
+    ).rejects.toThrow("unit failed");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(started).toEqual(["a", "bad"]);
+  });
+
+  it("rejects when listing the pages fails", async () => {
+    async function* failing() {
+      yield await Promise.resolve(["a"]);
+      throw new Error("list refused");
+    }
+    const done: string[] = [];
+    await expect(
+      forEachLimit(failing(), 2, (item) => {
+        done.push(item);
+        return Promise.resolve();
+      }),
+    ).rejects.toThrow("list refused");
+    expect(done).toEqual(["a"]);
   });
 });

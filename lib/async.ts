@@ -20,6 +20,58 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, map: (i
   return results;
 }
 
+/**
+ * Runs `work` on each item of a stream of pages with at most `limit` calls in flight, taking the next
+ * item as soon as a lane is free: a long item holds back nothing but its own lane, whichever page it
+ * came on. After a failure (of a call or of the pages) no new item is taken.
+ */
+export async function forEachLimit<T>(
+  pages: AsyncIterable<readonly T[]>,
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  const pageIterator = pages[Symbol.asyncIterator]();
+  let page: readonly T[] = [];
+  let next = 0;
+  let ended = false;
+  let failed = false;
+  // One lane at a time asks for the next page; the others wait for that same request.
+  let asking: Promise<void> | undefined;
+  const refill = () =>
+    (asking ??= pageIterator.next().then(
+      (result) => {
+        asking = undefined;
+        if (result.done) ended = true;
+        else [page, next] = [result.value, 0];
+      },
+      (error: unknown) => {
+        asking = undefined;
+        throw error;
+      },
+    ));
+  const take = async (): Promise<{ item: T } | undefined> => {
+    while (!failed) {
+      if (next < page.length) return { item: page[next++] as T };
+      if (ended) return undefined;
+      await refill();
+    }
+    return undefined;
+  };
+  const lane = async () => {
+    try {
+      for (let taken = await take(); taken; taken = await take()) await work(taken.item);
+    } catch (error) {
+      failed = true;
+      throw error;
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: limit }, lane));
+  } finally {
+    if (!ended) void pageIterator.return?.(undefined)?.catch(() => {});
+  }
+}
+
 /** One load in flight per key; a failed load is forgotten, so the next call tries again. */
 export function cachedLoad<K, V>(cache: Map<K, Promise<V>>, key: K, load: (key: K) => Promise<V>): Promise<V> {
   const cached = cache.get(key);

@@ -12,7 +12,7 @@ import { peek, type StagingStore } from "@/lib/staging";
 import { createBundler, type BundledAt, type Bundler } from "./bundle";
 import { stagedModel } from "./staged-item";
 import { recordedMessageIds, recordPage, type CollectedMessage } from "./ledger";
-import { mapLimit } from "@/lib/async";
+import { forEachLimit, mapLimit } from "@/lib/async";
 import type { RecipientResolver } from "./recipients";
 import { errorMessage } from "@/lib/errors";
 import {
@@ -55,16 +55,16 @@ export async function collect(context: CollectContext, source: ArchiveSource): P
     isServiceAccount: serviceAccountTest(await source.serviceAccount()),
     bundler: createBundler(context.staging, context.connectorId),
   };
-  for await (const units of source.units(ctx.signal)) {
-    await mapLimit(units, source.parallelism, (unit) =>
-      ctx.bundler.producer(async () => {
-        for await (const batch of unit.batches(ctx.signal)) {
-          ctx.signal?.throwIfAborted();
-          await collectBatch(ctx, batch);
-        }
-      }),
-    );
-  }
+  // A unit starts as soon as a lane is free, whichever page of the list it is on: one long
+  // conversation keeps only its own lane busy, not the units listed after it.
+  await forEachLimit(source.units(ctx.signal), source.parallelism, (unit) =>
+    ctx.bundler.producer(async () => {
+      for await (const batch of unit.batches(ctx.signal)) {
+        ctx.signal?.throwIfAborted();
+        await collectBatch(ctx, batch);
+      }
+    }),
+  );
 }
 
 async function collectBatch(ctx: Collecting, batch: SourceBatch): Promise<void> {
