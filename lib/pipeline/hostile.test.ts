@@ -10,7 +10,7 @@
 // or control characters reach the mailbox as the literal text Symphony sent (invisible characters
 // written as \uXXXX).
 
-import { compiledWorkerArgs } from "@/scripts/worker-build";
+import { compiledWorkerArgs, compiledWorkerEnv } from "@/scripts/worker-build";
 import { spawn } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -339,7 +339,7 @@ describe.skipIf(!canRun)("poison messages in a worker process under npm start's 
     // As scripts/start.ts starts it.
     worker = spawn(process.execPath, ["--import", "tsx", ...compiledWorkerArgs(path.join(root, "scripts/worker.ts"))], {
       cwd: root,
-      env: workerEnv(h),
+      env: compiledWorkerEnv(workerEnv(h)),
       stdio: ["ignore", "pipe", "pipe"],
     });
     const keep = (chunk: Buffer) => {

@@ -5,7 +5,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { db } from "@/lib/db";
 import { IMPORT_QUEUE } from "@/lib/jobs";
-import { compiledWorkerArgs } from "@/scripts/worker-build";
+import { compiledWorkerArgs, compiledWorkerEnv } from "@/scripts/worker-build";
 import type { Harness } from "./harness";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -58,11 +58,15 @@ export function workerEnv(h: Harness, overrides: Record<string, string> = {}): N
  * output), the compiled worker instead, exactly as `npm start` runs it.
  */
 export function spawnWorker(env: NodeJS.ProcessEnv, { compiled }: { compiled?: string } = {}): WorkerProcess {
-  // The heap cap npm start gives the worker (compiledWorkerArgs), with or without tsx.
+  // The heap cap and malloc settings npm start gives the worker, with or without tsx.
   const args = compiled
     ? compiledWorkerArgs(compiled)
     : ["--import", "tsx", ...compiledWorkerArgs(path.join(root, "scripts/worker.ts"))];
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env: compiledWorkerEnv(env),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
     lines.push(...chunk.toString().split("\n").filter(Boolean));

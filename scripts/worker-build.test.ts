@@ -1,0 +1,26 @@
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { compiledWorkerEnv, WORKER_MALLOC_TUNABLES } from "./worker-build";
+
+// glibc's dynamic loader lists the tunables it parsed from GLIBC_TUNABLES; a misspelled one is
+// silently ignored at run time, so this is the only place a typo shows.
+const loader = "/lib64/ld-linux-x86-64.so.2";
+
+describe("the worker's malloc settings", () => {
+  it.skipIf(!existsSync(loader))("are tunables this machine's glibc applies", () => {
+    const listed = execFileSync(loader, ["--list-tunables"], {
+      env: compiledWorkerEnv({ NODE_ENV: "test", PATH: process.env.PATH }),
+      encoding: "utf8",
+    });
+    expect(listed).toMatch(/^glibc\.malloc\.arena_max: 0x1 /m);
+    expect(listed).toMatch(/^glibc\.malloc\.mmap_threshold: 0x20000 /m);
+  });
+
+  it("leave an operator's own GLIBC_TUNABLES alone", () => {
+    expect(compiledWorkerEnv({ NODE_ENV: "test", GLIBC_TUNABLES: "glibc.malloc.arena_max=4" }).GLIBC_TUNABLES).toBe(
+      "glibc.malloc.arena_max=4",
+    );
+    expect(compiledWorkerEnv({ NODE_ENV: "test" }).GLIBC_TUNABLES).toBe(WORKER_MALLOC_TUNABLES);
+  });
+});
