@@ -40,7 +40,7 @@ export type DeliveryOptions = {
 };
 
 export const defaultDeliveryOptions: DeliveryOptions = {
-  batchSize: 32,
+  batchSize: 64,
   perMailbox: 4,
   claimSeconds: 60,
   maxAttempts: 5,
