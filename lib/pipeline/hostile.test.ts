@@ -10,11 +10,8 @@
 // or control characters reach the mailbox as the literal text Symphony sent (invisible characters
 // written as \uXXXX).
 
-import { compiledWorkerArgs, compiledWorkerEnv } from "@/scripts/worker-build";
-import { spawn } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
 import { Parser } from "htmlparser2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messageIdFor, ORIGINAL_DATA_FILE, ORIGINAL_MESSAGE_FILE } from "@/lib/convert";
@@ -28,11 +25,13 @@ import {
   canRun,
   deliveryReport,
   startHarness,
+  spawnWorker,
   startPrivateServers,
   waitForRunEnd,
   workerEnv,
   type Harness,
   type PrivateServers,
+  type WorkerProcess,
 } from "@/lib/testing";
 
 if (!canRun)
@@ -314,18 +313,14 @@ describe.skipIf(!canRun)("hostile input through the whole pipeline", () => {
 
 describe.skipIf(!canRun)("poison messages in a worker process under npm start's heap cap", () => {
   let h: Harness;
-  let worker: ReturnType<typeof spawn> | undefined;
-  const output: string[] = [];
+  let worker: WorkerProcess | undefined;
   beforeAll(async () => {
     h = await startHarness({ seed: "poison-worker", users: 6, messages: 30, largeAttachments: false });
     const room = h.symphony.org.streams.find((s) => s.type === "ROOM")!;
     for (const message of Object.values(POISON)) h.symphony.addMessage({ streamId: room.id, message });
   });
   afterAll(async () => {
-    if (worker?.exitCode === null && worker.signalCode === null) {
-      worker.kill("SIGTERM");
-      await new Promise((resolve) => worker?.once("exit", resolve));
-    }
+    await worker?.kill("SIGTERM");
     await h?.close();
   });
 
@@ -335,28 +330,16 @@ describe.skipIf(!canRun)("poison messages in a worker process under npm start's 
       trigger: "MANUAL",
       requestedBy: "poison-test",
     });
-    const root = path.resolve(import.meta.dirname, "../..");
-    // As scripts/start.ts starts it.
-    worker = spawn(process.execPath, ["--import", "tsx", ...compiledWorkerArgs(path.join(root, "scripts/worker.ts"))], {
-      cwd: root,
-      env: compiledWorkerEnv(workerEnv(h)),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const keep = (chunk: Buffer) => {
-      output.push(...chunk.toString().split("\n").filter(Boolean));
-      output.splice(0, Math.max(0, output.length - 40));
-    };
-    worker.stdout!.on("data", keep);
-    worker.stderr!.on("data", keep);
+    // As scripts/start.ts starts it (heap cap and malloc settings), under tsx.
+    worker = spawnWorker(workerEnv(h));
     // Before issue 12 the worker died here, out of memory, again at each restart.
-    const exited = new Promise<void>((resolve) => worker?.once("exit", () => resolve()));
-    await Promise.race([waitForRunEnd(runId, 240_000), exited]);
-    expect({ code: worker.exitCode, signal: worker.signalCode }, output.slice(-40).join("\n")).toEqual({
+    await Promise.race([waitForRunEnd(runId, 240_000), worker.exited]);
+    expect({ code: worker.child.exitCode, signal: worker.child.signalCode }, worker.output()).toEqual({
       code: null,
       signal: null,
     });
     const run = await waitForRunEnd(runId, 1_000);
-    expect(run.status, `${run.error ?? ""}\n${output.slice(-40).join("\n")}`).toBe("SUCCEEDED");
+    expect(run.status, `${run.error ?? ""}\n${worker.output()}`).toBe("SUCCEEDED");
     const report = await deliveryReport(h);
     expect(report.missing).toEqual([]);
     expect(report.duplicated).toEqual([]);
