@@ -12,7 +12,7 @@ import { startAzurite } from "../sandbox/azurite";
 import { startDemoSandboxes } from "../sandbox/demo";
 import { startEmbeddedPostgres } from "../sandbox/postgres";
 import { buildNext, needsBuild, nextBin as nextBinOf } from "./next-build";
-import { buildWorker, compiledWorkerArgs, compiledWorkerEnv } from "./worker-build";
+import { buildWorker, workerLaunch } from "./worker-build";
 
 const root = path.resolve(import.meta.dirname, "..");
 const nextBin = nextBinOf(root);
@@ -79,7 +79,8 @@ async function main() {
     restart: false,
   });
   // Compiled (no TypeScript loader in the process); a capped heap keeps the worker's memory flat.
-  supervise("worker", compiledWorkerArgs(await buildWorker(root)), compiledWorkerEnv(env), { restart: true });
+  const worker = workerLaunch(await buildWorker(root), env);
+  supervise("worker", worker.args, worker.env, { restart: true });
   await waitForHealth(`http://127.0.0.1:${config.PORT}/api/health`);
   say(`ready: ${env.APP_URL}`);
   if (demo) for (const line of demo.instructions) say(line);

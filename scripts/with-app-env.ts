@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { buildWorker, compiledWorkerArgs, compiledWorkerEnv } from "./worker-build";
+import { buildWorker, workerLaunch } from "./worker-build";
 
 const root = path.resolve(import.meta.dirname, "..");
 const [script, ...args] = process.argv.slice(2);
@@ -28,11 +28,9 @@ if (existsSync(runtime)) {
 // The worker runs compiled, with the heap cap and malloc settings, exactly as npm start runs it
 // (scripts/worker-build.ts).
 const isWorker = path.resolve(root, script) === path.join(root, "scripts/worker.ts");
-const entry = isWorker ? compiledWorkerArgs(await buildWorker(root)) : ["--import", "tsx", path.resolve(root, script)];
-const child = spawn(process.execPath, [...entry, ...args], {
-  cwd: root,
-  env: isWorker ? compiledWorkerEnv(env) : env,
-  stdio: "inherit",
-});
+const launch = isWorker
+  ? workerLaunch(await buildWorker(root), env)
+  : { args: ["--import", "tsx", path.resolve(root, script)], env };
+const child = spawn(process.execPath, [...launch.args, ...args], { cwd: root, env: launch.env, stdio: "inherit" });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
 child.once("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -36,29 +36,41 @@ function deepImportsByPath(root: string): Plugin {
 /** The worker's V8 heap cap: its live heap stays near 80-110 MB under load; without a cap V8 lets it grow. */
 export const WORKER_HEAP_MB = 192;
 
-/**
- * Node's arguments for the compiled worker: its heap capped and its young generation's semi-spaces
- * at 8 MB (V8's default 16), which with the malloc settings below keep its memory flat near 300 MB
- * under load (`npm run bench -- --kill 0`), and stack traces pointing at the TypeScript sources.
- */
-export function compiledWorkerArgs(entry: string): string[] {
-  return [`--max-old-space-size=${WORKER_HEAP_MB}`, "--max-semi-space-size=8", "--enable-source-maps", entry];
-}
-
-/**
- * glibc's malloc as the worker runs with it: one arena for every thread (by default each thread that
- * allocates natively, such as libuv's pool and the conversion thread, may keep an arena of its own,
- * up to eight per core, and rarely gives it back), and blocks of 128 KB and more (Buffers of staged
- * bundles and converted messages) mapped and unmapped on their own instead of carved from a heap
- * that glibc's dynamic threshold lets grow and fragment. Peak RSS at 20,000 messages went from
- * 406-429 MB to 310 MB at the same throughput (`npm run bench -- --kill 0`). Other C libraries
- * ignore it.
- */
+/** glibc's malloc settings for the worker (see workerLaunch). */
 export const WORKER_MALLOC_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=131072";
 
-/** The compiled worker's environment: `env` with the malloc tunables, unless it sets its own. */
-export function compiledWorkerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { GLIBC_TUNABLES: WORKER_MALLOC_TUNABLES, ...env };
+/**
+ * How the compiled worker is started, wherever it is (npm start, npm run worker, the tests and the
+ * bench): Node's arguments and the environment, chosen together so that no caller takes one without
+ * the other.
+ *
+ * Arguments: its heap capped and its young generation's semi-spaces at 8 MB (V8's default 16), which
+ * with the malloc settings below keep its memory flat near 300 MB under load (`npm run bench -- --kill
+ * 0`), and stack traces pointing at the TypeScript sources. `loader` goes before the entry (tsx, for
+ * the tests that run the sources).
+ *
+ * Environment: `env` with glibc's malloc tunables, unless it sets its own. One arena for every thread
+ * (by default each thread that allocates natively, such as libuv's pool and the conversion thread,
+ * may keep an arena of its own, up to eight per core, and rarely gives it back), and blocks of 128 KB
+ * and more (Buffers of staged bundles and converted messages) mapped and unmapped on their own
+ * instead of carved from a heap that glibc's dynamic threshold lets grow and fragment. Peak RSS at
+ * 20,000 messages went from 406-429 MB to 310 MB at the same throughput. Other C libraries ignore it.
+ */
+export function workerLaunch(
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  { loader = [] }: { loader?: string[] } = {},
+): { args: string[]; env: NodeJS.ProcessEnv } {
+  return {
+    args: [
+      ...loader,
+      `--max-old-space-size=${WORKER_HEAP_MB}`,
+      "--max-semi-space-size=8",
+      "--enable-source-maps",
+      entry,
+    ],
+    env: { GLIBC_TUNABLES: WORKER_MALLOC_TUNABLES, ...env },
+  };
 }
 
 export async function buildWorker(root: string): Promise<string> {

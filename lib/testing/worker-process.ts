@@ -5,7 +5,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { db } from "@/lib/db";
 import { IMPORT_QUEUE } from "@/lib/jobs";
-import { compiledWorkerArgs, compiledWorkerEnv } from "@/scripts/worker-build";
+import { workerLaunch } from "@/scripts/worker-build";
 import type { Harness } from "./harness";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -59,14 +59,10 @@ export function workerEnv(h: Harness, overrides: Record<string, string> = {}): N
  */
 export function spawnWorker(env: NodeJS.ProcessEnv, { compiled }: { compiled?: string } = {}): WorkerProcess {
   // The heap cap and malloc settings npm start gives the worker, with or without tsx.
-  const args = compiled
-    ? compiledWorkerArgs(compiled)
-    : ["--import", "tsx", ...compiledWorkerArgs(path.join(root, "scripts/worker.ts"))];
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: compiledWorkerEnv(env),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const launch = compiled
+    ? workerLaunch(compiled, env)
+    : workerLaunch(path.join(root, "scripts/worker.ts"), env, { loader: ["--import", "tsx"] });
+  const child = spawn(process.execPath, launch.args, { cwd: root, env: launch.env, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {
     lines.push(...chunk.toString().split("\n").filter(Boolean));
