@@ -46,8 +46,8 @@ export const WORKER_MALLOC_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mma
  *
  * Arguments: its heap capped and its young generation's semi-spaces at 8 MB (V8's default 16), which
  * with the malloc settings below keep its memory flat near 300 MB under load (`npm run bench -- --kill
- * 0`), and stack traces pointing at the TypeScript sources. `loader` goes before the entry (tsx, for
- * the tests that run the sources).
+ * 0`), and stack traces pointing at the TypeScript sources. `nodeArgs` go before them (tsx for the
+ * tests that run the sources, a profiler for the bench).
  *
  * Environment: `env` with glibc's malloc tunables, unless it sets its own. One arena for every thread
  * (by default each thread that allocates natively, such as libuv's pool and the conversion thread,
@@ -59,11 +59,11 @@ export const WORKER_MALLOC_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mma
 export function workerLaunch(
   entry: string,
   env: NodeJS.ProcessEnv,
-  { loader = [] }: { loader?: string[] } = {},
+  { nodeArgs = [] }: { nodeArgs?: string[] } = {},
 ): { args: string[]; env: NodeJS.ProcessEnv } {
   return {
     args: [
-      ...loader,
+      ...nodeArgs,
       `--max-old-space-size=${WORKER_HEAP_MB}`,
       "--max-semi-space-size=8",
       "--enable-source-maps",

@@ -57,11 +57,14 @@ export function workerEnv(h: Harness, overrides: Record<string, string> = {}): N
  * it in a grandchild that outlives a SIGKILL of the CLI. With `compiled` (scripts/worker-build.ts's
  * output), the compiled worker instead, exactly as `npm start` runs it.
  */
-export function spawnWorker(env: NodeJS.ProcessEnv, { compiled }: { compiled?: string } = {}): WorkerProcess {
+export function spawnWorker(
+  env: NodeJS.ProcessEnv,
+  { compiled, nodeArgs = [] }: { compiled?: string; nodeArgs?: string[] } = {},
+): WorkerProcess {
   // The heap cap and malloc settings npm start gives the worker, with or without tsx.
   const launch = compiled
-    ? workerLaunch(compiled, env)
-    : workerLaunch(path.join(root, "scripts/worker.ts"), env, { loader: ["--import", "tsx"] });
+    ? workerLaunch(compiled, env, { nodeArgs })
+    : workerLaunch(path.join(root, "scripts/worker.ts"), env, { nodeArgs: ["--import", "tsx", ...nodeArgs] });
   const child = spawn(process.execPath, launch.args, { cwd: root, env: launch.env, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   const keep = (chunk: Buffer) => {

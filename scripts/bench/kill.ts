@@ -91,6 +91,10 @@ export async function benchKills(
       // minutes), which the tests' 20 s would count as a failed attempt.
       WORKER_ATTEMPT_TIMEOUT_SECONDS: "1800",
     };
+    // `npm run bench -- --cpu-prof`: each worker writes its profile when it exits (not when SIGKILLed).
+    const profile = process.env.BENCH_CPU_PROF_DIR;
+    const spawn = () =>
+      spawnWorker(env, { compiled, nodeArgs: profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [] });
     const random = seededRandom("bench-kills");
     const collected = () => db.sourceMessage.count({ where: { connectorId: connector.id } });
     // SKIPPED items are written at collect: only IMPORTED and FAILED ones are the import's.
@@ -103,7 +107,7 @@ export async function benchKills(
     const kills = { collect: 0, import: 0 };
     let peakRss = 0;
     while (kills.collect + kills.import < options.kills && !(await ended())) {
-      worker = spawnWorker(env, { compiled });
+      worker = spawn();
       // Each worker first makes some progress (after the killed one's claims and job expired), then
       // dies at a seeded moment 0.5-5 s later. The first 40 % of the kills aim at collect, the others
       // wait for the import to be going on.
@@ -118,7 +122,7 @@ export async function benchKills(
       kills[phase] += 1;
       options.log(`  kill ${kills.collect + kills.import}: ${await collected()} messages, ${await done()} items done`);
     }
-    finishers = Array.from({ length: options.workers }, () => spawnWorker(env, { compiled }));
+    finishers = Array.from({ length: options.workers }, () => spawn());
     for (const finisher of finishers) names.set(finisher.child.pid!, "worker");
     // Each finishing worker's RSS every second; flatness is judged on the largest of them.
     const series = finishers.map((): number[] => []);
