@@ -13,6 +13,8 @@ export type RecentBlobs = {
    * the cache must not push out its oldest bundles before they are read.
    */
   put(blobName: string, bytes: Buffer): void;
+  /** Whether the blob's bytes are kept (or being read to be kept). */
+  holds(blobName: string): boolean;
   clear(): void;
 };
 
@@ -85,6 +87,7 @@ export function createRecentBlobs({
       entries.set(blobName, Promise.resolve(bytes));
       keep(blobName, bytes.length);
     },
+    holds: (blobName) => entries.has(blobName),
     clear() {
       entries.clear();
       kept.clear();

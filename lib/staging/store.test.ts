@@ -1,4 +1,6 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import diagnostics from "node:diagnostics_channel";
+import type { ClientRequest } from "node:http";
 import { Readable } from "node:stream";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -139,6 +141,36 @@ describe.skipIf(!connectionString)("staging store (Azurite)", () => {
     expect(asked.flat().sort()).toEqual([needed.blobName, done.blobName].sort());
     expect(await store.exists(needed.blobName)).toBe(true);
     expect(await store.exists(done.blobName)).toBe(false);
+  });
+
+  it("reads a bundle whole the first time, and only the entries asked for once it was let go", async () => {
+    const ranges: Array<string | undefined> = [];
+    const onStart = (message: unknown) => {
+      const { request } = message as { request: ClientRequest };
+      if (request.method === "GET" && request.path.includes("/conn-range/"))
+        ranges.push(request.getHeader("x-ms-range")?.toString());
+    };
+    const bundle = randomBytes(300_000);
+    const { blobName } = await store.stageBundle("conn-range", bundle);
+    // Another worker's store: nothing of the bundle is in its memory.
+    const reader = await createStagingStore({ connectionString: connectionString!, containerName });
+    diagnostics.subscribe("http.client.request.start", onStart);
+    try {
+      expect(await reader.readRange(blobName, 1000, 5000)).toEqual(bundle.subarray(1000, 6000));
+      expect(await reader.readRange(blobName, 9000, 100)).toEqual(bundle.subarray(9000, 9100));
+      expect(ranges).toEqual([undefined]);
+      // More bundles read than the worker keeps (24 MB): the first one is let go.
+      for (let i = 0; i < 4; i++) {
+        const other = await store.stageBundle("conn-range-other", randomBytes(7 * MB));
+        await reader.readRange(other.blobName, 0, 10);
+      }
+      expect(await reader.readRange(blobName, 20_000, 3000)).toEqual(bundle.subarray(20_000, 23_000));
+      expect(await reader.readRange(blobName, 20_000, 3000)).toEqual(bundle.subarray(20_000, 23_000));
+      expect(ranges).toEqual([undefined, "bytes=20000-22999"]);
+      await expect(reader.readRange(blobName, 299_000, 2000)).rejects.toThrow("is outside bundle");
+    } finally {
+      diagnostics.unsubscribe("http.client.request.start", onStart);
+    }
   });
 
   it("says clearly when a staged item is missing", async () => {
