@@ -175,19 +175,17 @@ export async function importMessage(
         : new Map<string, number>();
     plan = planAttachments(missingFrom(item.attachments, attached), undefined);
   } else {
-    const message = createBody(item.graph, item.key);
-    const bodyBytes = Buffer.byteLength(JSON.stringify(message));
+    const create = createRequestOf(item);
     // The whole message counts against the mailbox's MaxReceiveSize: refuse it here rather than
     // create a message whose attachments Exchange will then refuse.
-    const size = bodyBytes + item.attachments.reduce((sum, a) => sum + encodedSize(a.size), 0);
-    if (size > SIZE_CHECK_FROM_BYTES && maxMessageSize) {
+    if (create.size > SIZE_CHECK_FROM_BYTES && maxMessageSize) {
       const limit = await maxMessageSize();
-      if (limit !== undefined && size > limit)
-        throw new MailboxUnavailableError("too-large", tooLargeMessage(size, limit));
+      if (limit !== undefined && create.size > limit)
+        throw new MailboxUnavailableError("too-large", tooLargeMessage(create.size, limit));
     }
-    plan = planAttachments(item.attachments, bodyBytes);
+    plan = create.plan;
     // The small attachments that fit travel in the same request, so they land with the message.
-    const body = jsonWithFiles(message, "attachments", await Promise.all(plan.inCreate.map(fileAttachmentFile)));
+    const body = await create.body();
     const created = await createMessage(ctx, userId, folderId, item.key, body, onSent);
     graphMessageId = created.id;
     // A create sent more than once (here, or by an earlier attempt whose create timed out) may have
@@ -238,6 +236,39 @@ async function createMessage(
   );
   if (response.status !== 201 && response.status !== 200) throw graphError(response);
   return { id: (response.body as { id: string }).id, retried: posts > 1 };
+}
+
+type CreateRequest = { size: number; plan: AttachmentPlan; body: () => Promise<Buffer> };
+
+/**
+ * The create request of an item, built once for all the mailboxes of its message: its body is the
+ * same bytes for each (the key names the message, not the mailbox), and building it (the JSON, the
+ * files in base64) costs more CPU than sending it. Kept as long as the item object is.
+ */
+const createRequests = new WeakMap<ImportItem, CreateRequest>();
+
+function createRequestOf(item: ImportItem): CreateRequest {
+  const known = createRequests.get(item);
+  if (known) return known;
+  const message = createBody(item.graph, item.key);
+  const bodyBytes = Buffer.byteLength(JSON.stringify(message));
+  const plan = planAttachments(item.attachments, bodyBytes);
+  let body: Promise<Buffer> | undefined;
+  const create: CreateRequest = {
+    size: bodyBytes + item.attachments.reduce((sum, a) => sum + encodedSize(a.size), 0),
+    plan,
+    body: () =>
+      (body ??= Promise.all(plan.inCreate.map(fileAttachmentFile)).then(
+        (files) => jsonWithFiles(message, "attachments", files),
+        (error: unknown) => {
+          // A file that could not be read is read again by the next mailbox's attempt.
+          body = undefined;
+          throw error;
+        },
+      )),
+  };
+  createRequests.set(item, create);
+  return create;
 }
 
 /** The same Graph context, with every request it schedules tied to `signal`. */

@@ -367,6 +367,29 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       // create (+2 small inside it) + a $batch of 2 + a $batch of 2 + session + 4 chunks: fewer requests than items sent.
       expect(result.requests).toBeLessThan(attachments.length + 1 + 4 + 1);
     });
+
+    it("builds a message's create request once for all its mailboxes, each getting every file", async () => {
+      const w = writer();
+      const files = [randomBytes(200_000), randomBytes(3000)].map((bytes, n) =>
+        bytesAttachment(`file-${n}.bin`, bytes),
+      );
+      let opened = 0;
+      const shared = item("key-shared", {
+        attachments: files.map((file) => ({ ...file, open: () => (opened++, file.open()) })),
+      });
+      const imported: Array<[string, string]> = [];
+      for (const address of [ALICE, BOB, CAROL]) {
+        const userId = await resolve(w, address);
+        const folderId = await w.ensureSymphonyFolder(userId);
+        imported.push([
+          userId,
+          (await w.importMessage(userId, folderId, shared, { firstAttempt: true })).graphMessageId,
+        ]);
+      }
+      // Each file read once, not once per mailbox.
+      expect(opened).toBe(files.length);
+      for (const [userId, messageId] of imported) await expectSameBytes(userId, messageId, files);
+    });
   });
 
   describe("throttling", () => {
