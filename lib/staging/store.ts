@@ -3,6 +3,7 @@ import { Readable } from "node:stream";
 import { BlobServiceClient, RestError, type BlockBlobClient, type ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { createRecentBlobs } from "./recent-blobs";
+import { createRecentRanges } from "./recent-ranges";
 import { mapLimit } from "@/lib/async";
 
 export const STAGED_CONTENT_TYPE = "message/rfc822";
@@ -17,6 +18,9 @@ const RECENT_TOTAL_MAX_BYTES = 8 * 1024 * 1024;
 /** Bundles read lately (see stageBundle): a worker reads each bundle once while it imports its items. */
 export const BUNDLE_MAX_BYTES = 8 * 1024 * 1024;
 const RECENT_BUNDLES_MAX_BYTES = 24 * 1024 * 1024;
+/** Bundles read again by range (see readRange): windows read ahead, and how much of them is kept. */
+const RANGE_WINDOW_BYTES = 256 * 1024;
+const RECENT_RANGES_MAX_BYTES = 12 * 1024 * 1024;
 /** How many names of bundles read whole a store remembers (see readRange). */
 const READ_WHOLE_REMEMBERED = 10_000;
 const BUNDLE_CONTENT_TYPE = "application/octet-stream";
@@ -204,12 +208,12 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
   await container.createIfNotExists();
   const recent = createRecentBlobs({ maxBlobBytes: RECENT_BLOB_MAX_BYTES, maxTotalBytes: RECENT_TOTAL_MAX_BYTES });
   const bundles = createRecentBlobs({ maxBlobBytes: BUNDLE_MAX_BYTES, maxTotalBytes: RECENT_BUNDLES_MAX_BYTES });
+  const ranges = createRecentRanges({ windowBytes: RANGE_WINDOW_BYTES, maxTotalBytes: RECENT_RANGES_MAX_BYTES });
 
   // A bundle asked for again after it was let go holds what a few mailboxes that fell behind (Graph
   // takes at most 16 items a second per mailbox) still need, each at its own place in the run: read
   // whole again, every such bundle was downloaded several times (3 GB for the 380 MB staged at 20,000
-  // messages), so from then on only the entries asked for are read, kept a while for the message's
-  // other mailboxes.
+  // messages), so from then on it is read by windows from the entries asked for (recent-ranges.ts).
   const readWhole = new Set<string>();
 
   async function download(blobName: string, offset = 0, count?: number) {
@@ -221,6 +225,11 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
         throw new Error(`Staged item ${blobName} does not exist in container ${options.containerName}`);
       throw error;
     }
+  }
+
+  async function downloadBytes(blobName: string, offset: number, count: number): Promise<Buffer> {
+    const chunks = (await (await download(blobName, offset, count)).body.toArray()) as Buffer[];
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   }
 
   return {
@@ -262,7 +271,7 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
         if (offset + length > bytes.length) throw outside(bytes.length);
         return bytes.subarray(offset, offset + length);
       }
-      const bytes = await recent.read(`${blobName}@${offset}+${length}`, () => download(blobName, offset, length));
+      const bytes = await ranges.read(blobName, offset, length, (from, count) => downloadBytes(blobName, from, count));
       if (bytes.length !== length) throw outside(offset + bytes.length);
       return bytes;
     },
@@ -283,6 +292,7 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
     async purgeOlderThan(cutoff, connectorId, keep) {
       recent.clear();
       bundles.clear();
+      ranges.clear();
       readWhole.clear();
       const prefix = connectorId === undefined ? undefined : `${connectorIdSchema.parse(connectorId)}/`;
       let removed = 0;
