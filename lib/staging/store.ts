@@ -21,8 +21,9 @@ const RECENT_BUNDLES_MAX_BYTES = 24 * 1024 * 1024;
 /** Bundles read again by range (see readRange): windows read ahead, and how much of them is kept. */
 const RANGE_WINDOW_BYTES = 256 * 1024;
 const RECENT_RANGES_MAX_BYTES = 12 * 1024 * 1024;
-/** How many names of bundles read whole a store remembers (see readRange). */
-const READ_WHOLE_REMEMBERED = 10_000;
+/** Whole reads of one bundle before it is read by range (see readRange), and how many bundles a store counts. */
+const WHOLE_READS_PER_BUNDLE = 2;
+const WHOLE_READS_REMEMBERED = 10_000;
 const BUNDLE_CONTENT_TYPE = "application/octet-stream";
 
 const optionsSchema = z.object({
@@ -57,9 +58,9 @@ export interface StagingStore {
    */
   stageBundle(connectorId: string, content: Buffer): Promise<StagedBlob>;
   /**
-   * `length` bytes of a bundle from `offset`. The first read of a bundle takes it whole and keeps it
-   * for the next readers (the import reads bundles in the order they were written, so the rest of it
-   * follows); a bundle read again once let go gives only the bytes asked for.
+   * `length` bytes of a bundle from `offset`. A read takes the bundle whole and keeps it for the next
+   * readers (the import reads bundles in the order they were written, so the rest of it follows);
+   * a bundle already read whole twice and let go again is read by range from there.
    */
   readRange(blobName: string, offset: number, length: number): Promise<Buffer>;
   open(blobName: string): Promise<Readable>;
@@ -185,13 +186,13 @@ async function uploadBundle(blob: BlockBlobClient, content: Buffer): Promise<voi
   }
 }
 
-/** Adds `name` to a set that keeps only its `limit` latest names. */
-function remember(names: Set<string>, name: string, limit: number) {
-  names.delete(name);
-  names.add(name);
-  for (const oldest of names) {
-    if (names.size <= limit) break;
-    names.delete(oldest);
+/** Sets `name`'s count in a map that keeps only its `limit` latest names. */
+function remember(counts: Map<string, number>, name: string, count: number, limit: number) {
+  counts.delete(name);
+  counts.set(name, count);
+  for (const [oldest] of counts) {
+    if (counts.size <= limit) break;
+    counts.delete(oldest);
   }
 }
 
@@ -211,10 +212,12 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
   const ranges = createRecentRanges({ windowBytes: RANGE_WINDOW_BYTES, maxTotalBytes: RECENT_RANGES_MAX_BYTES });
 
   // A bundle asked for again after it was let go holds what a few mailboxes that fell behind (Graph
-  // takes at most 16 items a second per mailbox) still need, each at its own place in the run: read
-  // whole again, every such bundle was downloaded several times (3 GB for the 380 MB staged at 20,000
-  // messages), so from then on it is read by windows from the entries asked for (recent-ranges.ts).
-  const readWhole = new Set<string>();
+  // takes at most 16 items a second per mailbox) still need, each at its own place in the run. Read
+  // whole every time, some runs downloaded each bundle several times (3 GB for the 380 MB staged at
+  // 20,000 messages); read by range every time it is let go, others read it by many small windows
+  // where one more whole read would have done. So a bundle is read whole twice at most, then by
+  // windows from the entries asked for (recent-ranges.ts).
+  const wholeReads = new Map<string, number>();
 
   async function download(blobName: string, offset = 0, count?: number) {
     try {
@@ -265,8 +268,10 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
         );
       if (offset < 0 || length < 0) throw outside();
       if (length === 0) return Buffer.alloc(0);
-      if (bundles.holds(blobName) || !readWhole.has(blobName)) {
-        remember(readWhole, blobName, READ_WHOLE_REMEMBERED);
+      const held = bundles.holds(blobName);
+      const reads = wholeReads.get(blobName) ?? 0;
+      if (held || reads < WHOLE_READS_PER_BUNDLE) {
+        if (!held) remember(wholeReads, blobName, reads + 1, WHOLE_READS_REMEMBERED);
         const bytes = await bundles.read(blobName, () => download(blobName));
         if (offset + length > bytes.length) throw outside(bytes.length);
         return bytes.subarray(offset, offset + length);
@@ -293,7 +298,7 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
       recent.clear();
       bundles.clear();
       ranges.clear();
-      readWhole.clear();
+      wholeReads.clear();
       const prefix = connectorId === undefined ? undefined : `${connectorIdSchema.parse(connectorId)}/`;
       let removed = 0;
       for await (const page of container.listBlobsFlat({ prefix }).byPage({ maxPageSize: 1000 })) {
