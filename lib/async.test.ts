@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { createSharedLoads, forEachLimit } from "./async";
+import { createSharedLoads, forEachLimit, refreshedInBackground } from "./async";
 
 describe("createSharedLoads", () => {
   it("loads once for every holder of a key, and again once the last holder released it", async () => {
@@ -102,5 +103,30 @@ describe("forEachLimit", () => {
       }),
     ).rejects.toThrow("list refused");
     expect(done).toEqual(["a"]);
+  });
+});
+
+describe("refreshedInBackground", () => {
+  it("answers at once with the last value, loads again once it is old, and keeps it when a load fails", async () => {
+    const answers: Array<() => Promise<string[]>> = [
+      () => Promise.resolve(["ann"]),
+      () => Promise.reject(new Error("database restarting")),
+      () => Promise.resolve(["bob"]),
+    ];
+    let loads = 0;
+    const busiest = refreshedInBackground(() => answers[loads++]!(), { everyMs: 20, initial: [] as string[] });
+    expect(busiest.current()).toEqual([]);
+    await busiest.close();
+    expect(busiest.current()).toEqual(["ann"]); // too soon for another load
+    expect(loads).toBe(1);
+    await sleep(25);
+    busiest.current();
+    await busiest.close();
+    expect(busiest.current()).toEqual(["ann"]); // the failed load kept the last value
+    await sleep(25);
+    busiest.current();
+    await busiest.close();
+    expect(busiest.current()).toEqual(["bob"]);
+    expect(loads).toBe(3);
   });
 });

@@ -116,3 +116,35 @@ export function createSharedLoads<V>(): { lease(key: string): Lease<V> } {
     },
   };
 }
+
+/**
+ * A value loaded again in the background at most every `everyMs`, for a loop that reads it often and
+ * must never wait for it: `current()` starts a load when the last one is old enough and answers at
+ * once with the last loaded value (`initial` until the first load ends; a failed load keeps it).
+ * `close()` waits for a load still running.
+ */
+export function refreshedInBackground<V>(
+  load: () => Promise<V>,
+  { everyMs, initial }: { everyMs: number; initial: V },
+): { current(): V; close(): Promise<void> } {
+  let value = initial;
+  let loadedAt = -Infinity;
+  let loading: Promise<void> | undefined;
+  return {
+    current() {
+      if (!loading && Date.now() - loadedAt >= everyMs) {
+        loading = load()
+          .then(
+            (loaded) => void (value = loaded),
+            () => {},
+          )
+          .finally(() => {
+            loadedAt = Date.now();
+            loading = undefined;
+          });
+      }
+      return value;
+    },
+    close: async () => await loading,
+  };
+}

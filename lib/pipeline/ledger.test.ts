@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { ledgerMessage } from "@/lib/testing";
-import { blobsStillNeeded, claimItems, recordPage, type CollectedMessage } from "./ledger";
+import { blobsStillNeeded, busiestMailboxes, claimItems, recordPage, type CollectedMessage } from "./ledger";
 
 describe("staged blobs retention must keep", () => {
   const name = `retention-${Date.now()}`;
@@ -89,30 +89,38 @@ describe("recordPage", () => {
 
 describe("claimItems", () => {
   const name = `claim-items-${Date.now()}`;
-  afterAll(() => db.connector.deleteMany({ where: { name } }));
+  afterAll(() => db.connector.deleteMany({ where: { name: { startsWith: name } } }));
+
+  /** A collected message of `streamId` with an item PENDING for each of `mailboxes` (a chat of two: IM). */
+  const pendingMessage = (
+    messageId: string,
+    mailboxes: string[],
+    { at, streamId }: { at: Date; streamId: string },
+  ): CollectedMessage => ({
+    messageId,
+    streamId,
+    streamType: mailboxes.length === 2 ? "IM" : "ROOM",
+    sentAt: at,
+    senderUserId: "7",
+    senderEmail: "zed@bank.example",
+    senderName: "Zed",
+    participants: mailboxes,
+    attachmentNames: [],
+    attachedTo: null,
+    note: null,
+    blobName: `${name}/bundle`,
+    blobOffset: 0,
+    sizeBytes: 10,
+    modelBytes: 10,
+    recipients: mailboxes.map((mailbox) => ({ mailbox, status: "PENDING" as const, reason: null })),
+  });
 
   it("claims oldest first (newest first on request), at most perMailbox per mailbox with those held, reaching past a busy chat", async () => {
     const connector = await db.connector.create({ data: { name, createdBy: "test" } });
     const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
     const at = new Date("2026-11-30T12:00:00Z");
-    const message = (messageId: string, mailboxes: string[]): CollectedMessage => ({
-      messageId,
-      streamId: mailboxes.length === 2 ? "chat" : "room",
-      streamType: mailboxes.length === 2 ? "IM" : "ROOM",
-      sentAt: at,
-      senderUserId: "7",
-      senderEmail: "zed@bank.example",
-      senderName: "Zed",
-      participants: mailboxes,
-      attachmentNames: [],
-      attachedTo: null,
-      note: null,
-      blobName: `${name}/bundle`,
-      blobOffset: 0,
-      sizeBytes: 10,
-      modelBytes: 10,
-      recipients: mailboxes.map((mailbox) => ({ mailbox, status: "PENDING" as const, reason: null })),
-    });
+    const message = (messageId: string, mailboxes: string[]) =>
+      pendingMessage(messageId, mailboxes, { at, streamId: mailboxes.length === 2 ? "chat" : "room" });
     // A two-person chat's 20 messages are stored before a room's one.
     const chat = Array.from({ length: 20 }, (_, i) => message(`chat-${i}`, ["ann@x.example", "bob@x.example"]));
     const room = message("room-0", ["carol@x.example", "dave@x.example", "erin@x.example"]);
@@ -151,5 +159,72 @@ describe("claimItems", () => {
     expect(await claim({}, true)).toEqual(
       ["ann:chat-17", "ann:chat-18", "ann:chat-19", "bob:chat-17", "bob:chat-18", "bob:chat-19"].sort(),
     );
+  });
+
+  it("claims the busiest mailboxes' oldest items first, wherever they were stored", async () => {
+    const connector = await db.connector.create({ data: { name: `${name}-busiest`, createdBy: "test" } });
+    const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
+    const at = new Date("2026-11-30T12:00:00Z");
+    const message = (messageId: string, mailboxes: string[]) =>
+      pendingMessage(messageId, mailboxes, { at, streamId: messageId.split("-")[0]! });
+    // A desk head sits in a room whose 30 messages are stored after 40 of a chat she is not in.
+    const chat = Array.from({ length: 40 }, (_, i) => message(`chat-${i}`, ["ann@x.example", "bob@x.example"]));
+    const room = Array.from({ length: 30 }, (_, i) => message(`room-${i}`, ["desk@x.example", "carol@x.example"]));
+    await recordPage({
+      connectorId: connector.id,
+      runId: run.id,
+      messages: [...chat, ...room],
+      keys: [],
+      checkpoint: { kind: "stream", streamId: "room", at, messageId: "room-29" },
+    });
+    try {
+      expect(await busiestMailboxes(connector.id, { minItems: 30, limit: 3 })).toEqual([
+        "ann@x.example",
+        "bob@x.example",
+        "carol@x.example",
+      ]);
+      expect(await busiestMailboxes(connector.id, { minItems: 30, limit: 2 })).toHaveLength(2);
+      expect(await busiestMailboxes(connector.id, { minItems: 41, limit: 3 })).toEqual([]);
+
+      const claim = (busiest: string[], held: Record<string, number> = {}, limit = 4) =>
+        claimItems({
+          connectorId: connector.id,
+          runId: run.id,
+          workerId: "claim-test",
+          limit,
+          perMailbox: 3,
+          held: new Map(Object.entries(held)),
+          busiest,
+          claimSeconds: 60,
+        }).then((items) => items.map((item) => `${item.mailbox.split("@")[0]}:${item.messageId}`).sort());
+
+      expect(await claim(["desk@x.example"])).toEqual(["ann:chat-0", "desk:room-0", "desk:room-1", "desk:room-2"]);
+      // The desk head's three are still held: the claim goes on in stored order.
+      expect(await claim(["desk@x.example"], { "desk@x.example": 3, "ann@x.example": 1 })).toEqual(
+        ["ann:chat-1", "ann:chat-2", "bob:chat-0", "bob:chat-1"].sort(),
+      );
+      // One of hers ended: her next one comes before Carol's, stored earlier.
+      const full = { "ann@x.example": 3, "bob@x.example": 3 };
+      expect(await claim(["desk@x.example"], { ...full, "desk@x.example": 2 }, 2)).toEqual([
+        "carol:room-0",
+        "desk:room-3",
+      ]);
+      // While collect goes on, the rest newest first; the desk head's oldest still come first.
+      expect(
+        await claimItems({
+          connectorId: connector.id,
+          runId: run.id,
+          workerId: "claim-test",
+          limit: 2,
+          perMailbox: 3,
+          held: new Map(Object.entries({ ...full, "desk@x.example": 2 })),
+          busiest: ["desk@x.example"],
+          newestFirst: true,
+          claimSeconds: 60,
+        }).then((items) => items.map((item) => `${item.mailbox.split("@")[0]}:${item.messageId}`).sort()),
+      ).toEqual(["carol:room-29", "desk:room-4"]);
+    } finally {
+      await db.connector.delete({ where: { id: connector.id } });
+    }
   });
 });

@@ -151,8 +151,11 @@ const CLAIM_SCAN_FACTOR = 8;
  * expired, or whose retry delay has passed), oldest first so every mailbox moves, and at most
  * `perMailbox` per mailbox counting the `held` ones this worker still imports: items are stored a
  * conversation at a time, and without the cap a claim of a two-person chat's items would keep two
- * mailboxes busy while the rest waited. `attempts` is incremented here, before any Graph call, so a
- * later attempt knows to look the message up first.
+ * mailboxes busy while the rest waited. The oldest items of the `busiest` mailboxes come first,
+ * wherever they were stored: each of those needs its own Graph budget (10,000 requests per 10 minutes
+ * per mailbox) for longer than most of the run, so it must not wait for the claims to reach its items.
+ * `attempts` is incremented here, before any Graph call, so a later attempt knows to look the message
+ * up first.
  */
 export async function claimItems(args: {
   connectorId: string;
@@ -164,32 +167,44 @@ export async function claimItems(args: {
   claimSeconds: number;
   /** The items recorded last first (while collect goes on: see deliverPending). */
   newestFirst?: boolean;
+  /** Mailboxes whose oldest items come before any other (see busiestMailboxes). */
+  busiest?: readonly string[];
 }) {
   const held = [...(args.held ?? new Map<string, number>())];
   const order = args.newestFirst ? Prisma.sql`id DESC` : Prisma.sql`id`;
   const full = held.filter(([, count]) => count >= args.perMailbox).map(([mailbox]) => mailbox);
+  const busiest = (args.busiest ?? []).filter((mailbox) => !full.includes(mailbox));
+  const free = Prisma.sql`("claimedUntil" IS NULL OR "claimedUntil" < ${NOW})`;
   return db.$queryRaw<ClaimedItem[]>`
     WITH held AS (
       SELECT * FROM unnest(${held.map(([mailbox]) => mailbox)}::text[], ${held.map(([, count]) => count)}::int[])
         AS h(mailbox, count)
     ), candidates AS (
-      SELECT id, mailbox FROM "ImportItem"
-      WHERE "connectorId" = ${args.connectorId}::uuid AND status = 'PENDING'
-        AND ("claimedUntil" IS NULL OR "claimedUntil" < ${NOW})
+      SELECT first.id, first.mailbox, 0 AS tier FROM unnest(${busiest}::text[]) AS busy(mailbox)
+      CROSS JOIN LATERAL (
+        SELECT id, mailbox FROM "ImportItem"
+        WHERE "connectorId" = ${args.connectorId}::uuid AND status = 'PENDING' AND mailbox = busy.mailbox AND ${free}
+        ORDER BY id
+        LIMIT ${args.perMailbox}
+      ) AS first
+      UNION ALL
+      (SELECT id, mailbox, 1 AS tier FROM "ImportItem"
+      WHERE "connectorId" = ${args.connectorId}::uuid AND status = 'PENDING' AND ${free}
         AND mailbox <> ALL(${full}::text[])
       ORDER BY ${order}
-      LIMIT ${args.limit * CLAIM_SCAN_FACTOR}
+      LIMIT ${args.limit * CLAIM_SCAN_FACTOR})
     ), wanted AS (
       SELECT ranked.id FROM (
-        SELECT id, mailbox, row_number() OVER (PARTITION BY mailbox ORDER BY ${order}) AS rank FROM candidates
+        SELECT id, mailbox, min(tier) AS tier,
+          row_number() OVER (PARTITION BY mailbox ORDER BY min(tier), CASE WHEN min(tier) = 0 THEN id END, ${order}) AS rank
+        FROM candidates GROUP BY id, mailbox
       ) AS ranked LEFT JOIN held USING (mailbox)
       WHERE ranked.rank <= ${args.perMailbox} - COALESCE(held.count, 0)
-      ORDER BY ${order}
+      ORDER BY ranked.tier, CASE WHEN ranked.tier = 0 THEN ranked.id END, ${order}
       LIMIT ${args.limit}
     ), picked AS (
       SELECT id FROM "ImportItem"
-      WHERE id IN (SELECT id FROM wanted) AND status = 'PENDING'
-        AND ("claimedUntil" IS NULL OR "claimedUntil" < ${NOW})
+      WHERE id IN (SELECT id FROM wanted) AND status = 'PENDING' AND ${free}
       FOR UPDATE SKIP LOCKED
     )
     UPDATE "ImportItem" AS item
@@ -202,6 +217,24 @@ export async function claimItems(args: {
     WHERE item.id = picked.id AND message.id = item."sourceMessageId"
     RETURNING item.id, item.mailbox, item.attempts, item.failures, message."messageId", message."blobName", message."blobOffset",
       message."sizeBytes", message."modelBytes"`;
+}
+
+/**
+ * The mailboxes with the most items waiting, most first: `limit` of those with at least `minItems`.
+ * At Graph's budget of 10,000 requests per 10 minutes per mailbox, a mailbox with thousands of items
+ * takes minutes whatever else the run does (see claimItems). Read from ImportItem_pending_mailbox_idx.
+ */
+export async function busiestMailboxes(
+  connectorId: string,
+  { minItems, limit }: { minItems: number; limit: number },
+): Promise<string[]> {
+  const rows = await db.$queryRaw<Array<{ mailbox: string }>>`
+    SELECT mailbox FROM "ImportItem"
+    WHERE "connectorId" = ${connectorId}::uuid AND status = 'PENDING'
+    GROUP BY mailbox HAVING count(*) >= ${minItems}
+    ORDER BY count(*) DESC, mailbox
+    LIMIT ${limit}`;
+  return rows.map((row) => row.mailbox);
 }
 
 /** Keeps this worker's claims alive while it works on them (a dead worker's claims simply expire). */
