@@ -100,7 +100,8 @@ function bytesStream(bytes: Buffer): Readable {
   return Readable.from([bytes], { objectMode: false });
 }
 
-async function readAll(stream: Readable): Promise<Buffer> {
+/** Every byte of `stream`, in one Buffer. */
+export async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);

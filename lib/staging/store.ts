@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { BlobServiceClient, RestError, type BlockBlobClient, type ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
-import { createRecentBlobs } from "./recent-blobs";
+import { createRecentBlobs, readAll } from "./recent-blobs";
 import { createRecentRanges } from "./recent-ranges";
 import { mapLimit } from "@/lib/async";
 
@@ -231,8 +231,7 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
   }
 
   async function downloadBytes(blobName: string, offset: number, count: number): Promise<Buffer> {
-    const chunks = (await (await download(blobName, offset, count)).body.toArray()) as Buffer[];
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    return readAll((await download(blobName, offset, count)).body);
   }
 
   return {
