@@ -1,5 +1,7 @@
 // Every environment variable the product reads, parsed once with zod.
 // `npm start` fills the optional ones with embedded defaults (scripts/start.ts) before the app reads them.
+import os from "node:os";
+import path from "node:path";
 import { z } from "zod";
 import { M365_CLOUDS, M365_CLOUD_NAMES } from "./m365/settings";
 
@@ -24,6 +26,9 @@ const schema = z
       .regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, "must be a valid Azure container name")
       .default("symphony-staging"),
     STAGING_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+    /** Local, encrypted copies of staged bundles a worker read (lib/staging/spool.ts): where, and how much; 0 turns them off. */
+    STAGING_SPOOL_DIR: z.string().min(1).default(path.join(os.tmpdir(), "symphony-archive-spool")),
+    STAGING_SPOOL_MB: z.coerce.number().int().min(0).max(1_048_576).default(1024),
 
     NEXTAUTH_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
     /** 32 bytes, base64: the key that encrypts stored secrets (Symphony private keys). */

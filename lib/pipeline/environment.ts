@@ -2,12 +2,13 @@ import { readFileSync } from "node:fs";
 import { config, required } from "@/lib/config";
 import type { M365SettingsInput } from "@/lib/m365";
 import type { SchedulerOptions } from "@/lib/m365";
+import type { StagingStoreOptions } from "@/lib/staging";
 
 /** What a run needs besides the connector row: the app registration and the staging container. */
 export type PipelineEnvironment = {
   /** The app registration; the tenant is the one that consented, taken from the connector. */
   m365: Omit<M365SettingsInput, "tenantId">;
-  staging: { connectionString: string; containerName: string };
+  staging: StagingStoreOptions;
   graphScheduler?: Partial<SchedulerOptions>;
 };
 
@@ -18,8 +19,15 @@ export function environmentFromConfig(): PipelineEnvironment {
     staging: {
       connectionString: required("AZURE_STORAGE_CONNECTION_STRING"),
       containerName: config().STAGING_CONTAINER,
+      spool: spoolFromConfig(),
     },
   };
+}
+
+/** Where and how much a worker keeps of the bundles it read (lib/staging/spool.ts). */
+export function spoolFromConfig(): StagingStoreOptions["spool"] {
+  const c = config();
+  return { dir: c.STAGING_SPOOL_DIR, maxBytes: c.STAGING_SPOOL_MB * 1024 * 1024 };
 }
 
 /** The import app registration of the configuration: its id, credential (secret or certificate files) and cloud. */

@@ -10,7 +10,7 @@ export {
   type RunSummary,
   type DrainOptions,
 } from "./run";
-export { environmentFromConfig, m365AppFromConfig, type PipelineEnvironment } from "./environment";
+export { environmentFromConfig, m365AppFromConfig, spoolFromConfig, type PipelineEnvironment } from "./environment";
 export { purgeStagedItems } from "./retention";
 export { consentRetryDelay, defaultConsentWait, type ConsentWait } from "./consent-wait";
 export { RunSetupError } from "./services";

@@ -1,6 +1,9 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import diagnostics from "node:diagnostics_channel";
 import type { ClientRequest } from "node:http";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { Readable } from "node:stream";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -177,6 +180,35 @@ describe.skipIf(!connectionString)("staging store (Azurite)", () => {
       // The window at the bundle's end holds what there is.
       expect(await reader.readRange(blobName, 290_000, 10_000)).toEqual(bundle.subarray(290_000));
       await expect(reader.readRange(blobName, 295_000, 6000)).rejects.toThrow("is outside bundle");
+    } finally {
+      diagnostics.unsubscribe("http.client.request.start", onStart);
+    }
+  });
+
+  it("with a spool, reads a bundle from storage once, then from its local copy", async () => {
+    const requests: string[] = [];
+    const onStart = (message: unknown) => {
+      const { request } = message as { request: ClientRequest };
+      if (request.method === "GET" && request.path.includes("/conn-spool/")) requests.push(request.path);
+    };
+    const bundle = randomBytes(300_000);
+    const { blobName } = await store.stageBundle("conn-spool", bundle);
+    const spool = { dir: mkdtempSync(path.join(os.tmpdir(), "store-spool-")), maxBytes: 64 * MB };
+    const reader = await createStagingStore({ connectionString: connectionString!, containerName, spool });
+    diagnostics.subscribe("http.client.request.start", onStart);
+    try {
+      expect(await reader.readRange(blobName, 1000, 5000)).toEqual(bundle.subarray(1000, 6000));
+      // More bundles read than the worker keeps in memory (24 MB): the first one is let go, three times.
+      const others: Array<{ blobName: string }> = [];
+      for (let i = 0; i < 4; i++) others.push(await store.stageBundle("conn-spool-other", randomBytes(7 * MB)));
+      for (let round = 0; round < 3; round++) {
+        for (const other of others) await reader.readRange(other.blobName, 0, 10);
+        expect(await reader.readRange(blobName, 20_000 + round, 3000)).toEqual(
+          bundle.subarray(20_000 + round, 23_000 + round),
+        );
+      }
+      expect(requests).toHaveLength(1);
+      await expect(reader.readRange(blobName, 299_000, 2000)).rejects.toThrow("is outside bundle");
     } finally {
       diagnostics.unsubscribe("http.client.request.start", onStart);
     }

@@ -4,6 +4,7 @@ import { BlobServiceClient, RestError, type BlockBlobClient, type ContainerClien
 import { z } from "zod";
 import { createRecentBlobs, readAll } from "./recent-blobs";
 import { createRecentRanges } from "./recent-ranges";
+import { createBundleSpool } from "./spool";
 import { mapLimit } from "@/lib/async";
 
 export const STAGED_CONTENT_TYPE = "message/rfc822";
@@ -34,10 +35,12 @@ const optionsSchema = z.object({
       /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/,
       "container names are 3-63 lower-case letters, digits and single dashes",
     ),
+  /** Local copies of bundles (see spool.ts); none when absent or with maxBytes 0. */
+  spool: z.object({ dir: z.string().min(1), maxBytes: z.number().int().min(0) }).optional(),
 });
 const connectorIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, "connector ids are 1-100 letters, digits, - or _");
 
-export type StagingStoreOptions = z.infer<typeof optionsSchema>;
+export type StagingStoreOptions = z.input<typeof optionsSchema>;
 
 export interface StagedBlob {
   blobName: string;
@@ -59,8 +62,9 @@ export interface StagingStore {
   stageBundle(connectorId: string, content: Buffer): Promise<StagedBlob>;
   /**
    * `length` bytes of a bundle from `offset`. A read takes the bundle whole and keeps it for the next
-   * readers (the import reads bundles in the order they were written, so the rest of it follows);
-   * a bundle already read whole twice and let go again is read by range from there.
+   * readers (the import reads bundles in the order they were written, so the rest of it follows), and
+   * a local copy when the store has a spool: after that it is read from the copy. Without one (or
+   * once the spool let it go), a bundle already read whole twice and let go again is read by range.
    */
   readRange(blobName: string, offset: number, length: number): Promise<Buffer>;
   open(blobName: string): Promise<Readable>;
@@ -210,6 +214,7 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
   const recent = createRecentBlobs({ maxBlobBytes: RECENT_BLOB_MAX_BYTES, maxTotalBytes: RECENT_TOTAL_MAX_BYTES });
   const bundles = createRecentBlobs({ maxBlobBytes: BUNDLE_MAX_BYTES, maxTotalBytes: RECENT_BUNDLES_MAX_BYTES });
   const ranges = createRecentRanges({ windowBytes: RANGE_WINDOW_BYTES, maxTotalBytes: RECENT_RANGES_MAX_BYTES });
+  const spool = options.spool?.maxBytes ? createBundleSpool(options.spool) : undefined;
 
   // A bundle asked for again after it was let go holds what a few mailboxes that fell behind (Graph
   // takes at most 16 items a second per mailbox) still need, each at its own place in the run. Read
@@ -257,6 +262,7 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
       await uploadBundle(container.getBlockBlobClient(blobName), content);
       // The worker that collects usually imports next: a small run's bundles are never read back.
       bundles.put(blobName, content);
+      void spool?.put(blobName, content);
       return { blobName, size: content.length };
     },
 
@@ -268,10 +274,16 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
       if (offset < 0 || length < 0) throw outside();
       if (length === 0) return Buffer.alloc(0);
       const held = bundles.holds(blobName);
+      if (!held && spool) {
+        const copied = await spool.read(blobName, offset, length);
+        if (copied?.length === length) return copied;
+        if (copied) throw outside(offset + copied.length);
+      }
       const reads = wholeReads.get(blobName) ?? 0;
       if (held || reads < WHOLE_READS_PER_BUNDLE) {
         if (!held) remember(wholeReads, blobName, reads + 1, WHOLE_READS_REMEMBERED);
         const bytes = await bundles.read(blobName, () => download(blobName));
+        if (!held) void spool?.put(blobName, bytes);
         if (offset + length > bytes.length) throw outside(bytes.length);
         return bytes.subarray(offset, offset + length);
       }
@@ -298,6 +310,7 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
       bundles.clear();
       ranges.clear();
       wholeReads.clear();
+      spool?.clear();
       const prefix = connectorId === undefined ? undefined : `${connectorIdSchema.parse(connectorId)}/`;
       let removed = 0;
       for await (const page of container.listBlobsFlat({ prefix }).byPage({ maxPageSize: 1000 })) {

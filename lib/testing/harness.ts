@@ -8,7 +8,7 @@ import { botKeyContext, encryptSecret, pgpKeyContext, sftpCredentialContext } fr
 import { startM365Sandbox, type M365Sandbox } from "@/sandbox/m365";
 import { startSymphonySandbox, type SymphonySandbox, type V4Message } from "@/sandbox/symphony";
 import type { PipelineEnvironment } from "@/lib/pipeline";
-import { itemKey } from "@/lib/pipeline";
+import { itemKey, spoolFromConfig } from "@/lib/pipeline";
 
 export const sandboxCaDir = process.env.M365_SANDBOX_CA_DIR;
 export const canRun = Boolean(
@@ -147,7 +147,11 @@ export async function startHarness(org: HarnessOrg): Promise<Harness> {
       authorityHost: m365.url,
       graphBaseUrl: m365.graphBaseUrl,
     },
-    staging: { connectionString: process.env.AZURE_STORAGE_CONNECTION_STRING!, containerName: `staging-${suffix}` },
+    staging: {
+      connectionString: process.env.AZURE_STORAGE_CONNECTION_STRING!,
+      containerName: `staging-${suffix}`,
+      spool: spoolFromConfig(),
+    },
   };
   // Every address that finds a mailbox (its own, its aliases) -> the mailbox's address.
   const mailboxOf = new Map(

@@ -3,7 +3,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { db } from "@/lib/db";
 import type { Connector } from "@/lib/generated/prisma/client";
-import { runImport, type PipelineEnvironment, type RunOptions } from "@/lib/pipeline";
+import { runImport, spoolFromConfig, type PipelineEnvironment, type RunOptions } from "@/lib/pipeline";
 import { botKeyContext, encryptSecret, pgpKeyContext } from "@/lib/secrets";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { cpuByGroup, cpuDelta, type CpuGroups } from "./cpu";
@@ -171,7 +171,7 @@ export async function benchConnector(pair: SandboxPair, storageConnectionString:
       authorityHost: pair.m365.url,
       graphBaseUrl: pair.m365.graphBaseUrl,
     },
-    staging: { connectionString: storageConnectionString, containerName: `bench-${suffix}` },
+    staging: { connectionString: storageConnectionString, containerName: `bench-${suffix}`, spool: spoolFromConfig() },
   };
   return { connector, suffix, environment };
 }

@@ -1,0 +1,147 @@
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { open, unlink, writeFile } from "node:fs/promises";
+import path from "node:path";
+
+export type BundleSpoolOptions = {
+  /** The folder the spools of this machine share; each spool keeps its files in a folder of its own there. */
+  dir: string;
+  maxBytes: number;
+};
+
+/**
+ * Local copies of bundles, so that a bundle is downloaded once per worker rather than once per
+ * mailbox that reads it (see store.ts). Bundles are named by the hash of their bytes, so a copy can
+ * never go stale. Copies are encrypted with a key that lives only in this process's memory
+ * (AES-256-CTR, which lets any range be read on its own): what a killed worker left on disk is noise,
+ * and the next spool on the machine removes it.
+ */
+export type BundleSpool = {
+  /** Keeps a copy of a bundle's bytes (oldest read first out, within maxBytes); never fails the caller. */
+  put(name: string, bytes: Buffer): Promise<void>;
+  /** Up to `length` bytes of the copy from `offset`; undefined when there is no copy (or it cannot be read). */
+  read(name: string, offset: number, length: number): Promise<Buffer | undefined>;
+  /** Removes every copy. */
+  clear(): void;
+};
+
+type Copy = { file: string; size: number; iv: Buffer };
+
+const BLOCK = 16;
+/** Folders of spools of this process: the only folders named with this process's id that are not stale. */
+const ownFolders = new Set<string>();
+
+export function createBundleSpool({ dir, maxBytes }: BundleSpoolOptions): BundleSpool {
+  const folder = path.join(dir, `${process.pid}-${randomBytes(6).toString("hex")}`);
+  removeStaleFolders(dir);
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  if (ownFolders.size === 0) process.once("exit", removeOwnFolders);
+  ownFolders.add(folder);
+
+  const key = randomBytes(32);
+  const copies = new Map<string, Copy>();
+  const writing = new Set<string>();
+  let keptBytes = 0;
+  let files = 0;
+
+  function forget(name: string, copy: Copy) {
+    copies.delete(name);
+    keptBytes -= copy.size;
+    void unlink(copy.file).catch(() => undefined);
+  }
+
+  return {
+    async put(name, bytes) {
+      if (copies.has(name) || writing.has(name) || bytes.length > maxBytes) return;
+      writing.add(name);
+      const copy: Copy = { file: path.join(folder, `${++files}.bin`), size: bytes.length, iv: counterBlock(0) };
+      try {
+        const cipher = createCipheriv("aes-256-ctr", key, copy.iv);
+        await writeFile(copy.file, Buffer.concat([cipher.update(bytes), cipher.final()]), { mode: 0o600 });
+      } catch {
+        // A full or failing disk costs downloads, never an import.
+        void unlink(copy.file).catch(() => undefined);
+        return;
+      } finally {
+        writing.delete(name);
+      }
+      copies.set(name, copy);
+      keptBytes += copy.size;
+      for (const [oldest, oldestCopy] of copies) {
+        if (keptBytes <= maxBytes) break;
+        forget(oldest, oldestCopy);
+      }
+    },
+
+    async read(name, offset, length) {
+      const copy = copies.get(name);
+      if (!copy) return undefined;
+      copies.delete(name);
+      copies.set(name, copy);
+      const from = offset - (offset % BLOCK);
+      const to = Math.min(offset + length, copy.size);
+      if (to <= offset) return Buffer.alloc(0);
+      try {
+        const handle = await open(copy.file, "r");
+        try {
+          const sealed = Buffer.allocUnsafe(to - from);
+          const { bytesRead } = await handle.read(sealed, 0, sealed.length, from);
+          if (bytesRead !== sealed.length) throw new Error("short read");
+          const decipher = createDecipheriv("aes-256-ctr", key, counterBlock(from / BLOCK, copy.iv));
+          return Buffer.concat([decipher.update(sealed), decipher.final()]).subarray(offset - from);
+        } finally {
+          await handle.close();
+        }
+      } catch {
+        // Let go meanwhile, or the disk failed: the caller downloads it.
+        if (copies.get(name) === copy) forget(name, copy);
+        return undefined;
+      }
+    },
+
+    clear() {
+      for (const [name, copy] of copies) forget(name, copy);
+    },
+  };
+}
+
+/**
+ * AES-CTR's counter block at `block`: 8 random bytes chosen per copy (`iv`), then the block number;
+ * a copy smaller than 2^64 blocks never carries into the random half.
+ */
+function counterBlock(block: number, iv?: Buffer): Buffer {
+  const counter = Buffer.alloc(BLOCK);
+  if (iv) iv.copy(counter, 0, 0, 8);
+  else randomBytes(8).copy(counter);
+  counter.writeBigUInt64BE(BigInt(block), 8);
+  return counter;
+}
+
+/** Folders left by spools of processes that ended without removing them (a killed worker). */
+function removeStaleFolders(dir: string) {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^(\d+)-[0-9a-f]+$/.exec(name)?.[1]);
+    if (!pid) continue;
+    const stale = pid === process.pid ? !ownFolders.has(path.join(dir, name)) : !isRunning(pid);
+    if (stale) rmSync(path.join(dir, name), { recursive: true, force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function removeOwnFolders() {
+  for (const folder of ownFolders) rmSync(folder, { recursive: true, force: true });
+}
