@@ -1,3 +1,5 @@
+import os from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseConfig } from "./config";
 
@@ -8,6 +10,15 @@ describe("parseConfig", () => {
     expect(config.STAGING_CONTAINER).toBe("symphony-staging");
     expect(config.ENTRA_AUTHORITY_HOST).toBe("https://login.microsoftonline.com");
     expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it("keeps local copies of bundles in the temporary folder, up to 1 GB, unless told otherwise", () => {
+    const config = parseConfig({});
+    expect(config.STAGING_SPOOL_DIR).toBe(path.join(os.tmpdir(), "symphony-archive-spool"));
+    expect(config.STAGING_SPOOL_MB).toBe(1024);
+    expect(parseConfig({ STAGING_SPOOL_MB: "0" }).STAGING_SPOOL_MB).toBe(0);
+    expect(() => parseConfig({ STAGING_SPOOL_MB: "-1" })).toThrow(/STAGING_SPOOL_MB/);
+    expect(() => parseConfig({ STAGING_SPOOL_MB: "a lot" })).toThrow(/STAGING_SPOOL_MB/);
   });
 
   it("treats blank variables as absent", () => {
