@@ -19,6 +19,8 @@ const RECENT_TOTAL_MAX_BYTES = 8 * 1024 * 1024;
 /** Bundles read lately (see stageBundle): a worker reads each bundle once while it imports its items. */
 export const BUNDLE_MAX_BYTES = 8 * 1024 * 1024;
 const RECENT_BUNDLES_MAX_BYTES = 24 * 1024 * 1024;
+/** With local copies, memory holds only the bundles being read now: one read more costs a pread, not a download. */
+const SPOOLED_BUNDLES_MAX_BYTES = 8 * 1024 * 1024;
 /** Bundles read again by range (see readRange): windows read ahead, and how much of them is kept. */
 const RANGE_WINDOW_BYTES = 256 * 1024;
 const RECENT_RANGES_MAX_BYTES = 12 * 1024 * 1024;
@@ -212,9 +214,12 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
   );
   await container.createIfNotExists();
   const recent = createRecentBlobs({ maxBlobBytes: RECENT_BLOB_MAX_BYTES, maxTotalBytes: RECENT_TOTAL_MAX_BYTES });
-  const bundles = createRecentBlobs({ maxBlobBytes: BUNDLE_MAX_BYTES, maxTotalBytes: RECENT_BUNDLES_MAX_BYTES });
-  const ranges = createRecentRanges({ windowBytes: RANGE_WINDOW_BYTES, maxTotalBytes: RECENT_RANGES_MAX_BYTES });
   const spool = options.spool?.maxBytes ? createBundleSpool(options.spool) : undefined;
+  const bundles = createRecentBlobs({
+    maxBlobBytes: BUNDLE_MAX_BYTES,
+    maxTotalBytes: spool ? SPOOLED_BUNDLES_MAX_BYTES : RECENT_BUNDLES_MAX_BYTES,
+  });
+  const ranges = createRecentRanges({ windowBytes: RANGE_WINDOW_BYTES, maxTotalBytes: RECENT_RANGES_MAX_BYTES });
 
   // A bundle asked for again after it was let go holds what a few mailboxes that fell behind (Graph
   // takes at most 16 items a second per mailbox) still need, each at its own place in the run. Read
