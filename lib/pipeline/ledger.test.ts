@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { ledgerMessage } from "@/lib/testing";
-import { blobsStillNeeded, busiestMailboxes, claimItems, recordPage, type CollectedMessage } from "./ledger";
+import { blobsStillNeeded, busiestMailboxes, claimItems, claimPlan, recordPage, type CollectedMessage } from "./ledger";
 
 describe("staged blobs retention must keep", () => {
   const name = `retention-${Date.now()}`;
@@ -227,4 +227,47 @@ describe("claimItems", () => {
       await db.connector.delete({ where: { id: connector.id } });
     }
   });
+
+  it("walks a new connector's backlog in order through the pending index, never sorting it, whatever the statistics say", async () => {
+    const connector = await db.connector.create({ data: { name: `${name}-plan`, createdBy: "test" } });
+    const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
+    const message = await ledgerMessage(connector.id, {
+      messageId: "m",
+      blobName: `${name}/bundle`,
+      status: "PENDING",
+    });
+    // Statistics taken before the connector's 20,000 items: as at the start of a first backfill.
+    await db.$executeRaw`ANALYZE "ImportItem"`;
+    await db.$executeRaw`
+      INSERT INTO "ImportItem" ("connectorId", "sourceMessageId", "runId", "mailbox", "status", "createdAt", "updatedAt")
+      SELECT ${connector.id}::uuid, ${message.id}, ${run.id}::uuid, 'u' || n || '@bank.example', 'PENDING', now(), now()
+      FROM generate_series(1, 20000) AS n`;
+    for (const newestFirst of [false, true]) {
+      const plan = await claimPlan({
+        connectorId: connector.id,
+        runId: run.id,
+        workerId: "w",
+        limit: 64,
+        perMailbox: 4,
+        claimSeconds: 60,
+        newestFirst,
+        held: new Map([["u2@bank.example", 4]]),
+        busiest: ["u1@bank.example"],
+      });
+      const scans = planNodes(plan)
+        .filter((node) => node["Relation Name"] === "ImportItem" && node["Node Type"].endsWith("Scan"))
+        .map((node) => `${node["Node Type"]} ${node["Index Name"] ?? ""}`.trim());
+      expect(scans).toContain("Index Scan ImportItem_pending_idx");
+      expect(scans).toContain("Index Scan ImportItem_pending_mailbox_idx");
+      expect(scans.filter((scan) => !scan.startsWith("Index Scan"))).toEqual([]);
+    }
+  });
 });
+
+type PlanNode = { "Node Type": string; "Relation Name"?: string; "Index Name"?: string; Plans?: PlanNode[] };
+
+/** Every node of an EXPLAIN (FORMAT JSON) plan. */
+function planNodes(plan: unknown): PlanNode[] {
+  const walk = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(walk)];
+  return (plan as Array<{ Plan: PlanNode }>).flatMap(({ Plan }) => walk(Plan));
+}
