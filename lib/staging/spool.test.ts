@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -63,6 +63,26 @@ describe("bundle spool", () => {
     await expect.poll(() => files(dir).length).toBe(2);
     await spool.put("too-big", randomBytes(1001));
     expect(await spool.read("too-big", 0, 1)).toBeUndefined();
+  });
+
+  it("keeps at most 16 copies open however many are read, and closes those it lets go", async () => {
+    const dir = spoolDir();
+    const spool = createBundleSpool({ dir, maxBytes: 40 * 1000 });
+    const openInDir = () =>
+      readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+        } catch {
+          return false; // the descriptor readdir itself used
+        }
+      }).length;
+    const bundles = Array.from({ length: 30 }, () => randomBytes(1000));
+    for (const [i, bundle] of bundles.entries()) await spool.put(`b${i}`, bundle);
+    for (const [i, bundle] of bundles.entries())
+      expect(await spool.read(`b${i}`, 10, 20)).toEqual(bundle.subarray(10, 30));
+    await expect.poll(openInDir).toBe(16);
+    spool.clear();
+    await expect.poll(openInDir).toBe(0);
   });
 
   it("gives no copy, and fails nothing, when the copy's file is gone", async () => {

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
-import { open, unlink, writeFile } from "node:fs/promises";
+import { open, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 
 export type BundleSpoolOptions = {
@@ -26,8 +26,16 @@ export type BundleSpool = {
 };
 
 type Copy = { file: string; size: number; iv: Buffer };
+type OpenFile = { handle: Promise<FileHandle>; users: number; retired: boolean };
 
 const BLOCK = 16;
+/**
+ * Copies are encrypted a piece at a time: a cipher's output of a whole bundle is a fresh buffer above
+ * the worker's mmap threshold (scripts/worker-build.ts), and its page faults cost 15 times the cipher.
+ */
+const PIECE_BYTES = 16 * 1024;
+/** Copies kept open for reading (the ones read last): most reads are a few entries of the same bundles. */
+const OPEN_FILES_MAX = 16;
 /** Folders of spools of this process: the only folders named with this process's id that are not stale. */
 const ownFolders = new Set<string>();
 
@@ -41,13 +49,45 @@ export function createBundleSpool({ dir, maxBytes }: BundleSpoolOptions): Bundle
   const key = randomBytes(32);
   const copies = new Map<string, Copy>();
   const writing = new Set<string>();
+  const openFiles = new Map<string, OpenFile>();
   let keptBytes = 0;
   let files = 0;
 
   function forget(name: string, copy: Copy) {
     copies.delete(name);
     keptBytes -= copy.size;
+    const opened = openFiles.get(copy.file);
+    openFiles.delete(copy.file);
+    if (opened) retire(opened);
     void unlink(copy.file).catch(() => undefined);
+  }
+
+  /** Closes a file once nobody reads it. */
+  function retire(opened: OpenFile) {
+    opened.retired = true;
+    if (opened.users === 0) void opened.handle.then((handle) => handle.close()).catch(() => undefined);
+  }
+
+  async function withOpenFile<T>(file: string, reader: (handle: FileHandle) => Promise<T>): Promise<T> {
+    let opened = openFiles.get(file);
+    if (opened) openFiles.delete(file);
+    else {
+      opened = { handle: open(file, "r"), users: 0, retired: false };
+      opened.handle.catch(() => undefined);
+    }
+    openFiles.set(file, opened);
+    for (const [oldest, old] of openFiles) {
+      if (openFiles.size <= OPEN_FILES_MAX) break;
+      openFiles.delete(oldest);
+      retire(old);
+    }
+    opened.users++;
+    try {
+      return await reader(await opened.handle);
+    } finally {
+      opened.users--;
+      if (opened.retired && opened.users === 0) retire(opened);
+    }
   }
 
   return {
@@ -57,7 +97,16 @@ export function createBundleSpool({ dir, maxBytes }: BundleSpoolOptions): Bundle
       const copy: Copy = { file: path.join(folder, `${++files}.bin`), size: bytes.length, iv: counterBlock(0) };
       try {
         const cipher = createCipheriv("aes-256-ctr", key, copy.iv);
-        await writeFile(copy.file, Buffer.concat([cipher.update(bytes), cipher.final()]), { mode: 0o600 });
+        const sealed: Buffer[] = [];
+        for (let at = 0; at < bytes.length; at += PIECE_BYTES)
+          sealed.push(cipher.update(bytes.subarray(at, at + PIECE_BYTES)));
+        const handle = await open(copy.file, "wx", 0o600);
+        try {
+          const { bytesWritten } = await handle.writev(sealed);
+          if (bytesWritten !== bytes.length) throw new Error("short write");
+        } finally {
+          await handle.close();
+        }
       } catch {
         // A full or failing disk costs downloads, never an import.
         void unlink(copy.file).catch(() => undefined);
@@ -82,16 +131,13 @@ export function createBundleSpool({ dir, maxBytes }: BundleSpoolOptions): Bundle
       const to = Math.min(offset + length, copy.size);
       if (to <= offset) return Buffer.alloc(0);
       try {
-        const handle = await open(copy.file, "r");
-        try {
-          const sealed = Buffer.allocUnsafe(to - from);
-          const { bytesRead } = await handle.read(sealed, 0, sealed.length, from);
-          if (bytesRead !== sealed.length) throw new Error("short read");
-          const decipher = createDecipheriv("aes-256-ctr", key, counterBlock(from / BLOCK, copy.iv));
-          return Buffer.concat([decipher.update(sealed), decipher.final()]).subarray(offset - from);
-        } finally {
-          await handle.close();
-        }
+        const sealed = Buffer.allocUnsafe(to - from);
+        const { bytesRead } = await withOpenFile(copy.file, (handle) => handle.read(sealed, 0, sealed.length, from));
+        if (bytesRead !== sealed.length) throw new Error("short read");
+        // CTR's output is its input's length: final() adds nothing.
+        return createDecipheriv("aes-256-ctr", key, counterBlock(from / BLOCK, copy.iv))
+          .update(sealed)
+          .subarray(offset - from);
       } catch {
         // Let go meanwhile, or the disk failed: the caller downloads it.
         if (copies.get(name) === copy) forget(name, copy);
