@@ -1,6 +1,15 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -93,6 +102,15 @@ describe("bundle spool", () => {
     expect(await spool.read("a", 0, 100)).toBeUndefined();
     spool.clear();
     await expect.poll(() => files(dir)).toEqual([]);
+  });
+
+  it("refuses a spools' folder that is a link (it could lead anywhere), saying which setting to change", () => {
+    const dir = spoolDir();
+    const link = path.join(dir, "link");
+    symlinkSync(os.tmpdir(), link);
+    expect(() => createBundleSpool({ dir: link, maxBytes: 1000 })).toThrow(
+      /STAGING_SPOOL_DIR .*link is not a folder of this user/,
+    );
   });
 
   it("removes the folders of spools whose process is gone, and keeps those of running ones", () => {

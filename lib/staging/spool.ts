@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { open, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 
@@ -41,8 +41,10 @@ const ownFolders = new Set<string>();
 
 export function createBundleSpool({ dir, maxBytes }: BundleSpoolOptions): BundleSpool {
   const folder = path.join(dir, `${process.pid}-${randomBytes(6).toString("hex")}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  checkOwnFolder(dir);
   removeStaleFolders(dir);
-  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  mkdirSync(folder, { mode: 0o700 });
   if (ownFolders.size === 0) process.once("exit", removeOwnFolders);
   ownFolders.add(folder);
 
@@ -161,6 +163,20 @@ function counterBlock(block: number, iv?: Buffer): Buffer {
   else randomBytes(8).copy(counter);
   counter.writeBigUInt64BE(BigInt(block), 8);
   return counter;
+}
+
+/**
+ * The spools' folder must be a real folder of this process's user: in a shared temporary folder,
+ * another user could have made it first (or made it a link elsewhere) to remove or swap the copies.
+ */
+function checkOwnFolder(dir: string) {
+  const stats = lstatSync(dir);
+  const uid = process.getuid?.();
+  if (!stats.isDirectory() || (uid !== undefined && stats.uid !== uid)) {
+    throw new Error(
+      `STAGING_SPOOL_DIR ${dir} is not a folder of this user: set STAGING_SPOOL_DIR to a folder only the worker's user owns (or STAGING_SPOOL_MB=0)`,
+    );
+  }
 }
 
 /** Folders left by spools of processes that ended without removing them (a killed worker). */
