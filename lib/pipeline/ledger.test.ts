@@ -257,8 +257,9 @@ describe("claimItems", () => {
       const scans = planNodes(plan)
         .filter((node) => node["Relation Name"] === "ImportItem" && node["Node Type"].endsWith("Scan"))
         .map((node) => `${node["Node Type"]} ${node["Index Name"] ?? ""}`.trim());
-      expect(scans).toContain("Index Scan ImportItem_pending_idx");
-      expect(scans).toContain("Index Scan ImportItem_pending_mailbox_idx");
+      // The backlog in id order; the busiest mailboxes' items through either pending index (with such
+      // statistics the planner sees no difference between them), and the picked rows by key.
+      expect(scans, scans.join(", ")).toContain("Index Scan ImportItem_pending_idx");
       expect(scans.filter((scan) => !scan.startsWith("Index Scan"))).toEqual([]);
     }
   });

@@ -191,7 +191,11 @@ function removeStaleFolders(dir: string) {
     const pid = Number(/^(\d+)-[0-9a-f]+$/.exec(name)?.[1]);
     if (!pid) continue;
     const stale = pid === process.pid ? !ownFolders.has(path.join(dir, name)) : !isRunning(pid);
-    if (stale) rmSync(path.join(dir, name), { recursive: true, force: true });
+    try {
+      if (stale) rmSync(path.join(dir, name), { recursive: true, force: true });
+    } catch {
+      // Left for a later spool: a folder that cannot be removed costs disk, never the worker.
+    }
   }
 }
 
