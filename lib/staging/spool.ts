@@ -25,7 +25,8 @@ export type BundleSpool = {
   clear(): void;
 };
 
-type Copy = { file: string; size: number; iv: Buffer };
+/** A copy on disk; `nonce` is the first half of its counter blocks (see counterBlock). */
+type Copy = { file: string; size: number; nonce: Buffer };
 type OpenFile = { handle: Promise<FileHandle>; users: number; retired: boolean };
 
 const BLOCK = 16;
@@ -96,9 +97,9 @@ export function createBundleSpool({ dir, maxBytes }: BundleSpoolOptions): Bundle
     async put(name, bytes) {
       if (copies.has(name) || writing.has(name) || bytes.length > maxBytes) return;
       writing.add(name);
-      const copy: Copy = { file: path.join(folder, `${++files}.bin`), size: bytes.length, iv: counterBlock(0) };
+      const copy: Copy = { file: path.join(folder, `${++files}.bin`), size: bytes.length, nonce: randomBytes(8) };
       try {
-        const cipher = createCipheriv("aes-256-ctr", key, copy.iv);
+        const cipher = createCipheriv("aes-256-ctr", key, counterBlock(copy.nonce, 0));
         const sealed: Buffer[] = [];
         for (let at = 0; at < bytes.length; at += PIECE_BYTES)
           sealed.push(cipher.update(bytes.subarray(at, at + PIECE_BYTES)));
@@ -137,7 +138,7 @@ export function createBundleSpool({ dir, maxBytes }: BundleSpoolOptions): Bundle
         const { bytesRead } = await withOpenFile(copy.file, (handle) => handle.read(sealed, 0, sealed.length, from));
         if (bytesRead !== sealed.length) throw new Error("short read");
         // CTR's output is its input's length: final() adds nothing.
-        return createDecipheriv("aes-256-ctr", key, counterBlock(from / BLOCK, copy.iv))
+        return createDecipheriv("aes-256-ctr", key, counterBlock(copy.nonce, from / BLOCK))
           .update(sealed)
           .subarray(offset - from);
       } catch {
@@ -154,13 +155,12 @@ export function createBundleSpool({ dir, maxBytes }: BundleSpoolOptions): Bundle
 }
 
 /**
- * AES-CTR's counter block at `block`: 8 random bytes chosen per copy (`iv`), then the block number;
- * a copy smaller than 2^64 blocks never carries into the random half.
+ * AES-CTR's counter block at `block`: the copy's 8 random bytes, then the block number; a copy
+ * smaller than 2^64 blocks never carries into the random half.
  */
-function counterBlock(block: number, iv?: Buffer): Buffer {
+function counterBlock(nonce: Buffer, block: number): Buffer {
   const counter = Buffer.alloc(BLOCK);
-  if (iv) iv.copy(counter, 0, 0, 8);
-  else randomBytes(8).copy(counter);
+  nonce.copy(counter);
   counter.writeBigUInt64BE(BigInt(block), 8);
   return counter;
 }
