@@ -168,6 +168,25 @@ export async function claimPlan(args: ClaimArgs): Promise<unknown> {
 }
 
 /**
+ * A claim as claims run, with how many of its row updates PostgreSQL wrote heap-only (HOT: no new
+ * entry in any index, see migration 20261209100000_ledger_hot_claims): for tests.
+ */
+export async function claimCountingHot(args: ClaimArgs): Promise<{ claimed: number; hot: number }> {
+  return db.$transaction(async (tx) => {
+    // The backend's counts not yet reported, this transaction's and maybe earlier ones': the difference.
+    const hotUpdates = async () => {
+      const [row] = await tx.$queryRaw<Array<{ hot: number }>>`
+        SELECT pg_stat_get_xact_tuples_hot_updated('"ImportItem"'::regclass)::int AS hot`;
+      return row?.hot ?? 0;
+    };
+    await tx.$executeRaw`SET LOCAL enable_sort = off`;
+    const before = await hotUpdates();
+    const claimed = await tx.$queryRaw<ClaimedItem[]>(claimQuery(args));
+    return { claimed: claimed.length, hot: (await hotUpdates()) - before };
+  });
+}
+
+/**
  * Runs a claim's SQL with sorting turned off: the pending items are walked in id order through
  * ImportItem_pending_idx and ImportItem_pending_mailbox_idx, never sorted. While a run's first items
  * are recorded (or for a connector newer than the table's statistics), the statistics say there are
