@@ -1,3 +1,4 @@
+import { BATCH_MAX_REQUESTS } from "./batching";
 import { alreadyDone, listAll, send, type GraphContext } from "./context";
 import { graphError, isSuccess, type GraphResponse } from "./graph";
 import { readAll, type ImportAttachment } from "./item";
@@ -15,7 +16,6 @@ export const UPLOAD_SESSION_MIN_BYTES = 2 * 1024 * 1024;
 export const SMALL_ATTACHMENT_MAX_BYTES = 3_000_000;
 /** Raw attachment bytes sent in one request (base64 makes it 4/3 of this; Graph takes 4 MB a request). */
 const REQUEST_MAX_ATTACHMENT_BYTES = 2_500_000;
-const BATCH_MAX_REQUESTS = 20;
 
 export type AttachmentTarget = { ctx: GraphContext; userId: string; messageId: string; onSent: (n: number) => void };
 

@@ -6,8 +6,17 @@ import type { TokenProvider } from "./token";
 
 export type GraphMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 
-/** One Graph call; `path` is relative to the version root (e.g. `/users/{id}`), query values already encoded. */
-export type GraphRequest = { method: GraphMethod; path: string; headers?: Record<string, string>; body?: unknown };
+/**
+ * One Graph call; `path` is relative to the version root (e.g. `/users/{id}`), query values already
+ * encoded. `batchable`: the call may travel inside a $batch with others (see batching.ts).
+ */
+export type GraphRequest = {
+  method: GraphMethod;
+  path: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  batchable?: boolean;
+};
 
 export type GraphResponse<T = unknown> = { status: number; headers: Headers; body: T };
 

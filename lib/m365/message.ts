@@ -221,6 +221,8 @@ async function createMessage(
       method: "POST",
       path: `/users/${encodeURIComponent(userId)}/mailFolders/${encodeURIComponent(folderId)}/messages`,
       body,
+      // Creates of messages for any mailboxes go out together in a $batch (see batching.ts).
+      batchable: true,
     },
     {
       onSent: (n) => {

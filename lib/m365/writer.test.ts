@@ -421,9 +421,7 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       expect(scheduler.counters()).toMatchObject({ exhausted: 0 });
       expect(scheduler.counters().throttled).toBe(stats.throttled.requests);
       for (const address of mailboxes) {
-        const keys = sandbox
-          .items(address)!
-          .map((i) => i.extendedProperties.find((p) => p.id.endsWith("SymphonyItemKey"))?.value);
+        const keys = sandbox.items(address)!.map(keyOf);
         expect(keys.sort()).toEqual(Array.from({ length: 12 }, (_, n) => `${address}-${n}`).sort());
         const withAttachment = sandbox.items(address)!.filter((i) => i.attachments.length > 0);
         expect(withAttachment.map((i) => i.attachments.length)).toEqual([1, 1, 1, 1]);
@@ -485,6 +483,87 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       expect(scheduler.counters().throttled).toBe(0);
     });
   });
+
+  describe("creates sent together in $batch", () => {
+    it("creates messages for several mailboxes in fewer HTTP requests than messages, each once, with its files", async () => {
+      const w = writer();
+      const targets = await Promise.all(
+        [ALICE, BOB, CAROL].map(async (address) => {
+          const userId = await resolve(w, address);
+          return { address, userId, folderId: await w.ensureSymphonyFolder(userId) };
+        }),
+      );
+      const file = smallAttachment("report.pdf", 40_000);
+      const before = sandbox.stats();
+      const results = await Promise.all(
+        targets.flatMap(({ address, userId, folderId }) =>
+          Array.from({ length: 8 }, (_, n) =>
+            w.importMessage(
+              userId,
+              folderId,
+              item(`${address}-together-${n}`, { attachments: n === 0 ? [file] : [] }),
+              { firstAttempt: true },
+            ),
+          ),
+        ),
+      );
+      const after = sandbox.stats();
+      expect(after.graphRequests - before.graphRequests).toBe(24);
+      expect(after.httpRequests - before.httpRequests).toBeLessThanOrEqual(6);
+      expect(results.every((result) => result.requests === 1 && !result.existing)).toBe(true);
+      for (const { address, userId } of targets) {
+        const stored = sandbox.items(address)!;
+        expect(stored.map((i) => keyOf(i)).sort()).toEqual(
+          Array.from({ length: 8 }, (_, n) => `${address}-together-${n}`).sort(),
+        );
+        const withFile = stored.find((i) => i.attachments.length > 0)!;
+        await expectSameBytes(userId, withFile.id, [file]);
+      }
+    });
+
+    it("gives each message of a batch its own answer: a full mailbox fails its item, the others land", async () => {
+      const w = writer();
+      const [frank, alice] = await Promise.all([resolve(w, FRANK), resolve(w, ALICE)]);
+      const [frankFolder, aliceFolder] = await Promise.all([
+        w.ensureSymphonyFolder(frank),
+        w.ensureSymphonyFolder(alice),
+      ]);
+      sandbox.setMailbox(FRANK, { full: true });
+      const before = sandbox.stats().httpRequests;
+      const outcomes = await Promise.allSettled([
+        w.importMessage(alice, aliceFolder, item("mixed-1"), { firstAttempt: true }),
+        w.importMessage(frank, frankFolder, item("mixed-2"), { firstAttempt: true }),
+        w.importMessage(alice, aliceFolder, item("mixed-3"), { firstAttempt: true }),
+      ]);
+      expect(sandbox.stats().httpRequests - before).toBe(1);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      const refused = (outcomes[1] as PromiseRejectedResult).reason as unknown;
+      expect(refused).toBeInstanceOf(MailboxUnavailableError);
+      expect((refused as MailboxUnavailableError).problem).toBe("mailbox-full");
+      expect(sandbox.items(ALICE)!.map(keyOf).sort()).toEqual(["mixed-1", "mixed-3"]);
+      expect(sandbox.items(FRANK)).toHaveLength(0);
+    });
+
+    it("lands each message of a batch exactly once when its create times out (504) but lands", async () => {
+      const w = writer({ scheduler: createScheduler({ backoff: { baseMs: 5, maxMs: 10 } }) });
+      const userId = await resolve(w, BOB);
+      const folderId = await w.ensureSymphonyFolder(userId);
+      sandbox.setFaults({ lostCreateShare: 0.5, lostCreateLandsAfterMs: 600_000 });
+      const keys = Array.from({ length: 12 }, (_, n) => `late-together-${n}`);
+      const results = await Promise.all(
+        keys.map((key) => w.importMessage(userId, folderId, item(key), { firstAttempt: true })),
+      );
+      expect(sandbox.stats().lostCreates).toBeGreaterThan(0);
+      expect(results.reduce((sum, result) => sum + result.duplicatesRemoved, 0)).toBe(sandbox.stats().lostCreates);
+      const stored = sandbox.items(BOB)!;
+      expect(stored.map(keyOf).sort()).toEqual([...keys].sort());
+      expect(results.map((result) => result.graphMessageId).sort()).toEqual(stored.map((i) => i.id).sort());
+    });
+  });
+
+  function keyOf(stored: { extendedProperties: Array<{ id: string; value: string }> }): string | undefined {
+    return stored.extendedProperties.find((p) => p.id.endsWith("SymphonyItemKey"))?.value;
+  }
 
   async function resolve(w: ReturnType<typeof writer>, address: string): Promise<string> {
     const lookup = await w.resolveMailbox(address);

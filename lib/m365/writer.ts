@@ -1,4 +1,5 @@
 import type { GraphContext } from "./context";
+import { batchingTransport } from "./batching";
 import { createGraphTransport } from "./graph";
 import type { ImportItem, ImportResult } from "./item";
 import { findOrCreateSymphonyFolder, lookUpMailbox, type MailboxLookup } from "./mailbox";
@@ -31,7 +32,10 @@ export type MailboxWriterOptions = {
 /** The Microsoft 365 side of an import: one per tenant; lookups and folders are cached for its lifetime. */
 export function createMailboxWriter({ settings, scheduler = createScheduler() }: MailboxWriterOptions): MailboxWriter {
   const parsed = parseM365Settings(settings);
-  const ctx: GraphContext = { graph: createGraphTransport(parsed, createTokenProvider(parsed)), scheduler };
+  const ctx: GraphContext = {
+    graph: batchingTransport(createGraphTransport(parsed, createTokenProvider(parsed))),
+    scheduler,
+  };
   const mailboxes = new Map<string, Promise<MailboxLookup>>();
   const folders = new Map<string, Promise<string>>();
   const sizeLimits = new Map<string, Promise<number | undefined>>();

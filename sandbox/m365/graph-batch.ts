@@ -96,6 +96,7 @@ async function runOne(
     );
   const headers = Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   let body = Buffer.alloc(0);
+  const json = request.body !== undefined && headers["content-type"]?.includes("json") ? request.body : undefined;
   if (request.body !== undefined) {
     const type = headers["content-type"];
     if (!type)
@@ -110,7 +111,14 @@ async function runOne(
   }
   const relative = request.url.startsWith("/") ? request.url : `/${request.url}`;
   const url = new URL(relative, "https://batch.invalid");
-  const response = await run({ method: request.method, path: url.pathname, query: url.searchParams, headers, body });
+  const response = await run({
+    method: request.method,
+    path: url.pathname,
+    query: url.searchParams,
+    headers,
+    body,
+    json,
+  });
   return toInner(request.id, response);
 }
 

@@ -22,6 +22,7 @@ export async function handleGraphHttp(
   url: URL,
 ): Promise<void> {
   const ids = { requestId: randomUUID(), clientRequestId: String(req.headers["client-request-id"] ?? randomUUID()) };
+  ctx.state.stats.httpRequests += 1;
   let body: Buffer;
   try {
     body = await readBody(req, MAX_REQUEST_BYTES);

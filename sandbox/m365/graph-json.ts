@@ -6,9 +6,9 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; response: GraphRes
 
 /** Parses a JSON request body with a zod schema; Graph answers 400 for bad JSON and unknown properties. */
 export function parseJsonBody<T extends z.ZodType>(call: GraphCall, req: GraphRequest, schema: T): Parsed<z.output<T>> {
-  let json: unknown;
+  let json: unknown = req.json;
   try {
-    json = JSON.parse(req.body.toString("utf8") || "null");
+    json ??= JSON.parse(req.body.toString("utf8") || "null");
   } catch {
     return { ok: false, response: graphError(400, "RequestBodyRead", "Invalid JSON in the request body.", call) };
   }

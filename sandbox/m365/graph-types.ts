@@ -8,6 +8,8 @@ export type GraphRequest = {
   /** Lower-case header names. */
   headers: Record<string, string>;
   body: Buffer;
+  /** A JSON sub-request's body of a $batch, as the batch's own parse read it (`body` holds its bytes). */
+  json?: unknown;
 };
 
 export type GraphResponse = {

@@ -91,6 +91,9 @@ export type AuthorizationCode = {
 };
 
 export type Stats = {
+  /** HTTP requests to Graph (a $batch is one). */
+  httpRequests: number;
+  /** Graph requests, each sub-request of a $batch counted. */
   graphRequests: number;
   throttled: { concurrency: number; requests: number; upload: number };
   serviceUnavailable: number;
@@ -210,6 +213,11 @@ export function createState(options: ParsedOptions, dataDir: string) {
     return lostOnce.has(fingerprint);
   }
 
+  /** Whether any create was ever lost (and so may still land, or be met again by its retry). */
+  function anyLost(): boolean {
+    return lostOnce.size > 0;
+  }
+
   /** Makes visible the late items that are due, and the one a retry with `fingerprint` meets. */
   function landLateMessages(fingerprint?: string): void {
     const now = Date.now();
@@ -278,6 +286,7 @@ export function createState(options: ParsedOptions, dataDir: string) {
     consentEffective,
     holdLateMessage,
     lostBefore,
+    anyLost,
     landLateMessages,
     reset,
   };
@@ -340,6 +349,7 @@ export function newId(): string {
 
 function emptyStats(): Stats {
   return {
+    httpRequests: 0,
     graphRequests: 0,
     throttled: { concurrency: 0, requests: 0, upload: 0 },
     serviceUnavailable: 0,

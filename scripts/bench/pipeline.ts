@@ -17,6 +17,8 @@ export type PipelineFigures = {
   itemsSkipped: number;
   itemsFailed: number;
   graphRequests: number;
+  /** HTTP requests to Graph: fewer than graphRequests where creates share a $batch. */
+  graphHttpRequests: number;
   throttled: number;
   collectMs: number;
   importMs: number;
@@ -130,6 +132,7 @@ async function runOnce(
     itemsSkipped: summary.counts.skipped,
     itemsFailed: summary.counts.failed,
     graphRequests: after.graphRequests - before.graphRequests,
+    graphHttpRequests: after.httpRequests - before.httpRequests,
     throttled: throttled(after) - throttled(before),
     collectMs: importStarted - started,
     importMs: ended - importStarted,

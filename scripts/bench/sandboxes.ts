@@ -39,6 +39,9 @@ export type SandboxPair = {
 };
 
 export type M365Stats = {
+  /** HTTP requests (a $batch once). */
+  httpRequests: number;
+  /** Graph requests (each sub-request of a $batch). */
   graphRequests: number;
   throttled: { concurrency: number; requests: number; upload: number };
   serviceUnavailable: number;

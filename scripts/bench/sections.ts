@@ -99,6 +99,10 @@ export async function pipelineSection(
       },
       { figure: "total time", value: each((f) => `${fmt(f.totalMs / 1000, 1)} s`) },
       { figure: "Graph requests per item", value: each((f) => fmt(f.graphRequests / Math.max(1, f.itemsImported), 3)) },
+      {
+        figure: "Graph HTTP requests per item (creates share $batch requests)",
+        value: each((f) => fmt(f.graphHttpRequests / Math.max(1, f.itemsImported), 3)),
+      },
       { figure: "429 answers", value: each((f) => fmt(f.throttled)) },
       {
         figure: "peak RSS, pipeline process",
