@@ -95,30 +95,36 @@ async function runOne(
       ),
     );
   const headers = Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-  let body = Buffer.alloc(0);
-  const json = request.body !== undefined && headers["content-type"]?.includes("json") ? request.body : undefined;
-  if (request.body !== undefined) {
-    const type = headers["content-type"];
-    if (!type)
-      return toInner(
-        request.id,
-        graphError(400, "BadRequest", "Content-Type header must be specified when a body is present.", call),
-      );
-    // Other content types carry their bytes as a base64 string (anything else is decoded from its JSON text).
-    body = type.includes("json")
-      ? Buffer.from(JSON.stringify(request.body))
-      : Buffer.from(typeof request.body === "string" ? request.body : JSON.stringify(request.body), "base64");
-  }
+  const type = headers["content-type"];
+  if (request.body !== undefined && !type)
+    return toInner(
+      request.id,
+      graphError(400, "BadRequest", "Content-Type header must be specified when a body is present.", call),
+    );
   const relative = request.url.startsWith("/") ? request.url : `/${request.url}`;
   const url = new URL(relative, "https://batch.invalid");
-  const response = await run({
-    method: request.method,
-    path: url.pathname,
-    query: url.searchParams,
-    headers,
-    body,
-    json,
-  });
+  const target = { method: request.method, path: url.pathname, query: url.searchParams, headers };
+  let response: GraphResponse;
+  if (request.body !== undefined && type?.includes("json")) {
+    // Handed on as the batch's parse read it; its bytes are made only for a handler that asks for them.
+    const text = JSON.stringify(request.body);
+    let bytes: Buffer | undefined;
+    response = await run({
+      ...target,
+      json: request.body,
+      bodySize: Buffer.byteLength(text),
+      get body() {
+        return (bytes ??= Buffer.from(text));
+      },
+    });
+  } else {
+    // Other content types carry their bytes as a base64 string (anything else is decoded from its JSON text).
+    const body =
+      request.body === undefined
+        ? Buffer.alloc(0)
+        : Buffer.from(typeof request.body === "string" ? request.body : JSON.stringify(request.body), "base64");
+    response = await run({ ...target, body, bodySize: body.length });
+  }
   return toInner(request.id, response);
 }
 

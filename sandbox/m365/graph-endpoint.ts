@@ -67,6 +67,7 @@ export async function handleGraphHttp(
     query: url.searchParams,
     headers,
     body,
+    bodySize: body.length,
   };
 
   if (request.path.toLowerCase() === "/$batch" && request.method === "POST") {

@@ -91,7 +91,7 @@ export function createMessage(call: GraphCall, req: GraphRequest, user: User, fo
   const parsed = parseJsonBody(call, req, createMessageSchema);
   if (!parsed.ok) return parsed.response;
   // The JSON carries inline attachments base64-encoded, as the MIME would: its length is the size.
-  const tooLarge = sizeRefusal(call, user, req.body.length);
+  const tooLarge = sizeRefusal(call, user, req.bodySize);
   if (tooLarge) return tooLarge;
   const input = parsed.value;
   const badHeaders = headerRefusal(call, input.internetMessageHeaders ?? []);

@@ -42,7 +42,7 @@ export async function handleGraphRequest(
   if (resource === undefined) return req.method === "GET" ? getUser(call, req, userId) : methodNotAllowed(call, req);
   if (!user) return graphError(404, "ErrorInvalidUser", `The requested user '${userId}' is invalid.`, call);
 
-  const decision = throttle.acquire(call.appId, user.id, WRITE_METHODS.has(req.method) ? req.body.length : 0);
+  const decision = throttle.acquire(call.appId, user.id, WRITE_METHODS.has(req.method) ? req.bodySize : 0);
   if (!decision.ok) {
     state.stats.throttled[decision.reason] += 1;
     return graphError(429, "ApplicationThrottled", decision.message, call, {

@@ -8,6 +8,8 @@ export type GraphRequest = {
   /** Lower-case header names. */
   headers: Record<string, string>;
   body: Buffer;
+  /** Bytes of the body as sent (for a $batch's JSON sub-request, its JSON text's). */
+  bodySize: number;
   /** A JSON sub-request's body of a $batch, as the batch's own parse read it (`body` holds its bytes). */
   json?: unknown;
 };
