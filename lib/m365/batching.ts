@@ -1,4 +1,4 @@
-import type { GraphRequest, GraphResponse, GraphTransport } from "./graph";
+import { staleTokenMayExplain, type GraphRequest, type GraphResponse, type GraphTransport } from "./graph";
 
 /** Graph's limit on the requests of one $batch. */
 export const BATCH_MAX_REQUESTS = 20;
@@ -91,9 +91,11 @@ function sendBatch(send: GraphTransport, batch: Waiting[]): void {
       const byId = new Map(answers.map((answer) => [answer.id, answer]));
       batch.forEach((entry, index) => {
         const answer = byId.get(String(index + 1));
-        if (answer)
-          entry.resolve({ status: answer.status, headers: new Headers(answer.headers ?? {}), body: answer.body });
-        else entry.reject(new Error(`the $batch answer held no response for request ${index + 1}`));
+        if (!answer) return entry.reject(new Error(`the $batch answer held no response for request ${index + 1}`));
+        const own = { status: answer.status, headers: new Headers(answer.headers ?? {}), body: answer.body };
+        // A refusal a stale token may explain goes again alone: the transport then asks for a fresh token once.
+        if (staleTokenMayExplain(own)) send(entry.request).then(entry.resolve, entry.reject);
+        else entry.resolve(own);
       });
     },
     (error: unknown) => batch.forEach((entry) => entry.reject(error)),

@@ -81,7 +81,7 @@ export function createGraphTransport(
  * issued with, so one issued before admin consent took effect is refused although the tenant has
  * consented since. Only a fresh token tells a stale one from missing consent.
  */
-function staleTokenMayExplain(response: GraphResponse): boolean {
+export function staleTokenMayExplain(response: GraphResponse): boolean {
   return response.status === 401 || (response.status === 403 && graphError(response) instanceof M365AuthError);
 }
 

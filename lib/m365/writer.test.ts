@@ -521,6 +521,24 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       }
     });
 
+    it("gets a fresh token for creates of a batch refused with a token from before consent, as for a lone request", async () => {
+      const w = writer();
+      const [alice, bob] = await Promise.all([resolve(w, ALICE), resolve(w, BOB)]);
+      const [aliceFolder, bobFolder] = await Promise.all([w.ensureSymphonyFolder(alice), w.ensureSymphonyFolder(bob)]);
+      // The writer's token is replaced by one issued while the tenant had not consented (no roles).
+      sandbox.setConsent(false);
+      await expect(w.resolveMailbox(CAROL)).rejects.toMatchObject({ reason: "no-consent" });
+      sandbox.setConsent(true);
+      const tokensBefore = sandbox.stats().tokensIssued;
+      await Promise.all([
+        w.importMessage(alice, aliceFolder, item("stale-1"), { firstAttempt: true }),
+        w.importMessage(bob, bobFolder, item("stale-2"), { firstAttempt: true }),
+      ]);
+      expect(sandbox.stats().tokensIssued).toBe(tokensBefore + 1);
+      expect(sandbox.items(ALICE)!.map(keyOf)).toEqual(["stale-1"]);
+      expect(sandbox.items(BOB)!.map(keyOf)).toEqual(["stale-2"]);
+    });
+
     it("gives each message of a batch its own answer: a full mailbox fails its item, the others land", async () => {
       const w = writer();
       const [frank, alice] = await Promise.all([resolve(w, FRANK), resolve(w, ALICE)]);
