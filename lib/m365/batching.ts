@@ -1,4 +1,4 @@
-import { staleTokenMayExplain, type GraphRequest, type GraphResponse, type GraphTransport } from "./graph";
+import { isSuccess, staleTokenMayExplain, type GraphRequest, type GraphResponse, type GraphTransport } from "./graph";
 
 /** Graph's limit on the requests of one $batch. */
 export const BATCH_MAX_REQUESTS = 20;
@@ -80,12 +80,18 @@ function sendBatch(send: GraphTransport, batch: Waiting[]): void {
     );
   });
   parts.push(Buffer.from("]}"));
-  send({ method: "POST", path: "/$batch", headers: JSON_HEADERS, body: Buffer.concat(parts) }).then(
-    (response) => {
-      const answers = response.status === 200 ? (response.body as { responses?: BatchAnswer[] })?.responses : undefined;
-      if (!Array.isArray(answers)) {
+  send({ method: "POST", path: "/$batch", headers: JSON_HEADERS, body: Buffer.concat(parts) })
+    .then((response) => {
+      if (!isSuccess(response.status)) {
         // The batch as a whole was refused or failed: that is each request's answer.
         for (const entry of batch) entry.resolve(response);
+        return;
+      }
+      const answers = (response.body as { responses?: BatchAnswer[] } | undefined)?.responses;
+      if (!Array.isArray(answers)) {
+        // Nothing says what became of each create: as after a lost answer, each looks itself up before trying again.
+        const error = new Error(`the $batch answer (HTTP ${response.status}) held no responses`);
+        for (const entry of batch) entry.reject(error);
         return;
       }
       const byId = new Map(answers.map((answer) => [answer.id, answer]));
@@ -97,7 +103,7 @@ function sendBatch(send: GraphTransport, batch: Waiting[]): void {
         if (staleTokenMayExplain(own)) send(entry.request).then(entry.resolve, entry.reject);
         else entry.resolve(own);
       });
-    },
-    (error: unknown) => batch.forEach((entry) => entry.reject(error)),
-  );
+    })
+    // Also an answer that could not be read: a request already answered keeps its answer.
+    .catch((error: unknown) => batch.forEach((entry) => entry.reject(error)));
 }
