@@ -57,7 +57,7 @@ export type ScheduleOptions<T> = {
 export type SchedulerCounters = {
   /** Graph requests sent, sub-requests of a $batch counted one by one. */
   requests: number;
-  /** HTTP requests sent. */
+  /** Sends: HTTP requests, except that creates sharing a $batch (batching.ts) count one each. */
   httpRequests: number;
   /** Answers 429 (a $batch whose sub-requests were throttled counts once per attempt). */
   throttled: number;
