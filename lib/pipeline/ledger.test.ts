@@ -236,18 +236,28 @@ describe("claimItems", () => {
     }
   });
 
-  it("writes a claim without touching the ledger's indexes (heap-only updates), so claims cost no index growth", async () => {
-    const connector = await db.connector.create({ data: { name: `${name}-hot`, createdBy: "test" } });
+  /**
+   * A new connector and run whose one message has `items` PENDING items, one per mailbox;
+   * `beforeItems` runs once the message is recorded, before its items.
+   */
+  async function connectorWithItems(label: string, items: number, beforeItems?: () => Promise<unknown>) {
+    const connector = await db.connector.create({ data: { name: `${name}-${label}`, createdBy: "test" } });
     const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
     const message = await ledgerMessage(connector.id, {
       messageId: "m",
       blobName: `${name}/bundle`,
       status: "PENDING",
     });
+    await beforeItems?.();
     await db.$executeRaw`
       INSERT INTO "ImportItem" ("connectorId", "sourceMessageId", "runId", "mailbox", "status", "createdAt", "updatedAt")
       SELECT ${connector.id}::uuid, ${message.id}, ${run.id}::uuid, 'u' || n || '@bank.example', 'PENDING', now(), now()
-      FROM generate_series(1, 2000) AS n`;
+      FROM generate_series(1, ${items}::int) AS n`;
+    return { connector, run };
+  }
+
+  it("writes a claim without touching the ledger's indexes (heap-only updates), so claims cost no index growth", async () => {
+    const { connector, run } = await connectorWithItems("hot", 2000);
     const claim = { connectorId: connector.id, runId: run.id, workerId: "w", perMailbox: 4, claimSeconds: 60 };
     // The claim's rows stay on their page, in the room the table's fillfactor leaves there (the first
     // may sit at the end of a page other tests filled). With "updatedAt" indexed, none would.
@@ -257,19 +267,8 @@ describe("claimItems", () => {
   });
 
   it("walks a new connector's backlog in order through the pending index, never sorting it, whatever the statistics say", async () => {
-    const connector = await db.connector.create({ data: { name: `${name}-plan`, createdBy: "test" } });
-    const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
-    const message = await ledgerMessage(connector.id, {
-      messageId: "m",
-      blobName: `${name}/bundle`,
-      status: "PENDING",
-    });
     // Statistics taken before the connector's 20,000 items: as at the start of a first backfill.
-    await db.$executeRaw`ANALYZE "ImportItem"`;
-    await db.$executeRaw`
-      INSERT INTO "ImportItem" ("connectorId", "sourceMessageId", "runId", "mailbox", "status", "createdAt", "updatedAt")
-      SELECT ${connector.id}::uuid, ${message.id}, ${run.id}::uuid, 'u' || n || '@bank.example', 'PENDING', now(), now()
-      FROM generate_series(1, 20000) AS n`;
+    const { connector, run } = await connectorWithItems("plan", 20000, () => db.$executeRaw`ANALYZE "ImportItem"`);
     for (const newestFirst of [false, true]) {
       const plan = await claimPlan({
         connectorId: connector.id,
