@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { createSharedLoads, forEachLimit, refreshedInBackground } from "./async";
+import { createSharedLoads, forEachLimit, groupWithin, refreshedInBackground } from "./async";
 
 describe("createSharedLoads", () => {
   it("loads once for every holder of a key, and again once the last holder released it", async () => {
@@ -128,5 +128,43 @@ describe("refreshedInBackground", () => {
     await busiest.close();
     expect(busiest.current()).toEqual(["bob"]);
     expect(loads).toBe(3);
+  });
+});
+
+describe("groupWithin", () => {
+  it("hands a group over when it is full, when the next entry would overweigh it, or when called", () => {
+    const groups: string[][] = [];
+    const grouper = groupWithin<string>({ maxItems: 3, maxWeight: 10, maxDelayMs: 60_000 }, (group) =>
+      groups.push(group),
+    );
+    for (const entry of ["a", "b", "c", "d"]) grouper.add(entry, 1);
+    expect(groups).toEqual([["a", "b", "c"]]);
+    grouper.add("heavy", 8); // 1 + 8 fits
+    grouper.add("next", 2); // 9 + 2 would not: the group goes first
+    expect(groups).toEqual([
+      ["a", "b", "c"],
+      ["d", "heavy"],
+    ]);
+    grouper.add("whole", 8); // reaching the weight exactly closes the group it joined
+    expect(groups.at(-1)).toEqual(["next", "whole"]);
+    grouper.add("last", 1);
+    expect(grouper.size).toBe(1);
+    grouper.flush();
+    grouper.flush(); // nothing left: no empty group
+    expect(groups).toEqual([["a", "b", "c"], ["d", "heavy"], ["next", "whole"], ["last"]]);
+  });
+
+  it("hands over a group that is not full once the delay after its first entry has passed", async () => {
+    const groups: number[][] = [];
+    const grouper = groupWithin<number>({ maxItems: 100, maxDelayMs: 20 }, (group) => groups.push(group));
+    grouper.add(1);
+    await sleep(5);
+    grouper.add(2); // joins, without putting the deadline back
+    expect(groups).toEqual([]);
+    await sleep(30);
+    expect(groups).toEqual([[1, 2]]);
+    grouper.add(3);
+    await sleep(30);
+    expect(groups).toEqual([[1, 2], [3]]);
   });
 });

@@ -148,3 +148,53 @@ export function refreshedInBackground<V>(
     close: async () => await loading,
   };
 }
+
+export type GroupLimits = {
+  /** A group is handed over once it holds this many entries... */
+  maxItems: number;
+  /** ...or this much weight (an entry that would take it over starts the next group)... */
+  maxWeight?: number;
+  /** ...or at the latest this long after its first entry. */
+  maxDelayMs: number;
+};
+
+export type Grouper<T> = {
+  add(entry: T, weight?: number): void;
+  /** Hands the open group over now, if it holds anything. */
+  flush(): void;
+  /** Entries in the open group. */
+  readonly size: number;
+};
+
+/** Gathers entries into groups within the limits and hands each group to `flush`, in the order they were added. */
+export function groupWithin<T>(
+  { maxItems, maxWeight = Infinity, maxDelayMs }: GroupLimits,
+  flush: (group: T[]) => void,
+): Grouper<T> {
+  let group: T[] = [];
+  let weight = 0;
+  let timer: NodeJS.Timeout | undefined;
+
+  const handOver = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    const full = group;
+    group = [];
+    weight = 0;
+    if (full.length > 0) flush(full);
+  };
+
+  return {
+    add(entry, entryWeight = 0) {
+      if (group.length > 0 && weight + entryWeight > maxWeight) handOver();
+      group.push(entry);
+      weight += entryWeight;
+      if (group.length >= maxItems || weight >= maxWeight) handOver();
+      else timer ??= setTimeout(handOver, maxDelayMs);
+    },
+    flush: handOver,
+    get size() {
+      return group.length;
+    },
+  };
+}

@@ -1,3 +1,4 @@
+import { groupWithin } from "@/lib/async";
 import { isSuccess, staleTokenMayExplain, type GraphRequest, type GraphResponse, type GraphTransport } from "./graph";
 
 /** Graph's limit on the requests of one $batch. */
@@ -39,32 +40,21 @@ const JSON_HEADERS = { "Content-Type": "application/json" };
  */
 export function batchingTransport(send: GraphTransport, options: Partial<BatchingOptions> = {}): GraphTransport {
   const { maxRequests, maxBytes, windowMs } = { ...defaultBatchingOptions, ...options };
-  let waiting: Waiting[] = [];
-  let bytes = 0;
-  let timer: NodeJS.Timeout | undefined;
-
-  const flush = () => {
-    clearTimeout(timer);
-    timer = undefined;
-    const batch = waiting;
-    waiting = [];
-    bytes = 0;
-    if (batch.length === 1) {
+  const batches = groupWithin<Waiting>(
+    { maxItems: maxRequests, maxWeight: maxBytes, maxDelayMs: windowMs },
+    (batch) => {
+      if (batch.length > 1) return sendBatch(send, batch);
       const [only] = batch as [Waiting];
       send(only.request).then(only.resolve, only.reject);
-    } else if (batch.length > 1) sendBatch(send, batch);
-  };
+    },
+  );
 
   return (request) => {
     const body = request.body;
     if (!request.batchable || !Buffer.isBuffer(body) || body.length > maxBytes / 2) return send(request);
-    return new Promise<GraphResponse>((resolve, reject) => {
-      if (bytes + body.length > maxBytes) flush();
-      waiting.push({ request: { ...request, body }, resolve, reject });
-      bytes += body.length;
-      if (waiting.length >= maxRequests) flush();
-      else timer ??= setTimeout(flush, windowMs);
-    });
+    return new Promise<GraphResponse>((resolve, reject) =>
+      batches.add({ request: { ...request, body }, resolve, reject }, body.length),
+    );
   };
 }
 

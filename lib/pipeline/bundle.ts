@@ -2,6 +2,7 @@
 // blob storage sees about one write per few hundred messages instead of one per message (and the
 // import one read per bundle and worker). A batch is recorded only once the bundle holding its
 // messages is stored: the collect transaction then points each SourceMessage at (bundle, offset).
+import { groupWithin } from "@/lib/async";
 import type { StagingStore } from "@/lib/staging";
 
 /** One message's entry: its MIME, then (optionally) its Graph model, back to back in the bundle. */
@@ -21,9 +22,9 @@ export type BundleLimits = {
 
 export const defaultBundleLimits: BundleLimits = { maxBytes: 4 * 1024 * 1024, maxMessages: 2000, maxWaitMs: 250 };
 
-type Waiter = { resolve(at: BundledAt): void; reject(error: unknown): void; offset: number };
+const sizeOf = ({ mime, model }: BundleEntry) => mime.length + (model?.length ?? 0);
 
-type OpenBundle = { parts: Buffer[]; bytes: number; waiters: Waiter[]; timer?: NodeJS.Timeout };
+type Waiting = BundleEntry & { resolve(at: BundledAt): void; reject(error: unknown): void };
 
 export type Bundler = {
   /** Runs one unit's reading as a producer: the bundle does not wait for a unit that has ended. */
@@ -35,24 +36,28 @@ export type Bundler = {
 };
 
 export function createBundler(staging: StagingStore, connectorId: string, limits = defaultBundleLimits): Bundler {
-  let open: OpenBundle = { parts: [], bytes: 0, waiters: [] };
   let producers = 0;
   let waiting = 0;
-
-  function flush() {
-    const bundle = open;
-    open = { parts: [], bytes: 0, waiters: [] };
-    clearTimeout(bundle.timer);
-    if (bundle.waiters.length === 0) return;
-    staging.stageBundle(connectorId, Buffer.concat(bundle.parts, bundle.bytes)).then(
-      ({ blobName }) => bundle.waiters.forEach((w) => w.resolve({ blobName, offset: w.offset })),
-      (error: unknown) => bundle.waiters.forEach((w) => w.reject(error)),
-    );
-  }
+  const bundles = groupWithin<Waiting>(
+    { maxItems: limits.maxMessages, maxWeight: limits.maxBytes, maxDelayMs: limits.maxWaitMs },
+    (entries) => {
+      const parts = entries.flatMap(({ mime, model }) => (model ? [mime, model] : [mime]));
+      staging.stageBundle(connectorId, Buffer.concat(parts)).then(
+        ({ blobName }) => {
+          let offset = 0;
+          for (const entry of entries) {
+            entry.resolve({ blobName, offset });
+            offset += sizeOf(entry);
+          }
+        },
+        (error: unknown) => entries.forEach((entry) => entry.reject(error)),
+      );
+    },
+  );
 
   /** Everyone who could still add is waiting: nothing more will come before the bundle is stored. */
   function flushIfAllWait() {
-    if (open.waiters.length > 0 && waiting >= producers) flush();
+    if (waiting >= producers) bundles.flush();
   }
 
   return {
@@ -67,15 +72,9 @@ export function createBundler(staging: StagingStore, connectorId: string, limits
     },
 
     add({ mime, model }) {
-      const size = mime.length + (model?.length ?? 0);
-      if (open.bytes > 0 && open.bytes + size > limits.maxBytes) flush();
-      const at = new Promise<BundledAt>((resolve, reject) => {
-        open.waiters.push({ resolve, reject, offset: open.bytes });
-        open.parts.push(mime, ...(model ? [model] : []));
-        open.bytes += size;
-        open.timer ??= setTimeout(flush, limits.maxWaitMs);
-        if (open.bytes >= limits.maxBytes || open.waiters.length >= limits.maxMessages) flush();
-      });
+      const at = new Promise<BundledAt>((resolve, reject) =>
+        bundles.add({ mime, model, resolve, reject }, sizeOf({ mime, model })),
+      );
       // A batch that failed before settling never awaits its entries: their bundle's failure is its own.
       at.catch(() => {});
       return at;
