@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { GraphCall, GraphRequest, GraphResponse } from "./graph-types";
 import { graphError, ok } from "./graph-types";
-import { parseJsonBody } from "./graph-json";
+import { jsonByteLength, parseJsonBody } from "./graph-json";
 
 export const MAX_BATCH_REQUESTS = 20;
 /** Graph hands at most four requests of a batch to Outlook at a time. */
@@ -106,15 +106,16 @@ async function runOne(
   const target = { method: request.method, path: url.pathname, query: url.searchParams, headers };
   let response: GraphResponse;
   if (request.body !== undefined && type?.includes("json")) {
-    // Handed on as the batch's parse read it; its bytes are made only for a handler that asks for them.
-    const text = JSON.stringify(request.body);
+    // Handed on as the batch's parse read it, and sized without writing it out; its bytes are made
+    // only for a handler that asks for them.
+    const json = request.body;
     let bytes: Buffer | undefined;
     response = await run({
       ...target,
-      json: request.body,
-      bodySize: Buffer.byteLength(text),
+      json,
+      bodySize: jsonByteLength(json),
       get body() {
-        return (bytes ??= Buffer.from(text));
+        return (bytes ??= Buffer.from(JSON.stringify(json)));
       },
     });
   } else {
