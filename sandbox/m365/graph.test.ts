@@ -302,6 +302,38 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
     expect(tooMany.statusCode).toBe(400);
   });
 
+  it("holds each create of a $batch to the mailbox's size limit as if it were sent alone", async () => {
+    const create = (subject: string) => ({
+      subject,
+      body: { contentType: "text", content: 'Grüße "aus" Zürich\n'.repeat(100) },
+      toRecipients: [{ emailAddress: { address: alice } }],
+    });
+    const inBatch = (id: string, body: object) => ({
+      id,
+      method: "POST",
+      url: `/users/${alice}/messages`,
+      headers: { "Content-Type": "application/json" },
+      body,
+    });
+    const fits = create("fits");
+    const before = sandbox.mailboxes().find((user) => user.mail === alice)!.policy.maxReceiveSize;
+    sandbox.setMailbox(alice, { maxReceiveSize: Buffer.byteLength(JSON.stringify(fits)) });
+    try {
+      const alone = await graphFailure(
+        graph.api(`/users/${alice}/messages`).middlewareOptions(NO_RETRY).post(create("fits!")),
+      );
+      expect(alone).toMatchObject({ statusCode: 413, code: "ErrorMessageSizeExceeded" });
+      const result = (await graph
+        .api("/$batch")
+        .post({ requests: [inBatch("fits", fits), inBatch("over", create("fits!"))] })) as Batch;
+      const byId = Object.fromEntries(result.responses.map((r) => [r.id, r]));
+      expect(byId.fits?.status).toBe(201);
+      expect(byId.over).toMatchObject({ status: 413, body: { error: { code: "ErrorMessageSizeExceeded" } } });
+    } finally {
+      sandbox.setMailbox(alice, { maxReceiveSize: before });
+    }
+  });
+
   it("answers 401 InvalidAuthenticationToken for a missing, forged or expired token", async () => {
     const missing = await fetch(`${sandbox.graphBaseUrl}/users/${alice}`);
     expect(missing.status).toBe(401);
