@@ -20,7 +20,10 @@ function describe(url: string): { where: string; user: string; database: string 
   try {
     const parsed = new URL(url);
     return {
-      where: `${parsed.hostname}:${parsed.port || "5432"}`,
+      // A `host` parameter naming a directory is the Unix socket the client uses instead of the URL's host.
+      where: parsed.searchParams.get("host")?.startsWith("/")
+        ? `the Unix socket in ${parsed.searchParams.get("host")} (port ${parsed.port || "5432"})`
+        : `${parsed.hostname}:${parsed.port || "5432"}`,
       user: decodeURIComponent(parsed.username) || "(none)",
       database: decodeURIComponent(parsed.pathname.slice(1)) || "(default)",
     };
