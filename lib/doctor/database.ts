@@ -19,11 +19,13 @@ const MIGRATED = { id: "database.migrations", title: "Database migrations" };
 function describe(url: string): { where: string; user: string; database: string } {
   try {
     const parsed = new URL(url);
+    const port = parsed.port || "5432";
+    // A `host` parameter naming a directory is the Unix socket the client uses instead of the URL's host.
+    const socketDir = parsed.searchParams.get("host");
     return {
-      // A `host` parameter naming a directory is the Unix socket the client uses instead of the URL's host.
-      where: parsed.searchParams.get("host")?.startsWith("/")
-        ? `the Unix socket in ${parsed.searchParams.get("host")} (port ${parsed.port || "5432"})`
-        : `${parsed.hostname}:${parsed.port || "5432"}`,
+      where: socketDir?.startsWith("/")
+        ? `the Unix socket in ${socketDir} (port ${port})`
+        : `${parsed.hostname}:${port}`,
       user: decodeURIComponent(parsed.username) || "(none)",
       database: decodeURIComponent(parsed.pathname.slice(1)) || "(default)",
     };
