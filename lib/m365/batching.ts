@@ -1,5 +1,6 @@
 import { groupWithin } from "@/lib/async";
 import { isSuccess, staleTokenMayExplain, type GraphRequest, type GraphResponse, type GraphTransport } from "./graph";
+import { BodyParts } from "./node-http-handler";
 
 /** Graph's limit on the requests of one $batch. */
 export const BATCH_MAX_REQUESTS = 20;
@@ -59,18 +60,15 @@ export function batchingTransport(send: GraphTransport, options: Partial<Batchin
 }
 
 function sendBatch(send: GraphTransport, batch: Waiting[]): void {
-  // The bodies are spliced in as they are: JSON already, and never parsed again here.
-  const parts: Buffer[] = [Buffer.from('{"requests":[')];
+  // The bodies are spliced in as they are (JSON already, never parsed again here) and sent as parts.
+  const parts: Buffer[] = [];
   batch.forEach(({ request }, index) => {
     const head = { id: String(index + 1), method: request.method, url: request.path, headers: JSON_HEADERS };
-    parts.push(
-      Buffer.from(`${index > 0 ? "," : ""}${JSON.stringify(head).slice(0, -1)},"body":`),
-      request.body,
-      Buffer.from("}"),
-    );
+    const before = index === 0 ? '{"requests":[' : "},";
+    parts.push(Buffer.from(`${before}${JSON.stringify(head).slice(0, -1)},"body":`), request.body);
   });
-  parts.push(Buffer.from("]}"));
-  send({ method: "POST", path: "/$batch", headers: JSON_HEADERS, body: Buffer.concat(parts) })
+  parts.push(Buffer.from("}]}"));
+  send({ method: "POST", path: "/$batch", headers: JSON_HEADERS, body: new BodyParts(parts) })
     .then((response) => {
       if (!isSuccess(response.status)) {
         // The batch as a whole was refused or failed: that is each request's answer.

@@ -1,6 +1,6 @@
 import { AuthenticationHandler, Client, ResponseType, TelemetryHandler } from "@microsoft/microsoft-graph-client";
 import { GraphRequestError, M365AuthError, MailboxUnavailableError, tooLargeMessage } from "./errors";
-import { nodeHttpHandler } from "./node-http-handler";
+import { BodyParts, nodeHttpHandler } from "./node-http-handler";
 import type { M365Settings } from "./settings";
 import type { TokenProvider } from "./token";
 
@@ -54,12 +54,14 @@ export function createGraphTransport(
     const token = await tokens.getAccessToken();
     let request = client.api(path).responseType(ResponseType.RAW);
     if (headers) request = request.headers(headers);
+    if (body instanceof BodyParts) request = request.middlewareOptions([body]);
+    const content = body instanceof BodyParts ? undefined : body;
     const call = {
       GET: () => request.get(),
       DELETE: () => request.delete(),
-      POST: () => request.post(body),
-      PATCH: () => request.patch(body),
-      PUT: () => request.put(body),
+      POST: () => request.post(content),
+      PATCH: () => request.patch(content),
+      PUT: () => request.put(content),
     }[method];
     // With ResponseType.RAW the SDK resolves to the fetch Response (typed `any`).
     const response = (await call()) as Response;
