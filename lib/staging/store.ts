@@ -135,22 +135,27 @@ export async function peek(stream: Readable, limit: number): Promise<Peeked> {
       ended = true;
       break;
     }
-    const chunk = Buffer.from(next.value);
+    const chunk = bufferOf(next.value);
     chunks.push(chunk);
     size += chunk.length;
   }
-  const head = Buffer.concat(chunks);
+  const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   let restSize = 0;
   async function* replay() {
     restSize += head.length;
     yield head;
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-      const chunk = Buffer.from(next.value);
+      const chunk = bufferOf(next.value);
       restSize += chunk.length;
       yield chunk;
     }
   }
   return { head, ended, rest: Readable.from(replay(), { objectMode: false }), restSize: () => restSize };
+}
+
+/** A stream's chunk as a Buffer: a Buffer already (nearly always) is kept as it is, not copied. */
+function bufferOf(chunk: Buffer | string): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
 }
 
 /** Uploads unless the blob exists; returns the size written, or undefined when it was already there. */
