@@ -83,7 +83,7 @@ function send(
     request.once("error", reject);
     const parts = body?.parts ?? [];
     if (parts.length > 1) {
-      // Written one by one: end(data) would cork the socket and have TLS copy them into one buffer.
+      // Written one by one, none copied here (Node still gathers what is written before the socket is ready).
       for (const part of parts) request.write(part);
       request.end();
     } else {
