@@ -198,3 +198,16 @@ export function groupWithin<T>(
     },
   };
 }
+
+/** A stream's chunk as a Buffer: one that is a Buffer already is kept as it is (a view of other bytes, not a copy). */
+export function asBuffer(chunk: Uint8Array | string): Buffer {
+  if (typeof chunk === "string") return Buffer.from(chunk);
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/** Every byte of `source` in one Buffer; a single chunk is handed on as it is, not copied. */
+export async function readAllBytes(source: AsyncIterable<Uint8Array | string>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of source) chunks.push(asBuffer(chunk));
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}

@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import { readAllBytes } from "@/lib/async";
 
 /** One attachment of an item; `open` is called again when an upload has to start over. */
 export type ImportAttachment = {
@@ -35,13 +36,5 @@ export type ImportResult = {
 
 /** An attachment's bytes in one Buffer: a staged one is a single part, handed on without a copy. */
 export async function readAll(attachment: ImportAttachment): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  const source: AsyncIterable<Uint8Array | string> = await attachment.open();
-  for await (const part of source) parts.push(asBuffer(part));
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-}
-
-function asBuffer(part: Uint8Array | string): Buffer {
-  if (typeof part === "string") return Buffer.from(part);
-  return Buffer.isBuffer(part) ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength);
+  return readAllBytes(await attachment.open());
 }

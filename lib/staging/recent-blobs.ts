@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import { readAllBytes } from "@/lib/async";
 
 export type Download = () => Promise<{ body: Readable; size: number | undefined }>;
 
@@ -80,7 +81,7 @@ export function createRecentBlobs({
     async read(blobName, download) {
       const entry = entries.get(blobName);
       const bytes = entry ? await entry : undefined;
-      return bytes ?? readAll(await (entry ? (await download()).body : first(blobName, download)));
+      return bytes ?? readAllBytes(await (entry ? (await download()).body : first(blobName, download)));
     },
     put(blobName, bytes) {
       if (entries.has(blobName) || bytes.length > maxBlobBytes || keptBytes + bytes.length > maxTotalBytes) return;
@@ -98,11 +99,4 @@ export function createRecentBlobs({
 
 function bytesStream(bytes: Buffer): Readable {
   return Readable.from([bytes], { objectMode: false });
-}
-
-/** Every byte of `stream`, in one Buffer. */
-export async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }

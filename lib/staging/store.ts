@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { BlobServiceClient, RestError, type BlockBlobClient, type ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
-import { createRecentBlobs, readAll } from "./recent-blobs";
+import { createRecentBlobs } from "./recent-blobs";
 import { createRecentRanges } from "./recent-ranges";
 import { createBundleSpool } from "./spool";
-import { mapLimit } from "@/lib/async";
+import { asBuffer, mapLimit, readAllBytes } from "@/lib/async";
 
 export const STAGED_CONTENT_TYPE = "message/rfc822";
 /** Items up to this size go up in one Put Blob request; bigger ones are streamed in blocks. */
@@ -135,7 +135,7 @@ export async function peek(stream: Readable, limit: number): Promise<Peeked> {
       ended = true;
       break;
     }
-    const chunk = bufferOf(next.value);
+    const chunk = asBuffer(next.value);
     chunks.push(chunk);
     size += chunk.length;
   }
@@ -145,17 +145,12 @@ export async function peek(stream: Readable, limit: number): Promise<Peeked> {
     restSize += head.length;
     yield head;
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-      const chunk = bufferOf(next.value);
+      const chunk = asBuffer(next.value);
       restSize += chunk.length;
       yield chunk;
     }
   }
   return { head, ended, rest: Readable.from(replay(), { objectMode: false }), restSize: () => restSize };
-}
-
-/** A stream's chunk as a Buffer: a Buffer already (nearly always) is kept as it is, not copied. */
-function bufferOf(chunk: Buffer | string): Buffer {
-  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
 }
 
 /** Uploads unless the blob exists; returns the size written, or undefined when it was already there. */
@@ -246,7 +241,7 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
   }
 
   async function downloadBytes(blobName: string, offset: number, count: number): Promise<Buffer> {
-    return readAll((await download(blobName, offset, count)).body);
+    return readAllBytes((await download(blobName, offset, count)).body);
   }
 
   return {
