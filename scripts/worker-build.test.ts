@@ -28,10 +28,11 @@ describe("the worker's malloc settings", () => {
 });
 
 describe("the worker's arguments", () => {
-  it("cap its heap and put the entry last, after the caller's own Node arguments", () => {
+  it("cap its heap, collect garbage on its own thread and put the entry last, after the caller's own Node arguments", () => {
     const { args } = workerLaunch("scripts/worker.ts", { NODE_ENV: "test" }, { nodeArgs: ["--import", "tsx"] });
     expect(args.slice(0, 2)).toEqual(["--import", "tsx"]);
     expect(args).toContain(`--max-old-space-size=${WORKER_HEAP_MB}`);
+    expect(args).toContain("--single-threaded-gc");
     expect(args.at(-1)).toBe("scripts/worker.ts");
   });
 });
