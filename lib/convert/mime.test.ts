@@ -6,10 +6,11 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { simpleParser } from "mailparser";
+import base64 from "nodemailer/lib/base64";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildEmail } from "./email";
 import { toGraphMessage } from "./graph";
-import { buildMime } from "./mime";
+import { base64Lines, buildMime } from "./mime";
 import { readStagedMime } from "./read-mime";
 import type { AttachmentRef, ChatMessage } from "./types";
 
@@ -129,6 +130,25 @@ describe("buildMime", () => {
     });
     const mime = buildMime(email, [{ ref: note, open: () => failing }]);
     await expect(sha256(mime)).rejects.toThrow("attachment download failed");
+  });
+});
+
+describe("base64Lines", () => {
+  it("writes an attachment's base64 as nodemailer's Encoder does for one chunk, line breaks included", async () => {
+    const encoded = async (bytes: Buffer) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of Readable.from([bytes]).pipe(new base64.Encoder({ lineLength: 76 }))) {
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks).toString("latin1");
+    };
+    // Every length around a line (57 bytes) and around the pieces it encodes at once (57 KiB).
+    const lengths = [...Array.from({ length: 400 }, (_, n) => n), 58_367, 58_368, 58_369, 116_738, 300_001];
+    for (const length of lengths) {
+      const bytes = createHash("sha512").update(String(length)).digest();
+      const content = Buffer.alloc(length, bytes);
+      expect(base64Lines(content).toString("latin1"), `${length} bytes`).toBe(await encoded(content));
+    }
   });
 });
 

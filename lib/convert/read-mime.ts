@@ -59,6 +59,17 @@ function canonicalHeaderName(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
 }
 
+/**
+ * The media type a reader of the staged MIME gives back for a part written as `contentType` (its
+ * value, in lower case), or undefined when mailparser derives another: from the file name for
+ * application/octet-stream, and none for a multipart part, which it reads as structure (buildMime
+ * writes none for a file).
+ */
+export function readBackContentType(contentType: string): string | undefined {
+  const value = (contentType.split(";", 1)[0] ?? "").trim().toLowerCase();
+  return value === "application/octet-stream" || value.startsWith("multipart/") ? undefined : value;
+}
+
 function attachmentRef(part: AttachmentStream, index: number, size: number): AttachmentRef {
   const id = part.headers.get(ATTACHMENT_ID_HEADER.toLowerCase());
   return {

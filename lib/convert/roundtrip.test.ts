@@ -2,13 +2,14 @@
 // the real path (buildEmail -> buildMime -> staged bytes -> readStagedMime -> Graph JSON) and come
 // out as the literal text that was sent. Random and hostile inputs, seeded: RFC 2047 encoded words,
 // header syntax, bidi overrides, control characters, every script.
+import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { simpleParser } from "mailparser";
 import { describe, expect, it } from "vitest";
 import { buildEmail } from "./email";
 import { toGraphMessage } from "./graph";
-import { buildMime } from "./mime";
-import { readStagedMime } from "./read-mime";
+import { bufferedMime, buildMime } from "./mime";
+import { readStagedMime, readStagedMimeWhole } from "./read-mime";
 import type { AttachmentRef, ChatMessage, Person } from "./types";
 
 /** mulberry32: the same cases on every run; RANDOM_SEED=n explores others. */
@@ -273,6 +274,34 @@ describe("what Symphony sent is what the mailbox shows", () => {
       expect(await read(buildMime(email, [])), chat.messageId).toBe(
         await read(buildMime(email, [], { streamed: true })),
       );
+    }
+  });
+
+  it("writes a message whose attachments are in memory as the very bytes buildMime streams", async () => {
+    const r = random(seed + 1);
+    const types = ["application/pdf", "IMAGE/PNG", "text/plain; charset=utf-8", "not a type", undefined];
+    for (const [i, chat] of cases.entries()) {
+      // Contents of every length around the base64 line (57 bytes) and of several pieces.
+      const attachments = chat.attachments.map((ref, n) => ({
+        ref: { ...ref, contentType: r.pick(types) },
+        content: Buffer.from(
+          Array.from({ length: n === 0 && i % 30 === 0 ? 120_000 + r.int(120_000) : r.int(200) }, () => r.int(256)),
+        ),
+      }));
+      const email = buildEmail({ ...chat, attachments: attachments.map(({ ref }) => ref) });
+      const { mime, parts } = bufferedMime(email, attachments);
+      const chunks: Buffer[] = [];
+      const sources = attachments.map(({ ref, content }) => ({ ref, open: () => Readable.from([content]) }));
+      for await (const chunk of buildMime(email, sources)) chunks.push(chunk as Buffer);
+      const streamed = Buffer.concat(chunks);
+      const unbounded = (bytes: Buffer) => bytes.toString("latin1").replace(/_NmP-[0-9a-z]+-Part_/g, "_NmP-x-Part_");
+      expect(unbounded(mime), chat.messageId).toBe(unbounded(streamed));
+      const digests = (contents: Buffer[]) =>
+        contents.map((content) => createHash("sha256").update(content).digest("hex"));
+      expect(digests(parts.map(({ content }) => content))).toEqual(digests(attachments.map(({ content }) => content)));
+      const staged = await readStagedMimeWhole(mime);
+      expect(staged.email.attachments.map(({ name }) => name)).toEqual(parts.map(({ name }) => name));
+      expect(digests(staged.contents)).toEqual(digests(parts.map(({ content }) => content)));
     }
   });
 

@@ -1,15 +1,16 @@
-import { PassThrough, Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
 import {
   buildMime,
-  mimeWithoutParts,
+  bufferedMime,
   ConversionUnavailableError,
   convertMessage,
   type ChatMessage,
   type EmailModel,
+  type WrittenPart,
 } from "@/lib/convert";
 import { peek, type StagingStore } from "@/lib/staging";
 import { createBundler, type BundledAt, type Bundler } from "./bundle";
+import { readAttachments } from "./attachment-contents";
 import { stagedModel } from "./staged-item";
 import { recordedMessageIds, recordPage, type CollectedMessage } from "./ledger";
 import { forEachLimit, mapLimit } from "@/lib/async";
@@ -168,9 +169,14 @@ async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise
 /**
  * Stages one message's MIME: a small one (nearly all) as an entry of the open bundle, with its Graph
  * model after it so that the import does not parse the MIME again; a big one as a blob of its own.
- * `email` is the model the MIME was written from, when it holds everything the import needs.
+ * `written` is the email and parts the MIME was written from, when it was written at once.
  */
-async function stageMime(ctx: Collecting, messageId: string, mime: Readable | Buffer, email?: EmailModel) {
+async function stageMime(
+  ctx: Collecting,
+  messageId: string,
+  mime: Readable | Buffer,
+  written?: { email: EmailModel; parts: WrittenPart[] },
+) {
   let head: Buffer;
   if (Buffer.isBuffer(mime) && mime.length <= BUNDLED_MESSAGE_MAX_BYTES) {
     head = mime;
@@ -187,7 +193,7 @@ async function stageMime(ctx: Collecting, messageId: string, mime: Readable | Bu
     }
     head = peeked.head;
   }
-  const model = await stagedModel(head, email);
+  const model = await stagedModel(head, written);
   return { bundled: ctx.bundler.add({ mime: head, model }), sizeBytes: head.length, modelBytes: model?.length ?? null };
 }
 
@@ -211,14 +217,10 @@ async function stageConverted(ctx: Collecting, message: Extract<IncomingMessage,
     if (error instanceof ConversionUnavailableError) throw error;
     throw new SourceContentError(`the message could not be converted: ${errorMessage(error)}`, { cause: error });
   }
-  const attachments = chat.attachments.map((ref) => ({ ref, open: () => streamOf(() => message.openAttachment(ref)) }));
-  // Without attachment parts, the model is the email itself; with them, it is read back from the MIME.
-  return stageMime(
-    ctx,
-    chat.messageId,
-    (attachments.length === 0 && mimeWithoutParts(email)) || buildMime(email, attachments),
-    email.attachments.length === 0 ? email : undefined,
-  );
+  const read = await readAttachments(chat.attachments, (ref) => message.openAttachment(ref));
+  if ("sources" in read) return stageMime(ctx, chat.messageId, buildMime(email, read.sources));
+  const { mime, parts } = bufferedMime(email, read.contents);
+  return stageMime(ctx, chat.messageId, mime, { email, parts });
 }
 
 function isUnavailableAttachment(error: unknown): boolean {
@@ -234,13 +236,4 @@ function messageFailure(error: unknown): string | undefined {
     if (cause instanceof SourceContentError) return cause.message;
   }
   return undefined;
-}
-
-/** A stream now for a stream later (buildMime opens an attachment when it reaches it). */
-function streamOf(open: () => Promise<Readable>): Readable {
-  const through = new PassThrough();
-  open()
-    .then((source) => pipeline(source, through))
-    .catch((error: unknown) => through.destroy(error as Error));
-  return through;
 }

@@ -15,7 +15,7 @@ export { purgeStagedItems } from "./retention";
 export { consentRetryDelay, defaultConsentWait, type ConsentWait } from "./consent-wait";
 export { RunSetupError } from "./services";
 export { createRecipientResolver } from "./recipients";
-export { itemKey } from "./staged-item";
+export { itemKey, stagedModel } from "./staged-item";
 export { parseCoverage, type StreamCoverage } from "./coverage";
 export type { DeliveryOptions } from "./deliver";
 export {

@@ -1,11 +1,13 @@
 import { Readable } from "node:stream";
 import {
+  readBackContentType,
   readStagedMime,
   readStagedMimeWhole,
   toGraphMessage,
   type EmailModel,
   type GraphMessage,
   type StagedMessage,
+  type WrittenPart,
 } from "@/lib/convert";
 import type { ImportItem } from "@/lib/m365";
 import type { StagingStore } from "@/lib/staging";
@@ -36,26 +38,47 @@ export function itemKey(connectorId: string, messageId: string): string {
 }
 
 /**
- * The model of a message staged as `mime`: from `email`, the model it was written from (when it has
- * no attachment parts), else read back from the MIME with the attachments' contents. Undefined when
- * the MIME cannot be read back: the import then parses it and fails the item with the parser's reason,
- * as it would have.
+ * The model of a message staged as `mime`. From `written`, the email and parts the MIME was written
+ * from, when a reader of the MIME gives those parts back as they are (nearly always); else read back
+ * from the MIME with the attachments' contents. Undefined when the MIME cannot be read back: the
+ * import then parses it and fails the item with the parser's reason, as it would have.
  */
-export async function stagedModel(mime: Buffer, email?: EmailModel): Promise<Buffer | undefined> {
-  if (email && email.attachments.length === 0) {
-    return Buffer.from(JSON.stringify({ graph: toGraphMessage(email), attachments: [] } satisfies StagedModel));
-  }
+export async function stagedModel(
+  mime: Buffer,
+  written?: { email: EmailModel; parts: WrittenPart[] },
+): Promise<Buffer | undefined> {
+  const asWritten = written && modelAsWritten(written.email, written.parts);
+  if (asWritten) return asWritten;
   try {
     const { email: staged, contents } = await readStagedMimeWhole(mime);
-    const model: StagedModel = {
-      graph: toGraphMessage(staged),
-      attachments: staged.attachments.map(({ name, contentType, size }) => ({ name, contentType, size })),
-    };
-    const json = Buffer.from(JSON.stringify(model));
-    return contents.length === 0 ? json : Buffer.concat([json, Buffer.of(CONTENTS_FOLLOW), ...contents]);
+    return modelBytes(
+      toGraphMessage(staged),
+      staged.attachments.map(({ name, contentType, size }) => ({ name, contentType, size })),
+      contents,
+    );
   } catch {
     return undefined;
   }
+}
+
+/** The model of the parts as written, or undefined when a reader would give back another type for one. */
+function modelAsWritten(email: EmailModel, parts: WrittenPart[]): Buffer | undefined {
+  const attachments: StagedModel["attachments"] = [];
+  for (const { name, contentType, content } of parts) {
+    const readBack = readBackContentType(contentType);
+    if (readBack === undefined) return undefined;
+    attachments.push({ name, contentType: readBack, size: content.length });
+  }
+  return modelBytes(
+    toGraphMessage(email),
+    attachments,
+    parts.map(({ content }) => content),
+  );
+}
+
+function modelBytes(graph: GraphMessage, attachments: StagedModel["attachments"], contents: Buffer[]): Buffer {
+  const json = Buffer.from(JSON.stringify({ graph, attachments } satisfies StagedModel));
+  return contents.length === 0 ? json : Buffer.concat([json, Buffer.of(CONTENTS_FOLLOW), ...contents]);
 }
 
 /** A staged model's JSON, and the attachments' contents when they were staged with it. */

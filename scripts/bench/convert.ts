@@ -6,9 +6,10 @@ import { Readable } from "node:stream";
 import { pathToFileURL } from "node:url";
 import { buildEmail } from "@/lib/convert";
 import { toGraphMessage } from "@/lib/convert";
-import { buildMime, mimeWithoutParts } from "@/lib/convert";
+import { bufferedMime, buildMime } from "@/lib/convert";
 import { readStagedMime } from "@/lib/convert";
 import type { ChatMessage, EmailModel, Person } from "@/lib/convert";
+import { stagedModel } from "@/lib/pipeline";
 
 /** `list[i % list.length]`: the lists of this file are non-empty and are walked round and round. */
 function nth<T>(list: readonly T[], i: number): T {
@@ -128,9 +129,9 @@ export async function measureConversion(seconds: number): Promise<ConversionFigu
     // What collect stages per message: the MIME (the evidence) and the Graph model after it.
     await measureAsync("buildEmail + MIME + Graph model (collect, per message)", seconds, async (i) => {
       const email = buildEmail(nth(messages, i));
-      // As collect stages it: a message without parts is written whole, with no stream in between.
-      const mime = mimeWithoutParts(email) ?? (await mimeOf(email));
-      return [mime, Buffer.from(JSON.stringify({ graph: toGraphMessage(email), attachments: [] }))];
+      // As collect stages it: written at once, and the model from what was written.
+      const { mime, parts } = bufferedMime(email, []);
+      return [mime, await stagedModel(mime, { email, parts })];
     }),
     measure(
       "staged Graph model read back (import, per message)",
