@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { WORKER_HEAP_MB, WORKER_MALLOC_TUNABLES, workerLaunch } from "./worker-build";
+import { WORKER_HEAP_GROWING_PERCENT, WORKER_HEAP_MB, WORKER_MALLOC_TUNABLES, workerLaunch } from "./worker-build";
 
 const envOf = (env: NodeJS.ProcessEnv) => workerLaunch("worker.mjs", env).env;
 
@@ -28,11 +28,12 @@ describe("the worker's malloc settings", () => {
 });
 
 describe("the worker's arguments", () => {
-  it("cap its heap, collect garbage on its own thread and put the entry last, after the caller's own Node arguments", () => {
+  it("cap its heap, collect garbage on its own thread, less often, and put the entry last, after the caller's own Node arguments", () => {
     const { args } = workerLaunch("scripts/worker.ts", { NODE_ENV: "test" }, { nodeArgs: ["--import", "tsx"] });
     expect(args.slice(0, 2)).toEqual(["--import", "tsx"]);
     expect(args).toContain(`--max-old-space-size=${WORKER_HEAP_MB}`);
     expect(args).toContain("--single-threaded-gc");
+    expect(args).toContain(`--heap-growing-percent=${WORKER_HEAP_GROWING_PERCENT}`);
     expect(args.at(-1)).toBe("scripts/worker.ts");
   });
 });
