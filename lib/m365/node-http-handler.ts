@@ -41,6 +41,36 @@ export function nodeHttpHandler(
   };
 }
 
+/**
+ * A Response whose body has been read whole: text() and json() decode its bytes at once. A standard
+ * Response would wrap them in a web stream that text() drains and decodes chunk by chunk, the larger
+ * part of reading a Graph answer (a create's answer is the whole message) in the worker's profile.
+ * Only the methods the callers use read the bytes; `body` (the stream) is null.
+ */
+export class ReadResponse extends Response {
+  readonly #read: Buffer;
+
+  constructor(read: Buffer, init: ResponseInit) {
+    super(null, init);
+    this.#read = read;
+  }
+
+  override text(): Promise<string> {
+    const text = this.#read.toString("utf8");
+    // As the Fetch standard's UTF-8 decode: a byte order mark is not text.
+    return Promise.resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  }
+
+  override async json(): Promise<unknown> {
+    return JSON.parse(await this.text()) as unknown;
+  }
+
+  override arrayBuffer(): Promise<ArrayBuffer> {
+    const { buffer, byteOffset, byteLength } = this.#read;
+    return Promise.resolve(buffer.slice(byteOffset, byteOffset + byteLength) as ArrayBuffer);
+  }
+}
+
 function requestBody(body: unknown): Buffer | undefined {
   if (body === undefined || body === null) return undefined;
   if (typeof body === "string") return Buffer.from(body);
@@ -71,12 +101,9 @@ function send(
           const value = raw[i + 1];
           if (name !== undefined && value !== undefined) responseHeaders.append(name, value);
         }
+        const init = { status, statusText: response.statusMessage, headers: responseHeaders };
         resolve(
-          new Response(NULL_BODY_STATUSES.has(status) ? null : Buffer.concat(chunks), {
-            status,
-            statusText: response.statusMessage,
-            headers: responseHeaders,
-          }),
+          NULL_BODY_STATUSES.has(status) ? new Response(null, init) : new ReadResponse(Buffer.concat(chunks), init),
         );
       });
     });
