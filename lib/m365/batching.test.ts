@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { batchingTransport } from "./batching";
 import type { GraphRequest, GraphResponse, GraphTransport } from "./graph";
-import type { BodyParts } from "./node-http-handler";
+import type { BodyParts } from "./body-parts";
 
 // The Graph side of these cases (answers Graph would not give) is a transport function of our own;
 // the writer's tests run batches against the M365 sandbox.
@@ -24,7 +24,7 @@ function answering(answer: (request: GraphRequest) => GraphResponse): GraphTrans
 }
 
 const batchOf = (request: GraphRequest) =>
-  JSON.parse(Buffer.concat((request.body as BodyParts).parts).toString("utf8")) as {
+  JSON.parse(Buffer.concat([...(request.body as BodyParts)]).toString("utf8")) as {
     requests: Array<{ id: string; url: string; body: unknown }>;
   };
 

@@ -1,6 +1,6 @@
 import { groupWithin } from "@/lib/async";
 import { isSuccess, staleTokenMayExplain, type GraphRequest, type GraphResponse, type GraphTransport } from "./graph";
-import { BodyParts } from "./node-http-handler";
+import { BodyParts } from "./body-parts";
 
 /** Graph's limit on the requests of one $batch. */
 export const BATCH_MAX_REQUESTS = 20;
@@ -21,7 +21,7 @@ export const defaultBatchingOptions: BatchingOptions = {
 };
 
 type Waiting = {
-  request: GraphRequest & { body: Buffer };
+  request: GraphRequest & { body: Buffer | BodyParts };
   resolve: (response: GraphResponse) => void;
   reject: (error: unknown) => void;
 };
@@ -52,7 +52,8 @@ export function batchingTransport(send: GraphTransport, options: Partial<Batchin
 
   return (request) => {
     const body = request.body;
-    if (!request.batchable || !Buffer.isBuffer(body) || body.length > maxBytes / 2) return send(request);
+    if (!request.batchable || !(Buffer.isBuffer(body) || body instanceof BodyParts) || body.length > maxBytes / 2)
+      return send(request);
     return new Promise<GraphResponse>((resolve, reject) =>
       batches.add({ request: { ...request, body }, resolve, reject }, body.length),
     );
@@ -61,7 +62,7 @@ export function batchingTransport(send: GraphTransport, options: Partial<Batchin
 
 function sendBatch(send: GraphTransport, batch: Waiting[]): void {
   // The bodies are spliced in as they are (JSON already, never parsed again here) and sent as parts.
-  const parts: Buffer[] = [];
+  const parts: Array<Buffer | BodyParts> = [];
   batch.forEach(({ request }, index) => {
     const head = { id: String(index + 1), method: request.method, url: request.path, headers: JSON_HEADERS };
     const before = index === 0 ? '{"requests":[' : "},";

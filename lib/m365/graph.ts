@@ -1,6 +1,7 @@
 import { AuthenticationHandler, Client, ResponseType, TelemetryHandler } from "@microsoft/microsoft-graph-client";
 import { GraphRequestError, M365AuthError, MailboxUnavailableError, tooLargeMessage } from "./errors";
-import { BodyParts, nodeHttpHandler } from "./node-http-handler";
+import { BodyParts } from "./body-parts";
+import { nodeHttpHandler } from "./node-http-handler";
 import type { M365Settings } from "./settings";
 import type { TokenProvider } from "./token";
 

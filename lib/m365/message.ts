@@ -11,6 +11,7 @@ import { send, sendOk, type GraphContext } from "./context";
 import { MailboxUnavailableError, tooLargeMessage } from "./errors";
 import { filterQuery, graphError, isSuccess, odataString } from "./graph";
 import type { ImportItem, ImportResult } from "./item";
+import type { BodyParts } from "./body-parts";
 import { jsonWithFiles } from "./json-body";
 import { uploadLargeAttachment } from "./upload";
 
@@ -210,7 +211,7 @@ async function createMessage(
   userId: string,
   folderId: string,
   key: string,
-  body: Buffer,
+  body: Buffer | BodyParts,
   onSent: (n: number) => void,
 ): Promise<{ id: string; retried: boolean }> {
   let posts = 0;
@@ -240,7 +241,7 @@ async function createMessage(
   return { id: (response.body as { id: string }).id, retried: posts > 1 };
 }
 
-type CreateRequest = { size: number; plan: AttachmentPlan; body: () => Promise<Buffer> };
+type CreateRequest = { size: number; plan: AttachmentPlan; body: () => Promise<Buffer | BodyParts> };
 
 /**
  * The create request of an item, built once for all the mailboxes of its message: its body is the
@@ -255,7 +256,7 @@ function createRequestOf(item: ImportItem): CreateRequest {
   const message = createBody(item.graph, item.key);
   const bodyBytes = Buffer.byteLength(JSON.stringify(message));
   const plan = planAttachments(item.attachments, bodyBytes);
-  let body: Promise<Buffer> | undefined;
+  let body: Promise<Buffer | BodyParts> | undefined;
   const create: CreateRequest = {
     size: bodyBytes + item.attachments.reduce((sum, a) => sum + encodedSize(a.size), 0),
     plan,

@@ -1,21 +1,9 @@
 import https from "node:https";
-import type { Context, Middleware, MiddlewareOptions } from "@microsoft/microsoft-graph-client";
+import type { Context, Middleware } from "@microsoft/microsoft-graph-client";
+import { BodyParts } from "./body-parts";
 
 /** Answers that carry no body (the Response constructor refuses one for them). */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
-
-/**
- * A request body sent as its parts one after another, never copied into one buffer: a $batch is
- * megabytes of create bodies already in memory, and a fresh buffer of megabytes costs the worker
- * more in page faults (blocks that large are mapped on their own) than sending it. Given to a request
- * as a middleware option: the SDK would write any other object out as JSON.
- */
-export class BodyParts implements MiddlewareOptions {
-  readonly length: number;
-  constructor(readonly parts: readonly Buffer[]) {
-    this.length = parts.reduce((sum, part) => sum + part.length, 0);
-  }
-}
 
 /**
  * The last middleware of the Graph SDK chain: sends the request with node:https over kept-alive
@@ -108,13 +96,8 @@ function send(
       });
     });
     request.once("error", reject);
-    const parts = body?.parts ?? [];
-    if (parts.length > 1) {
-      // Written one by one, none copied here (Node still gathers what is written before the socket is ready).
-      for (const part of parts) request.write(part);
-      request.end();
-    } else {
-      request.end(parts[0]);
-    }
+    // Written one by one, none copied here (Node still gathers what is written before the socket is ready).
+    for (const part of body ?? []) request.write(part);
+    request.end();
   });
 }
