@@ -307,14 +307,13 @@ function serialize(root: MimeNode): Buffer {
   };
   write(root);
   flushText();
-  const last = out.at(-1)?.at(-1);
-  if (last !== 0x0a) out.push(Buffer.from(last === 0x0d ? "\n" : "\r\n"));
-  return Buffer.concat(out);
+  return withLastNewline(out);
 }
 
-/** nodemailer's LastNewline: the output ends with a line break. */
-function withLastNewline(text: string): Buffer {
-  return Buffer.from(text.endsWith("\n") ? text : text.endsWith("\r") ? `${text}\n` : `${text}\r\n`, "utf8");
+/** nodemailer's LastNewline: the output (these pieces one after another) ends with a line break. */
+function withLastNewline(pieces: Buffer[]): Buffer {
+  const last = pieces.findLast((piece) => piece.length > 0)?.at(-1);
+  return Buffer.concat(last === 0x0a ? pieces : [...pieces, Buffer.from(last === 0x0d ? "\n" : "\r\n")]);
 }
 
 /** A part's content in its transfer encoding, wrapped at 76 as nodemailer's stream encoders do. */
@@ -372,12 +371,15 @@ function alternativeMime(email: EmailModel, custom: Record<string, string>, base
     const encoding = textTransferEncoding(content);
     return `${contentType}\r\nContent-Transfer-Encoding: ${encoding}\r\n\r\n${encodedContent(content, encoding)}`;
   };
-  return withLastNewline(
-    `${lines.join("\r\n")}\r\n\r\n` +
-      `--${boundary}\r\n${part("Content-Type: text/plain; charset=utf-8", email.text)}` +
-      `\r\n--${boundary}\r\n${part("Content-Type: text/html; charset=utf-8", email.html)}` +
-      `\r\n--${boundary}--\r\n`,
-  );
+  return withLastNewline([
+    Buffer.from(
+      `${lines.join("\r\n")}\r\n\r\n` +
+        `--${boundary}\r\n${part("Content-Type: text/plain; charset=utf-8", email.text)}` +
+        `\r\n--${boundary}\r\n${part("Content-Type: text/html; charset=utf-8", email.html)}` +
+        `\r\n--${boundary}--\r\n`,
+      "utf8",
+    ),
+  ]);
 }
 
 const normalizedKeys = new Map<string, string>();
