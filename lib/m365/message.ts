@@ -245,8 +245,9 @@ type CreateRequest = { size: number; plan: AttachmentPlan; body: () => Promise<B
 
 /**
  * The create request of an item, built once for all the mailboxes of its message: its body is the
- * same bytes for each (the key names the message, not the mailbox), and building it (the JSON, the
- * files in base64) costs more CPU than sending it. Kept as long as the item object is.
+ * same bytes for each (the key names the message, not the mailbox), and building its JSON costs more
+ * CPU than sending it. Kept as long as the item object is; the files' base64 in it is made each time
+ * it is sent (lib/m365/json-body.ts), so that it is not held while the items wait for their mailboxes.
  */
 const createRequests = new WeakMap<ImportItem, CreateRequest>();
 
