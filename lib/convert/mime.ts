@@ -206,7 +206,7 @@ export function bufferedMime(
   email: EmailModel,
   attachments: Array<{ ref: AttachmentRef; content: Buffer }>,
 ): { mime: Buffer; parts: WrittenPart[] } {
-  const parts = partsOf(email, attachments) as Array<Part & { content: Buffer }>;
+  const parts = partsOf(email, attachments);
   if (parts.length === 0) return { mime: wholeMime(email), parts: [] };
   const { head, headers } = headOf(email);
   const body = serialize(composer(email, headers, parts, nextBaseBoundary()));

@@ -11,6 +11,11 @@ export type JsonFile = { fields: Record<string, unknown>; bytes: Uint8Array };
  */
 const PIECE_BYTES = 48 * 1024;
 
+/** Characters of the standard base64 of `bytes` bytes (padding included): 4 for every 3. */
+export function base64Length(bytes: number): number {
+  return Math.ceil(bytes / 3) * 4;
+}
+
 /**
  * The standard base64 of `bytes`, made piece by piece each time the body is sent (Node's encoder, 6-8
  * times the speed of encoding byte by byte in JavaScript). Made once and kept, a create's base64 lived
@@ -19,7 +24,7 @@ const PIECE_BYTES = 48 * 1024;
 function base64Part(bytes: Uint8Array): BodyPart {
   const view = asBuffer(bytes);
   return {
-    length: Math.ceil(view.length / 3) * 4,
+    length: base64Length(view.length),
     *[Symbol.iterator]() {
       for (let i = 0; i < view.length; i += PIECE_BYTES) {
         yield Buffer.from(view.subarray(i, i + PIECE_BYTES).toString("base64"), "latin1");

@@ -12,7 +12,7 @@ import { MailboxUnavailableError, tooLargeMessage } from "./errors";
 import { filterQuery, graphError, isSuccess, odataString } from "./graph";
 import type { ImportItem, ImportResult } from "./item";
 import type { BodyParts } from "./body-parts";
-import { jsonWithFiles } from "./json-body";
+import { base64Length, jsonWithFiles } from "./json-body";
 import { uploadLargeAttachment } from "./upload";
 
 /** Our MAPI property set; never change it, or items imported before could no longer be found by key. */
@@ -116,11 +116,6 @@ export type ImportOptions = {
 
 /** Below this estimated size no mailbox limit is looked up (Exchange Online's limits start far above). */
 export const SIZE_CHECK_FROM_BYTES = 1024 * 1024;
-
-/** Bytes a file takes in the message's MIME: base64, 4 bytes per 3, as Exchange counts it. */
-function encodedSize(bytes: number): number {
-  return Math.ceil(bytes / 3) * 4;
-}
 
 /**
  * The recipient's maximum message size (MaxReceiveSize, or the organisation's) from its
@@ -259,7 +254,8 @@ function createRequestOf(item: ImportItem): CreateRequest {
   const plan = planAttachments(item.attachments, bodyBytes);
   let body: Promise<Buffer | BodyParts> | undefined;
   const create: CreateRequest = {
-    size: bodyBytes + item.attachments.reduce((sum, a) => sum + encodedSize(a.size), 0),
+    // A file takes its base64 size in the message, as Exchange counts it.
+    size: bodyBytes + item.attachments.reduce((sum, a) => sum + base64Length(a.size), 0),
     plan,
     body: () =>
       (body ??= Promise.all(plan.inCreate.map(fileAttachmentFile)).then(
