@@ -1,4 +1,5 @@
 import https from "node:https";
+import type { ClientRequest } from "node:http";
 import type { Context, Middleware } from "@microsoft/microsoft-graph-client";
 import { BodyParts } from "./body-parts";
 
@@ -96,8 +97,35 @@ function send(
       });
     });
     request.once("error", reject);
-    // Written one by one, none copied here (Node still gathers what is written before the socket is ready).
-    for (const part of body ?? []) request.write(part);
-    request.end();
+    writeBody(request, body).catch((error: unknown) => request.destroy(error as Error));
+  });
+}
+
+/** Bytes written ahead of the socket (see writeBody). */
+const WRITE_AHEAD_BYTES = 256 * 1024;
+
+/**
+ * Writes the body as the socket takes it, at most WRITE_AHEAD_BYTES ahead. Written all at once, every
+ * part (each file's base64, made as it is read) would be made at once, and Node's TLS copies what
+ * waits in the socket into one buffer and encrypts all of it before sending: a batch of megabytes
+ * held three times over.
+ */
+async function writeBody(request: ClientRequest, body: BodyParts | undefined): Promise<void> {
+  for (const part of body ?? []) {
+    if (request.destroyed) return;
+    if (!request.write(part) && request.writableLength >= WRITE_AHEAD_BYTES) await drained(request);
+  }
+  request.end();
+}
+
+function drained(request: ClientRequest): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      request.off("drain", done);
+      request.off("close", done);
+      resolve();
+    };
+    request.on("drain", done);
+    request.on("close", done);
   });
 }
