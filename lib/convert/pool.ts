@@ -40,6 +40,25 @@ export class ConversionUnavailableError extends Error {
 }
 
 /**
+ * A thread's young generation in MB. Its messages' objects die within the batch, and 10-15 MB stay
+ * live; V8's default (or the worker's `--max-semi-space-size=8`) kept 16 MB of it resident.
+ */
+const THREAD_YOUNG_GENERATION_MB = 3;
+
+/**
+ * A `--max-semi-space-size` given to the process (npm start gives the worker one) applies to every
+ * isolate created later and overrides their `resourceLimits`. V8 reads it only when it creates an
+ * isolate, so clearing it leaves the main thread's young generation as it started and lets the
+ * threads' own limit apply.
+ */
+let semiSpaceFlagCleared = false;
+function clearSemiSpaceFlag() {
+  if (semiSpaceFlagCleared) return;
+  process.getBuiltinModule("node:v8").setFlagsFromString("--max-semi-space-size=0");
+  semiSpaceFlagCleared = true;
+}
+
+/**
  * A conversion thread. The web app's bundler follows `new Worker(new URL(…, import.meta.url))` and
  * would try to bundle the entry (the app imports this module through lib/jobs but never converts):
  * the constructor and the entry's URL are therefore worked out at run time.
@@ -187,7 +206,11 @@ export class ConversionPool {
 
   private start() {
     const progress = new SharedArrayBuffer(4);
-    const worker = newWorker({ workerData: { progress }, resourceLimits: { maxOldGenerationSizeMb: this.heapMb } });
+    clearSemiSpaceFlag();
+    const worker = newWorker({
+      workerData: { progress },
+      resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
+    });
     const thread: Thread = { worker, ready: false, inflight: [], progress: new Int32Array(progress) };
     Atomics.store(thread.progress, 0, -1);
     this.running.add(thread);
