@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { ledgerMessage } from "@/lib/testing";
@@ -7,6 +8,7 @@ import {
   claimCountingHot,
   claimItems,
   claimPlan,
+  extendClaims,
   recordPage,
   type CollectedMessage,
 } from "./ledger";
@@ -234,6 +236,41 @@ describe("claimItems", () => {
     } finally {
       await db.connector.delete({ where: { id: connector.id } });
     }
+  });
+
+  it("renews a worker's claims without waiting for the rows whose outcomes it is writing (waiting for them deadlocked)", async () => {
+    const { connector, run } = await connectorWithItems("renew", 4);
+    const claimed = await claimItems({
+      connectorId: connector.id,
+      runId: run.id,
+      workerId: "w",
+      limit: 4,
+      perMailbox: 4,
+      claimSeconds: 60,
+    });
+    expect(claimed).toHaveLength(4);
+    const ids = claimed.map((item) => item.id);
+    const claimedUntil = async () =>
+      new Map(
+        (await db.importItem.findMany({ where: { id: { in: ids } } })).map((item) => [
+          item.id,
+          item.claimedUntil?.getTime() ?? 0,
+        ]),
+      );
+    const before = await claimedUntil();
+    // The first item's outcome is being written: its row stays locked until that statement commits.
+    await db.$transaction(async (tx) => {
+      await tx.$executeRaw`UPDATE "ImportItem" SET reason = 'being written' WHERE id = ${ids[0]}`;
+      const renewal = extendClaims("w", ids, 600);
+      const first = await Promise.race([
+        renewal.then(() => "renewed"),
+        sleep(3000).then(() => "still waiting for the locked row"),
+      ]);
+      expect(first).toBe("renewed");
+    });
+    const after = await claimedUntil();
+    expect(after.get(ids[0]!)).toBe(before.get(ids[0]!));
+    for (const id of ids.slice(1)) expect(after.get(id)! - before.get(id)!).toBeGreaterThan(500_000);
   });
 
   /**

@@ -281,12 +281,20 @@ export async function busiestMailboxes(
   return rows.map((row) => row.mailbox);
 }
 
-/** Keeps this worker's claims alive while it works on them (a dead worker's claims simply expire). */
+/**
+ * Keeps this worker's claims alive while it works on them (a dead worker's claims simply expire). Rows
+ * another statement holds are left alone: that is this worker writing their outcomes, which takes the
+ * same rows in its own order, so waiting for them deadlocked now and then (PostgreSQL then failed one
+ * of the two, and a failed outcome write stops the run); those items are done with their claims.
+ */
 export async function extendClaims(workerId: string, ids: bigint[], claimSeconds: number): Promise<void> {
   if (ids.length === 0) return;
   await db.$executeRaw`
     UPDATE "ImportItem" SET "claimedUntil" = ${NOW} + make_interval(secs => ${claimSeconds})
-    WHERE id = ANY(${ids.map(String)}::bigint[]) AND "claimedBy" = ${workerId} AND status = 'PENDING'`;
+    WHERE id IN (
+      SELECT id FROM "ImportItem"
+      WHERE id = ANY(${ids.map(String)}::bigint[]) AND "claimedBy" = ${workerId} AND status = 'PENDING'
+      FOR UPDATE SKIP LOCKED)`;
 }
 
 /**
