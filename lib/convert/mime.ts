@@ -209,9 +209,8 @@ export function bufferedMime(
   const parts = partsOf(email, attachments);
   if (parts.length === 0) return { mime: wholeMime(email), parts: [] };
   const { head, headers } = headOf(email);
-  const body = serialize(composer(email, headers, parts, nextBaseBoundary()));
   return {
-    mime: Buffer.concat([Buffer.from(head), body]),
+    mime: written(head, serialize(composer(email, headers, parts, nextBaseBoundary()))),
     parts: parts.map(({ name, contentType, content }) => ({ name, contentType, content })),
   };
 }
@@ -220,8 +219,36 @@ export function bufferedMime(
 function wholeMime(email: EmailModel): Buffer {
   const { head, headers } = headOf(email);
   const baseBoundary = nextBaseBoundary();
-  const body = alternativeMime(email, headers, baseBoundary) ?? serialize(composer(email, headers, [], baseBoundary));
-  return Buffer.concat([Buffer.from(head), body]);
+  return written(
+    head,
+    alternativeMime(email, headers, baseBoundary) ?? serialize(composer(email, headers, [], baseBoundary)),
+  );
+}
+
+/** A piece of MIME written at once: text (UTF-8), or bytes to write as base64 lines (see base64Lines). */
+type Piece = string | { base64Of: Buffer };
+
+/**
+ * The header lines written here, then the body's pieces, in one buffer: written straight into it, an
+ * attachment's base64 included (each intermediate copy of a message with files was another buffer of
+ * its size for the collector to free). The body ends with a line break, as nodemailer's LastNewline
+ * makes it end.
+ */
+function written(head: string, body: Piece[]): Buffer {
+  const length = body.reduce(
+    (sum, piece) =>
+      sum + (typeof piece === "string" ? Buffer.byteLength(piece, "utf8") : base64LinesLength(piece.base64Of.length)),
+    Buffer.byteLength(head, "utf8"),
+  );
+  const out = Buffer.allocUnsafe(length + 2);
+  let at = out.write(head, 0, "utf8");
+  const bodyStart = at;
+  for (const piece of body) {
+    at = typeof piece === "string" ? at + out.write(piece, at, "utf8") : base64LinesInto(piece.base64Of, out, at);
+  }
+  const last = at > bodyStart ? out[at - 1] : undefined;
+  if (last !== 0x0a) at += out.write(last === 0x0d ? "\n" : "\r\n", at, "latin1");
+  return out.subarray(0, at);
 }
 
 function nextBaseBoundary(): string {
@@ -272,17 +299,18 @@ function composer(email: EmailModel, headers: Record<string, string>, parts: Par
 }
 
 /**
- * What MimeNode.createReadStream writes for a tree whose contents are all strings or buffers, written
- * synchronously: each node's headers (nodemailer's own buildHeaders), its content in the transfer
- * encoding nodemailer picked (its own encoders, wrapped at 76 as its stream encoders do), the children
- * between boundaries, and a last line break if the output lacks one. nodemailer's streams cost far
- * more than the encoding for a message of a few kilobytes. roundtrip.test.ts compares both byte for byte.
+ * What MimeNode.createReadStream writes for a tree whose contents are all strings or buffers, as the
+ * pieces `written` puts together (it adds the last line break the output may lack): each node's
+ * headers (nodemailer's own buildHeaders), its content in the transfer encoding nodemailer picked (its
+ * own encoders, wrapped at 76 as its stream encoders do), the children between boundaries.
+ * nodemailer's streams cost far more than the encoding for a message of a few kilobytes.
+ * roundtrip.test.ts compares both byte for byte.
  */
-function serialize(root: MimeNode): Buffer {
-  const out: Buffer[] = [];
+function serialize(root: MimeNode): Piece[] {
+  const out: Piece[] = [];
   let text = "";
   const flushText = () => {
-    if (text) out.push(Buffer.from(text, "utf8"));
+    if (text) out.push(text);
     text = "";
   };
   const write = (node: MimeNode) => {
@@ -294,7 +322,7 @@ function serialize(root: MimeNode): Buffer {
       if (encoding === "base64") {
         // An attachment's lines go out as bytes: never one string of its whole size.
         flushText();
-        out.push(base64Lines(typeof content === "string" ? Buffer.from(content, "utf8") : content));
+        out.push({ base64Of: typeof content === "string" ? Buffer.from(content, "utf8") : content });
       } else text += encodedContent(content, encoding);
     }
     if (node.multipart) {
@@ -307,13 +335,7 @@ function serialize(root: MimeNode): Buffer {
   };
   write(root);
   flushText();
-  return withLastNewline(out);
-}
-
-/** nodemailer's LastNewline: the output (these pieces one after another) ends with a line break. */
-function withLastNewline(pieces: Buffer[]): Buffer {
-  const last = pieces.findLast((piece) => piece.length > 0)?.at(-1);
-  return Buffer.concat(last === 0x0a ? pieces : [...pieces, Buffer.from(last === 0x0d ? "\n" : "\r\n")]);
+  return out;
 }
 
 /** A part's content in its transfer encoding, wrapped at 76 as nodemailer's stream encoders do. */
@@ -349,7 +371,7 @@ const COMPOSER_HEADERS = new Set([
  * MimeNode tree normalises every header key on every lookup and draws random bytes per node).
  * Undefined for any other email, which nodemailer then writes.
  */
-function alternativeMime(email: EmailModel, custom: Record<string, string>, baseBoundary: string): Buffer | undefined {
+function alternativeMime(email: EmailModel, custom: Record<string, string>, baseBoundary: string): Piece[] | undefined {
   if (!email.text || !email.html) return undefined;
   const lines: string[] = [];
   const header = (key: string, value: string) => {
@@ -371,15 +393,12 @@ function alternativeMime(email: EmailModel, custom: Record<string, string>, base
     const encoding = textTransferEncoding(content);
     return `${contentType}\r\nContent-Transfer-Encoding: ${encoding}\r\n\r\n${encodedContent(content, encoding)}`;
   };
-  return withLastNewline([
-    Buffer.from(
-      `${lines.join("\r\n")}\r\n\r\n` +
-        `--${boundary}\r\n${part("Content-Type: text/plain; charset=utf-8", email.text)}` +
-        `\r\n--${boundary}\r\n${part("Content-Type: text/html; charset=utf-8", email.html)}` +
-        `\r\n--${boundary}--\r\n`,
-      "utf8",
-    ),
-  ]);
+  return [
+    `${lines.join("\r\n")}\r\n\r\n` +
+      `--${boundary}\r\n${part("Content-Type: text/plain; charset=utf-8", email.text)}` +
+      `\r\n--${boundary}\r\n${part("Content-Type: text/html; charset=utf-8", email.html)}` +
+      `\r\n--${boundary}--\r\n`,
+  ];
 }
 
 const normalizedKeys = new Map<string, string>();
@@ -467,11 +486,24 @@ const BASE64_PIECE_BYTES = 57 * 1024;
  * a third of the speed.
  */
 export function base64Lines(bytes: Buffer): Buffer {
-  const wholeCharacters = Math.floor(bytes.length / 3) * 4;
-  const characters = Math.ceil(bytes.length / 3) * 4;
-  const breaks = wholeCharacters > 76 ? Math.floor(wholeCharacters / 76) : 0;
-  const out = Buffer.allocUnsafe(characters + 2 * breaks);
-  let at = 0;
+  const out = Buffer.allocUnsafe(base64LinesLength(bytes.length));
+  base64LinesInto(bytes, out, 0);
+  return out;
+}
+
+/** How many bytes base64Lines writes for `length` bytes. */
+function base64LinesLength(length: number): number {
+  return Math.ceil(length / 3) * 4 + 2 * lineBreaks(length);
+}
+
+function lineBreaks(length: number): number {
+  const wholeCharacters = Math.floor(length / 3) * 4;
+  return wholeCharacters > 76 ? Math.floor(wholeCharacters / 76) : 0;
+}
+
+/** Writes base64Lines(bytes) into `out` from `at`; returns where it ended. */
+function base64LinesInto(bytes: Buffer, out: Buffer, at: number): number {
+  const breaks = lineBreaks(bytes.length);
   let lines = 0;
   for (let start = 0; start < bytes.length; start += BASE64_PIECE_BYTES) {
     const piece = bytes.toString("base64", start, Math.min(bytes.length, start + BASE64_PIECE_BYTES));
@@ -480,5 +512,5 @@ export function base64Lines(bytes: Buffer): Buffer {
       if (lines++ < breaks) at = out.writeUInt16BE(0x0d0a, at);
     }
   }
-  return out;
+  return at;
 }
