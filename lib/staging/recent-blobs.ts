@@ -9,9 +9,9 @@ export type RecentBlobs = {
   /** The blob's bytes, kept for the next reader when within the limits. */
   read(blobName: string, download: Download): Promise<Buffer>;
   /**
-   * Keeps bytes just written (a blob that never changes, such as a bundle named by its hash) if there
-   * is room without letting anything go: what was written first is read first, and a run bigger than
-   * the cache must not push out its oldest bundles before they are read.
+   * Keeps a copy of bytes just written (a blob that never changes, such as a bundle named by its
+   * hash) if there is room without letting anything go: what was written first is read first, and a
+   * run bigger than the cache must not push out its oldest bundles before they are read.
    */
   put(blobName: string, bytes: Buffer): void;
   /** Whether the blob's bytes are kept (or being read to be kept). */
@@ -85,7 +85,7 @@ export function createRecentBlobs({
     },
     put(blobName, bytes) {
       if (entries.has(blobName) || bytes.length > maxBlobBytes || keptBytes + bytes.length > maxTotalBytes) return;
-      entries.set(blobName, Promise.resolve(bytes));
+      entries.set(blobName, Promise.resolve(Buffer.from(bytes)));
       keep(blobName, bytes.length);
     },
     holds: (blobName) => entries.has(blobName),

@@ -17,7 +17,10 @@ export type BundleSpoolOptions = {
  * and the next spool on the machine removes it.
  */
 export type BundleSpool = {
-  /** Keeps a copy of a bundle's bytes (oldest read first out, within maxBytes); never fails the caller. */
+  /**
+   * Keeps a copy of a bundle's bytes (oldest read first out, within maxBytes); never fails the caller.
+   * Reads `bytes` only before it returns (it encrypts them first), so the caller may fill them again.
+   */
   put(name: string, bytes: Buffer): Promise<void>;
   /** Up to `length` bytes of the copy from `offset`; undefined when there is no copy (or it cannot be read). */
   read(name: string, offset: number, length: number): Promise<Buffer | undefined>;

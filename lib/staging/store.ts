@@ -59,7 +59,8 @@ export interface StagingStore {
    * Stores the staged entries of many messages as one blob (a bundle, at most BUNDLE_MAX_BYTES), named
    * by the SHA-256 of its bytes: staging the same bytes again finds them (and renews their age for
    * retention), different bytes never take an existing name, so an offset recorded into a bundle
-   * always points at the bytes it was computed on.
+   * always points at the bytes it was computed on. `content` is read only until the returned promise
+   * settles (what the store keeps of it is a copy): the caller may then fill it again.
    */
   stageBundle(connectorId: string, content: Buffer): Promise<StagedBlob>;
   /**
@@ -265,7 +266,8 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
         throw new Error(`A bundle of ${content.length} bytes is over the limit of ${BUNDLE_MAX_BYTES}`);
       const blobName = bundleBlobName(connectorId, content);
       await uploadBundle(container.getBlockBlobClient(blobName), content);
-      // The worker that collects usually imports next: a small run's bundles are never read back.
+      // The worker that collects usually imports next: a small run's bundles are never read back. The
+      // spool encrypts the bytes before put returns; the cache keeps a copy.
       bundles.put(blobName, content);
       void spool?.put(blobName, content);
       return { blobName, size: content.length };
