@@ -48,7 +48,7 @@ export const WORKER_MALLOC_TUNABLES = "glibc.malloc.arena_max=1:glibc.malloc.mma
  * the other.
  *
  * Arguments: its heap capped and its young generation's semi-spaces at 8 MB (V8's default 16), which
- * with the malloc settings below keep its memory flat near 270-290 MB under load (`npm run bench --
+ * with the malloc settings below keep its memory flat near 260-300 MB under load (`npm run bench --
  * --kill 0`); garbage collected on the thread that runs the JavaScript, and less often; stack traces
  * pointing at the TypeScript sources. `nodeArgs` go before them (tsx for the tests that run the sources, a profiler
  * for the bench).
