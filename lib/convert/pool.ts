@@ -51,11 +51,8 @@ const THREAD_YOUNG_GENERATION_MB = 3;
  * isolate, so clearing it leaves the main thread's young generation as it started and lets the
  * threads' own limit apply.
  */
-let semiSpaceFlagCleared = false;
 function clearSemiSpaceFlag() {
-  if (semiSpaceFlagCleared) return;
   process.getBuiltinModule("node:v8").setFlagsFromString("--max-semi-space-size=0");
-  semiSpaceFlagCleared = true;
 }
 
 /**
