@@ -17,6 +17,7 @@ import {
   type SymphonyMessage,
 } from "@/lib/symphony";
 import { membersAt, toChatMessage } from "./chat-message";
+import { recordSuppression } from "./ledger";
 import { collect } from "./collect";
 import type { PipelineEnvironment } from "./environment";
 import { createRecipientResolver } from "./recipients";
@@ -48,6 +49,7 @@ export type CaptureBatch = {
   added: number;
   /** Sent time of the newest message of the batch. */
   newestAt: Date | null;
+  /** Ledger items this batch's suppressions noted (an item already noted is not counted again). */
   suppressed: number;
 };
 
@@ -172,34 +174,14 @@ export async function openCapture(
   };
 }
 
-/**
- * MESSAGESUPPRESSED: the archive keeps the message (a compliance copy is what it is for); its ledger
- * rows say that Symphony suppressed it and when, so the status log shows it.
- */
+/** MESSAGESUPPRESSED: the archive keeps the message (a compliance copy is what it is for), noted. */
 async function recordSuppressions(connectorId: string, events: DatahoseEvent[]): Promise<number> {
   let count = 0;
   for (const event of events) {
     const messageId =
       event.payload?.messageSuppressed?.messageId ?? (event.type === "MESSAGESUPPRESSED" ? event.messageId : null);
     if (event.type !== "MESSAGESUPPRESSED" || !messageId) continue;
-    const at = new Date(event.timestamp ?? Date.now()).toISOString();
-    const note = `suppressed in Symphony at ${at}; the archive keeps the message`;
-    // On the message (what its items say once imported) and on its items as they are now.
-    await db.$executeRaw`
-      UPDATE "SourceMessage" SET note = CASE
-          WHEN note IS NULL OR note = '' THEN ${note}
-          WHEN position('suppressed in Symphony' in note) > 0 THEN note
-          ELSE note || '; ' || ${note} END
-      WHERE "connectorId" = ${connectorId}::uuid AND "messageId" = ${messageId}`;
-    count += await db.$executeRaw`
-      UPDATE "ImportItem" AS item SET reason = CASE
-          WHEN item.reason IS NULL OR item.reason = '' THEN ${note}
-          WHEN position('suppressed in Symphony' in item.reason) > 0 THEN item.reason
-          ELSE item.reason || '; ' || ${note} END,
-        "updatedAt" = (now() AT TIME ZONE 'UTC')
-      FROM "SourceMessage" AS message
-      WHERE message.id = item."sourceMessageId" AND message."connectorId" = ${connectorId}::uuid
-        AND message."messageId" = ${messageId}`;
+    count += await recordSuppression(connectorId, messageId, new Date(event.timestamp ?? Date.now()));
   }
   return count;
 }

@@ -10,6 +10,7 @@ import {
   claimPlan,
   extendClaims,
   recordPage,
+  recordSuppression,
   type CollectedMessage,
 } from "./ledger";
 
@@ -271,6 +272,36 @@ describe("claimItems", () => {
     const after = await claimedUntil();
     expect(after.get(ids[0]!)).toBe(before.get(ids[0]!));
     for (const id of ids.slice(1)) expect(after.get(id)! - before.get(id)!).toBeGreaterThan(500_000);
+  });
+
+  it("notes a suppressed message's items without waiting for the rows whose outcomes are being written", async () => {
+    const { connector } = await connectorWithItems("suppress", 3);
+    const items = await db.importItem.findMany({ where: { connectorId: connector.id }, orderBy: { id: "asc" } });
+    expect(items.length).toBeGreaterThanOrEqual(3);
+    const reasons = async () =>
+      (await db.importItem.findMany({ where: { connectorId: connector.id }, orderBy: { id: "asc" } })).map(
+        (item) => item.reason,
+      );
+    const at = new Date("2026-11-30T09:15:00Z");
+    const note = "suppressed in Symphony at 2026-11-30T09:15:00.000Z; the archive keeps the message";
+    const everyItem = items.map(() => note);
+    let suppression: Promise<number> | undefined;
+    // The first item's outcome is being written (it started before the suppression): its row stays
+    // locked until that statement commits, and what it writes has no note.
+    await db.$transaction(async (tx) => {
+      await tx.$executeRaw`UPDATE "ImportItem" SET status = 'IMPORTED', reason = NULL WHERE id = ${items[0]!.id}`;
+      suppression = recordSuppression(connector.id, "m", at);
+      await sleep(500);
+      // The others are noted and committed meanwhile: nothing waits on the held row.
+      expect((await reasons()).slice(1)).toEqual(everyItem.slice(1));
+    });
+    expect(await suppression).toBe(items.length);
+    expect(await reasons()).toEqual(everyItem);
+    const message = await db.sourceMessage.findFirstOrThrow({ where: { connectorId: connector.id } });
+    expect(message.note).toBe(note);
+    // The same event delivered again notes nothing twice.
+    expect(await recordSuppression(connector.id, "m", at)).toBe(0);
+    expect(await reasons()).toEqual(everyItem);
   });
 
   /**

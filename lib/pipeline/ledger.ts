@@ -1,6 +1,7 @@
 // Every database write of a run: the per-page collect transaction, claims, outcomes and counts.
 // Times are the database's clock in UTC (columns are TIMESTAMP(3) holding UTC, as Prisma writes them),
 // so workers on machines with skewed clocks agree on claim expiry.
+import { setTimeout as sleep } from "node:timers/promises";
 import { db } from "@/lib/db";
 import { Prisma } from "@/lib/generated/prisma/client";
 import type { Recipient } from "./recipients";
@@ -295,6 +296,43 @@ export async function extendClaims(workerId: string, ids: bigint[], claimSeconds
       SELECT id FROM "ImportItem"
       WHERE id = ANY(${ids.map(String)}::bigint[]) AND "claimedBy" = ${workerId} AND status = 'PENDING'
       FOR UPDATE SKIP LOCKED)`;
+}
+
+/** How often, and how long apart, a suppression's note is tried again on rows another statement held. */
+const SUPPRESSION_TRIES = { times: 40, everyMs: 50 };
+
+/**
+ * Symphony suppressed a message: the archive keeps it, and the note saying so goes on the message (what
+ * its items say once imported, see recordOutcomes) and on its items as they are now. Returns the items
+ * noted. Rows another statement holds are skipped and noted on a later try, once it has committed: that
+ * is a worker writing their outcomes, which takes the same rows in its own order, so waiting for them
+ * while holding others could deadlock (and a failed outcome write stops the run). An outcome written
+ * before the message's note was loses nothing: the later try notes its item.
+ */
+export async function recordSuppression(connectorId: string, messageId: string, at: Date): Promise<number> {
+  const note = `suppressed in Symphony at ${at.toISOString()}; the archive keeps the message`;
+  const suppressed = Prisma.sql`'suppressed in Symphony'`;
+  await db.$executeRaw`
+    UPDATE "SourceMessage" SET note = CASE
+        WHEN note IS NULL OR note = '' THEN ${note}
+        WHEN position(${suppressed} in note) > 0 THEN note
+        ELSE note || '; ' || ${note} END
+    WHERE "connectorId" = ${connectorId}::uuid AND "messageId" = ${messageId}`;
+  const unnoted = Prisma.sql`
+    SELECT item.id FROM "ImportItem" AS item
+    JOIN "SourceMessage" AS message ON message.id = item."sourceMessageId"
+    WHERE message."connectorId" = ${connectorId}::uuid AND message."messageId" = ${messageId}
+      AND position(${suppressed} in coalesce(item.reason, '')) = 0`;
+  let noted = 0;
+  for (let tried = 1; ; tried++) {
+    noted += await db.$executeRaw`
+      UPDATE "ImportItem" SET "updatedAt" = ${NOW},
+        reason = CASE WHEN reason IS NULL OR reason = '' THEN ${note} ELSE reason || '; ' || ${note} END
+      WHERE id IN (${unnoted} FOR UPDATE OF item SKIP LOCKED)`;
+    const [left] = await db.$queryRaw<{ count: bigint }[]>`SELECT count(*) FROM (${unnoted}) AS unnoted`;
+    if (!left?.count || tried === SUPPRESSION_TRIES.times) return noted;
+    await sleep(SUPPRESSION_TRIES.everyMs);
+  }
 }
 
 /**
