@@ -56,9 +56,11 @@ function addressOf(person: Person, domain: string): EmailAddress {
 }
 
 const PLAIN_ID_BYTE = /[A-Za-z0-9._@+=/-]/;
+const PLAIN_ID = /^[A-Za-z0-9._@+=/-]{0,256}$/;
 
 /** A Symphony user id (a login name in Content Export) as one header token: UTF-8 percent-encoded unless plain. */
 function userIdToken(userId: string): string {
+  if (PLAIN_ID.test(userId)) return userId; // every Symphony numeric id
   let token = "";
   for (const byte of Buffer.from(userId, "utf8")) {
     const character = String.fromCharCode(byte);

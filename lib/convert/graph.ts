@@ -58,9 +58,10 @@ export const GRAPH_HEADER_ORDER = [
   TO_HEADER,
 ];
 
+const RANKS = new Map(GRAPH_HEADER_ORDER.map((name, index) => [name.toLowerCase(), index]));
+
 function rank(name: string): number {
-  const index = GRAPH_HEADER_ORDER.findIndex((known) => known.toLowerCase() === name.toLowerCase());
-  return index < 0 ? GRAPH_HEADER_ORDER.length : index;
+  return RANKS.get(name.toLowerCase()) ?? GRAPH_HEADER_ORDER.length;
 }
 
 /**
@@ -76,9 +77,10 @@ export function graphHeaders(headers: Record<string, string>): GraphInternetMess
         !/[\r\n\0]/.test(value) &&
         name.length + 2 + value.length <= MAX_HEADER_LINE,
     )
-    .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
+    .map(([name, value]) => ({ name, value, rank: rank(name) }))
+    .sort((a, b) => a.rank - b.rank || a.name.localeCompare(b.name))
     .slice(0, MAX_GRAPH_HEADERS)
-    .map(([name, value]) => ({ name, value }));
+    .map(({ name, value }) => ({ name, value }));
 }
 
 /** PR_MESSAGE_FLAGS = MSGFLAG_READ: a received, read item; without it Exchange keeps a draft. */

@@ -81,17 +81,18 @@ function encodedWords(text: string): string {
 }
 
 /** Words of printable ASCII separated by single spaces, none looking like an encoded word. */
-function plainWords(text: string, word: RegExp): boolean {
-  return text !== "" && !text.includes("=?") && text.split(" ").every((w) => word.test(w));
+function plainWords(text: string, words: RegExp): boolean {
+  return !text.includes("=?") && words.test(text);
 }
 
-const PLAIN_TEXT_WORD = /^[\x21-\x7e]{1,60}$/;
+/** Words of 1-60 printable ASCII characters, separated by single spaces. */
+const PLAIN_TEXT_WORDS = /^[\x21-\x7e]{1,60}(?: [\x21-\x7e]{1,60})*$/;
 /** RFC 5322 atoms: a display name of these needs no quoting. */
-const ATOM = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]{1,60}$/;
+const ATOMS = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]{1,60}(?: [A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]{1,60})*$/;
 
 /** Unstructured text (Subject): plain words folded at spaces, or encoded words. */
 function textHeader(text: string): string {
-  if (!plainWords(text, PLAIN_TEXT_WORD)) return encodedWords(text);
+  if (!plainWords(text, PLAIN_TEXT_WORDS)) return encodedWords(text);
   const lines: string[] = [];
   let line = "";
   for (const word of text.split(" ")) {
@@ -107,7 +108,7 @@ function textHeader(text: string): string {
 function mailbox({ name, address }: EmailAddress): string {
   if (safeAddress(address) !== address) throw new Error(`not a plain email address: ${JSON.stringify(address)}`);
   if (!name) return `<${address}>`;
-  const phrase = plainWords(name, ATOM) ? name : encodedWords(name);
+  const phrase = plainWords(name, ATOMS) ? name : encodedWords(name);
   const lastLine = phrase.slice(phrase.lastIndexOf("\n") + 1);
   return `${phrase}${lastLine.length + address.length > 64 ? FOLD : " "}<${address}>`;
 }
@@ -375,7 +376,8 @@ function alternativeMime(email: EmailModel, custom: Record<string, string>, base
   if (!email.text || !email.html) return undefined;
   const lines: string[] = [];
   const header = (key: string, value: string) => {
-    if (value.trim()) lines.push(mimeFuncs.foldLines(`${key}: ${value}`, 76));
+    const line = `${key}: ${value}`;
+    if (value.trim()) lines.push(line.length < 76 ? line : mimeFuncs.foldLines(line, 76));
   };
   for (const [name, value] of Object.entries(custom)) {
     const key = normalizedHeaderKey(name);
@@ -434,8 +436,12 @@ function qOrB(value: string): "Q" | "B" {
   return nonLatin < latin ? "Q" : "B";
 }
 
+const NEEDS_WORDS = /["\u0080-\uFFFF]/;
+
 /** An unstructured header value as nodemailer writes it: as it is, or all encoded words if any character needs it. */
 function composerWords(value: string): string {
+  // encodeWords returns a value as it is unless a word holds a quote or a character past ASCII.
+  if (!NEEDS_WORDS.test(value)) return value;
   const encodeWords = mimeFuncs.encodeWords as (
     value: string,
     encoding: "Q" | "B",
