@@ -56,7 +56,10 @@ function addressOf(person: Person, domain: string): EmailAddress {
 }
 
 const PLAIN_ID_BYTE = /[A-Za-z0-9._@+=/-]/;
-const PLAIN_ID = /^[A-Za-z0-9._@+=/-]{0,256}$/;
+/** Longest token written as it is; a longer one is written as its hash. */
+const MAX_ID_TOKEN = 256;
+/** An id that is its own token: plain bytes only, short enough. */
+const PLAIN_ID = new RegExp(`^${PLAIN_ID_BYTE.source}{0,${MAX_ID_TOKEN}}$`);
 
 /** A Symphony user id (a login name in Content Export) as one header token: UTF-8 percent-encoded unless plain. */
 function userIdToken(userId: string): string {
@@ -67,7 +70,7 @@ function userIdToken(userId: string): string {
     token +=
       byte < 0x80 && PLAIN_ID_BYTE.test(character) ? character : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
   }
-  return token.length <= 256 ? token : `sha256:${createHash("sha256").update(userId).digest("hex")}`;
+  return token.length <= MAX_ID_TOKEN ? token : `sha256:${createHash("sha256").update(userId).digest("hex")}`;
 }
 
 function symphonyIdentity(person: Person): string {

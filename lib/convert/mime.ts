@@ -85,10 +85,16 @@ function plainWords(text: string, words: RegExp): boolean {
   return !text.includes("=?") && words.test(text);
 }
 
-/** Words of 1-60 printable ASCII characters, separated by single spaces. */
-const PLAIN_TEXT_WORDS = /^[\x21-\x7e]{1,60}(?: [\x21-\x7e]{1,60})*$/;
+/** Words of 1-60 characters of `character`, separated by single spaces. */
+function wordsOf(character: RegExp): RegExp {
+  const word = `${character.source}{1,60}`;
+  return new RegExp(`^${word}(?: ${word})*$`);
+}
+
+/** Printable ASCII words. */
+const PLAIN_TEXT_WORDS = wordsOf(/[\x21-\x7e]/);
 /** RFC 5322 atoms: a display name of these needs no quoting. */
-const ATOMS = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]{1,60}(?: [A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]{1,60})*$/;
+const ATOMS = wordsOf(/[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]/);
 
 /** Unstructured text (Subject): plain words folded at spaces, or encoded words. */
 function textHeader(text: string): string {
