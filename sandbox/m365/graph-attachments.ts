@@ -92,6 +92,7 @@ export function addAttachment(call: GraphCall, req: GraphRequest, message: Messa
   const stored = storeFileAttachment(call, parsed.value);
   if (!stored.ok) return stored.response;
   message.attachments.push(stored.attachment);
+  call.ctx.state.messages.save(message);
   return ok(
     {
       "@odata.context": `${graphBase(call)}/$metadata#users('${message.userId}')/messages('${message.id}')/attachments/$entity`,

@@ -16,10 +16,7 @@ export function serializeFolder(call: GraphCall, folder: Folder): Record<string,
     childFolderCount: state.childFolders(folder.id).length,
     unreadItemCount: items.filter((m) => !m.isRead).length,
     totalItemCount: items.length,
-    sizeInBytes: items.reduce(
-      (sum, m) => sum + m.body.content.length + m.attachments.reduce((s, a) => s + a.size, 0),
-      0,
-    ),
+    sizeInBytes: items.reduce((sum, m) => sum + m.sizeInBytes, 0),
     isHidden: false,
   };
 }

@@ -26,6 +26,7 @@ import {
 import { fileAttachmentSchema, serializeAttachment, storeFileAttachment } from "./graph-attachments";
 import { sizeRefusal } from "./mailbox-policy";
 import { newId, type ExtendedProperty, type Folder, type Message, type User } from "./state";
+import type { MessageSummary } from "./message-store";
 
 const recipient = z.object({ emailAddress: z.object({ name: z.string().optional(), address: z.string().optional() }) });
 
@@ -149,7 +150,7 @@ export function createMessage(call: GraphCall, req: GraphRequest, user: User, fo
     if (!stored.ok) return stored.response;
     message.attachments.push(stored.attachment);
   }
-  call.ctx.state.messages.set(message.id, message);
+  call.ctx.state.messages.save(message);
   return ok(
     {
       "@odata.context": `${graphBase(call)}/$metadata#users('${user.id}')/messages/$entity`,
@@ -248,7 +249,7 @@ function stripTags(html: string): string {
     .trim();
 }
 
-function messagePredicate(clause: string): ((m: Message) => boolean) | null {
+function messagePredicate(clause: string): ((m: MessageSummary) => boolean) | null {
   const extended = parseExtendedPropertyFilter(clause);
   if (extended) {
     const id = normalizePropertyId(extended.id);
@@ -266,7 +267,8 @@ function messagePredicate(clause: string): ((m: Message) => boolean) | null {
 const ORDERABLE = ["receivedDateTime", "sentDateTime", "createdDateTime", "lastModifiedDateTime"] as const;
 
 export function listMessages(call: GraphCall, req: GraphRequest, user: User, folder: Folder | null): GraphResponse {
-  let items = call.ctx.state.messages.ofUser(user.id).filter((m) => !folder || m.parentFolderId === folder.id);
+  const { messages } = call.ctx.state;
+  let items = messages.summariesOfUser(user.id).filter((m) => !folder || m.parentFolderId === folder.id);
   const filter = req.query.get("$filter");
   if (filter) {
     const predicates = splitTopLevel(filter, "and").map(messagePredicate);
@@ -291,8 +293,11 @@ export function listMessages(call: GraphCall, req: GraphRequest, user: User, fol
   const select = parseSelect(req.query);
   return ok({
     "@odata.context": `${graphBase(call)}/$metadata#users('${user.id}')/messages`,
-    value: page.items.map((m) =>
-      applySelect(serializeMessage(call, m, expand, selectsHeaders(select)), withExpanded(select, expand)),
+    value: page.items.map((summary) =>
+      applySelect(
+        serializeMessage(call, messages.get(summary.id)!, expand, selectsHeaders(select)),
+        withExpanded(select, expand),
+      ),
     ),
     ...(page.nextSkip !== null
       ? { "@odata.nextLink": nextLink(graphBase(call), req.path, req.query, page.nextSkip) }

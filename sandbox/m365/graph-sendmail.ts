@@ -89,11 +89,11 @@ export function sendMail(call: GraphCall, req: GraphRequest, user: User): GraphR
   }
   for (const owner of recipients.values()) {
     const message = copy(owner, "inbox", false);
-    state.messages.set(message.id, message);
+    state.messages.save(message);
   }
   if (saveToSentItems !== false) {
     const sent = copy(user, "sentitems", true);
-    state.messages.set(sent.id, sent);
+    state.messages.save(sent);
   }
   return { status: 202, headers: {} };
 }

@@ -181,6 +181,7 @@ export async function startM365Sandbox(input: M365SandboxOptions = {}): Promise<
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      state.messages.close();
       if (ownsDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

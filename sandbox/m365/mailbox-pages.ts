@@ -47,7 +47,7 @@ function mailboxList(ctx: SandboxContext): string {
       (
         u,
       ) => `<tr><td><a href="/sandbox/mailbox/${enc(u.mail)}">${escapeHtml(u.displayName)}</a></td><td>${escapeHtml(u.mail)}</td>
-<td>${ctx.state.messages.ofUser(u.id).length}</td></tr>`,
+<td>${ctx.state.messages.countOfUser(u.id)}</td></tr>`,
     )
     .join("");
   return layout(

@@ -3,6 +3,7 @@ import path from "node:path";
 import { randomBytes, randomUUID } from "node:crypto";
 import type { Faults, Limits, MailboxPolicy, ParsedMailbox as Mailbox, ParsedOptions, SignInUser } from "./options";
 import { faultsSchema, limitsSchema } from "./options";
+import { MessageStore, type MessageSummary } from "./message-store";
 
 export type User = {
   id: string;
@@ -108,7 +109,7 @@ export function createState(options: ParsedOptions, dataDir: string) {
   fs.mkdirSync(dataDir, { recursive: true });
   const users = new Map<string, User>();
   const folders = new Map<string, Folder>();
-  const messages = new MessageStore();
+  const messages = new MessageStore(path.join(dataDir, "messages.json-records"));
   const uploadSessions = new Map<string, UploadSession>();
   const codes = new Map<string, AuthorizationCode>();
   const consent = new Map<string, boolean>([[options.tenantId, options.consented]]);
@@ -177,9 +178,9 @@ export function createState(options: ParsedOptions, dataDir: string) {
     return [...folders.values()].filter((f) => f.parentFolderId === parentId);
   }
 
-  function folderMessages(folderId: string): Message[] {
+  function folderMessages(folderId: string): MessageSummary[] {
     const userId = folders.get(folderId)?.userId;
-    return userId === undefined ? [] : messages.ofUser(userId).filter((m) => m.parentFolderId === folderId);
+    return userId === undefined ? [] : messages.summariesOfUser(userId).filter((m) => m.parentFolderId === folderId);
   }
 
   function attachmentFile(): string {
@@ -224,7 +225,7 @@ export function createState(options: ParsedOptions, dataDir: string) {
     for (const [key, late] of lateMessages) {
       if (key !== fingerprint && late.landsAt > now) continue;
       lateMessages.delete(key);
-      messages.set(late.message.id, late.message);
+      messages.save(late.message);
     }
   }
 
@@ -299,38 +300,6 @@ const WELL_KNOWN_FOLDERS: [string, string][] = [
   ["deleteditems", "Deleted Items"],
   ["archive", "Archive"],
 ];
-
-/**
- * Every item by id, and each mailbox's items: a list query or a folder's counts read one mailbox's
- * items, not the whole tenant's (a bench run holds hundreds of thousands).
- */
-class MessageStore extends Map<string, Message> {
-  private readonly byUser = new Map<string, Map<string, Message>>();
-
-  override set(id: string, message: Message): this {
-    this.delete(id);
-    super.set(id, message);
-    const own = this.byUser.get(message.userId) ?? new Map<string, Message>();
-    this.byUser.set(message.userId, own.set(id, message));
-    return this;
-  }
-
-  override delete(id: string): boolean {
-    const message = this.get(id);
-    if (message) this.byUser.get(message.userId)?.delete(id);
-    return super.delete(id);
-  }
-
-  override clear(): void {
-    this.byUser.clear();
-    super.clear();
-  }
-
-  /** One mailbox's items, in the order they were stored. */
-  ofUser(userId: string): Message[] {
-    return [...(this.byUser.get(userId)?.values() ?? [])];
-  }
-}
 
 const ID_RANDOM_BYTES = 33;
 /** Random bytes drawn 512 ids at a time: one draw per id was a visible share of the sandbox's CPU. */

@@ -113,6 +113,7 @@ export async function handleUpload(
       lastModifiedDateTime: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
       file: session.file,
     });
+    ctx.state.messages.save(message);
     const location =
       `${ctx.uploadOrigin()}/api/v2.0/Users('${session.userId}@${ctx.state.options.tenantId}')/Messages('${encodeURIComponent(message.id)}')` +
       `/Attachments('${encodeURIComponent(attachmentId)}')`;

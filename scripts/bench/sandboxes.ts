@@ -83,6 +83,9 @@ export async function startSandboxHost(): Promise<SandboxHost> {
     execArgv: [
       "--import",
       "tsx",
+      // The M365 sandbox keeps about 800 bytes of every item in memory: 5.2 GB for the 6.5 million items
+      // of a 1,000,000-message organisation, more than V8's default limit (about 4 GB here).
+      "--max-old-space-size=12288",
       ...(process.env.BENCH_CPU_PROF_DIR ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : []),
     ],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
