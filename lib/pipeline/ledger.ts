@@ -162,9 +162,15 @@ export async function claimItems(args: ClaimArgs): Promise<ClaimedItem[]> {
   return asClaim<ClaimedItem[]>(claimQuery(args));
 }
 
-/** PostgreSQL's plan for a claim, as claims run (EXPLAIN, in JSON): for tests of its shape. */
-export async function claimPlan(args: ClaimArgs): Promise<unknown> {
-  const [row] = await asClaim<Array<{ "QUERY PLAN": unknown }>>(Prisma.sql`EXPLAIN (FORMAT JSON) ${claimQuery(args)}`);
+/**
+ * PostgreSQL's plan for a claim, as claims run (EXPLAIN, in JSON): for tests of its shape. In `tx`, a
+ * transaction of the test's, when given.
+ */
+export async function claimPlan(args: ClaimArgs, tx?: Prisma.TransactionClient): Promise<unknown> {
+  const explain = Prisma.sql`EXPLAIN (FORMAT JSON) ${claimQuery(args)}`;
+  type Plan = Array<{ "QUERY PLAN": unknown }>;
+  if (tx) await tx.$executeRaw`SET LOCAL enable_sort = off`;
+  const [row] = tx ? await tx.$queryRaw<Plan>(explain) : await asClaim<Plan>(explain);
   return row?.["QUERY PLAN"];
 }
 
@@ -188,7 +194,7 @@ export async function claimCountingHot(args: ClaimArgs): Promise<{ claimed: numb
 }
 
 /**
- * Runs a claim's SQL with sorting turned off: the pending items are walked in id order through
+ * Runs a claim's SQL with sorting turned off: the pending items are walked oldest first through
  * ImportItem_pending_idx and ImportItem_pending_mailbox_idx, never sorted. While a run's first items
  * are recorded (or for a connector newer than the table's statistics), the statistics say there are
  * next to none, and with them the planner sorted every pending item of the connector for each claim:
@@ -216,7 +222,9 @@ type ClaimArgs = {
 
 function claimQuery(args: ClaimArgs): Prisma.Sql {
   const held = [...(args.held ?? new Map<string, number>())];
-  const order = args.newestFirst ? Prisma.sql`id DESC` : Prisma.sql`id`;
+  // Oldest first is ("createdAt", id): in id order alone the primary key has the walk's order too (see
+  // migration 20261210100000_pending_oldest_first).
+  const order = args.newestFirst ? Prisma.sql`"createdAt" DESC, id DESC` : Prisma.sql`"createdAt", id`;
   const full = held.filter(([, count]) => count >= args.perMailbox).map(([mailbox]) => mailbox);
   const busiest = (args.busiest ?? []).filter((mailbox) => !full.includes(mailbox));
   const free = Prisma.sql`("claimedUntil" IS NULL OR "claimedUntil" < ${NOW})`;
@@ -225,24 +233,24 @@ function claimQuery(args: ClaimArgs): Prisma.Sql {
       SELECT * FROM unnest(${held.map(([mailbox]) => mailbox)}::text[], ${held.map(([, count]) => count)}::int[])
         AS h(mailbox, count)
     ), candidates AS (
-      SELECT first.id, first.mailbox, 0 AS tier FROM unnest(${busiest}::text[]) AS busy(mailbox)
+      SELECT first.id, first.mailbox, first."createdAt", 0 AS tier FROM unnest(${busiest}::text[]) AS busy(mailbox)
       CROSS JOIN LATERAL (
-        SELECT id, mailbox FROM "ImportItem"
+        SELECT id, mailbox, "createdAt" FROM "ImportItem"
         WHERE "connectorId" = ${args.connectorId}::uuid AND status = 'PENDING' AND mailbox = busy.mailbox AND ${free}
         ORDER BY id
         LIMIT ${args.perMailbox}
       ) AS first
       UNION ALL
-      (SELECT id, mailbox, 1 AS tier FROM "ImportItem"
+      (SELECT id, mailbox, "createdAt", 1 AS tier FROM "ImportItem"
       WHERE "connectorId" = ${args.connectorId}::uuid AND status = 'PENDING' AND ${free}
         AND mailbox <> ALL(${full}::text[])
       ORDER BY ${order}
       LIMIT ${args.limit * CLAIM_SCAN_FACTOR})
     ), wanted AS (
       SELECT ranked.id FROM (
-        SELECT id, mailbox, min(tier) AS tier,
+        SELECT id, mailbox, "createdAt", min(tier) AS tier,
           row_number() OVER (PARTITION BY mailbox ORDER BY min(tier), CASE WHEN min(tier) = 0 THEN id END, ${order}) AS rank
-        FROM candidates GROUP BY id, mailbox
+        FROM candidates GROUP BY id, mailbox, "createdAt"
       ) AS ranked LEFT JOIN held USING (mailbox)
       WHERE ranked.rank <= ${args.perMailbox} - COALESCE(held.count, 0)
       ORDER BY ranked.tier, CASE WHEN ranked.tier = 0 THEN ranked.id END, ${order}

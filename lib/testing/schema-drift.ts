@@ -27,7 +27,7 @@ export interface Datamodel {
  * migration. They are compared by their full definition instead of with the model.
  */
 export const HAND_MANAGED_INDEXES: Record<string, string> = {
-  ImportItem_pending_idx: `CREATE INDEX "ImportItem_pending_idx" ON public."ImportItem" USING btree ("connectorId", id) WHERE (status = 'PENDING'::"ItemStatus")`,
+  ImportItem_pending_idx: `CREATE INDEX "ImportItem_pending_idx" ON public."ImportItem" USING btree ("connectorId", "createdAt", id) WHERE (status = 'PENDING'::"ItemStatus")`,
   ImportItem_pending_mailbox_idx: `CREATE INDEX "ImportItem_pending_mailbox_idx" ON public."ImportItem" USING btree ("connectorId", mailbox, id) WHERE (status = 'PENDING'::"ItemStatus")`,
   Connector_name_lower_key: `CREATE UNIQUE INDEX "Connector_name_lower_key" ON public."Connector" USING btree (lower(name))`,
 };
