@@ -1,6 +1,6 @@
 // Child process of `npm run bench`: hosts the Symphony and Microsoft 365 sandboxes so that the RSS the
 // benchmark measures in its own process is the pipeline's, not the sandboxes' (the M365 sandbox keeps
-// every imported item in memory). Driven over the IPC channel by scripts/bench/sandboxes.ts.
+// a summary of every imported item in memory). Driven over the IPC channel by scripts/bench/sandboxes.ts.
 import { startM365Sandbox, type M365Sandbox } from "../../sandbox/m365";
 import { startSymphonySandbox, type SymphonySandbox } from "../../sandbox/symphony";
 import type {
