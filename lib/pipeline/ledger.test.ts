@@ -370,10 +370,14 @@ describe("claimItems", () => {
       claimSeconds: 60,
       held: new Map([["u2@bank.example", 4]]),
     };
+    // Scans of ImportItem other than the picks of the chosen rows by key.
+    const isWalk = (node: PlanNode) =>
+      node["Relation Name"] === "ImportItem" &&
+      node["Node Type"].endsWith("Scan") &&
+      !node["Index Cond"]?.startsWith("(id =");
     const walks = (plan: unknown) =>
       planNodes(plan)
-        .filter((node) => node["Relation Name"] === "ImportItem" && node["Node Type"].endsWith("Scan"))
-        .filter((node) => !node["Index Cond"]?.startsWith("(id ="))
+        .filter(isWalk)
         .map((node) => `${node["Node Type"]} ${node["Index Name"] ?? ""}`.trim());
     for (const newestFirst of [false, true]) {
       const plan = walks(await claimPlan({ ...args, newestFirst }));
@@ -391,11 +395,7 @@ describe("claimItems", () => {
           throw error;
         });
       const backlogWalks = parentedNodes(without).filter(
-        ({ node }) =>
-          node["Relation Name"] === "ImportItem" &&
-          node["Node Type"].endsWith("Scan") &&
-          !node["Index Cond"]?.startsWith("(id =") &&
-          node["Index Name"] !== "ImportItem_pending_mailbox_idx",
+        ({ node }) => isWalk(node) && node["Index Name"] !== "ImportItem_pending_mailbox_idx",
       );
       expect(backlogWalks).toHaveLength(1);
       expect(backlogWalks[0]!.parent?.["Node Type"]).toMatch(/Sort$/);
@@ -428,6 +428,5 @@ function parentedNodes(plan: unknown): Array<{ node: PlanNode; parent?: PlanNode
 
 /** Every node of an EXPLAIN (FORMAT JSON) plan. */
 function planNodes(plan: unknown): PlanNode[] {
-  const walk = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(walk)];
-  return (plan as Array<{ Plan: PlanNode }>).flatMap(({ Plan }) => walk(Plan));
+  return parentedNodes(plan).map(({ node }) => node);
 }

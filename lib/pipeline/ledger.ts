@@ -168,9 +168,7 @@ export async function claimItems(args: ClaimArgs): Promise<ClaimedItem[]> {
  */
 export async function claimPlan(args: ClaimArgs, tx?: Prisma.TransactionClient): Promise<unknown> {
   const explain = Prisma.sql`EXPLAIN (FORMAT JSON) ${claimQuery(args)}`;
-  type Plan = Array<{ "QUERY PLAN": unknown }>;
-  if (tx) await tx.$executeRaw`SET LOCAL enable_sort = off`;
-  const [row] = tx ? await tx.$queryRaw<Plan>(explain) : await asClaim<Plan>(explain);
+  const [row] = await asClaim<Array<{ "QUERY PLAN": unknown }>>(explain, tx);
   return row?.["QUERY PLAN"];
 }
 
@@ -186,9 +184,8 @@ export async function claimCountingHot(args: ClaimArgs): Promise<{ claimed: numb
         SELECT pg_stat_get_xact_tuples_hot_updated('"ImportItem"'::regclass)::int AS hot`;
       return row?.hot ?? 0;
     };
-    await tx.$executeRaw`SET LOCAL enable_sort = off`;
     const before = await hotUpdates();
-    const claimed = await tx.$queryRaw<ClaimedItem[]>(claimQuery(args));
+    const claimed = await asClaim<ClaimedItem[]>(claimQuery(args), tx);
     return { claimed: claimed.length, hot: (await hotUpdates()) - before };
   });
 }
@@ -199,9 +196,13 @@ export async function claimCountingHot(args: ClaimArgs): Promise<{ claimed: numb
  * are recorded (or for a connector newer than the table's statistics), the statistics say there are
  * next to none, and with them the planner sorted every pending item of the connector for each claim:
  * 30-40 ms at 60,000 pending, most of PostgreSQL's CPU in a bench, where the walk takes 0.4 ms. The
- * sorts of the claim's few candidates remain (they have no other way).
+ * sorts of the claim's few candidates remain (they have no other way). In `tx` when given (tests).
  */
-async function asClaim<T>(query: Prisma.Sql): Promise<T> {
+async function asClaim<T>(query: Prisma.Sql, tx?: Prisma.TransactionClient): Promise<T> {
+  if (tx) {
+    await tx.$executeRaw`SET LOCAL enable_sort = off`;
+    return tx.$queryRaw<T>(query);
+  }
   const [, rows] = await db.$transaction([db.$executeRaw`SET LOCAL enable_sort = off`, db.$queryRaw<T>(query)]);
   return rows;
 }
