@@ -9,11 +9,11 @@ import {
 import type { ImportItem } from "@/lib/m365";
 import type { StagingStore } from "@/lib/staging";
 import {
-  busiestMailboxes,
   claimItems,
   countDuplicatesRemoved,
   extendClaims,
   pendingItems,
+  pendingMailboxes,
   type ClaimedItem,
 } from "./ledger";
 import { createOutcomeWriter, type OutcomeWriter } from "./outcome-writer";
@@ -65,10 +65,12 @@ const PARKED_LIMIT = 4;
 /**
  * Mailboxes with this many items waiting are imported first (claimItems' `busiest`): at Graph's
  * budget of 10,000 requests per 10 minutes per mailbox, 1,000 items take a mailbox a minute or more
- * whatever else the run does. Counted again every BUSIEST_EVERY_MS.
+ * whatever else the run does. Once collect is over and at most `allUpTo` mailboxes have items left,
+ * claims probe each of them instead of walking the backlog (claimItems' `pendingMailboxes`). Counted
+ * again every MAILBOXES_EVERY_MS.
  */
-const BUSIEST = { minItems: 1000, limit: 8 };
-const BUSIEST_EVERY_MS = 10_000;
+const MAILBOXES = { minItems: 1000, limit: 8, allUpTo: 64 };
+const MAILBOXES_EVERY_MS = 10_000;
 
 /** The status log's note on an item whose retried create had landed twice. */
 const DUPLICATE_REMOVED =
@@ -111,30 +113,37 @@ export async function deliverPending(
   // A claim costs PostgreSQL about 2 ms however few items it takes (its plan, and its walk past the
   // items of mailboxes at their limit), so it waits until half the batch has room, not a quarter.
   const refillAt = Math.max(1, Math.floor(batchSize / 2));
-  const busiest = refreshedInBackground(() => busiestMailboxes(ctx.connectorId, BUSIEST), {
-    everyMs: BUSIEST_EVERY_MS,
-    initial: [] as string[],
+  const mailboxes = refreshedInBackground(() => pendingMailboxes(ctx.connectorId, MAILBOXES), {
+    everyMs: MAILBOXES_EVERY_MS,
+    initial: { busiest: [] as string[], all: null as string[] | null },
   });
+  const claim = (limit: number, pendingMailboxes?: readonly string[]) =>
+    claimItems({
+      connectorId: ctx.connectorId,
+      runId: ctx.runId,
+      workerId: ctx.workerId,
+      limit,
+      perMailbox,
+      held: flight.held,
+      claimSeconds,
+      // While collect goes on, the items it recorded last: their bundle was just written (and kept
+      // in memory), and the mailboxes whose conversations come late in the run (often the busiest,
+      // which Graph's per-mailbox budget holds to 16 items a second) start at once, not after
+      // everything recorded before them.
+      newestFirst: collecting?.() ?? false,
+      busiest: mailboxes.current().busiest,
+      pendingMailboxes,
+    });
   try {
     while (flight.errors.length === 0) {
       ctx.signal?.throwIfAborted();
       const room = Math.min(batchSize - flight.active(PARKED_AFTER_MS), PARKED_LIMIT * batchSize - flight.size);
       if (room >= refillAt) {
-        const claimed = await claimItems({
-          connectorId: ctx.connectorId,
-          runId: ctx.runId,
-          workerId: ctx.workerId,
-          limit: room,
-          perMailbox,
-          held: flight.held,
-          claimSeconds,
-          // While collect goes on, the items it recorded last: their bundle was just written (and kept
-          // in memory), and the mailboxes whose conversations come late in the run (often the busiest,
-          // which Graph's per-mailbox budget holds to 16 items a second) start at once, not after
-          // everything recorded before them.
-          newestFirst: collecting?.() ?? false,
-          busiest: busiest.current(),
-        });
+        // The count of mailboxes may be older than items another worker recorded since: with nothing
+        // in flight, nothing claimed must mean nothing left, so the claim walks the backlog again.
+        const probed = collecting?.() ? null : mailboxes.current().all;
+        let claimed = await claim(room, probed ?? undefined);
+        if (probed && claimed.length === 0 && flight.size === 0) claimed = await claim(room);
         for (const item of claimed) {
           flight.start(item, async () => {
             const entry = parsed.lease(stagedKey(item));
@@ -161,7 +170,7 @@ export async function deliverPending(
     }
   } finally {
     await flight.close();
-    await busiest.close();
+    await mailboxes.close();
   }
   // Without a token nothing can be imported: stop the run instead of failing every item.
   const failure = flight.errors.find((error) => error instanceof M365AuthError) ?? flight.errors[0];

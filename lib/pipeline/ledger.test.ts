@@ -4,11 +4,11 @@ import { db } from "@/lib/db";
 import { ledgerMessage } from "@/lib/testing";
 import {
   blobsStillNeeded,
-  busiestMailboxes,
   claimCountingHot,
   claimItems,
   claimPlan,
   extendClaims,
+  pendingMailboxes,
   recordPage,
   recordSuppression,
   type CollectedMessage,
@@ -189,13 +189,14 @@ describe("claimItems", () => {
       checkpoint: { kind: "stream", streamId: "room", at, messageId: "room-29" },
     });
     try {
-      expect(await busiestMailboxes(connector.id, { minItems: 30, limit: 3 })).toEqual([
-        "ann@x.example",
-        "bob@x.example",
-        "carol@x.example",
-      ]);
-      expect(await busiestMailboxes(connector.id, { minItems: 30, limit: 2 })).toHaveLength(2);
-      expect(await busiestMailboxes(connector.id, { minItems: 41, limit: 3 })).toEqual([]);
+      const mailboxes = (minItems: number, limit: number, allUpTo = 4) =>
+        pendingMailboxes(connector.id, { minItems, limit, allUpTo });
+      expect(await mailboxes(30, 3)).toEqual({
+        busiest: ["ann@x.example", "bob@x.example", "carol@x.example"],
+        all: ["ann@x.example", "bob@x.example", "carol@x.example", "desk@x.example"],
+      });
+      expect((await mailboxes(30, 2)).busiest).toHaveLength(2);
+      expect(await mailboxes(41, 3, 3)).toEqual({ busiest: [], all: null });
 
       const claim = (busiest: string[], held: Record<string, number> = {}, limit = 4) =>
         claimItems({
@@ -234,6 +235,58 @@ describe("claimItems", () => {
           claimSeconds: 60,
         }).then((items) => items.map((item) => `${item.mailbox.split("@")[0]}:${item.messageId}`).sort()),
       ).toEqual(["carol:room-29", "desk:room-4"]);
+    } finally {
+      await db.connector.delete({ where: { id: connector.id } });
+    }
+  });
+
+  it("once few mailboxes have items left, claims each one's oldest through its own index, not past the full mailboxes' items", async () => {
+    const connector = await db.connector.create({ data: { name: `${name}-probe`, createdBy: "test" } });
+    const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
+    const at = new Date("2026-11-30T12:00:00Z");
+    const message = (messageId: string, mailboxes: string[]) =>
+      pendingMessage(messageId, mailboxes, { at, streamId: messageId.split("-")[0]! });
+    // Late in a run: a long chat of two mailboxes at their limit, stored before a room's few messages.
+    const chat = Array.from({ length: 300 }, (_, i) => message(`chat-${i}`, ["ann@x.example", "bob@x.example"]));
+    const room = Array.from({ length: 3 }, (_, i) =>
+      message(`room-${i}`, ["carol@x.example", "dave@x.example", "erin@x.example"]),
+    );
+    await recordPage({
+      connectorId: connector.id,
+      runId: run.id,
+      messages: [...chat, ...room],
+      keys: [],
+      checkpoint: { kind: "stream", streamId: "room", at, messageId: "room-2" },
+    });
+    try {
+      const { all } = await pendingMailboxes(connector.id, { minItems: 1000, limit: 8, allUpTo: 64 });
+      const args = {
+        connectorId: connector.id,
+        runId: run.id,
+        workerId: "claim-test",
+        limit: 8,
+        perMailbox: 3,
+        held: new Map([
+          ["ann@x.example", 3],
+          ["bob@x.example", 3],
+        ]),
+        claimSeconds: 60,
+        pendingMailboxes: all!,
+      };
+      const plan = planNodes(await claimPlan(args));
+      // The candidates' scans, in order (the pick of the chosen rows may read either index as a bitmap):
+      // the busiest mailboxes' (none here) and the others', both probes of each mailbox, not a walk.
+      const scans = plan
+        .filter((node) => node["Node Type"] === "Index Scan" && node["Index Name"]?.startsWith("ImportItem_pending"))
+        .map((node) => node["Index Name"]);
+      expect(scans).toEqual(["ImportItem_pending_mailbox_idx", "ImportItem_pending_mailbox_idx"]);
+      // The same items a walk of the backlog would take: oldest first, at most perMailbox of each.
+      const claimed = await claimItems(args);
+      expect(claimed.map((item) => `${item.mailbox.split("@")[0]}:${item.messageId}`).sort()).toEqual(
+        ["carol:room-0", "carol:room-1", "carol:room-2", "dave:room-0", "dave:room-1", "dave:room-2"]
+          .concat(["erin:room-0", "erin:room-1"])
+          .sort(),
+      );
     } finally {
       await db.connector.delete({ where: { id: connector.id } });
     }
