@@ -65,6 +65,7 @@ export type Org = {
   totalMessages: number;
   period: { start: number; end: number };
   largeAttachments: boolean;
+  smallAttachments: boolean;
 };
 
 export type OrgOptions = {
@@ -86,6 +87,8 @@ export type OrgOptions = {
   differentEmailShare?: number;
   /** Put one >3 MB and one >10 MB attachment in the organisation (default true). */
   largeAttachments?: boolean;
+  /** Attach a small file (1-300 KB) to every ninth message (default true). */
+  smallAttachments?: boolean;
 };
 
 const DAY = 86_400_000;
@@ -513,6 +516,7 @@ export function generateOrg(options: OrgOptions): Org {
     totalMessages,
     period: { start, end },
     largeAttachments: options.largeAttachments ?? true,
+    smallAttachments: options.smallAttachments ?? true,
   };
 }
 

@@ -17,6 +17,9 @@
  * memory reported; runs only that section. --kill 0: one worker process does the whole run.
  * --workers N: with --kill, the worker processes that finish the run (default 1; `--kill 0 --workers 2`
  * measures two processes against one).
+ * --no-attachments: with --kill, no message carries a file (every ninth does otherwise). For runs whose
+ * staged bundles and mailbox copies would not fit on this machine's disk: a 1,000,000-message run with
+ * them needs about 180 GB (see docs/SCALING.md).
  * --pending-index is an experiment: it adds the partial index recommended for the claim query to the
  * benchmark's own database (not a migration of the product) to measure what it would gain.
  * --only dashboard / --only log seed a ledger of --ledger-rows rows over --connectors connectors straight
@@ -49,6 +52,7 @@ const { values } = parseArgs({
     "cpu-prof": { type: "boolean", default: false },
     "pending-index": { type: "boolean", default: process.env.BENCH_PENDING_INDEX === "1" },
     kill: { type: "string", default: process.env.BENCH_KILL },
+    "no-attachments": { type: "boolean", default: process.env.BENCH_NO_ATTACHMENTS === "1" },
     workers: { type: "string", default: process.env.BENCH_WORKERS ?? "1" },
     connectors: { type: "string", default: process.env.BENCH_CONNECTORS ?? "1000" },
     "ledger-rows": { type: "string", default: process.env.BENCH_LEDGER_ROWS ?? "10000000" },
@@ -72,6 +76,7 @@ const settings = z
     batchSize: positive.optional(),
     hotSeconds: positive,
     kill: z.coerce.number().int().min(0).optional(),
+    attachments: z.boolean(),
     workers: positive.max(8),
     connectors: positive,
     ledgerRows: positive,
@@ -84,6 +89,7 @@ const settings = z
   .parse({
     ...values,
     exportMessages: values["export-messages"],
+    attachments: !values["no-attachments"],
     batchSize: values["batch-size"],
     hotSeconds: values["hot-seconds"],
     ledgerRows: values["ledger-rows"],

@@ -163,7 +163,7 @@ export function generatedMessage(org: Org, stream: OrgStream, index: number): V4
   const large = org.largeAttachments ? LARGE_FILES.find((f) => f.globalIndex === global) : undefined;
   if (large)
     attachments.push({ id: attachmentId(org.seed, id, 0, sender.id), name: large.name, size: large.size, images: [] });
-  else if (global % 9 === 2) attachments.push(smallAttachment(org.seed, id, sender.id, pick));
+  else if (org.smallAttachments && global % 9 === 2) attachments.push(smallAttachment(org.seed, id, sender.id, pick));
 
   if (index > 0 && global % 13 === 6) {
     // An edit: a later version of the previous message, carrying the first version's id and time.

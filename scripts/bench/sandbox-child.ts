@@ -23,6 +23,7 @@ async function start(options: SandboxPairOptions): Promise<SandboxPair> {
       messages: options.messages,
       streams: options.streams,
       largeAttachments: false,
+      smallAttachments: options.attachments ?? true,
       end: Date.UTC(2026, 10, 1),
     },
     botIsContentExportUser: true,

@@ -8,6 +8,8 @@ export type SandboxPairOptions = {
   externalUsers?: number;
   messages: number;
   streams?: number;
+  /** Every ninth message carries a small file (default true; see --no-attachments). */
+  attachments?: boolean;
   /** Only the first N of our people get a mailbox (default all). */
   mailboxes?: number;
   caDir: string;

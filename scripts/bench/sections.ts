@@ -357,54 +357,66 @@ export async function ledgerSections(
 /** `--kill N`: exactly once while worker processes are SIGKILLed N times (scripts/bench/kill.ts). */
 export async function killSection(
   { host, ...common }: Common,
-  { messages, users, workers }: { messages: number; users: number; workers: number },
+  { messages, users, workers, attachments }: { messages: number; users: number; workers: number; attachments: boolean },
   kills: number,
 ) {
   const log = common.log ?? (() => {});
-  log(`kill run: ${messages} messages over ${users} users, ${kills} SIGKILLs, then ${workers} worker process(es)`);
-  const f = await benchKills(host, { ...common, log, kills, workers, sandbox: { seed: "bench", users, messages } });
-  printTable(`5. Exactly once while workers are SIGKILLed (${fmt(messages)} messages over ${fmt(users)} users)`, [
-    { figure: "SIGKILLs in collect / in import", value: `${fmt(f.kills.collect)} / ${fmt(f.kills.import)}` },
-    { figure: "run status, total time", value: `${f.runStatus}, ${fmt(f.totalMs / 1000, 1)} s` },
-    {
-      figure: `mailbox items per second end to end (${fmt(workers)} worker process${workers > 1 ? "es" : ""} after the kills)`,
-      value: fmt(f.itemsImported / (f.totalMs / 1000)),
-    },
-    {
-      figure: "messages collected / readable in Symphony",
-      value: `${fmt(f.messagesCollected)} / ${fmt(f.readableMessages)}`,
-    },
-    {
-      figure: "items owed / imported / failed",
-      value: `${fmt(f.itemsDue)} / ${fmt(f.itemsImported)} / ${fmt(f.itemsFailed)}`,
-    },
-    {
-      figure: "missing (owed by the ledger, in no mailbox; messages not collected)",
-      value: `${fmt(f.missing)}; ${fmt(Math.max(0, f.readableMessages - f.messagesCollected))}`,
-      target: "0",
-      met: f.missing === 0 && f.messagesCollected >= f.readableMessages,
-    },
-    {
-      figure: "duplicated (a mailbox holding a message twice)",
-      value: `${fmt(f.duplicated.length)}${f.duplicated.length > 0 ? `: ${f.duplicated.slice(0, 3).join(", ")}` : ""}`,
-      target: "0",
-      met: f.duplicated.length === 0,
-    },
-    { figure: "mailbox items the ledger does not owe", value: fmt(f.unexpected), target: "0", met: f.unexpected === 0 },
-    ...cpuRows([f]),
-    {
-      figure: `peak RSS of a worker process (heap capped at ${WORKER_HEAP_MB} MB, as npm start runs it)`,
-      value: mb(f.workerRss.peak),
-      target: `<= ${FLAT_RSS_MAX_MB} MB`,
-      met: f.workerRss.peak <= FLAT_RSS_MAX_MB * MB,
-    },
-    {
-      figure: "RSS flat: the finishing worker's peak in the last half / first half (the larger, with several)",
-      value: flatness(f.workerRss.last),
-      target: "<= 110 %",
-      met: f.workerRss.last.lastHalf <= 1.1 * f.workerRss.last.firstHalf,
-    },
-  ]);
+  const files = attachments ? "" : ", no attachments";
+  log(
+    `kill run: ${messages} messages over ${users} users${files}, ${kills} SIGKILLs, then ${workers} worker process(es)`,
+  );
+  const sandbox = { seed: "bench", users, messages, attachments };
+  const f = await benchKills(host, { ...common, log, kills, workers, sandbox });
+  printTable(
+    `5. Exactly once while workers are SIGKILLed (${fmt(messages)} messages over ${fmt(users)} users${files})`,
+    [
+      { figure: "SIGKILLs in collect / in import", value: `${fmt(f.kills.collect)} / ${fmt(f.kills.import)}` },
+      { figure: "run status, total time", value: `${f.runStatus}, ${fmt(f.totalMs / 1000, 1)} s` },
+      {
+        figure: `mailbox items per second end to end (${fmt(workers)} worker process${workers > 1 ? "es" : ""} after the kills)`,
+        value: fmt(f.itemsImported / (f.totalMs / 1000)),
+      },
+      {
+        figure: "messages collected / readable in Symphony",
+        value: `${fmt(f.messagesCollected)} / ${fmt(f.readableMessages)}`,
+      },
+      {
+        figure: "items owed / imported / failed",
+        value: `${fmt(f.itemsDue)} / ${fmt(f.itemsImported)} / ${fmt(f.itemsFailed)}`,
+      },
+      {
+        figure: "missing (owed by the ledger, in no mailbox; messages not collected)",
+        value: `${fmt(f.missing)}; ${fmt(Math.max(0, f.readableMessages - f.messagesCollected))}`,
+        target: "0",
+        met: f.missing === 0 && f.messagesCollected >= f.readableMessages,
+      },
+      {
+        figure: "duplicated (a mailbox holding a message twice)",
+        value: `${fmt(f.duplicated.length)}${f.duplicated.length > 0 ? `: ${f.duplicated.slice(0, 3).join(", ")}` : ""}`,
+        target: "0",
+        met: f.duplicated.length === 0,
+      },
+      {
+        figure: "mailbox items the ledger does not owe",
+        value: fmt(f.unexpected),
+        target: "0",
+        met: f.unexpected === 0,
+      },
+      ...cpuRows([f]),
+      {
+        figure: `peak RSS of a worker process (heap capped at ${WORKER_HEAP_MB} MB, as npm start runs it)`,
+        value: mb(f.workerRss.peak),
+        target: `<= ${FLAT_RSS_MAX_MB} MB`,
+        met: f.workerRss.peak <= FLAT_RSS_MAX_MB * MB,
+      },
+      {
+        figure: "RSS flat: the finishing worker's peak in the last half / first half (the larger, with several)",
+        value: flatness(f.workerRss.last),
+        target: "<= 110 %",
+        met: f.workerRss.last.lastHalf <= 1.1 * f.workerRss.last.firstHalf,
+      },
+    ],
+  );
 }
 
 /** The machine's one-minute load average: on shared cores every figure above is that much slower. */
