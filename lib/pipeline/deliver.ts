@@ -65,9 +65,9 @@ const PARKED_LIMIT = 4;
 /**
  * Mailboxes with this many items waiting are imported first (claimItems' `busiest`): at Graph's
  * budget of 10,000 requests per 10 minutes per mailbox, 1,000 items take a mailbox a minute or more
- * whatever else the run does. Once collect is over and at most `allUpTo` mailboxes have items left,
- * claims probe each of them instead of walking the backlog (claimItems' `pendingMailboxes`). Counted
- * again every MAILBOXES_EVERY_MS.
+ * whatever else the run does. Unless this worker is collecting, claims probe each mailbox with items
+ * left instead of walking the backlog once there are at most `allUpTo` (claimItems' `pendingMailboxes`).
+ * Counted again every MAILBOXES_EVERY_MS.
  */
 const MAILBOXES = { minItems: 1000, limit: 8, allUpTo: 64 };
 const MAILBOXES_EVERY_MS = 10_000;
@@ -117,7 +117,7 @@ export async function deliverPending(
     everyMs: MAILBOXES_EVERY_MS,
     initial: { busiest: [] as string[], all: null as string[] | null },
   });
-  const claim = (limit: number, pendingMailboxes?: readonly string[]) =>
+  const claim = (limit: number, probe?: readonly string[]) =>
     claimItems({
       connectorId: ctx.connectorId,
       runId: ctx.runId,
@@ -132,7 +132,7 @@ export async function deliverPending(
       // everything recorded before them.
       newestFirst: collecting?.() ?? false,
       busiest: mailboxes.current().busiest,
-      pendingMailboxes,
+      pendingMailboxes: probe,
     });
   try {
     while (flight.errors.length === 0) {

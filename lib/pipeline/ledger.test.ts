@@ -287,6 +287,9 @@ describe("claimItems", () => {
           .concat(["erin:room-0", "erin:room-1"])
           .sort(),
       );
+      // A probed mailbox's items held count toward its cap: Erin, holding two, gets one more.
+      const more = await claimItems({ ...args, held: new Map([...args.held, ["erin@x.example", 2]]) });
+      expect(more.map((item) => `${item.mailbox.split("@")[0]}:${item.messageId}`)).toEqual(["erin:room-2"]);
     } finally {
       await db.connector.delete({ where: { id: connector.id } });
     }
