@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createSharedLoads, forEachLimit, groupWithin, refreshedInBackground } from "./async";
 
 describe("createSharedLoads", () => {
@@ -128,6 +128,33 @@ describe("refreshedInBackground", () => {
     await busiest.close();
     expect(busiest.current()).toEqual(["bob"]);
     expect(loads).toBe(3);
+  });
+
+  it("waits long enough between slow loads to keep them to their share of the time", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
+      let loads = 0;
+      const slow = refreshedInBackground(
+        () => {
+          advance(40); // each load takes 40 ms
+          return Promise.resolve(++loads);
+        },
+        { everyMs: 10, initial: 0, busyShare: 0.25 },
+      );
+      slow.current();
+      await slow.close();
+      expect(slow.current()).toBe(1);
+      advance(150); // past everyMs, but a 40 ms load at a quarter of the time waits 160 ms
+      slow.current();
+      expect(loads).toBe(1);
+      advance(10);
+      slow.current();
+      await slow.close();
+      expect(loads).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

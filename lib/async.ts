@@ -121,25 +121,28 @@ export function createSharedLoads<V>(): { lease(key: string): Lease<V> } {
  * A value loaded again in the background at most every `everyMs`, for a loop that reads it often and
  * must never wait for it: `current()` starts a load when the last one is old enough and answers at
  * once with the last loaded value (`initial` until the first load ends; a failed load keeps it).
- * `close()` waits for a load still running.
+ * With `busyShare`, loads also wait long enough to take at most that share of the time: a load that
+ * took 0.5 s waits 50 s with 0.01. `close()` waits for a load still running.
  */
 export function refreshedInBackground<V>(
   load: () => Promise<V>,
-  { everyMs, initial }: { everyMs: number; initial: V },
+  { everyMs, initial, busyShare = 1 }: { everyMs: number; initial: V; busyShare?: number },
 ): { current(): V; close(): Promise<void> } {
   let value = initial;
-  let loadedAt = -Infinity;
+  let nextAt = -Infinity;
   let loading: Promise<void> | undefined;
   return {
     current() {
-      if (!loading && Date.now() - loadedAt >= everyMs) {
+      if (!loading && Date.now() >= nextAt) {
+        const startedAt = Date.now();
         loading = load()
           .then(
             (loaded) => void (value = loaded),
             () => {},
           )
           .finally(() => {
-            loadedAt = Date.now();
+            const endedAt = Date.now();
+            nextAt = endedAt + Math.max(everyMs, (endedAt - startedAt) / busyShare);
             loading = undefined;
           });
       }
