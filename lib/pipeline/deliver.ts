@@ -14,7 +14,9 @@ import {
   extendClaims,
   pendingItems,
   pendingMailboxes,
+  oldestPending,
   type ClaimedItem,
+  type PendingKey,
 } from "./ledger";
 import { createOutcomeWriter, type OutcomeWriter } from "./outcome-writer";
 import { importItemFor, itemKey, stagedKey } from "./staged-item";
@@ -124,7 +126,11 @@ export async function deliverPending(
     busyShare: MAILBOXES_BUSY_SHARE,
     initial: { busiest: [] as string[], all: null as string[] | null },
   });
-  const claim = (limit: number, probe?: readonly string[]) =>
+  const oldest = refreshedInBackground(() => oldestPending(ctx.connectorId), {
+    everyMs: MAILBOXES_EVERY_MS,
+    initial: null,
+  });
+  const claim = (limit: number, { probe, from }: { probe?: readonly string[]; from?: PendingKey } = {}) =>
     claimItems({
       connectorId: ctx.connectorId,
       runId: ctx.runId,
@@ -140,17 +146,21 @@ export async function deliverPending(
       newestFirst: collecting?.() ?? false,
       busiest: mailboxes.current().busiest,
       pendingMailboxes: probe,
+      from,
     });
   try {
     while (flight.errors.length === 0) {
       ctx.signal?.throwIfAborted();
       const room = Math.min(batchSize - flight.active(PARKED_AFTER_MS), PARKED_LIMIT * batchSize - flight.size);
       if (room >= refillAt) {
-        // The count of mailboxes may be older than items another worker recorded since: with nothing
-        // in flight, nothing claimed must mean nothing left, so the claim walks the backlog again.
-        const probed = collecting?.() ? null : mailboxes.current().all;
-        let claimed = await claim(room, probed ?? undefined);
-        if (probed && claimed.length === 0 && flight.size === 0) claimed = await claim(room);
+        // Unless collecting, the claim probes the few mailboxes with items left, or walks from the oldest
+        // PENDING item. Both were read a while ago, maybe before items another worker recorded since:
+        // with nothing in flight, nothing claimed must mean nothing left, so it walks the whole backlog.
+        const narrowed = collecting?.()
+          ? {}
+          : { probe: mailboxes.current().all ?? undefined, from: oldest.current() ?? undefined };
+        let claimed = await claim(room, narrowed);
+        if ((narrowed.probe ?? narrowed.from) && claimed.length === 0 && flight.size === 0) claimed = await claim(room);
         for (const item of claimed) {
           flight.start(item, async () => {
             const entry = parsed.lease(stagedKey(item));
@@ -178,6 +188,7 @@ export async function deliverPending(
   } finally {
     await flight.close();
     await mailboxes.close();
+    await oldest.close();
   }
   // Without a token nothing can be imported: stop the run instead of failing every item.
   const failure = flight.errors.find((error) => error instanceof M365AuthError) ?? flight.errors[0];

@@ -8,6 +8,7 @@ import {
   claimItems,
   claimPlan,
   extendClaims,
+  oldestPending,
   pendingMailboxes,
   recordPage,
   recordSuppression,
@@ -456,6 +457,39 @@ describe("claimItems", () => {
       expect(backlogWalks).toHaveLength(1);
       expect(backlogWalks[0]!.parent?.["Node Type"]).toMatch(/Sort$/);
     }
+  });
+
+  it("starts an oldest-first walk at the oldest PENDING item, past the index entries of items already done", async () => {
+    const { connector, run } = await connectorWithItems("oldest", 6);
+    const items = await db.importItem.findMany({ where: { connectorId: connector.id }, orderBy: { id: "asc" } });
+    expect((await oldestPending(connector.id))?.id).toBe(items[0]!.id);
+    await db.importItem.updateMany({
+      where: { id: { in: [items[0]!.id, items[1]!.id] } },
+      data: { status: "IMPORTED" },
+    });
+    const oldest = await oldestPending(connector.id);
+    expect(oldest?.id).toBe(items[2]!.id);
+
+    const args = { connectorId: connector.id, runId: run.id, limit: 2, perMailbox: 4, claimSeconds: 60 };
+    const claim = (from: typeof oldest, workerId: string) =>
+      claimItems({ ...args, workerId, from }).then((claimed) =>
+        claimed.map((item) => item.id).sort((a, b) => Number(a - b)),
+      );
+    // The walk descends the pending index straight to its starting point.
+    const walk = planNodes(await claimPlan({ ...args, workerId: "a", from: oldest })).find(
+      (node) => node["Index Name"] === "ImportItem_pending_idx",
+    );
+    expect(walk?.["Index Cond"]).toMatch(/ROW\("createdAt", id\) >= ROW/);
+    expect(await claim(oldest, "a")).toEqual([items[2]!.id, items[3]!.id]);
+    // Claimed items are still PENDING: the oldest stays where it was.
+    const later = await oldestPending(connector.id);
+    expect(later?.id).toBe(items[2]!.id);
+    // The walk starts where it is told, not before: the items before it wait for a walk from further back.
+    const last = items.at(-1)!;
+    expect(await claim({ ...later!, id: last.id }, "b")).toEqual([last.id]);
+    expect(await claim(later, "b")).toEqual([items[4]!.id, items[5]!.id]);
+    await db.importItem.updateMany({ where: { connectorId: connector.id }, data: { status: "IMPORTED" } });
+    expect(await oldestPending(connector.id)).toBeNull();
   });
 
   class RolledBack extends Error {

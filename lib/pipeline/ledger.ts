@@ -226,6 +226,8 @@ type ClaimArgs = {
    * the end of a 200,000-message run). A mailbox missing from the list waits for the next count.
    */
   pendingMailboxes?: readonly string[];
+  /** Where an oldest-first walk starts: no item before it was PENDING when it was read (see oldestPending). */
+  from?: PendingKey | null;
 };
 
 function claimQuery(args: ClaimArgs): Prisma.Sql {
@@ -236,6 +238,10 @@ function claimQuery(args: ClaimArgs): Prisma.Sql {
   const full = held.filter(([, count]) => count >= args.perMailbox).map(([mailbox]) => mailbox);
   const busiest = (args.busiest ?? []).filter((mailbox) => !full.includes(mailbox));
   const free = Prisma.sql`("claimedUntil" IS NULL OR "claimedUntil" < ${NOW})`;
+  const from =
+    args.from && !args.newestFirst
+      ? Prisma.sql`("createdAt", id) >= (${args.from.createdAt}::timestamp, ${args.from.id}::bigint)`
+      : Prisma.sql`TRUE`;
   // The oldest free items of each of `mailboxes`, through ImportItem_pending_mailbox_idx.
   const oldestOf = (mailboxes: readonly string[], tier: number) => Prisma.sql`
       SELECT first.id, first.mailbox, first."createdAt", ${tier}::int AS tier FROM unnest(${mailboxes}::text[]) AS m(mailbox)
@@ -253,7 +259,7 @@ function claimQuery(args: ClaimArgs): Prisma.Sql {
     : Prisma.sql`
       (SELECT id, mailbox, "createdAt", 1 AS tier FROM "ImportItem"
       WHERE "connectorId" = ${args.connectorId}::uuid AND status = 'PENDING' AND ${free}
-        AND mailbox <> ALL(${full}::text[])
+        AND mailbox <> ALL(${full}::text[]) AND ${from}
       ORDER BY ${order}
       LIMIT ${args.limit * CLAIM_SCAN_FACTOR})`;
   return Prisma.sql`
@@ -288,6 +294,26 @@ function claimQuery(args: ClaimArgs): Prisma.Sql {
     WHERE item.id = picked.id AND message.id = item."sourceMessageId"
     RETURNING item.id, item.mailbox, item.attempts, item.failures, message."messageId", message."blobName", message."blobOffset",
       message."sizeBytes", message."modelBytes"`;
+}
+
+/** An item's place in the claim's order ("createdAt" as PostgreSQL writes it, so that it compares exactly). */
+export type PendingKey = { createdAt: string; id: bigint };
+
+/**
+ * The connector's oldest PENDING item's place in the claim's order. Items leave PENDING for good and
+ * new ones are recorded newer, so no item before it becomes PENDING later (but for a page whose
+ * transaction began before the read and committed after it: read it again every few seconds). A
+ * claim whose walk starts there skips the front of ImportItem_pending_idx, which keeps the entries of
+ * items already imported until VACUUM removes them: 1,704 pages and 7.6 ms a claim 370,000 items into
+ * a 1,000,000-message run.
+ */
+export async function oldestPending(connectorId: string): Promise<PendingKey | null> {
+  const [row] = await asClaim<PendingKey[]>(Prisma.sql`
+    SELECT "createdAt"::text AS "createdAt", id FROM "ImportItem"
+    WHERE "connectorId" = ${connectorId}::uuid AND status = 'PENDING'
+    ORDER BY "createdAt", id
+    LIMIT 1`);
+  return row ?? null;
 }
 
 /**
