@@ -126,11 +126,21 @@ export async function deliverPending(
     busyShare: MAILBOXES_BUSY_SHARE,
     initial: { busiest: [] as string[], all: null as string[] | null },
   });
-  const oldest = refreshedInBackground(() => oldestPending(ctx.connectorId), {
-    everyMs: MAILBOXES_EVERY_MS,
-    initial: null,
-  });
-  const claim = (limit: number, { probe, from }: { probe?: readonly string[]; from?: PendingKey } = {}) =>
+  const oldest = refreshedInBackground(
+    () => {
+      const { busiest, all } = mailboxes.current();
+      return oldestPending(ctx.connectorId, [...new Set([...busiest, ...(all ?? [])])]);
+    },
+    { everyMs: MAILBOXES_EVERY_MS, initial: { oldest: null, byMailbox: new Map<string, bigint>() } },
+  );
+  const claim = (
+    limit: number,
+    {
+      probe,
+      from,
+      mailboxFrom,
+    }: { probe?: readonly string[]; from?: PendingKey; mailboxFrom?: Map<string, bigint> } = {},
+  ) =>
     claimItems({
       connectorId: ctx.connectorId,
       runId: ctx.runId,
@@ -147,20 +157,23 @@ export async function deliverPending(
       busiest: mailboxes.current().busiest,
       pendingMailboxes: probe,
       from,
+      mailboxFrom,
     });
   try {
     while (flight.errors.length === 0) {
       ctx.signal?.throwIfAborted();
       const room = Math.min(batchSize - flight.active(PARKED_AFTER_MS), PARKED_LIMIT * batchSize - flight.size);
       if (room >= refillAt) {
-        // Unless collecting, the claim probes the few mailboxes with items left, or walks from the oldest
-        // PENDING item. Both were read a while ago, maybe before items another worker recorded since:
-        // with nothing in flight, nothing claimed must mean nothing left, so it walks the whole backlog.
+        // Mailboxes are probed from their oldest PENDING item; unless collecting, the claim probes the
+        // few mailboxes with items left, or walks from the connector's oldest PENDING item. All were read
+        // a while ago, maybe before items another worker recorded since: with nothing in flight, nothing
+        // claimed must mean nothing left, so the claim then walks the whole backlog from its start.
+        const { oldest: from, byMailbox: mailboxFrom } = oldest.current();
         const narrowed = collecting?.()
-          ? {}
-          : { probe: mailboxes.current().all ?? undefined, from: oldest.current() ?? undefined };
+          ? { mailboxFrom }
+          : { mailboxFrom, probe: mailboxes.current().all ?? undefined, from: from ?? undefined };
         let claimed = await claim(room, narrowed);
-        if ((narrowed.probe ?? narrowed.from) && claimed.length === 0 && flight.size === 0) claimed = await claim(room);
+        if (claimed.length === 0 && flight.size === 0) claimed = await claim(room);
         for (const item of claimed) {
           flight.start(item, async () => {
             const entry = parsed.lease(stagedKey(item));

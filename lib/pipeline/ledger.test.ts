@@ -462,12 +462,13 @@ describe("claimItems", () => {
   it("starts an oldest-first walk at the oldest PENDING item, past the index entries of items already done", async () => {
     const { connector, run } = await connectorWithItems("oldest", 6);
     const items = await db.importItem.findMany({ where: { connectorId: connector.id }, orderBy: { id: "asc" } });
-    expect((await oldestPending(connector.id))?.id).toBe(items[0]!.id);
+    const oldestOf = async () => (await oldestPending(connector.id)).oldest;
+    expect((await oldestOf())?.id).toBe(items[0]!.id);
     await db.importItem.updateMany({
       where: { id: { in: [items[0]!.id, items[1]!.id] } },
       data: { status: "IMPORTED" },
     });
-    const oldest = await oldestPending(connector.id);
+    const oldest = await oldestOf();
     expect(oldest?.id).toBe(items[2]!.id);
 
     const args = { connectorId: connector.id, runId: run.id, limit: 2, perMailbox: 4, claimSeconds: 60 };
@@ -482,14 +483,64 @@ describe("claimItems", () => {
     expect(walk?.["Index Cond"]).toMatch(/ROW\("createdAt", id\) >= ROW/);
     expect(await claim(oldest, "a")).toEqual([items[2]!.id, items[3]!.id]);
     // Claimed items are still PENDING: the oldest stays where it was.
-    const later = await oldestPending(connector.id);
+    const later = await oldestOf();
     expect(later?.id).toBe(items[2]!.id);
     // The walk starts where it is told, not before: the items before it wait for a walk from further back.
     const last = items.at(-1)!;
     expect(await claim({ ...later!, id: last.id }, "b")).toEqual([last.id]);
     expect(await claim(later, "b")).toEqual([items[4]!.id, items[5]!.id]);
     await db.importItem.updateMany({ where: { connectorId: connector.id }, data: { status: "IMPORTED" } });
-    expect(await oldestPending(connector.id)).toBeNull();
+    expect(await oldestOf()).toBeNull();
+  });
+
+  it("probes a mailbox from its oldest PENDING item, past the index entries of its items already done", async () => {
+    const connector = await db.connector.create({ data: { name: `${name}-mailbox-from`, createdBy: "test" } });
+    const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
+    const at = new Date("2026-11-30T12:00:00Z");
+    await recordPage({
+      connectorId: connector.id,
+      runId: run.id,
+      messages: Array.from({ length: 110 }, (_, i) =>
+        pendingMessage(`room-${i}`, ["desk@bank.example"], { at, streamId: "room" }),
+      ),
+      keys: [],
+      checkpoint: { kind: "stream", streamId: "room", at, messageId: "room-109" },
+    });
+    const imported = await db.importItem.findMany({
+      where: { connectorId: connector.id },
+      orderBy: { id: "asc" },
+      take: 100,
+    });
+    await db.importItem.updateMany({
+      where: { id: { in: imported.map((item) => item.id) } },
+      data: { status: "IMPORTED" },
+    });
+    const desk = await db.importItem.findMany({
+      where: { connectorId: connector.id, mailbox: "desk@bank.example", status: "PENDING" },
+      orderBy: { id: "asc" },
+    });
+    const { byMailbox } = await oldestPending(connector.id, ["desk@bank.example", "nobody@bank.example"]);
+    expect(byMailbox).toEqual(new Map([["desk@bank.example", desk[0]!.id]]));
+
+    const args = {
+      connectorId: connector.id,
+      runId: run.id,
+      workerId: "w",
+      limit: 3,
+      perMailbox: 3,
+      claimSeconds: 60,
+      busiest: ["desk@bank.example"],
+      mailboxFrom: byMailbox,
+    };
+    const probe = planNodes(await claimPlan(args)).find(
+      (node) => node["Index Name"] === "ImportItem_pending_mailbox_idx",
+    );
+    expect(probe?.["Index Cond"]).toMatch(/id >= m\.start/);
+    // Started past its oldest, the probe finds what is after it; from its oldest, its oldest three.
+    const ids = (claimed: Array<{ id: bigint }>) => claimed.map((item) => item.id).sort((a, b) => Number(a - b));
+    const late = new Map([["desk@bank.example", desk[8]!.id]]);
+    expect(ids(await claimItems({ ...args, limit: 2, mailboxFrom: late }))).toEqual([desk[8]!.id, desk[9]!.id]);
+    expect(ids(await claimItems(args))).toEqual(desk.slice(0, 3).map((item) => item.id));
   });
 
   class RolledBack extends Error {
