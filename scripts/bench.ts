@@ -19,7 +19,7 @@
  * measures two processes against one).
  * --no-attachments: with --kill, no message carries a file (every ninth does otherwise). For runs whose
  * staged bundles and mailbox copies would not fit on this machine's disk: a 1,000,000-message run with
- * them needs about 180 GB (see docs/SCALING.md).
+ * them needs about 120 GB (see docs/SCALING.md).
  * --pending-index is an experiment: it adds the partial index recommended for the claim query to the
  * benchmark's own database (not a migration of the product) to measure what it would gain.
  * --only dashboard / --only log seed a ledger of --ledger-rows rows over --connectors connectors straight
