@@ -127,22 +127,29 @@ describe("claimItems", () => {
     recipients: mailboxes.map((mailbox) => ({ mailbox, status: "PENDING" as const, reason: null })),
   });
 
-  it("claims oldest first (newest first on request), at most perMailbox per mailbox with those held, reaching past a busy chat", async () => {
-    const connector = await db.connector.create({ data: { name, createdBy: "test" } });
+  /** A new connector and run (named `name-label`) with `messages` recorded as one page. */
+  async function connectorWithMessages(label: string, messages: CollectedMessage[]) {
+    const connector = await db.connector.create({ data: { name: `${name}-${label}`, createdBy: "test" } });
     const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
+    const last = messages.at(-1)!;
+    await recordPage({
+      connectorId: connector.id,
+      runId: run.id,
+      messages,
+      keys: [],
+      checkpoint: { kind: "stream", streamId: last.streamId, at: last.sentAt, messageId: last.messageId },
+    });
+    return { connector, run };
+  }
+
+  it("claims oldest first (newest first on request), at most perMailbox per mailbox with those held, reaching past a busy chat", async () => {
     const at = new Date("2026-11-30T12:00:00Z");
     const message = (messageId: string, mailboxes: string[]) =>
       pendingMessage(messageId, mailboxes, { at, streamId: mailboxes.length === 2 ? "chat" : "room" });
     // A two-person chat's 20 messages are stored before a room's one.
     const chat = Array.from({ length: 20 }, (_, i) => message(`chat-${i}`, ["ann@x.example", "bob@x.example"]));
     const room = message("room-0", ["carol@x.example", "dave@x.example", "erin@x.example"]);
-    await recordPage({
-      connectorId: connector.id,
-      runId: run.id,
-      messages: [...chat, room],
-      keys: [],
-      checkpoint: { kind: "stream", streamId: "room", at, messageId: "room-0" },
-    });
+    const { connector, run } = await connectorWithMessages("oldest-first", [...chat, room]);
 
     const claim = (held: Record<string, number>, newestFirst = false) =>
       claimItems({
@@ -174,21 +181,13 @@ describe("claimItems", () => {
   });
 
   it("claims the busiest mailboxes' oldest items first, wherever they were stored", async () => {
-    const connector = await db.connector.create({ data: { name: `${name}-busiest`, createdBy: "test" } });
-    const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
     const at = new Date("2026-11-30T12:00:00Z");
     const message = (messageId: string, mailboxes: string[]) =>
       pendingMessage(messageId, mailboxes, { at, streamId: messageId.split("-")[0]! });
     // A desk head sits in a room whose 30 messages are stored after 40 of a chat she is not in.
     const chat = Array.from({ length: 40 }, (_, i) => message(`chat-${i}`, ["ann@x.example", "bob@x.example"]));
     const room = Array.from({ length: 30 }, (_, i) => message(`room-${i}`, ["desk@x.example", "carol@x.example"]));
-    await recordPage({
-      connectorId: connector.id,
-      runId: run.id,
-      messages: [...chat, ...room],
-      keys: [],
-      checkpoint: { kind: "stream", streamId: "room", at, messageId: "room-29" },
-    });
+    const { connector, run } = await connectorWithMessages("busiest", [...chat, ...room]);
     try {
       const mailboxes = (minItems: number, limit: number, allUpTo = 4) =>
         pendingMailboxes(connector.id, { minItems, limit, allUpTo });
@@ -242,8 +241,6 @@ describe("claimItems", () => {
   });
 
   it("once few mailboxes have items left, claims each one's oldest through its own index, not past the full mailboxes' items", async () => {
-    const connector = await db.connector.create({ data: { name: `${name}-probe`, createdBy: "test" } });
-    const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
     const at = new Date("2026-11-30T12:00:00Z");
     const message = (messageId: string, mailboxes: string[]) =>
       pendingMessage(messageId, mailboxes, { at, streamId: messageId.split("-")[0]! });
@@ -252,13 +249,7 @@ describe("claimItems", () => {
     const room = Array.from({ length: 3 }, (_, i) =>
       message(`room-${i}`, ["carol@x.example", "dave@x.example", "erin@x.example"]),
     );
-    await recordPage({
-      connectorId: connector.id,
-      runId: run.id,
-      messages: [...chat, ...room],
-      keys: [],
-      checkpoint: { kind: "stream", streamId: "room", at, messageId: "room-2" },
-    });
+    const { connector, run } = await connectorWithMessages("probe", [...chat, ...room]);
     try {
       const { all } = await pendingMailboxes(connector.id, { minItems: 1000, limit: 8, allUpTo: 64 });
       const args = {
@@ -494,18 +485,13 @@ describe("claimItems", () => {
   });
 
   it("probes a mailbox from its oldest PENDING item, past the index entries of its items already done", async () => {
-    const connector = await db.connector.create({ data: { name: `${name}-mailbox-from`, createdBy: "test" } });
-    const run = await db.importRun.create({ data: { connectorId: connector.id, trigger: "MANUAL" } });
     const at = new Date("2026-11-30T12:00:00Z");
-    await recordPage({
-      connectorId: connector.id,
-      runId: run.id,
-      messages: Array.from({ length: 110 }, (_, i) =>
+    const { connector, run } = await connectorWithMessages(
+      "mailbox-from",
+      Array.from({ length: 110 }, (_, i) =>
         pendingMessage(`room-${i}`, ["desk@bank.example"], { at, streamId: "room" }),
       ),
-      keys: [],
-      checkpoint: { kind: "stream", streamId: "room", at, messageId: "room-109" },
-    });
+    );
     const imported = await db.importItem.findMany({
       where: { connectorId: connector.id },
       orderBy: { id: "asc" },

@@ -221,9 +221,10 @@ type ClaimArgs = {
   busiest?: readonly string[];
   /**
    * Every mailbox with a PENDING item, when there are few (see pendingMailboxes): the claim then
-   * probes each one's oldest items (by id, as for `busiest`) instead of walking the backlog, which late in a run is mostly the
-   * items of the mailboxes at their limit and passes every one of them (112,000 rows, 23 ms a claim at
-   * the end of a 200,000-message run). A mailbox missing from the list waits for the next count.
+   * probes each one's oldest items (by id, as for `busiest`) instead of walking the backlog, which
+   * late in a run is mostly the items of the mailboxes at their limit and passes every one of them
+   * (112,000 rows, 23 ms a claim at the end of a 200,000-message run). A mailbox missing from the list
+   * waits for the next count.
    */
   pendingMailboxes?: readonly string[];
   /** Where an oldest-first walk starts: no item before it was PENDING when it was read (see oldestPending). */
