@@ -5,6 +5,7 @@ import type Mail from "nodemailer/lib/mailer";
 import mimeFuncs from "nodemailer/lib/mime-funcs";
 import type MimeNode from "nodemailer/lib/mime-node";
 import qp from "nodemailer/lib/qp";
+import { base64Length } from "@/lib/base64";
 import { safeAddress, visibleFileName } from "./names";
 import type { AttachmentRef, AttachmentSource, EmailAddress, EmailModel } from "./types";
 
@@ -505,7 +506,7 @@ export function base64Lines(bytes: Buffer): Buffer {
 
 /** How many bytes base64Lines writes for `length` bytes. */
 function base64LinesLength(length: number): number {
-  return Math.ceil(length / 3) * 4 + 2 * lineBreaks(length);
+  return base64Length(length) + 2 * lineBreaks(length);
 }
 
 function lineBreaks(length: number): number {

@@ -1,4 +1,5 @@
 import { asBuffer } from "@/lib/async";
+import { base64Length } from "@/lib/base64";
 import { BodyParts, type BodyPart } from "./body-parts";
 
 /** A file to carry in a JSON body as `contentBytes`: its other fields, and its bytes. */
@@ -10,11 +11,6 @@ export type JsonFile = { fields: Record<string, unknown>; bytes: Uint8Array };
  * space, which counts toward the next full collection.
  */
 const PIECE_BYTES = 48 * 1024;
-
-/** Characters of the standard base64 of `bytes` bytes (padding included): 4 for every 3. */
-export function base64Length(bytes: number): number {
-  return Math.ceil(bytes / 3) * 4;
-}
 
 /**
  * The standard base64 of `bytes`, made piece by piece each time the body is sent (Node's encoder, 6-8

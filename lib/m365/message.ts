@@ -7,12 +7,13 @@ import {
   type AttachmentPlan,
   type AttachmentTarget,
 } from "./attachments";
+import { base64Length } from "@/lib/base64";
 import { send, sendOk, type GraphContext } from "./context";
 import { MailboxUnavailableError, tooLargeMessage } from "./errors";
 import { filterQuery, graphError, isSuccess, odataString } from "./graph";
 import type { ImportItem, ImportResult } from "./item";
 import type { BodyParts } from "./body-parts";
-import { base64Length, jsonWithFiles } from "./json-body";
+import { jsonWithFiles } from "./json-body";
 import { uploadLargeAttachment } from "./upload";
 
 /** Our MAPI property set; never change it, or items imported before could no longer be found by key. */
