@@ -8,10 +8,11 @@ import { totalRequests, transactionCost } from "./blob-requests";
 import { benchKills } from "./kill";
 import type { RssFlatness } from "./rss";
 import type { SandboxHost } from "./sandboxes";
-import { fmt, printTable } from "./table";
+import { fmt, printTable, type Row } from "./table";
 import { downloadLog, seedLedger, timePages, type LedgerShape } from "./dashboard";
 import { startWebApp } from "./web";
 import { loadavg } from "node:os";
+import { limitsSchema } from "../../sandbox/m365/options";
 import { CONNECTORS_PER_PAGE } from "@/lib/connectors";
 
 type Common = Pick<PipelineCase, "caDir" | "storageConnectionString" | "runOptions" | "log"> & { host: SandboxHost };
@@ -376,6 +377,7 @@ export async function killSection(
         figure: `mailbox items per second end to end (${fmt(workers)} worker process${workers > 1 ? "es" : ""} after the kills)`,
         value: fmt(f.itemsImported / (f.totalMs / 1000)),
       },
+      graphFloorRow(f.busiestMailboxItems, f.itemsImported, f.totalMs),
       {
         figure: "messages collected / readable in Symphony",
         value: `${fmt(f.messagesCollected)} / ${fmt(f.readableMessages)}`,
@@ -417,6 +419,24 @@ export async function killSection(
       },
     ],
   );
+}
+
+/**
+ * The least time Graph lets a run take, set by its busiest mailbox: Outlook's requests per window per
+ * app and mailbox (the sandbox's defaults, Microsoft's published limit), a window opened by the
+ * mailbox's first request, at least one request per item. No worker can beat the rate this caps.
+ */
+function graphFloorRow(busiestItems: number, items: number, totalMs: number): Row {
+  const { requestsPerWindow, requestWindowMs } = limitsSchema.parse({});
+  const floorSeconds = (Math.ceil(busiestItems / requestsPerWindow) - 1) * (requestWindowMs / 1000);
+  const figure = `the busiest mailbox's items; the least time Graph's ${fmt(requestsPerWindow)} requests per ${fmt(requestWindowMs / 60_000)} minutes per mailbox allow, and the rate that caps`;
+  if (floorSeconds <= 0) return { figure, value: `${fmt(busiestItems)}; one window, not bound` };
+  const ceiling = items / floorSeconds;
+  const share = (items / (totalMs / 1000) / ceiling) * 100;
+  return {
+    figure,
+    value: `${fmt(busiestItems)}; >= ${fmt(floorSeconds)} s; <= ${fmt(ceiling)} items/s (this run ${fmt(share)} % of it)`,
+  };
 }
 
 /** The machine's one-minute load average: on shared cores every figure above is that much slower. */
