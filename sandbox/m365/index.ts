@@ -68,6 +68,8 @@ export type M365Sandbox = {
   setFaults: (faults: Partial<Faults>) => void;
   reset: () => void;
   stats: () => Stats;
+  /** What each mailbox took of Outlook's limits per app per mailbox: requests admitted, bytes uploaded. */
+  mailboxUsage: () => Array<{ address: string; requests: number; uploadBytes: number }>;
   close: () => Promise<void>;
 };
 
@@ -178,6 +180,10 @@ export async function startM365Sandbox(input: M365SandboxOptions = {}): Promise<
     setFaults: controls.setFaults,
     reset: controls.reset,
     stats: () => structuredClone(state.stats),
+    mailboxUsage: () =>
+      throttle
+        .usage()
+        .map(({ mailboxId, ...usage }) => ({ address: state.findUser(mailboxId)?.mail ?? mailboxId, ...usage })),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

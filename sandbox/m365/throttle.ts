@@ -1,7 +1,17 @@
 import type { Limits } from "./options";
 
 type Window = { startedAt: number; used: number };
-type Bucket = { inFlight: number; requests: Window; uploads: Window };
+type Bucket = {
+  mailboxId: string;
+  inFlight: number;
+  requests: Window;
+  uploads: Window;
+  /** Requests and upload bytes admitted since the bucket was made (or reset), over every window. */
+  admitted: { requests: number; uploadBytes: number };
+};
+
+/** What one mailbox took of its app's limits: every request admitted, and the bytes they uploaded. */
+export type MailboxUsage = { mailboxId: string; requests: number; uploadBytes: number };
 
 export type ThrottleDecision =
   | { ok: true; release: () => void }
@@ -16,7 +26,9 @@ export function createThrottle(getLimits: () => Limits) {
     let found = buckets.get(key);
     if (!found) {
       found = {
+        mailboxId,
         inFlight: 0,
+        admitted: { requests: 0, uploadBytes: 0 },
         requests: { startedAt: Date.now(), used: 0 },
         uploads: { startedAt: Date.now(), used: 0 },
       };
@@ -70,6 +82,8 @@ export function createThrottle(getLimits: () => Limits) {
     b.inFlight += 1;
     b.requests.used += 1;
     b.uploads.used += uploadBytes;
+    b.admitted.requests += 1;
+    b.admitted.uploadBytes += uploadBytes;
     let released = false;
     return {
       ok: true,
@@ -80,7 +94,19 @@ export function createThrottle(getLimits: () => Limits) {
     };
   }
 
-  return { acquire, reset: () => buckets.clear() };
+  /** Every mailbox's usage, each app's added together. */
+  function usage(): MailboxUsage[] {
+    const byMailbox = new Map<string, MailboxUsage>();
+    for (const b of buckets.values()) {
+      const found = byMailbox.get(b.mailboxId) ?? { mailboxId: b.mailboxId, requests: 0, uploadBytes: 0 };
+      found.requests += b.admitted.requests;
+      found.uploadBytes += b.admitted.uploadBytes;
+      byMailbox.set(b.mailboxId, found);
+    }
+    return [...byMailbox.values()];
+  }
+
+  return { acquire, usage, reset: () => buckets.clear() };
 }
 
 export type Throttle = ReturnType<typeof createThrottle>;

@@ -14,7 +14,7 @@ import { seededRandom } from "../../sandbox/org";
 import { benchConnector } from "./pipeline";
 import { cpuByGroup, cpuDelta, type CpuGroups } from "./cpu";
 import { flatnessOf, type RssFlatness } from "./rss";
-import type { SandboxHost, SandboxPairOptions } from "./sandboxes";
+import type { MailboxUsage, SandboxHost, SandboxPairOptions } from "./sandboxes";
 import { buildWorker } from "../worker-build";
 
 export type KillFigures = {
@@ -27,8 +27,8 @@ export type KillFigures = {
   itemsDue: number;
   itemsImported: number;
   itemsFailed: number;
-  /** Items owed to the mailbox owed the most: Graph's budget per mailbox sets the run's least length. */
-  busiestMailboxItems: number;
+  /** What each mailbox took of Outlook's limits, as the sandbox counted it: they set the run's least length. */
+  mailboxUsage: MailboxUsage[];
   /** Pairs the ledger owes that no mailbox item carries. */
   missing: number;
   /** (mailbox, key) pairs held more than once. */
@@ -165,10 +165,6 @@ export async function benchKills(
     }
     for (const [key, held] of Object.entries(delivery.mailboxesByKey)) if (!owed.has(key)) unexpected += held;
     const items = await db.importItem.groupBy({ by: ["status"], where: { connectorId: connector.id }, _count: true });
-    const [busiest] = await db.$queryRaw<Array<{ items: bigint }>>`
-      SELECT count(*) AS items FROM "ImportItem"
-      WHERE "connectorId" = ${connector.id}::uuid AND status <> 'SKIPPED'
-      GROUP BY mailbox ORDER BY items DESC LIMIT 1`;
     const count = (status: string) => items.find((row) => row.status === status)?._count ?? 0;
     return {
       kills,
@@ -179,7 +175,7 @@ export async function benchKills(
       itemsDue: count("IMPORTED") + count("FAILED") + count("PENDING"),
       itemsImported: count("IMPORTED"),
       itemsFailed: count("FAILED"),
-      busiestMailboxItems: Number(busiest?.items ?? 0),
+      mailboxUsage: delivery.mailboxUsage,
       missing,
       duplicated: delivery.duplicated,
       unexpected,

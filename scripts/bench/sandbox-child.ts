@@ -109,7 +109,7 @@ function delivery(id: number): SandboxDelivery {
   const readableMessages = symphony.org.streams
     .filter((stream) => stream.botIsMember)
     .reduce((sum, stream) => sum + symphony.history(stream.id).filter((m) => m.diagnostic === undefined).length, 0);
-  return { mailboxesByKey, duplicated, readableMessages };
+  return { mailboxesByKey, duplicated, readableMessages, mailboxUsage: m365.mailboxUsage() };
 }
 
 function pair(id: number) {

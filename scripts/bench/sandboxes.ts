@@ -66,7 +66,11 @@ export type SandboxDelivery = {
   duplicated: string[];
   /** Messages of the streams the bot is in that the agent can decrypt. */
   readableMessages: number;
+  /** What each mailbox took of Outlook's limits per app and mailbox: requests admitted, bytes uploaded. */
+  mailboxUsage: MailboxUsage[];
 };
+
+export type MailboxUsage = { address: string; requests: number; uploadBytes: number };
 
 export type SandboxHost = {
   pid: number;
