@@ -1,5 +1,5 @@
 import { BATCH_MAX_REQUESTS } from "./batching";
-import { alreadyDone, listAll, send, type GraphContext } from "./context";
+import { alreadyDone, listAll, send, uploadBytesOf, type GraphContext } from "./context";
 import { graphError, isSuccess, type GraphResponse } from "./graph";
 import { readAll, type ImportAttachment } from "./item";
 import type { JsonFile } from "./json-body";
@@ -183,6 +183,11 @@ async function postBatch(target: AttachmentTarget, requests: Request[], all: Imp
     },
     {
       requestCount: () => pending.length,
+      // Counted for the first attempt's sub-requests: a retry sends fewer.
+      uploadBytes: requests.reduce(
+        (sum, request) => sum + uploadBytesOf({ method: "POST", path: url, body: request.body }),
+        0,
+      ),
       onSent: target.onSent,
       beforeRetry: async () => {
         pending = await stillMissing(target, pending, all);

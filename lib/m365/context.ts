@@ -1,4 +1,5 @@
 import { graphError, isSuccess, type GraphRequest, type GraphResponse, type GraphTransport } from "./graph";
+import { BodyParts } from "./body-parts";
 import type { Scheduler, ScheduleOptions } from "./scheduler";
 
 /** What every mailbox operation needs: a way to call Graph and the scheduler that paces the calls. */
@@ -11,7 +12,21 @@ export function send(
   request: GraphRequest,
   options?: ScheduleOptions<GraphResponse>,
 ): Promise<GraphResponse> {
-  return ctx.scheduler.schedule(mailbox, () => ctx.graph(request), options);
+  return ctx.scheduler.schedule(mailbox, () => ctx.graph(request), { uploadBytes: uploadBytesOf(request), ...options });
+}
+
+const UPLOADS = new Set(["POST", "PUT", "PATCH"]);
+
+/**
+ * The bytes a request uploads as Outlook counts them against a mailbox's 150 MB per 5 minutes: the
+ * body of every POST, PUT and PATCH, a message create's included
+ * (https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits).
+ */
+export function uploadBytesOf(request: GraphRequest): number {
+  const { method, body } = request;
+  if (!UPLOADS.has(method) || body === undefined) return 0;
+  if (Buffer.isBuffer(body) || body instanceof BodyParts) return body.length;
+  return Buffer.byteLength(typeof body === "string" ? body : JSON.stringify(body));
 }
 
 /** Like `send`, but any answer other than 2xx is thrown as GraphRequestError. */

@@ -38,7 +38,10 @@ export const defaultSchedulerOptions: SchedulerOptions = {
 export type ScheduleOptions<T> = {
   /** Graph requests this HTTP request carries (a $batch carries its sub-requests); asked before each attempt. */
   requestCount?: () => number;
-  /** Bytes this request uploads (a chunk PUT to an upload session), paced by the mailbox's upload budget. */
+  /**
+   * Bytes this request uploads (the body of a POST, PUT or PATCH: a create, a chunk PUT to an upload
+   * session), paced by the mailbox's upload budget.
+   */
   uploadBytes?: number;
   /**
    * For a request that may have taken effect although its answer was lost or a 5xx (a create):

@@ -17,6 +17,7 @@ import {
 
 const caDir = process.env.M365_SANDBOX_CA_DIR;
 const BOB = "bob@contoso.test";
+const CAROL = "carol@contoso.test";
 const MB = 1024 * 1024;
 
 describe("upload session details without a sandbox", () => {
@@ -56,6 +57,7 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("upload sessions aga
       mailboxes: [
         { address: ALICE, displayName: "Alice Archer" },
         { address: BOB, displayName: "Bob Baker" },
+        { address: CAROL, displayName: "Carol Chen" },
       ],
     });
   });
@@ -195,6 +197,26 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("upload sessions aga
       expect(sandbox.stats().throttled.upload).toBe(0);
       expect(scheduler.counters().throttled).toBe(0);
       await expectSameBytes(lookup.userId, result.graphMessageId, attachments);
+    }, 30_000);
+
+    it("counts every create's body against the budget, as Outlook does: a mailbox's creates never meet its upload 429s", async () => {
+      const budget = 2 * MB;
+      sandbox.setLimits({ uploadBytesPerWindow: budget, uploadWindowMs: WINDOW_MS });
+      const scheduler = createScheduler({ uploadBudget: { bytes: budget, windowMs: WINDOW_MS + 200 } });
+      const w = createMailboxWriter({ settings: settings(), scheduler });
+      const lookup = await w.resolveMailbox(CAROL);
+      if (!lookup.found) throw new Error("carol not found");
+      const folderId = await w.ensureSymphonyFolder(lookup.userId);
+      // 12 creates of about 540 KB each (a 400 KB file in base64): 6.4 MB, at least three windows.
+      const items = Array.from({ length: 12 }, (_, n) =>
+        item(`create-${n}`, { attachments: [bytesAttachment(`file-${n}.bin`, randomBytes(400 * 1024))] }),
+      );
+      const started = Date.now();
+      await Promise.all(items.map((one) => w.importMessage(lookup.userId, folderId, one, { firstAttempt: true })));
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2 * WINDOW_MS);
+      expect(sandbox.stats().throttled.upload).toBe(0);
+      expect(scheduler.counters().throttled).toBe(0);
+      expect(sandbox.items(CAROL)).toHaveLength(12);
     }, 30_000);
 
     it("without pacing, the same import meets 429s from the upload budget (the sandbox enforces it)", async () => {
