@@ -15,8 +15,8 @@ import {
   pendingItems,
   pendingMailboxes,
   oldestPending,
+  type ClaimArgs,
   type ClaimedItem,
-  type PendingKey,
 } from "./ledger";
 import { createOutcomeWriter, type OutcomeWriter } from "./outcome-writer";
 import { importItemFor, itemKey, stagedKey } from "./staged-item";
@@ -133,14 +133,8 @@ export async function deliverPending(
     },
     { everyMs: MAILBOXES_EVERY_MS, initial: { oldest: null, byMailbox: new Map<string, bigint>() } },
   );
-  const claim = (
-    limit: number,
-    {
-      probe,
-      from,
-      mailboxFrom,
-    }: { probe?: readonly string[]; from?: PendingKey; mailboxFrom?: Map<string, bigint> } = {},
-  ) =>
+  // Narrowed by what was read a while ago (see the loop); without it the claim walks the whole backlog.
+  const claim = (limit: number, narrowed: Pick<ClaimArgs, "pendingMailboxes" | "from" | "mailboxFrom"> = {}) =>
     claimItems({
       connectorId: ctx.connectorId,
       runId: ctx.runId,
@@ -155,9 +149,7 @@ export async function deliverPending(
       // everything recorded before them.
       newestFirst: collecting?.() ?? false,
       busiest: mailboxes.current().busiest,
-      pendingMailboxes: probe,
-      from,
-      mailboxFrom,
+      ...narrowed,
     });
   try {
     while (flight.errors.length === 0) {
@@ -168,12 +160,15 @@ export async function deliverPending(
         // few mailboxes with items left, or walks from the connector's oldest PENDING item. All were read
         // a while ago, maybe before items another worker recorded since: with nothing in flight, nothing
         // claimed must mean nothing left, so the claim then walks the whole backlog from its start.
+        // While collecting, the worker waits instead of returning, and the next read finds what this one
+        // missed: no walk again.
         const { oldest: from, byMailbox: mailboxFrom } = oldest.current();
-        const narrowed = collecting?.()
+        const isCollecting = collecting?.() ?? false;
+        const narrowed = isCollecting
           ? { mailboxFrom }
-          : { mailboxFrom, probe: mailboxes.current().all ?? undefined, from: from ?? undefined };
+          : { mailboxFrom, pendingMailboxes: mailboxes.current().all ?? undefined, from };
         let claimed = await claim(room, narrowed);
-        if (claimed.length === 0 && flight.size === 0) claimed = await claim(room);
+        if (claimed.length === 0 && flight.size === 0 && !isCollecting) claimed = await claim(room);
         for (const item of claimed) {
           flight.start(item, async () => {
             const entry = parsed.lease(stagedKey(item));

@@ -207,7 +207,7 @@ async function asClaim<T>(query: Prisma.Sql, tx?: Prisma.TransactionClient): Pro
   return rows;
 }
 
-type ClaimArgs = {
+export type ClaimArgs = {
   connectorId: string;
   runId: string;
   workerId: string;
