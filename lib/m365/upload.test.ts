@@ -85,14 +85,19 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("upload sessions aga
   const graphTransport = () =>
     createGraphTransport(parseM365Settings(settings()), createTokenProvider(parseM365Settings(settings())));
 
+  /** `address`'s user id and Symphony folder, through writer `w`. */
+  async function symphonyFolderOf(w: ReturnType<typeof createMailboxWriter>, address: string) {
+    const lookup = await w.resolveMailbox(address);
+    if (!lookup.found) throw new Error(`${address} not in the sandbox`);
+    return { userId: lookup.userId, folderId: await w.ensureSymphonyFolder(lookup.userId) };
+  }
+
   /** A message in `address`'s Symphony folder, and the ids the upload needs. */
   async function newMessage(address: string, key: string) {
     const w = createMailboxWriter({ settings: settings() });
-    const lookup = await w.resolveMailbox(address);
-    if (!lookup.found) throw new Error(`${address} not in the sandbox`);
-    const folderId = await w.ensureSymphonyFolder(lookup.userId);
-    const { graphMessageId } = await w.importMessage(lookup.userId, folderId, item(key), { firstAttempt: true });
-    return { userId: lookup.userId, messageId: graphMessageId, folderId };
+    const { userId, folderId } = await symphonyFolderOf(w, address);
+    const { graphMessageId } = await w.importMessage(userId, folderId, item(key), { firstAttempt: true });
+    return { userId, messageId: graphMessageId, folderId };
   }
 
   /** Every call the product makes to an upload URL (outlook.office.com in reality), by method. */
@@ -184,19 +189,15 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("upload sessions aga
       // The product's budget as Outlook's, its window a little longer for the time a chunk takes to arrive.
       const scheduler = createScheduler({ uploadBudget: { bytes: BUDGET, windowMs: WINDOW_MS + 200 } });
       const w = createMailboxWriter({ settings: settings(), scheduler });
-      const lookup = await w.resolveMailbox(ALICE);
-      if (!lookup.found) throw new Error("alice not found");
-      const folderId = await w.ensureSymphonyFolder(lookup.userId);
+      const { userId, folderId } = await symphonyFolderOf(w, ALICE);
       const attachments = twoLargeAttachments();
       const started = Date.now();
-      const result = await w.importMessage(lookup.userId, folderId, item("paced", { attachments }), {
-        firstAttempt: true,
-      });
+      const result = await w.importMessage(userId, folderId, item("paced", { attachments }), { firstAttempt: true });
       // 22 MB in 3.75 MiB chunks = 6 chunks, 2 per window: at least two windows waited.
       expect(Date.now() - started).toBeGreaterThanOrEqual(2 * WINDOW_MS);
       expect(sandbox.stats().throttled.upload).toBe(0);
       expect(scheduler.counters().throttled).toBe(0);
-      await expectSameBytes(lookup.userId, result.graphMessageId, attachments);
+      await expectSameBytes(userId, result.graphMessageId, attachments);
     }, 30_000);
 
     it("counts every create's body against the budget, as Outlook does: a mailbox's creates never meet its upload 429s", async () => {
@@ -204,15 +205,13 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("upload sessions aga
       sandbox.setLimits({ uploadBytesPerWindow: budget, uploadWindowMs: WINDOW_MS });
       const scheduler = createScheduler({ uploadBudget: { bytes: budget, windowMs: WINDOW_MS + 200 } });
       const w = createMailboxWriter({ settings: settings(), scheduler });
-      const lookup = await w.resolveMailbox(CAROL);
-      if (!lookup.found) throw new Error("carol not found");
-      const folderId = await w.ensureSymphonyFolder(lookup.userId);
+      const { userId, folderId } = await symphonyFolderOf(w, CAROL);
       // 12 creates of about 540 KB each (a 400 KB file in base64): 6.4 MB, at least three windows.
       const items = Array.from({ length: 12 }, (_, n) =>
         item(`create-${n}`, { attachments: [bytesAttachment(`file-${n}.bin`, randomBytes(400 * 1024))] }),
       );
       const started = Date.now();
-      await Promise.all(items.map((one) => w.importMessage(lookup.userId, folderId, one, { firstAttempt: true })));
+      await Promise.all(items.map((one) => w.importMessage(userId, folderId, one, { firstAttempt: true })));
       expect(Date.now() - started).toBeGreaterThanOrEqual(2 * WINDOW_MS);
       expect(sandbox.stats().throttled.upload).toBe(0);
       expect(scheduler.counters().throttled).toBe(0);
@@ -223,11 +222,9 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("upload sessions aga
       sandbox.setLimits({ uploadBytesPerWindow: BUDGET, uploadWindowMs: WINDOW_MS });
       const scheduler = createScheduler({ backoff: { baseMs: 10, maxMs: 50 } });
       const w = createMailboxWriter({ settings: settings(), scheduler });
-      const lookup = await w.resolveMailbox(BOB);
-      if (!lookup.found) throw new Error("bob not found");
-      const folderId = await w.ensureSymphonyFolder(lookup.userId);
+      const { userId, folderId } = await symphonyFolderOf(w, BOB);
       const attachments = twoLargeAttachments();
-      await w.importMessage(lookup.userId, folderId, item("unpaced", { attachments }), { firstAttempt: true });
+      await w.importMessage(userId, folderId, item("unpaced", { attachments }), { firstAttempt: true });
       expect(sandbox.stats().throttled.upload).toBeGreaterThan(0);
     }, 30_000);
   });
