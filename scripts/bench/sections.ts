@@ -438,7 +438,7 @@ function graphFloorRow(usage: MailboxUsage[], items: number, totalMs: number): R
       windowsAfterTheFirst(m.uploadBytes, limits.uploadBytesPerWindow, limits.uploadWindowMs),
     ),
   }));
-  const longest = floors.sort((a, b) => b.seconds - a.seconds)[0];
+  const longest = floors.sort((a, b) => b.seconds - a.seconds || b.requests - a.requests)[0];
   const figure = `the mailbox Graph holds longest: requests and bytes it took; the least time ${fmt(limits.requestsPerWindow)} requests per ${fmt(limits.requestWindowMs / 60_000)} minutes and ${mb(limits.uploadBytesPerWindow)} per ${fmt(limits.uploadWindowMs / 60_000)} minutes allow, and the rate that caps`;
   if (!longest || longest.seconds <= 0) return { figure, value: "every mailbox within one window: not bound" };
   const ceiling = items / longest.seconds;
