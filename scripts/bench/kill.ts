@@ -14,7 +14,7 @@ import { seededRandom } from "../../sandbox/org";
 import { benchConnector } from "./pipeline";
 import { cpuByGroup, cpuDelta, type CpuGroups } from "./cpu";
 import { flatnessOf, type RssFlatness } from "./rss";
-import type { MailboxUsage, SandboxHost, SandboxPairOptions } from "./sandboxes";
+import type { M365Stats, MailboxUsage, SandboxHost, SandboxPairOptions } from "./sandboxes";
 import { buildWorker } from "../worker-build";
 
 export type KillFigures = {
@@ -29,6 +29,8 @@ export type KillFigures = {
   itemsFailed: number;
   /** What each mailbox took of Outlook's limits, as the sandbox counted it: they set the run's least length. */
   mailboxUsage: MailboxUsage[];
+  /** Graph requests the sandbox refused with 429, by the limit they met. */
+  throttled: M365Stats["throttled"];
   /** Pairs the ledger owes that no mailbox item carries. */
   missing: number;
   /** (mailbox, key) pairs held more than once. */
@@ -149,6 +151,7 @@ export async function benchKills(
       .reduce((a, b) => (Math.max(b.firstHalf, b.lastHalf) > Math.max(a.firstHalf, a.lastHalf) ? b : a));
 
     const delivery = await host.delivery(pair.id);
+    const { m365 } = await host.stats(pair.id);
     const ledger = await db.$queryRaw<Array<{ messageId: string; due: bigint }>>`
       SELECT m."messageId", count(*) FILTER (WHERE i.status <> 'SKIPPED') AS due
       FROM "SourceMessage" m JOIN "ImportItem" i ON i."sourceMessageId" = m.id
@@ -176,6 +179,7 @@ export async function benchKills(
       itemsImported: count("IMPORTED"),
       itemsFailed: count("FAILED"),
       mailboxUsage: delivery.mailboxUsage,
+      throttled: m365.throttled,
       missing,
       duplicated: delivery.duplicated,
       unexpected,

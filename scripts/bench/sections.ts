@@ -379,6 +379,10 @@ export async function killSection(
       },
       graphFloorRow(f.mailboxUsage, f.itemsImported, f.totalMs),
       {
+        figure: "Graph requests refused with 429: mailbox concurrency / requests / upload bytes",
+        value: `${fmt(f.throttled.concurrency)} / ${fmt(f.throttled.requests)} / ${fmt(f.throttled.upload)}`,
+      },
+      {
         figure: "messages collected / readable in Symphony",
         value: `${fmt(f.messagesCollected)} / ${fmt(f.readableMessages)}`,
       },
