@@ -445,11 +445,11 @@ function graphFloorRow(usage: MailboxUsage[], items: number, totalMs: number): R
   const longest = floors.sort((a, b) => b.seconds - a.seconds || b.requests - a.requests)[0];
   const figure = `the mailbox Graph holds longest: requests and bytes it took; the least time ${fmt(limits.requestsPerWindow)} requests per ${fmt(limits.requestWindowMs / 60_000)} minutes and ${mb(limits.uploadBytesPerWindow)} per ${fmt(limits.uploadWindowMs / 60_000)} minutes allow, and the rate that caps`;
   if (!longest || longest.seconds <= 0) return { figure, value: "every mailbox within one window: not bound" };
-  const ceiling = items / longest.seconds;
-  const share = (items / (totalMs / 1000) / ceiling) * 100;
+  // The run's rate against the cap is the floor's share of the run's time.
+  const share = (longest.seconds / (totalMs / 1000)) * 100;
   return {
     figure,
-    value: `${fmt(longest.requests)} requests, ${mb(longest.uploadBytes)}; >= ${fmt(longest.seconds)} s; <= ${fmt(ceiling)} items/s (this run ${fmt(share)} % of it)`,
+    value: `${fmt(longest.requests)} requests, ${mb(longest.uploadBytes)}; >= ${fmt(longest.seconds)} s; <= ${fmt(items / longest.seconds)} items/s (this run ${fmt(share)} % of it)`,
   };
 }
 
