@@ -8,8 +8,10 @@ const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let cause = error; cause && typeof cause === "object"; cause = (cause as { cause?: unknown }).cause) {
-    const { code, message } = cause as { code?: unknown; message?: unknown };
+    const { code, syscall, message } = cause as { code?: unknown; syscall?: unknown; message?: unknown };
     if (typeof code === "string" && (UNAVAILABLE_SQLSTATES.test(code) || NETWORK_CODES.has(code))) return true;
+    // A stopped server removes its Unix socket: connecting to it then fails as a missing file.
+    if (code === "ENOENT" && syscall === "connect") return true;
     if (
       typeof message === "string" &&
       /Connection terminated|the database system is (shutting down|starting up)/i.test(message)

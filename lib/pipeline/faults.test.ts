@@ -106,11 +106,14 @@ describe.skipIf(!canRun)("runs through faults and restarts", () => {
     await step("collect started", async () => (await db.sourceMessage.count({ where: { connectorId } })) > 0);
     await servers!.restartAzurite();
     await step("import started", async () => (await imported()) > pairs * 0.05);
-    await servers!.restartPostgres();
+    // Down long enough for a job to end while it is: pg-boss then fails to write the job's end.
+    await servers!.restartPostgres(8000);
     await step("import resumed", async () => (await imported()) > pairs * 0.4);
     await servers!.restartAzurite();
     const run = await waitForRunEnd(runId, 120_000);
     expect(w.child.exitCode, `the worker died:\n${w.output()}`).toBeNull();
+    // A job ended while PostgreSQL was down, and the worker outlived pg-boss failing to record it.
+    expect(w.output()).toContain("database unavailable; the job is retried");
     await w.kill("SIGTERM");
 
     const ledger = await db.importItem.groupBy({ by: ["status"], where: { connectorId }, _count: true });

@@ -12,7 +12,8 @@ import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from "@/sandbox/po
 const root = path.resolve(import.meta.dirname, "../..");
 
 export type PrivateServers = {
-  restartPostgres(): Promise<void>;
+  /** Stops PostgreSQL, waits `downMs` (default 1 s) and starts it again. */
+  restartPostgres(downMs?: number): Promise<void>;
   restartAzurite(): Promise<void>;
   stop(): Promise<void>;
 };
@@ -34,9 +35,9 @@ export async function startPrivateServers(name: string): Promise<PrivateServers>
 
   return {
     // Both come back on the same port, where the clients (and the worker processes) expect them.
-    async restartPostgres() {
+    async restartPostgres(downMs = 1000) {
       await postgres.stop();
-      await sleep(1000);
+      await sleep(downMs);
       postgres = await start.postgres(postgres.port);
     },
     async restartAzurite() {
