@@ -7,11 +7,12 @@ export type HttpOutcome = { status: number; headers: Headers };
 export type SchedulerOptions = {
   /** Requests in flight at once per mailbox (Outlook allows 4 per app per mailbox). */
   perMailboxConcurrency: number;
-  /** Requests per mailbox per window (Outlook: 10,000 per 10 minutes). */
+  /** Requests per mailbox per window (Outlook: 10,000 per 10 minutes), every attempt counted: Graph counts refused ones too. */
   budget: { requests: number; windowMs: number };
   /**
-   * Upload-session bytes per mailbox per window (Outlook: 150 MB per 5 minutes per app per mailbox).
-   * Chunk PUTs wait for room here instead of meeting 429s that would stall the mailbox.
+   * Request-body bytes per mailbox per window (Outlook: 150 MB of POST, PUT and PATCH per 5 minutes
+   * per app per mailbox). Creates and chunk PUTs wait for room here instead of meeting 429s that would
+   * stall the mailbox.
    */
   uploadBudget: { bytes: number; windowMs: number };
   /** Requests in flight at once over all mailboxes. */

@@ -68,7 +68,7 @@ export type M365Sandbox = {
   setFaults: (faults: Partial<Faults>) => void;
   reset: () => void;
   stats: () => Stats;
-  /** What each mailbox took of Outlook's limits per app per mailbox: requests admitted, bytes uploaded. */
+  /** What each mailbox took of Outlook's limits per app per mailbox: requests (refused ones too), bytes admitted. */
   mailboxUsage: () => Array<{ address: string; requests: number; uploadBytes: number }>;
   close: () => Promise<void>;
 };

@@ -66,7 +66,7 @@ export type SandboxDelivery = {
   duplicated: string[];
   /** Messages of the streams the bot is in that the agent can decrypt. */
   readableMessages: number;
-  /** What each mailbox took of Outlook's limits per app and mailbox: requests admitted, bytes uploaded. */
+  /** What each mailbox took of Outlook's limits per app and mailbox: requests (refused ones too), bytes admitted. */
   mailboxUsage: MailboxUsage[];
 };
 

@@ -429,7 +429,7 @@ export async function killSection(
  * The least time Graph lets a run take, set by the mailbox it holds longest: Outlook's requests and
  * upload bytes (every POST, PUT and PATCH body) per window per app and mailbox, the sandbox's defaults
  * and Microsoft's published limits, a window opened by the mailbox's first request. What each mailbox
- * took is the sandbox's count of what it admitted. No worker can beat the rate this caps.
+ * took is the sandbox's count: every request, refused ones too, and the bytes it admitted. No worker can beat the rate this caps.
  */
 function graphFloorRow(usage: MailboxUsage[], items: number, totalMs: number): Row {
   const limits = limitsSchema.parse({});
