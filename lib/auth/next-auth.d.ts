@@ -2,7 +2,8 @@ import type { SessionUser } from "./roles";
 
 declare module "next-auth" {
   interface Session {
-    user: SessionUser;
+    /** Absent when the sign-in is past its lifetime. */
+    user?: SessionUser;
   }
 }
 
@@ -11,5 +12,7 @@ declare module "next-auth/jwt" {
     oid?: string;
     roles?: string[];
     tid?: string;
+    /** When the user signed in (seconds since the epoch); the session ends SIGN_IN_LIFETIME_SECONDS after. */
+    signedInAt?: number;
   }
 }

@@ -92,6 +92,17 @@ function entraProvider(c: Config): OAuthConfig<EntraProfile> {
   };
 }
 
+/**
+ * How long one sign-in lasts, however often its session cookie is renewed. Roles come from the ID token
+ * at sign-in only, so a role taken away in Entra applies at the next sign-in, at most this long after.
+ */
+export const SIGN_IN_LIFETIME_SECONDS = 8 * 60 * 60;
+
+/** Whether a session token's sign-in is recent enough to act on (tokens from before `signedInAt` are not). */
+export function signInIsCurrent(token: { signedInAt?: number }, nowMs = Date.now()): boolean {
+  return typeof token.signedInAt === "number" && nowMs / 1000 - token.signedInAt < SIGN_IN_LIFETIME_SECONDS;
+}
+
 let cached: NextAuthOptions | undefined;
 
 /** Built on first use so that a build without the Entra settings still succeeds. */
@@ -107,7 +118,7 @@ export function authOptionsFor(c: Config): NextAuthOptions {
   return {
     secret: required("NEXTAUTH_SECRET", c),
     providers: [entraProvider(c)],
-    session: { strategy: "jwt", maxAge: 8 * 60 * 60 },
+    session: { strategy: "jwt", maxAge: SIGN_IN_LIFETIME_SECONDS },
     pages: { signIn: "/signin", error: "/signin" },
     callbacks: {
       jwt({ token, profile }) {
@@ -117,10 +128,13 @@ export function authOptionsFor(c: Config): NextAuthOptions {
           token.roles = rolesFromClaims(claims);
           token.tid = claims.tid;
           token.email = claims.email ?? claims.preferred_username ?? token.email;
+          token.signedInAt = Math.floor(Date.now() / 1000);
         }
         return token;
       },
       session({ session, token }) {
+        // A sign-in past its lifetime is no one: pages send the browser to sign in again.
+        if (!signInIsCurrent(token)) return { expires: session.expires };
         session.user = {
           name: token.name ?? "",
           email: token.email ?? "",

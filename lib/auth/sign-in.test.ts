@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import NextAuth, { type NextAuthOptions, type Session } from "next-auth";
+import { decode, encode } from "next-auth/jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "@/lib/config";
 import type { M365Sandbox } from "@/sandbox/m365";
 import { TEST_APP_URL, TEST_REDIRECT_URIS, skipWithoutCa, startTestSandbox } from "@/sandbox/m365/test-support";
-import { authOptionsFor } from "./options";
+import { authOptionsFor, SIGN_IN_LIFETIME_SECONDS } from "./options";
 
 // Admin sign-in end to end: next-auth's own handler (as app/api/auth/[...nextauth] runs it) against the
 // Microsoft 365 sandbox's Entra ID, a person picked on its sign-in page, and the session that results.
@@ -49,8 +50,11 @@ async function nextAuth(
 }
 
 /** Signs in through the sandbox's sign-in page as `email`; the session, or where next-auth sent the browser instead. */
-async function signIn(options: NextAuthOptions, email: string): Promise<{ session?: Session; landedOn?: string }> {
-  const jar = new Map<string, string>();
+async function signIn(
+  options: NextAuthOptions,
+  email: string,
+  jar = new Map<string, string>(),
+): Promise<{ session?: Session; landedOn?: string }> {
   const { csrfToken } = (await nextAuth(options, jar, "/api/auth/csrf")).body as { csrfToken: string };
   const start = await nextAuth(options, jar, "/api/auth/signin/entra", {
     csrfToken,
@@ -128,6 +132,29 @@ describe.skipIf(skipWithoutCa)("admin sign-in against Entra ID (the M365 sandbox
     const reader = sandbox.signInUsers[1]!;
     const { session, landedOn } = await signIn(options, reader.email);
     expect(landedOn).toBeUndefined();
-    expect(session?.user.roles).toEqual(["Connector.Reader"]);
+    expect(session?.user?.roles).toEqual(["Connector.Reader"]);
+  });
+
+  it("ends a sign-in after its lifetime however often the session was renewed, so a role taken away applies", async () => {
+    const options = authOptionsFor(
+      settings({ ENTRA_CLIENT_ID: sandbox.app.clientId, ENTRA_CLIENT_SECRET: sandbox.app.clientSecret }),
+    );
+    const jar = new Map<string, string>();
+    const { session } = await signIn(options, sandbox.signInUsers[0]!.email, jar);
+    expect(session?.user?.roles).toEqual(["Connector.Admin"]);
+    const cookie = "next-auth.session-token";
+    const secret = options.secret!;
+    const signedIn = await decode({ token: jar.get(cookie), secret });
+    expect(signedIn?.signedInAt).toBeGreaterThan(Date.now() / 1000 - 60);
+
+    // The same token, renewed all along (next-auth renews it on every request), from a sign-in one lifetime ago.
+    const backdate = async (seconds: number) =>
+      jar.set(cookie, await encode({ token: { ...signedIn, signedInAt: signedIn!.signedInAt! - seconds }, secret }));
+    await backdate(SIGN_IN_LIFETIME_SECONDS - 60);
+    expect(((await nextAuth(options, jar, "/api/auth/session")).body as Session).user?.email).toBe(
+      sandbox.signInUsers[0]!.email,
+    );
+    await backdate(SIGN_IN_LIFETIME_SECONDS);
+    expect(((await nextAuth(options, jar, "/api/auth/session")).body as Session).user).toBeUndefined();
   });
 });

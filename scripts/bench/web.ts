@@ -64,6 +64,7 @@ export async function startWebApp(
       email: "bench@bank.example",
       oid: "bench-admin",
       roles: ["Connector.Admin"],
+      signedInAt: Math.floor(Date.now() / 1000),
     },
   });
   return {
