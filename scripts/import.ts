@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { db } from "@/lib/db";
-import { openRun } from "@/lib/jobs";
+import { openRun, reofferRun, stopJobQueue } from "@/lib/jobs";
 import { failRun, runImport, type RunProgress } from "@/lib/pipeline";
 import { errorMessage } from "@/lib/errors";
 
@@ -55,7 +55,14 @@ try {
 } catch (error) {
   process.stderr.write("\n");
   if (interrupt.signal.aborted) {
-    console.error(`Interrupted; run ${run.id} stays RUNNING and resumes with the next import of "${name}".`);
+    // Handed over to the workers, so that the connector's next runs are not blocked by it.
+    const handedOver = await reofferRun(run, { force: true }).catch(() => false);
+    console.error(
+      handedOver
+        ? `Interrupted; run ${run.id} stays RUNNING and a worker resumes it where it stopped.`
+        : `Interrupted; run ${run.id} stays RUNNING and resumes with the next import of "${name}".`,
+    );
+    await stopJobQueue();
   } else if (created) {
     await failRun(run.id, error).catch(() => {});
     console.error(`Import failed: ${errorMessage(error)}`);

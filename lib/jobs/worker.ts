@@ -29,6 +29,7 @@ import {
   type ImportJob,
 } from "./definitions";
 import { defaultRunJobRecovery, expireUnrenewedJobs, keepJobAlive, type RunJobRecovery } from "./heartbeat";
+import { reofferJoblessRuns } from "./request";
 import { enqueueDueImports } from "./schedule";
 import {
   defaultHealthSettings,
@@ -191,6 +192,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   await boss.work(SCHEDULER_QUEUE, async () => {
     const queued = await enqueueDueImports();
     if (queued.length > 0) log.info({ queued }, "scheduled imports queued");
+    await reofferJoblessRuns();
   });
   await boss.schedule(RETENTION_QUEUE, "17 3 * * *");
   await boss.work(RETENTION_QUEUE, async () => {
