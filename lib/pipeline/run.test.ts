@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { simpleParser } from "mailparser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { messageIdFor } from "@/lib/convert";
@@ -8,7 +9,7 @@ import { createTokenProvider, parseM365Settings } from "@/lib/m365";
 import { createSymphonyClient } from "@/lib/symphony";
 import { runImport, type RunProgress } from "./run";
 import { itemKey, openStagedMime } from "./staged-item";
-import { canRun, startHarness, type Harness } from "@/lib/testing";
+import { canRun, exactlyOnceProblems, startHarness, type Harness } from "@/lib/testing";
 
 if (!canRun)
   console.warn(
@@ -285,3 +286,34 @@ function toSecond(epochMs: number): number {
 function sha256(bytes: Buffer): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
+
+describe.skipIf(!canRun)("a try that fails as its collect ends", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ seed: "pipeline-run-stop", users: 8, messages: 80 });
+  });
+  afterAll(() => h?.close());
+
+  it("stops its import before it fails, and the next try imports every pair once", async () => {
+    const runId = await h.newRun();
+    // Slow Graph: the import is far from done when collect ends.
+    h.m365.setFaults({ latencyMs: 300 });
+    const firstTry = runImport(runId, {
+      workerId: "first-try",
+      environment: h.environment,
+      delivery: { claimSeconds: 2 },
+      onCollected: () => Promise.reject(new Error("helper jobs not queued")),
+    });
+    await expect(firstTry).rejects.toThrow("helper jobs not queued");
+    expect(await db.importItem.count({ where: { connectorId: h.connector.id, status: "PENDING" } })).toBeGreaterThan(0);
+    const sent = h.m365.stats().graphRequests;
+    await sleep(1500);
+    expect(h.m365.stats().graphRequests, "Graph requests after the try failed").toBe(sent);
+
+    h.m365.setFaults({ latencyMs: 0 });
+    const summary = await runImport(runId, { workerId: "second-try", environment: h.environment });
+    expect(summary.status).toBe("SUCCEEDED");
+    expect((await exactlyOnceProblems(h)).problems).toEqual([]);
+  });
+});

@@ -134,10 +134,17 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
   }
 
   progress.phase = "import";
-  progress.itemsTotal =
-    progress.itemsDone + (await db.importItem.count({ where: { connectorId: connector.id, status: "PENDING" } }));
-  report();
-  await options.onCollected?.();
+  try {
+    progress.itemsTotal =
+      progress.itemsDone + (await db.importItem.count({ where: { connectorId: connector.id, status: "PENDING" } }));
+    report();
+    await options.onCollected?.();
+  } catch (error) {
+    // The try ends here: its import must not go on beside the retry.
+    stopImport.abort();
+    await importing;
+    throw error;
+  }
   await importing;
   if (failure) throw failure.error;
 
