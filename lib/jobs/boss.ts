@@ -13,8 +13,14 @@ export async function startBoss(options: { maintenanceIntervalSeconds?: number }
     ...options,
   });
   boss.on("error", (error) => console.error("pg-boss:", error.message));
-  await boss.start();
-  for (const queue of JOB_QUEUES) await boss.createQueue(queue);
+  try {
+    await boss.start();
+    for (const queue of JOB_QUEUES) await boss.createQueue(queue);
+  } catch (error) {
+    // A started instance keeps its pool and timers: the next try would add another beside it.
+    await boss.stop({ graceful: false, wait: false }).catch(() => {});
+    throw error;
+  }
   return boss;
 }
 

@@ -47,6 +47,12 @@ describe("isDatabaseUnavailable", () => {
     expect(isDatabaseUnavailable(error)).toBe(true);
   });
 
+  it("recognises a database host name that does not resolve (a container restarting)", async () => {
+    const error = await clientError({ host: "postgres.invalid", port: 5432 });
+    expect((error as { code?: string }).code).toMatch(/^(ENOTFOUND|EAI_AGAIN)$/);
+    expect(isDatabaseUnavailable(error)).toBe(true);
+  });
+
   it("recognises the same error wrapped as another's cause", async () => {
     const error = await clientError({ host: socketDir, port: 5432 });
     expect(isDatabaseUnavailable(new Error("job not completed", { cause: error }))).toBe(true);

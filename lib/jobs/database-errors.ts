@@ -1,6 +1,16 @@
 /** SQLSTATE classes and codes of a database that is gone for a moment (restart, failover, network). */
 const UNAVAILABLE_SQLSTATES = /^(08...|57P0[1-3]|53300)$/;
-const NETWORK_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"]);
+// ENOTFOUND and EAI_AGAIN: a container's host name is gone from DNS while it restarts.
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
 
 /**
  * Whether an error only says that PostgreSQL could not be reached or dropped the connection: work
