@@ -98,3 +98,29 @@ describe("nodeHttpHandler", () => {
     }
   });
 });
+
+describe("nodeHttpHandler's idle timeout", () => {
+  it("drops a request whose connection stays silent, so that the scheduler retries it", async () => {
+    const dir = process.env.M365_SANDBOX_CA_DIR!;
+    const server = https.createServer(
+      { cert: readFileSync(path.join(dir, "server.crt")), key: readFileSync(path.join(dir, "server.key")) },
+      () => {}, // reads the request, never answers
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const context = {
+        request: `https://localhost:${port}/v1.0/users/a@bank.example/messages`,
+        options: { method: "POST", headers: { "content-type": "application/json" }, body: "{}" },
+      } as unknown as Context;
+      const started = Date.now();
+      await expect(nodeHttpHandler(new https.Agent(), 500).execute(context)).rejects.toThrow(
+        "Graph sent and received nothing for 0.5 s: POST dropped",
+      );
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});

@@ -3,6 +3,13 @@ import type { ClientRequest } from "node:http";
 import type { Context, Middleware } from "@microsoft/microsoft-graph-client";
 import { BodyParts } from "./body-parts";
 
+/**
+ * How long a Graph connection may stay silent (nothing sent, nothing received) before the request is
+ * dropped and retried as a network error. Graph's own gateway answers 504 well before this; a request
+ * that hangs would otherwise hold its mailbox's slot, and its run, for good.
+ */
+export const GRAPH_IDLE_TIMEOUT_MS = 120_000;
+
 /** Answers that carry no body (the Response constructor refuses one for them). */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
@@ -14,6 +21,7 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  */
 export function nodeHttpHandler(
   agent: https.Agent = new https.Agent({ keepAlive: true, maxSockets: 256 }),
+  idleTimeoutMs = GRAPH_IDLE_TIMEOUT_MS,
 ): Middleware {
   return {
     async execute(context: Context) {
@@ -25,7 +33,7 @@ export function nodeHttpHandler(
       const single = requestBody(options.body);
       const body = parts ?? (single && new BodyParts([single]));
       if (body) headers["content-length"] = String(body.length);
-      context.response = await send(agent, url, options.method ?? "GET", headers, body);
+      context.response = await send(agent, url, options.method ?? "GET", headers, body, idleTimeoutMs);
     },
   };
 }
@@ -75,6 +83,7 @@ function send(
   method: string,
   headers: Record<string, string>,
   body: BodyParts | undefined,
+  idleTimeoutMs: number,
 ): Promise<Response> {
   return new Promise((resolve, reject) => {
     const request = https.request(url, { method, headers, agent }, (response) => {
@@ -97,6 +106,9 @@ function send(
       });
     });
     request.once("error", reject);
+    request.setTimeout(idleTimeoutMs, () =>
+      request.destroy(new Error(`Graph sent and received nothing for ${idleTimeoutMs / 1000} s: ${method} dropped`)),
+    );
     writeBody(request, body).catch((error: unknown) => request.destroy(error as Error));
   });
 }
