@@ -1,4 +1,4 @@
-import { errorMessage } from "@/lib/errors";
+import { errorMessage, redactCredentials } from "@/lib/errors";
 import { logger } from "@/lib/logger";
 import type { CheckResult, Outcome } from "./types";
 
@@ -55,8 +55,6 @@ function errorName(error: unknown): string {
  */
 export function scrub(text: string, secrets: readonly string[]): string {
   const pieces = secrets.flatMap((secret) => [secret, ...secret.split(/\r?\n/)]).filter((piece) => piece.length >= 8);
-  let result = pieces.reduce((current, piece) => current.split(piece).join("[hidden]"), text);
-  result = result.replace(/(\w+:\/\/[^:/@\s]+:)[^@\s]+@/g, "$1[hidden]@");
-  result = result.replace(/(AccountKey|SharedAccessSignature|sig)=[^;&\s]+/gi, "$1=[hidden]");
-  return result;
+  const result = pieces.reduce((current, piece) => current.split(piece).join("[hidden]"), text);
+  return redactCredentials(result);
 }
