@@ -28,3 +28,27 @@ export async function checkHealth(settings: DoctorSettings = doctorSettingsFromC
   const result = { database: component(database), blobStore: component(blobStore) };
   return { ok: result.database.ok && result.blobStore.ok, ...result };
 }
+
+/**
+ * checkHealth as the public GET /api/health runs it: one check at a time however many ask, and a
+ * healthy answer reused for `healthyForMs`, so that a flood of requests from anyone cannot open a
+ * database connection each. An unhealthy answer is not reused: the next request checks again.
+ */
+export function sharedHealthCheck(check: () => Promise<Health> = () => checkHealth(), healthyForMs = 5_000) {
+  let latest: Promise<Health> | undefined;
+  let checking = false;
+  let reuseUntil = 0;
+  return (): Promise<Health> => {
+    if (latest && (checking || Date.now() < reuseUntil)) return latest;
+    checking = true;
+    latest = check().finally(() => (checking = false));
+    latest.then(
+      (health) => (reuseUntil = health.ok ? Date.now() + healthyForMs : 0),
+      () => (reuseUntil = 0),
+    );
+    return latest;
+  };
+}
+
+/** The process's shared check for GET /api/health. */
+export const publicHealth = sharedHealthCheck();

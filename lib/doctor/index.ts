@@ -2,7 +2,7 @@
 // page and GET /api/health (its database and storage probes).
 export { runDoctor, type DoctorOptions } from "./run";
 export { doctorSettingsFromConfig, type DoctorSettings } from "./settings";
-export { checkHealth, type ComponentHealth, type Health } from "./health";
+export { checkHealth, publicHealth, sharedHealthCheck, type ComponentHealth, type Health } from "./health";
 export { latestDoctorReport, runDoctorAndKeep } from "./latest";
 export { REQUIRED_ROLES, type AppRegistration, type MicrosoftSettings } from "./microsoft";
 export type { CheckGroup, CheckResult, CheckStatus, DoctorReport } from "./types";

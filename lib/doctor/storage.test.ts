@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { canRun, createDatabase } from "@/lib/testing";
 import { freePort } from "@/sandbox/ports";
-import { checkHealth, runDoctor, type DoctorSettings } from "./index";
+import { checkHealth, runDoctor, sharedHealthCheck, type DoctorSettings } from "./index";
 import { checkOf, testSettings } from "./test-support";
 
 // The database and blob storage checks against the real PostgreSQL and Azurite of the tests, each
@@ -156,5 +156,26 @@ describe.skipIf(!canRun)("doctor: storage and database", () => {
       database: { ok: false, error: "down: an admin sees why on the Health page or with npm run doctor" },
       blobStore: { ok: false, error: "down: an admin sees why on the Health page or with npm run doctor" },
     });
+  });
+
+  it("GET /api/health checks once for many requests at a time, reuses a healthy answer, never an unhealthy one", async () => {
+    let checks = 0;
+    const counted = (of: DoctorSettings) => () => (checks++, checkHealth(of));
+    const healthy = sharedHealthCheck(counted(settings()), 60_000);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => healthy()));
+    expect(answers.every((health) => health.ok)).toBe(true);
+    await healthy();
+    expect(checks).toBe(1);
+
+    checks = 0;
+    const port = await freePort();
+    const down = sharedHealthCheck(
+      counted(settings({ database: { url: `postgresql://connector:secret@127.0.0.1:${port}/connector` } })),
+      60_000,
+    );
+    const [first, second] = await Promise.all([down(), down()]);
+    expect([first.ok, second.ok, checks]).toEqual([false, false, 1]);
+    await down();
+    expect(checks).toBe(2);
   });
 });

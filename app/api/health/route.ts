@@ -1,10 +1,10 @@
-import { checkHealth } from "@/lib/doctor";
+import { publicHealth } from "@/lib/doctor";
 
 export const dynamic = "force-dynamic";
 
 /** Liveness of the parts the product needs: 200 when all are up, 503 naming what is down. */
 export async function GET() {
-  const health = await checkHealth();
+  const health = await publicHealth();
   const down = Object.entries({ database: health.database, blobStore: health.blobStore })
     .filter(([, component]) => !component.ok)
     .map(([name]) => name);
