@@ -30,6 +30,18 @@ test("every response carries the security headers", async ({ request, page }) =>
   expect(responses[0]!.headers()["strict-transport-security"]).toBeUndefined();
 });
 
+test("the sign-in page shows only its own words, whatever its query string holds", async ({ page }) => {
+  // A repeated parameter arrives as a list, and an error name may be any property of an object.
+  for (const query of ["callbackUrl=/a&callbackUrl=/b", "error=constructor", "error=OAuthCallback&error=x"]) {
+    const response = await page.goto(`/signin?${query}`);
+    expect(response?.status(), query).toBe(200);
+    await expect(page.getByRole("button", { name: "Sign in with Microsoft" }), query).toBeVisible();
+  }
+  await page.goto("/signin?error=constructor");
+  await expect(page.getByText("Sign-in failed. Try again.")).toBeVisible();
+  await expect(page.locator("main")).not.toContainText("function");
+});
+
 test("pages run under the nonce policy without violations and cannot be framed", async ({ page, baseURL }) => {
   const violations: string[] = [];
   page.on("console", (message) => {

@@ -1,9 +1,16 @@
 import type { Metadata } from "next";
 import { redirect } from "next/navigation";
+import { z } from "zod";
 import { SignInButton } from "@/components/shell/SignInButton";
 import { currentUser } from "@/lib/auth";
 
 export const metadata: Metadata = { title: "Sign in" };
+
+/** The query string as next-auth sends it back; anything else (a repeated or odd parameter) is ignored. */
+const signInParams = z.object({
+  error: z.string().optional().catch(undefined),
+  callbackUrl: z.string().optional().catch(undefined),
+});
 
 const errors: Record<string, string> = {
   OAuthCallback: "Microsoft sign-in did not complete. Try again.",
@@ -14,9 +21,9 @@ const errors: Record<string, string> = {
 export default async function SignInPage({
   searchParams,
 }: {
-  searchParams: Promise<{ error?: string; callbackUrl?: string }>;
+  searchParams: Promise<Record<string, string | string[] | undefined>>;
 }) {
-  const { error, callbackUrl } = await searchParams;
+  const { error, callbackUrl } = signInParams.parse(await searchParams);
   if (await currentUser()) redirect("/connectors");
   const target = callbackUrl?.startsWith("/") ? callbackUrl : "/connectors";
   return (
@@ -29,7 +36,7 @@ export default async function SignInPage({
         </p>
         {error && (
           <p role="alert" className="mt-4 rounded border border-red-300 bg-red-50 p-3 text-red-800">
-            {errors[error] ?? "Sign-in failed. Try again."}
+            {(Object.hasOwn(errors, error) && errors[error]) || "Sign-in failed. Try again."}
           </p>
         )}
         <div className="mt-6">

@@ -11,7 +11,9 @@ export const metadata: Metadata = { title: "Admin consent" };
 
 /** Our own words for the refusal; nothing from the query string is shown as the page's message. */
 function refusalText(reason: string | undefined): string {
-  return reason && reason in CONSENT_REFUSALS ? CONSENT_REFUSALS[reason as ConsentRefusal] : CONSENT_REFUSALS.declined;
+  return reason && Object.hasOwn(CONSENT_REFUSALS, reason)
+    ? CONSENT_REFUSALS[reason as ConsentRefusal]
+    : CONSENT_REFUSALS.declined;
 }
 
 export default async function ConsentPage({ searchParams }: { searchParams: WizardSearchParams }) {
