@@ -20,11 +20,16 @@ export const db: PrismaClient = new Proxy({} as PrismaClient, {
 
 /**
  * A few plain pg connections for what Prisma cannot do: reading a large result through a server-side
- * cursor (the status log), with rows as arrays of text.
+ * cursor (the status log), with rows as arrays of text. One more use than it holds waits at most
+ * `connectionTimeoutMillis` for one to come back, then fails with "timeout exceeded when trying to connect".
  */
 export function pgPool(): pg.Pool {
   if (!globalForPrisma.pgPool) {
-    globalForPrisma.pgPool = new pg.Pool({ connectionString: required("DATABASE_URL"), max: 4 });
+    globalForPrisma.pgPool = new pg.Pool({
+      connectionString: required("DATABASE_URL"),
+      max: 8,
+      connectionTimeoutMillis: 10_000,
+    });
     // An idle connection the server closed (a restart) is dropped by the pool; the next use opens another.
     globalForPrisma.pgPool.on("error", () => {});
   }

@@ -2,7 +2,13 @@ import { parse as parseCsv } from "csv-parse/sync";
 import { afterAll, describe, expect, it } from "vitest";
 import { db, pgPool } from "@/lib/db";
 import { csvLine } from "./csv";
-import { STATUS_LOG_HEADER, statusLogFilterSchema, statusLogStream, type StatusLogFilter } from "./status-log";
+import {
+  STATUS_LOG_HEADER,
+  StatusLogBusyError,
+  statusLogFilterSchema,
+  statusLogStream,
+  type StatusLogFilter,
+} from "./status-log";
 
 const parse = (query: string) => statusLogFilterSchema.safeParse(Object.fromEntries(new URLSearchParams(query)));
 const problems = (query: string) => {
@@ -30,7 +36,7 @@ describe("the status log download", () => {
 
   type Row = Record<string, string>;
   const csv = async (connectorId: string, filter: StatusLogFilter = {}) =>
-    new Response(statusLogStream(connectorId, filter)).text();
+    new Response(await statusLogStream(connectorId, filter)).text();
   const rows = async (connectorId: string, filter: StatusLogFilter = {}) =>
     parseCsv<Row>(await csv(connectorId, filter), { columns: true });
 
@@ -345,11 +351,27 @@ describe("the status log download", () => {
     expect(await rows(connector.id, { to: "2026-10-31" })).toEqual([]);
 
     // A download stopped half way (the browser went away) gives its database connection back.
-    const reader = statusLogStream(connector.id, {}).getReader();
+    const reader = (await statusLogStream(connector.id, {})).getReader();
     await reader.read(); // the header
     expect((await reader.read()).value?.length).toBeGreaterThan(0);
     await reader.cancel();
     expect(pgPool().totalCount).toBeGreaterThan(0);
     expect(pgPool().idleCount).toBe(pgPool().totalCount);
   });
+
+  it("tells a download that cannot start that every connection is in use, and starts it once one is given back", async () => {
+    const connector = await db.connector.create({ data: { name: `log-busy-${Date.now()}`, createdBy: "test" } });
+    // Readers that stopped reading: each holds a connection until it is cancelled or idle for 5 minutes.
+    const stalled = await Promise.all(
+      Array.from({ length: pgPool().options.max }, async () => (await statusLogStream(connector.id, {})).getReader()),
+    );
+    const started = Date.now();
+    await expect(statusLogStream(connector.id, {})).rejects.toThrow(StatusLogBusyError);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(9_000); // it waited for a connection first
+    await stalled.pop()!.cancel();
+    const text = await new Response(await statusLogStream(connector.id, {})).text();
+    expect(text).toBe(`${STATUS_LOG_HEADER.join(",")}\r\n`);
+    for (const reader of stalled) await reader.cancel();
+    expect(pgPool().idleCount).toBe(pgPool().totalCount);
+  }, 30_000);
 });

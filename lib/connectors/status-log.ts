@@ -5,6 +5,7 @@
 import { z } from "zod";
 import pg from "pg";
 import { db, pgPool } from "@/lib/db";
+import { errorMessage } from "@/lib/errors";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { parseCoverage } from "@/lib/pipeline";
 import { PLAIN_CELL, csvCell, csvIdCell, csvLine } from "./csv";
@@ -244,7 +245,11 @@ function logWriter() {
  * A download left idle gives its connection back after a while; `close` ends it early.
  */
 async function openLogCursor(connectorId: string, filter: StatusLogFilter) {
-  const client = await pgPool().connect();
+  const client = await pgPool()
+    .connect()
+    .catch((error: unknown) => {
+      throw /timeout exceeded when trying to connect/.test(errorMessage(error)) ? new StatusLogBusyError() : error;
+    });
   const writer = logWriter();
   let done = false;
   // The server may end the connection between two pages (the idle timeout below, a restart): the page
@@ -361,10 +366,25 @@ async function notReadLines(connectorId: string, filter: StatusLogFilter): Promi
     .join("");
 }
 
-/** Streams the CSV (header first), one page of the cursor per pull. */
-export function statusLogStream(connectorId: string, filter: StatusLogFilter): ReadableStream<Uint8Array> {
+/** Every connection for status-log downloads is in use (each download holds one while it runs). */
+export class StatusLogBusyError extends Error {
+  constructor() {
+    super("Too many status-log downloads are running at once. Try again in a minute.");
+    this.name = "StatusLogBusyError";
+  }
+}
+
+/**
+ * Streams the CSV (header first), one page of the cursor per pull. The cursor is opened before the
+ * stream is returned, so that a download that cannot start (StatusLogBusyError) is answered as such
+ * instead of as a file that breaks off after its header.
+ */
+export async function statusLogStream(
+  connectorId: string,
+  filter: StatusLogFilter,
+): Promise<ReadableStream<Uint8Array>> {
   const encoder = new TextEncoder();
-  let cursor: Awaited<ReturnType<typeof openLogCursor>> | undefined;
+  const cursor = filter.status === "NOT_READ" ? undefined : await openLogCursor(connectorId, filter);
   let headerSent = false;
   const finish = async (controller: ReadableStreamDefaultController<Uint8Array>) => {
     const lines = await notReadLines(connectorId, filter);
@@ -378,9 +398,7 @@ export function statusLogStream(connectorId: string, filter: StatusLogFilter): R
         controller.enqueue(encoder.encode(csvLine(STATUS_LOG_HEADER)));
         return;
       }
-      if (filter.status === "NOT_READ") return finish(controller);
-      cursor ??= await openLogCursor(connectorId, filter);
-      const bytes = await cursor.next();
+      const bytes = await cursor?.next();
       if (!bytes) return finish(controller);
       controller.enqueue(bytes);
     },

@@ -147,7 +147,7 @@ describe.skipIf(!canRun)("the conversations of the service account", () => {
     const refused = parseCoverage(latest.coverage)!.refused;
     type Row = Record<string, string>;
     const log = async (query: Record<string, string>) =>
-      parse<Row>(await new Response(statusLogStream(h.connector.id, query)).text(), { columns: true });
+      parse<Row>(await new Response(await statusLogStream(h.connector.id, query)).text(), { columns: true });
 
     const notRead = (await log({})).filter((row) => row.status === "NOT_READ");
     expect(notRead.map((row) => row.stream).sort()).toEqual(refused.map((s) => `${s.type} ${s.id}`).sort());

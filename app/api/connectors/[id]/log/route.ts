@@ -1,6 +1,6 @@
 import type { NextRequest } from "next/server";
 import { sessionForRequest } from "@/lib/auth";
-import { statusLogFileName, statusLogFilterSchema, statusLogStream } from "@/lib/connectors";
+import { StatusLogBusyError, statusLogFileName, statusLogFilterSchema, statusLogStream } from "@/lib/connectors";
 
 /** Status log download: ?run=<id>&from=YYYY-MM-DD&to=YYYY-MM-DD&status=imported|skipped|failed|pending (any case). */
 export async function GET(request: NextRequest, { params }: { params: Promise<{ id: string }> }) {
@@ -15,7 +15,14 @@ export async function GET(request: NextRequest, { params }: { params: Promise<{ 
     );
   const fileName = await statusLogFileName(id, filter.data);
   if (!fileName) return Response.json({ error: "Unknown connector." }, { status: 404 });
-  return new Response(statusLogStream(id, filter.data), {
+  let csv: ReadableStream<Uint8Array>;
+  try {
+    csv = await statusLogStream(id, filter.data);
+  } catch (error) {
+    if (!(error instanceof StatusLogBusyError)) throw error;
+    return Response.json({ error: error.message }, { status: 503, headers: { "retry-after": "60" } });
+  }
+  return new Response(csv, {
     headers: {
       "content-type": "text/csv; charset=utf-8",
       "content-disposition": `attachment; filename="${fileName}"`,
