@@ -15,9 +15,24 @@ const REDACT = [
   "keyManagerToken",
   "authorization",
   "Authorization",
-].flatMap((key) => [key, `*.${key}`, `*.*.${key}`]);
+  "passphrase",
+  "pgpPassphrase",
+  "pgpPrivateKey",
+  "privateKeyPassphrase",
+  "sftpPassword",
+  "sftpPrivateKeyPem",
+  "connectionString",
+  "uploadUrl",
+  "signedUrl",
+  "secret",
+].flatMap((key) => [key, `*.${key}`, `*.*.${key}`, `*.*.*.${key}`]);
 
 let root: pino.Logger | undefined;
+
+/** A logger that writes secrets under any of REDACT's names as "[Redacted]", up to four levels deep. */
+export function createLogger(level: string, destination?: pino.DestinationStream): pino.Logger {
+  return pino({ level, redact: { paths: REDACT, censor: "[Redacted]" } }, destination);
+}
 
 /**
  * The process's logger, made on first use: reading the configuration when this module loads would fix
@@ -25,7 +40,7 @@ let root: pino.Logger | undefined;
  */
 export const logger: pino.Logger = new Proxy({} as pino.Logger, {
   get(_, property) {
-    root ??= pino({ level: config().LOG_LEVEL, redact: { paths: REDACT, censor: "[Redacted]" } });
+    root ??= createLogger(config().LOG_LEVEL);
     const value: unknown = Reflect.get(root, property, root);
     return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(root) : value;
   },
