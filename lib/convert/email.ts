@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { toUrlSafeBase64 } from "@/lib/base64";
 import { FROM_ADDRESS_HEADER, SENDER_ID_HEADER, TO_HEADER } from "./headers";
 import { ORIGINAL_DATA_FILE, ORIGINAL_DATA_ID, ORIGINAL_MESSAGE_FILE, ORIGINAL_MESSAGE_ID } from "./limits";
 import { safeAddress, truncate, visibleFileName, visibleName, visibleText } from "./names";
@@ -29,7 +30,7 @@ const MAX_SUBJECT_LENGTH = 255;
 
 /** The same Symphony id in plain or URL-safe base64 gives the same token. */
 function idToken(id: string): string {
-  const urlSafe = id.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const urlSafe = toUrlSafeBase64(id);
   return /^[A-Za-z0-9_-]{1,200}$/.test(urlSafe) ? urlSafe : createHash("sha256").update(id).digest("hex");
 }
 

@@ -1,3 +1,4 @@
+import { toUrlSafeBase64 } from "@/lib/base64";
 import type { SymphonyMessage } from "./schemas";
 
 /** Where the next page of GET /agent/v4/stream/{sid}/message starts. */
@@ -29,5 +30,5 @@ export function nextMessageCursor(cursor: MessageCursor, page: readonly Symphony
 
 /** Symphony paths take stream and message ids in URL-safe base64 ("+" -> "-", "/" -> "_", no "="). */
 export function toUrlSafeId(id: string): string {
-  return id.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return toUrlSafeBase64(id);
 }
