@@ -203,6 +203,17 @@ describe.skipIf(!canRun)("Content Export files that are broken, hostile or canno
     if (scheduled.length < faults.length + 2) throw new Error(`only ${scheduled.length} daily files`);
     const faulty = faults.map(([fault, reason], i) => ({ fault, reason, file: scheduled[i]! }));
     for (const { fault, file } of faulty) await exports(h).setFileFault(file.id, fault);
+    // One more file with one file transfer's entry damaged (its bytes do not match the zip's CRC-32).
+    let damaged: { id: string; transfer: string } | undefined;
+    for (const file of scheduled.slice(faults.length + 1)) {
+      const { damagedTransfer } = await exports(h).setFileFault(file.id, "damaged-transfer");
+      if (damagedTransfer) {
+        damaged = { id: file.id, transfer: damagedTransfer };
+        break;
+      }
+      await exports(h).setFileFault(file.id, null);
+    }
+    if (!damaged) throw new Error("no daily file has a file transfer to damage");
 
     const summary = await run(h);
     expect(summary.status, shown(summary)).toBe("PARTIAL");
@@ -217,8 +228,21 @@ describe.skipIf(!canRun)("Content Export files that are broken, hostile or canno
       expect(await db.exportFileMessage.count({ where: { exportFileId: row!.id } }), fault).toBe(0);
     }
     expect(ledger.filter((row) => row.status === "DONE")).toHaveLength(ledger.length - faulty.length);
+    // The damaged transfer fails alone, saying why; the rest of its file is imported (checked above).
+    expect(ledger.find((row) => row.sourceId === damaged.id)).toMatchObject({ status: "DONE", reason: null });
+    const failedItems = await db.importItem.findMany({
+      where: { connectorId: h.connector.id, status: "FAILED" },
+      select: { reason: true, sourceMessage: { select: { attachmentNames: true } } },
+    });
+    const damagedName = damaged.transfer.split("/").at(-1)!;
+    expect(failedItems.length).toBeGreaterThan(0);
+    for (const item of failedItems) {
+      expect(item.sourceMessage.attachmentNames).toEqual([damagedName]);
+      expect(item.reason).toMatch(/damaged in the export file/);
+    }
 
     for (const { file } of faulty) await exports(h).setFileFault(file.id, null);
+    // The damaged transfer's file was read: it is not read again, and its items stay FAILED.
     const next = await run(h);
     const failed = await db.exportFile.findMany({ where: { connectorId: h.connector.id, status: { not: "DONE" } } });
     expect(next.status, shown({ next, failed })).toBe("SUCCEEDED");

@@ -34,7 +34,15 @@ import {
   syncExportFiles,
 } from "./export-files";
 import { capturedFileMatches } from "./captured-files";
-import type { ArchiveSource, IncomingMessage, Participant, ServiceAccount, SourceBatch, SourceUnit } from "./source";
+import {
+  SourceContentError,
+  type ArchiveSource,
+  type IncomingMessage,
+  type Participant,
+  type ServiceAccount,
+  type SourceBatch,
+  type SourceUnit,
+} from "./source";
 
 const BATCH_SIZE = 200;
 
@@ -229,6 +237,25 @@ function person(person: ExportParticipant) {
   };
 }
 
+/**
+ * An entry of the export file, whose damage (sizes or CRC-32 that do not match its bytes, found as it
+ * is read) fails only the message it belongs to: the file's other messages are imported.
+ */
+async function openEntry(content: ExportContent, zipPath: string): Promise<Readable> {
+  const damaged = (error: unknown) =>
+    error instanceof ExportFileError
+      ? new SourceContentError(`"${zipPath}" is damaged in the export file: ${error.message}`, { cause: error })
+      : (error as Error);
+  const entry = await content.openAttachment(zipPath).catch((error: unknown) => {
+    throw damaged(error);
+  });
+  // Not stream.pipeline: it would destroy `checked` with the entry's own error first.
+  const checked = new PassThrough();
+  entry.once("error", (error) => checked.destroy(damaged(error)));
+  checked.once("close", () => entry.destroy());
+  return entry.pipe(checked);
+}
+
 function incoming(item: ExportItem, content: ExportContent, attachedTo?: string): IncomingMessage {
   if (item.kind === "eml") {
     return {
@@ -239,7 +266,7 @@ function incoming(item: ExportItem, content: ExportContent, attachedTo?: string)
       sentAt: item.sentAt,
       sender: item.sender ? person(item.sender) : { userId: "unknown" },
       participants: item.recipients.map(participant),
-      open: () => content.openAttachment(item.entryName),
+      open: () => openEntry(content, item.entryName),
     };
   }
   const attachments = item.attachments.map((attachment, index) => ({
@@ -265,7 +292,7 @@ function incoming(item: ExportItem, content: ExportContent, attachedTo?: string)
     openAttachment: async (ref): Promise<Readable> => {
       const attachment = attachments.find((candidate) => candidate.ref.id === ref.id);
       if (!attachment) throw new Error(`no attachment ${ref.id}`);
-      return content.openAttachment(attachment.zipPath);
+      return openEntry(content, attachment.zipPath);
     },
   };
 }

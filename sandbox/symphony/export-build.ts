@@ -16,11 +16,25 @@ export const FAULTS = [
   "being-written",
   "expired-url",
   "symphony-xml",
+  "damaged-transfer",
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
 /** Faults that make an Actiance file whatever the configured format (they are faults of its XML). */
 export const XML_FAULTS: readonly Fault[] = ["malformed-xml", "xxe", "symphony-xml"];
+/** Faults of an Actiance file: its XML's, and a file transfer's entry damaged in an intact zip. */
+export const ACTIANCE_FAULTS: readonly Fault[] = [...XML_FAULTS, "damaged-transfer"];
+
+/**
+ * The file transfer whose entry "damaged-transfer" damages: the period's first that has bytes. Its
+ * stored bytes no longer match the CRC-32 the zip's directory gives for it (PKWARE's APPNOTE 4.4.7),
+ * while the directory and every other entry stay intact.
+ */
+export function damagedTransfer(conversations: ConversationPeriod[]): AttachmentInfo | undefined {
+  for (const c of conversations)
+    for (const m of c.messages) for (const info of m.message.attachments) if (info.size > 0) return info;
+  return undefined;
+}
 
 export type ZipSpec = {
   format: "ACTIANCE" | "EML";
@@ -97,7 +111,7 @@ function referencingBomb(xml: string, conversations: ConversationPeriod[], path:
 export async function buildZip(model: ExportModel, spec: ZipSpec): Promise<Buffer> {
   const conversations = model.conversations(spec.period.start, spec.period.end);
   const attachments = await attachmentsOf(model.org.seed, conversations);
-  const format = spec.fault && XML_FAULTS.includes(spec.fault) ? "ACTIANCE" : spec.format;
+  const format = spec.fault && ACTIANCE_FAULTS.includes(spec.fault) ? "ACTIANCE" : spec.format;
   const bombPath = "files/zeros/zeros.bin";
 
   const entries: ZipEntry[] = [];
@@ -129,5 +143,16 @@ export async function buildZip(model: ExportModel, spec: ZipSpec): Promise<Buffe
       }),
     ]);
   if (spec.fault === "zip-bomb") return rawZip([...entries.map(rawEntry), zipBombEntry(bombPath)]);
+  if (spec.fault === "damaged-transfer") {
+    const damaged = damagedTransfer(conversations);
+    return rawZip(
+      entries.map(rawEntry).map((raw) => {
+        if (!damaged || raw.name !== attachmentPath(damaged)) return raw;
+        const stored = Buffer.from(raw.stored);
+        stored[stored.length >> 1]! ^= 0xff;
+        return { ...raw, stored };
+      }),
+    );
+  }
   return zipEntries(entries);
 }

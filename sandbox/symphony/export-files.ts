@@ -2,7 +2,8 @@
 // re-uploaded and faulty files added while running. Bytes are generated on first use and cached;
 // a fault changes what a file's listing says or what its download serves.
 import { createHash } from "node:crypto";
-import { buildZip, XML_FAULTS, type Fault } from "./export-build";
+import { ACTIANCE_FAULTS, buildZip, damagedTransfer, type Fault } from "./export-build";
+import { attachmentPath } from "./export-actiance";
 import { expectedItems, type ExpectedItem } from "./export-items";
 import { DAY, type ExportModel } from "./export-model";
 import type { PgpEncrypter } from "./pgp";
@@ -31,6 +32,8 @@ export type ExportFileInfo = {
   encrypted: boolean;
   encryptionKeyId: string | null;
   fault: Fault | null;
+  /** Under "damaged-transfer": the zip path of the file transfer whose entry is damaged (null: the period has none). */
+  damagedTransfer: string | null;
 };
 
 /** A file or `.md5` as the Files API and the SFTP folder show it right now. */
@@ -97,7 +100,7 @@ const md5 = (data: Uint8Array) => createHash("md5").update(data).digest("hex");
 const isoDate = (time: number) => new Date(time).toISOString().slice(0, 10);
 const dateHour = (time: number) => new Date(time).toISOString().slice(0, 13).replace("T", "-");
 /** Faults that change the bytes themselves (the others change the listing or the download). */
-const BYTE_FAULTS: readonly Fault[] = [...XML_FAULTS, "zip-bomb", "path-traversal", "wrong-key"];
+const BYTE_FAULTS: readonly Fault[] = [...ACTIANCE_FAULTS, "zip-bomb", "path-traversal", "wrong-key"];
 
 export function parseDay(day: string): number {
   const time = Date.parse(`${day}T00:00:00Z`);
@@ -182,7 +185,11 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
   }
 
   const fileFormat = (r: FileRecord): ServedEntry["fileFormat"] =>
-    r.fault === "symphony-xml" ? "SYMPHONY" : r.fault && XML_FAULTS.includes(r.fault) ? "ACTIANCE" : options.format;
+    r.fault === "symphony-xml"
+      ? "SYMPHONY"
+      : r.fault && ACTIANCE_FAULTS.includes(r.fault)
+        ? "ACTIANCE"
+        : options.format;
   const keyId = (r: FileRecord) =>
     r.encrypted ? (r.fault === "wrong-key" ? options.otherKey : options.key).key.keyId : null;
 
@@ -247,7 +254,14 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
       encrypted: r.encrypted,
       encryptionKeyId: keyId(r),
       fault: r.fault,
+      damagedTransfer: damagedTransferPath(r) ?? null,
     };
+  }
+
+  function damagedTransferPath(r: FileRecord): string | undefined {
+    if (r.fault !== "damaged-transfer") return undefined;
+    const damaged = damagedTransfer(model.conversations(r.period.start, r.period.end));
+    return damaged && attachmentPath(damaged);
   }
 
   function record(id: string): FileRecord {
@@ -295,7 +309,14 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
       expectedItems(
         model,
         options.format,
-        records.filter((r) => r.fault === null).map((r) => r.period),
+        // A damaged file transfer fails alone: the rest of its file is imported.
+        records
+          .filter((r) => r.fault === null || r.fault === "damaged-transfer")
+          .map((r) =>
+            r.fault === null
+              ? r.period
+              : { ...r.period, format: "ACTIANCE" as const, withoutTransfer: damagedTransferPath(r) },
+          ),
       ),
   };
 }

@@ -43,7 +43,7 @@ export function hashKey(
 const emails = (people: Person[]) => [...new Set(people.map((p) => p.symphonyEmail.toLowerCase()))].sort();
 
 /** The items of one conversation over one period, keyed as a reader of that file keys them. */
-function actianceItems(model: ExportModel, conversation: ConversationPeriod): ExpectedItem[] {
+function actianceItems(model: ExportModel, conversation: ConversationPeriod, withoutTransfer?: string): ExpectedItem[] {
   const streamId = conversation.stream.id;
   const withIds = model.hasMessageIds(conversation.start);
   const repeats = new Map<string, number>();
@@ -69,11 +69,13 @@ function actianceItems(model: ExportModel, conversation: ConversationPeriod): Ex
     };
     // A reader links an edit through EditedNewMsgId, so only within one file that carries ids.
     if (m.editOf && withIds && m.editOf.time >= conversation.start) message.editOf = m.editOf.message.messageId;
-    const transfers = m.message.attachments.map((a): ExpectedItem => ({
-      ...common,
-      key: stableKey(m.sender.userName, m.time, "", [attachmentPath(a)]),
-      attachmentNames: [a.name],
-    }));
+    const transfers = m.message.attachments
+      .filter((a) => attachmentPath(a) !== withoutTransfer)
+      .map((a): ExpectedItem => ({
+        ...common,
+        key: stableKey(m.sender.userName, m.time, "", [attachmentPath(a)]),
+        attachmentNames: [a.name],
+      }));
     return [message, ...transfers];
   });
 }
@@ -95,12 +97,15 @@ function emlItem(conversation: ConversationPeriod): ExpectedItem {
 export function expectedItems(
   model: ExportModel,
   format: "ACTIANCE" | "EML",
-  periods: Array<{ start: number; end: number }>,
+  periods: Array<{ start: number; end: number; format?: "ACTIANCE" | "EML"; withoutTransfer?: string }>,
 ): ExpectedItem[] {
   const byKey = new Map<string, ExpectedItem>();
   for (const period of periods)
     for (const conversation of model.conversations(period.start, period.end)) {
-      const items = format === "EML" ? [emlItem(conversation)] : actianceItems(model, conversation);
+      const items =
+        (period.format ?? format) === "EML"
+          ? [emlItem(conversation)]
+          : actianceItems(model, conversation, period.withoutTransfer);
       for (const item of items) if (!byKey.has(item.key)) byKey.set(item.key, item);
     }
   return [...byKey.values()].sort((a, b) => a.sentAt - b.sentAt || a.key.localeCompare(b.key));
