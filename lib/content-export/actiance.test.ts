@@ -4,7 +4,7 @@ import { indexActiance, readActianceItems, type OpenXml } from "./actiance";
 import { benchActianceParse } from "./bench";
 import { ExportFileError } from "./errors";
 import type { ExportChatItem } from "./types";
-import { DOCTYPE_REFUSED, type XmlLimits } from "./xml-stream";
+import { DEFAULT_XML_LIMITS, DOCTYPE_REFUSED, type XmlLimits } from "./xml-stream";
 
 /** The XML in small chunks, so that elements straddle chunk boundaries. */
 const xmlSource =
@@ -270,10 +270,24 @@ describe("Actiance XML", () => {
       'the XML declares the encoding "ISO-8859-1"; only UTF-8 is read',
     );
     const long = `<FileDump><Conversation><RoomID>r</RoomID>${message("a", T0, "z".repeat(5000))}</Conversation></FileDump>`;
-    await expect(indexActiance(xmlSource(long), { maxTextChars: 1000 })).rejects.toThrow(
+    await expect(indexActiance(xmlSource(long), { ...DEFAULT_XML_LIMITS, maxTextChars: 1000 })).rejects.toThrow(
       /^the XML has more than 1000 characters without markup before line 1/,
     );
-    expect((await readAll(long, { maxTextChars: 10_000 })).items[0]?.content).toHaveLength(5000);
+    expect((await readAll(long, { ...DEFAULT_XML_LIMITS, maxTextChars: 10_000 })).items[0]?.content).toHaveLength(5000);
+  });
+
+  it("refuses a field whose text outgrows the limit across markup inside it, and elements nested too deep", async () => {
+    const limits = { ...DEFAULT_XML_LIMITS, maxTextChars: 1000 };
+    // Each stretch of text is under the limit; together, inside one Content, they are not.
+    const pieces = `${"z".repeat(600)}<b/>`.repeat(3);
+    const spread = `<FileDump><Conversation><RoomID>r</RoomID>${message("a", T0, pieces)}</Conversation></FileDump>`;
+    await expect(indexActiance(xmlSource(spread), limits)).rejects.toThrow(
+      new ExportFileError("a <Content> has more than 1000 characters of text"),
+    );
+    const deep = `<FileDump><Conversation>${"<x>".repeat(100)}${"</x>".repeat(100)}</Conversation></FileDump>`;
+    await expect(indexActiance(xmlSource(deep))).rejects.toThrow(/^the XML nests more than 64 elements at line 1/);
+    const fine = `<FileDump><Conversation><RoomID>r</RoomID>${"<x>".repeat(60)}${"</x>".repeat(60)}</Conversation></FileDump>`;
+    await expect(indexActiance(xmlSource(fine))).resolves.toBeDefined();
   });
 
   it("notices an XML that changed between the two readings", async () => {

@@ -55,7 +55,7 @@ type Sink = {
  * are skipped (which optional elements Symphony emits is not public); a field's text includes the
  * text of anything nested in it. The first occurrence of a repeated field counts.
  */
-function actianceHandlers(sink: Sink): XmlHandlers {
+function actianceHandlers(sink: Sink, limits: XmlLimits): XmlHandlers {
   let depth = 0;
   let inConversation = false;
   let record: { kind: RecordKind; fields: Fields; line: number } | undefined;
@@ -82,7 +82,11 @@ function actianceHandlers(sink: Sink): XmlHandlers {
       }
     },
     text(chunk) {
-      if (field) text += chunk;
+      if (!field) return;
+      // Markup inside a field (which the text skips) must not let its text grow past one stretch's limit.
+      if (text.length + chunk.length > limits.maxTextChars)
+        throw new ExportFileError(`a <${field.name}> has more than ${limits.maxTextChars} characters of text`);
+      text += chunk;
     },
     close() {
       if (field?.depth === depth) {
@@ -199,7 +203,7 @@ export async function indexActiance(openXml: OpenXml, limits: XmlLimits = DEFAUL
       pending = undefined;
     },
   };
-  for await (const _ of parseXml(await openXml(), actianceHandlers(sink), limits));
+  for await (const _ of parseXml(await openXml(), actianceHandlers(sink, limits), limits));
   return index;
 }
 
@@ -379,7 +383,7 @@ export async function* readActianceItems(
     },
     conversationEnd: () => (conversation = undefined),
   };
-  for await (const _ of parseXml(await openXml(), actianceHandlers(sink), limits)) {
+  for await (const _ of parseXml(await openXml(), actianceHandlers(sink, limits), limits)) {
     for (const next of ready) yield next;
     yielded += ready.length;
     ready.length = 0;

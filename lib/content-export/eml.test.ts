@@ -90,4 +90,16 @@ describe("readEmlItem", () => {
       'the e-mail "b.eml" has more than 1 MiB of headers',
     );
   });
+
+  it("keeps no more of a huge subject or Message-ID than an item needs (a file's items are held at once)", async () => {
+    const longId = `<${"i".repeat(500_000)}@x>`;
+    const bytes = eml([
+      ...HEADERS.filter((header) => !/^(Message-ID|Subject)/.test(header)),
+      `Message-ID: ${longId}`,
+      `Subject: ${"s".repeat(500_000)}`,
+    ]);
+    const item = await readEmlItem("c.eml", bytes.length, counted(bytes).open);
+    expect(item.subject).toBe("s".repeat(1000));
+    expect(item.key).toBe(`ce-${createHash("sha256").update(longId.slice(1, -1)).digest("hex")}`);
+  });
 });

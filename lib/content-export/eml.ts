@@ -5,6 +5,13 @@ import { ExportFileError, quoted } from "./errors";
 import type { ExportEmlItem, ExportParticipant } from "./types";
 
 const MAX_HEADER_BYTES = 1024 * 1024;
+/**
+ * Characters of a subject kept with an item while its file is indexed (the email's subject is cut
+ * to 255 anyway): a file's items are all held at once, so 1 MiB subjects must not be.
+ */
+const MAX_SUBJECT_CHARS = 1000;
+/** RFC 5322's line limit: a longer Message-ID is no id a mail system gave, and is keyed by its hash. */
+const MAX_MESSAGE_ID_CHARS = 998;
 
 /**
  * The item of one .eml entry from its headers alone: the body and its attachments are never parsed
@@ -28,7 +35,10 @@ export async function readEmlItem(
     const streamId = headerText(mail.headers.get("x-symphony-stream-id"));
     // The Message-ID without its angle brackets: the id itself, as Symphony message ids are stored.
     const messageId = mail.messageId?.trim().replace(/^<(.*)>$/, "$1");
-    const key = messageId || `ce-${await sha256Of(bytesRead, stream)}`;
+    const key =
+      messageId && messageId.length > MAX_MESSAGE_ID_CHARS
+        ? `ce-${createHash("sha256").update(messageId).digest("hex")}`
+        : messageId || `ce-${await sha256Of(bytesRead, stream)}`;
     return {
       kind: "eml",
       key,
@@ -38,7 +48,7 @@ export async function readEmlItem(
       ...(from[0] !== undefined && { sender: from[0] }),
       recipients: dedupe([...from, ...addressesOf(mail.to), ...addressesOf(mail.cc)]),
       size,
-      ...(mail.subject !== undefined && { subject: mail.subject }),
+      ...(mail.subject !== undefined && { subject: mail.subject.slice(0, MAX_SUBJECT_CHARS) }),
     };
   } finally {
     stream.destroy();

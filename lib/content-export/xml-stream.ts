@@ -11,9 +11,11 @@ export type XmlHandlers = {
 export type XmlLimits = {
   /** Characters without any markup (one text, comment, attribute or declaration) before the file is refused. */
   maxTextChars: number;
+  /** Elements open at once before the file is refused (the parser keeps one object for each). */
+  maxDepth: number;
 };
 
-export const DEFAULT_XML_LIMITS: XmlLimits = { maxTextChars: 16 * 1024 * 1024 };
+export const DEFAULT_XML_LIMITS: XmlLimits = { maxTextChars: 16 * 1024 * 1024, maxDepth: 64 };
 
 export const DOCTYPE_REFUSED = "the XML declares a DOCTYPE (external entities and DTDs are refused)";
 
@@ -32,6 +34,7 @@ export async function* parseXml(
   const parser = new SaxesParser({ xmlns: false, position: true });
   const where = () => `line ${parser.line}, column ${parser.column + 1}`;
   let lastMarkup = 0;
+  let depth = 0;
   parser.on("xmldecl", (decl) => {
     const encoding = decl.encoding?.toLowerCase();
     if (encoding !== undefined && encoding !== "utf-8" && encoding !== "utf8" && encoding !== "us-ascii") {
@@ -43,10 +46,14 @@ export async function* parseXml(
   });
   parser.on("opentag", (tag) => {
     lastMarkup = parser.position;
+    depth += 1;
+    if (depth > limits.maxDepth)
+      throw new ExportFileError(`the XML nests more than ${limits.maxDepth} elements at ${where()}`);
     handlers.open(tag.name, tag.attributes, parser.line);
   });
   parser.on("closetag", (tag) => {
     lastMarkup = parser.position;
+    depth -= 1;
     handlers.close(tag.name);
   });
   parser.on("text", handlers.text);
