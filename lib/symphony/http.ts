@@ -82,14 +82,49 @@ export async function send(request: HttpRequest, options: HttpOptions): Promise<
   }
 }
 
+/** The most a JSON answer may hold: a page of 500 messages of Symphony's largest is well under it. */
+export const MAX_JSON_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The body as text, read no further than `maxBytes`: a server may send any amount, and the worker's
+ * heap is shared by every connector. Undefined when the body is longer.
+ */
+export async function boundedText(response: Response, maxBytes: number): Promise<string | undefined> {
+  if (Number(response.headers.get("content-length")) > maxBytes) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  if (!response.body) return "";
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = response.body.getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    total += read.value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(read.value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
 /** Parses a JSON body with the endpoint's schema; an empty body (204) yields `whenEmpty`. */
 export async function readJson<S extends z.ZodType>(
   response: Response,
   schema: S,
   endpoint: string,
   whenEmpty?: z.output<S>,
+  maxBytes = MAX_JSON_BYTES,
 ): Promise<z.output<S>> {
-  const text = await response.text();
+  const text = await boundedText(response, maxBytes);
+  if (text === undefined)
+    throw new SymphonyError({
+      code: "invalid_response",
+      endpoint,
+      status: response.status,
+      message: `response larger than ${maxBytes} bytes`,
+    });
   if (text.trim() === "" && whenEmpty !== undefined) return whenEmpty;
   let json: unknown;
   try {
@@ -119,7 +154,8 @@ export async function readJson<S extends z.ZodType>(
 }
 
 export async function statusError(request: HttpRequest, response: Response): Promise<SymphonyError> {
-  const text = await response.text().catch(() => "");
+  // Only the start of an error's words is ever shown.
+  const text = (await boundedText(response, 64 * 1024).catch(() => undefined)) ?? "";
   let detail = "";
   try {
     const body = errorBodySchema.parse(JSON.parse(text));
