@@ -6,6 +6,7 @@ import ssh2 from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSymphonySandbox, type SymphonySandbox } from "@/sandbox/symphony/index";
 import { generateSshKeyPair } from "@/sandbox/symphony/sftp";
+import { ExportDownloadError } from "./errors";
 import { createSftpDelivery, probeSftpHostKey, type SftpOptions } from "./sftp";
 import { HostKeyMismatchError, SftpError } from "./sftp-errors";
 import { hostKeyOf } from "./ssh-host-key";
@@ -140,6 +141,29 @@ describe("SFTP delivery against the Symphony sandbox", () => {
       const listed = (await delivery.listNewest(50)).find((entry) => entry.name === file.name)!;
       expect(await sha256Of(await delivery.open(listed))).toBe(file.sha256);
     } finally {
+      await delivery.close();
+    }
+  });
+
+  it("fails a download the server stops sending, without holding the run", async () => {
+    const file = (await filesByUpload())[0]!;
+    const delivery = createSftpDelivery(withKey(), { ...allowed, readIdleMs: 1_000 });
+    exports.setExportFaults({ sftpStallReads: true });
+    try {
+      const listed = (await delivery.listNewest(50)).find((entry) => entry.name === file.name)!;
+      const error = await sha256Of(await delivery.open(listed)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ExportDownloadError);
+      expect((error as Error).message).toBe(
+        `the download failed: Could not read ${file.name}: the SFTP server sent nothing for 1 s.; nothing was imported from it and it is downloaded again next run`,
+      );
+      // The same connection serves the next download once the server answers again.
+      exports.setExportFaults({ sftpStallReads: false });
+      expect(await sha256Of(await delivery.open(listed))).toBe(file.sha256);
+    } finally {
+      exports.setExportFaults({ sftpStallReads: false });
       await delivery.close();
     }
   });

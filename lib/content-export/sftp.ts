@@ -27,7 +27,13 @@ export type SftpOptions = {
   allowPrivateHosts?: boolean;
   /** Time allowed for the connection, the SSH handshake and the sign-in together. */
   timeoutMs?: number;
+  /** How long a download may go without receiving a byte before it fails (default 2 minutes). */
+  readIdleMs?: number;
 };
+
+const DEFAULT_READ_IDLE_MS = 120_000;
+/** SSH keepalives: a server that answers none of 4 in a row, 15 s apart, is gone and the connection closed. */
+const KEEPALIVE = { keepaliveInterval: 15_000, keepaliveCountMax: 4 };
 
 export type SftpDelivery = ExportDelivery & {
   /** The newest files of the folder from one listing, newest first, without their `.md5` (Test connection). */
@@ -157,7 +163,7 @@ export function createSftpDelivery(input: SftpSettingsInput, options: SftpOption
       await new Promise<void>((resolve, reject) =>
         sftp.stat(path, (error) => (error ? reject(readFailed(error, file.name)) : resolve())),
       );
-      return readStream(sftp, path, file.name, signal);
+      return readStream(sftp, path, file, options.readIdleMs ?? DEFAULT_READ_IDLE_MS, signal);
     },
 
     async close() {
@@ -256,6 +262,7 @@ async function openConnection(settings: SftpSettings, pin: string, options: Sftp
       privateKey: settings.privateKeyPem,
       passphrase: settings.privateKeyPassphrase,
       readyTimeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      ...KEEPALIVE,
       hostVerifier: (key: Buffer) => {
         presented = hostKeyOf(key);
         return presented.fingerprint === pin;
@@ -383,17 +390,45 @@ function unchanged(before: Entry, now: Entry): boolean {
   return before.size !== undefined && before.size === now.size && before.mtime === now.mtime;
 }
 
-/** Reading a file failed once connected and signed in: that file's own failure. */
+/** Reading a file failed once connected and signed in (the server's error, or why in words): that file's own failure. */
 function readFailed(error: unknown, name: string): ExportDownloadError {
-  return new ExportDownloadError(sftpStatusError(error, `read ${name}`));
+  return new ExportDownloadError(
+    typeof error === "string"
+      ? new SftpError("sftp_failed", `Could not read ${name}: ${error}.`)
+      : sftpStatusError(error, `read ${name}`),
+  );
 }
 
-function readStream(sftp: SFTPWrapper, path: string, name: string, signal?: AbortSignal): Readable {
+/**
+ * The file's bytes. A server that sends nothing for `idleMs`, or more than the size it listed, fails
+ * the download (that file's own failure): a hung or endless file must not hold the run, or fill staging.
+ */
+function readStream(
+  sftp: SFTPWrapper,
+  path: string,
+  file: { name: string; size: number | null },
+  idleMs: number,
+  signal?: AbortSignal,
+): Readable {
+  const { name } = file;
   const source = sftp.createReadStream(path);
   const out = new PassThrough();
   source.on("error", (error: unknown) =>
     out.destroy(signal?.aborted ? (signal.reason as Error) : readFailed(error, name)),
   );
+  let received = 0;
+  const idle = setTimeout(
+    () => out.destroy(readFailed(`the SFTP server sent nothing for ${idleMs / 1000} s`, name)),
+    idleMs,
+  );
+  source.on("data", (chunk: Buffer) => {
+    idle.refresh();
+    received += chunk.length;
+    if (file.size !== null && received > file.size)
+      out.destroy(readFailed(`the SFTP server sent more than the ${file.size} bytes it listed`, name));
+  });
+  out.on("close", () => clearTimeout(idle));
+  source.on("end", () => clearTimeout(idle));
   const abort = () => out.destroy(signal?.reason as Error);
   signal?.addEventListener("abort", abort, { once: true });
   out.on("close", () => {

@@ -38,6 +38,8 @@ export const exportFaultsSchema = z.object({
   downloadThrottleShare: z.number().min(0).max(1),
   downloadServerErrorShare: z.number().min(0).max(1),
   retryAfterSeconds: z.number().int().min(0).max(3600),
+  /** The SFTP server stops answering READ requests (the connection stays up): a server that hangs. */
+  sftpStallReads: z.boolean(),
 });
 export type ExportFaults = z.infer<typeof exportFaultsSchema>;
 
@@ -90,6 +92,7 @@ export async function startContentExport(
     downloadThrottleShare: 0,
     downloadServerErrorShare: 0,
     retryAfterSeconds: 1,
+    sftpStallReads: false,
   };
   const listFaults = faultGate();
   const downloadFaults = faultGate();
@@ -127,6 +130,7 @@ export async function startContentExport(
         credentials: options.sftp === true ? {} : options.sftp,
         files,
         stats: sftpStats,
+        stallReads: () => faults.sftpStallReads,
       })
     : undefined;
 

@@ -92,7 +92,7 @@ const entryOf = (filename: string, a: Attributes): FileEntry => {
 
 type Handle = { kind: "file"; bytes: Buffer; uploadTime: number } | { kind: "dir"; entries: FileEntry[] };
 
-function serveSftp(sftp: SFTPWrapper, files: ExportFiles, stats: SftpStats) {
+function serveSftp(sftp: SFTPWrapper, files: ExportFiles, stats: SftpStats, stallReads: () => boolean) {
   const handles = new Map<number, Handle>();
   let nextHandle = 0;
   const openHandle = (h: Handle) => {
@@ -176,6 +176,7 @@ function serveSftp(sftp: SFTPWrapper, files: ExportFiles, stats: SftpStats) {
     .on("READ", (reqId, buffer, offset, length) => {
       const h = handleOf(buffer);
       if (h?.kind !== "file") return sftp.status(reqId, STATUS_CODE.FAILURE);
+      if (stallReads()) return; // never answered
       if (offset >= h.bytes.length) return sftp.status(reqId, STATUS_CODE.EOF);
       sftp.data(reqId, h.bytes.subarray(offset, offset + length));
     })
@@ -218,6 +219,8 @@ export async function startSftp(options: {
   credentials?: SftpCredentials;
   files: ExportFiles;
   stats: SftpStats;
+  /** Whether READ requests go unanswered for now. */
+  stallReads?: () => boolean;
 }): Promise<{ access: SftpAccess; close(): Promise<void> }> {
   const given = options.credentials ?? {};
   const fresh = generateSftpSecrets();
@@ -241,7 +244,9 @@ export async function startSftp(options: {
       .on("authentication", (ctx) => authenticate(ctx, access, userKey))
       .on("ready", () =>
         client.on("session", (acceptSession) =>
-          acceptSession().on("sftp", (acceptSftp) => serveSftp(acceptSftp(), options.files, options.stats)),
+          acceptSession().on("sftp", (acceptSftp) =>
+            serveSftp(acceptSftp(), options.files, options.stats, options.stallReads ?? (() => false)),
+          ),
         ),
       )
       .on("error", () => clients.delete(client))
