@@ -7,6 +7,9 @@ import type { ConversationType, ExportChatItem, ExportParticipant } from "./type
 import { unsafePathReason } from "./zip";
 
 /** Opens the XML entry again from its start: the file is read twice (index, then items). */
+/** Presence segments whose recipient lists a conversation keeps at once (records come nearly in time order). */
+const RECIPIENT_SEGMENTS_KEPT = 16;
+
 export type OpenXml = () => Promise<Readable>;
 
 const RECORD_KINDS = [
@@ -145,6 +148,10 @@ class ConversationIndex {
     if (!present) {
       present = [];
       for (const [login, presence] of this.presence) if (isPresent(presence, t)) present.push(this.participant(login));
+      // A few segments are kept: a conversation whose presence changes between every two messages
+      // would otherwise hold one list per segment, its participants squared.
+      if (this.recipientsBySegment.size >= RECIPIENT_SEGMENTS_KEPT)
+        this.recipientsBySegment.delete(this.recipientsBySegment.keys().next().value!);
       this.recipientsBySegment.set(segment, present);
     }
     return present.some((p) => p.loginName === sender.loginName) ? present.slice() : [...present, sender];
