@@ -144,7 +144,7 @@ describe("decryptToFile", () => {
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 20);
     try {
-      await decryptToFile(createReadStream(file), key, out);
+      await decryptToFile(file, key, out);
     } finally {
       clearInterval(sampler);
     }
@@ -160,29 +160,57 @@ describe("decryptToFile", () => {
     const key = await readDecryptionKey(aeadKeys.privateKey);
     const aead = await encryptToFile(randomStream(3 * MiB), aeadKeys.publicKey, { aeadProtect: true });
     expect((await readFile(aead.file)).includes(Buffer.from([0xd2, 0x02]))).toBe(true);
-    await decryptToFile(createReadStream(aead.file), key, path.join(dir, "aead.zip"));
+    await decryptToFile(aead.file, key, path.join(dir, "aead.zip"));
     expect(await sha256Of(path.join(dir, "aead.zip"))).toBe(aead.sha256);
 
     const compressed = await encryptToFile(zeros(4 * MiB)(), aeadKeys.publicKey, {
       preferredCompressionAlgorithm: openpgp.enums.compression.zlib,
     });
-    await decryptToFile(createReadStream(compressed.file), key, path.join(dir, "compressed.zip"));
+    await decryptToFile(compressed.file, key, path.join(dir, "compressed.zip"));
     expect(await sha256Of(path.join(dir, "compressed.zip"))).toBe(compressed.sha256);
     // A compressed message that would expand beyond the limit stops there.
-    const error = await failure(
-      decryptToFile(createReadStream(compressed.file), key, path.join(dir, "capped.zip"), { maxBytes: MiB }),
-    );
+    const error = await failure(decryptToFile(compressed.file, key, path.join(dir, "capped.zip"), { maxBytes: MiB }));
     expect(error).toBeInstanceOf(ExportFileError);
     expect(error.message).toMatch(/more than the 1048576 bytes allowed|Maximum decompressed message size exceeded/);
     expect(existsSync(path.join(dir, "capped.zip"))).toBe(false);
   }, 20_000);
+
+  it("refuses a flood of session key packets before openpgp reads them, and a plaintext far larger than the file", async () => {
+    const key = await readDecryptionKey(ours.privateKey, PASSPHRASE);
+    const { file } = await encryptToFile(Readable.from([Buffer.from("zip bytes")]), ours.publicKey);
+    const bytes = await readFile(file);
+    // The first packet is the session key for our key (new format, a one- or two-byte length).
+    const o1 = bytes[1]!;
+    const sessionKeyEnd = o1 < 192 ? 2 + o1 : 3 + ((o1 - 192) << 8) + bytes[2]! + 192;
+    const flood = path.join(dir, "flood.zip.pgp");
+    await writeFile(
+      flood,
+      Buffer.concat([
+        ...Array.from({ length: 17 }, () => bytes.subarray(0, sessionKeyEnd)),
+        bytes.subarray(sessionKeyEnd),
+      ]),
+    );
+    const refused = await failure(decryptToFile(flood, key, path.join(dir, "flood.zip")));
+    expect(refused.message).toBe("the PGP message has more than 16 session key packets");
+
+    // 80 MiB of zeros compress to a few KB: more than 20 times the file plus 64 MiB is a bomb.
+    const bomb = await encryptToFile(zeros(80 * MiB)(), ours.publicKey, {
+      preferredCompressionAlgorithm: openpgp.enums.compression.zlib,
+    });
+    const allowed = 64 * MiB + 20 * (await stat(bomb.file)).size;
+    const error = await failure(decryptToFile(bomb.file, key, path.join(dir, "bomb.zip")));
+    expect(error.message).toMatch(
+      new RegExp(`more than the ${allowed} bytes allowed|Maximum decompressed message size exceeded`),
+    );
+    expect(existsSync(path.join(dir, "bomb.zip"))).toBe(false);
+  }, 30_000);
 
   it("refuses a message encrypted to another key, naming both key ids", async () => {
     const key = await readDecryptionKey(ours.privateKey, PASSPHRASE);
     const other = await readDecryptionKey(theirs.privateKey);
     const { file } = await encryptToFile(Readable.from([Buffer.from("secret")]), theirs.publicKey);
     const out = path.join(dir, "other.zip");
-    const error = await failure(decryptToFile(createReadStream(file), key, out));
+    const error = await failure(decryptToFile(file, key, out));
     expect(error).toBeInstanceOf(ExportFileError);
     expect(error.message).toBe(
       `the file is encrypted to PGP key ${other.keyIds[1]}, not to the configured decryption key (${key.keyIds.join(", ")})`,
@@ -217,7 +245,7 @@ describe("decryptToFile", () => {
         const { file } = await encryptToFile(randomStream(2 * MiB), keys.publicKey, config);
         await writeFile(file, damage(await readFile(file)));
         const out = path.join(dir, `damaged-${++counter}.zip`);
-        const error = await failure(decryptToFile(createReadStream(file), decryptionKey, out));
+        const error = await failure(decryptToFile(file, decryptionKey, out));
         expect(error, `${_case}, ${config ? "AEAD" : "MDC"}`).toBeInstanceOf(ExportFileError);
         expect(error.message).toMatch(reason);
         expect(existsSync(out)).toBe(false);

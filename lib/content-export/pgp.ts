@@ -1,5 +1,5 @@
-import { createWriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { rename, rm, stat } from "node:fs/promises";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
@@ -64,7 +64,9 @@ export async function encryptionKeyIdsOf(input: Uint8Array | Readable): Promise<
   for await (const chunk of input as AsyncIterable<Uint8Array>) {
     bytes = Buffer.concat([bytes, chunk]);
     const probe = readRecipientKeyIds(bytes);
-    if (probe.done || bytes.length >= PROBE_BYTES) return finishProbe(probe);
+    if (probe.done) return finishProbe(probe);
+    if (bytes.length >= PROBE_BYTES)
+      throw new ExportFileError(`the PGP message's session key packets take more than ${PROBE_BYTES} bytes`);
   }
   return finishProbe(readRecipientKeyIds(bytes));
 }
@@ -81,6 +83,8 @@ function finishProbe(probe: Probe): string[] {
 
 type Probe = { keyIds: string[]; done: boolean; error?: string };
 
+/** Recipients a message may name: Symphony encrypts an export to one key; more is a flood to decrypt. */
+const MAX_SESSION_KEYS = 16;
 const PKESK = 1;
 const SKESK = 3;
 const MARKER = 10;
@@ -103,6 +107,8 @@ function readRecipientKeyIds(bytes: Uint8Array): Probe {
       if (keyId === undefined)
         return { keyIds, done: true, error: "the PGP message has a malformed session key packet" };
       keyIds.push(keyId);
+      if (keyIds.length > MAX_SESSION_KEYS)
+        return { keyIds, done: true, error: `the PGP message has more than ${MAX_SESSION_KEYS} session key packets` };
     }
     at = end;
   }
@@ -157,19 +163,33 @@ export type DecryptOptions = {
 };
 
 const DEFAULT_MAX_DECRYPTED_BYTES = 20 * 1024 ** 3;
+/**
+ * What a message may decrypt to beyond its own size, as a multiple of it: an export's plaintext is a
+ * zip, which compresses no further, so a much larger plaintext is a compression bomb.
+ */
+const MAX_EXPANSION = 20;
+const EXPANSION_ALLOWANCE_BYTES = 64 * 1024 * 1024;
 
 /**
- * Decrypts a binary OpenPGP message to `outPath`, streaming, in bounded memory. The plaintext is
- * written to `<outPath>.partial` and renamed only once its integrity (MDC or AEAD) is checked, so
- * `outPath` never holds unauthenticated bytes; on any failure nothing is left behind.
+ * Decrypts the binary OpenPGP message in the file `inputPath` to `outPath`, streaming, in bounded
+ * memory. Its session key packets are looked at first (at most 16, within 64 KiB: openpgp holds every
+ * packet before the encrypted data, and tries each). The plaintext is written to `<outPath>.partial`
+ * and renamed only once its integrity (MDC or AEAD) is checked, so `outPath` never holds
+ * unauthenticated bytes; on any failure nothing is left behind.
  */
 export async function decryptToFile(
-  input: Readable,
+  inputPath: string,
   key: DecryptionKey,
   outPath: string,
   options: DecryptOptions = {},
 ): Promise<void> {
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_DECRYPTED_BYTES;
+  await encryptionKeyIdsOf(createReadStream(inputPath));
+  const { size } = await stat(inputPath);
+  const maxBytes = Math.min(
+    options.maxBytes ?? DEFAULT_MAX_DECRYPTED_BYTES,
+    EXPANSION_ALLOWANCE_BYTES + MAX_EXPANSION * size,
+  );
+  const input = createReadStream(inputPath);
   // Releasing plaintext before the MDC at the end is checked is what keeps memory bounded (openpgp
   // otherwise buffers a whole v1 message); it is safe here because the file is renamed only after.
   const config = { allowUnauthenticatedStream: true, maxDecompressedMessageSize: maxBytes };

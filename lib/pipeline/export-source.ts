@@ -3,7 +3,7 @@
 // the zip in a private temporary folder, check the whole file (pass 1), then hand its messages over in
 // batches (pass 2). A file that is wrong in itself ends FAILED with the reason and gives no message.
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createWriteStream } from "node:fs";
 import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -161,7 +161,7 @@ export function contentExportSource(options: {
       );
     }
     const zipPath = path.join(dir, "export.zip");
-    await decryptToFile(createReadStream(received), key, zipPath);
+    await decryptToFile(received, key, zipPath);
     await rm(received, { force: true });
     return zipPath;
   }

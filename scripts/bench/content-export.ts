@@ -1,7 +1,6 @@
 // Content Export per core: Actiance parsing (lib's benchActianceParse), PGP decryption and unzip + parse
 // of a generated export file, each repeated for a few seconds in this process. Run alone:
 // npx tsx scripts/bench/content-export.ts [messages] [seconds per case]
-import { createReadStream } from "node:fs";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -88,7 +87,7 @@ export async function measureContentExport(messages: number, seconds: number): P
     const decryptedPath = path.join(dir, "decrypted.zip");
     const decrypt = await repeat(seconds, async () => {
       await rm(decryptedPath, { force: true });
-      await decryptToFile(createReadStream(encryptedPath), key, decryptedPath);
+      await decryptToFile(encryptedPath, key, decryptedPath);
       if ((await stat(decryptedPath)).size !== sample.zip.length) throw new Error("decrypted zip has the wrong size");
       return sample.encrypted.length / 1024 / 1024;
     });
