@@ -48,6 +48,7 @@ const MD5_MAX_BYTES = 4_096;
 const REGULAR_FILE = 0o100000;
 const FILE_TYPE_MASK = 0o170000;
 // SFTP status codes (draft-ietf-secsh-filexfer-02).
+const EOF = 1; // no more to read, or no more entries
 const NO_SUCH_FILE = 2;
 const PERMISSION_DENIED = 3;
 
@@ -81,10 +82,8 @@ export function createSftpDelivery(input: SftpSettingsInput, options: SftpOption
     if (entry.size === undefined || entry.size > MD5_MAX_BYTES) return null;
     const path = posix.join(folder, entry.name);
     try {
-      const text = await new Promise<Buffer>((resolve, reject) =>
-        sftp.readFile(path, (error, data) => (error ? reject(error) : resolve(data))),
-      );
-      return parseMd5Text(text.subarray(0, MD5_MAX_BYTES).toString("utf8"));
+      const text = await readStart(sftp, path, MD5_MAX_BYTES);
+      return parseMd5Text(text.toString("utf8"));
     } catch (error) {
       if (statusCode(error) === NO_SUCH_FILE) return null;
       throw sftpStatusError(error, `read ${entry.name}`);
@@ -369,13 +368,63 @@ function where(settings: { host: string; port: number }): string {
   return `${settings.host}:${settings.port}`;
 }
 
-async function listFolder(sftp: SFTPWrapper, folder: string): Promise<Map<string, Entry>> {
-  const list = await new Promise<{ filename: string; attrs: { mode?: number; size?: number; mtime?: number } }[]>(
-    (resolve, reject) =>
-      sftp.readdir(folder, (error, entries) =>
-        error ? reject(sftpStatusError(error, `list the remote folder ${folder}`)) : resolve(entries),
-      ),
+/**
+ * At most the first `maxBytes` of a file, with one READ: ssh2's readFile would allocate whatever size
+ * the server's FSTAT claims, or read until the server stops.
+ */
+async function readStart(sftp: SFTPWrapper, path: string, maxBytes: number): Promise<Buffer> {
+  const handle = await new Promise<Buffer>((resolve, reject) =>
+    sftp.open(path, "r", (error, opened) => (error ? reject(error) : resolve(opened))),
   );
+  try {
+    const buffer = Buffer.alloc(maxBytes);
+    const read = await new Promise<number>((resolve, reject) =>
+      sftp.read(handle, buffer, 0, maxBytes, 0, (error, bytesRead) =>
+        // SSH_FX_EOF on an empty file
+        error ? (statusCode(error) === EOF ? resolve(0) : reject(error)) : resolve(bytesRead),
+      ),
+    );
+    return buffer.subarray(0, read);
+  } finally {
+    sftp.close(handle, () => {});
+  }
+}
+
+/** Entries of a folder no export folder comes near: a server listing without end is refused. */
+const MAX_FOLDER_ENTRIES = 200_000;
+
+type DirEntry = { filename: string; attrs: { mode?: number; size?: number; mtime?: number } };
+
+/** The folder's entries, read page by page (ssh2's readdir of a path collects them all, without bound). */
+async function readFolder(sftp: SFTPWrapper, folder: string): Promise<DirEntry[]> {
+  const handle = await new Promise<Buffer>((resolve, reject) =>
+    sftp.opendir(folder, (error, opened) => (error ? reject(error) : resolve(opened))),
+  );
+  const all: DirEntry[] = [];
+  try {
+    for (;;) {
+      const page = await new Promise<DirEntry[] | undefined>((resolve, reject) =>
+        sftp.readdir(handle, (error, list) =>
+          error ? (statusCode(error) === EOF ? resolve(undefined) : reject(error)) : resolve(list),
+        ),
+      );
+      if (!page) return all;
+      all.push(...page);
+      if (all.length > MAX_FOLDER_ENTRIES)
+        throw new SftpError(
+          "sftp_failed",
+          `The remote folder ${folder} lists more than ${MAX_FOLDER_ENTRIES} entries.`,
+        );
+    }
+  } finally {
+    sftp.close(handle, () => {});
+  }
+}
+
+async function listFolder(sftp: SFTPWrapper, folder: string): Promise<Map<string, Entry>> {
+  const list = await readFolder(sftp, folder).catch((error: unknown) => {
+    throw sftpStatusError(error, `list the remote folder ${folder}`);
+  });
   const entries = new Map<string, Entry>();
   for (const { filename, attrs } of list) {
     if (filename === "." || filename === ".." || /[/\\\0]/.test(filename)) continue;
