@@ -30,4 +30,12 @@ describe("error words", () => {
     expect(errorText(error)).toBe("TypeError: fetch https://x/?access_token=[hidden] failed");
     expect(errorMessage("token=abcdef")).toBe("token=[hidden]");
   });
+
+  it("take a long hostile text in stride (a pattern retried from every character took seconds)", () => {
+    const long = `${"a".repeat(300_000)} https://user:${"p".repeat(300_000)}`;
+    expect(redactCredentials(long)).toBe(long);
+    expect(redactCredentials("Basic authentication is disabled for this account")).toBe(
+      "Basic authentication is disabled for this account",
+    );
+  });
 });

@@ -5,12 +5,16 @@ const CREDENTIAL_PARAMETERS =
 /**
  * The text without the credentials an error's words may carry: a password in a URL, a token or key in
  * a query or connection string (a Graph upload session's URL is pre-authenticated), a bearer token.
+ * Linear in the text's length: it runs on every error's words, which may quote hostile names.
  */
 export function redactCredentials(text: string): string {
-  return text
-    .replace(/(\w+:\/\/[^:/@\s]+:)[^@\s]+@/g, "$1[hidden]@")
-    .replace(CREDENTIAL_PARAMETERS, "$1=[hidden]")
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g, "$1 [hidden]");
+  return (
+    text
+      // \b: a scheme starts a word, so a long run of word characters is tried once, not from each of them.
+      .replace(/\b(\w+:\/\/[^:/@\s]+:)[^@\s]+@/g, "$1[hidden]@")
+      .replace(CREDENTIAL_PARAMETERS, "$1=[hidden]")
+      .replace(/\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/g, "Bearer [hidden]")
+  );
 }
 
 /** The message of anything thrown, for logs and ledger reasons, with credentials hidden. */
