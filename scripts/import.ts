@@ -56,7 +56,7 @@ try {
   process.stderr.write("\n");
   if (interrupt.signal.aborted) {
     // Handed over to the workers, so that the connector's next runs are not blocked by it.
-    const handedOver = await reofferRun(run, { force: true }).catch(() => false);
+    const handedOver = (await reofferRun(run, { force: true }).catch(() => false)) === "offered";
     console.error(
       handedOver
         ? `Interrupted; run ${run.id} stays RUNNING and a worker resumes it where it stopped.`

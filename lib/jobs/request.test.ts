@@ -7,7 +7,7 @@ import { db } from "@/lib/db";
 import { canRun, startPrivateServers, type PrivateServers } from "@/lib/testing";
 import { stopJobQueue } from "./boss";
 import { IMPORT_QUEUE } from "./definitions";
-import { reofferJoblessRuns, reofferRun, requestImport, RUN_RETRY_LIMIT } from "./request";
+import { reofferJoblessRuns, reofferRun, requestImport, RUN_OFFER_LIMIT, RUN_RETRY_LIMIT } from "./request";
 
 type JobRow = { id: string; state: string; retry_limit: number; xmin: string };
 
@@ -65,8 +65,15 @@ describe.skipIf(!canRun)("run requests", () => {
   });
 
   it("offers every open run without a job again on the scheduler's tick, and nothing else", async () => {
-    const connectors = await Promise.all(Array.from({ length: 5 }, () => newConnector()));
-    const [jobEnded, running, finished, unsent, byHand] = connectors as [string, string, string, string, string];
+    const connectors = await Promise.all(Array.from({ length: 6 }, () => newConnector()));
+    const [jobEnded, running, finished, unsent, byHand, crashing] = connectors as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const orphan = (await requestImport({ connectorId: jobEnded, trigger: "SCHEDULE" })).runId;
     await db.importRun.update({ where: { id: orphan }, data: { status: "RUNNING" } });
     await endJobsOf(orphan);
@@ -80,22 +87,40 @@ describe.skipIf(!canRun)("run requests", () => {
     });
     // `npm run import` at work in a terminal: running, never a job.
     const cli = await db.importRun.create({ data: { connectorId: byHand, trigger: "MANUAL", status: "RUNNING" } });
+    // A run whose every offer ended without it finishing (its workers kept dying): failed, not offered again.
+    const spent = (await requestImport({ connectorId: crashing, trigger: "SCHEDULE" })).runId;
+    for (let offer = 1; offer < RUN_OFFER_LIMIT; offer++) {
+      await endJobsOf(spent);
+      expect(await requestImport({ connectorId: crashing, trigger: "SCHEDULE" })).toEqual({
+        runId: spent,
+        alreadyQueued: true,
+      });
+    }
+    await endJobsOf(spent);
+    expect(await jobsOf(spent)).toHaveLength(RUN_OFFER_LIMIT);
     // Real-time capture's run never has a job of its own: drain jobs import what it captures.
     const capture = await db.importRun.create({
       data: { connectorId: running, trigger: "CONTINUOUS", status: "RUNNING", requestedBy: "real-time capture" },
     });
 
-    expect((await reofferJoblessRuns()).sort()).toEqual([orphan, neverSent.id].sort());
+    const { offered, failed } = await reofferJoblessRuns();
+    expect(offered.sort()).toEqual([orphan, neverSent.id].sort());
+    expect(failed).toEqual([spent]);
+    expect(await db.importRun.findUnique({ where: { id: spent } })).toMatchObject({
+      status: "FAILED",
+      error: expect.stringMatching(/the import stopped without finishing in each of its 3 offers/) as unknown,
+    });
+    expect(await jobsOf(spent)).toHaveLength(RUN_OFFER_LIMIT);
     expect((await jobsOf(orphan)).map((job) => job.state)).toEqual(["failed", "created"]);
     expect((await jobsOf(neverSent.id)).map((job) => job.state)).toEqual(["created"]);
     expect(await jobsOf(healthy)).toHaveLength(1);
     expect(await jobsOf(done)).toHaveLength(1);
     expect(await jobsOf(cli.id)).toHaveLength(0);
     expect(await jobsOf(capture.id)).toHaveLength(0);
-    expect(await reofferJoblessRuns()).toEqual([]);
+    expect(await reofferJoblessRuns()).toEqual({ offered: [], failed: [] });
 
     // Interrupted, `npm run import` hands its run over to the workers.
-    expect(await reofferRun({ id: cli.id, connectorId: byHand }, { force: true })).toBe(true);
+    expect(await reofferRun({ id: cli.id, connectorId: byHand }, { force: true })).toBe("offered");
     expect(await reofferRun({ id: cli.id, connectorId: byHand }, { force: true })).toBe(false);
     expect(await jobsOf(cli.id)).toHaveLength(1);
   });

@@ -2,6 +2,7 @@ import type PgBoss from "pg-boss";
 import { db } from "@/lib/db";
 import { Prisma, type ImportRun } from "@/lib/generated/prisma/client";
 import { logger } from "@/lib/logger";
+import { failRun } from "@/lib/pipeline";
 import { jobQueue } from "./boss";
 import { IMPORT_QUEUE, type ImportJob } from "./definitions";
 import { defaultRunJobRecovery, RUN_JOB_TIMEOUT_SECONDS } from "./heartbeat";
@@ -56,25 +57,35 @@ function inTransaction(tx: Tx): PgBoss.Db {
 /**
  * Runs that are open (queued or running, not real-time capture's) with no job that pg-boss still
  * offers or a worker holds, and that no one else is working: either a job of theirs has ended (a
- * worker's last try could not record the run's end while the database was away), or they were queued
- * minutes ago and never had a job (queued before run and job were written together). A running run
- * that never had a job is `npm run import`'s, at work in its terminal: it is left to it.
+ * worker's last try could not record the run's end while the database was away, or its tries ran out
+ * as its workers died), or they were queued minutes ago and never had a job (queued before run and
+ * job were written together). A running run that never had a job is `npm run import`'s, at work in
+ * its terminal: it is left to it. `offers`: the jobs it has had.
  */
 function joblessRuns(where: Prisma.Sql, handedOver = false): Prisma.Sql {
-  const jobOf = (table: Prisma.Sql) =>
-    Prisma.sql`SELECT 1 FROM ${table} j WHERE j.name = ${IMPORT_QUEUE} AND j.data->>'runId' = r.id::text`;
+  const jobsOf = (table: Prisma.Sql) =>
+    Prisma.sql`FROM ${table} j WHERE j.name = ${IMPORT_QUEUE} AND j.data->>'runId' = r.id::text`;
   return Prisma.sql`
-    SELECT r.id::text AS id, r."connectorId"::text AS "connectorId" FROM "ImportRun" r
-    WHERE ${where} AND r.status IN ('QUEUED', 'RUNNING') AND r.trigger <> 'CONTINUOUS'
-      AND NOT EXISTS (${jobOf(Prisma.sql`pgboss.job`)} AND j.state IN ('created', 'retry', 'active'))
-      AND (${handedOver} OR EXISTS (${jobOf(Prisma.sql`pgboss.job`)}) OR EXISTS (${jobOf(Prisma.sql`pgboss.archive`)})
-        OR (r.status = 'QUEUED' AND r."startedAt" < now() - interval '2 minutes'))`;
+    SELECT * FROM (
+      SELECT r.id::text AS id, r."connectorId"::text AS "connectorId", r.status::text AS status, r."startedAt",
+        ((SELECT count(*) ${jobsOf(Prisma.sql`pgboss.job`)}) + (SELECT count(*) ${jobsOf(Prisma.sql`pgboss.archive`)}))::int AS offers
+      FROM "ImportRun" r
+      WHERE ${where} AND r.status IN ('QUEUED', 'RUNNING') AND r.trigger <> 'CONTINUOUS'
+        AND NOT EXISTS (SELECT 1 ${jobsOf(Prisma.sql`pgboss.job`)} AND j.state IN ('created', 'retry', 'active'))
+    ) candidate
+    -- "startedAt" is UTC without a time zone, as Prisma writes it.
+    WHERE ${handedOver} OR offers > 0 OR (status = 'QUEUED' AND "startedAt" < (now() AT TIME ZONE 'UTC') - interval '2 minutes')`;
 }
 
 type RunRef = { id: string; connectorId: string };
+type JoblessRun = RunRef & { offers: number };
 
-async function isJobless(tx: Tx, runId: string, handedOver = false): Promise<boolean> {
-  return (await tx.$queryRaw<RunRef[]>(joblessRuns(Prisma.sql`r.id = ${runId}::uuid`, handedOver))).length > 0;
+/** Offers of one run (each up to RUN_RETRY_LIMIT tries) before it is FAILED: a run that keeps ending its workers stops. */
+export const RUN_OFFER_LIMIT = 3;
+
+async function joblessRun(tx: Tx, runId: string, handedOver = false): Promise<JoblessRun | undefined> {
+  const [found] = await tx.$queryRaw<JoblessRun[]>(joblessRuns(Prisma.sql`r.id = ${runId}::uuid`, handedOver));
+  return found;
 }
 
 async function sendRunJob(tx: Tx, boss: PgBoss, job: ImportJob): Promise<void> {
@@ -98,8 +109,9 @@ export async function requestImport(request: ImportRequest): Promise<{ runId: st
   const boss = await jobQueue();
   const { run, created } = await db.$transaction(async (tx) => {
     const opened = await openRunIn(tx, request);
-    const jobless = !opened.created && (await isJobless(tx, opened.run.id));
-    if (opened.created || jobless) {
+    const jobless = opened.created ? undefined : await joblessRun(tx, opened.run.id);
+    // One whose offers are spent is failed by the scheduler's next look (reofferJoblessRuns).
+    if (opened.created || (jobless && jobless.offers < RUN_OFFER_LIMIT)) {
       if (jobless) logger.warn({ runId: opened.run.id }, "open run had no job; offered again");
       await sendRunJob(tx, boss, { runId: opened.run.id, connectorId: request.connectorId });
     }
@@ -110,24 +122,40 @@ export async function requestImport(request: ImportRequest): Promise<{ runId: st
 
 /**
  * Offers a run to the workers again if it is still open and no job stands for it (see joblessRuns; a
- * run `npm run import` gives up is handed over with `force`). It resumes where it stopped.
+ * run `npm run import` gives up is handed over with `force`). It resumes where it stopped. After
+ * RUN_OFFER_LIMIT offers it is FAILED instead.
  */
-export async function reofferRun(run: RunRef, options: { force?: boolean } = {}): Promise<boolean> {
+export async function reofferRun(
+  run: RunRef,
+  options: { force?: boolean } = {},
+): Promise<"offered" | "failed" | false> {
   const boss = await jobQueue();
-  return db.$transaction(async (tx) => {
+  const outcome = await db.$transaction(async (tx) => {
     const open = await lockOpenRun(tx, run.connectorId);
-    if (open?.id !== run.id || !(await isJobless(tx, run.id, options.force))) return false;
+    const jobless = open?.id === run.id ? await joblessRun(tx, run.id, options.force) : undefined;
+    if (!jobless) return false;
+    if (jobless.offers >= RUN_OFFER_LIMIT) return "spent";
     await sendRunJob(tx, boss, { runId: run.id, connectorId: run.connectorId });
-    return true;
+    return "offered";
   });
+  if (outcome !== "spent") return outcome;
+  await failRun(
+    run.id,
+    new Error(
+      `the import stopped without finishing in each of its ${RUN_OFFER_LIMIT} offers (up to ${RUN_RETRY_LIMIT} tries each): see the worker's log; Run now starts a new run`,
+    ),
+  );
+  return "failed";
 }
 
-/** Offers every jobless open run again (the worker's scheduler, every minute). Returns their ids. */
-export async function reofferJoblessRuns(): Promise<string[]> {
-  const offered: string[] = [];
-  for (const run of await db.$queryRaw<RunRef[]>(joblessRuns(Prisma.sql`TRUE`))) {
-    if (await reofferRun(run)) offered.push(run.id);
+/** Offers every jobless open run again, or fails it once its offers are spent (the worker's scheduler, every minute). */
+export async function reofferJoblessRuns(): Promise<{ offered: string[]; failed: string[] }> {
+  const result = { offered: [] as string[], failed: [] as string[] };
+  for (const run of await db.$queryRaw<JoblessRun[]>(joblessRuns(Prisma.sql`TRUE`))) {
+    const outcome = await reofferRun(run);
+    if (outcome) result[outcome].push(run.id);
   }
-  if (offered.length > 0) logger.warn({ runIds: offered }, "open runs without a job offered again");
-  return offered;
+  if (result.offered.length > 0) logger.warn({ runIds: result.offered }, "open runs without a job offered again");
+  if (result.failed.length > 0) logger.error({ runIds: result.failed }, "runs failed: their offers were spent");
+  return result;
 }
