@@ -23,8 +23,8 @@ async function endJobsOf(runId: string): Promise<void> {
   await db.$executeRaw`UPDATE pgboss.job SET state = 'failed' WHERE name = ${IMPORT_QUEUE} AND data->>'runId' = ${runId}`;
 }
 
-async function newConnector(): Promise<string> {
-  const connector = await db.connector.create({ data: { name: `requests-${randomUUID()}`, createdBy: "test" } });
+async function newConnector(label = "run"): Promise<string> {
+  const connector = await db.connector.create({ data: { name: `${label}-${randomUUID()}`, createdBy: "test" } });
   return connector.id;
 }
 
@@ -65,15 +65,9 @@ describe.skipIf(!canRun)("run requests", () => {
   });
 
   it("offers every open run without a job again on the scheduler's tick, and nothing else", async () => {
-    const connectors = await Promise.all(Array.from({ length: 6 }, () => newConnector()));
-    const [jobEnded, running, finished, unsent, byHand, crashing] = connectors as [
-      string,
-      string,
-      string,
-      string,
-      string,
-      string,
-    ];
+    const [jobEnded, running, finished, unsent, byHand, crashing] = await Promise.all(
+      ["job-ended", "running", "finished", "unsent", "by-hand", "crashing"].map((label) => newConnector(label)),
+    ).then((ids) => ids as [string, string, string, string, string, string]);
     const orphan = (await requestImport({ connectorId: jobEnded, trigger: "SCHEDULE" })).runId;
     await db.importRun.update({ where: { id: orphan }, data: { status: "RUNNING" } });
     await endJobsOf(orphan);
