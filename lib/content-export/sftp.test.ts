@@ -145,7 +145,7 @@ describe("SFTP delivery against the Symphony sandbox", () => {
     }
   });
 
-  it("fails a download the server stops sending, without holding the run", async () => {
+  it("fails a download or a listing the server stops answering, without holding the run", async () => {
     const file = (await filesByUpload())[0]!;
     const delivery = createSftpDelivery(withKey(), { ...allowed, readIdleMs: 1_000 });
     exports.setExportFaults({ sftpStallReads: true });
@@ -159,6 +159,9 @@ describe("SFTP delivery against the Symphony sandbox", () => {
       expect((error as Error).message).toBe(
         `the download failed: Could not read ${file.name}: the SFTP server sent nothing for 1 s.; nothing was imported from it and it is downloaded again next run`,
       );
+      // Listing reads each file's .md5, which is left unanswered too.
+      const listing = await failureOf(delivery.listReady());
+      expect(listing.message).toMatch(/^Could not read .*\.md5: the SFTP server sent nothing for 1 s\.$/);
       // The same connection serves the next download once the server answers again.
       exports.setExportFaults({ sftpStallReads: false });
       expect(await sha256Of(await delivery.open(listed))).toBe(file.sha256);

@@ -27,7 +27,7 @@ export type SftpOptions = {
   allowPrivateHosts?: boolean;
   /** Time allowed for the connection, the SSH handshake and the sign-in together. */
   timeoutMs?: number;
-  /** How long a download may go without receiving a byte before it fails (default 2 minutes). */
+  /** How long the server may leave a listing, a `.md5` or a download without a byte before it fails (default 2 minutes). */
   readIdleMs?: number;
 };
 
@@ -53,6 +53,7 @@ const NO_SUCH_FILE = 2;
 const PERMISSION_DENIED = 3;
 
 export function createSftpDelivery(input: SftpSettingsInput, options: SftpOptions = {}): SftpDelivery {
+  const idleMs = options.readIdleMs ?? DEFAULT_READ_IDLE_MS;
   const settings = sftpSettingsSchema.parse(input);
   const folder = normalizeFolder(settings.folder);
   let connection: Promise<Connection> | undefined;
@@ -82,7 +83,7 @@ export function createSftpDelivery(input: SftpSettingsInput, options: SftpOption
     if (entry.size === undefined || entry.size > MD5_MAX_BYTES) return null;
     const path = posix.join(folder, entry.name);
     try {
-      const text = await readStart(sftp, path, MD5_MAX_BYTES);
+      const text = await answered(readStart(sftp, path, MD5_MAX_BYTES), idleMs, `read ${entry.name}`);
       return parseMd5Text(text.toString("utf8"));
     } catch (error) {
       if (statusCode(error) === NO_SUCH_FILE) return null;
@@ -113,7 +114,7 @@ export function createSftpDelivery(input: SftpSettingsInput, options: SftpOption
     async listReady({ uploadedAfter, signal } = {}): Promise<ReadyListing> {
       const { sftp } = await connected();
       signal?.throwIfAborted();
-      const first = await listFolder(sftp, folder);
+      const first = await answered(listFolder(sftp, folder), idleMs, `list the remote folder ${folder}`);
       // mtime has second precision: a file of the same second as uploadedAfter is listed again (the caller's ledger knows it).
       const after = uploadedAfter ? Math.floor(uploadedAfter.getTime() / 1000) : undefined;
       const candidates = [...first.values()].filter(
@@ -122,7 +123,7 @@ export function createSftpDelivery(input: SftpSettingsInput, options: SftpOption
       if (candidates.length === 0) return { ready: [], stillWriting: [] };
 
       await delay(settings.settleMs, undefined, { signal });
-      const second = await listFolder(sftp, folder);
+      const second = await answered(listFolder(sftp, folder), idleMs, `list the remote folder ${folder}`);
       const stillWriting: string[] = [];
       const settled: { entry: Entry; md5Entry: Entry | undefined }[] = [];
       for (const before of candidates) {
@@ -144,7 +145,9 @@ export function createSftpDelivery(input: SftpSettingsInput, options: SftpOption
 
     async listNewest(count) {
       const { sftp } = await connected();
-      const entries = [...(await listFolder(sftp, folder)).values()].filter((entry) => !isMd5Name(entry.name));
+      const entries = [
+        ...(await answered(listFolder(sftp, folder), idleMs, `list the remote folder ${folder}`)).values(),
+      ].filter((entry) => !isMd5Name(entry.name));
       return entries
         .map((entry) => toRemoteFile(entry, null))
         .sort((a, b) => byUploadTime(b, a))
@@ -162,7 +165,7 @@ export function createSftpDelivery(input: SftpSettingsInput, options: SftpOption
       await new Promise<void>((resolve, reject) =>
         sftp.stat(path, (error) => (error ? reject(readFailed(error, file.name)) : resolve())),
       );
-      return readStream(sftp, path, file, options.readIdleMs ?? DEFAULT_READ_IDLE_MS, signal);
+      return readStream(sftp, path, file, idleMs, signal);
     },
 
     async close() {
@@ -390,6 +393,26 @@ async function readStart(sftp: SFTPWrapper, path: string, maxBytes: number): Pro
   }
 }
 
+/**
+ * The operation's result, or an SftpError once the server has not answered for `ms`: a server that
+ * answers keepalives but nothing else would otherwise hold the run for good.
+ */
+async function answered<T>(operation: Promise<T>, ms: number, action: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const silence = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new SftpError("sftp_failed", `Could not ${action}: the SFTP server sent nothing for ${ms / 1000} s.`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([operation, silence]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Entries of a folder no export folder comes near: a server listing without end is refused. */
 const MAX_FOLDER_ENTRIES = 200_000;
 
@@ -466,18 +489,27 @@ function readStream(
     out.destroy(signal?.aborted ? (signal.reason as Error) : readFailed(error, name)),
   );
   let received = 0;
-  const idle = setTimeout(
-    () => out.destroy(readFailed(`the SFTP server sent nothing for ${idleMs / 1000} s`, name)),
-    idleMs,
-  );
+  // Timed only while the bytes flow to us: paused, the reader downstream (staging) is the slow one.
+  let idle: NodeJS.Timeout | undefined;
+  const watch = () => {
+    clearTimeout(idle);
+    idle = setTimeout(
+      () => out.destroy(readFailed(`the SFTP server sent nothing for ${idleMs / 1000} s`, name)),
+      idleMs,
+    );
+  };
+  const unwatch = () => clearTimeout(idle);
+  watch();
   source.on("data", (chunk: Buffer) => {
-    idle.refresh();
+    watch();
     received += chunk.length;
     if (file.size !== null && received > file.size)
       out.destroy(readFailed(`the SFTP server sent more than the ${file.size} bytes it listed`, name));
   });
-  out.on("close", () => clearTimeout(idle));
-  source.on("end", () => clearTimeout(idle));
+  source.on("pause", unwatch);
+  source.on("resume", watch);
+  source.on("end", unwatch);
+  out.on("close", unwatch);
   const abort = () => out.destroy(signal?.reason as Error);
   signal?.addEventListener("abort", abort, { once: true });
   out.on("close", () => {
