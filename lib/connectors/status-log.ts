@@ -5,7 +5,6 @@
 import { z } from "zod";
 import pg from "pg";
 import { db, pgPool } from "@/lib/db";
-import { errorMessage } from "@/lib/errors";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { parseCoverage } from "@/lib/pipeline";
 import { PLAIN_CELL, csvCell, csvIdCell, csvLine } from "./csv";
@@ -248,7 +247,8 @@ async function openLogCursor(connectorId: string, filter: StatusLogFilter) {
   const client = await pgPool()
     .connect()
     .catch((error: unknown) => {
-      throw /timeout exceeded when trying to connect/.test(errorMessage(error)) ? new StatusLogBusyError() : error;
+      const busy = error instanceof Error && /timeout exceeded when trying to connect/.test(error.message);
+      throw busy ? new StatusLogBusyError() : error;
     });
   const writer = logWriter();
   let done = false;

@@ -7,10 +7,10 @@ import type { ConversationType, ExportChatItem, ExportParticipant } from "./type
 import { unsafePathReason } from "./zip";
 
 /** Opens the XML entry again from its start: the file is read twice (index, then items). */
+export type OpenXml = () => Promise<Readable>;
+
 /** Presence segments whose recipient lists a conversation keeps at once (records come nearly in time order). */
 const RECIPIENT_SEGMENTS_KEPT = 16;
-
-export type OpenXml = () => Promise<Readable>;
 
 const RECORD_KINDS = [
   "ParticipantEntered",

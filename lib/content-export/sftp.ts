@@ -114,7 +114,7 @@ export function createSftpDelivery(input: SftpSettingsInput, options: SftpOption
     async listReady({ uploadedAfter, signal } = {}): Promise<ReadyListing> {
       const { sftp } = await connected();
       signal?.throwIfAborted();
-      const first = await answered(listFolder(sftp, folder), idleMs, `list the remote folder ${folder}`);
+      const first = await listFolder(sftp, folder, idleMs);
       // mtime has second precision: a file of the same second as uploadedAfter is listed again (the caller's ledger knows it).
       const after = uploadedAfter ? Math.floor(uploadedAfter.getTime() / 1000) : undefined;
       const candidates = [...first.values()].filter(
@@ -123,7 +123,7 @@ export function createSftpDelivery(input: SftpSettingsInput, options: SftpOption
       if (candidates.length === 0) return { ready: [], stillWriting: [] };
 
       await delay(settings.settleMs, undefined, { signal });
-      const second = await answered(listFolder(sftp, folder), idleMs, `list the remote folder ${folder}`);
+      const second = await listFolder(sftp, folder, idleMs);
       const stillWriting: string[] = [];
       const settled: { entry: Entry; md5Entry: Entry | undefined }[] = [];
       for (const before of candidates) {
@@ -145,9 +145,7 @@ export function createSftpDelivery(input: SftpSettingsInput, options: SftpOption
 
     async listNewest(count) {
       const { sftp } = await connected();
-      const entries = [
-        ...(await answered(listFolder(sftp, folder), idleMs, `list the remote folder ${folder}`)).values(),
-      ].filter((entry) => !isMd5Name(entry.name));
+      const entries = [...(await listFolder(sftp, folder, idleMs)).values()].filter((entry) => !isMd5Name(entry.name));
       return entries
         .map((entry) => toRemoteFile(entry, null))
         .sort((a, b) => byUploadTime(b, a))
@@ -444,9 +442,11 @@ async function readFolder(sftp: SFTPWrapper, folder: string): Promise<DirEntry[]
   }
 }
 
-async function listFolder(sftp: SFTPWrapper, folder: string): Promise<Map<string, Entry>> {
-  const list = await readFolder(sftp, folder).catch((error: unknown) => {
-    throw sftpStatusError(error, `list the remote folder ${folder}`);
+/** The folder's regular files; a server that leaves the listing unanswered for `idleMs` fails it. */
+async function listFolder(sftp: SFTPWrapper, folder: string, idleMs: number): Promise<Map<string, Entry>> {
+  const action = `list the remote folder ${folder}`;
+  const list = await answered(readFolder(sftp, folder), idleMs, action).catch((error: unknown) => {
+    throw sftpStatusError(error, action);
   });
   const entries = new Map<string, Entry>();
   for (const { filename, attrs } of list) {

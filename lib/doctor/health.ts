@@ -36,12 +36,11 @@ export async function checkHealth(settings: DoctorSettings = doctorSettingsFromC
  */
 export function sharedHealthCheck(check: () => Promise<Health> = () => checkHealth(), healthyForMs = 5_000) {
   let latest: Promise<Health> | undefined;
-  let checking = false;
-  let reuseUntil = 0;
+  let reuseUntil = 0; // Infinity while a check runs
   return (): Promise<Health> => {
-    if (latest && (checking || Date.now() < reuseUntil)) return latest;
-    checking = true;
-    latest = check().finally(() => (checking = false));
+    if (latest && Date.now() < reuseUntil) return latest;
+    reuseUntil = Infinity;
+    latest = check();
     latest.then(
       (health) => (reuseUntil = health.ok ? Date.now() + healthyForMs : 0),
       () => (reuseUntil = 0),
