@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "@/sandbox/ports";
 import { isDatabaseUnavailable } from "./database-errors";
 
 /** The error a real pg client gives for `config`, or for its query when the connection is made. */
@@ -22,15 +22,6 @@ async function clientError(config: pg.ClientConfig, sql = "SELECT 1"): Promise<u
   }
 }
 
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe("isDatabaseUnavailable", () => {
   const socketDir = mkdtempSync(path.join(tmpdir(), "no-postgres-"));
   afterAll(() => rmSync(socketDir, { recursive: true, force: true }));
@@ -42,7 +33,7 @@ describe("isDatabaseUnavailable", () => {
   });
 
   it("recognises a refused TCP connection", async () => {
-    const error = await clientError({ host: "127.0.0.1", port: await closedPort() });
+    const error = await clientError({ host: "127.0.0.1", port: await freePort() });
     expect(error).toMatchObject({ code: "ECONNREFUSED" });
     expect(isDatabaseUnavailable(error)).toBe(true);
   });
