@@ -60,6 +60,8 @@ const schema = z
 
     CRON_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+    /** Heap limit in MB of the thread that reads one Content Export file; a file that needs more fails with that reason. */
+    EXPORT_READER_HEAP_MB: z.coerce.number().int().min(64).max(16_384).default(256),
     SANDBOX_CONSOLE_URL: optionalUrl,
     /** Lets the Symphony URLs point at loopback, link-local or private addresses (an agent or key manager on premises). */
     SYMPHONY_ALLOW_PRIVATE_HOSTS: z

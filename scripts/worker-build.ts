@@ -102,9 +102,14 @@ export async function buildWorker(root: string): Promise<string> {
   const { metafile } = await build({
     metafile: true,
     absWorkingDir: root,
-    // lib/convert/pool.ts starts its threads from `conversion-worker.mjs` beside its own module: here
-    // the compiled thread entry, beside worker.mjs and the chunks they share.
-    entryPoints: { worker: "scripts/worker.ts", "conversion-worker": "lib/convert/conversion-worker.ts" },
+    // lib/convert/pool.ts and lib/content-export/export-reader.ts start their threads from an `.mjs`
+    // beside their own module (lib/threads.ts): here the compiled thread entries, beside worker.mjs
+    // and the chunks they share.
+    entryPoints: {
+      worker: "scripts/worker.ts",
+      "conversion-worker": "lib/convert/conversion-worker.ts",
+      "export-reader-thread": "lib/content-export/export-reader-thread.ts",
+    },
     outdir,
     outExtension: { ".js": ".mjs" },
     bundle: true,

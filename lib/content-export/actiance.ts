@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import { toUrlSafeId } from "@/lib/symphony";
+import { toUrlSafeBase64 } from "@/lib/base64";
 import { ExportFileError, quoted } from "./errors";
 import { DEFAULT_XML_LIMITS, parseXml, type XmlHandlers, type XmlLimits } from "./xml-stream";
 import type { ConversationType, ExportChatItem, ExportParticipant } from "./types";
@@ -426,7 +426,7 @@ function transferFileName(fields: Fields, where: string): string {
  */
 function messageIdOf(text: string | undefined): string | undefined {
   const id = optionalText(text);
-  return id === undefined ? undefined : toUrlSafeId(id);
+  return id === undefined ? undefined : toUrlSafeBase64(id);
 }
 
 function optionalText(text: string | undefined): string | undefined {

@@ -6,6 +6,7 @@ export {
   type ExportContent,
   type ExportContentLimits,
 } from "./export-content";
+export { ExportReaders, type ExportReader, type ExportReadersOptions } from "./export-reader";
 export { openExportZip, DEFAULT_ZIP_LIMITS, type ExportZip, type ZipEntryInfo, type ZipLimits } from "./zip";
 export { readDecryptionKey, encryptionKeyIdsOf, decryptToFile, type DecryptionKey, type DecryptOptions } from "./pgp";
 export { parseExportFileName, type ExportFileName } from "./names";

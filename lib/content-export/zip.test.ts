@@ -101,6 +101,19 @@ describe("openExportZip", () => {
     );
   });
 
+  it("refuses a name longer than a path may be, and more names in all than the limit", async () => {
+    const long = await zipOf([{ name: `files/${"n".repeat(5000)}.pdf`, data: "x" }]);
+    expect(await refusal(long)).toBe("a zip entry's name has 5010 bytes, more than the 4096 allowed");
+    expect(await openExportZip(long, { maxNameBytes: 8192 }).then((zip) => zip.close())).toBeUndefined();
+    // 30 entries of 4,000-byte names, each one within the limit.
+    const names = Array.from({ length: 30 }, (_, n) => `files/${String(n).padStart(3994, "0")}`);
+    const crowded = await zipOf(names.map((name) => ({ name, data: "" })));
+    expect(await refusal(crowded, { maxDirectoryBytes: 100_000 })).toBe(
+      "the zip's entries have more than the 100000 bytes of names, extra fields and comments allowed in total",
+    );
+    expect(await openExportZip(crowded).then((zip) => zip.entries.length)).toBe(30);
+  });
+
   it("refuses a high-ratio entry (a zip bomb) from its declared sizes, before inflating a byte", async () => {
     const file = await zipOf([{ name: "bomb.xml", data: zeros(8 * MiB) }]);
     expect(await refusal(file)).toMatch(

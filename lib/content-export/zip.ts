@@ -14,6 +14,13 @@ export type ZipLimits = {
   maxCompressionRatio: number;
   ratioAppliesAbove: number;
   maxEntryBytes: number;
+  /** Bytes of one entry's name (a path: Linux's PATH_MAX). */
+  maxNameBytes: number;
+  /**
+   * Bytes of the central directory's names, extra fields and comments together: each entry's are
+   * kept while the file is read (in the worker too, which reads attachments), up to 192 KB each.
+   */
+  maxDirectoryBytes: number;
 };
 
 export const DEFAULT_ZIP_LIMITS: ZipLimits = {
@@ -22,6 +29,8 @@ export const DEFAULT_ZIP_LIMITS: ZipLimits = {
   maxCompressionRatio: 200,
   ratioAppliesAbove: MiB,
   maxEntryBytes: 8 * GiB,
+  maxNameBytes: 4096,
+  maxDirectoryBytes: 32 * MiB,
 };
 
 export type ZipEntryInfo = { name: string; compressedSize: number; uncompressedSize: number };
@@ -77,7 +86,19 @@ async function readCentralDirectory(zipfile: ZipFile, limit: ZipLimits) {
   const { getFileNameLowLevel } = (await import("yauzl")).default;
   const byName = new Map<string, { name: string; entry: Entry }>();
   let totalBytes = 0;
+  let directoryBytes = 0;
   for await (const entry of entriesOf(zipfile)) {
+    if (entry.fileNameLength > limit.maxNameBytes) {
+      throw new ExportFileError(
+        `a zip entry's name has ${entry.fileNameLength} bytes, more than the ${limit.maxNameBytes} allowed`,
+      );
+    }
+    directoryBytes += entry.fileNameLength + entry.extraFieldLength + entry.fileCommentLength;
+    if (directoryBytes > limit.maxDirectoryBytes) {
+      throw new ExportFileError(
+        `the zip's entries have more than the ${limit.maxDirectoryBytes} bytes of names, extra fields and comments allowed in total`,
+      );
+    }
     const name = getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
     const unsafe = unsafePathReason(name);
     if (unsafe) throw new ExportFileError(`zip entry ${quoted(name)} has an unsafe path (${unsafe})`);

@@ -1,5 +1,6 @@
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
+import { startThread } from "@/lib/threads";
 import { buildEmail, type BuildEmailOptions } from "./email";
 import { inputTooLarge } from "./presentation";
 import type { ChatMessage, EmailModel } from "./types";
@@ -44,28 +45,6 @@ export class ConversionUnavailableError extends Error {
  * live; V8's default (or the worker's `--max-semi-space-size=8`) kept 16 MB of it resident.
  */
 const THREAD_YOUNG_GENERATION_MB = 3;
-
-/**
- * A `--max-semi-space-size` given to the process (npm start gives the worker one) applies to every
- * isolate created later and overrides their `resourceLimits`. V8 reads it only when it creates an
- * isolate, so clearing it leaves the main thread's young generation as it started and lets the
- * threads' own limit apply.
- */
-function clearSemiSpaceFlag() {
-  process.getBuiltinModule("node:v8").setFlagsFromString("--max-semi-space-size=0");
-}
-
-/**
- * A conversion thread. The web app's bundler follows `new Worker(new URL(…, import.meta.url))` and
- * would try to bundle the entry (the app imports this module through lib/jobs but never converts):
- * the constructor and the entry's URL are therefore worked out at run time.
- */
-function newWorker(options: WorkerOptions): Worker {
-  const { Worker: WorkerThread } = process.getBuiltinModule("node:worker_threads");
-  const entry = new URL(String(import.meta.url).replace(/[^/]*$/, "conversion-worker.mjs"));
-  return new WorkerThread(entry, options);
-}
-type WorkerOptions = NonNullable<ConstructorParameters<typeof Worker>[1]>;
 
 interface Pending {
   id: number;
@@ -203,8 +182,7 @@ export class ConversionPool {
 
   private start() {
     const progress = new SharedArrayBuffer(4);
-    clearSemiSpaceFlag();
-    const worker = newWorker({
+    const worker = startThread(import.meta.url, "conversion-worker.mjs", {
       workerData: { progress },
       resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB },
     });

@@ -13,10 +13,10 @@ import {
   decryptToFile,
   DecryptionKeyError,
   ExportFileError,
-  openExportContent,
+  ExportReaders,
   type DecryptionKey,
-  type ExportContent,
   type ExportDelivery,
+  type ExportReader,
   type ExportItem,
   type ExportParticipant,
 } from "@/lib/content-export";
@@ -40,11 +40,8 @@ import {
   type IncomingMessage,
   type Participant,
   type ServiceAccount,
-  type SourceBatch,
   type SourceUnit,
 } from "./source";
-
-const BATCH_SIZE = 200;
 
 export function contentExportSource(options: {
   connectorId: string;
@@ -61,8 +58,11 @@ export function contentExportSource(options: {
   serviceAccount?: ServiceAccount | null;
   /** Real-time capture runs beside the export: files it imported attached to their message are not imported again. */
   realtime?: boolean;
+  /** The export reader thread's heap limit in MB (EXPORT_READER_HEAP_MB). */
+  readerHeapMb?: number;
 }): ArchiveSource {
   const { connectorId, staging } = options;
+  const readers = new ExportReaders({ heapMb: options.readerHeapMb });
   // Unlocking the key (its passphrase's S2K) is slow: once per run, not once per file.
   let decryptionKey: Promise<DecryptionKey | null> | undefined;
 
@@ -70,12 +70,12 @@ export function contentExportSource(options: {
     return {
       async *batches(signal) {
         const dir = await mkdtemp(path.join(tmpdir(), "symphony-export-"));
-        let content: ExportContent | undefined;
+        let content: ExportReader | undefined;
         try {
           await startAttempt(row.id, options.runId);
           const blobName = await downloaded(row, signal);
           const zipPath = await decryptedZip(blobName, dir);
-          content = await openExportContent(zipPath);
+          content = await readers.open(zipPath);
           await markParsed(row.id, {
             format: content.format,
             conversations: content.conversations,
@@ -83,21 +83,12 @@ export function contentExportSource(options: {
           });
           const opened = content;
           const checkpoint = { kind: "export-file", exportFileId: row.id } as const;
-          const batch = async (items: ExportItem[]): Promise<SourceBatch> => {
+          for await (const items of opened.batches()) {
             const attachedTo = options.realtime
               ? await capturedFileMatches(connectorId, items)
               : new Map<ExportItem, string>();
-            return { messages: items.map((item) => incoming(item, opened, attachedTo.get(item))), checkpoint };
-          };
-          let items: ExportItem[] = [];
-          for await (const item of opened.items()) {
-            items.push(item);
-            if (items.length >= BATCH_SIZE) {
-              yield await batch(items);
-              items = [];
-            }
+            yield { messages: items.map((item) => incoming(item, opened, attachedTo.get(item))), checkpoint };
           }
-          if (items.length > 0) yield await batch(items);
           await markDone(row.id);
         } catch (error) {
           const reason = fileFailure(error);
@@ -178,7 +169,10 @@ export function contentExportSource(options: {
       if (files.length > 0) yield files.map(unit);
     },
     serviceAccount: () => Promise.resolve(options.serviceAccount ?? null),
-    close: () => options.delivery.close(),
+    close: async () => {
+      await readers.close();
+      await options.delivery.close();
+    },
   };
 }
 
@@ -241,7 +235,7 @@ function person(person: ExportParticipant) {
  * An entry of the export file, whose damage (sizes or CRC-32 that do not match its bytes, found as it
  * is read) fails only the message it belongs to: the file's other messages are imported.
  */
-async function openEntry(content: ExportContent, zipPath: string): Promise<Readable> {
+async function openEntry(content: ExportReader, zipPath: string): Promise<Readable> {
   const damaged = (error: unknown) =>
     error instanceof ExportFileError
       ? new SourceContentError(`"${zipPath}" is damaged in the export file: ${error.message}`, { cause: error })
@@ -256,7 +250,7 @@ async function openEntry(content: ExportContent, zipPath: string): Promise<Reada
   return entry.pipe(checked);
 }
 
-function incoming(item: ExportItem, content: ExportContent, attachedTo?: string): IncomingMessage {
+function incoming(item: ExportItem, content: ExportReader, attachedTo?: string): IncomingMessage {
   if (item.kind === "eml") {
     return {
       kind: "email",

@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import { config } from "@/lib/config";
 import { db } from "@/lib/db";
 import type { Connector } from "@/lib/generated/prisma/client";
 import type { StagingStore } from "@/lib/staging";
@@ -24,6 +25,7 @@ export async function sourceFor(
       startDate: connector.startDate,
       serviceAccount: connector.botUsername ? { userId: connector.botUsername } : null,
       realtime: connector.realtime,
+      readerHeapMb: config().EXPORT_READER_HEAP_MB,
     });
   }
   // Real time only: the capture loop records messages as they come; a run just imports what is pending.
