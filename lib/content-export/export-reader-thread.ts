@@ -18,10 +18,17 @@ function failed(error: unknown): ReaderAnswer {
   return { kind: "failed", message: errorMessage(error), fileError };
 }
 
-/** How much of a batch's budget an item takes: its content's characters. */
-const charsOf = (item: ExportItem) => (item.kind === "chat" ? item.content.length : 0);
+/** What an item weighs against a batch's budget: its text's characters, and its recipients (each a few objects in the worker). */
+function weightOf(item: ExportItem): number {
+  let weight = item.kind === "chat" ? item.content.length : (item.subject?.length ?? 0);
+  for (const person of item.recipients)
+    weight +=
+      RECIPIENT_WEIGHT + person.loginName.length + (person.email?.length ?? 0) + (person.displayName?.length ?? 0);
+  return weight;
+}
+const RECIPIENT_WEIGHT = 256;
 
-let file: { content: ExportContent; items: AsyncIterator<ExportItem>; maxItems: number; maxChars: number } | undefined;
+let file: { content: ExportContent; items: AsyncIterator<ExportItem>; maxItems: number; maxWeight: number } | undefined;
 
 async function answer(request: ReaderRequest): Promise<ReaderAnswer> {
   if (request.kind === "open") {
@@ -30,18 +37,20 @@ async function answer(request: ReaderRequest): Promise<ReaderAnswer> {
     return { kind: "opened", format: content.format, conversations: content.conversations, messages: content.messages };
   }
   if (request.kind === "close") {
+    // A file let go part-way: its reading ends first, so that the entry it was on is closed too.
+    await file?.items.return?.();
     await file?.content.close();
     file = undefined;
     return { kind: "closed" };
   }
   if (!file) throw new Error("no export file is open");
   const batch: ExportItem[] = [];
-  let chars = 0;
-  while (batch.length < file.maxItems && chars < file.maxChars) {
+  let weight = 0;
+  while (batch.length < file.maxItems && weight < file.maxWeight) {
     const next = await file.items.next();
     if (next.done) return { kind: "items", items: batch, done: true };
     batch.push(next.value);
-    chars += charsOf(next.value);
+    weight += weightOf(next.value);
   }
   return { kind: "items", items: batch, done: false };
 }

@@ -69,7 +69,7 @@ describe("readExportInThread", () => {
     for await (const item of direct.items()) expected.push(item);
     await direct.close();
 
-    const reader = await readers.open(file, { batch: { maxItems: 7, maxChars: 1_000_000 } });
+    const reader = await readers.open(file, { batch: { maxItems: 7, maxWeight: 1_000_000 } });
     try {
       expect([reader.format, reader.conversations, reader.messages]).toEqual(["ACTIANCE", 3, 30]);
       const batches = await batchesOf(reader);
@@ -93,11 +93,52 @@ describe("readExportInThread", () => {
         ]),
       ]),
     );
-    const reader = await readers.open(file, { batch: { maxItems: 200, maxChars: 100_000 } });
+    const reader = await readers.open(file, { batch: { maxItems: 200, maxWeight: 100_000 } });
     try {
       expect((await batchesOf(reader)).map((batch) => batch.length)).toEqual([3, 3, 3, 1]);
     } finally {
       await reader.close();
+    }
+  });
+
+  it("ends a batch once its recipients pass the budget: each weighs 256 and its names", async () => {
+    const crowd = Array.from({ length: 2000 }, (_, n) => entered(`person-${n}`, T0));
+    const file = await zipOf(
+      fileDump([
+        conversation("room-1", [
+          ...crowd,
+          ...Array.from({ length: 10 }, (_, n) => message("person-1", T0 + n + 1, "hi", `m${n}`)),
+        ]),
+      ]),
+    );
+    const reader = await readers.open(file, { batch: { maxItems: 200, maxWeight: 1_000_000 } });
+    try {
+      const batches = await batchesOf(reader);
+      expect(batches.map((batch) => batch.length)).toEqual([2, 2, 2, 2, 2]);
+      expect(batches[0]![0]!.recipients).toHaveLength(2000);
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it("stops reading at once when the run is stopped, and reads the next file in a fresh thread", async () => {
+    const crowd = Array.from({ length: 150_000 }, (_, n) => entered(`person-${n}`, T0));
+    const big = await zipOf(fileDump([conversation("room-1", [...crowd, message("person-1", T0 + 1, "hi", "m1")])]));
+    const stop = new AbortController();
+    const reason = new Error("the run was stopped");
+    const opening = readers.open(big, { signal: stop.signal });
+    setTimeout(() => stop.abort(reason), 50);
+    const started = performance.now();
+    await expect(opening).rejects.toBe(reason);
+    expect(performance.now() - started).toBeLessThan(5000);
+
+    const next = await readers.open(
+      await zipOf(fileDump([conversation("room-2", [entered("alice", T0), message("alice", T0 + 1, "hi", "m2")])])),
+    );
+    try {
+      expect((await batchesOf(next)).flat().map((item) => item.key)).toEqual(["m2"]);
+    } finally {
+      await next.close();
     }
   });
 

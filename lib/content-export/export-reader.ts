@@ -6,10 +6,13 @@ import type { ExportContentLimits } from "./export-content";
 import type { ExportFormat, ExportItem } from "./types";
 import { openExportZip, type ExportZip } from "./zip";
 
-/** Items handed over at once: at most this many, and no more once their content passes maxChars. */
-export type BatchLimits = { maxItems: number; maxChars: number };
+/**
+ * Items handed over at once: at most maxItems, and no more once their weight passes maxWeight (the
+ * characters of their content or subject, plus 256 and the characters of each recipient's names).
+ */
+export type BatchLimits = { maxItems: number; maxWeight: number };
 
-export const DEFAULT_BATCH_LIMITS: BatchLimits = { maxItems: 200, maxChars: 16 * 1024 * 1024 };
+export const DEFAULT_BATCH_LIMITS: BatchLimits = { maxItems: 200, maxWeight: 16 * 1024 * 1024 };
 
 export const DEFAULT_READER_HEAP_MB = 256;
 
@@ -65,12 +68,21 @@ export class ExportReaders {
 
   async open(
     zipPath: string,
-    options: { limits?: ExportContentLimits; batch?: BatchLimits } = {},
+    options: {
+      limits?: ExportContentLimits;
+      batch?: BatchLimits;
+      /** Stops the thread (and the reading) when the run is stopped. */
+      signal?: AbortSignal;
+    } = {},
   ): Promise<ExportReader> {
     const limits = options.limits ?? {};
+    const { signal } = options;
     const thread = this.take() ?? new ReaderThread(this.heapMb);
     let zip: ExportZip | undefined;
+    let released = false;
     const release = async () => {
+      if (released) return;
+      released = true;
       zip?.close();
       // A thread still on a request (the file let go while a batch was read) or ended is not reused.
       if (thread.ended || thread.busy || (await thread.ask({ kind: "close" }).catch(() => null))?.kind !== "closed")
@@ -78,7 +90,8 @@ export class ExportReaders {
       else this.keep(thread);
     };
     try {
-      const opened = await thread.ask({ kind: "open", zipPath, limits, batch: options.batch ?? DEFAULT_BATCH_LIMITS });
+      const batch = options.batch ?? DEFAULT_BATCH_LIMITS;
+      const opened = await thread.ask({ kind: "open", zipPath, limits, batch }, signal);
       if (opened.kind !== "opened") throw unexpected(opened);
       zip = await openExportZip(zipPath, limits);
       const attachments = zip;
@@ -89,7 +102,7 @@ export class ExportReaders {
         threadId: thread.worker.threadId,
         async *batches() {
           for (;;) {
-            const answer = await thread.ask({ kind: "next" });
+            const answer = await thread.ask({ kind: "next" }, signal);
             if (answer.kind !== "items") throw unexpected(answer);
             if (answer.items.length > 0) yield answer.items;
             if (answer.done) return;
@@ -114,7 +127,7 @@ export class ExportReaders {
     const idle = this.idle;
     this.idle = undefined;
     if (idle) clearTimeout(idle.timer);
-    return idle?.thread;
+    return idle?.thread.ended ? undefined : idle?.thread;
   }
 
   private keep(thread: ReaderThread) {
@@ -167,16 +180,24 @@ class ReaderThread {
     });
   }
 
-  async ask(request: ReaderRequest): Promise<ReaderAnswer> {
+  async ask(request: ReaderRequest, signal?: AbortSignal): Promise<ReaderAnswer> {
+    signal?.throwIfAborted();
     if (this.ended) throw this.ended;
     this.busy = true;
     this.worker.ref();
+    // The thread may be deep in a file: stopping it is the only way to stop the reading at once.
+    const stop = () => {
+      this.ended ??= signal?.reason instanceof Error ? signal.reason : new Error("the reading was stopped");
+      void this.worker.terminate();
+    };
+    signal?.addEventListener("abort", stop, { once: true });
     try {
       return await new Promise<ReaderAnswer>((resolve, reject) => {
         this.waiting = { resolve, reject };
         this.worker.postMessage(request);
       });
     } finally {
+      signal?.removeEventListener("abort", stop);
       this.busy = false;
       this.worker.unref();
     }

@@ -100,6 +100,13 @@ async function readCentralDirectory(zipfile: ZipFile, limit: ZipLimits) {
       );
     }
     const name = getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, true);
+    // The name may come from an Info-ZIP Unicode Path extra field instead, of any length up to 64 KB.
+    const nameBytes = Buffer.byteLength(name);
+    if (nameBytes > limit.maxNameBytes) {
+      throw new ExportFileError(
+        `a zip entry's name has ${nameBytes} bytes, more than the ${limit.maxNameBytes} allowed`,
+      );
+    }
     const unsafe = unsafePathReason(name);
     if (unsafe) throw new ExportFileError(`zip entry ${quoted(name)} has an unsafe path (${unsafe})`);
     if (byName.has(name)) throw new ExportFileError(`the zip has two entries named ${quoted(name)}`);

@@ -75,7 +75,7 @@ export function contentExportSource(options: {
           await startAttempt(row.id, options.runId);
           const blobName = await downloaded(row, signal);
           const zipPath = await decryptedZip(blobName, dir);
-          content = await readers.open(zipPath);
+          content = await readers.open(zipPath, { signal });
           await markParsed(row.id, {
             format: content.format,
             conversations: content.conversations,
