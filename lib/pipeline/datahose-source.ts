@@ -4,6 +4,7 @@
 // per batch), and only then acknowledges it with the next read. Datahose promises neither order nor
 // exactly-once delivery: a message is keyed by its Symphony id, like the export, so a duplicate, a
 // redelivered batch or the same message in the daily export is recorded once.
+import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { db } from "@/lib/db";
 import type { Connector } from "@/lib/generated/prisma/client";
@@ -95,7 +96,7 @@ export async function openCapture(
     return loading;
   }
 
-  async function incoming(message: SymphonyMessage, time: number): Promise<IncomingMessage> {
+  async function incoming(message: SymphonyMessage, messageId: string, time: number): Promise<IncomingMessage> {
     const streamId = message.stream?.streamId ?? "datahose";
     const type = streamTypeSchema.safeParse(message.stream?.streamType);
     const stream = {
@@ -104,11 +105,7 @@ export async function openCapture(
       attributes: { roomName: message.stream?.roomName },
     };
     const present = membersAt(await membersOf(streamId), time);
-    const chat = toChatMessage(
-      message,
-      { stream, members: present },
-      { messageId: message.messageId!, timestamp: time },
-    );
+    const chat = toChatMessage(message, { stream, members: present }, { messageId, timestamp: time });
     const captured = chatIncoming(symphony, message, chat, present);
     return withExport ? { ...captured, filesElsewhere: FILES_FROM_EXPORT } : captured;
   }
@@ -125,18 +122,21 @@ export async function openCapture(
       let newest: number | null = null;
       for (const event of events) {
         const message = event.payload?.messageSent?.message;
-        if (event.type !== "MESSAGESENT" || !message?.messageId) continue;
+        if (event.type !== "MESSAGESENT" || !message) continue;
         const time = message.timestamp ?? event.timestamp ?? Date.now();
         newest = Math.max(newest ?? time, time);
-        if (time < startAt || !archivedTypes.has(message.stream?.streamType ?? "")) continue;
-        sent.set(message.messageId, { message, time });
+        // A conversation of a kind not archived is left out; one whose kind is unknown (a message that
+        // did not fit) is recorded, failed with its reason, rather than lost without a trace.
+        const type = message.stream?.streamType;
+        if (time < startAt || (type && !archivedTypes.has(type))) continue;
+        sent.set(message.messageId || event.messageId || eventKey(event, message), { message, time });
       }
       for (const event of events) {
         if (event.type !== "USERJOINEDROOM" && event.type !== "USERLEFTROOM") continue;
         const change = event.payload?.userJoinedRoom ?? event.payload?.userLeftRoom;
         if (change?.stream?.streamId) members.delete(change.stream.streamId);
       }
-      const messages = await Promise.all([...sent.values()].map(({ message, time }) => incoming(message, time)));
+      const messages = await Promise.all([...sent].map(([key, { message, time }]) => incoming(message, key, time)));
       let added = 0;
       if (messages.length > 0) {
         const source: ArchiveSource = {
@@ -172,6 +172,13 @@ export async function openCapture(
       };
     },
   };
+}
+
+/** A stable key for a message sent without an id: its event's id stays the same when the event is delivered again. */
+function eventKey(event: DatahoseEvent, message: SymphonyMessage): string {
+  return `datahose-${createHash("sha256")
+    .update(JSON.stringify([event.id ?? null, message]))
+    .digest("hex")}`;
 }
 
 /** MESSAGESUPPRESSED: the archive keeps the message (a compliance copy is what it is for), noted. */

@@ -69,6 +69,38 @@ describe("readDatahose", () => {
     expect(parsed.events[2]?.payload?.userJoinedRoom?.affectedUser?.userId).toBe(7);
   });
 
+  it("keeps the message of an event that does not fit, and the conversation and sender of a message that does not", () => {
+    const stream = { streamId: "s1", streamType: "ROOM" };
+    const { events } = datahoseReadSchema.parse({
+      events: [
+        {
+          id: "e1",
+          type: "MESSAGESENT",
+          initiator: { user: { userId: "71811853189121" } },
+          payload: {
+            messageSent: { message: { messageId: "m1", timestamp: 1700000000000, message: "<div/>", stream } },
+          },
+        },
+        {
+          type: "MESSAGESENT",
+          payload: { messageSent: { message: { messageId: "m2", timestamp: 1.5, stream, user: { userId: 7 } } } },
+        },
+      ],
+    });
+    expect(events[0]).toMatchObject({
+      id: "e1",
+      invalid: expect.stringContaining("initiator.user.userId") as unknown,
+      payload: { messageSent: { message: { messageId: "m1", message: "<div/>", stream } } },
+    });
+    expect(events[0]?.payload?.messageSent?.message?.invalid).toBeUndefined();
+    expect(events[1]?.payload?.messageSent?.message).toMatchObject({
+      messageId: "m2",
+      stream,
+      user: { userId: 7 },
+      invalid: expect.stringContaining("timestamp") as unknown,
+    });
+  });
+
   it("tells a pod without the add-on (403) from one with it", async () => {
     const options = { retry: { maxAttempts: 1 }, requestTimeoutMs: 10_000, allowPrivateHosts: true };
     expect(await checkDatahose(settings(), feed, options)).toBe("entitled");

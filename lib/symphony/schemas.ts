@@ -184,15 +184,23 @@ function unfit(item: unknown, error: z.ZodError): { fields: Record<string, unkno
   return { fields, where };
 }
 
-/** One item that does not fit the schema fails alone: it keeps its id and time when it has them. */
+/**
+ * One item that does not fit the schema fails alone: it keeps its id, time, conversation and sender
+ * when those fit, so that its failure is recorded where it belongs (a Datahose event names its
+ * conversation nowhere else).
+ */
 function toMessage(item: unknown): SymphonyMessage {
   const parsed = messageSchema.safeParse(item);
   if (parsed.success) return parsed.data;
   const { fields, where } = unfit(item, parsed.error);
+  const stream = v4StreamSchema.safeParse(fields.stream);
+  const user = v4UserSchema.safeParse(fields.user);
   return {
     messageId: typeof fields.messageId === "string" && fields.messageId ? fields.messageId : undefined,
     timestamp:
       typeof fields.timestamp === "number" && Number.isSafeInteger(fields.timestamp) ? fields.timestamp : undefined,
+    ...(stream.success && { stream: stream.data }),
+    ...(user.success && { user: user.data }),
     invalid: `Symphony sent a message the connector cannot read (${where})`,
   };
 }
@@ -252,13 +260,26 @@ export const datahoseEventSchema = z.object({
 /** An event as the client yields it; `invalid` says why it did not fit V4Event at all. */
 export type DatahoseEvent = z.infer<typeof datahoseEventSchema> & { invalid?: string };
 
+/**
+ * An event that does not fit V4Event (its initiator, its time, another payload) keeps its message:
+ * read on its own, it is archived, or fails alone with its reason, never dropped with the event.
+ */
 function toDatahoseEvent(item: unknown): DatahoseEvent {
   const parsed = datahoseEventSchema.safeParse(item);
   if (parsed.success) return parsed.data;
   const { fields, where } = unfit(item, parsed.error);
+  const payload = fields.payload;
+  const messageSent =
+    typeof payload === "object" && payload !== null ? (payload as { messageSent?: unknown }).messageSent : undefined;
+  const message =
+    typeof messageSent === "object" && messageSent !== null
+      ? (messageSent as { message?: unknown }).message
+      : undefined;
   return {
+    id: typeof fields.id === "string" && fields.id ? fields.id : undefined,
     type: typeof fields.type === "string" ? fields.type : undefined,
     messageId: typeof fields.messageId === "string" && fields.messageId ? fields.messageId : undefined,
+    ...(message !== undefined && message !== null && { payload: { messageSent: { message: toMessage(message) } } }),
     invalid: `Symphony sent an event the connector cannot read (${where})`,
   };
 }

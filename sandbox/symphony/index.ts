@@ -19,7 +19,7 @@ import { importBotKey, tokenStore } from "./auth";
 import { startContentExport, type ContentExport, type ContentExportOptions } from "./content-export";
 import { server, type Context } from "./context";
 import { datafeeds } from "./datafeed";
-import { datahose, messageSentEvent, type DatahoseSettings } from "./datahose";
+import { datahose, messageSentEvent, type DatahoseEvent, type DatahoseSettings } from "./datahose";
 import { emptyStats, faultGate, type Faults, type Stats } from "./faults";
 import { listMessages, type V4Message } from "./messages";
 import { currentMembers, type CurrentMember } from "./membership";
@@ -107,6 +107,11 @@ export type SymphonySandbox = {
   suppressMessage(input: SuppressInput): void;
   /** Sends a USERJOINEDROOM / USERLEFTROOM event to the Datahose. */
   roomMembershipEvent(input: RoomMembershipInput): void;
+  /**
+   * Sends an event to the Datahose exactly as given, whether it fits V4Event or not: tests of what an
+   * agent may send that the connector does not expect (a field of another type, a message without id).
+   */
+  publishRawDatahoseEvent(event: { type: string } & Record<string, unknown>): void;
   /**
    * Sends the history of [from, to) of the given streams to the Datahose as if it were being said now,
    * leaving out every `missEvery`-th message (a stream that missed them): for tests of capture beside
@@ -201,6 +206,7 @@ export async function startSymphonySandbox(options: SymphonySandboxOptions = {})
     datahoseStats: ctx.datahose.stats,
     suppressMessage: (input) => suppressMessage(ctx, input),
     roomMembershipEvent: (input) => roomMembershipEvent(ctx, input),
+    publishRawDatahoseEvent: (event) => ctx.datahose.publish(event as unknown as DatahoseEvent),
     replayToDatahose({ streamIds, from, to, missEvery }) {
       const replayed = streamIds.flatMap((id) => {
         const stream = ctx.streamsById.get(id);

@@ -1,0 +1,107 @@
+// Datahose events the connector does not expect: an event with a field of another type keeps its
+// message, which is imported; a message that does not fit, or comes without an id, fails alone with
+// its reason in each member's ledger row. Nothing is acknowledged without a trace.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { db } from "@/lib/db";
+import { canRun, startHarness, type Harness } from "@/lib/testing";
+import { drainRun, openCapture } from "./index";
+
+if (!canRun) console.warn("lib/pipeline Datahose hostile-event test skipped: needs vitest's globalSetup");
+
+describe.skipIf(!canRun)("Datahose events that do not fit", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ seed: "datahose-hostile", users: 6, messages: 20, largeAttachments: false });
+    h.connector = await db.connector.update({ where: { id: h.connector.id }, data: { sourceKind: "DATAHOSE" } });
+    h.symphony.setDatahose({ readTimeoutMs: 300 });
+  });
+  afterAll(() => h?.close());
+
+  it("imports the message of an event that does not fit, and fails a message that does not fit alone", async () => {
+    const room = h.symphony.org.streams.find(
+      (stream) => stream.type === "ROOM" && stream.isActive && h.symphony.history(stream.id).length > 0,
+    )!;
+    const sample = h.symphony.history(room.id).at(-1)!;
+    const members = h.symphony.currentMembers(room.id);
+    expect(members.length).toBeGreaterThan(1);
+    const capture = await openCapture(h.connector.id, { environment: h.environment });
+    const run = await db.importRun.create({
+      data: { connectorId: h.connector.id, trigger: "CONTINUOUS", status: "RUNNING", startedAt: new Date() },
+    });
+    let { ackId } = await capture.read("");
+
+    const now = Date.now();
+    const message = (id: string | undefined, fields: Record<string, unknown>) => ({
+      ...(id !== undefined && { messageId: id }),
+      timestamp: now,
+      message: `<div data-format="PresentationML" data-version="2.0">${id ?? "no id"}</div>`,
+      user: sample.user,
+      stream: sample.stream,
+      ...fields,
+    });
+    // The initiator's user id as a string: the event does not fit V4Event, its message does.
+    h.symphony.publishRawDatahoseEvent({
+      id: "event-initiator",
+      type: "MESSAGESENT",
+      timestamp: now,
+      initiator: { user: { userId: String(sample.user.userId) } },
+      payload: { messageSent: { message: message("hostile-initiator", {}) } },
+    });
+    // A time with a fraction: the message does not fit V4Message.
+    h.symphony.publishRawDatahoseEvent({
+      id: "event-time",
+      type: "MESSAGESENT",
+      payload: { messageSent: { message: message("hostile-time", { timestamp: now + 0.5 }) } },
+    });
+    // Neither a message id nor a readable attachment.
+    const noId = message(undefined, { attachments: [{ name: "a.pdf" }] });
+    h.symphony.publishRawDatahoseEvent({
+      id: "event-no-id",
+      type: "MESSAGESENT",
+      payload: { messageSent: { message: noId } },
+    });
+
+    const read = await capture.read(ackId ?? "");
+    expect(read.events).toHaveLength(3);
+    const batch = await capture.record(read.events, run.id);
+    expect(batch).toMatchObject({ events: 3, messages: 3, added: 3 });
+    ackId = read.ackId;
+    // Delivered again (no acknowledgement in time): nothing is recorded twice.
+    h.symphony.publishRawDatahoseEvent({
+      id: "event-no-id",
+      type: "MESSAGESENT",
+      payload: { messageSent: { message: noId } },
+    });
+    const again = await capture.read(ackId ?? "");
+    expect(await capture.record(again.events, run.id)).toMatchObject({ messages: 1, added: 0 });
+    await drainRun(run.id, { workerId: "datahose-hostile-test", environment: h.environment });
+
+    const rows = await db.sourceMessage.findMany({
+      where: { connectorId: h.connector.id },
+      include: { items: { select: { status: true, reason: true } } },
+    });
+    expect(rows).toHaveLength(3);
+    const byId = new Map(rows.map((row) => [row.messageId, row]));
+    const imported = byId.get("hostile-initiator")!;
+    expect(imported.items.length).toBeGreaterThan(1);
+    expect(imported.items.map((item) => item.status)).toEqual(imported.items.map(() => "IMPORTED"));
+
+    const badTime = byId.get("hostile-time")!;
+    expect(badTime.streamId).toBe(room.id);
+    expect(badTime.items).toHaveLength(imported.items.length);
+    for (const item of badTime.items) {
+      expect(item).toEqual({
+        status: "FAILED",
+        reason: expect.stringMatching(/^Symphony sent a message the connector cannot read \(timestamp: /) as unknown,
+      });
+    }
+    const keyed = rows.find((row) => row.messageId.startsWith("datahose-"))!;
+    expect(keyed.streamId).toBe(room.id);
+    expect(keyed.items.length).toBeGreaterThan(0);
+    for (const item of keyed.items) {
+      expect(item.status).toBe("FAILED");
+      expect(item.reason).toMatch(/^Symphony sent a message the connector cannot read \(attachments\.0\.id: /);
+    }
+  });
+});
