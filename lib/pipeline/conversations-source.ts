@@ -14,6 +14,7 @@ import {
 } from "@/lib/symphony";
 import { membersAt, toChatMessage, type ArchivedStream, type Conversation } from "./chat-message";
 import { NOT_A_MEMBER, type CoverageSink, type CoveredStream } from "./coverage";
+import { withStreamErrors } from "./stream-errors";
 import {
   AttachmentUnavailableError,
   type ArchiveSource,
@@ -167,18 +168,25 @@ export function chatIncoming(
   };
 }
 
-/** Downloads a message's attachment; one Symphony will not serve fails only its message. */
+/**
+ * Downloads a message's attachment; one Symphony will not serve, or serves as something other than
+ * base64, fails only its message (an interrupted download is retried with the run).
+ */
 function attachmentOpener(symphony: SymphonyClient, chat: { streamId: string; messageId: string }) {
-  return (ref: { id: string; name: string }) =>
-    symphony.downloadAttachment(chat.streamId, chat.messageId, ref.id).catch((error: unknown) => {
-      if (error instanceof SymphonyError && ["not_found", "bad_request", "forbidden"].includes(error.code)) {
-        throw new AttachmentUnavailableError(
-          `attachment "${ref.name}" could not be downloaded from Symphony: ${error.message}`,
-          { cause: error },
-        );
-      }
-      throw error;
+  return async (ref: { id: string; name: string }) => {
+    const unavailable = (error: unknown) =>
+      error instanceof SymphonyError &&
+      ["not_found", "bad_request", "forbidden", "invalid_response"].includes(error.code)
+        ? new AttachmentUnavailableError(
+            `attachment "${ref.name}" could not be downloaded from Symphony: ${error.message}`,
+            { cause: error },
+          )
+        : (error as Error);
+    const body = await symphony.downloadAttachment(chat.streamId, chat.messageId, ref.id).catch((error: unknown) => {
+      throw unavailable(error);
     });
+    return withStreamErrors(body, unavailable);
+  };
 }
 
 /**

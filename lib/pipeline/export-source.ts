@@ -34,6 +34,7 @@ import {
   syncExportFiles,
 } from "./export-files";
 import { capturedFileMatches } from "./captured-files";
+import { withStreamErrors } from "./stream-errors";
 import {
   SourceContentError,
   type ArchiveSource,
@@ -243,11 +244,7 @@ async function openEntry(content: ExportReader, zipPath: string): Promise<Readab
   const entry = await content.openAttachment(zipPath).catch((error: unknown) => {
     throw damaged(error);
   });
-  // Not stream.pipeline: it would destroy `checked` with the entry's own error first.
-  const checked = new PassThrough();
-  entry.once("error", (error) => checked.destroy(damaged(error)));
-  checked.once("close", () => entry.destroy());
-  return entry.pipe(checked);
+  return withStreamErrors(entry, damaged);
 }
 
 function incoming(item: ExportItem, content: ExportReader, attachedTo?: string): IncomingMessage {

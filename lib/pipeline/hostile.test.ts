@@ -145,9 +145,18 @@ describe.skipIf(!canRun)("hostile input through the whole pipeline", () => {
       attachments: [{ name: "gone.pdf", size: 2048 }],
     });
     added.push({ name: "missing attachment", message: broken });
-    // Symphony lists an attachment id that it then cannot serve: the connector reads the agent through
-    // a proxy that rewrites that id in the message lists.
-    agentProxy = await startRewritingProxy(h.symphony.agentUrl, broken.attachments[0]!.id, "no-such-attachment-id");
+    const garbled = h.symphony.addMessage({
+      streamId: room.id,
+      text: "the report, as a proxy's error page",
+      attachments: [{ name: "report.xlsx", size: 4096 }],
+    });
+    added.push({ name: "garbled attachment", message: garbled });
+    // Symphony lists an attachment id that it then cannot serve, and serves another as an HTML page
+    // (what a proxy in the way may answer with 200): the connector reads the agent through a proxy
+    // that rewrites the first id in the message lists and replaces the second one's body.
+    agentProxy = await startRewritingProxy(h.symphony.agentUrl, broken.attachments[0]!.id, "no-such-attachment-id", {
+      garbledFileId: garbled.attachments[0]!.id,
+    });
     await db.connector.update({ where: { id: h.connector.id }, data: { agentUrl: agentProxy.url } });
     summary = await runImport(await h.newRun(), { workerId: "hostile-test", environment: h.environment });
   }, 600_000);
@@ -194,10 +203,17 @@ describe.skipIf(!canRun)("hostile input through the whole pipeline", () => {
       where: { connectorId: h.connector.id, status: "FAILED" },
       include: { sourceMessage: true },
     });
-    expect(failed.length).toBeGreaterThan(0);
-    expect(failed.every((row) => row.sourceMessage.messageId === missing.messageId)).toBe(true);
-    expect(failed[0]?.reason).toMatch(/gone\.pdf/);
-    expect(failed[0]?.reason).toMatch(/not found|404/i);
+    const failedOf = (message: V4Message) => failed.filter((row) => row.sourceMessage.messageId === message.messageId);
+    expect(failedOf(missing).length).toBeGreaterThan(0);
+    expect(failedOf(missing)[0]?.reason).toMatch(/gone\.pdf/);
+    expect(failedOf(missing)[0]?.reason).toMatch(/not found|404/i);
+    // The body that is not base64 fails its message alone, saying so.
+    const garbled = added.find((a) => a.name === "garbled attachment")!.message;
+    expect(failedOf(garbled).length).toBeGreaterThan(0);
+    expect(failedOf(garbled)[0]?.reason).toBe(
+      'attachment "report.xlsx" could not be downloaded from Symphony: GET /agent/v1/stream/{sid}/attachment: attachment body is not base64 text',
+    );
+    expect(failed).toHaveLength(failedOf(missing).length + failedOf(garbled).length);
     const huge = added.find((a) => a.name === "huge")!.message;
     expect(
       await db.importItem.count({
@@ -281,14 +297,16 @@ describe.skipIf(!canRun)("hostile input through the whole pipeline", () => {
       expect(bytes.equals(Buffer.from(message.message)), `${name}: the attachment is what Symphony sent`).toBe(true);
     }
 
-    // Everything else of the run is in its mailboxes: only the message whose attachment Symphony
-    // cannot serve is missing.
-    const missing = added.find((a) => a.name === "missing attachment")!.message;
+    // Everything else of the run is in its mailboxes: only the messages whose attachment Symphony
+    // cannot serve, or serves as something other than base64, are missing.
+    const failing = ["missing attachment", "garbled attachment"].map((name) => added.find((a) => a.name === name)!);
     const report = await deliveryReport(h);
     expect(report.duplicated).toEqual([]);
     expect(report.unexpected).toEqual([]);
     expect(report.missing.length).toBeGreaterThan(0);
-    expect(report.missing.filter((pair) => !pair.endsWith(`:${missing.messageId}`))).toEqual([]);
+    expect(
+      report.missing.filter((pair) => !failing.some(({ message }) => pair.endsWith(`:${message.messageId}`))),
+    ).toEqual([]);
   });
 
   it("shows the names, room name and file names Symphony sent, literally", async () => {
@@ -368,9 +386,16 @@ function scriptHazards(html: string): string[] {
   return hazards;
 }
 
-/** A loopback HTTP proxy to `target` that replaces `from` by `to` in JSON answers (other answers pass as they are). */
-async function startRewritingProxy(target: string, from: string, to: string) {
+/**
+ * A loopback HTTP proxy to `target` that replaces `from` by `to` in JSON answers and answers the
+ * download of `garbledFileId` with an HTML page (other answers pass as they are).
+ */
+async function startRewritingProxy(target: string, from: string, to: string, { garbledFileId = "" } = {}) {
   const server = http.createServer((req, res) => {
+    if (garbledFileId && new URL(req.url!, target).searchParams.get("fileId") === garbledFileId) {
+      res.writeHead(200, { "content-type": "application/octet-stream" }).end("<html><body>Gateway error</body></html>");
+      return;
+    }
     const upstream = http.request(
       new URL(req.url!, target),
       { method: req.method, headers: { ...req.headers, host: new URL(target).host } },

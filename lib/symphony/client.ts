@@ -407,7 +407,10 @@ export function createSymphonyClient(
         });
       }
       const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-      const decoder = createBase64Decoder();
+      // A body that is not base64 is this attachment's problem (a proxy's error page, a broken file), not the agent's.
+      const decoder = createBase64Decoder(
+        (reason) => new SymphonyError({ code: "invalid_response", endpoint: `GET ${endpoint}`, message: reason }),
+      );
       body.on("error", (error) =>
         decoder.destroy(
           new SymphonyError({
