@@ -56,13 +56,17 @@ describe("a page of V4Messages", () => {
       { messageId: "b", timestamp: 2, diagnostic: "Failed to decrypt" },
       { messageId: "c", timestamp: 3, attachments: [{ name: "no id.pdf", size: "big" }] },
       "not a message",
+      // Past the latest time a Date holds: it would stop every page it is on when written as a date.
+      { messageId: "d", timestamp: 8_700_000_000_000_000, message: "<div/>" },
     ]);
     expect(page.map((m) => [m.messageId, m.timestamp])).toEqual([
       ["a", 1],
       ["b", 2],
       ["c", 3],
       [undefined, undefined],
+      ["d", undefined],
     ]);
+    expect(page[4]?.invalid).toMatch(/^Symphony sent a message the connector cannot read \(timestamp: /);
     expect(page[1]).toMatchObject({ diagnostic: "Failed to decrypt" });
     expect(page[1]?.invalid).toBeUndefined();
     expect(page[2]?.invalid).toMatch(/^Symphony sent a message the connector cannot read \(attachments\.0\.id/);

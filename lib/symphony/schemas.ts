@@ -6,7 +6,9 @@ import type { StreamType } from "@/lib/stream-types";
 // dropped; the fields the connector relies on are required and typed, except in a message, where
 // every field is optional as in the spec (the collector decides what a message without them means).
 
-const epochMs = z.number().int().nonnegative();
+/** The latest time a JavaScript Date can hold (ECMAScript's ±8.64e15 ms): a later one is no date at all. */
+const LATEST_DATE_MS = 8_640_000_000_000_000;
+const epochMs = z.number().int().nonnegative().max(LATEST_DATE_MS);
 const optionalText = z.string().nullish();
 
 /** authenticator: Token */
@@ -197,8 +199,7 @@ function toMessage(item: unknown): SymphonyMessage {
   const user = v4UserSchema.safeParse(fields.user);
   return {
     messageId: typeof fields.messageId === "string" && fields.messageId ? fields.messageId : undefined,
-    timestamp:
-      typeof fields.timestamp === "number" && Number.isSafeInteger(fields.timestamp) ? fields.timestamp : undefined,
+    timestamp: epochMs.safeParse(fields.timestamp).data,
     ...(stream.success && { stream: stream.data }),
     ...(user.success && { user: user.data }),
     invalid: `Symphony sent a message the connector cannot read (${where})`,
