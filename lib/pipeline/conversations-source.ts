@@ -98,6 +98,10 @@ export function conversationsSource(options: {
         coverage.listed(streams.length);
         const units: SourceUnit[] = [];
         for (const stream of streams) {
+          if (stream.invalid) {
+            coverage.refused(covered(stream), stream.invalid);
+            continue;
+          }
           // The client lists the kinds asked for (a group chat may be a ROOM); a type nobody knows is skipped.
           const type = streamTypeSchema.safeParse(stream.type);
           if (!type.success) {

@@ -259,9 +259,10 @@ export function createSymphonyClient(
     const adminTypes = adminStreamTypes(kinds);
     if (adminTypes.length > 0) {
       for await (const page of streamPages({ ...filter, streamTypes: adminTypes }, pageSize.streams)) {
+        // An entry that did not fit, of no kind that can be told, is passed on for its run to record.
         const streams = page.streams.filter((stream) => {
           const kind = kindOf(stream);
-          return kind !== undefined && kinds.has(kind);
+          return kind === undefined ? stream.invalid !== undefined : kinds.has(kind);
         });
         if (streams.length > 0) yield streams;
       }

@@ -29,7 +29,7 @@ export const adminUserSchema = z.object({
     companyName: optionalText,
     accountType: optionalText,
   }),
-  userSystemInfo: z.object({ id: z.number().int(), status: z.string().optional() }),
+  userSystemInfo: z.object({ id: z.number().int(), status: optionalText }),
 });
 export const adminUserListSchema = z.array(adminUserSchema);
 export type AdminUser = z.infer<typeof adminUserSchema>;
@@ -45,17 +45,32 @@ export const userSchema = z.object({
   company: optionalText,
   accountType: optionalText,
 });
-export const userListSchema = z.object({ users: z.array(userSchema).default([]) });
+export const userListSchema = z.object({
+  users: z
+    .array(userSchema)
+    .nullish()
+    .transform((users) => users ?? []),
+});
 export type SymphonyUser = z.infer<typeof userSchema>;
+
+/** An item that did not fit its schema: its own fields (to keep what can be kept) and where it went wrong. */
+function unfit(item: unknown, error: z.ZodError): { fields: Record<string, unknown>; where: string } {
+  const fields = (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
+  const where = error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
+    .join("; ");
+  return { fields, where };
+}
 
 /** pod: V2AdminStreamInfo, an item of POST /pod/v1/admin/streams/list */
 export type { StreamType };
 
 export const adminStreamSchema = z.object({
   id: z.string().min(1),
-  isExternal: z.boolean().optional(),
-  isActive: z.boolean().optional(),
-  isPublic: z.boolean().optional(),
+  isExternal: z.boolean().nullish(),
+  isActive: z.boolean().nullish(),
+  isPublic: z.boolean().nullish(),
   /** A free string in the spec: types the connector does not know are listed here and skipped by the caller. */
   type: z.string(),
   attributes: z
@@ -75,13 +90,35 @@ export const adminStreamSchema = z.object({
     })
     .default({}),
 });
+/** A conversation as the connector takes it from the list; `invalid` says why its entry did not fit V2AdminStreamInfo. */
+export type AdminStream = z.infer<typeof adminStreamSchema> & { invalid?: string };
+
+/**
+ * One entry that does not fit fails alone: with its id, it is kept (its kind when that fits) and
+ * recorded as a conversation the run could not read, with the reason; without one, nothing names it.
+ */
+function toAdminStream(item: unknown): AdminStream | undefined {
+  const parsed = adminStreamSchema.safeParse(item);
+  if (parsed.success) return parsed.data;
+  const { fields, where } = unfit(item, parsed.error);
+  if (typeof fields.id !== "string" || !fields.id) return undefined;
+  const groupChat = (fields.attributes as { groupChat?: unknown } | null | undefined)?.groupChat === true;
+  return {
+    id: fields.id,
+    type: typeof fields.type === "string" ? fields.type : "",
+    attributes: groupChat ? { groupChat } : {},
+    invalid: `Symphony described this conversation in a way the connector cannot read (${where})`,
+  };
+}
 export const adminStreamListSchema = z.object({
   count: z.number().int().nonnegative(),
-  skip: z.number().int().optional(),
-  limit: z.number().int().optional(),
-  streams: z.array(adminStreamSchema).default([]),
+  skip: z.number().int().nullish(),
+  limit: z.number().int().nullish(),
+  streams: z
+    .array(z.unknown())
+    .nullish()
+    .transform((items) => (items ?? []).flatMap((item) => toAdminStream(item) ?? [])),
 });
-export type AdminStream = z.infer<typeof adminStreamSchema>;
 
 /**
  * pod: StreamList, the answer of POST /pod/v1/streams/list (the caller's own streams) and of POST
@@ -114,9 +151,12 @@ export const streamMemberSchema = z.object({
 });
 export const streamMemberListSchema = z.object({
   count: z.number().int().nonnegative(),
-  skip: z.number().int().optional(),
-  limit: z.number().int().optional(),
-  members: z.array(streamMemberSchema).default([]),
+  skip: z.number().int().nullish(),
+  limit: z.number().int().nullish(),
+  members: z
+    .array(streamMemberSchema)
+    .nullish()
+    .transform((members) => members ?? []),
 });
 export type StreamMember = z.infer<typeof streamMemberSchema>;
 
@@ -175,16 +215,6 @@ export const messageSchema = z.object({
 });
 /** A message as the client yields it; `invalid` says why an item of the list did not fit V4Message at all. */
 export type SymphonyMessage = z.infer<typeof messageSchema> & { invalid?: string };
-
-/** An item that did not fit its schema: its own fields (to keep what can be kept) and where it went wrong. */
-function unfit(item: unknown, error: z.ZodError): { fields: Record<string, unknown>; where: string } {
-  const fields = (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
-  const where = error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
-    .join("; ");
-  return { fields, where };
-}
 
 /**
  * One item that does not fit the schema fails alone: it keeps its id, time, conversation and sender

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startSymphonySandbox, type SymphonySandbox } from "@/sandbox/symphony/index";
 import { createSymphonyClient, type SymphonyClientOptions } from "./client";
-import type { StreamType } from "./schemas";
+import { adminStreamListSchema, type StreamType } from "./schemas";
 
 let sandbox: SymphonySandbox;
 beforeAll(async () => {
@@ -81,5 +81,29 @@ describe("page sizes", () => {
     } finally {
       fetched.mockRestore();
     }
+  });
+});
+
+describe("an admin stream list with entries that do not fit", () => {
+  it("takes nulls for missing fields, and keeps an entry that does not fit for its run to record, with the reason", () => {
+    const page = adminStreamListSchema.parse({
+      count: 4,
+      skip: null,
+      streams: [
+        { id: "fine", type: "ROOM", isPublic: null, isActive: true, attributes: { roomName: "Desk", groupChat: null } },
+        { id: "odd", type: "ROOM", attributes: { members: ["seven"] } },
+        { id: "odd-chat", attributes: { groupChat: true } },
+        { type: "ROOM" },
+      ],
+    });
+    expect(page.streams.map((stream) => [stream.id, stream.type, stream.invalid === undefined])).toEqual([
+      ["fine", "ROOM", true],
+      ["odd", "ROOM", false],
+      ["odd-chat", "", false],
+    ]);
+    expect(page.streams[1]?.invalid).toBe(
+      "Symphony described this conversation in a way the connector cannot read (attributes.members.0: Invalid input: expected number, received string)",
+    );
+    expect(page.streams[2]?.attributes.groupChat).toBe(true);
   });
 });
