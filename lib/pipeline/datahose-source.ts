@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { db } from "@/lib/db";
 import type { Connector } from "@/lib/generated/prisma/client";
-import { streamTypeSchema } from "@/lib/stream-types";
+import { streamTypeSchema, type StreamType } from "@/lib/stream-types";
 import {
   SymphonyError,
   type DatahoseEvent,
@@ -96,14 +96,41 @@ export async function openCapture(
     return loading;
   }
 
-  async function incoming(message: SymphonyMessage, messageId: string, time: number): Promise<IncomingMessage> {
+  const roomKinds = new Map<string, { at: number; kind: Promise<StreamType> }>();
+
+  /**
+   * The kind of a message's conversation. Since SBE 20.16 a group chat is a ROOM that its room details
+   * mark `groupChat`; a message's stream says only "ROOM" (V4Stream has no such flag), so a room's
+   * details are asked for (once per room and 10 minutes). Undefined: a kind the connector does not know.
+   */
+  function kindOf(stream: SymphonyMessage["stream"]): Promise<StreamType | undefined> {
+    const type = streamTypeSchema.safeParse(stream?.streamType);
+    const streamId = stream?.streamId;
+    if (!type.success || type.data !== "ROOM" || !streamId) return Promise.resolve(type.data);
+    const cached = roomKinds.get(streamId);
+    if (cached && Date.now() - cached.at < MEMBERS_TTL_MS) return cached.kind;
+    const loading = symphony.roomInfo(streamId).then(
+      (room): StreamType => (room.roomAttributes?.groupChat ? "MIM" : "ROOM"),
+      (error: unknown): StreamType => {
+        roomKinds.delete(streamId);
+        // Details the service account may not read: the room is taken as the stream says.
+        if (error instanceof SymphonyError && ["forbidden", "not_found", "bad_request"].includes(error.code))
+          return "ROOM";
+        throw error;
+      },
+    );
+    roomKinds.set(streamId, { at: Date.now(), kind: loading });
+    return loading;
+  }
+
+  async function incoming(
+    message: SymphonyMessage,
+    messageId: string,
+    time: number,
+    kind: StreamType | undefined,
+  ): Promise<IncomingMessage> {
     const streamId = message.stream?.streamId ?? "datahose";
-    const type = streamTypeSchema.safeParse(message.stream?.streamType);
-    const stream = {
-      id: streamId,
-      type: type.success ? type.data : "ROOM",
-      attributes: { roomName: message.stream?.roomName },
-    };
+    const stream = { id: streamId, type: kind ?? "ROOM", attributes: { roomName: message.stream?.roomName } };
     const present = membersAt(await membersOf(streamId), time);
     const chat = toChatMessage(message, { stream, members: present }, { messageId, timestamp: time });
     const captured = chatIncoming(symphony, message, chat, present);
@@ -118,25 +145,33 @@ export async function openCapture(
     tag: feed.tag,
     read: (ackId, signal) => symphony.readDatahose({ ...feed, ackId }, signal),
     async record(events, runId, signal) {
-      const sent = new Map<string, { message: SymphonyMessage; time: number }>();
+      const candidates: { key: string; message: SymphonyMessage; time: number }[] = [];
       let newest: number | null = null;
       for (const event of events) {
         const message = event.payload?.messageSent?.message;
         if (event.type !== "MESSAGESENT" || !message) continue;
         const time = message.timestamp ?? event.timestamp ?? Date.now();
         newest = Math.max(newest ?? time, time);
-        // A conversation of a kind not archived is left out; one whose kind is unknown (a message that
-        // did not fit) is recorded, failed with its reason, rather than lost without a trace.
-        const type = message.stream?.streamType;
-        if (time < startAt || (type && !archivedTypes.has(type))) continue;
-        sent.set(message.messageId || event.messageId || eventKey(event, message), { message, time });
+        if (time >= startAt)
+          candidates.push({ key: message.messageId || event.messageId || eventKey(event, message), message, time });
       }
+      const kinds = await Promise.all(candidates.map(({ message }) => kindOf(message.stream)));
+      const sent = new Map<string, { message: SymphonyMessage; time: number; kind: StreamType | undefined }>();
+      candidates.forEach((candidate, i) => {
+        const kind = kinds[i];
+        // A conversation of a kind not archived (or not known) is left out; one whose stream the message
+        // does not say (a message that did not fit) is recorded, failed with its reason, never lost.
+        if (kind ? !archivedTypes.has(kind) : candidate.message.stream?.streamType) return;
+        sent.set(candidate.key, { ...candidate, kind });
+      });
       for (const event of events) {
         if (event.type !== "USERJOINEDROOM" && event.type !== "USERLEFTROOM") continue;
         const change = event.payload?.userJoinedRoom ?? event.payload?.userLeftRoom;
         if (change?.stream?.streamId) members.delete(change.stream.streamId);
       }
-      const messages = await Promise.all([...sent].map(([key, { message, time }]) => incoming(message, key, time)));
+      const messages = await Promise.all(
+        [...sent].map(([key, { message, time, kind }]) => incoming(message, key, time, kind)),
+      );
       let added = 0;
       if (messages.length > 0) {
         const source: ArchiveSource = {

@@ -17,6 +17,8 @@ import { nextMessageCursor, toUrlSafeId, type MessageCursor } from "./messages";
 import { defaultRetryPolicy, type RetryPolicy } from "./retry";
 import {
   adminStreamListSchema,
+  roomDetailSchema,
+  type RoomDetail,
   adminUserListSchema,
   datafeedListSchema,
   datafeedReadSchema,
@@ -101,6 +103,11 @@ export type SymphonyClient = {
   memberStreams(filter?: { streamTypes?: StreamType[] }): Promise<Array<{ id: string; type: string | undefined }>>;
   /** Every member (current and past) of a stream (admin). */
   listStreamMembers(streamId: string): Promise<StreamMember[]>;
+  /**
+   * A room's details (GET /pod/v3/room/{id}/info): whether it is a group chat, which a message's
+   * stream does not say. Members, and service users with User Provisioning, may ask.
+   */
+  roomInfo(streamId: string): Promise<RoomDetail>;
   /** Pages of a stream's messages stamped at or after sinceMs, oldest first, each exactly once. */
   messages(streamId: string, sinceMs?: number): AsyncGenerator<SymphonyMessage[]>;
   /** The attachment's bytes (decoded from the API's base64), streamed. */
@@ -365,6 +372,18 @@ export function createSymphonyClient(
       );
       for await (const page of pages) members.push(...page.members);
       return members;
+    },
+
+    roomInfo(streamId) {
+      return json(
+        {
+          host: "pod",
+          method: "GET",
+          path: `/pod/v3/room/${encodeURIComponent(toUrlSafeId(streamId))}/info`,
+          endpoint: "/pod/v3/room/{id}/info",
+        },
+        roomDetailSchema,
+      );
     },
 
     async *messages(streamId, sinceMs = 0) {

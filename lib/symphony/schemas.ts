@@ -133,6 +133,18 @@ export const memberStreamListSchema = z.array(
   }),
 );
 
+/** pod: V3RoomDetail, the answer of GET /pod/v3/room/{id}/info (the fields the connector reads) */
+export const roomDetailSchema = z.object({
+  roomAttributes: z
+    .object({
+      name: optionalText,
+      /** "If true, this room is a group chat. ... Since SBE 20.16." */
+      groupChat: z.boolean().nullish(),
+    })
+    .nullish(),
+});
+export type RoomDetail = z.infer<typeof roomDetailSchema>;
+
 /** pod: V2MemberInfo, an item of GET /pod/v1/admin/stream/{sid}/membership/list */
 export const streamMemberSchema = z.object({
   user: z.object({

@@ -284,6 +284,35 @@ export const podRoutes: Route[] = [
       sendJson(res, 200, { count: current.length, skip: q.skip, limit: q.limit, members });
     },
   }),
+  route({
+    method: "GET",
+    path: "/pod/v3/room/{id}/info",
+    auth: "session",
+    handle(ctx, _req, res, _url, params) {
+      const stream = ctx.streamsById.get(params.id);
+      if (!stream || stream.type !== "ROOM") return fail(res, 404, `Room ${params.id} not found`);
+      // Room Info v3: "Members of the room; Compliance Officers and Super Compliance Officers who are not
+      // members of the room; Service Users with the User Provisioning role (members or not members of the room)".
+      const member = currentMembers(ctx.org, stream).some((m) => m.person.id === ctx.org.bot.id);
+      if (!member && !ctx.botIsAdmin) return fail(res, 403, "The caller lacks the necessary entitlement");
+      sendJson(res, 200, {
+        roomAttributes: {
+          name: stream.roomName ?? "",
+          ...(stream.roomDescription ? { description: stream.roomDescription } : {}),
+          discoverable: stream.isPublic,
+          crossPod: stream.scope === "EXTERNAL",
+          // V3RoomAttributes: "If true, this room is a group chat. ... Since SBE 20.16."
+          groupChat: stream.groupChat,
+        },
+        roomSystemInfo: {
+          id: stream.id,
+          creationDate: stream.createdDate,
+          createdByUserId: stream.createdByUserId,
+          active: stream.isActive,
+        },
+      });
+    },
+  }),
 ];
 
 export const keyManagerRoutes: Route[] = [
