@@ -173,6 +173,23 @@ describe.skipIf(!canRun)("real-time capture from the Datahose", () => {
     ]);
     await new Promise((resolve) => hook.close(resolve));
   }, 120_000);
+
+  it("shows Degraded while Symphony keeps answering server errors, and healthy again once capture reads", async () => {
+    const h = await datahoseHarness("capture-degraded");
+    const connector = () => db.connector.findUniqueOrThrow({ where: { id: h.connector.id } });
+    h.symphony.setFaults({ serverErrorShare: 1 });
+    // Degraded after 3 s of errors instead of 10 minutes.
+    const worker = spawnWorker(workerEnv(h, { ...captureEnv, WORKER_DEGRADED_AFTER_MINUTES: "0.05" }));
+    workers.push(worker);
+    await until(async () => (await connector()).health === "DEGRADED", 90_000, `degraded\n${worker.output()}`);
+    expect((await connector()).healthReason).toMatch(
+      /^Real-time capture has been failing for \d+ minutes?: Symphony's pod is answering with server errors/,
+    );
+    h.symphony.setFaults({ serverErrorShare: 0 });
+    await until(async () => (await connector()).health === "HEALTHY", 90_000, `healthy again\n${worker.output()}`);
+    expect(await connector()).toMatchObject({ healthReason: null, failingSince: null });
+    await stopWorkers();
+  }, 240_000);
 });
 
 /** Messages added to any conversation of the pod since `since` (the live traffic), from the sandbox's own store. */

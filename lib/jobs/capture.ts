@@ -19,7 +19,15 @@ import {
   type PipelineEnvironment,
 } from "@/lib/pipeline";
 import { DRAIN_QUEUE, type ImportJob } from "./definitions";
-import { diagnoseRunError, recordFailure, recordProgress } from "./health";
+import {
+  CAPTURE_FAILING,
+  defaultHealthSettings,
+  diagnoseRunError,
+  recordCaptureRecovered,
+  recordFailingSeries,
+  recordFailure,
+  type HealthSettings,
+} from "./health";
 
 const NOW = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
 
@@ -65,6 +73,8 @@ export function startCaptures(options: {
   boss: PgBoss;
   log: typeof logger;
   settings?: Partial<CaptureSettings>;
+  /** When errors a retry may cure have gone on long enough to show the connector DEGRADED. */
+  health?: HealthSettings;
   /** Tells the admins, once, that a connector's capture stopped on an error only they can fix. */
   onNeedsAttention?: (
     connector: NonNullable<Awaited<ReturnType<typeof recordFailure>>>,
@@ -72,6 +82,7 @@ export function startCaptures(options: {
   ) => Promise<unknown>;
 }): { stop(): Promise<void> } {
   const settings = { ...defaultCaptureSettings, ...options.settings };
+  const health = { ...defaultHealthSettings, ...options.health };
   const { workerId, log } = options;
   const stopping = new AbortController();
   const running = new Map<string, Promise<void>>();
@@ -205,6 +216,7 @@ export function startCaptures(options: {
         if (utcDay(new Date()) !== run.day) run = await captureRun(connectorId);
         return run.id;
       };
+      let readOnce = false;
       const siblings = new AbortController();
       const reading = AbortSignal.any([signal, siblings.signal]);
       /** One reader of the connector's feed: read, record, and acknowledge with the next read. */
@@ -228,7 +240,12 @@ export function startCaptures(options: {
               held.abort(new Error("lease lost")); // another worker captures now
               return;
             }
-            if (batch.added > 0 && failures > 0) await recordProgress(connectorId);
+            // The first batch of a capture, or after errors: a series of errors (this capture's or an
+            // earlier one's that could not open the feed) is over.
+            if (failures > 0 || !readOnce) {
+              readOnce = true;
+              await recordCaptureRecovered(connectorId);
+            }
             if (Date.now() - lastCounts > RUN_COUNTS_MS) {
               lastCounts = Date.now();
               await refreshCaptureRunCounts(runId);
@@ -241,6 +258,7 @@ export function startCaptures(options: {
             failures += 1;
             log.warn({ connectorId, err: errorText(error), failures }, "real-time capture read failed; retrying");
             await noteError(connectorId, reason).catch(() => {});
+            await recordFailingSeries(connectorId, CAPTURE_FAILING, reason, health).catch(() => {});
             await sleep(retryDelayMs(failures), undefined, { signal: reading }).catch(() => {});
           }
         }
@@ -272,6 +290,7 @@ export function startCaptures(options: {
         }
       } else {
         await noteError(connectorId, reason).catch(() => {});
+        await recordFailingSeries(connectorId, CAPTURE_FAILING, reason, health).catch(() => {});
       }
     } finally {
       clearInterval(renewal);

@@ -143,19 +143,45 @@ export async function recordRetry(
   nextAttemptAt: Date,
   settings: HealthSettings,
 ): Promise<void> {
-  const now = new Date();
   await db.importRun.update({ where: { id: run.id }, data: { status: "RUNNING", error: reason, nextAttemptAt } });
-  await db.connector.updateMany({ where: { id: run.connectorId, failingSince: null }, data: { failingSince: now } });
+  await recordFailingSeries(run.connectorId, `Import runs have been failing`, reason, settings);
+}
+
+/** Real-time capture's health reason begins so: its recovery ends only what it began. */
+export const CAPTURE_FAILING = "Real-time capture has been failing";
+
+/**
+ * One more error of a series a retry may cure (a run's try, a capture's read): the series begins now
+ * unless it is going on, and once it has lasted `degradedAfterSeconds` the connector is DEGRADED,
+ * "<what> for N minutes: <reason>". A connector that needs attention stays so.
+ */
+export async function recordFailingSeries(
+  connectorId: string,
+  what: string,
+  reason: string,
+  settings: HealthSettings,
+): Promise<void> {
+  const now = new Date();
+  await db.connector.updateMany({ where: { id: connectorId, failingSince: null }, data: { failingSince: now } });
   const connector = await db.connector.findUnique({
-    where: { id: run.connectorId },
+    where: { id: connectorId },
     select: { health: true, failingSince: true },
   });
   if (!connector?.failingSince || connector.health === "NEEDS_ATTENTION") return;
   if (now.getTime() - connector.failingSince.getTime() < settings.degradedAfterSeconds * 1000) return;
-  const healthReason = `Import runs have been failing for ${minutesSince(connector.failingSince, now)} minutes: ${reason}`;
+  const healthReason = `${what} for ${minutesSince(connector.failingSince, now)} minutes: ${reason}`;
   await db.connector.update({
-    where: { id: run.connectorId },
+    where: { id: connectorId },
     data: connector.health === "DEGRADED" ? { healthReason } : { health: "DEGRADED", healthReason, healthSince: now },
+  });
+}
+
+/** Capture read and recorded again after errors: the series is over, and a DEGRADED it caused ends. */
+export async function recordCaptureRecovered(connectorId: string): Promise<void> {
+  await recordProgress(connectorId);
+  await db.connector.updateMany({
+    where: { id: connectorId, health: "DEGRADED", healthReason: { startsWith: CAPTURE_FAILING } },
+    data: { health: "HEALTHY", healthReason: null, healthSince: new Date() },
   });
 }
 

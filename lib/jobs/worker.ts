@@ -209,6 +209,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           boss,
           log,
           settings: options.capture,
+          health,
           onNeedsAttention: (connector, reason) =>
             notifyNeedsAttention(notify, { connector, reason, since: connector.healthSince ?? new Date() }),
         });
