@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it, vi } from "vitest";
-import { createSharedLoads, forEachLimit, groupWithin, refreshedInBackground } from "./async";
+import { createSharedLoads, expiringLoads, forEachLimit, groupWithin, refreshedInBackground } from "./async";
 
 describe("createSharedLoads", () => {
   it("loads once for every holder of a key, and again once the last holder released it", async () => {
@@ -193,5 +193,39 @@ describe("groupWithin", () => {
     grouper.add(3);
     await sleep(30);
     expect(groups).toEqual([[1, 2], [3]]);
+  });
+});
+
+describe("expiringLoads", () => {
+  it("loads a key once while it is fresh, again once it expired, and keeps only the newest entries", async () => {
+    vi.useFakeTimers();
+    try {
+      const loads: string[] = [];
+      const cache = expiringLoads<string>(1000, 2);
+      const load = (key: string) => {
+        loads.push(key);
+        return Promise.resolve(`value of ${key}`);
+      };
+      expect(await cache.get("a", load)).toBe("value of a");
+      await cache.get("a", load);
+      expect(loads).toEqual(["a"]);
+      vi.advanceTimersByTime(1000);
+      await cache.get("a", load);
+      expect(loads).toEqual(["a", "a"]);
+      await cache.get("b", load);
+      await cache.get("c", load); // "a" is the oldest of three: let go
+      await cache.get("a", load);
+      expect(loads).toEqual(["a", "a", "b", "c", "a"]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("forgets a failed load, and a key deleted", async () => {
+    const cache = expiringLoads<number>(60_000, 10);
+    await expect(cache.get("k", () => Promise.reject(new Error("down")))).rejects.toThrow("down");
+    expect(await cache.get("k", () => Promise.resolve(1))).toBe(1);
+    cache.delete("k");
+    expect(await cache.get("k", () => Promise.resolve(2))).toBe(2);
   });
 });

@@ -85,6 +85,33 @@ export function cachedLoad<K, V>(cache: Map<K, Promise<V>>, key: K, load: (key: 
   return entry;
 }
 
+/**
+ * Loads kept for `ttlMs` each, at most `maxEntries` of them (the oldest go first), one in flight per
+ * key; a failed load is forgotten, so the next call tries again.
+ */
+export function expiringLoads<V>(ttlMs: number, maxEntries: number) {
+  const entries = new Map<string, { at: number; value: Promise<V> }>();
+  return {
+    get(key: string, load: (key: string) => Promise<V>): Promise<V> {
+      const cached = entries.get(key);
+      if (cached && Date.now() - cached.at < ttlMs) return cached.value;
+      entries.delete(key);
+      const value = load(key);
+      const entry = { at: Date.now(), value };
+      entries.set(key, entry);
+      // A Map keeps insertion order: the first key is the oldest.
+      while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
+      value.catch(() => {
+        if (entries.get(key) === entry) entries.delete(key);
+      });
+      return value;
+    },
+    delete(key: string): void {
+      entries.delete(key);
+    },
+  };
+}
+
 export type Lease<V> = {
   /** The shared value, loaded by the first holder that asks; a failed load is forgotten. */
   load(load: () => Promise<V>): Promise<V>;

@@ -6,6 +6,7 @@
 // redelivered batch or the same message in the daily export is recorded once.
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
+import { expiringLoads } from "@/lib/async";
 import { db } from "@/lib/db";
 import type { Connector } from "@/lib/generated/prisma/client";
 import { streamTypeSchema, type StreamType } from "@/lib/stream-types";
@@ -39,8 +40,9 @@ export function captureFeed(connectorId: string): { tag: string; eventTypes: str
 
 const FILES_FROM_EXPORT = "they come with the daily Content Export, each as an item of its own";
 
-/** A stream's membership list is read again after this long (or at once after a join or leave event). */
-const MEMBERS_TTL_MS = 10 * 60_000;
+/** A conversation's members (read again at once after a join or leave event) and kind are read again after this long. */
+const CACHE_TTL_MS = 10 * 60_000;
+const CACHE_ENTRIES = 2_000;
 
 export type CaptureBatch = {
   /** Events in the read, and MESSAGESENT events among them. */
@@ -79,24 +81,23 @@ export async function openCapture(
     fallbackMailbox: connector.fallbackMailbox,
   });
   const me = await symphony.sessionInfo();
-  const members = new Map<string, { at: number; members: Promise<StreamMember[]> }>();
+  // Conversations come and go: each one's members and kind are kept 10 minutes, for at most 2,000 of them.
+  const members = expiringLoads<StreamMember[]>(CACHE_TTL_MS, CACHE_ENTRIES);
   // With Content Export beside it, a file Symphony refuses comes with the export (a record of its own there).
   const withExport = connector.sourceKind === "CONTENT_EXPORT";
 
   function membersOf(streamId: string): Promise<StreamMember[]> {
-    const cached = members.get(streamId);
-    if (cached && Date.now() - cached.at < MEMBERS_TTL_MS) return cached.members;
-    const loading = symphony.listStreamMembers(streamId).catch((error: unknown) => {
-      members.delete(streamId);
-      // A conversation the admin list will not describe: its sender and the event's own people only.
-      if (error instanceof SymphonyError && ["forbidden", "not_found", "bad_request"].includes(error.code)) return [];
-      throw error;
-    });
-    members.set(streamId, { at: Date.now(), members: loading });
-    return loading;
+    return members.get(streamId, () =>
+      symphony.listStreamMembers(streamId).catch((error: unknown) => {
+        members.delete(streamId);
+        // A conversation the admin list will not describe: its sender and the event's own people only.
+        if (error instanceof SymphonyError && ["forbidden", "not_found", "bad_request"].includes(error.code)) return [];
+        throw error;
+      }),
+    );
   }
 
-  const roomKinds = new Map<string, { at: number; kind: Promise<StreamType> }>();
+  const roomKinds = expiringLoads<StreamType>(CACHE_TTL_MS, CACHE_ENTRIES);
 
   /**
    * The kind of a message's conversation. Since SBE 20.16 a group chat is a ROOM that its room details
@@ -107,20 +108,17 @@ export async function openCapture(
     const type = streamTypeSchema.safeParse(stream?.streamType);
     const streamId = stream?.streamId;
     if (!type.success || type.data !== "ROOM" || !streamId) return Promise.resolve(type.data);
-    const cached = roomKinds.get(streamId);
-    if (cached && Date.now() - cached.at < MEMBERS_TTL_MS) return cached.kind;
-    const loading = symphony.roomInfo(streamId).then(
-      (room): StreamType => (room.roomAttributes?.groupChat ? "MIM" : "ROOM"),
-      (error: unknown): StreamType => {
-        roomKinds.delete(streamId);
-        // Details the service account may not read: the room is taken as the stream says.
-        if (error instanceof SymphonyError && ["forbidden", "not_found", "bad_request"].includes(error.code))
-          return "ROOM";
-        throw error;
-      },
+    return roomKinds.get(streamId, () =>
+      symphony.roomInfo(streamId).then(
+        (room): StreamType => (room.roomAttributes?.groupChat ? "MIM" : "ROOM"),
+        (error: unknown): StreamType => {
+          // Details the service account may not read: the room is taken as the stream says.
+          if (error instanceof SymphonyError && ["forbidden", "not_found", "bad_request"].includes(error.code))
+            return "ROOM";
+          throw error;
+        },
+      ),
     );
-    roomKinds.set(streamId, { at: Date.now(), kind: loading });
-    return loading;
   }
 
   async function incoming(
