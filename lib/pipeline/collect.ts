@@ -32,6 +32,8 @@ export type CollectContext = {
   recipientsOf: RecipientResolver;
   /** Messages converted and staged at once, per unit. */
   parallelism: number;
+  /** Ledger rows one transaction records at most (default MAX_ITEMS_PER_RECORD). */
+  maxItemsPerRecord?: number;
   signal?: AbortSignal;
   onMessages?: (collected: number, bytes: number) => void;
 };
@@ -61,11 +63,43 @@ export async function collect(context: CollectContext, source: ArchiveSource): P
   await forEachLimit(source.units(ctx.signal), source.parallelism, (unit) =>
     ctx.bundler.producer(async () => {
       for await (const batch of unit.batches(ctx.signal)) {
-        ctx.signal?.throwIfAborted();
-        await collectBatch(ctx, batch);
+        for (const part of byItems(batch, ctx.maxItemsPerRecord)) {
+          ctx.signal?.throwIfAborted();
+          await collectBatch(ctx, part);
+        }
       }
     }),
   );
+}
+
+/**
+ * Ledger rows (messages × recipients) one transaction records at most. A page of 500 messages in a
+ * room of 10,000 members would otherwise hold 5 million rows in the worker's memory at once.
+ */
+export const MAX_ITEMS_PER_RECORD = 20_000;
+
+/**
+ * A source's batch in parts of at most MAX_ITEMS_PER_RECORD recipients (a message with more is a part
+ * of its own). Only the last part moves a conversation's checkpoint: a run that stops between parts
+ * reads the page again, and what its earlier parts recorded is skipped by its keys. An export file's
+ * parts each link their own messages to the file.
+ */
+export function byItems(batch: SourceBatch, maxItems = MAX_ITEMS_PER_RECORD): SourceBatch[] {
+  const parts: IncomingMessage[][] = [[]];
+  let items = 0;
+  for (const message of batch.messages) {
+    const recipients = Math.max(1, message.participants.length);
+    if (items + recipients > maxItems && parts.at(-1)!.length > 0) {
+      parts.push([]);
+      items = 0;
+    }
+    parts.at(-1)!.push(message);
+    items += recipients;
+  }
+  return parts.map((messages, i) => ({
+    messages,
+    checkpoint: i === parts.length - 1 || batch.checkpoint.kind === "export-file" ? batch.checkpoint : { kind: "feed" },
+  }));
 }
 
 async function collectBatch(ctx: Collecting, batch: SourceBatch): Promise<void> {

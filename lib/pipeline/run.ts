@@ -31,6 +31,8 @@ export type RunOptions = {
   delivery?: Partial<DeliveryOptions>;
   /** Messages converted and staged at once (default 8). */
   parallelism?: number;
+  /** Ledger rows one transaction records at most (default MAX_ITEMS_PER_RECORD). */
+  maxItemsPerRecord?: number;
 };
 
 export type RunSummary = {
@@ -115,6 +117,7 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
           fallbackMailbox: connector.fallbackMailbox,
         }),
         parallelism: options.parallelism ?? 8,
+        maxItemsPerRecord: options.maxItemsPerRecord,
         signal: signalOr(stopCollect),
         onMessages: (count, bytes) => {
           progress.messagesCollected += count;
