@@ -60,6 +60,7 @@ export class ExportReaders {
   private readonly heapMb: number;
   private readonly idleMs: number;
   private idle: { thread: ReaderThread; timer: NodeJS.Timeout } | undefined;
+  private closed = false;
 
   constructor(options: ExportReadersOptions = {}) {
     this.heapMb = options.heapMb ?? DEFAULT_READER_HEAP_MB;
@@ -117,8 +118,9 @@ export class ExportReaders {
     }
   }
 
-  /** Stops the idle thread. */
+  /** Stops the idle thread; a thread let go after this is stopped too. */
   async close(): Promise<void> {
+    this.closed = true;
     const idle = this.take();
     await idle?.worker.terminate();
   }
@@ -131,7 +133,7 @@ export class ExportReaders {
   }
 
   private keep(thread: ReaderThread) {
-    if (this.idle) {
+    if (this.idle || this.closed) {
       void thread.worker.terminate();
       return;
     }

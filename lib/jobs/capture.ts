@@ -20,12 +20,12 @@ import {
 } from "@/lib/pipeline";
 import { DRAIN_QUEUE, type ImportJob } from "./definitions";
 import {
-  CAPTURE_FAILING,
   defaultHealthSettings,
   diagnoseRunError,
+  recordCaptureFailing,
   recordCaptureRecovered,
-  recordFailingSeries,
   recordFailure,
+  recordProgress,
   type HealthSettings,
 } from "./health";
 
@@ -123,7 +123,8 @@ export function startCaptures(options: {
     const minuteOver = Prisma.sql`("minuteStartedAt" IS NULL OR "minuteStartedAt" <= ${NOW} - interval '1 minute')`;
     const saved = await db.$executeRaw`
       UPDATE "CaptureLease" SET
-        "ackId" = ${ackId}, "expiresAt" = ${lease}, "lastReadAt" = ${NOW}, error = NULL, "updatedAt" = ${NOW},
+        "ackId" = ${ackId}, "expiresAt" = ${lease}, "lastReadAt" = ${NOW}, error = NULL, "failingSince" = NULL,
+        "updatedAt" = ${NOW},
         "newestMessageAt" = GREATEST("newestMessageAt", (${newest}::timestamptz AT TIME ZONE 'UTC')),
         "eventsPerMinute" = CASE WHEN ${minuteOver}
           THEN (CASE WHEN "minuteStartedAt" > ${NOW} - interval '2 minutes' THEN "eventsThisMinute" ELSE 0 END)
@@ -134,13 +135,18 @@ export function startCaptures(options: {
     return saved > 0;
   }
 
+  /** Notes why capture is not reading; a series of errors that goes on long enough shows the connector DEGRADED. */
   async function noteError(connectorId: string, reason: string, pause?: number): Promise<void> {
-    await db.$executeRaw`
+    const rows = await db.$queryRaw<Array<{ failingSince: Date }>>`
       UPDATE "CaptureLease" SET error = ${reason.slice(0, 2000)}, "updatedAt" = ${NOW},
+        "failingSince" = COALESCE("failingSince", ${NOW}),
         holder = CASE WHEN ${pause ?? null}::int IS NULL THEN holder ELSE ${PAUSED} END,
         "expiresAt" = CASE WHEN ${pause ?? null}::int IS NULL THEN "expiresAt"
           ELSE ${NOW} + make_interval(secs => ${pause ?? 0}) END
-      WHERE "connectorId" = ${connectorId}::uuid AND holder = ${workerId}`;
+      WHERE "connectorId" = ${connectorId}::uuid AND holder = ${workerId}
+      RETURNING "failingSince"`;
+    const since = rows[0]?.failingSince;
+    if (since && pause === undefined) await recordCaptureFailing(connectorId, reason, since, health);
   }
 
   async function release(connectorId: string): Promise<void> {
@@ -240,8 +246,9 @@ export function startCaptures(options: {
               held.abort(new Error("lease lost")); // another worker captures now
               return;
             }
-            // The first batch of a capture, or after errors: a series of errors (this capture's or an
-            // earlier one's that could not open the feed) is over.
+            if (batch.added > 0 && failures > 0) await recordProgress(connectorId);
+            // The first batch of a capture, or one after errors: a DEGRADED that capture's errors (this
+            // capture's, or an earlier one's that could not open the feed) caused is over.
             if (failures > 0 || !readOnce) {
               readOnce = true;
               await recordCaptureRecovered(connectorId);
@@ -258,7 +265,6 @@ export function startCaptures(options: {
             failures += 1;
             log.warn({ connectorId, err: errorText(error), failures }, "real-time capture read failed; retrying");
             await noteError(connectorId, reason).catch(() => {});
-            await recordFailingSeries(connectorId, CAPTURE_FAILING, reason, health).catch(() => {});
             await sleep(retryDelayMs(failures), undefined, { signal: reading }).catch(() => {});
           }
         }
@@ -290,7 +296,6 @@ export function startCaptures(options: {
         }
       } else {
         await noteError(connectorId, reason).catch(() => {});
-        await recordFailingSeries(connectorId, CAPTURE_FAILING, reason, health).catch(() => {});
       }
     } finally {
       clearInterval(renewal);

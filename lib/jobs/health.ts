@@ -143,42 +143,51 @@ export async function recordRetry(
   nextAttemptAt: Date,
   settings: HealthSettings,
 ): Promise<void> {
-  await db.importRun.update({ where: { id: run.id }, data: { status: "RUNNING", error: reason, nextAttemptAt } });
-  await recordFailingSeries(run.connectorId, `Import runs have been failing`, reason, settings);
-}
-
-/** Real-time capture's health reason begins so: its recovery ends only what it began. */
-export const CAPTURE_FAILING = "Real-time capture has been failing";
-
-/**
- * One more error of a series a retry may cure (a run's try, a capture's read): the series begins now
- * unless it is going on, and once it has lasted `degradedAfterSeconds` the connector is DEGRADED,
- * "<what> for N minutes: <reason>". A connector that needs attention stays so.
- */
-export async function recordFailingSeries(
-  connectorId: string,
-  what: string,
-  reason: string,
-  settings: HealthSettings,
-): Promise<void> {
   const now = new Date();
-  await db.connector.updateMany({ where: { id: connectorId, failingSince: null }, data: { failingSince: now } });
+  await db.importRun.update({ where: { id: run.id }, data: { status: "RUNNING", error: reason, nextAttemptAt } });
+  await db.connector.updateMany({ where: { id: run.connectorId, failingSince: null }, data: { failingSince: now } });
   const connector = await db.connector.findUnique({
-    where: { id: connectorId },
+    where: { id: run.connectorId },
     select: { health: true, failingSince: true },
   });
   if (!connector?.failingSince || connector.health === "NEEDS_ATTENTION") return;
   if (now.getTime() - connector.failingSince.getTime() < settings.degradedAfterSeconds * 1000) return;
-  const healthReason = `${what} for ${minutesSince(connector.failingSince, now)} minutes: ${reason}`;
+  const healthReason = `Import runs have been failing for ${minutesSince(connector.failingSince, now)} minutes: ${reason}`;
   await db.connector.update({
-    where: { id: connectorId },
+    where: { id: run.connectorId },
     data: connector.health === "DEGRADED" ? { healthReason } : { health: "DEGRADED", healthReason, healthSince: now },
   });
 }
 
-/** Capture read and recorded again after errors: the series is over, and a DEGRADED it caused ends. */
+/** Real-time capture's health reason begins so: capture changes no reason that a run gave. */
+export const CAPTURE_FAILING = "Real-time capture has been failing";
+
+/**
+ * Capture has kept failing since `since` (its lease's own series): once that lasts
+ * `degradedAfterSeconds`, a healthy connector is DEGRADED, saying so. A connector whose runs made it
+ * DEGRADED or Needs attention keeps what they said.
+ */
+export async function recordCaptureFailing(
+  connectorId: string,
+  reason: string,
+  since: Date,
+  settings: HealthSettings,
+): Promise<void> {
+  const now = new Date();
+  if (now.getTime() - since.getTime() < settings.degradedAfterSeconds * 1000) return;
+  const healthReason = `${CAPTURE_FAILING} for ${minutesSince(since, now)} minutes: ${reason}`;
+  await db.connector.updateMany({
+    where: { id: connectorId, health: "DEGRADED", healthReason: { startsWith: CAPTURE_FAILING } },
+    data: { healthReason },
+  });
+  await db.connector.updateMany({
+    where: { id: connectorId, health: "HEALTHY" },
+    data: { health: "DEGRADED", healthReason, healthSince: now },
+  });
+}
+
+/** Capture reads again: a DEGRADED that capture's errors caused is over (one a run caused is not). */
 export async function recordCaptureRecovered(connectorId: string): Promise<void> {
-  await recordProgress(connectorId);
   await db.connector.updateMany({
     where: { id: connectorId, health: "DEGRADED", healthReason: { startsWith: CAPTURE_FAILING } },
     data: { health: "HEALTHY", healthReason: null, healthSince: new Date() },

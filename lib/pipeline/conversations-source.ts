@@ -197,7 +197,7 @@ function attachmentOpener(symphony: SymphonyClient, chat: { streamId: string; me
  * Why a message cannot be imported: the agent could not read it (its diagnostic, as Symphony wrote it),
  * or it came without content.
  */
-function unreadable(message: SymphonyMessage): string | undefined {
+export function unreadable(message: SymphonyMessage): string | undefined {
   if (message.invalid) return message.invalid;
   if (message.diagnostic) return `Symphony could not read this message: ${message.diagnostic.slice(0, 1000)}`;
   if (message.message === null || message.message === undefined) return "Symphony sent this message without content";

@@ -104,4 +104,28 @@ describe.skipIf(!canRun)("Datahose events that do not fit", () => {
       expect(item.reason).toMatch(/^Symphony sent a message the connector cannot read \(attachments\.0\.id: /);
     }
   });
+
+  it("leaves a message it cannot read to the daily export when one runs beside it, so that the export's copy is imported", async () => {
+    h.connector = await db.connector.update({
+      where: { id: h.connector.id },
+      data: { sourceKind: "CONTENT_EXPORT", realtime: true },
+    });
+    const sample = h.symphony.history(h.symphony.org.streams.find((s) => s.type === "ROOM" && s.isActive)!.id).at(-1)!;
+    const capture = await openCapture(h.connector.id, { environment: h.environment });
+    const run = await db.importRun.create({
+      data: { connectorId: h.connector.id, trigger: "CONTINUOUS", status: "RUNNING", startedAt: new Date() },
+    });
+    const { ackId } = await capture.read("");
+    const bad = { ...sample, messageId: "left-to-export", timestamp: Date.now() + 0.5 };
+    h.symphony.publishRawDatahoseEvent({
+      id: "event-left",
+      type: "MESSAGESENT",
+      payload: { messageSent: { message: bad } },
+    });
+    const read = await capture.read(ackId ?? "");
+    expect(await capture.record(read.events, run.id)).toMatchObject({ events: 1, messages: 0, added: 0 });
+    expect(await db.sourceMessage.count({ where: { connectorId: h.connector.id, messageId: "left-to-export" } })).toBe(
+      0,
+    );
+  });
 });

@@ -24,7 +24,7 @@ import { collect } from "./collect";
 import type { PipelineEnvironment } from "./environment";
 import { createRecipientResolver } from "./recipients";
 import { consentedTenant, mailboxWriterFor, stagingStoreFor, symphonyClientFor } from "./services";
-import { chatIncoming } from "./conversations-source";
+import { chatIncoming, unreadable } from "./conversations-source";
 import type { ArchiveSource, IncomingMessage } from "./source";
 
 /** What the capture asks the Datahose for: messages, suppressions, and room joins and leaves. */
@@ -112,8 +112,11 @@ export async function openCapture(
       symphony.roomInfo(streamId).then(
         (room): StreamType => (room.roomAttributes?.groupChat ? "MIM" : "ROOM"),
         (error: unknown): StreamType => {
-          // Details the service account may not read: the room is taken as the stream says.
-          if (error instanceof SymphonyError && ["forbidden", "not_found", "bad_request"].includes(error.code))
+          // Details the service account may not read, or that do not fit: the room is taken as the stream says.
+          if (
+            error instanceof SymphonyError &&
+            ["forbidden", "not_found", "bad_request", "invalid_response"].includes(error.code)
+          )
             return "ROOM";
           throw error;
         },
@@ -129,7 +132,8 @@ export async function openCapture(
   ): Promise<IncomingMessage> {
     const streamId = message.stream?.streamId ?? "datahose";
     const stream = { id: streamId, type: kind ?? "ROOM", attributes: { roomName: message.stream?.roomName } };
-    const present = membersAt(await membersOf(streamId), time);
+    // A message that names no conversation reaches its sender only.
+    const present = message.stream?.streamId ? membersAt(await membersOf(streamId), time) : [];
     const chat = toChatMessage(message, { stream, members: present }, { messageId, timestamp: time });
     const captured = chatIncoming(symphony, message, chat, present);
     return withExport ? { ...captured, filesElsewhere: FILES_FROM_EXPORT } : captured;
@@ -150,7 +154,9 @@ export async function openCapture(
         if (event.type !== "MESSAGESENT" || !message) continue;
         const time = message.timestamp ?? event.timestamp ?? Date.now();
         newest = Math.max(newest ?? time, time);
-        if (time >= startAt)
+        // With the daily export beside it, a message capture cannot read is left to the export, which
+        // brings it whole under the same key (recorded failed here, the export's copy would be skipped).
+        if (time >= startAt && !(withExport && unreadable(message)))
           candidates.push({ key: message.messageId || event.messageId || eventKey(event, message), message, time });
       }
       const kinds = await Promise.all(candidates.map(({ message }) => kindOf(message.stream)));

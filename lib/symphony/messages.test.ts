@@ -56,8 +56,8 @@ describe("a page of V4Messages", () => {
       { messageId: "b", timestamp: 2, diagnostic: "Failed to decrypt" },
       { messageId: "c", timestamp: 3, attachments: [{ name: "no id.pdf", size: "big" }] },
       "not a message",
-      // Past the latest time a Date holds: it would stop every page it is on when written as a date.
-      { messageId: "d", timestamp: 8_700_000_000_000_000, message: "<div/>" },
+      // Past the year 9999: written as a date, it would stop every page it is on.
+      { messageId: "d", timestamp: 253_402_300_800_000, message: "<div/>" },
     ]);
     expect(page.map((m) => [m.messageId, m.timestamp])).toEqual([
       ["a", 1],

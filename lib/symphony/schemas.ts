@@ -6,8 +6,8 @@ import type { StreamType } from "@/lib/stream-types";
 // dropped; the fields the connector relies on are required and typed, except in a message, where
 // every field is optional as in the spec (the collector decides what a message without them means).
 
-/** The latest time a JavaScript Date can hold (ECMAScript's ±8.64e15 ms): a later one is no date at all. */
-const LATEST_DATE_MS = 8_640_000_000_000_000;
+/** The end of year 9999: a later time is no date a message can have (nor one ISO 8601 and PostgreSQL write plainly). */
+const LATEST_DATE_MS = 253_402_300_799_999;
 const epochMs = z.number().int().nonnegative().max(LATEST_DATE_MS);
 const optionalText = z.string().nullish();
 
