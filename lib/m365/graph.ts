@@ -109,7 +109,8 @@ function splitVersion(graphBaseUrl: string): { baseUrl: string; version: string 
 
 const ACCESS_DENIED = new Set(["Authorization_RequestDenied", "ErrorAccessDenied"]);
 /** Users in the directory without an Exchange Online mailbox: unlicensed, on-premises or guest. */
-const NO_MAILBOX = new Set(["MailboxNotEnabledForRESTAPI", "ErrorInvalidUser"]);
+// Microsoft KB 4462988 gives both REST codes for "REST API is not yet supported for this mailbox".
+const NO_MAILBOX = new Set(["MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI", "ErrorInvalidUser"]);
 /** Exchange's application access policy (and RBAC for Applications scopes) name themselves in the 403. */
 const ACCESS_POLICY = /\[RAOP\]|AccessPolicy/i;
 
@@ -119,7 +120,7 @@ const ACCESS_POLICY = /\[RAOP\]|AccessPolicy/i;
  *   scope while others work; a MailboxUnavailableError for that mailbox only.
  * - Any other 403 access denied means the app holds no mail permission in the tenant (Entra issues a
  *   token without roles when consent is missing or revoked): a tenant-wide M365AuthError.
- * - No mailbox (404 MailboxNotEnabledForRESTAPI / ErrorInvalidUser), a full mailbox
+ * - No mailbox (404 MailboxNotEnabledForRESTAPI / MailboxNotSupportedForRESTAPI / ErrorInvalidUser), a full mailbox
  *   (ErrorQuotaExceeded) or a message over the mailbox's size limit (ErrorMessageSizeExceeded, 413):
  *   MailboxUnavailableError, which fails the item without retrying.
  */

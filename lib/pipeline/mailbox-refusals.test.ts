@@ -4,7 +4,8 @@ import { runImport } from "./run";
 import { canRun, startHarness, type Harness } from "@/lib/testing";
 
 // Mailboxes Microsoft 365 refuses one by one must never stop a run: a mailbox outside the tenant's
-// application access policy FAILS its own items, a directory user without a mailbox is SKIPPED.
+// application access policy FAILS its own items, a directory user without a mailbox (or with one on a
+// dedicated Exchange Server) is SKIPPED.
 describe.skipIf(!canRun)("a run meeting mailboxes Microsoft 365 refuses", () => {
   let h: Harness;
 
@@ -24,10 +25,11 @@ describe.skipIf(!canRun)("a run meeting mailboxes Microsoft 365 refuses", () => 
     const reachable = h.symphony.org.people.filter(
       (p) => p.m365Address && p.m365Address === p.symphonyEmail && inReadStreams.has(p.id),
     );
-    const [blocked, unlicensed] = reachable;
-    if (!blocked || !unlicensed) throw new Error("the seeded organisation has too few mapped people");
+    const [blocked, unlicensed, dedicated] = reachable;
+    if (!blocked || !unlicensed || !dedicated) throw new Error("the seeded organisation has too few mapped people");
     h.m365.setMailbox(blocked.m365Address!, { appAccessBlocked: true });
     h.m365.setMailbox(unlicensed.m365Address!, { mailboxEnabled: false });
+    h.m365.setMailbox(dedicated.m365Address!, { onDedicatedExchange: true });
 
     const summary = await runImport(await h.newRun(), { workerId: "refusals-worker", environment: h.environment });
     expect(summary.status).toBe("PARTIAL");
@@ -46,6 +48,13 @@ describe.skipIf(!canRun)("a run meeting mailboxes Microsoft 365 refuses", () => 
     for (const item of unlicensedItems) {
       expect(item.status).toBe("SKIPPED");
       expect(item.reason).toMatch(/no Exchange Online mailbox.*MailboxNotEnabledForRESTAPI/);
+    }
+    // The other code Exchange gives a mailbox Graph cannot reach: skipped alike, never the run's error.
+    const dedicatedItems = of(dedicated.m365Address!);
+    expect(dedicatedItems.length).toBeGreaterThan(0);
+    for (const item of dedicatedItems) {
+      expect(item.status).toBe("SKIPPED");
+      expect(item.reason).toMatch(/no Exchange Online mailbox.*MailboxNotSupportedForRESTAPI/);
     }
     expect(items.filter((item) => item.status === "IMPORTED").length).toBeGreaterThan(0);
     expect(items.filter((item) => item.status === "PENDING")).toEqual([]);

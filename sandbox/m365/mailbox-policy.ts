@@ -10,12 +10,16 @@ import type { Message, User } from "./state";
 const RAOP_MESSAGE = "Access to OData is disabled: [RAOP] Blocked by tenant configured AppOnly AccessPolicy settings.";
 
 /**
- * The refusal of a mail call to `user`, or null: no mailbox (404 MailboxNotEnabledForRESTAPI),
+ * The refusal of a mail call to `user`, or null: no mailbox (404 MailboxNotEnabledForRESTAPI, or
+ * MailboxNotSupportedForRESTAPI for one on a dedicated Exchange Server),
  * outside the app's access policy (403 ErrorAccessDenied [RAOP]), or a create in a full mailbox.
  */
 export function mailboxRefusal(call: GraphCall, req: GraphRequest, user: User): GraphResponse | null {
   if (!user.policy.mailboxEnabled) {
     return graphError(404, "MailboxNotEnabledForRESTAPI", "REST API is not yet supported for this mailbox.", call);
+  }
+  if (user.policy.onDedicatedExchange) {
+    return graphError(404, "MailboxNotSupportedForRESTAPI", "REST API is not yet supported for this mailbox.", call);
   }
   if (user.policy.appAccessBlocked) return graphError(403, "ErrorAccessDenied", RAOP_MESSAGE, call);
   if (user.policy.full && req.method === "POST" && !/getmailtips$/i.test(req.path)) {

@@ -13,6 +13,11 @@ export const mailboxSchema = z.object({
    * calls answer 404 MailboxNotEnabledForRESTAPI.
    */
   mailboxEnabled: z.boolean().default(true),
+  /**
+   * A mailbox on a dedicated Exchange Server, not a valid Microsoft 365 mailbox: mail calls answer 404
+   * MailboxNotSupportedForRESTAPI (Microsoft KB 4462988 names it beside MailboxNotEnabledForRESTAPI).
+   */
+  onDedicatedExchange: z.boolean().default(false),
   /** Outside the scope of the tenant's application access policy: mail calls answer 403 ErrorAccessDenied [RAOP]. */
   appAccessBlocked: z.boolean().default(false),
   /** Over its quota (ProhibitSendReceiveQuota): creates answer ErrorQuotaExceeded. */
@@ -28,7 +33,7 @@ export const mailboxSchema = z.object({
 
 export type MailboxPolicy = Pick<
   z.output<typeof mailboxSchema>,
-  "mailboxEnabled" | "appAccessBlocked" | "full" | "maxReceiveSize"
+  "mailboxEnabled" | "onDedicatedExchange" | "appAccessBlocked" | "full" | "maxReceiveSize"
 >;
 
 export const signInUserSchema = z.object({

@@ -135,6 +135,7 @@ export function createState(options: ParsedOptions, dataDir: string) {
       proxyAddresses: [`SMTP:${address}`, ...mailbox.aliases.map((a) => `smtp:${a.toLowerCase()}`)],
       policy: {
         mailboxEnabled: mailbox.mailboxEnabled,
+        onDedicatedExchange: mailbox.onDedicatedExchange,
         appAccessBlocked: mailbox.appAccessBlocked,
         full: mailbox.full,
         maxReceiveSize: mailbox.maxReceiveSize,
