@@ -148,6 +148,12 @@ async function postOne(target: AttachmentTarget, request: Request, all: ImportAt
 
 type BatchResponse = { id: string; status: number; headers?: Record<string, string>; body?: unknown };
 
+/** The scheduler's answer for a $batch that left requests unanswered: a server error, tried again. */
+function unansweredBatch(count: number): GraphResponse {
+  const message = `the $batch answer held no response for ${count} attachment request${count === 1 ? "" : "s"}`;
+  return { status: 502, headers: new Headers(), body: { error: { code: "BatchAnswerIncomplete", message } } };
+}
+
 async function postBatch(target: AttachmentTarget, requests: Request[], all: ImportAttachment[]) {
   const url = attachmentsPath(target);
   let pending = requests;
@@ -171,13 +177,20 @@ async function postBatch(target: AttachmentTarget, requests: Request[], all: Imp
       if (response.status !== 200) return response;
       // Sub-requests are throttled one by one: keep the ones to send again, and answer the scheduler
       // with the most telling of their statuses (a 429 with the longest Retry-After).
+      const answers = (response.body as { responses?: BatchResponse[] } | undefined)?.responses;
       const retry: BatchResponse[] = [];
-      for (const answer of (response.body as { responses: BatchResponse[] }).responses) {
+      for (const answer of Array.isArray(answers) ? answers : []) {
         if (answer.status === 429 || answer.status >= 500) retry.push(answer);
         else if (!isSuccess(answer.status)) failed.push(answer);
       }
-      pending = pending.filter((request) => retry.some((answer) => answer.id === request.id));
-      if (retry.length === 0) return alreadyDone;
+      // A request the answer says nothing of may or may not have been added: it goes again, and
+      // beforeRetry first looks at what the message holds.
+      const unanswered = pending.filter((request) => !answers?.some((answer) => answer.id === request.id));
+      pending = pending.filter(
+        (request) => unanswered.includes(request) || retry.some((answer) => answer.id === request.id),
+      );
+      if (pending.length === 0) return alreadyDone;
+      if (retry.length === 0) return unansweredBatch(unanswered.length);
       const worst = retry.reduce((a, b) => (rank(b) > rank(a) ? b : a));
       return { status: worst.status, headers: new Headers(worst.headers ?? {}), body: worst.body };
     },
