@@ -13,9 +13,14 @@ describe.skipIf(!canRun)("Datahose events that do not fit", () => {
 
   beforeAll(async () => {
     h = await startHarness({ seed: "datahose-hostile", users: 6, messages: 20, largeAttachments: false });
-    h.connector = await db.connector.update({ where: { id: h.connector.id }, data: { sourceKind: "DATAHOSE" } });
+    h.connector = await db.connector.update({
+      where: { id: h.connector.id },
+      data: { sourceKind: "DATAHOSE", status: "PAUSED" },
+    });
     h.symphony.setDatahose({ readTimeoutMs: 300 });
   });
+  // The connector is PAUSED: these tests read its feed themselves, and no worker of another test file
+  // (they share the database) may capture it meanwhile.
   afterAll(() => h?.close());
 
   it("imports the message of an event that does not fit, and fails a message that does not fit alone", async () => {
@@ -108,7 +113,7 @@ describe.skipIf(!canRun)("Datahose events that do not fit", () => {
   it("leaves a message it cannot read to the daily export when one runs beside it, so that the export's copy is imported", async () => {
     h.connector = await db.connector.update({
       where: { id: h.connector.id },
-      data: { sourceKind: "CONTENT_EXPORT", realtime: true },
+      data: { sourceKind: "CONTENT_EXPORT", realtime: true, status: "PAUSED" },
     });
     const sample = h.symphony.history(h.symphony.org.streams.find((s) => s.type === "ROOM" && s.isActive)!.id).at(-1)!;
     const capture = await openCapture(h.connector.id, { environment: h.environment });

@@ -16,10 +16,11 @@ describe.skipIf(!canRun)("kinds of conversation in real time", () => {
   });
   afterAll(() => h?.close());
 
+  /** PAUSED: this test reads the feed itself, and no worker of another test file (same database) may capture it. */
   async function capturedWith(streamTypes: string[], streamIds: string[]) {
     const connector = await db.connector.update({
       where: { id: h.connector.id },
-      data: { sourceKind: "DATAHOSE", streamTypes },
+      data: { sourceKind: "DATAHOSE", streamTypes, status: "PAUSED" },
     });
     const capture = await openCapture(connector.id, { environment: h.environment });
     const run = await db.importRun.create({
