@@ -159,6 +159,21 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
     });
   });
 
+  it("makes Inbox/Symphony again when the user deleted it during the run: one attempt fails, the next imports", async () => {
+    const w = writer();
+    const userId = await resolve(w, CAROL);
+    const first = await w.ensureSymphonyFolder(userId);
+    await w.importMessage(userId, first, item("before-delete"));
+    sandbox.deleteInboxFolder(CAROL, "Symphony");
+    await expect(w.importMessage(userId, first, item("after-delete"))).rejects.toMatchObject({ status: 404 });
+    const again = await w.ensureSymphonyFolder(userId);
+    expect(again).not.toBe(first);
+    await w.importMessage(userId, again, item("after-delete"));
+    expect(sandbox.items(CAROL)!.map((i) => [i.folder, i.subject])).toEqual([
+      ["Inbox/Symphony", "Subject after-delete"],
+    ]);
+  });
+
   describe("mailboxes Microsoft 365 refuses", () => {
     const refusal = async (promise: Promise<unknown>) => {
       const error = await promise.then(

@@ -1,5 +1,6 @@
 import type { GraphContext } from "./context";
 import { batchingTransport } from "./batching";
+import { GraphRequestError } from "./errors";
 import { createGraphTransport } from "./graph";
 import type { ImportItem, ImportResult } from "./item";
 import { findOrCreateSymphonyFolder, lookUpMailbox, type MailboxLookup } from "./mailbox";
@@ -56,7 +57,14 @@ export function createMailboxWriter({ settings, scheduler = createScheduler() }:
     resolveMailbox,
     ensureSymphonyFolder: (userId) => cachedLoad(folders, userId, () => findOrCreateSymphonyFolder(ctx, userId)),
     importMessage: (userId, folderId, item, options) =>
-      importMessage(ctx, userId, folderId, item, { maxMessageSize: maxMessageSize(userId), ...options }),
+      importMessage(ctx, userId, folderId, item, { maxMessageSize: maxMessageSize(userId), ...options }).catch(
+        (error: unknown) => {
+          // Inbox/Symphony deleted meanwhile (the create into it answers 404): the next attempt finds
+          // or makes the folder again instead of trying the dead id until the item fails.
+          if (error instanceof GraphRequestError && error.status === 404) folders.delete(userId);
+          throw error;
+        },
+      ),
     findByKey: (userId, key) => findMessageByKey(ctx, userId, key),
     counters: () => scheduler.counters(),
   };

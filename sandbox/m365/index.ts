@@ -63,6 +63,8 @@ export type M365Sandbox = {
   addMailbox: (mailbox: Mailbox) => User;
   /** Changes what Exchange does with a mailbox: no mailbox, blocked by an access policy, full, MaxReceiveSize. */
   setMailbox: (address: string, policy: Partial<MailboxPolicy>) => void;
+  /** The user deletes a folder under their Inbox for good (Shift+Delete in Outlook), with its messages. */
+  deleteInboxFolder: (address: string, displayName: string) => void;
   setConsent: (consented: boolean) => void;
   setLimits: (limits: Partial<Limits>) => void;
   setFaults: (faults: Partial<Faults>) => void;
@@ -174,6 +176,14 @@ export async function startM365Sandbox(input: M365SandboxOptions = {}): Promise<
       const user = state.findUser(address);
       if (!user) throw new Error(`no sandbox user ${address}`);
       user.policy = { ...user.policy, ...policy };
+    },
+    deleteInboxFolder: (address, displayName) => {
+      const user = state.findUser(address);
+      const inbox = user && state.findFolder(user.id, "inbox");
+      const folder = inbox && state.childFolders(inbox.id).find((child) => child.displayName === displayName);
+      if (!folder) throw new Error(`no folder Inbox/${displayName} for ${address}`);
+      for (const message of state.folderMessages(folder.id)) state.deleteMessage(message.id);
+      state.folders.delete(folder.id);
     },
     setConsent: controls.setConsent,
     setLimits: controls.setLimits,
