@@ -9,7 +9,7 @@ import {
 } from "./attachments";
 import { base64Length } from "@/lib/base64";
 import { send, sendOk, type GraphContext } from "./context";
-import { MailboxUnavailableError, tooLargeMessage } from "./errors";
+import { MAX_RECEIVE_BYTES_CEILING, MailboxUnavailableError, tooLargeMessage } from "./errors";
 import { filterQuery, graphError, isSuccess, odataString } from "./graph";
 import type { ImportItem, ImportResult } from "./item";
 import type { BodyParts } from "./body-parts";
@@ -175,10 +175,10 @@ export async function importMessage(
     const create = createRequestOf(item);
     // The whole message counts against the mailbox's MaxReceiveSize: refuse it here rather than
     // create a message whose attachments Exchange will then refuse.
-    if (create.size > SIZE_CHECK_FROM_BYTES && maxMessageSize) {
-      const limit = await maxMessageSize();
-      if (limit !== undefined && create.size > limit)
-        throw new MailboxUnavailableError("too-large", tooLargeMessage(create.size, limit));
+    // Without a mail tip, Exchange Online's ceiling (150 MB) still holds for every mailbox.
+    if (create.size > SIZE_CHECK_FROM_BYTES) {
+      const limit = (await maxMessageSize?.()) ?? MAX_RECEIVE_BYTES_CEILING;
+      if (create.size > limit) throw new MailboxUnavailableError("too-large", tooLargeMessage(create.size, limit));
     }
     plan = create.plan;
     // The small attachments that fit travel in the same request, so they land with the message.
