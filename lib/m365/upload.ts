@@ -64,7 +64,7 @@ export async function uploadLargeAttachment(
 }
 
 /**
- * "done"; "session-lost" when the session is gone (404/410); "restart" when it refused our range
+ * "done"; "session-lost" when the session is gone or its URL refused (401/403/404/410); "restart" when it refused our range
  * without naming the byte it wants (it exists but must be replaced by a new one).
  */
 export type UploadOutcome = "done" | "session-lost" | "restart";
@@ -89,7 +89,9 @@ export async function uploadChunks(
         { onSent: target.onSent, uploadBytes: chunk.length },
       );
       if (response.status === 201) return "done";
-      if (response.status === 404 || response.status === 410) return "session-lost";
+      // The URL carries its own authorisation: a 401 or 403 from it (its token expired or revoked) says
+      // the session is unusable, not that the app lost its permission; a new session is opened.
+      if ([401, 403, 404, 410].includes(response.status)) return "session-lost";
       if (isSuccess(response.status)) {
         const end = start + chunk.length;
         next = nextByte(response.body) ?? end;
