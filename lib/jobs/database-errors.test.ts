@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient } from "@/lib/generated/prisma/client";
 import { freePort } from "@/sandbox/ports";
 import { isDatabaseUnavailable } from "./database-errors";
 
@@ -42,6 +44,23 @@ describe("isDatabaseUnavailable", () => {
     const error = await clientError({ host: "postgres.invalid", port: 5432 });
     expect((error as { code?: string }).code).toMatch(/^(ENOTFOUND|EAI_AGAIN)$/);
     expect(isDatabaseUnavailable(error)).toBe(true);
+  });
+
+  it("recognises Prisma's own error for a server it cannot reach (P1001, with no cause)", async () => {
+    const port = await freePort();
+    const client = new PrismaClient({
+      adapter: new PrismaPg({
+        connectionString: `postgresql://archive:x@127.0.0.1:${port}/db`,
+        connectionTimeoutMillis: 5000,
+      }),
+    });
+    try {
+      const error = await client.connector.count().catch((reason: unknown) => reason);
+      expect(error).toMatchObject({ name: "PrismaClientKnownRequestError", code: "P1001" });
+      expect(isDatabaseUnavailable(error)).toBe(true);
+    } finally {
+      await client.$disconnect();
+    }
   });
 
   it("recognises the same error wrapped as another's cause", async () => {
