@@ -234,16 +234,13 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
   };
 }
 
-/**
- * Retry-After in ms, from seconds or an HTTP date; undefined when absent, unreadable, or no wait at
- * all (0, negative, a date past): the backoff applies then, so that retries are never sent at once.
- */
+/** Retry-After in ms, from seconds or an HTTP date; undefined when absent or unreadable. */
 function retryAfterMs(headers: Headers, max: number): number | undefined {
   const value = headers.get("retry-after");
   if (value === null || value.trim() === "") return undefined;
   const seconds = Number(value);
   const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
-  return Number.isFinite(ms) && ms > 0 ? Math.min(ms, max) : undefined;
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), max) : undefined;
 }
 
 type Semaphore = { acquire(n: number): Promise<void>; release(n: number): void; used(): number; idle(): boolean };
