@@ -149,9 +149,11 @@ export function startCaptures(options: {
     if (since && pause === undefined) await recordCaptureFailing(connectorId, reason, since, health);
   }
 
-  async function release(connectorId: string): Promise<void> {
+  /** Lets the lease go; a capture stopped on purpose (paused, no longer wanted, shut down) ends its series of errors. */
+  async function release(connectorId: string, stopped: boolean): Promise<void> {
     await db.$executeRaw`
-      UPDATE "CaptureLease" SET holder = NULL, "expiresAt" = NULL, "updatedAt" = ${NOW}
+      UPDATE "CaptureLease" SET holder = NULL, "expiresAt" = NULL, "updatedAt" = ${NOW},
+        "failingSince" = CASE WHEN ${stopped}::boolean THEN NULL ELSE "failingSince" END
       WHERE "connectorId" = ${connectorId}::uuid AND holder = ${workerId}`;
   }
 
@@ -299,7 +301,7 @@ export function startCaptures(options: {
       }
     } finally {
       clearInterval(renewal);
-      if (!paused) await release(connectorId).catch(() => {});
+      if (!paused) await release(connectorId, signal.aborted).catch(() => {});
     }
   }
 

@@ -185,14 +185,20 @@ async function postBatch(target: AttachmentTarget, requests: Request[], all: Imp
       }
       // A request the answer says nothing of may or may not have been added: it goes again, and
       // beforeRetry first looks at what the message holds.
-      const unanswered = pending.filter((request) => !answers?.some((answer) => answer.id === request.id));
+      const answered = new Set((Array.isArray(answers) ? answers : []).map((answer) => answer.id));
+      const unanswered = pending.filter((request) => !answered.has(request.id));
       pending = pending.filter(
         (request) => unanswered.includes(request) || retry.some((answer) => answer.id === request.id),
       );
       if (pending.length === 0) return alreadyDone;
       if (retry.length === 0) return unansweredBatch(unanswered.length);
       const worst = retry.reduce((a, b) => (rank(b) > rank(a) ? b : a));
-      return { status: worst.status, headers: new Headers(worst.headers ?? {}), body: worst.body };
+      const answer = { status: worst.status, headers: new Headers(worst.headers ?? {}), body: worst.body };
+      // A request that may have landed (unanswered, or a 5xx) must be looked for before it goes again:
+      // the scheduler does so for a server error, not for a 429, so the 429's wait is kept on a 503.
+      if (worst.status === 429 && (unanswered.length > 0 || retry.some((a) => a.status >= 500)))
+        return { ...answer, status: 503 };
+      return answer;
     },
     {
       requestCount: () => pending.length,

@@ -1,6 +1,7 @@
 import { sendOk } from "./context";
 import { attachedNames, attachmentsPath, missingFrom, type AttachmentTarget } from "./attachments";
 import { createChunkReader } from "./chunks";
+import { MailboxUnavailableError } from "./errors";
 import { graphError, isSuccess, type GraphResponse } from "./graph";
 import type { ImportAttachment } from "./item";
 
@@ -91,7 +92,12 @@ export async function uploadChunks(
       if (response.status === 201) return "done";
       // The URL carries its own authorisation: a 401 or 403 from it (its token expired or revoked) says
       // the session is unusable, not that the app lost its permission; a new session is opened.
-      if ([401, 403, 404, 410].includes(response.status)) return "session-lost";
+      if ([401, 403].includes(response.status)) {
+        const refusal = graphError(response);
+        if (refusal instanceof MailboxUnavailableError) throw refusal; // the mailbox's own (full, too large)
+        return "session-lost";
+      }
+      if (response.status === 404 || response.status === 410) return "session-lost";
       if (isSuccess(response.status)) {
         const end = start + chunk.length;
         next = nextByte(response.body) ?? end;
