@@ -177,19 +177,19 @@ async function postBatch(target: AttachmentTarget, requests: Request[], all: Imp
       if (response.status !== 200) return response;
       // Sub-requests are throttled one by one: keep the ones to send again, and answer the scheduler
       // with the most telling of their statuses (a 429 with the longest Retry-After).
-      const answers = (response.body as { responses?: BatchResponse[] } | undefined)?.responses;
+      const responses = (response.body as { responses?: unknown } | undefined)?.responses;
+      const answers: BatchResponse[] = Array.isArray(responses) ? (responses as BatchResponse[]) : [];
       const retry: BatchResponse[] = [];
-      for (const answer of Array.isArray(answers) ? answers : []) {
+      for (const answer of answers) {
         if (answer.status === 429 || answer.status >= 500) retry.push(answer);
         else if (!isSuccess(answer.status)) failed.push(answer);
       }
       // A request the answer says nothing of may or may not have been added: it goes again, and
       // beforeRetry first looks at what the message holds.
-      const answered = new Set((Array.isArray(answers) ? answers : []).map((answer) => answer.id));
+      const answered = new Set(answers.map((answer) => answer.id));
+      const again = new Set(retry.map((answer) => answer.id));
       const unanswered = pending.filter((request) => !answered.has(request.id));
-      pending = pending.filter(
-        (request) => unanswered.includes(request) || retry.some((answer) => answer.id === request.id),
-      );
+      pending = pending.filter((request) => !answered.has(request.id) || again.has(request.id));
       if (pending.length === 0) return alreadyDone;
       if (retry.length === 0) return unansweredBatch(unanswered.length);
       const worst = retry.reduce((a, b) => (rank(b) > rank(a) ? b : a));
