@@ -154,9 +154,13 @@ function unexpected(answer: ReaderAnswer): Error {
 /** One reader thread: a request at a time, and once it has ended, why, for every later request. */
 class ReaderThread {
   readonly worker: Worker;
-  busy = false;
   ended: Error | undefined;
   private waiting: { resolve(answer: ReaderAnswer): void; reject(error: Error): void } | undefined;
+
+  /** Whether a request waits for its answer. */
+  get busy(): boolean {
+    return this.waiting !== undefined;
+  }
 
   constructor(heapMb: number) {
     this.worker = startThread(import.meta.url, "export-reader-thread.mjs", {
@@ -185,7 +189,6 @@ class ReaderThread {
   async ask(request: ReaderRequest, signal?: AbortSignal): Promise<ReaderAnswer> {
     signal?.throwIfAborted();
     if (this.ended) throw this.ended;
-    this.busy = true;
     this.worker.ref();
     // The thread may be deep in a file: stopping it is the only way to stop the reading at once.
     const stop = () => {
@@ -200,7 +203,6 @@ class ReaderThread {
       });
     } finally {
       signal?.removeEventListener("abort", stop);
-      this.busy = false;
       this.worker.unref();
     }
   }
