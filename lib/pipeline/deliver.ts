@@ -22,7 +22,7 @@ import { createOutcomeWriter, type OutcomeWriter } from "./outcome-writer";
 import { importItemFor, itemKey, stagedKey } from "./staged-item";
 import { errorMessage } from "@/lib/errors";
 import { createSharedLoads, refreshedInBackground, type Lease } from "@/lib/async";
-import { InFlight } from "./in-flight";
+import { ClaimLostError, InFlight } from "./in-flight";
 
 export type DeliveryOptions = {
   /** Items imported at once (the Graph scheduler paces each mailbox); more are claimed as they end. */
@@ -114,8 +114,12 @@ export async function deliverPending(
   { untilAllDone, collecting }: { untilAllDone: boolean; collecting?: () => boolean },
 ): Promise<void> {
   const { batchSize, perMailbox, claimSeconds } = ctx.options;
-  const outcomes = createOutcomeWriter({ maxItems: 64, maxDelayMs: 20 });
-  const flight = new InFlight((ids) => extendClaims(ctx.workerId, ids, claimSeconds), (claimSeconds * 1000) / 3);
+  const outcomes = createOutcomeWriter(ctx.workerId, { maxItems: 64, maxDelayMs: 20 });
+  const flight = new InFlight({
+    renew: (ids) => extendClaims(ctx.workerId, ids, claimSeconds),
+    claimMs: claimSeconds * 1000,
+    everyMs: (claimSeconds * 1000) / 3,
+  });
   // The items of one message (one per mailbox) are claimed together: its entry is read once.
   const parsed = createSharedLoads<ImportItem>();
   // A claim costs PostgreSQL about 2 ms however few items it takes (its plan, and its walk past the
@@ -170,10 +174,10 @@ export async function deliverPending(
         let claimed = await claim(room, narrowed);
         if (claimed.length === 0 && flight.size === 0 && !isCollecting) claimed = await claim(room);
         for (const item of claimed) {
-          flight.start(item, async () => {
+          flight.start(item, async (claimLost) => {
             const entry = parsed.lease(stagedKey(item));
             try {
-              await deliverItem(ctx, item, entry, outcomes);
+              await deliverItem(ctx, item, entry, outcomes, claimLost);
             } finally {
               entry.release();
             }
@@ -208,13 +212,14 @@ async function deliverItem(
   item: ClaimedItem,
   parsed: Lease<ImportItem>,
   outcomes: OutcomeWriter,
+  claimLost: AbortSignal,
 ): Promise<void> {
   const key = itemKey(ctx.connectorId, item.messageId);
   let userId: string | undefined;
   let noMailbox = `no Microsoft 365 mailbox for ${item.mailbox}`;
   const deadline = new AbortController();
   try {
-    await withTimeout(ctx.options.attemptTimeoutSeconds, deadline, async () => {
+    await withinAttempt(ctx.options.attemptTimeoutSeconds, claimLost, deadline, async () => {
       const owner = await ctx.writer.resolveMailbox(item.mailbox);
       if (!owner.found) {
         // A user without a mailbox (unlicensed, on-premises, guest) says so; retrying will not help.
@@ -243,6 +248,9 @@ async function deliverItem(
     }
     ctx.onItem?.("IMPORTED", item);
   } catch (error) {
+    // The claim lapses (or has lapsed) unrenewed: the item is another worker's to take, and its outcome
+    // theirs to write; this attempt, cut short by the database, does not count as a failure.
+    if (error instanceof ClaimLostError) return;
     if (error instanceof M365AuthError) {
       await outcomes.record({
         id: item.id,
@@ -283,20 +291,37 @@ async function deliverItem(
   }
 }
 
-/** `work`'s result, or an AttemptTimeoutError after `seconds` (then `deadline` is aborted; the work is left behind). */
-async function withTimeout<T>(seconds: number, deadline: AbortController, work: () => Promise<T>): Promise<T> {
+/**
+ * `work`'s result, or an AttemptTimeoutError after `seconds`, or the ClaimLostError `claimLost` aborts
+ * with; either aborts `deadline`, and the work is left behind (it stops at its next check of the signal).
+ */
+async function withinAttempt<T>(
+  seconds: number,
+  claimLost: AbortSignal,
+  deadline: AbortController,
+  work: () => Promise<T>,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new AttemptTimeoutError(`the attempt did not finish within ${seconds} s`);
+  let onClaimLost: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    const stop = (error: Error) => {
       deadline.abort(error);
       reject(error);
-    }, seconds * 1000);
+    };
+    timer = setTimeout(
+      () => stop(new AttemptTimeoutError(`the attempt did not finish within ${seconds} s`)),
+      seconds * 1000,
+    );
+    onClaimLost = () =>
+      stop(claimLost.reason instanceof Error ? claimLost.reason : new ClaimLostError("its claim was lost"));
+    if (claimLost.aborted) onClaimLost();
+    else claimLost.addEventListener("abort", onClaimLost, { once: true });
   });
   try {
-    return await Promise.race([work(), expired]);
+    return await Promise.race([work(), stopped]);
   } finally {
     clearTimeout(timer);
+    if (onClaimLost) claimLost.removeEventListener("abort", onClaimLost);
   }
 }
 

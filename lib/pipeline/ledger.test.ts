@@ -10,6 +10,7 @@ import {
   extendClaims,
   oldestPending,
   pendingMailboxes,
+  recordOutcomes,
   recordPage,
   recordSuppression,
   type CollectedMessage,
@@ -320,6 +321,31 @@ describe("claimItems", () => {
     const after = await claimedUntil();
     expect(after.get(ids[0]!)).toBe(before.get(ids[0]!));
     for (const id of ids.slice(1)) expect(after.get(id)! - before.get(id)!).toBeGreaterThan(500_000);
+  });
+
+  it("writes an attempt's outcome only while its worker holds the claim, not over another worker's attempt", async () => {
+    const { connector, run } = await connectorWithItems("lapsed", 2);
+    const claim = (workerId: string) =>
+      claimItems({ connectorId: connector.id, runId: run.id, workerId, limit: 2, perMailbox: 4, claimSeconds: 60 });
+    const [first, second] = await claim("lapsed-worker");
+    // Its claims lapse while PostgreSQL is away; another worker takes the first item.
+    await db.importItem.updateMany({ where: { connectorId: connector.id }, data: { claimedUntil: new Date(0) } });
+    await db.importItem.update({ where: { id: first!.id }, data: { claimedUntil: new Date(Date.now() + 60_000) } });
+    await db.$executeRaw`UPDATE "ImportItem" SET "claimedBy" = 'next-worker' WHERE id = ${first!.id}`;
+    await recordOutcomes("lapsed-worker", [
+      { id: first!.id, status: "PENDING", reason: "timed out", retryDelaySeconds: 0, attemptFailed: true },
+      { id: second!.id, status: "IMPORTED", graphMessageId: "graph-2" },
+    ]);
+    const rows = await Promise.all(
+      [first!.id, second!.id].map((id) => db.importItem.findUniqueOrThrow({ where: { id } })),
+    );
+    // The first stays the next worker's: not freed, no failure counted; the second, not retaken, is imported.
+    expect(rows.map((row) => [row.status, row.claimedBy, row.failures])).toEqual([
+      ["PENDING", "next-worker", 0],
+      ["IMPORTED", "lapsed-worker", 0],
+    ]);
+    await recordOutcomes("next-worker", [{ id: first!.id, status: "IMPORTED", graphMessageId: "graph-1" }]);
+    expect((await db.importItem.findUnique({ where: { id: first!.id } }))?.graphMessageId).toBe("graph-1");
   });
 
   it("notes a suppressed message's items without waiting for the rows whose outcomes are being written", async () => {

@@ -425,10 +425,12 @@ export type ItemOutcome =
   | { id: bigint; status: "PENDING"; reason: string; retryDelaySeconds: number; attemptFailed: boolean };
 
 /**
- * Writes many outcomes in one statement. Until it commits, an item stays PENDING with its attempt
- * counted, so an item whose message was created meanwhile is looked up by its key on the next attempt.
+ * Writes many outcomes of `workerId`'s attempts in one statement. Until it commits, an item stays
+ * PENDING with its attempt counted, so an item whose message was created meanwhile is looked up by its
+ * key on the next attempt. An item another worker claimed since (this worker's claim lapsed while
+ * PostgreSQL was away) is left to that worker's attempt: this outcome would end or free it under it.
  */
-export async function recordOutcomes(outcomes: ItemOutcome[]): Promise<void> {
+export async function recordOutcomes(workerId: string, outcomes: ItemOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
   const column = <T>(of: (outcome: ItemOutcome) => T) => outcomes.map(of);
   await db.$executeRaw`
@@ -450,7 +452,7 @@ export async function recordOutcomes(outcomes: ItemOutcome[]): Promise<void> {
       ${column((o) => (o.status === "PENDING" ? o.retryDelaySeconds : 0))}::float8[],
       ${column((o) => (o.status === "PENDING" ? o.attemptFailed : o.status === "FAILED"))}::boolean[]
     ) AS outcome(id, status, "graphMessageId", reason, delay, failed)
-    WHERE item.id = outcome.id AND item.status = 'PENDING'`;
+    WHERE item.id = outcome.id AND item.status = 'PENDING' AND item."claimedBy" = ${workerId}`;
 }
 
 /** Counts in the run's figures the second copies an import deleted (see ImportResult.duplicatesRemoved). */

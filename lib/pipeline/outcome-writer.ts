@@ -9,12 +9,15 @@ export type OutcomeWriter = {
 type Pending = { outcome: ItemOutcome; resolve: () => void; reject: (error: unknown) => void };
 
 /**
- * Groups item outcomes into one ledger statement each: a group is written when it holds `maxItems`
- * or `maxDelayMs` after its first outcome, whichever comes first.
+ * Groups the outcomes of `workerId`'s attempts into one ledger statement each: a group is written when
+ * it holds `maxItems` or `maxDelayMs` after its first outcome, whichever comes first.
  */
-export function createOutcomeWriter(limits: { maxItems: number; maxDelayMs: number }): OutcomeWriter {
+export function createOutcomeWriter(workerId: string, limits: { maxItems: number; maxDelayMs: number }): OutcomeWriter {
   const groups = groupWithin<Pending>(limits, (written) => {
-    recordOutcomes(written.map((entry) => entry.outcome)).then(
+    recordOutcomes(
+      workerId,
+      written.map((entry) => entry.outcome),
+    ).then(
       () => written.forEach((entry) => entry.resolve()),
       (error: unknown) => written.forEach((entry) => entry.reject(error)),
     );
