@@ -11,6 +11,7 @@ import {
   createScheduler,
   createTokenProvider,
   parseM365Settings,
+  MailboxUnavailableError,
   type ImportAttachment,
   type M365SettingsInput,
 } from "./index";
@@ -113,6 +114,25 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("upload sessions aga
     return { calls, realFetch };
   }
 
+  /** The upload URL's `nth` call is answered `status` with a Graph error of `code` instead of reaching the sandbox. */
+  function refuseUploadCall(nth: number, status: number, code: string, message: string) {
+    const watch = watchUploadUrls(async (url, init, n) => {
+      if (n !== nth) return watch.realFetch(url, init);
+      return new Response(JSON.stringify({ error: { code, message } }), {
+        status,
+        headers: { "Content-Type": "application/json" },
+      });
+    });
+    return watch;
+  }
+
+  const uploadTarget = (userId: string, messageId: string) => ({
+    ctx: { graph: graphTransport(), scheduler: createScheduler() },
+    userId,
+    messageId,
+    onSent: () => {},
+  });
+
   it("follows Outlook's PascalCase NextExpectedRanges from the session it is given", async () => {
     const { userId, messageId } = await newMessage(ALICE, "pascal");
     const graph = graphTransport();
@@ -163,6 +183,31 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("upload sessions aga
     expect(calls.filter((c) => c.url === sessions[1]).map((c) => c.method)).toEqual(["PUT", "PUT", "PUT"]);
     expect(sandbox.items(BOB)![0]!.attachments.map((a) => a.name)).toEqual(["lost.bin"]);
     await expectSameBytes(userId, messageId, [attachment]);
+  });
+
+  it("opens a new session when the upload URL refuses its own token (401), and the file arrives once", async () => {
+    const { userId, messageId } = await newMessage(CAROL, "url-401");
+    const attachment = bytesAttachment("refused.bin", randomBytes(2 * UPLOAD_CHUNK_BYTES + 1000));
+    // The second chunk is refused with 401, as upload URLs were seen to answer (msgraph-sdk-javascript#1923,
+    // msgraph-sdk-java-core#445); the body names no mailbox condition.
+    const { calls } = refuseUploadCall(2, 401, "InvalidAudience", "The audience claim value is invalid 'aud'.");
+    await uploadLargeAttachment(uploadTarget(userId, messageId), attachment, [attachment]);
+
+    const sessions = [...new Set(calls.map((c) => c.url))];
+    expect(sessions).toHaveLength(2);
+    expect(calls.filter((c) => c.url === sessions[1]).map((c) => c.method)).toEqual(["PUT", "PUT", "PUT"]);
+    expect(sandbox.items(CAROL)![0]!.attachments.map((a) => a.name)).toEqual(["refused.bin"]);
+    await expectSameBytes(userId, messageId, [attachment]);
+  });
+
+  it("fails with the mailbox's own condition when the upload URL's 401 or 403 names it, without opening another session", async () => {
+    const { userId, messageId } = await newMessage(CAROL, "url-quota");
+    const attachment = bytesAttachment("full.bin", randomBytes(2 * UPLOAD_CHUNK_BYTES + 1000));
+    const { calls } = refuseUploadCall(1, 403, "ErrorQuotaExceeded", "The mailbox has exceeded its quota.");
+    await expect(
+      uploadLargeAttachment(uploadTarget(userId, messageId), attachment, [attachment]),
+    ).rejects.toBeInstanceOf(MailboxUnavailableError);
+    expect(new Set(calls.map((c) => c.url)).size).toBe(1);
   });
 
   it("imports a just-under-3 MB attachment without an upload session (the sandbox refuses sessions under 2 MiB)", async () => {

@@ -212,6 +212,18 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       expect(error.message).toMatch(/mailbox is full.*ErrorQuotaExceeded/);
     });
 
+    /** Carol's user id and Symphony folder, and a Graph context to import with importMessage alone (no writer's checks). */
+    async function carolWithoutWriter() {
+      const settings = parseSettings(secretSettings());
+      const ctx = {
+        graph: createGraphTransport(settings, createTokenProvider(settings)),
+        scheduler: createScheduler(),
+      };
+      const w = writer();
+      const carol = await resolve(w, CAROL);
+      return { ctx, carol, folderId: await w.ensureSymphonyFolder(carol) };
+    }
+
     it("refuses before creating anything a message over the mailbox's MaxReceiveSize, naming the limit and Set-Mailbox", async () => {
       expect(sandbox.mailboxes().find((u) => u.mail === ALICE)?.policy.maxReceiveSize).toBe(36 * MB);
       sandbox.setMailbox(CAROL, { maxReceiveSize: 5 * MB });
@@ -231,16 +243,31 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       expect(sandbox.items(CAROL)).toHaveLength(1);
     });
 
+    it("without a mail tip, refuses before creating anything a message over Exchange Online's 150 MB ceiling", async () => {
+      const { ctx, carol, folderId } = await carolWithoutWriter();
+      const huge: ImportAttachment = {
+        name: "huge.bin",
+        contentType: "application/octet-stream",
+        size: 151 * MB,
+        isInline: false,
+        open: () => {
+          throw new Error("the file must not be read: the message is refused first");
+        },
+      };
+      const error = await refusal(
+        importMessage(ctx, carol, folderId, item("over-ceiling", { attachments: [huge] }), {
+          firstAttempt: true,
+          maxMessageSize: () => Promise.resolve(undefined),
+        }),
+      );
+      expect(error.problem).toBe("too-large");
+      expect(error.message).toMatch(/150 MB/);
+      expect(sandbox.items(CAROL)).toEqual([]);
+    });
+
     it("the sandbox answers ErrorMessageSizeExceeded like Exchange when the limit is not checked first", async () => {
       sandbox.setMailbox(CAROL, { maxReceiveSize: 5 * MB });
-      const settings = parseSettings(secretSettings());
-      const ctx = {
-        graph: createGraphTransport(settings, createTokenProvider(settings)),
-        scheduler: createScheduler(),
-      };
-      const w = writer();
-      const carol = await resolve(w, CAROL);
-      const folderId = await w.ensureSymphonyFolder(carol);
+      const { ctx, carol, folderId } = await carolWithoutWriter();
       const big = { attachments: [smallAttachment("big.bin", 4 * MB)] };
       const error = await refusal(importMessage(ctx, carol, folderId, item("unchecked", big), { firstAttempt: true }));
       expect(error.problem).toBe("too-large");
