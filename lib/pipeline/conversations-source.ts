@@ -40,6 +40,10 @@ export function conversationsSource(options: {
       async *batches(signal) {
         const since = sinceOf(stream);
         const checkpoint = options.checkpoints.get(stream.id)?.getTime();
+        // A message stamped after the read began (a pod node whose clock runs ahead) must not move the
+        // checkpoint past messages stamped before it but sent later: those would never be read. The
+        // checkpoint stops at the read's start; the next run reads that message again, and skips it.
+        const readStartedAt = Date.now();
         let members: StreamMember[] | undefined;
         /** Messages newer than the checkpoint (the checkpoint's own millisecond is read again). */
         let read = 0;
@@ -59,7 +63,7 @@ export function conversationsSource(options: {
               checkpoint: {
                 kind: "stream",
                 streamId: stream.id,
-                at: new Date(lastTime),
+                at: new Date(Math.min(lastTime, readStartedAt)),
                 messageId: last.kind === "chat" ? last.chat.messageId : last.key,
               },
             };

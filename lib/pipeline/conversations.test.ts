@@ -157,6 +157,41 @@ describe.skipIf(!canRun)("the conversations of the service account", () => {
   });
 });
 
+describe.skipIf(!canRun)("a pod whose clocks disagree", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ seed: "rest-clock-ahead", users: 6, messages: 30, largeAttachments: false });
+  });
+  afterAll(() => h?.close());
+
+  const run = async () => ({
+    summary: await runImport(await h.newRun(), { workerId: "clock-test", environment: h.environment }),
+  });
+
+  it("collects a message stamped before one from a clock running ahead, though sent after it", async () => {
+    expect((await run()).summary.status).toBe("SUCCEEDED");
+    const busy = h.symphony.org.streams.find((s) => s.botIsMember && s.messageCount > 0)!;
+    // A pod node whose clock runs an hour ahead stamps a message; the next, sent later, is stamped now.
+    const ahead = h.symphony.addMessage({
+      streamId: busy.id,
+      text: "from the future",
+      timestamp: Date.now() + 3_600_000,
+    });
+    expect((await run()).summary).toMatchObject({ status: "SUCCEEDED", messagesCollected: 1 });
+    const later = h.symphony.addMessage({ streamId: busy.id, text: "sent after it" });
+    expect(later.timestamp).toBeLessThan(ahead.timestamp);
+    expect((await run()).summary).toMatchObject({ status: "SUCCEEDED", messagesCollected: 1 });
+    const recorded = await db.sourceMessage.count({
+      where: { connectorId: h.connector.id, messageId: { in: [ahead.messageId, later.messageId] } },
+    });
+    expect(recorded).toBe(2);
+    expect((await exactlyOnceProblems(h)).problems).toEqual([]);
+    // Until its time comes, the stream is read again each run (one page), and nothing is collected twice.
+    expect((await run()).summary).toMatchObject({ status: "SUCCEEDED", messagesCollected: 0 });
+  });
+});
+
 describe.skipIf(!canRun)("pages recorded in parts (rooms with thousands of members)", () => {
   let h: Harness;
   beforeAll(async () => {

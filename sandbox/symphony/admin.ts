@@ -18,6 +18,11 @@ export const addMessageInput = z.object({
   message: z.string().optional(),
   text: z.string().optional(),
   data: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * The time the pod stamps on it (epoch ms), as a pod node whose clock runs ahead (or behind) would;
+   * by default now. Messages are listed in time order whatever order they were added in.
+   */
+  timestamp: z.number().int().positive().optional(),
   /** The agent cannot decrypt it: it is listed with this diagnostic instead of its content. */
   diagnostic: z.string().min(1).optional(),
   attachments: z

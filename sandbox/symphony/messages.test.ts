@@ -159,6 +159,16 @@ describe("stream messages", () => {
     );
     expect(Buffer.from(await file.text(), "base64")).toHaveLength(4000);
   });
+
+  it("lists messages in the times the pod stamped on them, one stamped ahead by a fast clock last", async () => {
+    const stream = readable()[0]!;
+    const ahead = sandbox.addMessage({ streamId: stream.id, text: "stamped ahead", timestamp: Date.now() + 60_000 });
+    const later = sandbox.addMessage({ streamId: stream.id, text: "sent after it, stamped now" });
+    expect(later.timestamp).toBeLessThan(ahead.timestamp);
+    const all = await allMessages(stream.id);
+    expect(all.slice(-2).map((m) => m.messageId)).toEqual([later.messageId, ahead.messageId]);
+    expect((await allMessages(stream.id, ahead.timestamp)).map((m) => m.messageId)).toEqual([ahead.messageId]);
+  });
 });
 
 describe("a 1,000,000-message organisation", () => {

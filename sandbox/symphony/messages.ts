@@ -218,15 +218,13 @@ export function listMessages(
   skip: number,
   limit: number,
 ): V4Message[] {
-  let start = firstGeneratedSince(org, stream, since);
-  if (start === stream.messageCount) {
-    const extra = added.get(stream.id) ?? [];
-    const firstAdded = extra.findIndex((m) => m.timestamp >= since);
-    start += firstAdded === -1 ? extra.length : firstAdded;
-  }
+  // Generated messages come before every added one (addedMessage sees to it).
+  const start = firstGeneratedSince(org, stream, since);
+  const generated = stream.messageCount - start;
+  const extra = addedInTimeOrder(added, stream.id).filter((m) => m.timestamp >= since);
   const page: V4Message[] = [];
-  for (let index = start + skip; page.length < limit; index++) {
-    const message = messageAt(org, added, stream, index);
+  for (let n = skip; page.length < limit; n++) {
+    const message = n < generated ? generatedMessage(org, stream, start + n) : extra[n - generated];
     if (!message) break;
     page.push(message);
   }
@@ -245,13 +243,18 @@ export function addedMessage(
     data?: Record<string, unknown>;
     attachments?: Array<{ name: string; size: number }>;
     diagnostic?: string;
+    timestamp?: number;
   },
 ): V4Message {
   const extra = added.get(stream.id) ?? [];
   added.set(stream.id, extra);
   const index = stream.messageCount + extra.length;
-  const last =
-    extra.at(-1)?.timestamp ?? (stream.messageCount > 0 ? messageTimestamp(org, stream, stream.messageCount - 1) : 0);
+  const generatedLast = stream.messageCount > 0 ? messageTimestamp(org, stream, stream.messageCount - 1) : 0;
+  if (input.timestamp !== undefined && input.timestamp <= generatedLast)
+    throw new Error(`timestamp ${input.timestamp} is not after the stream's generated history (${generatedLast})`);
+  // Now, or just after the last message stamped by the sandbox's own clock (one given a time of its own
+  // does not move the clock: later messages may be stamped before it, as on a pod with a node ahead).
+  const last = extra.filter((m) => !stampedByCaller.has(m)).at(-1)?.timestamp ?? generatedLast;
   const id = messageId(org, stream.id, index);
   const body: Body = { message: input.message ?? presentationMl(escapeHtml(input.text ?? "")), data: input.data ?? {} };
   const attachments = (input.attachments ?? []).map((a, n) => ({
@@ -261,12 +264,21 @@ export function addedMessage(
     images: [],
   }));
   const message = buildMessage(org, stream, index, {
-    timestamp: Math.max(Date.now(), last + 1),
+    timestamp: input.timestamp ?? Math.max(Date.now(), last + 1),
     sender: input.sender,
     body,
     attachments,
   });
   if (input.diagnostic !== undefined) message.diagnostic = input.diagnostic;
+  if (input.timestamp !== undefined) stampedByCaller.add(message);
   extra.push(message);
   return message;
+}
+
+/** Added messages given a time of their own (see addedMessage). */
+const stampedByCaller = new WeakSet<V4Message>();
+
+/** A stream's added messages in time order (stable: in the order added for equal times). */
+export function addedInTimeOrder(added: AddedMessages, streamId: string): V4Message[] {
+  return [...(added.get(streamId) ?? [])].sort((a, b) => a.timestamp - b.timestamp);
 }

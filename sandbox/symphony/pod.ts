@@ -6,6 +6,7 @@ import { messageTimestamp, personById, type OrgStream, type Person } from "../or
 import { verifyLoginJwt, type TokenKind } from "./auth";
 import { body, fail, paging, query, route, type Context, type Route } from "./context";
 import { currentMembers } from "./membership";
+import { addedInTimeOrder } from "./messages";
 
 const loginBody = z.object({ token: z.string().min(1) });
 
@@ -81,7 +82,7 @@ function matches(stream: OrgStream, filter: z.infer<typeof streamFilter>): boole
 }
 
 function lastMessageDate(ctx: Context, stream: OrgStream): number | undefined {
-  const lastAdded = ctx.added.get(stream.id)?.at(-1);
+  const lastAdded = addedInTimeOrder(ctx.added, stream.id).at(-1);
   if (lastAdded) return lastAdded.timestamp;
   return stream.messageCount > 0 ? messageTimestamp(ctx.org, stream, stream.messageCount - 1) : undefined;
 }
