@@ -1,6 +1,5 @@
 // Microsoft 365: an app-only token from Entra ID for the configured cloud, the permissions it carries,
 // the consent connectors recorded, one mailbox and its Inbox/Symphony folder, and the clock.
-import { decodeJwt } from "jose";
 import {
   createGraphTransport,
   createScheduler,
@@ -17,6 +16,7 @@ import {
   parseM365Settings,
   sendOk,
   SYMPHONY_FOLDER_NAME,
+  tokenRoles,
   type GraphContext,
   type GraphTransport,
   type M365Settings,
@@ -134,13 +134,13 @@ export async function microsoftChecks(
   results.push(
     session
       ? await guarded(CHECKS.roles.id, CHECKS.roles.title, () =>
-          Promise.resolve(rolesOutcome(rolesOf(session!.token), tenant.id!)),
+          Promise.resolve(rolesOutcome(tokenRoles(session!.token), tenant.id!)),
         )
       : skipped(CHECKS.roles.id, CHECKS.roles.title, noToken),
   );
   results.push(
     await guarded(CHECKS.consent.id, CHECKS.consent.title, () =>
-      Promise.resolve(consentOutcome(connectors, tenant.id, session && rolesOf(session.token))),
+      Promise.resolve(consentOutcome(connectors, tenant.id, session && tokenRoles(session.token))),
     ),
   );
 
@@ -311,16 +311,6 @@ function explainTokenError(
         detail: `Entra ID refused the token request${ref}.`,
         fix: "Look up the AADSTS code in Microsoft's error reference (learn.microsoft.com/entra/identity-platform/reference-error-codes); the server log has Entra ID's message.",
       };
-  }
-}
-
-/** The application permissions (`roles`) of an access token, read without verifying it: Graph verifies it. */
-function rolesOf(token: string): string[] {
-  try {
-    const roles = decodeJwt(token).roles;
-    return Array.isArray(roles) ? roles.filter((role): role is string => typeof role === "string") : [];
-  } catch {
-    return [];
   }
 }
 

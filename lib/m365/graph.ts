@@ -3,7 +3,7 @@ import { GraphRequestError, M365AuthError, MailboxUnavailableError, tooLargeMess
 import { BodyParts } from "./body-parts";
 import { nodeHttpHandler } from "./node-http-handler";
 import type { M365Settings } from "./settings";
-import type { TokenProvider } from "./token";
+import { tokenRoles, type TokenProvider } from "./token";
 
 export type GraphMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 
@@ -71,12 +71,53 @@ export function createGraphTransport(
 
   return async (request) => {
     const { token, ...response } = await send(request);
+    markExchangeRbacRefusals(response, token);
     if (!staleTokenMayExplain(response)) return response;
     // One more try with a token fresh from Entra ID before the answer counts.
     tokens.refresh(token);
-    const { token: _, ...again } = await send(request);
-    return again;
+    const { token: again, ...retried } = await send(request);
+    markExchangeRbacRefusals(retried, again);
+    return retried;
   };
+}
+
+/**
+ * The error bodies of 403 ErrorAccessDenied answers given to a token whose mail access comes from
+ * Exchange RBAC for Applications (docs/SETUP.md, option A: User.Read.All from Entra, no Mail.ReadWrite).
+ * Such an app reaches only the mailboxes of its role assignment's management scope, and Graph's
+ * refusal of another mailbox names neither the scope nor the mailbox ("Access is denied. Check
+ * credentials and try again."): without this mark it would read as the app's consent gone tenant-wide.
+ */
+const refusedUnderExchangeRbac = new WeakSet<object>();
+
+function markExchangeRbacRefusals(response: GraphResponse, token: string): void {
+  const denials = [response, ...batchAnswers(response)].filter(
+    (answer): answer is GraphResponse<object> =>
+      answer.status === 403 &&
+      typeof answer.body === "object" &&
+      answer.body !== null &&
+      errorOf(answer).code === "ErrorAccessDenied" &&
+      !ACCESS_POLICY.test(errorOf(answer).message),
+  );
+  if (denials.length === 0) return;
+  const roles = tokenRoles(token);
+  if (!roles.includes("User.Read.All") || roles.includes("Mail.ReadWrite")) return;
+  for (const denial of denials) refusedUnderExchangeRbac.add(denial.body);
+}
+
+/** The answers inside a $batch response's body, or none. */
+function batchAnswers(response: GraphResponse): GraphResponse[] {
+  const answers = (response.body as { responses?: unknown } | undefined)?.responses;
+  if (!Array.isArray(answers)) return [];
+  return answers.flatMap((answer: unknown) => {
+    const { status, body } = (answer ?? {}) as { status?: unknown; body?: unknown };
+    return typeof status === "number" ? [{ status, headers: new Headers(), body }] : [];
+  });
+}
+
+function errorOf(response: GraphResponse): { code: string; message: string } {
+  const error = (response.body as { error?: { code?: string; message?: string } } | undefined)?.error;
+  return { code: error?.code ?? "Unknown", message: error?.message ?? "no error message" };
 }
 
 /**
@@ -116,8 +157,10 @@ const ACCESS_POLICY = /\[RAOP\]|AccessPolicy/i;
 
 /**
  * The typed error for a Graph answer the caller cannot use.
- * - 403 naming the tenant's app-only access policy ([RAOP]): that mailbox is outside the policy's
- *   scope while others work; a MailboxUnavailableError for that mailbox only.
+ * - 403 naming the tenant's app-only access policy ([RAOP]), or any 403 access denied to an app whose
+ *   mail access comes from RBAC for Applications (see markExchangeRbacRefusals): that mailbox is
+ *   outside the policy's or the role assignment's scope while others work; a MailboxUnavailableError
+ *   for that mailbox only.
  * - Any other 403 access denied means the app holds no mail permission in the tenant (Entra issues a
  *   token without roles when consent is missing or revoked): a tenant-wide M365AuthError.
  * - No mailbox (404 MailboxNotEnabledForRESTAPI / MailboxNotSupportedForRESTAPI / ErrorInvalidUser), a full mailbox
@@ -125,9 +168,17 @@ const ACCESS_POLICY = /\[RAOP\]|AccessPolicy/i;
  *   MailboxUnavailableError, which fails the item without retrying.
  */
 export function graphError(response: GraphResponse): GraphRequestError | M365AuthError | MailboxUnavailableError {
-  const error = (response.body as { error?: { code?: string; message?: string } } | undefined)?.error;
-  const code = error?.code ?? "Unknown";
-  const message = error?.message ?? "no error message";
+  const { code, message } = errorOf(response);
+  if (response.status === 403 && typeof response.body === "object" && refusedUnderExchangeRbac.has(response.body!)) {
+    return new MailboxUnavailableError(
+      "access-policy",
+      "Microsoft 365 refused the app access to this mailbox. The app's mail access comes from Exchange RBAC for " +
+        "Applications (its token carries User.Read.All but not Mail.ReadWrite), and this mailbox is outside the " +
+        "management scope of its Application Mail.ReadWrite role assignment, or the app has no such assignment. " +
+        "Add the mailbox to the scope (Test-ServicePrincipalAuthorization -Identity <app> -Resource <mailbox> " +
+        `shows InScope), then run the import again (Graph 403 ${code}: ${message})`,
+    );
+  }
   if (response.status === 403 && code === "ErrorAccessDenied" && ACCESS_POLICY.test(message)) {
     return new MailboxUnavailableError(
       "access-policy",

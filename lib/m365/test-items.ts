@@ -2,6 +2,23 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { ImportAttachment, ImportItem } from "./item";
+import type { M365SettingsInput } from "./settings";
+
+/** The import app's settings for an M365 sandbox (client secret). */
+export function sandboxSettings(sandbox: {
+  tenantId: string;
+  url: string;
+  graphBaseUrl: string;
+  app: { clientId: string; clientSecret: string };
+}): M365SettingsInput {
+  return {
+    tenantId: sandbox.tenantId,
+    clientId: sandbox.app.clientId,
+    clientSecret: sandbox.app.clientSecret,
+    authorityHost: sandbox.url,
+    graphBaseUrl: sandbox.graphBaseUrl,
+  };
+}
 
 export const ALICE = "alice@contoso.test";
 

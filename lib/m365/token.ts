@@ -1,6 +1,7 @@
 import { authorityUrl } from "./authority";
 import { X509Certificate } from "node:crypto";
 import { AuthError, ConfidentialClientApplication, ServerError, type NodeAuthOptions } from "@azure/msal-node";
+import { decodeJwt } from "jose";
 import { M365AuthError, type M365AuthFailure } from "./errors";
 import { M365_CLOUDS, type M365Settings } from "./settings";
 
@@ -140,4 +141,14 @@ function toAuthError(error: unknown): M365AuthError {
 
 function firstLine(text: string | undefined): string {
   return (text ?? "").split(/\r?\n/)[0]?.trim() ?? "";
+}
+
+/** The application permissions (`roles`) of an access token, read without verifying it: Graph verifies it. */
+export function tokenRoles(token: string): string[] {
+  try {
+    const roles = decodeJwt(token).roles;
+    return Array.isArray(roles) ? roles.filter((role): role is string => typeof role === "string") : [];
+  } catch {
+    return [];
+  }
 }

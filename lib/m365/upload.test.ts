@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { ALICE, bytesAttachment, item, readAll, sha256 } from "./test-items";
+import { ALICE, bytesAttachment, item, readAll, sha256, sandboxSettings } from "./test-items";
 import { startM365Sandbox, type M365Sandbox } from "@/sandbox/m365";
 import { planAttachments, SMALL_ATTACHMENT_MAX_BYTES, UPLOAD_SESSION_MIN_BYTES } from "./attachments";
 import { createGraphTransport } from "./graph";
@@ -76,13 +76,7 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("upload sessions aga
   });
   afterEach(() => vi.restoreAllMocks());
 
-  const settings = (): M365SettingsInput => ({
-    tenantId: sandbox.tenantId,
-    clientId: sandbox.app.clientId,
-    clientSecret: sandbox.app.clientSecret,
-    authorityHost: sandbox.url,
-    graphBaseUrl: sandbox.graphBaseUrl,
-  });
+  const settings = (): M365SettingsInput => sandboxSettings(sandbox);
   const graphTransport = () =>
     createGraphTransport(parseM365Settings(settings()), createTokenProvider(parseM365Settings(settings())));
 

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ALICE, bytesAttachment, item, sha256 } from "./test-items";
+import { ALICE, bytesAttachment, item, sha256, sandboxSettings } from "./test-items";
 import { buildEmail, buildMime, readStagedMime, toGraphMessage } from "@/lib/convert";
 import { startM365Sandbox, type M365Sandbox } from "@/sandbox/m365";
 import { createGraphTransport } from "./graph";
@@ -59,13 +59,7 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       sandbox.setMailbox(address, { full: false, maxReceiveSize: 36 * MB });
   });
 
-  const secretSettings = (): M365SettingsInput => ({
-    tenantId: sandbox.tenantId,
-    clientId: sandbox.app.clientId,
-    clientSecret: sandbox.app.clientSecret,
-    authorityHost: sandbox.url,
-    graphBaseUrl: sandbox.graphBaseUrl,
-  });
+  const secretSettings = (): M365SettingsInput => sandboxSettings(sandbox);
   const writer = (options: { settings?: M365SettingsInput; scheduler?: ReturnType<typeof createScheduler> } = {}) =>
     createMailboxWriter({ settings: options.settings ?? secretSettings(), scheduler: options.scheduler });
 

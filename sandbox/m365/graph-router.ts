@@ -17,6 +17,9 @@ const WRITE_METHODS = new Set(["POST", "PUT", "PATCH"]);
  * One Graph request (top-level or inside $batch), after authentication: consent check, Outlook
  * throttling per app per mailbox, injected faults, then the resource handler.
  */
+/** Graph's refusal of a mail call without the permission for that mailbox; it names neither. */
+const ACCESS_DENIED = "Access is denied. Check credentials and try again.";
+
 export async function handleGraphRequest(
   call: GraphCall,
   throttle: Throttle,
@@ -32,15 +35,19 @@ export async function handleGraphRequest(
   }
   // sendMail needs Mail.Send alone (it checks the token's roles itself); every other call the import's roles.
   const sendsMail = req.method === "POST" && resource?.toLowerCase() === "sendmail" && rest.length === 0;
-  if (!consented && !sendsMail) {
-    return resource === undefined
-      ? graphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", call)
-      : graphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.", call);
-  }
+  // With RBAC for Applications, Exchange grants mail access in its own scope, whatever Entra granted.
+  const rbac = state.options.rbacMailRole && call.appId === state.options.app.clientId;
+  // The directory (users) needs User.Read.All; mail needs Mail.ReadWrite, from Entra or from Exchange.
+  if (resource === undefined && !call.roles.includes("User.Read.All"))
+    return graphError(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", call);
+  if (resource !== undefined && !consented && !sendsMail && !rbac)
+    return graphError(403, "ErrorAccessDenied", ACCESS_DENIED, call);
   if (userId === undefined) return req.method === "GET" ? listUsers(call, req) : methodNotAllowed(call, req);
   const user = state.findUser(userId);
   if (resource === undefined) return req.method === "GET" ? getUser(call, req, userId) : methodNotAllowed(call, req);
   if (!user) return graphError(404, "ErrorInvalidUser", `The requested user '${userId}' is invalid.`, call);
+  if (!call.roles.includes("Mail.ReadWrite") && !sendsMail && user.policy.outsideRbacScope)
+    return graphError(403, "ErrorAccessDenied", ACCESS_DENIED, call);
 
   const decision = throttle.acquire(call.appId, user.id, WRITE_METHODS.has(req.method) ? req.bodySize : 0);
   if (!decision.ok) {

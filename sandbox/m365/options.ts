@@ -20,6 +20,11 @@ export const mailboxSchema = z.object({
   onDedicatedExchange: z.boolean().default(false),
   /** Outside the scope of the tenant's application access policy: mail calls answer 403 ErrorAccessDenied [RAOP]. */
   appAccessBlocked: z.boolean().default(false),
+  /**
+   * Outside the management scope of the app's RBAC for Applications role assignment (`rbacMailRole`):
+   * a token without Entra's Mail.ReadWrite gets 403 ErrorAccessDenied on its mail calls.
+   */
+  outsideRbacScope: z.boolean().default(false),
   /** Over its quota (ProhibitSendReceiveQuota): creates answer ErrorQuotaExceeded. */
   full: z.boolean().default(false),
   /** Set-Mailbox -MaxReceiveSize, in bytes; Exchange Online's default is 36 MB. */
@@ -33,7 +38,7 @@ export const mailboxSchema = z.object({
 
 export type MailboxPolicy = Pick<
   z.output<typeof mailboxSchema>,
-  "mailboxEnabled" | "onDedicatedExchange" | "appAccessBlocked" | "full" | "maxReceiveSize"
+  "mailboxEnabled" | "onDedicatedExchange" | "appAccessBlocked" | "outsideRbacScope" | "full" | "maxReceiveSize"
 >;
 
 export const signInUserSchema = z.object({
@@ -120,6 +125,13 @@ export const optionsSchema = z.object({
    * to a token without Mail.ReadWrite and User.Read.All.
    */
   appRoles: z.array(z.string().min(1)).default(APP_ROLES_WHEN_CONSENTED),
+  /**
+   * RBAC for Applications: Exchange Online grants the import app `Application Mail.ReadWrite`
+   * (New-ManagementRoleAssignment -App … -CustomResourceScope …), for the mailboxes not marked
+   * `outsideRbacScope`. Independent of the Entra grants: a token without Mail.ReadWrite may still
+   * use those mailboxes.
+   */
+  rbacMailRole: z.boolean().default(false),
   /** Lifetime of app-only access tokens (expires_in); short values let tests see expiry and re-authentication. */
   tokenLifetimeSeconds: z.number().int().min(1).max(86_400).default(3599),
   limits: limitsSchema.partial().default({}),

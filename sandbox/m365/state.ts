@@ -137,6 +137,7 @@ export function createState(options: ParsedOptions, dataDir: string) {
         mailboxEnabled: mailbox.mailboxEnabled,
         onDedicatedExchange: mailbox.onDedicatedExchange,
         appAccessBlocked: mailbox.appAccessBlocked,
+        outsideRbacScope: mailbox.outsideRbacScope,
         full: mailbox.full,
         maxReceiveSize: mailbox.maxReceiveSize,
       },

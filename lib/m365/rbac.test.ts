@@ -1,0 +1,96 @@
+// An app whose mail access comes from Exchange RBAC for Applications (docs/SETUP.md, option A: Entra
+// grants User.Read.All only, Exchange grants Application Mail.ReadWrite on a management scope). Graph
+// refuses a mailbox outside the scope with a bare 403 ErrorAccessDenied; it concerns that mailbox only.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ALICE, item, sandboxSettings } from "./test-items";
+import { startM365Sandbox, type M365Sandbox } from "@/sandbox/m365";
+import { batchingTransport } from "./batching";
+import { createGraphTransport } from "./graph";
+import { importMessage } from "./message";
+import {
+  createMailboxWriter,
+  createScheduler,
+  createTokenProvider,
+  M365AuthError,
+  MailboxUnavailableError,
+  parseM365Settings,
+  type M365SettingsInput,
+} from "./index";
+
+const caDir = process.env.M365_SANDBOX_CA_DIR;
+const OUTSIDE = "otto@contoso.test";
+
+describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("mail access through RBAC for Applications", () => {
+  let sandbox: M365Sandbox;
+
+  beforeAll(async () => {
+    sandbox = await startM365Sandbox({
+      caDir,
+      consented: true,
+      appRoles: ["User.Read.All"],
+      rbacMailRole: true,
+      mailboxes: [
+        { address: ALICE, displayName: "Alice Archer" },
+        { address: OUTSIDE, displayName: "Otto Outside", outsideRbacScope: true },
+      ],
+    });
+  });
+  afterAll(() => sandbox?.close());
+
+  const settings = (): M365SettingsInput => sandboxSettings(sandbox);
+
+  it("imports into the mailboxes of the scope and fails only the one outside it, naming the role assignment", async () => {
+    const writer = createMailboxWriter({ settings: settings() });
+    const alice = await writer.resolveMailbox(ALICE);
+    const outside = await writer.resolveMailbox(OUTSIDE);
+    if (!alice.found || !outside.found) throw new Error("both users are in the directory (User.Read.All)");
+
+    const folderId = await writer.ensureSymphonyFolder(alice.userId);
+    await writer.importMessage(alice.userId, folderId, item("in-scope"), { firstAttempt: true });
+    expect(sandbox.items(ALICE)).toHaveLength(1);
+
+    const refusal = await writer.ensureSymphonyFolder(outside.userId).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(MailboxUnavailableError);
+    expect((refusal as MailboxUnavailableError).problem).toBe("access-policy");
+    expect((refusal as Error).message).toMatch(
+      /RBAC for Applications.*management scope.*Test-ServicePrincipalAuthorization/,
+    );
+    expect((refusal as Error).message).toContain("Access is denied. Check credentials and try again.");
+
+    // The same refusal inside a $batch of creates (the create goes in a batch with the others) fails that item alone.
+    const parsed = parseM365Settings(settings());
+    const ctx = {
+      graph: batchingTransport(createGraphTransport(parsed, createTokenProvider(parsed))),
+      scheduler: createScheduler(),
+    };
+    const before = sandbox.stats();
+    const [created, refused] = await Promise.allSettled([
+      importMessage(ctx, alice.userId, folderId, item("batched"), { firstAttempt: true }),
+      importMessage(ctx, outside.userId, folderId, item("batched-outside"), { firstAttempt: true }),
+    ]);
+    expect(created.status).toBe("fulfilled");
+    const after = sandbox.stats();
+    expect(after.graphRequests - before.graphRequests).toBeGreaterThan(after.httpRequests - before.httpRequests);
+    expect(refused.status === "rejected" && refused.reason).toBeInstanceOf(MailboxUnavailableError);
+    expect(sandbox.items(ALICE)).toHaveLength(2);
+    expect(sandbox.items(OUTSIDE)).toEqual([]);
+  });
+
+  it("still reads a bare 403 as consent gone when the token carries Entra's Mail.ReadWrite", async () => {
+    const entra = await startM365Sandbox({
+      caDir,
+      consented: true,
+      mailboxes: [{ address: ALICE, displayName: "Alice Archer" }],
+    });
+    try {
+      const writer = createMailboxWriter({ settings: sandboxSettings(entra) });
+      const alice = await writer.resolveMailbox(ALICE);
+      if (!alice.found) throw new Error("Alice is in the directory");
+      entra.setConsent(false);
+      const refusal = await writer.ensureSymphonyFolder(alice.userId).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(M365AuthError);
+    } finally {
+      await entra.close();
+    }
+  });
+});
