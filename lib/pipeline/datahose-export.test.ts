@@ -34,7 +34,16 @@ describe.skipIf(!canRun)("Datahose and Content Export on one connector", () => {
    */
   async function captureThenExport(
     h: Harness,
-    { fileIn = () => true, missEvery = 4 }: { fileIn?: (streamId: string) => boolean; missEvery?: number } = {},
+    {
+      fileIn = () => true,
+      missEvery = 4,
+      beforeExport,
+    }: {
+      fileIn?: (streamId: string) => boolean;
+      missEvery?: number;
+      /** Runs once the day is captured and imported, before the export's run. */
+      beforeExport?: (day: { missed: string[]; readAll: (events: number) => Promise<void> }) => Promise<void>;
+    } = {},
   ) {
     const items = h.symphony.contentExport!.expectedItems();
     // Conversations nobody has left: the membership list (capture's recipients) then shows everyone the
@@ -82,6 +91,7 @@ describe.skipIf(!canRun)("Datahose and Content Export on one connector", () => {
     await readAll(sent.length);
     await drainRun(run.id, { workerId: "realtime-export-test", environment: h.environment });
     expect(await db.sourceMessage.count({ where: { connectorId: h.connector.id } })).toBe(sent.length);
+    await beforeExport?.({ missed, readAll });
 
     const exported = await runImport(await h.newRun(), {
       workerId: "realtime-export-test",
@@ -114,7 +124,19 @@ describe.skipIf(!canRun)("Datahose and Content Export on one connector", () => {
 
   it("imports each message and file once and lists what the stream missed", async () => {
     const h = await realtimeHarness("realtime-export", true);
-    const { items, sent, missed, day, transfersOfSent, readAll } = await captureThenExport(h);
+    // A message the stream missed is suppressed before the export brings it: the note waits for it.
+    let suppressedFirst = "";
+    const { items, sent, missed, day, transfersOfSent, readAll } = await captureThenExport(h, {
+      beforeExport: async ({ missed, readAll }) => {
+        suppressedFirst = missed[0]!;
+        const streamId = h.symphony.contentExport!.expectedItems().find((item) => item.key === suppressedFirst)!;
+        h.symphony.suppressMessage({ streamId: streamId.conversationId, messageId: suppressedFirst });
+        await readAll(1);
+        expect(
+          await db.sourceMessage.count({ where: { connectorId: h.connector.id, messageId: suppressedFirst } }),
+        ).toBe(0);
+      },
+    });
     expect(transfersOfSent.length).toBeGreaterThan(0);
 
     // Each file of a captured message came with it (downloaded as the content-export service user);
@@ -171,6 +193,15 @@ describe.skipIf(!canRun)("Datahose and Content Export on one connector", () => {
       expect(row.status).not.toBe("FAILED");
       expect(row.reason).toMatch(/suppressed in Symphony at .*; the archive keeps the message$/);
     }
+    // The message suppressed before the export brought it: noted by that same read, once recorded.
+    const early = await db.importItem.findMany({
+      where: { connectorId: h.connector.id, sourceMessage: { messageId: suppressedFirst } },
+      include: { sourceMessage: true },
+    });
+    expect(early.length).toBeGreaterThan(0);
+    expect(early[0]!.sourceMessage.note).toMatch(/suppressed in Symphony at /);
+    for (const row of early) expect(row.reason).toMatch(/suppressed in Symphony at .*; the archive keeps the message$/);
+    expect(await db.pendingSuppression.count({ where: { connectorId: h.connector.id } })).toBe(0);
 
     // What the export had that the stream had not: every item of that day and after, but those sent
     // and the records of files that came with them.

@@ -19,7 +19,7 @@ import {
   type SymphonyMessage,
 } from "@/lib/symphony";
 import { membersAt, toChatMessage } from "./chat-message";
-import { recordSuppression } from "./ledger";
+import { applyPendingSuppressions, recordSuppression } from "./ledger";
 import { collect } from "./collect";
 import type { PipelineEnvironment } from "./environment";
 import { createRecipientResolver } from "./recipients";
@@ -201,7 +201,9 @@ export async function openCapture(
           source,
         );
       }
-      const suppressed = await recordSuppressions(connectorId, events);
+      // Suppressions read before their messages are noted once the messages are recorded.
+      const suppressed =
+        (await recordSuppressions(connectorId, events)) + (await applyPendingSuppressions(connectorId));
       return {
         events: events.length,
         messages: sent.size,

@@ -390,12 +390,20 @@ const SUPPRESSION_TRIES = { times: 40, everyMs: 50 };
 export async function recordSuppression(connectorId: string, messageId: string, at: Date): Promise<number> {
   const note = `suppressed in Symphony at ${at.toISOString()}; the archive keeps the message`;
   const suppressed = Prisma.sql`'suppressed in Symphony'`;
-  await db.$executeRaw`
+  const messages = await db.$executeRaw`
     UPDATE "SourceMessage" SET note = CASE
         WHEN note IS NULL OR note = '' THEN ${note}
         WHEN position(${suppressed} in note) > 0 THEN note
         ELSE note || '; ' || ${note} END
     WHERE "connectorId" = ${connectorId}::uuid AND "messageId" = ${messageId}`;
+  if (messages === 0) {
+    // Not recorded yet: kept until it is (see applyPendingSuppressions).
+    await db.$executeRaw`
+      INSERT INTO "PendingSuppression" ("connectorId", "messageId", "suppressedAt", "createdAt")
+      VALUES (${connectorId}::uuid, ${messageId}, ${at}, ${NOW})
+      ON CONFLICT DO NOTHING`;
+    return 0;
+  }
   const unnoted = Prisma.sql`
     SELECT item.id FROM "ImportItem" AS item
     JOIN "SourceMessage" AS message ON message.id = item."sourceMessageId"
@@ -411,6 +419,33 @@ export async function recordSuppression(connectorId: string, messageId: string, 
     if (!left?.count || tried === SUPPRESSION_TRIES.times) return noted;
     await sleep(SUPPRESSION_TRIES.everyMs);
   }
+}
+
+/** How long a suppression waits for its message (the daily export brings a missed one within days). */
+const PENDING_SUPPRESSION_DAYS = 30;
+
+/**
+ * Notes the suppressions read before their messages on those recorded since (by an export, a run, or
+ * capture itself), and forgets those that waited longer than PENDING_SUPPRESSION_DAYS (a message of a
+ * conversation the connector does not archive never comes). Returns the items noted.
+ */
+export async function applyPendingSuppressions(connectorId: string): Promise<number> {
+  await db.$executeRaw`
+    DELETE FROM "PendingSuppression"
+    WHERE "connectorId" = ${connectorId}::uuid
+      AND "createdAt" < ${NOW} - make_interval(days => ${PENDING_SUPPRESSION_DAYS})`;
+  const due = await db.$queryRaw<Array<{ messageId: string; suppressedAt: Date }>>`
+    SELECT pending."messageId", pending."suppressedAt" FROM "PendingSuppression" AS pending
+    WHERE pending."connectorId" = ${connectorId}::uuid AND EXISTS (
+      SELECT 1 FROM "SourceMessage" AS message
+      WHERE message."connectorId" = pending."connectorId" AND message."messageId" = pending."messageId")`;
+  let noted = 0;
+  for (const { messageId, suppressedAt } of due) {
+    noted += await recordSuppression(connectorId, messageId, suppressedAt);
+    await db.$executeRaw`
+      DELETE FROM "PendingSuppression" WHERE "connectorId" = ${connectorId}::uuid AND "messageId" = ${messageId}`;
+  }
+  return noted;
 }
 
 /**
