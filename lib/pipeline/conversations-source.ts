@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import type { ChatMessage } from "@/lib/convert";
 import { streamTypeSchema } from "@/lib/stream-types";
 import {
+  ResponseTooLargeError,
   SymphonyError,
   type AdminStream,
   type StreamMember,
@@ -141,6 +142,9 @@ function covered(stream: AdminStream): CoveredStream {
 
 /** The coverage list's reason for a stream Symphony will not serve, or undefined for an error a retry may cure. */
 function refusalOf(error: unknown): string | undefined {
+  // Messages are asked for one at a time before this (SymphonyClient.messages): the conversation is
+  // read up to that message, and each run reads on from there and says so again.
+  if (error instanceof ResponseTooLargeError) return `Symphony's answer is too large to read (${error.message})`;
   if (!(error instanceof SymphonyError)) return undefined;
   switch (error.code) {
     case "forbidden":

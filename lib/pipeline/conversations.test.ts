@@ -192,6 +192,50 @@ describe.skipIf(!canRun)("a pod whose clocks disagree", () => {
   });
 });
 
+describe.skipIf(!canRun)("a message too large to read", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ seed: "rest-too-large", users: 6, messages: 40, largeAttachments: false });
+  });
+  afterAll(() => h?.close());
+
+  it("reads the conversation up to it in ever smaller pages, names it among those not read, and goes on from there", async () => {
+    const stream = h.symphony.org.streams.find((s) => s.botIsMember && s.messageCount > 0)!;
+    const before = h.symphony.addMessage({ streamId: stream.id, text: "before the large one" });
+    const large = h.symphony.addMessage({ streamId: stream.id, text: "x".repeat(200_000) });
+    const after = h.symphony.addMessage({ streamId: stream.id, text: "after the large one" });
+    const recorded = async (messageId: string) =>
+      db.sourceMessage.count({ where: { connectorId: h.connector.id, messageId } });
+
+    // Answers of at most 100 KB: every other page is asked for again in halves; the large message alone is over.
+    const environment = { ...h.environment, symphonyClient: { maxResponseBytes: 100_000 } };
+    const first = await runImport(await h.newRun(), { workerId: "too-large", environment });
+    expect(first.status).toBe("SUCCEEDED");
+    const coverage = parseCoverage(
+      (await db.importRun.findUniqueOrThrow({ where: { id: first.runId } })).coverage,
+    ) as StreamCoverage;
+    expect(coverage.refused).toContainEqual(
+      expect.objectContaining({ id: stream.id, reason: expect.stringMatching(/too large to read/) as unknown }),
+    );
+    expect([
+      await recorded(before.messageId),
+      await recorded(large.messageId),
+      await recorded(after.messageId),
+    ]).toEqual([1, 0, 0]);
+    // Every other message of the organisation was read.
+    const others = (await h.expected()).filter(
+      ({ message }) => ![large, after].some((m) => m.messageId === message.messageId),
+    );
+    expect(await db.sourceMessage.count({ where: { connectorId: h.connector.id } })).toBe(others.length);
+
+    // With room for it, the next run goes on from the conversation's checkpoint.
+    const next = await runImport(await h.newRun(), { workerId: "too-large", environment: h.environment });
+    expect(next).toMatchObject({ status: "SUCCEEDED", messagesCollected: 2 });
+    expect((await exactlyOnceProblems(h)).problems).toEqual([]);
+  });
+});
+
 describe.skipIf(!canRun)("pages recorded in parts (rooms with thousands of members)", () => {
   let h: Harness;
   beforeAll(async () => {

@@ -3,6 +3,7 @@ import { config, required } from "@/lib/config";
 import type { M365SettingsInput } from "@/lib/m365";
 import type { SchedulerOptions } from "@/lib/m365";
 import type { StagingStoreOptions } from "@/lib/staging";
+import type { SymphonyClientOptions } from "@/lib/symphony";
 
 /** What a run needs besides the connector row: the app registration and the staging container. */
 export type PipelineEnvironment = {
@@ -10,6 +11,8 @@ export type PipelineEnvironment = {
   m365: Omit<M365SettingsInput, "tenantId">;
   staging: StagingStoreOptions;
   graphScheduler?: Partial<SchedulerOptions>;
+  /** The Symphony client's limits (tests lower them). */
+  symphonyClient?: Pick<SymphonyClientOptions, "maxResponseBytes">;
 };
 
 /** The environment described by the process's configuration (lib/config.ts). */

@@ -72,7 +72,7 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
   const staging = await stagingStoreFor(environment);
   const mappings =
     connector.mappingMode === "CSV" ? await db.userMapping.findMany({ where: { connectorId: connector.id } }) : [];
-  const source = await sourceFor(connector, { runId, staging });
+  const source = await sourceFor(connector, { runId, staging, symphonyClient: environment.symphonyClient });
 
   // Items are imported as soon as their page is recorded, while collect goes on: the first land in
   // minutes, and every mailbox's Graph budget (10,000 requests per 10 minutes) starts being used from

@@ -9,7 +9,7 @@ import {
 } from "@/lib/content-export";
 import { z } from "zod";
 import { createStagingStore, type StagingStore } from "@/lib/staging";
-import { createSymphonyClient, type SymphonyClient } from "@/lib/symphony";
+import { createSymphonyClient, type SymphonyClient, type SymphonyClientOptions } from "@/lib/symphony";
 import type { Connector } from "@/lib/generated/prisma/client";
 import type { PipelineEnvironment } from "./environment";
 import { cachedLoad } from "@/lib/async";
@@ -51,19 +51,25 @@ export function consentedTenant(connector: Connector): string {
   return connector.tenantId;
 }
 
-export function symphonyClientFor(connector: Connector): SymphonyClient {
+export function symphonyClientFor(
+  connector: Connector,
+  options: Pick<SymphonyClientOptions, "maxResponseBytes"> = {},
+): SymphonyClient {
   const { podUrl, agentUrl, keyManagerUrl, botUsername, privateKeyEncrypted } = connector;
   // The key manager URL is optional: without it the client uses simplified key delivery, or fails saying why it cannot.
   if (!podUrl || !agentUrl || !botUsername || !privateKeyEncrypted) {
     throw new RunSetupError(`Connector "${connector.name}" has no complete Symphony sign-in settings`);
   }
-  return createSymphonyClient({
-    podUrl,
-    agentUrl,
-    keyManagerUrl,
-    botUsername,
-    privateKeyPem: decryptSecret(privateKeyEncrypted, botKeyContext(connector.id)),
-  });
+  return createSymphonyClient(
+    {
+      podUrl,
+      agentUrl,
+      keyManagerUrl,
+      botUsername,
+      privateKeyPem: decryptSecret(privateKeyEncrypted, botKeyContext(connector.id)),
+    },
+    options,
+  );
 }
 
 /** Where the connector's Content Export files come from (Files API or SFTP), signed in with its stored secrets. */

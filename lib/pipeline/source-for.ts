@@ -3,7 +3,7 @@ import { config } from "@/lib/config";
 import { db } from "@/lib/db";
 import type { Connector } from "@/lib/generated/prisma/client";
 import type { StagingStore } from "@/lib/staging";
-import type { StreamType } from "@/lib/symphony";
+import type { StreamType, SymphonyClientOptions } from "@/lib/symphony";
 import { conversationsSource } from "./conversations-source";
 import { runCoverage } from "./coverage";
 import { contentExportSource } from "./export-source";
@@ -13,7 +13,7 @@ import type { ArchiveSource } from "./source";
 /** The connector's source, ready to read from its checkpoints. */
 export async function sourceFor(
   connector: Connector,
-  run: { runId: string; staging: StagingStore },
+  run: { runId: string; staging: StagingStore; symphonyClient?: Pick<SymphonyClientOptions, "maxResponseBytes"> },
 ): Promise<ArchiveSource> {
   if (connector.sourceKind === "CONTENT_EXPORT") {
     return contentExportSource({
@@ -32,7 +32,7 @@ export async function sourceFor(
   if (connector.sourceKind === "DATAHOSE") return nothingToRead;
   const checkpoints = await db.streamCheckpoint.findMany({ where: { connectorId: connector.id } });
   return conversationsSource({
-    symphony: symphonyClientFor(connector),
+    symphony: symphonyClientFor(connector, run.symphonyClient),
     streamTypes: connector.streamTypes as StreamType[],
     startDate: connector.startDate,
     checkpoints: new Map(checkpoints.map((checkpoint) => [checkpoint.streamId, checkpoint.lastMessageAt])),

@@ -100,6 +100,25 @@ describe("Symphony client against the Symphony sandbox", () => {
     expect(await collect(symphony.messages(stream.id, all.at(-1)!.timestamp! + 1))).toEqual([]);
   });
 
+  it("asks for a page too large to read again in halves, down to one message, and reads every message once", async () => {
+    const stream = busiestStream();
+    const all = await collect(client().messages(stream.id));
+    const largest = Math.max(...all.map((message) => Buffer.byteLength(JSON.stringify(message))));
+    const total = Buffer.byteLength(JSON.stringify(all));
+    // Room for a few messages at a time, far less than the whole stream.
+    const maxResponseBytes = largest * 4;
+    expect(total).toBeGreaterThan(maxResponseBytes * 4);
+    const route = "GET /agent/v4/stream/{sid}/message";
+    const before = sandbox.stats.byRoute[route] ?? 0;
+    const halved = await collect(client({ maxResponseBytes }).messages(stream.id));
+    expect(halved.map((m) => m.messageId)).toEqual(all.map((m) => m.messageId));
+    expect((sandbox.stats.byRoute[route] ?? 0) - before).toBeGreaterThan(all.length / 4);
+    // One message over the limit cannot be halved: the stream fails with the reason.
+    await expect(collect(client({ maxResponseBytes: largest - 1 }).messages(stream.id))).rejects.toThrow(
+      /response larger than \d+ bytes/,
+    );
+  });
+
   it("re-authenticates once when the session is revoked in the middle of paging", async () => {
     const symphony = client({ pageSize: { messages: 5 } });
     const stream = busiestStream();

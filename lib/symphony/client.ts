@@ -3,7 +3,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import type { z } from "zod";
 import { createSession } from "./auth";
 import { createBase64Decoder } from "./base64-decode";
-import { SymphonyError } from "./errors";
+import { ResponseTooLargeError, SymphonyError } from "./errors";
 import {
   readJson,
   send,
@@ -56,6 +56,8 @@ export type SymphonyClientOptions = {
   allowPrivateHosts?: boolean;
   /** Page sizes; the defaults are Symphony's maxima. */
   pageSize?: Partial<Record<"users" | "streams" | "members" | "messages", number>>;
+  /** The most a JSON answer may hold (MAX_JSON_BYTES); a message page over it is asked for again in halves. */
+  maxResponseBytes?: number;
 };
 
 /** Body of the admin stream list; every field optional (pod-api-public.yaml V2AdminStreamFilter). */
@@ -187,7 +189,7 @@ export function createSymphonyClient(
 
   async function json<S extends z.ZodType>(request: Call, schema: S, whenEmpty?: z.output<S>) {
     const response = await call(request);
-    return readJson(response, schema, `${request.method} ${request.endpoint}`, whenEmpty);
+    return readJson(response, schema, `${request.method} ${request.endpoint}`, whenEmpty, options.maxResponseBytes);
   }
 
   /** The pages of a skip/limit list endpoint (see pagesBySkip). */
@@ -388,20 +390,28 @@ export function createSymphonyClient(
 
     async *messages(streamId, sinceMs = 0) {
       const sid = encodeURIComponent(toUrlSafeId(streamId));
-      const limit = pageSize.messages;
+      let limit = pageSize.messages;
       let cursor: MessageCursor = { since: sinceMs, skip: 0 };
       for (;;) {
-        const page = await json(
-          {
-            host: "agent",
-            method: "GET",
-            path: `/agent/v4/stream/${sid}/message`,
-            endpoint: "/agent/v4/stream/{sid}/message",
-            query: { since: cursor.since, skip: cursor.skip || undefined, limit },
-          },
-          messageListSchema,
-          [], // 204: no messages
-        );
+        let page: z.output<typeof messageListSchema>;
+        try {
+          page = await json(
+            {
+              host: "agent",
+              method: "GET",
+              path: `/agent/v4/stream/${sid}/message`,
+              endpoint: "/agent/v4/stream/{sid}/message",
+              query: { since: cursor.since, skip: cursor.skip || undefined, limit },
+            },
+            messageListSchema,
+            [], // 204: no messages
+          );
+        } catch (error) {
+          // A page too large to read (messages with large bodies or data): the same place, fewer at a time.
+          if (!(error instanceof ResponseTooLargeError) || limit === 1) throw error;
+          limit = Math.ceil(limit / 2);
+          continue;
+        }
         if (page.length > 0) yield page;
         if (page.length < limit) return;
         cursor = nextMessageCursor(cursor, page);

@@ -44,6 +44,19 @@ export class SymphonyError extends Error {
   }
 }
 
+/** A body longer than the client reads (an `invalid_response`): the caller may ask for less at a time. */
+export class ResponseTooLargeError extends SymphonyError {
+  constructor(input: { endpoint: string; status: number; maxBytes: number }) {
+    super({
+      code: "invalid_response",
+      endpoint: input.endpoint,
+      status: input.status,
+      message: `response larger than ${input.maxBytes} bytes`,
+    });
+    this.name = "ResponseTooLargeError";
+  }
+}
+
 export function codeForStatus(status: number): SymphonyErrorCode {
   if (status === 400) return "bad_request";
   if (status === 401) return "unauthorized";

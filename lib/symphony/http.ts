@@ -1,6 +1,6 @@
 import type { Dispatcher } from "undici";
 import type { z } from "zod";
-import { codeForStatus, SymphonyError } from "./errors";
+import { codeForStatus, ResponseTooLargeError, SymphonyError } from "./errors";
 import { checkHost, PrivateAddressError } from "./network";
 import { errorBodySchema } from "./schemas";
 import { backoffDelayMs, retryAfterMs, sleep, type RetryPolicy } from "./retry";
@@ -118,13 +118,7 @@ export async function readJson<S extends z.ZodType>(
   maxBytes = MAX_JSON_BYTES,
 ): Promise<z.output<S>> {
   const text = await boundedText(response, maxBytes);
-  if (text === undefined)
-    throw new SymphonyError({
-      code: "invalid_response",
-      endpoint,
-      status: response.status,
-      message: `response larger than ${maxBytes} bytes`,
-    });
+  if (text === undefined) throw new ResponseTooLargeError({ endpoint, status: response.status, maxBytes });
   if (text.trim() === "" && whenEmpty !== undefined) return whenEmpty;
   let json: unknown;
   try {

@@ -1,6 +1,6 @@
 export { createSymphonyClient } from "./client";
 export type { DatahoseReadRequest, StreamFilter, SymphonyClient, SymphonyClientOptions } from "./client";
-export { SymphonyError } from "./errors";
+export { ResponseTooLargeError, SymphonyError } from "./errors";
 export type { SymphonyErrorCode } from "./errors";
 export type { ResponseEvent, RetryEvent } from "./http";
 export type { RetryPolicy } from "./retry";
