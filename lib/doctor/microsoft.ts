@@ -495,8 +495,9 @@ function explainRefusal(refusal: MailboxUnavailableError, address: string): Omit
           `access policy (or RBAC for Applications management scope); Graph answers 403 ErrorAccessDenied.`,
         fix:
           "Add the mailbox to the policy's scope (the mail-enabled security group of New-ApplicationAccessPolicy " +
-          "-PolicyScopeGroupId, or the role assignment's management scope); Test-ApplicationAccessPolicy tells. " +
-          "Changes can take an hour to reach Graph.",
+          "-PolicyScopeGroupId, or the role assignment's management scope); Test-ApplicationAccessPolicy (or, " +
+          "with RBAC for Applications, Test-ServicePrincipalAuthorization) tells. Changes can take up to 2 hours " +
+          "to reach Graph.",
       };
     case "no-mailbox":
       return {

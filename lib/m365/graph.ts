@@ -3,7 +3,7 @@ import { GraphRequestError, M365AuthError, MailboxUnavailableError, tooLargeMess
 import { BodyParts } from "./body-parts";
 import { nodeHttpHandler } from "./node-http-handler";
 import type { M365Settings } from "./settings";
-import { tokenRoles, type TokenProvider } from "./token";
+import { tokenGrant, type TokenProvider } from "./token";
 
 export type GraphMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 
@@ -71,12 +71,12 @@ export function createGraphTransport(
 
   return async (request) => {
     const { token, ...response } = await send(request);
-    markExchangeRbacRefusals(response, token);
+    noteMailAccess(request, response, token);
     if (!staleTokenMayExplain(response)) return response;
     // One more try with a token fresh from Entra ID before the answer counts.
     tokens.refresh(token);
     const { token: again, ...retried } = await send(request);
-    markExchangeRbacRefusals(retried, again);
+    noteMailAccess(request, retried, again);
     return retried;
   };
 }
@@ -87,22 +87,35 @@ export function createGraphTransport(
  * Such an app reaches only the mailboxes of its role assignment's management scope, and Graph's
  * refusal of another mailbox names neither the scope nor the mailbox ("Access is denied. Check
  * credentials and try again."): without this mark it would read as the app's consent gone tenant-wide.
+ * The mark needs a mailbox to have answered a token of the same tenant and roles in this process: a
+ * role assignment missing, or not in effect yet, refuses every mailbox, and that stops the run as
+ * consent missing does, instead of failing every item.
  */
 const refusedUnderExchangeRbac = new WeakSet<object>();
 
-function markExchangeRbacRefusals(response: GraphResponse, token: string): void {
-  const denials = [response, ...batchAnswers(response)].filter(
-    (answer): answer is GraphResponse<object> =>
-      answer.status === 403 &&
-      typeof answer.body === "object" &&
-      answer.body !== null &&
-      errorOf(answer).code === "ErrorAccessDenied" &&
-      !ACCESS_POLICY.test(errorOf(answer).message),
-  );
-  if (denials.length === 0) return;
-  const roles = tokenRoles(token);
-  if (!roles.includes("User.Read.All") || roles.includes("Mail.ReadWrite")) return;
-  for (const denial of denials) refusedUnderExchangeRbac.add(denial.body);
+/** Tenant and roles (`tid|role,role`) of tokens that a mailbox has answered in this process. */
+const mailAnsweredGrants = new Set<string>();
+
+/** A call on a mailbox's contents (`/users/{id}/…`), or a `$batch` (which only ever carries those here). */
+const MAIL_PATH = /^\/(users\/[^/]+\/.|\$batch$)/i;
+
+function noteMailAccess(request: GraphRequest, response: GraphResponse, token: string): void {
+  if (!MAIL_PATH.test(request.path)) return;
+  const answers = [response, ...batchAnswers(response)];
+  const grant = tokenGrant(token);
+  const key = `${grant.tenantId ?? ""}|${[...grant.roles].sort().join(",")}`;
+  const answered =
+    request.path.toLowerCase() === "/$batch"
+      ? answers.slice(1).some((answer) => isSuccess(answer.status))
+      : isSuccess(response.status);
+  if (answered) mailAnsweredGrants.add(key);
+  if (!grant.roles.includes("User.Read.All") || grant.roles.includes("Mail.ReadWrite")) return;
+  if (!mailAnsweredGrants.has(key)) return;
+  for (const answer of answers) {
+    const { code, message } = errorOf(answer);
+    if (answer.status !== 403 || typeof answer.body !== "object" || answer.body === null) continue;
+    if (code === "ErrorAccessDenied" && !ACCESS_POLICY.test(message)) refusedUnderExchangeRbac.add(answer.body);
+  }
 }
 
 /** The answers inside a $batch response's body, or none. */

@@ -1,6 +1,7 @@
 // An app whose mail access comes from Exchange RBAC for Applications (docs/SETUP.md, option A: Entra
 // grants User.Read.All only, Exchange grants Application Mail.ReadWrite on a management scope). Graph
 // refuses a mailbox outside the scope with a bare 403 ErrorAccessDenied; it concerns that mailbox only.
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ALICE, item, sandboxSettings } from "./test-items";
 import { startM365Sandbox, type M365Sandbox } from "@/sandbox/m365";
@@ -74,6 +75,24 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("mail access through
     expect(refused.status === "rejected" && refused.reason).toBeInstanceOf(MailboxUnavailableError);
     expect(sandbox.items(ALICE)).toHaveLength(2);
     expect(sandbox.items(OUTSIDE)).toEqual([]);
+  });
+
+  it("reads a bare 403 as mail access missing tenant-wide until a mailbox has answered the same roles", async () => {
+    // Option A with the role assignment forgotten (or not in effect yet): every mailbox refuses.
+    const unassigned = await startM365Sandbox({
+      caDir,
+      tenantId: randomUUID(),
+      consented: true,
+      appRoles: ["User.Read.All"],
+      mailboxes: [{ address: ALICE, displayName: "Alice Archer" }],
+    });
+    try {
+      const writer = createMailboxWriter({ settings: sandboxSettings(unassigned) });
+      // Resolving the mailbox already reads its Inbox: refused, as the app's consent gone would be.
+      await expect(writer.resolveMailbox(ALICE)).rejects.toBeInstanceOf(M365AuthError);
+    } finally {
+      await unassigned.close();
+    }
   });
 
   it("still reads a bare 403 as consent gone when the token carries Entra's Mail.ReadWrite", async () => {

@@ -145,10 +145,18 @@ function firstLine(text: string | undefined): string {
 
 /** The application permissions (`roles`) of an access token, read without verifying it: Graph verifies it. */
 export function tokenRoles(token: string): string[] {
+  return tokenGrant(token).roles;
+}
+
+/** The tenant (`tid`) and application permissions (`roles`) of an access token, read without verifying it. */
+export function tokenGrant(token: string): { tenantId: string | undefined; roles: string[] } {
   try {
-    const roles = decodeJwt(token).roles;
-    return Array.isArray(roles) ? roles.filter((role): role is string => typeof role === "string") : [];
+    const { tid, roles } = decodeJwt(token);
+    return {
+      tenantId: typeof tid === "string" ? tid : undefined,
+      roles: Array.isArray(roles) ? roles.filter((role): role is string => typeof role === "string") : [],
+    };
   } catch {
-    return [];
+    return { tenantId: undefined, roles: [] };
   }
 }

@@ -15,6 +15,7 @@ import {
   pendingItems,
   pendingMailboxes,
   oldestPending,
+  type AttemptOutcome,
   type ClaimArgs,
   type ClaimedItem,
 } from "./ledger";
@@ -171,10 +172,14 @@ export async function deliverPending(
         const narrowed = isCollecting
           ? { mailboxFrom }
           : { mailboxFrom, pendingMailboxes: mailboxes.current().all ?? undefined, from };
+        let claimedAt = performance.now();
         let claimed = await claim(room, narrowed);
-        if (claimed.length === 0 && flight.size === 0 && !isCollecting) claimed = await claim(room);
+        if (claimed.length === 0 && flight.size === 0 && !isCollecting) {
+          claimedAt = performance.now();
+          claimed = await claim(room);
+        }
         for (const item of claimed) {
-          flight.start(item, async (claimLost) => {
+          flight.start(item, claimedAt, async (claimLost) => {
             const entry = parsed.lease(stagedKey(item));
             try {
               await deliverItem(ctx, item, entry, outcomes, claimLost);
@@ -215,6 +220,7 @@ async function deliverItem(
   claimLost: AbortSignal,
 ): Promise<void> {
   const key = itemKey(ctx.connectorId, item.messageId);
+  const record = (outcome: AttemptOutcome) => outcomes.record({ ...outcome, id: item.id, attempt: item.attempts });
   let userId: string | undefined;
   let noMailbox = `no Microsoft 365 mailbox for ${item.mailbox}`;
   const deadline = new AbortController();
@@ -233,8 +239,7 @@ async function deliverItem(
         firstAttempt: item.attempts === 1,
         signal: deadline.signal,
       });
-      await outcomes.record({
-        id: item.id,
+      await record({
         status: "IMPORTED",
         graphMessageId: result.graphMessageId,
         ...(result.duplicatesRemoved > 0 ? { reason: DUPLICATE_REMOVED } : {}),
@@ -242,7 +247,7 @@ async function deliverItem(
       await countDuplicatesRemoved(ctx.runId, result.duplicatesRemoved);
     });
     if (!userId) {
-      await outcomes.record({ id: item.id, status: "FAILED", reason: noMailbox });
+      await record({ status: "FAILED", reason: noMailbox });
       ctx.onItem?.("FAILED", item);
       return;
     }
@@ -252,13 +257,7 @@ async function deliverItem(
     // theirs to write; this attempt, cut short by the database, does not count as a failure.
     if (error instanceof ClaimLostError) return;
     if (error instanceof M365AuthError) {
-      await outcomes.record({
-        id: item.id,
-        status: "PENDING",
-        reason: error.message,
-        retryDelaySeconds: 0,
-        attemptFailed: false,
-      });
+      await record({ status: "PENDING", reason: error.message, retryDelaySeconds: 0, attemptFailed: false });
       throw error;
     }
     const reason = errorMessage(error);
@@ -271,16 +270,10 @@ async function deliverItem(
         created ? "the message is in the mailbox, possibly without all its attachments" : "",
       ];
       const suffix = detail.filter(Boolean).join("; ");
-      await outcomes.record({
-        id: item.id,
-        status: "FAILED",
-        reason: suffix ? `${reason} (${suffix})` : reason,
-        graphMessageId: created,
-      });
+      await record({ status: "FAILED", reason: suffix ? `${reason} (${suffix})` : reason, graphMessageId: created });
       ctx.onItem?.("FAILED", item);
     } else {
-      await outcomes.record({
-        id: item.id,
+      await record({
         status: "PENDING",
         reason,
         retryDelaySeconds: Math.min(ctx.options.maxRetryDelaySeconds, 2 ** failures),

@@ -6,8 +6,9 @@
 //
 // A claim that could not be renewed (PostgreSQL away) lapses, and another worker may then take the
 // item while this attempt still runs: two attempts at once could both create the message. So an item
-// whose claim was last renewed so long ago that it is about to lapse is stopped (its signal aborts
-// with ClaimLostError) before another worker can take it.
+// whose claim has gone unrenewed for all but one renewal interval of its lifetime is stopped (its
+// signal aborts with ClaimLostError), checked every second, before another worker can take it. Times
+// are performance.now(): a wall clock set back or forward must not stop or keep an attempt.
 
 type Item = { id: bigint; mailbox: string };
 
@@ -17,7 +18,7 @@ export class ClaimLostError extends Error {
 
 type Flying = {
   startedAt: number;
-  /** When its claim was last made or renewed (by this worker's clock). */
+  /** When its claim was last made or renewed: when that statement was sent (performance.now()). */
   claimedAt: number;
   stop: AbortController;
 };
@@ -29,33 +30,43 @@ export type ClaimRenewal = {
   everyMs: number;
 };
 
+const STOP_CHECK_MS = 1000;
+
 export class InFlight {
   private readonly items = new Map<bigint, Flying>();
   private readonly mailboxes = new Map<string, number>();
   private readonly running = new Set<Promise<void>>();
   private readonly failures: Error[] = [];
   private waiting: Array<() => void> = [];
-  private readonly renewal: NodeJS.Timeout;
-  private renewing = false;
+  private readonly timers: NodeJS.Timeout[];
+  /** When the renewal still unanswered was sent, if one is. */
+  private renewingSince: number | undefined;
 
   constructor(private readonly claims: ClaimRenewal) {
-    this.renewal = setInterval(() => void this.renew(), claims.everyMs);
+    this.timers = [
+      setInterval(() => void this.renew(), claims.everyMs),
+      setInterval(() => this.stopLapsing(), Math.min(STOP_CHECK_MS, claims.everyMs)),
+    ];
   }
 
-  /**
-   * Stops the items whose claim may lapse before the next renewal could save it (one interval early,
-   * so that the stop lands before another worker's claim can), then renews the others' claims. A
-   * renewal that hangs (PostgreSQL unreachable) does not hold back the next tick's stops.
-   */
-  async renew(now = Date.now()): Promise<void> {
+  /** Stops the items whose claim has gone unrenewed for all but one renewal interval of its lifetime. */
+  stopLapsing(now = performance.now()): void {
     for (const item of this.items.values()) {
-      if (item.claimedAt + this.claims.claimMs > now + this.claims.everyMs || item.stop.signal.aborted) continue;
+      if (item.stop.signal.aborted || now < item.claimedAt + this.claims.claimMs - this.claims.everyMs) continue;
       const seconds = Math.round((now - item.claimedAt) / 1000);
       item.stop.abort(new ClaimLostError(`its claim could not be renewed for ${seconds} s (database unavailable)`));
     }
-    if (this.renewing || this.items.size === 0) return;
+  }
+
+  /**
+   * Renews the claims of the items in flight. A renewal left unanswered for a whole interval (a
+   * connection that hangs) does not hold back the next one.
+   */
+  async renew(now = performance.now()): Promise<void> {
+    if (this.renewingSince !== undefined && now - this.renewingSince < this.claims.everyMs) return;
     const ids = [...this.items.entries()].filter(([, item]) => !item.stop.signal.aborted).map(([id]) => id);
-    this.renewing = true;
+    if (ids.length === 0) return;
+    this.renewingSince = now;
     try {
       await this.claims.renew(ids);
       for (const id of ids) {
@@ -65,7 +76,7 @@ export class InFlight {
     } catch {
       // PostgreSQL away: the claims lapse unless a later renewal reaches it in time.
     } finally {
-      this.renewing = false;
+      if (this.renewingSince === now) this.renewingSince = undefined;
     }
   }
 
@@ -74,7 +85,7 @@ export class InFlight {
   }
 
   /** Items started less than `parkedAfterMs` ago. */
-  active(parkedAfterMs: number, now = Date.now()): number {
+  active(parkedAfterMs: number, now = performance.now()): number {
     let active = 0;
     for (const { startedAt } of this.items.values()) if (now - startedAt < parkedAfterMs) active += 1;
     return active;
@@ -90,10 +101,12 @@ export class InFlight {
     return this.failures;
   }
 
-  /** Starts `work` on a claimed item; `claimLost` aborts if its claim is about to lapse unrenewed. */
-  start(item: Item, work: (claimLost: AbortSignal) => Promise<void>): void {
-    const now = Date.now();
-    const flying: Flying = { startedAt: now, claimedAt: now, stop: new AbortController() };
+  /**
+   * Starts `work` on an item claimed by a statement sent at `claimedAt` (performance.now());
+   * `claimLost` aborts if its claim is about to lapse unrenewed.
+   */
+  start(item: Item, claimedAt: number, work: (claimLost: AbortSignal) => Promise<void>): void {
+    const flying: Flying = { startedAt: performance.now(), claimedAt, stop: new AbortController() };
     this.items.set(item.id, flying);
     this.mailboxes.set(item.mailbox, (this.mailboxes.get(item.mailbox) ?? 0) + 1);
     const run = work(flying.stop.signal)
@@ -125,6 +138,6 @@ export class InFlight {
   /** Waits for every item in flight, then stops renewing claims. */
   async close(): Promise<void> {
     await Promise.all(this.running);
-    clearInterval(this.renewal);
+    this.timers.forEach(clearInterval);
   }
 }

@@ -13,7 +13,9 @@ import {
   recordOutcomes,
   recordPage,
   recordSuppression,
+  type AttemptOutcome,
   type CollectedMessage,
+  type ItemOutcome,
 } from "./ledger";
 
 describe("staged blobs retention must keep", () => {
@@ -323,28 +325,41 @@ describe("claimItems", () => {
     for (const id of ids.slice(1)) expect(after.get(id)! - before.get(id)!).toBeGreaterThan(500_000);
   });
 
-  it("writes an attempt's outcome only while its worker holds the claim, not over another worker's attempt", async () => {
-    const { connector, run } = await connectorWithItems("lapsed", 2);
-    const claim = (workerId: string) =>
-      claimItems({ connectorId: connector.id, runId: run.id, workerId, limit: 2, perMailbox: 4, claimSeconds: 60 });
-    const [first, second] = await claim("lapsed-worker");
-    // Its claims lapse while PostgreSQL is away; another worker takes the first item.
-    await db.importItem.updateMany({ where: { connectorId: connector.id }, data: { claimedUntil: new Date(0) } });
-    await db.importItem.update({ where: { id: first!.id }, data: { claimedUntil: new Date(Date.now() + 60_000) } });
-    await db.$executeRaw`UPDATE "ImportItem" SET "claimedBy" = 'next-worker' WHERE id = ${first!.id}`;
+  it("writes an attempt's outcome only while its claim holds, not over the attempt of a claim made since", async () => {
+    const { connector, run } = await connectorWithItems("lapsed", 3);
+    const claim = (workerId: string, limit: number) =>
+      claimItems({ connectorId: connector.id, runId: run.id, workerId, limit, perMailbox: 4, claimSeconds: 60 });
+    const [first, second, third] = await claim("lapsed-worker", 3);
+    // Its claims lapse while PostgreSQL is away; another worker takes the first item, another loop of
+    // the same worker the second (a new attempt under the same name).
+    const lapse = (ids: bigint[]) =>
+      db.importItem.updateMany({ where: { id: { in: ids } }, data: { claimedUntil: new Date(0) } });
+    await lapse([first!.id, second!.id]);
+    expect((await claim("next-worker", 1)).map((item) => item.id)).toEqual([first!.id]);
+    expect((await claim("lapsed-worker", 1)).map((item) => item.id)).toEqual([second!.id]);
+    const late = (item: typeof first, outcome: AttemptOutcome): ItemOutcome => ({
+      ...outcome,
+      id: item!.id,
+      attempt: item!.attempts,
+    });
     await recordOutcomes("lapsed-worker", [
-      { id: first!.id, status: "PENDING", reason: "timed out", retryDelaySeconds: 0, attemptFailed: true },
-      { id: second!.id, status: "IMPORTED", graphMessageId: "graph-2" },
+      late(first, { status: "PENDING", reason: "timed out", retryDelaySeconds: 0, attemptFailed: true }),
+      late(second, { status: "IMPORTED", graphMessageId: "graph-2-late" }),
+      late(third, { status: "IMPORTED", graphMessageId: "graph-3" }),
     ]);
     const rows = await Promise.all(
-      [first!.id, second!.id].map((id) => db.importItem.findUniqueOrThrow({ where: { id } })),
+      [first!.id, second!.id, third!.id].map((id) => db.importItem.findUniqueOrThrow({ where: { id } })),
     );
-    // The first stays the next worker's: not freed, no failure counted; the second, not retaken, is imported.
-    expect(rows.map((row) => [row.status, row.claimedBy, row.failures])).toEqual([
-      ["PENDING", "next-worker", 0],
-      ["IMPORTED", "lapsed-worker", 0],
+    // The first and second stay with the claims made since: not freed, not ended, no failure counted;
+    // the third, claimed by no one since, is imported.
+    expect(rows.map((row) => [row.status, row.claimedBy, row.attempts, row.failures])).toEqual([
+      ["PENDING", "next-worker", 2, 0],
+      ["PENDING", "lapsed-worker", 2, 0],
+      ["IMPORTED", "lapsed-worker", 1, 0],
     ]);
-    await recordOutcomes("next-worker", [{ id: first!.id, status: "IMPORTED", graphMessageId: "graph-1" }]);
+    await recordOutcomes("next-worker", [
+      { ...late(first, { status: "IMPORTED", graphMessageId: "graph-1" }), attempt: 2 },
+    ]);
     expect((await db.importItem.findUnique({ where: { id: first!.id } }))?.graphMessageId).toBe("graph-1");
   });
 

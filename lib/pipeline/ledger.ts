@@ -454,16 +454,20 @@ export async function applyPendingSuppressions(connectorId: string): Promise<num
  * the last error; `attemptFailed` says whether the attempt counts among the item's failures, which an
  * attempt stopped by something outside the item, such as a lost token, does not).
  */
-export type ItemOutcome =
-  | { id: bigint; status: "IMPORTED"; graphMessageId: string; reason?: string }
-  | { id: bigint; status: "FAILED"; reason: string; graphMessageId?: string }
-  | { id: bigint; status: "PENDING"; reason: string; retryDelaySeconds: number; attemptFailed: boolean };
+export type AttemptOutcome =
+  | { status: "IMPORTED"; graphMessageId: string; reason?: string }
+  | { status: "FAILED"; reason: string; graphMessageId?: string }
+  | { status: "PENDING"; reason: string; retryDelaySeconds: number; attemptFailed: boolean };
+
+/** An attempt's outcome for item `id`, claimed as its attempt number `attempt` (ClaimedItem.attempts). */
+export type ItemOutcome = AttemptOutcome & { id: bigint; attempt: number };
 
 /**
  * Writes many outcomes of `workerId`'s attempts in one statement. Until it commits, an item stays
  * PENDING with its attempt counted, so an item whose message was created meanwhile is looked up by its
- * key on the next attempt. An item another worker claimed since (this worker's claim lapsed while
- * PostgreSQL was away) is left to that worker's attempt: this outcome would end or free it under it.
+ * key on the next attempt. An item claimed again since the attempt's claim (it lapsed while PostgreSQL
+ * was away: another claim took it, by another worker or another loop of this one, which counted a new
+ * attempt) is left to that attempt: this outcome would end or free it under it.
  */
 export async function recordOutcomes(workerId: string, outcomes: ItemOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
@@ -485,9 +489,11 @@ export async function recordOutcomes(workerId: string, outcomes: ItemOutcome[]):
       ${column((o) => (o.status === "PENDING" ? null : (o.graphMessageId ?? null)))}::text[],
       ${column((o) => o.reason ?? null)}::text[],
       ${column((o) => (o.status === "PENDING" ? o.retryDelaySeconds : 0))}::float8[],
-      ${column((o) => (o.status === "PENDING" ? o.attemptFailed : o.status === "FAILED"))}::boolean[]
-    ) AS outcome(id, status, "graphMessageId", reason, delay, failed)
-    WHERE item.id = outcome.id AND item.status = 'PENDING' AND item."claimedBy" = ${workerId}`;
+      ${column((o) => (o.status === "PENDING" ? o.attemptFailed : o.status === "FAILED"))}::boolean[],
+      ${column((o) => o.attempt)}::int[]
+    ) AS outcome(id, status, "graphMessageId", reason, delay, failed, attempt)
+    WHERE item.id = outcome.id AND item.status = 'PENDING' AND item."claimedBy" = ${workerId}
+      AND item.attempts = outcome.attempt`;
 }
 
 /** Counts in the run's figures the second copies an import deleted (see ImportResult.duplicatesRemoved). */

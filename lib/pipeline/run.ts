@@ -2,7 +2,7 @@ import { db } from "@/lib/db";
 import { collect } from "./collect";
 import { defaultDeliveryOptions, deliverPending, type DeliveryOptions } from "./deliver";
 import { environmentFromConfig, type PipelineEnvironment } from "./environment";
-import { runCounts, type RunCounts } from "./ledger";
+import { applyPendingSuppressions, runCounts, type RunCounts } from "./ledger";
 import { createRecipientResolver } from "./recipients";
 import { consentedTenant, mailboxWriterFor, stagingStoreFor } from "./services";
 import { sourceFor } from "./source-for";
@@ -138,6 +138,9 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
 
   progress.phase = "import";
   try {
+    // Suppressions real time read before this run recorded their messages (capture notes them too,
+    // while it runs: with real time switched off since, this is the only place).
+    await applyPendingSuppressions(connector.id);
     progress.itemsTotal =
       progress.itemsDone + (await db.importItem.count({ where: { connectorId: connector.id, status: "PENDING" } }));
     report();

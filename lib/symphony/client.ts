@@ -391,6 +391,7 @@ export function createSymphonyClient(
     async *messages(streamId, sinceMs = 0) {
       const sid = encodeURIComponent(toUrlSafeId(streamId));
       let limit = pageSize.messages;
+      let fullPagesSinceHalved = 0;
       let cursor: MessageCursor = { since: sinceMs, skip: 0 };
       for (;;) {
         let page: z.output<typeof messageListSchema>;
@@ -410,11 +411,19 @@ export function createSymphonyClient(
           // A page too large to read (messages with large bodies or data): the same place, fewer at a time.
           if (!(error instanceof ResponseTooLargeError) || limit === 1) throw error;
           limit = Math.ceil(limit / 2);
+          fullPagesSinceHalved = 0;
           continue;
         }
+        const full = page.length >= limit;
         if (page.length > 0) yield page;
-        if (page.length < limit) return;
+        if (!full) return;
         cursor = nextMessageCursor(cursor, page);
+        // Past the large messages, back up towards full pages (the cursor does not depend on the limit),
+        // after a few pages read whole: each page refused as too large cost up to MAX_JSON_BYTES read.
+        if (limit < pageSize.messages && ++fullPagesSinceHalved >= 4) {
+          limit = Math.min(pageSize.messages, limit * 2);
+          fullPagesSinceHalved = 0;
+        }
       }
     },
 

@@ -13,13 +13,13 @@ import type { Folder, User } from "./state";
 
 const WRITE_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
+/** Graph's refusal of a mail call without the permission for that mailbox; it names neither. */
+const ACCESS_DENIED = "Access is denied. Check credentials and try again.";
+
 /**
  * One Graph request (top-level or inside $batch), after authentication: consent check, Outlook
  * throttling per app per mailbox, injected faults, then the resource handler.
  */
-/** Graph's refusal of a mail call without the permission for that mailbox; it names neither. */
-const ACCESS_DENIED = "Access is denied. Check credentials and try again.";
-
 export async function handleGraphRequest(
   call: GraphCall,
   throttle: Throttle,
