@@ -546,6 +546,52 @@ test.describe.serial("admin experience", () => {
     await expect(status).not.toContainText("Needs attention");
   });
 
+  test("a mailbox outside the access policy fails its own items; once it is in scope, Retry failed items imports them", async () => {
+    const s = sandbox();
+    const flyout = page.getByRole("complementary", { name: name });
+    const people = (st: (typeof org.streams)[number]) =>
+      currentMembers(org, st)
+        .map((member) => member.person)
+        .filter((person) => person.id !== org.bot.id);
+    const stream = org.streams.find(
+      (st) => st.botIsMember && st.type !== "POST" && people(st).every((person) => mailboxOf(person)),
+    )!;
+    const blocked = mailboxOf(people(stream)[0]!)!;
+    const policy = async (appAccessBlocked: boolean) =>
+      expect(
+        (
+          await page.request.patch(`${s.m365}/sandbox/admin/mailboxes/${encodeURIComponent(blocked)}`, {
+            data: { appAccessBlocked },
+          })
+        ).status(),
+      ).toBe(200);
+    await policy(true);
+    try {
+      const added = await page.request.post(`${s.pod}/sandbox/messages`, {
+        data: { streamId: stream.id, text: `Retry check ${name}` },
+      });
+      expect(added.status()).toBe(201);
+      await flyout.getByRole("button", { name: "Run now" }).click();
+      await expect(property(flyout, "Items failed")).toHaveText("1", { timeout: 90_000 });
+    } finally {
+      // The admin adds the mailbox to the policy's scope.
+      await policy(false);
+    }
+    await page.reload();
+    const retry = flyout.getByRole("button", { name: "Retry 1 failed item" });
+    await expect(retry).toBeVisible();
+    await check(page, "15g-flyout-retry-failed");
+    await retry.click();
+    await expect(flyout.getByRole("status").filter({ hasText: "queued again" })).toHaveText(
+      "1 failed item queued again.",
+    );
+    await expect(flyout.getByRole("button", { name: "Run now" })).toBeEnabled({ timeout: 90_000 });
+    await page.reload();
+    await expect(retry).toBeHidden();
+    await expect(property(flyout, "Items imported")).toHaveText("1");
+    await expect(property(flyout, "Items failed")).toHaveText("0");
+  });
+
   test("pause and resume", async () => {
     const flyout = page.getByRole("complementary", { name: name });
     await flyout.getByRole("button", { name: "Pause" }).click();

@@ -16,7 +16,8 @@ export type AuditAction =
   | "connector.paused"
   | "connector.resumed"
   | "connector.deleted"
-  | "import.requested";
+  | "import.requested"
+  | "items.retried";
 
 export interface AuditEntry {
   connectorId: string | null;

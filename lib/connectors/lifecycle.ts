@@ -1,6 +1,8 @@
-// Dashboard actions on a finished connector: run now, pause, resume, delete. Each one leaves an audit event.
+// Dashboard actions on a finished connector: run now, retry failed items, pause, resume, delete. Each
+// one leaves an audit event.
 import { recordAudit } from "@/lib/audit";
 import { db } from "@/lib/db";
+import { Prisma } from "@/lib/generated/prisma/client";
 import { requestImport } from "@/lib/jobs";
 import { ConnectorNotFound } from "./draft";
 import { nextSlotAfter } from "@/lib/next-run";
@@ -14,7 +16,7 @@ async function statusOf(connectorId: string) {
   return connector;
 }
 
-export type LifecycleResult = { ok: true; runId?: string } | { ok: false; message: string };
+export type LifecycleResult = { ok: true; runId?: string; retried?: number } | { ok: false; message: string };
 
 export async function runNow(connectorId: string, actor: string): Promise<LifecycleResult> {
   const { status } = await statusOf(connectorId);
@@ -23,6 +25,54 @@ export async function runNow(connectorId: string, actor: string): Promise<Lifecy
   const { runId, alreadyQueued } = await requestImport({ connectorId, trigger: "MANUAL", requestedBy: actor });
   if (!alreadyQueued) await recordAudit({ connectorId, actor, action: "import.requested", detail: { runId } });
   return { ok: true, runId };
+}
+
+/**
+ * Gives the items that failed while being imported into Microsoft 365 (a mailbox outside the access
+ * policy's or role assignment's scope, without a licence, full; Graph's errors past every retry) a new
+ * run, once their cause may have been fixed: a failed item is otherwise never tried again. A retried
+ * item looks its message up by key first (its earlier attempts counted), so a copy an earlier attempt
+ * left is completed, never doubled. Items that failed before any attempt (a message Symphony could not
+ * give, or that the connector could not read) stay as they are: nothing would change.
+ */
+export async function retryFailedItems(connectorId: string, actor: string): Promise<LifecycleResult> {
+  const { status } = await statusOf(connectorId);
+  if (status === "DRAFT") return { ok: false, message: "Finish the setup wizard before retrying items." };
+  if (status === "PAUSED") return { ok: false, message: "Resume the connector before retrying its failed items." };
+  const retried = await reopenFailedItems(connectorId, actor);
+  if (retried === 0)
+    return {
+      ok: false,
+      message:
+        "No item failed while being imported into Microsoft 365. The failed items are messages Symphony could not give or the connector could not read; the status log says why for each.",
+    };
+  const { runId } = await requestImport({ connectorId, trigger: "MANUAL", requestedBy: actor });
+  return { ok: true, runId, retried };
+}
+
+/** Items that failed while being imported: after at least one attempt (those before any never will). */
+const RETRYABLE = Prisma.sql`status = 'FAILED' AND attempts > 0`;
+
+/** How many of the connector's items Retry failed items would take (counted up to 100,000). */
+export async function countRetryableItems(connectorId: string): Promise<number> {
+  const [row] = await db.$queryRaw<Array<{ items: number }>>`
+    SELECT count(*)::int AS items FROM (
+      SELECT 1 FROM "ImportItem" WHERE "connectorId" = ${connectorId}::uuid AND ${RETRYABLE} LIMIT 100000
+    ) AS retryable`;
+  return row?.items ?? 0;
+}
+
+/** The ledger half of retryFailedItems: its failed items back to PENDING, audited; how many. */
+export async function reopenFailedItems(connectorId: string, actor: string): Promise<number> {
+  return db.$transaction(async (tx) => {
+    const items = await tx.$executeRaw`
+      UPDATE "ImportItem"
+      SET status = 'PENDING', failures = 0, reason = NULL, "claimedBy" = NULL, "claimedUntil" = NULL,
+        "updatedAt" = (now() AT TIME ZONE 'UTC')
+      WHERE "connectorId" = ${connectorId}::uuid AND ${RETRYABLE}`;
+    if (items > 0) await recordAudit({ connectorId, actor, action: "items.retried", detail: { items } }, tx);
+    return items;
+  });
 }
 
 export async function pauseConnector(connectorId: string, actor: string): Promise<LifecycleResult> {

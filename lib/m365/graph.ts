@@ -189,7 +189,7 @@ export function graphError(response: GraphResponse): GraphRequestError | M365Aut
         "Applications (its token carries User.Read.All but not Mail.ReadWrite), and this mailbox is outside the " +
         "management scope of its Application Mail.ReadWrite role assignment, or the app has no such assignment. " +
         "Add the mailbox to the scope (Test-ServicePrincipalAuthorization -Identity <app> -Resource <mailbox> " +
-        `shows InScope), then run the import again (Graph 403 ${code}: ${message})`,
+        `shows InScope), then use Retry failed items (Graph 403 ${code}: ${message})`,
     );
   }
   if (response.status === 403 && code === "ErrorAccessDenied" && ACCESS_POLICY.test(message)) {
@@ -198,7 +198,7 @@ export function graphError(response: GraphResponse): GraphRequestError | M365Aut
       "Microsoft 365 refused the app access to this mailbox: it is outside the scope of the tenant's Exchange " +
         "application access policy (or RBAC for Applications management scope). Add the mailbox to the policy's " +
         "scope (the mail-enabled security group named in New-ApplicationAccessPolicy -PolicyScopeGroupId, or the " +
-        `role assignment's management scope), then run the import again (Graph 403 ${code}: ${message})`,
+        `role assignment's management scope), then use Retry failed items (Graph 403 ${code}: ${message})`,
     );
   }
   if (response.status === 403 && ACCESS_DENIED.has(code)) {
@@ -216,7 +216,7 @@ export function graphError(response: GraphResponse): GraphRequestError | M365Aut
   if (code === "ErrorQuotaExceeded") {
     return new MailboxUnavailableError(
       "mailbox-full",
-      `The mailbox is full (over its storage quota): free space or raise its quota, then run the import again (Graph ${response.status} ${code})`,
+      `The mailbox is full (over its storage quota): free space or raise its quota, then use Retry failed items (Graph ${response.status} ${code})`,
     );
   }
   if (code === "ErrorMessageSizeExceeded" || response.status === 413) {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { runImport } from "./run";
-import { canRun, startHarness, type Harness } from "@/lib/testing";
+import { reopenFailedItems, retryFailedItems } from "@/lib/connectors";
+import { canRun, exactlyOnceProblems, startHarness, type Harness } from "@/lib/testing";
 
 // Mailboxes Microsoft 365 refuses one by one must never stop a run: a mailbox outside the tenant's
 // application access policy FAILS its own items, a directory user without a mailbox (or with one on a
@@ -59,5 +60,23 @@ describe.skipIf(!canRun)("a run meeting mailboxes Microsoft 365 refuses", () => 
     expect(items.filter((item) => item.status === "IMPORTED").length).toBeGreaterThan(0);
     expect(items.filter((item) => item.status === "PENDING")).toEqual([]);
     expect(h.m365.items(blocked.m365Address!)).toEqual([]);
+
+    // The admin adds the mailbox to the policy's scope and retries the failed items: each lands once.
+    h.m365.setMailbox(blocked.m365Address!, { appAccessBlocked: false });
+    // (The button also queues a run, as Run now does; here the run is run in this process.)
+    expect(await reopenFailedItems(h.connector.id, "admin@bank.example")).toBe(blockedItems.length);
+    const again = await runImport(await h.newRun(), { workerId: "refusals-worker", environment: h.environment });
+    expect(again.status).toBe("SUCCEEDED");
+    const after = await db.importItem.findMany({ where: { id: { in: blockedItems.map((item) => item.id) } } });
+    expect(after.map((item) => item.status)).toEqual(blockedItems.map(() => "IMPORTED"));
+    expect(h.m365.items(blocked.m365Address!)).toHaveLength(blockedItems.length);
+    expect((await exactlyOnceProblems(h)).problems.filter((problem) => !problem.startsWith("missing "))).toEqual([]);
+    const audit = await db.auditEvent.findFirst({ where: { connectorId: h.connector.id, action: "items.retried" } });
+    expect(audit?.detail).toEqual({ items: blockedItems.length });
+    // Nothing left that failed while importing: the button says so instead of queuing an empty run.
+    expect(await retryFailedItems(h.connector.id, "admin@bank.example")).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^No item failed while being imported/) as unknown,
+    });
   });
 });

@@ -61,6 +61,23 @@ export function folderPath(ctx: SandboxContext, folderId: string): string {
   return names.join("/");
 }
 
+/** A change to a mailbox's policy (see mailboxSchema): only the fields given change. */
+const mailboxPolicyPatch = z
+  .object({
+    mailboxEnabled: z.boolean(),
+    onDedicatedExchange: z.boolean(),
+    appAccessBlocked: z.boolean(),
+    outsideRbacScope: z.boolean(),
+    full: z.boolean(),
+    maxReceiveSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(150 * 1024 * 1024),
+  })
+  .partial()
+  .strict();
+
 /** JSON admin API under /sandbox/admin (no auth: loopback test harness only). */
 export async function handleAdmin(
   ctx: SandboxContext,
@@ -80,6 +97,17 @@ export async function handleAdmin(
     if (method === "GET" && address !== undefined) {
       const value = mailboxItems(ctx, decodeURIComponent(address));
       return value ? sendJson(res, 200, { value }) : sendJson(res, 404, { error: "unknown mailbox" });
+    }
+    const [, policyOf] = /^\/mailboxes\/([^/]+)$/.exec(route) ?? [];
+    if (method === "PATCH" && policyOf !== undefined) {
+      const user = ctx.state.findUser(decodeURIComponent(policyOf));
+      if (!user) return sendJson(res, 404, { error: "unknown mailbox" });
+      const changes = mailboxPolicyPatch.parse(await json());
+      user.policy = {
+        ...user.policy,
+        ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)),
+      };
+      return sendJson(res, 200, user.policy);
     }
     if (method === "GET" && route === "/stats") return sendJson(res, 200, ctx.state.stats);
     if (method === "POST" && route === "/reset") {

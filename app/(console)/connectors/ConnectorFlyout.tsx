@@ -15,6 +15,7 @@ import { StatusLogDownload } from "@/components/connectors/flyout/StatusLogDownl
 import { listAudit } from "@/lib/audit";
 import {
   captureStatus,
+  countRetryableItems,
   connectorOverview,
   exportFileReports,
   getConnectorSettings,
@@ -45,6 +46,8 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
     realtime ? captureStatus(id) : Promise.resolve(undefined),
   ]);
   if (!overview) return null;
+  // Only asked when the counters say some item failed: most connectors have none.
+  const retryable = isAdmin && overview.totals.itemsFailed > 0 ? await countRetryableItems(id) : 0;
   const last = runs.find((run) => run.status !== "QUEUED" && run.status !== "RUNNING");
   const streams = STREAM_TYPES.filter((t) => connector.streamTypes.includes(t.value))
     .map((t) => t.label)
@@ -79,6 +82,7 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
             status={connector.status}
             isAdmin={isAdmin}
             initialProgress={progress}
+            retryableItems={retryable}
           />
         </div>
         <FlyoutSection title="Connector status with source">

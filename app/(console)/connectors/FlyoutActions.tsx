@@ -3,7 +3,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState, useTransition } from "react";
 import type { RunProgress } from "@/lib/connectors";
-import { deleteAction, pauseAction, resumeAction, runNowAction } from "./actions";
+import { deleteAction, pauseAction, resumeAction, retryFailedAction, runNowAction } from "./actions";
 
 const button = "rounded border border-gray-500 bg-white px-3 py-1.5 font-semibold hover:bg-canvas disabled:opacity-60";
 
@@ -13,18 +13,21 @@ interface Props {
   status: string;
   isAdmin: boolean;
   initialProgress: RunProgress | null;
+  /** Items that failed while being imported into Microsoft 365 (Retry failed items takes them). */
+  retryableItems: number;
 }
 
 function running(progress: RunProgress | null) {
   return progress?.status === "QUEUED" || progress?.status === "RUNNING";
 }
 
-export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgress }: Props) {
+export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgress, retryableItems }: Props) {
   const router = useRouter();
   const [pending, startTransition] = useTransition();
   const [message, setMessage] = useState<string>();
   const [progress, setProgress] = useState(initialProgress);
   const [confirming, setConfirming] = useState(false);
+  const [notice, setNotice] = useState<string>();
 
   // New progress from the server (after router.refresh()) replaces what polling last showed.
   const [shownInitial, setShownInitial] = useState(initialProgress);
@@ -47,11 +50,15 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
     return () => clearInterval(timer);
   }, [connectorId, progress, router]);
 
-  const act = (action: (id: string) => Promise<{ ok: boolean; message?: string }>, after?: () => void) =>
+  const act = <R extends { ok: boolean; message?: string }>(
+    action: (id: string) => Promise<R>,
+    after?: (result: R) => void,
+  ) =>
     startTransition(async () => {
       const result = await action(connectorId);
       setMessage(result.ok ? undefined : result.message);
-      if (result.ok) after?.();
+      setNotice(undefined);
+      if (result.ok) after?.(result);
       router.refresh();
     });
 
@@ -74,6 +81,22 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
             onClick={() => act(runNowAction, () => setProgress(queued))}
           >
             Run now
+          </button>
+        )}
+        {isAdmin && retryableItems > 0 && (status === "ACTIVE" || status === "ERROR") && (
+          <button
+            type="button"
+            className={button}
+            disabled={pending || running(progress)}
+            onClick={() =>
+              act(retryFailedAction, (result) => {
+                const count = result.ok ? (result.retried ?? 0) : 0;
+                setProgress(queued);
+                setNotice(`${count} failed item${count === 1 ? "" : "s"} queued again.`);
+              })
+            }
+          >
+            Retry {retryableItems.toLocaleString("en-US")} failed item{retryableItems === 1 ? "" : "s"}
           </button>
         )}
         {isAdmin && (status === "ACTIVE" || status === "ERROR") && (
@@ -135,6 +158,11 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
             />
           </div>
         </div>
+      )}
+      {notice && !message && (
+        <p role="status" className="text-sm">
+          {notice}
+        </p>
       )}
       {message && (
         <p role="alert" className="text-sm text-red-700">

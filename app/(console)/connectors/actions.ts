@@ -2,7 +2,14 @@
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { adminAction } from "@/lib/auth";
-import { deleteConnector, pauseConnector, resumeConnector, runNow, type LifecycleResult } from "@/lib/connectors";
+import {
+  deleteConnector,
+  pauseConnector,
+  resumeConnector,
+  retryFailedItems,
+  runNow,
+  type LifecycleResult,
+} from "@/lib/connectors";
 import { consoleNotifySettings, sendTestNotification, type ChannelResult } from "@/lib/notify";
 
 /** The flyout's buttons: each takes the connector id and answers what happened. */
@@ -15,6 +22,7 @@ function lifecycleAction(change: (id: string, actor: string) => Promise<Lifecycl
 }
 
 export const runNowAction = lifecycleAction(runNow);
+export const retryFailedAction = lifecycleAction(retryFailedItems);
 export const pauseAction = lifecycleAction(pauseConnector);
 export const resumeAction = lifecycleAction(resumeConnector);
 export const deleteAction = lifecycleAction(deleteConnector);
