@@ -590,6 +590,7 @@ test.describe.serial("admin experience", () => {
     await expect(retry).toBeHidden();
     await expect(property(flyout, "Items imported")).toHaveText("1");
     await expect(property(flyout, "Items failed")).toHaveText("0");
+    await expect(flyout.getByText("Retried failed items (1)")).toBeVisible();
   });
 
   test("pause and resume", async () => {

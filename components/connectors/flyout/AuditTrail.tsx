@@ -1,7 +1,7 @@
-import type { AuditRow } from "@/lib/audit";
+import type { AuditAction, AuditRow } from "@/lib/audit";
 import { formatDateTime } from "../format";
 
-const auditLabels: Record<string, string> = {
+const auditLabels: Record<AuditAction, string> = {
   "connector.terms_accepted": "Accepted the terms of service",
   "connector.named": "Named the connector",
   "connector.source_saved": "Saved the source settings",
@@ -14,8 +14,16 @@ const auditLabels: Record<string, string> = {
   "connector.updated": "Saved changes",
   "connector.paused": "Paused",
   "connector.resumed": "Resumed",
+  "connector.deleted": "Deleted the connector",
   "import.requested": "Requested an import",
+  "items.retried": "Retried failed items",
 };
+
+function labelOf(event: AuditRow): string {
+  const label = auditLabels[event.action as AuditAction] ?? event.action;
+  const items = (event.detail as { items?: unknown } | null)?.items;
+  return event.action === "items.retried" && typeof items === "number" ? `${label} (${items})` : label;
+}
 
 /** Who changed what and when, newest first. */
 export function AuditTrail({ events }: { events: AuditRow[] }) {
@@ -23,8 +31,7 @@ export function AuditTrail({ events }: { events: AuditRow[] }) {
     <ol className="space-y-1">
       {events.map((event) => (
         <li key={String(event.id)}>
-          <span className="text-muted">{formatDateTime(event.at)}</span> · {auditLabels[event.action] ?? event.action} ·{" "}
-          {event.actor}
+          <span className="text-muted">{formatDateTime(event.at)}</span> · {labelOf(event)} · {event.actor}
         </li>
       ))}
     </ol>
