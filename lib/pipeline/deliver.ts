@@ -7,7 +7,7 @@ import {
   type MailboxWriter,
 } from "@/lib/m365";
 import type { ImportItem } from "@/lib/m365";
-import type { StagingStore } from "@/lib/staging";
+import { StagedItemMissingError, type StagingStore } from "@/lib/staging";
 import {
   claimItems,
   countDuplicatesRemoved,
@@ -325,6 +325,7 @@ async function withinAttempt<T>(
 function isPermanent(error: unknown): boolean {
   return (
     error instanceof MailboxUnavailableError ||
+    error instanceof StagedItemMissingError ||
     (error instanceof GraphRequestError &&
       error.status >= 400 &&
       error.status < 500 &&

@@ -6,6 +6,7 @@ export {
   BUNDLE_MAX_BYTES,
   exportFileBlobName,
   STAGED_CONTENT_TYPE,
+  StagedItemMissingError,
   type StagingStore,
   type StagingStoreOptions,
   type StagedBlob,

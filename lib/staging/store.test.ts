@@ -7,7 +7,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createStagingStore, stagedBlobName, type StagingStore } from "./store";
+import { createStagingStore, StagedItemMissingError, stagedBlobName, type StagingStore } from "./store";
 
 const connectionString = process.env.AZURE_STORAGE_CONNECTION_STRING;
 const MB = 1024 * 1024;
@@ -214,9 +214,11 @@ describe.skipIf(!connectionString)("staging store (Azurite)", () => {
     }
   });
 
-  it("says clearly when a staged item is missing", async () => {
-    await expect(store.open("conn-z/missing.eml")).rejects.toThrow(
-      `Staged item conn-z/missing.eml does not exist in container ${containerName}`,
+  it("says clearly when a staged item is missing, with an error of its own", async () => {
+    const error: unknown = await store.open("conn-z/missing.eml").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StagedItemMissingError);
+    expect((error as Error).message).toContain(
+      `the staged copy of the message (conn-z/missing.eml in container ${containerName}) no longer exists`,
     );
   });
 

@@ -112,6 +112,11 @@ function isAlreadyThere(error: unknown): boolean {
   return error instanceof RestError && (error.statusCode === 409 || error.statusCode === 412);
 }
 
+/** A staged blob that is gone (removed by retention once nothing waited for it, or by hand). */
+export class StagedItemMissingError extends Error {
+  override name = "StagedItemMissingError";
+}
+
 function isNotFound(error: unknown): boolean {
   return error instanceof RestError && error.statusCode === 404;
 }
@@ -236,7 +241,10 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
       return { body: response.readableStreamBody as Readable, size: response.contentLength };
     } catch (error) {
       if (isNotFound(error))
-        throw new Error(`Staged item ${blobName} does not exist in container ${options.containerName}`);
+        throw new StagedItemMissingError(
+          `the staged copy of the message (${blobName} in container ${options.containerName}) no longer exists: ` +
+            `staged items are removed after STAGING_RETENTION_DAYS once no item waits for them`,
+        );
       throw error;
     }
   }
