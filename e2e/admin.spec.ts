@@ -580,7 +580,7 @@ test.describe.serial("admin experience", () => {
     await page.reload();
     const retry = flyout.getByRole("button", { name: "Retry 1 failed item" });
     await expect(retry).toBeVisible();
-    await check(page, "15g-flyout-retry-failed");
+    await check(page, "15g-flyout-retry-failed", { phone: true });
     await retry.click();
     await expect(flyout.getByRole("status").filter({ hasText: "queued again" })).toHaveText(
       "1 failed item queued again.",

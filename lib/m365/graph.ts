@@ -99,11 +99,22 @@ const mailAnsweredGrants = new Set<string>();
 /** A call on a mailbox's contents (`/users/{id}/…`), or a `$batch` (which only ever carries those here). */
 const MAIL_PATH = /^\/(users\/[^/]+\/.|\$batch$)/i;
 
+/** The last token's grant and key: a token serves many requests, and is decoded once. */
+let lastGrant: { token: string; roles: string[]; key: string } | undefined;
+
+function grantOf(token: string): { roles: string[]; key: string } {
+  if (lastGrant?.token !== token) {
+    const { tenantId, roles } = tokenGrant(token);
+    lastGrant = { token, roles, key: `${tenantId ?? ""}|${[...roles].sort().join(",")}` };
+  }
+  return lastGrant;
+}
+
 function noteMailAccess(request: GraphRequest, response: GraphResponse, token: string): void {
   if (!MAIL_PATH.test(request.path)) return;
   const answers = [response, ...batchAnswers(response)];
-  const grant = tokenGrant(token);
-  const key = `${grant.tenantId ?? ""}|${[...grant.roles].sort().join(",")}`;
+  const grant = grantOf(token);
+  const { key } = grant;
   const answered =
     request.path.toLowerCase() === "/$batch"
       ? answers.slice(1).some((answer) => isSuccess(answer.status))
