@@ -16,7 +16,7 @@ import {
   parseM365Settings,
   sendOk,
   SYMPHONY_FOLDER_NAME,
-  tokenRoles,
+  tokenGrant,
   type GraphContext,
   type GraphTransport,
   type M365Settings,
@@ -134,13 +134,13 @@ export async function microsoftChecks(
   results.push(
     session
       ? await guarded(CHECKS.roles.id, CHECKS.roles.title, () =>
-          Promise.resolve(rolesOutcome(tokenRoles(session!.token), tenant.id!)),
+          Promise.resolve(rolesOutcome(tokenGrant(session!.token).roles, tenant.id!)),
         )
       : skipped(CHECKS.roles.id, CHECKS.roles.title, noToken),
   );
   results.push(
     await guarded(CHECKS.consent.id, CHECKS.consent.title, () =>
-      Promise.resolve(consentOutcome(connectors, tenant.id, session && tokenRoles(session.token))),
+      Promise.resolve(consentOutcome(connectors, tenant.id, session && tokenGrant(session.token).roles)),
     ),
   );
 

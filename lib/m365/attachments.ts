@@ -1,6 +1,6 @@
 import { BATCH_MAX_REQUESTS } from "./batching";
 import { alreadyDone, listAll, send, uploadBytesOf, type GraphContext } from "./context";
-import { graphError, isSuccess, type GraphResponse } from "./graph";
+import { batchAnswers, graphError, isSuccess, type BatchAnswer, type GraphResponse } from "./graph";
 import { readAll, type ImportAttachment } from "./item";
 import type { JsonFile } from "./json-body";
 
@@ -146,8 +146,6 @@ async function postOne(target: AttachmentTarget, request: Request, all: ImportAt
   if (!isSuccess(response.status)) throw graphError(response);
 }
 
-type BatchResponse = { id: string; status: number; headers?: Record<string, string>; body?: unknown };
-
 /** The scheduler's answer for a $batch that left requests unanswered: a server error, tried again. */
 function unansweredBatch(count: number): GraphResponse {
   const message = `the $batch answer held no response for ${count} attachment request${count === 1 ? "" : "s"}`;
@@ -157,7 +155,7 @@ function unansweredBatch(count: number): GraphResponse {
 async function postBatch(target: AttachmentTarget, requests: Request[], all: ImportAttachment[]) {
   const url = attachmentsPath(target);
   let pending = requests;
-  const failed: BatchResponse[] = [];
+  const failed: BatchAnswer[] = [];
   const outcome = await target.ctx.scheduler.schedule(
     target.userId,
     async (): Promise<GraphResponse> => {
@@ -177,9 +175,8 @@ async function postBatch(target: AttachmentTarget, requests: Request[], all: Imp
       if (response.status !== 200) return response;
       // Sub-requests are throttled one by one: keep the ones to send again, and answer the scheduler
       // with the most telling of their statuses (a 429 with the longest Retry-After).
-      const responses = (response.body as { responses?: unknown } | undefined)?.responses;
-      const answers: BatchResponse[] = Array.isArray(responses) ? (responses as BatchResponse[]) : [];
-      const retry: BatchResponse[] = [];
+      const answers = batchAnswers(response) ?? [];
+      const retry: BatchAnswer[] = [];
       for (const answer of answers) {
         if (answer.status === 429 || answer.status >= 500) retry.push(answer);
         else if (!isSuccess(answer.status)) failed.push(answer);
@@ -219,7 +216,7 @@ async function postBatch(target: AttachmentTarget, requests: Request[], all: Imp
   if (firstFailure) throw graphError({ status: firstFailure.status, headers: new Headers(), body: firstFailure.body });
 }
 
-function rank(answer: BatchResponse): number {
+function rank(answer: BatchAnswer): number {
   const retryAfter = Number(new Headers(answer.headers ?? {}).get("retry-after") ?? 0);
   return (answer.status === 429 ? 1e9 : 0) + retryAfter;
 }

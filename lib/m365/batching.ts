@@ -1,5 +1,12 @@
 import { groupWithin } from "@/lib/async";
-import { isSuccess, staleTokenMayExplain, type GraphRequest, type GraphResponse, type GraphTransport } from "./graph";
+import {
+  batchAnswers,
+  isSuccess,
+  staleTokenMayExplain,
+  type GraphRequest,
+  type GraphResponse,
+  type GraphTransport,
+} from "./graph";
 import { BodyParts } from "./body-parts";
 
 /** Graph's limit on the requests of one $batch. */
@@ -25,7 +32,6 @@ type Waiting = {
   resolve: (response: GraphResponse) => void;
   reject: (error: unknown) => void;
 };
-type BatchAnswer = { id: string; status: number; headers?: Record<string, string>; body?: unknown };
 
 const JSON_HEADERS = { "Content-Type": "application/json" };
 
@@ -76,8 +82,8 @@ function sendBatch(send: GraphTransport, batch: Waiting[]): void {
         for (const entry of batch) entry.resolve(response);
         return;
       }
-      const answers = (response.body as { responses?: BatchAnswer[] } | undefined)?.responses;
-      if (!Array.isArray(answers)) {
+      const answers = batchAnswers(response);
+      if (!answers) {
         // Nothing says what became of each create: as after a lost answer, each looks itself up before trying again.
         const error = new Error(`the $batch answer (HTTP ${response.status}) held no responses`);
         for (const entry of batch) entry.reject(error);

@@ -112,34 +112,37 @@ function grantOf(token: string): { roles: string[]; key: string } {
 
 function noteMailAccess(request: GraphRequest, response: GraphResponse, token: string): void {
   if (!MAIL_PATH.test(request.path)) return;
-  const answers = [response, ...batchAnswers(response)];
+  // Entries of an unexpected shape are left to the batch's own reader (batching.ts, attachments.ts).
+  const inner = (batchAnswers(response) ?? []).filter(
+    (answer: BatchAnswer | null): answer is BatchAnswer => typeof answer?.status === "number",
+  );
+  const answers: Array<{ status: number; body?: unknown }> = [response, ...inner];
   const grant = grantOf(token);
-  const { key } = grant;
   const answered =
     request.path.toLowerCase() === "/$batch"
-      ? answers.slice(1).some((answer) => isSuccess(answer.status))
+      ? inner.some((answer) => isSuccess(answer.status))
       : isSuccess(response.status);
-  if (answered) mailAnsweredGrants.add(key);
+  if (answered) mailAnsweredGrants.add(grant.key);
   if (!grant.roles.includes("User.Read.All") || grant.roles.includes("Mail.ReadWrite")) return;
-  if (!mailAnsweredGrants.has(key)) return;
+  if (!mailAnsweredGrants.has(grant.key)) return;
   for (const answer of answers) {
-    const { code, message } = errorOf(answer);
     if (answer.status !== 403 || typeof answer.body !== "object" || answer.body === null) continue;
+    const { code, message } = errorOf(answer);
     if (code === "ErrorAccessDenied" && !ACCESS_POLICY.test(message)) refusedUnderExchangeRbac.add(answer.body);
   }
 }
 
-/** The answers inside a $batch response's body, or none. */
-function batchAnswers(response: GraphResponse): GraphResponse[] {
+/** One answer inside a `$batch` response, as Graph writes it. */
+export type BatchAnswer = { id: string; status: number; headers?: Record<string, string>; body?: unknown };
+
+/** The answers inside a `$batch` response's body, as Graph wrote them; undefined when it holds none. */
+export function batchAnswers(response: { body?: unknown }): BatchAnswer[] | undefined {
   const answers = (response.body as { responses?: unknown } | undefined)?.responses;
-  if (!Array.isArray(answers)) return [];
-  return answers.flatMap((answer: unknown) => {
-    const { status, body } = (answer ?? {}) as { status?: unknown; body?: unknown };
-    return typeof status === "number" ? [{ status, headers: new Headers(), body }] : [];
-  });
+  return Array.isArray(answers) ? (answers as BatchAnswer[]) : undefined;
 }
 
-function errorOf(response: GraphResponse): { code: string; message: string } {
+/** The `error` of a Graph answer's body: its code and message, or "Unknown" and "no error message". */
+export function errorOf(response: { body?: unknown }): { code: string; message: string } {
   const error = (response.body as { error?: { code?: string; message?: string } } | undefined)?.error;
   return { code: error?.code ?? "Unknown", message: error?.message ?? "no error message" };
 }
@@ -182,7 +185,7 @@ const ACCESS_POLICY = /\[RAOP\]|AccessPolicy/i;
 /**
  * The typed error for a Graph answer the caller cannot use.
  * - 403 naming the tenant's app-only access policy ([RAOP]), or any 403 access denied to an app whose
- *   mail access comes from RBAC for Applications (see markExchangeRbacRefusals): that mailbox is
+ *   mail access comes from RBAC for Applications (see noteMailAccess): that mailbox is
  *   outside the policy's or the role assignment's scope while others work; a MailboxUnavailableError
  *   for that mailbox only.
  * - Any other 403 access denied means the app holds no mail permission in the tenant (Entra issues a

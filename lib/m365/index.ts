@@ -6,7 +6,7 @@ export {
   type SchedulerCounters,
   type SchedulerOptions,
 } from "./scheduler";
-export { createTokenProvider, GRAPH_SCOPE, graphScope, tokenRoles, type TokenProvider } from "./token";
+export { createTokenProvider, GRAPH_SCOPE, graphScope, tokenGrant, type TokenProvider } from "./token";
 export { authorityUrl } from "./authority";
 export { m365SettingsSchema, parseM365Settings, type M365Settings, type M365SettingsInput } from "./settings";
 export {

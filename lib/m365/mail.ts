@@ -1,5 +1,5 @@
 import { GraphRequestError, M365AuthError } from "./errors";
-import { createGraphTransport, isSuccess, type GraphResponse } from "./graph";
+import { createGraphTransport, errorOf, isSuccess, type GraphResponse } from "./graph";
 import { parseM365Settings, type M365SettingsInput } from "./settings";
 import { createTokenProvider } from "./token";
 
@@ -29,8 +29,7 @@ export async function sendMail(settings: M365SettingsInput, mail: MailToSend): P
 }
 
 function sendMailError(response: GraphResponse, from: string): Error {
-  const error = (response.body as { error?: { code?: string; message?: string } } | undefined)?.error;
-  const code = error?.code ?? "Unknown";
+  const { code, message } = errorOf(response);
   if (response.status === 403) {
     return new M365AuthError(
       "no-consent",
@@ -41,5 +40,5 @@ function sendMailError(response: GraphResponse, from: string): Error {
   if (response.status === 404) {
     return new GraphRequestError(404, code, `${from} is not a mailbox of the tenant`);
   }
-  return new GraphRequestError(response.status, code, error?.message ?? "no error message");
+  return new GraphRequestError(response.status, code, message);
 }

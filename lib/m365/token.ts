@@ -143,12 +143,10 @@ function firstLine(text: string | undefined): string {
   return (text ?? "").split(/\r?\n/)[0]?.trim() ?? "";
 }
 
-/** The application permissions (`roles`) of an access token, read without verifying it: Graph verifies it. */
-export function tokenRoles(token: string): string[] {
-  return tokenGrant(token).roles;
-}
-
-/** The tenant (`tid`) and application permissions (`roles`) of an access token, read without verifying it. */
+/**
+ * The tenant (`tid`) and application permissions (`roles`) of an access token, read without verifying
+ * it: Graph verifies it.
+ */
 export function tokenGrant(token: string): { tenantId: string | undefined; roles: string[] } {
   try {
     const { tid, roles } = decodeJwt(token);
