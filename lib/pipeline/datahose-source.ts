@@ -201,9 +201,10 @@ export async function openCapture(
           source,
         );
       }
-      // Suppressions read before their messages are noted once the messages are recorded.
+      // Suppressions read before their messages are noted once the messages are recorded: by this batch
+      // here, by a run at the end of its collect (runImport).
       const suppressed =
-        (await recordSuppressions(connectorId, events)) + (await applyPendingSuppressions(connectorId));
+        (await recordSuppressions(connectorId, events)) + (added > 0 ? await applyPendingSuppressions(connectorId) : 0);
       return {
         events: events.length,
         messages: sent.size,

@@ -9,7 +9,7 @@ import {
 } from "@/lib/content-export";
 import { z } from "zod";
 import { createStagingStore, type StagingStore } from "@/lib/staging";
-import { createSymphonyClient, type SymphonyClient, type SymphonyClientOptions } from "@/lib/symphony";
+import { createSymphonyClient, type SymphonyClient } from "@/lib/symphony";
 import type { Connector } from "@/lib/generated/prisma/client";
 import type { PipelineEnvironment } from "./environment";
 import { cachedLoad } from "@/lib/async";
@@ -53,7 +53,7 @@ export function consentedTenant(connector: Connector): string {
 
 export function symphonyClientFor(
   connector: Connector,
-  options: Pick<SymphonyClientOptions, "maxResponseBytes"> = {},
+  options: PipelineEnvironment["symphonyClient"] = {},
 ): SymphonyClient {
   const { podUrl, agentUrl, keyManagerUrl, botUsername, privateKeyEncrypted } = connector;
   // The key manager URL is optional: without it the client uses simplified key delivery, or fails saying why it cannot.

@@ -3,7 +3,8 @@ import { config } from "@/lib/config";
 import { db } from "@/lib/db";
 import type { Connector } from "@/lib/generated/prisma/client";
 import type { StagingStore } from "@/lib/staging";
-import type { StreamType, SymphonyClientOptions } from "@/lib/symphony";
+import type { StreamType } from "@/lib/symphony";
+import type { PipelineEnvironment } from "./environment";
 import { conversationsSource } from "./conversations-source";
 import { runCoverage } from "./coverage";
 import { contentExportSource } from "./export-source";
@@ -13,7 +14,7 @@ import type { ArchiveSource } from "./source";
 /** The connector's source, ready to read from its checkpoints. */
 export async function sourceFor(
   connector: Connector,
-  run: { runId: string; staging: StagingStore; symphonyClient?: Pick<SymphonyClientOptions, "maxResponseBytes"> },
+  run: { runId: string; staging: StagingStore; symphonyClient?: PipelineEnvironment["symphonyClient"] },
 ): Promise<ArchiveSource> {
   if (connector.sourceKind === "CONTENT_EXPORT") {
     return contentExportSource({
