@@ -368,8 +368,11 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
       await other.close();
     }
 
-    const shortLived = await startTestSandbox({ tokenLifetimeSeconds: 1 });
+    // exp has whole seconds: a token asked for late in a second could expire before its first use, so it
+    // lives 2 s and is asked for at the start of a second.
+    const shortLived = await startTestSandbox({ tokenLifetimeSeconds: 2 });
     try {
+      await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000)));
       const response = await fetch(`${shortLived.authority}/oauth2/v2.0/token`, {
         method: "POST",
         body: new URLSearchParams({
@@ -383,11 +386,11 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Graph mail with the real Graph cli
         access_token: string;
         expires_in: number;
       };
-      expect(expiresIn).toBe(1);
+      expect(expiresIn).toBe(2);
       // Accepted while valid (and its signature remembered), refused once its lifetime is over.
       const client = graphClient(shortLived, () => Promise.resolve(token));
       await expect(client.api(`/users/${alice}`).get()).resolves.toMatchObject({ mail: alice });
-      await new Promise((resolve) => setTimeout(resolve, 2100));
+      await new Promise((resolve) => setTimeout(resolve, 3100));
       const expired = await graphFailure(
         graphClient(shortLived, () => Promise.resolve(token))
           .api(`/users/${alice}`)
