@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { runImport } from "./run";
+import { purgeStagedItems } from "./retention";
 import { reopenFailedItems, retryFailedItems } from "@/lib/connectors";
 import { canRun, exactlyOnceProblems, startHarness, type Harness } from "@/lib/testing";
 
@@ -78,5 +79,41 @@ describe.skipIf(!canRun)("a run meeting mailboxes Microsoft 365 refuses", () => 
       ok: false,
       message: expect.stringMatching(/^No item failed while being imported/) as unknown,
     });
+  });
+
+  it("fails a retried item at once, saying why, when its staged copy was removed meanwhile", async () => {
+    const room = h.symphony.org.streams.find(
+      (s) =>
+        s.botIsMember && h.symphony.currentMembers(s.id).some((m) => m.person.m365Address === m.person.symphonyEmail),
+    )!;
+    const person = h.symphony
+      .currentMembers(room.id)
+      .map((m) => m.person)
+      .find((p) => p.m365Address && p.m365Address === p.symphonyEmail && p.id !== h.symphony.org.bot.id)!;
+    h.m365.setMailbox(person.m365Address!, { appAccessBlocked: true });
+    const added = h.symphony.addMessage({ streamId: room.id, senderId: person.id, text: "kept past retention" });
+    expect(
+      (await runImport(await h.newRun(), { workerId: "refusals-worker", environment: h.environment })).status,
+    ).toBe("PARTIAL");
+    const item = await db.importItem.findFirstOrThrow({
+      where: {
+        connectorId: h.connector.id,
+        mailbox: person.m365Address!.toLowerCase(),
+        sourceMessage: { messageId: added.messageId },
+      },
+    });
+    expect(item.status).toBe("FAILED");
+    const held = h.m365.items(person.m365Address!)?.length ?? 0;
+
+    // Retention removes staged copies no pending item waits for, a failed one's included.
+    expect(await purgeStagedItems(h.environment, 0)).toBeGreaterThan(0);
+    h.m365.setMailbox(person.m365Address!, { appAccessBlocked: false });
+    expect(await reopenFailedItems(h.connector.id, "admin@bank.example")).toBe(1);
+    const again = await runImport(await h.newRun(), { workerId: "refusals-worker", environment: h.environment });
+    expect(again).toMatchObject({ status: "PARTIAL", counts: { failed: 1 } });
+    const after = await db.importItem.findUniqueOrThrow({ where: { id: item.id } });
+    expect(after).toMatchObject({ status: "FAILED", failures: 1 });
+    expect(after.reason).toMatch(/staged copy of the message .* no longer exists.*STAGING_RETENTION_DAYS/);
+    expect(h.m365.items(person.m365Address!)).toHaveLength(held);
   });
 });
