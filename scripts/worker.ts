@@ -45,9 +45,14 @@ const env = parsed.data;
 // pg-boss 10 does not wait for the "job completed/failed" write after a handler ends, so a database
 // restart at that moment rejects with nobody listening, which would end the process. The job then
 // simply expires and is retried, so such a rejection is logged; any other one still ends the process.
+// Its network codes do not tell PostgreSQL from another service (Symphony, storage), so the line names
+// the address the connection went to when the error carries one.
 process.on("unhandledRejection", (reason) => {
   if (isDatabaseUnavailable(reason)) {
-    logger.warn({ err: errorMessage(reason) }, "database unavailable; the job is retried when it is back");
+    logger.warn(
+      { err: errorMessage(reason), at: connectionTarget(reason) },
+      "connection lost with nobody waiting for it (database or service unavailable); the job is retried when it is back",
+    );
     return;
   }
   logger.fatal({ err: reason instanceof Error ? reason.stack : String(reason) }, "unhandled rejection");
@@ -84,4 +89,13 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
         () => process.exit(1),
       );
   });
+}
+
+/** The address an error's connection went to (`host:port` or a socket path), when an error in its chain says. */
+function connectionTarget(error: unknown): string | undefined {
+  for (let cause = error; cause && typeof cause === "object"; cause = (cause as { cause?: unknown }).cause) {
+    const { address, port } = cause as { address?: unknown; port?: unknown };
+    if (typeof address === "string") return typeof port === "number" ? `${address}:${port}` : address;
+  }
+  return undefined;
 }

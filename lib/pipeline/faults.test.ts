@@ -113,7 +113,7 @@ describe.skipIf(!canRun)("runs through faults and restarts", () => {
     const run = await waitForRunEnd(runId, 120_000);
     expect(w.child.exitCode, `the worker died:\n${w.output()}`).toBeNull();
     // A job ended while PostgreSQL was down, and the worker outlived pg-boss failing to record it.
-    expect(w.output()).toContain("database unavailable; the job is retried");
+    expect(w.output()).toContain("(database or service unavailable); the job is retried when it is back");
     await w.kill("SIGTERM");
 
     const ledger = await db.importItem.groupBy({ by: ["status"], where: { connectorId }, _count: true });
