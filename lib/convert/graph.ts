@@ -18,10 +18,11 @@ export interface GraphInternetMessageHeader {
 /** Body of Graph `POST /users/{id}/mailFolders/{folderId}/messages` (attachments are added afterwards). */
 export interface GraphMessage {
   subject: string;
-  body: { contentType: "html"; content: string };
+  body: { contentType: "html" | "text"; content: string };
   from: GraphRecipient;
   sender: GraphRecipient;
   toRecipients: GraphRecipient[];
+  ccRecipients?: GraphRecipient[];
   internetMessageId: string;
   isRead: true;
   singleValueExtendedProperties: GraphExtendedProperty[];
@@ -100,10 +101,15 @@ export function toGraphMessage(email: EmailModel): GraphMessage {
   const headers = graphHeaders(email.headers);
   return {
     subject: email.subject,
-    body: { contentType: "html", content: email.html },
+    // An email with a text part alone (a Content Export EML may be one) keeps its text as it is.
+    body:
+      email.html === "" && email.text !== ""
+        ? { contentType: "text", content: email.text }
+        : { contentType: "html", content: email.html },
     from: recipient(email.from),
     sender: recipient(email.from),
     toRecipients: email.to.map(recipient),
+    ...(email.cc?.length ? { ccRecipients: email.cc.map(recipient) } : {}),
     internetMessageId: email.messageId,
     isRead: true,
     singleValueExtendedProperties: [

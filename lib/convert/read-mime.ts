@@ -145,11 +145,13 @@ async function readParts(source: Readable, keep: boolean): Promise<{ email: Emai
     }
   }
   const references = headers.get("references");
+  const cc = addresses(headers.get("cc"));
   const timestamp = headerString(headers, TIMESTAMP_HEADER.toLowerCase());
   const date = timestamp ? new Date(timestamp) : headers.get("date");
   const email: EmailModel = {
     from: addresses(headers.get("from"))[0] ?? { name: "", address: "" },
     to: addresses(headers.get("to")),
+    ...(cc.length > 0 && { cc }),
     subject: headerString(headers, "subject") ?? "",
     date: date instanceof Date && !Number.isNaN(date.getTime()) ? date : new Date(NaN),
     html: text?.html ?? "",

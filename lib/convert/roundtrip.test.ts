@@ -347,3 +347,37 @@ describe("what Symphony sent is what the mailbox shows", () => {
     expect(mime.toString("latin1")).not.toMatch(/^Bcc:/im);
   });
 });
+
+describe("an email the source gave as MIME (Content Export EML)", () => {
+  const eml = (contentType: string, body: string) =>
+    Buffer.from(
+      [
+        "From: Alice <alice@bank.example>",
+        "To: Bob <bob@bank.example>",
+        "Cc: Carol <carol@bank.example>, dave@bank.example",
+        "Subject: FX desk",
+        "Date: Tue, 01 Dec 2026 09:30:00 +0000",
+        "Message-ID: <conv-1@content-export.symphony.invalid>",
+        "MIME-Version: 1.0",
+        `Content-Type: ${contentType}; charset=utf-8`,
+        "",
+        body,
+      ].join("\r\n"),
+    );
+
+  it("keeps a text-only body as text, character for character, and its Cc recipients", async () => {
+    const text = "[2026-12-01T09:30:00.000Z] Alice <alice@bank.example>: 5M EURUSD <1.0832 & rising\n  second line";
+    const { email } = await readStagedMimeWhole(eml("text/plain", text));
+    const graph = toGraphMessage(email);
+    expect(graph.body).toEqual({ contentType: "text", content: text });
+    expect(graph.ccRecipients?.map((r) => r.emailAddress)).toEqual([
+      { name: "Carol", address: "carol@bank.example" },
+      { name: "", address: "dave@bank.example" },
+    ]);
+  });
+
+  it("keeps an HTML body as HTML", async () => {
+    const { email } = await readStagedMimeWhole(eml("text/html", "<p>Hello <b>Bob</b></p>"));
+    expect(toGraphMessage(email).body).toEqual({ contentType: "html", content: "<p>Hello <b>Bob</b></p>" });
+  });
+});

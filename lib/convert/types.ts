@@ -58,6 +58,8 @@ export interface EmailAddress {
 export interface EmailModel {
   from: EmailAddress;
   to: EmailAddress[];
+  /** Cc of an email the source gave as MIME (Content Export EML); chat messages have none. */
+  cc?: EmailAddress[];
   subject: string;
   date: Date;
   html: string;

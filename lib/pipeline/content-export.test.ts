@@ -7,7 +7,7 @@ import { db } from "@/lib/db";
 import { runImport } from "./run";
 import { syncExportFiles } from "./export-files";
 import { exportDeliveryFor } from "./services";
-import { canRun, exactlyOnceProblems, startHarness, type Harness } from "@/lib/testing";
+import { canRun, exactlyOnceProblems, graphGet, startHarness, type Harness } from "@/lib/testing";
 
 if (!canRun) console.warn("lib/pipeline content export tests skipped: needs vitest's globalSetup");
 
@@ -302,6 +302,20 @@ describe.skipIf(!canRun)("Content Export over SFTP (EML)", () => {
       expect(file.verifiedBy).toContain("md5");
     }
     expect(exports(h).sftpStats).toMatchObject({ removes: 0, renames: 0, writes: 0 });
+    // Each EML's transcript is its text part alone: every item shows it as text, line for line.
+    let bodies = 0;
+    for (const user of h.m365.mailboxes()) {
+      for (const item of h.m365.items(user.mail) ?? []) {
+        const path = `/users/${encodeURIComponent(user.mail)}/messages/${encodeURIComponent(item.id)}?$select=body`;
+        const response = await graphGet(h, path);
+        expect(response.status, path).toBe(200);
+        const { body } = (await response.json()) as { body: { contentType: string; content: string } };
+        expect(body.contentType, item.subject).toBe("text");
+        expect(body.content, item.subject).toMatch(/^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] .+ <[^>]+@[^>]+>( \(edited\))?: /);
+        bodies++;
+      }
+    }
+    expect(bodies).toBeGreaterThan(0);
     const second = await run(h);
     expect(second.messagesCollected).toBe(0);
   });

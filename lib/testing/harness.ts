@@ -7,6 +7,7 @@ import { openRun } from "@/lib/jobs";
 import { botKeyContext, encryptSecret, pgpKeyContext, sftpCredentialContext } from "@/lib/secrets";
 import { startM365Sandbox, type M365Sandbox } from "@/sandbox/m365";
 import { startSymphonySandbox, type SymphonySandbox, type V4Message } from "@/sandbox/symphony";
+import { createTokenProvider, parseM365Settings } from "@/lib/m365";
 import type { PipelineEnvironment } from "@/lib/pipeline";
 import { itemKey, spoolFromConfig } from "@/lib/pipeline";
 
@@ -74,6 +75,13 @@ export async function deliveryReport(h: Harness): Promise<DeliveryReport> {
     duplicated: [...counts].filter(([, n]) => n > 1).map(([pair, n]) => `${pair} x${n}`),
     unexpected: [...counts.keys()].filter((pair) => !expected.has(pair)),
   };
+}
+
+/** GET on the Microsoft 365 sandbox's Graph as the harness's app registration (a path from /users on). */
+export async function graphGet(h: Harness, path: string): Promise<Response> {
+  const settings = parseM365Settings({ ...h.environment.m365, tenantId: h.m365.tenantId });
+  const token = await createTokenProvider(settings).getAccessToken();
+  return fetch(`${h.m365.graphBaseUrl}${path}`, { headers: { Authorization: `Bearer ${token}` } });
 }
 
 export type HarnessOrg = {
