@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildEmail, messageIdFor } from "./email";
 import { MAX_GRAPH_HEADERS, toGraphMessage } from "./graph";
+import { visibleName } from "./names";
 import type { ChatMessage, Person } from "./types";
 
 const alice: Person = { userId: "1001", email: "alice@example.com", displayName: "Alice Smith" };
@@ -57,8 +58,21 @@ describe("buildEmail", () => {
         participants: [alice, bob, carol],
       }),
     );
-    expect(email.subject).toBe("Symphony room: Rates Bcc: evil@example.com");
+    // A line break is shown as an escape, as in display names: the header stays one line.
+    expect(email.subject).toBe("Symphony room: Rates\\u000D\\u000ABcc: evil@example.com");
+    expect(email.subject).not.toMatch(/[\r\n]/);
     expect(email.to.map((a) => a.name)).toEqual(["Bob Jones", "Carol White"]);
+  });
+
+  it("ROOM: the subject says the room name as sent, spaces kept and control characters escaped", () => {
+    const room = (conversationName: string) =>
+      buildEmail(message({ streamType: "ROOM", conversationName, participants: [alice, bob] })).subject;
+    expect(room("Desk\u00a0A  FX\u0001")).toBe("Symphony room: Desk\u00a0A  FX\\u0001");
+    expect(room(" \tRates\u0085\u2028desk\u202E ")).toBe("Symphony room: Rates\\u0085\\u2028desk\\u202E");
+    // The same escapes as a display name gets.
+    const name = "Desk\u00a0A  FX\u0001\r\n";
+    expect(room(name)).toBe(`Symphony room: ${visibleName(name.trim())}`);
+    expect(buildEmail(message({ sender: { ...alice, displayName: name } })).from.name).toBe(visibleName(name.trim()));
   });
 
   it("POST: subject names the author; with nobody else the sender is the recipient", () => {

@@ -79,14 +79,6 @@ function symphonyIdentity(person: Person): string {
   return address ? `${userIdToken(person.userId)} <${address}>` : userIdToken(person.userId);
 }
 
-/** Control characters and line breaks (NEL, U+2028/2029 included) become single spaces. */
-function oneLine(text: string): string {
-  return text
-    .replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]+/g, " ")
-    .replace(/\s+/g, " ")
-    .trim();
-}
-
 function namesOf(people: Person[]): string {
   const names = people.map(nameOf).sort();
   const shown = names.slice(0, MAX_NAMES_IN_SUBJECT).join(", ");
@@ -104,7 +96,9 @@ function isEdit(message: ChatMessage): boolean {
 }
 
 function conversationLabel(message: ChatMessage, everyone: Person[]): string {
-  const name = message.conversationName ? oneLine(message.conversationName) : "";
+  // The room name as sent, like a display name: trimmed, its spaces (NBSP, runs) kept, and control
+  // characters and line breaks written as visible \uXXXX escapes (see ./names), never as spaces.
+  const name = visibleText(message.conversationName?.trim() ?? "");
   switch (message.streamType) {
     case "ROOM":
       return `Symphony room: ${name || namesOf(everyone)}`;
@@ -117,9 +111,13 @@ function conversationLabel(message: ChatMessage, everyone: Person[]): string {
   }
 }
 
+/**
+ * One header line: every part is already visible text (names and room name escaped by ./names), and
+ * visibleText again guarantees that no CR, LF or other control character reaches the header.
+ */
 function subjectOf(message: ChatMessage, everyone: Person[]): string {
   const prefix = isEdit(message) ? "Edited: " : message.parentMessageId ? "Re: " : "";
-  return truncate(visibleText(oneLine(prefix + conversationLabel(message, everyone))), MAX_SUBJECT_LENGTH);
+  return truncate(visibleText(prefix + conversationLabel(message, everyone)), MAX_SUBJECT_LENGTH);
 }
 
 /**
@@ -150,7 +148,11 @@ function attachmentOf(ref: AttachmentRef): AttachmentRef {
  * Symphony time.
  */
 export function buildEmail(input: ChatMessage, options: BuildEmailOptions = {}): EmailModel {
-  const message = chatMessageSchema.parse(input);
+  const parsed = chatMessageSchema.safeParse(input);
+  if (!parsed.success)
+    // One line an admin reads in the status log, e.g. "messageId: must be 1-256 printable ASCII characters".
+    throw new Error(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; "));
+  const message = parsed.data;
   const domain = options.domain ?? DEFAULT_DOMAIN;
   const everyone = uniquePeople([message.sender, ...message.participants]);
   const from = addressOf(message.sender, domain);

@@ -89,6 +89,11 @@ describe("rendering limits", () => {
       reason: /its data is 1\.0 MB/,
     },
     "too many elements": { presentationML: "<b></b>".repeat(120_000), reason: /more than 100,000 elements/ },
+    "too many Symphony Elements": { presentationML: "<chime/>".repeat(120_000), reason: /more than 100,000 elements/ },
+    "a text area line by line": {
+      presentationML: `<textarea>${"x\n".repeat(400_000)}</textarea>`,
+      reason: /more than 100,000 elements/,
+    },
     "an HTML rendering over 1 MB": { presentationML: "&".repeat(250_000), reason: /HTML rendering is larger/ },
     "nesting that multiplies the text": {
       presentationML: `${"<blockquote>".repeat(90)}<pre>${"q\n".repeat(200_000)}</pre>`,

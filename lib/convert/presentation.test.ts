@@ -124,6 +124,80 @@ describe("renderPresentationML", () => {
     expect(text).toBe("See the note <https://example.com/x> or bob@example.com");
   });
 
+  it("writes a Symphony Elements form as inert text: labels, placeholders, values and options", () => {
+    const { html, text } = renderPresentationML(
+      '<form id="f"><text-field name="q" placeholder="Quantity">5M</text-field>' +
+        '<button name="b" type="action">Accept 5M EURUSD @1.0832</button>' +
+        '<select name="s"><option value="buy">Buy</option><option value="sell" selected="true">Sell</option></select>' +
+        '<textarea name="t">terms…</textarea><checkbox name="c" value="v">I agree</checkbox>' +
+        '<radio name="r" value="x">Option X</radio></form>',
+      undefined,
+      [],
+    );
+    expect(text).toBe(
+      '[text field, placeholder "Quantity": 5M] [button: Accept 5M EURUSD @1.0832] [dropdown: Buy | Sell (selected)] ' +
+        "[text area: terms…] [checkbox] I agree [radio button] Option X",
+    );
+    expect(classed(html, "symphony-element")).toEqual([
+      '[text field, placeholder "Quantity": 5M]',
+      "[button: Accept 5M EURUSD @1.0832]",
+      "[dropdown: Buy | Sell (selected)]",
+      "[text area: terms…]",
+      "[checkbox]",
+      "[radio button]",
+    ]);
+    const names = DomUtils.findAll(() => true, parseDocument(html).children).map((e) => e.name);
+    expect(new Set(names)).toEqual(new Set(["div", "span"]));
+    expect(html).not.toMatch(/name=|value=|action|type=/);
+  });
+
+  it("writes the PresentationML the agent delivers for Elements, chime included", () => {
+    // As finos/messageml-utils renders MessageML Elements into PresentationML.
+    const { html, text } = renderPresentationML(
+      wrap(
+        '<form id="deal"><div class="textfield-group" data-generated="true"><label for="textfield-1">Amount</label>' +
+          '<span class="info-hint" data-target-id="textfield-1" data-title="In EUR"></span>' +
+          '<input type="text" name="q" placeholder="Quantity" value="5M" id="textfield-1"/></div>' +
+          '<div class="dropdown-group" data-generated="true"><label for="dropdown-2">Side</label>' +
+          '<select data-placeholder="Pick one" name="s" id="dropdown-2"><option value="b">Buy</option>' +
+          '<option selected="true" value="s">Sell</option></select></div>' +
+          '<div class="checkbox-group"><input type="checkbox" name="c" checked="true" value="v" id="c1"/>' +
+          '<label for="c1">I agree</label></div>' +
+          '<div class="radio-group"><input type="radio" name="r" value="x" id="r1"/><label for="r1">Option X</label></div>' +
+          '<textarea name="t" placeholder="Terms" required="true">line 1\nline 2</textarea>' +
+          '<div class="person-selector" data-name="p" data-placeholder="Who"></div>' +
+          '<input type="date" name="d" value="2020-09-15" placeholder="When"></input>' +
+          '<button type="reset" name="r">Clear</button><button type="action" class="primary" name="go">Send</button>' +
+          "</form>",
+      ),
+      undefined,
+      [],
+    );
+    expect(text).toBe(
+      [
+        'Amount [hint: In EUR] [text field, placeholder "Quantity": 5M]',
+        'Side [dropdown, placeholder "Pick one": Buy | Sell (selected)]',
+        "[checkbox, checked] I agree",
+        "[radio button] Option X",
+        '[text area, placeholder "Terms": line 1',
+        'line 2] [person selector, placeholder "Who"] [date picker, placeholder "When": 2020-09-15] [reset button: Clear] [button: Send]',
+      ].join("\n"),
+    );
+    expect(html).toContain(
+      '<span class="symphony-element">[text area, placeholder &quot;Terms&quot;: line 1<br>line 2]</span>',
+    );
+    expect(html).not.toMatch(/<(form|input|select|option|textarea|button|label)\b|name=|value=|data-/);
+
+    for (const chime of [
+      wrap('<audio src="https://asset.symphony.com/symphony/audio/chime.mp3" autoplay="true"/>'),
+      "<messageML><chime/></messageML>",
+    ]) {
+      const rendered = renderPresentationML(chime, undefined, []);
+      expect(rendered.text).toBe("[chime]");
+      expect(rendered.html).not.toMatch(/<audio|autoplay|src=/);
+    }
+  });
+
   it("renders an empty message as empty text", () => {
     expect(renderPresentationML(wrap(""), undefined, []).text).toBe("");
     expect(renderPresentationML("", undefined, []).text).toBe("");

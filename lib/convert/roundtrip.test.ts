@@ -124,14 +124,12 @@ function shortened(value: string, max: number): string {
   return `${value.slice(0, end)}…`;
 }
 const shownName = (person: Person) => shortened(shown(person.displayName.trim() || person.email || person.userId), 256);
-const oneLine = (value: string) =>
-  value
-    .replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]+/g, " ")
-    .replace(/\s+/g, " ")
-    .trim();
-/** Subject of a room message; a room whose name is blank is named by its members instead (not checked here). */
+/**
+ * Subject of a room message: the room name as sent, trimmed like a display name, escaped and never
+ * collapsed. A room whose name is blank is named by its members instead (not checked here).
+ */
 const shownSubject = (roomName: string) =>
-  oneLine(roomName) ? shortened(shown(`Symphony room: ${oneLine(roomName)}`), 255) : undefined;
+  roomName.trim() ? shortened(shown(`Symphony room: ${roomName.trim()}`), 255) : undefined;
 const shownFileName = (name: string) => shown(name, true).trim() || "attachment";
 
 const ADDRESS = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]{1,64}@[A-Za-z0-9.-]{1,253}$/;

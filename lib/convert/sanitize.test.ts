@@ -69,6 +69,18 @@ const HOSTILE: Record<string, string> = {
   "object and embed": '<object data="javascript:alert(1)"></object><embed src="https://evil.example/x.swf">',
   "form with formaction":
     '<form action="javascript:alert(1)"><button formaction="javascript:alert(2)">go</button><input onfocus=alert(3) autofocus></form>',
+  "elements form with handlers":
+    '<form id="f" action="javascript:alert(1)" onsubmit="alert(2)"><text-field name="q" onfocus="alert(3)" autofocus placeholder="&quot;><script>alert(4)</script>">5M</text-field>' +
+    '<button type="action" name="b" onclick="alert(5)" formaction="javascript:alert(6)"><img src=x onerror=alert(7)>Go</button>' +
+    '<select name="s" onchange="alert(8)"><option value="x" onclick="alert(9)"><script>alert(10)</script>Buy</option></select>' +
+    '<textarea name="t" onfocus="alert(11)"><script>alert(12)</script></textarea>' +
+    '<input type="checkbox" onclick="alert(13)"><input type="image" src="javascript:alert(14)"></form>',
+  "controls nested in controls":
+    "<button><b><button onclick=alert(1)><select><option><svg onload=alert(2)>x</option></select></button></b></button>".repeat(
+      50,
+    ),
+  "hostile chime":
+    '<audio src="javascript:alert(1)" autoplay onplay="alert(2)"><source src="javascript:alert(3)">fallback<script>alert(4)</script></audio><chime onclick="alert(5)"/>',
   "meta refresh and base":
     '<meta http-equiv="refresh" content="0;url=javascript:alert(1)"><base href="javascript:alert(1)//">',
   "entity-encoded markup stays text": "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;",
@@ -134,6 +146,16 @@ describe("PresentationML sanitizer, hostile input", () => {
     const links = DomUtils.findAll((e) => e.name === "a", parseDocument(html).children);
     expect(links.map((a) => a.attribs.href)).toEqual(["https://example.com/a?b=1&c=2", "mailto:bob@example.com"]);
     expect(links.every((a) => a.attribs.rel === "noopener noreferrer")).toBe(true);
+  });
+
+  it("keeps the text of hostile Elements as text, and no control", () => {
+    const { html, text } = renderPresentationML(HOSTILE["elements form with handlers"]!, undefined, []);
+    expect(text).toBe(
+      '[text field, placeholder ""><script>alert(4)</script>": 5M] [button: Go] [dropdown: Buy] ' +
+        "[text area: <script>alert(12)</script>] [checkbox] [input field]",
+    );
+    expect(html).toContain("&lt;script&gt;alert(12)&lt;/script&gt;");
+    expect(renderPresentationML(HOSTILE["hostile chime"]!, undefined, []).text).toBe("[audio] [chime]");
   });
 
   it("turns hostile display names into text", () => {
