@@ -12,7 +12,7 @@ import { peek, type StagingStore } from "@/lib/staging";
 import { createBundler, type BundledAt, type Bundler } from "./bundle";
 import { readAttachments } from "./attachment-contents";
 import { stagedModel } from "./staged-item";
-import { recordedMessageIds, recordPage, type CollectedMessage } from "./ledger";
+import { recordedMessageIds, recordPage, storable, storableKey, type CollectedMessage } from "./ledger";
 import { forEachLimit, mapLimit } from "@/lib/async";
 import type { RecipientResolver } from "./recipients";
 import { errorMessage } from "@/lib/errors";
@@ -135,8 +135,9 @@ async function collectBatch(ctx: Collecting, batch: SourceBatch): Promise<void> 
     );
 }
 
+/** The message's key as the ledger keeps it (storableKey): the same for every read of the message. */
 function keyOf(message: IncomingMessage): string {
-  return message.kind === "chat" ? message.chat.messageId : message.key;
+  return storableKey(message.kind === "chat" ? message.chat.messageId : message.key);
 }
 
 async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise<StagedMessage> {
@@ -144,7 +145,7 @@ async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise
   const sender = message.kind === "chat" ? message.chat.sender : message.sender;
   const recorded = {
     messageId: keyOf(message),
-    streamId: message.kind === "chat" ? message.chat.streamId : message.streamId,
+    streamId: storableKey(message.kind === "chat" ? message.chat.streamId : message.streamId),
     streamType: message.kind === "chat" ? message.chat.streamType : message.streamType,
     sentAt: message.kind === "chat" ? message.chat.timestamp : message.sentAt,
     senderUserId: storable(sender.userId),
@@ -156,12 +157,12 @@ async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise
       ),
     ],
     attachmentNames: message.kind === "chat" ? message.chat.attachments.map((ref) => storable(ref.name)) : [],
-    attachedTo: message.kind === "chat" && message.attachedTo ? storable(message.attachedTo) : null,
+    attachedTo: message.kind === "chat" && message.attachedTo ? storableKey(message.attachedTo) : null,
     note: null,
   };
   const recipients = (await ctx.recipientsOf(message.participants)).map((r) => ({
     ...r,
-    mailbox: storable(r.mailbox),
+    mailbox: storableKey(r.mailbox),
     reason: r.reason === null ? null : storable(r.reason),
   }));
   const pendingAs = (status: "SKIPPED" | "FAILED" | "PENDING", reason: string) =>
@@ -229,14 +230,6 @@ async function stageMime(
   }
   const model = await stagedModel(head, written);
   return { bundled: ctx.bundler.add({ mime: head, model }), sizeBytes: head.length, modelBytes: model?.length ?? null };
-}
-
-/**
- * PostgreSQL text cannot hold NUL, which Symphony names and addresses may contain: one such name
- * would fail the transaction of its whole page, again on every retry. It is stored visibly, as \u0000.
- */
-function storable(text: string): string {
-  return text.includes("\u0000") ? text.replaceAll("\u0000", "\\u0000") : text;
 }
 
 async function stageConverted(ctx: Collecting, message: Extract<IncomingMessage, { kind: "chat" }>) {

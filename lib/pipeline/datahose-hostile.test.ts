@@ -1,6 +1,7 @@
 // Datahose events the connector does not expect: an event with a field of another type keeps its
 // message, which is imported; a message that does not fit, or comes without an id, fails alone with
 // its reason in each member's ledger row. Nothing is acknowledged without a trace.
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { canRun, startHarness, type Harness } from "@/lib/testing";
@@ -108,6 +109,76 @@ describe.skipIf(!canRun)("Datahose events that do not fit", () => {
       expect(item.status).toBe("FAILED");
       expect(item.reason).toMatch(/^Symphony sent a message the connector cannot read \(attachments\.0\.id: /);
     }
+  });
+
+  it("records messages whose id holds NUL or passes an index entry's size, failing only them, and skips a sender no mailbox can have", async () => {
+    const room = h.symphony.org.streams.find(
+      (stream) => stream.type === "ROOM" && stream.isActive && h.symphony.history(stream.id).length > 0,
+    )!;
+    const sample = h.symphony.history(room.id).at(-1)!;
+    const capture = await openCapture(h.connector.id, { environment: h.environment });
+    const run = await db.importRun.create({
+      data: { connectorId: h.connector.id, trigger: "CONTINUOUS", status: "RUNNING", startedAt: new Date() },
+    });
+    let { ackId } = await capture.read("");
+    const nulId = "key-with-\u0000-nul";
+    const longId = randomBytes(3000).toString("base64"); // 4,000 characters nothing compresses
+    const stranger = { userId: 990_001, email: "\ud800stranger@bank.example", displayName: "Stranger" };
+    const publish = (id: string, messageId: string, user = sample.user) =>
+      h.symphony.publishRawDatahoseEvent({
+        id,
+        type: "MESSAGESENT",
+        payload: {
+          messageSent: {
+            message: {
+              ...sample,
+              messageId,
+              timestamp: Date.now(),
+              user,
+              message: `<div data-format="PresentationML" data-version="2.0">${id}</div>`,
+            },
+          },
+        },
+      });
+    const publishAll = () => {
+      publish("event-nul", nulId);
+      publish("event-long", longId);
+      publish("event-stranger", "from-a-stranger", stranger as typeof sample.user);
+    };
+    publishAll();
+    const read = await capture.read(ackId ?? "");
+    expect(await capture.record(read.events, run.id)).toMatchObject({ events: 3, messages: 3, added: 3 });
+    ackId = read.ackId;
+    // Delivered again: each is found by its stored key, none recorded twice.
+    publishAll();
+    const again = await capture.read(ackId ?? "");
+    expect(await capture.record(again.events, run.id)).toMatchObject({ messages: 3, added: 0 });
+    await drainRun(run.id, { workerId: "datahose-hostile-test", environment: h.environment });
+
+    const rows = await db.sourceMessage.findMany({
+      where: { connectorId: h.connector.id, runId: run.id },
+      include: { items: { select: { mailbox: true, status: true, reason: true } } },
+    });
+    const byId = new Map(rows.map((row) => [row.messageId, row]));
+    const long = rows.find((row) => row.messageId.startsWith(longId.slice(0, 200)))!;
+    expect(long.messageId).toMatch(/^.{200}… \(sha256 [0-9a-f]{64}\)$/);
+    // Recorded (before, such a key failed its whole batch on every delivery), each fails alone: no
+    // Message-ID can carry it.
+    for (const row of [byId.get("key-with-\\u0000-nul")!, long]) {
+      expect(row.items.length).toBeGreaterThan(1);
+      for (const item of row.items)
+        expect(item).toMatchObject({
+          status: "FAILED",
+          reason: "the message could not be converted: messageId: must be 1-256 printable ASCII characters",
+        });
+    }
+    const fromStranger = byId.get("from-a-stranger")!;
+    expect(fromStranger.items).toContainEqual({
+      mailbox: "\ufffdstranger@bank.example",
+      status: "SKIPPED",
+      reason: "its Symphony email is not an address a Microsoft 365 mailbox can have",
+    });
+    expect(fromStranger.items.filter((item) => item.status === "IMPORTED").length).toBeGreaterThan(0);
   });
 
   it("leaves a message it cannot read to the daily export when one runs beside it, so that the export's copy is imported", async () => {

@@ -1,6 +1,7 @@
 // Every database write of a run: the per-page collect transaction, claims, outcomes and counts.
 // Times are the database's clock in UTC (columns are TIMESTAMP(3) holding UTC, as Prisma writes them),
 // so workers on machines with skewed clocks agree on claim expiry.
+import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { db } from "@/lib/db";
 import { Prisma } from "@/lib/generated/prisma/client";
@@ -54,6 +55,30 @@ export async function recordedMessageIds(connectorId: string, messageIds: string
 
 const SURROGATE = /[\ud800-\udfff]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * PostgreSQL text cannot hold NUL, which Symphony names and addresses may contain: one such name
+ * would fail the transaction of its whole page, again on every retry. It is stored visibly, as \u0000.
+ */
+export function storable(text: string): string {
+  return text.includes("\u0000") ? text.replaceAll("\u0000", "\\u0000") : text;
+}
+
+/** UTF-8 bytes of a key kept as it is; an index entry holds at most 2,704 (PostgreSQL's btree limit). */
+const MAX_KEY_BYTES = 1000;
+
+/**
+ * A message key, stream id or mailbox as the ledger keeps and looks it up: NUL as \u0000, a lone
+ * surrogate as U+FFFD (what PostgreSQL would make of it), and one over MAX_KEY_BYTES as its first
+ * 200 characters and its SHA-256: such a key in the unique index would fail its whole page, on every
+ * retry. The same text always gives the same key, so a message read again is found again.
+ */
+export function storableKey(text: string): string {
+  const kept = storable(SURROGATE.test(text) ? text.replace(LONE_SURROGATE, "\ufffd") : text);
+  if (kept.length * 3 <= MAX_KEY_BYTES || Buffer.byteLength(kept) <= MAX_KEY_BYTES) return kept;
+  const start = kept.slice(0, 200).replace(/[\ud800-\udbff]$/, "");
+  return `${start}… (sha256 ${createHash("sha256").update(kept).digest("hex")})`;
+}
 
 /**
  * Rows as JSON for jsonb_to_recordset. jsonb refuses a lone surrogate (a text parameter would have
@@ -117,7 +142,7 @@ export async function recordPage(page: CollectedPage): Promise<number> {
     if (checkpoint.kind === "stream") {
       await tx.$executeRaw`
         INSERT INTO "StreamCheckpoint" ("connectorId", "streamId", "lastMessageAt", "lastMessageId", "updatedAt")
-        VALUES (${page.connectorId}::uuid, ${checkpoint.streamId}, (${checkpoint.at.toISOString()}::timestamptz AT TIME ZONE 'UTC'), ${checkpoint.messageId}, ${NOW})
+        VALUES (${page.connectorId}::uuid, ${storableKey(checkpoint.streamId)}, (${checkpoint.at.toISOString()}::timestamptz AT TIME ZONE 'UTC'), ${storableKey(checkpoint.messageId)}, ${NOW})
         ON CONFLICT ("connectorId", "streamId") DO UPDATE
           SET "lastMessageAt" = EXCLUDED."lastMessageAt", "lastMessageId" = EXCLUDED."lastMessageId", "updatedAt" = EXCLUDED."updatedAt"
           WHERE "StreamCheckpoint"."lastMessageAt" <= EXCLUDED."lastMessageAt"`;
@@ -387,7 +412,8 @@ const SUPPRESSION_TRIES = { times: 40, everyMs: 50 };
  * while holding others could deadlock (and a failed outcome write stops the run). An outcome written
  * before the message's note was loses nothing: the later try notes its item.
  */
-export async function recordSuppression(connectorId: string, messageId: string, at: Date): Promise<number> {
+export async function recordSuppression(connectorId: string, messageKey: string, at: Date): Promise<number> {
+  const messageId = storableKey(messageKey);
   const note = `suppressed in Symphony at ${at.toISOString()}; the archive keeps the message`;
   const suppressed = Prisma.sql`'suppressed in Symphony'`;
   const messages = await db.$executeRaw`

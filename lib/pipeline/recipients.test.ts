@@ -56,3 +56,24 @@ describe("what imported items show mapped people as", () => {
     expect((await resolver([uma])).map((r) => r.mailbox)).toEqual(["uma.chen@bank.example"]);
   });
 });
+
+describe("participants whose Symphony email no mailbox can have", () => {
+  it("are skipped with the reason, never looked up (a lone surrogate cannot even be put in a lookup's URL)", async () => {
+    const looked: string[] = [];
+    const strict = {
+      resolveMailbox: (address: string) => {
+        looked.push(encodeURIComponent(address)); // what the Graph lookup does with it
+        return writer.resolveMailbox(address);
+      },
+    };
+    const resolver = createRecipientResolver(strict, { mappingMode: "AUTO", csv: new Map(), fallbackMailbox: null });
+    const surrogate = { userId: 7, email: "\ud800ann@bank.example" };
+    const nul = { userId: 8, email: "ann\u0000@bank.example" };
+    const long = { userId: 9, email: `${"a".repeat(400)}@bank.example` };
+    const rows = await resolver([bob, surrogate, nul, long]);
+    expect(rows.map((r) => r.status)).toEqual(["PENDING", "SKIPPED", "SKIPPED", "SKIPPED"]);
+    for (const row of rows.slice(1))
+      expect(row.reason).toBe("its Symphony email is not an address a Microsoft 365 mailbox can have");
+    expect(looked).toEqual(["bob%40bank.example"]);
+  });
+});

@@ -1,5 +1,7 @@
 import { MAILBOX_NOT_FOUND, type MailboxWriter } from "@/lib/m365";
 import { cachedLoad } from "@/lib/async";
+import { storableKey } from "./ledger";
+import type { Participant } from "./source";
 
 /** One ledger row to write for a (message, participant): a mailbox to import into, or why not. */
 export type Recipient = { mailbox: string; status: "PENDING" | "SKIPPED" | "FAILED"; reason: string | null };
@@ -11,7 +13,9 @@ export type MappingRules = {
   fallbackMailbox: string | null;
 };
 
-import type { Participant } from "./source";
+/** Exchange's longest SMTP address (a proxy address is at most 320 characters, RFC 3696). */
+const MAX_ADDRESS_CHARS = 320;
+
 /** `mailbox` keys the ledger row; `address` is what the person's items show them as (the mailbox's primary SMTP address). */
 type Resolution = { mailbox: string; address: string } | { key: string; reason: string };
 
@@ -35,6 +39,9 @@ export function createRecipientResolver(writer: Pick<MailboxWriter, "resolveMail
     if (person.isExternal)
       return { key, reason: `external participant${person.company ? ` (${person.company})` : ""}` };
     if (!email) return { key, reason: "no email address in Symphony" };
+    // No mailbox has such an address (NUL, a lone surrogate, which no lookup URL can even carry, or too long).
+    if (email.length > MAX_ADDRESS_CHARS || storableKey(email) !== email)
+      return { key, reason: "its Symphony email is not an address a Microsoft 365 mailbox can have" };
     const found = await writer.resolveMailbox(email);
     if (found.found) return { mailbox: email, address: found.primaryAddress };
     // A directory user without a mailbox (unlicensed, on-premises, guest) keeps its own reason.
