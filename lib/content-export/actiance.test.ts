@@ -239,6 +239,18 @@ describe("Actiance XML", () => {
     await expect(indexActiance(xmlSource(ROOM_XML.slice(0, -20)))).rejects.toThrow(/^the XML is malformed at line/);
   });
 
+  it("reads a message holding a control character XML 1.0 does not allow, raw or as a reference, with the file's others", async () => {
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<FileDump><Conversation><RoomID>r</RoomID>${person("ParticipantEntered", "alice", T0)}${message("alice", T0 + 1, "rate\u000B1.0832", "m1")}${message("alice", T0 + 2, "page&#12;break &#x1F600;", "m2")}${message("alice", T0 + 3, "plain", "m3")}</Conversation></FileDump>`;
+    const { items } = await readAll(xml);
+    expect(items.map((item) => [item.key, item.content])).toEqual([
+      ["m1", "rate\u000B1.0832"],
+      ["m2", "page&#12;break 😀"],
+      ["m3", "plain"],
+    ]);
+    // A broken structure still refuses the file.
+    await expect(readAll(xml.replace("</Message>", "</Mesage>"))).rejects.toThrow(/^the XML is malformed at line/);
+  });
+
   it("refuses a DOCTYPE: neither an external entity (XXE) nor billion laughs is ever expanded", async () => {
     const xxe = `<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n<FileDump><Conversation><RoomID>r</RoomID>${message("a", T0, "&xxe;")}</Conversation></FileDump>`;
     const laughs = `<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">${Array.from({ length: 9 }, (_, n) => `<!ENTITY lol${n + 1} "${`&lol${n || ""};`.repeat(10)}">`).join("")}]>\n<FileDump><Conversation><RoomID>r</RoomID>${message("a", T0, "&lol9;")}</Conversation></FileDump>`;

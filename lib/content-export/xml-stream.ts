@@ -17,6 +17,9 @@ export type XmlLimits = {
 
 export const DEFAULT_XML_LIMITS: XmlLimits = { maxTextChars: 16 * 1024 * 1024, maxDepth: 64 };
 
+/** saxes's complaints about one character, after which it reads on with the character kept. */
+const TOLERATED_XML_ERROR = /^\d+:\d+: (disallowed character|malformed character entity)\.$/;
+
 export const DOCTYPE_REFUSED = "the XML declares a DOCTYPE (external entities and DTDs are refused)";
 
 /**
@@ -59,6 +62,11 @@ export async function* parseXml(
   parser.on("text", handlers.text);
   parser.on("cdata", handlers.text);
   parser.on("error", (error) => {
+    // A control character XML 1.0 does not allow (a vertical tab or form feed pasted from Word or
+    // Excel), raw or as a character reference, as Java's XML writers leave it: saxes keeps the raw one
+    // in the text and the reference as its literal text, and reads on. One such character in one
+    // message must not refuse the whole day's file; only damage to the structure does.
+    if (TOLERATED_XML_ERROR.test(error.message)) return;
     // saxes writes "<line>:<column>: <what>"; said in words for an admin.
     const match = /^(\d+):(\d+): (.*)$/s.exec(error.message);
     const detail = match ? `line ${match[1]}, column ${Number(match[2]) + 1}: ${match[3]}` : error.message;
