@@ -7,6 +7,7 @@ import { db } from "@/lib/db";
 import { Prisma } from "@/lib/generated/prisma/client";
 import type { Recipient } from "./recipients";
 import type { Checkpoint } from "./source";
+import { wellFormed, wellFormedJson } from "./well-formed";
 
 const NOW = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
 
@@ -53,9 +54,6 @@ export async function recordedMessageIds(connectorId: string, messageIds: string
   return new Set(rows.map((row) => row.messageId));
 }
 
-const SURROGATE = /[\ud800-\udfff]/;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
 /**
  * PostgreSQL text cannot hold NUL, which Symphony names and addresses may contain: one such name
  * would fail the transaction of its whole page, again on every retry. It is stored visibly, as \u0000.
@@ -74,7 +72,7 @@ const MAX_KEY_BYTES = 1000;
  * retry. The same text always gives the same key, so a message read again is found again.
  */
 export function storableKey(text: string): string {
-  const kept = storable(SURROGATE.test(text) ? text.replace(LONE_SURROGATE, "\ufffd") : text);
+  const kept = storable(wellFormed(text));
   if (kept.length * 3 <= MAX_KEY_BYTES || Buffer.byteLength(kept) <= MAX_KEY_BYTES) return kept;
   const start = kept.slice(0, 200).replace(/[\ud800-\udbff]$/, "");
   return `${start}… (sha256 ${createHash("sha256").update(kept).digest("hex")})`;
@@ -85,9 +83,7 @@ export function storableKey(text: string): string {
  * carried it as U+FFFD), and one such name from Symphony would fail its page on every retry.
  */
 function jsonRows(rows: object[]): string {
-  return JSON.stringify(rows, (_key, value: unknown) =>
-    typeof value === "string" && SURROGATE.test(value) ? value.replace(LONE_SURROGATE, "\ufffd") : value,
-  );
+  return wellFormedJson(rows);
 }
 
 /**

@@ -27,6 +27,7 @@ const NAMES = [
   "archive.unknownext",
   "no extension",
   `${"long".repeat(80)}.csv`,
+  "half an emoji \ud83d.txt",
 ];
 const TYPES = [
   undefined,
@@ -55,9 +56,10 @@ function chatWith(random: (n: number) => number, index: number): ChatMessage {
     streamType: "ROOM",
     conversationName: "Rates desk",
     timestamp: new Date(Date.UTC(2026, 11, 1, 9, 30, 0, index)),
-    sender: { userId: "1", email: "alice@example.com", displayName: "Alice" },
+    // Half an emoji (a bot cutting text by UTF-16 units) in names and text of some messages.
+    sender: { userId: "1", email: "alice@example.com", displayName: index % 5 === 0 ? "Alice \ud83d" : "Alice" },
     participants: [{ userId: "2", email: "bob@example.com", displayName: "Bob" }],
-    presentationML: `<div data-format="PresentationML" data-version="2.0"><p>message ${index}</p></div>`,
+    presentationML: `<div data-format="PresentationML" data-version="2.0"><p>message ${index}${index % 7 === 0 ? " \udc00" : ""}</p></div>`,
     ...(index % 4 === 0 ? { data: JSON.stringify({ index }) } : {}),
     attachments,
   };

@@ -11,6 +11,7 @@ import {
 } from "@/lib/convert";
 import type { ImportItem } from "@/lib/m365";
 import type { StagingStore } from "@/lib/staging";
+import { wellFormedJson } from "./well-formed";
 
 /** Where a SourceMessage's MIME is staged (a row of the ledger, as claimed). */
 export type StagedLocation = {
@@ -77,7 +78,8 @@ function modelAsWritten(email: EmailModel, parts: WrittenPart[]): Buffer | undef
 }
 
 function modelBytes(graph: GraphMessage, attachments: StagedModel["attachments"], contents: Buffer[]): Buffer {
-  const json = Buffer.from(JSON.stringify({ graph, attachments } satisfies StagedModel));
+  // Lone surrogates as U+FFFD, as in the MIME: the model is what the MIME reads back as.
+  const json = Buffer.from(wellFormedJson({ graph, attachments } satisfies StagedModel));
   return contents.length === 0 ? json : Buffer.concat([json, Buffer.of(CONTENTS_FOLLOW), ...contents]);
 }
 
