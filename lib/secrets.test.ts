@@ -39,6 +39,14 @@ describe("stored secrets", () => {
     expect(() => decryptSecret(stored, alpha, randomBytes(32))).toThrow("could not be decrypted");
   });
 
+  it("refuses a value whose authentication tag was cut short", () => {
+    const [version, iv, tag, ciphertext] = encryptSecret(pem, alpha, key).split(":");
+    const short = Buffer.from(tag!, "base64url").subarray(0, 4).toString("base64url");
+    expect(() => decryptSecret([version, iv, short, ciphertext].join(":"), alpha, key)).toThrow(
+      "could not be decrypted",
+    );
+  });
+
   it("does not decrypt a value copied into another connector's row", () => {
     const stored = encryptSecret(pem, alpha, key);
     expect(() => decryptSecret(stored, beta, key)).toThrow("belongs to another record");

@@ -69,11 +69,18 @@ function parse(stored: string): Parts {
   return { version, iv, tag, ciphertext };
 }
 
+/** GCM's full tag: a shorter one (which Node would otherwise accept) makes forging a value far easier. */
+const TAG_BYTES = 16;
+
 function open({ iv, tag, ciphertext }: Parts, context: string | undefined, secretsKey: Buffer): string {
   try {
-    const decipher = createDecipheriv("aes-256-gcm", secretsKey, Buffer.from(iv, "base64url"));
+    const authTag = Buffer.from(tag, "base64url");
+    if (authTag.length !== TAG_BYTES) throw new Error("truncated tag");
+    const decipher = createDecipheriv("aes-256-gcm", secretsKey, Buffer.from(iv, "base64url"), {
+      authTagLength: TAG_BYTES,
+    });
     if (context !== undefined) decipher.setAAD(Buffer.from(context, "utf8"));
-    decipher.setAuthTag(Buffer.from(tag, "base64url"));
+    decipher.setAuthTag(authTag);
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, "base64url")), decipher.final()]).toString("utf8");
   } catch {
     throw new Error("Stored secret could not be decrypted (wrong SECRETS_KEY, or it belongs to another record)");

@@ -23,7 +23,29 @@ describe("csv", () => {
     expect(csvCell("a\u0000b\u0085c\u2066d")).toBe("a\\u0000b\\u0085c\\u2066d");
     expect(csvCell("tab\tand\nline")).toBe('"tab\tand\nline"');
   });
-  it("writes identifiers as they are, even when they start like a formula", () => {
-    expect(csvLine([{ id: "-AbC_dEf==" }, { id: "=id;x" }, { id: null }])).toBe('-AbC_dEf==,"=id;x",\r\n');
+  it("writes Symphony ids and other identifiers that cannot start a formula as they are", () => {
+    const ids = [
+      "tX7lHl0fW4c-YsdoCGkE2H___oRk7sMcdA", // base64url
+      "Ab+c/D==", // standard base64
+      "_underscore",
+      "7fQ2",
+      "AAMkAGI2=",
+      "/startsWithSlash",
+      "abc123@mail.bank.example",
+      "<abc123@mail.bank.example>",
+    ];
+    expect(csvLine(ids.map((id) => ({ id })))).toBe(`${ids.join(",")}\r\n`);
+    expect(csvLine([{ id: "a;b" }, { id: null }, { id: "" }])).toBe('"a;b",,\r\n');
+  });
+  it.each([
+    ["=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"],
+    ["-AbC_dEf==", "'-AbC_dEf=="],
+    ["+Ab/c==", "'+Ab/c=="],
+    ["@SUM(A1)", "'@SUM(A1)"],
+    ["|calc", "'|calc"],
+    ["\t=1", "'\t=1"],
+    ["=id;x", '"\'=id;x"'],
+  ])("neutralises the id %j, which a spreadsheet would run", (id, cell) => {
+    expect(csvLine([{ id }])).toBe(`${cell}\r\n`);
   });
 });

@@ -1,7 +1,7 @@
 // CSV writing for downloads: RFC 4180 quoting, and cells that a spreadsheet would run as a formula neutralised.
 // Spreadsheets skip leading white space before deciding a cell is a formula, and some locales split
 // cells on ";", so both are taken into account.
-const FORMULA_START = /^[\s\u00a0\u3000]*[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+const FORMULA_START = /^[\s\u00a0\u3000]*[=+\-@|\t\r\uFF1D\uFF0B\uFF0D\uFF20\uFF5C]/;
 
 // Characters that hide or reorder text (C0/C1 controls but tab and line breaks, bidi marks, overrides
 // and isolates): a Symphony name or address carrying them would make a log line say something else.
@@ -25,16 +25,26 @@ export function csvCell(value: string | number | bigint | null | undefined): str
   return quoted(text);
 }
 
-/** An identifier cell (a message or item id): never altered, only quoted when needed. */
+// Identifier cells written as they are: printable ASCII but a space, quote, comma or semicolon, and a
+// letter, digit or underscore first, so never a formula (status-log.ts checks joined cells against it).
+export const PLAIN_ID = String.raw`\w[!#-+\-.-:<-~]*`;
+const PLAIN_ID_CELL = new RegExp(`^${PLAIN_ID}$`);
+
+/**
+ * An identifier cell (a message or item id): as it is when it cannot start a formula, which is every
+ * Symphony id but those starting with "-" or "+"; otherwise neutralised like any text (an EML's
+ * Message-ID is whatever its sender wrote).
+ */
 export function csvIdCell(value: string | null | undefined): string {
-  return value === null || value === undefined ? "" : quoted(value);
+  if (value === null || value === undefined) return "";
+  return PLAIN_ID_CELL.test(value) ? value : csvCell(value);
 }
 
 function quoted(text: string): string {
   return /[",;\r\n]/.test(text) || /^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-/** A cell value; `{ id }` marks an identifier, written as it is (ids may start with "-"). */
+/** A cell value; `{ id }` marks an identifier, written as it is unless it could start a formula. */
 export type CsvValue = string | number | bigint | null | undefined | { id: string | null };
 
 export function csvLine(cells: CsvValue[]): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseMappingCsv } from "./mapping-csv";
+import { MAX_LISTED_ERRORS, parseMappingCsv } from "./mapping-csv";
 
 describe("parseMappingCsv", () => {
   it("maps emails (lower-cased) and numeric user ids, skipping a header line", () => {
@@ -47,5 +47,23 @@ describe("parseMappingCsv", () => {
     expect(rows).toEqual([]);
     expect(errors[0]?.message).toContain("not valid CSV");
     expect(errors[0]?.line).toBeGreaterThanOrEqual(2);
+  });
+
+  it("lists the first 100 errors and counts the others, quoting at most 100 characters of a cell", () => {
+    const long = `${"x".repeat(5_000)}@`;
+    const lines = [`${long},a@contoso.test`, ...Array.from({ length: 249 }, (_, i) => `bad${i},b@contoso.test`)];
+    const { rows, errors, moreErrors } = parseMappingCsv(lines.join("\n"));
+    expect(rows).toEqual([]);
+    expect(errors).toHaveLength(MAX_LISTED_ERRORS);
+    expect(moreErrors).toBe(150);
+    expect(errors[0]).toEqual({
+      line: 1,
+      message: `"${"x".repeat(100)}…" is neither an email address nor a numeric Symphony user id.`,
+    });
+    expect(errors.at(-1)?.line).toBe(100);
+  });
+
+  it("counts nothing more when every error is listed", () => {
+    expect(parseMappingCsv("bad,a@contoso.test\n").moreErrors).toBe(0);
   });
 });

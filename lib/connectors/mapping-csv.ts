@@ -16,28 +16,47 @@ export interface MappingError {
 
 export interface ParsedMapping {
   rows: MappingRow[];
+  /** The first MAX_LISTED_ERRORS errors. */
   errors: MappingError[];
+  /** How many more errors there are than listed. */
+  moreErrors: number;
 }
 
 export const MAX_MAPPING_BYTES = 2 * 1024 * 1024;
 export const MAX_MAPPING_ROWS = 50_000;
+/** A file of 50,000 bad lines would otherwise send them all to the browser. */
+export const MAX_LISTED_ERRORS = 100;
+const MAX_QUOTED_CHARS = 100;
 
 const email = z.email();
 const userId = /^\d{1,20}$/;
 const headerWords = /symphony|source|user|mailbox|target|m365|microsoft/i;
+
+/** A cell as an error quotes it: at most MAX_QUOTED_CHARS characters, "…" marking the cut. */
+function quote(cell: string): string {
+  const head = Array.from(cell.slice(0, 2 * MAX_QUOTED_CHARS))
+    .slice(0, MAX_QUOTED_CHARS)
+    .join("");
+  return `"${head}${head.length < cell.length ? "…" : ""}"`;
+}
+
+function listed(rows: MappingRow[], errors: MappingError[]): ParsedMapping {
+  return {
+    rows,
+    errors: errors.slice(0, MAX_LISTED_ERRORS),
+    moreErrors: Math.max(0, errors.length - MAX_LISTED_ERRORS),
+  };
+}
 
 function symphonyKey(value: string): string | undefined {
   if (userId.test(value)) return value;
   return email.safeParse(value).success ? value.toLowerCase() : undefined;
 }
 
-/** Parses the whole file; every bad line is reported with its line number, good lines are kept. */
+/** Parses the whole file; bad lines are reported with their line numbers (the first 100 listed), good lines are kept. */
 export function parseMappingCsv(text: string): ParsedMapping {
   if (Buffer.byteLength(text, "utf8") > MAX_MAPPING_BYTES) {
-    return {
-      rows: [],
-      errors: [{ line: 0, message: `The file is larger than ${MAX_MAPPING_BYTES / 1024 / 1024} MB.` }],
-    };
+    return listed([], [{ line: 0, message: `The file is larger than ${MAX_MAPPING_BYTES / 1024 / 1024} MB.` }]);
   }
   let records: { record: string[]; info: { lines: number } }[];
   try {
@@ -49,7 +68,7 @@ export function parseMappingCsv(text: string): ParsedMapping {
     }) as unknown as typeof records;
   } catch (error) {
     const line = (error as { lines?: number }).lines ?? 0;
-    return { rows: [], errors: [{ line, message: "The file is not valid CSV (check the quotes on this line)." }] };
+    return listed([], [{ line, message: "The file is not valid CSV (check the quotes on this line)." }]);
   }
 
   const rows: MappingRow[] = [];
@@ -69,23 +88,23 @@ export function parseMappingCsv(text: string): ParsedMapping {
     }
     const key = symphonyKey(source);
     if (!key) {
-      errors.push({ line, message: `"${source}" is neither an email address nor a numeric Symphony user id.` });
+      errors.push({ line, message: `${quote(source)} is neither an email address nor a numeric Symphony user id.` });
       return;
     }
     if (!email.safeParse(mailbox).success) {
-      errors.push({ line, message: `"${mailbox}" is not a valid Microsoft 365 email address.` });
+      errors.push({ line, message: `${quote(mailbox)} is not a valid Microsoft 365 email address.` });
       return;
     }
     const earlier = seen.get(key);
     if (earlier !== undefined) {
-      errors.push({ line, message: `"${source}" is already mapped on line ${earlier}.` });
+      errors.push({ line, message: `${quote(source)} is already mapped on line ${earlier}.` });
       return;
     }
     seen.set(key, line);
     rows.push({ line, symphonyKey: key, mailbox: mailbox.toLowerCase() });
   });
   if (rows.length > MAX_MAPPING_ROWS) {
-    errors.push({ line: 0, message: `At most ${MAX_MAPPING_ROWS} mappings per file.` });
+    errors.unshift({ line: 0, message: `At most ${MAX_MAPPING_ROWS} mappings per file.` });
   }
-  return { rows, errors };
+  return listed(rows, errors);
 }

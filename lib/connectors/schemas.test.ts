@@ -1,6 +1,17 @@
 import { generateKeyPairSync } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type * as ConfigModule from "@/lib/config";
 import { connectorNameSchema, mappingSettingsSchema, normalisedUrlNotes, sourceSettingsSchema } from "./schemas";
+
+// SYMPHONY_ALLOW_PRIVATE_HOSTS as each test sets it (the test run itself allows private hosts).
+const privateHosts = vi.hoisted(() => ({ allowed: false }));
+vi.mock("@/lib/config", async (importOriginal) => {
+  const actual = await importOriginal<typeof ConfigModule>();
+  return { ...actual, config: () => ({ ...actual.config(), SYMPHONY_ALLOW_PRIVATE_HOSTS: privateHosts.allowed }) };
+});
+afterEach(() => {
+  privateHosts.allowed = false;
+});
 
 const rsaPem = generateKeyPairSync("rsa", { modulusLength: 2048 })
   .privateKey.export({ type: "pkcs8", format: "pem" })
@@ -110,6 +121,56 @@ describe("sourceSettingsSchema", () => {
     });
     const fields = result.error?.issues.map((i) => i.path[0]);
     expect(fields).toEqual(expect.arrayContaining(["podUrl", "streamTypes", "startDate"]));
+  });
+});
+
+describe("sourceSettingsSchema's service URLs", () => {
+  const podUrlError = (podUrl: string) =>
+    sourceSettingsSchema.safeParse({ ...source, podUrl }).error?.issues.find((issue) => issue.path[0] === "podUrl")
+      ?.message;
+  const HTTPS =
+    "The pod URL must start with https:// (http:// only for a test pod on this machine or a private network with SYMPHONY_ALLOW_PRIVATE_HOSTS).";
+
+  it("refuses http:// unless private hosts are allowed", () => {
+    expect(podUrlError("http://acme.symphony.com")).toBe(HTTPS);
+    expect(podUrlError("http://127.0.0.1:9443")).toBe(HTTPS);
+    expect(podUrlError("acme.symphony.com")).toBe(HTTPS);
+    expect(podUrlError("https://acme.symphony.com")).toBeUndefined();
+  });
+
+  it("takes http:// for a loopback or private host when they are allowed, never for a public address", () => {
+    privateHosts.allowed = true;
+    expect(podUrlError("http://127.0.0.1:9443")).toBeUndefined();
+    expect(podUrlError("http://[::1]:9443")).toBeUndefined();
+    // Resolved when it is called: network.ts refuses http:// to a public address then.
+    expect(podUrlError("http://pod.corp.internal")).toBeUndefined();
+    expect(podUrlError("http://8.8.8.8")).toBe(HTTPS);
+  });
+
+  it.each([
+    "https://acme.symphony.com/x?",
+    "https://acme.symphony.com/?tenant=1",
+    "https://acme.symphony.com/#pod",
+    "https://bot:hunter2@acme.symphony.com",
+    "https://bot@acme.symphony.com/pod",
+  ])("refuses %s: requests are built by appending paths to it", (podUrl) => {
+    const message = podUrlError(podUrl);
+    expect(message).toBe(
+      "The pod URL must be the service's base address, without ?query, #fragment or user:password@ (for example https://acme.symphony.com).",
+    );
+    expect(message).not.toContain("hunter2");
+  });
+
+  it("checks the agent and key manager URLs the same way", () => {
+    const result = sourceSettingsSchema.safeParse({
+      ...source,
+      agentUrl: "http://agent.acme.example",
+      keyManagerUrl: "https://km.acme.example/relay?x=1",
+    });
+    expect(result.error?.issues.map((issue) => [issue.path[0], issue.message])).toEqual([
+      ["agentUrl", expect.stringContaining("The agent URL must start with https://") as unknown],
+      ["keyManagerUrl", expect.stringContaining("The key manager URL must be the service's base address") as unknown],
+    ]);
   });
 });
 

@@ -1,7 +1,8 @@
 // zod schemas for what the wizard's forms send. Messages are shown to admins as written.
 import { z } from "zod";
+import { config } from "@/lib/config";
 import { streamTypeSchema, type StreamType } from "@/lib/stream-types";
-import { parseRsaPrivateKey } from "@/lib/symphony";
+import { BASE_URL_ONLY, HTTPS_REQUIRED, isBaseAddress, parseRsaPrivateKey, schemeAllowed } from "@/lib/symphony";
 
 export const NAME_MAX = 64;
 
@@ -58,11 +59,12 @@ const serviceUrl = (label: string, servicePath: string) =>
     .string()
     .trim()
     .min(1, `Enter the ${label}.`)
-    .pipe(
-      z.url({
-        protocol: /^https?$/,
-        error: `The ${label} must start with https:// (or http:// for a local test pod).`,
-      }),
+    .pipe(z.url({ protocol: /^https?$/, error: `The ${label} ${HTTPS_REQUIRED}.` }))
+    .refine(isBaseAddress, `The ${label} ${BASE_URL_ONLY}.`)
+    // A host name's addresses are only known when it is called: network.ts refuses http:// to a public one then.
+    .refine(
+      (url) => !URL.canParse(url) || schemeAllowed(new URL(url), config().SYMPHONY_ALLOW_PRIVATE_HOSTS),
+      `The ${label} ${HTTPS_REQUIRED}.`,
     )
     .transform((url) => baseServiceUrl(url, servicePath));
 

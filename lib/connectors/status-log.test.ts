@@ -220,7 +220,7 @@ describe("the status log download", () => {
     const file = await db.exportFile.create({
       data: { connectorId: connector.id, sourceId: "f1", name: "export; 2026-11-01.zip" },
     });
-    // Hostile values: a formula, a bidi override, quotes and separators, an id starting with "-".
+    // Hostile values: a formula, a bidi override, quotes and separators, ids starting with "-" (neutralised).
     const special = await db.sourceMessage.create({
       data: {
         connectorId: connector.id,
@@ -308,10 +308,10 @@ describe("the status log download", () => {
     const lines = text.split("\r\n");
     expect(lines[0]).toBe(STATUS_LOG_HEADER.join(","));
     expect(lines[1]).toBe(
-      `2026-11-01T10:00:00.000Z,-abc_def==,"ROOM s,1","'=HYPERLINK(""x"")\\u202E",a@bank.example,IMPORTED,,1234,-AAMk=,"export; 2026-11-01.zip",${first!.id},2026-11-01T10:05:00.000Z`,
+      `2026-11-01T10:00:00.000Z,'-abc_def==,"ROOM s,1","'=HYPERLINK(""x"")\\u202E",a@bank.example,IMPORTED,,1234,'-AAMk=,"export; 2026-11-01.zip",${first!.id},2026-11-01T10:05:00.000Z`,
     );
     expect(lines[2]).toBe(
-      `2026-11-01T10:00:00.000Z,-abc_def==,"ROOM s,1","'=HYPERLINK(""x"")\\u202E",b@bank.example,SKIPPED," no mailbox; ok",1234,,"export; 2026-11-01.zip",,`,
+      `2026-11-01T10:00:00.000Z,'-abc_def==,"ROOM s,1","'=HYPERLINK(""x"")\\u202E",b@bank.example,SKIPPED," no mailbox; ok",1234,,"export; 2026-11-01.zip",,`,
     );
     expect(lines.slice(3, 3 + edgy.length)).toEqual(
       edgy.map((value, i) =>
@@ -341,7 +341,7 @@ describe("the status log download", () => {
       messages.flatMap((m) => [`${m.messageId}|c@bank.example`, `${m.messageId}|d@bank.example`]),
     );
     expect((await rows(connector.id, { status: "FAILED" })).map((row) => row.symphony_message_id)).toEqual([
-      ...edgy.map(() => "-edge+/="),
+      ...edgy.map(() => "'-edge+/="),
       ...messages.map((m) => m.messageId),
     ]);
     expect(await rows(connector.id, { run: second!.id })).toHaveLength(2_600);

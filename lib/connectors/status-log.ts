@@ -7,7 +7,7 @@ import pg from "pg";
 import { db, pgPool } from "@/lib/db";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { parseCoverage } from "@/lib/pipeline";
-import { PLAIN_CELL, csvCell, csvIdCell, csvLine } from "./csv";
+import { PLAIN_CELL, PLAIN_ID, csvCell, csvIdCell, csvLine } from "./csv";
 
 /** NOT_READ: a conversation the run could not read (conversations source), not a ledger item. */
 const STATUSES = ["PENDING", "IMPORTED", "SKIPPED", "FAILED", "NOT_READ"] as const;
@@ -129,16 +129,18 @@ type RawRow = [
   string | null,
 ];
 
-// Identifier cells that csvIdCell writes as they are (printable ASCII but a space, quote, comma or
-// semicolon), and text cells that csvCell writes as they are (its PLAIN, or empty). None holds a comma,
-// so the joined cells match only when they hold exactly the commas PostgreSQL put between them: each
-// cell is then known and is exactly what csvIdCell/csvCell would write. The rest (a quote, a line
-// break, a formula, an invisible or non-ASCII character...) are written from their own values.
-const ID = String.raw`[!#-+\-.-:<-~]`;
+// Identifier cells that csvIdCell writes as they are (its PLAIN_ID, or empty; the conversation cell
+// "TYPE streamId" likewise, as csvCell leaves a space inside), and text cells that csvCell writes as
+// they are (its PLAIN, or empty). None holds a comma, so the joined cells match only when they hold
+// exactly the commas PostgreSQL put between them: each cell is then known and is exactly what
+// csvIdCell/csvCell would write. The rest (a quote, a line break, a formula, an invisible or non-ASCII
+// character...) are written from their own values.
+const ID = `(?:${PLAIN_ID})?`;
+const CONVERSATION = String.raw`${PLAIN_ID} [!#-+\-.-:<-~]+`;
 const TEXT = `(?:${PLAIN_CELL})?`;
-const READY = new RegExp(`^,${ID}*,${ID}+ ${ID}+,${TEXT},${TEXT},${TEXT},${TEXT},${TEXT},${ID}*,${TEXT},${TEXT}$`);
+const READY = new RegExp(`^,${ID},${CONVERSATION},${TEXT},${TEXT},${TEXT},${TEXT},${TEXT},${ID},${TEXT},${TEXT}$`);
 
-/** The cells between the times as csvLine would write them (ids as they are, the rest through csvCell). */
+/** The cells between the times as csvLine would write them (ids through csvIdCell, the rest through csvCell). */
 function rawCells(row: RawRow): string {
   const [, messageId, type, streamId, sender, mailbox, status, reason, size, graphId, file, runId] = row;
   return `,${csvIdCell(messageId)},${csvIdCell(`${type} ${streamId}`)},${csvCell(sender)},${csvCell(mailbox)},${csvCell(status)},${csvCell(reason)},${csvCell(size)},${csvIdCell(graphId)},${csvCell(file)},${csvCell(runId)}`;

@@ -56,4 +56,5 @@ export const fileListSchema = z.array(fileMetadataSchema);
 /** GET /files/v1/{id}?type=ContentExport: where to download the bytes (a signed storage URL). */
 export const signedUrlSchema = z.object({ message: z.string().nullish(), signedUrl: z.string().nullish() });
 
+/** http:// is then only taken where network.ts allows it (files-api.ts checks with `schemeAllowed`). */
 export const downloadUrlSchema = z.url({ protocol: /^https?$/, error: "signedUrl is not an http(s) URL" });

@@ -320,6 +320,28 @@ describe("Files API delivery against servers that misbehave", () => {
   });
 });
 
+describe("Files API download URLs", () => {
+  it("refuses an http:// download URL to a public address, even while private hosts are allowed", async () => {
+    const pod = await fakePod((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json", "x-total-count": "1" });
+      res.end(JSON.stringify([metadataOf("7", "export.zip")]));
+    }, "http://8.8.8.8/exports/7?X-Signature=SIGNATURE-SECRET");
+    const delivery = createFilesApiDelivery(pod.settings, quick);
+    try {
+      const { ready } = await delivery.listReady();
+      const error = await delivery.open(ready[0]!).catch((e: unknown) => e);
+      // Not this file's own failure: every file's URL would be refused alike, so the run stops.
+      expect(error).toBeInstanceOf(SymphonyError);
+      expect(error).toMatchObject({ code: "insecure_url", endpoint: "GET /files/v1/{fileId}" });
+      expect((error as Error).message).toMatch(/download URLs must be https:\/\//);
+      expect((error as Error).message).not.toContain("SIGNATURE-SECRET");
+    } finally {
+      await delivery.close();
+      await pod.close();
+    }
+  });
+});
+
 function metadataOf(id: string, name: string) {
   return {
     id,
@@ -346,8 +368,8 @@ const closeServer = (server: Server) =>
     server.close(() => resolve());
   });
 
-/** A pod that signs anyone in and answers the file list with `list`. */
-async function fakePod(list: (req: IncomingMessage, res: ServerResponse) => void) {
+/** A pod that signs anyone in and answers the file list with `list`, and a file's download URL with `signedUrl`. */
+async function fakePod(list: (req: IncomingMessage, res: ServerResponse) => void, signedUrl?: string) {
   let listed = 0;
   const { server, url } = await listenOn((req, res) => {
     const path = new URL(req.url ?? "/", "http://pod").pathname;
@@ -361,6 +383,7 @@ async function fakePod(list: (req: IncomingMessage, res: ServerResponse) => void
       listed++;
       return list(req, res);
     }
+    if (signedUrl && path.startsWith("/files/v1/")) return json({ signedUrl });
     res.writeHead(404).end();
   });
   const privateKeyPem = generateKeyPairSync("rsa", { modulusLength: 2048 })

@@ -10,6 +10,7 @@ import {
   createPodSession,
   defaultRetryPolicy,
   readJson,
+  schemeAllowed,
   send,
   statusError,
   symphonyDispatcher,
@@ -207,7 +208,19 @@ export function createFilesApiDelivery(
         message: "no usable signedUrl in the answer",
       });
     }
-    return new URL(parsed.data);
+    const url = new URL(parsed.data);
+    if (!schemeAllowed(url, allowPrivateHosts)) {
+      throw new SymphonyError({
+        code: "insecure_url",
+        endpoint: SIGNED_URL_ENDPOINT,
+        status: response.status,
+        message:
+          `the pod handed out an http:// download URL at ${url.hostname}, which would carry the file and its ` +
+          `signature unencrypted: download URLs must be https:// (http:// only for storage on this machine or a ` +
+          `private network with SYMPHONY_ALLOW_PRIVATE_HOSTS)`,
+      });
+    }
+    return url;
   }
 
   /** The stored bytes, from a signed URL; an expired URL (403 from the storage) gets one fresh URL. */
@@ -313,7 +326,9 @@ export function createFilesApiDelivery(
  */
 function ofThisFile(error: unknown): error is SymphonyError {
   if (!(error instanceof SymphonyError)) return false;
-  if (error.endpoint === DOWNLOAD_ENDPOINT) return !["unauthorized", "blocked_host", "redirect"].includes(error.code);
+  if (error.endpoint === DOWNLOAD_ENDPOINT) {
+    return !["unauthorized", "blocked_host", "insecure_url", "redirect"].includes(error.code);
+  }
   return ["rate_limited", "server_error", "not_found", "timeout", "invalid_response", "unexpected_status"].includes(
     error.code,
   );

@@ -233,6 +233,14 @@ describe("SFTP connection failures", () => {
     await delivery.close();
   });
 
+  it("refuses link-local and cloud metadata addresses even while private hosts are allowed", async () => {
+    for (const host of ["169.254.169.254", "169.254.1.1"]) {
+      const error = await failureOf(probeSftpHostKey({ host, port: 22 }, allowed));
+      expect(error.code).toBe("blocked_host");
+      expect(error.message).toMatch(/link-local and cloud metadata addresses stay refused/);
+    }
+  });
+
   it("says the connection was refused", async () => {
     const port = await closedPort();
     const error = await failureOf(probeSftpHostKey({ host: "127.0.0.1", port }, allowed));

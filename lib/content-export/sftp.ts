@@ -291,7 +291,7 @@ async function allowedAddress(host: string, options: SftpOptions): Promise<strin
       throw new SftpError(
         "blocked_host",
         `The SFTP host ${host} is a loopback, link-local or private address, which this server does not connect to. ` +
-          `When the SFTP server is on your own network, the operator sets SYMPHONY_ALLOW_PRIVATE_HOSTS=true.`,
+          `When the SFTP server is on your own network, the operator sets SYMPHONY_ALLOW_PRIVATE_HOSTS=true (link-local and cloud metadata addresses stay refused even then).`,
         { cause: error },
       );
     }

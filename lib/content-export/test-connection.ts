@@ -3,7 +3,7 @@
 // (that goes to the server's log).
 import type { ZodError } from "zod";
 import { logger } from "@/lib/logger";
-import { SymphonyError } from "@/lib/symphony";
+import { HTTPS_REQUIRED, SymphonyError } from "@/lib/symphony";
 import { createFilesApiDelivery, filesApiSettingsSchema, type FilesApiOptions } from "./files-api";
 import type { RemoteExportFile } from "./remote-file";
 import { createSftpDelivery, probeSftpHostKey, type SftpOptions } from "./sftp";
@@ -111,7 +111,13 @@ function explainFilesApiFailure(error: SymphonyError, settings: { podUrl: string
     case "blocked_host":
       return (
         `The pod URL ${settings.podUrl} points at a loopback, link-local or private address, which this server ` +
-        `does not call. When the pod is on your own network, the operator sets SYMPHONY_ALLOW_PRIVATE_HOSTS=true.`
+        `does not call. When the pod is on your own network, the operator sets SYMPHONY_ALLOW_PRIVATE_HOSTS=true ` +
+        `(link-local and cloud metadata addresses stay refused even then).`
+      );
+    case "insecure_url":
+      return (
+        `The pod URL ${settings.podUrl} ${HTTPS_REQUIRED}: over http:// the service account's sign-in and ` +
+        `tokens would cross the internet unencrypted.`
       );
     case "redirect":
       return `${capitalize(pod)} answered with a redirect (${detail}); redirects are not followed. Enter the URL it redirects to, if you trust it.`;

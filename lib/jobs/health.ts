@@ -113,8 +113,10 @@ function diagnoseSymphony(error: SymphonyError, connector: DiagnosedConnector): 
       return admin(`Symphony settings: ${error.message.replace(`${error.endpoint}: `, "")}`);
     case "blocked_host":
       return admin(
-        `The ${service.name} URL${service.url ? ` ${service.url}` : ""} points at a loopback, link-local or private address, which this server does not call (the operator may allow it with SYMPHONY_ALLOW_PRIVATE_HOSTS=true).`,
+        `The ${service.name} URL${service.url ? ` ${service.url}` : ""} points at a loopback, link-local or private address, which this server does not call (the operator may allow loopback and private networks with SYMPHONY_ALLOW_PRIVATE_HOSTS=true; link-local and cloud metadata addresses stay refused).`,
       );
+    case "insecure_url":
+      return admin(`Symphony ${error.endpoint}${at}: ${error.message.replace(`${error.endpoint}: `, "")}.`);
     case "server_error":
       return retry(`Symphony's ${service.name} is answering with server errors (${error.endpoint}: ${answer}).`);
     case "rate_limited":

@@ -120,7 +120,10 @@ async function readAgentVersion(agentUrl: string, http: HttpOptions): Promise<Ag
     return { text: `${major}.${minor}`, simplifiedKeyDelivery: major > 24 || (major === 24 && minor >= 12) };
   } catch (error) {
     // Unreachable is not "old": that failure is the agent call's to report.
-    if (error instanceof SymphonyError && !["network", "timeout", "blocked_host"].includes(error.code)) {
+    if (
+      error instanceof SymphonyError &&
+      !["network", "timeout", "blocked_host", "insecure_url"].includes(error.code)
+    ) {
       return { simplifiedKeyDelivery: false };
     }
     throw error;

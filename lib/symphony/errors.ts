@@ -11,6 +11,7 @@ export type SymphonyErrorCode =
   | "unexpected_status"
   | "network" // connection refused, DNS failure, TLS error, reset
   | "blocked_host" // a loopback, link-local or private address while those are not allowed
+  | "insecure_url" // an http:// URL whose host is on the public internet
   | "redirect" // a 3xx: redirects are never followed
   | "timeout"
   | "invalid_response"; // a body that does not match the schema we rely on

@@ -1,7 +1,7 @@
 import type { Dispatcher } from "undici";
 import type { z } from "zod";
 import { codeForStatus, ResponseTooLargeError, SymphonyError } from "./errors";
-import { checkHost, PrivateAddressError } from "./network";
+import { checkHost, CleartextHostError, PrivateAddressError } from "./network";
 import { errorBodySchema } from "./schemas";
 import { backoffDelayMs, retryAfterMs, sleep, type RetryPolicy } from "./retry";
 import { errorMessage } from "@/lib/errors";
@@ -58,7 +58,7 @@ export async function send(request: HttpRequest, options: HttpOptions): Promise<
     } catch (error) {
       if (request.signal?.aborted) throw request.signal.reason;
       const failure = transportError(request, error);
-      if (last || failure.code === "blocked_host") throw failure;
+      if (last || failure.code === "blocked_host" || failure.code === "insecure_url") throw failure;
       await pause(options, request, attempt, backoffDelayMs(retry, attempt), failure.message);
       continue;
     }
@@ -203,13 +203,15 @@ function transportError(request: HttpRequest, error: unknown): SymphonyError {
     });
   }
   const cause = error instanceof Error ? (error.cause as { code?: string; message?: string } | undefined) : undefined;
-  const blocked =
-    error instanceof PrivateAddressError ? error : cause instanceof PrivateAddressError ? cause : undefined;
-  if (blocked) {
+  const refused = [error, cause].find(
+    (candidate): candidate is PrivateAddressError | CleartextHostError =>
+      candidate instanceof PrivateAddressError || candidate instanceof CleartextHostError,
+  );
+  if (refused) {
     return new SymphonyError({
-      code: "blocked_host",
+      code: refused instanceof CleartextHostError ? "insecure_url" : "blocked_host",
       endpoint: request.endpoint,
-      message: blocked.message,
+      message: refused.message,
       cause: error,
     });
   }

@@ -17,7 +17,13 @@ export type {
   SymphonyMessage,
   SymphonyUser,
 } from "./schemas";
-export { parseRsaPrivateKey, parseSymphonySettings, symphonySettingsSchema } from "./settings";
+export {
+  BASE_URL_ONLY,
+  isBaseAddress,
+  parseRsaPrivateKey,
+  parseSymphonySettings,
+  symphonySettingsSchema,
+} from "./settings";
 export type { SymphonySettings, SymphonySettingsInput } from "./settings";
 export { testConnection } from "./test-connection";
 export { checkDatahose } from "./datahose-check";
@@ -29,6 +35,12 @@ export { createPodSession, JWT_LIFETIME_SECONDS } from "./auth";
 export type { PodSession } from "./auth";
 export { readJson, send, statusError } from "./http";
 export type { HttpOptions, HttpRequest } from "./http";
-export { PrivateAddressError, resolveAllowedAddresses, symphonyDispatcher } from "./network";
+export {
+  HTTPS_REQUIRED,
+  PrivateAddressError,
+  resolveAllowedAddresses,
+  schemeAllowed,
+  symphonyDispatcher,
+} from "./network";
 export { defaultRetryPolicy } from "./retry";
 export { toUrlSafeId } from "./messages";

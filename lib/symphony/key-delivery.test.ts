@@ -90,6 +90,8 @@ describe("simplified key delivery", () => {
     for (const keyManagerUrl of ["", " ", null, undefined]) {
       expect(parseSymphonySettings({ ...settings, keyManagerUrl }).keyManagerUrl).toBeUndefined();
     }
-    expect(() => parseSymphonySettings({ ...settings, keyManagerUrl: "km.acme" })).toThrow(/Key manager URL must be/);
+    expect(() => parseSymphonySettings({ ...settings, keyManagerUrl: "km.acme" })).toThrow(
+      /Key manager URL must start with https:\/\//,
+    );
   });
 });

@@ -2,7 +2,16 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSymphonySandbox, type SymphonySandbox } from "@/sandbox/symphony";
-import { isPublicAddress } from "./network";
+import {
+  addressRefusal,
+  checkHost,
+  CleartextHostError,
+  isAllowedAddress,
+  isPublicAddress,
+  PrivateAddressError,
+  schemeAllowed,
+  symphonyDispatcher,
+} from "./network";
 import { testConnection } from "./test-connection";
 
 const quick = { retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 20 }, requestTimeoutMs: 5_000 };
@@ -26,17 +35,109 @@ describe("isPublicAddress", () => {
     "fd00::1",
     "::ffff:127.0.0.1",
     "::ffff:169.254.169.254",
+    "::ffff:7f00:1",
+    "fe80::1%eth0",
     "not-an-address",
+    // IPv6 forms that lead to a private IPv4 address: IPv4-compatible, NAT64, local-use NAT64, 6to4.
+    "::7f00:1",
+    "::127.0.0.1",
+    "::a00:1",
+    "64:ff9b::7f00:1",
+    "64:ff9b::10.0.0.1",
+    "64:ff9b::a9fe:a9fe",
+    "64:ff9b:1::808:808",
+    "2002:7f00:1::1",
+    "2002:a9fe:a9fe::1",
+    "2002:c0a8:101::",
   ])("refuses %s", (address) => {
     expect(isPublicAddress(address)).toBe(false);
   });
 
-  it.each(["8.8.8.8", "172.32.0.1", "192.169.0.1", "2001:4860:4860::8888", "::ffff:8.8.8.8"])(
+  it.each([
+    "8.8.8.8",
+    "172.32.0.1",
+    "192.169.0.1",
+    "2001:4860:4860::8888",
+    "::ffff:8.8.8.8",
+    "64:ff9b::808:808",
+    "2002:808:808::1",
+  ])("allows %s", (address) => {
+    expect(isPublicAddress(address)).toBe(true);
+  });
+});
+
+describe("isAllowedAddress with SYMPHONY_ALLOW_PRIVATE_HOSTS", () => {
+  it.each(["127.0.0.1", "::1", "10.1.2.3", "192.168.1.1", "172.16.0.1", "fd00::1", "::ffff:7f00:1", "8.8.8.8"])(
     "allows %s",
     (address) => {
-      expect(isPublicAddress(address)).toBe(true);
+      expect(isAllowedAddress(address, true)).toBe(true);
     },
   );
+
+  it.each([
+    "169.254.169.254",
+    "169.254.1.1",
+    "100.100.100.200",
+    "fe80::1",
+    "fd00:ec2::254",
+    "::ffff:169.254.169.254",
+    "::a9fe:a9fe",
+    "64:ff9b::169.254.169.254",
+    "64:ff9b:1:a9fe:a9:fe00::",
+    "2002:a9fe:a9fe::1",
+    "not-an-address",
+  ])("still refuses the link-local or cloud metadata address %s", (address) => {
+    expect(isAllowedAddress(address, true)).toBe(false);
+  });
+
+  it("allows only public addresses without it", () => {
+    expect(isAllowedAddress("127.0.0.1", false)).toBe(false);
+    expect(isAllowedAddress("8.8.8.8", false)).toBe(true);
+  });
+});
+
+describe("http:// URLs", () => {
+  it("are taken only while private hosts are allowed, and never for a public IP address", () => {
+    expect(schemeAllowed(new URL("https://acme.symphony.com"), false)).toBe(true);
+    expect(schemeAllowed(new URL("http://acme.symphony.com"), false)).toBe(false);
+    expect(schemeAllowed(new URL("http://127.0.0.1:9443"), false)).toBe(false);
+    expect(schemeAllowed(new URL("http://127.0.0.1:9443"), true)).toBe(true);
+    expect(schemeAllowed(new URL("http://[::1]:9443"), true)).toBe(true);
+    expect(schemeAllowed(new URL("http://agent.corp.internal"), true)).toBe(true);
+    expect(schemeAllowed(new URL("http://8.8.8.8"), true)).toBe(false);
+    expect(schemeAllowed(new URL("ftp://127.0.0.1"), true)).toBe(false);
+  });
+
+  it("are refused before connecting when they lead to a public address", () => {
+    expect(() => checkHost(new URL("http://8.8.8.8/pod/v1"), true)).toThrow(CleartextHostError);
+    expect(() => checkHost(new URL("http://[64:ff9b::808:808]/"), true)).toThrow(/must start with https:\/\//);
+    expect(() => checkHost(new URL("https://8.8.8.8/pod/v1"), true)).not.toThrow();
+    expect(() => checkHost(new URL("http://127.0.0.1:9443/"), true)).not.toThrow();
+    expect(() => checkHost(new URL("http://169.254.169.254/"), true)).toThrow(PrivateAddressError);
+    // A host name's addresses are checked when it is resolved, by the connection pool.
+    expect(addressRefusal("pod.acme.example", ["203.0.113.9", "8.8.8.8"], true, true)).toBeInstanceOf(
+      CleartextHostError,
+    );
+    expect(addressRefusal("pod.acme.example", ["8.8.8.8"], true, false)).toBeUndefined();
+    expect(addressRefusal("agent.corp", ["10.0.0.5"], true, true)).toBeUndefined();
+    expect(addressRefusal("agent.corp", ["10.0.0.5"], false, true)).toBeInstanceOf(PrivateAddressError);
+  });
+
+  it("reach a host name on loopback through the pool only while private hosts are allowed", async () => {
+    const target = await fixedServer(() => ({ status: 200, body: "ok" }));
+    const byName = target.url.replace("127.0.0.1", "localhost");
+    const allowed = symphonyDispatcher(true);
+    const refused = symphonyDispatcher(false);
+    try {
+      const answer = await fetch(byName, { dispatcher: allowed } as RequestInit);
+      expect(await answer.text()).toBe("ok");
+      const error = await fetch(byName, { dispatcher: refused } as RequestInit).catch((e: unknown) => e);
+      expect((error as Error).cause).toBeInstanceOf(PrivateAddressError);
+      expect(target.requests).toEqual(["GET /"]);
+    } finally {
+      await Promise.all([allowed.close(), refused.close(), target.close()]);
+    }
+  });
 });
 
 /** A server that answers every request the same way and remembers what it was asked. */
@@ -87,6 +188,14 @@ describe("Test connection never becomes a way into the server's network", () => 
       { ...quick, allowPrivateHosts: true },
     );
     expect(allowed.ok).toBe(true);
+  });
+
+  it("refuses link-local and cloud metadata addresses even while private hosts are allowed", async () => {
+    for (const podUrl of ["http://169.254.169.254", "http://[fd00:ec2::254]", "http://[::ffff:a9fe:a9fe]"]) {
+      const report = await testConnection(settings(podUrl), { ...quick, allowPrivateHosts: true });
+      expect(report.ok).toBe(false);
+      if (!report.ok) expect(report.reason).toMatch(/loopback, link-local or private address/);
+    }
   });
 
   it("does not follow redirects", async () => {

@@ -1,11 +1,28 @@
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import { z } from "zod";
+import { HTTPS_REQUIRED, schemeAllowed } from "./network";
 
+/** Why a base URL is refused when it carries more than scheme, host, port and path. */
+export const BASE_URL_ONLY =
+  "must be the service's base address, without ?query, #fragment or user:password@ (for example https://acme.symphony.com)";
+
+/**
+ * Whether a URL is only a base address: requests are built as `new URL(base + path)`, so a query or
+ * fragment would swallow every path, and a password in it would be stored and shown wherever the URL is.
+ */
+export function isBaseAddress(url: string): boolean {
+  return !/[?#]/.test(url) && !/^[^:/?#]*:\/\/[^/]*@/.test(url);
+}
+
+// Whether private hosts are allowed is the client's option: here http:// is refused only for a host
+// that is public whatever it is (an IP address); network.ts refuses the rest when it connects.
 const baseUrl = (label: string) =>
   z
     .string({ error: `${label} is required` })
     .trim()
-    .pipe(z.url({ protocol: /^https?$/, error: `${label} must be an http:// or https:// URL` }))
+    .pipe(z.url({ protocol: /^https?$/, error: `${label} ${HTTPS_REQUIRED}` }))
+    .refine(isBaseAddress, `${label} ${BASE_URL_ONLY}`)
+    .refine((url) => !URL.canParse(url) || schemeAllowed(new URL(url), true), `${label} ${HTTPS_REQUIRED}`)
     .transform((url) => url.replace(/\/+$/, ""));
 
 /** Parses a PEM RSA private key (PKCS#1 or PKCS#8); undefined when it is anything else. */

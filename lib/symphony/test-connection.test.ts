@@ -160,8 +160,8 @@ describe("testConnection against the Symphony sandbox", () => {
     expect(report.ok).toBe(false);
     const reason = report.ok ? "" : report.reason;
     for (const part of [
-      "Pod URL must be",
-      "Key manager URL must be",
+      "Pod URL must start with https://",
+      "Key manager URL must start with https://",
       "Bot username is required",
       "Private key is not a PEM-encoded RSA private key",
     ]) {

@@ -3,6 +3,7 @@ import { logger } from "@/lib/logger";
 import { streamTypeSchema, type StreamType } from "@/lib/stream-types";
 import { createSymphonyClient, type SymphonyClient, type SymphonyClientOptions } from "./client";
 import { SymphonyError } from "./errors";
+import { HTTPS_REQUIRED } from "./network";
 import { parseSymphonySettings, type SymphonySettings } from "./settings";
 
 export type ConnectionReport =
@@ -98,7 +99,9 @@ function explainFailure(error: SymphonyError, settings: SymphonySettings): strin
     case "network":
       return `Cannot reach the ${service.name} at ${service.url} (${networkCause(detail)}). Check the ${service.name} URL and that this server can reach it.`;
     case "blocked_host":
-      return `The ${service.name} URL ${service.url} points at a loopback, link-local or private address, which this server does not call. When the agent or key manager runs on your own network, the operator sets SYMPHONY_ALLOW_PRIVATE_HOSTS=true.`;
+      return `The ${service.name} URL ${service.url} points at a loopback, link-local or private address, which this server does not call. When the agent or key manager runs on your own network, the operator sets SYMPHONY_ALLOW_PRIVATE_HOSTS=true (link-local and cloud metadata addresses stay refused even then).`;
+    case "insecure_url":
+      return `The ${service.name} URL ${service.url} ${HTTPS_REQUIRED}: over http:// the bot's sign-in and session tokens would cross the internet unencrypted.`;
     case "redirect":
       return `The ${service.name} at ${service.url} answered with a redirect (${detail}); redirects are not followed. Enter the URL it redirects to, if you trust it.`;
     case "timeout":

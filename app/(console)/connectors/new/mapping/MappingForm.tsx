@@ -136,20 +136,23 @@ export function MappingForm({
 }
 
 function MappingPreview({ preview }: { preview: NonNullable<MappingState["preview"]> }) {
+  const errorCount = preview.errors.length + preview.moreErrors;
+  const shownErrors = preview.errors.slice(0, 50);
   return (
     <div className="space-y-3">
       {preview.errors.length > 0 ? (
         <div role="alert" className="rounded border border-red-300 bg-red-50 p-3 text-red-800">
           <p className="font-semibold">
-            {preview.fileName}: {preview.errors.length} line{preview.errors.length === 1 ? "" : "s"} cannot be used
+            {preview.fileName}: {errorCount} line{errorCount === 1 ? "" : "s"} cannot be used
           </p>
           <ul className="mt-1 list-disc pl-5">
-            {preview.errors.slice(0, 50).map((error) => (
+            {shownErrors.map((error) => (
               <li key={`${error.line}-${error.message}`}>
                 {error.line > 0 ? `Line ${error.line}: ` : ""}
                 {error.message}
               </li>
             ))}
+            {errorCount > shownErrors.length ? <li>…and {errorCount - shownErrors.length} more</li> : null}
           </ul>
         </div>
       ) : (

@@ -7,13 +7,19 @@ import {
   parseMappingCsv,
   saveMapping,
   wizardHref,
-  type MappingError,
   type MappingRow,
+  type ParsedMapping,
 } from "@/lib/connectors";
 import type { StepState } from "../wizard";
 
 export interface MappingState extends StepState {
-  preview?: { rows: MappingRow[]; total: number; errors: MappingError[]; fileName: string };
+  preview?: {
+    rows: MappingRow[];
+    total: number;
+    errors: ParsedMapping["errors"];
+    moreErrors: number;
+    fileName: string;
+  };
 }
 
 const PREVIEW_ROWS = 20;
@@ -26,9 +32,17 @@ const mappingForm = z.object({
 });
 type MappingForm = z.output<typeof mappingForm>;
 
-async function readCsv(file: File): Promise<{ fileName: string; rows: MappingRow[]; errors: MappingError[] }> {
-  if (file.size > MAX_MAPPING_BYTES)
-    return { fileName: file.name, rows: [], errors: [{ line: 0, message: "The file is larger than 2 MB." }] };
+type ReadCsv = ParsedMapping & { fileName: string };
+
+async function readCsv(file: File): Promise<ReadCsv> {
+  if (file.size > MAX_MAPPING_BYTES) {
+    return {
+      fileName: file.name,
+      rows: [],
+      errors: [{ line: 0, message: "The file is larger than 2 MB." }],
+      moreErrors: 0,
+    };
+  }
   return { fileName: file.name, ...parseMappingCsv(await file.text()) };
 }
 
@@ -36,8 +50,14 @@ function values(form: MappingForm) {
   return { mappingMode: form.mappingMode || "AUTO", fallbackMailbox: form.fallbackMailbox };
 }
 
-function preview(csv: { fileName: string; rows: MappingRow[]; errors: MappingError[] }): MappingState["preview"] {
-  return { fileName: csv.fileName, rows: csv.rows.slice(0, PREVIEW_ROWS), total: csv.rows.length, errors: csv.errors };
+function preview(csv: ReadCsv): MappingState["preview"] {
+  return {
+    fileName: csv.fileName,
+    rows: csv.rows.slice(0, PREVIEW_ROWS),
+    total: csv.rows.length,
+    errors: csv.errors,
+    moreErrors: csv.moreErrors,
+  };
 }
 
 export const previewMappingAction = adminAction(mappingForm, async (form): Promise<MappingState> => {
@@ -52,7 +72,8 @@ export const saveMappingAction = adminAction(mappingForm, async (form, { actor }
   const next = { values: input, attempt: Date.now() };
   const csv = input.mappingMode === "CSV" && form.csv ? await readCsv(form.csv) : undefined;
   if (csv?.errors.length) {
-    const count = csv.errors.length === 1 ? "error" : `${csv.errors.length} errors`;
+    const total = csv.errors.length + csv.moreErrors;
+    const count = total === 1 ? "error" : `${total} errors`;
     return {
       ...next,
       errors: { csv: `Fix the ${count} in ${csv.fileName} and upload it again.` },

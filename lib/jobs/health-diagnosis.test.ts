@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { SymphonyError } from "@/lib/symphony";
+import { diagnose } from "./health";
+
+const connector = {
+  podUrl: "http://acme.symphony.com",
+  agentUrl: "https://agent.acme.example",
+  keyManagerUrl: null,
+  botUsername: "archive-bot",
+};
+
+describe("diagnose", () => {
+  it("asks an admin to change an http:// URL of a public host, which was not called", () => {
+    const error = new SymphonyError({
+      code: "insecure_url",
+      endpoint: "POST /login/pubkey/authenticate",
+      message:
+        "acme.symphony.com is on the public internet, where http:// would carry credentials unencrypted; the URL must start with https:// (http:// only for a test pod on this machine or a private network with SYMPHONY_ALLOW_PRIVATE_HOSTS)",
+    });
+    expect(diagnose(error, connector)).toEqual({
+      needsAdmin: true,
+      reason:
+        "Symphony POST /login/pubkey/authenticate at http://acme.symphony.com: acme.symphony.com is on the public internet, where http:// would carry credentials unencrypted; the URL must start with https:// (http:// only for a test pod on this machine or a private network with SYMPHONY_ALLOW_PRIVATE_HOSTS).",
+    });
+  });
+});
