@@ -1,6 +1,7 @@
 import { parse as parseCsv } from "csv-parse/sync";
 import { afterAll, describe, expect, it } from "vitest";
 import { db, pgPool } from "@/lib/db";
+import { ledgerMessage, until } from "@/lib/testing";
 import { csvLine } from "./csv";
 import {
   STATUS_LOG_HEADER,
@@ -357,6 +358,42 @@ describe("the status log download", () => {
     await reader.cancel();
     expect(pgPool().totalCount).toBeGreaterThan(0);
     expect(pgPool().idleCount).toBe(pgPool().totalCount);
+  });
+
+  it("gives a stalled download's connection back when the server ends it, though the reader never reads again", async () => {
+    const connector = await db.connector.create({ data: { name: `log-stalled-${Date.now()}`, createdBy: "test" } });
+    // Pages enough that the download is still open when its reader stops.
+    const message = await ledgerMessage(connector.id, { messageId: "stalled", blobName: "b", status: "IMPORTED" });
+    await db.$executeRaw`
+      INSERT INTO "ImportItem" ("connectorId", "sourceMessageId", mailbox, status, "updatedAt")
+      SELECT ${connector.id}::uuid, ${message.id}, 'm' || n || '@bank.example', 'IMPORTED', now()
+      FROM generate_series(1, 12000) AS n`;
+    const started = new Date();
+    const stalled = (await statusLogStream(connector.id, {})).getReader();
+    await stalled.read(); // the header; then the reader stops reading
+    const busy = pgPool().totalCount - pgPool().idleCount;
+    expect(busy).toBeGreaterThan(0);
+    // What the 5-minute idle timeout does: the server ends the cursor's session once it waits for the reader.
+    await until(
+      async () =>
+        (
+          await db.$queryRaw<unknown[]>`
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE state = 'idle in transaction' AND query LIKE '%status_log%' AND xact_start >= ${started}`
+        ).length > 0,
+      5_000,
+      "the download's session waiting for its reader",
+    );
+    await until(
+      () => Promise.resolve(pgPool().totalCount - pgPool().idleCount < busy),
+      5_000,
+      "the connection given back",
+    );
+    // What was read ahead may still come; the download then fails, never ending as if complete.
+    const readToEnd = async () => {
+      while (!(await stalled.read()).done);
+    };
+    await expect(readToEnd()).rejects.toThrow();
   });
 
   it("tells a download that cannot start that every connection is in use, and starts it once one is given back", async () => {

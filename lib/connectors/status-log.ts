@@ -254,16 +254,18 @@ async function openLogCursor(connectorId: string, filter: StatusLogFilter) {
     });
   const writer = logWriter();
   let done = false;
-  // The server may end the connection between two pages (the idle timeout below, a restart): the page
-  // asked for then fails, and the download with it, never the process.
-  const lost = () => {};
-  client.on("error", lost);
   const release = (error?: Error) => {
     if (done) return;
     done = true;
-    client.off("error", lost);
+    // A client given back with an error is destroyed, and may still report one: the listener stays.
+    if (!error) client.off("error", lost);
     client.release(error);
   };
+  // The server may end the connection between two pages (the idle timeout below, a restart): the
+  // connection goes back to the pool at once, even if the reader never asks for another page (a
+  // stalled reader would otherwise keep it for good), and the next page fails the download, never the process.
+  const lost = (error: Error) => release(error);
+  client.on("error", lost);
   const fetchPage = () => {
     const page = new Promise<Page>((resolve, reject) => {
       const written = writer.start();
