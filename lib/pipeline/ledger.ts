@@ -62,8 +62,11 @@ export function storable(text: string): string {
   return text.includes("\u0000") ? text.replaceAll("\u0000", "\\u0000") : text;
 }
 
-/** UTF-8 bytes of a key kept as it is; an index entry holds at most 2,704 (PostgreSQL's btree limit). */
-const MAX_KEY_BYTES = 1000;
+/**
+ * UTF-8 bytes of a key kept as it is: a btree index entry holds at most 2,704 (less for random text,
+ * which does not compress), and keys stored before this rule, nearly all far shorter, keep matching.
+ */
+const MAX_KEY_BYTES = 2000;
 
 /**
  * A message key, stream id or mailbox as the ledger keeps and looks it up: NUL as \u0000, a lone
