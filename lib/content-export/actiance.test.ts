@@ -247,8 +247,11 @@ describe("Actiance XML", () => {
       ["m2", "page&#12;break 😀"],
       ["m3", "plain"],
     ]);
-    // A broken structure still refuses the file.
+    // A broken structure still refuses the file, and so does a "<" in an attribute (saxes would drop it).
     await expect(readAll(xml.replace("</Message>", "</Mesage>"))).rejects.toThrow(/^the XML is malformed at line/);
+    await expect(readAll(xml.replace("<RoomID>", '<RoomID a="x<y">'))).rejects.toThrow(
+      /^the XML is malformed at line 2, column \d+: disallowed character\.$/,
+    );
   });
 
   it("refuses a DOCTYPE: neither an external entity (XXE) nor billion laughs is ever expanded", async () => {

@@ -17,8 +17,15 @@ export type XmlLimits = {
 
 export const DEFAULT_XML_LIMITS: XmlLimits = { maxTextChars: 16 * 1024 * 1024, maxDepth: 64 };
 
-/** saxes's complaints about one character, after which it reads on with the character kept. */
-const TOLERATED_XML_ERROR = /^\d+:\d+: (disallowed character|malformed character entity)\.$/;
+/** saxes's complaint about a character reference to a character XML 1.0 does not allow (kept as its text). */
+const BAD_REFERENCE = /^\d+:\d+: malformed character entity\.$/;
+/**
+ * saxes's complaint about a disallowed character. It says the same of a `<` inside an attribute value,
+ * which it drops: that one is damage, so only as many of these pass as raw control characters were read.
+ */
+const DISALLOWED = /^\d+:\d+: disallowed character\.$/;
+/** The characters XML 1.0 does not allow that a text editor can put in a message. */
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/g;
 
 export const DOCTYPE_REFUSED = "the XML declares a DOCTYPE (external entities and DTDs are refused)";
 
@@ -38,6 +45,8 @@ export async function* parseXml(
   const where = () => `line ${parser.line}, column ${parser.column + 1}`;
   let lastMarkup = 0;
   let depth = 0;
+  let controlsRead = 0;
+  let controlsTolerated = 0;
   parser.on("xmldecl", (decl) => {
     const encoding = decl.encoding?.toLowerCase();
     if (encoding !== undefined && encoding !== "utf-8" && encoding !== "utf8" && encoding !== "us-ascii") {
@@ -66,7 +75,11 @@ export async function* parseXml(
     // Excel), raw or as a character reference, as Java's XML writers leave it: saxes keeps the raw one
     // in the text and the reference as its literal text, and reads on. One such character in one
     // message must not refuse the whole day's file; only damage to the structure does.
-    if (TOLERATED_XML_ERROR.test(error.message)) return;
+    if (BAD_REFERENCE.test(error.message)) return;
+    if (DISALLOWED.test(error.message) && controlsTolerated < controlsRead) {
+      controlsTolerated += 1;
+      return;
+    }
     // saxes writes "<line>:<column>: <what>"; said in words for an admin.
     const match = /^(\d+):(\d+): (.*)$/s.exec(error.message);
     const detail = match ? `line ${match[1]}, column ${Number(match[2]) + 1}: ${match[3]}` : error.message;
@@ -76,11 +89,14 @@ export async function* parseXml(
   const decoder = new TextDecoder("utf-8", { fatal: true });
   let bytesRead = 0;
   const decode = (chunk?: Buffer) => {
+    let text: string;
     try {
-      return chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
+      text = chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
     } catch {
       throw new ExportFileError(`the XML is not valid UTF-8 (within its first ${bytesRead} bytes)`);
     }
+    controlsRead += text.match(CONTROL)?.length ?? 0;
+    return text;
   };
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
