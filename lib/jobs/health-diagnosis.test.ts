@@ -20,7 +20,7 @@ describe("diagnose", () => {
     expect(diagnose(error, connector)).toEqual({
       needsAdmin: true,
       reason:
-        "Symphony POST /login/pubkey/authenticate at http://acme.symphony.com: acme.symphony.com is on the public internet, where http:// would carry credentials unencrypted; the URL must start with https:// (http:// only for a test pod on this machine or a private network with SYMPHONY_ALLOW_PRIVATE_HOSTS).",
+        "The pod URL http://acme.symphony.com was not called: acme.symphony.com is on the public internet, where http:// would carry credentials unencrypted; the URL must start with https:// (http:// only for a test pod on this machine or a private network with SYMPHONY_ALLOW_PRIVATE_HOSTS). Change it in the Source step.",
     });
   });
 });

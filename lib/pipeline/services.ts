@@ -9,7 +9,7 @@ import {
 } from "@/lib/content-export";
 import { z } from "zod";
 import { createStagingStore, type StagingStore } from "@/lib/staging";
-import { createSymphonyClient, type SymphonyClient } from "@/lib/symphony";
+import { createSymphonyClient, symphonySettingsSchema, type SymphonyClient } from "@/lib/symphony";
 import type { Connector } from "@/lib/generated/prisma/client";
 import type { PipelineEnvironment } from "./environment";
 import { cachedLoad } from "@/lib/async";
@@ -60,16 +60,20 @@ export function symphonyClientFor(
   if (!podUrl || !agentUrl || !botUsername || !privateKeyEncrypted) {
     throw new RunSetupError(`Connector "${connector.name}" has no complete Symphony sign-in settings`);
   }
-  return createSymphonyClient(
-    {
-      podUrl,
-      agentUrl,
-      keyManagerUrl,
-      botUsername,
-      privateKeyPem: decryptSecret(privateKeyEncrypted, botKeyContext(connector.id)),
-    },
-    options,
-  );
+  const settings = symphonySettingsSchema.safeParse({
+    podUrl,
+    agentUrl,
+    keyManagerUrl,
+    botUsername,
+    privateKeyPem: decryptSecret(privateKeyEncrypted, botKeyContext(connector.id)),
+  });
+  // Settings saved under older rules (an http:// URL of a public host, a URL with a ?query) are refused
+  // now: an admin must change them, which no retry does.
+  if (!settings.success) {
+    const issues = settings.error.issues.map((issue) => issue.message).join("; ");
+    throw new RunSetupError(`Connector "${connector.name}" has Symphony settings that cannot be used (${issues})`);
+  }
+  return createSymphonyClient(settings.data, options);
 }
 
 /** Where the connector's Content Export files come from (Files API or SFTP), signed in with its stored secrets. */
