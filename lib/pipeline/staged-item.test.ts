@@ -2,9 +2,10 @@
 // reading the MIME back: it must be the very model the MIME reads back as, whatever the names, types
 // and contents Symphony sent.
 import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { bufferedMime, buildEmail, readBackContentType, type AttachmentRef, type ChatMessage } from "@/lib/convert";
-import { stagedModel } from "./staged-item";
+import { stagedImportItem, stagedModel } from "./staged-item";
 
 function seeded(seed: number) {
   let state = seed >>> 0;
@@ -93,5 +94,69 @@ describe("the staged model of a message whose attachments were in memory", () =>
     }
     // Most messages take the path without reading back (the rest must still give the same model).
     expect(asWritten).toBeGreaterThan(60);
+  });
+});
+
+describe("an email whose body is larger than an archived item shows (a busy room's day in one EML)", () => {
+  const transcript = Array.from(
+    { length: 16_000 },
+    (_, n) => `[2026-12-01T09:${String(n % 60).padStart(2, "0")}:00.000Z] Alice <alice@bank.example>: quote ${n} é`,
+  ).join("\n");
+  const file = Buffer.from("%PDF-1.7 term sheet");
+  const mime = Buffer.from(
+    [
+      "From: Alice <alice@bank.example>",
+      "To: Bob <bob@bank.example>",
+      "Subject: Rates desk",
+      "Date: Tue, 01 Dec 2026 09:30:00 +0000",
+      "Message-ID: <day@content-export.symphony.invalid>",
+      "MIME-Version: 1.0",
+      'Content-Type: multipart/mixed; boundary="b"',
+      "",
+      "--b",
+      "Content-Type: text/plain; charset=utf-8",
+      "Content-Transfer-Encoding: base64",
+      "",
+      ...(Buffer.from(transcript)
+        .toString("base64")
+        .match(/.{1,76}/g) ?? []),
+      "--b",
+      'Content-Type: application/pdf; name="terms.pdf"',
+      'Content-Disposition: attachment; filename="terms.pdf"',
+      "Content-Transfer-Encoding: base64",
+      "",
+      file.toString("base64"),
+      "--b--",
+      "",
+    ].join("\r\n"),
+  );
+  const bodyBytes = Buffer.from(transcript, "utf8");
+  const read = async (stream: Readable) => Buffer.concat(await stream.toArray());
+
+  it("gets a notice as its body and the whole body attached first, in its model and read from its MIME alike", async () => {
+    expect(bodyBytes.length).toBeGreaterThan(1024 * 1024);
+    const staged = (await stagedModel(mime))!;
+    const end = staged.indexOf("\n");
+    const model = JSON.parse(staged.subarray(0, end).toString("utf8")) as {
+      graph: { body: { contentType: string; content: string } };
+      attachments: Array<{ name: string; contentType: string; size: number }>;
+    };
+    expect(model.graph.body.contentType).toBe("html");
+    expect(model.graph.body.content).toMatch(
+      /This email&#39;s body is not shown here: its body is 1\.\d MB, more than the 1\.0 MB an archived item shows\. It is attached whole as email-body\.txt\./,
+    );
+    expect(model.attachments).toEqual([
+      { name: "email-body.txt", contentType: "text/plain; charset=utf-8", size: bodyBytes.length },
+      { name: "terms.pdf", contentType: "application/pdf", size: file.length },
+    ]);
+    expect(staged.subarray(end + 1, end + 1 + bodyBytes.length).equals(bodyBytes)).toBe(true);
+
+    const item = await stagedImportItem("key", () => Promise.resolve(Readable.from([mime])));
+    expect(item.graph).toEqual(model.graph);
+    expect(item.attachments.map(({ name, contentType, size }) => ({ name, contentType, size }))).toEqual(
+      model.attachments,
+    );
+    expect((await read(await item.attachments[0]!.open())).equals(bodyBytes)).toBe(true);
+    expect((await read(await item.attachments[1]!.open())).equals(file)).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import {
   readStagedMime,
   readStagedMimeWhole,
   toGraphMessage,
+  withBodyAttached,
   type EmailModel,
   type GraphMessage,
   type StagedMessage,
@@ -51,11 +52,13 @@ export async function stagedModel(
   const asWritten = written && modelAsWritten(written.email, written.parts);
   if (asWritten) return asWritten;
   try {
-    const { email: staged, contents } = await readStagedMimeWhole(mime);
+    const whole = await readStagedMimeWhole(mime);
+    const large = withBodyAttached(whole.email);
+    const staged = large?.email ?? whole.email;
     return modelBytes(
       toGraphMessage(staged),
       staged.attachments.map(({ name, contentType, size }) => ({ name, contentType, size })),
-      contents,
+      large ? [large.body, ...whole.contents] : whole.contents,
     );
   } catch {
     return undefined;
@@ -139,15 +142,19 @@ export async function importItemFor(staging: StagingStore, key: string, at: Stag
  */
 export async function stagedImportItem(key: string, open: () => Promise<Readable>): Promise<ImportItem> {
   const staged = await readStagedMime(open);
+  const large = withBodyAttached(staged.email);
+  const email = large?.email ?? staged.email;
   return {
     key,
-    graph: { ...toGraphMessage(staged.email) },
-    attachments: staged.email.attachments.map((ref, index) => ({
+    graph: { ...toGraphMessage(email) },
+    attachments: email.attachments.map((ref, index) => ({
       name: ref.name,
       contentType: ref.contentType ?? "application/octet-stream",
       size: ref.size,
       isInline: false,
-      open: () => openAttachment(staged, index),
+      // A body too large to show comes first (withBodyAttached), then the MIME's own attachments.
+      open: async () =>
+        large && index === 0 ? Readable.from([large.body]) : openAttachment(staged, large ? index - 1 : index),
     })),
   };
 }
