@@ -243,6 +243,19 @@ test.describe.serial("admin experience", () => {
     await page.getByRole("button", { name: "Preview" }).click();
     await expect(page.getByText(/Line 3: "not-a-user" is neither an email address/)).toBeVisible();
     await check(page, "06-mapping-csv-error");
+    // A file of many bad lines: the first ones, then how many more, never a page of thousands.
+    const bad = Array.from({ length: 130 }, (_, n) => `bad-${n},x@sandbox.onmicrosoft.com`).join("\n");
+    await page
+      .getByLabel("Mapping file", { exact: true })
+      .setInputFiles({
+        name: "many.csv",
+        mimeType: "text/csv",
+        buffer: Buffer.from(`Symphony user,Mailbox\n${bad}\n`),
+      });
+    await page.getByRole("button", { name: "Preview" }).click();
+    await expect(page.getByText("many.csv: 130 lines cannot be used")).toBeVisible();
+    await expect(page.getByText("…and 80 more")).toBeVisible();
+    await check(page, "06b-mapping-csv-many-errors", { phone: true });
     await page.getByLabel("Automatic (recommended)").check();
     await page.getByRole("button", { name: "Next", exact: true }).click();
 
