@@ -5,6 +5,7 @@
 // imported again. A record that matches nothing is imported as before: a file twice is better than none.
 import { db } from "@/lib/db";
 import type { ExportChatItem, ExportItem } from "@/lib/content-export";
+import { storable, storableKey } from "./ledger";
 
 /** A file-transfer record: no message id, no text, one file. */
 function isFileTransfer(item: ExportItem): item is ExportChatItem {
@@ -28,7 +29,7 @@ export async function capturedFileMatches(connectorId: string, items: ExportItem
       exportFileId: null,
       attachedTo: null,
       attachmentNames: { isEmpty: false },
-      streamId: { in: [...new Set(transfers.map((item) => item.conversationId))] },
+      streamId: { in: [...new Set(transfers.map((item) => storableKey(item.conversationId)))] },
       // Export times may be whole seconds: the captured message can be up to a second later.
       sentAt: { gte: new Date(Math.floor(Math.min(...times) / 1000) * 1000), lt: new Date(Math.max(...times) + 1000) },
     },
@@ -36,11 +37,13 @@ export async function capturedFileMatches(connectorId: string, items: ExportItem
   });
   const free = captured.map((message) => ({ ...message, left: [...message.attachmentNames] }));
   for (const item of transfers) {
-    const email = item.sender.email?.toLowerCase();
-    const name = item.attachments[0]!.name;
+    // As the ledger keeps them (collect.ts): compared to what it stored, not to what was sent.
+    const email = item.sender.email === undefined ? undefined : storable(item.sender.email.toLowerCase());
+    const name = storable(item.attachments[0]!.name);
+    const streamId = storableKey(item.conversationId);
     const message = free.find(
       (candidate) =>
-        candidate.streamId === item.conversationId &&
+        candidate.streamId === streamId &&
         second(candidate.sentAt) === second(item.sentAt) &&
         email !== undefined &&
         candidate.senderEmail === email &&

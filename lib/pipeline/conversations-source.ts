@@ -15,6 +15,7 @@ import {
 } from "@/lib/symphony";
 import { membersAt, toChatMessage, type ArchivedStream, type Conversation } from "./chat-message";
 import { NOT_A_MEMBER, type CoverageSink, type CoveredStream } from "./coverage";
+import { storableKey } from "./ledger";
 import { withStreamErrors } from "./stream-errors";
 import {
   AttachmentUnavailableError,
@@ -29,18 +30,19 @@ export function conversationsSource(options: {
   streamTypes: StreamType[];
   /** Messages before this time are not collected (the connector's start date). */
   startDate: Date | null;
+  /** By stream id as the ledger keeps it (storableKey). */
   checkpoints: ReadonlyMap<string, Date>;
   coverage: CoverageSink;
 }): ArchiveSource {
   const { symphony, coverage } = options;
   const sinceOf = (stream: AdminStream) =>
-    Math.max(options.checkpoints.get(stream.id)?.getTime() ?? 0, options.startDate?.getTime() ?? 0);
+    Math.max(options.checkpoints.get(storableKey(stream.id))?.getTime() ?? 0, options.startDate?.getTime() ?? 0);
 
   function unit(stream: ArchivedStream): SourceUnit {
     return {
       async *batches(signal) {
         const since = sinceOf(stream);
-        const checkpoint = options.checkpoints.get(stream.id)?.getTime();
+        const checkpoint = options.checkpoints.get(storableKey(stream.id))?.getTime();
         // A message stamped after the read began (a pod node whose clock runs ahead) must not move the
         // checkpoint past messages stamped before it but sent later: those would never be read. The
         // checkpoint stops at the read's start; the next run reads that message again, and skips it.
