@@ -1,6 +1,12 @@
+import { mkdtempSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fetch as undiciFetch } from "undici";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureSandboxCa } from "@/sandbox/m365/ca";
 import { startSymphonySandbox, type SymphonySandbox } from "@/sandbox/symphony";
 import {
   addressRefusal,
@@ -236,6 +242,28 @@ describe("Test connection never becomes a way into the server's network", () => 
       } finally {
         await json.close();
       }
+    }
+  });
+});
+
+describe("TLS through the connection pool", () => {
+  it("refuses a server whose certificate no trusted authority signed (its checks on addresses do not replace TLS's)", async () => {
+    const untrusted = ensureSandboxCa(mkdtempSync(path.join(tmpdir(), "untrusted-ca-")));
+    const server = createHttpsServer(
+      { key: readFileSync(untrusted.keyPath), cert: readFileSync(untrusted.certPath) },
+      (_request, response) => response.end("{}"),
+    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/pod/v1/podcert`;
+      const failure = await undiciFetch(url, { dispatcher: symphonyDispatcher(true) }).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(Error);
+      // The certificate's chain does not verify (OpenSSL's code depends on the untrusted CA's name).
+      expect(((failure as Error).cause as { code?: string }).code).toMatch(
+        /^(CERT_SIGNATURE_FAILURE|UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN)$/,
+      );
+    } finally {
+      server.close();
     }
   });
 });
