@@ -11,5 +11,5 @@ export {
   type StagedMessage,
   type StagedAttachment,
 } from "./read-mime";
-export { renderPresentationML, type MessageBody } from "./presentation";
+export { contentAsPresentationML, renderPresentationML, type MessageBody } from "./presentation";
 export * from "./types";

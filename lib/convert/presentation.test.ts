@@ -1,6 +1,6 @@
 import { parseDocument, DomUtils } from "htmlparser2";
 import { describe, expect, it } from "vitest";
-import { renderPresentationML } from "./presentation";
+import { contentAsPresentationML, renderPresentationML } from "./presentation";
 import type { Person } from "./types";
 
 const bob: Person = { userId: "71811853189121", email: "bob@example.com", displayName: "Bob Jones" };
@@ -201,5 +201,26 @@ describe("renderPresentationML", () => {
   it("renders an empty message as empty text", () => {
     expect(renderPresentationML(wrap(""), undefined, []).text).toBe("");
     expect(renderPresentationML("", undefined, []).text).toBe("");
+  });
+});
+
+describe("a Content Export record's Content", () => {
+  it("as plain text says what was sent: a '<' that is no tag, a literal entity and line breaks", () => {
+    const body = renderPresentationML(
+      contentAsPresentationML("if px<bid then sell\n&lt;b&gt; is 'bold'"),
+      undefined,
+      [],
+    );
+    expect(body.text).toContain("if px<bid then sell\n&lt;b&gt; is 'bold'");
+    expect(body.html).toContain("if px&lt;bid then sell<br");
+    expect(body.html).toContain("&amp;lt;b&amp;gt; is");
+  });
+
+  it("as markup is sanitised like PresentationML", () => {
+    const markup = wrap("<p>Hello <b>Bob</b></p><script>alert(1)</script>");
+    expect(contentAsPresentationML(markup)).toBe(markup);
+    const body = renderPresentationML(contentAsPresentationML(markup), undefined, []);
+    expect(body.html).toContain("<b>Bob</b>");
+    expect(body.html).not.toContain("script");
   });
 });

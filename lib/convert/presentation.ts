@@ -42,6 +42,17 @@ export function notRenderedBody(reason: string, hasData: boolean): MessageBody {
   return { html: `<div dir="auto"><p><i>${escapeHtml(text)}</i></p></div>`, text, notRendered: reason };
 }
 
+/**
+ * A Content Export record's Content as PresentationML. Symphony's spec says it is "text or HTML-ish
+ * markup": markup (it starts with a tag) is kept to be sanitised like PresentationML; plain text is
+ * written as text, line breaks kept, so that "px<bid" or a literal "&lt;" are not read as markup and lost.
+ */
+export function contentAsPresentationML(content: string): string {
+  if (content === "" || /^\s*</.test(content)) return content;
+  const text = escapeHtml(content).replace(/\r\n?|\n/g, "<br/>");
+  return `<div data-format="PresentationML" data-version="2.0">${text}</div>`;
+}
+
 /** Why `presentationML` and `data` are not parsed at all, or undefined when they are within the limits. */
 export function inputTooLarge(presentationML: string, data: string | undefined): string | undefined {
   for (const [what, value] of [

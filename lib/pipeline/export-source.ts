@@ -20,6 +20,7 @@ import {
   type ExportItem,
   type ExportParticipant,
 } from "@/lib/content-export";
+import { contentAsPresentationML } from "@/lib/convert";
 import type { ExportFile } from "@/lib/generated/prisma/client";
 import { exportFileBlobName, type StagingStore } from "@/lib/staging";
 import { errorMessage } from "@/lib/errors";
@@ -274,7 +275,7 @@ function incoming(item: ExportItem, content: ExportReader, attachedTo?: string):
       timestamp: item.sentAt,
       sender: person(item.sender),
       participants: item.recipients.map(person),
-      presentationML: item.content,
+      presentationML: contentAsPresentationML(item.content),
       attachments: attachments.map((attachment) => attachment.ref),
       initialMessageId: item.editOf,
     },
