@@ -396,6 +396,25 @@ describe("the status log download", () => {
     await expect(readToEnd()).rejects.toThrow();
   });
 
+  it("lets one person run two downloads at once, never all the connections, and counts one out when it ends", async () => {
+    const connector = await db.connector.create({ data: { name: `log-person-${Date.now()}`, createdBy: "test" } });
+    const first = (await statusLogStream(connector.id, {}, { person: "reader-1" })).getReader();
+    const second = (await statusLogStream(connector.id, {}, { person: "reader-1" })).getReader();
+    await expect(statusLogStream(connector.id, {}, { person: "reader-1" })).rejects.toThrow(
+      "You already have 2 status-log downloads running. Let one finish, or cancel it, and try again.",
+    );
+    // Someone else is not held back by reader-1.
+    const other = await new Response(await statusLogStream(connector.id, {}, { person: "reader-2" })).text();
+    expect(other).toBe(`${STATUS_LOG_HEADER.join(",")}\r\n`);
+    await first.cancel();
+    // One read to its end counts out as well.
+    const third = await new Response(await statusLogStream(connector.id, {}, { person: "reader-1" })).text();
+    expect(third).toBe(other);
+    await (await statusLogStream(connector.id, {}, { person: "reader-1" })).cancel();
+    await second.cancel();
+    expect(pgPool().idleCount).toBe(pgPool().totalCount);
+  });
+
   it("tells a download that cannot start that every connection is in use, and starts it once one is given back", async () => {
     const connector = await db.connector.create({ data: { name: `log-busy-${Date.now()}`, createdBy: "test" } });
     // Readers that stopped reading: each holds a connection until it is cancelled or idle for 5 minutes.

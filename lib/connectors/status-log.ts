@@ -370,12 +370,37 @@ async function notReadLines(connectorId: string, filter: StatusLogFilter): Promi
     .join("");
 }
 
-/** Every connection for status-log downloads is in use (each download holds one while it runs). */
+/**
+ * Every connection for status-log downloads is in use (each download holds one while it runs), or the
+ * person already runs as many downloads as one person may.
+ */
 export class StatusLogBusyError extends Error {
-  constructor() {
-    super("Too many status-log downloads are running at once. Try again in a minute.");
+  constructor(message = "Too many status-log downloads are running at once. Try again in a minute.") {
+    super(message);
     this.name = "StatusLogBusyError";
   }
+}
+
+/** Downloads one person may run at once in a web process: the connections are shared by everyone. */
+export const DOWNLOADS_PER_PERSON = 2;
+const runningFor = new Map<string, number>();
+
+/** Counts a download of `person` in; the returned function counts it out (once, whatever calls it). */
+function startDownloadOf(person: string): () => void {
+  const running = runningFor.get(person) ?? 0;
+  if (running >= DOWNLOADS_PER_PERSON)
+    throw new StatusLogBusyError(
+      `You already have ${running} status-log downloads running. Let one finish, or cancel it, and try again.`,
+    );
+  runningFor.set(person, running + 1);
+  let ended = false;
+  return () => {
+    if (ended) return;
+    ended = true;
+    const left = (runningFor.get(person) ?? 1) - 1;
+    if (left > 0) runningFor.set(person, left);
+    else runningFor.delete(person);
+  };
 }
 
 /**
@@ -386,14 +411,23 @@ export class StatusLogBusyError extends Error {
 export async function statusLogStream(
   connectorId: string,
   filter: StatusLogFilter,
+  options: { person?: string } = {},
 ): Promise<ReadableStream<Uint8Array>> {
   const encoder = new TextEncoder();
-  const cursor = filter.status === "NOT_READ" ? undefined : await openLogCursor(connectorId, filter);
+  const end = options.person === undefined ? () => {} : startDownloadOf(options.person);
+  let cursor: Awaited<ReturnType<typeof openLogCursor>> | undefined;
+  try {
+    cursor = filter.status === "NOT_READ" ? undefined : await openLogCursor(connectorId, filter);
+  } catch (error) {
+    end();
+    throw error;
+  }
   let headerSent = false;
   const finish = async (controller: ReadableStreamDefaultController<Uint8Array>) => {
     const lines = await notReadLines(connectorId, filter);
     if (lines) controller.enqueue(encoder.encode(lines));
     controller.close();
+    end();
   };
   return new ReadableStream({
     async pull(controller) {
@@ -402,11 +436,17 @@ export async function statusLogStream(
         controller.enqueue(encoder.encode(csvLine(STATUS_LOG_HEADER)));
         return;
       }
-      const bytes = await cursor?.next();
-      if (!bytes) return finish(controller);
-      controller.enqueue(bytes);
+      try {
+        const bytes = await cursor?.next();
+        if (!bytes) return await finish(controller);
+        controller.enqueue(bytes);
+      } catch (error) {
+        end();
+        throw error;
+      }
     },
     async cancel() {
+      end();
       await cursor?.close();
     },
   });

@@ -17,7 +17,7 @@ export async function GET(request: NextRequest, { params }: { params: Promise<{ 
   if (!fileName) return Response.json({ error: "Unknown connector." }, { status: 404 });
   let csv: ReadableStream<Uint8Array>;
   try {
-    csv = await statusLogStream(id, filter.data);
+    csv = await statusLogStream(id, filter.data, { person: access.user.oid });
   } catch (error) {
     if (!(error instanceof StatusLogBusyError)) throw error;
     return Response.json({ error: error.message }, { status: 503, headers: { "retry-after": "60" } });
