@@ -245,7 +245,7 @@ function logWriter() {
  * repeatable-read transaction so that the cells looked up for a page are those of the cursor's snapshot.
  * A download left idle gives its connection back after a while; `close` ends it early.
  */
-async function openLogCursor(connectorId: string, filter: StatusLogFilter) {
+async function openLogCursor(connectorId: string, filter: StatusLogFilter, onRelease: () => void) {
   const client = await pgPool()
     .connect()
     .catch((error: unknown) => {
@@ -260,6 +260,7 @@ async function openLogCursor(connectorId: string, filter: StatusLogFilter) {
     // A client given back with an error is destroyed, and may still report one: the listener stays.
     if (!error) client.off("error", lost);
     client.release(error);
+    onRelease();
   };
   // The server may end the connection between two pages (the idle timeout below, a restart): the
   // connection goes back to the pool at once, even if the reader never asks for another page (a
@@ -414,10 +415,13 @@ export async function statusLogStream(
   options: { person?: string } = {},
 ): Promise<ReadableStream<Uint8Array>> {
   const encoder = new TextEncoder();
-  const end = options.person === undefined ? () => {} : startDownloadOf(options.person);
+  // A person's download counts while it holds a connection: until it ends, is cancelled, fails, or
+  // PostgreSQL ends it idle (a reader gone without the response being cancelled). NOT_READ holds none.
+  const holdsConnection = filter.status !== "NOT_READ";
+  const end = options.person === undefined || !holdsConnection ? () => {} : startDownloadOf(options.person);
   let cursor: Awaited<ReturnType<typeof openLogCursor>> | undefined;
   try {
-    cursor = filter.status === "NOT_READ" ? undefined : await openLogCursor(connectorId, filter);
+    cursor = holdsConnection ? await openLogCursor(connectorId, filter, end) : undefined;
   } catch (error) {
     end();
     throw error;
