@@ -235,3 +235,16 @@ describe("toGraphMessage", () => {
     expect(toGraphMessage({ ...email, headers: {} })).not.toHaveProperty("internetMessageHeaders");
   });
 });
+
+describe("a message whose content is plain text (a Content Export record's)", () => {
+  it("is rendered as written, and attached as sent, not as the markup made of it, when too large to show", () => {
+    const shown = buildEmail(message({ presentationML: "if px<bid then sell\n& buy", contentIsText: true }));
+    expect(shown.text).toContain("if px<bid then sell\n& buy");
+    expect(shown.originals).toBeUndefined();
+
+    const text = "&".repeat(300_000); // 300 KB as sent, 1.5 MB once escaped as markup
+    const large = buildEmail(message({ presentationML: text, contentIsText: true }));
+    expect(large.notRendered).toMatch(/more than the 1\.0 MB/);
+    expect(large.originals?.[0]?.content).toBe(text);
+  });
+});

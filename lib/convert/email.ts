@@ -3,7 +3,7 @@ import { toUrlSafeBase64 } from "@/lib/base64";
 import { FROM_ADDRESS_HEADER, SENDER_ID_HEADER, TO_HEADER } from "./headers";
 import { ORIGINAL_DATA_FILE, ORIGINAL_DATA_ID, ORIGINAL_MESSAGE_FILE, ORIGINAL_MESSAGE_ID } from "./limits";
 import { safeAddress, truncate, visibleFileName, visibleName, visibleText } from "./names";
-import { notRenderedBody, renderPresentationML } from "./presentation";
+import { notRenderedBody, renderPresentationML, textAsPresentationML } from "./presentation";
 import {
   chatMessageSchema,
   type AttachmentRef,
@@ -121,8 +121,8 @@ function subjectOf(message: ChatMessage, everyone: Person[]): string {
 }
 
 /**
- * When the body is not rendered, the original PresentationML (and `data`) are attached exactly as
- * Symphony sent them, in front of the message's own attachments.
+ * When the body is not rendered, the original PresentationML or text (and `data`) are attached exactly
+ * as Symphony sent them, in front of the message's own attachments.
  */
 function originalsOf(message: ChatMessage, notRendered: string | undefined): OriginalContent[] {
   if (!notRendered) return [];
@@ -183,7 +183,11 @@ export function buildEmail(input: ChatMessage, options: BuildEmailOptions = {}):
 
   const { html, text, notRendered } = options.notRendered
     ? notRenderedBody(options.notRendered, Boolean(message.data))
-    : renderPresentationML(message.presentationML, message.data, everyone);
+    : renderPresentationML(
+        message.contentIsText ? textAsPresentationML(message.presentationML) : message.presentationML,
+        message.data,
+        everyone,
+      );
   const originals = originalsOf(message, notRendered);
   return {
     from,

@@ -11,5 +11,5 @@ export {
   type StagedMessage,
   type StagedAttachment,
 } from "./read-mime";
-export { contentAsPresentationML, renderPresentationML, type MessageBody } from "./presentation";
+export { isMarkup, renderPresentationML, type MessageBody } from "./presentation";
 export * from "./types";

@@ -1,6 +1,6 @@
 import { parseDocument, DomUtils } from "htmlparser2";
 import { describe, expect, it } from "vitest";
-import { contentAsPresentationML, renderPresentationML } from "./presentation";
+import { isMarkup, renderPresentationML, textAsPresentationML } from "./presentation";
 import type { Person } from "./types";
 
 const bob: Person = { userId: "71811853189121", email: "bob@example.com", displayName: "Bob Jones" };
@@ -205,22 +205,17 @@ describe("renderPresentationML", () => {
 });
 
 describe("a Content Export record's Content", () => {
-  it("as plain text says what was sent: a '<' that is no tag, a literal entity and line breaks", () => {
-    const body = renderPresentationML(
-      contentAsPresentationML("if px<bid then sell\n&lt;b&gt; is 'bold'"),
-      undefined,
-      [],
-    );
-    expect(body.text).toContain("if px<bid then sell\n&lt;b&gt; is 'bold'");
-    expect(body.html).toContain("if px&lt;bid then sell<br");
-    expect(body.html).toContain("&amp;lt;b&amp;gt; is");
+  it("is markup only when it opens with a tag", () => {
+    expect(isMarkup(wrap("<p>Hi</p>"))).toBe(true);
+    expect(isMarkup("<b>Hi</b> there")).toBe(true);
+    for (const text of ["if px<bid then sell", "<bid then sell", "<3 thanks", "&lt;b&gt; is bold", ""])
+      expect(isMarkup(text), text).toBe(false);
   });
 
-  it("as markup is sanitised like PresentationML", () => {
-    const markup = wrap("<p>Hello <b>Bob</b></p><script>alert(1)</script>");
-    expect(contentAsPresentationML(markup)).toBe(markup);
-    const body = renderPresentationML(contentAsPresentationML(markup), undefined, []);
-    expect(body.html).toContain("<b>Bob</b>");
-    expect(body.html).not.toContain("script");
+  it("as plain text says what was sent: a '<' that is no tag, a literal entity and line breaks", () => {
+    const body = renderPresentationML(textAsPresentationML("<bid then sell\n&lt;b&gt; is 'bold'"), undefined, []);
+    expect(body.text).toContain("<bid then sell\n&lt;b&gt; is 'bold'");
+    expect(body.html).toContain("&lt;bid then sell<br");
+    expect(body.html).toContain("&amp;lt;b&amp;gt; is");
   });
 });

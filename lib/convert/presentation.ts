@@ -42,15 +42,22 @@ export function notRenderedBody(reason: string, hasData: boolean): MessageBody {
   return { html: `<div dir="auto"><p><i>${escapeHtml(text)}</i></p></div>`, text, notRendered: reason };
 }
 
+/** Tags a Content Export record's Content may start with when it is markup (PresentationML, HTML-ish text). */
+const MARKUP_START =
+  /^\s*<(div|messageml|p|span|b|i|u|em|strong|a|br|hr|ul|ol|li|table|h[1-6]|pre|code|img|card|blockquote|mention|hash|cash|emoji)\b[^<>]*>/i;
+
 /**
- * A Content Export record's Content as PresentationML. Symphony's spec says it is "text or HTML-ish
- * markup": markup (it starts with a tag) is kept to be sanitised like PresentationML; plain text is
- * written as text, line breaks kept, so that "px<bid" or a literal "&lt;" are not read as markup and lost.
+ * Whether a Content Export record's Content is markup. Symphony's spec says it is "text or HTML-ish
+ * markup": only Content that opens with a tag is; plain text (even "<bid then sell" or "<3") is not,
+ * so that it is never read as markup and lost.
  */
-export function contentAsPresentationML(content: string): string {
-  if (content === "" || /^\s*</.test(content)) return content;
-  const text = escapeHtml(content).replace(/\r\n?|\n/g, "<br/>");
-  return `<div data-format="PresentationML" data-version="2.0">${text}</div>`;
+export function isMarkup(content: string): boolean {
+  return MARKUP_START.test(content);
+}
+
+/** Plain text as PresentationML that renders it as written, line breaks kept. */
+export function textAsPresentationML(text: string): string {
+  return `<div data-format="PresentationML" data-version="2.0">${escapeHtml(text).replace(/\r\n?|\n/g, "<br/>")}</div>`;
 }
 
 /** Why `presentationML` and `data` are not parsed at all, or undefined when they are within the limits. */

@@ -37,6 +37,8 @@ export const chatMessageSchema = z.object({
   sender: personSchema,
   participants: z.array(personSchema),
   presentationML: z.string(),
+  /** `presentationML` holds plain text (a Content Export record's), rendered as written. */
+  contentIsText: z.boolean().optional(),
   data: z.string().optional(),
   attachments: z.array(attachmentRefSchema),
   parentMessageId: symphonyIdSchema.optional(),

@@ -115,10 +115,15 @@ function diagnoseSymphony(error: SymphonyError, connector: DiagnosedConnector): 
       return admin(
         `The ${service.name} URL${service.url ? ` ${service.url}` : ""} points at a loopback, link-local or private address, which this server does not call (the operator may allow loopback and private networks with SYMPHONY_ALLOW_PRIVATE_HOSTS=true; link-local and cloud metadata addresses stay refused).`,
       );
-    case "insecure_url":
+    case "insecure_url": {
+      const why = error.message.replace(`${error.endpoint}: `, "");
+      // A download URL the pod handed out (Files API) is not a setting an admin can change.
+      if (error.endpoint.includes("/files/") || error.endpoint.includes("{signedUrl}"))
+        return admin(`Symphony ${error.endpoint}: ${why}.`);
       return admin(
-        `The ${service.name} URL${service.url ? ` ${service.url}` : ""} was not called: ${error.message.replace(`${error.endpoint}: `, "")}. Change it in the Source step.`,
+        `The ${service.name} URL${service.url ? ` ${service.url}` : ""} was not called: ${why}. Change it in the Source step.`,
       );
+    }
     case "server_error":
       return retry(`Symphony's ${service.name} is answering with server errors (${error.endpoint}: ${answer}).`);
     case "rate_limited":

@@ -20,7 +20,7 @@ import {
   type ExportItem,
   type ExportParticipant,
 } from "@/lib/content-export";
-import { contentAsPresentationML } from "@/lib/convert";
+import { isMarkup } from "@/lib/convert";
 import type { ExportFile } from "@/lib/generated/prisma/client";
 import { exportFileBlobName, type StagingStore } from "@/lib/staging";
 import { errorMessage } from "@/lib/errors";
@@ -275,7 +275,8 @@ function incoming(item: ExportItem, content: ExportReader, attachedTo?: string):
       timestamp: item.sentAt,
       sender: person(item.sender),
       participants: item.recipients.map(person),
-      presentationML: contentAsPresentationML(item.content),
+      presentationML: item.content,
+      ...(!isMarkup(item.content) && item.content !== "" && { contentIsText: true }),
       attachments: attachments.map((attachment) => attachment.ref),
       initialMessageId: item.editOf,
     },
