@@ -527,16 +527,21 @@ export async function countDuplicatesRemoved(runId: string, removed: number): Pr
   await db.importRun.update({ where: { id: runId }, data: { duplicatesRemoved: { increment: removed } } });
 }
 
-/** PENDING items of the connector: all of them, and those no one may take right now (held or delayed). */
-/** Which of these staged blobs still have items waiting to be imported (retention must keep them). */
+/**
+ * Which of these staged blobs retention must keep: those with items waiting to be imported, or failed
+ * while being imported (Retry failed items can still import them: a mailbox added to the access
+ * policy's scope, licensed or emptied weeks later), since the staged copy may be the archive's only one.
+ */
 export async function blobsStillNeeded(blobNames: string[]): Promise<Set<string>> {
   const rows = await db.$queryRaw<{ blobName: string }[]>`
     SELECT DISTINCT sm."blobName" FROM "SourceMessage" sm
-    JOIN "ImportItem" ii ON ii."sourceMessageId" = sm.id AND ii.status = 'PENDING'
+    JOIN "ImportItem" ii ON ii."sourceMessageId" = sm.id
+      AND (ii.status = 'PENDING' OR (ii.status = 'FAILED' AND ii.attempts > 0))
     WHERE sm."blobName" = ANY(${blobNames}::text[])`;
   return new Set(rows.map((row) => row.blobName));
 }
 
+/** PENDING items of the connector: all of them, and those no one may take right now (held or delayed). */
 export async function pendingItems(connectorId: string): Promise<{ total: number; held: number }> {
   const [row] = await db.$queryRaw<Array<{ total: bigint; held: bigint }>>`
     SELECT count(*) AS total, count(*) FILTER (WHERE "claimedUntil" >= ${NOW}) AS held

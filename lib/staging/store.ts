@@ -243,7 +243,7 @@ export async function createStagingStore(input: StagingStoreOptions): Promise<St
       if (isNotFound(error))
         throw new StagedItemMissingError(
           `the staged copy of the message (${blobName} in container ${options.containerName}) no longer exists: ` +
-            `staged items are removed after STAGING_RETENTION_DAYS once no item waits for them`,
+            `retention keeps a staged item while any item of it waits or can be retried, so it was removed from the storage otherwise`,
         );
       throw error;
     }
