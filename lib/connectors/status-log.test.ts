@@ -375,29 +375,32 @@ describe("the status log download", () => {
     await stalledToo.read();
     const busy = pgPool().totalCount - pgPool().idleCount;
     expect(busy).toBeGreaterThan(0);
-    // What the 5-minute idle timeout does: the server ends the cursor's session once it waits for the reader.
+    // What the 5-minute idle timeout does: the server ends each cursor's session once it waits for its
+    // reader (one still reading ahead is ended on a later try).
     await until(
-      async () =>
-        (
-          await db.$queryRaw<unknown[]>`
-            SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-            WHERE state = 'idle in transaction' AND query LIKE '%status_log%' AND xact_start >= ${started}`
-        ).length > 0,
-      5_000,
-      "the download's session waiting for its reader",
-    );
-    await until(
-      () => Promise.resolve(pgPool().totalCount - pgPool().idleCount < busy),
-      5_000,
-      "the connection given back",
+      async () => {
+        await db.$queryRaw`
+          SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE state = 'idle in transaction' AND query LIKE '%status_log%' AND xact_start >= ${started}`;
+        return pgPool().totalCount === pgPool().idleCount;
+      },
+      10_000,
+      "both downloads' connections given back",
     );
     // Nor do they count against the person any more, though their responses were never cancelled.
-    await (await statusLogStream(connector.id, {}, { person: "gone" })).cancel();
-    // What was read ahead may still come; the download then fails, never ending as if complete.
-    const readToEnd = async () => {
-      while (!(await stalled.read()).done);
-    };
-    await expect(readToEnd()).rejects.toThrow();
+    for (const again of [
+      await statusLogStream(connector.id, {}, { person: "gone" }),
+      await statusLogStream(connector.id, {}, { person: "gone" }),
+    ])
+      await again.cancel();
+    // What was read ahead may still come; each download then fails, never ending as if complete.
+    for (const reader of [stalled, stalledToo]) {
+      const readToEnd = async () => {
+        while (!(await reader.read()).done);
+      };
+      await expect(readToEnd()).rejects.toThrow();
+    }
+    expect(pgPool().idleCount).toBe(pgPool().totalCount);
   });
 
   it("lets one person run two downloads at once, never all the connections, and counts one out when it ends", async () => {
