@@ -2,8 +2,8 @@
 // one leaves an audit event.
 import { recordAudit } from "@/lib/audit";
 import { db } from "@/lib/db";
-import { Prisma } from "@/lib/generated/prisma/client";
 import { requestImport } from "@/lib/jobs";
+import { failedWhileImporting } from "@/lib/pipeline";
 import { ConnectorNotFound } from "./draft";
 import { nextSlotAfter } from "@/lib/next-run";
 
@@ -50,8 +50,7 @@ export async function retryFailedItems(connectorId: string, actor: string): Prom
   return { ok: true, runId, retried };
 }
 
-/** Items that failed while being imported: after at least one attempt (those before any never will). */
-const RETRYABLE = Prisma.sql`status = 'FAILED' AND attempts > 0`;
+const RETRYABLE = failedWhileImporting('"ImportItem"');
 
 /** How many of the connector's items Retry failed items would take (counted up to 100,000). */
 export async function countRetryableItems(connectorId: string): Promise<number> {

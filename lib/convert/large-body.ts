@@ -1,5 +1,5 @@
 import { exceedsUtf8Bytes, formatBytes, MAX_HTML_BYTES } from "./limits";
-import { escapeHtml } from "./render-html";
+import { noticeHtml } from "./render-html";
 import type { AttachmentRef, EmailModel } from "./types";
 
 /**
@@ -25,13 +25,7 @@ export function withBodyAttached(email: EmailModel): { email: EmailModel; body: 
   const reason = `its body is ${formatBytes(body.length)}, more than the ${formatBytes(MAX_HTML_BYTES)} an archived item shows`;
   const text = `This email's body is not shown here: ${reason}. It is attached whole as ${name}.`;
   return {
-    email: {
-      ...email,
-      html: `<div dir="auto"><p><i>${escapeHtml(text)}</i></p></div>`,
-      text,
-      attachments: [ref, ...email.attachments],
-      notRendered: reason,
-    },
+    email: { ...email, html: noticeHtml(text), text, attachments: [ref, ...email.attachments], notRendered: reason },
     body,
   };
 }

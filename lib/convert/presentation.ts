@@ -9,7 +9,7 @@ import {
   ORIGINAL_DATA_FILE,
   ORIGINAL_MESSAGE_FILE,
 } from "./limits";
-import { escapeHtml, renderHtml } from "./render-html";
+import { escapeHtml, noticeHtml, renderHtml } from "./render-html";
 import { renderText } from "./render-text";
 import { sanitizePresentationML } from "./sanitize";
 import type { Person } from "./types";
@@ -39,7 +39,7 @@ function peopleIndex(people: Person[]): Map<string, Person> {
 export function notRenderedBody(reason: string, hasData: boolean): MessageBody {
   const files = hasData ? `${ORIGINAL_MESSAGE_FILE} (and its data as ${ORIGINAL_DATA_FILE})` : ORIGINAL_MESSAGE_FILE;
   const text = `This Symphony message is not shown here: ${reason}. Its full original content is attached as ${files}.`;
-  return { html: `<div dir="auto"><p><i>${escapeHtml(text)}</i></p></div>`, text, notRendered: reason };
+  return { html: noticeHtml(text), text, notRendered: reason };
 }
 
 /** Tags a Content Export record's Content may start with when it is markup (PresentationML, HTML-ish text). */

@@ -6,6 +6,11 @@ export function escapeHtml(value: string): string {
   return /[&<>"']/.test(value) ? value.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c) : value;
 }
 
+/** The HTML body of an item whose content is not shown, only said why: the notice, in italics. */
+export function noticeHtml(notice: string): string {
+  return `<div dir="auto"><p><i>${escapeHtml(notice)}</i></p></div>`;
+}
+
 /** Attributes the renderer adds itself: links never open with access to the archive's window. */
 function extraAttributes(tag: string, attrs: Record<string, string>): string {
   if (tag === "a" && attrs.href) return ' rel="noopener noreferrer" target="_blank"';

@@ -12,6 +12,7 @@ export {
 } from "./run";
 export { environmentFromConfig, m365AppFromConfig, spoolFromConfig, type PipelineEnvironment } from "./environment";
 export { purgeStagedItems } from "./retention";
+export { failedWhileImporting } from "./ledger";
 export { consentRetryDelay, defaultConsentWait, type ConsentWait } from "./consent-wait";
 export { RunSetupError } from "./services";
 export { createRecipientResolver } from "./recipients";

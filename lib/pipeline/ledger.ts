@@ -528,15 +528,25 @@ export async function countDuplicatesRemoved(runId: string, removed: number): Pr
 }
 
 /**
+ * An item that failed while being imported into Microsoft 365, after at least one attempt: Retry failed
+ * items may import it again (a mailbox added to the access policy's scope, licensed or emptied weeks
+ * later), so retention keeps its staged copy. Items that failed before any attempt never will be.
+ * `item` names the ImportItem row in the query (a table alias, or "ImportItem").
+ */
+export function failedWhileImporting(item: string): Prisma.Sql {
+  const row = Prisma.raw(item);
+  return Prisma.sql`(${row}.status = 'FAILED' AND ${row}.attempts > 0)`;
+}
+
+/**
  * Which of these staged blobs retention must keep: those with items waiting to be imported, or failed
- * while being imported (Retry failed items can still import them: a mailbox added to the access
- * policy's scope, licensed or emptied weeks later), since the staged copy may be the archive's only one.
+ * while being imported, since the staged copy may be the archive's only one.
  */
 export async function blobsStillNeeded(blobNames: string[]): Promise<Set<string>> {
   const rows = await db.$queryRaw<{ blobName: string }[]>`
     SELECT DISTINCT sm."blobName" FROM "SourceMessage" sm
     JOIN "ImportItem" ii ON ii."sourceMessageId" = sm.id
-      AND (ii.status = 'PENDING' OR (ii.status = 'FAILED' AND ii.attempts > 0))
+      AND (ii.status = 'PENDING' OR ${failedWhileImporting("ii")})
     WHERE sm."blobName" = ANY(${blobNames}::text[])`;
   return new Set(rows.map((row) => row.blobName));
 }
