@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   GraphRequestError,
+  GraphRetriesExhaustedError,
   M365AuthError,
   MAILBOX_NOT_FOUND,
   MailboxUnavailableError,
@@ -261,6 +262,18 @@ async function deliverItem(
       throw error;
     }
     const reason = errorMessage(error);
+    if (error instanceof GraphRetriesExhaustedError && error.lastStatus === 429) {
+      // Throttled past every retry (another worker process or app spending the mailbox's budget): that
+      // says nothing about the item, so it waits and is tried again, however often; never FAILED for it.
+      await record({
+        status: "PENDING",
+        reason: `Microsoft 365 is throttling this mailbox (429 to ${error.attempts} tries in a row); the item waits and is tried again`,
+        retryDelaySeconds: ctx.options.maxRetryDelaySeconds,
+        attemptFailed: false,
+      });
+      ctx.onItem?.("RETRY", item);
+      return;
+    }
     const failures = item.failures + 1;
     if (isPermanent(error) || failures >= ctx.options.maxAttempts) {
       // The message may exist without all its attachments: the ledger then points at it.

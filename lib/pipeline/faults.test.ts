@@ -133,15 +133,43 @@ describe.skipIf(!canRun)("runs through faults and restarts", () => {
     expect(run.itemsImported).toBe(report.expected);
   }, 180_000);
 
+  it("never fails an item for throttling, however often Graph throttles its mailbox", async () => {
+    // One request at a time per mailbox, as when another worker process sends to it too: the worker's
+    // 4 in flight meet 429s, and with one try per request and one failure per item allowed, every
+    // throttled request ends its attempt. Throttling says nothing about an item: none may fail.
+    const h = await harness("faults-throttled", 12);
+    h.m365.setLimits({ concurrentRequests: 1 });
+    h.m365.setFaults({ latencyMs: 100 });
+    try {
+      const summary = await runImport(await h.newRun(), {
+        workerId: "faults-throttled",
+        environment: { ...h.environment, graphScheduler: { maxAttempts: 1 } },
+        delivery: { maxAttempts: 1, maxRetryDelaySeconds: 0 },
+      });
+      expect(summary.status).toBe("SUCCEEDED");
+      expect(summary.counts.failed).toBe(0);
+      const retried = await db.importItem.count({
+        where: { connectorId: h.connector.id, status: "IMPORTED", attempts: { gt: 1 }, failures: 0 },
+      });
+      expect(retried, "no attempt met a 429: the test shows nothing").toBeGreaterThan(0);
+      const { problems } = await exactlyOnceProblems(h);
+      expect(problems).toEqual([]);
+    } finally {
+      h.m365.setLimits({ concurrentRequests: 4 });
+      h.m365.setFaults({ latencyMs: 0 });
+    }
+  }, 120_000);
+
   it("records the Graph id of a message created before its item failed", async () => {
-    // Uploads of attachments over 3 MB are refused (upload budget spent) after the message was created.
+    // Uploads of attachments over 3 MB wait for an upload budget spent for 10 minutes (Retry-After),
+    // longer than an attempt may take, after the message was created: the attempt fails.
     const h = await harness("faults-partial", 12);
     h.m365.setLimits({ uploadBytesPerWindow: 1024 * 1024, uploadWindowMs: 600_000 });
-    const environment = { ...h.environment, graphScheduler: { maxAttempts: 2, maxRetryAfterMs: 50 } };
+    const environment = { ...h.environment, graphScheduler: { maxRetryAfterMs: 10_000 } };
     const summary = await runImport(await h.newRun(), {
       workerId: "faults-partial",
       environment,
-      delivery: { maxAttempts: 1 },
+      delivery: { maxAttempts: 1, attemptTimeoutSeconds: 3 },
     });
 
     expect(summary.status).toBe("PARTIAL");
