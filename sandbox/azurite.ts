@@ -1,27 +1,95 @@
 // Azurite's Blob service in a child process, used when no Azure Storage account is configured.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import type { Readable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 
 // Azurite's fixed development account (public, documented by Microsoft; not a secret).
 const ACCOUNT = "devstoreaccount1";
 const ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
+/** How long after an unexpected stop Azurite is started again, and again after a failed start. */
+const RESTART_DELAYS_MS = [1_000, 5_000];
+
 export interface AzuriteHandle {
   connectionString: string;
   port: number;
+  /** The running Azurite's process id (a new one after each restart). */
+  pid(): number | undefined;
   stop(): Promise<void>;
 }
+
+type AzuriteChild = ChildProcessByStdio<null, Readable, Readable>;
 
 export async function startAzurite(options: {
   dir: string;
   /** Blob port; default an ephemeral one (pass the old port to restart Azurite where clients expect it). */
   port?: number;
   log?: (line: string) => void;
+  /**
+   * Started again on the same port, with the same data, whenever it stops without `stop()` (a crash,
+   * the kernel's OOM killer): clients keep their connection string. Told each stop and restart.
+   */
+  keepRunning?: (event: string) => void;
 }): Promise<AzuriteHandle> {
   const dir = path.resolve(options.dir);
   mkdirSync(dir, { recursive: true });
+  const log = options.log ?? (() => {});
+  let child = await spawnAzurite(dir, options.port ?? 0, log);
+  const port = child.port;
+  let stopped = false;
+
+  const watch = (running: AzuriteChild) =>
+    running.once("exit", (code, signal) => {
+      if (stopped || !options.keepRunning) return;
+      const tell = options.keepRunning;
+      tell(`Azurite stopped unexpectedly (${signal ?? `code ${code}`}); starting it again on port ${port}`);
+      void (async () => {
+        for (let attempt = 0; !stopped; attempt++) {
+          await sleep(RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]);
+          if (stopped) return;
+          try {
+            child = await spawnAzurite(dir, port, log);
+            if (stopped) return void child.process.kill("SIGTERM");
+            watch(child.process);
+            return tell(`Azurite is running again on port ${port}`);
+          } catch (error) {
+            tell(
+              `Azurite did not start again (${error instanceof Error ? error.message : String(error)}); trying again`,
+            );
+          }
+        }
+      })();
+    });
+  watch(child.process);
+
+  return {
+    port,
+    connectionString:
+      `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};` +
+      `BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`,
+    pid: () => child.process.pid,
+    stop: () => {
+      stopped = true;
+      const running = child.process;
+      return new Promise<void>((resolve) => {
+        if (running.exitCode !== null || running.signalCode !== null) return resolve();
+        running.once("exit", () => resolve());
+        running.kill("SIGTERM");
+        setTimeout(() => running.kill("SIGKILL"), 5_000).unref();
+      });
+    },
+  };
+}
+
+/** One Azurite process, once it listens. */
+async function spawnAzurite(
+  dir: string,
+  port: number,
+  log: (line: string) => void,
+): Promise<{ process: AzuriteChild; port: number }> {
   const main = createRequire(import.meta.url).resolve("azurite/dist/src/blob/main.js");
   const child = spawn(
     process.execPath,
@@ -30,7 +98,7 @@ export async function startAzurite(options: {
       "--blobHost",
       "127.0.0.1",
       "--blobPort",
-      String(options.port ?? 0),
+      String(port),
       "--location",
       dir,
       "--silent",
@@ -40,37 +108,24 @@ export async function startAzurite(options: {
     ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
-  const log = options.log ?? (() => {});
   child.stderr.on("data", (chunk: Buffer) => log(chunk.toString().trimEnd()));
 
-  const port = await new Promise<number>((resolve, reject) => {
+  const listening = await new Promise<number>((resolve, reject) => {
     let output = "";
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /listens on https?:\/\/[^:]+:(\d+)/.exec(output);
       if (match) {
         child.stdout.off("data", onData);
+        child.off("exit", onExit);
         child.stdout.on("data", (more: Buffer) => log(more.toString().trimEnd()));
         resolve(Number(match[1]));
       }
     };
+    const onExit = (code: number | null) =>
+      reject(new Error(`Azurite exited with code ${code} before listening: ${output.trim()}`));
     child.stdout.on("data", onData);
-    child.once("exit", (code) =>
-      reject(new Error(`Azurite exited with code ${code} before listening: ${output.trim()}`)),
-    );
+    child.once("exit", onExit);
   });
-
-  return {
-    port,
-    connectionString:
-      `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};` +
-      `BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-        setTimeout(() => child.kill("SIGKILL"), 5_000).unref();
-      }),
-  };
+  return { process: child, port: listening };
 }

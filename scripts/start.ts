@@ -47,7 +47,10 @@ async function main() {
   }
   if (!env.AZURE_STORAGE_CONNECTION_STRING) {
     say("AZURE_STORAGE_CONNECTION_STRING not set: starting Azurite");
-    const azurite = await startAzurite({ dir: path.join(dataDir, "azurite") });
+    const azurite = await startAzurite({
+      dir: path.join(dataDir, "azurite"),
+      keepRunning: (event) => stopping || console.error(`[start] ${event}`),
+    });
     stops.push(() => azurite.stop());
     env.AZURE_STORAGE_CONNECTION_STRING = azurite.connectionString;
   }
