@@ -3,11 +3,18 @@ export type M365AuthFailure = "no-consent" | "invalid-credentials" | "unknown-te
 
 export class M365AuthError extends Error {
   override readonly name = "M365AuthError";
+  /**
+   * The app's mail access is meant to come from Exchange RBAC for Applications and no mailbox has let
+   * it in yet: the role assignment is missing, or not in effect (Exchange takes up to 2 hours).
+   */
+  readonly exchangeRbac: boolean;
   constructor(
     readonly reason: M365AuthFailure,
     message: string,
+    options: { exchangeRbac?: boolean } = {},
   ) {
     super(message);
+    this.exchangeRbac = options.exchangeRbac ?? false;
   }
 }
 

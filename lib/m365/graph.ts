@@ -89,9 +89,15 @@ export function createGraphTransport(
  * credentials and try again."): without this mark it would read as the app's consent gone tenant-wide.
  * The mark needs a mailbox to have answered a token of the same tenant and roles in this process: a
  * role assignment missing, or not in effect yet, refuses every mailbox, and that stops the run as
- * consent missing does, instead of failing every item.
+ * consent missing does, instead of failing every item (refusedBeforeRbacApplies).
  */
 const refusedUnderExchangeRbac = new WeakSet<object>();
+
+/**
+ * The same refusals before any mailbox has answered such a token: the app's role assignment is
+ * missing or not in effect yet. Tenant-wide, but the fix is in Exchange, not Entra consent.
+ */
+const refusedBeforeRbacApplies = new WeakSet<object>();
 
 /** Tenant and roles (`tid|role,role`) of tokens that a mailbox has answered in this process. */
 const mailAnsweredGrants = new Set<string>();
@@ -124,11 +130,11 @@ function noteMailAccess(request: GraphRequest, response: GraphResponse, token: s
       : isSuccess(response.status);
   if (answered) mailAnsweredGrants.add(grant.key);
   if (!grant.roles.includes("User.Read.All") || grant.roles.includes("Mail.ReadWrite")) return;
-  if (!mailAnsweredGrants.has(grant.key)) return;
+  const refused = mailAnsweredGrants.has(grant.key) ? refusedUnderExchangeRbac : refusedBeforeRbacApplies;
   for (const answer of answers) {
     if (answer.status !== 403 || typeof answer.body !== "object" || answer.body === null) continue;
     const { code, message } = errorOf(answer);
-    if (code === "ErrorAccessDenied" && !ACCESS_POLICY.test(message)) refusedUnderExchangeRbac.add(answer.body);
+    if (code === "ErrorAccessDenied" && !ACCESS_POLICY.test(message)) refused.add(answer.body);
   }
 }
 
@@ -179,12 +185,17 @@ const ACCESS_DENIED = new Set(["Authorization_RequestDenied", "ErrorAccessDenied
 /** Users in the directory without an Exchange Online mailbox: unlicensed, on-premises or guest. */
 // Microsoft KB 4462988 gives both REST codes for "REST API is not yet supported for this mailbox".
 const NO_MAILBOX = new Set(["MailboxNotEnabledForRESTAPI", "MailboxNotSupportedForRESTAPI", "ErrorInvalidUser"]);
-/** Exchange's application access policy (and RBAC for Applications scopes) name themselves in the 403. */
-const ACCESS_POLICY = /\[RAOP\]|AccessPolicy/i;
+/**
+ * A 403 that concerns one mailbox's access, not the app's consent: Microsoft documents "Access to OData
+ * is disabled." for a mailbox outside an application access policy (auth-limit-mailbox-access), which
+ * tenants also send with "[RAOP] … AccessPolicy settings" added (users report the same words from
+ * Exchange's EWS application access policies). Missing consent says "Access is denied".
+ */
+const ACCESS_POLICY = /Access to OData is disabled|\[RAOP\]|AccessPolicy/i;
 
 /**
  * The typed error for a Graph answer the caller cannot use.
- * - 403 naming the tenant's app-only access policy ([RAOP]), or any 403 access denied to an app whose
+ * - 403 "Access to OData is disabled" (the tenant's app-only access policy), or any 403 access denied to an app whose
  *   mail access comes from RBAC for Applications (see noteMailAccess): that mailbox is
  *   outside the policy's or the role assignment's scope while others work; a MailboxUnavailableError
  *   for that mailbox only.
@@ -210,9 +221,22 @@ export function graphError(response: GraphResponse): GraphRequestError | M365Aut
     return new MailboxUnavailableError(
       "access-policy",
       "Microsoft 365 refused the app access to this mailbox: it is outside the scope of the tenant's Exchange " +
-        "application access policy (or RBAC for Applications management scope). Add the mailbox to the policy's " +
-        "scope (the mail-enabled security group named in New-ApplicationAccessPolicy -PolicyScopeGroupId, or the " +
-        `role assignment's management scope), then use Retry failed items (Graph 403 ${code}: ${message})`,
+        "application access policy (or RBAC for Applications management scope), or Exchange's EWS access policy " +
+        "blocks the app for it. Add the mailbox to the policy's scope (the mail-enabled security group named in " +
+        "New-ApplicationAccessPolicy -PolicyScopeGroupId, or the role assignment's management scope; " +
+        "Test-ApplicationAccessPolicy shows Granted), check Get-CASMailbox's EwsApplicationAccessPolicy for it, " +
+        `then use Retry failed items (Graph 403 ${code}: ${message})`,
+    );
+  }
+  if (response.status === 403 && typeof response.body === "object" && refusedBeforeRbacApplies.has(response.body!)) {
+    return new M365AuthError(
+      "no-consent",
+      "No mailbox lets the app in. Its mail access is set up through Exchange RBAC for Applications (its token " +
+        "carries User.Read.All but not Mail.ReadWrite), and the Application Mail.ReadWrite role assignment is missing " +
+        "or not in effect yet: Exchange takes 30 minutes to 2 hours to apply one. Check it with " +
+        "Test-ServicePrincipalAuthorization -Identity <app> -Resource <mailbox>. Do not grant Mail.ReadWrite in Entra " +
+        `instead: that would open every mailbox of the organisation to the app (Graph 403 ${code}).`,
+      { exchangeRbac: true },
     );
   }
   if (response.status === 403 && ACCESS_DENIED.has(code)) {

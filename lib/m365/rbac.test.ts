@@ -88,8 +88,14 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("mail access through
     });
     try {
       const writer = createMailboxWriter({ settings: sandboxSettings(unassigned) });
-      // Resolving the mailbox already reads its Inbox: refused, as the app's consent gone would be.
-      await expect(writer.resolveMailbox(ALICE)).rejects.toBeInstanceOf(M365AuthError);
+      // Resolving the mailbox already reads its Inbox: refused, as the app's consent gone would be, but
+      // the fix is the role assignment (or time), never Mail.ReadWrite in Entra, which opens every mailbox.
+      const refusal = await writer.resolveMailbox(ALICE).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(M365AuthError);
+      expect(refusal).toMatchObject({ reason: "no-consent", exchangeRbac: true });
+      expect((refusal as Error).message).toMatch(
+        /RBAC for Applications.*role assignment is missing or not in effect yet.*30 minutes to 2 hours.*Do not grant Mail\.ReadWrite in Entra/,
+      );
     } finally {
       await unassigned.close();
     }
@@ -108,6 +114,8 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("mail access through
       entra.setConsent(false);
       const refusal = await writer.ensureSymphonyFolder(alice.userId).catch((error: unknown) => error);
       expect(refusal).toBeInstanceOf(M365AuthError);
+      expect(refusal).toMatchObject({ exchangeRbac: false });
+      expect((refusal as Error).message).toMatch(/grant admin consent/);
     } finally {
       await entra.close();
     }

@@ -190,9 +190,9 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       const error = await refusal(w.ensureSymphonyFolder(erin));
       expect(error.problem).toBe("access-policy");
       expect(error.message).toMatch(/application access policy.*Add the mailbox to the policy's scope/s);
-      expect(error.message).toContain("[RAOP]");
+      expect(error.message).toContain("Access to OData is disabled.");
       const alice = await resolve(w, ALICE);
-      await w.importMessage(alice, await w.ensureSymphonyFolder(alice), item("after-raop"), { firstAttempt: true });
+      await w.importMessage(alice, await w.ensureSymphonyFolder(alice), item("after-refusal"), { firstAttempt: true });
       expect(sandbox.items(ALICE)).toHaveLength(1);
     });
 

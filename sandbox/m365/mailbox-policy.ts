@@ -7,12 +7,15 @@ import type { Message, User } from "./state";
 // What Exchange Online answers for mailboxes that are not plain, reachable, roomy mailboxes. Each
 // answer follows Microsoft's docs or observed Graph answers; sandbox/m365/README.md cites them.
 
-const RAOP_MESSAGE = "Access to OData is disabled: [RAOP] Blocked by tenant configured AppOnly AccessPolicy settings.";
+// Microsoft's documented answer (auth-limit-mailbox-access, "Handling API errors"); tenants have also
+// been seen adding ": [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings."
+const ACCESS_POLICY_MESSAGE = "Access to OData is disabled.";
 
 /**
  * The refusal of a mail call to `user`, or null: no mailbox (404 MailboxNotEnabledForRESTAPI, or
  * MailboxNotSupportedForRESTAPI for one on a dedicated Exchange Server),
- * outside the app's access policy (403 ErrorAccessDenied [RAOP]), or a create in a full mailbox.
+ * outside the app's access policy (403 ErrorAccessDenied "Access to OData is disabled."), or a create in a
+ * full mailbox.
  */
 export function mailboxRefusal(call: GraphCall, req: GraphRequest, user: User): GraphResponse | null {
   if (!user.policy.mailboxEnabled) {
@@ -21,7 +24,7 @@ export function mailboxRefusal(call: GraphCall, req: GraphRequest, user: User): 
   if (user.policy.onDedicatedExchange) {
     return graphError(404, "MailboxNotSupportedForRESTAPI", "REST API is not yet supported for this mailbox.", call);
   }
-  if (user.policy.appAccessBlocked) return graphError(403, "ErrorAccessDenied", RAOP_MESSAGE, call);
+  if (user.policy.appAccessBlocked) return graphError(403, "ErrorAccessDenied", ACCESS_POLICY_MESSAGE, call);
   if (user.policy.full && req.method === "POST" && !/getmailtips$/i.test(req.path)) {
     return graphError(
       403,

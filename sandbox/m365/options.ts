@@ -18,7 +18,7 @@ export const mailboxSchema = z.object({
    * MailboxNotSupportedForRESTAPI (Microsoft KB 4462988 names it beside MailboxNotEnabledForRESTAPI).
    */
   onDedicatedExchange: z.boolean().default(false),
-  /** Outside the scope of the tenant's application access policy: mail calls answer 403 ErrorAccessDenied [RAOP]. */
+  /** Outside the scope of the tenant's application access policy: mail calls answer 403 ErrorAccessDenied "Access to OData is disabled." */
   appAccessBlocked: z.boolean().default(false),
   /**
    * Outside the management scope of the app's RBAC for Applications role assignment (`rbacMailRole`):

@@ -70,8 +70,11 @@ export default async function SymphonyDescriptionPage() {
           <p className="font-semibold">Microsoft 365</p>
           <ul className="list-disc space-y-1 pl-5">
             <li>
-              A Microsoft Entra app registration with the application permissions <code>Mail.ReadWrite</code> and{" "}
-              <code>User.Read.All</code>, and an administrator who can grant admin consent (wizard step 5).
+              A Microsoft Entra app registration with the application permission <code>User.Read.All</code>, an
+              administrator who can grant admin consent (wizard step 5), and mail access limited to the archived
+              mailboxes: an Exchange RBAC for Applications role assignment (<code>Application Mail.ReadWrite</code> on a
+              management scope), or <code>Mail.ReadWrite</code> in Entra with an application access policy (the setup
+              guide explains both).
             </li>
             <li>
               An Exchange Online mailbox for each person whose conversations you keep; others can go to a fallback
