@@ -228,7 +228,9 @@ test.describe.serial("admin experience", () => {
           `${person.displayName} · ${person.symphonyEmail}: external participant (${person.company})`,
         ),
       ).toBeVisible();
-    await expect(page.getByText(/Their items are skipped and listed in the status log/)).toBeVisible();
+    await expect(
+      page.getByText(/only these people.s own copies are skipped, and the status log lists them/),
+    ).toBeVisible();
     await check(page, "06a-mapping-before-consent", { phone: true });
     await page.getByLabel("Upload a mapping file (CSV)").check();
     await page

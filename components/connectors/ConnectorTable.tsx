@@ -54,7 +54,12 @@ export function ConnectorTable({
             </td>
             <td className="px-4 py-3">
               <StatusBadge status={row.state} />
-              {row.healthReason && <p className="text-muted mt-1 line-clamp-2 max-w-xs text-xs">{row.healthReason}</p>}
+              {row.healthReason && (
+                // Two lines here; the whole reason, with what to do, is in the connector's panel.
+                <p title={row.healthReason} className="text-muted mt-1 line-clamp-2 max-w-xs text-xs">
+                  {row.healthReason}
+                </p>
+              )}
             </td>
             <td className="px-4 py-3">Symphony · {hostOf(row.podUrl)}</td>
             <td className="px-4 py-3">{formatDateTime(row.lastRunAt)}</td>

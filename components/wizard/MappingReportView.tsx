@@ -17,6 +17,34 @@ function summary(report: MappingReport): string {
   return `${report.people} Symphony users: ${parts.join(", ") || "none to map"}.`;
 }
 
+/**
+ * A list of people that scrolls when long, framed so that it looks like it does, and says how many it
+ * holds (a phone shows four or five of them at a time). Focusable, so the keyboard can scroll it too.
+ */
+function PeopleList({ label, items }: { label: string; items: { key: string | number; text: string }[] }) {
+  const shown = items.slice(0, LISTED);
+  return (
+    <>
+      <ul
+        aria-label={label}
+        tabIndex={0}
+        className="border-line mt-2 max-h-60 list-disc overflow-auto rounded border py-1 pr-2 pl-7"
+      >
+        {shown.map(({ key, text }) => (
+          <li key={key}>{text}</li>
+        ))}
+      </ul>
+      {items.length > 4 && (
+        <p className="text-muted text-xs">
+          {items.length > LISTED
+            ? `Showing the first ${LISTED} of ${items.length}; scroll the list to see them.`
+            : `${items.length} listed; scroll the list to see them all.`}
+        </p>
+      )}
+    </>
+  );
+}
+
 /** The connector's own bot user is never mapped: one line says so. */
 function ServiceAccountNote({ serviceAccount }: { serviceAccount?: string }) {
   if (!serviceAccount) return null;
@@ -35,8 +63,8 @@ export function MappingReportView({ check, fallbackMailbox }: { check: MappingCh
   }
   const { report, directory } = check;
   const fate = fallbackMailbox
-    ? `Their items are copied to the fallback mailbox ${fallbackMailbox}; the status log also lists them as skipped, with the reason.`
-    : "Their items are skipped and listed in the status log as skipped, with the reason. Name a fallback mailbox to keep them.";
+    ? `Their copies go to the fallback mailbox ${fallbackMailbox}; the status log also lists them as skipped, with the reason.`
+    : "The messages still reach every mapped participant's mailbox; only these people's own copies are skipped, and the status log lists them as skipped, with the reason. Name a fallback mailbox to keep a copy for them.";
   return (
     <div className="space-y-3">
       <p>{summary(report)} People of other companies (external participants) are never mapped.</p>
@@ -58,19 +86,10 @@ export function MappingReportView({ check, fallbackMailbox }: { check: MappingCh
             {report.unmapped.length === 1 ? "1 participant cannot" : `${report.unmapped.length} participants cannot`} be
             mapped. {fate}
           </p>
-          {/* Scrolls when long: focusable, so the keyboard can scroll it too. */}
-          <ul
-            aria-label="Participants who cannot be mapped"
-            tabIndex={0}
-            className="mt-2 max-h-60 list-disc overflow-auto pl-5"
-          >
-            {report.unmapped.slice(0, LISTED).map(({ person, reason }) => (
-              <li key={person.id}>
-                {who(person)}: {reason}
-              </li>
-            ))}
-          </ul>
-          {report.unmapped.length > LISTED && <p className="text-muted text-xs">Showing the first {LISTED}.</p>}
+          <PeopleList
+            label="Participants who cannot be mapped"
+            items={report.unmapped.map(({ person, reason }) => ({ key: person.id, text: `${who(person)}: ${reason}` }))}
+          />
         </div>
       )}
       {report.missingMailbox.length > 0 && (
@@ -79,17 +98,13 @@ export function MappingReportView({ check, fallbackMailbox }: { check: MappingCh
             The mapping file sends these people to an address without a Microsoft 365 mailbox; their items will fail and
             be listed in the status log as failed:
           </p>
-          <ul
-            aria-label="Mapped to an address without a mailbox"
-            tabIndex={0}
-            className="mt-2 max-h-60 list-disc overflow-auto pl-5"
-          >
-            {report.missingMailbox.slice(0, LISTED).map(({ person, mailbox }) => (
-              <li key={person.id}>
-                {who(person)} → {mailbox}
-              </li>
-            ))}
-          </ul>
+          <PeopleList
+            label="Mapped to an address without a mailbox"
+            items={report.missingMailbox.map(({ person, mailbox }) => ({
+              key: person.id,
+              text: `${who(person)} → ${mailbox}`,
+            }))}
+          />
         </div>
       )}
     </div>

@@ -57,7 +57,7 @@ export const REQUIRED_ROLES = ["Mail.ReadWrite", "User.Read.All"] as const;
 const CHECKS = {
   token: { id: "m365.token", title: "Entra ID token" },
   roles: { id: "m365.roles", title: "Permissions in the token" },
-  consent: { id: "m365.consent", title: "Admin consent recorded" },
+  consent: { id: "m365.consent", title: "Admin consent" },
   mailbox: { id: "m365.mailbox", title: "Mailbox probe" },
   folder: { id: "m365.folder", title: `Inbox/${SYMPHONY_FOLDER_NAME} folder` },
   clock: { id: "m365.clock", title: "Clock (Microsoft 365)" },

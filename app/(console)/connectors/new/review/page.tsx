@@ -31,7 +31,7 @@ function Section({
           Edit<span className="sr-only"> {title}</span>
         </Link>
       </div>
-      <dl className="mt-2 grid grid-cols-[12rem_1fr] gap-x-4 gap-y-1">{children}</dl>
+      <dl className="mt-2 grid grid-cols-[minmax(0,12rem)_minmax(0,1fr)] gap-x-4 gap-y-1">{children}</dl>
     </section>
   );
 }
@@ -40,7 +40,7 @@ function Row({ label, value }: { label: string; value: ReactNode }) {
   return (
     <>
       <dt className="text-muted">{label}</dt>
-      <dd>{value}</dd>
+      <dd className="[overflow-wrap:anywhere]">{value}</dd>
     </>
   );
 }

@@ -115,6 +115,12 @@ export function SourceForm({ connectorId, backHref, saved, onFile, streamTypeOpt
       className="max-w-2xl space-y-6"
     >
       <ErrorSummary errors={state.errors ?? {}} attempt={state.attempt} />
+      {state === saveState && Object.keys(saveState.errors ?? {}).length > 0 && (
+        <p className="text-muted">
+          Nothing was saved. Any private key, password or passphrase you entered is never sent back to this page: enter
+          it again before you save.
+        </p>
+      )}
       <input type="hidden" name="connectorId" value={connectorId} />
 
       <fieldset className="space-y-2" aria-describedby={errors.sourceKind ? "sourceKind-error" : undefined}>

@@ -19,9 +19,10 @@ export default async function TermsPage({ searchParams }: { searchParams: Wizard
     >
       <div className="text-ink max-w-2xl space-y-3">
         <p>
-          This connector reads every chat message, room message and wall post of your Symphony organisation with a
-          service account, converts each one to an email message and imports it into the Microsoft 365 mailboxes of the
-          people in the conversation, in an Inbox subfolder named <strong>Symphony</strong>.
+          This connector reads your Symphony organisation&apos;s chat messages, room messages and wall posts (from
+          Symphony&apos;s Content Export, its real-time Datahose, or the conversations its service account is in, as you
+          choose in the next steps), converts each one to an email message and imports it into the Microsoft 365
+          mailboxes of the people in the conversation, in an Inbox subfolder named <strong>Symphony</strong>.
         </p>
         <ul className="list-disc space-y-1 pl-5">
           <li>Your organisation is responsible for having the right to archive these conversations.</li>
