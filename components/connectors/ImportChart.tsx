@@ -22,7 +22,7 @@ export function ImportChart({ data, everImported }: { data: { day: string; count
       <svg
         role="img"
         aria-label={`Items imported per day over ${data.length} days: ${total} in all`}
-        viewBox={`0 0 ${width} ${height + 18}`}
+        viewBox={`0 0 ${width} ${height + 1}`}
         className="w-full"
       >
         <line x1="0" y1={height} x2={width} y2={height} stroke="#c7c7c7" />
@@ -35,13 +35,12 @@ export function ImportChart({ data, everImported }: { data: { day: string; count
             </g>
           );
         })}
-        <text x="0" y={height + 14} fontSize="10" fill="#616161">
-          {data[0]?.day.slice(5)}
-        </text>
-        <text x={width} y={height + 14} fontSize="10" fill="#616161" textAnchor="end">
-          {data.at(-1)?.day.slice(5)}
-        </text>
       </svg>
+      {/* Outside the SVG, so that the dates keep the text's size however narrow the chart is drawn. */}
+      <div aria-hidden="true" className="text-muted flex justify-between text-xs">
+        <span>{data[0]?.day}</span>
+        <span>{data.at(-1)?.day}</span>
+      </div>
       <figcaption className="text-muted text-xs">
         Last {data.length} days, UTC · peak {formatCount(max)} per day
       </figcaption>

@@ -15,7 +15,7 @@ export function sourceRows(c: ConnectorSettings, streams: string): Array<[string
       ["Pod URL", c.podUrl ?? "—"],
       ["Agent URL", c.agentUrl ?? "—"],
       ["Key manager URL", c.keyManagerUrl ?? "None (simplified key delivery)"],
-      ["Bot user name", c.botUsername ?? "—"],
+      ["Service account", c.botUsername ?? "—"],
       ["Private key", c.hasPrivateKey ? "Key on file (encrypted)" : "Missing"],
       ["Collects", streams || "—"],
       ["From", day(c.startDate)],
@@ -46,7 +46,9 @@ export function sourceRows(c: ConnectorSettings, streams: string): Array<[string
     ...delivery,
     [
       "PGP decryption key",
-      c.hasPgpKey ? `On file (key ids ${c.pgpKeyIds.join(", ") || "?"})` : "None (files must not be encrypted)",
+      c.hasPgpKey
+        ? `On file (key ids ${c.pgpKeyIds.map((id) => id.toUpperCase()).join(", ") || "?"})`
+        : "None (files must not be encrypted)",
     ],
     ["From", day(c.startDate)],
   ];

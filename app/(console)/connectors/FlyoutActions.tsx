@@ -1,7 +1,7 @@
 "use client";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useEffect, useState, useTransition } from "react";
+import { useEffect, useRef, useState, useTransition } from "react";
 import type { RunProgress } from "@/lib/connectors";
 import { deleteAction, pauseAction, resumeAction, retryFailedAction, runNowAction } from "./actions";
 
@@ -36,6 +36,8 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
     setProgress(initialProgress);
   }
 
+  // Polls so far; kept across the effect's re-runs (each new progress starts it again).
+  const polls = useRef(0);
   useEffect(() => {
     if (!running(progress)) return;
     const poll = async () => {
@@ -43,7 +45,9 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
       if (!response.ok) return;
       const next = ((await response.json()) as { progress: RunProgress | null }).progress;
       setProgress(next);
-      if (!running(next)) router.refresh();
+      // The page's figures (the totals, the list's count, the chart) follow the run every 15 s, and at its end.
+      polls.current += 1;
+      if (!running(next) || polls.current % 10 === 0) router.refresh();
     };
     // A poll that fails (network down) is skipped like a non-OK answer: the next tick asks again.
     const timer = setInterval(() => void poll().catch(() => undefined), 1500);
