@@ -18,7 +18,7 @@ describe("embedded Azurite kept running", () => {
 
   it("starts again on the same port with the blobs it had saved, after it is killed", async () => {
     const events: string[] = [];
-    azurite = await startAzurite({ dir, keepRunning: (event) => events.push(event) });
+    azurite = await startAzurite({ dir, keepRunning: { shouldRestart: () => true, onEvent: (e) => events.push(e) } });
     const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("kept");
     await container.createIfNotExists();
     await container.getBlockBlobClient("item").upload("staged before the crash", 23);
@@ -46,11 +46,39 @@ describe("embedded Azurite kept running", () => {
 
   it("stays stopped after stop()", async () => {
     const events: string[] = [];
-    azurite = await startAzurite({ dir, keepRunning: (event) => events.push(event) });
+    azurite = await startAzurite({ dir, keepRunning: { shouldRestart: () => true, onEvent: (e) => events.push(e) } });
     const pid = azurite.pid()!;
     await azurite.stop();
     await sleep(1_500);
     expect(() => process.kill(pid, 0)).toThrow();
     expect(events).toEqual([]);
+  });
+
+  it("is not started again when the supervisor is stopping (a Ctrl-C reaches Azurite too)", async () => {
+    let stopping = false;
+    const events: string[] = [];
+    azurite = await startAzurite({
+      dir,
+      keepRunning: { shouldRestart: () => !stopping, onEvent: (e) => events.push(e) },
+    });
+    const pid = azurite.pid()!;
+    stopping = true;
+    process.kill(pid, "SIGINT");
+    await sleep(2_500);
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(azurite.pid()).toBe(pid);
+    expect(events).toEqual([]);
+  });
+
+  it("stops a restart under way: no Azurite is left running", async () => {
+    const events: string[] = [];
+    azurite = await startAzurite({ dir, keepRunning: { shouldRestart: () => true, onEvent: (e) => events.push(e) } });
+    const first = azurite.pid()!;
+    process.kill(first, "SIGKILL");
+    await sleep(1_300); // past the first restart's delay: the new Azurite is being started
+    await azurite.stop();
+    const last = azurite.pid()!;
+    await sleep(1_500);
+    for (const pid of [first, last]) expect(() => process.kill(pid, 0)).toThrow();
   });
 });

@@ -10,8 +10,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 const ACCOUNT = "devstoreaccount1";
 const ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-/** How long after an unexpected stop Azurite is started again, and again after a failed start. */
-const RESTART_DELAYS_MS = [1_000, 5_000];
+/**
+ * How long after an unexpected stop Azurite is started again: longer each time it stops again within
+ * STABLE_MS of starting (or fails to start), back to the first once it has run that long.
+ */
+const RESTART_DELAYS_MS = [1_000, 5_000, 30_000];
+const STABLE_MS = 60_000;
 
 export interface AzuriteHandle {
   connectionString: string;
@@ -30,9 +34,11 @@ export async function startAzurite(options: {
   log?: (line: string) => void;
   /**
    * Started again on the same port, with the same data, whenever it stops without `stop()` (a crash,
-   * the kernel's OOM killer): clients keep their connection string. Told each stop and restart.
+   * the kernel's OOM killer) and `shouldRestart()` says so (false once the supervisor is stopping: a
+   * Ctrl-C reaches Azurite too): clients keep their connection string. `onEvent` hears each stop and
+   * restart.
    */
-  keepRunning?: (event: string) => void;
+  keepRunning?: { shouldRestart: () => boolean; onEvent: (event: string) => void };
 }): Promise<AzuriteHandle> {
   const dir = path.resolve(options.dir);
   mkdirSync(dir, { recursive: true });
@@ -40,28 +46,34 @@ export async function startAzurite(options: {
   let child = await spawnAzurite(dir, options.port ?? 0, log);
   const port = child.port;
   let stopped = false;
+  let startedAt = Date.now();
+  let quickStops = 0;
+  let restarting: Promise<void> | undefined;
+  const restartWanted = () => !stopped && (options.keepRunning?.shouldRestart() ?? false);
+
+  const restart = async (tell: (event: string) => void) => {
+    for (;;) {
+      await sleep(RESTART_DELAYS_MS[Math.min(quickStops, RESTART_DELAYS_MS.length - 1)]);
+      if (!restartWanted()) return;
+      try {
+        child = await spawnAzurite(dir, port, log);
+        startedAt = Date.now();
+        watch(child.process);
+        return tell(`Azurite is running again on port ${port}`);
+      } catch (error) {
+        quickStops += 1;
+        tell(`Azurite did not start again (${error instanceof Error ? error.message : String(error)}); trying again`);
+      }
+    }
+  };
 
   const watch = (running: AzuriteChild) =>
     running.once("exit", (code, signal) => {
-      if (stopped || !options.keepRunning) return;
-      const tell = options.keepRunning;
+      if (!options.keepRunning || !restartWanted()) return;
+      quickStops = Date.now() - startedAt < STABLE_MS ? quickStops + 1 : 0;
+      const tell = options.keepRunning.onEvent;
       tell(`Azurite stopped unexpectedly (${signal ?? `code ${code}`}); starting it again on port ${port}`);
-      void (async () => {
-        for (let attempt = 0; !stopped; attempt++) {
-          await sleep(RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]);
-          if (stopped) return;
-          try {
-            child = await spawnAzurite(dir, port, log);
-            if (stopped) return void child.process.kill("SIGTERM");
-            watch(child.process);
-            return tell(`Azurite is running again on port ${port}`);
-          } catch (error) {
-            tell(
-              `Azurite did not start again (${error instanceof Error ? error.message : String(error)}); trying again`,
-            );
-          }
-        }
-      })();
+      restarting = restart(tell).finally(() => (restarting = undefined));
     });
   watch(child.process);
 
@@ -71,8 +83,9 @@ export async function startAzurite(options: {
       `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${ACCOUNT_KEY};` +
       `BlobEndpoint=http://127.0.0.1:${port}/${ACCOUNT};`,
     pid: () => child.process.pid,
-    stop: () => {
+    stop: async () => {
       stopped = true;
+      await restarting; // a restart under way ends before the child it may have started is stopped
       const running = child.process;
       return new Promise<void>((resolve) => {
         if (running.exitCode !== null || running.signalCode !== null) return resolve();

@@ -49,7 +49,7 @@ async function main() {
     say("AZURE_STORAGE_CONNECTION_STRING not set: starting Azurite");
     const azurite = await startAzurite({
       dir: path.join(dataDir, "azurite"),
-      keepRunning: (event) => stopping || console.error(`[start] ${event}`),
+      keepRunning: { shouldRestart: () => !stopping, onEvent: (event) => console.error(`[start] ${event}`) },
     });
     stops.push(() => azurite.stop());
     env.AZURE_STORAGE_CONNECTION_STRING = azurite.connectionString;

@@ -38,7 +38,7 @@ function PeopleList({ label, items }: { label: string; items: { key: string | nu
         <p className="text-muted text-xs">
           {items.length > LISTED
             ? `Showing the first ${LISTED} of ${items.length}; scroll the list to see them.`
-            : `${items.length} listed; scroll the list to see them all.`}
+            : `${items.length} in the list; it scrolls when they do not all fit.`}
         </p>
       )}
     </>

@@ -177,7 +177,7 @@ export function createFilesApiDelivery(
     for (let page = 1; ; page++) {
       if (page > MAX_PAGES) throw listingError(`the file list did not end after ${MAX_PAGES} pages`);
       const { files, total } = await listPage(
-        { page, pageSize, "upload-after": uploadedAfter?.toISOString(), sortBy: "uploadTime", sortOrder: "ASC" },
+        { page, pageSize, "upload-after": uploadedAfter?.toISOString(), sortBy: "uploadTime", sortOrder: "asc" },
         signal,
       );
       const before = byId.size;
@@ -290,7 +290,7 @@ export function createFilesApiDelivery(
 
     async listNewest(count, signal) {
       const { files } = await listPage(
-        { page: 1, pageSize: Math.min(MAX_PAGE_SIZE, count * 3), sortBy: "uploadTime", sortOrder: "DESC" },
+        { page: 1, pageSize: Math.min(MAX_PAGE_SIZE, count * 3), sortBy: "uploadTime", sortOrder: "desc" },
         signal,
       );
       const exports = files.filter((file) => !isMd5Name(file.name));

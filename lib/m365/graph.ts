@@ -83,21 +83,16 @@ export function createGraphTransport(
 
 /**
  * The error bodies of 403 ErrorAccessDenied answers given to a token whose mail access comes from
- * Exchange RBAC for Applications (docs/SETUP.md, option A: User.Read.All from Entra, no Mail.ReadWrite).
- * Such an app reaches only the mailboxes of its role assignment's management scope, and Graph's
- * refusal of another mailbox names neither the scope nor the mailbox ("Access is denied. Check
- * credentials and try again."): without this mark it would read as the app's consent gone tenant-wide.
- * The mark needs a mailbox to have answered a token of the same tenant and roles in this process: a
- * role assignment missing, or not in effect yet, refuses every mailbox, and that stops the run as
- * consent missing does, instead of failing every item (refusedBeforeRbacApplies).
+ * Exchange RBAC for Applications (docs/SETUP.md, option A: User.Read.All from Entra, no Mail.ReadWrite),
+ * each with its token's grant key. Such an app reaches only the mailboxes of its role assignment's
+ * management scope, and Graph's refusal of another mailbox names neither the scope nor the mailbox
+ * ("Access is denied. Check credentials and try again."): without this mark it would read as the app's
+ * consent gone tenant-wide. It reads as that mailbox's alone once a mailbox has answered a token of the
+ * same tenant and roles in this process (looked up when the error is read, so that an answer arriving
+ * meanwhile counts); before that, the role assignment may be missing or not in effect yet, which
+ * refuses every mailbox and stops the run as consent missing does, instead of failing every item.
  */
-const refusedUnderExchangeRbac = new WeakSet<object>();
-
-/**
- * The same refusals before any mailbox has answered such a token: the app's role assignment is
- * missing or not in effect yet. Tenant-wide, but the fix is in Exchange, not Entra consent.
- */
-const refusedBeforeRbacApplies = new WeakSet<object>();
+const refusedUnderExchangeRbac = new WeakMap<object, string>();
 
 /** Tenant and roles (`tid|role,role`) of tokens that a mailbox has answered in this process. */
 const mailAnsweredGrants = new Set<string>();
@@ -130,11 +125,11 @@ function noteMailAccess(request: GraphRequest, response: GraphResponse, token: s
       : isSuccess(response.status);
   if (answered) mailAnsweredGrants.add(grant.key);
   if (!grant.roles.includes("User.Read.All") || grant.roles.includes("Mail.ReadWrite")) return;
-  const refused = mailAnsweredGrants.has(grant.key) ? refusedUnderExchangeRbac : refusedBeforeRbacApplies;
   for (const answer of answers) {
     if (answer.status !== 403 || typeof answer.body !== "object" || answer.body === null) continue;
     const { code, message } = errorOf(answer);
-    if (code === "ErrorAccessDenied" && !ACCESS_POLICY.test(message)) refused.add(answer.body);
+    if (code === "ErrorAccessDenied" && !ACCESS_POLICY.test(message))
+      refusedUnderExchangeRbac.set(answer.body, grant.key);
   }
 }
 
@@ -207,7 +202,11 @@ const ACCESS_POLICY = /Access to OData is disabled|\[RAOP\]|AccessPolicy/i;
  */
 export function graphError(response: GraphResponse): GraphRequestError | M365AuthError | MailboxUnavailableError {
   const { code, message } = errorOf(response);
-  if (response.status === 403 && typeof response.body === "object" && refusedUnderExchangeRbac.has(response.body!)) {
+  const rbacGrant =
+    response.status === 403 && typeof response.body === "object" && response.body !== null
+      ? refusedUnderExchangeRbac.get(response.body)
+      : undefined;
+  if (rbacGrant !== undefined && mailAnsweredGrants.has(rbacGrant)) {
     return new MailboxUnavailableError(
       "access-policy",
       "Microsoft 365 refused the app access to this mailbox. The app's mail access comes from Exchange RBAC for " +
@@ -228,14 +227,15 @@ export function graphError(response: GraphResponse): GraphRequestError | M365Aut
         `then use Retry failed items (Graph 403 ${code}: ${message})`,
     );
   }
-  if (response.status === 403 && typeof response.body === "object" && refusedBeforeRbacApplies.has(response.body!)) {
+  if (rbacGrant !== undefined) {
     return new M365AuthError(
       "no-consent",
-      "No mailbox lets the app in. Its mail access is set up through Exchange RBAC for Applications (its token " +
-        "carries User.Read.All but not Mail.ReadWrite), and the Application Mail.ReadWrite role assignment is missing " +
-        "or not in effect yet: Exchange takes 30 minutes to 2 hours to apply one. Check it with " +
-        "Test-ServicePrincipalAuthorization -Identity <app> -Resource <mailbox>. Do not grant Mail.ReadWrite in Entra " +
-        `instead: that would open every mailbox of the organisation to the app (Graph 403 ${code}).`,
+      "No mailbox lets the app in: its token carries User.Read.All but not Mail.ReadWrite. With Exchange RBAC for " +
+        "Applications (setup guide, option A), the Application Mail.ReadWrite role assignment is missing or not in " +
+        "effect yet: Exchange takes 30 minutes to 2 hours to apply one; check it with Test-ServicePrincipalAuthorization " +
+        "-Identity <app> -Resource <mailbox>, and do not grant Mail.ReadWrite in Entra, which would open every mailbox " +
+        "of the organisation to the app. With an application access policy (option B), grant Mail.ReadWrite in Entra " +
+        `and give admin consent again (Graph 403 ${code}).`,
       { exchangeRbac: true },
     );
   }

@@ -94,7 +94,7 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("mail access through
       expect(refusal).toBeInstanceOf(M365AuthError);
       expect(refusal).toMatchObject({ reason: "no-consent", exchangeRbac: true });
       expect((refusal as Error).message).toMatch(
-        /RBAC for Applications.*role assignment is missing or not in effect yet.*30 minutes to 2 hours.*Do not grant Mail\.ReadWrite in Entra/,
+        /RBAC for Applications.*role assignment is missing or not in effect yet.*30 minutes to 2 hours.*do not grant Mail\.ReadWrite in Entra.*application access policy \(option B\), grant Mail\.ReadWrite/,
       );
     } finally {
       await unassigned.close();

@@ -78,6 +78,11 @@ export type Scheduler = {
   /** Sends through `send` under `mailbox`'s limits, retrying 429/5xx/network errors; returns the final answer. */
   schedule<T extends HttpOutcome>(mailbox: string, send: () => Promise<T>, options?: ScheduleOptions<T>): Promise<T>;
   counters(): SchedulerCounters;
+  /**
+   * Whether `mailbox` was held back at or after `since` (ms): answered 429, or a request of it waited
+   * for the mailbox's request or byte budget. An attempt that ran out of time then waited on throttling.
+   */
+  throttledSince(mailbox: string, since: number): boolean;
 };
 
 type Mailbox = { slots: Semaphore; budget: WindowCounter; uploads: WindowCounter; pausedUntil: number };
@@ -89,6 +94,16 @@ type Mailbox = { slots: Semaphore; budget: WindowCounter; uploads: WindowCounter
 export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Scheduler {
   const options = { ...defaultSchedulerOptions, ...overrides };
   const mailboxes = new Map<string, Mailbox>();
+  // When each mailbox was last held back (kept apart from its state, which an idle mailbox drops).
+  const heldBack = new Map<string, number>();
+  const noteHeldBack = (key: string) => {
+    heldBack.delete(key); // re-inserted last: the map stays in time order, oldest first
+    heldBack.set(key, Date.now());
+    for (const [oldest, at] of heldBack) {
+      if (heldBack.size <= 10_000 && at > Date.now() - 3_600_000) break;
+      heldBack.delete(oldest);
+    }
+  };
   const global = createSemaphore(options.globalConcurrency);
   const counters: SchedulerCounters = {
     requests: 0,
@@ -131,6 +146,7 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
       const wait = bytes > 0 ? mailboxState(key).uploads.waitMs(Date.now(), bytes) : 0;
       if (wait <= 0) break;
       signal?.throwIfAborted();
+      noteHeldBack(key);
       await sleep(wait);
     }
     // Looked up after the wait: an idle mailbox's state may have been dropped meanwhile.
@@ -145,6 +161,7 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
           bytes > 0 ? state.uploads.waitMs(now, bytes) : 0,
         );
         if (wait <= 0) break;
+        noteHeldBack(key);
         await sleep(wait);
       }
       state.budget.add(Date.now(), cost);
@@ -195,6 +212,7 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
           last = outcome.status;
           if (outcome.status === 429) {
             counters.throttled += 1;
+            noteHeldBack(key);
             delay = retryAfter ?? backoffMs(attempt);
             pause(key, delay);
             ambiguous = false;
@@ -231,6 +249,7 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
       }
     },
     counters: () => ({ ...counters }),
+    throttledSince: (mailbox, since) => (heldBack.get(mailbox) ?? -Infinity) >= since,
   };
 }
 

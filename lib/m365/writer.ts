@@ -22,6 +22,8 @@ export type MailboxWriter = {
   /** The Graph id of the message imported with `key`, if any. */
   findByKey(userId: string, key: string): Promise<string | undefined>;
   counters(): SchedulerCounters;
+  /** Whether the mailbox was throttled (a 429, or a wait for its budget) at or after `since` (ms). */
+  throttledSince(userId: string, since: number): boolean;
 };
 
 export type MailboxWriterOptions = {
@@ -67,5 +69,6 @@ export function createMailboxWriter({ settings, scheduler = createScheduler() }:
       ),
     findByKey: (userId, key) => findMessageByKey(ctx, userId, key),
     counters: () => scheduler.counters(),
+    throttledSince: (userId, since) => scheduler.throttledSince(userId, since),
   };
 }

@@ -225,6 +225,7 @@ async function deliverItem(
   let userId: string | undefined;
   let noMailbox = `no Microsoft 365 mailbox for ${item.mailbox}`;
   const deadline = new AbortController();
+  const startedAt = Date.now();
   try {
     await withinAttempt(ctx.options.attemptTimeoutSeconds, claimLost, deadline, async () => {
       const owner = await ctx.writer.resolveMailbox(item.mailbox);
@@ -262,12 +263,16 @@ async function deliverItem(
       throw error;
     }
     const reason = errorMessage(error);
-    if (error instanceof GraphRetriesExhaustedError && error.lastStatus === 429) {
-      // Throttled past every retry (another worker process or app spending the mailbox's budget): that
-      // says nothing about the item, so it waits and is tried again, however often; never FAILED for it.
+    if (
+      (error instanceof GraphRetriesExhaustedError && error.lastStatus === 429) ||
+      (error instanceof AttemptTimeoutError && userId !== undefined && ctx.writer.throttledSince(userId, startedAt))
+    ) {
+      // Throttled past every retry, or out of time while the mailbox was throttled (other worker
+      // processes spending its budget, long Retry-Afters): that says nothing about the item, so it waits
+      // and is tried again, however often; never FAILED for it.
       await record({
         status: "PENDING",
-        reason: `Microsoft 365 is throttling this mailbox (429 to ${error.attempts} tries in a row); the item waits and is tried again`,
+        reason: `Microsoft 365 is throttling this mailbox (${reason}); the item waits and is tried again`,
         retryDelaySeconds: ctx.options.maxRetryDelaySeconds,
         attemptFailed: false,
       });

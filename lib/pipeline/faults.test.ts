@@ -160,17 +160,37 @@ describe.skipIf(!canRun)("runs through faults and restarts", () => {
     }
   }, 120_000);
 
-  it("records the Graph id of a message created before its item failed", async () => {
+  it("records the Graph id of a message created before its item failed, and never fails an item for a throttled upload", async () => {
     // Uploads of attachments over 3 MB wait for an upload budget spent for 10 minutes (Retry-After),
-    // longer than an attempt may take, after the message was created: the attempt fails.
+    // longer than an attempt may take, after the message was created: the attempts run out of time,
+    // throttled, and the items wait. Then the mailboxes' size limit drops below those messages: the
+    // next attempt finds each message, Exchange refuses its large file (413), and the item fails.
     const h = await harness("faults-partial", 12);
     h.m365.setLimits({ uploadBytesPerWindow: 1024 * 1024, uploadWindowMs: 600_000 });
     const environment = { ...h.environment, graphScheduler: { maxRetryAfterMs: 10_000 } };
+    const pendingReasons = async () =>
+      (await db.importItem.findMany({ where: { connectorId: h.connector.id, status: "PENDING" } })).map(
+        (item) => item.reason ?? "",
+      );
+    const shrink = until(
+      async () => {
+        const reasons = await pendingReasons();
+        return reasons.length > 0 && reasons.every((reason) => /throttling this mailbox/.test(reason));
+      },
+      50_000,
+      "every waiting item throttled once",
+    ).then(() => {
+      for (const person of h.symphony.org.people) {
+        if (person.m365Address) h.m365.setMailbox(person.m365Address, { maxReceiveSize: 1024 * 1024 });
+      }
+      h.m365.setLimits({ uploadBytesPerWindow: 150 * 1024 * 1024, uploadWindowMs: 300_000 });
+    });
     const summary = await runImport(await h.newRun(), {
       workerId: "faults-partial",
       environment,
-      delivery: { maxAttempts: 1, attemptTimeoutSeconds: 3 },
+      delivery: { maxAttempts: 1, attemptTimeoutSeconds: 3, maxRetryDelaySeconds: 1 },
     });
+    await shrink;
 
     expect(summary.status).toBe("PARTIAL");
     const failed = await db.importItem.findMany({
@@ -179,11 +199,13 @@ describe.skipIf(!canRun)("runs through faults and restarts", () => {
     });
     expect(failed.length).toBeGreaterThan(0);
     for (const row of failed) {
-      expect(row.reason).toMatch(/the message is in the mailbox/);
+      expect(row.reason).toMatch(/maximum receive size.*ErrorMessageSizeExceeded.*the message is in the mailbox/);
+      expect(row.failures).toBe(1); // the throttled attempts before it did not count
+      expect(row.attempts).toBeGreaterThan(1);
       const item = h.m365.items(row.mailbox)!.find((candidate) => candidate.id === row.graphMessageId);
       expect(item?.extendedProperties.map((p) => p.value)).toContain(
         itemKey(h.connector.id, row.sourceMessage.messageId),
       );
     }
-  }, 60_000);
+  }, 90_000);
 });

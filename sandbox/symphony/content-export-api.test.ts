@@ -156,13 +156,20 @@ describe("file list", () => {
     expect(generated.map((f) => f.id)).toContain(middle.id);
     expect(await listAll(sandbox, token, "&name=.ZIP.PGP.MD5")).toHaveLength(all.length / 2 + 1);
 
-    const bySizeDesc = (await (await list("&sortBy=size&sortOrder=DESC&pageSize=100")).json()) as FileMetadata[];
+    const bySizeDesc = (await (await list("&sortBy=size&sortOrder=desc&pageSize=100")).json()) as FileMetadata[];
     const sizes = bySizeDesc.map((f) => f.size!);
     expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
   });
 
   it("refuses bad parameters with 400 {error}", async () => {
-    for (const query of ["&pageSize=101", "&page=0", "&sortBy=colour", "&upload-after=yesterday", "&jobType=WEEKLY"]) {
+    for (const query of [
+      "&pageSize=101",
+      "&page=0",
+      "&sortBy=colour",
+      "&sortOrder=DESC",
+      "&upload-after=yesterday",
+      "&jobType=WEEKLY",
+    ]) {
       const res = await list(query);
       expect(res.status, query).toBe(400);
       expect(await res.json()).toEqual({ error: expect.any(String) as unknown });

@@ -57,11 +57,8 @@ const listQuery = z.object({
   page: z.coerce.number().int().min(1).default(1),
   pageSize: z.coerce.number().int().min(1).max(100).default(10),
   sortBy: z.enum(SORTABLE).default("uploadTime"),
-  sortOrder: z
-    .string()
-    .transform((s) => s.toLowerCase())
-    .pipe(z.enum(["asc", "desc"]))
-    .default("asc"),
+  // The spec's enum is lower-case (files-api-1.0.1-public.yaml); "ASC" is not one of its values.
+  sortOrder: z.enum(["asc", "desc"]).default("asc"),
   name: z.string().optional(),
   "upload-after": isoTime.optional(),
   "upload-before": isoTime.optional(),
