@@ -136,6 +136,32 @@ describe.skipIf(!canRun)("real-time capture from the Datahose", () => {
     await stopWorkers();
   }, 120_000);
 
+  it("reads on without its acknowledgement id once the agent no longer knows it (400), and captures what follows", async () => {
+    const h = await datahoseHarness("capture-ackid");
+    h.symphony.setDatahose({ readTimeoutMs: 500 });
+    const lease = () => db.captureLease.findUnique({ where: { connectorId: h.connector.id } });
+    spawn(h);
+    await until(async () => Boolean((await lease())?.ackId), 30_000, "a read acknowledged");
+    await stopWorkers();
+    // Whether a real agent forgets ackIds (a long pause, its own restart) is not documented; the BDKs
+    // start every process without one. Kept in the lease, the one the capture holds would be sent forever.
+    h.symphony.forgetDatahoseAckIds();
+    const worker = spawn(h);
+    const room = h.symphony.org.streams.find((stream) => stream.type === "ROOM")!;
+    const message = h.symphony.addMessage({ streamId: room.id, text: "after the agent forgot the ackId" });
+    await until(
+      async () =>
+        (await db.sourceMessage.count({ where: { connectorId: h.connector.id, messageId: message.messageId } })) > 0,
+      60_000,
+      `the message captured\n${worker.output()}`,
+    );
+    expect(worker.output()).toContain("the Datahose refused the acknowledgement id; reading without it");
+    await sleep(2_000); // the refused ackId is not sent again
+    expect(h.symphony.datahoseStats.refusedAckIds).toBe(1);
+    expect((await db.connector.findUniqueOrThrow({ where: { id: h.connector.id } })).health).toBe("HEALTHY");
+    await stopWorkers();
+  }, 120_000);
+
   it("says plainly that the pod does not have Datahose, and tells the admins once", async () => {
     const h = await datahoseHarness("capture-no-addon");
     h.symphony.setDatahose({ entitled: false });

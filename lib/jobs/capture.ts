@@ -18,6 +18,7 @@ import {
   type CaptureBatch,
   type PipelineEnvironment,
 } from "@/lib/pipeline";
+import { SymphonyError } from "@/lib/symphony";
 import { DRAIN_QUEUE, type ImportJob } from "./definitions";
 import {
   defaultHealthSettings,
@@ -262,6 +263,17 @@ export function startCaptures(options: {
             failures = 0;
           } catch (error) {
             if (reading.aborted) return;
+            if (ackId !== "" && error instanceof SymphonyError && error.code === "bad_request") {
+              // The agent refused the acknowledgement id (kept from before a pause or a restart, or from a
+              // feed it has since dropped): read again without one, as the BDKs start each process. Its
+              // batch, already recorded, may come again, which the ledger's keys make harmless.
+              log.warn(
+                { connectorId, err: errorText(error) },
+                "the Datahose refused the acknowledgement id; reading without it",
+              );
+              ackId = "";
+              continue;
+            }
             const { reason, needsAdmin } = await diagnoseRunError(connectorId, error);
             if (needsAdmin) throw error;
             failures += 1;

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { sendJson } from "../http";
 import { attachmentBase64 } from "./attachments";
 import { body, fail, paging, query, route, type Context, type Route } from "./context";
-import { readBodySchema } from "./datahose";
+import { readBodySchema, UnknownAckIdError } from "./datahose";
 import { botCanDownloadAttachments, botCanRead } from "./membership";
 import { listMessages, messageAt, messageIndex, onTheWire } from "./messages";
 
@@ -143,7 +143,11 @@ export const agentRoutes: Route[] = [
       if (!input) return;
       const aborted = new AbortController();
       res.on("close", () => aborted.abort());
-      const result = await ctx.datahose.read(input, aborted.signal);
+      const result = await ctx.datahose.read(input, aborted.signal).catch((error: unknown) => {
+        if (error instanceof UnknownAckIdError) return undefined;
+        throw error;
+      });
+      if (!result) return fail(res, 400, new UnknownAckIdError().message);
       if (!res.destroyed) sendJson(res, 200, result);
     },
   },

@@ -82,11 +82,23 @@ type Feed = {
   queue: DatahoseEvent[];
   /** Batches handed out and not yet acknowledged, by their ackId. */
   inFlight: Map<string, { events: DatahoseEvent[]; until: number }>;
+  /** The last MAX_ISSUED ackIds handed out (empty batches' too), oldest first. */
+  issued: Set<string>;
+  /** AckIds the agent no longer knows (forgetAckIds): a read that sends one is refused. */
+  forgotten: Set<string>;
   waiters: Set<() => void>;
   batches: number;
 };
 
 const MAX_EVENTS_PER_READ = 100;
+const MAX_ISSUED = 1000;
+
+/** A read whose ackId the agent does not know: answered 400, the spec's error for a bad read request. */
+export class UnknownAckIdError extends Error {
+  constructor() {
+    super("The ackId is not valid for this feed: read again with an empty ackId");
+  }
+}
 
 export type Datahose = ReturnType<typeof datahose>;
 
@@ -95,7 +107,7 @@ export function datahose(initial: Partial<DatahoseSettings> = {}) {
   const feeds = new Map<string, Feed>();
   let duplicateDebt = 0;
   const duplicated = new WeakSet<DatahoseEvent>();
-  const stats = { published: 0, delivered: 0, redelivered: 0, duplicated: 0 };
+  const stats = { published: 0, delivered: 0, redelivered: 0, duplicated: 0, refusedAckIds: 0 };
 
   const feedKey = (body: ReadBody) => `${body.tag}\u0001${[...new Set(body.eventTypes)].sort().join(",")}`;
 
@@ -142,8 +154,20 @@ export function datahose(initial: Partial<DatahoseSettings> = {}) {
       const key = feedKey(body);
       let feed = feeds.get(key);
       if (!feed) {
-        feed = { types: new Set(body.eventTypes), queue: [], inFlight: new Map(), waiters: new Set(), batches: 0 };
+        feed = {
+          types: new Set(body.eventTypes),
+          queue: [],
+          inFlight: new Map(),
+          issued: new Set(),
+          forgotten: new Set(),
+          waiters: new Set(),
+          batches: 0,
+        };
         feeds.set(key, feed);
+      }
+      if (body.ackId && feed.forgotten.has(body.ackId)) {
+        stats.refusedAckIds++;
+        throw new UnknownAckIdError();
       }
       if (body.ackId) feed.inFlight.delete(body.ackId);
       const started = Date.now();
@@ -169,6 +193,11 @@ export function datahose(initial: Partial<DatahoseSettings> = {}) {
       }
       let events = feed.queue.splice(0, MAX_EVENTS_PER_READ);
       const ackId = randomBytes(24).toString("base64url");
+      feed.issued.add(ackId);
+      for (const oldest of feed.issued) {
+        if (feed.issued.size <= MAX_ISSUED) break;
+        feed.issued.delete(oldest);
+      }
       if (events.length === 0) return { events, ackId };
       feed.batches++;
       if (settings.outOfOrder) {
@@ -192,6 +221,18 @@ export function datahose(initial: Partial<DatahoseSettings> = {}) {
       stats.delivered += events.length;
       feed.inFlight.set(ackId, { events, until: Date.now() + settings.visibilityTimeoutMs });
       return { events, ackId };
+    },
+    /**
+     * A fault: the agent forgets the ackIds it has handed out so far (whether a real agent expires
+     * them, after a long pause or a restart of its own, is not documented). A read that sends one of
+     * them answers 400 from then on; a read with an empty ackId starts a new chain, and the batches
+     * those ackIds held come again once their visibility timeout ends.
+     */
+    forgetAckIds(): void {
+      for (const feed of feeds.values()) {
+        for (const ackId of feed.issued) feed.forgotten.add(ackId);
+        feed.issued.clear();
+      }
     },
     closeAll(): void {
       for (const feed of feeds.values()) wake(feed);

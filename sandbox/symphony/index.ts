@@ -101,8 +101,16 @@ export type SymphonySandbox = {
   setFaults(change: Partial<Faults>): Faults;
   /** Changes the Datahose settings (entitlement, live traffic rate, redelivery, duplicates, disorder). */
   setDatahose(change: Partial<DatahoseSettings>): DatahoseSettings;
+  /** The agent forgets the Datahose ackIds it handed out: reads that send one answer 400 (a fault). */
+  forgetDatahoseAckIds(): void;
   /** Events published to the Datahose, handed out, handed out again after a timeout, duplicated. */
-  datahoseStats: { published: number; delivered: number; redelivered: number; duplicated: number };
+  datahoseStats: {
+    published: number;
+    delivered: number;
+    redelivered: number;
+    duplicated: number;
+    refusedAckIds: number;
+  };
   /** Sends a MESSAGESUPPRESSED event for a message to the Datahose. */
   suppressMessage(input: SuppressInput): void;
   /** Sends a USERJOINEDROOM / USERLEFTROOM event to the Datahose. */
@@ -203,6 +211,7 @@ export async function startSymphonySandbox(options: SymphonySandboxOptions = {})
     revokeSessions: () => ctx.tokens.revokeAll(),
     setFaults: (change) => ctx.faults.set(change),
     setDatahose: (change) => ctx.datahose.set(change),
+    forgetDatahoseAckIds: () => ctx.datahose.forgetAckIds(),
     datahoseStats: ctx.datahose.stats,
     suppressMessage: (input) => suppressMessage(ctx, input),
     roomMembershipEvent: (input) => roomMembershipEvent(ctx, input),
