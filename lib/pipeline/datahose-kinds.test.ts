@@ -11,7 +11,7 @@ describe.skipIf(!canRun)("kinds of conversation in real time", () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({ seed: "datahose-kinds", users: 10, messages: 40, largeAttachments: false });
+    h = await startHarness({ seed: "datahose-kinds", users: 20, messages: 40, largeAttachments: false });
     h.symphony.setDatahose({ readTimeoutMs: 300 });
   });
   afterAll(() => h?.close());
@@ -56,5 +56,21 @@ describe.skipIf(!canRun)("kinds of conversation in real time", () => {
         [room.id, "ROOM"],
       ].sort(),
     );
+  });
+
+  it("keeps a room whose details it may not read when Group chats or Rooms is chosen, as the room its stream says", async () => {
+    // Without the User Provisioning role, the details of a conversation the service account is not in
+    // are refused (403): a group chat cannot be told from a room, and is kept rather than dropped.
+    const chat = h.symphony.org.streams.find(
+      (stream) => stream.isActive && stream.type === "ROOM" && stream.groupChat && !stream.botIsMember,
+    )!;
+    expect(chat).toBeTruthy();
+    h.symphony.setBotIsAdmin(false);
+    try {
+      expect(await capturedWith(["MIM"], [chat.id])).toEqual([[chat.id, "ROOM"]]);
+      expect(await capturedWith(["IM"], [chat.id])).toEqual([]);
+    } finally {
+      h.symphony.setBotIsAdmin(true);
+    }
   });
 });

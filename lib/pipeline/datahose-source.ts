@@ -64,6 +64,10 @@ export type Capture = {
   record(events: DatahoseEvent[], runId: string, signal?: AbortSignal): Promise<CaptureBatch>;
 };
 
+/** A ROOM whose room details were refused: a room or a group chat, its stream does not say which. */
+const ROOM_OR_GROUP_CHAT = "ROOM_OR_GROUP_CHAT";
+type CapturedKind = StreamType | typeof ROOM_OR_GROUP_CHAT;
+
 /** The capture of one connector (Datahose alone, or beside Content Export), with its own Symphony client. */
 export async function openCapture(
   connectorId: string,
@@ -97,27 +101,27 @@ export async function openCapture(
     );
   }
 
-  const roomKinds = expiringLoads<StreamType>(CACHE_TTL_MS, CACHE_ENTRIES);
+  const roomKinds = expiringLoads<CapturedKind>(CACHE_TTL_MS, CACHE_ENTRIES);
 
   /**
    * The kind of a message's conversation. Since SBE 20.16 a group chat is a ROOM that its room details
    * mark `groupChat`; a message's stream says only "ROOM" (V4Stream has no such flag), so a room's
    * details are asked for (once per room and 10 minutes). Undefined: a kind the connector does not know.
    */
-  function kindOf(stream: SymphonyMessage["stream"]): Promise<StreamType | undefined> {
+  function kindOf(stream: SymphonyMessage["stream"]): Promise<CapturedKind | undefined> {
     const type = streamTypeSchema.safeParse(stream?.streamType);
     const streamId = stream?.streamId;
     if (!type.success || type.data !== "ROOM" || !streamId) return Promise.resolve(type.data);
     return roomKinds.get(streamId, () =>
       symphony.roomInfo(streamId).then(
-        (room): StreamType => (room.roomAttributes?.groupChat ? "MIM" : "ROOM"),
-        (error: unknown): StreamType => {
-          // Details the service account may not read, or that do not fit: the room is taken as the stream says.
+        (room): CapturedKind => (room.roomAttributes?.groupChat ? "MIM" : "ROOM"),
+        (error: unknown): CapturedKind => {
+          // Details the service account may not read (without User Provisioning), or that do not fit.
           if (
             error instanceof SymphonyError &&
             ["forbidden", "not_found", "bad_request", "invalid_response"].includes(error.code)
           )
-            return "ROOM";
+            return ROOM_OR_GROUP_CHAT;
           throw error;
         },
       ),
@@ -164,9 +168,15 @@ export async function openCapture(
       candidates.forEach((candidate, i) => {
         const kind = kinds[i];
         // A conversation of a kind not archived (or not known) is left out; one whose stream the message
-        // does not say (a message that did not fit) is recorded, failed with its reason, never lost.
-        if (kind ? !archivedTypes.has(kind) : candidate.message.stream?.streamType) return;
-        sent.set(candidate.key, { ...candidate, kind });
+        // does not say (a message that did not fit) is recorded, failed with its reason, never lost. A
+        // room whose details were refused may be either kind: kept (as the room the stream says it is)
+        // when either is archived, rather than lost.
+        const archived =
+          kind === ROOM_OR_GROUP_CHAT
+            ? archivedTypes.has("ROOM") || archivedTypes.has("MIM")
+            : kind && archivedTypes.has(kind);
+        if (kind ? !archived : candidate.message.stream?.streamType) return;
+        sent.set(candidate.key, { ...candidate, kind: kind === ROOM_OR_GROUP_CHAT ? "ROOM" : kind });
       });
       for (const event of events) {
         if (event.type !== "USERJOINEDROOM" && event.type !== "USERLEFTROOM") continue;

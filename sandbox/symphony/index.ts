@@ -101,6 +101,8 @@ export type SymphonySandbox = {
   setFaults(change: Partial<Faults>): Faults;
   /** Changes the Datahose settings (entitlement, live traffic rate, redelivery, duplicates, disorder). */
   setDatahose(change: Partial<DatahoseSettings>): DatahoseSettings;
+  /** Gives or takes the service account's User Provisioning role (admin endpoints answer 403 without it). */
+  setBotIsAdmin(value: boolean): void;
   /** The agent forgets the Datahose ackIds it handed out: reads that send one answer 400 (a fault). */
   forgetDatahoseAckIds(): void;
   /** Events published to the Datahose, handed out, handed out again after a timeout, duplicated. */
@@ -212,6 +214,9 @@ export async function startSymphonySandbox(options: SymphonySandboxOptions = {})
     setFaults: (change) => ctx.faults.set(change),
     setDatahose: (change) => ctx.datahose.set(change),
     forgetDatahoseAckIds: () => ctx.datahose.forgetAckIds(),
+    setBotIsAdmin: (value) => {
+      ctx.botIsAdmin = value;
+    },
     datahoseStats: ctx.datahose.stats,
     suppressMessage: (input) => suppressMessage(ctx, input),
     roomMembershipEvent: (input) => roomMembershipEvent(ctx, input),
