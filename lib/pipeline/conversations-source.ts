@@ -54,7 +54,7 @@ export function conversationsSource(options: {
         try {
           for await (const page of symphony.messages(stream.id, since)) {
             signal?.throwIfAborted();
-            members ??= await symphony.listStreamMembers(stream.id);
+            members ??= await membersOf(stream);
             const messages = page.map((message) => {
               lastTime = message.timestamp ?? lastTime;
               if (checkpoint === undefined || lastTime > checkpoint) read += 1;
@@ -81,6 +81,18 @@ export function conversationsSource(options: {
         coverage.read(covered(stream), read);
       },
     };
+  }
+
+  /**
+   * A conversation's members. Symphony lists them for IM, MIM and ROOM streams ("The stream can be of
+   * type IM, MIM, or ROOM"): a wall whose list is refused has none, and its posts reach their author.
+   */
+  async function membersOf(stream: ArchivedStream): Promise<StreamMember[]> {
+    if (stream.type !== "POST") return symphony.listStreamMembers(stream.id);
+    return symphony.listStreamMembers(stream.id).catch((error: unknown) => {
+      if (refusalOf(error) !== undefined) return [];
+      throw error;
+    });
   }
 
   function incoming(

@@ -47,6 +47,12 @@ describe("what the bot can read", () => {
     expect(attachment.status).toBe(403);
   });
 
+  it("lists the members of IM, MIM and ROOM streams only, as the spec says: a wall answers 400", async () => {
+    const wall = sandbox.org.streams.find((s) => s.type === "POST")!;
+    const url = `${sandbox.podUrl}/pod/v1/admin/stream/${wall.id}/membership/list?limit=1000`;
+    expect((await fetch(url, { headers })).status).toBe(400);
+  });
+
   it("names the caller with /pod/v2/sessioninfo", async () => {
     const res = await fetch(`${sandbox.podUrl}/pod/v2/sessioninfo`, { headers });
     expect(res.status).toBe(200);

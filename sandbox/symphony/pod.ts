@@ -262,6 +262,9 @@ export const podRoutes: Route[] = [
     handle(ctx, _req, res, url, params) {
       const stream = ctx.streamsById.get(params.sid);
       if (!stream) return fail(res, 404, `Stream ${params.sid} not found`);
+      // "The stream can be of type IM, MIM, or ROOM" (pod-api-public.yaml): not a wall. What a pod
+      // answers for one is not documented; a bad request here.
+      if (stream.type === "POST") return fail(res, 400, `Stream ${params.sid} is a wall: it has no membership list`);
       const q = query(res, url, z.object(paging(1000, 100)));
       if (!q) return;
       const current = currentMembers(ctx.org, stream);
