@@ -29,6 +29,7 @@ afterEach(() => {
     downloadThrottleShare: 0,
     downloadServerErrorShare: 0,
     retryAfterSeconds: 1,
+    signedUrlAsRedirect: false,
   });
 });
 
@@ -117,6 +118,19 @@ describe("Files API delivery against the Symphony sandbox", () => {
       const { ready } = await delivery.listReady();
       const listed = ready.find((entry) => entry.sourceId === file!.id)!;
       // The storage answers 400 to a request that carries an Authorization header.
+      expect(await sha256Of(await delivery.open(listed))).toBe(file!.sha256);
+    } finally {
+      await delivery.close();
+    }
+  });
+
+  it("takes the signed URL from a 302's Location as well (the spec calls its 200 a redirect)", async () => {
+    const [file] = await filesByUpload();
+    exports.setExportFaults({ signedUrlAsRedirect: true });
+    const delivery = createFilesApiDelivery(settingsOf(sandbox), quick);
+    try {
+      const { ready } = await delivery.listReady();
+      const listed = ready.find((entry) => entry.sourceId === file!.id)!;
       expect(await sha256Of(await delivery.open(listed))).toBe(file!.sha256);
     } finally {
       await delivery.close();

@@ -141,6 +141,7 @@ export function createFilesApiDelivery(
     query: Record<string, string | number | undefined>,
     endpoint: string,
     signal?: AbortSignal,
+    redirectIsAnswer = false,
   ): Promise<Response> {
     const url = new URL(settings.podUrl + path);
     for (const [key, value] of Object.entries(query)) {
@@ -155,6 +156,7 @@ export function createFilesApiDelivery(
         headers: { authorization: `Bearer ${token}` },
         secrets: [token],
         signal,
+        redirectIsAnswer,
       };
       const response = await send(request, http);
       if (response.status !== 401) return response;
@@ -196,9 +198,14 @@ export function createFilesApiDelivery(
       { type: "ContentExport" },
       SIGNED_URL_ENDPOINT,
       signal,
+      true,
     );
     const location = response.headers.get("location");
-    const body = await readJson(response, signedUrlSchema, SIGNED_URL_ENDPOINT);
+    // The spec documents a 200 with the URL in its body and Location, and calls it a redirect: a 302
+    // with the Location alone says the same.
+    const redirected = response.status >= 300 && response.status < 400;
+    if (redirected) await response.body?.cancel();
+    const body = redirected ? {} : await readJson(response, signedUrlSchema, SIGNED_URL_ENDPOINT);
     const parsed = downloadUrlSchema.safeParse(body.signedUrl ?? location);
     if (!parsed.success) {
       throw new SymphonyError({

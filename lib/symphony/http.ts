@@ -34,6 +34,8 @@ export type HttpRequest = {
   secrets?: string[];
   /** Stops the request and its retries; the signal's reason is thrown as it is. */
   signal?: AbortSignal;
+  /** A 3xx answer is the caller's to read (its Location), not a `redirect` error. Never followed. */
+  redirectIsAnswer?: boolean;
 };
 
 /**
@@ -63,6 +65,7 @@ export async function send(request: HttpRequest, options: HttpOptions): Promise<
       continue;
     }
     if (response.ok || response.status === 401) return response;
+    if (response.status >= 300 && response.status < 400 && request.redirectIsAnswer) return response;
     if (response.status >= 300 && response.status < 400) {
       await response.body?.cancel();
       throw new SymphonyError({

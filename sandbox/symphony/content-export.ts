@@ -40,6 +40,11 @@ export const exportFaultsSchema = z.object({
   retryAfterSeconds: z.number().int().min(0).max(3600),
   /** The SFTP server stops answering READ requests (the connection stays up): a server that hangs. */
   sftpStallReads: z.boolean(),
+  /**
+   * The signed URL comes as a 302 with its Location, no body: the spec documents a 200 with both, but
+   * describes that response as "Redirect to the signed URL".
+   */
+  signedUrlAsRedirect: z.boolean(),
 });
 export type ExportFaults = z.infer<typeof exportFaultsSchema>;
 
@@ -93,6 +98,7 @@ export async function startContentExport(
     downloadServerErrorShare: 0,
     retryAfterSeconds: 1,
     sftpStallReads: false,
+    signedUrlAsRedirect: false,
   };
   const listFaults = faultGate();
   const downloadFaults = faultGate();
@@ -142,6 +148,7 @@ export async function startContentExport(
     contentExportReader: options.contentExportReader ?? true,
     accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 3600,
     signedUrlTtlMs: options.signedUrlTtlMs ?? 300_000,
+    signedUrlAsRedirect: () => faults.signedUrlAsRedirect,
     listFaults,
     stats: deps.stats,
   });

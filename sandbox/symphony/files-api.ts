@@ -25,6 +25,7 @@ export type FilesApiOptions = {
   contentExportReader: boolean;
   accessTokenTtlSeconds: number;
   signedUrlTtlMs: number;
+  signedUrlAsRedirect: () => boolean;
   listFaults: FaultGate;
   stats: Stats;
 };
@@ -192,6 +193,7 @@ export function filesApi(options: FilesApiOptions): FilesApi {
     if (!entry) return fail(res, 404, "File not found");
     const expiresAt = entry.fault === "expired-url" ? Date.now() - 1000 : Date.now() + options.signedUrlTtlMs;
     const signedUrl = options.storage.signedUrl(entry, expiresAt);
+    if (options.signedUrlAsRedirect()) return void res.writeHead(302, { location: signedUrl }).end();
     sendJson(res, 200, { message: "Redirecting to signed URL for download.", signedUrl }, { location: signedUrl });
   }
 
