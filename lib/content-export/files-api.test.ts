@@ -111,31 +111,26 @@ describe("Files API delivery against the Symphony sandbox", () => {
     }
   });
 
-  it("downloads the stored bytes from the signed URL, without an Authorization header", async () => {
-    const [file] = await filesByUpload();
-    const delivery = createFilesApiDelivery(settingsOf(sandbox), quick);
-    try {
-      const { ready } = await delivery.listReady();
-      const listed = ready.find((entry) => entry.sourceId === file!.id)!;
-      // The storage answers 400 to a request that carries an Authorization header.
-      expect(await sha256Of(await delivery.open(listed))).toBe(file!.sha256);
-    } finally {
-      await delivery.close();
-    }
-  });
-
-  it("takes the signed URL from a 302's Location as well (the spec calls its 200 a redirect)", async () => {
-    const [file] = await filesByUpload();
-    exports.setExportFaults({ signedUrlAsRedirect: true });
-    const delivery = createFilesApiDelivery(settingsOf(sandbox), quick);
-    try {
-      const { ready } = await delivery.listReady();
-      const listed = ready.find((entry) => entry.sourceId === file!.id)!;
-      expect(await sha256Of(await delivery.open(listed))).toBe(file!.sha256);
-    } finally {
-      await delivery.close();
-    }
-  });
+  // The spec documents a 200 with the URL in its body and Location, and calls it "Redirect to the signed URL".
+  it.each([
+    ["given in a 200's body", false],
+    ["given as a 302's Location", true],
+  ])(
+    "downloads the stored bytes from the signed URL %s, without an Authorization header",
+    async (_, signedUrlAsRedirect) => {
+      const [file] = await filesByUpload();
+      exports.setExportFaults({ signedUrlAsRedirect });
+      const delivery = createFilesApiDelivery(settingsOf(sandbox), quick);
+      try {
+        const { ready } = await delivery.listReady();
+        const listed = ready.find((entry) => entry.sourceId === file!.id)!;
+        // The storage answers 400 to a request that carries an Authorization header.
+        expect(await sha256Of(await delivery.open(listed))).toBe(file!.sha256);
+      } finally {
+        await delivery.close();
+      }
+    },
+  );
 
   it("retries 429 (after Retry-After) and 5xx on the list and on downloads", async () => {
     exports.setExportFaults({ listThrottleShare: 0.5, downloadServerErrorShare: 0.5, retryAfterSeconds: 1 });
