@@ -202,11 +202,21 @@ export function createFilesApiDelivery(
     );
     const location = response.headers.get("location");
     // The spec documents a 200 with the URL in its body and Location, and calls it a redirect: a 302
-    // with the Location alone says the same.
+    // with the Location alone says the same. One back to the pod (a proxy's sign-in, a trailing slash)
+    // is not a download URL, and neither is none.
     const redirected = response.status >= 300 && response.status < 400;
     if (redirected) await response.body?.cancel();
+    const target = redirected ? redirectTarget(location) : undefined;
+    if (redirected && (!target || target.origin === new URL(settings.podUrl).origin)) {
+      throw new SymphonyError({
+        code: "redirect",
+        endpoint: SIGNED_URL_ENDPOINT,
+        status: response.status,
+        message: `HTTP ${response.status} ${target ? "back to the pod" : "without a Location"}, not to a download URL`,
+      });
+    }
     const body = redirected ? {} : await readJson(response, signedUrlSchema, SIGNED_URL_ENDPOINT);
-    const parsed = downloadUrlSchema.safeParse(body.signedUrl ?? location);
+    const parsed = downloadUrlSchema.safeParse(body.signedUrl ?? target?.href ?? location);
     if (!parsed.success) {
       throw new SymphonyError({
         code: "invalid_response",
@@ -228,6 +238,16 @@ export function createFilesApiDelivery(
       });
     }
     return url;
+  }
+
+  /** A redirect's Location, relative ones resolved against the call's URL; undefined when unreadable. */
+  function redirectTarget(location: string | null): URL | undefined {
+    if (!location) return undefined;
+    try {
+      return new URL(location, `${settings.podUrl}/files/v1/`);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The stored bytes, from a signed URL; an expired URL (403 from the storage) gets one fresh URL. */

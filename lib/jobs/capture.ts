@@ -232,10 +232,28 @@ export function startCaptures(options: {
       const reader = async (firstAck: string) => {
         let ackId = firstAck;
         let failures = 0;
+        /** The ackId was dropped after a refusal, and no acknowledgement has been accepted since. */
+        let dropped = false;
         while (!reading.aborted) {
           try {
             const runId = await currentRunId();
-            const read = await source.read(ackId, reading);
+            const read = await source.read(ackId, reading).catch((error: unknown) => {
+              if (ackId === "" || dropped || !(error instanceof SymphonyError) || error.code !== "bad_request")
+                throw error;
+              return undefined;
+            });
+            if (!read) {
+              // The agent refused the acknowledgement id (kept from before a pause or a restart, or from a
+              // feed it has since dropped): read again without one, as the BDKs start each process. Its
+              // batch, already recorded, may come again, which the ledger's keys make harmless.
+              log.warn({ connectorId }, "the Datahose refused the acknowledgement id; reading without it");
+              ackId = "";
+              dropped = true;
+              continue;
+            }
+            // An acknowledgement accepted: a later refusal may be dropped again. (After a read without one,
+            // an agent that refuses the ackId it just handed out goes the normal way: backoff and health.)
+            if (ackId !== "") dropped = false;
             const batch = await source.record(read.events, runId, reading);
             if (
               batch.added > 0 ||
@@ -263,17 +281,6 @@ export function startCaptures(options: {
             failures = 0;
           } catch (error) {
             if (reading.aborted) return;
-            if (ackId !== "" && error instanceof SymphonyError && error.code === "bad_request") {
-              // The agent refused the acknowledgement id (kept from before a pause or a restart, or from a
-              // feed it has since dropped): read again without one, as the BDKs start each process. Its
-              // batch, already recorded, may come again, which the ledger's keys make harmless.
-              log.warn(
-                { connectorId, err: errorText(error) },
-                "the Datahose refused the acknowledgement id; reading without it",
-              );
-              ackId = "";
-              continue;
-            }
             const { reason, needsAdmin } = await diagnoseRunError(connectorId, error);
             if (needsAdmin) throw error;
             failures += 1;

@@ -68,6 +68,7 @@ describe.skipIf(!canRun)("kinds of conversation in real time", () => {
     h.symphony.setBotIsAdmin(false);
     try {
       expect(await capturedWith(["MIM"], [chat.id])).toEqual([[chat.id, "ROOM"]]);
+      expect(await capturedWith(["ROOM"], [chat.id])).toEqual([[chat.id, "ROOM"]]);
       expect(await capturedWith(["IM"], [chat.id])).toEqual([]);
     } finally {
       h.symphony.setBotIsAdmin(true);

@@ -93,8 +93,9 @@ export async function openCapture(
   function membersOf(streamId: string): Promise<StreamMember[]> {
     return members.get(streamId, () =>
       symphony.listStreamMembers(streamId).catch((error: unknown) => {
-        members.delete(streamId);
-        // A conversation the admin list will not describe: its sender and the event's own people only.
+        // A conversation the admin list will not describe: its sender and the event's own people only. A
+        // 400 (a wall: members are listed for IM, MIM and ROOM only) stays so; the others are asked again.
+        if (!(error instanceof SymphonyError && error.code === "bad_request")) members.delete(streamId);
         if (error instanceof SymphonyError && ["forbidden", "not_found", "bad_request"].includes(error.code)) return [];
         throw error;
       }),
