@@ -3,7 +3,8 @@ import { toUrlSafeBase64 } from "@/lib/base64";
 import { FROM_ADDRESS_HEADER, SENDER_ID_HEADER, TO_HEADER } from "./headers";
 import { ORIGINAL_DATA_FILE, ORIGINAL_DATA_ID, ORIGINAL_MESSAGE_FILE, ORIGINAL_MESSAGE_ID } from "./limits";
 import { safeAddress, truncate, visibleFileName, visibleName, visibleText } from "./names";
-import { notRenderedBody, renderPresentationML, textAsPresentationML } from "./presentation";
+import { notRenderedBody, originalContent, renderPresentationML, textAsPresentationML } from "./presentation";
+import { withSharedPost } from "./shared-post";
 import {
   chatMessageSchema,
   type AttachmentRef,
@@ -126,14 +127,11 @@ function subjectOf(message: ChatMessage, everyone: Person[]): string {
  */
 function originalsOf(message: ChatMessage, notRendered: string | undefined): OriginalContent[] {
   if (!notRendered) return [];
-  const original = (id: string, name: string, contentType: string, content: string): OriginalContent => ({
-    ref: { id, name, size: Buffer.byteLength(content, "utf8"), contentType },
-    content,
-  });
   const originals = [
-    original(ORIGINAL_MESSAGE_ID, ORIGINAL_MESSAGE_FILE, "text/plain; charset=utf-8", message.presentationML),
+    originalContent(ORIGINAL_MESSAGE_ID, ORIGINAL_MESSAGE_FILE, "text/plain; charset=utf-8", message.presentationML),
   ];
-  if (message.data) originals.push(original(ORIGINAL_DATA_ID, ORIGINAL_DATA_FILE, "application/json", message.data));
+  if (message.data)
+    originals.push(originalContent(ORIGINAL_DATA_ID, ORIGINAL_DATA_FILE, "application/json", message.data));
   return originals;
 }
 
@@ -181,14 +179,29 @@ export function buildEmail(input: ChatMessage, options: BuildEmailOptions = {}):
     references.push(inReplyTo);
   }
 
-  const { html, text, notRendered } = options.notRendered
+  const own = options.notRendered
     ? notRenderedBody(options.notRendered, Boolean(message.data))
     : renderPresentationML(
         message.contentIsText ? textAsPresentationML(message.presentationML) : message.presentationML,
         message.data,
         everyone,
       );
-  const originals = originalsOf(message, notRendered);
+  let { html, text, notRendered } = own;
+  const originals = originalsOf(message, own.notRendered);
+  if (message.shared) {
+    if (message.shared.messageId) headers["X-Symphony-Shared-Message-Id"] = message.shared.messageId;
+    const time = message.shared.timestamp ? `, ${message.shared.timestamp.toISOString()}` : "";
+    const withPost = withSharedPost(
+      own,
+      message.shared,
+      `Shared post by ${nameOf(message.shared.sender)}${time}`,
+      uniquePeople([...everyone, message.shared.sender]),
+      own.notRendered,
+    );
+    ({ html, text } = withPost.body);
+    originals.push(...withPost.originals);
+    notRendered ??= withPost.notShown && `the shared post: ${withPost.notShown}`;
+  }
   return {
     from,
     to: others.length > 0 ? others.map((person) => addressOf(person, domain)) : [from],

@@ -54,6 +54,7 @@ export const GRAPH_HEADER_ORDER = [
   FROM_ADDRESS_HEADER,
   "X-Symphony-Parent-Message-Id",
   "X-Symphony-Initial-Message-Id",
+  "X-Symphony-Shared-Message-Id",
   "X-Symphony-Stream-Type",
   "X-Symphony-Initial-Timestamp",
   TO_HEADER,

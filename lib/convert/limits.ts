@@ -29,6 +29,11 @@ export const ORIGINAL_DATA_FILE = "symphony-message-data.json";
 /** Attachment ids of those files (X-Symphony-Attachment-Id); Symphony's own ids are base64. */
 export const ORIGINAL_MESSAGE_ID = "original-message";
 export const ORIGINAL_DATA_ID = "original-data";
+/** The same for the post a message shares, when it is not rendered. */
+export const ORIGINAL_SHARED_FILE = "symphony-shared-post.txt";
+export const ORIGINAL_SHARED_DATA_FILE = "symphony-shared-post-data.json";
+export const ORIGINAL_SHARED_ID = "original-shared-post";
+export const ORIGINAL_SHARED_DATA_ID = "original-shared-post-data";
 
 /** Thrown by the renderers when a limit above is exceeded; buildEmail then attaches the original. */
 export class ContentLimitError extends Error {

@@ -12,7 +12,7 @@ import {
 import { escapeHtml, noticeHtml, renderHtml } from "./render-html";
 import { renderText } from "./render-text";
 import { sanitizePresentationML } from "./sanitize";
-import type { Person } from "./types";
+import type { OriginalContent, Person } from "./types";
 import { errorMessage } from "@/lib/errors";
 
 export interface MessageBody {
@@ -33,6 +33,11 @@ function peopleIndex(people: Person[]): Map<string, Person> {
     if (person.email) index.set(person.email.toLowerCase(), person);
   }
   return index;
+}
+
+/** Content attached as Symphony sent it, byte for byte, because it is not rendered. */
+export function originalContent(id: string, name: string, contentType: string, content: string): OriginalContent {
+  return { ref: { id, name, size: Buffer.byteLength(content, "utf8"), contentType }, content };
 }
 
 /** The short body of a message whose content is attached instead of rendered. */

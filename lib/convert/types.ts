@@ -25,6 +25,19 @@ export const attachmentRefSchema = z.object({
 });
 
 /**
+ * The post a message shares (Symphony's `sharedMessage`): shown below the message, its files named.
+ * Its files belong to the original post (archived with it on its author's wall), not to this item.
+ */
+export const sharedPostSchema = z.object({
+  messageId: symphonyIdSchema.optional(),
+  sender: personSchema,
+  timestamp: z.date().optional(),
+  presentationML: z.string(),
+  data: z.string().optional(),
+  files: z.array(z.object({ name: z.string(), size: z.number().int().nonnegative().optional() })),
+});
+
+/**
  * The converter's input model: one chat message, independent of Symphony's wire format
  * (the pipeline maps Symphony's v4 message JSON into it).
  */
@@ -44,12 +57,14 @@ export const chatMessageSchema = z.object({
   parentMessageId: symphonyIdSchema.optional(),
   initialMessageId: symphonyIdSchema.optional(),
   initialTimestamp: z.date().optional(),
+  shared: sharedPostSchema.optional(),
 });
 
 export type Person = z.infer<typeof personSchema>;
 export type AttachmentRef = z.infer<typeof attachmentRefSchema>;
 export type { StreamType };
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
+export type SharedPost = z.infer<typeof sharedPostSchema>;
 
 export interface EmailAddress {
   name: string;

@@ -6,10 +6,13 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
-import { itemKey } from "@/lib/pipeline";
+import { messageIdFor } from "@/lib/convert";
+import { createTokenProvider, parseM365Settings } from "@/lib/m365";
+import { captureFeed, itemKey } from "@/lib/pipeline";
 import { canRun, spawnWorker, startHarness, startPrivateServers, until, workerEnv } from "@/lib/testing";
 import type { Harness, PrivateServers, WorkerProcess } from "@/lib/testing";
 import type { V4Message } from "@/sandbox/symphony";
+import { loginHeaders, postJson } from "@/sandbox/symphony/test-client";
 import { NO_DATAHOSE } from "./health";
 import { stopJobQueue } from "./boss";
 
@@ -161,6 +164,67 @@ describe.skipIf(!canRun)("real-time capture from the Datahose", () => {
     expect((await db.connector.findUniqueOrThrow({ where: { id: h.connector.id } })).health).toBe("HEALTHY");
     await stopWorkers();
   }, 120_000);
+
+  it("drains the feed an earlier version asked for before reading its own, and captures a shared post with the post it shares", async () => {
+    const h = await datahoseHarness("capture-feed-change");
+    h.symphony.setDatahose({ readTimeoutMs: 500, visibilityTimeoutMs: 3_000 });
+    // The feed an earlier version read (Symphony keeps one per tag and event types), holding messages
+    // sent while the connector was being upgraded, and its last acknowledgement id in the lease.
+    const previous = ["MESSAGESENT", "MESSAGESUPPRESSED", "USERJOINEDROOM", "USERLEFTROOM"];
+    const auth = await loginHeaders(h.symphony);
+    const opened = await postJson(
+      `${h.symphony.agentUrl}/agent/v5/events/read`,
+      {
+        type: "datahose",
+        tag: captureFeed(h.connector.id).tag,
+        eventTypes: previous,
+        ackId: "",
+        updatePresence: false,
+      },
+      auth,
+    );
+    const { ackId } = (await opened.json()) as { ackId: string };
+    const room = h.symphony.org.streams.find((stream) => stream.type === "ROOM")!;
+    const waiting = [1, 2, 3].map(
+      (n) => h.symphony.addMessage({ streamId: room.id, text: `sent during the upgrade ${n}` }).messageId,
+    );
+    await db.captureLease.create({ data: { connectorId: h.connector.id, ackId, feedTypes: previous.join(",") } });
+    const recorded = (ids: string[]) =>
+      db.sourceMessage.count({ where: { connectorId: h.connector.id, messageId: { in: ids } } });
+
+    const worker = spawn(h);
+    await until(async () => (await recorded(waiting)) === 3, 60_000, `the earlier feed drained\n${worker.output()}`);
+    const lease = () => db.captureLease.findUniqueOrThrow({ where: { connectorId: h.connector.id } });
+    await until(async () => (await lease()).feedTypes.includes("SHAREDPOST"), 30_000, "the new feed read");
+
+    // A shared wall post (this small organisation has one wall: its author shares an earlier post).
+    const wall = h.symphony.org.streams.find((stream) => stream.type === "POST" && stream.messageCount > 0)!;
+    const original = h.symphony.history(wall.id)[0]!;
+    const share = h.symphony.addMessage({
+      streamId: wall.id,
+      text: "worth a read",
+      shares: { streamId: wall.id, messageId: original.messageId },
+    });
+    const author = h.symphony.org.people.find((person) => person.id === share.user.userId)!;
+    const imported = () =>
+      (h.m365.items(author.symphonyEmail) ?? []).find(
+        (item) => item.internetMessageId === messageIdFor(share.messageId),
+      );
+    await until(() => Promise.resolve(Boolean(imported())), 60_000, `the share imported\n${worker.output()}`);
+    // The item as Outlook reads it.
+    const token = await createTokenProvider(
+      parseM365Settings({ ...h.environment.m365, tenantId: h.m365.tenantId }),
+    ).getAccessToken();
+    const response = await fetch(
+      `${h.m365.graphBaseUrl}/users/${encodeURIComponent(author.symphonyEmail)}/messages/${encodeURIComponent(imported()!.id)}`,
+      { headers: { Authorization: `Bearer ${token}` } },
+    );
+    const body = ((await response.json()) as { body: { content: string } }).body.content;
+    expect(body).toContain("worth a read");
+    expect(body).toContain(`Shared post by ${original.user.displayName}`);
+    expect(body).toMatch(/<blockquote>/);
+    await stopWorkers();
+  }, 180_000);
 
   it("says plainly that the pod does not have Datahose, and tells the admins once", async () => {
     const h = await datahoseHarness("capture-no-addon");

@@ -15,6 +15,7 @@ import {
   finishCaptureRun,
   openCapture,
   refreshCaptureRunCounts,
+  type Capture,
   type CaptureBatch,
   type PipelineEnvironment,
 } from "@/lib/pipeline";
@@ -65,6 +66,9 @@ const PENDING_CHECK_MS = 10_000;
 /** How often the open capture run's figures (items imported, skipped, failed) are brought up to date. */
 const RUN_COUNTS_MS = 15_000;
 
+/** The last acknowledgement id, and the event types of the feed it belongs to (CaptureLease). */
+type StoredFeed = { ackId: string; feedTypes: string };
+
 /** The holder a paused capture's lease names until it expires. */
 const PAUSED = "(paused)";
 
@@ -89,17 +93,20 @@ export function startCaptures(options: {
   const running = new Map<string, Promise<void>>();
   const lease = Prisma.sql`${NOW} + make_interval(secs => ${settings.leaseSeconds})`;
 
-  /** Takes the connector's lease if nobody holds it (or its holder let it expire); answers the last ackId. */
-  async function acquire(connectorId: string): Promise<string | undefined> {
-    const rows = await db.$queryRaw<Array<{ ackId: string }>>`
+  /**
+   * Takes the connector's lease if nobody holds it (or its holder let it expire); answers the last ackId
+   * and the event types of the feed it belongs to.
+   */
+  async function acquire(connectorId: string): Promise<StoredFeed | undefined> {
+    const rows = await db.$queryRaw<StoredFeed[]>`
       INSERT INTO "CaptureLease" ("connectorId", holder, "expiresAt", "updatedAt")
       VALUES (${connectorId}::uuid, ${workerId}, ${lease}, ${NOW})
       ON CONFLICT ("connectorId") DO UPDATE
         SET holder = EXCLUDED.holder, "expiresAt" = EXCLUDED."expiresAt", "updatedAt" = EXCLUDED."updatedAt"
         WHERE "CaptureLease".holder IS NULL OR "CaptureLease"."expiresAt" IS NULL
           OR "CaptureLease"."expiresAt" < ${NOW} OR "CaptureLease".holder = ${workerId}
-      RETURNING "ackId"`;
-    return rows[0]?.ackId;
+      RETURNING "ackId", "feedTypes"`;
+    return rows[0];
   }
 
   /**
@@ -119,12 +126,17 @@ export function startCaptures(options: {
   }
 
   /** After a recorded batch: the ackId to send next, and the flyout's figures. False when the lease is lost. */
-  async function saveProgress(connectorId: string, ackId: string, batch: CaptureBatch): Promise<boolean> {
+  async function saveProgress(
+    connectorId: string,
+    { ackId, feedTypes }: StoredFeed,
+    batch: CaptureBatch,
+  ): Promise<boolean> {
     const newest = batch.newestAt?.toISOString() ?? null;
     const minuteOver = Prisma.sql`("minuteStartedAt" IS NULL OR "minuteStartedAt" <= ${NOW} - interval '1 minute')`;
     const saved = await db.$executeRaw`
       UPDATE "CaptureLease" SET
-        "ackId" = ${ackId}, "expiresAt" = ${lease}, "lastReadAt" = ${NOW}, error = NULL, "failingSince" = NULL,
+        "ackId" = ${ackId}, "feedTypes" = ${feedTypes}, "expiresAt" = ${lease}, "lastReadAt" = ${NOW},
+        error = NULL, "failingSince" = NULL,
         "updatedAt" = ${NOW},
         "newestMessageAt" = GREATEST("newestMessageAt", (${newest}::timestamptz AT TIME ZONE 'UTC')),
         "eventsPerMinute" = CASE WHEN ${minuteOver}
@@ -201,7 +213,39 @@ export function startCaptures(options: {
     return rows.length > 0;
   }
 
-  async function capture(connectorId: string, firstAckId: string): Promise<void> {
+  /**
+   * The capture asks for other event types than the stored ackId's feed had (the connector was captured
+   * by an earlier version): Symphony keeps that feed apart, with what it holds unacknowledged. The new
+   * feed is opened first, so that it holds every event from then on (its first batch is not
+   * acknowledged, so it comes again); then the old feed is read and recorded until it is empty. An
+   * event in both is recorded once (the ledger's keys). False when the lease was lost meanwhile.
+   */
+  async function drainPreviousFeed(
+    connectorId: string,
+    source: Capture,
+    stored: StoredFeed,
+    runId: () => Promise<string>,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    log.info({ connectorId, from: stored.feedTypes, to: source.feedTypes }, "draining the previous Datahose feed");
+    await source.read("", signal);
+    let ackId = stored.ackId;
+    for (;;) {
+      const read = await source.read(ackId, signal, stored.feedTypes).catch((error: unknown) => {
+        if (error instanceof SymphonyError && error.code === "bad_request") return undefined; // that feed is gone
+        throw error;
+      });
+      if (!read || read.events.length === 0) break;
+      const batch = await source.record(read.events, await runId(), signal);
+      if (batch.added > 0) await queueImport({ runId: await runId(), connectorId });
+      ackId = read.ackId ?? ackId;
+      if (!(await saveProgress(connectorId, { ackId, feedTypes: stored.feedTypes }, batch))) return false;
+    }
+    const empty: CaptureBatch = { events: 0, messages: 0, added: 0, newestAt: null, suppressed: 0 };
+    return saveProgress(connectorId, { ackId: "", feedTypes: source.feedTypes }, empty);
+  }
+
+  async function capture(connectorId: string, stored: StoredFeed): Promise<void> {
     const held = new AbortController();
     const signal = AbortSignal.any([stopping.signal, held.signal]);
     const renewal = setInterval(
@@ -225,6 +269,11 @@ export function startCaptures(options: {
         if (utcDay(new Date()) !== run.day) run = await captureRun(connectorId);
         return run.id;
       };
+      let firstAckId = stored.ackId;
+      if (firstAckId !== "" && stored.feedTypes !== "" && stored.feedTypes !== source.feedTypes) {
+        if (!(await drainPreviousFeed(connectorId, source, stored, currentRunId, signal))) return;
+        firstAckId = "";
+      }
       let readOnce = false;
       const siblings = new AbortController();
       const reading = AbortSignal.any([signal, siblings.signal]);
@@ -263,7 +312,7 @@ export function startCaptures(options: {
               await queueImport({ runId, connectorId });
             }
             ackId = read.ackId ?? ackId;
-            if (!(await saveProgress(connectorId, ackId, batch))) {
+            if (!(await saveProgress(connectorId, { ackId, feedTypes: source.feedTypes }, batch))) {
               held.abort(new Error("lease lost")); // another worker captures now
               return;
             }
@@ -331,11 +380,11 @@ export function startCaptures(options: {
     });
     for (const { id } of connectors) {
       if (running.has(id) || stopping.signal.aborted) continue;
-      const ackId = await acquire(id);
-      if (ackId === undefined) continue;
+      const stored = await acquire(id);
+      if (stored === undefined) continue;
       running.set(
         id,
-        capture(id, ackId).finally(() => running.delete(id)),
+        capture(id, stored).finally(() => running.delete(id)),
       );
     }
   }

@@ -1,6 +1,6 @@
-import type { ChatMessage, Person } from "@/lib/convert";
+import type { ChatMessage, Person, SharedPost } from "@/lib/convert";
 import type { StreamType } from "@/lib/stream-types";
-import type { AdminStream, StreamMember, SymphonyMessage } from "@/lib/symphony";
+import type { AdminStream, SharedMessage, StreamMember, SymphonyMessage } from "@/lib/symphony";
 
 /** A stream of a type the connector archives. */
 export type ArchivedStream = AdminStream & { type: StreamType };
@@ -36,6 +36,21 @@ export function membersAt(members: StreamMember[], time: number): StreamMember[]
   );
 }
 
+/** The post a message shares: shown below it, its files named (they are archived with the original post). */
+function toSharedPost(shared: SharedMessage): SharedPost {
+  return {
+    messageId: shared.messageId || undefined,
+    sender: toPerson(shared.user ?? {}),
+    timestamp: shared.timestamp ? new Date(shared.timestamp) : undefined,
+    presentationML: shared.message ?? "",
+    data: shared.data || undefined,
+    files: (shared.attachments ?? []).map(({ name, size }) => ({
+      name: name || "attachment",
+      size: size ?? undefined,
+    })),
+  };
+}
+
 /**
  * Symphony's v4 message -> the converter's model. `known` carries the key and time the collector settled
  * on (every V4Message field is optional); participants are the members present at the message's time.
@@ -59,5 +74,6 @@ export function toChatMessage(
     parentMessageId: message.parentMessageId || undefined,
     initialMessageId: message.initialMessageId || undefined,
     initialTimestamp: message.initialTimestamp ? new Date(message.initialTimestamp) : undefined,
+    shared: message.sharedMessage ? toSharedPost(message.sharedMessage) : undefined,
   };
 }

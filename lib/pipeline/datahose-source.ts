@@ -27,13 +27,22 @@ import { consentedTenant, mailboxWriterFor, stagingStoreFor, symphonyClientFor }
 import { chatIncoming, unreadable } from "./conversations-source";
 import type { ArchiveSource, IncomingMessage } from "./source";
 
-/** What the capture asks the Datahose for: messages, suppressions, and room joins and leaves. */
-export const CAPTURE_EVENT_TYPES = ["MESSAGESENT", "MESSAGESUPPRESSED", "USERJOINEDROOM", "USERLEFTROOM"];
+/**
+ * What the capture asks the Datahose for: messages, shared wall posts, suppressions, and room joins
+ * and leaves. Symphony keeps one feed per tag and event types, so a change here opens a new feed:
+ * capture drains the previous one first (lib/jobs/capture.ts).
+ */
+export const CAPTURE_EVENT_TYPES = ["MESSAGESENT", "SHAREDPOST", "MESSAGESUPPRESSED", "USERJOINEDROOM", "USERLEFTROOM"];
 
 /**
  * The connector's feed: its workers share it (and its acknowledgements), other connectors do not. A
  * tag has at most 80 characters; Symphony keeps one feed per tag and event types.
  */
+/** Event types as CaptureLease.feedTypes keeps them: sorted, comma-separated. */
+export function feedTypesOf(eventTypes: string[]): string {
+  return [...new Set(eventTypes)].sort().join(",");
+}
+
 export function captureFeed(connectorId: string): { tag: string; eventTypes: string[] } {
   return { tag: `archive-${connectorId}`, eventTypes: CAPTURE_EVENT_TYPES };
 }
@@ -59,7 +68,10 @@ export type CaptureBatch = {
 export type Capture = {
   /** The feed's tag: every worker capturing this connector shares one feed (and its acknowledgements). */
   tag: string;
-  read(ackId: string, signal?: AbortSignal): Promise<DatahoseRead>;
+  /** The event types the capture asks for, sorted and comma-separated: with the tag, they name the feed. */
+  feedTypes: string;
+  /** One read of the feed (or of the connector's feed of other event types: one it asked for before). */
+  read(ackId: string, signal?: AbortSignal, feedTypes?: string): Promise<DatahoseRead>;
   /** Records a read's messages in the ledger under `runId` (one transaction) and applies its other events. */
   record(events: DatahoseEvent[], runId: string, signal?: AbortSignal): Promise<CaptureBatch>;
 };
@@ -150,13 +162,18 @@ export async function openCapture(
 
   return {
     tag: feed.tag,
-    read: (ackId, signal) => symphony.readDatahose({ ...feed, ackId }, signal),
+    feedTypes: feedTypesOf(feed.eventTypes),
+    read: (ackId, signal, feedTypes) =>
+      symphony.readDatahose(
+        { tag: feed.tag, eventTypes: feedTypes ? feedTypes.split(",") : feed.eventTypes, ackId },
+        signal,
+      ),
     async record(events, runId, signal) {
       const candidates: { key: string; message: SymphonyMessage; time: number }[] = [];
       let newest: number | null = null;
       for (const event of events) {
-        const message = event.payload?.messageSent?.message;
-        if (event.type !== "MESSAGESENT" || !message) continue;
+        const message = messageOf(event);
+        if (!message) continue;
         const time = message.timestamp ?? event.timestamp ?? Date.now();
         newest = Math.max(newest ?? time, time);
         // With the daily export beside it, a message capture cannot read is left to the export, which
@@ -177,6 +194,9 @@ export async function openCapture(
             ? archivedTypes.has("ROOM") || archivedTypes.has("MIM")
             : kind && archivedTypes.has(kind);
         if (kind ? !archived : candidate.message.stream?.streamType) return;
+        // A share whose post also comes as MESSAGESENT (whether a pod sends both is not documented)
+        // keeps the shared post.
+        if (sent.get(candidate.key)?.message.sharedMessage && !candidate.message.sharedMessage) return;
         sent.set(candidate.key, { ...candidate, kind: kind === ROOM_OR_GROUP_CHAT ? "ROOM" : kind });
       });
       for (const event of events) {
@@ -225,6 +245,16 @@ export async function openCapture(
       };
     },
   };
+}
+
+/**
+ * The message an event brings: a message sent, or a wall post shared (the sharer's post, with the post
+ * it shares as its `sharedMessage`).
+ */
+function messageOf(event: DatahoseEvent): SymphonyMessage | undefined {
+  if (event.type === "MESSAGESENT") return event.payload?.messageSent?.message;
+  if (event.type === "SHAREDPOST") return event.payload?.sharedPost?.message;
+  return undefined;
 }
 
 /** A stable key for a message sent without an id: its event's id stays the same when the event is delivered again. */

@@ -101,6 +101,39 @@ describe("readDatahose", () => {
     });
   });
 
+  it("reads a SHAREDPOST's message with the post it shares; a shared post that does not fit fails its message alone", () => {
+    const wall = { streamId: "w1", streamType: "POST" };
+    const original = { messageId: "o1", timestamp: 1700000000000, message: "<div>rates</div>", user: { userId: 8 } };
+    const { events } = datahoseReadSchema.parse({
+      events: [
+        {
+          type: "SHAREDPOST",
+          payload: { sharedPost: { message: { messageId: "m1", stream: wall }, sharedMessage: original } },
+        },
+        {
+          // An event of the wrong shape otherwise (its initiator) keeps its share.
+          type: "SHAREDPOST",
+          initiator: { user: { userId: "not a number" } },
+          payload: { sharedPost: { message: { messageId: "m2", stream: wall }, sharedMessage: original } },
+        },
+        {
+          type: "SHAREDPOST",
+          payload: { sharedPost: { message: { messageId: "m3", stream: wall }, sharedMessage: { attachments: 7 } } },
+        },
+      ],
+    });
+    expect(events[0]?.payload?.sharedPost?.message).toMatchObject({ messageId: "m1", sharedMessage: original });
+    expect(events[1]).toMatchObject({
+      invalid: expect.stringContaining("initiator") as unknown,
+      payload: { sharedPost: { message: { messageId: "m2", sharedMessage: original } } },
+    });
+    expect(events[2]?.payload?.sharedPost?.message).toMatchObject({
+      messageId: "m3",
+      stream: wall,
+      invalid: expect.stringContaining("sharedMessage.attachments") as unknown,
+    });
+  });
+
   it("tells a pod without the add-on (403) from one with it", async () => {
     const options = { retry: { maxAttempts: 1 }, requestTimeoutMs: 10_000, allowPrivateHosts: true };
     expect(await checkDatahose(settings(), feed, options)).toBe("entitled");

@@ -14,6 +14,7 @@ export type {
   DatahoseRead,
   StreamMember,
   StreamType,
+  SharedMessage,
   SymphonyMessage,
   SymphonyUser,
 } from "./schemas";

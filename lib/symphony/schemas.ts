@@ -195,6 +195,21 @@ const v4StreamSchema = z
   })
   .nullish();
 
+/**
+ * agent: V4Message as a message's `sharedMessage` carries it: the wall post it shares (a Datahose
+ * SHAREDPOST's `sharedMessage`, a shared post in a message list). Every field optional; its files are
+ * only named, so only their names and sizes are read.
+ */
+const sharedMessageSchema = z.object({
+  messageId: optionalText,
+  timestamp: epochMs.nullish(),
+  message: optionalText,
+  data: optionalText,
+  attachments: z.array(z.object({ name: optionalText, size: z.number().int().nonnegative().nullish() })).nullish(),
+  user: v4UserSchema,
+});
+export type SharedMessage = z.infer<typeof sharedMessageSchema>;
+
 /** agent: V4Message, an item of GET /agent/v4/stream/{sid}/message and of datafeed events; every field optional */
 export const messageSchema = z.object({
   messageId: optionalText,
@@ -224,6 +239,7 @@ export const messageSchema = z.object({
   replacedBy: optionalText,
   /** Set instead of the content when the agent could not decrypt or parse the message. */
   diagnostic: optionalText,
+  sharedMessage: sharedMessageSchema.nullish(),
 });
 /** A message as the client yields it; `invalid` says why an item of the list did not fit V4Message at all. */
 export type SymphonyMessage = z.infer<typeof messageSchema> & { invalid?: string };
@@ -294,6 +310,11 @@ export const datahoseEventSchema = z.object({
   payload: z
     .object({
       messageSent: z.object({ message: z.unknown().transform(toMessage) }).nullish(),
+      /** V4SharedPost: the sharer's post, read with the post it shares as its `sharedMessage`. */
+      sharedPost: z
+        .object({ message: z.unknown(), sharedMessage: z.unknown() })
+        .transform(({ message, sharedMessage }) => ({ message: toMessage(withShared(message, sharedMessage)) }))
+        .nullish(),
       messageSuppressed: z.object({ messageId: optionalText, stream: v4StreamSchema }).nullish(),
       userJoinedRoom: roomMemberChangeSchema,
       userLeftRoom: roomMemberChangeSchema,
@@ -311,20 +332,28 @@ function toDatahoseEvent(item: unknown): DatahoseEvent {
   const parsed = datahoseEventSchema.safeParse(item);
   if (parsed.success) return parsed.data;
   const { fields, where } = unfit(item, parsed.error);
-  const payload = fields.payload;
-  const messageSent =
-    typeof payload === "object" && payload !== null ? (payload as { messageSent?: unknown }).messageSent : undefined;
-  const message =
-    typeof messageSent === "object" && messageSent !== null
-      ? (messageSent as { message?: unknown }).message
-      : undefined;
+  const payload = objectOr(fields.payload);
+  const messageSent = objectOr(payload?.messageSent);
+  const sharedPost = objectOr(payload?.sharedPost);
+  const message = messageSent?.message ?? (sharedPost && withShared(sharedPost.message, sharedPost.sharedMessage));
+  const key = sharedPost && !messageSent ? "sharedPost" : "messageSent";
   return {
     id: typeof fields.id === "string" && fields.id ? fields.id : undefined,
     type: typeof fields.type === "string" ? fields.type : undefined,
     messageId: typeof fields.messageId === "string" && fields.messageId ? fields.messageId : undefined,
-    ...(message !== undefined && message !== null && { payload: { messageSent: { message: toMessage(message) } } }),
+    ...(message !== undefined && message !== null && { payload: { [key]: { message: toMessage(message) } } }),
     invalid: `Symphony sent an event the connector cannot read (${where})`,
   };
+}
+
+function objectOr(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
+}
+
+/** A SHAREDPOST's message with the post it shares, which V4SharedPost gives beside it. */
+function withShared(message: unknown, sharedMessage: unknown): unknown {
+  const fields = objectOr(message);
+  return fields && sharedMessage !== undefined && sharedMessage !== null ? { ...fields, sharedMessage } : message;
 }
 
 /** agent: V5EventList, the answer of POST /agent/v5/events/read; ackId absent: nothing to acknowledge */

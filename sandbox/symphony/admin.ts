@@ -5,7 +5,7 @@ import { z } from "zod";
 import { sendJson } from "../http";
 import { personById } from "../org";
 import { body, fail, type Context, type Route } from "./context";
-import { datahoseSettingsSchema, messageSentEvent } from "./datahose";
+import { datahoseSettingsSchema, messageSentEvent, sharedPostEvent } from "./datahose";
 import { faultsSchema } from "./faults";
 import { currentMembers } from "./membership";
 import { addedMessage, messageAt, messageIndex, v4User, type V4Message } from "./messages";
@@ -37,6 +37,11 @@ export const addMessageInput = z.object({
       }),
     )
     .optional(),
+  /**
+   * Shares a wall post (Share in Symphony): the message is a post on its sender's wall carrying the
+   * shared post as `sharedMessage`, and the Datahose carries it as a SHAREDPOST event, not MESSAGESENT.
+   */
+  shares: z.object({ streamId: z.string().min(1), messageId: z.string().min(1) }).optional(),
 });
 export type AddMessageInput = z.input<typeof addMessageInput>;
 
@@ -54,10 +59,34 @@ export function addMessage(ctx: Context, input: AddMessageInput): V4Message {
     currentMembers(ctx.org, stream).find((member) => member.person.id !== ctx.org.bot.id)?.person.id ??
     stream.memberIds.find((id) => id !== ctx.org.bot.id)!;
   if (!stream.memberIds.includes(senderId)) throw new Error(`User ${senderId} is not a member of stream ${stream.id}`);
-  const message = addedMessage(ctx.org, ctx.added, stream, { ...parsed, sender: personById(ctx.org, senderId)! });
-  if (stream.botIsMember && message.diagnostic === undefined) ctx.feeds.publish(message);
-  if (message.diagnostic === undefined) ctx.datahose.publish(messageSentEvent(message));
+  const sharedMessage = parsed.shares && sharedPost(ctx, stream, parsed.shares);
+  const message = addedMessage(ctx.org, ctx.added, stream, {
+    ...parsed,
+    sender: personById(ctx.org, senderId)!,
+    sharedMessage,
+  });
+  if (message.diagnostic !== undefined) return message;
+  if (sharedMessage) {
+    ctx.datahose.publish(sharedPostEvent(message, sharedMessage));
+    return message;
+  }
+  if (stream.botIsMember) ctx.feeds.publish(message);
+  ctx.datahose.publish(messageSentEvent(message));
   return message;
+}
+
+/**
+ * The post a share carries. Symphony's real-time events page: a share's message is on the sharer's
+ * wall ("the destination stream type will always be POST"), and the shared post is a wall post.
+ */
+function sharedPost(ctx: Context, wall: { type: string }, shares: { streamId: string; messageId: string }): V4Message {
+  if (wall.type !== "POST") throw new Error("A shared post is posted on its sender's wall (a POST stream)");
+  const source = ctx.streamsById.get(shares.streamId);
+  if (source?.type !== "POST") throw new Error(`Stream ${shares.streamId} is not a wall`);
+  const index = messageIndex(ctx.org, source.id, shares.messageId);
+  const shared = index === null ? undefined : messageAt(ctx.org, ctx.added, source, index);
+  if (!shared) throw new Error(`Message ${shares.messageId} not found in stream ${shares.streamId}`);
+  return shared;
 }
 
 export const suppressInput = z.object({ streamId: z.string().min(1), messageId: z.string().min(1) });

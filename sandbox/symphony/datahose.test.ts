@@ -127,4 +127,30 @@ describe("Datahose", () => {
     expect(got.duplicateShare).toBe(0.1);
     sandbox.setDatahose({ duplicateShare: 0 });
   });
+
+  it("carries a shared wall post as SHAREDPOST: the sharer's post and the post it shares", async () => {
+    await read("shares", "", { eventTypes: ["MESSAGESENT", "SHAREDPOST"] });
+    // This small organisation has one wall: its author shares one of their own posts.
+    const wall = sandbox.org.streams.find((s) => s.type === "POST" && s.messageCount > 0);
+    const other = wall;
+    const original = sandbox.history(other!.id)[0]!;
+    const share = sandbox.addMessage({
+      streamId: wall!.id,
+      text: "worth a read",
+      shares: { streamId: other!.id, messageId: original.messageId },
+    });
+    const got = await read("shares", "", { eventTypes: ["MESSAGESENT", "SHAREDPOST"] });
+    expect(got.json.events).toHaveLength(1);
+    const { sharedMessage: _, ...sharersPost } = share;
+    expect(got.json.events[0]).toMatchObject({ type: "SHAREDPOST", messageId: share.messageId });
+    expect(got.json.events[0]!.payload).toEqual({ sharedPost: { message: sharersPost, sharedMessage: original } });
+    // The wall's history lists the share with the post it shares.
+    expect(sandbox.history(wall!.id).at(-1)).toMatchObject({ messageId: share.messageId, sharedMessage: original });
+    expect(() =>
+      sandbox.addMessage({
+        streamId: sandbox.org.streams.find((s) => s.type === "ROOM")!.id,
+        shares: { streamId: other!.id, messageId: original.messageId },
+      }),
+    ).toThrow(/wall/);
+  });
 });

@@ -4,7 +4,9 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { V4Message, V4User } from "./messages";
 
-export { messageSentEvent } from "./datafeed";
+import { messageSentEvent } from "./datafeed";
+
+export { messageSentEvent };
 
 /** The event types V5EventsReadBody.eventTypes accepts (agent-api-public.yaml). */
 export const DATAHOSE_EVENT_TYPES = [
@@ -32,14 +34,26 @@ export type DatahoseEvent = {
   id: string;
   messageId?: string;
   timestamp: number;
-  type: "MESSAGESENT" | "MESSAGESUPPRESSED" | "USERJOINEDROOM" | "USERLEFTROOM";
+  type: "MESSAGESENT" | "SHAREDPOST" | "MESSAGESUPPRESSED" | "USERJOINEDROOM" | "USERLEFTROOM";
   initiator: { user: V4User };
   payload:
     | { messageSent: { message: V4Message } }
+    | { sharedPost: { message: V4Message; sharedMessage: V4Message } }
     | { messageSuppressed: { messageId: string; stream: V4Stream } }
     | { userJoinedRoom: { stream: V4Stream; affectedUser: V4User } }
     | { userLeftRoom: { stream: V4Stream; affectedUser: V4User } };
 };
+
+/**
+ * The SHAREDPOST event of a share (agent-api-public.yaml V4SharedPost {message, sharedMessage};
+ * Symphony's real-time events page: `message` is the sharer's post on their wall, `sharedMessage` "the
+ * original wall post that is being shared"). The share's own message is sent without `sharedMessage`
+ * here, so that a reader takes the shared post from where V4SharedPost puts it.
+ */
+export function sharedPostEvent(message: V4Message, sharedMessage: V4Message): DatahoseEvent {
+  const { sharedMessage: _inMessage, ...share } = message;
+  return { ...messageSentEvent(share), type: "SHAREDPOST", payload: { sharedPost: { message: share, sharedMessage } } };
+}
 
 export const datahoseSettingsSchema = z.object({
   /** Whether the pod has the Datahose add-on (false: every read answers 403). */

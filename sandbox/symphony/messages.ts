@@ -41,6 +41,11 @@ export type V4Message = {
   initialMessageId?: string;
   /** Set on a message the agent could not decrypt or parse (agent-api-public.yaml V4Message.diagnostic). */
   diagnostic?: string;
+  /**
+   * The wall post this post shares (V4Message.sharedMessage; V4SharedPost's "original wall post that
+   * is being shared", Symphony's real-time events page).
+   */
+  sharedMessage?: V4Message;
 };
 
 /**
@@ -244,6 +249,7 @@ export function addedMessage(
     attachments?: Array<{ name: string; size: number }>;
     diagnostic?: string;
     timestamp?: number;
+    sharedMessage?: V4Message;
   },
 ): V4Message {
   const extra = added.get(stream.id) ?? [];
@@ -270,6 +276,7 @@ export function addedMessage(
     attachments,
   });
   if (input.diagnostic !== undefined) message.diagnostic = input.diagnostic;
+  if (input.sharedMessage) message.sharedMessage = input.sharedMessage;
   if (input.timestamp !== undefined) stampedByCaller.add(message);
   extra.push(message);
   return message;
