@@ -330,6 +330,35 @@ describe("Files API delivery against servers that misbehave", () => {
 });
 
 describe("Files API download URLs", () => {
+  // A 3xx's Location is taken as the download URL (the spec calls its 200 a redirect); one that names no
+  // URL, or sends the client back to the pod (a proxy's sign-in page), is not a download URL.
+  it.each([
+    ["without a Location", undefined, /HTTP 302 without a Location/],
+    ["back to the pod", (pod: string) => `${pod}/login/sso?next=files`, /HTTP 302 back to the pod/],
+    ["back to the pod by a relative Location", () => "/login/sso", /HTTP 302 back to the pod/],
+  ])("refuses a redirect %s as the run's error, not a file's", async (_, location, message) => {
+    let podUrl = "";
+    const pod = await fakePod(
+      (_req, res) => {
+        res.writeHead(200, { "content-type": "application/json", "x-total-count": "1" });
+        res.end(JSON.stringify([metadataOf("7", "export.zip")]));
+      },
+      (res) => res.writeHead(302, location ? { location: location(podUrl) } : {}).end(),
+    );
+    podUrl = pod.settings.podUrl;
+    const delivery = createFilesApiDelivery(pod.settings, quick);
+    try {
+      const { ready } = await delivery.listReady();
+      const error = await delivery.open(ready[0]!).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SymphonyError);
+      expect(error).toMatchObject({ code: "redirect", endpoint: "GET /files/v1/{fileId}", status: 302 });
+      expect((error as Error).message).toMatch(message);
+    } finally {
+      await delivery.close();
+      await pod.close();
+    }
+  });
+
   it("refuses an http:// download URL to a public address, even while private hosts are allowed", async () => {
     const pod = await fakePod((_req, res) => {
       res.writeHead(200, { "content-type": "application/json", "x-total-count": "1" });
@@ -377,8 +406,14 @@ const closeServer = (server: Server) =>
     server.close(() => resolve());
   });
 
-/** A pod that signs anyone in and answers the file list with `list`, and a file's download URL with `signedUrl`. */
-async function fakePod(list: (req: IncomingMessage, res: ServerResponse) => void, signedUrl?: string) {
+/**
+ * A pod that signs anyone in and answers the file list with `list`, and a file's download URL with
+ * `signedUrl` (a URL in a 200's body, or an answer of its own).
+ */
+async function fakePod(
+  list: (req: IncomingMessage, res: ServerResponse) => void,
+  signedUrl?: string | ((res: ServerResponse) => void),
+) {
   let listed = 0;
   const { server, url } = await listenOn((req, res) => {
     const path = new URL(req.url ?? "/", "http://pod").pathname;
@@ -392,6 +427,7 @@ async function fakePod(list: (req: IncomingMessage, res: ServerResponse) => void
       listed++;
       return list(req, res);
     }
+    if (typeof signedUrl === "function" && path.startsWith("/files/v1/")) return signedUrl(res);
     if (signedUrl && path.startsWith("/files/v1/")) return json({ signedUrl });
     res.writeHead(404).end();
   });

@@ -284,7 +284,7 @@ async function deliverItem(
       // The message may exist without all its attachments: the ledger then points at it.
       const created = userId ? await ctx.writer.findByKey(userId, key).catch(() => undefined) : undefined;
       const detail = [
-        item.attempts > 1 ? `after ${item.attempts} attempts` : "",
+        attemptsNote(item.attempts, failures),
         created ? "the message is in the mailbox, possibly without all its attachments" : "",
       ];
       const suffix = detail.filter(Boolean).join("; ");
@@ -349,4 +349,11 @@ function isPermanent(error: unknown): boolean {
       error.status < 500 &&
       ![404, 408, 409, 429].includes(error.status))
   );
+}
+
+/** How often a FAILED item was tried: throttled and cut-short attempts are made but do not count as failed. */
+function attemptsNote(attempts: number, failures: number): string {
+  if (attempts <= 1) return "";
+  if (attempts <= failures) return `after ${attempts} failed attempts`;
+  return `after ${attempts} attempts, ${failures} of them failed (the others waited for throttling or were cut short)`;
 }

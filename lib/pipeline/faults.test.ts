@@ -200,6 +200,7 @@ describe.skipIf(!canRun)("runs through faults and restarts", () => {
     expect(failed.length).toBeGreaterThan(0);
     for (const row of failed) {
       expect(row.reason).toMatch(/maximum receive size.*ErrorMessageSizeExceeded.*the message is in the mailbox/);
+      expect(row.reason).toContain(`after ${row.attempts} attempts, 1 of them failed`);
       expect(row.failures).toBe(1); // the throttled attempts before it did not count
       expect(row.attempts).toBeGreaterThan(1);
       const item = h.m365.items(row.mailbox)!.find((candidate) => candidate.id === row.graphMessageId);
