@@ -150,7 +150,7 @@ test.describe.serial("admin experience", () => {
     await check(page, "02-description", { phone: true });
     await page.getByRole("link", { name: "Add connector" }).click();
     await expect(page).toHaveURL(/\/connectors\/new\/terms/);
-    await check(page, "02-terms");
+    await check(page, "02-terms", { phone: true });
     await page.getByRole("button", { name: "Next", exact: true }).click();
     await expect(page.getByText("Accept the terms of service to continue.")).toBeVisible();
     await page.getByLabel("I accept the terms of service").check();
@@ -319,6 +319,10 @@ test.describe.serial("admin experience", () => {
     await check(page, "10-flyout", { phone: true });
     // Counts move once the import engine processes the queued run (waits for the worker).
     await expect(flyout.getByText(/Last import/)).toBeVisible({ timeout: 90_000 });
+    // The open flyout follows the run to its end without a reload: its figures are the run's.
+    await expect
+      .poll(async () => count(await property(flyout, "Items imported").textContent()), { timeout: 30_000 })
+      .toBeGreaterThan(0);
     await page.reload();
     expect(count(await property(flyout, "Items imported").textContent())).toBeGreaterThan(0);
     expect(await chartTotal(flyout)).toBe(count(await property(flyout, "Items imported").textContent()));
@@ -326,7 +330,7 @@ test.describe.serial("admin experience", () => {
     expect(count(await property(flyout, "Total items imported").textContent())).toBe(
       count(await property(flyout, "Items imported").textContent()),
     );
-    await check(page, "11-flyout-after-import");
+    await check(page, "11-flyout-after-import", { phone: true });
   });
 
   test("the status log downloads as CSV", async () => {

@@ -10,6 +10,7 @@
 //   WORKER_CAPTURE_LEASE_SECONDS    a real-time capture whose worker stopped renewing is taken over after this (default 30)
 //   WORKER_CAPTURE_SCAN_SECONDS     how often connectors whose capture nobody runs are looked for (default 10)
 //   WORKER_CAPTURE_READERS          readers of a captured connector's Datahose feed in the worker that holds it (default 2)
+//   WORKER_CAPTURE_DRAIN_SECONDS    least time a feed of an earlier version's event types is read before the new one (default 90)
 // Several workers may run against one database; SIGTERM/SIGINT stop it gracefully.
 import { z } from "zod";
 import { config } from "@/lib/config";
@@ -32,6 +33,7 @@ const parsed = z
     WORKER_CAPTURE_LEASE_SECONDS: z.coerce.number().int().min(3).max(600).default(30),
     WORKER_CAPTURE_SCAN_SECONDS: z.coerce.number().int().min(1).max(600).default(10),
     WORKER_CAPTURE_READERS: z.coerce.number().int().min(1).max(8).default(2),
+    WORKER_CAPTURE_DRAIN_SECONDS: z.coerce.number().int().min(0).max(3600).default(90),
   })
   .safeParse(process.env);
 if (!parsed.success) {
@@ -73,6 +75,7 @@ const worker = await startWorker({
     leaseSeconds: env.WORKER_CAPTURE_LEASE_SECONDS,
     scanSeconds: env.WORKER_CAPTURE_SCAN_SECONDS,
     readers: env.WORKER_CAPTURE_READERS,
+    drainSeconds: env.WORKER_CAPTURE_DRAIN_SECONDS,
   },
 });
 

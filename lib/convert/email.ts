@@ -1,12 +1,20 @@
 import { createHash } from "node:crypto";
 import { toUrlSafeBase64 } from "@/lib/base64";
 import { FROM_ADDRESS_HEADER, SENDER_ID_HEADER, TO_HEADER } from "./headers";
-import { ORIGINAL_DATA_FILE, ORIGINAL_DATA_ID, ORIGINAL_MESSAGE_FILE, ORIGINAL_MESSAGE_ID } from "./limits";
+import {
+  formatBytes,
+  MAX_HTML_BYTES,
+  ORIGINAL_DATA_FILE,
+  ORIGINAL_DATA_ID,
+  ORIGINAL_MESSAGE_FILE,
+  ORIGINAL_MESSAGE_ID,
+} from "./limits";
 import { safeAddress, truncate, visibleFileName, visibleName, visibleText } from "./names";
 import { notRenderedBody, originalContent, renderPresentationML, textAsPresentationML } from "./presentation";
 import { withSharedPost } from "./shared-post";
 import {
   chatMessageSchema,
+  symphonyIdSchema,
   type AttachmentRef,
   type ChatMessage,
   type EmailAddress,
@@ -179,29 +187,37 @@ export function buildEmail(input: ChatMessage, options: BuildEmailOptions = {}):
     references.push(inReplyTo);
   }
 
-  const own = options.notRendered
-    ? notRenderedBody(options.notRendered, Boolean(message.data))
-    : renderPresentationML(
-        message.contentIsText ? textAsPresentationML(message.presentationML) : message.presentationML,
-        message.data,
-        everyone,
-      );
-  let { html, text, notRendered } = own;
-  const originals = originalsOf(message, own.notRendered);
-  if (message.shared) {
-    if (message.shared.messageId) headers["X-Symphony-Shared-Message-Id"] = message.shared.messageId;
-    const time = message.shared.timestamp ? `, ${message.shared.timestamp.toISOString()}` : "";
-    const withPost = withSharedPost(
-      own,
-      message.shared,
-      `Shared post by ${nameOf(message.shared.sender)}${time}`,
-      uniquePeople([...everyone, message.shared.sender]),
-      own.notRendered,
-    );
-    ({ html, text } = withPost.body);
-    originals.push(...withPost.originals);
-    notRendered ??= withPost.notShown && `the shared post: ${withPost.notShown}`;
+  const render = (notRendered: string | undefined) =>
+    notRendered
+      ? notRenderedBody(notRendered, Boolean(message.data))
+      : renderPresentationML(
+          message.contentIsText ? textAsPresentationML(message.presentationML) : message.presentationML,
+          message.data,
+          everyone,
+        );
+  let body = render(options.notRendered);
+  let originals = originalsOf(message, body.notRendered);
+  let notRendered = body.notRendered;
+  const shared = message.shared;
+  if (shared) {
+    if (shared.messageId && symphonyIdSchema.safeParse(shared.messageId).success)
+      headers["X-Symphony-Shared-Message-Id"] = shared.messageId;
+    const time = shared.timestamp ? `, ${shared.timestamp.toISOString()}` : "";
+    const heading = `Shared post by ${nameOf(shared.sender)}${time}`;
+    const people = uniquePeople([...everyone, shared.sender]);
+    let withPost = withSharedPost(body, shared, heading, people, options.notRendered);
+    if (!withPost.fits) {
+      // The message fills the body almost alone: both are attached, and the body says why.
+      const reason = `with the post it shares it is larger than the ${formatBytes(MAX_HTML_BYTES)} an archived item shows`;
+      body = render(reason);
+      originals = originalsOf(message, reason);
+      withPost = withSharedPost(body, shared, heading, people, reason);
+    }
+    body = withPost.body;
+    originals = [...originals, ...withPost.originals];
+    notRendered = body.notRendered ?? (withPost.notShown && `the shared post: ${withPost.notShown}`);
   }
+  const { html, text } = body;
   return {
     from,
     to: others.length > 0 ? others.map((person) => addressOf(person, domain)) : [from],

@@ -44,7 +44,7 @@ describe("a message that shares a post", () => {
         "",
         "Shared post by Bob Jones, 2026-11-01T08:00:00.000Z",
         "> Rates are up today",
-        "Files of the shared post (archived with the original post, not attached here): rates.pdf (2.0 KB).",
+        "Files of the shared post (they belong to the original post and are not attached here): rates.pdf (2.0 KB).",
       ].join("\n"),
     );
     expect(email.html).toContain("<b>Shared post by Bob Jones, 2026-11-01T08:00:00.000Z</b>");
@@ -102,5 +102,62 @@ describe("a message that shares a post", () => {
       "Shared post by Bob Jones, 2026-11-01T08:00:00.000Z: not shown here: its conversion ran out of time.",
     );
     expect(email.notRendered).toBe("its conversion ran out of time");
+  });
+
+  it("a message too large to render still shows the post it shares", () => {
+    const large = pml(`<p>${"x".repeat(MAX_INPUT_BYTES)}</p>`);
+    const email = buildEmail(sharing(post(), { presentationML: large }));
+    expect(email.text).toMatch(/^This Symphony message is not shown here: its content is /);
+    expect(email.text).toContain("Shared post by Bob Jones, 2026-11-01T08:00:00.000Z\n> Rates are up today");
+    expect(email.originals?.map((original) => original.content)).toEqual([large]);
+  });
+
+  it("a message that fills the body alone: both it and the post are attached, and the body says why", () => {
+    const nearLimit = pml(`<p>${"a".repeat(1024 * 1024 - 200)}</p>`);
+    const email = buildEmail(sharing(post(), { presentationML: nearLimit }));
+    expect(email.text).toContain("not shown here: with the post it shares it is larger than the 1.0 MB");
+    expect(email.originals?.map((original) => original.ref.name)).toEqual([
+      "symphony-message.txt",
+      ORIGINAL_SHARED_FILE,
+    ]);
+    expect(Buffer.byteLength(email.html)).toBeLessThan(10_000);
+  });
+
+  it("a shared post Symphony sent in a form the connector cannot read is attached as sent", () => {
+    const raw = '{"attachments":7}';
+    const email = buildEmail(
+      sharing(
+        post({
+          presentationML: raw,
+          unreadable: "Symphony sent it in a form the connector cannot read (attachments: expected array)",
+          files: [],
+        }),
+      ),
+    );
+    expect(email.text).toContain(
+      "Shared post by Bob Jones, 2026-11-01T08:00:00.000Z: not shown here: Symphony sent it in a form the connector cannot read (attachments: expected array)",
+    );
+    expect(email.originals?.map((original) => [original.ref.name, original.content])).toEqual([
+      [ORIGINAL_SHARED_FILE, raw],
+    ]);
+  });
+
+  it("escapes the author's name and file names, names at most 20 files, and names no id that is not a plain one", () => {
+    const files = Array.from({ length: 25 }, (_, i) => ({ name: `<img src=x onerror=steal()>${i}.pdf`, size: 10 }));
+    const email = buildEmail(
+      sharing(
+        post({
+          messageId: "x".repeat(300),
+          sender: { userId: "1002", displayName: '<script>alert("name")</script>' },
+          files,
+        }),
+      ),
+    );
+    expect(email.html).not.toMatch(/<script|<img/i);
+    expect(email.html).toContain("&lt;script&gt;");
+    expect(email.text).toContain("19.pdf (10 bytes)");
+    expect(email.text).not.toContain("20.pdf (");
+    expect(email.text).toContain("and 5 more.");
+    expect(email.headers["X-Symphony-Shared-Message-Id"]).toBeUndefined();
   });
 });

@@ -28,12 +28,18 @@ function originalsOf(shared: SharedPost): OriginalContent[] {
   return originals;
 }
 
+/** File names a shared post's line names at most; the rest are counted. */
+const MAX_FILES_NAMED = 20;
+
 function filesLine(shared: SharedPost): string {
   if (shared.files.length === 0) return "";
-  const files = shared.files.map(({ name, size }) =>
-    size === undefined ? visibleFileName(name) : `${visibleFileName(name)} (${formatBytes(size)})`,
-  );
-  return `Files of the shared post (archived with the original post, not attached here): ${files.join(", ")}.`;
+  const named = shared.files
+    .slice(0, MAX_FILES_NAMED)
+    .map(({ name, size }) =>
+      size === undefined ? visibleFileName(name) : `${visibleFileName(name)} (${formatBytes(size)})`,
+    );
+  const more = shared.files.length - named.length;
+  return `Files of the shared post (they belong to the original post and are not attached here): ${named.join(", ")}${more > 0 ? ` and ${more} more` : ""}.`;
 }
 
 /** The message's own text, then a blank line, unless it has none. */
@@ -46,41 +52,45 @@ const quoted = (text: string) =>
     .join("\n");
 
 /**
- * `body` with the shared post below it, and the originals to attach when the post is not shown. The
- * whole body stays within the limits a message's body has: a post that would pass them is attached.
- * `heading` is visible text ("Shared post by <name>, <time>"); `messageNotShown` says why the message
- * itself is not rendered (its post is then not rendered either, for the same reason).
+ * `body` with the shared post below it, and the originals to attach when the post is not shown. A post
+ * that would take the body past the limits a message's body has is attached instead; `fits` is false
+ * when even then the body is past them (the message itself is near them: the caller attaches both).
+ * `heading` is visible text ("Shared post by <name>, <time>"); `notShown`, when given, says why the
+ * post is not rendered (the message's whole conversion failed, or the two do not fit together).
  */
 export function withSharedPost(
   body: MessageBody,
   shared: SharedPost,
   heading: string,
   people: Person[],
-  messageNotShown: string | undefined,
-): { body: MessageBody; originals: OriginalContent[]; notShown?: string } {
+  notShown?: string,
+): { body: MessageBody; originals: OriginalContent[]; notShown?: string; fits: boolean } {
   const files = filesLine(shared);
-  const post = messageNotShown
-    ? { notRendered: messageNotShown }
-    : renderPresentationML(shared.presentationML, shared.data, people);
-  let notShown = post.notRendered;
-  if (!notShown && "html" in post) {
-    const html = `${body.html}<div dir="auto"><p><b>${escapeHtml(heading)}</b></p><blockquote>${post.html}</blockquote>${files ? `<p>${escapeHtml(files)}</p>` : ""}</div>`;
-    const text = `${above(body.text)}${heading}\n${quoted(post.text)}${files ? `\n${files}` : ""}`;
-    if (!exceedsUtf8Bytes(html, MAX_HTML_BYTES) && !exceedsUtf8Bytes(text, MAX_TEXT_BYTES))
-      return { body: { ...body, html, text }, originals: [] };
-    notShown = `with the message it is larger than the ${formatBytes(MAX_HTML_BYTES)} an archived item shows`;
+  let reason = notShown ?? shared.unreadable;
+  if (!reason) {
+    const post = renderPresentationML(shared.presentationML, shared.data, people);
+    reason = post.notRendered;
+    if (!reason) {
+      const html = `${body.html}<div dir="auto"><p><b>${escapeHtml(heading)}</b></p><blockquote>${post.html}</blockquote>${files ? `<p>${escapeHtml(files)}</p>` : ""}</div>`;
+      const text = `${above(body.text)}${heading}\n${quoted(post.text)}${files ? `\n${files}` : ""}`;
+      if (withinLimits(html, text)) return { body: { ...body, html, text }, originals: [], fits: true };
+      reason = `with the message it is larger than the ${formatBytes(MAX_HTML_BYTES)} an archived item shows`;
+    }
   }
   const attached = shared.data
     ? `${ORIGINAL_SHARED_FILE} (and its data as ${ORIGINAL_SHARED_DATA_FILE})`
     : ORIGINAL_SHARED_FILE;
-  const notice = `${heading}: not shown here: ${notShown}. Its original content is attached as ${attached}.`;
+  const notice = `${heading}: not shown here: ${reason}. Its original content is attached as ${attached}.`;
+  const html = `${body.html}${noticeHtml(files ? `${notice} ${files}` : notice)}`;
+  const text = `${above(body.text)}${notice}${files ? `\n${files}` : ""}`;
   return {
-    body: {
-      ...body,
-      html: `${body.html}${noticeHtml(files ? `${notice} ${files}` : notice)}`,
-      text: `${above(body.text)}${notice}${files ? `\n${files}` : ""}`,
-    },
+    body: { ...body, html, text },
     originals: originalsOf(shared),
-    notShown,
+    notShown: reason,
+    fits: withinLimits(html, text),
   };
+}
+
+function withinLimits(html: string, text: string): boolean {
+  return !exceedsUtf8Bytes(html, MAX_HTML_BYTES) && !exceedsUtf8Bytes(text, MAX_TEXT_BYTES);
 }

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { streamTypeSchema, type StreamType } from "@/lib/stream-types";
 
 /** Symphony ids are base64 (plain or URL-safe): printable ASCII, never anything that could break a header. */
-const symphonyIdSchema = z.string().regex(/^[\x21-\x7e]{1,256}$/, "must be 1-256 printable ASCII characters");
+export const symphonyIdSchema = z.string().regex(/^[\x21-\x7e]{1,256}$/, "must be 1-256 printable ASCII characters");
 
 export const personSchema = z.object({
   userId: z.string().min(1),
@@ -29,12 +29,15 @@ export const attachmentRefSchema = z.object({
  * Its files belong to the original post (archived with it on its author's wall), not to this item.
  */
 export const sharedPostSchema = z.object({
-  messageId: symphonyIdSchema.optional(),
+  /** Symphony's id of the original post; named in a header only when it is a plain id. */
+  messageId: z.string().optional(),
   sender: personSchema,
   timestamp: z.date().optional(),
   presentationML: z.string(),
   data: z.string().optional(),
   files: z.array(z.object({ name: z.string(), size: z.number().int().nonnegative().optional() })),
+  /** Why the post cannot be shown as Symphony sent it; `presentationML` then holds it as sent (JSON). */
+  unreadable: z.string().optional(),
 });
 
 /**

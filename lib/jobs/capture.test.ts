@@ -21,7 +21,11 @@ if (!canRun)
     "lib/jobs capture test skipped: needs vitest's globalSetup (DATABASE_URL, Azurite, the M365 sandbox CA)",
   );
 
-const captureEnv = { WORKER_CAPTURE_LEASE_SECONDS: "3", WORKER_CAPTURE_SCAN_SECONDS: "1" };
+const captureEnv = {
+  WORKER_CAPTURE_LEASE_SECONDS: "3",
+  WORKER_CAPTURE_SCAN_SECONDS: "1",
+  WORKER_CAPTURE_DRAIN_SECONDS: "20",
+};
 
 describe.skipIf(!canRun)("real-time capture from the Datahose", () => {
   let servers: PrivateServers | undefined;
@@ -167,33 +171,32 @@ describe.skipIf(!canRun)("real-time capture from the Datahose", () => {
 
   it("drains the feed an earlier version asked for before reading its own, and captures a shared post with the post it shares", async () => {
     const h = await datahoseHarness("capture-feed-change");
-    h.symphony.setDatahose({ readTimeoutMs: 500, visibilityTimeoutMs: 3_000 });
+    // A batch read and not acknowledged comes back after 12 s; the capture drains for at least 20 s.
+    h.symphony.setDatahose({ readTimeoutMs: 500, visibilityTimeoutMs: 12_000 });
     // The feed an earlier version read (Symphony keeps one per tag and event types), holding messages
     // sent while the connector was being upgraded, and its last acknowledgement id in the lease.
     const previous = ["MESSAGESENT", "MESSAGESUPPRESSED", "USERJOINEDROOM", "USERLEFTROOM"];
     const auth = await loginHeaders(h.symphony);
-    const opened = await postJson(
-      `${h.symphony.agentUrl}/agent/v5/events/read`,
-      {
-        type: "datahose",
-        tag: captureFeed(h.connector.id).tag,
-        eventTypes: previous,
-        ackId: "",
-        updatePresence: false,
-      },
-      auth,
-    );
-    const { ackId } = (await opened.json()) as { ackId: string };
+    const readPrevious = async (ackId: string) => {
+      const body = { type: "datahose", tag: captureFeed(h.connector.id).tag, eventTypes: previous, ackId };
+      const response = await postJson(`${h.symphony.agentUrl}/agent/v5/events/read`, body, auth);
+      return (await response.json()) as { ackId: string; events: unknown[] };
+    };
+    const { ackId } = await readPrevious("");
     const room = h.symphony.org.streams.find((stream) => stream.type === "ROOM")!;
-    const waiting = [1, 2, 3].map(
-      (n) => h.symphony.addMessage({ streamId: room.id, text: `sent during the upgrade ${n}` }).messageId,
-    );
+    const send = (n: number) =>
+      h.symphony.addMessage({ streamId: room.id, text: `sent during the upgrade ${n}` }).messageId;
+    // The earlier worker read these and was stopped before it recorded them: unacknowledged, they come
+    // back to that feed only after its visibility timeout.
+    const inFlight = [1, 2].map(send);
+    expect((await readPrevious(ackId)).events).toHaveLength(2);
+    const waiting = [...inFlight, ...[3, 4].map(send)];
     await db.captureLease.create({ data: { connectorId: h.connector.id, ackId, feedTypes: previous.join(",") } });
     const recorded = (ids: string[]) =>
       db.sourceMessage.count({ where: { connectorId: h.connector.id, messageId: { in: ids } } });
 
     const worker = spawn(h);
-    await until(async () => (await recorded(waiting)) === 3, 60_000, `the earlier feed drained\n${worker.output()}`);
+    await until(async () => (await recorded(waiting)) === 4, 60_000, `the earlier feed drained\n${worker.output()}`);
     const lease = () => db.captureLease.findUniqueOrThrow({ where: { connectorId: h.connector.id } });
     await until(async () => (await lease()).feedTypes.includes("SHAREDPOST"), 30_000, "the new feed read");
 

@@ -42,6 +42,8 @@ export type CaptureSettings = {
   adminPauseSeconds: number;
   /** Readers of a connector's feed in the worker that holds its capture (each records while another reads). */
   readers: number;
+  /** Least time a feed of earlier event types is read before the capture moves to its own (drainPreviousFeed). */
+  drainSeconds: number;
 };
 
 export const defaultCaptureSettings: CaptureSettings = {
@@ -49,7 +51,11 @@ export const defaultCaptureSettings: CaptureSettings = {
   scanSeconds: 10,
   adminPauseSeconds: 300,
   readers: 2,
+  drainSeconds: 90,
 };
+
+/** How far the pod's clock may be ahead of this machine's when events are compared with the new feed's opening. */
+const CLOCK_MARGIN_MS = 60_000;
 
 /** Backoff between failed reads, as the BDKs' datahose retry: 2 s, times 1.5, at most 10 s, without end. */
 function utcDay(date: Date): number {
@@ -217,8 +223,11 @@ export function startCaptures(options: {
    * The capture asks for other event types than the stored ackId's feed had (the connector was captured
    * by an earlier version): Symphony keeps that feed apart, with what it holds unacknowledged. The new
    * feed is opened first, so that it holds every event from then on (its first batch is not
-   * acknowledged, so it comes again); then the old feed is read and recorded until it is empty. An
-   * event in both is recorded once (the ledger's keys). False when the lease was lost meanwhile.
+   * acknowledged, so it comes again). Then the old feed is read and recorded until it has nothing
+   * older than the new feed: at least `drainSeconds` (a batch the earlier worker left unacknowledged
+   * comes back only after the visibility timeout, 30 s), then until a read brings nothing, or only
+   * events stamped after the new feed opened (on a busy pod the old feed never runs empty). An event
+   * in both feeds is recorded once (the ledger's keys). False when the lease was lost meanwhile.
    */
   async function drainPreviousFeed(
     connectorId: string,
@@ -229,20 +238,32 @@ export function startCaptures(options: {
   ): Promise<boolean> {
     log.info({ connectorId, from: stored.feedTypes, to: source.feedTypes }, "draining the previous Datahose feed");
     await source.read("", signal);
+    const opened = Date.now();
     let ackId = stored.ackId;
+    let refused = false;
     for (;;) {
       const read = await source.read(ackId, signal, stored.feedTypes).catch((error: unknown) => {
-        if (error instanceof SymphonyError && error.code === "bad_request") return undefined; // that feed is gone
-        throw error;
+        if (ackId === "" || refused || !(error instanceof SymphonyError) || error.code !== "bad_request") throw error;
+        return undefined;
       });
-      if (!read || read.events.length === 0) break;
-      const batch = await source.record(read.events, await runId(), signal);
-      if (batch.added > 0) await queueImport({ runId: await runId(), connectorId });
-      ackId = read.ackId ?? ackId;
-      if (!(await saveProgress(connectorId, { ackId, feedTypes: stored.feedTypes }, batch))) return false;
+      if (!read) {
+        // The agent no longer knows the ackId (as in reader below): read that feed on without it.
+        refused = true;
+        ackId = "";
+        continue;
+      }
+      const newer = read.events.every((event) => (event.timestamp ?? 0) >= opened + CLOCK_MARGIN_MS);
+      if (read.events.length > 0) {
+        const batch = await source.record(read.events, await runId(), signal);
+        if (batch.added > 0) await queueImport({ runId: await runId(), connectorId });
+        ackId = read.ackId ?? ackId;
+        if (!(await saveProgress(connectorId, { ackId, feedTypes: stored.feedTypes }, batch))) return false;
+      }
+      if (newer && Date.now() - opened >= settings.drainSeconds * 1000) break;
     }
-    const empty: CaptureBatch = { events: 0, messages: 0, added: 0, newestAt: null, suppressed: 0 };
-    return saveProgress(connectorId, { ackId: "", feedTypes: source.feedTypes }, empty);
+    log.info({ connectorId, feedTypes: source.feedTypes }, "the previous Datahose feed is drained");
+    const none: CaptureBatch = { events: 0, messages: 0, added: 0, newestAt: null, suppressed: 0 };
+    return saveProgress(connectorId, { ackId: "", feedTypes: source.feedTypes }, none);
   }
 
   async function capture(connectorId: string, stored: StoredFeed): Promise<void> {
@@ -270,7 +291,7 @@ export function startCaptures(options: {
         return run.id;
       };
       let firstAckId = stored.ackId;
-      if (firstAckId !== "" && stored.feedTypes !== "" && stored.feedTypes !== source.feedTypes) {
+      if (firstAckId !== "" && stored.feedTypes !== source.feedTypes) {
         if (!(await drainPreviousFeed(connectorId, source, stored, currentRunId, signal))) return;
         firstAckId = "";
       }

@@ -38,6 +38,19 @@ export function membersAt(members: StreamMember[], time: number): StreamMember[]
 
 /** The post a message shares: shown below it, its files named (they are archived with the original post). */
 function toSharedPost(shared: SharedMessage): SharedPost {
+  const unreadable = shared.unreadable
+    ? `Symphony sent it in a form the connector cannot read (${shared.unreadable})`
+    : shared.diagnostic && !shared.message
+      ? `Symphony could not read it: ${shared.diagnostic}`
+      : undefined;
+  if (unreadable)
+    return {
+      messageId: shared.messageId || undefined,
+      sender: toPerson(shared.user ?? {}),
+      presentationML: shared.raw ?? JSON.stringify(shared),
+      files: [],
+      unreadable,
+    };
   return {
     messageId: shared.messageId || undefined,
     sender: toPerson(shared.user ?? {}),

@@ -30,9 +30,9 @@ import type { ArchiveSource, IncomingMessage } from "./source";
 /**
  * What the capture asks the Datahose for: messages, shared wall posts, suppressions, and room joins
  * and leaves. Symphony keeps one feed per tag and event types, so a change here opens a new feed:
- * capture drains the previous one first (lib/jobs/capture.ts).
+ * capture drains the previous one first (lib/jobs/capture.ts). Sorted, as every read sends them.
  */
-export const CAPTURE_EVENT_TYPES = ["MESSAGESENT", "SHAREDPOST", "MESSAGESUPPRESSED", "USERJOINEDROOM", "USERLEFTROOM"];
+export const CAPTURE_EVENT_TYPES = ["MESSAGESENT", "MESSAGESUPPRESSED", "SHAREDPOST", "USERJOINEDROOM", "USERLEFTROOM"];
 
 /**
  * The connector's feed: its workers share it (and its acknowledgements), other connectors do not. A
@@ -163,11 +163,9 @@ export async function openCapture(
   return {
     tag: feed.tag,
     feedTypes: feedTypesOf(feed.eventTypes),
-    read: (ackId, signal, feedTypes) =>
-      symphony.readDatahose(
-        { tag: feed.tag, eventTypes: feedTypes ? feedTypes.split(",") : feed.eventTypes, ackId },
-        signal,
-      ),
+    // Always in the order the lease keeps them: whether a pod names a feed by the ordered list is not documented.
+    read: (ackId, signal, feedTypes = feedTypesOf(feed.eventTypes)) =>
+      symphony.readDatahose({ tag: feed.tag, eventTypes: feedTypes.split(","), ackId }, signal),
     async record(events, runId, signal) {
       const candidates: { key: string; message: SymphonyMessage; time: number }[] = [];
       let newest: number | null = null;

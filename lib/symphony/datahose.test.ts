@@ -101,7 +101,7 @@ describe("readDatahose", () => {
     });
   });
 
-  it("reads a SHAREDPOST's message with the post it shares; a shared post that does not fit fails its message alone", () => {
+  it("reads a SHAREDPOST's message with the post it shares; a shared post that does not fit is kept as sent", () => {
     const wall = { streamId: "w1", streamType: "POST" };
     const original = { messageId: "o1", timestamp: 1700000000000, message: "<div>rates</div>", user: { userId: 8 } };
     const { events } = datahoseReadSchema.parse({
@@ -127,10 +127,13 @@ describe("readDatahose", () => {
       invalid: expect.stringContaining("initiator") as unknown,
       payload: { sharedPost: { message: { messageId: "m2", sharedMessage: original } } },
     });
-    expect(events[2]?.payload?.sharedPost?.message).toMatchObject({
-      messageId: "m3",
-      stream: wall,
-      invalid: expect.stringContaining("sharedMessage.attachments") as unknown,
+    // The share is kept; the post it shares is kept as sent, with why it cannot be read.
+    const m3 = events[2]?.payload?.sharedPost?.message;
+    expect(m3).toMatchObject({ messageId: "m3", stream: wall });
+    expect(m3?.invalid).toBeUndefined();
+    expect(m3?.sharedMessage).toEqual({
+      unreadable: expect.stringContaining("attachments") as unknown,
+      raw: '{"attachments":7}',
     });
   });
 

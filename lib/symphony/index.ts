@@ -18,6 +18,8 @@ export type {
   SymphonyMessage,
   SymphonyUser,
 } from "./schemas";
+/** How the client reads a message list: every item kept, one that does not fit marked `invalid`. */
+export { messageListSchema } from "./schemas";
 export {
   BASE_URL_ONLY,
   isBaseAddress,

@@ -207,8 +207,29 @@ const sharedMessageSchema = z.object({
   data: optionalText,
   attachments: z.array(z.object({ name: optionalText, size: z.number().int().nonnegative().nullish() })).nullish(),
   user: v4UserSchema,
+  /** Set instead of the content when the agent could not decrypt or parse the post. */
+  diagnostic: optionalText,
 });
-export type SharedMessage = z.infer<typeof sharedMessageSchema>;
+/** The shared post as the client yields it; `unreadable` says why it did not fit, `raw` is it as sent. */
+export type SharedMessage = z.infer<typeof sharedMessageSchema> & { unreadable?: string; raw?: string };
+
+/**
+ * A shared post that does not fit fails neither its message nor itself silently: the message is
+ * archived, and the post is attached as Symphony sent it with the reason.
+ */
+function toSharedMessage(item: unknown): SharedMessage | undefined {
+  if (item === undefined || item === null) return undefined;
+  const parsed = sharedMessageSchema.safeParse(item);
+  if (parsed.success) return parsed.data;
+  const { fields, where } = unfit(item, parsed.error);
+  const user = v4UserSchema.safeParse(fields.user);
+  return {
+    messageId: typeof fields.messageId === "string" ? fields.messageId : undefined,
+    ...(user.success && { user: user.data }),
+    unreadable: where,
+    raw: JSON.stringify(item),
+  };
+}
 
 /** agent: V4Message, an item of GET /agent/v4/stream/{sid}/message and of datafeed events; every field optional */
 export const messageSchema = z.object({
@@ -239,7 +260,7 @@ export const messageSchema = z.object({
   replacedBy: optionalText,
   /** Set instead of the content when the agent could not decrypt or parse the message. */
   diagnostic: optionalText,
-  sharedMessage: sharedMessageSchema.nullish(),
+  sharedMessage: z.unknown().transform(toSharedMessage).optional(),
 });
 /** A message as the client yields it; `invalid` says why an item of the list did not fit V4Message at all. */
 export type SymphonyMessage = z.infer<typeof messageSchema> & { invalid?: string };

@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { buildEmail } from "@/lib/convert";
+import { messageListSchema } from "@/lib/symphony";
+import { toChatMessage, type Conversation } from "./chat-message";
+
+const wall: Conversation = { stream: { id: "d2FsbA", type: "POST", attributes: {} }, members: [] };
+const sharer = { userId: 7, displayName: "Uma Chen", email: "uma@bank.example" };
+
+/** A wall post as Symphony's message list gives it, through the client's schema, to the email. */
+function emailOf(sharedMessage: unknown) {
+  const [message] = messageListSchema.parse([
+    { messageId: "c2hhcmU", timestamp: 1764000000000, message: "<div>worth a read</div>", user: sharer, sharedMessage },
+  ]);
+  return buildEmail(toChatMessage(message!, wall, { messageId: "c2hhcmU", timestamp: 1764000000000 }));
+}
+
+describe("a message's shared post, from Symphony's message to the email", () => {
+  it("shows the post it shares, by its author, with its files named", () => {
+    const email = emailOf({
+      messageId: "b3JpZ2luYWw",
+      timestamp: 1763900000000,
+      message: "<div>Rates are up</div>",
+      user: { userId: 8, firstName: "Bob", lastName: "Jones" },
+      attachments: [{ id: "f1", name: "rates.pdf", size: 2048 }],
+    });
+    expect(email.text).toContain("Shared post by Bob Jones, 2025-11-23T12:13:20.000Z\n> Rates are up");
+    expect(email.text).toContain("rates.pdf (2.0 KB)");
+    expect(email.headers["X-Symphony-Shared-Message-Id"]).toBe("b3JpZ2luYWw");
+  });
+
+  it("attaches a shared post Symphony could not decrypt, or sent in a form the connector cannot read, as sent", () => {
+    const undecrypted = emailOf({ messageId: "b3JpZ2luYWw", diagnostic: "Unable to decrypt", user: { userId: 8 } });
+    expect(undecrypted.text).toContain("worth a read");
+    expect(undecrypted.text).toContain("not shown here: Symphony could not read it: Unable to decrypt.");
+    expect(undecrypted.originals?.[0]?.content).toContain('"diagnostic":"Unable to decrypt"');
+
+    const odd = emailOf({ messageId: "b3JpZ2luYWw", attachments: "rates.pdf" });
+    expect(odd.text).toContain("not shown here: Symphony sent it in a form the connector cannot read (attachments");
+    expect(odd.originals?.[0]?.content).toBe('{"messageId":"b3JpZ2luYWw","attachments":"rates.pdf"}');
+  });
+});
