@@ -169,65 +169,75 @@ describe.skipIf(!canRun)("real-time capture from the Datahose", () => {
     await stopWorkers();
   }, 120_000);
 
-  it("drains the feed an earlier version asked for before reading its own, and captures a shared post with the post it shares", async () => {
-    const h = await datahoseHarness("capture-feed-change");
-    // A batch read and not acknowledged comes back after 12 s; the capture drains for at least 20 s.
-    h.symphony.setDatahose({ readTimeoutMs: 500, visibilityTimeoutMs: 12_000 });
-    // The feed an earlier version read (Symphony keeps one per tag and event types), holding messages
-    // sent while the connector was being upgraded, and its last acknowledgement id in the lease.
-    const previous = ["MESSAGESENT", "MESSAGESUPPRESSED", "USERJOINEDROOM", "USERLEFTROOM"];
-    const auth = await loginHeaders(h.symphony);
-    const readPrevious = async (ackId: string) => {
-      const body = { type: "datahose", tag: captureFeed(h.connector.id).tag, eventTypes: previous, ackId };
-      const response = await postJson(`${h.symphony.agentUrl}/agent/v5/events/read`, body, auth);
-      return (await response.json()) as { ackId: string; events: unknown[] };
-    };
-    const { ackId } = await readPrevious("");
-    const room = h.symphony.org.streams.find((stream) => stream.type === "ROOM")!;
-    const send = (n: number) =>
-      h.symphony.addMessage({ streamId: room.id, text: `sent during the upgrade ${n}` }).messageId;
-    // The earlier worker read these and was stopped before it recorded them: unacknowledged, they come
-    // back to that feed only after its visibility timeout.
-    const inFlight = [1, 2].map(send);
-    expect((await readPrevious(ackId)).events).toHaveLength(2);
-    const waiting = [...inFlight, ...[3, 4].map(send)];
-    await db.captureLease.create({ data: { connectorId: h.connector.id, ackId, feedTypes: previous.join(",") } });
-    const recorded = (ids: string[]) =>
-      db.sourceMessage.count({ where: { connectorId: h.connector.id, messageId: { in: ids } } });
+  it.each([
+    ["", false],
+    [", also once the agent has forgotten its acknowledgement id", true],
+  ])(
+    "drains the feed an earlier version asked for before reading its own%s, and captures a shared post with the post it shares",
+    async (_, forgotten) => {
+      const h = await datahoseHarness(`capture-feed-change${forgotten ? "-forgotten" : ""}`);
+      // A batch read and not acknowledged comes back after 12 s; the capture drains for at least 20 s.
+      h.symphony.setDatahose({ readTimeoutMs: 500, visibilityTimeoutMs: 12_000 });
+      // The feed an earlier version read (Symphony keeps one per tag and event types), holding messages
+      // sent while the connector was being upgraded, and its last acknowledgement id in the lease.
+      const previous = ["MESSAGESENT", "MESSAGESUPPRESSED", "USERJOINEDROOM", "USERLEFTROOM"];
+      const auth = await loginHeaders(h.symphony);
+      const readPrevious = async (ackId: string) => {
+        const body = { type: "datahose", tag: captureFeed(h.connector.id).tag, eventTypes: previous, ackId };
+        const response = await postJson(`${h.symphony.agentUrl}/agent/v5/events/read`, body, auth);
+        return (await response.json()) as { ackId: string; events: unknown[] };
+      };
+      const { ackId } = await readPrevious("");
+      const room = h.symphony.org.streams.find((stream) => stream.type === "ROOM")!;
+      const send = (n: number) =>
+        h.symphony.addMessage({ streamId: room.id, text: `sent during the upgrade ${n}` }).messageId;
+      // The earlier worker read these and was stopped before it recorded them: unacknowledged, they come
+      // back to that feed only after its visibility timeout.
+      const inFlight = [1, 2].map(send);
+      expect((await readPrevious(ackId)).events).toHaveLength(2);
+      const waiting = [...inFlight, ...[3, 4].map(send)];
+      await db.captureLease.create({ data: { connectorId: h.connector.id, ackId, feedTypes: previous.join(",") } });
+      // The drain then reads that feed on without it: what it held comes again after the visibility timeout.
+      if (forgotten) h.symphony.forgetDatahoseAckIds();
+      const recorded = (ids: string[]) =>
+        db.sourceMessage.count({ where: { connectorId: h.connector.id, messageId: { in: ids } } });
 
-    const worker = spawn(h);
-    await until(async () => (await recorded(waiting)) === 4, 60_000, `the earlier feed drained\n${worker.output()}`);
-    const lease = () => db.captureLease.findUniqueOrThrow({ where: { connectorId: h.connector.id } });
-    await until(async () => (await lease()).feedTypes.includes("SHAREDPOST"), 30_000, "the new feed read");
+      const worker = spawn(h);
+      await until(async () => (await recorded(waiting)) === 4, 60_000, `the earlier feed drained\n${worker.output()}`);
+      expect(h.symphony.datahoseStats.refusedAckIds).toBe(forgotten ? 1 : 0);
+      const lease = () => db.captureLease.findUniqueOrThrow({ where: { connectorId: h.connector.id } });
+      await until(async () => (await lease()).feedTypes.includes("SHAREDPOST"), 30_000, "the new feed read");
 
-    // A shared wall post (this small organisation has one wall: its author shares an earlier post).
-    const wall = h.symphony.org.streams.find((stream) => stream.type === "POST" && stream.messageCount > 0)!;
-    const original = h.symphony.history(wall.id)[0]!;
-    const share = h.symphony.addMessage({
-      streamId: wall.id,
-      text: "worth a read",
-      shares: { streamId: wall.id, messageId: original.messageId },
-    });
-    const author = h.symphony.org.people.find((person) => person.id === share.user.userId)!;
-    const imported = () =>
-      (h.m365.items(author.symphonyEmail) ?? []).find(
-        (item) => item.internetMessageId === messageIdFor(share.messageId),
+      // A shared wall post (this small organisation has one wall: its author shares an earlier post).
+      const wall = h.symphony.org.streams.find((stream) => stream.type === "POST" && stream.messageCount > 0)!;
+      const original = h.symphony.history(wall.id)[0]!;
+      const share = h.symphony.addMessage({
+        streamId: wall.id,
+        text: "worth a read",
+        shares: { streamId: wall.id, messageId: original.messageId },
+      });
+      const author = h.symphony.org.people.find((person) => person.id === share.user.userId)!;
+      const imported = () =>
+        (h.m365.items(author.symphonyEmail) ?? []).find(
+          (item) => item.internetMessageId === messageIdFor(share.messageId),
+        );
+      await until(() => Promise.resolve(Boolean(imported())), 60_000, `the share imported\n${worker.output()}`);
+      // The item as Outlook reads it.
+      const token = await createTokenProvider(
+        parseM365Settings({ ...h.environment.m365, tenantId: h.m365.tenantId }),
+      ).getAccessToken();
+      const response = await fetch(
+        `${h.m365.graphBaseUrl}/users/${encodeURIComponent(author.symphonyEmail)}/messages/${encodeURIComponent(imported()!.id)}`,
+        { headers: { Authorization: `Bearer ${token}` } },
       );
-    await until(() => Promise.resolve(Boolean(imported())), 60_000, `the share imported\n${worker.output()}`);
-    // The item as Outlook reads it.
-    const token = await createTokenProvider(
-      parseM365Settings({ ...h.environment.m365, tenantId: h.m365.tenantId }),
-    ).getAccessToken();
-    const response = await fetch(
-      `${h.m365.graphBaseUrl}/users/${encodeURIComponent(author.symphonyEmail)}/messages/${encodeURIComponent(imported()!.id)}`,
-      { headers: { Authorization: `Bearer ${token}` } },
-    );
-    const body = ((await response.json()) as { body: { content: string } }).body.content;
-    expect(body).toContain("worth a read");
-    expect(body).toContain(`Shared post by ${original.user.displayName}`);
-    expect(body).toMatch(/<blockquote>/);
-    await stopWorkers();
-  }, 180_000);
+      const body = ((await response.json()) as { body: { content: string } }).body.content;
+      expect(body).toContain("worth a read");
+      expect(body).toContain(`Shared post by ${original.user.displayName}`);
+      expect(body).toMatch(/<blockquote>/);
+      await stopWorkers();
+    },
+    180_000,
+  );
 
   it("says plainly that the pod does not have Datahose, and tells the admins once", async () => {
     const h = await datahoseHarness("capture-no-addon");
