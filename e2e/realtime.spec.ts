@@ -1,8 +1,10 @@
+import path from "node:path";
 import { expect, test, type Locator, type Page } from "@playwright/test";
 import { parse } from "csv-parse/sync";
 import { currentMembers } from "../sandbox/symphony/membership";
+import { generatedMessage } from "../sandbox/symphony/messages";
 import { demoOrg, mailboxOf, sandbox } from "./demo";
-import { ADMIN, check, signIn } from "./journey";
+import { ADMIN, check, shots, signIn } from "./journey";
 
 // Real-time capture as a new admin sets it up: the Datahose source, its entitlement checked by Test
 // connection, and a message (with a file) of a conversation the service account is not in reaching its
@@ -114,6 +116,40 @@ test("an admin sets up real-time capture and a message of a conversation the ser
   );
   await expect(mailboxPage.getByText("term-sheet.pdf").first()).toBeVisible();
   await mailboxPage.close();
+
+  // A wall post shared (Share in Symphony): the item shows the post it shares below the sharer's words.
+  const wall = org.streams.find(
+    (st) => st.type === "POST" && st.messageCount > 0 && people(st).length === 1 && mailboxOf(people(st)[0]!),
+  )!;
+  expect(wall, "a wall with posts whose author has a mailbox").toBeDefined();
+  const original = generatedMessage(org, wall, 0);
+  const shared = await page.request.post(`${s.pod}/sandbox/messages`, {
+    data: {
+      streamId: wall.id,
+      text: `Worth a read ${name}`,
+      shares: { streamId: wall.id, messageId: original.messageId },
+    },
+  });
+  expect(shared.status()).toBe(201);
+  const share = (await shared.json()) as { messageId: string };
+  const author = people(wall)[0]!;
+  let shareRow: LogRow | undefined;
+  await expect(async () => {
+    shareRow = (await logRows(page, connectorId)).find((row) => row.symphony_message_id === share.messageId);
+    expect(shareRow?.status).toBe("IMPORTED");
+  }).toPass({ timeout: 120_000, intervals: [2_000] });
+  const sharePage = await context.newPage();
+  await sharePage.goto(
+    `${s.m365}/sandbox/mailbox/${encodeURIComponent(mailboxOf(author)!)}/messages/${encodeURIComponent(shareRow!.m365_item_id)}`,
+  );
+  const body = sharePage.frameLocator('iframe[title="Message body"]');
+  await expect(body.getByText(`Worth a read ${name}`)).toBeVisible();
+  await expect(body.getByText(`Shared post by ${original.user.displayName}`)).toBeVisible();
+  await expect(sharePage.getByRole("row", { name: /^X-Symphony-Shared-Message-Id / })).toContainText(
+    original.messageId,
+  );
+  await sharePage.screenshot({ path: path.join(shots, "42-shared-post-item.png"), fullPage: true });
+  await sharePage.close();
 
   await page.reload();
   await expect(property(capture, "Capture lag")).toContainText("newest message sent");
