@@ -10,7 +10,7 @@
 //   WORKER_CAPTURE_LEASE_SECONDS    a real-time capture whose worker stopped renewing is taken over after this (default 30)
 //   WORKER_CAPTURE_SCAN_SECONDS     how often connectors whose capture nobody runs are looked for (default 10)
 //   WORKER_CAPTURE_READERS          readers of a captured connector's Datahose feed in the worker that holds it (default 2)
-//   WORKER_CAPTURE_DRAIN_SECONDS    least time a feed of an earlier version's event types is read before the new one (default 90)
+//   WORKER_CAPTURE_DRAIN_SECONDS    a feed of an earlier version's event types is read until nothing older than the new one came for this long (default 90)
 // Several workers may run against one database; SIGTERM/SIGINT stop it gracefully.
 import { z } from "zod";
 import { config } from "@/lib/config";

@@ -207,11 +207,12 @@ export function buildEmail(input: ChatMessage, options: BuildEmailOptions = {}):
     const people = uniquePeople([...everyone, shared.sender]);
     let withPost = withSharedPost(body, shared, heading, people, options.notRendered);
     if (!withPost.fits) {
-      // The message fills the body almost alone: both are attached, and the body says why.
+      // The message fills the body almost alone: it is attached, the body says why, and the post is
+      // shown below that (or attached too, when it does not fit beside the notice either).
       const reason = `with the post it shares it is larger than the ${formatBytes(MAX_HTML_BYTES)} an archived item shows`;
       body = render(reason);
       originals = originalsOf(message, reason);
-      withPost = withSharedPost(body, shared, heading, people, reason);
+      withPost = withSharedPost(body, shared, heading, people, options.notRendered);
     }
     body = withPost.body;
     originals = [...originals, ...withPost.originals];

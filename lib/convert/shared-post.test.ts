@@ -112,13 +112,15 @@ describe("a message that shares a post", () => {
     expect(email.originals?.map((original) => original.content)).toEqual([large]);
   });
 
-  it("a message that fills the body alone: both it and the post are attached, and the body says why", () => {
+  it("a message that fills the body alone is attached, and the post is shown below why", () => {
     const nearLimit = pml(`<p>${"a".repeat(1024 * 1024 - 200)}</p>`);
     const email = buildEmail(sharing(post(), { presentationML: nearLimit }));
-    expect(email.text).toContain("not shown here: with the post it shares it is larger than the 1.0 MB");
-    expect(email.originals?.map((original) => original.ref.name)).toEqual([
-      "symphony-message.txt",
-      ORIGINAL_SHARED_FILE,
+    expect(email.text).toMatch(
+      /^This Symphony message is not shown here: with the post it shares it is larger than the 1\.0 MB an archived item shows\./,
+    );
+    expect(email.text).toContain("\n\nShared post by Bob Jones, 2026-11-01T08:00:00.000Z\n> Rates are up today");
+    expect(email.originals?.map((original) => [original.ref.name, original.content])).toEqual([
+      ["symphony-message.txt", nearLimit],
     ]);
     expect(Buffer.byteLength(email.html)).toBeLessThan(10_000);
   });

@@ -42,7 +42,7 @@ export type CaptureSettings = {
   adminPauseSeconds: number;
   /** Readers of a connector's feed in the worker that holds its capture (each records while another reads). */
   readers: number;
-  /** Least time a feed of earlier event types is read before the capture moves to its own (drainPreviousFeed). */
+  /** A feed of earlier event types is read until nothing older than the new feed came for this long (drainPreviousFeed). */
   drainSeconds: number;
 };
 
@@ -223,11 +223,12 @@ export function startCaptures(options: {
    * The capture asks for other event types than the stored ackId's feed had (the connector was captured
    * by an earlier version): Symphony keeps that feed apart, with what it holds unacknowledged. The new
    * feed is opened first, so that it holds every event from then on (its first batch is not
-   * acknowledged, so it comes again). Then the old feed is read and recorded until it has nothing
-   * older than the new feed: at least `drainSeconds` (a batch the earlier worker left unacknowledged
-   * comes back only after the visibility timeout, 30 s), then until a read brings nothing, or only
-   * events stamped after the new feed opened (on a busy pod the old feed never runs empty). An event
-   * in both feeds is recorded once (the ledger's keys). False when the lease was lost meanwhile.
+   * acknowledged, so it comes again). Then the old feed is read and recorded until no event older than
+   * the new feed has come for `drainSeconds` (a batch the earlier worker left unacknowledged comes back
+   * only after the visibility timeout, 30 s; on a busy pod the old feed never runs empty, and what it
+   * gets after the new feed opened is in the new feed too). An event in both is recorded once (the
+   * ledger's keys). Errors a retry may cure are retried here with the reader's backoff. False when the
+   * lease was lost meanwhile.
    */
   async function drainPreviousFeed(
     connectorId: string,
@@ -239,27 +240,45 @@ export function startCaptures(options: {
     log.info({ connectorId, from: stored.feedTypes, to: source.feedTypes }, "draining the previous Datahose feed");
     await source.read("", signal);
     const opened = Date.now();
+    /** When an event sent before the new feed opened last came (events without a time count as such). */
+    let lastOlder = opened;
     let ackId = stored.ackId;
     let refused = false;
-    for (;;) {
-      const read = await source.read(ackId, signal, stored.feedTypes).catch((error: unknown) => {
-        if (ackId === "" || refused || !(error instanceof SymphonyError) || error.code !== "bad_request") throw error;
-        return undefined;
-      });
-      if (!read) {
-        // The agent no longer knows the ackId (as in reader below): read that feed on without it.
-        refused = true;
-        ackId = "";
-        continue;
-      }
-      const newer = read.events.every((event) => (event.timestamp ?? 0) >= opened + CLOCK_MARGIN_MS);
-      if (read.events.length > 0) {
+    let failures = 0;
+    while (Date.now() - lastOlder < settings.drainSeconds * 1000) {
+      try {
+        const read = await source.read(ackId, signal, stored.feedTypes).catch((error: unknown) => {
+          if (ackId === "" || refused || !(error instanceof SymphonyError) || error.code !== "bad_request") throw error;
+          return undefined;
+        });
+        if (!read) {
+          // The agent no longer knows the ackId (as in reader below): read that feed on without it.
+          log.warn({ connectorId }, "the Datahose refused the previous feed's acknowledgement id; reading without it");
+          refused = true;
+          ackId = "";
+          continue;
+        }
+        if (ackId !== "") refused = false;
+        ackId = read.ackId ?? ackId;
+        failures = 0;
+        if (read.events.some((event) => (event.timestamp ?? 0) < opened + CLOCK_MARGIN_MS)) lastOlder = Date.now();
+        if (read.events.length === 0) continue;
         const batch = await source.record(read.events, await runId(), signal);
         if (batch.added > 0) await queueImport({ runId: await runId(), connectorId });
-        ackId = read.ackId ?? ackId;
         if (!(await saveProgress(connectorId, { ackId, feedTypes: stored.feedTypes }, batch))) return false;
+      } catch (error) {
+        if (signal.aborted) throw error;
+        const { reason, needsAdmin } = await diagnoseRunError(connectorId, error);
+        if (needsAdmin) throw error;
+        failures += 1;
+        lastOlder = Date.now(); // the quiet time counts from reads that worked
+        log.warn(
+          { connectorId, err: errorText(error), failures },
+          "reading the previous Datahose feed failed; retrying",
+        );
+        await noteError(connectorId, reason).catch(() => {});
+        await sleep(retryDelayMs(failures), undefined, { signal }).catch(() => {});
       }
-      if (newer && Date.now() - opened >= settings.drainSeconds * 1000) break;
     }
     log.info({ connectorId, feedTypes: source.feedTypes }, "the previous Datahose feed is drained");
     const none: CaptureBatch = { events: 0, messages: 0, added: 0, newestAt: null, suppressed: 0 };

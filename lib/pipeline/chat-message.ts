@@ -47,7 +47,8 @@ function toSharedPost(shared: SharedMessage): SharedPost {
     return {
       messageId: shared.messageId || undefined,
       sender: toPerson(shared.user ?? {}),
-      presentationML: shared.raw ?? JSON.stringify(shared),
+      timestamp: shared.timestamp ? new Date(shared.timestamp) : undefined,
+      presentationML: shared.raw ?? "",
       files: [],
       unreadable,
     };

@@ -219,15 +219,18 @@ export type SharedMessage = z.infer<typeof sharedMessageSchema> & { unreadable?:
  */
 function toSharedMessage(item: unknown): SharedMessage | undefined {
   if (item === undefined || item === null) return undefined;
+  // As sent, for a post that is attached instead of shown (one that does not fit, or was not decrypted).
+  const raw = JSON.stringify(item);
   const parsed = sharedMessageSchema.safeParse(item);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return { ...parsed.data, raw };
   const { fields, where } = unfit(item, parsed.error);
   const user = v4UserSchema.safeParse(fields.user);
   return {
     messageId: typeof fields.messageId === "string" ? fields.messageId : undefined,
+    timestamp: epochMs.safeParse(fields.timestamp).data,
     ...(user.success && { user: user.data }),
     unreadable: where,
-    raw: JSON.stringify(item),
+    raw,
   };
 }
 
@@ -362,6 +365,7 @@ function toDatahoseEvent(item: unknown): DatahoseEvent {
     id: typeof fields.id === "string" && fields.id ? fields.id : undefined,
     type: typeof fields.type === "string" ? fields.type : undefined,
     messageId: typeof fields.messageId === "string" && fields.messageId ? fields.messageId : undefined,
+    timestamp: epochMs.safeParse(fields.timestamp).data,
     ...(message !== undefined && message !== null && { payload: { [key]: { message: toMessage(message) } } }),
     invalid: `Symphony sent an event the connector cannot read (${where})`,
   };
