@@ -54,7 +54,7 @@ const quoted = (text: string) =>
 /**
  * `body` with the shared post below it, and the originals to attach when the post is not shown. A post
  * that would take the body past the limits a message's body has is attached instead; `fits` is false
- * when even then the body is past them (the message itself is near them: the caller attaches both).
+ * when even then the body is past them (the message alone is near them: the caller attaches it).
  * `heading` is visible text ("Shared post by <name>, <time>"); `notShown`, when given, says why the
  * post is not rendered (the message's whole conversion failed, or the two do not fit together).
  */

@@ -36,26 +36,24 @@ export function membersAt(members: StreamMember[], time: number): StreamMember[]
   );
 }
 
-/** The post a message shares: shown below it, its files named (they are archived with the original post). */
+/**
+ * The post a message shares: shown below it, its files named (they belong to the original post). One
+ * Symphony could not decrypt, or sent in a shape the connector cannot read, is kept as sent, with why.
+ */
 function toSharedPost(shared: SharedMessage): SharedPost {
   const unreadable = shared.unreadable
     ? `Symphony sent it in a form the connector cannot read (${shared.unreadable})`
     : shared.diagnostic && !shared.message
       ? `Symphony could not read it: ${shared.diagnostic}`
       : undefined;
-  if (unreadable)
-    return {
-      messageId: shared.messageId || undefined,
-      sender: toPerson(shared.user ?? {}),
-      timestamp: shared.timestamp ? new Date(shared.timestamp) : undefined,
-      presentationML: shared.raw ?? "",
-      files: [],
-      unreadable,
-    };
-  return {
+  const post = {
     messageId: shared.messageId || undefined,
     sender: toPerson(shared.user ?? {}),
     timestamp: shared.timestamp ? new Date(shared.timestamp) : undefined,
+  };
+  if (unreadable) return { ...post, presentationML: shared.raw ?? "", files: [], unreadable };
+  return {
+    ...post,
     presentationML: shared.message ?? "",
     data: shared.data || undefined,
     files: (shared.attachments ?? []).map(({ name, size }) => ({
