@@ -259,13 +259,17 @@ export function startCaptures(options: {
           continue;
         }
         if (ackId !== "") refused = false;
-        ackId = read.ackId ?? ackId;
         failures = 0;
         if (read.events.some((event) => (event.timestamp ?? 0) < opened + CLOCK_MARGIN_MS)) lastOlder = Date.now();
-        if (read.events.length === 0) continue;
-        const batch = await source.record(read.events, await runId(), signal);
-        if (batch.added > 0) await queueImport({ runId: await runId(), connectorId });
-        if (!(await saveProgress(connectorId, { ackId, feedTypes: stored.feedTypes }, batch))) return false;
+        if (read.events.length > 0) {
+          const batch = await source.record(read.events, await runId(), signal);
+          if (batch.added > 0) await queueImport({ runId: await runId(), connectorId });
+          // Acknowledged by the next read only once recorded: a batch whose recording failed comes again.
+          ackId = read.ackId ?? ackId;
+          if (!(await saveProgress(connectorId, { ackId, feedTypes: stored.feedTypes }, batch))) return false;
+        } else {
+          ackId = read.ackId ?? ackId;
+        }
       } catch (error) {
         if (signal.aborted) throw error;
         const { reason, needsAdmin } = await diagnoseRunError(connectorId, error);
