@@ -19,7 +19,7 @@ import {
   type CaptureBatch,
   type PipelineEnvironment,
 } from "@/lib/pipeline";
-import { SymphonyError } from "@/lib/symphony";
+import { SymphonyError, type DatahoseRead } from "@/lib/symphony";
 import { DRAIN_QUEUE, type ImportJob } from "./definitions";
 import {
   defaultHealthSettings,
@@ -71,6 +71,24 @@ const PENDING_CHECK_MS = 10_000;
 
 /** How often the open capture run's figures (items imported, skipped, failed) are brought up to date. */
 const RUN_COUNTS_MS = 15_000;
+
+/**
+ * One read of a feed; undefined when the agent refuses its acknowledgement id (400) and `mayDrop` says
+ * that id may be dropped: the caller reads on without one, as the BDKs start each process. A read
+ * without an ackId, or a second refusal, is the read's error like any other.
+ */
+function readUnlessRefused(
+  source: Capture,
+  ackId: string,
+  mayDrop: boolean,
+  signal: AbortSignal,
+  feedTypes?: string,
+): Promise<DatahoseRead | undefined> {
+  return source.read(ackId, signal, feedTypes).catch((error: unknown) => {
+    if (ackId === "" || !mayDrop || !(error instanceof SymphonyError) || error.code !== "bad_request") throw error;
+    return undefined;
+  });
+}
 
 /** The last acknowledgement id, and the event types of the feed it belongs to (CaptureLease). */
 type StoredFeed = { ackId: string; feedTypes: string };
@@ -220,6 +238,24 @@ export function startCaptures(options: {
   }
 
   /**
+   * After a failed read: an error only an admin can fix is thrown again; any other is noted (a series
+   * that lasts shows the connector DEGRADED) and waited out with the BDKs' backoff.
+   */
+  async function backOff(
+    connectorId: string,
+    error: unknown,
+    failures: number,
+    signal: AbortSignal,
+    what: string,
+  ): Promise<void> {
+    const { reason, needsAdmin } = await diagnoseRunError(connectorId, error);
+    if (needsAdmin) throw error;
+    log.warn({ connectorId, err: errorText(error), failures }, `${what} failed; retrying`);
+    await noteError(connectorId, reason).catch(() => {});
+    await sleep(retryDelayMs(failures), undefined, { signal }).catch(() => {});
+  }
+
+  /**
    * The capture asks for other event types than the stored ackId's feed had (the connector was captured
    * by an earlier version): Symphony keeps that feed apart, with what it holds unacknowledged. The new
    * feed is opened first, so that it holds every event from then on (its first batch is not
@@ -247,10 +283,7 @@ export function startCaptures(options: {
     let failures = 0;
     while (Date.now() - lastOlder < settings.drainSeconds * 1000) {
       try {
-        const read = await source.read(ackId, signal, stored.feedTypes).catch((error: unknown) => {
-          if (ackId === "" || refused || !(error instanceof SymphonyError) || error.code !== "bad_request") throw error;
-          return undefined;
-        });
+        const read = await readUnlessRefused(source, ackId, !refused, signal, stored.feedTypes);
         if (!read) {
           // The agent no longer knows the ackId (as in reader below): read that feed on without it.
           log.warn({ connectorId }, "the Datahose refused the previous feed's acknowledgement id; reading without it");
@@ -272,16 +305,9 @@ export function startCaptures(options: {
         }
       } catch (error) {
         if (signal.aborted) throw error;
-        const { reason, needsAdmin } = await diagnoseRunError(connectorId, error);
-        if (needsAdmin) throw error;
         failures += 1;
+        await backOff(connectorId, error, failures, signal, "reading the previous Datahose feed");
         lastOlder = Date.now(); // the quiet time counts from reads that worked
-        log.warn(
-          { connectorId, err: errorText(error), failures },
-          "reading the previous Datahose feed failed; retrying",
-        );
-        await noteError(connectorId, reason).catch(() => {});
-        await sleep(retryDelayMs(failures), undefined, { signal }).catch(() => {});
       }
     }
     log.info({ connectorId, feedTypes: source.feedTypes }, "the previous Datahose feed is drained");
@@ -330,11 +356,7 @@ export function startCaptures(options: {
         while (!reading.aborted) {
           try {
             const runId = await currentRunId();
-            const read = await source.read(ackId, reading).catch((error: unknown) => {
-              if (ackId === "" || dropped || !(error instanceof SymphonyError) || error.code !== "bad_request")
-                throw error;
-              return undefined;
-            });
+            const read = await readUnlessRefused(source, ackId, !dropped, reading);
             if (!read) {
               // The agent refused the acknowledgement id (kept from before a pause or a restart, or from a
               // feed it has since dropped): read again without one, as the BDKs start each process. Its
@@ -374,12 +396,8 @@ export function startCaptures(options: {
             failures = 0;
           } catch (error) {
             if (reading.aborted) return;
-            const { reason, needsAdmin } = await diagnoseRunError(connectorId, error);
-            if (needsAdmin) throw error;
             failures += 1;
-            log.warn({ connectorId, err: errorText(error), failures }, "real-time capture read failed; retrying");
-            await noteError(connectorId, reason).catch(() => {});
-            await sleep(retryDelayMs(failures), undefined, { signal: reading }).catch(() => {});
+            await backOff(connectorId, error, failures, reading, "real-time capture read");
           }
         }
       };

@@ -34,15 +34,15 @@ import type { ArchiveSource, IncomingMessage } from "./source";
  */
 export const CAPTURE_EVENT_TYPES = ["MESSAGESENT", "MESSAGESUPPRESSED", "SHAREDPOST", "USERJOINEDROOM", "USERLEFTROOM"];
 
-/**
- * The connector's feed: its workers share it (and its acknowledgements), other connectors do not. A
- * tag has at most 80 characters; Symphony keeps one feed per tag and event types.
- */
 /** Event types as CaptureLease.feedTypes keeps them: sorted, comma-separated. */
 export function feedTypesOf(eventTypes: string[]): string {
   return [...new Set(eventTypes)].sort().join(",");
 }
 
+/**
+ * The connector's feed: its workers share it (and its acknowledgements), other connectors do not. A
+ * tag has at most 80 characters; Symphony keeps one feed per tag and event types.
+ */
 export function captureFeed(connectorId: string): { tag: string; eventTypes: string[] } {
   return { tag: `archive-${connectorId}`, eventTypes: CAPTURE_EVENT_TYPES };
 }
@@ -160,11 +160,12 @@ export async function openCapture(
   const archivedTypes = new Set(connector.streamTypes);
   const startAt = connector.startDate?.getTime() ?? 0;
 
+  const ownTypes = feedTypesOf(feed.eventTypes);
   return {
     tag: feed.tag,
-    feedTypes: feedTypesOf(feed.eventTypes),
+    feedTypes: ownTypes,
     // Always in the order the lease keeps them: whether a pod names a feed by the ordered list is not documented.
-    read: (ackId, signal, feedTypes = feedTypesOf(feed.eventTypes)) =>
+    read: (ackId, signal, feedTypes = ownTypes) =>
       symphony.readDatahose({ tag: feed.tag, eventTypes: feedTypes.split(","), ackId }, signal),
     async record(events, runId, signal) {
       const candidates: { key: string; message: SymphonyMessage; time: number }[] = [];
