@@ -59,6 +59,36 @@ describe.skipIf(!canRun)("real-time capture from the Datahose", () => {
     return worker;
   };
 
+  const roomOf = (h: Harness) => h.symphony.org.streams.find((stream) => stream.type === "ROOM")!;
+  const leaseOf = (h: Harness) => db.captureLease.findUniqueOrThrow({ where: { connectorId: h.connector.id } });
+  const recorded = (h: Harness, ids: string[]) =>
+    db.sourceMessage.count({ where: { connectorId: h.connector.id, messageId: { in: ids } } });
+
+  /**
+   * The connector as an earlier version left it: its feed of the earlier event types (Symphony keeps one
+   * per tag and event types) holds four messages sent during the upgrade, two of them read by the
+   * stopped worker and not recorded (they come back only after the 12 s visibility timeout), and the
+   * lease holds that feed's last acknowledgement id. Answers the four messages' ids.
+   */
+  async function upgradedFrom(h: Harness): Promise<string[]> {
+    h.symphony.setDatahose({ readTimeoutMs: 500, visibilityTimeoutMs: 12_000 });
+    const previous = ["MESSAGESENT", "MESSAGESUPPRESSED", "USERJOINEDROOM", "USERLEFTROOM"];
+    const auth = await loginHeaders(h.symphony);
+    const readPrevious = async (ackId: string) => {
+      const body = { type: "datahose", tag: captureFeed(h.connector.id).tag, eventTypes: previous, ackId };
+      const response = await postJson(`${h.symphony.agentUrl}/agent/v5/events/read`, body, auth);
+      return (await response.json()) as { ackId: string; events: unknown[] };
+    };
+    const { ackId } = await readPrevious("");
+    const send = (n: number) =>
+      h.symphony.addMessage({ streamId: roomOf(h).id, text: `sent during the upgrade ${n}` }).messageId;
+    const inFlight = [1, 2].map(send);
+    expect((await readPrevious(ackId)).events).toHaveLength(2);
+    const waiting = [...inFlight, ...[3, 4].map(send)];
+    await db.captureLease.create({ data: { connectorId: h.connector.id, ackId, feedTypes: previous.join(",") } });
+    return waiting;
+  }
+
   it("imports every live message exactly once per mailbox through worker SIGKILLs, session expiry and a PostgreSQL restart", async () => {
     const h = await datahoseHarness("capture-kills");
     // Unacknowledged batches come back after 3 s; every 10th event twice; batches out of order.
@@ -176,37 +206,18 @@ describe.skipIf(!canRun)("real-time capture from the Datahose", () => {
     "drains the feed an earlier version asked for before reading its own%s, and captures a shared post with the post it shares",
     async (_, forgotten) => {
       const h = await datahoseHarness(`capture-feed-change${forgotten ? "-forgotten" : ""}`);
-      // A batch read and not acknowledged comes back after 12 s; the capture drains for at least 20 s.
-      h.symphony.setDatahose({ readTimeoutMs: 500, visibilityTimeoutMs: 12_000 });
-      // The feed an earlier version read (Symphony keeps one per tag and event types), holding messages
-      // sent while the connector was being upgraded, and its last acknowledgement id in the lease.
-      const previous = ["MESSAGESENT", "MESSAGESUPPRESSED", "USERJOINEDROOM", "USERLEFTROOM"];
-      const auth = await loginHeaders(h.symphony);
-      const readPrevious = async (ackId: string) => {
-        const body = { type: "datahose", tag: captureFeed(h.connector.id).tag, eventTypes: previous, ackId };
-        const response = await postJson(`${h.symphony.agentUrl}/agent/v5/events/read`, body, auth);
-        return (await response.json()) as { ackId: string; events: unknown[] };
-      };
-      const { ackId } = await readPrevious("");
-      const room = h.symphony.org.streams.find((stream) => stream.type === "ROOM")!;
-      const send = (n: number) =>
-        h.symphony.addMessage({ streamId: room.id, text: `sent during the upgrade ${n}` }).messageId;
-      // The earlier worker read these and was stopped before it recorded them: unacknowledged, they come
-      // back to that feed only after its visibility timeout.
-      const inFlight = [1, 2].map(send);
-      expect((await readPrevious(ackId)).events).toHaveLength(2);
-      const waiting = [...inFlight, ...[3, 4].map(send)];
-      await db.captureLease.create({ data: { connectorId: h.connector.id, ackId, feedTypes: previous.join(",") } });
+      const waiting = await upgradedFrom(h);
       // The drain then reads that feed on without it: what it held comes again after the visibility timeout.
       if (forgotten) h.symphony.forgetDatahoseAckIds();
-      const recorded = (ids: string[]) =>
-        db.sourceMessage.count({ where: { connectorId: h.connector.id, messageId: { in: ids } } });
 
       const worker = spawn(h);
-      await until(async () => (await recorded(waiting)) === 4, 60_000, `the earlier feed drained\n${worker.output()}`);
+      await until(
+        async () => (await recorded(h, waiting)) === 4,
+        60_000,
+        `the earlier feed drained\n${worker.output()}`,
+      );
       expect(h.symphony.datahoseStats.refusedAckIds).toBe(forgotten ? 1 : 0);
-      const lease = () => db.captureLease.findUniqueOrThrow({ where: { connectorId: h.connector.id } });
-      await until(async () => (await lease()).feedTypes.includes("SHAREDPOST"), 30_000, "the new feed read");
+      await until(async () => (await leaseOf(h)).feedTypes.includes("SHAREDPOST"), 30_000, "the new feed read");
 
       // A shared wall post (this small organisation has one wall: its author shares an earlier post).
       const wall = h.symphony.org.streams.find((stream) => stream.type === "POST" && stream.messageCount > 0)!;
@@ -238,6 +249,36 @@ describe.skipIf(!canRun)("real-time capture from the Datahose", () => {
     },
     180_000,
   );
+
+  it("drains the earlier version's feed through failed reads and a worker killed mid-drain, each message once per mailbox", async () => {
+    const h = await datahoseHarness("capture-feed-change-faults");
+    const waiting = await upgradedFrom(h);
+    const messages = waiting.map((id) => h.symphony.history(roomOf(h).id).find((m) => m.messageId === id)!);
+    const first = spawn(h);
+    // The two messages nobody had read are recorded at once; then every request to the pod fails (503).
+    await until(async () => (await recorded(h, waiting)) >= 2, 60_000, `the drain started\n${first.output()}`);
+    h.symphony.setFaults({ serverErrorShare: 1 });
+    await until(
+      () => Promise.resolve(first.output().includes("reading the previous Datahose feed failed; retrying")),
+      60_000,
+      `a failed read of the earlier feed\n${first.output()}`,
+    );
+    expect((await leaseOf(h)).feedTypes).not.toContain("SHAREDPOST");
+    await first.kill("SIGKILL");
+    h.symphony.setFaults({ serverErrorShare: 0 });
+    // The next worker takes the lease once it expires, and drains from the last recorded ackId.
+    const second = spawn(h);
+    await until(async () => (await recorded(h, waiting)) === 4, 90_000, `the earlier feed drained\n${second.output()}`);
+    await until(async () => (await leaseOf(h)).feedTypes.includes("SHAREDPOST"), 60_000, "the new feed read");
+    const expected = expectedPairs(h, messages);
+    await until(
+      () => Promise.resolve(countPairs(h, expected).missing.length === 0),
+      60_000,
+      `every pair in its mailbox\n${second.output()}`,
+    ).catch(() => {});
+    expect(countPairs(h, expected)).toEqual({ missing: [], duplicated: [], unexpected: [] });
+    await stopWorkers();
+  }, 240_000);
 
   it("says plainly that the pod does not have Datahose, and tells the admins once", async () => {
     const h = await datahoseHarness("capture-no-addon");

@@ -24,6 +24,19 @@ describe.skipIf(!canRun)("Datahose events that do not fit", () => {
   // (they share the database) may capture it meanwhile.
   afterAll(() => h?.close());
 
+  /** A room with history, its latest message, the connector's capture and a Continuous run to record into. */
+  async function captureInRoom() {
+    const room = h.symphony.org.streams.find(
+      (stream) => stream.type === "ROOM" && stream.isActive && h.symphony.history(stream.id).length > 0,
+    )!;
+    const sample = h.symphony.history(room.id).at(-1)!;
+    const capture = await openCapture(h.connector.id, { environment: h.environment });
+    const run = await db.importRun.create({
+      data: { connectorId: h.connector.id, trigger: "CONTINUOUS", status: "RUNNING", startedAt: new Date() },
+    });
+    return { room, sample, capture, run };
+  }
+
   it("imports the message of an event that does not fit, and fails a message that does not fit alone", async () => {
     const room = h.symphony.org.streams.find(
       (stream) => stream.type === "ROOM" && stream.isActive && h.symphony.history(stream.id).length > 0,
@@ -112,14 +125,7 @@ describe.skipIf(!canRun)("Datahose events that do not fit", () => {
   });
 
   it("records messages whose id holds NUL or passes an index entry's size, failing only them, and skips a sender no mailbox can have", async () => {
-    const room = h.symphony.org.streams.find(
-      (stream) => stream.type === "ROOM" && stream.isActive && h.symphony.history(stream.id).length > 0,
-    )!;
-    const sample = h.symphony.history(room.id).at(-1)!;
-    const capture = await openCapture(h.connector.id, { environment: h.environment });
-    const run = await db.importRun.create({
-      data: { connectorId: h.connector.id, trigger: "CONTINUOUS", status: "RUNNING", startedAt: new Date() },
-    });
+    const { sample, capture, run } = await captureInRoom();
     let { ackId } = await capture.read("");
     const nulId = "key-with-\u0000-nul";
     const longId = randomBytes(3000).toString("base64"); // 4,000 characters nothing compresses
@@ -179,6 +185,49 @@ describe.skipIf(!canRun)("Datahose events that do not fit", () => {
       reason: "its Symphony email is not an address a Microsoft 365 mailbox can have",
     });
     expect(fromStranger.items.filter((item) => item.status === "IMPORTED").length).toBeGreaterThan(0);
+  });
+
+  it("fails a message the agent could not read, and an event it could not parse, with Symphony's diagnostic, never dropping either", async () => {
+    const { room, sample, capture, run } = await captureInRoom();
+    const { ackId } = await capture.read("");
+    // V4Message.diagnostic: the agent could not decrypt the message, which comes without its content.
+    const undecrypted = h.symphony.addMessage({ streamId: room.id, diagnostic: "Failed to decrypt message" });
+    // V4Event.diagnostic: the event "failed to parse", and names only its message, time and sender.
+    h.symphony.publishRawDatahoseEvent({
+      id: "event-unparsed",
+      messageId: "unparsed-event-message",
+      type: "MESSAGESENT",
+      timestamp: Date.now(),
+      initiator: { user: sample.user },
+      diagnostic: "Failed to parse event",
+    });
+    const read = await capture.read(ackId ?? "");
+    expect(read.events).toHaveLength(2);
+    expect(await capture.record(read.events, run.id)).toMatchObject({ events: 2, messages: 2, added: 2 });
+    await drainRun(run.id, { workerId: "datahose-hostile-test", environment: h.environment });
+
+    const rows = await db.sourceMessage.findMany({
+      where: { connectorId: h.connector.id, runId: run.id },
+      include: { items: { select: { mailbox: true, status: true, reason: true } } },
+    });
+    const byId = new Map(rows.map((row) => [row.messageId, row]));
+    const members = h.symphony.currentMembers(room.id).filter((member) => member.person.id !== h.symphony.org.bot.id);
+    const decrypted = byId.get(undecrypted.messageId)!;
+    expect(decrypted.items).toHaveLength(members.length);
+    for (const item of decrypted.items)
+      expect(item).toMatchObject({
+        status: "FAILED",
+        reason: "Symphony could not read this message: Failed to decrypt message",
+      });
+    // Its conversation is unknown: it is failed in its sender's mailbox.
+    const unparsed = byId.get("unparsed-event-message")!;
+    expect(unparsed.items).toEqual([
+      {
+        mailbox: expect.stringMatching(new RegExp(`^${sample.user.email}$`, "i")) as unknown,
+        status: "FAILED",
+        reason: "Symphony could not read this message: Failed to parse event",
+      },
+    ]);
   });
 
   it("leaves a message it cannot read to the daily export when one runs beside it, so that the export's copy is imported", async () => {

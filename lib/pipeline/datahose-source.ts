@@ -248,12 +248,23 @@ export async function openCapture(
 
 /**
  * The message an event brings: a message sent, or a wall post shared (the sharer's post, with the post
- * it shares as its `sharedMessage`).
+ * it shares as its `sharedMessage`). An event of either type without its message (V4Event's
+ * `diagnostic`: the agent "failed to parse" it) is the message as far as the event tells, failed with
+ * that reason for its sender: acknowledged, it would otherwise leave no trace.
  */
 function messageOf(event: DatahoseEvent): SymphonyMessage | undefined {
-  if (event.type === "MESSAGESENT") return event.payload?.messageSent?.message;
-  if (event.type === "SHAREDPOST") return event.payload?.sharedPost?.message;
-  return undefined;
+  if (event.type !== "MESSAGESENT" && event.type !== "SHAREDPOST") return undefined;
+  const message =
+    event.type === "MESSAGESENT" ? event.payload?.messageSent?.message : event.payload?.sharedPost?.message;
+  if (message) return message;
+  return {
+    messageId: event.messageId,
+    timestamp: event.timestamp,
+    ...(event.initiator?.user && { user: event.initiator.user }),
+    ...(event.diagnostic
+      ? { diagnostic: event.diagnostic }
+      : { invalid: `Symphony sent a ${event.type} event without its message` }),
+  };
 }
 
 /** A stable key for a message sent without an id: its event's id stays the same when the event is delivered again. */

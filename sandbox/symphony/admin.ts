@@ -65,7 +65,6 @@ export function addMessage(ctx: Context, input: AddMessageInput): V4Message {
     sender: personById(ctx.org, senderId)!,
     sharedMessage,
   });
-  if (message.diagnostic !== undefined) return message;
   if (sharedMessage) {
     ctx.datahose.publish(sharedPostEvent(message, sharedMessage));
     return message;

@@ -89,7 +89,7 @@ export type SymphonySandbox = {
   keyManagerUrl: string;
   bot: { username: string; userId: number; privateKeyPem: string; publicKeyPem: string };
   org: Org;
-  /** Adds a message now; with `diagnostic`, one the agent cannot decrypt (listed with that text instead of content). */
+  /** Adds a message now; with `diagnostic`, one the agent cannot decrypt (sent with that text instead of content). */
   addMessage(input: AddMessageInput): V4Message;
   /** Makes one stream's message history answer 400, 403 or 404 (null: normal again). */
   setStreamFault(input: StreamFaultInput): void;
@@ -230,7 +230,6 @@ export async function startSymphonySandbox(options: SymphonySandboxOptions = {})
       const sent: string[] = [];
       const missed: string[] = [];
       replayed.forEach((message, i) => {
-        if (message.diagnostic !== undefined) return;
         if (missEvery && (i + 1) % missEvery === 0) return void missed.push(message.messageId);
         sent.push(message.messageId);
         ctx.datahose.publish(messageSentEvent(message));
