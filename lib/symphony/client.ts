@@ -210,7 +210,7 @@ export function createSymphonyClient(
       limit,
       { host: "pod", method: "POST", path, endpoint: path, body },
       adminStreamListSchema,
-      (page) => ({ read: page.streams.length, count: page.count }),
+      (page) => ({ read: page.listed, count: page.count }),
     );
   }
 
@@ -370,7 +370,7 @@ export function createSymphonyClient(
           endpoint: "/pod/v1/admin/stream/{sid}/membership/list",
         },
         streamMemberListSchema,
-        (page) => ({ read: page.members.length, count: page.count }),
+        (page) => ({ read: page.listed, count: page.count }),
       );
       for await (const page of pages) members.push(...page.members);
       return members;

@@ -3,7 +3,7 @@ import { startSymphonySandbox, type SymphonySandbox } from "@/sandbox/symphony/i
 import { createSymphonyClient } from "./client";
 import { checkDatahose } from "./datahose-check";
 import { SymphonyError } from "./errors";
-import { datahoseReadSchema } from "./schemas";
+import { datahoseReadSchema, messageListSchema } from "./schemas";
 
 let sandbox: SymphonySandbox;
 beforeAll(async () => {
@@ -135,6 +135,27 @@ describe("readDatahose", () => {
       unreadable: expect.stringContaining("attachments") as unknown,
       raw: '{"attachments":7}',
     });
+  });
+
+  it("keeps a share whose post is nested deeper than JSON can be written again, failing only the post", () => {
+    // 60 KB that JSON.parse reads and JSON.stringify cannot write (its stack ends first).
+    const depth = 20_000;
+    const text = `{"type":"SHAREDPOST","payload":{"sharedPost":{"message":{"messageId":"m4"},"sharedMessage":{"messageId":"o4","extra":${"[".repeat(depth)}${"]".repeat(depth)}}}}}`;
+    expect(() => JSON.stringify(JSON.parse(text))).toThrow(RangeError);
+    const { events } = datahoseReadSchema.parse({ events: [JSON.parse(text)] });
+    const message = events[0]?.payload?.sharedPost?.message;
+    expect(message).toMatchObject({ messageId: "m4" });
+    expect(message?.sharedMessage).toEqual({
+      messageId: "o4",
+      unreadable: "(root): nested too deeply to be kept as sent",
+      raw: "",
+    });
+    // The same post in a conversation's message list.
+    const sharedMessage = (JSON.parse(text) as { payload: { sharedPost: { sharedMessage: unknown } } }).payload
+      .sharedPost.sharedMessage;
+    const page = messageListSchema.parse([{ messageId: "m5", sharedMessage }]);
+    expect(page[0]).toMatchObject({ messageId: "m5", sharedMessage: { messageId: "o4", raw: "" } });
+    expect(page[0]?.invalid).toBeUndefined();
   });
 
   it("tells a pod without the add-on (403) from one with it", async () => {

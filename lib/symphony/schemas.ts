@@ -54,8 +54,13 @@ export const userListSchema = z.object({
 export type SymphonyUser = z.infer<typeof userSchema>;
 
 /** An item that did not fit its schema: its own fields (to keep what can be kept) and where it went wrong. */
+/** The fields of a JSON object; none for anything else. */
+function objectFields(item: unknown): Record<string, unknown> {
+  return (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
+}
+
 function unfit(item: unknown, error: z.ZodError): { fields: Record<string, unknown>; where: string } {
-  const fields = (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
+  const fields = objectFields(item);
   const where = error.issues
     .slice(0, 3)
     .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
@@ -110,15 +115,19 @@ function toAdminStream(item: unknown): AdminStream | undefined {
     invalid: `Symphony described this conversation in a way the connector cannot read (${where})`,
   };
 }
-export const adminStreamListSchema = z.object({
-  count: z.number().int().nonnegative(),
-  skip: z.number().int().nullish(),
-  limit: z.number().int().nullish(),
-  streams: z
-    .array(z.unknown())
-    .nullish()
-    .transform((items) => (items ?? []).flatMap((item) => toAdminStream(item) ?? [])),
-});
+/** `listed` counts the entries Symphony sent, kept or not: paging by skip goes by it. */
+export const adminStreamListSchema = z
+  .object({
+    count: z.number().int().nonnegative(),
+    skip: z.number().int().nullish(),
+    limit: z.number().int().nullish(),
+    streams: z.array(z.unknown()).nullish(),
+  })
+  .transform(({ streams, ...page }) => ({
+    ...page,
+    listed: streams?.length ?? 0,
+    streams: (streams ?? []).flatMap((item) => toAdminStream(item) ?? []),
+  }));
 
 /**
  * pod: StreamList, the answer of POST /pod/v1/streams/list (the caller's own streams) and of POST
@@ -146,31 +155,64 @@ export const roomDetailSchema = z.object({
 export type RoomDetail = z.infer<typeof roomDetailSchema>;
 
 /** pod: V2MemberInfo, an item of GET /pod/v1/admin/stream/{sid}/membership/list */
+const memberUserSchema = z.object({
+  userId: z.number().int(),
+  email: optionalText,
+  firstName: optionalText,
+  lastName: optionalText,
+  displayName: optionalText,
+  company: optionalText,
+  companyId: z.number().int().nullish(),
+  isExternal: z.boolean().nullish(),
+});
 export const streamMemberSchema = z.object({
-  user: z.object({
-    userId: z.number().int(),
-    email: optionalText,
-    firstName: optionalText,
-    lastName: optionalText,
-    displayName: optionalText,
-    company: optionalText,
-    companyId: z.number().int().nullish(),
-    isExternal: z.boolean().nullish(),
-  }),
+  user: memberUserSchema,
   isOwner: z.boolean().nullish(),
   isCreator: z.boolean().nullish(),
   joinDate: epochMs.nullish(),
 });
-export const streamMemberListSchema = z.object({
-  count: z.number().int().nonnegative(),
-  skip: z.number().int().nullish(),
-  limit: z.number().int().nullish(),
-  members: z
-    .array(streamMemberSchema)
-    .nullish()
-    .transform((members) => members ?? []),
-});
 export type StreamMember = z.infer<typeof streamMemberSchema>;
+
+/**
+ * One member record that does not fit keeps what can be read of it, field by field, so that the member
+ * still gets their copies (a strict list would stop the whole conversation on one record). A join date
+ * that is not a time counts as none: present for every message. Without a user id (a number, or its
+ * digits) nothing maps the record to anyone, and it is left out.
+ */
+function toStreamMember(item: unknown): StreamMember | undefined {
+  const parsed = streamMemberSchema.safeParse(item);
+  if (parsed.success) return parsed.data;
+  const fields = objectFields(item);
+  const given = objectFields(fields.user);
+  const user = Object.fromEntries(
+    Object.entries(memberUserSchema.shape).map(([key, schema]) => [key, schema.safeParse(given[key]).data]),
+  ) as Partial<StreamMember["user"]>;
+  const userId =
+    user.userId ??
+    (typeof given.userId === "string" && /^\d{1,15}$/.test(given.userId) ? Number(given.userId) : undefined);
+  if (userId === undefined) return undefined;
+  const flag = (value: unknown) => z.boolean().safeParse(value).data;
+  return {
+    user: { ...user, userId },
+    isOwner: flag(fields.isOwner),
+    isCreator: flag(fields.isCreator),
+    joinDate: epochMs.safeParse(fields.joinDate).data ?? null,
+  };
+}
+
+/** `listed` counts the records Symphony sent, kept or not: paging by skip goes by it. */
+export const streamMemberListSchema = z
+  .object({
+    count: z.number().int().nonnegative(),
+    skip: z.number().int().nullish(),
+    limit: z.number().int().nullish(),
+    members: z.array(z.unknown()).nullish(),
+  })
+  .transform(({ members, ...page }) => ({
+    ...page,
+    listed: members?.length ?? 0,
+    members: (members ?? []).flatMap((item) => toStreamMember(item) ?? []),
+  }));
 
 /** agent: V4User, as messages and events carry it (sender, initiator, affectedUser); every field optional */
 const v4UserSchema = z
@@ -220,18 +262,31 @@ export type SharedMessage = z.infer<typeof sharedMessageSchema> & { unreadable?:
 function toSharedMessage(item: unknown): SharedMessage | undefined {
   if (item === undefined || item === null) return undefined;
   // As sent, for a post that is attached instead of shown (one that does not fit, or was not decrypted).
-  const raw = JSON.stringify(item);
+  const raw = asSent(item);
   const parsed = sharedMessageSchema.safeParse(item);
-  if (parsed.success) return { ...parsed.data, raw };
-  const { fields, where } = unfit(item, parsed.error);
+  if (parsed.success && raw !== undefined) return { ...parsed.data, raw };
+  const fields = objectFields(item);
+  const where = parsed.success ? "(root): nested too deeply to be kept as sent" : unfit(item, parsed.error).where;
   const user = v4UserSchema.safeParse(fields.user);
   return {
     messageId: typeof fields.messageId === "string" ? fields.messageId : undefined,
     timestamp: epochMs.safeParse(fields.timestamp).data,
     ...(user.success && { user: user.data }),
     unreadable: where,
-    raw,
+    raw: raw ?? "",
   };
+}
+
+/**
+ * JSON text of what Symphony sent; undefined for JSON nested deeper than JSON.stringify's stack, which
+ * JSON.parse reads at any depth (a throw here would fail the whole page or batch, not the post).
+ */
+function asSent(item: unknown): string | undefined {
+  try {
+    return JSON.stringify(item);
+  } catch {
+    return undefined;
+  }
 }
 
 /** agent: V4Message, an item of GET /agent/v4/stream/{sid}/message and of datafeed events; every field optional */

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startSymphonySandbox, type SymphonySandbox } from "@/sandbox/symphony/index";
 import { createSymphonyClient, type SymphonyClientOptions } from "./client";
-import { adminStreamListSchema, type StreamType } from "./schemas";
+import { adminStreamListSchema, streamMemberListSchema, type StreamType } from "./schemas";
 
 let sandbox: SymphonySandbox;
 beforeAll(async () => {
@@ -105,5 +105,38 @@ describe("an admin stream list with entries that do not fit", () => {
       "Symphony described this conversation in a way the connector cannot read (attributes.members.0: Invalid input: expected number, received string)",
     );
     expect(page.streams[2]?.attributes.groupChat).toBe(true);
+    // Paging by skip goes by the entries sent: one left out must not end the list early.
+    expect(page.listed).toBe(4);
+  });
+});
+
+describe("a stream's member list with records that do not fit", () => {
+  it("keeps each member whose user id it can read, with what else fits, and pages by the records sent", () => {
+    const page = streamMemberListSchema.parse({
+      count: 5,
+      members: [
+        { user: { userId: 1, email: "a@bank.example" }, joinDate: 1_700_000_000_000 },
+        { user: { userId: 2, email: "b@bank.example", companyId: "Bank" }, joinDate: -1, isOwner: "yes" },
+        { user: { userId: "3", email: "c@bank.example" }, joinDate: 1_700_000_000_000.5 },
+        { user: { email: "nobody@bank.example" } },
+        null,
+      ],
+    });
+    expect(page.listed).toBe(5);
+    expect(page.members).toEqual([
+      { user: { userId: 1, email: "a@bank.example" }, joinDate: 1_700_000_000_000 },
+      {
+        user: expect.objectContaining({ userId: 2, email: "b@bank.example", companyId: undefined }) as unknown,
+        isOwner: undefined,
+        isCreator: undefined,
+        joinDate: null,
+      },
+      {
+        user: expect.objectContaining({ userId: 3, email: "c@bank.example" }) as unknown,
+        isOwner: undefined,
+        isCreator: undefined,
+        joinDate: null,
+      },
+    ]);
   });
 });
