@@ -2,6 +2,7 @@ import { BATCH_MAX_REQUESTS } from "./batching";
 import { alreadyDone, listAll, send, uploadBytesOf, type GraphContext } from "./context";
 import { batchAnswers, graphError, isSuccess, type BatchAnswer, type GraphResponse } from "./graph";
 import { readAll, type ImportAttachment } from "./item";
+import { isRetried } from "./scheduler";
 import type { JsonFile } from "./json-body";
 
 /**
@@ -178,7 +179,7 @@ async function postBatch(target: AttachmentTarget, requests: Request[], all: Imp
       const answers = batchAnswers(response) ?? [];
       const retry: BatchAnswer[] = [];
       for (const answer of answers) {
-        if (answer.status === 429 || answer.status >= 500) retry.push(answer);
+        if (isRetried(answer.status)) retry.push(answer);
         else if (!isSuccess(answer.status)) failed.push(answer);
       }
       // A request the answer says nothing of may or may not have been added: it goes again, and

@@ -188,6 +188,14 @@ const NO_MAILBOX = new Set(["MailboxNotEnabledForRESTAPI", "MailboxNotSupportedF
  */
 const ACCESS_POLICY = /Access to OData is disabled|\[RAOP\]|AccessPolicy/i;
 
+/** A directory user's mail calls answer 404: there is no Exchange Online mailbox to write into. */
+export function noMailboxError(code: string): MailboxUnavailableError {
+  return new MailboxUnavailableError(
+    "no-mailbox",
+    `This user has no Exchange Online mailbox (unlicensed, on-premises or guest user; Graph 404 ${code})`,
+  );
+}
+
 /**
  * The typed error for a Graph answer the caller cannot use.
  * - 403 "Access to OData is disabled" (the tenant's app-only access policy), or any 403 access denied to an app whose
@@ -197,7 +205,7 @@ const ACCESS_POLICY = /Access to OData is disabled|\[RAOP\]|AccessPolicy/i;
  * - Any other 403 access denied means the app holds no mail permission in the tenant (Entra issues a
  *   token without roles when consent is missing or revoked): a tenant-wide M365AuthError.
  * - No mailbox (404 MailboxNotEnabledForRESTAPI / MailboxNotSupportedForRESTAPI / ErrorInvalidUser), a full mailbox
- *   (ErrorQuotaExceeded) or a message over the mailbox's size limit (ErrorMessageSizeExceeded, 413):
+ *   (ErrorQuotaExceeded, or 507 QuotaExceededException) or a message over the mailbox's size limit (ErrorMessageSizeExceeded, 413):
  *   MailboxUnavailableError, which fails the item without retrying.
  */
 export function graphError(response: GraphResponse): GraphRequestError | M365AuthError | MailboxUnavailableError {
@@ -245,13 +253,9 @@ export function graphError(response: GraphResponse): GraphRequestError | M365Aut
       `The app has no Microsoft Graph permission in this tenant: ask a global administrator to grant admin consent (Graph 403 ${code}).`,
     );
   }
-  if (response.status === 404 && NO_MAILBOX.has(code)) {
-    return new MailboxUnavailableError(
-      "no-mailbox",
-      `This user has no Exchange Online mailbox (unlicensed, on-premises or guest user; Graph 404 ${code})`,
-    );
-  }
-  if (code === "ErrorQuotaExceeded") {
+  if (response.status === 404 && NO_MAILBOX.has(code)) return noMailboxError(code);
+  // A full mailbox: 403 ErrorQuotaExceeded, or 507 QuotaExceededException "Target mailbox quota exceeded."
+  if (code === "ErrorQuotaExceeded" || code === "QuotaExceededException" || response.status === 507) {
     return new MailboxUnavailableError(
       "mailbox-full",
       `The mailbox is full (over its storage quota): free space or raise its quota, then use Retry failed items (Graph ${response.status} ${code})`,

@@ -1,6 +1,6 @@
 import { send, sendOk, type GraphContext } from "./context";
 import { MailboxUnavailableError } from "./errors";
-import { filterQuery, graphError, isSuccess, odataString } from "./graph";
+import { errorOf, filterQuery, graphError, isSuccess, noMailboxError, odataString } from "./graph";
 
 export const SYMPHONY_FOLDER_NAME = "Symphony";
 
@@ -60,6 +60,9 @@ export async function mailboxRefusal(ctx: GraphContext, userId: string): Promise
     path: `/users/${encodeURIComponent(userId)}/mailFolders/inbox?$select=id`,
   });
   if (isSuccess(response.status)) return undefined;
+  // The user exists (the directory named them), so a 404 for their Inbox means no mailbox: Graph has
+  // answered ResourceNotFound "Resource could not be discovered." for such users as well as the REST codes.
+  if (response.status === 404) return noMailboxError(errorOf(response).code);
   const error = graphError(response);
   if (error instanceof MailboxUnavailableError) return error;
   throw error;

@@ -1,6 +1,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { GraphRetriesExhaustedError, M365AuthError } from "./errors";
 
+/** Graph's 507 Insufficient Storage: "The maximum storage quota has been reached" (its errors page). */
+const INSUFFICIENT_STORAGE = 507;
+
+/**
+ * Answers sent again: a 429, and server errors but a full mailbox (507), which no retry cures and the
+ * caller fails as such.
+ */
+export function isRetried(status: number): boolean {
+  return status === 429 || (status >= 500 && status !== INSUFFICIENT_STORAGE);
+}
+
 /** What the scheduler needs to see of an HTTP answer to decide whether to retry it. */
 export type HttpOutcome = { status: number; headers: Headers };
 
@@ -216,7 +227,7 @@ export function createScheduler(overrides: Partial<SchedulerOptions> = {}): Sche
             delay = retryAfter ?? backoffMs(attempt);
             pause(key, delay);
             ambiguous = false;
-          } else if (outcome.status >= 500) {
+          } else if (isRetried(outcome.status)) {
             counters.serverErrors += 1;
             if (retryAfter !== undefined && (outcome.status === 503 || outcome.status === 504)) {
               delay = retryAfter;

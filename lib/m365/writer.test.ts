@@ -196,14 +196,21 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       expect(sandbox.items(ALICE)).toHaveLength(1);
     });
 
-    it("fails an item of a full mailbox with ErrorQuotaExceeded's reason", async () => {
+    it.each([
+      ["403 ErrorQuotaExceeded", "ErrorQuotaExceeded"],
+      ["507 QuotaExceededException", "QuotaExceededException"],
+    ] as const)("fails an item of a full mailbox with %s's reason, at once", async (answer, fullAnswer) => {
       const w = writer();
       const frank = await resolve(w, FRANK);
       const folderId = await w.ensureSymphonyFolder(frank);
-      sandbox.setMailbox(FRANK, { full: true });
-      const error = await refusal(w.importMessage(frank, folderId, item("full"), { firstAttempt: true }));
+      sandbox.setMailbox(FRANK, { full: true, fullAnswer });
+      const before = sandbox.stats().httpRequests;
+      const error = await refusal(w.importMessage(frank, folderId, item(`full-${fullAnswer}`), { firstAttempt: true }));
       expect(error.problem).toBe("mailbox-full");
-      expect(error.message).toMatch(/mailbox is full.*ErrorQuotaExceeded/);
+      expect(error.message).toMatch(new RegExp(`mailbox is full.*Graph ${answer}`));
+      // A full mailbox is no server error to wait out: one create, not retried.
+      expect(sandbox.stats().httpRequests - before).toBe(1);
+      sandbox.setMailbox(FRANK, { fullAnswer: "ErrorQuotaExceeded" }); // reset() keeps mailbox policies
     });
 
     /** Carol's user id and Symphony folder, and a Graph context to import with importMessage alone (no writer's checks). */

@@ -65,10 +65,12 @@ export function folderPath(ctx: SandboxContext, folderId: string): string {
 const mailboxPolicyPatch = z
   .object({
     mailboxEnabled: z.boolean(),
+    noMailboxAnswer: z.enum(["MailboxNotEnabledForRESTAPI", "ResourceNotFound"]),
     onDedicatedExchange: z.boolean(),
     appAccessBlocked: z.boolean(),
     outsideRbacScope: z.boolean(),
     full: z.boolean(),
+    fullAnswer: z.enum(["ErrorQuotaExceeded", "QuotaExceededException"]),
     maxReceiveSize: z
       .number()
       .int()

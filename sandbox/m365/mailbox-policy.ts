@@ -12,20 +12,24 @@ import type { Message, User } from "./state";
 const ACCESS_POLICY_MESSAGE = "Access to OData is disabled.";
 
 /**
- * The refusal of a mail call to `user`, or null: no mailbox (404 MailboxNotEnabledForRESTAPI, or
- * MailboxNotSupportedForRESTAPI for one on a dedicated Exchange Server),
+ * The refusal of a mail call to `user`, or null: no mailbox (404 MailboxNotEnabledForRESTAPI or
+ * ResourceNotFound, or MailboxNotSupportedForRESTAPI for one on a dedicated Exchange Server),
  * outside the app's access policy (403 ErrorAccessDenied "Access to OData is disabled."), or a create in a
  * full mailbox.
  */
 export function mailboxRefusal(call: GraphCall, req: GraphRequest, user: User): GraphResponse | null {
   if (!user.policy.mailboxEnabled) {
-    return graphError(404, "MailboxNotEnabledForRESTAPI", "REST API is not yet supported for this mailbox.", call);
+    return user.policy.noMailboxAnswer === "ResourceNotFound"
+      ? graphError(404, "ResourceNotFound", "Resource could not be discovered.", call)
+      : graphError(404, "MailboxNotEnabledForRESTAPI", "REST API is not yet supported for this mailbox.", call);
   }
   if (user.policy.onDedicatedExchange) {
     return graphError(404, "MailboxNotSupportedForRESTAPI", "REST API is not yet supported for this mailbox.", call);
   }
   if (user.policy.appAccessBlocked) return graphError(403, "ErrorAccessDenied", ACCESS_POLICY_MESSAGE, call);
   if (user.policy.full && req.method === "POST" && !/getmailtips$/i.test(req.path)) {
+    if (user.policy.fullAnswer === "QuotaExceededException")
+      return graphError(507, "QuotaExceededException", "Target mailbox quota exceeded.", call);
     return graphError(
       403,
       "ErrorQuotaExceeded",

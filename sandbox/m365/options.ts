@@ -14,6 +14,12 @@ export const mailboxSchema = z.object({
    */
   mailboxEnabled: z.boolean().default(true),
   /**
+   * How Exchange answers for a user without a mailbox: 404 MailboxNotEnabledForRESTAPI, or 404
+   * ResourceNotFound "Resource could not be discovered.", which Graph has answered for the same user at
+   * another time (microsoft-graph-docs-contrib#4341).
+   */
+  noMailboxAnswer: z.enum(["MailboxNotEnabledForRESTAPI", "ResourceNotFound"]).default("MailboxNotEnabledForRESTAPI"),
+  /**
    * A mailbox on a dedicated Exchange Server, not a valid Microsoft 365 mailbox: mail calls answer 404
    * MailboxNotSupportedForRESTAPI (Microsoft KB 4462988 names it beside MailboxNotEnabledForRESTAPI).
    */
@@ -27,6 +33,12 @@ export const mailboxSchema = z.object({
   outsideRbacScope: z.boolean().default(false),
   /** Over its quota (ProhibitSendReceiveQuota): creates answer ErrorQuotaExceeded. */
   full: z.boolean().default(false),
+  /**
+   * How a full mailbox answers a create: 403 ErrorQuotaExceeded, or 507 QuotaExceededException "Target
+   * mailbox quota exceeded." (microsoft-graph-docs-contrib#6177; Graph's errors page: "507 Insufficient
+   * Storage: The maximum storage quota has been reached").
+   */
+  fullAnswer: z.enum(["ErrorQuotaExceeded", "QuotaExceededException"]).default("ErrorQuotaExceeded"),
   /** Set-Mailbox -MaxReceiveSize, in bytes; Exchange Online's default is 36 MB. */
   maxReceiveSize: z
     .number()
@@ -38,7 +50,14 @@ export const mailboxSchema = z.object({
 
 export type MailboxPolicy = Pick<
   z.output<typeof mailboxSchema>,
-  "mailboxEnabled" | "onDedicatedExchange" | "appAccessBlocked" | "outsideRbacScope" | "full" | "maxReceiveSize"
+  | "mailboxEnabled"
+  | "noMailboxAnswer"
+  | "onDedicatedExchange"
+  | "appAccessBlocked"
+  | "outsideRbacScope"
+  | "full"
+  | "fullAnswer"
+  | "maxReceiveSize"
 >;
 
 export const signInUserSchema = z.object({

@@ -135,10 +135,12 @@ export function createState(options: ParsedOptions, dataDir: string) {
       proxyAddresses: [`SMTP:${address}`, ...mailbox.aliases.map((a) => `smtp:${a.toLowerCase()}`)],
       policy: {
         mailboxEnabled: mailbox.mailboxEnabled,
+        noMailboxAnswer: mailbox.noMailboxAnswer,
         onDedicatedExchange: mailbox.onDedicatedExchange,
         appAccessBlocked: mailbox.appAccessBlocked,
         outsideRbacScope: mailbox.outsideRbacScope,
         full: mailbox.full,
+        fullAnswer: mailbox.fullAnswer,
         maxReceiveSize: mailbox.maxReceiveSize,
       },
     };
