@@ -9,8 +9,15 @@ import {
   ORIGINAL_MESSAGE_FILE,
   ORIGINAL_MESSAGE_ID,
 } from "./limits";
-import { safeAddress, truncate, visibleFileName, visibleName, visibleText } from "./names";
-import { notRenderedBody, originalContent, renderPresentationML, textAsPresentationML } from "./presentation";
+import { safeAddress, truncate, visibleFileName, visibleHead, visibleName, visibleText } from "./names";
+import {
+  inputTooLarge,
+  notRenderedBody,
+  originalContent,
+  renderPresentationML,
+  textAsPresentationML,
+  type MessageBody,
+} from "./presentation";
 import { withSharedPost } from "./shared-post";
 import {
   chatMessageSchema,
@@ -35,7 +42,7 @@ export interface BuildEmailOptions {
 
 const DEFAULT_DOMAIN = "symphony.invalid";
 const MAX_NAMES_IN_SUBJECT = 5;
-const MAX_SUBJECT_LENGTH = 255;
+export const MAX_SUBJECT_LENGTH = 255;
 
 /** The same Symphony id in plain or URL-safe base64 gives the same token. */
 function idToken(id: string): string {
@@ -107,7 +114,7 @@ function isEdit(message: ChatMessage): boolean {
 function conversationLabel(message: ChatMessage, everyone: Person[]): string {
   // The room name as sent, like a display name: trimmed, its spaces (NBSP, runs) kept, and control
   // characters and line breaks written as visible \uXXXX escapes (see ./names), never as spaces.
-  const name = visibleText(message.conversationName?.trim() ?? "");
+  const name = visibleHead(message.conversationName?.trim() ?? "", MAX_SUBJECT_LENGTH);
   switch (message.streamType) {
     case "ROOM":
       return `Symphony room: ${name || namesOf(everyone)}`;
@@ -141,6 +148,17 @@ function originalsOf(message: ChatMessage, notRendered: string | undefined): Ori
   if (message.data)
     originals.push(originalContent(ORIGINAL_DATA_ID, ORIGINAL_DATA_FILE, "application/json", message.data));
   return originals;
+}
+
+/**
+ * The message's body. Plain text (a Content Export message) too large to render is not escaped into
+ * markup first: that alone can take the heap of the thread that renders it, here or in the pool.
+ */
+function renderContent(message: ChatMessage, everyone: Person[]): MessageBody {
+  if (!message.contentIsText) return renderPresentationML(message.presentationML, message.data, everyone);
+  const tooLarge = inputTooLarge(message.presentationML, message.data);
+  if (tooLarge) return notRenderedBody(tooLarge, Boolean(message.data));
+  return renderPresentationML(textAsPresentationML(message.presentationML), message.data, everyone);
 }
 
 function attachmentOf(ref: AttachmentRef): AttachmentRef {
@@ -188,13 +206,7 @@ export function buildEmail(input: ChatMessage, options: BuildEmailOptions = {}):
   }
 
   const render = (notRendered: string | undefined) =>
-    notRendered
-      ? notRenderedBody(notRendered, Boolean(message.data))
-      : renderPresentationML(
-          message.contentIsText ? textAsPresentationML(message.presentationML) : message.presentationML,
-          message.data,
-          everyone,
-        );
+    notRendered ? notRenderedBody(notRendered, Boolean(message.data)) : renderContent(message, everyone);
   let body = render(options.notRendered);
   let originals = originalsOf(message, body.notRendered);
   let notRendered = body.notRendered;

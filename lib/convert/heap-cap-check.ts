@@ -1,7 +1,7 @@
 /**
  * The poison messages of issue 12 through the collect and import path (conversion pool, MIME,
  * read back, Graph JSON), run by limits.test.ts in a child process under the worker's real heap cap:
- *   node --max-old-space-size=192 --import tsx lib/convert/heap-cap-check.ts <table|text|br>
+ *   node --max-old-space-size=192 --import tsx lib/convert/heap-cap-check.ts <table|text|br|plainText|names>
  * It prints one line of JSON: output sizes, the attachments and how long it took.
  */
 import { createHash } from "node:crypto";
@@ -29,6 +29,10 @@ export const POISON = {
   text: () => pml(`<p>${"A ten megabyte message. ".repeat(Math.ceil((10 * MB) / 24))}</p>`),
   /** 4 MB of line breaks. */
   br: () => pml("<br>".repeat(MB)),
+  /** 8 M characters of plain text (a Content Export message), each one markup when escaped. */
+  plainText: () => "<\n".repeat(4 * MB),
+  /** A short message whose sender and room are named with 8 M right-to-left overrides each. */
+  names: () => pml("<p>Who sent this?</p>"),
 };
 export type PoisonKind = keyof typeof POISON;
 
@@ -39,20 +43,24 @@ export type HeapCapReport = {
   notRendered?: string;
   mimeBytes: number;
   graphJsonBytes: number;
+  subject: string;
+  from: string;
   attachments: Array<{ name: string; size: number; sha256: string }>;
   ms: number;
 };
 
 export function poisonMessage(kind: PoisonKind): ChatMessage {
+  const longName = kind === "names" ? "\u202e".repeat(8 * MB) : undefined;
   return {
     messageId: `poison-${kind}`,
     streamId: "poison-stream",
     streamType: "ROOM",
-    conversationName: "Poison",
+    conversationName: longName ?? "Poison",
     timestamp: new Date("2026-11-02T09:15:30.123Z"),
-    sender: { userId: "1", email: "alice@example.com", displayName: "Alice" },
+    sender: { userId: "1", email: "alice@example.com", displayName: longName ?? "Alice" },
     participants: [{ userId: "2", email: "bob@example.com", displayName: "Bob" }],
     presentationML: POISON[kind](),
+    ...(kind === "plainText" && { contentIsText: true }),
     attachments: [],
   };
 }
@@ -85,6 +93,8 @@ async function main(kind: PoisonKind) {
       notRendered: email.notRendered,
       mimeBytes: (await stat(file)).size,
       graphJsonBytes: Buffer.byteLength(JSON.stringify(graph)),
+      subject: staged.email.subject,
+      from: staged.email.from.name,
       attachments,
       ms: Math.round(performance.now() - started),
     };

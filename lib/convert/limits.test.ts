@@ -6,9 +6,10 @@ import { createHash } from "node:crypto";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { buildEmail } from "./email";
+import { buildEmail, MAX_SUBJECT_LENGTH } from "./email";
 import { POISON, poisonMessage, type HeapCapReport, type PoisonKind } from "./heap-cap-check";
 import { MAX_COLUMN_WIDTH, MAX_HTML_BYTES, MAX_TEXT_BYTES, ORIGINAL_DATA_FILE, ORIGINAL_MESSAGE_FILE } from "./limits";
+import { MAX_NAME_LENGTH } from "./names";
 import { renderPresentationML } from "./presentation";
 import { WORKER_HEAP_MB } from "@/scripts/worker-build";
 
@@ -57,6 +58,25 @@ describe(`poison messages under the worker's ${WORKER_HEAP_MB} MB heap`, () => {
       ]);
     }, 150_000);
   }
+
+  it("8 M characters of plain text from a Content Export are imported with the text attached, never escaped whole", async () => {
+    const report = await underHeapCap("plainText");
+    const input = POISON.plainText();
+    expect(report.notRendered).toBe("its content is 8.0 MB, more than the 1.0 MB the archive renders");
+    expect(report.htmlBytes).toBeLessThan(1000);
+    expect(report.attachments).toEqual([
+      { name: ORIGINAL_MESSAGE_FILE, size: Buffer.byteLength(input), sha256: sha256(input) },
+    ]);
+  }, 150_000);
+
+  it("a sender and a room named with 8 M invisible characters each are shown escaped and shortened", async () => {
+    const report = await underHeapCap("names");
+    expect(report.notRendered).toBeUndefined();
+    expect(report.subject).toMatch(/^Symphony room: (\\u202E){10}/);
+    expect(report.subject.length).toBeLessThanOrEqual(MAX_SUBJECT_LENGTH);
+    expect(report.from).toMatch(/^(\\u202E){10}.*…$/);
+    expect(report.from.length).toBeLessThanOrEqual(MAX_NAME_LENGTH);
+  }, 150_000);
 });
 
 describe("rendering limits", () => {

@@ -38,7 +38,16 @@ export const MAX_NAME_LENGTH = 256;
 export const MAX_FILE_NAME_LENGTH = 255;
 
 export function visibleName(name: string): string {
-  return truncate(visibleText(name), MAX_NAME_LENGTH);
+  return visibleHead(name, MAX_NAME_LENGTH);
+}
+
+/**
+ * truncate(visibleText(text), max), escaping only the head that can be shown: escapes only lengthen
+ * the text, so what follows its first max + 1 units never reaches the result, and a name of millions
+ * of escaped characters would otherwise take the heap.
+ */
+export function visibleHead(text: string, max: number): string {
+  return truncate(visibleText(text.length > max + 1 ? text.slice(0, max + 1) : text), max);
 }
 
 export function visibleFileName(name: string): string {
