@@ -184,6 +184,19 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       expect(!lookup.found && lookup.reason).toMatch(/no Exchange Online mailbox.*MailboxNotEnabledForRESTAPI/);
     });
 
+    it("finds a user's mailbox licensed after a first lookup, once that lookup's time is over", async () => {
+      const w = createMailboxWriter({ settings: secretSettings(), lookupTtlMs: 300 });
+      expect(await w.resolveMailbox(DAVE)).toMatchObject({ found: false });
+      sandbox.setMailbox(DAVE, { mailboxEnabled: true });
+      try {
+        expect(await w.resolveMailbox(DAVE)).toMatchObject({ found: false }); // kept meanwhile
+        await new Promise((resolve) => setTimeout(resolve, 350));
+        expect(await w.resolveMailbox(DAVE)).toMatchObject({ found: true, primaryAddress: DAVE });
+      } finally {
+        sandbox.setMailbox(DAVE, { mailboxEnabled: false });
+      }
+    });
+
     it("refuses only the mailbox outside the app access policy, naming the policy and the fix; others work", async () => {
       const w = writer();
       const erin = await resolve(w, ERIN);

@@ -8,7 +8,7 @@ import { findMessageByKey, importMessage, mailboxMaxMessageSize, type ImportOpti
 import { createScheduler, type Scheduler, type SchedulerCounters } from "./scheduler";
 import { parseM365Settings, type M365SettingsInput } from "./settings";
 import { createTokenProvider } from "./token";
-import { cachedLoad } from "@/lib/async";
+import { cachedLoad, expiringLoads } from "@/lib/async";
 
 export type MailboxWriter = {
   /**
@@ -30,21 +30,27 @@ export type MailboxWriterOptions = {
   settings: M365SettingsInput;
   /** Share one scheduler between the writers of a process so that its limits hold for all of them. */
   scheduler?: Scheduler;
+  /** How long a mailbox lookup is kept (a user licensed later is found then); the writer's lifetime by default. */
+  lookupTtlMs?: number;
 };
 
 /** The Microsoft 365 side of an import: one per tenant; lookups and folders are cached for its lifetime. */
-export function createMailboxWriter({ settings, scheduler = createScheduler() }: MailboxWriterOptions): MailboxWriter {
+export function createMailboxWriter({
+  settings,
+  scheduler = createScheduler(),
+  lookupTtlMs = Infinity,
+}: MailboxWriterOptions): MailboxWriter {
   const parsed = parseM365Settings(settings);
   const ctx: GraphContext = {
     graph: batchingTransport(createGraphTransport(parsed, createTokenProvider(parsed))),
     scheduler,
   };
-  const mailboxes = new Map<string, Promise<MailboxLookup>>();
+  const mailboxes = expiringLoads<MailboxLookup>(lookupTtlMs, Infinity);
   const folders = new Map<string, Promise<string>>();
   const sizeLimits = new Map<string, Promise<number | undefined>>();
   const addresses = new Map<string, string>();
   const resolveMailbox = async (address: string) => {
-    const lookup = await cachedLoad(mailboxes, address.trim().toLowerCase(), (key) => lookUpMailbox(ctx, key));
+    const lookup = await mailboxes.get(address.trim().toLowerCase(), (key) => lookUpMailbox(ctx, key));
     if (lookup.found) addresses.set(lookup.userId, lookup.address);
     return lookup;
   };

@@ -87,15 +87,20 @@ export async function openCapture(
 ): Promise<Capture> {
   const connector = await db.connector.findUniqueOrThrow({ where: { id: connectorId } });
   const symphony = options.symphony ?? symphonyClientFor(connector);
-  const writer = mailboxWriterFor(consentedTenant(connector), options.environment);
+  // Capture runs for days: who has a mailbox is asked again every 10 minutes (someone licensed later is found).
+  const writer = mailboxWriterFor(consentedTenant(connector), options.environment, { lookupTtlMs: CACHE_TTL_MS });
   const staging = await stagingStoreFor(options.environment);
   const mappings =
     connector.mappingMode === "CSV" ? await db.userMapping.findMany({ where: { connectorId: connector.id } }) : [];
-  const recipientsOf = createRecipientResolver(writer, {
-    mappingMode: connector.mappingMode,
-    csv: new Map(mappings.map((row) => [row.symphonyKey.toLowerCase(), row.mailbox])),
-    fallbackMailbox: connector.fallbackMailbox,
-  });
+  const recipientsOf = createRecipientResolver(
+    writer,
+    {
+      mappingMode: connector.mappingMode,
+      csv: new Map(mappings.map((row) => [row.symphonyKey.toLowerCase(), row.mailbox])),
+      fallbackMailbox: connector.fallbackMailbox,
+    },
+    CACHE_TTL_MS,
+  );
   const me = await symphony.sessionInfo();
   // Conversations come and go: each one's members and kind are kept 10 minutes, for at most 2,000 of them.
   const members = expiringLoads<StreamMember[]>(CACHE_TTL_MS, CACHE_ENTRIES);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { MailboxLookup } from "@/lib/m365";
 import { createRecipientResolver } from "./recipients";
 
@@ -75,5 +75,50 @@ describe("participants whose Symphony email no mailbox can have", () => {
     for (const row of rows.slice(1))
       expect(row.reason).toBe("its Symphony email is not an address a Microsoft 365 mailbox can have");
     expect(looked).toEqual(["bob%40bank.example"]);
+  });
+});
+
+describe("people whose mapping changes while a capture runs", () => {
+  afterEach(() => vi.useRealTimers());
+  const rules = { mappingMode: "AUTO" as const, csv: new Map<string, string>(), fallbackMailbox: null };
+
+  it("looks a person without a mailbox up again once the lookup's time is over (a new joiner licensed later)", async () => {
+    vi.useFakeTimers();
+    const licensed = new Set<string>();
+    const lookups: string[] = [];
+    const directoryLater = {
+      resolveMailbox: (address: string): Promise<MailboxLookup> => {
+        lookups.push(address);
+        return Promise.resolve(
+          licensed.has(address)
+            ? { found: true, address, userId: `id-${address}`, primaryAddress: address }
+            : { found: false, address, reason: "mailbox not found" },
+        );
+      },
+    };
+    const joiner = { userId: 7, email: "new.joiner@bank.example" };
+    const resolver = createRecipientResolver(directoryLater, rules, 600_000);
+    expect(await resolver([joiner])).toEqual([
+      {
+        mailbox: "new.joiner@bank.example",
+        status: "SKIPPED",
+        reason: "no Microsoft 365 mailbox for new.joiner@bank.example",
+      },
+    ]);
+    licensed.add("new.joiner@bank.example");
+    vi.advanceTimersByTime(599_000);
+    expect((await resolver([joiner]))[0]?.status).toBe("SKIPPED");
+    vi.advanceTimersByTime(2_000);
+    expect(await resolver([joiner])).toEqual([{ mailbox: "new.joiner@bank.example", status: "PENDING", reason: null }]);
+    expect(lookups).toHaveLength(2);
+  });
+
+  it("maps a person first seen without an email by the email they come with later", async () => {
+    const resolver = createRecipientResolver(writer, rules);
+    expect((await resolver([{ userId: 2 }]))[0]).toMatchObject({
+      status: "SKIPPED",
+      reason: "no email address in Symphony",
+    });
+    expect(await resolver([bob])).toEqual([{ mailbox: "bob@bank.example", status: "PENDING", reason: null }]);
   });
 });

@@ -1,5 +1,5 @@
 import { MAILBOX_NOT_FOUND, type MailboxWriter } from "@/lib/m365";
-import { cachedLoad } from "@/lib/async";
+import { expiringLoads } from "@/lib/async";
 import { storableKey } from "./ledger";
 import type { Participant } from "./source";
 
@@ -21,13 +21,18 @@ type Resolution = { mailbox: string; address: string } | { key: string; reason: 
 
 /**
  * Maps participants to mailboxes: CSV rows first (CSV mode), then the participant's Symphony email
- * looked up in Microsoft 365 (once per person and run). External people are never mapped. Unmapped
+ * looked up in Microsoft 365 (once per person and run, or per `lookupTtlMs`). External people are never mapped. Unmapped
  * participants become SKIPPED rows with their reason, plus one PENDING row in the fallback mailbox.
  * `addresses` tells what the mapped people's items show them as: the CSV row's mailbox, else the
  * primary SMTP address of the mailbox found (an alias or an older Symphony address is not shown).
  */
-export function createRecipientResolver(writer: Pick<MailboxWriter, "resolveMailbox">, rules: MappingRules) {
-  const lookups = new Map<string, Promise<Resolution>>();
+export function createRecipientResolver(
+  writer: Pick<MailboxWriter, "resolveMailbox">,
+  rules: MappingRules,
+  /** How long a person's mapping is kept: a run keeps it throughout; real-time capture, which runs for days, not. */
+  lookupTtlMs = Infinity,
+) {
+  const lookups = expiringLoads<Resolution>(lookupTtlMs, Infinity);
 
   async function resolveOne(person: Participant): Promise<Resolution> {
     const email = person.email?.trim().toLowerCase();
@@ -48,8 +53,9 @@ export function createRecipientResolver(writer: Pick<MailboxWriter, "resolveMail
     return { key, reason: found.reason === MAILBOX_NOT_FOUND ? `no Microsoft 365 mailbox for ${email}` : found.reason };
   }
 
+  // By id and address: the same person may come without an address first (a wall post's author) and with it later.
   function resolve(person: Participant): Promise<Resolution> {
-    return cachedLoad(lookups, String(person.userId), () => resolveOne(person));
+    return lookups.get(`${person.userId}|${person.email ?? ""}`, () => resolveOne(person));
   }
 
   /** The Microsoft 365 address of each mapped participant, by Symphony user id (the same lookups as the rows). */

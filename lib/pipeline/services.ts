@@ -25,7 +25,11 @@ export class RunSetupError extends Error {
 const schedulers = new Map<string, Scheduler>();
 
 /** A mailbox writer for one run or helper (its mailbox and folder lookups live as long as the run). */
-export function mailboxWriterFor(tenantId: string, environment: PipelineEnvironment): MailboxWriter {
+export function mailboxWriterFor(
+  tenantId: string,
+  environment: PipelineEnvironment,
+  options: { lookupTtlMs?: number } = {},
+): MailboxWriter {
   const settings = { ...environment.m365, tenantId };
   const cacheKey = [tenantId, settings.clientId, settings.graphBaseUrl].join("|");
   let scheduler = schedulers.get(cacheKey);
@@ -33,7 +37,7 @@ export function mailboxWriterFor(tenantId: string, environment: PipelineEnvironm
     scheduler = createScheduler(environment.graphScheduler);
     schedulers.set(cacheKey, scheduler);
   }
-  return createMailboxWriter({ settings, scheduler });
+  return createMailboxWriter({ settings, scheduler, ...options });
 }
 
 const stagingStores = new Map<string, Promise<StagingStore>>();
