@@ -5,6 +5,8 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
 import { canRun, startHarness, type Harness } from "@/lib/testing";
+import type { ExportChatItem } from "@/lib/content-export";
+import { capturedFileMatches } from "./captured-files";
 import { drainRun, openCapture } from "./index";
 
 if (!canRun) console.warn("lib/pipeline Datahose hostile-event test skipped: needs vitest's globalSetup");
@@ -228,6 +230,50 @@ describe.skipIf(!canRun)("Datahose events that do not fit", () => {
         reason: "Symphony could not read this message: Failed to parse event",
       },
     ]);
+  });
+
+  it("names no file for a captured message that failed, so that the export's record of its file is imported", async () => {
+    const { sample, capture, run } = await captureInRoom();
+    const { ackId } = await capture.read("");
+    // A message id no Message-ID can carry: the message is recorded FAILED, its file with it.
+    const messageId = "file-with-\u0000-nul";
+    const sentAt = Date.now();
+    h.symphony.publishRawDatahoseEvent({
+      id: "event-failed-file",
+      type: "MESSAGESENT",
+      payload: {
+        messageSent: {
+          message: {
+            ...sample,
+            messageId,
+            timestamp: sentAt,
+            message: '<div data-format="PresentationML" data-version="2.0">the report</div>',
+            attachments: [{ id: "internal_1", name: "report.pdf", size: 10 }],
+          },
+        },
+      },
+    });
+    const read = await capture.read(ackId ?? "");
+    expect(await capture.record(read.events, run.id)).toMatchObject({ added: 1 });
+    const row = await db.sourceMessage.findFirstOrThrow({
+      where: { connectorId: h.connector.id, messageId: "file-with-\\u0000-nul" },
+      include: { items: true },
+    });
+    expect(row.items.map((item) => item.status)).toEqual(row.items.map(() => "FAILED"));
+    expect(row.attachmentNames).toEqual([]);
+    // The daily export's record of that file (same conversation, sender, second and name) matches nothing.
+    const transfer: ExportChatItem = {
+      kind: "chat",
+      key: "ce-transfer",
+      conversationId: sample.stream.streamId,
+      conversationType: "ROOM",
+      sentAt: new Date(sentAt),
+      sender: { loginName: "sender", email: sample.user.email, internal: true },
+      recipients: [],
+      content: "",
+      attachments: [{ name: "report.pdf", zipPath: "files/report.pdf", size: 10 }],
+    };
+    expect((await capturedFileMatches(h.connector.id, [transfer])).size).toBe(0);
   });
 
   it("leaves a message it cannot read to the daily export when one runs beside it, so that the export's copy is imported", async () => {
