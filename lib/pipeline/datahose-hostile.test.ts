@@ -26,6 +26,10 @@ describe.skipIf(!canRun)("Datahose events that do not fit", () => {
   // (they share the database) may capture it meanwhile.
   afterAll(() => h?.close());
 
+  /** A MESSAGESENT event carrying `message` as it is, fitting V4Message or not. */
+  const publishMessageSent = (id: string, message: Record<string, unknown>) =>
+    h.symphony.publishRawDatahoseEvent({ id, type: "MESSAGESENT", payload: { messageSent: { message } } });
+
   /** A room with history, its latest message, the connector's capture and a Continuous run to record into. */
   async function captureInRoom() {
     const room = h.symphony.org.streams.find(
@@ -133,20 +137,12 @@ describe.skipIf(!canRun)("Datahose events that do not fit", () => {
     const longId = randomBytes(3000).toString("base64"); // 4,000 characters nothing compresses
     const stranger = { userId: 990_001, email: "\ud800stranger@bank.example", displayName: "Stranger" };
     const publish = (id: string, messageId: string, user = sample.user) =>
-      h.symphony.publishRawDatahoseEvent({
-        id,
-        type: "MESSAGESENT",
-        payload: {
-          messageSent: {
-            message: {
-              ...sample,
-              messageId,
-              timestamp: Date.now(),
-              user,
-              message: `<div data-format="PresentationML" data-version="2.0">${id}</div>`,
-            },
-          },
-        },
+      publishMessageSent(id, {
+        ...sample,
+        messageId,
+        timestamp: Date.now(),
+        user,
+        message: `<div data-format="PresentationML" data-version="2.0">${id}</div>`,
       });
     const publishAll = () => {
       publish("event-nul", nulId);
@@ -238,20 +234,12 @@ describe.skipIf(!canRun)("Datahose events that do not fit", () => {
     // A message id no Message-ID can carry: the message is recorded FAILED, its file with it.
     const messageId = "file-with-\u0000-nul";
     const sentAt = Date.now();
-    h.symphony.publishRawDatahoseEvent({
-      id: "event-failed-file",
-      type: "MESSAGESENT",
-      payload: {
-        messageSent: {
-          message: {
-            ...sample,
-            messageId,
-            timestamp: sentAt,
-            message: '<div data-format="PresentationML" data-version="2.0">the report</div>',
-            attachments: [{ id: "internal_1", name: "report.pdf", size: 10 }],
-          },
-        },
-      },
+    publishMessageSent("event-failed-file", {
+      ...sample,
+      messageId,
+      timestamp: sentAt,
+      message: '<div data-format="PresentationML" data-version="2.0">the report</div>',
+      attachments: [{ id: "internal_1", name: "report.pdf", size: 10 }],
     });
     const read = await capture.read(ackId ?? "");
     expect(await capture.record(read.events, run.id)).toMatchObject({ added: 1 });
