@@ -51,7 +51,43 @@ export const fileMetadataSchema = z.object({
 });
 export type FileMetadata = z.output<typeof fileMetadataSchema>;
 
-export const fileListSchema = z.array(fileMetadataSchema);
+/** A listed file; `problem` says why it cannot be taken as listed: it fails alone, with that reason. */
+export type ListedFile = FileMetadata & { problem?: string };
+
+/**
+ * GET /files/v1/: each entry read alone, so that one Symphony describes oddly fails that file only (it
+ * is kept with its id, and its name and upload time when they fit); one without an id names nothing.
+ * `listed` counts the entries sent: paging goes by it.
+ */
+export const fileListSchema = z
+  .array(z.unknown())
+  .transform((items) => ({ listed: items.length, files: items.flatMap(toListedFile) }));
+
+function toListedFile(item: unknown): ListedFile[] {
+  const parsed = fileMetadataSchema.safeParse(item);
+  if (parsed.success) return [parsed.data];
+  const fields = (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
+  const id = fileMetadataSchema.shape.id.safeParse(fields.id).data;
+  if (id === undefined) return [];
+  const where = parsed.error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
+    .join("; ");
+  return [
+    {
+      id,
+      name: fileMetadataSchema.shape.name.safeParse(fields.name).data ?? `file ${id}`,
+      size: null,
+      uploadTime: lenientTime.safeParse(fields.uploadTime).data ?? null,
+      contentType: null,
+      integrityHash: null,
+      type: null,
+      encryption: null,
+      typeSpecificMetadata: null,
+      problem: `Symphony listed this file in a way the connector cannot read (${where})`,
+    },
+  ];
+}
 
 /** GET /files/v1/{id}?type=ContentExport: where to download the bytes (a signed storage URL). */
 export const signedUrlSchema = z.object({ message: z.string().nullish(), signedUrl: z.string().nullish() });

@@ -296,6 +296,39 @@ describe("Files API delivery against servers that misbehave", () => {
     }
   });
 
+  it("fails only the files the list describes oddly, or whose checksum file the storage refuses", async () => {
+    const storage = await listenOn((_req, res) => res.writeHead(403).end());
+    const pod = await fakePod((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json", "x-total-count": "5" });
+      res.end(
+        JSON.stringify([
+          metadataOf("1", "a.zip"),
+          { ...metadataOf("2", "b.zip"), integrityHash: "" },
+          { ...metadataOf("", "no-id.zip"), id: null },
+          metadataOf("3", "c.zip"),
+          { ...metadataOf("4", "c.zip.md5"), contentType: "text/plain" },
+        ]),
+      );
+    }, `${storage.url}/signed`);
+    const delivery = createFilesApiDelivery(pod.settings, quick);
+    try {
+      const { ready, stillWriting } = await delivery.listReady();
+      expect(stillWriting).toEqual([]);
+      expect(ready.map((file) => [file.name, file.problem])).toEqual([
+        ["a.zip", undefined],
+        [
+          "b.zip",
+          "Symphony listed this file in a way the connector cannot read (integrityHash: expected 64 hex characters)",
+        ],
+        ["c.zip", expect.stringMatching(/^its checksum file c\.zip\.md5 could not be read: .*403/) as unknown],
+      ]);
+    } finally {
+      await delivery.close();
+      await pod.close();
+      await closeServer(storage.server);
+    }
+  });
+
   it("reads the malformed timestamps of the spec's own examples", async () => {
     const pod = await fakePod((_req, res) => {
       res.writeHead(200, { "content-type": "application/json", "x-total-count": "1" });

@@ -21,6 +21,7 @@ import {
   type ResponseEvent,
   type RetryEvent,
   type RetryPolicy,
+  type SymphonyErrorCode,
 } from "@/lib/symphony";
 import {
   downloadUrlSchema,
@@ -28,6 +29,7 @@ import {
   idmTokenSchema,
   signedUrlSchema,
   type FileMetadata,
+  type ListedFile,
 } from "./files-api-schemas";
 import { ExportDownloadError } from "./errors";
 import { hintsFromName } from "./name-hints";
@@ -69,6 +71,15 @@ const MAX_PAGE_SIZE = 100;
 /** 100,000 files: far beyond any real backlog, so a server whose pages never end is stopped. */
 const MAX_PAGES = 1_000;
 const MD5_MAX_BYTES = 4_096;
+
+/** Failures of one file's own download: the storage refusing it, or an answer that is not a file. */
+const FILE_OWN_FAILURES = new Set<SymphonyErrorCode>([
+  "forbidden",
+  "bad_request",
+  "redirect",
+  "unexpected_status",
+  "invalid_response",
+]);
 const TOKEN_ENDPOINT = "POST /login/idm/tokens";
 const LIST_ENDPOINT = "GET /files/v1/";
 const SIGNED_URL_ENDPOINT = "GET /files/v1/{fileId}";
@@ -169,22 +180,22 @@ export function createFilesApiDelivery(
   async function listPage(query: Record<string, string | number | undefined>, signal?: AbortSignal) {
     const response = await filesGet("/files/v1/", { type: "ContentExport", ...query }, LIST_ENDPOINT, signal);
     const total = Number.parseInt(response.headers.get("x-total-count") ?? "", 10);
-    const files = await readJson(response, fileListSchema, LIST_ENDPOINT);
-    return { files, total: Number.isSafeInteger(total) && total >= 0 ? total : undefined };
+    const { files, listed } = await readJson(response, fileListSchema, LIST_ENDPOINT);
+    return { files, listed, total: Number.isSafeInteger(total) && total >= 0 ? total : undefined };
   }
 
   /** Every listed file uploaded after the date, oldest first, paging until X-Total-Count is reached. */
-  async function listAll(uploadedAfter: Date | undefined, signal?: AbortSignal): Promise<FileMetadata[]> {
-    const byId = new Map<string, FileMetadata>();
+  async function listAll(uploadedAfter: Date | undefined, signal?: AbortSignal): Promise<ListedFile[]> {
+    const byId = new Map<string, ListedFile>();
     for (let page = 1; ; page++) {
       if (page > MAX_PAGES) throw listingError(`the file list did not end after ${MAX_PAGES} pages`);
-      const { files, total } = await listPage(
+      const { files, listed, total } = await listPage(
         { page, pageSize, "upload-after": uploadedAfter?.toISOString(), sortBy: "uploadTime", sortOrder: "asc" },
         signal,
       );
       const before = byId.size;
       for (const file of files) byId.set(file.id, file);
-      if (files.length < pageSize) break;
+      if (listed < pageSize) break;
       if (total !== undefined && page * pageSize >= total) break;
       // A server that ignores `page` would otherwise send its first page forever.
       if (byId.size === before) throw listingError(`page ${page} repeated files of earlier pages`);
@@ -287,11 +298,17 @@ export function createFilesApiDelivery(
     }
   }
 
-  async function readMd5(entry: FileMetadata, signal?: AbortSignal): Promise<string | null> {
+  /**
+   * The checksum in a `.md5` file; null when it is gone. One whose download this file alone meets (the
+   * storage refuses it, its answer is odd) is the export's problem, not the run's.
+   */
+  async function readMd5(entry: FileMetadata, signal?: AbortSignal): Promise<{ md5: string | null; problem?: string }> {
     try {
-      return parseMd5Text(await readText(await download(entry.id, signal), MD5_MAX_BYTES));
+      return { md5: parseMd5Text(await readText(await download(entry.id, signal), MD5_MAX_BYTES)) };
     } catch (error) {
-      if (error instanceof SymphonyError && error.code === "not_found") return null;
+      if (error instanceof SymphonyError && error.code === "not_found") return { md5: null };
+      if (error instanceof SymphonyError && FILE_OWN_FAILURES.has(error.code))
+        return { md5: null, problem: `its checksum file ${entry.name} could not be read: ${error.message}` };
       throw error;
     }
   }
@@ -301,17 +318,20 @@ export function createFilesApiDelivery(
       const listed = await listAll(uploadedAfter, signal);
       const md5ByName = new Map(listed.filter((file) => isMd5Name(file.name)).map((file) => [file.name, file]));
       const stillWriting: string[] = [];
-      const complete: { file: FileMetadata; md5File: FileMetadata | undefined }[] = [];
+      const complete: { file: ListedFile; md5File: ListedFile | undefined; problem?: string }[] = [];
       for (const file of listed) {
         if (isMd5Name(file.name)) continue;
         const md5File = md5ByName.get(`${file.name}.md5`);
+        const problem = file.problem ?? (md5File?.problem && `its checksum file: ${md5File.problem}`);
         // The sidecar is written after the zip: wait for it rather than skip the check.
-        if (isBeingWritten(file) || (md5File && isBeingWritten(md5File))) stillWriting.push(file.name);
-        else complete.push({ file, md5File });
+        if (!problem && (isBeingWritten(file) || (md5File && isBeingWritten(md5File)))) stillWriting.push(file.name);
+        else complete.push({ file, md5File, problem });
       }
-      const ready = await mapLimit(complete, 4, async ({ file, md5File }) =>
-        toRemoteFile(file, md5File ? await readMd5(md5File, signal) : null),
-      );
+      const ready = await mapLimit(complete, 4, async ({ file, md5File, problem }) => {
+        if (problem) return toRemoteFile(file, null, problem);
+        const checksum = md5File ? await readMd5(md5File, signal) : { md5: null };
+        return toRemoteFile(file, checksum.md5, checksum.problem);
+      });
       return { ready: ready.sort(byUploadTime), stillWriting };
     },
 
@@ -366,7 +386,7 @@ function isBeingWritten(file: FileMetadata): boolean {
   return file.size === null || file.integrityHash === null;
 }
 
-function toRemoteFile(file: FileMetadata, md5: string | null): RemoteExportFile {
+function toRemoteFile(file: FileMetadata, md5: string | null, problem?: string): RemoteExportFile {
   const meta = file.typeSpecificMetadata;
   const hints = hintsFromName(file.name);
   const format = meta?.fileFormat?.toUpperCase() ?? null;
@@ -388,6 +408,7 @@ function toRemoteFile(file: FileMetadata, md5: string | null): RemoteExportFile 
       Boolean(encryptionKeyId || file.encryption?.alg) ||
       file.contentType?.toLowerCase() === "application/pgp-encrypted" ||
       looksEncrypted(file.name),
+    ...(problem && { problem }),
   };
 }
 

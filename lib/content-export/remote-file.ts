@@ -21,6 +21,8 @@ export type RemoteExportFile = {
   generatedAt: Date | null;
   encryptionKeyId: string | null;
   encrypted: boolean;
+  /** Why the file cannot be taken as listed (an odd listing entry, a checksum file that cannot be read): it fails with this reason. */
+  problem?: string;
 };
 
 export type ReadyListing = {

@@ -3,6 +3,7 @@
 // checkpoint and each hostile or broken file failing alone.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reconciliationCsv, exportFileReports } from "@/lib/connectors";
+import type { ExportDelivery, RemoteExportFile } from "@/lib/content-export";
 import { db } from "@/lib/db";
 import { runImport } from "./run";
 import { syncExportFiles } from "./export-files";
@@ -193,6 +194,47 @@ describe.skipIf(!canRun)("Content Export files that are broken, hostile or canno
       expect(ids.size).toBeGreaterThan(0);
     } finally {
       await delivery.close();
+      await db.connector.delete({ where: { id: other.id } });
+    }
+  });
+
+  it("records a file the listing cannot vouch for as failed with why, takes a name with NUL, and leaves both out of the run", async () => {
+    const other = await db.connector.create({ data: { name: `listing-problems-${Date.now()}`, createdBy: "test" } });
+    const listed = (sourceId: string, name: string, problem?: string): RemoteExportFile => ({
+      sourceId,
+      name,
+      size: 10,
+      integrityHash: "a".repeat(64),
+      md5: null,
+      uploadTime: new Date("2026-11-02T10:00:00Z"),
+      format: "ACTIANCE",
+      jobType: "SCHEDULED",
+      periodStart: null,
+      periodEnd: null,
+      generatedAt: null,
+      encryptionKeyId: null,
+      encrypted: false,
+      ...(problem && { problem }),
+    });
+    let problem: string | undefined = "its checksum file c.zip.md5 could not be read: HTTP 403";
+    const delivery: ExportDelivery = {
+      listReady: () =>
+        Promise.resolve({ ready: [listed("1", "a\u0000.zip"), listed("2", "c.zip", problem)], stillWriting: [] }),
+      open: () => Promise.reject(new Error("not downloaded here")),
+      close: () => Promise.resolve(),
+    };
+    try {
+      const { files } = await syncExportFiles(other.id, delivery, { startDate: null });
+      expect(files.map((file) => file.name)).toEqual(["a\\u0000.zip"]);
+      expect(await db.exportFile.findFirst({ where: { connectorId: other.id, sourceId: "2" } })).toMatchObject({
+        status: "FAILED",
+        reason: problem,
+      });
+      // Listed well again: the file is taken, and its next attempt goes on from there.
+      problem = undefined;
+      const again = await syncExportFiles(other.id, delivery, { startDate: null });
+      expect(again.files.map((file) => file.name).sort()).toEqual(["a\\u0000.zip", "c.zip"]);
+    } finally {
       await db.connector.delete({ where: { id: other.id } });
     }
   });

@@ -3,6 +3,7 @@
 import { db } from "@/lib/db";
 import type { ExportFile } from "@/lib/generated/prisma/client";
 import type { ExportDelivery, RemoteExportFile } from "@/lib/content-export";
+import { storable, storableKey } from "./ledger";
 
 /** Listing again from a day before the newest known upload: a late-numbered file is never missed. */
 const LISTING_OVERLAP_MS = 86_400_000;
@@ -34,19 +35,26 @@ export async function syncExportFiles(
     (file) => !(options.startDate && file.periodEnd && file.periodEnd <= options.startDate),
   );
   await db.exportFile.createMany({
-    data: wanted.map((file) => ({ connectorId, sourceId: file.sourceId, ...describe(file) })),
+    data: wanted.map((file) => ({ connectorId, sourceId: storableKey(file.sourceId), ...describe(file) })),
     skipDuplicates: true,
   });
   // A file not DONE takes what the source says now (a fixed file may come back with new bytes and hash);
-  // a DONE file keeps what it was imported from.
+  // a DONE file keeps what it was imported from. One the listing itself cannot vouch for fails with why
+  // (this run's attempt; the next listing says again), and the others go on.
+  const withProblems: string[] = [];
   for (const file of wanted) {
+    const sourceId = storableKey(file.sourceId);
     await db.exportFile.updateMany({
-      where: { connectorId, sourceId: file.sourceId, status: { not: "DONE" } },
-      data: describe(file),
+      where: { connectorId, sourceId, status: { not: "DONE" } },
+      data: {
+        ...describe(file),
+        ...(file.problem && { status: "FAILED", reason: storable(file.problem).slice(0, 2000) }),
+      },
     });
+    if (file.problem) withProblems.push(sourceId);
   }
   const files = await db.exportFile.findMany({
-    where: { connectorId, status: { not: "DONE" } },
+    where: { connectorId, status: { not: "DONE" }, sourceId: { notIn: withProblems } },
     orderBy: [{ periodStart: { sort: "asc", nulls: "last" } }, { uploadTime: "asc" }, { id: "asc" }],
   });
   return { files, stillWriting: listing.stillWriting };
@@ -54,7 +62,7 @@ export async function syncExportFiles(
 
 function describe(file: RemoteExportFile) {
   return {
-    name: file.name,
+    name: storable(file.name),
     format: file.format,
     jobType: file.jobType,
     periodStart: file.periodStart,
