@@ -130,6 +130,24 @@ describe("testConnection against the Symphony sandbox", () => {
     }
   });
 
+  it("says the sign-in itself was refused (403), not that a role is missing", async () => {
+    const pod = createServer((_req, res) =>
+      res
+        .writeHead(403, { "content-type": "application/json" })
+        .end(JSON.stringify({ code: 403, message: "Forbidden to access this endpoint" })),
+    );
+    await new Promise<void>((resolve) => pod.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(pod.address() as AddressInfo).port}`;
+      const report = await testConnection({ ...settingsOf(sandbox), podUrl: url }, quick);
+      expect(report.ok).toBe(false);
+      expect(!report.ok && report.reason).toMatch(/^The pod refused the sign-in of ".*" \(HTTP 403\)/);
+      expect(!report.ok && report.reason).not.toMatch(/User Provisioning/);
+    } finally {
+      await new Promise((resolve) => pod.close(resolve));
+    }
+  });
+
   it("says the bot lacks the admin role when the admin lists are forbidden", async () => {
     const notAdmin = await startSymphonySandbox({
       seed: "test-connection",

@@ -114,6 +114,12 @@ function explainFailure(error: SymphonyError, settings: SymphonySettings): strin
     case "unauthorized":
       return `The ${service.name} refused the bot's session even after signing in again (${detail}).`;
     case "forbidden":
+      // login-api-public.yaml lists 403 "Forbidden to access this endpoint" for the sign-in itself.
+      if (error.endpoint.endsWith("/pubkey/authenticate"))
+        return (
+          `The ${service.name} refused the sign-in of "${settings.botUsername}" (HTTP 403): the account may not sign ` +
+          `in with a key here. Check in the Admin Portal that it is an active service account.`
+        );
       return (
         `The bot signed in but may not call ${error.endpoint}: it needs the User Provisioning (admin) ` +
         `role to list users and streams, and the agent must allow it to read messages.`
