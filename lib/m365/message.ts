@@ -195,11 +195,29 @@ export async function importMessage(
   }
 
   const target: AttachmentTarget = { ctx, userId, messageId: graphMessageId, onSent };
-  await Promise.all([
-    plan.small.length > 0 ? addSmallAttachments(target, plan.small, item.attachments) : undefined,
-    ...plan.large.map((attachment) => uploadLargeAttachment(target, attachment, item.attachments)),
-  ]);
+  try {
+    await Promise.all([
+      plan.small.length > 0 ? addSmallAttachments(target, plan.small, item.attachments) : undefined,
+      ...plan.large.map((attachment) => uploadLargeAttachment(target, attachment, item.attachments)),
+    ]);
+  } catch (error) {
+    // A file the mailbox refuses for good (the message past its size limit, the mailbox full): left
+    // without it, the item would not be what was sent. It is removed (best effort: a copy left is
+    // found by key and completed by the item's retry) and the item fails with the reason.
+    if (error instanceof MailboxUnavailableError) await removeMessage(ctx, userId, graphMessageId, onSent);
+    throw error;
+  }
   return { graphMessageId, requests, existing: found !== undefined, duplicatesRemoved };
+}
+
+async function removeMessage(
+  ctx: GraphContext,
+  userId: string,
+  messageId: string,
+  onSent: (n: number) => void,
+): Promise<void> {
+  const path = `/users/${encodeURIComponent(userId)}/messages/${encodeURIComponent(messageId)}`;
+  await send(ctx, userId, { method: "DELETE", path }, { onSent }).catch(() => undefined);
 }
 
 async function createMessage(

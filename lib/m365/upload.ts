@@ -90,13 +90,15 @@ export async function uploadChunks(
         { onSent: target.onSent, uploadBytes: chunk.length },
       );
       if (response.status === 201) return "done";
+      // The mailbox's own refusal, whatever the status: full, or the message past its size limit, which
+      // Exchange says as the bytes reach it (microsoft-graph-docs#15579), not when the session opens.
+      if (!isSuccess(response.status) && response.status !== 429) {
+        const refusal = graphError(response);
+        if (refusal instanceof MailboxUnavailableError) throw refusal;
+      }
       // The URL carries its own authorisation: a 401 or 403 from it (its token expired or revoked) says
       // the session is unusable, not that the app lost its permission; a new session is opened.
-      if ([401, 403].includes(response.status)) {
-        const refusal = graphError(response);
-        if (refusal instanceof MailboxUnavailableError) throw refusal; // the mailbox's own (full, too large)
-        return "session-lost";
-      }
+      if ([401, 403].includes(response.status)) return "session-lost";
       if (response.status === 404 || response.status === 410) return "session-lost";
       if (isSuccess(response.status)) {
         const end = start + chunk.length;

@@ -279,13 +279,17 @@ describe.skipIf(!caDir || !process.env.NODE_EXTRA_CA_CERTS)("Microsoft 365 write
       expect(sandbox.items(CAROL)).toEqual([]);
     });
 
-    it("the sandbox answers ErrorMessageSizeExceeded like Exchange when the limit is not checked first", async () => {
+    it("fails for good a file Exchange refuses as it uploads (ErrorMessageSizeExceeded), leaving no message without it", async () => {
       sandbox.setMailbox(CAROL, { maxReceiveSize: 5 * MB });
       const { ctx, carol, folderId } = await carolWithoutWriter();
       const big = { attachments: [smallAttachment("big.bin", 4 * MB)] };
+      const before = sandbox.stats().httpRequests;
       const error = await refusal(importMessage(ctx, carol, folderId, item("unchecked", big), { firstAttempt: true }));
       expect(error.problem).toBe("too-large");
-      expect(error.message).toMatch(/ErrorMessageSizeExceeded/);
+      expect(error.message).toMatch(/Graph 400 ErrorMessageSizeExceeded/);
+      // One session, not restarted: the refusal is the mailbox's, not the session's.
+      expect(sandbox.stats().httpRequests - before).toBeLessThan(8);
+      expect(sandbox.items(CAROL)!.map(keyOf)).not.toContain("unchecked");
     });
   });
 
