@@ -18,6 +18,7 @@ import {
   textAsPresentationML,
   type MessageBody,
 } from "./presentation";
+import { noticeHtml } from "./render-html";
 import { withSharedPost } from "./shared-post";
 import {
   chatMessageSchema,
@@ -230,7 +231,10 @@ export function buildEmail(input: ChatMessage, options: BuildEmailOptions = {}):
     originals = [...originals, ...withPost.originals];
     notRendered = body.notRendered ?? (withPost.notShown && `the shared post: ${withPost.notShown}`);
   }
-  const { html, text } = body;
+  // A time Symphony did not send is said as such: the item's date is the connector's choice.
+  if (message.timeNote) headers["X-Symphony-Time-Note"] = visibleText(message.timeNote);
+  const html = message.timeNote ? body.html + noticeHtml(message.timeNote) : body.html;
+  const text = message.timeNote ? `${body.text}\n\n${message.timeNote}` : body.text;
   return {
     from,
     to: others.length > 0 ? others.map((person) => addressOf(person, domain)) : [from],

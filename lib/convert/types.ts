@@ -61,6 +61,8 @@ export const chatMessageSchema = z.object({
   initialMessageId: symphonyIdSchema.optional(),
   initialTimestamp: z.date().optional(),
   shared: sharedPostSchema.optional(),
+  /** Symphony sent no time: says which time `timestamp` is instead (shown in the item and its header). */
+  timeNote: z.string().max(500).optional(),
 });
 
 export type Person = z.infer<typeof personSchema>;

@@ -39,3 +39,29 @@ describe("a message's shared post, from Symphony's message to the email", () => 
     expect(odd.originals?.[0]?.content).toBe('{"messageId":"b3JpZ2luYWw","attachments":"rates.pdf"}');
   });
 });
+
+describe("a message Symphony sent without its time", () => {
+  it("is archived at the time the collector settled on, and the item says so in its body and a header", () => {
+    const [message] = messageListSchema.parse([{ messageId: "bm90aW1l", message: "<div>when?</div>", user: sharer }]);
+    const email = buildEmail(
+      toChatMessage(message!, wall, {
+        messageId: "bm90aW1l",
+        timestamp: 1764000000000,
+        timeFrom: "the time of the message before it",
+      }),
+    );
+    const note =
+      "Symphony sent this message without its time: it is archived at 2025-11-24T16:00:00.000Z, the time of the message before it.";
+    expect(email.date).toEqual(new Date(1764000000000));
+    expect(email.text).toBe(`when?\n\n${note}`);
+    expect(email.html).toContain(note);
+    expect(email.headers["X-Symphony-Time-Note"]).toBe(note);
+    // A message with its time says nothing of it.
+    const [timed] = messageListSchema.parse([
+      { messageId: "dGltZWQ", timestamp: 1764000000000, message: "<div>now</div>" },
+    ]);
+    const plain = buildEmail(toChatMessage(timed!, wall, { messageId: "dGltZWQ", timestamp: 1764000000000 }));
+    expect(plain.headers["X-Symphony-Time-Note"]).toBeUndefined();
+    expect(plain.text).toBe("now");
+  });
+});

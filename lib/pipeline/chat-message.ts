@@ -70,8 +70,12 @@ function toSharedPost(shared: SharedMessage): SharedPost {
 export function toChatMessage(
   message: SymphonyMessage,
   { stream, members }: Conversation,
-  known: { messageId: string; timestamp: number },
+  known: { messageId: string; timestamp: number; timeFrom?: string },
 ): ChatMessage {
+  const timeNote =
+    message.timestamp === null || message.timestamp === undefined
+      ? `Symphony sent this message without its time: it is archived at ${new Date(known.timestamp).toISOString()}, ${known.timeFrom ?? "a time the connector chose"}.`
+      : undefined;
   return {
     messageId: known.messageId,
     streamId: stream.id,
@@ -87,5 +91,6 @@ export function toChatMessage(
     initialMessageId: message.initialMessageId || undefined,
     initialTimestamp: message.initialTimestamp ? new Date(message.initialTimestamp) : undefined,
     shared: message.sharedMessage ? toSharedPost(message.sharedMessage) : undefined,
+    ...(timeNote && { timeNote }),
   };
 }

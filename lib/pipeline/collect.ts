@@ -14,7 +14,7 @@ import { readAttachments } from "./attachment-contents";
 import { stagedModel } from "./staged-item";
 import { recordedMessageIds, recordPage, storable, storableKey, type CollectedMessage } from "./ledger";
 import { forEachLimit, mapLimit } from "@/lib/async";
-import type { RecipientResolver } from "./recipients";
+import type { Recipient, RecipientResolver } from "./recipients";
 import { errorMessage } from "@/lib/errors";
 import {
   AttachmentUnavailableError,
@@ -143,6 +143,8 @@ function keyOf(message: IncomingMessage): string {
 async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise<StagedMessage> {
   const message = withoutServiceAccount(incoming, ctx.isServiceAccount);
   const sender = message.kind === "chat" ? message.chat.sender : message.sender;
+  // Symphony sent no time: the ledger says which time the item is archived at, as the item does.
+  const timeNote = message.kind === "chat" ? message.chat.timeNote : undefined;
   const recorded = {
     messageId: keyOf(message),
     streamId: storableKey(message.kind === "chat" ? message.chat.streamId : message.streamId),
@@ -158,7 +160,7 @@ async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise
     ],
     attachmentNames: message.kind === "chat" ? message.chat.attachments.map((ref) => storable(ref.name)) : [],
     attachedTo: message.kind === "chat" && message.attachedTo ? storableKey(message.attachedTo) : null,
-    note: null,
+    note: timeNote ? storable(timeNote) : null,
   };
   const recipients = (await ctx.recipientsOf(message.participants)).map((r) => ({
     ...r,
@@ -185,7 +187,9 @@ async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise
     if (message.kind === "chat" && message.filesElsewhere && isUnavailableAttachment(error)) {
       // Imported without its files, which come with the export (as records of their own).
       const without = { ...message, chat: { ...message.chat, attachments: [] } };
-      const note = `${failure}; imported without its files: ${message.filesElsewhere}`;
+      const note = [`${failure}; imported without its files: ${message.filesElsewhere}`, timeNote]
+        .filter(Boolean)
+        .join("; ");
       return {
         ...recorded,
         attachmentNames: [],
@@ -200,7 +204,14 @@ async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise
     // imported (captured-files.ts), not skipped as "imported attached to" it.
     return { ...recorded, attachmentNames: [], ...unstaged, recipients: pendingAs("FAILED", failure) };
   }
-  return { ...recorded, ...staged, recipients };
+  return { ...recorded, ...staged, recipients: timeNote ? noted(recipients, storable(timeNote)) : recipients };
+}
+
+/** The rows to import, with `note` added to their reason. */
+function noted(recipients: Recipient[], note: string): Recipient[] {
+  return recipients.map((r) =>
+    r.status === "PENDING" ? { ...r, reason: r.reason ? `${r.reason}; ${note}` : note } : r,
+  );
 }
 
 /**

@@ -51,14 +51,20 @@ export function conversationsSource(options: {
         /** Messages newer than the checkpoint (the checkpoint's own millisecond is read again). */
         let read = 0;
         let lastTime = since;
+        /** Whether `lastTime` is a message's (else the time this read starts from). */
+        let timed = false;
         try {
           for await (const page of symphony.messages(stream.id, since)) {
             signal?.throwIfAborted();
             members ??= await membersOf(stream);
             const messages = page.map((message) => {
+              const timeFrom = timed
+                ? "the time of the message before it"
+                : "the time this read of the conversation starts from";
+              timed ||= message.timestamp !== null && message.timestamp !== undefined;
               lastTime = message.timestamp ?? lastTime;
               if (checkpoint === undefined || lastTime > checkpoint) read += 1;
-              return incoming(message, stream, members!, lastTime);
+              return incoming(message, stream, members!, lastTime, timeFrom);
             });
             const last = messages.at(-1)!;
             yield {
@@ -100,11 +106,13 @@ export function conversationsSource(options: {
     stream: ArchivedStream,
     members: StreamMember[],
     time: number,
+    /** Which time `time` is, when the message came without one. */
+    timeFrom: string,
   ): IncomingMessage {
     const present = membersAt(members, time);
     const conversation: Conversation = { stream, members: present };
     const messageId = message.messageId || keyOf(stream.id, message);
-    const chat = toChatMessage(message, conversation, { messageId, timestamp: time });
+    const chat = toChatMessage(message, conversation, { messageId, timestamp: time, timeFrom });
     return chatIncoming(symphony, message, chat, present);
   }
 

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "@/lib/db";
-import { canRun, startHarness, type Harness } from "@/lib/testing";
+import { canRun, graphGet, startHarness, type Harness } from "@/lib/testing";
 import type { ExportChatItem } from "@/lib/content-export";
 import { capturedFileMatches } from "./captured-files";
 import { drainRun, openCapture } from "./index";
@@ -35,7 +35,11 @@ describe.skipIf(!canRun)("Datahose events that do not fit", () => {
     const room = h.symphony.org.streams.find(
       (stream) => stream.type === "ROOM" && stream.isActive && h.symphony.history(stream.id).length > 0,
     )!;
-    const sample = h.symphony.history(room.id).at(-1)!;
+    // The latest message Symphony could read (a test adds one it could not).
+    const sample = h.symphony
+      .history(room.id)
+      .filter((message) => message.diagnostic === undefined)
+      .at(-1)!;
     const capture = await openCapture(h.connector.id, { environment: h.environment });
     const run = await db.importRun.create({
       data: { connectorId: h.connector.id, trigger: "CONTINUOUS", status: "RUNNING", startedAt: new Date() },
@@ -262,6 +266,40 @@ describe.skipIf(!canRun)("Datahose events that do not fit", () => {
       attachments: [{ name: "report.pdf", zipPath: "files/report.pdf", size: 10 }],
     };
     expect((await capturedFileMatches(h.connector.id, [transfer])).size).toBe(0);
+  });
+
+  it("archives a message sent without its time at its event's time, saying so in the ledger and the item", async () => {
+    const { sample, capture, run } = await captureInRoom();
+    const { ackId } = await capture.read("");
+    const eventTime = Date.UTC(2026, 10, 30, 9, 0, 0);
+    const { timestamp: _dropped, ...untimed } = sample;
+    h.symphony.publishRawDatahoseEvent({
+      id: "event-untimed",
+      type: "MESSAGESENT",
+      timestamp: eventTime,
+      payload: { messageSent: { message: { ...untimed, messageId: "untimed-message" } } },
+    });
+    const read = await capture.read(ackId ?? "");
+    expect(await capture.record(read.events, run.id)).toMatchObject({ added: 1 });
+    await drainRun(run.id, { workerId: "datahose-hostile-test", environment: h.environment });
+    const note =
+      "Symphony sent this message without its time: it is archived at 2026-11-30T09:00:00.000Z, the time of its Datahose event.";
+    const row = await db.sourceMessage.findFirstOrThrow({
+      where: { connectorId: h.connector.id, messageId: "untimed-message" },
+      include: { items: true },
+    });
+    expect(row.sentAt).toEqual(new Date(eventTime));
+    expect(row.note).toBe(note);
+    const imported = row.items.filter((item) => item.status === "IMPORTED");
+    expect(imported.length).toBeGreaterThan(0);
+    for (const item of imported) expect(item.reason).toBe(note);
+    const first = imported[0]!;
+    // The item as Outlook reads it.
+    const response = await graphGet(
+      h,
+      `/users/${encodeURIComponent(first.mailbox)}/messages/${encodeURIComponent(first.graphMessageId!)}`,
+    );
+    expect(((await response.json()) as { body: { content: string } }).body.content).toContain(note);
   });
 
   it("leaves a message it cannot read to the daily export when one runs beside it, so that the export's copy is imported", async () => {

@@ -151,12 +151,13 @@ export async function openCapture(
     messageId: string,
     time: number,
     kind: StreamType | undefined,
+    timeFrom: string,
   ): Promise<IncomingMessage> {
     const streamId = message.stream?.streamId ?? "datahose";
     const stream = { id: streamId, type: kind ?? "ROOM", attributes: { roomName: message.stream?.roomName } };
     // A message that names no conversation reaches its sender only.
     const present = message.stream?.streamId ? membersAt(await membersOf(streamId), time) : [];
-    const chat = toChatMessage(message, { stream, members: present }, { messageId, timestamp: time });
+    const chat = toChatMessage(message, { stream, members: present }, { messageId, timestamp: time, timeFrom });
     const captured = chatIncoming(symphony, message, chat, present);
     return withExport ? { ...captured, filesElsewhere: FILES_FROM_EXPORT } : captured;
   }
@@ -173,20 +174,29 @@ export async function openCapture(
     read: (ackId, signal, feedTypes = ownTypes) =>
       symphony.readDatahose({ tag: feed.tag, eventTypes: feedTypes.split(","), ackId }, signal),
     async record(events, runId, signal) {
-      const candidates: { key: string; message: SymphonyMessage; time: number }[] = [];
+      const candidates: { key: string; message: SymphonyMessage; time: number; timeFrom: string }[] = [];
       let newest: number | null = null;
       for (const event of events) {
         const message = messageOf(event);
         if (!message) continue;
         const time = message.timestamp ?? event.timestamp ?? Date.now();
+        const timeFrom = event.timestamp ? "the time of its Datahose event" : "the time it was captured";
         newest = Math.max(newest ?? time, time);
         // With the daily export beside it, a message capture cannot read is left to the export, which
         // brings it whole under the same key (recorded failed here, the export's copy would be skipped).
         if (time >= startAt && !(withExport && unreadable(message)))
-          candidates.push({ key: message.messageId || event.messageId || eventKey(event, message), message, time });
+          candidates.push({
+            key: message.messageId || event.messageId || eventKey(event, message),
+            message,
+            time,
+            timeFrom,
+          });
       }
       const kinds = await Promise.all(candidates.map(({ message }) => kindOf(message.stream)));
-      const sent = new Map<string, { message: SymphonyMessage; time: number; kind: StreamType | undefined }>();
+      const sent = new Map<
+        string,
+        { message: SymphonyMessage; time: number; timeFrom: string; kind: StreamType | undefined }
+      >();
       candidates.forEach((candidate, i) => {
         const kind = kinds[i];
         // A conversation of a kind not archived (or not known) is left out; one whose stream the message
@@ -209,7 +219,7 @@ export async function openCapture(
         if (change?.stream?.streamId) members.delete(change.stream.streamId);
       }
       const messages = await Promise.all(
-        [...sent].map(([key, { message, time, kind }]) => incoming(message, key, time, kind)),
+        [...sent].map(([key, { message, time, kind, timeFrom }]) => incoming(message, key, time, kind, timeFrom)),
       );
       let added = 0;
       if (messages.length > 0) {
