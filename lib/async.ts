@@ -86,10 +86,10 @@ export function cachedLoad<K, V>(cache: Map<K, Promise<V>>, key: K, load: (key: 
 }
 
 /**
- * Loads kept for `ttlMs` each, at most `maxEntries` of them (the oldest go first), one in flight per
- * key; a failed load is forgotten, so the next call tries again.
+ * Loads kept for `ttlMs` each (those whose value is `lasting`, for good), at most `maxEntries` of them
+ * (the oldest go first), one in flight per key; a failed load is forgotten, so the next call tries again.
  */
-export function expiringLoads<V>(ttlMs: number, maxEntries: number) {
+export function expiringLoads<V>(ttlMs: number, maxEntries: number, lasting?: (value: V) => boolean) {
   const entries = new Map<string, { at: number; value: Promise<V> }>();
   return {
     get(key: string, load: (key: string) => Promise<V>): Promise<V> {
@@ -99,6 +99,11 @@ export function expiringLoads<V>(ttlMs: number, maxEntries: number) {
       const value = load(key);
       const entry = { at: Date.now(), value };
       entries.set(key, entry);
+      if (lasting)
+        void value.then(
+          (loaded) => lasting(loaded) && (entry.at = Infinity),
+          () => undefined,
+        );
       // A Map keeps insertion order: the first key is the oldest.
       while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
       value.catch(() => {

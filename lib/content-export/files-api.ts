@@ -72,14 +72,14 @@ const MAX_PAGE_SIZE = 100;
 const MAX_PAGES = 1_000;
 const MD5_MAX_BYTES = 4_096;
 
-/** Failures of one file's own download: the storage refusing it, or an answer that is not a file. */
-const FILE_OWN_FAILURES = new Set<SymphonyErrorCode>([
+/** What the storage answers for one file's bytes that no retry will change. */
+const STORAGE_REFUSALS = new Set<SymphonyErrorCode>([
   "forbidden",
   "bad_request",
-  "redirect",
   "unexpected_status",
   "invalid_response",
 ]);
+
 const TOKEN_ENDPOINT = "POST /login/idm/tokens";
 const LIST_ENDPOINT = "GET /files/v1/";
 const SIGNED_URL_ENDPOINT = "GET /files/v1/{fileId}";
@@ -307,7 +307,9 @@ export function createFilesApiDelivery(
       return { md5: parseMd5Text(await readText(await download(entry.id, signal), MD5_MAX_BYTES)) };
     } catch (error) {
       if (error instanceof SymphonyError && error.code === "not_found") return { md5: null };
-      if (error instanceof SymphonyError && FILE_OWN_FAILURES.has(error.code))
+      // The storage refusing this one file's bytes; anything else (the pod refusing the request, a failure
+      // a later run may not meet) stops the run, which is tried again, as before.
+      if (error instanceof SymphonyError && error.endpoint === DOWNLOAD_ENDPOINT && STORAGE_REFUSALS.has(error.code))
         return { md5: null, problem: `its checksum file ${entry.name} could not be read: ${error.message}` };
       throw error;
     }

@@ -77,6 +77,11 @@ function sendBatch(send: GraphTransport, batch: Waiting[]): void {
   parts.push(Buffer.from("}]}"));
   send({ method: "POST", path: "/$batch", headers: JSON_HEADERS, body: new BodyParts(parts) })
     .then((response) => {
+      // The batch as a whole answered 507: a quota of one mailbox is not every request's answer; each goes alone.
+      if (response.status === 507) {
+        for (const entry of batch) send(entry.request).then(entry.resolve, entry.reject);
+        return;
+      }
       if (!isSuccess(response.status)) {
         // The batch as a whole was refused or failed: that is each request's answer.
         for (const entry of batch) entry.resolve(response);

@@ -254,11 +254,21 @@ export function graphError(response: GraphResponse): GraphRequestError | M365Aut
     );
   }
   if (response.status === 404 && NO_MAILBOX.has(code)) return noMailboxError(code);
-  // A full mailbox: 403 ErrorQuotaExceeded, or 507 QuotaExceededException "Target mailbox quota exceeded."
-  if (code === "ErrorQuotaExceeded" || code === "QuotaExceededException" || response.status === 507) {
+  if (code === "ErrorQuotaExceeded") {
     return new MailboxUnavailableError(
       "mailbox-full",
       `The mailbox is full (over its storage quota): free space or raise its quota, then use Retry failed items (Graph ${response.status} ${code})`,
+    );
+  }
+  // Graph's errors page: "507 Insufficient Storage: The maximum storage quota has been reached." It has
+  // also answered so (QuotaExceededException) to a request adding a named property to a mailbox that was
+  // not full, and every item carries one (its key).
+  if (code === "QuotaExceededException" || response.status === 507) {
+    return new MailboxUnavailableError(
+      "mailbox-full",
+      "The mailbox is over a quota: its storage quota, or its quota of named properties. Check its size " +
+        "(Get-MailboxStatistics) and free space or raise the quota, then use Retry failed items " +
+        `(Graph ${response.status} ${code}: ${message.slice(0, 200)})`,
     );
   }
   if (code === "ErrorMessageSizeExceeded" || response.status === 413) {

@@ -60,9 +60,10 @@ export async function mailboxRefusal(ctx: GraphContext, userId: string): Promise
     path: `/users/${encodeURIComponent(userId)}/mailFolders/inbox?$select=id`,
   });
   if (isSuccess(response.status)) return undefined;
-  // The user exists (the directory named them), so a 404 for their Inbox means no mailbox: Graph has
-  // answered ResourceNotFound "Resource could not be discovered." for such users as well as the REST codes.
-  if (response.status === 404) return noMailboxError(errorOf(response).code);
+  // The user exists (the directory named them): Graph has answered ResourceNotFound "Resource could not
+  // be discovered." for their Inbox when they have no mailbox, as well as the REST codes (graphError).
+  const { code } = errorOf(response);
+  if (response.status === 404 && code === "ResourceNotFound") return noMailboxError(code);
   const error = graphError(response);
   if (error instanceof MailboxUnavailableError) return error;
   throw error;

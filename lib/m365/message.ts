@@ -202,9 +202,10 @@ export async function importMessage(
     ]);
   } catch (error) {
     // A file the mailbox refuses for good (the message past its size limit, the mailbox full): left
-    // without it, the item would not be what was sent. It is removed (best effort: a copy left is
-    // found by key and completed by the item's retry) and the item fails with the reason.
-    if (error instanceof MailboxUnavailableError) await removeMessage(ctx, userId, graphMessageId, onSent);
+    // without it, the item would not be what was sent. The message this attempt created is removed (best
+    // effort: a copy left is found by key and completed when the item is retried) and the item fails
+    // with the reason. One found by key is left: another row of the same mailbox may own it.
+    if (error instanceof MailboxUnavailableError && !found) await removeMessage(ctx, userId, graphMessageId, onSent);
     throw error;
   }
   return { graphMessageId, requests, existing: found !== undefined, duplicatesRemoved };

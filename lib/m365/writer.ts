@@ -30,7 +30,7 @@ export type MailboxWriterOptions = {
   settings: M365SettingsInput;
   /** Share one scheduler between the writers of a process so that its limits hold for all of them. */
   scheduler?: Scheduler;
-  /** How long a mailbox lookup is kept (a user licensed later is found then); the writer's lifetime by default. */
+  /** How long a lookup that found no mailbox is kept (a user licensed later is found then); the writer's lifetime by default. A mailbox found is kept. */
   lookupTtlMs?: number;
 };
 
@@ -45,7 +45,7 @@ export function createMailboxWriter({
     graph: batchingTransport(createGraphTransport(parsed, createTokenProvider(parsed))),
     scheduler,
   };
-  const mailboxes = expiringLoads<MailboxLookup>(lookupTtlMs, Infinity);
+  const mailboxes = expiringLoads<MailboxLookup>(lookupTtlMs, Infinity, (lookup) => lookup.found);
   const folders = new Map<string, Promise<string>>();
   const sizeLimits = new Map<string, Promise<number | undefined>>();
   const addresses = new Map<string, string>();

@@ -29,6 +29,8 @@ export async function capturedFileMatches(connectorId: string, items: ExportItem
       exportFileId: null,
       attachedTo: null,
       attachmentNames: { isEmpty: false },
+      // Its files reach a mailbox with it: a captured message that failed (or reached no one) brings none.
+      items: { some: { status: { in: ["PENDING", "IMPORTED"] } } },
       streamId: { in: [...new Set(transfers.map((item) => storableKey(item.conversationId)))] },
       // Export times may be whole seconds: the captured message can be up to a second later.
       sentAt: { gte: new Date(Math.floor(Math.min(...times) / 1000) * 1000), lt: new Date(Math.max(...times) + 1000) },

@@ -200,9 +200,7 @@ async function stageMessage(ctx: Collecting, incoming: IncomingMessage): Promise
     }
     // The message itself cannot be converted (an attachment the source cannot serve, content the
     // converter rejects): its items are FAILED with the reason, so the run and the checkpoint go on.
-    // Its files reach no mailbox with it: none is named, so that the export's records of them are
-    // imported (captured-files.ts), not skipped as "imported attached to" it.
-    return { ...recorded, attachmentNames: [], ...unstaged, recipients: pendingAs("FAILED", failure) };
+    return { ...recorded, ...unstaged, recipients: pendingAs("FAILED", failure) };
   }
   return { ...recorded, ...staged, recipients: timeNote ? noted(recipients, storable(timeNote)) : recipients };
 }

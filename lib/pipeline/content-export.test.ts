@@ -6,7 +6,7 @@ import { reconciliationCsv, exportFileReports } from "@/lib/connectors";
 import type { ExportDelivery, RemoteExportFile } from "@/lib/content-export";
 import { db } from "@/lib/db";
 import { runImport } from "./run";
-import { syncExportFiles } from "./export-files";
+import { failedFilesOf, syncExportFiles } from "./export-files";
 import { exportDeliveryFor } from "./services";
 import { canRun, exactlyOnceProblems, graphGet, startHarness, type Harness } from "@/lib/testing";
 
@@ -224,12 +224,15 @@ describe.skipIf(!canRun)("Content Export files that are broken, hostile or canno
       close: () => Promise.resolve(),
     };
     try {
-      const { files } = await syncExportFiles(other.id, delivery, { startDate: null });
+      const run = await db.importRun.create({ data: { connectorId: other.id, trigger: "MANUAL", status: "RUNNING" } });
+      const { files } = await syncExportFiles(other.id, delivery, { startDate: null, runId: run.id });
       expect(files.map((file) => file.name)).toEqual(["a\\u0000.zip"]);
       expect(await db.exportFile.findFirst({ where: { connectorId: other.id, sourceId: "2" } })).toMatchObject({
         status: "FAILED",
         reason: problem,
       });
+      // A file of this run: the run's summary names it (and the run is not SUCCEEDED).
+      expect(await failedFilesOf(run.id)).toEqual([{ name: "c.zip", reason: problem }]);
       // Listed well again: the file is taken, and its next attempt goes on from there.
       problem = undefined;
       const again = await syncExportFiles(other.id, delivery, { startDate: null });

@@ -16,7 +16,7 @@ const LISTING_OVERLAP_MS = 86_400_000;
 export async function syncExportFiles(
   connectorId: string,
   delivery: ExportDelivery,
-  options: { startDate: Date | null; signal?: AbortSignal },
+  options: { startDate: Date | null; signal?: AbortSignal; runId?: string },
 ): Promise<{ files: ExportFile[]; stillWriting: string[] }> {
   const [newest, unfinished] = await Promise.all([
     db.exportFile.aggregate({ where: { connectorId }, _max: { uploadTime: true } }),
@@ -39,19 +39,19 @@ export async function syncExportFiles(
     skipDuplicates: true,
   });
   // A file not DONE takes what the source says now (a fixed file may come back with new bytes and hash);
-  // a DONE file keeps what it was imported from. One the listing itself cannot vouch for fails with why
-  // (this run's attempt; the next listing says again), and the others go on.
+  // a DONE file keeps what it was imported from. One the listing itself cannot vouch for keeps what was
+  // known of it and fails with why, as a file of this run (the next listing decides again); the others go on.
   const withProblems: string[] = [];
   for (const file of wanted) {
     const sourceId = storableKey(file.sourceId);
+    const problem = file.problem ?? (sourceId !== file.sourceId ? "its id holds characters no file id can" : undefined);
     await db.exportFile.updateMany({
       where: { connectorId, sourceId, status: { not: "DONE" } },
-      data: {
-        ...describe(file),
-        ...(file.problem && { status: "FAILED", reason: storable(file.problem).slice(0, 2000) }),
-      },
+      data: problem
+        ? { status: "FAILED", reason: storable(problem).slice(0, 2000), runId: options.runId ?? null }
+        : describe(file),
     });
-    if (file.problem) withProblems.push(sourceId);
+    if (problem) withProblems.push(sourceId);
   }
   const files = await db.exportFile.findMany({
     where: { connectorId, status: { not: "DONE" }, sourceId: { notIn: withProblems } },

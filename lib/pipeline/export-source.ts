@@ -165,6 +165,7 @@ export function contentExportSource(options: {
       const { files, stillWriting } = await syncExportFiles(connectorId, options.delivery, {
         startDate: options.startDate,
         signal,
+        runId: options.runId,
       });
       if (stillWriting.length > 0)
         logger.info({ connectorId, stillWriting }, "export files still being written are left for the next run");

@@ -82,7 +82,7 @@ describe("people whose mapping changes while a capture runs", () => {
   afterEach(() => vi.useRealTimers());
   const rules = { mappingMode: "AUTO" as const, csv: new Map<string, string>(), fallbackMailbox: null };
 
-  it("looks a person without a mailbox up again once the lookup's time is over (a new joiner licensed later)", async () => {
+  it("looks a person without a mailbox up again once the lookup's time is over (a new joiner licensed later), and keeps a mailbox found", async () => {
     vi.useFakeTimers();
     const licensed = new Set<string>();
     const lookups: string[] = [];
@@ -110,6 +110,10 @@ describe("people whose mapping changes while a capture runs", () => {
     expect((await resolver([joiner]))[0]?.status).toBe("SKIPPED");
     vi.advanceTimersByTime(2_000);
     expect(await resolver([joiner])).toEqual([{ mailbox: "new.joiner@bank.example", status: "PENDING", reason: null }]);
+    expect(lookups).toHaveLength(2);
+    // A mailbox found is kept: no lookup per person every 10 minutes.
+    vi.advanceTimersByTime(3_600_000);
+    expect((await resolver([joiner]))[0]?.status).toBe("PENDING");
     expect(lookups).toHaveLength(2);
   });
 

@@ -29,10 +29,13 @@ type Resolution = { mailbox: string; address: string } | { key: string; reason: 
 export function createRecipientResolver(
   writer: Pick<MailboxWriter, "resolveMailbox">,
   rules: MappingRules,
-  /** How long a person's mapping is kept: a run keeps it throughout; real-time capture, which runs for days, not. */
+  /**
+   * How long a person without a mailbox stays so: a run keeps it throughout; real-time capture, which
+   * runs for days, asks again (someone licensed later is found). A mailbox found is kept.
+   */
   lookupTtlMs = Infinity,
 ) {
-  const lookups = expiringLoads<Resolution>(lookupTtlMs, Infinity);
+  const lookups = expiringLoads<Resolution>(lookupTtlMs, Infinity, (resolution) => "mailbox" in resolution);
 
   async function resolveOne(person: Participant): Promise<Resolution> {
     const email = person.email?.trim().toLowerCase();
@@ -55,7 +58,7 @@ export function createRecipientResolver(
 
   // By id and address: the same person may come without an address first (a wall post's author) and with it later.
   function resolve(person: Participant): Promise<Resolution> {
-    return lookups.get(`${person.userId}|${person.email ?? ""}`, () => resolveOne(person));
+    return lookups.get(`${person.userId}|${person.email?.trim().toLowerCase() ?? ""}`, () => resolveOne(person));
   }
 
   /** The Microsoft 365 address of each mapped participant, by Symphony user id (the same lookups as the rows). */

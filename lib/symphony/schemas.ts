@@ -176,8 +176,9 @@ export type StreamMember = z.infer<typeof streamMemberSchema>;
 /**
  * One member record that does not fit keeps what can be read of it, field by field, so that the member
  * still gets their copies (a strict list would stop the whole conversation on one record). A join date
- * that is not a time counts as none: present for every message. Without a user id (a number, or its
- * digits) nothing maps the record to anyone, and it is left out.
+ * that is not a time counts as none: present for every message (a copy too many rather than one lost);
+ * an external flag that is not a boolean counts as external. Without a user id (a number, or its digits)
+ * nothing maps the record to anyone, and it is left out.
  */
 function toStreamMember(item: unknown): StreamMember | undefined {
   const parsed = streamMemberSchema.safeParse(item);
@@ -192,8 +193,11 @@ function toStreamMember(item: unknown): StreamMember | undefined {
     (typeof given.userId === "string" && /^\d{1,15}$/.test(given.userId) ? Number(given.userId) : undefined);
   if (userId === undefined) return undefined;
   const flag = (value: unknown) => z.boolean().safeParse(value).data;
+  // An external flag sent but unreadable counts as external: such a person is never looked up as ours.
+  const isExternal =
+    user.isExternal ?? (given.isExternal === undefined || given.isExternal === null ? undefined : true);
   return {
-    user: { ...user, userId },
+    user: { ...user, userId, isExternal },
     isOwner: flag(fields.isOwner),
     isCreator: flag(fields.isCreator),
     joinDate: epochMs.safeParse(fields.joinDate).data ?? null,

@@ -117,7 +117,7 @@ describe("a stream's member list with records that do not fit", () => {
       members: [
         { user: { userId: 1, email: "a@bank.example" }, joinDate: 1_700_000_000_000 },
         { user: { userId: 2, email: "b@bank.example", companyId: "Bank" }, joinDate: -1, isOwner: "yes" },
-        { user: { userId: "3", email: "c@bank.example" }, joinDate: 1_700_000_000_000.5 },
+        { user: { userId: "3", email: "c@bank.example", isExternal: "yes" }, joinDate: 1_700_000_000_000.5 },
         { user: { email: "nobody@bank.example" } },
         null,
       ],
@@ -132,7 +132,7 @@ describe("a stream's member list with records that do not fit", () => {
         joinDate: null,
       },
       {
-        user: expect.objectContaining({ userId: 3, email: "c@bank.example" }) as unknown,
+        user: expect.objectContaining({ userId: 3, email: "c@bank.example", isExternal: true }) as unknown,
         isOwner: undefined,
         isCreator: undefined,
         joinDate: null,

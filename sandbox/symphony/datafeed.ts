@@ -1,6 +1,6 @@
 // Datafeed v2: feeds of the bot, long-poll reads, and redelivery of events not acknowledged.
 import { randomBytes, randomUUID } from "node:crypto";
-import type { V4Message, V4User } from "./messages";
+import { onTheWire, type V4Message, type V4User } from "./messages";
 
 export type V4Event = {
   id: string;
@@ -8,7 +8,7 @@ export type V4Event = {
   timestamp: number;
   type: "MESSAGESENT";
   initiator: { user: V4User };
-  payload: { messageSent: { message: V4Message } };
+  payload: { messageSent: { message: ReturnType<typeof onTheWire> } };
 };
 
 export type V5Datafeed = { id: string; createdAt: number; type: "fanout" };
@@ -96,6 +96,7 @@ export function messageSentEvent(message: V4Message): V4Event {
     timestamp: message.timestamp,
     type: "MESSAGESENT",
     initiator: { user: message.user },
-    payload: { messageSent: { message } },
+    // As the history lists it: a message the agent could not read carries its diagnostic instead of its content.
+    payload: { messageSent: { message: onTheWire(message) } },
   };
 }

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { V4Message, V4User } from "./messages";
 
-import { messageSentEvent } from "./datafeed";
+import { messageSentEvent, type V4Event } from "./datafeed";
 
 export { messageSentEvent };
 
@@ -37,7 +37,7 @@ export type DatahoseEvent = {
   type: "MESSAGESENT" | "SHAREDPOST" | "MESSAGESUPPRESSED" | "USERJOINEDROOM" | "USERLEFTROOM";
   initiator: { user: V4User };
   payload:
-    | { messageSent: { message: V4Message } }
+    | V4Event["payload"]
     | { sharedPost: { message: V4Message; sharedMessage: V4Message } }
     | { messageSuppressed: { messageId: string; stream: V4Stream } }
     | { userJoinedRoom: { stream: V4Stream; affectedUser: V4User } }
