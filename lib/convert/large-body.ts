@@ -29,3 +29,21 @@ export function withBodyAttached(email: EmailModel): { email: EmailModel; body: 
     body,
   };
 }
+
+/** Text of a staged MIME read back at most: mailparser holds a text part whole, several times over. */
+export const MAX_TEXT_READ_BACK_BYTES = 8 * 1024 * 1024;
+
+/** The name a staged copy too large to read back is attached under. */
+export const WHOLE_COPY_FILE = "symphony-export-message.eml";
+
+/**
+ * The item of a staged MIME whose text is larger than the worker reads back (an export's day of a
+ * very busy room, or a hostile file): its headers (readStagedHeaders), a short notice as its body, and
+ * the staged copy itself attached as it was exported, `size` bytes. Nothing is left out.
+ */
+export function withCopyAttached(headers: EmailModel, size: number): EmailModel {
+  const reason = `its text is larger than the ${formatBytes(MAX_TEXT_READ_BACK_BYTES)} the archive reads back`;
+  const text = `This message is not shown here: ${reason}. It is attached whole, as it was exported, as ${WHOLE_COPY_FILE}.`;
+  const ref: AttachmentRef = { id: "whole-copy", name: WHOLE_COPY_FILE, size, contentType: "message/rfc822" };
+  return { ...headers, html: noticeHtml(text), text, attachments: [ref], notRendered: reason };
+}

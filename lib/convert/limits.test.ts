@@ -1,10 +1,7 @@
 // Poison messages (issue 12): content that used to exhaust the worker's heap (256 MB then, 192 MB now). Each is
 // converted, staged as MIME, read back and turned into Graph JSON in a child process started as
 // `npm start` starts the worker (--max-old-space-size=WORKER_HEAP_MB), which must complete with bounded output.
-import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import path from "node:path";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { buildEmail, MAX_SUBJECT_LENGTH } from "./email";
 import { POISON, poisonMessage, type HeapCapReport, type PoisonKind } from "./heap-cap-check";
@@ -12,23 +9,12 @@ import { MAX_COLUMN_WIDTH, MAX_HTML_BYTES, MAX_TEXT_BYTES, ORIGINAL_DATA_FILE, O
 import { MAX_NAME_LENGTH } from "./names";
 import { renderPresentationML } from "./presentation";
 import { WORKER_HEAP_MB } from "@/scripts/worker-build";
+import { underWorkerHeap } from "@/lib/testing";
 
 const MB = 1024 * 1024;
-const root = path.resolve(import.meta.dirname, "../..");
 
 async function underHeapCap(kind: PoisonKind): Promise<HeapCapReport> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [
-      `--max-old-space-size=${WORKER_HEAP_MB}`,
-      "--import",
-      "tsx",
-      path.join(root, "lib/convert/heap-cap-check.ts"),
-      kind,
-    ],
-    { cwd: root, maxBuffer: MB, timeout: 120_000 },
-  );
-  return JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as HeapCapReport;
+  return (await underWorkerHeap("lib/convert/heap-cap-check.ts", [kind])) as HeapCapReport;
 }
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");

@@ -138,6 +138,11 @@ async function readParts(source: Readable, keep: boolean): Promise<{ email: Emai
     part.release?.();
   }
 
+  return { email: emailOf(headers, text, refs), contents };
+}
+
+/** The email model of a staged MIME's headers, its text and its attachments' refs. */
+function emailOf(headers: Headers, text: MessageText | undefined, refs: AttachmentRef[]): EmailModel {
   const symphonyHeaders: Record<string, string> = {};
   for (const [name, value] of headers) {
     if (name.startsWith("x-symphony-") && name !== TIMESTAMP_HEADER.toLowerCase() && typeof value === "string") {
@@ -148,7 +153,7 @@ async function readParts(source: Readable, keep: boolean): Promise<{ email: Emai
   const cc = addresses(headers.get("cc"));
   const timestamp = headerString(headers, TIMESTAMP_HEADER.toLowerCase());
   const date = timestamp ? new Date(timestamp) : headers.get("date");
-  const email: EmailModel = {
+  return {
     from: addresses(headers.get("from"))[0] ?? { name: "", address: "" },
     to: addresses(headers.get("to")),
     ...(cc.length > 0 && { cc }),
@@ -167,5 +172,67 @@ async function readParts(source: Readable, keep: boolean): Promise<{ email: Emai
     headers: symphonyHeaders,
     attachments: refs,
   };
-  return { email, contents };
+}
+
+/** What mailparser reads whole into memory as a message's text; any other leaf part is an attachment, streamed. */
+const TEXT_TYPES = new Set(["text/plain", "text/html", "message/delivery-status"]);
+
+type SplitPart =
+  | { type: "node"; root: boolean; contentType: string | false; multipart: string | false; disposition: string | false }
+  | { type: "body" | "data"; value: Buffer };
+
+/**
+ * Bytes, as encoded, of a staged MIME's largest part that mailparser would read whole as text (its
+ * rule: a text type, inline or without a disposition; a root part without a type is text/plain). The
+ * MIME is only split, never held.
+ */
+export async function largestTextPart(source: Readable): Promise<number> {
+  const { Splitter } = await import("@zone-eu/mailsplit");
+  const splitter = new Splitter();
+  source.once("error", (error) => splitter.destroy(error));
+  let largest = 0;
+  let size = 0;
+  let text = false;
+  for await (const part of source.pipe(splitter) as AsyncIterable<SplitPart>) {
+    if (part.type === "node") {
+      largest = Math.max(largest, size);
+      size = 0;
+      const type = part.contentType || (part.root ? "text/plain" : "");
+      text = !part.multipart && TEXT_TYPES.has(type) && (!part.disposition || part.disposition === "inline");
+    } else if (part.type === "body" && text) {
+      size += part.value.length;
+    }
+  }
+  return Math.max(largest, size);
+}
+
+/** Header block of a MIME read at most (mailsplit's own limit for a node's header). */
+const MAX_HEAD_BYTES = 1024 * 1024;
+
+/**
+ * The email of a staged MIME from its headers alone: only its header block is read (up to the first
+ * empty line, 1 MB at most) and parsed, so no text is held (see largestTextPart). No body, no attachments.
+ */
+export async function readStagedHeaders(source: Readable): Promise<EmailModel> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let end = -1;
+  try {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      length += chunk.length;
+      const read = Buffer.concat(chunks, length);
+      const blank = /\r?\n\r?\n/.exec(read.subarray(0, MAX_HEAD_BYTES).toString("latin1"));
+      if (blank) {
+        end = blank.index + blank[0].length;
+        break;
+      }
+      if (length >= MAX_HEAD_BYTES) break;
+    }
+  } finally {
+    source.destroy();
+  }
+  const head = Buffer.concat(chunks, length).subarray(0, end === -1 ? Math.min(length, MAX_HEAD_BYTES) : end);
+  const { email } = await readParts(Readable.from([head]), false);
+  return { ...email, html: "", text: "", attachments: [] };
 }

@@ -4,8 +4,18 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { bufferedMime, buildEmail, readBackContentType, type AttachmentRef, type ChatMessage } from "@/lib/convert";
+import {
+  bufferedMime,
+  buildEmail,
+  MAX_TEXT_READ_BACK_BYTES,
+  readBackContentType,
+  type AttachmentRef,
+  type ChatMessage,
+} from "@/lib/convert";
 import { stagedImportItem, stagedModel } from "./staged-item";
+import { hugeTextEml } from "./staged-heap-check";
+import { WORKER_HEAP_MB } from "@/scripts/worker-build";
+import { underWorkerHeap } from "@/lib/testing";
 
 function seeded(seed: number) {
   let state = seed >>> 0;
@@ -158,5 +168,43 @@ describe("an email whose body is larger than an archived item shows (a busy room
     );
     expect((await read(await item.attachments[0]!.open())).equals(bodyBytes)).toBe(true);
     expect((await read(await item.attachments[1]!.open())).equals(file)).toBe(true);
+    // Its own blob's size given, it is read the same way: its text is within what the worker reads back.
+    expect((await stagedImportItem("key", () => Promise.resolve(Readable.from([mime])), mime.length)).graph).toEqual(
+      model.graph,
+    );
   });
+
+  it("is never parsed when its text is larger than the worker reads back: the copy is attached whole, as exported", async () => {
+    const huge = Buffer.from(
+      mime
+        .toString("latin1")
+        .replace(
+          /(Content-Transfer-Encoding: base64\r\n\r\n)([\s\S]*?)(\r\n--b\r\n)/,
+          (_, head: string, body: string, tail: string) => head + `${body}\r\n`.repeat(8).trimEnd() + tail,
+        ),
+      "latin1",
+    );
+    expect(huge.length).toBeGreaterThan(MAX_TEXT_READ_BACK_BYTES);
+    const open = () => Promise.resolve(Readable.from([huge]));
+    const item = await stagedImportItem("key", open, huge.length);
+    expect(item.graph).toMatchObject({
+      subject: "Rates desk",
+      from: { emailAddress: { address: "alice@bank.example" } },
+    });
+    expect(JSON.stringify(item.graph)).toMatch(
+      /This message is not shown here: its text is larger than the 8\.0 MB the archive reads back\. It is attached whole, as it was exported, as symphony-export-message\.eml\./,
+    );
+    expect(item.attachments.map(({ name, contentType, size }) => ({ name, contentType, size }))).toEqual([
+      { name: "symphony-export-message.eml", contentType: "message/rfc822", size: huge.length },
+    ]);
+    expect((await read(await item.attachments[0]!.open())).equals(huge)).toBe(true);
+  });
+});
+
+describe(`an exported EML with 80 MB of text, under the worker's ${WORKER_HEAP_MB} MB heap`, () => {
+  it("is imported as its copy attached whole, without the worker running out of memory", async () => {
+    const report = await underWorkerHeap("lib/pipeline/staged-heap-check.ts");
+    const size = hugeTextEml().length;
+    expect(report).toMatchObject({ attachments: [{ name: "symphony-export-message.eml", size }], bytes: size });
+  }, 150_000);
 });

@@ -1,10 +1,14 @@
 import { Readable } from "node:stream";
 import {
+  largestTextPart,
+  MAX_TEXT_READ_BACK_BYTES,
   readBackContentType,
+  readStagedHeaders,
   readStagedMime,
   readStagedMimeWhole,
   toGraphMessage,
   withBodyAttached,
+  withCopyAttached,
   type EmailModel,
   type GraphMessage,
   type StagedMessage,
@@ -116,7 +120,8 @@ export function stagedKey(at: StagedLocation): string {
 
 /** What lib/m365 imports for a staged message: from its staged model when there is one, else from its MIME. */
 export async function importItemFor(staging: StagingStore, key: string, at: StagedLocation): Promise<ImportItem> {
-  if (at.blobOffset === null || at.modelBytes === null) return stagedImportItem(key, () => openStagedMime(staging, at));
+  if (at.blobOffset === null || at.modelBytes === null)
+    return stagedImportItem(key, () => openStagedMime(staging, at), Number(at.sizeBytes));
   const modelAt = Number(at.blobOffset) + Number(at.sizeBytes);
   const { model, contents } = readModel(await staging.readRange(at.blobName, modelAt, at.modelBytes));
   const reread = async () => readStagedMime(() => openStagedMime(staging, at));
@@ -140,7 +145,21 @@ export async function importItemFor(staging: StagingStore, key: string, at: Stag
  * Rebuilds what lib/m365 imports from the staged MIME: the Graph JSON message and the attachments,
  * each reopened from the blob whenever the writer asks (an upload that starts over reads it again).
  */
-export async function stagedImportItem(key: string, open: () => Promise<Readable>): Promise<ImportItem> {
+export async function stagedImportItem(key: string, open: () => Promise<Readable>, size?: number): Promise<ImportItem> {
+  // A text part larger than the worker reads back is never parsed: the item is the copy itself.
+  if (
+    size !== undefined &&
+    size > MAX_TEXT_READ_BACK_BYTES &&
+    (await largestTextPart(await open())) > MAX_TEXT_READ_BACK_BYTES
+  ) {
+    const email = withCopyAttached(await readStagedHeaders(await open()), size);
+    const [copy] = email.attachments;
+    return {
+      key,
+      graph: { ...toGraphMessage(email) },
+      attachments: [{ name: copy!.name, contentType: copy!.contentType!, size, isInline: false, open }],
+    };
+  }
   const staged = await readStagedMime(open);
   const large = withBodyAttached(staged.email);
   const email = large?.email ?? staged.email;
