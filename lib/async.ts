@@ -86,22 +86,22 @@ export function cachedLoad<K, V>(cache: Map<K, Promise<V>>, key: K, load: (key: 
 }
 
 /**
- * Loads kept for `ttlMs` each (those whose value is `lasting`, for good), at most `maxEntries` of them
+ * Loads kept for `ttlMs` each (or, once loaded, for `ttlOf` the value), at most `maxEntries` of them
  * (the oldest go first), one in flight per key; a failed load is forgotten, so the next call tries again.
  */
-export function expiringLoads<V>(ttlMs: number, maxEntries: number, lasting?: (value: V) => boolean) {
-  const entries = new Map<string, { at: number; value: Promise<V> }>();
+export function expiringLoads<V>(ttlMs: number, maxEntries: number, ttlOf?: (value: V) => number) {
+  const entries = new Map<string, { at: number; ttl: number; value: Promise<V> }>();
   return {
     get(key: string, load: (key: string) => Promise<V>): Promise<V> {
       const cached = entries.get(key);
-      if (cached && Date.now() - cached.at < ttlMs) return cached.value;
+      if (cached && Date.now() - cached.at < cached.ttl) return cached.value;
       entries.delete(key);
       const value = load(key);
-      const entry = { at: Date.now(), value };
+      const entry = { at: Date.now(), ttl: ttlMs, value };
       entries.set(key, entry);
-      if (lasting)
+      if (ttlOf)
         void value.then(
-          (loaded) => lasting(loaded) && (entry.at = Infinity),
+          (loaded) => (entry.ttl = ttlOf(loaded)),
           () => undefined,
         );
       // A Map keeps insertion order: the first key is the oldest.

@@ -5,7 +5,7 @@ export { MAX_HTML_BYTES, MAX_INPUT_BYTES, MAX_TEXT_BYTES, ORIGINAL_DATA_FILE, OR
 export { toGraphMessage, type GraphMessage, type GraphRecipient, type GraphExtendedProperty } from "./graph";
 export { MAX_TEXT_READ_BACK_BYTES, withBodyAttached, withCopyAttached } from "./large-body";
 export {
-  largestTextPart,
+  textExceeds,
   readBackContentType,
   readStagedHeaders,
   readStagedMime,

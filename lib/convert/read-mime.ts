@@ -23,7 +23,13 @@ async function parse(source: Readable, onHeaders: (headers: Headers) => void): P
   const { MailParser } = await import("mailparser");
   // Only the headers, the two bodies and the attachments are read back: textAsHtml (linkify) and
   // inlining cid: images as data URLs would be work thrown away on every item.
-  const parser = new MailParser({ skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });
+  // Nor is HTML turned into text (with no limit on its size): an item with HTML shows its HTML.
+  const parser = new MailParser({
+    skipTextToHtml: true,
+    skipHtmlToText: true,
+    skipTextLinks: true,
+    skipImageLinks: true,
+  });
   parser.once("headers", onHeaders);
   source.once("error", (error) => parser.destroy(error));
   parser.once("close", () => source.destroy());
@@ -182,28 +188,33 @@ type SplitPart =
   | { type: "body" | "data"; value: Buffer };
 
 /**
- * Bytes, as encoded, of a staged MIME's largest part that mailparser would read whole as text (its
- * rule: a text type, inline or without a disposition; a root part without a type is text/plain). The
- * MIME is only split, never held.
+ * Whether a staged MIME's text passes `limit` bytes, as encoded: every part mailparser reads whole as
+ * text, together (it holds them all, then joins them). Its rule: a text type, inline or without a
+ * disposition; a part without a type is text/plain. The MIME is only split, never held, and no more of
+ * it is read once the answer is known.
  */
-export async function largestTextPart(source: Readable): Promise<number> {
+export async function textExceeds(source: Readable, limit: number): Promise<boolean> {
   const { Splitter } = await import("@zone-eu/mailsplit");
   const splitter = new Splitter();
   source.once("error", (error) => splitter.destroy(error));
-  let largest = 0;
-  let size = 0;
+  let total = 0;
   let text = false;
-  for await (const part of source.pipe(splitter) as AsyncIterable<SplitPart>) {
-    if (part.type === "node") {
-      largest = Math.max(largest, size);
-      size = 0;
-      const type = part.contentType || (part.root ? "text/plain" : "");
-      text = !part.multipart && TEXT_TYPES.has(type) && (!part.disposition || part.disposition === "inline");
-    } else if (part.type === "body" && text) {
-      size += part.value.length;
+  try {
+    for await (const part of source.pipe(splitter) as AsyncIterable<SplitPart>) {
+      if (part.type === "node") {
+        const type = part.contentType || (part.root ? "text/plain" : "");
+        text = !part.multipart && TEXT_TYPES.has(type) && (!part.disposition || part.disposition === "inline");
+      } else if (part.type === "body" && text) {
+        total += part.value.length;
+        if (total > limit) return true;
+      }
     }
+    return false;
+  } finally {
+    source.unpipe(splitter);
+    source.destroy();
+    splitter.destroy();
   }
-  return Math.max(largest, size);
 }
 
 /** Header block of a MIME read at most (mailsplit's own limit for a node's header). */

@@ -162,6 +162,8 @@ export async function importMessage(
   const found = firstAttempt ? undefined : await findMessageByKey(ctx, userId, item.key, onSent);
 
   let graphMessageId: string;
+  /** The message this attempt created, if it did. */
+  let createdId: string | undefined;
   let duplicatesRemoved = 0;
   let plan: AttachmentPlan;
   if (found) {
@@ -185,6 +187,7 @@ export async function importMessage(
     const body = await create.body();
     const created = await createMessage(ctx, userId, folderId, item.key, body, onSent);
     graphMessageId = created.id;
+    createdId = created.id;
     // A create sent more than once (here, or by an earlier attempt whose create timed out) may have
     // landed twice; the lookup before a retry can miss a create that lands late.
     if (created.retried || !firstAttempt) {
@@ -205,7 +208,8 @@ export async function importMessage(
     // without it, the item would not be what was sent. The message this attempt created is removed (best
     // effort: a copy left is found by key and completed when the item is retried) and the item fails
     // with the reason. One found by key is left: another row of the same mailbox may own it.
-    if (error instanceof MailboxUnavailableError && !found) await removeMessage(ctx, userId, graphMessageId, onSent);
+    if (error instanceof MailboxUnavailableError && graphMessageId === createdId)
+      await removeMessage(ctx, userId, graphMessageId, onSent);
     throw error;
   }
   return { graphMessageId, requests, existing: found !== undefined, duplicatesRemoved };

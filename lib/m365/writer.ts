@@ -30,7 +30,7 @@ export type MailboxWriterOptions = {
   settings: M365SettingsInput;
   /** Share one scheduler between the writers of a process so that its limits hold for all of them. */
   scheduler?: Scheduler;
-  /** How long a lookup that found no mailbox is kept (a user licensed later is found then); the writer's lifetime by default. A mailbox found is kept. */
+  /** How long a lookup that found no mailbox is kept (a user licensed later is found then); the writer's lifetime by default. A mailbox found is kept a day at least. */
   lookupTtlMs?: number;
 };
 
@@ -45,7 +45,10 @@ export function createMailboxWriter({
     graph: batchingTransport(createGraphTransport(parsed, createTokenProvider(parsed))),
     scheduler,
   };
-  const mailboxes = expiringLoads<MailboxLookup>(lookupTtlMs, Infinity, (lookup) => lookup.found);
+  // A mailbox found is kept a day at least: an address may move to another user.
+  const mailboxes = expiringLoads<MailboxLookup>(lookupTtlMs, Infinity, (lookup) =>
+    lookup.found ? Math.max(lookupTtlMs, 86_400_000) : lookupTtlMs,
+  );
   const folders = new Map<string, Promise<string>>();
   const sizeLimits = new Map<string, Promise<number | undefined>>();
   const addresses = new Map<string, string>();

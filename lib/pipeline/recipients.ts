@@ -13,6 +13,9 @@ export type MappingRules = {
   fallbackMailbox: string | null;
 };
 
+/** How long a mailbox found is kept at least (an address may move to another user). */
+const FOUND_TTL_MS = 86_400_000;
+
 /** Exchange's longest SMTP address (a proxy address is at most 320 characters, RFC 3696). */
 const MAX_ADDRESS_CHARS = 320;
 
@@ -31,11 +34,13 @@ export function createRecipientResolver(
   rules: MappingRules,
   /**
    * How long a person without a mailbox stays so: a run keeps it throughout; real-time capture, which
-   * runs for days, asks again (someone licensed later is found). A mailbox found is kept.
+   * runs for days, asks again (someone licensed later is found). A mailbox found is kept a day.
    */
   lookupTtlMs = Infinity,
 ) {
-  const lookups = expiringLoads<Resolution>(lookupTtlMs, Infinity, (resolution) => "mailbox" in resolution);
+  const lookups = expiringLoads<Resolution>(lookupTtlMs, Infinity, (resolution) =>
+    "mailbox" in resolution ? Math.max(lookupTtlMs, FOUND_TTL_MS) : lookupTtlMs,
+  );
 
   async function resolveOne(person: Participant): Promise<Resolution> {
     const email = person.email?.trim().toLowerCase();

@@ -201,6 +201,56 @@ describe("an email whose body is larger than an archived item shows (a busy room
   });
 });
 
+describe("which exported EMLs are read back, by the text mailparser would hold", () => {
+  /** An EML of the given leaf parts (their headers and a body of `size` bytes of base64 text). */
+  const eml = (parts: Array<{ headers: string[]; size: number }>) =>
+    Buffer.from(
+      [
+        "From: Alice <alice@bank.example>",
+        "To: Bob <bob@bank.example>",
+        "Subject: Parts",
+        "Date: Tue, 01 Dec 2026 09:30:00 +0000",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/mixed; boundary="b"',
+        "",
+        ...parts.flatMap(({ headers, size }) => [
+          "--b",
+          ...headers,
+          "Content-Transfer-Encoding: base64",
+          "",
+          ...Array.from({ length: Math.ceil(size / 78) }, () => "QUJD".repeat(19)),
+        ]),
+        "--b--",
+        "",
+      ].join("\r\n"),
+    );
+  const MB = 1024 * 1024;
+  const itemOf = (mime: Buffer) => stagedImportItem("key", () => Promise.resolve(Readable.from([mime])), mime.length);
+
+  it("counts every text part together: four of 3 MB are more than it reads back", async () => {
+    const mime = eml(
+      Array.from({ length: 4 }, () => ({ headers: ["Content-Type: text/plain; charset=utf-8"], size: 3 * MB })),
+    );
+    const item = await itemOf(mime);
+    expect(item.attachments.map(({ name, size }) => ({ name, size }))).toEqual([
+      { name: "symphony-export-message.eml", size: mime.length },
+    ]);
+  });
+
+  it("reads back one whose size is a text file attached, not text it would hold", async () => {
+    const mime = eml([
+      { headers: ["Content-Type: text/plain; charset=utf-8"], size: 1000 },
+      {
+        headers: ['Content-Type: text/plain; name="log.txt"', 'Content-Disposition: attachment; filename="log.txt"'],
+        size: 12 * MB,
+      },
+    ]);
+    expect(mime.length).toBeGreaterThan(MAX_TEXT_READ_BACK_BYTES);
+    const item = await itemOf(mime);
+    expect(item.attachments.map(({ name }) => name)).toEqual(["log.txt"]);
+  });
+});
+
 describe(`an exported EML with 80 MB of text, under the worker's ${WORKER_HEAP_MB} MB heap`, () => {
   it("is imported as its copy attached whole, without the worker running out of memory", async () => {
     const report = await underWorkerHeap("lib/pipeline/staged-heap-check.ts");

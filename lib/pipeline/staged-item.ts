@@ -1,11 +1,11 @@
 import { Readable } from "node:stream";
 import {
-  largestTextPart,
   MAX_TEXT_READ_BACK_BYTES,
   readBackContentType,
   readStagedHeaders,
   readStagedMime,
   readStagedMimeWhole,
+  textExceeds,
   toGraphMessage,
   withBodyAttached,
   withCopyAttached,
@@ -150,7 +150,7 @@ export async function stagedImportItem(key: string, open: () => Promise<Readable
   if (
     size !== undefined &&
     size > MAX_TEXT_READ_BACK_BYTES &&
-    (await largestTextPart(await open())) > MAX_TEXT_READ_BACK_BYTES
+    (await textExceeds(await open(), MAX_TEXT_READ_BACK_BYTES))
   ) {
     const email = withCopyAttached(await readStagedHeaders(await open()), size);
     const [copy] = email.attachments;
