@@ -19,6 +19,8 @@ export type ImportItem = {
   /** The Graph JSON message built by lib/convert (toGraphMessage), without attachments and key. */
   graph: object;
   attachments: ImportAttachment[];
+  /** How the item differs from the message as staged (its log reason once imported), if it does. */
+  note?: string;
 };
 
 export type ImportResult = {

@@ -180,7 +180,10 @@ export async function openCapture(
         const message = messageOf(event);
         if (!message) continue;
         const time = message.timestamp ?? event.timestamp ?? Date.now();
-        const timeFrom = event.timestamp ? "the time of its Datahose event" : "the time it was captured";
+        const timeFrom =
+          event.timestamp === null || event.timestamp === undefined
+            ? "the time it was captured"
+            : "the time of its Datahose event";
         newest = Math.max(newest ?? time, time);
         // With the daily export beside it, a message capture cannot read is left to the export, which
         // brings it whole under the same key (recorded failed here, the export's copy would be skipped).

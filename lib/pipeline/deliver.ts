@@ -244,7 +244,9 @@ async function deliverItem(
       await record({
         status: "IMPORTED",
         graphMessageId: result.graphMessageId,
-        ...(result.duplicatesRemoved > 0 ? { reason: DUPLICATE_REMOVED } : {}),
+        ...(result.duplicatesRemoved > 0 || importItem.note
+          ? { reason: [result.duplicatesRemoved > 0 && DUPLICATE_REMOVED, importItem.note].filter(Boolean).join("; ") }
+          : {}),
       });
       await countDuplicatesRemoved(ctx.runId, result.duplicatesRemoved);
     });

@@ -235,6 +235,10 @@ describe("which exported EMLs are read back, by the text mailparser would hold",
     expect(item.attachments.map(({ name, size }) => ({ name, size }))).toEqual([
       { name: "symphony-export-message.eml", size: mime.length },
     ]);
+    // What its log reason says once imported.
+    expect(item.note).toBe(
+      "not read back: its text is larger than the 8.0 MB the archive reads back; the exported message is attached whole as symphony-export-message.eml",
+    );
   });
 
   it("reads back one whose size is a text file attached, not text it would hold", async () => {
@@ -248,6 +252,7 @@ describe("which exported EMLs are read back, by the text mailparser would hold",
     expect(mime.length).toBeGreaterThan(MAX_TEXT_READ_BACK_BYTES);
     const item = await itemOf(mime);
     expect(item.attachments.map(({ name }) => name)).toEqual(["log.txt"]);
+    expect(item.note).toBeUndefined();
   });
 });
 

@@ -158,6 +158,7 @@ export async function stagedImportItem(key: string, open: () => Promise<Readable
       key,
       graph: { ...toGraphMessage(email) },
       attachments: [{ name: copy!.name, contentType: copy!.contentType!, size, isInline: false, open }],
+      note: `not read back: ${email.notRendered}; the exported message is attached whole as ${copy!.name}`,
     };
   }
   const staged = await readStagedMime(open);
