@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { unfit } from "@/lib/symphony";
 import { parseLenientTime } from "./lenient-time";
 
 // Response shapes of the File Management API (finos/symphony-api-spec files-api-1.0.1-public.yaml).
@@ -66,13 +67,9 @@ export const fileListSchema = z
 function toListedFile(item: unknown): ListedFile[] {
   const parsed = fileMetadataSchema.safeParse(item);
   if (parsed.success) return [parsed.data];
-  const fields = (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
+  const { fields, where } = unfit(item, parsed.error);
   const id = fileMetadataSchema.shape.id.safeParse(fields.id).data;
   if (id === undefined) return [];
-  const where = parsed.error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
-    .join("; ");
   return [
     {
       id,

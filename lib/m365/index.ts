@@ -1,4 +1,4 @@
-export { createMailboxWriter, type MailboxWriter, type MailboxWriterOptions } from "./writer";
+export { createMailboxWriter, FOUND_MAILBOX_TTL_MS, type MailboxWriter, type MailboxWriterOptions } from "./writer";
 export {
   createScheduler,
   defaultSchedulerOptions,

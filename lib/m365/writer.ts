@@ -34,6 +34,9 @@ export type MailboxWriterOptions = {
   lookupTtlMs?: number;
 };
 
+/** How long a mailbox found is kept at least, however short the lookups' time: an address may move to another user. */
+export const FOUND_MAILBOX_TTL_MS = 86_400_000;
+
 /** The Microsoft 365 side of an import: one per tenant; lookups and folders are cached for its lifetime. */
 export function createMailboxWriter({
   settings,
@@ -45,9 +48,8 @@ export function createMailboxWriter({
     graph: batchingTransport(createGraphTransport(parsed, createTokenProvider(parsed))),
     scheduler,
   };
-  // A mailbox found is kept a day at least: an address may move to another user.
   const mailboxes = expiringLoads<MailboxLookup>(lookupTtlMs, Infinity, (lookup) =>
-    lookup.found ? Math.max(lookupTtlMs, 86_400_000) : lookupTtlMs,
+    lookup.found ? Math.max(lookupTtlMs, FOUND_MAILBOX_TTL_MS) : lookupTtlMs,
   );
   const folders = new Map<string, Promise<string>>();
   const sizeLimits = new Map<string, Promise<number | undefined>>();

@@ -1,4 +1,4 @@
-import { MAILBOX_NOT_FOUND, type MailboxWriter } from "@/lib/m365";
+import { FOUND_MAILBOX_TTL_MS, MAILBOX_NOT_FOUND, type MailboxWriter } from "@/lib/m365";
 import { expiringLoads } from "@/lib/async";
 import { storableKey } from "./ledger";
 import type { Participant } from "./source";
@@ -12,9 +12,6 @@ export type MappingRules = {
   csv: ReadonlyMap<string, string>;
   fallbackMailbox: string | null;
 };
-
-/** How long a mailbox found is kept at least (an address may move to another user). */
-const FOUND_TTL_MS = 86_400_000;
 
 /** Exchange's longest SMTP address (a proxy address is at most 320 characters, RFC 3696). */
 const MAX_ADDRESS_CHARS = 320;
@@ -39,7 +36,7 @@ export function createRecipientResolver(
   lookupTtlMs = Infinity,
 ) {
   const lookups = expiringLoads<Resolution>(lookupTtlMs, Infinity, (resolution) =>
-    "mailbox" in resolution ? Math.max(lookupTtlMs, FOUND_TTL_MS) : lookupTtlMs,
+    "mailbox" in resolution ? Math.max(lookupTtlMs, FOUND_MAILBOX_TTL_MS) : lookupTtlMs,
   );
 
   async function resolveOne(person: Participant): Promise<Resolution> {

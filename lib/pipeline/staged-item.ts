@@ -9,12 +9,13 @@ import {
   toGraphMessage,
   withBodyAttached,
   withCopyAttached,
+  WHOLE_COPY_FILE,
   type EmailModel,
   type GraphMessage,
   type StagedMessage,
   type WrittenPart,
 } from "@/lib/convert";
-import type { ImportItem } from "@/lib/m365";
+import type { ImportAttachment, ImportItem } from "@/lib/m365";
 import type { StagingStore } from "@/lib/staging";
 import { wellFormedJson } from "./well-formed";
 
@@ -128,16 +129,12 @@ export async function importItemFor(staging: StagingStore, key: string, at: Stag
   return {
     key,
     graph: model.graph,
-    attachments: model.attachments.map((ref, index) => ({
-      name: ref.name,
-      contentType: ref.contentType ?? "application/octet-stream",
-      size: ref.size,
-      isInline: false,
-      open: async () => {
+    attachments: model.attachments.map((ref, index) =>
+      importAttachment(ref, async () => {
         const content = contents?.[index];
         return content ? Readable.from([content]) : openAttachment(await reread(), index);
-      },
-    })),
+      }),
+    ),
   };
 }
 
@@ -146,19 +143,18 @@ export async function importItemFor(staging: StagingStore, key: string, at: Stag
  * each reopened from the blob whenever the writer asks (an upload that starts over reads it again).
  */
 export async function stagedImportItem(key: string, open: () => Promise<Readable>, size?: number): Promise<ImportItem> {
-  // A text part larger than the worker reads back is never parsed: the item is the copy itself.
+  // Text parts larger together than the worker reads back are never parsed: the item is the copy itself.
   if (
     size !== undefined &&
     size > MAX_TEXT_READ_BACK_BYTES &&
     (await textExceeds(await open(), MAX_TEXT_READ_BACK_BYTES))
   ) {
     const email = withCopyAttached(await readStagedHeaders(await open()), size);
-    const [copy] = email.attachments;
     return {
       key,
       graph: { ...toGraphMessage(email) },
-      attachments: [{ name: copy!.name, contentType: copy!.contentType!, size, isInline: false, open }],
-      note: `not read back: ${email.notRendered}; the exported message is attached whole as ${copy!.name}`,
+      attachments: email.attachments.map((ref) => importAttachment(ref, open)),
+      note: `not read back: ${email.notRendered}; the exported message is attached whole as ${WHOLE_COPY_FILE}`,
     };
   }
   const staged = await readStagedMime(open);
@@ -167,15 +163,26 @@ export async function stagedImportItem(key: string, open: () => Promise<Readable
   return {
     key,
     graph: { ...toGraphMessage(email) },
-    attachments: email.attachments.map((ref, index) => ({
-      name: ref.name,
-      contentType: ref.contentType ?? "application/octet-stream",
-      size: ref.size,
-      isInline: false,
+    attachments: email.attachments.map((ref, index) =>
       // A body too large to show comes first (withBodyAttached), then the MIME's own attachments.
-      open: async () =>
+      importAttachment(ref, async () =>
         large && index === 0 ? Readable.from([large.body]) : openAttachment(staged, large ? index - 1 : index),
-    })),
+      ),
+    ),
+  };
+}
+
+/** A staged attachment as lib/m365 imports it, its bytes opened again whenever the writer asks. */
+function importAttachment(
+  ref: { name: string; contentType?: string | null; size: number },
+  open: () => Promise<Readable>,
+): ImportAttachment {
+  return {
+    name: ref.name,
+    contentType: ref.contentType ?? "application/octet-stream",
+    size: ref.size,
+    isInline: false,
+    open,
   };
 }
 

@@ -19,7 +19,7 @@ export type {
   SymphonyUser,
 } from "./schemas";
 /** How the client reads a message list: every item kept, one that does not fit marked `invalid`. */
-export { messageListSchema } from "./schemas";
+export { messageListSchema, unfit } from "./schemas";
 export {
   BASE_URL_ONLY,
   isBaseAddress,

@@ -53,13 +53,13 @@ export const userListSchema = z.object({
 });
 export type SymphonyUser = z.infer<typeof userSchema>;
 
-/** An item that did not fit its schema: its own fields (to keep what can be kept) and where it went wrong. */
 /** The fields of a JSON object; none for anything else. */
 function objectFields(item: unknown): Record<string, unknown> {
   return (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
 }
 
-function unfit(item: unknown, error: z.ZodError): { fields: Record<string, unknown>; where: string } {
+/** An item that did not fit its schema: its own fields (to keep what can be kept) and where it went wrong. */
+export function unfit(item: unknown, error: z.ZodError): { fields: Record<string, unknown>; where: string } {
   const fields = objectFields(item);
   const where = error.issues
     .slice(0, 3)
