@@ -1,6 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it, vi } from "vitest";
-import { createSharedLoads, expiringLoads, forEachLimit, groupWithin, refreshedInBackground } from "./async";
+import {
+  createSemaphore,
+  createSharedLoads,
+  expiringLoads,
+  forEachLimit,
+  groupWithin,
+  refreshedInBackground,
+} from "./async";
 
 describe("createSharedLoads", () => {
   it("loads once for every holder of a key, and again once the last holder released it", async () => {
@@ -24,6 +31,30 @@ describe("createSharedLoads", () => {
     const lease = loads.lease("message-1");
     await expect(lease.load(() => Promise.reject(new Error("blob unavailable")))).rejects.toThrow("blob unavailable");
     expect(await lease.load(() => Promise.resolve("read"))).toBe("read");
+  });
+});
+
+describe("createSemaphore", () => {
+  it("grants in order of asking, a large request not passed by smaller ones, and one larger than the limit alone", async () => {
+    const bytes = createSemaphore(10);
+    const granted: string[] = [];
+    const ask = (name: string, n: number) => bytes.acquire(n).then(() => void granted.push(name));
+    await ask("a", 6);
+    const waiting = [ask("large", 8), ask("small", 1), ask("over", 25)];
+    await sleep(0);
+    // 4 are free: "small" fits, but waits behind "large", which came first.
+    expect(granted).toEqual(["a"]);
+    bytes.release(6);
+    await sleep(0);
+    expect(granted).toEqual(["a", "large", "small"]);
+    expect(bytes.used()).toBe(9);
+    bytes.release(8);
+    bytes.release(1);
+    await Promise.all(waiting);
+    // Over the limit: it runs once nothing else does, never for ever queued.
+    expect(granted).toEqual(["a", "large", "small", "over"]);
+    bytes.release(25);
+    expect(bytes.idle()).toBe(true);
   });
 });
 

@@ -184,6 +184,45 @@ export function refreshedInBackground<V>(
   };
 }
 
+export type Semaphore = {
+  acquire(n: number): Promise<void>;
+  release(n: number): void;
+  used(): number;
+  idle(): boolean;
+};
+
+/**
+ * Weighted, first come first served: a large request is not starved by a stream of small ones. A
+ * request for more than `limit` waits for everything else, then runs alone.
+ */
+export function createSemaphore(limit: number): Semaphore {
+  let used = 0;
+  const queue: Array<{ n: number; grant: () => void }> = [];
+  const fits = (n: number) => used + n <= limit || used === 0;
+  const wake = () => {
+    while (queue[0] && fits(queue[0].n)) {
+      const next = queue.shift()!;
+      used += next.n;
+      next.grant();
+    }
+  };
+  return {
+    acquire(n) {
+      if (queue.length === 0 && fits(n)) {
+        used += n;
+        return Promise.resolve();
+      }
+      return new Promise((grant) => queue.push({ n, grant }));
+    },
+    release(n) {
+      used -= n;
+      wake();
+    },
+    used: () => used,
+    idle: () => used === 0 && queue.length === 0,
+  };
+}
+
 export type GroupLimits = {
   /** A group is handed over once it holds this many entries... */
   maxItems: number;

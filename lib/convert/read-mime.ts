@@ -13,7 +13,7 @@ export interface StagedAttachment {
 export interface StagedMessage {
   email: EmailModel;
   /** Streams the attachments in order (one more read of the blob; none when there are no attachments). */
-  attachments(): AsyncGenerator<StagedAttachment>;
+  attachments: () => AsyncGenerator<StagedAttachment>;
 }
 
 type ParsedPart = AttachmentStream | MessageText;
@@ -112,7 +112,9 @@ async function* streamAttachments(
  */
 export async function readStagedMime(open: () => Readable | Promise<Readable>): Promise<StagedMessage> {
   const { email } = await readParts(await open(), false);
-  return { email, attachments: () => streamAttachments(open, email.attachments) };
+  // The refs alone: an item keeps this function while it is imported, and must not keep the text with it.
+  const refs = email.attachments;
+  return { email, attachments: () => streamAttachments(open, refs) };
 }
 
 /**

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { createSemaphore, type Semaphore } from "@/lib/async";
 import { GraphRetriesExhaustedError, M365AuthError } from "./errors";
 
 /** Graph's 507 Insufficient Storage: "The maximum storage quota has been reached" (its errors page). */
@@ -271,36 +272,6 @@ function retryAfterMs(headers: Headers, max: number): number | undefined {
   const seconds = Number(value);
   const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
   return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), max) : undefined;
-}
-
-type Semaphore = { acquire(n: number): Promise<void>; release(n: number): void; used(): number; idle(): boolean };
-
-/** Weighted, first come first served: a large request is not starved by a stream of small ones. */
-function createSemaphore(limit: number): Semaphore {
-  let used = 0;
-  const queue: Array<{ n: number; grant: () => void }> = [];
-  const wake = () => {
-    while (queue[0] && used + queue[0].n <= limit) {
-      const next = queue.shift()!;
-      used += next.n;
-      next.grant();
-    }
-  };
-  return {
-    acquire(n) {
-      if (queue.length === 0 && used + n <= limit) {
-        used += n;
-        return Promise.resolve();
-      }
-      return new Promise((grant) => queue.push({ n, grant }));
-    },
-    release(n) {
-      used -= n;
-      wake();
-    },
-    used: () => used,
-    idle: () => used === 0 && queue.length === 0,
-  };
 }
 
 type WindowCounter = {

@@ -13,7 +13,7 @@ import {
   type ChatMessage,
 } from "@/lib/convert";
 import { stagedImportItem, stagedModel } from "./staged-item";
-import { hugeTextEml } from "./staged-heap-check";
+import { hugeTextEml, MANY_AT_ONCE, manyTextEml } from "./staged-heap-check";
 import { WORKER_HEAP_MB } from "@/scripts/worker-build";
 import { underWorkerHeap } from "@/lib/testing";
 
@@ -261,5 +261,19 @@ describe(`an exported EML with 80 MB of text, under the worker's ${WORKER_HEAP_M
     const report = await underWorkerHeap("lib/pipeline/staged-heap-check.ts");
     const size = hugeTextEml().length;
     expect(report).toMatchObject({ attachments: [{ name: "symphony-export-message.eml", size }], bytes: size });
+  }, 150_000);
+});
+
+describe(`${MANY_AT_ONCE} exported EMLs of 7.5 MB of text each, under the worker's ${WORKER_HEAP_MB} MB heap`, () => {
+  it("are read back a few at a time and keep only what their import needs, without the worker running out of memory", async () => {
+    const report = (await underWorkerHeap("lib/pipeline/staged-heap-check.ts", ["many"])) as {
+      items: number;
+      attachments: Array<{ name: string; size: number }>;
+      bytes: number;
+    };
+    expect(report.items).toBe(MANY_AT_ONCE);
+    // Each body, too large to show, is attached, and read back whole when it is sent.
+    expect(report.attachments).toEqual([{ name: "email-body.txt", size: report.bytes }]);
+    expect(report.bytes).toBeGreaterThan(manyTextEml().length * 0.95);
   }, 150_000);
 });

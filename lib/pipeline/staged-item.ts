@@ -1,4 +1,5 @@
 import { Readable } from "node:stream";
+import { createSemaphore } from "@/lib/async";
 import {
   MAX_TEXT_READ_BACK_BYTES,
   readBackContentType,
@@ -18,6 +19,23 @@ import {
 import type { ImportAttachment, ImportItem } from "@/lib/m365";
 import type { StagingStore } from "@/lib/staging";
 import { wellFormedJson } from "./well-formed";
+
+/**
+ * Bytes of staged MIME read back at once in this process, each weighed by its size up to the text it
+ * may hold (MAX_TEXT_READ_BACK_BYTES): mailparser holds a message's text whole, several times over, so
+ * the items in flight (64 and more, from every connector) must not all read theirs together.
+ */
+const READ_BACK_AT_ONCE_BYTES = 3 * MAX_TEXT_READ_BACK_BYTES;
+const readBackBytes = createSemaphore(READ_BACK_AT_ONCE_BYTES);
+
+async function readingBack<T>(weight: number, read: () => Promise<T>): Promise<T> {
+  await readBackBytes.acquire(weight);
+  try {
+    return await read();
+  } finally {
+    readBackBytes.release(weight);
+  }
+}
 
 /** Where a SourceMessage's MIME is staged (a row of the ledger, as claimed). */
 export type StagedLocation = {
@@ -132,7 +150,7 @@ export async function importItemFor(staging: StagingStore, key: string, at: Stag
     attachments: model.attachments.map((ref, index) =>
       importAttachment(ref, async () => {
         const content = contents?.[index];
-        return content ? Readable.from([content]) : openAttachment(await reread(), index);
+        return content ? Readable.from([content]) : openAttachment((await reread()).attachments, index);
       }),
     ),
   };
@@ -157,16 +175,26 @@ export async function stagedImportItem(key: string, open: () => Promise<Readable
       note: `not read back: ${email.notRendered}; the exported message is attached whole as ${WHOLE_COPY_FILE}`,
     };
   }
-  const staged = await readStagedMime(open);
-  const large = withBodyAttached(staged.email);
-  const email = large?.email ?? staged.email;
+  const weight = Math.min(size ?? MAX_TEXT_READ_BACK_BYTES, MAX_TEXT_READ_BACK_BYTES);
+  const { email, attachments, large } = await readingBack(weight, async () => {
+    const { email: read, attachments } = await readStagedMime(open);
+    const large = withBodyAttached(read);
+    // The body too large to show is not kept while the item waits: it is read back again when sent.
+    return { email: large?.email ?? read, attachments, large: large !== undefined };
+  });
+  const body = () =>
+    readingBack(weight, async () => {
+      const again = withBodyAttached((await readStagedMime(open)).email);
+      if (!again) throw new Error("the staged message has changed since it was first read");
+      return Readable.from([again.body]);
+    });
   return {
     key,
     graph: { ...toGraphMessage(email) },
     attachments: email.attachments.map((ref, index) =>
       // A body too large to show comes first (withBodyAttached), then the MIME's own attachments.
-      importAttachment(ref, async () =>
-        large && index === 0 ? Readable.from([large.body]) : openAttachment(staged, large ? index - 1 : index),
+      importAttachment(ref, () =>
+        large && index === 0 ? body() : openAttachment(attachments, large ? index - 1 : index),
       ),
     ),
   };
@@ -187,8 +215,8 @@ function importAttachment(
 }
 
 /** The content of the index-th attachment; the parse is closed once that content has been read. */
-async function openAttachment(staged: StagedMessage, index: number): Promise<Readable> {
-  const parts = staged.attachments();
+async function openAttachment(attachments: StagedMessage["attachments"], index: number): Promise<Readable> {
+  const parts = attachments();
   for (let i = 0; ; i++) {
     const next = await parts.next();
     if (next.done) throw new Error(`the staged message has no attachment number ${index + 1}`);
