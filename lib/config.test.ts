@@ -56,6 +56,17 @@ describe("parseConfig", () => {
     expect(message).not.toContain(secret);
   });
 
+  it("takes one tenant, by id or domain, and refuses the authorities that sign in anyone's organisation", () => {
+    const id = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    expect(parseConfig({ ENTRA_TENANT_ID: id }).ENTRA_TENANT_ID).toBe(id);
+    expect(parseConfig({ ENTRA_TENANT_ID: "bank.onmicrosoft.com" }).ENTRA_TENANT_ID).toBe("bank.onmicrosoft.com");
+    for (const authority of ["common", "organizations", "Consumers"]) {
+      expect(() => parseConfig({ ENTRA_TENANT_ID: authority })).toThrow(
+        "ENTRA_TENANT_ID: must be your tenant's id or domain, not common, organizations or consumers",
+      );
+    }
+  });
+
   it("requires the key file with a client certificate", () => {
     expect(() => parseConfig({ ENTRA_CLIENT_CERTIFICATE_PATH: "/etc/cert.pem" })).toThrow("ENTRA_CLIENT_KEY_PATH");
   });

@@ -7,6 +7,12 @@ import { M365_CLOUDS, M365_CLOUD_NAMES } from "./m365/settings";
 
 const optionalString = z.string().trim().min(1).optional();
 const optionalUrl = z.url().optional();
+/** A tenant id as Entra writes it (a GUID; `z.guid()` does not ask for an RFC 4122 version). */
+export function isGuid(value: string): boolean {
+  return z.guid().safeParse(value).success;
+}
+/** Entra authorities for more than one tenant. */
+const MULTI_TENANT_AUTHORITIES = new Set(["common", "organizations", "consumers"]);
 
 const schema = z
   .object({
@@ -43,7 +49,11 @@ const schema = z
     /** Microsoft 365 cloud: sets ENTRA_AUTHORITY_HOST and GRAPH_BASE_URL together (each still wins when set). */
     M365_CLOUD: z.enum(M365_CLOUD_NAMES, `must be one of ${M365_CLOUD_NAMES.join(", ")}`).default("worldwide"),
     ENTRA_AUTHORITY_HOST: optionalUrl,
-    ENTRA_TENANT_ID: optionalString,
+    /** One tenant, by id or domain: `common`, `organizations` or `consumers` would let anyone's sign-in in. */
+    ENTRA_TENANT_ID: optionalString.refine(
+      (v) => v === undefined || !MULTI_TENANT_AUTHORITIES.has(v.toLowerCase()),
+      "must be your tenant's id or domain, not common, organizations or consumers (they sign in people of any Microsoft 365 organisation)",
+    ),
     ENTRA_CLIENT_ID: optionalString,
     ENTRA_CLIENT_SECRET: optionalString,
     ENTRA_CLIENT_CERTIFICATE_PATH: optionalString,

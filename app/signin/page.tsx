@@ -2,7 +2,7 @@ import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { z } from "zod";
 import { SignInButton } from "@/components/shell/SignInButton";
-import { currentUser } from "@/lib/auth";
+import { currentUser, returnPath } from "@/lib/auth";
 
 export const metadata: Metadata = { title: "Sign in" };
 
@@ -15,7 +15,7 @@ const signInParams = z.object({
 const errors: Record<string, string> = {
   OAuthCallback: "Microsoft sign-in did not complete. Try again.",
   OAuthSignin: "Could not reach the Microsoft sign-in page. Check ENTRA_AUTHORITY_HOST and ENTRA_TENANT_ID.",
-  AccessDenied: "Sign-in was refused.",
+  AccessDenied: "Sign-in was refused: your account is not in the Microsoft 365 organisation this connector serves.",
 };
 
 export default async function SignInPage({
@@ -25,7 +25,7 @@ export default async function SignInPage({
 }) {
   const { error, callbackUrl } = signInParams.parse(await searchParams);
   if (await currentUser()) redirect("/connectors");
-  const target = callbackUrl?.startsWith("/") ? callbackUrl : "/connectors";
+  const target = returnPath(callbackUrl);
   return (
     <main className="flex min-h-screen items-center justify-center p-6">
       <div className="border-line w-full max-w-sm rounded-lg border bg-white p-8 shadow-sm">

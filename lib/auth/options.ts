@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import type { NextAuthOptions } from "next-auth";
 import type { OAuthConfig } from "next-auth/providers/oauth";
-import { ConfigError, config, required, type Config } from "@/lib/config";
+import { ConfigError, config, isGuid, required, type Config } from "@/lib/config";
 import { authorityUrl } from "@/lib/m365";
 import { CLIENT_ASSERTION_TYPE, signClientAssertion, type ClientCertificate } from "./client-assertion";
 import { rolesFromClaims } from "./roles";
@@ -103,6 +103,12 @@ export function signInIsCurrent(token: { signedInAt?: number }, nowMs = Date.now
   return typeof token.signedInAt === "number" && nowMs / 1000 - token.signedInAt < SIGN_IN_LIFETIME_SECONDS;
 }
 
+/** Whether a sign-in's tenant (`tid`) is the configured one; a tenant configured by its domain is left to the issuer check. */
+export function signedInFrom(configured: string | undefined, tid: string | undefined): boolean {
+  if (!configured || !isGuid(configured)) return true;
+  return tid !== undefined && tid.toLowerCase() === configured.toLowerCase();
+}
+
 let cached: NextAuthOptions | undefined;
 
 /** Built on first use so that a build without the Entra settings still succeeds. */
@@ -121,6 +127,8 @@ export function authOptionsFor(c: Config): NextAuthOptions {
     session: { strategy: "jwt", maxAge: SIGN_IN_LIFETIME_SECONDS },
     pages: { signIn: "/signin", error: "/signin" },
     callbacks: {
+      // The issuer already names one tenant; by its id, the sign-in must also come from it.
+      signIn: ({ profile }) => signedInFrom(c.ENTRA_TENANT_ID, (profile as EntraProfile | undefined)?.tid),
       jwt({ token, profile }) {
         if (profile) {
           const claims = profile as EntraProfile;

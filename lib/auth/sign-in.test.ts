@@ -120,6 +120,20 @@ describe.skipIf(skipWithoutCa)("admin sign-in against Entra ID (the M365 sandbox
     }
   });
 
+  it("lets in only sign-ins from the configured tenant, whatever the ID token's issuer allowed", async () => {
+    const options = authOptionsFor(settings({ ENTRA_CLIENT_ID: sandbox.app.clientId, ENTRA_CLIENT_SECRET: "s" }));
+    const signInFrom = (tid: string | undefined) =>
+      options.callbacks!.signIn!({
+        user: { id: "someone" },
+        account: null,
+        profile: { sub: "someone", ...(tid !== undefined && { tid }) },
+      });
+    expect(await signInFrom(sandbox.tenantId)).toBe(true);
+    expect(await signInFrom(sandbox.tenantId.toUpperCase())).toBe(true);
+    expect(await signInFrom("0b6e8a3c-1f2d-4e5a-9b7c-8d6e5f4a3b2c")).toBe(false);
+    expect(await signInFrom(undefined)).toBe(false);
+  });
+
   it("finds the keys of a sign-in app that signs with its own key (discovery with ?appid=)", async () => {
     const options = authOptionsFor(
       settings({

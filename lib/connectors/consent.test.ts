@@ -105,6 +105,19 @@ describe.skipIf(!canRun)("the admin-consent callback", () => {
       expect(row.consentGrantedAt).toBeInstanceOf(Date);
     });
 
+    it("goes on with one of two callbacks that bring the same state at once (a double click), and records one consent", async () => {
+      sandbox!.setFaults({ consentDelaySeconds: 0 });
+      sandbox!.setConsent(true);
+      const { connectorId, state } = await pendingConsent();
+      const callback = { state, admin_consent: "True", tenant: TENANT };
+      const outcomes = await Promise.all([completeConsent(callback, alice), completeConsent(callback, alice)]);
+      expect(outcomes).toEqual(
+        expect.arrayContaining([{ kind: "granted", connectorId, pending: false }, { kind: "unknown-state" }]),
+      );
+      const audits = await db.auditEvent.count({ where: { connectorId, action: "connector.consent_granted" } });
+      expect(audits).toBe(1);
+    });
+
     it("records a consent that works at once as applied", async () => {
       sandbox!.setFaults({ consentDelaySeconds: 0 });
       sandbox!.setConsent(true);

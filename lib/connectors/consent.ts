@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { recordAudit } from "@/lib/audit";
-import { config, required } from "@/lib/config";
+import { config, isGuid, required } from "@/lib/config";
 import { db } from "@/lib/db";
 import { logger } from "@/lib/logger";
 import { authorityUrl, M365AuthError, verifyTenantAccess } from "@/lib/m365";
@@ -28,9 +28,7 @@ export async function beginConsent(connectorId: string, admin: { oid: string; ac
     });
     await recordAudit({ connectorId, actor: admin.actor, action: "connector.consent_requested" }, tx);
   });
-  const url = new URL(
-    `${authorityUrl(config().ENTRA_TENANT_ID ?? "organizations", config().ENTRA_AUTHORITY_HOST)}/adminconsent`,
-  );
+  const url = new URL(`${authorityUrl(required("ENTRA_TENANT_ID"), config().ENTRA_AUTHORITY_HOST)}/adminconsent`);
   url.searchParams.set("client_id", required("ENTRA_CLIENT_ID"));
   url.searchParams.set("redirect_uri", consentRedirectUri());
   url.searchParams.set("state", state);
@@ -65,16 +63,14 @@ export const consentCallbackSchema = z.object({
 });
 export type ConsentCallback = z.infer<typeof consentCallbackSchema>;
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * The tenant the callback names, when it is a GUID, the signed-in admin's own tenant (Microsoft: never
  * trust the `tenant` parameter by itself, anyone can send it) and, if one is configured, the configured one.
  */
 function acceptableTenant(tenant: string | undefined, adminTenant: string): string | undefined {
-  if (!tenant || !GUID.test(tenant) || tenant.toLowerCase() !== adminTenant.toLowerCase()) return undefined;
+  if (!tenant || !isGuid(tenant) || tenant.toLowerCase() !== adminTenant.toLowerCase()) return undefined;
   const configured = config().ENTRA_TENANT_ID;
-  if (configured && GUID.test(configured) && configured.toLowerCase() !== tenant.toLowerCase()) return undefined;
+  if (configured && isGuid(configured) && configured.toLowerCase() !== tenant.toLowerCase()) return undefined;
   return tenant.toLowerCase();
 }
 
@@ -108,6 +104,13 @@ export async function completeConsent(
   });
   if (!connector) return { kind: "unknown-state" };
   const connectorId = connector.id;
+  // Used up before anything else: of two callbacks with the same state (a double click, the back
+  // button), only one goes on.
+  const claimed = await db.connector.updateMany({
+    where: { id: connectorId, consentState: params.state, consentRequestedBy: admin.oid },
+    data: { consentState: null, consentRequestedBy: null },
+  });
+  if (claimed.count !== 1) return { kind: "unknown-state" };
 
   let refusal: ConsentRefusal | undefined;
   let tenant: string | undefined;
@@ -128,20 +131,17 @@ export async function completeConsent(
   }
 
   await db.$transaction(async (tx) => {
-    await tx.connector.update({
-      where: { id: connectorId },
-      data:
-        refusal === undefined
-          ? {
-              consentState: null,
-              consentRequestedBy: null,
-              tenantId: tenant,
-              consentGrantedBy: admin.actor,
-              consentGrantedAt: new Date(),
-              wizardStep: completed("consent", connector.wizardStep),
-            }
-          : { consentState: null, consentRequestedBy: null },
-    });
+    if (refusal === undefined) {
+      await tx.connector.update({
+        where: { id: connectorId },
+        data: {
+          tenantId: tenant,
+          consentGrantedBy: admin.actor,
+          consentGrantedAt: new Date(),
+          wizardStep: completed("consent", connector.wizardStep),
+        },
+      });
+    }
     await recordAudit(
       refusal === undefined
         ? {
