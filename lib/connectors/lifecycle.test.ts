@@ -37,4 +37,17 @@ describe.skipIf(!canRun)("a connector's schedule", () => {
     await resumeConnector(h.connector.id, "admin@example.test");
     expect(await nextRunOf()).toEqual(new Date(missed.getTime() + interval));
   });
+
+  it("pauses once when two admins pause at the same moment, and audits one pause", async () => {
+    const admins = ["a@example.test", "b@example.test"];
+    const before = await db.auditEvent.count({ where: { connectorId: h.connector.id, action: "connector.paused" } });
+    const results = await Promise.all(admins.map((admin) => pauseConnector(h.connector.id, admin)));
+    expect(results).toEqual(
+      expect.arrayContaining([{ ok: true }, { ok: false, message: "Only an active connector can be paused." }]),
+    );
+    expect(await db.auditEvent.count({ where: { connectorId: h.connector.id, action: "connector.paused" } })).toBe(
+      before + 1,
+    );
+    await resumeConnector(h.connector.id, "a@example.test");
+  });
 });

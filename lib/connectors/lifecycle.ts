@@ -74,28 +74,35 @@ export async function reopenFailedItems(connectorId: string, actor: string): Pro
   });
 }
 
+/**
+ * Stops the connector's imports: no run starts, and a run in progress stops within seconds (its items
+ * in flight end their attempt; the rest wait for the first run after Resume).
+ */
 export async function pauseConnector(connectorId: string, actor: string): Promise<LifecycleResult> {
-  const { status } = await statusOf(connectorId);
-  if (status !== "ACTIVE" && status !== "ERROR")
-    return { ok: false, message: "Only an active connector can be paused." };
-  await db.$transaction(async (tx) => {
-    await tx.connector.update({ where: { id: connectorId }, data: { status: "PAUSED" } });
-    await recordAudit({ connectorId, actor, action: "connector.paused" }, tx);
+  await statusOf(connectorId);
+  // The status is changed only from the one it was read as: of two admins at once, one pauses.
+  const paused = await db.$transaction(async (tx) => {
+    const { count } = await tx.connector.updateMany({
+      where: { id: connectorId, status: { in: ["ACTIVE", "ERROR"] } },
+      data: { status: "PAUSED" },
+    });
+    if (count === 1) await recordAudit({ connectorId, actor, action: "connector.paused" }, tx);
+    return count === 1;
   });
-  return { ok: true };
+  return paused ? { ok: true } : { ok: false, message: "Only an active connector can be paused." };
 }
 
 export async function resumeConnector(connectorId: string, actor: string): Promise<LifecycleResult> {
-  const { status, scheduleIntervalMinutes, nextRunAt } = await statusOf(connectorId);
-  if (status !== "PAUSED") return { ok: false, message: "Only a paused connector can be resumed." };
-  await db.$transaction(async (tx) => {
-    await tx.connector.update({
-      where: { id: connectorId },
+  const { scheduleIntervalMinutes, nextRunAt } = await statusOf(connectorId);
+  const resumed = await db.$transaction(async (tx) => {
+    const { count } = await tx.connector.updateMany({
+      where: { id: connectorId, status: "PAUSED" },
       data: { status: "ACTIVE", nextRunAt: nextSlotAfter(nextRunAt, new Date(), scheduleIntervalMinutes) },
     });
-    await recordAudit({ connectorId, actor, action: "connector.resumed" }, tx);
+    if (count === 1) await recordAudit({ connectorId, actor, action: "connector.resumed" }, tx);
+    return count === 1;
   });
-  return { ok: true };
+  return resumed ? { ok: true } : { ok: false, message: "Only a paused connector can be resumed." };
 }
 
 /** Deletes the connector and its ledger; the audit trail (connectorId kept) survives it. */

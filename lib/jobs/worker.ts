@@ -131,7 +131,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         { runId, status: summary.status, counts: summary.counts, messages: summary.messagesCollected },
         "import run finished",
       );
-      if (summary.status !== "FAILED") await noting("run finished", () => recordSuccess(connectorId));
+      if (summary.status !== "FAILED" && !summary.paused)
+        await noting("run finished", () => recordSuccess(connectorId));
     } catch (error) {
       if (stopping.signal.aborted) throw error; // another worker resumes the run
       if (await runIsGone(runId)) {

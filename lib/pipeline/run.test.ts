@@ -317,3 +317,43 @@ describe.skipIf(!canRun)("a try that fails as its collect ends", () => {
     expect((await exactlyOnceProblems(h)).problems).toEqual([]);
   });
 });
+
+describe.skipIf(!canRun)("a run whose connector an admin pauses", () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ seed: "pipeline-run-pause", users: 8, messages: 80 });
+  });
+  afterAll(() => h?.close());
+
+  const setStatus = (status: "ACTIVE" | "PAUSED") =>
+    db.connector.update({ where: { id: h.connector.id }, data: { status } });
+  const imported = () => db.importItem.count({ where: { connectorId: h.connector.id, status: "IMPORTED" } });
+
+  it("stops within seconds, says why, and the first run after Resume imports the rest, every pair once", async () => {
+    // Slow Graph: the import is far from done when the admin pauses.
+    h.m365.setFaults({ latencyMs: 300 });
+    const run = runImport(await h.newRun(), { workerId: "paused", environment: h.environment, pauseCheckMs: 200 });
+    while ((await imported()) === 0) await sleep(100);
+    await setStatus("PAUSED");
+    const summary = await run;
+    expect(summary).toMatchObject({ status: "PARTIAL", paused: true });
+    const row = await db.importRun.findUniqueOrThrow({ where: { id: summary.runId } });
+    expect(row.error).toContain("an admin paused the connector");
+    expect(await db.importItem.count({ where: { connectorId: h.connector.id, status: "PENDING" } })).toBeGreaterThan(0);
+    const sent = h.m365.stats().graphRequests;
+    await sleep(1500);
+    expect(h.m365.stats().graphRequests, "Graph requests after the run stopped").toBe(sent);
+
+    // A run queued before the pause (a Run now that crossed it) does nothing.
+    const queued = await runImport(await h.newRun(), { workerId: "queued", environment: h.environment });
+    expect(queued).toMatchObject({ status: "PARTIAL", paused: true, counts: { imported: 0 } });
+    expect(h.m365.stats().graphRequests).toBe(sent);
+
+    h.m365.setFaults({ latencyMs: 0 });
+    await setStatus("ACTIVE");
+    const resumed = await runImport(await h.newRun(), { workerId: "resumed", environment: h.environment });
+    expect(resumed.status).toBe("SUCCEEDED");
+    expect((await exactlyOnceProblems(h)).problems).toEqual([]);
+  });
+});

@@ -1,3 +1,4 @@
+import type { Prisma } from "@/lib/generated/prisma/client";
 import { db } from "@/lib/db";
 import { collect } from "./collect";
 import { defaultDeliveryOptions, deliverPending, type DeliveryOptions } from "./deliver";
@@ -7,6 +8,7 @@ import { createRecipientResolver } from "./recipients";
 import { consentedTenant, mailboxWriterFor, stagingStoreFor } from "./services";
 import { sourceFor } from "./source-for";
 import { failedFilesOf } from "./export-files";
+import { PAUSED_NOTE, watchForPause } from "./pause-watch";
 import { errorText } from "@/lib/errors";
 
 export type RunProgress = {
@@ -33,6 +35,8 @@ export type RunOptions = {
   parallelism?: number;
   /** Ledger rows one transaction records at most (default MAX_ITEMS_PER_RECORD). */
   maxItemsPerRecord?: number;
+  /** How often the run looks whether its connector was paused (default PAUSE_CHECK_MS). */
+  pauseCheckMs?: number;
 };
 
 export type RunSummary = {
@@ -41,6 +45,8 @@ export type RunSummary = {
   messagesCollected: number;
   counts: RunCounts;
   durationMs: number;
+  /** Stopped because an admin paused the connector (PARTIAL, with PAUSED_NOTE). */
+  paused?: boolean;
 };
 
 const FINISHED = ["SUCCEEDED", "PARTIAL", "FAILED"] as const;
@@ -55,6 +61,29 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
   const started = Date.now();
   const run = await db.importRun.findUniqueOrThrow({ where: { id: runId }, include: { connector: true } });
   if (isFinished(run.status)) return summaryOf(runId, started);
+  // Paused before it started (queued by a Run now that crossed a Pause) or while it runs: it stops,
+  // and what it has not done is the first run's after Resume.
+  const stopped = async () => ({ ...(await finishRun(runId, { paused: true })), durationMs: Date.now() - started });
+  if (run.connector.status === "PAUSED") return stopped();
+  const pause = watchForPause(run.connectorId, options.pauseCheckMs);
+  try {
+    return await collectAndImport(run, { ...options, signal: anySignal(options.signal, pause.signal) }, started);
+  } catch (error) {
+    if (pause.signal.aborted && !options.signal?.aborted) return stopped();
+    throw error;
+  } finally {
+    pause.stop();
+  }
+}
+
+function anySignal(signal: AbortSignal | undefined, other: AbortSignal): AbortSignal {
+  return signal ? AbortSignal.any([signal, other]) : other;
+}
+
+type ClaimedRun = Prisma.ImportRunGetPayload<{ include: { connector: true } }>;
+
+async function collectAndImport(run: ClaimedRun, options: RunOptions, started: number): Promise<RunSummary> {
+  const runId = run.id;
   const { connector } = run;
   const environment = options.environment ?? environmentFromConfig();
   const progress: RunProgress = {
@@ -80,8 +109,7 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
   let collecting = true;
   const stopImport = new AbortController();
   const stopCollect = new AbortController();
-  const signalOr = (stop: AbortController) =>
-    options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const signalOr = (stop: AbortController) => anySignal(options.signal, stop.signal);
   /** Whichever of collect and import failed first: that one stops the other, and its error is the run's. */
   let failure: { error: unknown } | undefined;
   const importing = deliverPending(
@@ -160,7 +188,7 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
   return { ...summary, durationMs: Date.now() - started };
 }
 
-export type DrainOptions = Pick<RunOptions, "workerId" | "signal" | "environment" | "delivery">;
+export type DrainOptions = Pick<RunOptions, "workerId" | "signal" | "environment" | "delivery" | "pauseCheckMs">;
 
 /** True when the run no longer exists (deleting a connector deletes its runs). */
 export async function runIsGone(runId: string): Promise<boolean> {
@@ -170,20 +198,28 @@ export async function runIsGone(runId: string): Promise<boolean> {
 /** Helps with a run's import phase: imports PENDING items of its connector until none is free to take. */
 export async function drainRun(runId: string, options: DrainOptions): Promise<void> {
   const run = await db.importRun.findUniqueOrThrow({ where: { id: runId }, include: { connector: true } });
-  if (isFinished(run.status)) return;
+  if (isFinished(run.status) || run.connector.status === "PAUSED") return;
   const environment = options.environment ?? environmentFromConfig();
-  await deliverPending(
-    {
-      connectorId: run.connectorId,
-      runId,
-      workerId: options.workerId,
-      writer: mailboxWriterFor(consentedTenant(run.connector), environment),
-      staging: await stagingStoreFor(environment),
-      options: { ...defaultDeliveryOptions, ...options.delivery },
-      signal: options.signal,
-    },
-    { untilAllDone: false },
-  );
+  const pause = watchForPause(run.connectorId, options.pauseCheckMs);
+  try {
+    await deliverPending(
+      {
+        connectorId: run.connectorId,
+        runId,
+        workerId: options.workerId,
+        writer: mailboxWriterFor(consentedTenant(run.connector), environment),
+        staging: await stagingStoreFor(environment),
+        options: { ...defaultDeliveryOptions, ...options.delivery },
+        signal: anySignal(options.signal, pause.signal),
+      },
+      { untilAllDone: false },
+    );
+  } catch (error) {
+    // Paused: the run itself ends, saying so.
+    if (!pause.signal.aborted || options.signal?.aborted) throw error;
+  } finally {
+    pause.stop();
+  }
 }
 
 /**
@@ -208,10 +244,17 @@ export async function finishCaptureRun(runId: string): Promise<void> {
 
 /** Ends a run that cannot go on: FAILED with the error (secrets never reach it), counts from the ledger. */
 export async function failRun(runId: string, error: unknown): Promise<void> {
-  await finishRun(runId, errorText(error).slice(0, 2000));
+  await finishRun(runId, { error: errorText(error).slice(0, 2000) });
 }
 
-async function finishRun(runId: string, error?: string): Promise<Omit<RunSummary, "durationMs">> {
+/**
+ * Ends a run: FAILED with `error`; PARTIAL when it was paused, or items or export files failed (the
+ * reason given as its error); else SUCCEEDED.
+ */
+async function finishRun(
+  runId: string,
+  { error, paused = false }: { error?: string; paused?: boolean } = {},
+): Promise<Omit<RunSummary, "durationMs">> {
   const counts = await runCounts(runId);
   const failedFiles = await failedFilesOf(runId);
   const filesNote =
@@ -220,8 +263,8 @@ async function finishRun(runId: string, error?: string): Promise<Omit<RunSummary
           .map((file) => `${file.name}: ${file.reason ?? "unknown reason"}`)
           .join("; ")}`.slice(0, 2000)
       : undefined;
-  const status = error ? "FAILED" : counts.failed > 0 || filesNote ? "PARTIAL" : "SUCCEEDED";
-  error ??= filesNote;
+  const status = error ? "FAILED" : paused || counts.failed > 0 || filesNote ? "PARTIAL" : "SUCCEEDED";
+  error ??= [paused && PAUSED_NOTE, filesNote].filter(Boolean).join(" ").slice(0, 2000) || undefined;
   const finishedAt = new Date();
   const run = await db.importRun.update({
     where: { id: runId },
@@ -238,7 +281,7 @@ async function finishRun(runId: string, error?: string): Promise<Omit<RunSummary
   });
   // The schedule's next slot is the scheduler's business: a Run now or a retried run never moves it.
   await db.connector.update({ where: { id: run.connectorId }, data: { lastRunAt: finishedAt } });
-  return { runId, status, messagesCollected: run.messagesCollected, counts };
+  return { runId, status, messagesCollected: run.messagesCollected, counts, ...(paused && { paused }) };
 }
 
 async function summaryOf(runId: string, started: number): Promise<RunSummary> {

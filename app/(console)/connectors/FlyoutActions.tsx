@@ -104,7 +104,19 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
           </button>
         )}
         {isAdmin && (status === "ACTIVE" || status === "ERROR") && (
-          <button type="button" className={button} disabled={pending} onClick={() => act(pauseAction)}>
+          <button
+            type="button"
+            className={button}
+            disabled={pending}
+            onClick={() =>
+              act(pauseAction, () => {
+                if (running(progress))
+                  setNotice(
+                    "Paused: the run in progress stops within seconds; what it has not imported waits for Resume.",
+                  );
+              })
+            }
+          >
             Pause
           </button>
         )}
