@@ -26,6 +26,10 @@ const message = (login: string, at: number, content: string, id: string) =>
 const ended = (login: string, at: number, userName: string, fileName: string) =>
   `<FileTransferEnded><LoginName>${login}</LoginName><DateTimeUTC>${at}</DateTimeUTC><UserFileName>${userName}</UserFileName><FileName>${fileName}</FileName><Status>Completed</Status></FileTransferEnded>`;
 
+/** A conversation Alice and Bob entered at T0, then `records`. */
+const aliceAndBob = (...records: string[]) =>
+  actiance([entered("alice", T0), entered("bob", T0), ...records].join("\n"));
+
 async function itemsOf(content: ExportContent): Promise<ExportItem[]> {
   const items: ExportItem[] = [];
   for await (const item of content.items()) items.push(item);
@@ -50,13 +54,9 @@ describe("openExportContent", () => {
     const file = await zipOf([
       {
         name: "e_acme_SD-2023-11-14-00_ED-2023-11-15-00_GD-2023-11-15_1700010000000.xml",
-        data: actiance(
-          [
-            entered("alice", T0),
-            entered("bob", T0),
-            message("alice", T0 + 1, "hello", "m1"),
-            ended("bob", T0 + 2, "deck.pdf", "files/abc/deck.pdf"),
-          ].join("\n"),
+        data: aliceAndBob(
+          message("alice", T0 + 1, "hello", "m1"),
+          ended("bob", T0 + 2, "deck.pdf", "files/abc/deck.pdf"),
         ),
       },
       { name: "files/abc/deck.pdf", data: pdf, compress: false },
@@ -76,12 +76,29 @@ describe("openExportContent", () => {
     }
   });
 
-  it("fails an Actiance file that refers to an attachment missing from the zip", async () => {
+  it("reads an Actiance file that names an attachment missing from the zip: only that file's message cannot be opened", async () => {
     const file = await zipOf([
-      { name: "export.xml", data: actiance(ended("bob", T0, "deck.pdf", "files/abc/deck.pdf")) },
+      {
+        name: "export.xml",
+        data: aliceAndBob(
+          message("alice", T0 + 1, "before", "m1"),
+          ended("bob", T0 + 2, "deck.pdf", "files/abc/deck.pdf"),
+          message("alice", T0 + 3, "after", "m2"),
+        ),
+      },
       { name: "files/abc/other.pdf", data: "x" },
     ]);
-    expect(await refusal(file)).toBe('"export.xml" refers to the file "files/abc/deck.pdf", which is not in the zip');
+    const content = await openExportContent(file);
+    try {
+      const items = await itemsOf(content);
+      expect(items.map((item) => (item.kind === "chat" ? item.content : ""))).toEqual(["before", "", "after"]);
+      await expect(content.openAttachment("files/abc/deck.pdf")).rejects.toThrow(
+        new ExportFileError('the export names "files/abc/deck.pdf", but its zip does not hold it'),
+      );
+      expect((await readAll(await content.openAttachment("files/abc/other.pdf"))).toString()).toBe("x");
+    } finally {
+      await content.close();
+    }
   });
 
   it("fails malformed XML with its line before any item is handed out", async () => {

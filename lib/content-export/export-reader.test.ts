@@ -143,10 +143,12 @@ describe("readExportInThread", () => {
   });
 
   it("fails a file with the reason pass 1 found, as a file's failure", async () => {
-    const file = await zipOf(fileDump([conversation("room-1", [ended("bob", T0, "files/none/deck.pdf")])]));
+    const file = await zipOf(fileDump([conversation("room-1", [ended("bob", T0, "../deck.pdf")])]));
     const error = await refusal(file);
     expect(error).toBeInstanceOf(ExportFileError);
-    expect(error.message).toBe('"export.xml" refers to the file "files/none/deck.pdf", which is not in the zip');
+    expect(error.message).toBe(
+      'the <FileTransferEnded> at line 5 names the file "../deck.pdf", an unsafe path (it climbs out with ..)',
+    );
   });
 
   it("reads files one after the other in one thread, and a file that failed leaves it for the next", async () => {

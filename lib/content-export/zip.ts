@@ -66,7 +66,7 @@ export async function openExportZip(path: string, limits: Partial<ZipLimits> = {
       })),
       openEntry: async (name) => {
         const found = byName.get(name);
-        if (!found) throw new ExportFileError(`the zip has no entry ${quoted(name)}`);
+        if (!found) throw new ExportFileError(`the export names ${quoted(name)}, but its zip does not hold it`);
         return openCheckedEntry(zipfile, found.name, found.entry);
       },
       close: () => zipfile.close(),

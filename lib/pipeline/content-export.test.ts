@@ -248,17 +248,20 @@ describe.skipIf(!canRun)("Content Export files that are broken, hostile or canno
     if (scheduled.length < faults.length + 2) throw new Error(`only ${scheduled.length} daily files`);
     const faulty = faults.map(([fault, reason], i) => ({ fault, reason, file: scheduled[i]! }));
     for (const { fault, file } of faulty) await exports(h).setFileFault(file.id, fault);
-    // One more file with one file transfer's entry damaged (its bytes do not match the zip's CRC-32).
-    let damaged: { id: string; transfer: string } | undefined;
+    // Two more files: one with a file transfer's entry damaged (its bytes do not match the zip's
+    // CRC-32), one with a transfer that ended as Failed and has no bytes in the zip.
+    const transferFaults: Array<{ id: string; transfer: string; reason: RegExp }> = [];
     for (const file of scheduled.slice(faults.length + 1)) {
-      const { damagedTransfer } = await exports(h).setFileFault(file.id, "damaged-transfer");
-      if (damagedTransfer) {
-        damaged = { id: file.id, transfer: damagedTransfer };
-        break;
-      }
-      await exports(h).setFileFault(file.id, null);
+      const [fault, reason] =
+        transferFaults.length === 0
+          ? (["damaged-transfer", /could not be read from the export file: zip entry/] as const)
+          : (["failed-transfer", /but its zip does not hold it/] as const);
+      const { damagedTransfer } = await exports(h).setFileFault(file.id, fault);
+      if (damagedTransfer) transferFaults.push({ id: file.id, transfer: damagedTransfer, reason });
+      else await exports(h).setFileFault(file.id, null);
+      if (transferFaults.length === 2) break;
     }
-    if (!damaged) throw new Error("no daily file has a file transfer to damage");
+    if (transferFaults.length < 2) throw new Error("fewer than two daily files have a file transfer");
 
     const summary = await run(h);
     expect(summary.status, shown(summary)).toBe("PARTIAL");
@@ -273,18 +276,24 @@ describe.skipIf(!canRun)("Content Export files that are broken, hostile or canno
       expect(await db.exportFileMessage.count({ where: { exportFileId: row!.id } }), fault).toBe(0);
     }
     expect(ledger.filter((row) => row.status === "DONE")).toHaveLength(ledger.length - faulty.length);
-    // The damaged transfer fails alone, saying why; the rest of its file is imported (checked above).
-    expect(ledger.find((row) => row.sourceId === damaged.id)).toMatchObject({ status: "DONE", reason: null });
+    // Each faulty transfer fails alone, saying why; the rest of its file is imported (checked above).
     const failedItems = await db.importItem.findMany({
       where: { connectorId: h.connector.id, status: "FAILED" },
       select: { reason: true, sourceMessage: { select: { attachmentNames: true } } },
     });
-    const damagedName = damaged.transfer.split("/").at(-1)!;
-    expect(failedItems.length).toBeGreaterThan(0);
-    for (const item of failedItems) {
-      expect(item.sourceMessage.attachmentNames).toEqual([damagedName]);
-      expect(item.reason).toMatch(/damaged in the export file/);
+    for (const { id, transfer, reason } of transferFaults) {
+      expect(ledger.find((row) => row.sourceId === id)).toMatchObject({ status: "DONE", reason: null });
+      const name = transfer.split("/").at(-1)!;
+      const ofTransfer = failedItems.filter((item) => item.reason?.includes(`"${transfer}"`));
+      expect(ofTransfer.length, transfer).toBeGreaterThan(0);
+      for (const item of ofTransfer) {
+        expect(item.sourceMessage.attachmentNames).toEqual([name]);
+        expect(item.reason).toMatch(reason);
+      }
     }
+    expect(
+      failedItems.every((item) => transferFaults.some(({ transfer }) => item.reason?.includes(`"${transfer}"`))),
+    ).toBe(true);
 
     for (const { file } of faulty) await exports(h).setFileFault(file.id, null);
     // The damaged transfer's file was read: it is not read again, and its items stay FAILED.

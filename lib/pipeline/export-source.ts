@@ -236,12 +236,15 @@ function person(person: ExportParticipant) {
 
 /**
  * An entry of the export file, whose damage (sizes or CRC-32 that do not match its bytes, found as it
- * is read) fails only the message it belongs to: the file's other messages are imported.
+ * is read) or absence (a transfer that failed) fails only the message it belongs to: the file's other
+ * messages are imported.
  */
 async function openEntry(content: ExportReader, zipPath: string): Promise<Readable> {
   const damaged = (error: unknown) =>
     error instanceof ExportFileError
-      ? new SourceContentError(`"${zipPath}" is damaged in the export file: ${error.message}`, { cause: error })
+      ? new SourceContentError(`"${zipPath}" could not be read from the export file: ${error.message}`, {
+          cause: error,
+        })
       : (error as Error);
   const entry = await content.openAttachment(zipPath).catch((error: unknown) => {
     throw damaged(error);

@@ -17,18 +17,22 @@ export const FAULTS = [
   "expired-url",
   "symphony-xml",
   "damaged-transfer",
+  "failed-transfer",
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
 /** Faults that make an Actiance file whatever the configured format (they are faults of its XML). */
 export const XML_FAULTS: readonly Fault[] = ["malformed-xml", "xxe", "symphony-xml"];
 /** Faults of an Actiance file: its XML's, and a file transfer's entry damaged in an intact zip. */
-export const ACTIANCE_FAULTS: readonly Fault[] = [...XML_FAULTS, "damaged-transfer"];
+export const ACTIANCE_FAULTS: readonly Fault[] = [...XML_FAULTS, "damaged-transfer", "failed-transfer"];
 
 /**
- * The file transfer whose entry "damaged-transfer" damages: the period's first that has bytes. Its
- * stored bytes no longer match the CRC-32 the zip's directory gives for it (PKWARE's APPNOTE 4.4.7),
- * while the directory and every other entry stay intact.
+ * The file transfer "damaged-transfer" and "failed-transfer" are about: the period's first that has
+ * bytes. Damaged: its stored bytes no longer match the CRC-32 the zip's directory gives for it
+ * (PKWARE's APPNOTE 4.4.7), while the directory and every other entry stay intact. Failed: its
+ * FileTransferEnded says `<Status>Failed</Status>` and the zip holds no bytes for it, as Mattermost's
+ * Actiance exporter writes a transfer that failed (the emitter specs/symphony-content-export.md names
+ * for the structure: server/enterprise/message_export/actiance_export, "Completed" or "Failed").
  */
 export function damagedTransfer(conversations: ConversationPeriod[]): AttachmentInfo | undefined {
   for (const c of conversations)
@@ -108,6 +112,12 @@ function referencingBomb(xml: string, conversations: ConversationPeriod[], path:
   return xml.replace("</Conversation>", `${transfer}\n</Conversation>`);
 }
 
+/** The transfer of `path` ended as Failed (its FileTransferStarted stays Started). */
+function withFailedTransfer(xml: string, path: string): string {
+  const ended = `<FileName>${xmlEscape(path)}</FileName><Status>Completed</Status></FileTransferEnded>`;
+  return xml.replace(ended, `<FileName>${xmlEscape(path)}</FileName><Status>Failed</Status></FileTransferEnded>`);
+}
+
 export async function buildZip(model: ExportModel, spec: ZipSpec): Promise<Buffer> {
   const conversations = model.conversations(spec.period.start, spec.period.end);
   const attachments = await attachmentsOf(model.org.seed, conversations);
@@ -128,9 +138,13 @@ export async function buildZip(model: ExportModel, spec: ZipSpec): Promise<Buffe
     if (spec.fault === "xxe") xml = withExternalEntity(xml);
     if (spec.fault === "symphony-xml") xml = symphonyXml(conversations);
     if (spec.fault === "zip-bomb") xml = referencingBomb(xml, conversations, bombPath, spec.unit);
+    const failed = spec.fault === "failed-transfer" ? damagedTransfer(conversations) : undefined;
+    const failedPath = failed && attachmentPath(failed);
+    if (failedPath) xml = withFailedTransfer(xml, failedPath);
     entries.push({ name: `${spec.baseName}.xml`, data: Buffer.from(xml, "utf8"), compress: true });
     for (const { info, bytes } of attachments.values())
-      entries.push({ name: attachmentPath(info), data: bytes, compress: false });
+      if (attachmentPath(info) !== failedPath)
+        entries.push({ name: attachmentPath(info), data: bytes, compress: false });
   }
 
   if (spec.fault === "path-traversal")

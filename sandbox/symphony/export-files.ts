@@ -32,7 +32,7 @@ export type ExportFileInfo = {
   encrypted: boolean;
   encryptionKeyId: string | null;
   fault: Fault | null;
-  /** Under "damaged-transfer": the zip path of the file transfer whose entry is damaged (null: the period has none). */
+  /** Under "damaged-transfer" or "failed-transfer": the zip path of the file transfer whose entry is damaged or missing (null: the period has none). */
   damagedTransfer: string | null;
 };
 
@@ -259,7 +259,7 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
   }
 
   function damagedTransferPath(r: FileRecord): string | undefined {
-    if (r.fault !== "damaged-transfer") return undefined;
+    if (r.fault !== "damaged-transfer" && r.fault !== "failed-transfer") return undefined;
     const damaged = damagedTransfer(model.conversations(r.period.start, r.period.end));
     return damaged && attachmentPath(damaged);
   }
@@ -309,9 +309,9 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
       expectedItems(
         model,
         options.format,
-        // A damaged file transfer fails alone: the rest of its file is imported.
+        // A damaged or failed file transfer fails alone: the rest of its file is imported.
         records
-          .filter((r) => r.fault === null || r.fault === "damaged-transfer")
+          .filter((r) => r.fault === null || r.fault === "damaged-transfer" || r.fault === "failed-transfer")
           .map((r) =>
             r.fault === null
               ? r.period
