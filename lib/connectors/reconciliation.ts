@@ -4,6 +4,7 @@ import { z } from "zod";
 import { db } from "@/lib/db";
 import { Prisma } from "@/lib/generated/prisma/client";
 import { csvLine } from "./csv";
+import { startDownloadOf } from "./status-log";
 
 export type ExportFileReport = {
   id: bigint;
@@ -178,4 +179,21 @@ export async function reconciliationFileName(connectorId: string): Promise<strin
   if (!id.success) return undefined;
   const connector = await db.connector.findUnique({ where: { id: id.data }, select: { name: true } });
   return connector ? `${connector.name.replace(/[^\w.-]+/g, "_")}-reconciliation.csv` : undefined;
+}
+
+/**
+ * A reconciliation report (`missed`: the messages real time missed) for `person`, counted with their
+ * status-log downloads: both load the database, and one reader must not hold it for everyone.
+ * Throws StatusLogBusyError when the person already runs as many downloads as one may.
+ */
+export async function reconciliationReport(
+  connectorId: string,
+  { person, missed }: { person: string; missed: boolean },
+): Promise<string> {
+  const end = startDownloadOf(person);
+  try {
+    return missed ? await realtimeMissesCsv(connectorId) : await reconciliationCsv(connectorId);
+  } finally {
+    end();
+  }
 }

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { db, pgPool } from "@/lib/db";
 import { ledgerMessage, until } from "@/lib/testing";
 import { csvLine } from "./csv";
+import { reconciliationReport } from "./reconciliation";
 import {
   STATUS_LOG_HEADER,
   StatusLogBusyError,
@@ -408,7 +409,7 @@ describe("the status log download", () => {
     const first = (await statusLogStream(connector.id, {}, { person: "reader-1" })).getReader();
     const second = (await statusLogStream(connector.id, {}, { person: "reader-1" })).getReader();
     await expect(statusLogStream(connector.id, {}, { person: "reader-1" })).rejects.toThrow(
-      "You already have 2 status-log downloads running. Let one finish, or cancel it, and try again.",
+      "You already have 2 downloads running (status logs or reconciliation reports). Let one finish, or cancel it, and try again.",
     );
     // Someone else is not held back by reader-1.
     const other = await new Response(await statusLogStream(connector.id, {}, { person: "reader-2" })).text();
@@ -418,6 +419,13 @@ describe("the status log download", () => {
     const third = await new Response(await statusLogStream(connector.id, {}, { person: "reader-1" })).text();
     expect(third).toBe(other);
     await (await statusLogStream(connector.id, {}, { person: "reader-1" })).cancel();
+    // A reconciliation report loads the database too: it counts as one of the person's downloads.
+    const held = (await statusLogStream(connector.id, {}, { person: "reader-1" })).getReader();
+    await expect(reconciliationReport(connector.id, { person: "reader-1", missed: false })).rejects.toThrow(
+      StatusLogBusyError,
+    );
+    await held.cancel();
+    expect(await reconciliationReport(connector.id, { person: "reader-1", missed: true })).toMatch(/^\S.*\r\n$/);
     await second.cancel();
     expect(pgPool().idleCount).toBe(pgPool().totalCount);
   });

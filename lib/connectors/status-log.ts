@@ -386,12 +386,15 @@ export class StatusLogBusyError extends Error {
 export const DOWNLOADS_PER_PERSON = 2;
 const runningFor = new Map<string, number>();
 
-/** Counts a download of `person` in; the returned function counts it out (once, whatever calls it). */
-function startDownloadOf(person: string): () => void {
+/**
+ * Counts a download of `person` in (a status log, or a reconciliation report, which also loads the
+ * database); the returned function counts it out (once, whatever calls it).
+ */
+export function startDownloadOf(person: string): () => void {
   const running = runningFor.get(person) ?? 0;
   if (running >= DOWNLOADS_PER_PERSON)
     throw new StatusLogBusyError(
-      `You already have ${running} status-log downloads running. Let one finish, or cancel it, and try again.`,
+      `You already have ${running} downloads running (status logs or reconciliation reports). Let one finish, or cancel it, and try again.`,
     );
   runningFor.set(person, running + 1);
   let ended = false;

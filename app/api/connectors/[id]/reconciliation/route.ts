@@ -1,5 +1,5 @@
 import { sessionForRequest } from "@/lib/auth";
-import { reconciliationCsv, reconciliationFileName, realtimeMissesCsv } from "@/lib/connectors";
+import { reconciliationFileName, reconciliationReport, StatusLogBusyError } from "@/lib/connectors";
 
 /**
  * Reconciliation report download: one CSV line per Content Export file of the connector; with
@@ -12,7 +12,13 @@ export async function GET(request: Request, { params }: { params: Promise<{ id: 
   const fileName = await reconciliationFileName(id);
   if (!fileName) return Response.json({ error: "Unknown connector." }, { status: 404 });
   const missed = new URL(request.url).searchParams.get("list") === "missed-by-realtime";
-  const csv = missed ? await realtimeMissesCsv(id) : await reconciliationCsv(id);
+  let csv: string;
+  try {
+    csv = await reconciliationReport(id, { person: access.user.oid, missed });
+  } catch (error) {
+    if (!(error instanceof StatusLogBusyError)) throw error;
+    return Response.json({ error: error.message }, { status: 503, headers: { "retry-after": "60" } });
+  }
   return new Response(csv, {
     headers: {
       "content-type": "text/csv; charset=utf-8",
