@@ -3,7 +3,7 @@ import { config } from "@/lib/config";
 import { db } from "@/lib/db";
 import { startM365Sandbox, type M365Sandbox } from "@/sandbox/m365";
 import { beginConsent, completeConsent } from "./consent";
-import { acceptTerms } from "./wizard";
+import { acceptTerms, finishWizard } from "./wizard";
 
 // What the callback may not be talked into, and how it records a consent Microsoft 365 has not applied
 // yet (against the M365 sandbox); the whole journey runs in e2e/security.spec.ts.
@@ -116,6 +116,22 @@ describe.skipIf(!canRun)("the admin-consent callback", () => {
       );
       const audits = await db.auditEvent.count({ where: { connectorId, action: "connector.consent_granted" } });
       expect(audits).toBe(1);
+    });
+
+    it("counts no step a draft skipped: a consent given before its name, source and mapping leaves Finish asking for them", async () => {
+      sandbox!.setFaults({ consentDelaySeconds: 0 });
+      sandbox!.setConsent(true);
+      const { connectorId, state } = await pendingConsent();
+      const outcome = await completeConsent({ state, admin_consent: "True", tenant: TENANT }, alice);
+      expect(outcome).toEqual({ kind: "granted", connectorId, pending: false });
+      expect(await db.connector.findUniqueOrThrow({ where: { id: connectorId } })).toMatchObject({
+        tenantId: TENANT,
+        wizardStep: 1,
+      });
+      expect(await finishWizard(connectorId, alice.actor, { acceptFailedSourceTest: true })).toEqual({
+        ok: false,
+        message: "Complete every step before finishing.",
+      });
     });
 
     it("records a consent that works at once as applied", async () => {
