@@ -6,6 +6,7 @@ import { db } from "@/lib/db";
 import { M365AuthError } from "@/lib/m365";
 import { canRun } from "@/lib/testing";
 import { consentRetryDelay, defaultConsentWait } from "./consent-wait";
+import { PAUSED_NOTE } from "./pause-watch";
 
 async function runConsentedMinutesAgo(minutes: number): Promise<string> {
   const connector = await db.connector.create({
@@ -48,5 +49,16 @@ describe.skipIf(!canRun)("waiting for consent to apply", () => {
     const run = await db.importRun.findUniqueOrThrow({ where: { id: runId } });
     expect(run.error).toMatch(/^Waiting for Microsoft 365 to apply the admin consent .* run fails\.$/);
     expect(run.error).toContain("15 minutes after the consent");
+  });
+
+  it("still waits after a run an admin paused (it may have asked nothing), not after one that finished", async () => {
+    const runId = await runConsentedMinutesAgo(1);
+    const { connectorId } = await db.importRun.findUniqueOrThrow({ where: { id: runId } });
+    const earlier = (status: "PARTIAL" | "SUCCEEDED", error: string | null) =>
+      db.importRun.create({ data: { connectorId, trigger: "SETUP", status, error, startedAt: new Date() } });
+    await earlier("PARTIAL", PAUSED_NOTE);
+    expect(await consentRetryDelay(runId, noConsent, 0, defaultConsentWait)).toBe(15);
+    await earlier("SUCCEEDED", null);
+    expect(await consentRetryDelay(runId, noConsent, 0, defaultConsentWait)).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 import { db } from "@/lib/db";
 import { M365AuthError } from "@/lib/m365";
+import { PAUSED_NOTE } from "./pause-watch";
 
 /** How the first run after admin consent waits for Microsoft 365 to apply it. */
 export type ConsentWait = {
@@ -47,6 +48,8 @@ export async function consentRetryDelay(
       id: { not: runId },
       status: { in: ["SUCCEEDED", "PARTIAL"] },
       startedAt: { gte: grantedAt },
+      // A run an admin paused may have stopped before it asked Microsoft 365 anything.
+      OR: [{ error: null }, { NOT: { error: { startsWith: PAUSED_NOTE } } }],
     },
   });
   if (worked > 0) return undefined;

@@ -18,12 +18,12 @@ describe.skipIf(!canRun)("Datahose events that do not fit", () => {
     h = await startHarness({ seed: "datahose-hostile", users: 6, messages: 20, largeAttachments: false });
     h.connector = await db.connector.update({
       where: { id: h.connector.id },
-      data: { sourceKind: "DATAHOSE", status: "PAUSED" },
+      data: { sourceKind: "DATAHOSE", status: "DRAFT" },
     });
     h.symphony.setDatahose({ readTimeoutMs: 300 });
   });
-  // The connector is PAUSED: these tests read its feed themselves, and no worker of another test file
-  // (they share the database) may capture it meanwhile.
+  // The connector is a DRAFT (a paused one would stop drainRun): these tests read its feed themselves,
+  // and no worker of another test file (they share the database) may capture it meanwhile.
   afterAll(() => h?.close());
 
   /** A MESSAGESENT event carrying `message` as it is, fitting V4Message or not. */
@@ -305,7 +305,7 @@ describe.skipIf(!canRun)("Datahose events that do not fit", () => {
   it("leaves a message it cannot read to the daily export when one runs beside it, so that the export's copy is imported", async () => {
     h.connector = await db.connector.update({
       where: { id: h.connector.id },
-      data: { sourceKind: "CONTENT_EXPORT", realtime: true, status: "PAUSED" },
+      data: { sourceKind: "CONTENT_EXPORT", realtime: true, status: "DRAFT" },
     });
     const sample = h.symphony.history(h.symphony.org.streams.find((s) => s.type === "ROOM" && s.isActive)!.id).at(-1)!;
     const capture = await openCapture(h.connector.id, { environment: h.environment });

@@ -7,6 +7,11 @@ export const PAUSE_CHECK_MS = 5000;
 export const PAUSED_NOTE =
   "Stopped because an admin paused the connector: the items it had not imported wait, and are imported by the first run after Resume.";
 
+export async function isPaused(connectorId: string): Promise<boolean> {
+  const connector = await db.connector.findUnique({ where: { id: connectorId }, select: { status: true } });
+  return connector?.status === "PAUSED";
+}
+
 /**
  * A signal that aborts once the connector is PAUSED, looked up every `everyMs` (and at once): a run
  * stops claiming and collecting, and the items it has in flight end their attempt. `stop()` ends
@@ -19,8 +24,7 @@ export function watchForPause(connectorId: string, everyMs = PAUSE_CHECK_MS): { 
     if (checking || paused.signal.aborted) return;
     checking = true;
     try {
-      const connector = await db.connector.findUnique({ where: { id: connectorId }, select: { status: true } });
-      if (connector?.status === "PAUSED") paused.abort(new ConnectorPausedError());
+      if (await isPaused(connectorId)) paused.abort(new ConnectorPausedError());
     } catch {
       // The database away: the run finds out by itself; the next check tries again.
     } finally {

@@ -356,4 +356,28 @@ describe.skipIf(!canRun)("a run whose connector an admin pauses", () => {
     expect(resumed.status).toBe("SUCCEEDED");
     expect((await exactlyOnceProblems(h)).problems).toEqual([]);
   });
+
+  it("goes on when the admin resumes while it winds down, instead of ending as paused", async () => {
+    h.symphony.addMessage({ streamId: h.symphony.org.streams.find((s) => s.botIsMember)!.id, text: "after resume" });
+    // Slow Graph: the items in flight take seconds to end their attempt once the pause is seen.
+    h.m365.setFaults({ latencyMs: 1500 });
+    const before = await imported();
+    const run = runImport(await h.newRun(), {
+      workerId: "resumed-early",
+      environment: h.environment,
+      pauseCheckMs: 100,
+    });
+    // Paused once Graph is asked for an item (its answer takes 1.5 s).
+    const asked = h.m365.stats().graphRequests;
+    while (h.m365.stats().graphRequests === asked) await sleep(20);
+    await setStatus("PAUSED");
+    await sleep(400);
+    await setStatus("ACTIVE");
+    h.m365.setFaults({ latencyMs: 0 });
+    const summary = await run;
+    expect(summary.status).toBe("SUCCEEDED");
+    expect(summary.paused).toBeUndefined();
+    expect(await imported()).toBeGreaterThan(before);
+    expect((await exactlyOnceProblems(h)).problems).toEqual([]);
+  });
 });

@@ -8,7 +8,7 @@ import { createRecipientResolver } from "./recipients";
 import { consentedTenant, mailboxWriterFor, stagingStoreFor } from "./services";
 import { sourceFor } from "./source-for";
 import { failedFilesOf } from "./export-files";
-import { PAUSED_NOTE, watchForPause } from "./pause-watch";
+import { isPaused, PAUSED_NOTE, watchForPause } from "./pause-watch";
 import { errorText } from "@/lib/errors";
 
 export type RunProgress = {
@@ -63,17 +63,29 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
   if (isFinished(run.status)) return summaryOf(runId, started);
   // Paused before it started (queued by a Run now that crossed a Pause) or while it runs: it stops,
   // and what it has not done is the first run's after Resume.
-  const stopped = async () => ({ ...(await finishRun(runId, { paused: true })), durationMs: Date.now() - started });
-  if (run.connector.status === "PAUSED") return stopped();
-  const pause = watchForPause(run.connectorId, options.pauseCheckMs);
-  try {
-    return await collectAndImport(run, { ...options, signal: anySignal(options.signal, pause.signal) }, started);
-  } catch (error) {
-    if (pause.signal.aborted && !options.signal?.aborted) return stopped();
-    throw error;
-  } finally {
-    pause.stop();
+  let paused = run.connector.status === "PAUSED";
+  for (;;) {
+    if (paused) return { ...(await finishRun(runId, { paused: true })), durationMs: Date.now() - started };
+    const pause = watchForPause(run.connectorId, options.pauseCheckMs);
+    try {
+      return await collectAndImport(run, { ...options, signal: anySignal(options.signal, pause.signal) }, started);
+    } catch (error) {
+      if (options.signal?.aborted || !abortedBy(error, pause.signal)) throw error;
+      // Resumed while the items in flight ended their attempt: the run goes on instead.
+      paused = await isPaused(run.connectorId);
+    } finally {
+      pause.stop();
+    }
   }
+}
+
+/** Whether `error` is what aborting `signal` threw (its reason, or an AbortError), and not a failure of its own. */
+function abortedBy(error: unknown, signal: AbortSignal): boolean {
+  if (!signal.aborted) return false;
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (cause === signal.reason || cause.name === "AbortError") return true;
+  }
+  return false;
 }
 
 function anySignal(signal: AbortSignal | undefined, other: AbortSignal): AbortSignal {
@@ -216,7 +228,7 @@ export async function drainRun(runId: string, options: DrainOptions): Promise<vo
     );
   } catch (error) {
     // Paused: the run itself ends, saying so.
-    if (!pause.signal.aborted || options.signal?.aborted) throw error;
+    if (options.signal?.aborted || !abortedBy(error, pause.signal)) throw error;
   } finally {
     pause.stop();
   }
@@ -292,6 +304,7 @@ async function summaryOf(runId: string, started: number): Promise<RunSummary> {
     messagesCollected: run.messagesCollected,
     counts: await runCounts(runId),
     durationMs: Date.now() - started,
+    ...(run.error?.startsWith(PAUSED_NOTE) && { paused: true }),
   };
 }
 
