@@ -10,6 +10,8 @@ describe("returnPath", () => {
   it.each([
     "//evil.example/connectors",
     "/\\evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
     "https://evil.example",
     "javascript:alert(1)",
     "",

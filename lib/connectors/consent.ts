@@ -132,13 +132,18 @@ export async function completeConsent(
 
   await db.$transaction(async (tx) => {
     if (refusal === undefined) {
+      // The step as it is now: another tab may have saved a step while Graph was asked.
+      const { wizardStep } = await tx.connector.findUniqueOrThrow({
+        where: { id: connectorId },
+        select: { wizardStep: true },
+      });
       await tx.connector.update({
         where: { id: connectorId },
         data: {
           tenantId: tenant,
           consentGrantedBy: admin.actor,
           consentGrantedAt: new Date(),
-          wizardStep: completed("consent", connector.wizardStep),
+          wizardStep: completed("consent", wizardStep),
         },
       });
     }

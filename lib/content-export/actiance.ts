@@ -34,6 +34,7 @@ const FIELD_NAMES = [
   "EditedNewMsgId",
   "UserFileName",
   "FileName",
+  "Status",
 ] as const;
 type FieldName = (typeof FIELD_NAMES)[number];
 type Fields = Partial<Record<FieldName, string>>;
@@ -183,8 +184,13 @@ export type ActianceIndex = {
   conversations: ConversationIndex[];
   /** Items pass 2 yields: messages, plus one per file transfer. */
   messages: number;
-  /** Every FileName the XML refers to: each must be an entry of the zip. */
+  /** Every FileName the XML refers to: each must be an entry of the zip, but for a failed transfer's. */
   fileNames: Set<string>;
+  /**
+   * The FileNames of transfers that ended `<Status>Failed</Status>` (Mattermost's exporter, whose
+   * structure the format follows, writes "Completed" or "Failed"): the zip may hold no bytes for them.
+   */
+  failedTransfers: Set<string>;
   /** EditedNewMsgId -> MessageId of the original. */
   originalOf: Map<string, string>;
 };
@@ -194,7 +200,13 @@ export type ActianceIndex = {
  * file), and keeps only a small index per conversation.
  */
 export async function indexActiance(openXml: OpenXml, limits: XmlLimits = DEFAULT_XML_LIMITS): Promise<ActianceIndex> {
-  const index: ActianceIndex = { conversations: [], messages: 0, fileNames: new Set(), originalOf: new Map() };
+  const index: ActianceIndex = {
+    conversations: [],
+    messages: 0,
+    fileNames: new Set(),
+    failedTransfers: new Set(),
+    originalOf: new Map(),
+  };
   let pending: PendingConversation | undefined;
   const sink: Sink = {
     conversationStart: (perspective, line) => (pending = new PendingConversation(perspective, line)),
@@ -261,6 +273,7 @@ class PendingConversation {
         if (kind === "FileTransferEnded") {
           this.ended += 1;
           this.endedTransfers.add(fileName);
+          if (optionalText(fields.Status)?.toLowerCase() === "failed") index.failedTransfers.add(fileName);
         } else {
           this.startedTransfers.push(fileName);
         }

@@ -76,13 +76,21 @@ describe("openExportContent", () => {
     }
   });
 
-  it("reads an Actiance file that names an attachment missing from the zip: only that file's message cannot be opened", async () => {
+  it("fails an Actiance file that refers to an attachment missing from the zip after a completed transfer", async () => {
+    const file = await zipOf([
+      { name: "export.xml", data: actiance(ended("bob", T0, "deck.pdf", "files/abc/deck.pdf")) },
+      { name: "files/abc/other.pdf", data: "x" },
+    ]);
+    expect(await refusal(file)).toBe('"export.xml" refers to the file "files/abc/deck.pdf", which is not in the zip');
+  });
+
+  it("reads an Actiance file whose failed transfer has no bytes in the zip: only that transfer's message cannot be opened", async () => {
     const file = await zipOf([
       {
         name: "export.xml",
         data: aliceAndBob(
           message("alice", T0 + 1, "before", "m1"),
-          ended("bob", T0 + 2, "deck.pdf", "files/abc/deck.pdf"),
+          ended("bob", T0 + 2, "deck.pdf", "files/abc/deck.pdf").replace("Completed", "Failed"),
           message("alice", T0 + 3, "after", "m2"),
         ),
       },

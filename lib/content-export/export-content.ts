@@ -58,12 +58,17 @@ export async function openExportContent(zipPath: string, limits: ExportContentLi
 async function openActiance(zip: ExportZip, xmlNames: string[], limits: XmlLimits): Promise<ExportContent> {
   const sizes = new Map(zip.entries.map((entry) => [entry.name, entry.uncompressedSize]));
   const files: { open: OpenXml; index: ActianceIndex }[] = [];
-  // A file the XML names but the zip lacks (a transfer that failed, an export that lost it) fails
-  // only the message that carries it when it is opened, as a damaged entry does: the file's other
-  // messages are read.
   for (const name of xmlNames) {
     const open = () => zip.openEntry(name);
-    files.push({ open, index: await indexActiance(open, limits) });
+    const index = await indexActiance(open, limits);
+    for (const fileName of index.fileNames) {
+      // A transfer that failed may have no bytes: only its message fails, when it is opened, as one
+      // whose entry is damaged does. A completed transfer without them is a broken file, tried again.
+      if (!sizes.has(fileName) && !index.failedTransfers.has(fileName)) {
+        throw new ExportFileError(`${quoted(name)} refers to the file ${quoted(fileName)}, which is not in the zip`);
+      }
+    }
+    files.push({ open, index });
   }
   return {
     format: "ACTIANCE",

@@ -28,12 +28,25 @@ import { wellFormedJson } from "./well-formed";
 const READ_BACK_AT_ONCE_BYTES = 3 * MAX_TEXT_READ_BACK_BYTES;
 const readBackBytes = createSemaphore(READ_BACK_AT_ONCE_BYTES);
 
+/**
+ * A read that takes longer than this (a blob read that hangs, its attempt given up meanwhile) gives its
+ * share back anyway, so that one stuck read never holds every connector's read-back in this process.
+ */
+const READ_BACK_HOLD_MS = 2 * 60_000;
+
 async function readingBack<T>(weight: number, read: () => Promise<T>): Promise<T> {
   await readBackBytes.acquire(weight);
+  let held = true;
+  const release = () => {
+    if (held) readBackBytes.release(weight);
+    held = false;
+  };
+  const timer = setTimeout(release, READ_BACK_HOLD_MS).unref();
   try {
     return await read();
   } finally {
-    readBackBytes.release(weight);
+    clearTimeout(timer);
+    release();
   }
 }
 
