@@ -620,6 +620,47 @@ test.describe.serial("admin experience", () => {
     await expect(flyout.getByRole("button", { name: "Pause" })).toBeVisible();
   });
 
+  test("pause stops a run in progress, which says so, and the first run after Resume imports the rest", async () => {
+    const s = sandbox();
+    const flyout = page.getByRole("complementary", { name: name });
+    const stream = org.streams.find((st) => st.botIsMember && st.type !== "POST")!;
+    for (let i = 1; i <= 6; i++) {
+      const added = await page.request.post(`${s.pod}/sandbox/messages`, {
+        data: { streamId: stream.id, text: `Pause check ${i} ${name}` },
+      });
+      expect(added.status()).toBe(201);
+    }
+    // A slow Microsoft 365: the run is still importing when the admin pauses.
+    const latency = async (latencyMs: number) =>
+      expect((await page.request.post(`${s.m365}/sandbox/admin/faults`, { data: { latencyMs } })).status()).toBe(200);
+    await latency(3000);
+    try {
+      await flyout.getByRole("button", { name: "Run now" }).click();
+      const progress = flyout.getByRole("progressbar", { name: "Import progress" });
+      await expect(progress).toBeVisible();
+      await flyout.getByRole("button", { name: "Pause" }).click();
+      await expect(flyout.getByRole("status").filter({ hasText: "Paused:" })).toHaveText(
+        "Paused: the run in progress stops taking new items within seconds; what it has not imported waits for Resume.",
+      );
+      await expect(progress).toBeHidden({ timeout: 90_000 });
+    } finally {
+      await latency(0);
+    }
+    await page.reload();
+    const status = flyout.getByRole("region", { name: "Connector status with source" });
+    await expect(status).toContainText("Partly succeeded");
+    await expect(status).toContainText("Stopped because an admin paused the connector");
+    await check(page, "15h-flyout-paused-run", { phone: true });
+    await flyout.getByRole("button", { name: "Resume" }).click();
+    await flyout.getByRole("button", { name: "Run now" }).click();
+    await expect(async () => {
+      await page.reload();
+      await expect(status).toContainText("Succeeded", { timeout: 1000 });
+    }).toPass({ timeout: 90_000 });
+    await expect(status).not.toContainText("Stopped because an admin paused the connector");
+    await expect(property(flyout, "Items failed")).toHaveText("0");
+  });
+
   test("the flyout opens and closes from the keyboard, and focus goes back to the connector's row", async () => {
     const id = connectorIdOf(page);
     const flyout = page.getByRole("complementary", { name: name });

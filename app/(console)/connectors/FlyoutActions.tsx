@@ -112,7 +112,7 @@ export function FlyoutActions({ connectorId, name, status, isAdmin, initialProgr
               act(pauseAction, () => {
                 if (running(progress))
                   setNotice(
-                    "Paused: the run in progress stops within seconds; what it has not imported waits for Resume.",
+                    "Paused: the run in progress stops taking new items within seconds; what it has not imported waits for Resume.",
                   );
               })
             }

@@ -57,8 +57,17 @@ export function SourceStatus({
             ]}
           />
           {/* A reason already given above, for the connector, is not repeated. */}
+          {/* A partial run (paused, or files that failed) warns; a failed one is an error. */}
           {last.error && !health.reason?.includes(last.error) && (
-            <p className="mt-2 rounded border border-red-300 bg-red-50 p-2 text-red-800">{last.error}</p>
+            <p
+              className={`mt-2 rounded border p-2 ${
+                last.status === "PARTIAL"
+                  ? "border-amber-300 bg-amber-50 text-amber-900"
+                  : "border-red-300 bg-red-50 text-red-800"
+              }`}
+            >
+              {last.error}
+            </p>
           )}
         </div>
       ) : (
