@@ -8,7 +8,9 @@ export function returnPath(value: string | undefined): string {
   const here = "https://connector.invalid";
   try {
     const url = new URL(value, here);
-    return url.origin === here ? `${url.pathname}${url.search}${url.hash}` : "/connectors";
+    const path = `${url.pathname}${url.search}${url.hash}`;
+    // Dot segments can leave `//host` once resolved (`/.//host`): that too names another site.
+    return url.origin === here && !/^\/[/\\]/.test(path) ? path : "/connectors";
   } catch {
     return "/connectors";
   }

@@ -75,8 +75,9 @@ export async function reopenFailedItems(connectorId: string, actor: string): Pro
 }
 
 /**
- * Stops the connector's imports: no run starts, and a run in progress stops within seconds (its items
- * in flight end their attempt; the rest wait for the first run after Resume).
+ * Stops the connector's imports: no run starts, and a run in progress stops reading Symphony and taking
+ * items within seconds (its items in flight end their attempt; the rest wait for the first run after
+ * Resume).
  */
 export async function pauseConnector(connectorId: string, actor: string): Promise<LifecycleResult> {
   await statusOf(connectorId);

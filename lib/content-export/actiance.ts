@@ -187,10 +187,11 @@ export type ActianceIndex = {
   /** Every FileName the XML refers to: each must be an entry of the zip, but for a failed transfer's. */
   fileNames: Set<string>;
   /**
-   * The FileNames of transfers that ended `<Status>Failed</Status>` (Mattermost's exporter, whose
-   * structure the format follows, writes "Completed" or "Failed"): the zip may hold no bytes for them.
+   * The FileNames of transfers that did not complete: ended `<Status>Failed</Status>` (Mattermost's
+   * exporter, whose structure the format follows, writes "Completed" or "Failed"), or started and never
+   * ended in the file. The zip may hold no bytes for them.
    */
-  failedTransfers: Set<string>;
+  unfinishedTransfers: Set<string>;
   /** EditedNewMsgId -> MessageId of the original. */
   originalOf: Map<string, string>;
 };
@@ -204,7 +205,7 @@ export async function indexActiance(openXml: OpenXml, limits: XmlLimits = DEFAUL
     conversations: [],
     messages: 0,
     fileNames: new Set(),
-    failedTransfers: new Set(),
+    unfinishedTransfers: new Set(),
     originalOf: new Map(),
   };
   let pending: PendingConversation | undefined;
@@ -217,6 +218,7 @@ export async function indexActiance(openXml: OpenXml, limits: XmlLimits = DEFAUL
     conversationEnd: () => {
       if (!pending) return;
       const conversation = pending.seal();
+      for (const fileName of pending.startedOnly()) index.unfinishedTransfers.add(fileName);
       index.conversations.push(conversation);
       index.messages += conversation.items;
       pending = undefined;
@@ -273,7 +275,7 @@ class PendingConversation {
         if (kind === "FileTransferEnded") {
           this.ended += 1;
           this.endedTransfers.add(fileName);
-          if (optionalText(fields.Status)?.toLowerCase() === "failed") index.failedTransfers.add(fileName);
+          if (optionalText(fields.Status)?.toLowerCase() === "failed") index.unfinishedTransfers.add(fileName);
         } else {
           this.startedTransfers.push(fileName);
         }
@@ -301,6 +303,11 @@ class PendingConversation {
     if (!known.displayName && displayName) known.displayName = displayName;
   }
 
+  /** Transfers that started and never ended in this conversation. */
+  startedOnly(): string[] {
+    return this.startedTransfers.filter((fileName) => !this.endedTransfers.has(fileName));
+  }
+
   seal(): ConversationIndex {
     const where = `the <Conversation> at line ${this.line}`;
     const id = requiredText(this.fields.RoomID, where, "RoomID");
@@ -313,8 +320,7 @@ class PendingConversation {
     for (const [login, participant] of this.participants) conversation.participants.set(login, participant);
     for (const [login, presence] of this.presence) conversation.presence.set(login, presence);
     for (const fileName of this.endedTransfers) conversation.endedTransfers.add(fileName);
-    const startedOnly = this.startedTransfers.filter((fileName) => !this.endedTransfers.has(fileName)).length;
-    conversation.items = this.messages + this.ended + startedOnly;
+    conversation.items = this.messages + this.ended + this.startedOnly().length;
     conversation.sealPresence();
     return conversation;
   }

@@ -84,30 +84,39 @@ describe("openExportContent", () => {
     expect(await refusal(file)).toBe('"export.xml" refers to the file "files/abc/deck.pdf", which is not in the zip');
   });
 
-  it("reads an Actiance file whose failed transfer has no bytes in the zip: only that transfer's message cannot be opened", async () => {
-    const file = await zipOf([
-      {
-        name: "export.xml",
-        data: aliceAndBob(
-          message("alice", T0 + 1, "before", "m1"),
-          ended("bob", T0 + 2, "deck.pdf", "files/abc/deck.pdf").replace("Completed", "Failed"),
-          message("alice", T0 + 3, "after", "m2"),
-        ),
-      },
-      { name: "files/abc/other.pdf", data: "x" },
-    ]);
-    const content = await openExportContent(file);
-    try {
-      const items = await itemsOf(content);
-      expect(items.map((item) => (item.kind === "chat" ? item.content : ""))).toEqual(["before", "", "after"]);
-      await expect(content.openAttachment("files/abc/deck.pdf")).rejects.toThrow(
-        new ExportFileError('the export names "files/abc/deck.pdf", but its zip does not hold it'),
-      );
-      expect((await readAll(await content.openAttachment("files/abc/other.pdf"))).toString()).toBe("x");
-    } finally {
-      await content.close();
-    }
-  });
+  it.each([
+    ["ended as Failed", (record: string) => record.replace("Completed", "Failed")],
+    [
+      "started and never ended",
+      (record: string) => record.replaceAll("FileTransferEnded", "FileTransferStarted").replace("Completed", "Started"),
+    ],
+  ])(
+    "reads an Actiance file whose transfer %s has no bytes in the zip: only that transfer's message cannot be opened",
+    async (_, unfinished) => {
+      const file = await zipOf([
+        {
+          name: "export.xml",
+          data: aliceAndBob(
+            message("alice", T0 + 1, "before", "m1"),
+            unfinished(ended("bob", T0 + 2, "deck.pdf", "files/abc/deck.pdf")),
+            message("alice", T0 + 3, "after", "m2"),
+          ),
+        },
+        { name: "files/abc/other.pdf", data: "x" },
+      ]);
+      const content = await openExportContent(file);
+      try {
+        const items = await itemsOf(content);
+        expect(items.map((item) => (item.kind === "chat" ? item.content : ""))).toEqual(["before", "", "after"]);
+        await expect(content.openAttachment("files/abc/deck.pdf")).rejects.toThrow(
+          new ExportFileError('the export names "files/abc/deck.pdf", but its zip does not hold it'),
+        );
+        expect((await readAll(await content.openAttachment("files/abc/other.pdf"))).toString()).toBe("x");
+      } finally {
+        await content.close();
+      }
+    },
+  );
 
   it("fails malformed XML with its line before any item is handed out", async () => {
     const good = [1, 2, 3].map((n) => message("alice", T0 + n, `message ${n}`, `m${n}`)).join("\n");

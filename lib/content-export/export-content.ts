@@ -62,9 +62,9 @@ async function openActiance(zip: ExportZip, xmlNames: string[], limits: XmlLimit
     const open = () => zip.openEntry(name);
     const index = await indexActiance(open, limits);
     for (const fileName of index.fileNames) {
-      // A transfer that failed may have no bytes: only its message fails, when it is opened, as one
-      // whose entry is damaged does. A completed transfer without them is a broken file, tried again.
-      if (!sizes.has(fileName) && !index.failedTransfers.has(fileName)) {
+      // A transfer that failed, or never ended, may have no bytes: only its message fails, when it is
+      // opened, as one whose entry is damaged does. A completed one without them is a broken file.
+      if (!sizes.has(fileName) && !index.unfinishedTransfers.has(fileName)) {
         throw new ExportFileError(`${quoted(name)} refers to the file ${quoted(fileName)}, which is not in the zip`);
       }
     }

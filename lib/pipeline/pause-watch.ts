@@ -7,7 +7,7 @@ export const PAUSE_CHECK_MS = 5000;
 export const PAUSED_NOTE =
   "Stopped because an admin paused the connector: the items it had not imported wait, and are imported by the first run after Resume.";
 
-export async function isPaused(connectorId: string): Promise<boolean> {
+async function isPaused(connectorId: string): Promise<boolean> {
   const connector = await db.connector.findUnique({ where: { id: connectorId }, select: { status: true } });
   return connector?.status === "PAUSED";
 }

@@ -1,14 +1,15 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Prisma } from "@/lib/generated/prisma/client";
 import { db } from "@/lib/db";
 import { collect } from "./collect";
 import { defaultDeliveryOptions, deliverPending, type DeliveryOptions } from "./deliver";
 import { environmentFromConfig, type PipelineEnvironment } from "./environment";
-import { applyPendingSuppressions, runCounts, type RunCounts } from "./ledger";
+import { applyPendingSuppressions, pendingItems, runCounts, type RunCounts } from "./ledger";
 import { createRecipientResolver } from "./recipients";
 import { consentedTenant, mailboxWriterFor, stagingStoreFor } from "./services";
 import { sourceFor } from "./source-for";
 import { failedFilesOf } from "./export-files";
-import { isPaused, PAUSED_NOTE, watchForPause } from "./pause-watch";
+import { PAUSED_NOTE, watchForPause } from "./pause-watch";
 import { errorText } from "@/lib/errors";
 
 export type RunProgress = {
@@ -63,28 +64,34 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
   if (isFinished(run.status)) return summaryOf(runId, started);
   // Paused before it started (queued by a Run now that crossed a Pause) or while it runs: it stops,
   // and what it has not done is the first run's after Resume.
-  let paused = run.connector.status === "PAUSED";
+  let current = run;
   for (;;) {
-    if (paused) return { ...(await finishRun(runId, { paused: true })), durationMs: Date.now() - started };
+    if (current.connector.status === "PAUSED") {
+      // Helpers of this run stop too, but end the attempts they have in flight: their items count for it.
+      while ((await pendingItems(run.connectorId)).held > 0) await sleep(500, undefined, { signal: options.signal });
+      return { ...(await finishRun(runId, { paused: true })), durationMs: Date.now() - started };
+    }
     const pause = watchForPause(run.connectorId, options.pauseCheckMs);
     try {
-      return await collectAndImport(run, { ...options, signal: anySignal(options.signal, pause.signal) }, started);
+      return await collectAndImport(current, { ...options, signal: anySignal(options.signal, pause.signal) }, started);
     } catch (error) {
       if (options.signal?.aborted || !abortedBy(error, pause.signal)) throw error;
-      // Resumed while the items in flight ended their attempt: the run goes on instead.
-      paused = await isPaused(run.connectorId);
+      // Resumed while the items in flight ended their attempt: the run goes on instead, with the
+      // connector's settings as they are now.
+      current = await db.importRun.findUniqueOrThrow({ where: { id: runId }, include: { connector: true } });
     } finally {
       pause.stop();
     }
   }
 }
 
-/** Whether `error` is what aborting `signal` threw (its reason, or an AbortError), and not a failure of its own. */
+/**
+ * Whether `error` is what aborting `signal` threw: its reason itself, or an error caused by it (every
+ * source, fetch and timers/promises keep the reason), and not a failure of the run's own.
+ */
 function abortedBy(error: unknown, signal: AbortSignal): boolean {
   if (!signal.aborted) return false;
-  for (let cause = error; cause instanceof Error; cause = cause.cause) {
-    if (cause === signal.reason || cause.name === "AbortError") return true;
-  }
+  for (let cause = error; cause instanceof Error; cause = cause.cause) if (cause === signal.reason) return true;
   return false;
 }
 
