@@ -560,6 +560,14 @@ export async function pendingItems(connectorId: string): Promise<{ total: number
   return { total: Number(row.total), held: Number(row.held) };
 }
 
+/** How many of the run's items a claim holds now (its own worker's or its helpers' attempts in flight). */
+export async function heldItemsOfRun(runId: string): Promise<number> {
+  const [row] = await db.$queryRaw<Array<{ held: bigint }>>`
+    SELECT count(*) AS held FROM "ImportItem"
+    WHERE "runId" = ${runId}::uuid AND status = 'PENDING' AND "claimedUntil" >= ${NOW}`;
+  return Number(row?.held ?? 0);
+}
+
 export type RunCounts = { imported: number; skipped: number; failed: number; pending: number; bytesImported: bigint };
 
 /** The run's counts, read from the ledger (so a resumed or shared run counts every item once). */

@@ -4,7 +4,7 @@ import { db } from "@/lib/db";
 import { collect } from "./collect";
 import { defaultDeliveryOptions, deliverPending, type DeliveryOptions } from "./deliver";
 import { environmentFromConfig, type PipelineEnvironment } from "./environment";
-import { applyPendingSuppressions, pendingItems, runCounts, type RunCounts } from "./ledger";
+import { applyPendingSuppressions, heldItemsOfRun, runCounts, type RunCounts } from "./ledger";
 import { createRecipientResolver } from "./recipients";
 import { consentedTenant, mailboxWriterFor, stagingStoreFor } from "./services";
 import { sourceFor } from "./source-for";
@@ -68,7 +68,7 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
   for (;;) {
     if (current.connector.status === "PAUSED") {
       // Helpers of this run stop too, but end the attempts they have in flight: their items count for it.
-      while ((await pendingItems(run.connectorId)).held > 0) await sleep(500, undefined, { signal: options.signal });
+      while ((await heldItemsOfRun(runId)) > 0) await sleep(500, undefined, { signal: options.signal });
       return { ...(await finishRun(runId, { paused: true })), durationMs: Date.now() - started };
     }
     const pause = watchForPause(run.connectorId, options.pauseCheckMs);
