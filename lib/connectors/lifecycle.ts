@@ -1,7 +1,8 @@
 // Dashboard actions on a finished connector: run now, retry failed items, pause, resume, delete. Each
 // one leaves an audit event.
-import { recordAudit } from "@/lib/audit";
+import { recordAudit, type AuditAction } from "@/lib/audit";
 import { db } from "@/lib/db";
+import type { ConnectorStatus, Prisma } from "@/lib/generated/prisma/client";
 import { requestImport } from "@/lib/jobs";
 import { failedWhileImporting } from "@/lib/pipeline";
 import { ConnectorNotFound } from "./draft";
@@ -81,29 +82,47 @@ export async function reopenFailedItems(connectorId: string, actor: string): Pro
  */
 export async function pauseConnector(connectorId: string, actor: string): Promise<LifecycleResult> {
   await statusOf(connectorId);
-  // The status is changed only from the one it was read as: of two admins at once, one pauses.
-  const paused = await db.$transaction(async (tx) => {
-    const { count } = await tx.connector.updateMany({
-      where: { id: connectorId, status: { in: ["ACTIVE", "ERROR"] } },
-      data: { status: "PAUSED" },
-    });
-    if (count === 1) await recordAudit({ connectorId, actor, action: "connector.paused" }, tx);
-    return count === 1;
+  return changeStatus(connectorId, actor, {
+    from: ["ACTIVE", "ERROR"],
+    to: { status: "PAUSED" },
+    action: "connector.paused",
+    refusal: "Only an active connector can be paused.",
   });
-  return paused ? { ok: true } : { ok: false, message: "Only an active connector can be paused." };
 }
 
 export async function resumeConnector(connectorId: string, actor: string): Promise<LifecycleResult> {
   const { scheduleIntervalMinutes, nextRunAt } = await statusOf(connectorId);
-  const resumed = await db.$transaction(async (tx) => {
+  return changeStatus(connectorId, actor, {
+    from: ["PAUSED"],
+    to: { status: "ACTIVE", nextRunAt: nextSlotAfter(nextRunAt, new Date(), scheduleIntervalMinutes) },
+    action: "connector.resumed",
+    refusal: "Only a paused connector can be resumed.",
+  });
+}
+
+/**
+ * Changes the status only from one of `from`, in one statement: of two admins at once, one changes
+ * it, and one audit event says so.
+ */
+async function changeStatus(
+  connectorId: string,
+  actor: string,
+  change: {
+    from: ConnectorStatus[];
+    to: Prisma.ConnectorUpdateManyMutationInput;
+    action: AuditAction;
+    refusal: string;
+  },
+): Promise<LifecycleResult> {
+  const changed = await db.$transaction(async (tx) => {
     const { count } = await tx.connector.updateMany({
-      where: { id: connectorId, status: "PAUSED" },
-      data: { status: "ACTIVE", nextRunAt: nextSlotAfter(nextRunAt, new Date(), scheduleIntervalMinutes) },
+      where: { id: connectorId, status: { in: change.from } },
+      data: change.to,
     });
-    if (count === 1) await recordAudit({ connectorId, actor, action: "connector.resumed" }, tx);
+    if (count === 1) await recordAudit({ connectorId, actor, action: change.action }, tx);
     return count === 1;
   });
-  return resumed ? { ok: true } : { ok: false, message: "Only a paused connector can be resumed." };
+  return changed ? { ok: true } : { ok: false, message: change.refusal };
 }
 
 /** Deletes the connector and its ledger; the audit trail (connectorId kept) survives it. */

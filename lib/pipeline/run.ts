@@ -9,7 +9,7 @@ import { createRecipientResolver } from "./recipients";
 import { consentedTenant, mailboxWriterFor, stagingStoreFor } from "./services";
 import { sourceFor } from "./source-for";
 import { failedFilesOf } from "./export-files";
-import { PAUSED_NOTE, watchForPause } from "./pause-watch";
+import { PAUSED_NOTE, stoppedByPause, unlessPaused } from "./pause-watch";
 import { errorText } from "@/lib/errors";
 
 export type RunProgress = {
@@ -71,28 +71,16 @@ export async function runImport(runId: string, options: RunOptions): Promise<Run
       while ((await heldItemsOfRun(runId)) > 0) await sleep(500, undefined, { signal: options.signal });
       return { ...(await finishRun(runId, { paused: true })), durationMs: Date.now() - started };
     }
-    const pause = watchForPause(run.connectorId, options.pauseCheckMs);
-    try {
-      return await collectAndImport(current, { ...options, signal: anySignal(options.signal, pause.signal) }, started);
-    } catch (error) {
-      if (options.signal?.aborted || !abortedBy(error, pause.signal)) throw error;
-      // Resumed while the items in flight ended their attempt: the run goes on instead, with the
-      // connector's settings as they are now.
-      current = await db.importRun.findUniqueOrThrow({ where: { id: runId }, include: { connector: true } });
-    } finally {
-      pause.stop();
-    }
+    const outcome = await unlessPaused(
+      run.connectorId,
+      { signal: options.signal, everyMs: options.pauseCheckMs },
+      (signal) => collectAndImport(current, { ...options, signal }, started),
+    );
+    if (!outcome.paused) return outcome.result;
+    // Resumed while the items in flight ended their attempt: the run goes on instead, with the
+    // connector's settings as they are now.
+    current = await db.importRun.findUniqueOrThrow({ where: { id: runId }, include: { connector: true } });
   }
-}
-
-/**
- * Whether `error` is what aborting `signal` threw: its reason itself, or an error caused by it (every
- * source, fetch and timers/promises keep the reason), and not a failure of the run's own.
- */
-function abortedBy(error: unknown, signal: AbortSignal): boolean {
-  if (!signal.aborted) return false;
-  for (let cause = error; cause instanceof Error; cause = cause.cause) if (cause === signal.reason) return true;
-  return false;
 }
 
 function anySignal(signal: AbortSignal | undefined, other: AbortSignal): AbortSignal {
@@ -217,11 +205,12 @@ export async function runIsGone(runId: string): Promise<boolean> {
 /** Helps with a run's import phase: imports PENDING items of its connector until none is free to take. */
 export async function drainRun(runId: string, options: DrainOptions): Promise<void> {
   const run = await db.importRun.findUniqueOrThrow({ where: { id: runId }, include: { connector: true } });
+  // A paused connector's helper would claim items before its watch's first look.
   if (isFinished(run.status) || run.connector.status === "PAUSED") return;
   const environment = options.environment ?? environmentFromConfig();
-  const pause = watchForPause(run.connectorId, options.pauseCheckMs);
-  try {
-    await deliverPending(
+  // Paused: the run itself ends, saying so.
+  await unlessPaused(run.connectorId, { signal: options.signal, everyMs: options.pauseCheckMs }, async (signal) =>
+    deliverPending(
       {
         connectorId: run.connectorId,
         runId,
@@ -229,16 +218,11 @@ export async function drainRun(runId: string, options: DrainOptions): Promise<vo
         writer: mailboxWriterFor(consentedTenant(run.connector), environment),
         staging: await stagingStoreFor(environment),
         options: { ...defaultDeliveryOptions, ...options.delivery },
-        signal: anySignal(options.signal, pause.signal),
+        signal,
       },
       { untilAllDone: false },
-    );
-  } catch (error) {
-    // Paused: the run itself ends, saying so.
-    if (options.signal?.aborted || !abortedBy(error, pause.signal)) throw error;
-  } finally {
-    pause.stop();
-  }
+    ),
+  );
 }
 
 /**
@@ -311,7 +295,7 @@ async function summaryOf(runId: string, started: number): Promise<RunSummary> {
     messagesCollected: run.messagesCollected,
     counts: await runCounts(runId),
     durationMs: Date.now() - started,
-    ...(run.error?.startsWith(PAUSED_NOTE) && { paused: true }),
+    ...(stoppedByPause(run.error) && { paused: true }),
   };
 }
 
