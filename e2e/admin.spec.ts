@@ -678,6 +678,52 @@ test.describe.serial("admin experience", () => {
     await expect(property(flyout, "Items failed")).toHaveText("0");
   });
 
+  test("an edit of the active connector waits for Save changes, and Discard changes keeps what is in use", async () => {
+    const id = connectorIdOf(page);
+    const flyout = page.getByRole("complementary", { name: name });
+    const fallback = property(flyout, "Fallback mailbox");
+    const mailbox = org.people.map(mailboxOf).find(Boolean)!;
+    const notice = page.getByRole("note", { name: "When changes apply" });
+    const pendingNote = flyout.getByRole("status").filter({ hasText: "not applied yet" });
+    await expect(fallback).toHaveText("None");
+    const editFallback = async () => {
+      await flyout.getByRole("link", { name: "Edit", exact: true }).click();
+      await expect(page).toHaveURL(/\/connectors\/new\/review/);
+      await expect(notice).toContainText("This connector is importing.");
+      await page.getByRole("link", { name: "Edit User mapping" }).click();
+      await expect(notice).toContainText("its imports keep the settings in use");
+      await page.getByLabel("Fallback mailbox (optional)").fill(mailbox);
+      await page.getByRole("button", { name: "Next", exact: true }).click();
+      await expect(page).toHaveURL(/\/connectors\/new\/consent/);
+      await page.getByRole("link", { name: "Next", exact: true }).click();
+      await expect(page).toHaveURL(/\/connectors\/new\/review/);
+      await expect(notice).toContainText("This edit has changes not applied yet.");
+      await expect(property(page.locator("body"), "Fallback mailbox")).toHaveText(mailbox);
+    };
+
+    // Left half done: the connector and its runs keep the settings in use, and the flyout says so.
+    await editFallback();
+    await check(page, "16a-edit-pending", { phone: true });
+    await page.goto(`/connectors?connector=${id}`);
+    await expect(pendingNote).toBeVisible();
+    await expect(fallback).toHaveText("None");
+    await check(page, "16b-flyout-edit-pending", { phone: true });
+    await pendingNote.getByRole("link", { name: "Review the changes" }).click();
+    await page.getByRole("button", { name: "Discard changes" }).click();
+    await expect(page).toHaveURL(/\/connectors\?connector=/);
+    await expect(pendingNote).toHaveCount(0);
+    await expect(fallback).toHaveText("None");
+    await expect(flyout.getByText("Discarded changes not yet applied")).toBeVisible();
+
+    // Save changes applies the edit.
+    await editFallback();
+    await page.getByRole("button", { name: "Save changes" }).click();
+    await expect(page).toHaveURL(/\/connectors\?connector=/);
+    await expect(fallback).toHaveText(mailbox);
+    await expect(pendingNote).toHaveCount(0);
+    await expect(flyout.getByText("Applied changes")).toBeVisible();
+  });
+
   test("the flyout opens and closes from the keyboard, and focus goes back to the connector's row", async () => {
     const id = connectorIdOf(page);
     const flyout = page.getByRole("complementary", { name: name });

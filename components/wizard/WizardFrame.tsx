@@ -9,11 +9,13 @@ interface Props {
   completed: number;
   title: string;
   connectorName?: string;
+  /** Shown above the step's form. */
+  notice?: ReactNode;
   children: ReactNode;
 }
 
 /** Compliance-center style wizard: step list on the left, one step's form on the right. */
-export function WizardFrame({ step, connectorId, completed, title, connectorName, children }: Props) {
+export function WizardFrame({ step, connectorId, completed, title, connectorName, notice, children }: Props) {
   const current = stepNumber(step);
   return (
     <div className="max-w-5xl">
@@ -68,7 +70,10 @@ export function WizardFrame({ step, connectorId, completed, title, connectorName
           <h1 id="step-title" className="text-xl font-semibold">
             {title}
           </h1>
-          <div className="mt-4">{children}</div>
+          <div className="mt-4">
+            {notice}
+            {children}
+          </div>
         </section>
       </div>
     </div>

@@ -13,6 +13,7 @@ export type AuditAction =
   | "connector.consent_refused"
   | "connector.finished"
   | "connector.updated"
+  | "connector.edit_discarded"
   | "connector.paused"
   | "connector.resumed"
   | "connector.deleted"

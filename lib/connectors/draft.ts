@@ -1,5 +1,6 @@
 // The wizard's shared pieces for the step modules (internal: not exported from the folder's index).
 import { db } from "@/lib/db";
+import { asEdited } from "./pending-edit";
 import { stepNumber, type WizardStepSlug } from "./steps";
 
 export class ConnectorNotFound extends Error {
@@ -16,8 +17,14 @@ export function completed(slug: WizardStepSlug, current: number): number {
   return current >= step - 1 ? Math.max(current, step) : current;
 }
 
+/** The connector as the wizard edits it: an active one's edit not yet applied is over its settings. */
 export async function loadForEdit(id: string) {
-  const connector = await db.connector.findUnique({ where: { id } });
+  return asEdited(await loadApplied(id));
+}
+
+/** The connector as its runs use it: an active one's edit not yet applied left aside. */
+export async function loadApplied(id: string, client: Pick<typeof db, "connector"> = db) {
+  const connector = await client.connector.findUnique({ where: { id } });
   if (!connector) throw new ConnectorNotFound("This connector no longer exists.");
   return connector;
 }

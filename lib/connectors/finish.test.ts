@@ -46,6 +46,6 @@ describe.skipIf(!canRun)("Finish with the saved source", () => {
     const audit = await db.auditEvent.findFirstOrThrow({
       where: { connectorId: h.connector.id, action: "connector.updated" },
     });
-    expect(audit.detail).toBeNull();
+    expect(audit.detail).toEqual({ applied: [] });
   });
 });

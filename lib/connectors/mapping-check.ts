@@ -5,6 +5,7 @@ import { createMailboxWriter, M365AuthError } from "@/lib/m365";
 import { environmentFromConfig } from "@/lib/pipeline";
 import { botKeyContext, decryptSecret } from "@/lib/secrets";
 import { createSymphonyClient, type SymphonyClient } from "@/lib/symphony";
+import { asEdited, pendingEditOf } from "./pending-edit";
 import { mappingReport, type DirectoryLookup, type MappingReport, type Participant } from "./unmapped";
 
 export type MappingCheck =
@@ -38,10 +39,18 @@ export async function checkConnectorMapping(connectorId: string): Promise<Mappin
 }
 
 async function runCheck(connectorId: string): Promise<MappingCheck> {
-  const c = await db.connector.findUnique({
+  const saved = await db.connector.findUnique({
     where: { id: connectorId },
-    include: { mappings: { select: { symphonyKey: true, mailbox: true } } },
+    include: {
+      mappings: { select: { symphonyKey: true, mailbox: true } },
+      pendingMappings: { select: { symphonyKey: true, mailbox: true } },
+    },
   });
+  // The connector as the wizard shows it: an active one's edit not yet applied over its settings.
+  const c = saved && {
+    ...asEdited(saved),
+    mappings: pendingEditOf(saved).mapping?.csvReplaced ? saved.pendingMappings : saved.mappings,
+  };
   if (c?.sourceKind === "CONTENT_EXPORT" && (!c.agentUrl || !c.keyManagerUrl)) {
     return {
       ok: false,

@@ -2,6 +2,7 @@
 import { db } from "@/lib/db";
 import { Prisma, type ConnectorStatus, type RunStatus } from "@/lib/generated/prisma/client";
 import { parseCoverage } from "@/lib/pipeline";
+import { asEdited, hasPendingEdit, pendingEditOf } from "./pending-edit";
 import { connectorHealthView, type ConnectorState } from "./health-state";
 
 export interface ConnectorListFilter {
@@ -130,25 +131,29 @@ async function latestRunStatuses(connectorIds: string[]): Promise<Map<string, Ru
   return byConnector;
 }
 
-/** Every saved setting of one connector for the wizard and the flyout: the private key is only "on file" or not. */
-export async function getConnectorSettings(id: string) {
-  const connector = await db.connector.findUnique({
+/**
+ * Every saved setting of one connector for the wizard and the flyout: a secret is only "on file" or
+ * not. `asEdited` (the wizard) puts an active connector's edit not yet applied over its settings.
+ */
+export async function getConnectorSettings(id: string, { edited = false }: { edited?: boolean } = {}) {
+  const row = await db.connector.findUnique({
     where: { id },
-    omit: { privateKeyEncrypted: true, sftpCredentialEncrypted: true, pgpKeyEncrypted: true, consentState: true },
-    include: { _count: { select: { mappings: true } } },
+    omit: { consentState: true },
+    include: { _count: { select: { mappings: true, pendingMappings: true } } },
   });
-  if (!connector) return null;
-  const secrets = await db.connector.findUniqueOrThrow({
-    where: { id },
-    select: { privateKeyEncrypted: true, sftpCredentialEncrypted: true, pgpKeyEncrypted: true },
-  });
-  const { _count, ...settings } = connector;
+  if (!row) return null;
+  const { _count, privateKeyEncrypted, sftpCredentialEncrypted, pgpKeyEncrypted, pendingEdit, ...settings } = edited
+    ? asEdited(row)
+    : row;
+  const mapping = pendingEditOf({ pendingEdit }).mapping;
   return {
     ...settings,
-    hasPrivateKey: secrets.privateKeyEncrypted !== null,
-    hasSftpCredential: secrets.sftpCredentialEncrypted !== null,
-    hasPgpKey: secrets.pgpKeyEncrypted !== null,
-    mappingCount: _count.mappings,
+    hasPrivateKey: privateKeyEncrypted !== null,
+    hasSftpCredential: sftpCredentialEncrypted !== null,
+    hasPgpKey: pgpKeyEncrypted !== null,
+    mappingCount: edited && mapping?.csvReplaced ? _count.pendingMappings : _count.mappings,
+    /** Source or Mapping steps saved in Edit that Finish has not applied yet. */
+    editPending: hasPendingEdit({ pendingEdit }),
   };
 }
 

@@ -21,6 +21,7 @@ import { checkDatahose, keyManagerNeeded, SymphonyError, testConnection } from "
 import { savedSourceValues } from "./saved-source";
 import { parseSourceStep, type FilesApiSource, type SftpSource, type SourceStepInput } from "./export-source-settings";
 import type { FieldErrors } from "./schemas";
+import { asEdited } from "./pending-edit";
 import {
   decryptBotKey,
   decryptSftpCredential,
@@ -324,7 +325,7 @@ async function openOnce(delivery: ExportDelivery, file: RemoteExportFile): Promi
  * refuses it would only fail its first import.
  */
 export async function testSavedSource(connectorId: string): Promise<SourceTestResult> {
-  const c = await db.connector.findUniqueOrThrow({
+  const saved = await db.connector.findUniqueOrThrow({
     where: { id: connectorId },
     select: {
       sourceKind: true,
@@ -341,8 +342,10 @@ export async function testSavedSource(connectorId: string): Promise<SourceTestRe
       sftpHostKeySha256: true,
       startDate: true,
       realtime: true,
+      pendingEdit: true,
     },
   });
+  const c = asEdited(saved);
   return testSource(connectorId, {
     ...savedSourceValues(c),
     sftpHostKeySha256: c.sftpHostKeySha256 ?? "",

@@ -12,6 +12,7 @@ import {
   sftpCredentialContext,
   upgradeSecret,
 } from "@/lib/secrets";
+import { asEdited } from "./pending-edit";
 import type { FieldErrors } from "./schemas";
 import type { FilesApiSource, PgpKeyInput, SftpCredential, SftpSource, SourceStep } from "./export-source-settings";
 
@@ -35,7 +36,14 @@ export type SavedSource = Prisma.ConnectorGetPayload<{ select: typeof savedSourc
 
 export async function loadSavedSource(connectorId: string | undefined): Promise<SavedSource | null> {
   if (!connectorId) return null;
-  return db.connector.findUnique({ where: { id: connectorId }, select: savedSourceSelect });
+  const saved = await db.connector.findUnique({
+    where: { id: connectorId },
+    select: { ...savedSourceSelect, pendingEdit: true },
+  });
+  if (!saved) return null;
+  // An active connector's Edit: the secrets on file are those its edit saved, if it saved any.
+  const { pendingEdit: _edit, ...edited } = asEdited(saved);
+  return edited;
 }
 
 type StoredSecret = { connectorId: string; ciphertext: string };

@@ -8,7 +8,15 @@ import type { MappingRow } from "./mapping-csv";
 import { parseSourceStep, type SourceStepInput } from "./export-source-settings";
 import { connectorNameSchema, fieldErrors, mappingSettingsSchema, type FieldErrors } from "./schemas";
 import { sourceUpdate } from "./source";
-import { completed, loadForEdit } from "./draft";
+import { completed, loadApplied, loadForEdit } from "./draft";
+import {
+  appliedEdit,
+  editsWaitForFinish,
+  hasPendingEdit,
+  pendingEditOf,
+  withPendingMapping,
+  withPendingSource,
+} from "./pending-edit";
 import { testSavedSource } from "./source-check";
 import { provisionalName, stepNumber } from "./steps";
 import { nextRunAfter } from "@/lib/next-run";
@@ -98,12 +106,25 @@ export async function saveSource(connectorId: string, input: SourceStepInput, ac
   const result = sourceUpdate(connector, parsed.settings, actor);
   if (!result.ok) return result;
   const { data, audit } = result.update;
+  const write = editsWaitForFinish(connector)
+    ? { pendingEdit: withPendingSource(await loadApplied(connectorId), data) }
+    : data;
   await db.$transaction(async (tx) => {
     await tx.connector.update({
       where: { id: connectorId },
-      data: { ...data, wizardStep: completed("source", connector.wizardStep) },
+      data: { ...write, wizardStep: completed("source", connector.wizardStep) },
     });
-    for (const event of audit) await recordAudit({ connectorId, actor, ...event }, tx);
+    for (const { action, detail } of audit) {
+      await recordAudit(
+        {
+          connectorId,
+          actor,
+          action,
+          detail: editsWaitForFinish(connector) ? { ...detail, waitsForFinish: true } : detail,
+        },
+        tx,
+      );
+    }
   });
   return { ok: true, connectorId };
 }
@@ -119,30 +140,48 @@ export async function saveMapping(
   if (!parsed.success) return { ok: false, errors: fieldErrors(parsed.error) };
   const connector = await loadForEdit(connectorId);
   const { mappingMode, fallbackMailbox } = parsed.data;
-  if (mappingMode === "CSV" && !csvRows?.length && (await db.userMapping.count({ where: { connectorId } })) === 0) {
+  const waits = editsWaitForFinish(connector);
+  const pending = pendingEditOf(connector);
+  const rowsOnFile = () =>
+    waits && pending.mapping?.csvReplaced
+      ? db.pendingUserMapping.count({ where: { connectorId } })
+      : db.userMapping.count({ where: { connectorId } });
+  if (mappingMode === "CSV" && !csvRows?.length && (await rowsOnFile()) === 0) {
     return { ok: false, errors: { csv: "Upload a CSV file with at least one mapping, or choose automatic mapping." } };
   }
+  const settings = { mappingMode, fallbackMailbox: fallbackMailbox ?? null };
   await db.$transaction(async (tx) => {
+    const csvReplaced = Boolean(csvRows?.length) || (pending.mapping?.csvReplaced ?? false);
     await tx.connector.update({
       where: { id: connectorId },
       data: {
-        mappingMode,
-        fallbackMailbox: fallbackMailbox ?? null,
+        ...(waits
+          ? { pendingEdit: withPendingMapping(await loadApplied(connectorId, tx), { ...settings, csvReplaced }) }
+          : settings),
         wizardStep: completed("mapping", connector.wizardStep),
       },
     });
     if (csvRows?.length) {
-      await tx.userMapping.deleteMany({ where: { connectorId } });
-      await tx.userMapping.createMany({
-        data: csvRows.map((row) => ({ connectorId, symphonyKey: row.symphonyKey, mailbox: row.mailbox })),
-      });
+      const rows = csvRows.map((row) => ({ connectorId, symphonyKey: row.symphonyKey, mailbox: row.mailbox }));
+      if (waits) {
+        await tx.pendingUserMapping.deleteMany({ where: { connectorId } });
+        await tx.pendingUserMapping.createMany({ data: rows });
+      } else {
+        await tx.userMapping.deleteMany({ where: { connectorId } });
+        await tx.userMapping.createMany({ data: rows });
+      }
     }
     await recordAudit(
       {
         connectorId,
         actor,
         action: "connector.mapping_saved",
-        detail: { mappingMode, fallbackMailbox: fallbackMailbox ?? null, csvRows: csvRows?.length ?? 0 },
+        detail: {
+          mappingMode,
+          fallbackMailbox: fallbackMailbox ?? null,
+          csvRows: csvRows?.length ?? 0,
+          ...(waits && { waitsForFinish: true }),
+        },
       },
       tx,
     );
@@ -190,10 +229,17 @@ export async function finishWizard(
     };
   }
   const riskAccepted = problem ? { sourceTestFailed: problem.slice(0, 500), acceptedBy: actor } : undefined;
-  if (connector.status !== "DRAFT") {
+  if (editsWaitForFinish(connector)) {
     await db.$transaction(async (tx) => {
-      await tx.connector.update({ where: { id: connectorId }, data: { wizardStep: stepNumber("review") } });
-      await recordAudit({ connectorId, actor, action: "connector.updated", detail: riskAccepted }, tx);
+      const { pendingEdit } = await tx.connector.findUniqueOrThrow({ where: { id: connectorId } });
+      const edit = pendingEditOf({ pendingEdit });
+      const { data, steps } = appliedEdit(edit);
+      await tx.connector.update({ where: { id: connectorId }, data: { ...data, wizardStep: stepNumber("review") } });
+      if (edit.mapping?.csvReplaced) await replaceMappingRows(tx, connectorId);
+      await recordAudit(
+        { connectorId, actor, action: "connector.updated", detail: { applied: steps, ...riskAccepted } },
+        tx,
+      );
     });
     return { ok: true };
   }
@@ -211,4 +257,25 @@ export async function finishWizard(
   const { runId } = await requestImport({ connectorId, trigger: "SETUP", requestedBy: actor });
   await recordAudit({ connectorId, actor, action: "import.requested", detail: { runId, first: true } });
   return { ok: true, runId };
+}
+
+/** The CSV rows uploaded in Edit take the place of the connector's. */
+async function replaceMappingRows(tx: Prisma.TransactionClient, connectorId: string) {
+  await tx.userMapping.deleteMany({ where: { connectorId } });
+  await tx.$executeRaw`
+    INSERT INTO "UserMapping" ("connectorId", "symphonyKey", mailbox)
+    SELECT "connectorId", "symphonyKey", mailbox FROM "PendingUserMapping" WHERE "connectorId" = ${connectorId}::uuid`;
+  await tx.pendingUserMapping.deleteMany({ where: { connectorId } });
+}
+
+/** Drops an edit not yet applied: the connector keeps the settings its runs use. */
+export async function discardPendingEdit(connectorId: string, actor: string): Promise<{ ok: boolean }> {
+  const connector = await loadForEdit(connectorId);
+  if (!hasPendingEdit(connector)) return { ok: false };
+  await db.$transaction(async (tx) => {
+    await tx.connector.update({ where: { id: connectorId }, data: { pendingEdit: Prisma.DbNull } });
+    await tx.pendingUserMapping.deleteMany({ where: { connectorId } });
+    await recordAudit({ connectorId, actor, action: "connector.edit_discarded" }, tx);
+  });
+  return { ok: true };
 }

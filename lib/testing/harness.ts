@@ -3,6 +3,9 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { db } from "@/lib/db";
 import type { Connector } from "@/lib/generated/prisma/client";
+
+/** A connector's settings a test or bench sets (an edit waiting for Finish is never one). */
+type SourceFields = Omit<Connector, "pendingEdit">;
 import { openRun } from "@/lib/jobs";
 import { botKeyContext, encryptSecret, pgpKeyContext, sftpCredentialContext } from "@/lib/secrets";
 import { startM365Sandbox, type M365Sandbox } from "@/sandbox/m365";
@@ -209,11 +212,11 @@ function contentExportSettings(
   connectorId: string,
   symphony: SymphonySandbox,
   delivery: "FILES_API" | "SFTP" | undefined,
-): Partial<Connector> {
+): Partial<SourceFields> {
   if (!delivery) return { sourceKind: "CONVERSATIONS" };
   if (!symphony.contentExport) throw new Error("the Symphony sandbox was started without Content Export");
   const { pgp, sftp } = symphony.contentExport;
-  const settings: Partial<Connector> = {
+  const settings: Partial<SourceFields> = {
     sourceKind: "CONTENT_EXPORT",
     exportDelivery: delivery,
     pgpKeyEncrypted: encryptSecret(

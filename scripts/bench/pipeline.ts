@@ -3,6 +3,9 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { db } from "@/lib/db";
 import type { Connector } from "@/lib/generated/prisma/client";
+
+/** A connector's settings a test or bench sets (an edit waiting for Finish is never one). */
+type SourceFields = Omit<Connector, "pendingEdit">;
 import { runImport, spoolFromConfig, type PipelineEnvironment, type RunOptions } from "@/lib/pipeline";
 import { botKeyContext, encryptSecret, pgpKeyContext } from "@/lib/secrets";
 import { BlobServiceClient } from "@azure/storage-blob";
@@ -180,7 +183,7 @@ export async function benchConnector(pair: SandboxPair, storageConnectionString:
 }
 
 /** REST (the bot's conversations), or Content Export through the Files API with the sandbox's PGP key, as lib/testing's harness makes it. */
-function sourceSettings(pair: SandboxPair, connectorId: string): Partial<Connector> {
+function sourceSettings(pair: SandboxPair, connectorId: string): Partial<SourceFields> {
   const contentExport = pair.symphony.contentExport;
   if (!contentExport) return { sourceKind: "CONVERSATIONS" };
   const { pgp } = contentExport;

@@ -24,6 +24,7 @@ import {
   latestRunProgress,
   listRuns,
   STREAM_TYPES,
+  wizardHref,
 } from "@/lib/connectors";
 import { FlyoutActions } from "./FlyoutActions";
 
@@ -85,6 +86,17 @@ export async function ConnectorFlyout({ id, isAdmin, closeHref }: { id: string; 
             retryableItems={retryable}
           />
         </div>
+        {connector.editPending && connector.status !== "DRAFT" && (
+          <p role="status" className="border-brand/40 bg-brand-light mb-4 rounded border p-3 text-sm text-blue-950">
+            An edit of this connector has changes to its source or user mapping that are not applied yet: its imports
+            use the settings below.{" "}
+            {isAdmin && (
+              <Link href={wizardHref("review", id)} className="text-brand font-semibold hover:underline">
+                Review the changes
+              </Link>
+            )}
+          </p>
+        )}
         <FlyoutSection title="Connector status with source">
           <SourceStatus overview={overview} last={last} isDraft={connector.status === "DRAFT"} />
         </FlyoutSection>

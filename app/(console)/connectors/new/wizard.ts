@@ -34,7 +34,7 @@ export async function openStep<TSlug extends WizardStepSlug>(
     if (slug !== "terms") redirect(wizardHref("terms"));
     return { connector: undefined as OpenedStep<TSlug>["connector"], params };
   }
-  const connector = await getConnectorSettings(id.data);
+  const connector = await getConnectorSettings(id.data, { edited: true });
   if (!connector) redirect("/connectors");
   if (!canOpenStep(slug, connector.wizardStep)) redirect(wizardHref(stepSlug(connector.wizardStep + 1), connector.id));
   return { connector, params };

@@ -1,4 +1,5 @@
 import type { Metadata } from "next";
+import { EditNotice } from "@/components/wizard/EditNotice";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
 import { MAX_MAPPING_BYTES, chosenName, wizardHref } from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
@@ -16,6 +17,7 @@ export default async function MappingPage({ searchParams }: { searchParams: Wiza
       completed={c.wizardStep}
       title="Map Symphony users to Microsoft 365 mailboxes"
       connectorName={chosenName(c)}
+      notice={c.status !== "DRAFT" && <EditNotice pending={c.editPending} />}
     >
       <MappingForm
         connectorId={c.id}

@@ -2,7 +2,7 @@
 import { redirect } from "next/navigation";
 import { z } from "zod";
 import { adminAction, formField } from "@/lib/auth";
-import { finishWizard, wizardHref } from "@/lib/connectors";
+import { discardPendingEdit, finishWizard, wizardHref } from "@/lib/connectors";
 import type { StepState } from "../wizard";
 
 const finishForm = z.object({ connectorId: formField.connectorId(), finishAnyway: z.literal("on").optional() });
@@ -15,6 +15,16 @@ export const finishAction = adminAction(
     if (!connectorId) redirect(wizardHref("terms"));
     const result = await finishWizard(connectorId, actor, { acceptFailedSourceTest: finishAnyway === "on" });
     if (!result.ok) return { message: result.message, sourceFailed: result.sourceFailed, attempt: Date.now() };
+    redirect(`/connectors?connector=${connectorId}`);
+  },
+);
+
+/** Drops the changes an Edit saved and did not apply: the connector keeps the settings in use. */
+export const discardEditAction = adminAction(
+  z.object({ connectorId: formField.connectorId() }),
+  async ({ connectorId }, { actor }): Promise<void> => {
+    if (!connectorId) redirect("/connectors");
+    await discardPendingEdit(connectorId, actor);
     redirect(`/connectors?connector=${connectorId}`);
   },
 );

@@ -3,11 +3,13 @@ import Link from "next/link";
 import type { ReactNode } from "react";
 import { formatDateTime } from "@/components/connectors/format";
 import { sourceRows } from "@/components/connectors/source-rows";
+import { EditNotice } from "@/components/wizard/EditNotice";
 import { Warning } from "@/components/wizard/Warning";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
 import { STREAM_TYPES, chosenName, samePodWarning, wizardHref, type WizardStepSlug } from "@/lib/connectors";
 import { openStep, type WizardSearchParams } from "../wizard";
 import { UnmappedParticipants } from "../UnmappedParticipants";
+import { discardEditAction } from "./actions";
 import { FinishForm } from "./FinishForm";
 
 export const metadata: Metadata = { title: "Review" };
@@ -59,6 +61,20 @@ export default async function ReviewPage({ searchParams }: { searchParams: Wizar
       completed={c.wizardStep}
       title={c.status === "DRAFT" ? "Review and finish" : "Edit connector"}
       connectorName={chosenName(c)}
+      notice={
+        c.status !== "DRAFT" && (
+          <EditNotice pending={c.editPending}>
+            {c.editPending && (
+              <form action={discardEditAction} className="mt-2">
+                <input type="hidden" name="connectorId" value={c.id} />
+                <button type="submit" className="text-brand font-semibold hover:underline">
+                  Discard changes
+                </button>
+              </form>
+            )}
+          </EditNotice>
+        )
+      }
     >
       <Section title="Terms of service" step="terms" connectorId={c.id}>
         <Row label="Accepted" value={`${c.termsAcceptedBy ?? "—"} on ${formatDateTime(c.termsAcceptedAt)}`} />

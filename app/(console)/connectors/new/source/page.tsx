@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import { Warning } from "@/components/wizard/Warning";
+import { EditNotice } from "@/components/wizard/EditNotice";
 import { WizardFrame } from "@/components/wizard/WizardFrame";
 import {
   MAX_PGP_KEY_BYTES,
@@ -26,6 +27,7 @@ export default async function SourcePage({ searchParams }: { searchParams: Wizar
       completed={c.wizardStep}
       title="Choose the source"
       connectorName={chosenName(c)}
+      notice={c.status !== "DRAFT" && <EditNotice pending={c.editPending} />}
     >
       <p className="text-muted mb-6 max-w-2xl">
         Choose where the connector reads Symphony conversations from and how it signs in there. Only the settings of the

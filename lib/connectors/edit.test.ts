@@ -1,0 +1,100 @@
+// Edit on a connector that imports: the Source and Mapping steps wait for Save changes (Finish), so
+// a run meanwhile keeps the settings in use, and an edit left half done changes nothing.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { db } from "@/lib/db";
+import { runImport } from "@/lib/pipeline";
+import { canRun, deliveryReport, startHarness, type Harness } from "@/lib/testing";
+import { getConnectorSettings } from "./queries";
+import { discardPendingEdit, finishWizard, saveMapping, saveSource } from "./wizard";
+
+describe.skipIf(!canRun)("Edit of an active connector", () => {
+  let h: Harness;
+  const admin = "admin@bank.example";
+
+  beforeAll(async () => {
+    h = await startHarness({ seed: "edit-active", users: 4, messages: 12 });
+    await db.connector.update({
+      where: { id: h.connector.id },
+      data: { wizardStep: 6, consentGrantedAt: new Date(), tenantId: h.m365.tenantId },
+    });
+  });
+  afterAll(() => h?.close());
+
+  /** The Source step as the form sends it for the harness's pod, with the key on file. */
+  const sourceForm = (changes: { botUsername?: string; streamTypes?: string[] }) => ({
+    sourceKind: "CONVERSATIONS",
+    podUrl: h.connector.podUrl!,
+    agentUrl: h.connector.agentUrl!,
+    keyManagerUrl: h.connector.keyManagerUrl ?? "",
+    botUsername: changes.botUsername ?? h.connector.botUsername!,
+    privateKeyPem: "",
+    streamTypes: changes.streamTypes ?? h.connector.streamTypes,
+  });
+  const row = () => db.connector.findUniqueOrThrow({ where: { id: h.connector.id } });
+
+  it("keeps the settings in use while the edit is saved step by step, and applies it whole at Save changes", async () => {
+    const id = h.connector.id;
+    const [first, second] = h.symphony.org.people.filter((person) => person.m365Address);
+    const before = await row();
+
+    expect(await saveSource(id, sourceForm({ streamTypes: ["IM"] }), admin)).toMatchObject({ ok: true });
+    // The CSV sends the first person's chats to the second person's mailbox.
+    const csv = [{ symphonyKey: first!.symphonyEmail.toLowerCase(), mailbox: second!.m365Address! }];
+    const upload = csv.map((mapping) => ({ ...mapping, line: 2 }));
+    expect(await saveMapping(id, { mappingMode: "CSV", fallbackMailbox: "" }, upload, admin)).toMatchObject({
+      ok: true,
+    });
+
+    // The wizard shows the edit; the connector, the flyout and the runs keep what was in use.
+    expect(await getConnectorSettings(id, { edited: true })).toMatchObject({
+      streamTypes: ["IM"],
+      mappingMode: "CSV",
+      mappingCount: 1,
+      editPending: true,
+    });
+    expect(await getConnectorSettings(id)).toMatchObject({
+      streamTypes: before.streamTypes,
+      mappingMode: "AUTO",
+      mappingCount: 0,
+      editPending: true,
+    });
+    expect(await row()).toMatchObject({ streamTypes: before.streamTypes, mappingMode: "AUTO" });
+
+    // A run now reads every stream type and maps by email: nothing missing (IM only would miss the
+    // rooms' messages), nothing in the wrong mailbox (the CSV would put the first person's there).
+    await runImport(await h.newRun(), { workerId: "edit-test", environment: h.environment });
+    expect(await deliveryReport(h)).toMatchObject({ missing: [], duplicated: [], unexpected: [] });
+
+    expect(await finishWizard(id, admin)).toEqual({ ok: true });
+    expect(await row()).toMatchObject({ streamTypes: ["IM"], mappingMode: "CSV", pendingEdit: null });
+    expect(
+      await db.userMapping.findMany({ where: { connectorId: id }, select: { symphonyKey: true, mailbox: true } }),
+    ).toEqual(csv);
+    expect(await db.pendingUserMapping.count({ where: { connectorId: id } })).toBe(0);
+    const applied = await db.auditEvent.findFirstOrThrow({
+      where: { connectorId: id, action: "connector.updated" },
+      orderBy: { at: "desc" },
+    });
+    expect(applied).toMatchObject({ actor: admin, detail: { applied: ["source", "mapping"] } });
+  });
+
+  it("refuses Save changes while the edited source fails Test connection, and Discard changes keeps what is in use", async () => {
+    const id = h.connector.id;
+    const before = await row();
+    expect(await saveSource(id, sourceForm({ botUsername: "not-the-bot" }), admin)).toMatchObject({ ok: true });
+
+    const refused = await finishWizard(id, admin);
+    expect(refused).toMatchObject({ ok: false, sourceFailed: true });
+    expect((await row()).botUsername).toBe(before.botUsername);
+
+    expect(await discardPendingEdit(id, admin)).toEqual({ ok: true });
+    expect(await row()).toMatchObject({ botUsername: before.botUsername, pendingEdit: null });
+    expect(await getConnectorSettings(id, { edited: true })).toMatchObject({
+      botUsername: before.botUsername,
+      editPending: false,
+    });
+    expect(await db.auditEvent.count({ where: { connectorId: id, action: "connector.edit_discarded" } })).toBe(1);
+    // Nothing left to discard: a second click changes nothing.
+    expect(await discardPendingEdit(id, admin)).toEqual({ ok: false });
+  });
+});
