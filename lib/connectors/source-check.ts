@@ -169,13 +169,18 @@ async function testFilesApiSource(
     stillWriting.length > 0
       ? ` ${stillWriting.length === 1 ? "1 file is" : `${stillWriting.length} files are`} still being written and will be read once complete.`
       : "";
+  const unhashed = files.filter((file) => file.integrityHash === null).length;
+  const unverified =
+    unhashed > 0
+      ? ` Symphony published no integrity hash for ${unhashed === 1 ? "1 of them" : `${unhashed} of them`}: ${unhashed === 1 ? "it is" : "they are"} read without that check two hours after upload (the zip's own checksums and PGP's integrity check still apply), and the file list says "hash not verified".`
+      : "";
   const note = await encryptionNote(files, keyIds, (file) =>
     openOnce(createFilesApiDelivery(signIn, { retry: { maxAttempts: 2 }, requestTimeoutMs: TEST_TIMEOUT_MS }), file),
   );
   return {
     ok: true,
     tone: "success",
-    message: `Signed in as ${settings.botUsername} and listed the Content Export files: ${listed}${writing}`,
+    message: `Signed in as ${settings.botUsername} and listed the Content Export files: ${listed}${writing}${unverified}`,
     files: files.map(fileInfo),
     notes: note ? [note] : [],
   };

@@ -5,7 +5,7 @@ import type { Readable } from "node:stream";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SymphonyError, type RetryEvent } from "@/lib/symphony";
 import { startSymphonySandbox, type SymphonySandbox } from "@/sandbox/symphony/index";
-import { createFilesApiDelivery, type FilesApiOptions } from "./files-api";
+import { createFilesApiDelivery, HASH_WAIT_MS, type FilesApiOptions } from "./files-api";
 import { ExportDownloadError } from "./errors";
 import { testFilesApi } from "./test-connection";
 
@@ -244,6 +244,36 @@ describe("Files API delivery against the Symphony sandbox", () => {
     const newest = (await filesByUpload()).slice(-5).reverse();
     expect(report.ok).toBe(true);
     expect(report.ok && report.files.map((file) => file.name)).toEqual(newest.map((file) => file.name));
+  });
+});
+
+// The spec requires only a file's id, name and type: a pod that never publishes the hash must not
+// leave every file waiting as "being written".
+describe("Files API files listed without a size or integrity hash", () => {
+  let pod: SymphonySandbox;
+  beforeAll(async () => {
+    pod = await startSymphonySandbox({
+      seed: "files-api-unhashed",
+      org: { users: 4, messages: 40, largeAttachments: false },
+      contentExport: {},
+    });
+  });
+  afterAll(() => pod?.close());
+
+  it("are taken as being written only for two hours after their upload, then read without a published hash", async () => {
+    const ce = pod.contentExport!;
+    const old = await ce.addFaultyFile("no-integrity-hash", { uploadTime: Date.now() - HASH_WAIT_MS - 60_000 });
+    const recent = await ce.addFaultyFile("no-integrity-hash");
+    const delivery = createFilesApiDelivery(settingsOf(pod), quick);
+    try {
+      const { ready, stillWriting } = await delivery.listReady();
+      expect(ready.find((file) => file.name === old.name)).toMatchObject({ integrityHash: null, md5: null });
+      expect(stillWriting).toEqual([recent.name]);
+      const listed = ready.find((file) => file.name === old.name)!;
+      expect(await sha256Of(await delivery.open(listed))).toBe(old.sha256);
+    } finally {
+      await delivery.close();
+    }
   });
 });
 

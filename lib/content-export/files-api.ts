@@ -383,9 +383,19 @@ function ofThisFile(error: unknown): error is SymphonyError {
   );
 }
 
-/** A file still being written has no final size or hash yet. */
+/**
+ * How long after its upload a listed file may lack its size or integrity hash while it is taken as still
+ * being written. The Files API spec requires only a file's id, name and type: a file uploaded longer ago
+ * is read without them (the ledger says no published hash verified it), because waiting for what never
+ * comes would archive nothing, silently. Its zip's CRC-32s and central directory, or its PGP integrity
+ * packet, still fail a file that is not whole, and a later run tries it again.
+ */
+export const HASH_WAIT_MS = 2 * 60 * 60_000;
+
+/** A file still being written has no final size or hash yet, and was uploaded moments ago. */
 function isBeingWritten(file: FileMetadata): boolean {
-  return file.size === null || file.integrityHash === null;
+  if (file.size !== null && file.integrityHash !== null) return false;
+  return file.uploadTime !== null && Date.now() - file.uploadTime.getTime() < HASH_WAIT_MS;
 }
 
 function toRemoteFile(file: FileMetadata, md5: string | null, problem?: string): RemoteExportFile {

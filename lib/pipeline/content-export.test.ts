@@ -121,6 +121,28 @@ describe.skipIf(!canRun)("Content Export through the Files API (Actiance XML, PG
     ).toMatchObject({ status: "DONE" });
   });
 
+  // The Files API spec requires only a file's id, name and type: a pod that never publishes the hash
+  // must not leave every file waiting as "being written".
+  it("reads a file listed without an integrity hash once its upload is two hours old, saying no hash verified it", async () => {
+    const unhashed = await exports(h).addFaultyFile("no-integrity-hash", { uploadTime: Date.now() - 3 * 3_600_000 });
+    const recent = await exports(h).addFaultyFile("no-integrity-hash");
+    const summary = await run(h);
+    expect(summary.status, shown(summary)).toBe("SUCCEEDED");
+    const ledger = await files(h);
+    expect(ledger.find((file) => file.name === unhashed.name)).toMatchObject({
+      status: "DONE",
+      expectedSha256: null,
+      verifiedBy: [],
+      messagesInFile: expect.any(Number) as unknown,
+    });
+    expect(ledger.find((file) => file.name === unhashed.name)!.messagesInFile).toBeGreaterThan(0);
+    // Uploaded moments ago: taken as still being written, for a later run.
+    expect(ledger.some((file) => file.name === recent.name)).toBe(false);
+    expect((await exactlyOnceProblems(h)).problems).toEqual([]);
+    const report = (await exportFileReports(h.connector.id)).find((file) => file.name === unhashed.name);
+    expect(report).toMatchObject({ verifiedBy: [], mismatch: false });
+  });
+
   it("gives a reconciliation report whose figures are the ledger's", async () => {
     const reports = await exportFileReports(h.connector.id);
     const csv = await reconciliationCsv(h.connector.id);

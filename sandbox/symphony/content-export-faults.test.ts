@@ -149,6 +149,17 @@ describe("per-file faults", () => {
     expect(now[0]).toMatchObject({ size: done.size, integrityHash: done.sha256 });
     expect(sha256(await download(sandbox, token, file.id))).toBe(done.sha256);
   });
+
+  it("no-integrity-hash: whole bytes and their size, with no hash and no .md5, uploaded when asked", async () => {
+    const uploadTime = Date.now() - 3 * 3_600_000;
+    const file = await ce().addFaultyFile("no-integrity-hash", { uploadTime });
+    expect(file).toMatchObject({ md5File: null, uploadTime });
+    const listed = (await listAll(sandbox, token)).filter((f) => f.name.startsWith(file.name));
+    expect(listed).toEqual([expect.objectContaining({ size: file.size, integrityHash: null })]);
+    expect(sha256(await download(sandbox, token, file.id))).toBe(file.sha256);
+    // A good file: its messages are among those expected.
+    expect(ce().expectedItems().length).toBeGreaterThan(0);
+  });
 });
 
 describe("setFileFault", () => {

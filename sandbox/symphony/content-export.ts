@@ -60,8 +60,11 @@ export type ContentExport = {
   addAdhocExport(input: { day: string }): Promise<ExportFileInfo>;
   /** The same bytes and name uploaded again under a new id. */
   reuploadFile(id: string): Promise<ExportFileInfo>;
-  /** An ad-hoc file with a fault, of `day` (default: the first day with messages). */
-  addFaultyFile(fault: Fault, input?: { day?: string }): Promise<ExportFileInfo>;
+  /**
+   * An ad-hoc file with a fault, of `day` (default: the first day with messages), uploaded now or at
+   * `uploadTime` (ms; a file the API has held for a while).
+   */
+  addFaultyFile(fault: Fault, input?: { day?: string; uploadTime?: number }): Promise<ExportFileInfo>;
   /** Sets or (null) clears a file's fault; a cleared file serves its good bytes under the same id. */
   setFileFault(id: string, fault: Fault | null): Promise<ExportFileInfo>;
   /** Exact shares (0.5 = every second request) of 429/5xx on the file list and on downloads. */

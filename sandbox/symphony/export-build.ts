@@ -18,6 +18,7 @@ export const FAULTS = [
   "symphony-xml",
   "damaged-transfer",
   "failed-transfer",
+  "no-integrity-hash",
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 

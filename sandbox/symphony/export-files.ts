@@ -81,7 +81,7 @@ export type ExportFiles = {
   files(): Promise<ExportFileInfo[]>;
   addAdhocExport(input: { day: string }): Promise<ExportFileInfo>;
   reuploadFile(id: string): Promise<ExportFileInfo>;
-  addFaultyFile(fault: Fault, input?: { day?: string }): Promise<ExportFileInfo>;
+  addFaultyFile(fault: Fault, input?: { day?: string; uploadTime?: number }): Promise<ExportFileInfo>;
   setFileFault(id: string, fault: Fault | null): Promise<ExportFileInfo>;
   expectedItems(): ExpectedItem[];
 };
@@ -195,6 +195,8 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
 
   function served(r: FileRecord, g: Generated): ServedEntry[] {
     const writing = r.fault === "being-written";
+    // Published without the hash, which the Files API spec does not require (nor any .md5).
+    const unhashed = writing || r.fault === "no-integrity-hash";
     const common = {
       uploadTime: r.uploadTime,
       jobType: r.jobType,
@@ -213,11 +215,11 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
       name: r.name,
       contentType: r.encrypted ? "application/pgp-encrypted" : "application/zip",
       size: writing ? null : g.bytes.length,
-      integrityHash: writing ? null : tampered ? sha256(`tampered\u0001${g.sha256}`) : g.sha256,
+      integrityHash: unhashed ? null : tampered ? sha256(`tampered\u0001${g.sha256}`) : g.sha256,
       encryptionKeyId: keyId(r),
       bytes,
     };
-    if (writing) return [file];
+    if (unhashed) return [file];
     const sidecar = Buffer.from(`${tampered ? md5(Buffer.from(`tampered${g.md5}`)) : g.md5}  ${r.name}\n`);
     return [
       file,
@@ -241,7 +243,10 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
     return {
       id: r.id,
       name: r.name,
-      md5File: r.fault === "being-written" ? null : { id: `${r.id}-md5`, name: `${r.name}.md5` },
+      md5File:
+        r.fault === "being-written" || r.fault === "no-integrity-hash"
+          ? null
+          : { id: `${r.id}-md5`, name: `${r.name}.md5` },
       size: g.bytes.length,
       sha256: g.sha256,
       md5: g.md5,
@@ -293,14 +298,19 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
     async addFaultyFile(fault, input = {}) {
       const day = input.day === undefined ? model.days[0] : parseDay(input.day);
       if (day === undefined) throw new Error("The organisation has no messages to export");
-      return info(add("ADHOC", day, fault, now()));
+      const r = add("ADHOC", day, fault, now());
+      // Held by the API for a while already (the connector was away): later than no upload it knows of.
+      if (input.uploadTime !== undefined) r.uploadTime = input.uploadTime;
+      return info(r);
     },
     async setFileFault(id, fault) {
       const r = record(id);
       if (fault === "wrong-key" && !r.encrypted)
         throw new Error(`${r.name} is not encrypted: wrong-key needs an encrypted file`);
       // A file that finishes being written is uploaded (and listed) anew.
-      if (r.fault === "being-written" && fault !== "being-written") r.uploadTime = nextUploadTime(now());
+      // A file that finishes being written is uploaded (and listed) anew; one that starts is being
+      // uploaded now.
+      if ((r.fault === "being-written") !== (fault === "being-written")) r.uploadTime = nextUploadTime(now());
       if (fault === "being-written") r.written = 1;
       r.fault = fault;
       return info(r);
@@ -311,9 +321,15 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
         options.format,
         // A damaged or failed file transfer fails alone: the rest of its file is imported.
         records
-          .filter((r) => r.fault === null || r.fault === "damaged-transfer" || r.fault === "failed-transfer")
+          .filter(
+            (r) =>
+              r.fault === null ||
+              r.fault === "no-integrity-hash" ||
+              r.fault === "damaged-transfer" ||
+              r.fault === "failed-transfer",
+          )
           .map((r) =>
-            r.fault === null
+            r.fault === null || r.fault === "no-integrity-hash"
               ? r.period
               : { ...r.period, format: "ACTIANCE" as const, withoutTransfer: damagedTransferPath(r) },
           ),

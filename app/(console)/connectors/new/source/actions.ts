@@ -152,7 +152,7 @@ function fileRow(file: ExportFileInfo): ExportFileRow {
   return {
     name: file.name,
     format: file.format ? (FORMATS[file.format] ?? file.format) : "—",
-    size: file.size === null ? "being written" : formatBytes(file.size),
+    size: file.size === null ? "not given" : formatBytes(file.size),
     period: period(file.periodStart, file.periodEnd),
     encryption: file.encrypted ? "PGP" : "None",
     encryptedTo: file.encryptionKeyId?.toUpperCase(),
