@@ -689,9 +689,9 @@ test.describe.serial("admin experience", () => {
     const editFallback = async () => {
       await flyout.getByRole("link", { name: "Edit", exact: true }).click();
       await expect(page).toHaveURL(/\/connectors\/new\/review/);
-      await expect(notice).toContainText("This connector is importing.");
+      await expect(notice).toContainText("apply only when you select Save changes");
       await page.getByRole("link", { name: "Edit User mapping" }).click();
-      await expect(notice).toContainText("its imports keep the settings in use");
+      await expect(notice).toContainText("the connector keeps the settings in use");
       await page.getByLabel("Fallback mailbox (optional)").fill(mailbox);
       await page.getByRole("button", { name: "Next", exact: true }).click();
       await expect(page).toHaveURL(/\/connectors\/new\/consent/);

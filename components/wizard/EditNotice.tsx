@@ -12,9 +12,10 @@ export function EditNotice({ pending, children }: { pending: boolean; children?:
       className="border-brand/40 bg-brand-light mb-6 max-w-2xl rounded border p-3 text-blue-950"
     >
       <p>
-        {pending ? "This edit has changes not applied yet. " : "This connector is importing. "}
-        Changes to the source and the user mapping apply when you select <strong>Save changes</strong> on the Review
-        step, once Test connection passes; until then its imports keep the settings in use.
+        {pending && "This edit has changes not applied yet. "}
+        Changes to the source and the user mapping apply only when you select <strong>Save changes</strong> on the
+        Review step, after Test connection passes with them (or you accept that it fails); until then the connector
+        keeps the settings in use.
       </p>
       {children}
     </div>

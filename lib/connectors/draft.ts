@@ -1,5 +1,6 @@
 // The wizard's shared pieces for the step modules (internal: not exported from the folder's index).
 import { db } from "@/lib/db";
+import type { Prisma } from "@/lib/generated/prisma/client";
 import { asEdited } from "./pending-edit";
 import { stepNumber, type WizardStepSlug } from "./steps";
 
@@ -27,4 +28,13 @@ export async function loadApplied(id: string, client: Pick<typeof db, "connector
   const connector = await client.connector.findUnique({ where: { id } });
   if (!connector) throw new ConnectorNotFound("This connector no longer exists.");
   return connector;
+}
+
+/**
+ * The connector as its runs use it, locked for the rest of `tx`: a step's save, Save changes and
+ * Discard changes of the same connector wait for each other instead of overwriting the edit.
+ */
+export async function lockForEdit(tx: Prisma.TransactionClient, id: string) {
+  await tx.$executeRaw`SELECT 1 FROM "Connector" WHERE id = ${id}::uuid FOR UPDATE`;
+  return loadApplied(id, tx);
 }

@@ -78,6 +78,28 @@ describe.skipIf(!canRun)("Edit of an active connector", () => {
     expect(applied).toMatchObject({ actor: admin, detail: { applied: ["source", "mapping"] } });
   });
 
+  it("applies only the source Test connection tried: one saved again meanwhile is refused, and the next Save changes tests it", async () => {
+    const id = h.connector.id;
+    const before = await row();
+    expect(await saveSource(id, sourceForm({ streamTypes: ["ROOM"] }), admin)).toMatchObject({ ok: true });
+    // A slow pod: Test connection is still running when another tab saves a source the pod refuses.
+    h.symphony.setFaults({ latencyMs: 1_500 });
+    try {
+      const finishing = finishWizard(id, admin);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await saveSource(id, sourceForm({ botUsername: "not-the-bot" }), admin)).toMatchObject({ ok: true });
+      expect(await finishing).toMatchObject({
+        ok: false,
+        message: expect.stringMatching(/saved again while Test connection ran/) as unknown,
+      });
+    } finally {
+      h.symphony.setFaults({ latencyMs: 0 });
+    }
+    expect(await row()).toMatchObject({ botUsername: before.botUsername, streamTypes: before.streamTypes });
+    expect(await finishWizard(id, admin)).toMatchObject({ ok: false, sourceFailed: true });
+    expect(await discardPendingEdit(id, admin)).toEqual({ ok: true });
+  });
+
   it("refuses Save changes while the edited source fails Test connection, and Discard changes keeps what is in use", async () => {
     const id = h.connector.id;
     const before = await row();
@@ -93,7 +115,12 @@ describe.skipIf(!canRun)("Edit of an active connector", () => {
       botUsername: before.botUsername,
       editPending: false,
     });
-    expect(await db.auditEvent.count({ where: { connectorId: id, action: "connector.edit_discarded" } })).toBe(1);
+    expect(
+      await db.auditEvent.findFirstOrThrow({
+        where: { connectorId: id, action: "connector.edit_discarded" },
+        orderBy: { at: "desc" },
+      }),
+    ).toMatchObject({ actor: admin });
     // Nothing left to discard: a second click changes nothing.
     expect(await discardPendingEdit(id, admin)).toEqual({ ok: false });
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { Prisma } from "@/lib/generated/prisma/client";
 import {
   appliedEdit,
   asEdited,
@@ -6,6 +7,7 @@ import {
   pendingEditOf,
   withPendingMapping,
   withPendingSource,
+  type PendingMapping,
 } from "./pending-edit";
 
 /** The settings in use of an active connector, as its row holds them. */
@@ -19,39 +21,38 @@ const inUse = {
   fallbackMailbox: null as string | null,
   pendingEdit: null as unknown,
 };
+type Row = typeof inUse;
+
+/** The row after a save, as PostgreSQL keeps it (DbNull is a NULL). */
+const stored = (row: Row, column: Prisma.InputJsonObject | typeof Prisma.DbNull): Row => ({
+  ...row,
+  pendingEdit: column === Prisma.DbNull ? null : column,
+});
+const savedSource = (row: Row, fields: Prisma.ConnectorUpdateInput) => stored(row, withPendingSource(row, fields));
+const savedMapping = (row: Row, mapping: PendingMapping) => stored(row, withPendingMapping(row, mapping));
 
 describe("an active connector's edit not yet applied", () => {
   it("keeps the key an earlier save of the same edit replaced when a later save leaves the field empty", () => {
-    const first = { ...inUse, pendingEdit: withPendingSource(inUse, { privateKeyEncrypted: "v2:new-key" }) };
-    const second = { ...inUse, pendingEdit: withPendingSource(first, { botUsername: "other-bot" }) };
+    const first = savedSource(inUse, { privateKeyEncrypted: "v2:new-key" });
+    const second = savedSource(first, { botUsername: "other-bot" });
     expect(asEdited(second)).toMatchObject({ privateKeyEncrypted: "v2:new-key", botUsername: "other-bot" });
-    expect(inUse.privateKeyEncrypted).toBe("v2:key-in-use");
+    expect(second.privateKeyEncrypted).toBe("v2:key-in-use");
   });
 
   it("leaves nothing pending when a step is saved with the settings in use", () => {
-    const source = {
-      ...inUse,
-      pendingEdit: withPendingSource(inUse, {
-        botUsername: "archive-bot",
-        startDate: null,
-        streamTypes: [...inUse.streamTypes],
-      }),
-    };
-    expect(hasPendingEdit(source)).toBe(false);
-    const mapping = {
-      ...inUse,
-      pendingEdit: withPendingMapping(inUse, { mappingMode: "AUTO", fallbackMailbox: null, csvReplaced: false }),
-    };
-    expect(hasPendingEdit(mapping)).toBe(false);
+    const unchanged = { botUsername: "archive-bot", startDate: null, streamTypes: [...inUse.streamTypes] };
+    expect(hasPendingEdit(savedSource(inUse, unchanged))).toBe(false);
+    expect(
+      hasPendingEdit(savedMapping(inUse, { mappingMode: "AUTO", fallbackMailbox: null, csvReplaced: false })),
+    ).toBe(false);
     // Changed, then changed back in the same edit: nothing left to apply either.
-    const changed = { ...inUse, pendingEdit: withPendingSource(inUse, { botUsername: "other-bot" }) };
-    expect(hasPendingEdit({ ...inUse, pendingEdit: withPendingSource(changed, { botUsername: "archive-bot" }) })).toBe(
-      false,
-    );
+    const changed = savedSource(inUse, { botUsername: "other-bot" });
+    expect(hasPendingEdit(changed)).toBe(true);
+    expect(hasPendingEdit(savedSource(changed, { botUsername: "archive-bot" }))).toBe(false);
   });
 
   it("reads back a start date as a date, and shows only the fields a narrow read asked for", () => {
-    const pendingEdit = withPendingSource(inUse, {
+    const { pendingEdit } = savedSource(inUse, {
       startDate: new Date("2026-01-05T00:00:00Z"),
       podUrl: "https://pod.example",
     });
@@ -60,11 +61,12 @@ describe("an active connector's edit not yet applied", () => {
   });
 
   it("applies the source and the mapping together, and says which steps it changed", () => {
-    const withSource = { ...inUse, pendingEdit: withPendingSource(inUse, { botUsername: "b" }) };
-    const edit = pendingEditOf({
-      pendingEdit: withPendingMapping(withSource, { mappingMode: "CSV", fallbackMailbox: null, csvReplaced: true }),
+    const both = savedMapping(savedSource(inUse, { botUsername: "b" }), {
+      mappingMode: "CSV",
+      fallbackMailbox: null,
+      csvReplaced: true,
     });
-    const { data, steps } = appliedEdit(edit);
+    const { data, steps } = appliedEdit(pendingEditOf(both));
     expect(steps).toEqual(["source", "mapping"]);
     expect(data).toMatchObject({ botUsername: "b", mappingMode: "CSV", fallbackMailbox: null });
     expect(appliedEdit({}).steps).toEqual([]);
@@ -72,5 +74,12 @@ describe("an active connector's edit not yet applied", () => {
 
   it("refuses a field the Source step never writes, instead of applying it to the connector", () => {
     expect(() => withPendingSource(inUse, { status: "PAUSED" })).toThrow();
+  });
+
+  it("reads an edit it cannot understand (left by another version) as none, which Discard changes can drop", () => {
+    const odd = { ...inUse, pendingEdit: { source: { renamedField: "x" } } };
+    expect(pendingEditOf(odd)).toEqual({});
+    expect(asEdited(odd).botUsername).toBe("archive-bot");
+    expect(hasPendingEdit(odd)).toBe(true);
   });
 });

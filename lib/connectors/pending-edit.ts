@@ -53,14 +53,18 @@ export function editsWaitForFinish(connector: { status: string }): boolean {
   return connector.status !== "DRAFT";
 }
 
-/** The connector's edit not yet applied (empty when there is none). */
+/**
+ * The connector's edit not yet applied: empty when there is none, or when it cannot be read (left by
+ * another version): the wizard then shows the settings in use, and Discard changes drops it.
+ */
 export function pendingEditOf(connector: { pendingEdit: unknown }): PendingEdit {
-  return connector.pendingEdit === null ? {} : pendingEditSchema.parse(connector.pendingEdit);
+  if (connector.pendingEdit === null || connector.pendingEdit === undefined) return {};
+  return pendingEditSchema.safeParse(connector.pendingEdit).data ?? {};
 }
 
+/** Whether an edit waits for Save changes (a step saved unchanged leaves none). */
 export function hasPendingEdit(connector: { pendingEdit: unknown }): boolean {
-  const edit = pendingEditOf(connector);
-  return Boolean(edit.source || edit.mapping);
+  return connector.pendingEdit !== null && connector.pendingEdit !== undefined;
 }
 
 /** The connector as its Edit shows it: the saved settings with the edit not yet applied over them. */
@@ -119,7 +123,13 @@ export function appliedEdit(edit: PendingEdit): { data: Prisma.ConnectorUpdateIn
     fallbackMailbox: edit.mapping.fallbackMailbox,
   };
   return {
-    data: { ...edit.source, ...mapping, pendingEdit: Prisma.DbNull },
+    // The settings runs and real-time capture use change: capture starts again with them.
+    data: {
+      ...edit.source,
+      ...mapping,
+      pendingEdit: Prisma.DbNull,
+      ...((edit.source || edit.mapping) && { settingsVersion: { increment: 1 } }),
+    },
     steps: [edit.source && "source", edit.mapping && "mapping"].filter((step): step is string => Boolean(step)),
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { SftpSource } from "./export-source-settings";
+import type { SftpSource, SourceStep } from "./export-source-settings";
+import { asEdited, withPendingSource } from "./pending-edit";
 import {
   HOST_KEY_ERRORS,
   hostKeyToTrust,
@@ -178,5 +179,75 @@ describe("sourceUpdate for SFTP", () => {
     expect(result.update.data).not.toHaveProperty("sftpHostKeyConfirmedBy");
     expect(result.update.data).not.toHaveProperty("sftpCredentialEncrypted");
     expect(result.update.audit.map((event) => event.action)).toEqual(["connector.source_saved"]);
+  });
+});
+
+// Edit of an active connector keeps what the Source step writes in Connector.pendingEdit, whose schema
+// refuses a field it does not know: every kind of save must fit it.
+describe("every Source step save of an active connector can wait for Save changes", () => {
+  const row = {
+    ...saved,
+    sourceKind: "CONVERSATIONS",
+    exportDelivery: "FILES_API",
+    realtime: false,
+    botUsername: "archive-bot",
+    streamTypes: ["IM"],
+    startDate: null,
+    sftpFolder: "/old",
+    sftpHostKeyConfirmedBy: "someone",
+    pendingEdit: null,
+  };
+  const pgpKey = { armoredKey: "-----BEGIN PGP PRIVATE KEY BLOCK-----", passphrase: "p", keyIds: ["0123456789abcdef"] };
+  const startDate = new Date("2026-01-01T00:00:00Z");
+  const saves: Array<[string, SourceStep]> = [
+    [
+      "conversations, key typed",
+      {
+        source: "CONVERSATIONS",
+        podUrl: "https://other.symphony.com",
+        agentUrl: "https://agent.other.example",
+        keyManagerUrl: undefined,
+        botUsername: "bot",
+        privateKeyPem: "-----BEGIN PRIVATE KEY-----",
+        streamTypes: ["IM", "ROOM"],
+        startDate,
+      },
+    ],
+    [
+      "Datahose, key on file",
+      {
+        source: "DATAHOSE",
+        podUrl: saved.podUrl!,
+        agentUrl: saved.agentUrl!,
+        keyManagerUrl: saved.keyManagerUrl!,
+        botUsername: "archive-bot",
+        streamTypes: ["IM"],
+        startDate: undefined,
+      },
+    ],
+    [
+      "Files API with real time and a PGP key typed",
+      {
+        source: "FILES_API",
+        podUrl: "https://other.symphony.com",
+        realtime: { agentUrl: "https://agent.other.example" },
+        botUsername: "bot",
+        privateKeyPem: "-----BEGIN PRIVATE KEY-----",
+        startDate,
+        pgpKey,
+      },
+    ],
+    [
+      "SFTP with a password typed and a new host key",
+      { ...sftp, sftpCredential: { password: "pw" }, sftpHostKey: { fingerprint: OTHER, confirmed: true }, pgpKey },
+    ],
+  ];
+
+  it.each(saves)("%s", (_, settings) => {
+    const result = sourceUpdate(row, settings, "ann@bank");
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    const pendingEdit = withPendingSource(row, result.update.data);
+    const edited = asEdited({ ...row, pendingEdit });
+    for (const [field, value] of Object.entries(result.update.data)) expect(edited, field).toHaveProperty(field, value);
   });
 });

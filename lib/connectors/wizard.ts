@@ -8,11 +8,11 @@ import type { MappingRow } from "./mapping-csv";
 import { parseSourceStep, type SourceStepInput } from "./export-source-settings";
 import { connectorNameSchema, fieldErrors, mappingSettingsSchema, type FieldErrors } from "./schemas";
 import { sourceUpdate } from "./source";
-import { completed, loadApplied, loadForEdit } from "./draft";
+import { completed, loadForEdit, lockForEdit } from "./draft";
 import {
   appliedEdit,
+  asEdited,
   editsWaitForFinish,
-  hasPendingEdit,
   pendingEditOf,
   withPendingMapping,
   withPendingSource,
@@ -102,31 +102,28 @@ export async function saveName(connectorId: string, input: unknown, actor: strin
 export async function saveSource(connectorId: string, input: SourceStepInput, actor: string): Promise<SaveResult> {
   const parsed = await parseSourceStep(input);
   if (!parsed.ok) return parsed;
-  const connector = await loadForEdit(connectorId);
-  const result = sourceUpdate(connector, parsed.settings, actor);
-  if (!result.ok) return result;
-  const { data, audit } = result.update;
-  const write = editsWaitForFinish(connector)
-    ? { pendingEdit: withPendingSource(await loadApplied(connectorId), data) }
-    : data;
-  await db.$transaction(async (tx) => {
+  return db.$transaction(async (tx): Promise<SaveResult> => {
+    const applied = await lockForEdit(tx, connectorId);
+    const connector = asEdited(applied);
+    const result = sourceUpdate(connector, parsed.settings, actor);
+    if (!result.ok) return result;
+    const { data, audit } = result.update;
+    const waits = editsWaitForFinish(connector);
     await tx.connector.update({
       where: { id: connectorId },
-      data: { ...write, wizardStep: completed("source", connector.wizardStep) },
+      data: {
+        ...(waits ? { pendingEdit: withPendingSource(applied, data) } : data),
+        wizardStep: completed("source", connector.wizardStep),
+      },
     });
     for (const { action, detail } of audit) {
       await recordAudit(
-        {
-          connectorId,
-          actor,
-          action,
-          detail: editsWaitForFinish(connector) ? { ...detail, waitsForFinish: true } : detail,
-        },
+        { connectorId, actor, action, detail: waits ? { ...detail, waitsForFinish: true } : detail },
         tx,
       );
     }
+    return { ok: true, connectorId };
   });
-  return { ok: true, connectorId };
 }
 
 /** Step 4. In CSV mode the uploaded rows replace the previous ones; no rows keeps those on file. */
@@ -138,27 +135,28 @@ export async function saveMapping(
 ): Promise<SaveResult> {
   const parsed = mappingSettingsSchema.safeParse(input);
   if (!parsed.success) return { ok: false, errors: fieldErrors(parsed.error) };
-  const connector = await loadForEdit(connectorId);
   const { mappingMode, fallbackMailbox } = parsed.data;
-  const waits = editsWaitForFinish(connector);
-  const pending = pendingEditOf(connector);
-  const rowsOnFile = () =>
-    waits && pending.mapping?.csvReplaced
-      ? db.pendingUserMapping.count({ where: { connectorId } })
-      : db.userMapping.count({ where: { connectorId } });
-  if (mappingMode === "CSV" && !csvRows?.length && (await rowsOnFile()) === 0) {
-    return { ok: false, errors: { csv: "Upload a CSV file with at least one mapping, or choose automatic mapping." } };
-  }
   const settings = { mappingMode, fallbackMailbox: fallbackMailbox ?? null };
-  await db.$transaction(async (tx) => {
+  return db.$transaction(async (tx): Promise<SaveResult> => {
+    const applied = await lockForEdit(tx, connectorId);
+    const waits = editsWaitForFinish(applied);
+    const pending = pendingEditOf(applied);
+    const rowsOnFile = () =>
+      waits && pending.mapping?.csvReplaced
+        ? tx.pendingUserMapping.count({ where: { connectorId } })
+        : tx.userMapping.count({ where: { connectorId } });
+    if (mappingMode === "CSV" && !csvRows?.length && (await rowsOnFile()) === 0) {
+      return {
+        ok: false,
+        errors: { csv: "Upload a CSV file with at least one mapping, or choose automatic mapping." },
+      };
+    }
     const csvReplaced = Boolean(csvRows?.length) || (pending.mapping?.csvReplaced ?? false);
     await tx.connector.update({
       where: { id: connectorId },
       data: {
-        ...(waits
-          ? { pendingEdit: withPendingMapping(await loadApplied(connectorId, tx), { ...settings, csvReplaced }) }
-          : settings),
-        wizardStep: completed("mapping", connector.wizardStep),
+        ...(waits ? { pendingEdit: withPendingMapping(applied, { ...settings, csvReplaced }) } : settings),
+        wizardStep: completed("mapping", applied.wizardStep),
       },
     });
     if (csvRows?.length) {
@@ -185,8 +183,8 @@ export async function saveMapping(
       },
       tx,
     );
+    return { ok: true, connectorId };
   });
-  return { ok: true, connectorId };
 }
 
 export type FinishResult =
@@ -220,6 +218,8 @@ export async function finishWizard(
   if (!connector.consentGrantedAt || !connector.tenantId) {
     return { ok: false, message: "Admin consent has not been granted. Go back to Admin consent and provide it." };
   }
+  // What Test connection tries is what Save changes applies: a source saved meanwhile is refused.
+  const tested = JSON.stringify(pendingEditOf(connector).source ?? null);
   const problem = await sourceProblem(connectorId);
   if (problem && !options.acceptFailedSourceTest) {
     return {
@@ -230,9 +230,9 @@ export async function finishWizard(
   }
   const riskAccepted = problem ? { sourceTestFailed: problem.slice(0, 500), acceptedBy: actor } : undefined;
   if (editsWaitForFinish(connector)) {
-    await db.$transaction(async (tx) => {
-      const { pendingEdit } = await tx.connector.findUniqueOrThrow({ where: { id: connectorId } });
-      const edit = pendingEditOf({ pendingEdit });
+    const applied = await db.$transaction(async (tx) => {
+      const edit = pendingEditOf(await lockForEdit(tx, connectorId));
+      if (JSON.stringify(edit.source ?? null) !== tested) return false;
       const { data, steps } = appliedEdit(edit);
       await tx.connector.update({ where: { id: connectorId }, data: { ...data, wizardStep: stepNumber("review") } });
       if (edit.mapping?.csvReplaced) await replaceMappingRows(tx, connectorId);
@@ -240,8 +240,15 @@ export async function finishWizard(
         { connectorId, actor, action: "connector.updated", detail: { applied: steps, ...riskAccepted } },
         tx,
       );
+      return true;
     });
-    return { ok: true };
+    return applied
+      ? { ok: true }
+      : {
+          ok: false,
+          message:
+            "The source settings were saved again while Test connection ran. Review them, then select Save changes again.",
+        };
   }
   await db.$transaction(async (tx) => {
     await tx.connector.update({
@@ -270,12 +277,13 @@ async function replaceMappingRows(tx: Prisma.TransactionClient, connectorId: str
 
 /** Drops an edit not yet applied: the connector keeps the settings its runs use. */
 export async function discardPendingEdit(connectorId: string, actor: string): Promise<{ ok: boolean }> {
-  const connector = await loadForEdit(connectorId);
-  if (!hasPendingEdit(connector)) return { ok: false };
-  await db.$transaction(async (tx) => {
+  const discarded = await db.$transaction(async (tx) => {
+    // Cleared without being read: an edit this version cannot read can still be dropped.
+    if ((await lockForEdit(tx, connectorId)).pendingEdit === null) return false;
     await tx.connector.update({ where: { id: connectorId }, data: { pendingEdit: Prisma.DbNull } });
     await tx.pendingUserMapping.deleteMany({ where: { connectorId } });
     await recordAudit({ connectorId, actor, action: "connector.edit_discarded" }, tx);
+    return true;
   });
-  return { ok: true };
+  return { ok: discarded };
 }

@@ -13,6 +13,7 @@ import { canRun, spawnWorker, startHarness, startPrivateServers, until, workerEn
 import type { Harness, PrivateServers, WorkerProcess } from "@/lib/testing";
 import type { V4Message } from "@/sandbox/symphony";
 import { loginHeaders, postJson } from "@/sandbox/symphony/test-client";
+import { finishWizard, saveMapping } from "@/lib/connectors";
 import { NO_DATAHOSE } from "./health";
 import { stopJobQueue } from "./boss";
 
@@ -172,6 +173,62 @@ describe.skipIf(!canRun)("real-time capture from the Datahose", () => {
     await until(async () => (await lease())?.holder != null, 30_000, "capture taken again");
     await stopWorkers();
   }, 120_000);
+
+  it("starts again with the settings an applied edit gives, and imports with its mapping from then on", async () => {
+    const h = await datahoseHarness("capture-edit");
+    h.symphony.setDatahose({ readTimeoutMs: 500 });
+    const id = h.connector.id;
+    await db.connector.update({
+      where: { id },
+      data: { wizardStep: 6, consentGrantedAt: new Date(), tenantId: h.m365.tenantId },
+    });
+    const room = roomOf(h);
+    const members = new Set(h.symphony.currentMembers(room.id).map((member) => member.person.id));
+    const sender = h.symphony
+      .currentMembers(room.id)
+      .find((m) => m.person.m365Address && m.person.id !== h.symphony.bot.userId)!.person;
+    // Someone outside the room, to whose mailbox the edit's CSV sends the sender's chats.
+    const other = h.symphony.org.people.find((person) => person.m365Address && !members.has(person.id))!;
+    const mailboxOf = async (messageId: string) =>
+      (
+        await db.importItem.findMany({
+          where: { connectorId: id, sourceMessage: { messageId } },
+          select: { mailbox: true },
+        })
+      ).map((item) => item.mailbox);
+    const worker = spawn(h);
+    await until(async () => (await leaseOf(h)).lastReadAt != null, 30_000, "first read");
+
+    const csv = [{ symphonyKey: sender.symphonyEmail.toLowerCase(), mailbox: other.m365Address!, line: 2 }];
+    expect(await saveMapping(id, { mappingMode: "CSV", fallbackMailbox: "" }, csv, "admin@bank.example")).toMatchObject(
+      { ok: true },
+    );
+    const before = h.symphony.addMessage({ streamId: room.id, senderId: sender.id, text: "while the edit waits" });
+    await until(async () => (await mailboxOf(before.messageId)).length > 0, 60_000, `captured\n${worker.output()}`);
+    expect(await mailboxOf(before.messageId)).toContain(sender.m365Address!.toLowerCase());
+
+    expect(await finishWizard(id, "admin@bank.example")).toEqual({ ok: true });
+    // The capture in progress stops at its next lease renewal (a second here) and starts again with the
+    // applied mapping: a message sent from then on reaches the other person's mailbox instead.
+    let sent = 0;
+    let last = "";
+    await until(
+      async () => {
+        if (last && (await mailboxOf(last)).includes(other.m365Address!.toLowerCase())) return true;
+        last = h.symphony.addMessage({
+          streamId: room.id,
+          senderId: sender.id,
+          text: `after Save changes ${++sent}`,
+        }).messageId;
+        await sleep(1_000);
+        return false;
+      },
+      60_000,
+      "a message captured with the applied mapping",
+    );
+    expect(await mailboxOf(last)).not.toContain(sender.m365Address!.toLowerCase());
+    await stopWorkers();
+  }, 150_000);
 
   it("reads on without its acknowledgement id once the agent no longer knows it (400), and captures what follows", async () => {
     const h = await datahoseHarness("capture-ackid");

@@ -133,16 +133,25 @@ export function startCaptures(options: {
     return rows[0];
   }
 
+  /** The connector's settings version: a capture started with it stops once an edit is applied. */
+  async function settingsVersionOf(connectorId: string): Promise<number | undefined> {
+    const connector = await db.connector.findUnique({ where: { id: connectorId }, select: { settingsVersion: true } });
+    return connector?.settingsVersion;
+  }
+
   /**
    * Renews the lease; false when another worker has it now, or when the connector should not capture
-   * any more (paused, deleted, or its source changed in the wizard).
+   * any more (paused, deleted, or its source changed in the wizard), or not with the settings the
+   * capture started with (an edit applied since: the next scan starts it again with them).
    */
-  async function renew(connectorId: string): Promise<boolean> {
+  async function renew(connectorId: string, settingsVersion: number | undefined): Promise<boolean> {
+    // settingsVersion: undefined until the capture has read it.
     const connector = await db.connector.findUnique({
       where: { id: connectorId },
-      select: { status: true, sourceKind: true, realtime: true },
+      select: { status: true, sourceKind: true, realtime: true, settingsVersion: true },
     });
     if (!connector || connector.status !== "ACTIVE" || !capturesRealtime(connector)) return false;
+    if (settingsVersion !== undefined && connector.settingsVersion !== settingsVersion) return false;
     const renewed = await db.$executeRaw`
       UPDATE "CaptureLease" SET "expiresAt" = ${lease}, "updatedAt" = ${NOW}
       WHERE "connectorId" = ${connectorId}::uuid AND holder = ${workerId}`;
@@ -318,9 +327,11 @@ export function startCaptures(options: {
   async function capture(connectorId: string, stored: StoredFeed): Promise<void> {
     const held = new AbortController();
     const signal = AbortSignal.any([stopping.signal, held.signal]);
+    // Read before the capture reads its settings: an edit applied in between is noticed at the first renewal.
+    let settingsVersion: number | undefined;
     const renewal = setInterval(
       () =>
-        void renew(connectorId)
+        void renew(connectorId, settingsVersion)
           .then((ok) => {
             if (!ok) held.abort(new Error("lease lost or capture no longer wanted"));
           })
@@ -332,6 +343,7 @@ export function startCaptures(options: {
     let lastPendingCheck = 0;
     let lastCounts = Date.now();
     try {
+      settingsVersion = await settingsVersionOf(connectorId);
       const source = await openCapture(connectorId, { environment: options.environment });
       let run = await captureRun(connectorId);
       log.info({ connectorId, runId: run.id, tag: source.tag, readers: settings.readers }, "real-time capture started");

@@ -22,8 +22,13 @@ const auditLabels: Record<AuditAction, string> = {
 
 function labelOf(event: AuditRow): string {
   const label = auditLabels[event.action as AuditAction] ?? event.action;
-  const items = (event.detail as { items?: unknown } | null)?.items;
-  return event.action === "items.retried" && typeof items === "number" ? `${label} (${items})` : label;
+  const detail = event.detail as { items?: unknown; applied?: unknown; waitsForFinish?: unknown } | null;
+  if (event.action === "items.retried" && typeof detail?.items === "number") return `${label} (${detail.items})`;
+  // Saved in Edit of a connector that imports: applied by a later Save changes, or discarded.
+  if (detail?.waitsForFinish === true) return `${label} (waits for Save changes)`;
+  if (event.action === "connector.updated" && !(Array.isArray(detail?.applied) && detail.applied.length > 0))
+    return "Saved changes (nothing to apply)";
+  return label;
 }
 
 /** Who changed what and when, newest first. */
