@@ -172,7 +172,7 @@ async function testFilesApiSource(
   const unhashed = files.filter((file) => file.integrityHash === null).length;
   const unverified =
     unhashed > 0
-      ? ` Symphony published no integrity hash for ${unhashed === 1 ? "1 of them" : `${unhashed} of them`}: ${unhashed === 1 ? "it is" : "they are"} read without that check two hours after upload (the zip's own checksums and PGP's integrity check still apply), and the file list says "hash not verified".`
+      ? ` Symphony published no integrity hash for ${unhashed === 1 ? "1 of these files" : `${unhashed} of these files`}: such a file is read without it two hours after its upload (its .md5 file, if any, the zip's own checksums and PGP's integrity check still apply), and the connector's file list says "hash not verified".`
       : "";
   const note = await encryptionNote(files, keyIds, (file) =>
     openOnce(createFilesApiDelivery(signIn, { retry: { maxAttempts: 2 }, requestTimeoutMs: TEST_TIMEOUT_MS }), file),

@@ -392,10 +392,14 @@ function ofThisFile(error: unknown): error is SymphonyError {
  */
 export const HASH_WAIT_MS = 2 * 60 * 60_000;
 
-/** A file still being written has no final size or hash yet, and was uploaded moments ago. */
+/**
+ * A file still being written has no final size or hash yet, and was uploaded moments ago (or says
+ * nothing of when). A time without a zone is read as UTC: west of UTC a file looks older than it is,
+ * and one read too early fails whole (its zip or PGP checks), to be tried again next run.
+ */
 function isBeingWritten(file: FileMetadata): boolean {
   if (file.size !== null && file.integrityHash !== null) return false;
-  return file.uploadTime !== null && Date.now() - file.uploadTime.getTime() < HASH_WAIT_MS;
+  return file.uploadTime === null || Date.now() - file.uploadTime.getTime() < HASH_WAIT_MS;
 }
 
 function toRemoteFile(file: FileMetadata, md5: string | null, problem?: string): RemoteExportFile {

@@ -143,6 +143,23 @@ describe.skipIf(!canRun)("Content Export through the Files API (Actiance XML, PG
     expect(report).toMatchObject({ verifiedBy: [], mismatch: false });
   });
 
+  it("fails whole a file still being written two hours after its upload, importing none of it, and imports it once complete", async () => {
+    const stuck = await exports(h).addFaultyFile("being-written", { uploadTime: Date.now() - 3 * 3_600_000 });
+    const summary = await run(h);
+    expect(summary.status, shown(summary)).toBe("PARTIAL");
+    const failed = (await files(h)).find((file) => file.name === stuck.name);
+    expect(failed).toMatchObject({ status: "FAILED", messagesInFile: null });
+    expect(await db.exportFileMessage.count({ where: { exportFileId: failed!.id } })).toBe(0);
+
+    await exports(h).setFileFault(stuck.id, null);
+    expect((await run(h)).status).toBe("SUCCEEDED");
+    expect((await files(h)).find((file) => file.name === stuck.name)).toMatchObject({
+      status: "DONE",
+      verifiedBy: expect.arrayContaining(["sha256"]) as unknown,
+    });
+    expect((await exactlyOnceProblems(h)).problems).toEqual([]);
+  });
+
   it("gives a reconciliation report whose figures are the ledger's", async () => {
     const reports = await exportFileReports(h.connector.id);
     const csv = await reconciliationCsv(h.connector.id);

@@ -105,11 +105,15 @@ export function contentExportSource(options: {
     };
   }
 
-  /** The staged copy of the file: downloaded again unless an earlier attempt of this file got it whole. */
+  /**
+   * The staged copy of the file: downloaded again unless an earlier attempt of this file got it whole,
+   * and the hash the source publishes now (none, when it was read without one) is that copy's.
+   */
   async function downloaded(row: ExportFile, signal?: AbortSignal): Promise<string> {
     if (
       row.blobName &&
       (row.status === "DOWNLOADED" || row.status === "PARSED") &&
+      (row.expectedSha256 === null || row.expectedSha256 === row.sha256) &&
       (await staging.exists(row.blobName))
     )
       return row.blobName;

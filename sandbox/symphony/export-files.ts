@@ -132,10 +132,11 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
     return `${symphony ? "s" : "e"}_${company}_${dates}_GD-${isoDate(generatedAt)}_${generatedAt}.zip${encrypted ? ".pgp" : ""}`;
   }
 
-  function add(jobType: JobType, start: number, fault: Fault | null, uploadTime: number): FileRecord {
+  /** A file uploaded at `uploadTime`, or just after the last upload if that is later (unless `exactly`). */
+  function add(jobType: JobType, start: number, fault: Fault | null, uploadTime: number, exactly = false): FileRecord {
     const encrypted = options.encrypt || fault === "wrong-key";
     const period = { start, end: start + DAY };
-    const upload = nextUploadTime(uploadTime);
+    const upload = exactly ? uploadTime : nextUploadTime(uploadTime);
     const generatedAt = upload - 60_000;
     const record: FileRecord = {
       id: newId(),
@@ -298,16 +299,13 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
     async addFaultyFile(fault, input = {}) {
       const day = input.day === undefined ? model.days[0] : parseDay(input.day);
       if (day === undefined) throw new Error("The organisation has no messages to export");
-      const r = add("ADHOC", day, fault, now());
-      // Held by the API for a while already (the connector was away): later than no upload it knows of.
-      if (input.uploadTime !== undefined) r.uploadTime = input.uploadTime;
-      return info(r);
+      // At `uploadTime`: held by the API for a while already (the connector was away).
+      return info(add("ADHOC", day, fault, input.uploadTime ?? now(), input.uploadTime !== undefined));
     },
     async setFileFault(id, fault) {
       const r = record(id);
       if (fault === "wrong-key" && !r.encrypted)
         throw new Error(`${r.name} is not encrypted: wrong-key needs an encrypted file`);
-      // A file that finishes being written is uploaded (and listed) anew.
       // A file that finishes being written is uploaded (and listed) anew; one that starts is being
       // uploaded now.
       if ((r.fault === "being-written") !== (fault === "being-written")) r.uploadTime = nextUploadTime(now());
