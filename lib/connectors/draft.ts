@@ -35,6 +35,6 @@ export async function loadApplied(id: string, client: Pick<typeof db, "connector
  * Discard changes of the same connector wait for each other instead of overwriting the edit.
  */
 export async function lockForEdit(tx: Prisma.TransactionClient, id: string) {
-  await tx.$executeRaw`SELECT 1 FROM "Connector" WHERE id = ${id}::uuid FOR UPDATE`;
+  await tx.$executeRaw`SELECT 1 FROM "Connector" WHERE id = ${id}::uuid FOR NO KEY UPDATE`;
   return loadApplied(id, tx);
 }

@@ -123,13 +123,14 @@ export function appliedEdit(edit: PendingEdit): { data: Prisma.ConnectorUpdateIn
     fallbackMailbox: edit.mapping.fallbackMailbox,
   };
   return {
-    // The settings runs and real-time capture use change: capture starts again with them.
-    data: {
-      ...edit.source,
-      ...mapping,
-      pendingEdit: Prisma.DbNull,
-      ...((edit.source || edit.mapping) && { settingsVersion: { increment: 1 } }),
-    },
+    data: { ...edit.source, ...mapping, pendingEdit: Prisma.DbNull },
     steps: [edit.source && "source", edit.mapping && "mapping"].filter((step): step is string => Boolean(step)),
   };
+}
+
+/** Source fields that sign in somewhere else: a real-time capture's feed there starts afresh. */
+const SIGN_IN_FIELDS = ["sourceKind", "podUrl", "agentUrl", "keyManagerUrl", "botUsername", "privateKeyEncrypted"];
+
+export function changesSignIn(edit: PendingEdit): boolean {
+  return SIGN_IN_FIELDS.some((field) => edit.source && field in edit.source);
 }

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { recordAudit } from "@/lib/audit";
 import { db } from "@/lib/db";
 import { Prisma } from "@/lib/generated/prisma/client";
-import { requestImport } from "@/lib/jobs";
+import { releaseCaptureForNewSettings, requestImport } from "@/lib/jobs";
 import type { MappingRow } from "./mapping-csv";
 import { parseSourceStep, type SourceStepInput } from "./export-source-settings";
 import { connectorNameSchema, fieldErrors, mappingSettingsSchema, type FieldErrors } from "./schemas";
@@ -12,6 +12,7 @@ import { completed, loadForEdit, lockForEdit } from "./draft";
 import {
   appliedEdit,
   asEdited,
+  changesSignIn,
   editsWaitForFinish,
   pendingEditOf,
   withPendingMapping,
@@ -108,14 +109,12 @@ export async function saveSource(connectorId: string, input: SourceStepInput, ac
     const result = sourceUpdate(connector, parsed.settings, actor);
     if (!result.ok) return result;
     const { data, audit } = result.update;
-    const waits = editsWaitForFinish(connector);
+    const pendingEdit = editsWaitForFinish(connector) ? withPendingSource(applied, data) : undefined;
     await tx.connector.update({
       where: { id: connectorId },
-      data: {
-        ...(waits ? { pendingEdit: withPendingSource(applied, data) } : data),
-        wizardStep: completed("source", connector.wizardStep),
-      },
+      data: { ...(pendingEdit ? { pendingEdit } : data), wizardStep: completed("source", connector.wizardStep) },
     });
+    const waits = pendingEdit !== undefined && pendingEdit !== Prisma.DbNull;
     for (const { action, detail } of audit) {
       await recordAudit(
         { connectorId, actor, action, detail: waits ? { ...detail, waitsForFinish: true } : detail },
@@ -152,12 +151,10 @@ export async function saveMapping(
       };
     }
     const csvReplaced = Boolean(csvRows?.length) || (pending.mapping?.csvReplaced ?? false);
+    const pendingEdit = waits ? withPendingMapping(applied, { ...settings, csvReplaced }) : undefined;
     await tx.connector.update({
       where: { id: connectorId },
-      data: {
-        ...(waits ? { pendingEdit: withPendingMapping(applied, { ...settings, csvReplaced }) } : settings),
-        wizardStep: completed("mapping", applied.wizardStep),
-      },
+      data: { ...(pendingEdit ? { pendingEdit } : settings), wizardStep: completed("mapping", applied.wizardStep) },
     });
     if (csvRows?.length) {
       const rows = csvRows.map((row) => ({ connectorId, symphonyKey: row.symphonyKey, mailbox: row.mailbox }));
@@ -178,7 +175,7 @@ export async function saveMapping(
           mappingMode,
           fallbackMailbox: fallbackMailbox ?? null,
           csvRows: csvRows?.length ?? 0,
-          ...(waits && { waitsForFinish: true }),
+          ...(pendingEdit !== undefined && pendingEdit !== Prisma.DbNull && { waitsForFinish: true }),
         },
       },
       tx,
@@ -236,6 +233,7 @@ export async function finishWizard(
       const { data, steps } = appliedEdit(edit);
       await tx.connector.update({ where: { id: connectorId }, data: { ...data, wizardStep: stepNumber("review") } });
       if (edit.mapping?.csvReplaced) await replaceMappingRows(tx, connectorId);
+      if (steps.length > 0) await releaseCaptureForNewSettings(tx, connectorId, { newSignIn: changesSignIn(edit) });
       await recordAudit(
         { connectorId, actor, action: "connector.updated", detail: { applied: steps, ...riskAccepted } },
         tx,
@@ -250,17 +248,20 @@ export async function finishWizard(
             "The source settings were saved again while Test connection ran. Review them, then select Save changes again.",
         };
   }
-  await db.$transaction(async (tx) => {
-    await tx.connector.update({
-      where: { id: connectorId },
+  // Only from DRAFT: a second Finish (a double click, another tab) queues no second first import.
+  const activated = await db.$transaction(async (tx) => {
+    const { count } = await tx.connector.updateMany({
+      where: { id: connectorId, status: "DRAFT" },
       data: {
         status: "ACTIVE",
         wizardStep: stepNumber("review"),
         nextRunAt: nextRunAfter(new Date(), connector.scheduleIntervalMinutes),
       },
     });
-    await recordAudit({ connectorId, actor, action: "connector.finished", detail: riskAccepted }, tx);
+    if (count === 1) await recordAudit({ connectorId, actor, action: "connector.finished", detail: riskAccepted }, tx);
+    return count === 1;
   });
+  if (!activated) return { ok: true };
   const { runId } = await requestImport({ connectorId, trigger: "SETUP", requestedBy: actor });
   await recordAudit({ connectorId, actor, action: "import.requested", detail: { runId, first: true } });
   return { ok: true, runId };

@@ -33,6 +33,24 @@ import {
 
 const NOW = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
 
+/**
+ * After an edit of the connector is applied: its capture's lease is taken back, so the capture in
+ * progress stops (its next renewal or saved batch finds the lease gone) and one waiting out an error
+ * only an admin can fix waits no more; the next scan starts it with the new settings. With a new
+ * sign-in (pod, agent, service account, key) it reads its feed from the start: the earlier feed's
+ * acknowledgement id means nothing there, and a batch recorded meanwhile is in the ledger already.
+ */
+export async function releaseCaptureForNewSettings(
+  tx: Prisma.TransactionClient,
+  connectorId: string,
+  { newSignIn }: { newSignIn: boolean },
+): Promise<void> {
+  await tx.$executeRaw`
+    UPDATE "CaptureLease" SET holder = NULL, "expiresAt" = NULL, "updatedAt" = ${NOW},
+      "ackId" = CASE WHEN ${newSignIn}::boolean THEN '' ELSE "ackId" END
+    WHERE "connectorId" = ${connectorId}::uuid`;
+}
+
 export type CaptureSettings = {
   /** A lease not renewed for this long is taken over by another worker (renewed every third of it). */
   leaseSeconds: number;
@@ -133,25 +151,16 @@ export function startCaptures(options: {
     return rows[0];
   }
 
-  /** The connector's settings version: a capture started with it stops once an edit is applied. */
-  async function settingsVersionOf(connectorId: string): Promise<number | undefined> {
-    const connector = await db.connector.findUnique({ where: { id: connectorId }, select: { settingsVersion: true } });
-    return connector?.settingsVersion;
-  }
-
   /**
    * Renews the lease; false when another worker has it now, or when the connector should not capture
-   * any more (paused, deleted, or its source changed in the wizard), or not with the settings the
-   * capture started with (an edit applied since: the next scan starts it again with them).
+   * any more (paused, deleted, or its source changed in the wizard).
    */
-  async function renew(connectorId: string, settingsVersion: number | undefined): Promise<boolean> {
-    // settingsVersion: undefined until the capture has read it.
+  async function renew(connectorId: string): Promise<boolean> {
     const connector = await db.connector.findUnique({
       where: { id: connectorId },
-      select: { status: true, sourceKind: true, realtime: true, settingsVersion: true },
+      select: { status: true, sourceKind: true, realtime: true },
     });
     if (!connector || connector.status !== "ACTIVE" || !capturesRealtime(connector)) return false;
-    if (settingsVersion !== undefined && connector.settingsVersion !== settingsVersion) return false;
     const renewed = await db.$executeRaw`
       UPDATE "CaptureLease" SET "expiresAt" = ${lease}, "updatedAt" = ${NOW}
       WHERE "connectorId" = ${connectorId}::uuid AND holder = ${workerId}`;
@@ -327,11 +336,9 @@ export function startCaptures(options: {
   async function capture(connectorId: string, stored: StoredFeed): Promise<void> {
     const held = new AbortController();
     const signal = AbortSignal.any([stopping.signal, held.signal]);
-    // Read before the capture reads its settings: an edit applied in between is noticed at the first renewal.
-    let settingsVersion: number | undefined;
     const renewal = setInterval(
       () =>
-        void renew(connectorId, settingsVersion)
+        void renew(connectorId)
           .then((ok) => {
             if (!ok) held.abort(new Error("lease lost or capture no longer wanted"));
           })
@@ -343,7 +350,6 @@ export function startCaptures(options: {
     let lastPendingCheck = 0;
     let lastCounts = Date.now();
     try {
-      settingsVersion = await settingsVersionOf(connectorId);
       const source = await openCapture(connectorId, { environment: options.environment });
       let run = await captureRun(connectorId);
       log.info({ connectorId, runId: run.id, tag: source.tag, readers: settings.readers }, "real-time capture started");

@@ -6,3 +6,4 @@ export * from "./heartbeat";
 export * from "./request";
 export * from "./schedule";
 export * from "./worker";
+export { releaseCaptureForNewSettings } from "./capture";

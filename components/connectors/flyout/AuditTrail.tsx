@@ -26,8 +26,10 @@ function labelOf(event: AuditRow): string {
   if (event.action === "items.retried" && typeof detail?.items === "number") return `${label} (${detail.items})`;
   // Saved in Edit of a connector that imports: applied by a later Save changes, or discarded.
   if (detail?.waitsForFinish === true) return `${label} (waits for Save changes)`;
-  if (event.action === "connector.updated" && !(Array.isArray(detail?.applied) && detail.applied.length > 0))
+  // Before Save changes applied edits (steps applied as they were saved), the event had no `applied`.
+  if (event.action === "connector.updated" && Array.isArray(detail?.applied) && detail.applied.length === 0)
     return "Saved changes (nothing to apply)";
+  if (event.action === "connector.updated" && !Array.isArray(detail?.applied)) return "Saved changes";
   return label;
 }
 
