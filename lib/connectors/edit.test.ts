@@ -65,8 +65,10 @@ describe.skipIf(!canRun)("Edit of an active connector", () => {
     await runImport(await h.newRun(), { workerId: "edit-test", environment: h.environment });
     expect(await deliveryReport(h)).toMatchObject({ missing: [], duplicated: [], unexpected: [] });
 
-    expect(await finishWizard(id, admin)).toEqual({ ok: true });
+    // Save changes clicked twice: one applies the edit, the other finds nothing left to apply.
+    expect(await Promise.all([finishWizard(id, admin), finishWizard(id, admin)])).toEqual([{ ok: true }, { ok: true }]);
     expect(await row()).toMatchObject({ streamTypes: ["IM"], mappingMode: "CSV", pendingEdit: null });
+    expect(await db.auditEvent.count({ where: { connectorId: id, action: "connector.updated" } })).toBe(1);
     expect(
       await db.userMapping.findMany({ where: { connectorId: id }, select: { symphonyKey: true, mailbox: true } }),
     ).toEqual(csv);
@@ -98,6 +100,27 @@ describe.skipIf(!canRun)("Edit of an active connector", () => {
     expect(await row()).toMatchObject({ botUsername: before.botUsername, streamTypes: before.streamTypes });
     expect(await finishWizard(id, admin)).toMatchObject({ ok: false, sourceFailed: true });
     expect(await discardPendingEdit(id, admin)).toEqual({ ok: true });
+  });
+
+  it("takes the real-time capture's lease back when applied, and drops its acknowledgement id when the sign-in changed", async () => {
+    const id = h.connector.id;
+    const lease = () => db.captureLease.findUniqueOrThrow({ where: { connectorId: id } });
+    const held = { holder: "worker-1", expiresAt: new Date(Date.now() + 60_000), ackId: "ack-of-the-feed" };
+    await db.captureLease.upsert({ where: { connectorId: id }, create: { connectorId: id, ...held }, update: held });
+
+    // The mapping alone: the capture starts again with it, on the same feed.
+    expect(
+      await saveMapping(id, { mappingMode: "AUTO", fallbackMailbox: "fallback@bank.example" }, undefined, admin),
+    ).toMatchObject({ ok: true });
+    expect(await finishWizard(id, admin)).toEqual({ ok: true });
+    expect(await lease()).toMatchObject({ holder: null, expiresAt: null, ackId: "ack-of-the-feed" });
+
+    // Another service account: the earlier feed's acknowledgement id means nothing to the new one.
+    await db.captureLease.update({ where: { connectorId: id }, data: held });
+    expect(await saveSource(id, sourceForm({ botUsername: "not-the-bot" }), admin)).toMatchObject({ ok: true });
+    expect(await finishWizard(id, admin, { acceptFailedSourceTest: true })).toEqual({ ok: true });
+    expect(await lease()).toMatchObject({ holder: null, ackId: "" });
+    await db.connector.update({ where: { id }, data: { botUsername: h.connector.botUsername } });
   });
 
   it("refuses Save changes while the edited source fails Test connection, and Discard changes keeps what is in use", async () => {

@@ -228,7 +228,10 @@ export async function finishWizard(
   const riskAccepted = problem ? { sourceTestFailed: problem.slice(0, 500), acceptedBy: actor } : undefined;
   if (editsWaitForFinish(connector)) {
     const applied = await db.$transaction(async (tx) => {
-      const edit = pendingEditOf(await lockForEdit(tx, connectorId));
+      const locked = await lockForEdit(tx, connectorId);
+      // Applied by a Save changes a moment ago (a double click): nothing left, and nothing wrong.
+      if (locked.pendingEdit === null) return true;
+      const edit = pendingEditOf(locked);
       if (JSON.stringify(edit.source ?? null) !== tested) return false;
       const { data, steps } = appliedEdit(edit);
       await tx.connector.update({ where: { id: connectorId }, data: { ...data, wizardStep: stepNumber("review") } });

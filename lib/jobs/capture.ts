@@ -36,9 +36,9 @@ const NOW = Prisma.sql`(now() AT TIME ZONE 'UTC')`;
 /**
  * After an edit of the connector is applied: its capture's lease is taken back, so the capture in
  * progress stops (its next renewal or saved batch finds the lease gone) and one waiting out an error
- * only an admin can fix waits no more; the next scan starts it with the new settings. With a new
- * sign-in (pod, agent, service account, key) it reads its feed from the start: the earlier feed's
- * acknowledgement id means nothing there, and a batch recorded meanwhile is in the ledger already.
+ * only an admin can fix waits no more; the next scan starts it with the new settings, its series of
+ * errors (the earlier settings') ended. With a new sign-in (source kind, pod, agent, key manager,
+ * service account, key) it reads without an acknowledgement id: the earlier feed's means nothing there.
  */
 export async function releaseCaptureForNewSettings(
   tx: Prisma.TransactionClient,
@@ -47,6 +47,7 @@ export async function releaseCaptureForNewSettings(
 ): Promise<void> {
   await tx.$executeRaw`
     UPDATE "CaptureLease" SET holder = NULL, "expiresAt" = NULL, "updatedAt" = ${NOW},
+      error = NULL, "failingSince" = NULL,
       "ackId" = CASE WHEN ${newSignIn}::boolean THEN '' ELSE "ackId" END
     WHERE "connectorId" = ${connectorId}::uuid`;
 }
@@ -191,7 +192,8 @@ export function startCaptures(options: {
   }
 
   /** Notes why capture is not reading; a series of errors that goes on long enough shows the connector DEGRADED. */
-  async function noteError(connectorId: string, reason: string, pause?: number): Promise<void> {
+  /** False when this worker no longer holds the lease (taken back, say, by an edit applied meanwhile). */
+  async function noteError(connectorId: string, reason: string, pause?: number): Promise<boolean> {
     const rows = await db.$queryRaw<Array<{ failingSince: Date }>>`
       UPDATE "CaptureLease" SET error = ${reason.slice(0, 2000)}, "updatedAt" = ${NOW},
         "failingSince" = COALESCE("failingSince", ${NOW}),
@@ -202,6 +204,7 @@ export function startCaptures(options: {
       RETURNING "failingSince"`;
     const since = rows[0]?.failingSince;
     if (since && pause === undefined) await recordCaptureFailing(connectorId, reason, since, health);
+    return rows.length > 0;
   }
 
   /** Lets the lease go; a capture stopped on purpose (paused, no longer wanted, shut down) ends its series of errors. */
@@ -438,7 +441,8 @@ export function startCaptures(options: {
       log.error({ connectorId, err: errorText(error), reason }, "real-time capture stopped");
       if (needsAdmin) {
         paused = true;
-        await noteError(connectorId, reason, settings.adminPauseSeconds).catch(() => {});
+        // With the lease taken back meanwhile (an edit applied), the error was the earlier settings'.
+        if (!(await noteError(connectorId, reason, settings.adminPauseSeconds).catch(() => true))) return;
         const entered = await recordFailure(connectorId, reason, true).catch(() => null);
         if (entered) {
           log.warn({ connectorId, reason }, "connector needs attention");
