@@ -14,6 +14,7 @@ import {
   asEdited,
   changesSignIn,
   editsWaitForFinish,
+  hasPendingEdit,
   pendingEditOf,
   withPendingMapping,
   withPendingSource,
@@ -217,6 +218,7 @@ export async function finishWizard(
   }
   // What Test connection tries is what Save changes applies: a source saved meanwhile is refused.
   const tested = JSON.stringify(pendingEditOf(connector).source ?? null);
+  const hadEdit = hasPendingEdit(connector);
   const problem = await sourceProblem(connectorId);
   if (problem && !options.acceptFailedSourceTest) {
     return {
@@ -229,8 +231,8 @@ export async function finishWizard(
   if (editsWaitForFinish(connector)) {
     const applied = await db.$transaction(async (tx) => {
       const locked = await lockForEdit(tx, connectorId);
-      // Applied by a Save changes a moment ago (a double click): nothing left, and nothing wrong.
-      if (locked.pendingEdit === null) return true;
+      // The edit this click found was applied by another a moment ago (a double click): nothing is wrong.
+      if (hadEdit && locked.pendingEdit === null) return true;
       const edit = pendingEditOf(locked);
       if (JSON.stringify(edit.source ?? null) !== tested) return false;
       const { data, steps } = appliedEdit(edit);
