@@ -58,7 +58,7 @@ export function editsWaitForFinish(connector: { status: string }): boolean {
  * another version): the wizard then shows the settings in use, and Discard changes drops it.
  */
 export function pendingEditOf(connector: { pendingEdit: unknown }): PendingEdit {
-  if (connector.pendingEdit === null || connector.pendingEdit === undefined) return {};
+  if (!hasPendingEdit(connector)) return {};
   return pendingEditSchema.safeParse(connector.pendingEdit).data ?? {};
 }
 
@@ -70,11 +70,12 @@ export function hasPendingEdit(connector: { pendingEdit: unknown }): boolean {
 /** The connector as its Edit shows it: the saved settings with the edit not yet applied over them. */
 export function asEdited<C extends { pendingEdit: unknown }>(connector: C): C {
   const edit = pendingEditOf(connector);
-  const mapping = edit.mapping && {
-    mappingMode: edit.mapping.mappingMode,
-    fallbackMailbox: edit.mapping.fallbackMailbox,
-  };
-  return { ...connector, ...pick(edit.source, connector), ...pick(mapping, connector) };
+  return { ...connector, ...pick(edit.source, connector), ...pick(mappingFields(edit), connector) };
+}
+
+/** The Connector fields of the edit's Mapping step (its CSV rows live in PendingUserMapping). */
+function mappingFields(edit: PendingEdit) {
+  return edit.mapping && { mappingMode: edit.mapping.mappingMode, fallbackMailbox: edit.mapping.fallbackMailbox };
 }
 
 /** Only the fields `connector` was read with: a narrow select stays narrow. */
@@ -107,8 +108,15 @@ export function withPendingMapping(applied: Applied, mapping: PendingMapping) {
   return column({ ...pendingEditOf(applied), mapping: unchanged ? undefined : mapping });
 }
 
-function column(edit: PendingEdit): Prisma.InputJsonObject | typeof Prisma.DbNull {
+type PendingColumn = Prisma.InputJsonObject | typeof Prisma.DbNull;
+
+function column(edit: PendingEdit): PendingColumn {
   return edit.source || edit.mapping ? toJson(edit) : Prisma.DbNull;
+}
+
+/** Whether a step's save left something waiting for Save changes (undefined: a draft, saved in place). */
+export function leavesPending(column: PendingColumn | undefined): column is Prisma.InputJsonObject {
+  return column !== undefined && column !== Prisma.DbNull;
 }
 
 /** Dates as ISO strings, as pendingEditSchema reads them back; undefined fields left out. */
@@ -118,12 +126,8 @@ function toJson(value: object): Prisma.InputJsonObject {
 
 /** The Connector update that applies the edit (its CSV rows are moved apart), and which steps it changes. */
 export function appliedEdit(edit: PendingEdit): { data: Prisma.ConnectorUpdateInput; steps: string[] } {
-  const mapping = edit.mapping && {
-    mappingMode: edit.mapping.mappingMode,
-    fallbackMailbox: edit.mapping.fallbackMailbox,
-  };
   return {
-    data: { ...edit.source, ...mapping, pendingEdit: Prisma.DbNull },
+    data: { ...edit.source, ...mappingFields(edit), pendingEdit: Prisma.DbNull },
     steps: [edit.source && "source", edit.mapping && "mapping"].filter((step): step is string => Boolean(step)),
   };
 }

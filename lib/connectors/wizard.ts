@@ -15,6 +15,7 @@ import {
   changesSignIn,
   editsWaitForFinish,
   hasPendingEdit,
+  leavesPending,
   pendingEditOf,
   withPendingMapping,
   withPendingSource,
@@ -115,7 +116,7 @@ export async function saveSource(connectorId: string, input: SourceStepInput, ac
       where: { id: connectorId },
       data: { ...(pendingEdit ? { pendingEdit } : data), wizardStep: completed("source", connector.wizardStep) },
     });
-    const waits = pendingEdit !== undefined && pendingEdit !== Prisma.DbNull;
+    const waits = leavesPending(pendingEdit);
     for (const { action, detail } of audit) {
       await recordAudit(
         { connectorId, actor, action, detail: waits ? { ...detail, waitsForFinish: true } : detail },
@@ -176,7 +177,7 @@ export async function saveMapping(
           mappingMode,
           fallbackMailbox: fallbackMailbox ?? null,
           csvRows: csvRows?.length ?? 0,
-          ...(pendingEdit !== undefined && pendingEdit !== Prisma.DbNull && { waitsForFinish: true }),
+          ...(leavesPending(pendingEdit) && { waitsForFinish: true }),
         },
       },
       tx,
