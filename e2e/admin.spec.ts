@@ -715,13 +715,24 @@ test.describe.serial("admin experience", () => {
     await expect(fallback).toHaveText("None");
     await expect(flyout.getByText("Discarded changes not yet applied")).toBeVisible();
 
-    // Save changes applies the edit.
+    // Save changes applies the edit; with the pod failing Test connection, only once the admin accepts it.
     await editFallback();
-    await page.getByRole("button", { name: "Save changes" }).click();
-    await expect(page).toHaveURL(/\/connectors\?connector=/);
+    const faults = (serverErrorShare: number) =>
+      page.request.put(`${sandbox().pod}/sandbox/faults`, { data: { serverErrorShare } });
+    expect((await faults(1)).status()).toBe(200);
+    try {
+      await page.getByRole("button", { name: "Save changes" }).click();
+      await expect(page.getByText(/^Test connection fails with the saved source settings: /)).toBeVisible();
+      await check(page, "16c-edit-source-fails", { phone: true });
+      await page.getByLabel(/^Finish anyway\./).check();
+      await page.getByRole("button", { name: "Save changes" }).click();
+      await expect(page).toHaveURL(/\/connectors\?connector=/);
+    } finally {
+      await faults(0);
+    }
     await expect(fallback).toHaveText(mailbox);
     await expect(pendingNote).toHaveCount(0);
-    await expect(flyout.getByText("Applied changes")).toBeVisible();
+    await expect(flyout.getByText("Applied changes (Test connection failing, accepted)")).toBeVisible();
   });
 
   test("the flyout opens and closes from the keyboard, and focus goes back to the connector's row", async () => {

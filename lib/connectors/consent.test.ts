@@ -128,7 +128,7 @@ describe.skipIf(!canRun)("the admin-consent callback", () => {
         tenantId: TENANT,
         wizardStep: 1,
       });
-      expect(await finishWizard(connectorId, alice.actor, { acceptFailedSourceTest: true })).toEqual({
+      expect(await finishWizard(connectorId, alice.actor)).toEqual({
         ok: false,
         message: "Complete every step before finishing.",
       });

@@ -18,20 +18,51 @@ describe.skipIf(!canRun)("Finish with the saved source", () => {
   });
   afterAll(() => h?.close());
 
+  it("leaves a draft a draft when its source was saved again while Test connection ran", async () => {
+    // A slow pod: Test connection is still running when another tab saves a pod the test never tried.
+    h.symphony.setFaults({ latencyMs: 600 });
+    try {
+      const finishing = finishWizard(h.connector.id, admin);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await db.connector.update({ where: { id: h.connector.id }, data: { podUrl: "https://pod.elsewhere.example" } });
+      expect(await finishing).toEqual({
+        ok: false,
+        message:
+          "The source settings were saved again while Test connection ran. Review them, then select Finish again.",
+      });
+    } finally {
+      h.symphony.setFaults({ latencyMs: 0 });
+      await db.connector.update({ where: { id: h.connector.id }, data: { podUrl: h.connector.podUrl } });
+    }
+    expect(await db.connector.findUniqueOrThrow({ where: { id: h.connector.id } })).toMatchObject({ status: "DRAFT" });
+    expect(await db.importRun.count({ where: { connectorId: h.connector.id } })).toBe(0);
+  });
+
   it("is refused while Test connection fails, and allowed on record when the admin accepts it", async () => {
     const { podUrl } = h.connector;
     // A pod that does not answer, then a user name the pod does not know.
     await db.connector.update({ where: { id: h.connector.id }, data: { podUrl: "https://pod.elsewhere.example" } });
     const refused = await finishWizard(h.connector.id, admin);
-    expect(refused).toMatchObject({ ok: false, sourceFailed: true });
+    expect(refused).toMatchObject({ ok: false, sourceFailed: { testedSource: expect.any(String) as unknown } });
     expect(refused.ok || refused.message).toMatch(
       /^Test connection fails with the saved source settings: .*finish anyway/s,
     );
     expect((await db.connector.findUniqueOrThrow({ where: { id: h.connector.id } })).status).toBe("DRAFT");
 
+    // Another tab saves other settings before the admin ticks Finish anyway: their failure is not the
+    // one the admin accepted, so it is shown, and accepting it takes another tick.
     await db.connector.update({ where: { id: h.connector.id }, data: { podUrl } });
     await db.connector.update({ where: { id: h.connector.id }, data: { botUsername: "not-the-bot" } });
-    const accepted = await finishWizard(h.connector.id, admin, { acceptFailedSourceTest: true });
+    const seen = refused.ok ? undefined : refused.sourceFailed?.testedSource;
+    const changed = await finishWizard(h.connector.id, admin, { acceptFailedSourceTest: seen });
+    expect(changed.ok || changed.message).toMatch(
+      /^The source settings were saved again after the failure you accepted/,
+    );
+    expect((await db.connector.findUniqueOrThrow({ where: { id: h.connector.id } })).status).toBe("DRAFT");
+
+    const testedSource = changed.ok ? undefined : changed.sourceFailed?.testedSource;
+    expect(testedSource).not.toBe(seen);
+    const accepted = await finishWizard(h.connector.id, admin, { acceptFailedSourceTest: testedSource });
     expect(accepted).toMatchObject({ ok: true });
     const audit = await db.auditEvent.findFirstOrThrow({
       where: { connectorId: h.connector.id, action: "connector.finished" },

@@ -2,6 +2,7 @@
 // PendingUserMapping for a CSV), and Finish applies them in one transaction, after the same source test
 // as a new connector's. Until then its runs keep the settings in use, and an edit left half done
 // changes nothing. A draft has no runs to protect: its steps save in place.
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { Prisma } from "@/lib/generated/prisma/client";
 
@@ -76,6 +77,16 @@ export function asEdited<C extends { pendingEdit: unknown }>(connector: C): C {
 /** The Connector fields of the edit's Mapping step (its CSV rows live in PendingUserMapping). */
 function mappingFields(edit: PendingEdit) {
   return edit.mapping && { mappingMode: edit.mapping.mappingMode, fallbackMailbox: edit.mapping.fallbackMailbox };
+}
+
+/**
+ * Names the source settings the wizard shows (those saved, with the edit over them). Finish applies,
+ * and an admin accepts the failure of, only the settings its Test connection tried.
+ */
+export function sourceFingerprint(connector: Record<string, unknown> & { pendingEdit: unknown }): string {
+  const edited = asEdited(connector);
+  const fields = Object.keys(pendingSourceSchema.shape).map((field) => [field, edited[field] ?? null]);
+  return createHash("sha256").update(JSON.stringify(fields)).digest("hex");
 }
 
 /** Only the fields `connector` was read with: a narrow select stays narrow. */

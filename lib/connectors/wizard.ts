@@ -8,7 +8,7 @@ import type { MappingRow } from "./mapping-csv";
 import { parseSourceStep, type SourceStepInput } from "./export-source-settings";
 import { connectorNameSchema, fieldErrors, mappingSettingsSchema, type FieldErrors } from "./schemas";
 import { sourceUpdate } from "./source";
-import { completed, loadForEdit, lockForEdit } from "./draft";
+import { completed, loadApplied, loadForEdit, lockForEdit } from "./draft";
 import {
   appliedEdit,
   asEdited,
@@ -17,6 +17,7 @@ import {
   hasPendingEdit,
   leavesPending,
   pendingEditOf,
+  sourceFingerprint,
   withPendingMapping,
   withPendingSource,
 } from "./pending-edit";
@@ -191,7 +192,8 @@ export type FinishResult =
   | {
       ok: false;
       message: string;
-      /** The source test failed: the admin may finish anyway, on record. */ sourceFailed?: true;
+      /** The source test failed: the admin may finish anyway, on record, naming the settings it tried. */
+      sourceFailed?: { testedSource: string };
     };
 
 /** Why the source refuses the saved settings, or undefined when Test connection passes with them. */
@@ -202,72 +204,74 @@ async function sourceProblem(connectorId: string): Promise<string | undefined> {
 }
 
 /**
- * Step 6. A draft becomes active and its first import is queued; an active connector just keeps its
- * changes. Both only once the saved source passes Test connection, or when the admin accepts, on the
- * audit trail, to finish with a source that fails.
+ * Step 6. A draft becomes active and its first import is queued; an active connector applies its edit.
+ * Both only with the source settings Test connection tried, once they pass it or the admin accepts,
+ * on the audit trail, to finish with them failing (`acceptFailedSourceTest` names the settings whose
+ * failure the admin saw: settings saved since, by another tab, are not accepted with it).
  */
 export async function finishWizard(
   connectorId: string,
   actor: string,
-  options: { acceptFailedSourceTest?: boolean } = {},
+  options: { acceptFailedSourceTest?: string } = {},
 ): Promise<FinishResult> {
-  const connector = await loadForEdit(connectorId);
+  const connector = await loadApplied(connectorId);
   if (connector.wizardStep < stepNumber("consent"))
     return { ok: false, message: "Complete every step before finishing." };
   if (!connector.consentGrantedAt || !connector.tenantId) {
     return { ok: false, message: "Admin consent has not been granted. Go back to Admin consent and provide it." };
   }
-  // What Test connection tries is what Save changes applies: a source saved meanwhile is refused.
-  const tested = JSON.stringify(pendingEditOf(connector).source ?? null);
+  const isDraft = !editsWaitForFinish(connector);
+  const tested = sourceFingerprint(connector);
   const hadEdit = hasPendingEdit(connector);
   const problem = await sourceProblem(connectorId);
-  if (problem && !options.acceptFailedSourceTest) {
+  if (problem && options.acceptFailedSourceTest !== tested) {
+    const changed = options.acceptFailedSourceTest !== undefined;
     return {
       ok: false,
-      sourceFailed: true,
-      message: `Test connection fails with the saved source settings: ${problem} Fix them in the Source step, or finish anyway: imports fail until the source works.`,
+      sourceFailed: { testedSource: tested },
+      message: changed
+        ? `The source settings were saved again after the failure you accepted. Test connection fails with them too: ${problem} Fix them in the Source step, or finish anyway with these settings.`
+        : `Test connection fails with the saved source settings: ${problem} Fix them in the Source step, or finish anyway: imports fail until the source works.`,
     };
   }
   const riskAccepted = problem ? { sourceTestFailed: problem.slice(0, 500), acceptedBy: actor } : undefined;
-  if (editsWaitForFinish(connector)) {
-    const applied = await db.$transaction(async (tx) => {
-      const locked = await lockForEdit(tx, connectorId);
-      // The edit this click found was applied by another a moment ago (a double click): nothing is wrong.
-      if (hadEdit && locked.pendingEdit === null) return true;
-      const edit = pendingEditOf(locked);
-      if (JSON.stringify(edit.source ?? null) !== tested) return false;
-      const { data, steps } = appliedEdit(edit);
-      await tx.connector.update({ where: { id: connectorId }, data: { ...data, wizardStep: stepNumber("review") } });
-      if (edit.mapping?.csvReplaced) await replaceMappingRows(tx, connectorId);
-      if (steps.length > 0) await releaseCaptureForNewSettings(tx, connectorId, { newSignIn: changesSignIn(edit) });
-      await recordAudit(
-        { connectorId, actor, action: "connector.updated", detail: { applied: steps, ...riskAccepted } },
-        tx,
-      );
-      return true;
-    });
-    return applied
-      ? { ok: true }
-      : {
-          ok: false,
-          message:
-            "The source settings were saved again while Test connection ran. Review them, then select Save changes again.",
-        };
-  }
-  // Only from DRAFT: a second Finish (a double click, another tab) queues no second first import.
-  const activated = await db.$transaction(async (tx) => {
-    const { count } = await tx.connector.updateMany({
-      where: { id: connectorId, status: "DRAFT" },
-      data: {
-        status: "ACTIVE",
-        wizardStep: stepNumber("review"),
-        nextRunAt: nextRunAfter(new Date(), connector.scheduleIntervalMinutes),
-      },
-    });
-    if (count === 1) await recordAudit({ connectorId, actor, action: "connector.finished", detail: riskAccepted }, tx);
-    return count === 1;
+  const outcome = await db.$transaction(async (tx): Promise<"applied" | "untested" | "done already"> => {
+    const locked = await lockForEdit(tx, connectorId);
+    // The edit this click found was applied by another a moment ago (a double click): nothing is wrong.
+    if (!isDraft && hadEdit && locked.pendingEdit === null) return "done already";
+    if (sourceFingerprint(locked) !== tested) return "untested";
+    if (isDraft) {
+      // Only from DRAFT: a second Finish (a double click, another tab) queues no second first import.
+      const { count } = await tx.connector.updateMany({
+        where: { id: connectorId, status: "DRAFT" },
+        data: {
+          status: "ACTIVE",
+          wizardStep: stepNumber("review"),
+          nextRunAt: nextRunAfter(new Date(), connector.scheduleIntervalMinutes),
+        },
+      });
+      if (count === 0) return "done already";
+      await recordAudit({ connectorId, actor, action: "connector.finished", detail: riskAccepted }, tx);
+      return "applied";
+    }
+    const edit = pendingEditOf(locked);
+    const { data, steps } = appliedEdit(edit);
+    await tx.connector.update({ where: { id: connectorId }, data: { ...data, wizardStep: stepNumber("review") } });
+    if (edit.mapping?.csvReplaced) await replaceMappingRows(tx, connectorId);
+    if (steps.length > 0) await releaseCaptureForNewSettings(tx, connectorId, { newSignIn: changesSignIn(edit) });
+    await recordAudit(
+      { connectorId, actor, action: "connector.updated", detail: { applied: steps, ...riskAccepted } },
+      tx,
+    );
+    return "applied";
   });
-  if (!activated) return { ok: true };
+  if (outcome === "untested") {
+    return {
+      ok: false,
+      message: `The source settings were saved again while Test connection ran. Review them, then select ${isDraft ? "Finish" : "Save changes"} again.`,
+    };
+  }
+  if (outcome === "done already" || !isDraft) return { ok: true };
   const { runId } = await requestImport({ connectorId, trigger: "SETUP", requestedBy: actor });
   await recordAudit({ connectorId, actor, action: "import.requested", detail: { runId, first: true } });
   return { ok: true, runId };

@@ -22,7 +22,14 @@ const auditLabels: Record<AuditAction, string> = {
 
 function labelOf(event: AuditRow): string {
   const label = auditLabels[event.action as AuditAction] ?? event.action;
-  const detail = event.detail as { items?: unknown; applied?: unknown; waitsForFinish?: unknown } | null;
+  const detail = event.detail as {
+    items?: unknown;
+    applied?: unknown;
+    waitsForFinish?: unknown;
+    sourceTestFailed?: unknown;
+  } | null;
+  // Finish anyway: the admin accepted a failing Test connection (its reason stays in the event's detail).
+  if (typeof detail?.sourceTestFailed === "string") return `${label} (Test connection failing, accepted)`;
   if (event.action === "items.retried" && typeof detail?.items === "number") return `${label} (${detail.items})`;
   // Saved in Edit of a connector that imports: applied by a later Save changes, or discarded.
   if (detail?.waitsForFinish === true) return `${label} (waits for Save changes)`;

@@ -20,12 +20,16 @@ export function FinishForm({
       <input type="hidden" name="connectorId" value={connectorId} />
       <FormMessage message={state.message} />
       {state.sourceFailed && (
-        <label className="mt-3 flex items-start gap-2">
-          <input type="checkbox" name="finishAnyway" className="mt-1 h-4 w-4" />
-          <span>
-            Finish anyway. I accept that imports fail until the source works; my name is recorded in the audit trail.
-          </span>
-        </label>
+        <>
+          {/* Finish anyway accepts the failure of these settings only: a save since is tested again. */}
+          <input type="hidden" name="testedSource" value={state.sourceFailed.testedSource} />
+          <label className="mt-3 flex items-start gap-2">
+            <input type="checkbox" name="finishAnyway" className="mt-1 h-4 w-4" />
+            <span>
+              Finish anyway. I accept that imports fail until the source works; my name is recorded in the audit trail.
+            </span>
+          </label>
+        </>
       )}
       <StepButtons backHref={backHref} nextLabel={isDraft ? "Finish" : "Save changes"} nextDisabled={!canFinish} />
     </form>

@@ -5,15 +5,24 @@ import { adminAction, formField } from "@/lib/auth";
 import { discardPendingEdit, finishWizard, wizardHref } from "@/lib/connectors";
 import type { StepState } from "../wizard";
 
-const finishForm = z.object({ connectorId: formField.connectorId(), finishAnyway: z.literal("on").optional() });
+const finishForm = z.object({
+  connectorId: formField.connectorId(),
+  finishAnyway: z.literal("on").optional(),
+  /** The source settings whose failing Test connection the admin saw (see finishWizard). */
+  testedSource: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+});
 
-export type FinishState = StepState & { sourceFailed?: boolean };
+export type FinishState = StepState & { sourceFailed?: { testedSource: string } };
 
 export const finishAction = adminAction(
   finishForm,
-  async ({ connectorId, finishAnyway }, { actor }): Promise<FinishState> => {
+  async ({ connectorId, finishAnyway, testedSource }, { actor }): Promise<FinishState> => {
     if (!connectorId) redirect(wizardHref("terms"));
-    const result = await finishWizard(connectorId, actor, { acceptFailedSourceTest: finishAnyway === "on" });
+    const accepted = finishAnyway === "on" ? testedSource : undefined;
+    const result = await finishWizard(connectorId, actor, { acceptFailedSourceTest: accepted });
     if (!result.ok) return { message: result.message, sourceFailed: result.sourceFailed, attempt: Date.now() };
     redirect(`/connectors?connector=${connectorId}`);
   },
