@@ -143,6 +143,27 @@ describe.skipIf(!canRun)("Content Export through the Files API (Actiance XML, PG
     expect(report).toMatchObject({ verifiedBy: [], mismatch: false });
   });
 
+  it("reuses a copy staged before the file's hash was published, once that hash is the copy's, and says the hash verified it", async () => {
+    const late = await exports(h).addFaultyFile("no-integrity-hash", { uploadTime: Date.now() - 3 * 3_600_000 });
+    expect((await run(h)).status).toBe("SUCCEEDED");
+    const row = (await files(h)).find((file) => file.name === late.name)!;
+    expect(row).toMatchObject({ status: "DONE", verifiedBy: [] });
+
+    // A run stopped after the download leaves the file DOWNLOADED with its staged copy; the pod then
+    // publishes the file's hash and .md5, and its signed URLs come expired: only the copy can be read.
+    await db.exportFile.update({ where: { id: row.id }, data: { status: "DOWNLOADED" } });
+    const published = await exports(h).setFileFault(late.id, "expired-url");
+    const summary = await run(h);
+    expect(summary.status, shown(summary)).toBe("SUCCEEDED");
+    expect((await files(h)).find((file) => file.id === row.id)).toMatchObject({
+      status: "DONE",
+      expectedSha256: published.sha256,
+      verifiedBy: ["sha256", "md5"],
+    });
+    await exports(h).setFileFault(late.id, null);
+    expect((await exactlyOnceProblems(h)).problems).toEqual([]);
+  });
+
   it("fails whole a file still being written two hours after its upload, importing none of it, and imports it once complete", async () => {
     const stuck = await exports(h).addFaultyFile("being-written", { uploadTime: Date.now() - 3 * 3_600_000 });
     const summary = await run(h);

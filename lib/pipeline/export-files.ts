@@ -100,9 +100,14 @@ export async function startAttempt(id: bigint, runId: string): Promise<void> {
 
 export async function markDownloaded(
   id: bigint,
-  data: { blobName: string; sha256: string; verifiedBy: string[]; sizeBytes: bigint },
+  data: { blobName: string; sha256: string; md5: string; verifiedBy: string[]; sizeBytes: bigint },
 ): Promise<void> {
   await db.exportFile.update({ where: { id }, data: { ...data, status: "DOWNLOADED", reason: null } });
+}
+
+/** A staged copy reused: the hashes published now that it matches. */
+export async function markVerified(id: bigint, verifiedBy: string[]): Promise<void> {
+  await db.exportFile.update({ where: { id }, data: { verifiedBy } });
 }
 
 export async function markParsed(

@@ -28,6 +28,7 @@ import { logger } from "@/lib/logger";
 import {
   markDone,
   markDownloaded,
+  markVerified,
   markFailed,
   markParsed,
   remoteFileOf,
@@ -107,16 +108,15 @@ export function contentExportSource(options: {
 
   /**
    * The staged copy of the file: downloaded again unless an earlier attempt of this file got it whole,
-   * and the hash the source publishes now (none, when it was read without one) is that copy's.
+   * and every hash the source publishes now is that copy's. Its verifiedBy then names the hashes
+   * published now (a copy read before its hash was published is verified by it once it is).
    */
   async function downloaded(row: ExportFile, signal?: AbortSignal): Promise<string> {
-    if (
-      row.blobName &&
-      (row.status === "DOWNLOADED" || row.status === "PARSED") &&
-      (row.expectedSha256 === null || row.expectedSha256 === row.sha256) &&
-      (await staging.exists(row.blobName))
-    )
+    const matched = row.status === "DOWNLOADED" || row.status === "PARSED" ? hashesMatchedByCopy(row) : undefined;
+    if (row.blobName && matched && (await staging.exists(row.blobName))) {
+      if (matched.join() !== row.verifiedBy.join()) await markVerified(row.id, matched);
       return row.blobName;
+    }
     const blobName = exportFileBlobName(connectorId, row.id, row.name);
     const sha256 = createHash("sha256");
     const md5 = createHash("md5");
@@ -141,7 +141,7 @@ export function contentExportSource(options: {
     ]);
     const got = { sha256: sha256.digest("hex"), md5: md5.digest("hex") };
     const verifiedBy = verify(row, got, size);
-    await markDownloaded(row.id, { blobName, sha256: got.sha256, verifiedBy, sizeBytes: BigInt(size) });
+    await markDownloaded(row.id, { blobName, ...got, verifiedBy, sizeBytes: BigInt(size) });
     return blobName;
   }
 
@@ -181,6 +181,13 @@ export function contentExportSource(options: {
       await options.delivery.close();
     },
   };
+}
+
+/** Which published hashes the staged copy matches, or undefined when one is not the copy's (or no MD5 was kept of it). */
+function hashesMatchedByCopy(row: ExportFile): string[] | undefined {
+  if (row.expectedSha256 !== null && row.expectedSha256 !== row.sha256) return undefined;
+  if (row.expectedMd5 !== null && row.expectedMd5 !== row.md5) return undefined;
+  return [row.expectedSha256 && "sha256", row.expectedMd5 && "md5"].filter((hash): hash is string => Boolean(hash));
 }
 
 /** Which published hashes the downloaded bytes matched; a mismatch fails the file. */
