@@ -164,8 +164,8 @@ function covered(stream: AdminStream): CoveredStream {
 
 /** The coverage list's reason for a stream Symphony will not serve, or undefined for an error a retry may cure. */
 function refusalOf(error: unknown): string | undefined {
-  // Messages are asked for one at a time before this (SymphonyClient.messages): the conversation is
-  // read up to that message, and each run reads on from there and says so again.
+  // Not a page of messages (SymphonyClient.messages asks for them one at a time, and a message alone
+  // too large fails alone): a member list, say.
   if (error instanceof ResponseTooLargeError) return `Symphony's answer is too large to read (${error.message})`;
   if (!(error instanceof SymphonyError)) return undefined;
   switch (error.code) {

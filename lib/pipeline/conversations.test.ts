@@ -200,7 +200,7 @@ describe.skipIf(!canRun)("a message too large to read", () => {
   });
   afterAll(() => h?.close());
 
-  it("reads the conversation up to it in ever smaller pages, names it among those not read, and goes on from there", async () => {
+  it("fails that message alone for each member, saying where it is, and reads the conversation on past it", async () => {
     const stream = h.symphony.org.streams.find((s) => s.botIsMember && s.messageCount > 0)!;
     const before = h.symphony.addMessage({ streamId: stream.id, text: "before the large one" });
     const large = h.symphony.addMessage({ streamId: stream.id, text: "x".repeat(200_000) });
@@ -211,28 +211,40 @@ describe.skipIf(!canRun)("a message too large to read", () => {
     // Answers of at most 100 KB: every other page is asked for again in halves; the large message alone is over.
     const environment = { ...h.environment, symphonyClient: { maxResponseBytes: 100_000 } };
     const first = await runImport(await h.newRun(), { workerId: "too-large", environment });
-    expect(first.status).toBe("SUCCEEDED");
+    expect(first.status).toBe("PARTIAL");
     const coverage = parseCoverage(
       (await db.importRun.findUniqueOrThrow({ where: { id: first.runId } })).coverage,
     ) as StreamCoverage;
-    expect(coverage.refused).toContainEqual(
-      expect.objectContaining({ id: stream.id, reason: expect.stringMatching(/too large to read/) as unknown }),
-    );
+    expect(coverage.refused.filter((refused) => refused.id === stream.id)).toEqual([]);
     expect([
       await recorded(before.messageId),
       await recorded(large.messageId),
       await recorded(after.messageId),
-    ]).toEqual([1, 0, 0]);
-    // Every other message of the organisation was read.
-    const others = (await h.expected()).filter(
-      ({ message }) => ![large, after].some((m) => m.messageId === message.messageId),
-    );
-    expect(await db.sourceMessage.count({ where: { connectorId: h.connector.id } })).toBe(others.length);
+    ]).toEqual([1, 0, 1]);
 
-    // With room for it, the next run goes on from the conversation's checkpoint.
-    const next = await runImport(await h.newRun(), { workerId: "too-large", environment: h.environment });
-    expect(next).toMatchObject({ status: "SUCCEEDED", messagesCollected: 2 });
-    expect((await exactlyOnceProblems(h)).problems).toEqual([]);
+    // In its place, one failed item per member present, with where it is and why; nothing else failed.
+    const failed = await db.importItem.findMany({
+      where: { connectorId: h.connector.id, status: "FAILED" },
+      include: { sourceMessage: true },
+    });
+    expect(failed.length).toBeGreaterThan(0);
+    expect(new Set(failed.map((item) => item.sourceMessage.streamId))).toEqual(new Set([stream.id]));
+    for (const item of failed) {
+      expect(item.reason).toMatch(
+        new RegExp(
+          `^Symphony's answer holding this message alone is larger than the connector reads \\(100000 bytes\\): the message was not read\\. It is the 2nd message sent at or after ${new Date(before.timestamp).toISOString()}\\.$`,
+        ),
+      );
+    }
+    // Every other message of the organisation was read.
+    const others = (await h.expected()).filter(({ message }) => message.messageId !== large.messageId);
+    // (and the one standing for the large message)
+    expect(await db.sourceMessage.count({ where: { connectorId: h.connector.id } })).toBe(others.length + 1);
+
+    // The next run reads nothing again, and does not record the failure a second time.
+    const next = await runImport(await h.newRun(), { workerId: "too-large", environment });
+    expect(next).toMatchObject({ status: "SUCCEEDED", messagesCollected: 0 });
+    expect(await db.importItem.count({ where: { connectorId: h.connector.id, status: "FAILED" } })).toBe(failed.length);
   });
 });
 

@@ -13,7 +13,7 @@ import {
   type ResponseEvent,
   type RetryEvent,
 } from "./http";
-import { nextMessageCursor, toUrlSafeId, type MessageCursor } from "./messages";
+import { nextMessageCursor, toUrlSafeId, tooLargeMessage, type MessageCursor } from "./messages";
 import { defaultRetryPolicy, type RetryPolicy } from "./retry";
 import {
   adminStreamListSchema,
@@ -408,8 +408,15 @@ export function createSymphonyClient(
             [], // 204: no messages
           );
         } catch (error) {
+          if (!(error instanceof ResponseTooLargeError)) throw error;
+          if (limit === 1) {
+            // One message alone is over the limit: it fails alone, and the conversation is read on past it
+            // (`skip` is an offset: "No. of messages to skip", agent-api-public.yaml).
+            yield [tooLargeMessage(cursor, error.maxBytes)];
+            cursor = { since: cursor.since, skip: cursor.skip + 1 };
+            continue;
+          }
           // A page too large to read (messages with large bodies or data): the same place, fewer at a time.
-          if (!(error instanceof ResponseTooLargeError) || limit === 1) throw error;
           limit = Math.ceil(limit / 2);
           fullPagesSinceHalved = 0;
           continue;

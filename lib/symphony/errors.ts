@@ -47,6 +47,8 @@ export class SymphonyError extends Error {
 
 /** A body longer than the client reads (an `invalid_response`): the caller may ask for less at a time. */
 export class ResponseTooLargeError extends SymphonyError {
+  readonly maxBytes: number;
+
   constructor(input: { endpoint: string; status: number; maxBytes: number }) {
     super({
       code: "invalid_response",
@@ -55,6 +57,7 @@ export class ResponseTooLargeError extends SymphonyError {
       message: `response larger than ${input.maxBytes} bytes`,
     });
     this.name = "ResponseTooLargeError";
+    this.maxBytes = input.maxBytes;
   }
 }
 

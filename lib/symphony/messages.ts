@@ -32,3 +32,20 @@ export function nextMessageCursor(cursor: MessageCursor, page: readonly Symphony
 export function toUrlSafeId(id: string): string {
   return toUrlSafeBase64(id);
 }
+
+/**
+ * Stands for one message whose answer alone is larger than the client reads: nothing of it (id, time,
+ * sender) can be kept, so it fails alone, saying where it is (`skip` counts from the first message
+ * stamped at or after `since`), and the conversation is read on past it.
+ */
+export function tooLargeMessage(cursor: MessageCursor, maxBytes: number): SymphonyMessage {
+  const at = new Date(cursor.since).toISOString();
+  return {
+    invalid: `Symphony's answer holding this message alone is larger than the connector reads (${maxBytes} bytes): the message was not read. It is the ${ordinal(cursor.skip + 1)} message sent at or after ${at}.`,
+  };
+}
+
+function ordinal(n: number): string {
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? "th" : (["th", "st", "nd", "rd"][n % 10] ?? "th");
+  return `${n}${suffix}`;
+}
