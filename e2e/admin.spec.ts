@@ -732,7 +732,7 @@ test.describe.serial("admin experience", () => {
     }
     await expect(fallback).toHaveText(mailbox);
     await expect(pendingNote).toHaveCount(0);
-    await expect(flyout.getByText("Applied changes (Test connection failing, accepted)")).toBeVisible();
+    await expect(flyout.getByText("Applied changes, accepting a failing Test connection")).toBeVisible();
   });
 
   test("the flyout opens and closes from the keyboard, and focus goes back to the connector's row", async () => {

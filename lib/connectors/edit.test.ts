@@ -92,7 +92,7 @@ describe.skipIf(!canRun)("Edit of an active connector", () => {
       expect(await saveSource(id, sourceForm({ botUsername: "not-the-bot" }), admin)).toMatchObject({ ok: true });
       expect(await finishing).toMatchObject({
         ok: false,
-        message: expect.stringMatching(/saved again while Test connection ran/) as unknown,
+        message: expect.stringMatching(/saved again .* while Test connection ran/) as unknown,
       });
     } finally {
       h.symphony.setFaults({ latencyMs: 0 });
@@ -100,6 +100,40 @@ describe.skipIf(!canRun)("Edit of an active connector", () => {
     expect(await row()).toMatchObject({ botUsername: before.botUsername, streamTypes: before.streamTypes });
     expect(await finishWizard(id, admin)).toMatchObject({ ok: false, sourceFailed: {} });
     expect(await discardPendingEdit(id, admin)).toEqual({ ok: true });
+  });
+
+  it("applies no mapping the Review did not show, and says so when another tab discarded the edit meanwhile", async () => {
+    const id = h.connector.id;
+    const before = await row();
+    const whileTesting = async (meanwhile: () => Promise<unknown>) => {
+      h.symphony.setFaults({ latencyMs: 600 });
+      try {
+        const finishing = finishWizard(id, admin);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await meanwhile();
+        return await finishing;
+      } finally {
+        h.symphony.setFaults({ latencyMs: 0 });
+      }
+    };
+    expect(await saveSource(id, sourceForm({ streamTypes: ["IM"] }), admin)).toMatchObject({ ok: true });
+    // Another tab saves a fallback mailbox while Test connection runs: it was not on the Review.
+    const remapped = await whileTesting(() =>
+      saveMapping(id, { mappingMode: "AUTO", fallbackMailbox: "elsewhere@bank.example" }, undefined, admin),
+    );
+    expect(remapped).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^The settings were saved again .* while Test connection ran/) as unknown,
+    });
+    expect(await row()).toMatchObject({ fallbackMailbox: before.fallbackMailbox, streamTypes: before.streamTypes });
+
+    // Another tab discards the edit while Test connection runs: nothing is applied, and the admin is told.
+    const discarded = await whileTesting(() => discardPendingEdit(id, admin));
+    expect(discarded).toEqual({
+      ok: false,
+      message: "The changes were discarded (in another tab, or by another admin): nothing was applied.",
+    });
+    expect(await row()).toMatchObject({ fallbackMailbox: before.fallbackMailbox, streamTypes: before.streamTypes });
   });
 
   it("takes the real-time capture's lease back when applied, and drops its acknowledgement id when the sign-in changed", async () => {
@@ -119,8 +153,8 @@ describe.skipIf(!canRun)("Edit of an active connector", () => {
     await db.captureLease.update({ where: { connectorId: id }, data: held });
     expect(await saveSource(id, sourceForm({ botUsername: "not-the-bot" }), admin)).toMatchObject({ ok: true });
     const refused = await finishWizard(id, admin);
-    const testedSource = refused.ok ? undefined : refused.sourceFailed?.testedSource;
-    expect(await finishWizard(id, admin, { acceptFailedSourceTest: testedSource })).toEqual({ ok: true });
+    const testedSettings = refused.ok ? undefined : refused.sourceFailed?.testedSettings;
+    expect(await finishWizard(id, admin, { acceptFailedSourceTest: testedSettings })).toEqual({ ok: true });
     expect(await lease()).toMatchObject({ holder: null, ackId: "" });
     await db.connector.update({ where: { id }, data: { botUsername: h.connector.botUsername } });
   });

@@ -28,7 +28,7 @@ describe.skipIf(!canRun)("Finish with the saved source", () => {
       expect(await finishing).toEqual({
         ok: false,
         message:
-          "The source settings were saved again while Test connection ran. Review them, then select Finish again.",
+          "The settings were saved again (in another tab, or by another admin) while Test connection ran. Review them, then select Finish again.",
       });
     } finally {
       h.symphony.setFaults({ latencyMs: 0 });
@@ -43,7 +43,7 @@ describe.skipIf(!canRun)("Finish with the saved source", () => {
     // A pod that does not answer, then a user name the pod does not know.
     await db.connector.update({ where: { id: h.connector.id }, data: { podUrl: "https://pod.elsewhere.example" } });
     const refused = await finishWizard(h.connector.id, admin);
-    expect(refused).toMatchObject({ ok: false, sourceFailed: { testedSource: expect.any(String) as unknown } });
+    expect(refused).toMatchObject({ ok: false, sourceFailed: { testedSettings: expect.any(String) as unknown } });
     expect(refused.ok || refused.message).toMatch(
       /^Test connection fails with the saved source settings: .*finish anyway/s,
     );
@@ -53,16 +53,16 @@ describe.skipIf(!canRun)("Finish with the saved source", () => {
     // one the admin accepted, so it is shown, and accepting it takes another tick.
     await db.connector.update({ where: { id: h.connector.id }, data: { podUrl } });
     await db.connector.update({ where: { id: h.connector.id }, data: { botUsername: "not-the-bot" } });
-    const seen = refused.ok ? undefined : refused.sourceFailed?.testedSource;
+    const seen = refused.ok ? undefined : refused.sourceFailed?.testedSettings;
     const changed = await finishWizard(h.connector.id, admin, { acceptFailedSourceTest: seen });
     expect(changed.ok || changed.message).toMatch(
-      /^The source settings were saved again after the failure you accepted/,
+      /^The settings were saved again after the failure you accepted, and Test connection fails with them: /,
     );
     expect((await db.connector.findUniqueOrThrow({ where: { id: h.connector.id } })).status).toBe("DRAFT");
 
-    const testedSource = changed.ok ? undefined : changed.sourceFailed?.testedSource;
-    expect(testedSource).not.toBe(seen);
-    const accepted = await finishWizard(h.connector.id, admin, { acceptFailedSourceTest: testedSource });
+    const testedSettings = changed.ok ? undefined : changed.sourceFailed?.testedSettings;
+    expect(testedSettings).not.toBe(seen);
+    const accepted = await finishWizard(h.connector.id, admin, { acceptFailedSourceTest: testedSettings });
     expect(accepted).toMatchObject({ ok: true });
     const audit = await db.auditEvent.findFirstOrThrow({
       where: { connectorId: h.connector.id, action: "connector.finished" },

@@ -80,13 +80,20 @@ function mappingFields(edit: PendingEdit) {
 }
 
 /**
- * Names the source settings the wizard shows (those saved, with the edit over them). Finish applies,
- * and an admin accepts the failure of, only the settings its Test connection tried.
+ * Names the settings Finish applies: the source (those saved, with the edit over them) and the edit's
+ * user mapping. Finish applies, and an admin accepts the failure of, only the settings its Test
+ * connection tried and its Review showed.
  */
-export function sourceFingerprint(connector: Record<string, unknown> & { pendingEdit: unknown }): string {
+export function settingsFingerprint(connector: Record<string, unknown> & { pendingEdit: unknown }): string {
   const edited = asEdited(connector);
-  const fields = Object.keys(pendingSourceSchema.shape).map((field) => [field, edited[field] ?? null]);
-  return createHash("sha256").update(JSON.stringify(fields)).digest("hex");
+  const fields = [...Object.keys(pendingSourceSchema.shape), "mappingMode", "fallbackMailbox"].map((field) => [
+    field,
+    edited[field] ?? null,
+  ]);
+  const csv = pendingEditOf(connector).mapping?.csvReplaced ?? false;
+  return createHash("sha256")
+    .update(JSON.stringify([...fields, ["csvReplaced", csv]]))
+    .digest("hex");
 }
 
 /** Only the fields `connector` was read with: a narrow select stays narrow. */

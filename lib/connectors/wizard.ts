@@ -17,7 +17,7 @@ import {
   hasPendingEdit,
   leavesPending,
   pendingEditOf,
-  sourceFingerprint,
+  settingsFingerprint,
   withPendingMapping,
   withPendingSource,
 } from "./pending-edit";
@@ -193,7 +193,7 @@ export type FinishResult =
       ok: false;
       message: string;
       /** The source test failed: the admin may finish anyway, on record, naming the settings it tried. */
-      sourceFailed?: { testedSource: string };
+      sourceFailed?: { testedSettings: string };
     };
 
 /** Why the source refuses the saved settings, or undefined when Test connection passes with them. */
@@ -221,25 +221,26 @@ export async function finishWizard(
     return { ok: false, message: "Admin consent has not been granted. Go back to Admin consent and provide it." };
   }
   const isDraft = !editsWaitForFinish(connector);
-  const tested = sourceFingerprint(connector);
+  const tested = settingsFingerprint(connector);
   const hadEdit = hasPendingEdit(connector);
   const problem = await sourceProblem(connectorId);
   if (problem && options.acceptFailedSourceTest !== tested) {
     const changed = options.acceptFailedSourceTest !== undefined;
     return {
       ok: false,
-      sourceFailed: { testedSource: tested },
+      sourceFailed: { testedSettings: tested },
       message: changed
-        ? `The source settings were saved again after the failure you accepted. Test connection fails with them too: ${problem} Fix them in the Source step, or finish anyway with these settings.`
+        ? `The settings were saved again after the failure you accepted, and Test connection fails with them: ${problem} Review them, fix the source in the Source step, or finish anyway with these settings.`
         : `Test connection fails with the saved source settings: ${problem} Fix them in the Source step, or finish anyway: imports fail until the source works.`,
     };
   }
   const riskAccepted = problem ? { sourceTestFailed: problem.slice(0, 500), acceptedBy: actor } : undefined;
-  const outcome = await db.$transaction(async (tx): Promise<"applied" | "untested" | "done already"> => {
+  const outcome = await db.$transaction(async (tx): Promise<"applied" | "untested" | "done already" | "discarded"> => {
     const locked = await lockForEdit(tx, connectorId);
-    // The edit this click found was applied by another a moment ago (a double click): nothing is wrong.
-    if (!isDraft && hadEdit && locked.pendingEdit === null) return "done already";
-    if (sourceFingerprint(locked) !== tested) return "untested";
+    // The edit this click found is gone: applied by another click a moment ago (a double click), or discarded.
+    if (!isDraft && hadEdit && locked.pendingEdit === null)
+      return (await lastEditOutcome(tx, connectorId)) ?? "done already";
+    if (settingsFingerprint(locked) !== tested) return "untested";
     if (isDraft) {
       // Only from DRAFT: a second Finish (a double click, another tab) queues no second first import.
       const { count } = await tx.connector.updateMany({
@@ -268,13 +269,28 @@ export async function finishWizard(
   if (outcome === "untested") {
     return {
       ok: false,
-      message: `The source settings were saved again while Test connection ran. Review them, then select ${isDraft ? "Finish" : "Save changes"} again.`,
+      message: `The settings were saved again (in another tab, or by another admin) while Test connection ran. Review them, then select ${isDraft ? "Finish" : "Save changes"} again.`,
     };
   }
+  if (outcome === "discarded")
+    return {
+      ok: false,
+      message: "The changes were discarded (in another tab, or by another admin): nothing was applied.",
+    };
   if (outcome === "done already" || !isDraft) return { ok: true };
   const { runId } = await requestImport({ connectorId, trigger: "SETUP", requestedBy: actor });
   await recordAudit({ connectorId, actor, action: "import.requested", detail: { runId, first: true } });
   return { ok: true, runId };
+}
+
+/** What became of the connector's latest edit: applied by Save changes, or discarded. */
+async function lastEditOutcome(tx: Prisma.TransactionClient, connectorId: string) {
+  const last = await tx.auditEvent.findFirst({
+    where: { connectorId, action: { in: ["connector.updated", "connector.edit_discarded"] } },
+    orderBy: [{ at: "desc" }, { id: "desc" }],
+    select: { action: true },
+  });
+  return last?.action === "connector.edit_discarded" ? ("discarded" as const) : undefined;
 }
 
 /** The CSV rows uploaded in Edit take the place of the connector's. */

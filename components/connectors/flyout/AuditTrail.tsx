@@ -21,7 +21,6 @@ const auditLabels: Record<AuditAction, string> = {
 };
 
 function labelOf(event: AuditRow): string {
-  const label = auditLabels[event.action as AuditAction] ?? event.action;
   const detail = event.detail as {
     items?: unknown;
     applied?: unknown;
@@ -29,14 +28,19 @@ function labelOf(event: AuditRow): string {
     sourceTestFailed?: unknown;
   } | null;
   // Finish anyway: the admin accepted a failing Test connection (its reason stays in the event's detail).
-  if (typeof detail?.sourceTestFailed === "string") return `${label} (Test connection failing, accepted)`;
-  if (event.action === "items.retried" && typeof detail?.items === "number") return `${label} (${detail.items})`;
+  const accepted = typeof detail?.sourceTestFailed === "string" ? ", accepting a failing Test connection" : "";
+  return `${baseLabelOf(event.action, detail ?? {})}${accepted}`;
+}
+
+function baseLabelOf(action: string, detail: { items?: unknown; applied?: unknown; waitsForFinish?: unknown }) {
+  const label = auditLabels[action as AuditAction] ?? action;
+  if (action === "items.retried" && typeof detail.items === "number") return `${label} (${detail.items})`;
   // Saved in Edit of a connector that imports: applied by a later Save changes, or discarded.
-  if (detail?.waitsForFinish === true) return `${label} (waits for Save changes)`;
+  if (detail.waitsForFinish === true) return `${label} (waits for Save changes)`;
   // Before Save changes applied edits (steps applied as they were saved), the event had no `applied`.
-  if (event.action === "connector.updated" && Array.isArray(detail?.applied) && detail.applied.length === 0)
+  if (action === "connector.updated" && Array.isArray(detail.applied) && detail.applied.length === 0)
     return "Saved changes (nothing to apply)";
-  if (event.action === "connector.updated" && !Array.isArray(detail?.applied)) return "Saved changes";
+  if (action === "connector.updated" && !Array.isArray(detail.applied)) return "Saved changes";
   return label;
 }
 

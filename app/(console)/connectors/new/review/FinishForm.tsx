@@ -22,7 +22,7 @@ export function FinishForm({
       {state.sourceFailed && (
         <>
           {/* Finish anyway accepts the failure of these settings only: a save since is tested again. */}
-          <input type="hidden" name="testedSource" value={state.sourceFailed.testedSource} />
+          <input type="hidden" name="testedSettings" value={state.sourceFailed.testedSettings} />
           <label className="mt-3 flex items-start gap-2">
             <input type="checkbox" name="finishAnyway" className="mt-1 h-4 w-4" />
             <span>

@@ -9,19 +9,19 @@ const finishForm = z.object({
   connectorId: formField.connectorId(),
   finishAnyway: z.literal("on").optional(),
   /** The source settings whose failing Test connection the admin saw (see finishWizard). */
-  testedSource: z
+  testedSettings: z
     .string()
     .regex(/^[0-9a-f]{64}$/)
     .optional(),
 });
 
-export type FinishState = StepState & { sourceFailed?: { testedSource: string } };
+export type FinishState = StepState & { sourceFailed?: { testedSettings: string } };
 
 export const finishAction = adminAction(
   finishForm,
-  async ({ connectorId, finishAnyway, testedSource }, { actor }): Promise<FinishState> => {
+  async ({ connectorId, finishAnyway, testedSettings }, { actor }): Promise<FinishState> => {
     if (!connectorId) redirect(wizardHref("terms"));
-    const accepted = finishAnyway === "on" ? testedSource : undefined;
+    const accepted = finishAnyway === "on" ? testedSettings : undefined;
     const result = await finishWizard(connectorId, actor, { acceptFailedSourceTest: accepted });
     if (!result.ok) return { message: result.message, sourceFailed: result.sourceFailed, attempt: Date.now() };
     redirect(`/connectors?connector=${connectorId}`);
