@@ -109,9 +109,11 @@ export function conversationsSource(options: {
     /** Which time `time` is, when the message came without one. */
     timeFrom: string,
   ): IncomingMessage {
-    const present = membersAt(members, time);
+    // A message too large to read says nothing of when it was sent: every member listed gets its failure.
+    const present = message.tooLarge ? members : membersAt(members, time);
     const conversation: Conversation = { stream, members: present };
-    const messageId = message.messageId || keyOf(stream.id, message);
+    const messageId =
+      message.messageId || keyOf(stream.id, message.tooLarge ? { tooLarge: message.tooLarge } : message);
     const chat = toChatMessage(message, conversation, { messageId, timestamp: time, timeFrom });
     return chatIncoming(symphony, message, chat, present);
   }
@@ -234,7 +236,7 @@ export function unreadable(message: SymphonyMessage): string | undefined {
   return undefined;
 }
 
-/** A stable key for a message Symphony sent without an id. */
+/** A stable key for a message Symphony sent without an id (one too large to read: by where it is). */
 function keyOf(streamId: string, message: SymphonyMessage): string {
   return `rest-${createHash("sha256")
     .update(JSON.stringify([streamId, message]))

@@ -229,6 +229,11 @@ describe.skipIf(!canRun)("a message too large to read", () => {
     });
     expect(failed.length).toBeGreaterThan(0);
     expect(new Set(failed.map((item) => item.sourceMessage.streamId))).toEqual(new Set([stream.id]));
+    // Nothing tells when it was sent: every member listed gets its failure, as they got the message before it.
+    const beforeItems = await db.importItem.findMany({
+      where: { connectorId: h.connector.id, sourceMessage: { messageId: before.messageId } },
+    });
+    expect(new Set(failed.map((item) => item.mailbox))).toEqual(new Set(beforeItems.map((item) => item.mailbox)));
     for (const item of failed) {
       expect(item.reason).toMatch(
         new RegExp(
@@ -241,10 +246,22 @@ describe.skipIf(!canRun)("a message too large to read", () => {
     // (and the one standing for the large message)
     expect(await db.sourceMessage.count({ where: { connectorId: h.connector.id } })).toBe(others.length + 1);
 
-    // The next run reads nothing again, and does not record the failure a second time.
-    const next = await runImport(await h.newRun(), { workerId: "too-large", environment });
-    expect(next).toMatchObject({ status: "SUCCEEDED", messagesCollected: 0 });
-    expect(await db.importItem.count({ where: { connectorId: h.connector.id, status: "FAILED" } })).toBe(failed.length);
+    // Another one, now the last of its conversation: each run reads the conversation again from the
+    // message before it (the checkpoint cannot pass a message without a time), and records it once.
+    h.symphony.addMessage({ streamId: stream.id, text: "y".repeat(200_000) });
+    const failedNow = () => db.importItem.count({ where: { connectorId: h.connector.id, status: "FAILED" } });
+    expect((await runImport(await h.newRun(), { workerId: "too-large", environment })).status).toBe("PARTIAL");
+    const twice = await failedNow();
+    expect(twice).toBe(failed.length * 2);
+    // Under another limit too (its reason reads differently; its key is where it is).
+    for (const maxResponseBytes of [100_000, 150_000]) {
+      const again = await runImport(await h.newRun(), {
+        workerId: "too-large",
+        environment: { ...h.environment, symphonyClient: { maxResponseBytes } },
+      });
+      expect(again).toMatchObject({ status: "SUCCEEDED", messagesCollected: 0 });
+      expect(await failedNow()).toBe(twice);
+    }
   });
 });
 

@@ -139,6 +139,9 @@ export type DatahoseReadRequest = {
 const MAX_PAGE = { users: 1000, streams: 100, members: 1000, messages: 500 };
 const LOOKUP_BATCH = 100;
 
+/** Messages in a row each too large to read alone, past which the stream's answers are taken as broken. */
+const MAX_TOO_LARGE_IN_A_ROW = 20;
+
 export function createSymphonyClient(
   settingsInput: SymphonySettingsInput | SymphonySettings,
   options: SymphonyClientOptions = {},
@@ -393,6 +396,9 @@ export function createSymphonyClient(
       let limit = pageSize.messages;
       let fullPagesSinceHalved = 0;
       let cursor: MessageCursor = { since: sinceMs, skip: 0 };
+      /** The last message read, which a message too large to read comes after. */
+      let lastRead = `the read from ${sinceMs}`;
+      let tooLargeInARow = 0;
       for (;;) {
         let page: z.output<typeof messageListSchema>;
         try {
@@ -410,9 +416,12 @@ export function createSymphonyClient(
         } catch (error) {
           if (!(error instanceof ResponseTooLargeError)) throw error;
           if (limit === 1) {
+            // An answer always that large is the server's fault, not a message's: the stream is given up.
+            if (++tooLargeInARow > MAX_TOO_LARGE_IN_A_ROW) throw error;
             // One message alone is over the limit: it fails alone, and the conversation is read on past it
-            // (`skip` is an offset: "No. of messages to skip", agent-api-public.yaml).
-            yield [tooLargeMessage(cursor, error.maxBytes)];
+            // (`skip` is an offset: "No. of messages to skip", agent-api-public.yaml). A message after it
+            // stamped as it is may be read twice (its time is unknown), which the ledger's keys absorb.
+            yield [tooLargeMessage(cursor, error.maxBytes, { after: lastRead, nth: tooLargeInARow })];
             cursor = { since: cursor.since, skip: cursor.skip + 1 };
             continue;
           }
@@ -422,7 +431,11 @@ export function createSymphonyClient(
           continue;
         }
         const full = page.length >= limit;
-        if (page.length > 0) yield page;
+        if (page.length > 0) {
+          tooLargeInARow = 0;
+          lastRead = page.findLast((message) => message.messageId)?.messageId ?? lastRead;
+          yield page;
+        }
         if (!full) return;
         cursor = nextMessageCursor(cursor, page);
         // Past the large messages, back up towards full pages (the cursor does not depend on the limit),

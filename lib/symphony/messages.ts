@@ -36,12 +36,18 @@ export function toUrlSafeId(id: string): string {
 /**
  * Stands for one message whose answer alone is larger than the client reads: nothing of it (id, time,
  * sender) can be kept, so it fails alone, saying where it is (`skip` counts from the first message
- * stamped at or after `since`), and the conversation is read on past it.
+ * stamped at or after `since`), and the conversation is read on past it. `after` names the message
+ * read before it (or where the read began), which keys it the same in every run that meets it.
  */
-export function tooLargeMessage(cursor: MessageCursor, maxBytes: number): SymphonyMessage {
+export function tooLargeMessage(
+  cursor: MessageCursor,
+  maxBytes: number,
+  place: { after: string; nth: number },
+): SymphonyMessage {
   const at = new Date(cursor.since).toISOString();
   return {
     invalid: `Symphony's answer holding this message alone is larger than the connector reads (${maxBytes} bytes): the message was not read. It is the ${ordinal(cursor.skip + 1)} message sent at or after ${at}.`,
+    tooLarge: place,
   };
 }
 

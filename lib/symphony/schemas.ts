@@ -324,8 +324,15 @@ export const messageSchema = z.object({
   diagnostic: optionalText,
   sharedMessage: z.unknown().transform(toSharedMessage).optional(),
 });
-/** A message as the client yields it; `invalid` says why an item of the list did not fit V4Message at all. */
-export type SymphonyMessage = z.infer<typeof messageSchema> & { invalid?: string };
+/**
+ * A message as the client yields it; `invalid` says why an item of the list did not fit V4Message at
+ * all. `tooLarge` marks one whose answer alone was larger than the client reads (SymphonyClient.messages):
+ * nothing of it is known but where it is, after the message `after` (the `nth` such in a row).
+ */
+export type SymphonyMessage = z.infer<typeof messageSchema> & {
+  invalid?: string;
+  tooLarge?: { after: string; nth: number };
+};
 
 /**
  * One item that does not fit the schema fails alone: it keeps its id, time, conversation and sender
