@@ -275,6 +275,28 @@ describe("Files API files listed without a size or integrity hash", () => {
       await delivery.close();
     }
   });
+
+  it("wait, when listed without an upload time too, two hours from when a listing first showed them", async () => {
+    const bare = await pod.contentExport!.addFaultyFile("no-upload-time");
+    const delivery = createFilesApiDelivery(settingsOf(pod), quick);
+    try {
+      // Never shown before: it waits, and the listing names it for the caller to keep when it was first seen.
+      const first = await delivery.listReady();
+      expect(first.stillWriting).toContain(bare.name);
+      expect(first.unstamped).toEqual([bare.id]);
+      const firstListed = (at: number) => ({ firstListed: new Map([[bare.id, new Date(at)]]) });
+      expect((await delivery.listReady(firstListed(Date.now() - 60_000))).stillWriting).toContain(bare.name);
+      // First shown over two hours ago: read without a size, a hash or an upload time.
+      const later = await delivery.listReady(firstListed(Date.now() - HASH_WAIT_MS - 60_000));
+      expect(later.stillWriting).not.toContain(bare.name);
+      expect(later.unstamped).toEqual([]);
+      const listed = later.ready.find((file) => file.name === bare.name)!;
+      expect(listed).toMatchObject({ size: null, integrityHash: null, md5: null, uploadTime: null });
+      expect(await sha256Of(await delivery.open(listed))).toBe(bare.sha256);
+    } finally {
+      await delivery.close();
+    }
+  });
 });
 
 describe("Files API delivery when the service account lacks the role", () => {

@@ -316,25 +316,33 @@ export function createFilesApiDelivery(
   }
 
   return {
-    async listReady({ uploadedAfter, signal } = {}): Promise<ReadyListing> {
+    async listReady({ uploadedAfter, signal, firstListed } = {}): Promise<ReadyListing> {
       const listed = await listAll(uploadedAfter, signal);
       const md5ByName = new Map(listed.filter((file) => isMd5Name(file.name)).map((file) => [file.name, file]));
       const stillWriting: string[] = [];
+      const unstamped: string[] = [];
       const complete: { file: ListedFile; md5File: ListedFile | undefined; problem?: string }[] = [];
       for (const file of listed) {
         if (isMd5Name(file.name)) continue;
         const md5File = md5ByName.get(`${file.name}.md5`);
         const problem = file.problem ?? (md5File?.problem && `its checksum file: ${md5File.problem}`);
         // The sidecar is written after the zip: wait for it rather than skip the check.
-        if (!problem && (isBeingWritten(file) || (md5File && isBeingWritten(md5File)))) stillWriting.push(file.name);
-        else complete.push({ file, md5File, problem });
+        const writing = [file, md5File].filter(
+          (part): part is ListedFile => part !== undefined && isBeingWritten(part, firstListed?.get(part.id)),
+        );
+        if (problem || writing.length === 0) {
+          complete.push({ file, md5File, problem });
+          continue;
+        }
+        stillWriting.push(file.name);
+        unstamped.push(...writing.filter((part) => part.uploadTime === null).map((part) => part.id));
       }
       const ready = await mapLimit(complete, 4, async ({ file, md5File, problem }) => {
         if (problem) return toRemoteFile(file, null, problem);
         const checksum = md5File ? await readMd5(md5File, signal) : { md5: null };
         return toRemoteFile(file, checksum.md5, checksum.problem);
       });
-      return { ready: ready.sort(byUploadTime), stillWriting };
+      return { ready: ready.sort(byUploadTime), stillWriting, unstamped };
     },
 
     async listNewest(count, signal) {
@@ -349,7 +357,7 @@ export function createFilesApiDelivery(
           .map((file) => toRemoteFile(file, null))
           .sort((a, b) => byUploadTime(b, a))
           .slice(0, count),
-        stillWriting: exports.filter(isBeingWritten).map((file) => file.name),
+        stillWriting: exports.filter((file) => isBeingWritten(file)).map((file) => file.name),
       };
     },
 
@@ -393,13 +401,15 @@ function ofThisFile(error: unknown): error is SymphonyError {
 export const HASH_WAIT_MS = 2 * 60 * 60_000;
 
 /**
- * A file still being written has no final size or hash yet, and was uploaded moments ago (or says
- * nothing of when). A time without a zone is read as UTC: west of UTC a file looks older than it is,
- * and one read too early fails whole (its zip or PGP checks), to be tried again next run.
+ * A file still being written has no final size or hash yet, and was uploaded moments ago. One that
+ * says nothing of when counts from when a listing first showed it (`firstListed`; never shown before,
+ * it counts from now). A time without a zone is read as UTC: west of UTC a file looks older than it
+ * is, and one read too early fails whole (its zip or PGP checks), to be tried again next run.
  */
-function isBeingWritten(file: FileMetadata): boolean {
+function isBeingWritten(file: FileMetadata, firstListed?: Date): boolean {
   if (file.size !== null && file.integrityHash !== null) return false;
-  return file.uploadTime === null || Date.now() - file.uploadTime.getTime() < HASH_WAIT_MS;
+  const since = file.uploadTime ?? firstListed;
+  return since === undefined || Date.now() - since.getTime() < HASH_WAIT_MS;
 }
 
 function toRemoteFile(file: FileMetadata, md5: string | null, problem?: string): RemoteExportFile {

@@ -30,12 +30,22 @@ export type ReadyListing = {
   ready: RemoteExportFile[];
   /** Names of the files still being written, left for a later listing. */
   stillWriting: string[];
+  /**
+   * Ids of files listed without an upload time among those still being written: their wait counts
+   * from when a listing first showed them, which the caller keeps and gives back (`firstListed`).
+   */
+  unstamped?: string[];
 };
 
 /** Where export files are fetched from: the Files API or an SFTP folder. Nothing is ever deleted there. */
 export interface ExportDelivery {
   /** Files ready to read, oldest upload first; files still being written are left out and named. */
-  listReady(options?: { uploadedAfter?: Date; signal?: AbortSignal }): Promise<ReadyListing>;
+  listReady(options?: {
+    uploadedAfter?: Date;
+    signal?: AbortSignal;
+    /** When a listing first showed each file of `unstamped`, by id. */
+    firstListed?: ReadonlyMap<string, Date>;
+  }): Promise<ReadyListing>;
   /**
    * The file's bytes as stored (still encrypted when it is). A failure of this file's own download,
    * opening or reading, is an ExportDownloadError; one that would fail every file (sign-in, role, host

@@ -143,6 +143,35 @@ describe.skipIf(!canRun)("Content Export through the Files API (Actiance XML, PG
     expect(report).toMatchObject({ verifiedBy: [], mismatch: false });
   });
 
+  it("reads a file listed with no upload time, size or hash two hours after a run first listed it", async () => {
+    const bare = await exports(h).addFaultyFile("no-upload-time");
+    expect((await run(h)).status).toBe("SUCCEEDED");
+    expect((await files(h)).some((file) => file.name === bare.name)).toBe(false);
+    const sighting = await db.exportFileSighting.findUniqueOrThrow({
+      where: { connectorId_sourceId: { connectorId: h.connector.id, sourceId: bare.id } },
+    });
+    // A later run within the two hours keeps when it was first listed, and still waits.
+    expect((await run(h)).status).toBe("SUCCEEDED");
+    expect((await files(h)).some((file) => file.name === bare.name)).toBe(false);
+    expect(
+      await db.exportFileSighting.findUniqueOrThrow({
+        where: { connectorId_sourceId: { connectorId: h.connector.id, sourceId: bare.id } },
+      }),
+    ).toEqual(sighting);
+
+    // Two hours on (the sighting moved back), it is read without them and imported.
+    await db.exportFileSighting.update({
+      where: { connectorId_sourceId: { connectorId: h.connector.id, sourceId: bare.id } },
+      data: { firstListedAt: new Date(Date.now() - 3 * 3_600_000) },
+    });
+    const summary = await run(h);
+    expect(summary.status, shown(summary)).toBe("SUCCEEDED");
+    const row = (await files(h)).find((file) => file.name === bare.name);
+    expect(row).toMatchObject({ status: "DONE", uploadTime: null, verifiedBy: [] });
+    expect(row!.messagesInFile).toBeGreaterThan(0);
+    expect((await exactlyOnceProblems(h)).problems).toEqual([]);
+  });
+
   it("reuses a copy staged before the file's hash was published, once that hash is the copy's, and says the hash verified it", async () => {
     const late = await exports(h).addFaultyFile("no-integrity-hash", { uploadTime: Date.now() - 3 * 3_600_000 });
     expect((await run(h)).status).toBe("SUCCEEDED");
@@ -160,7 +189,21 @@ describe.skipIf(!canRun)("Content Export through the Files API (Actiance XML, PG
       expectedSha256: published.sha256,
       verifiedBy: ["sha256", "md5"],
     });
+
+    // A copy of another size than the one listed now is not reused: the file is downloaded again
+    // (refused here, its URLs expired, so it fails), and imported once it can be.
+    await db.exportFile.update({
+      where: { id: row.id },
+      data: { status: "DOWNLOADED", receivedBytes: BigInt(published.size - 1) },
+    });
+    expect((await run(h)).status).toBe("PARTIAL");
+    expect((await files(h)).find((file) => file.id === row.id)).toMatchObject({ status: "FAILED" });
     await exports(h).setFileFault(late.id, null);
+    expect((await run(h)).status).toBe("SUCCEEDED");
+    expect((await files(h)).find((file) => file.id === row.id)).toMatchObject({
+      status: "DONE",
+      receivedBytes: BigInt(published.size),
+    });
     expect((await exactlyOnceProblems(h)).problems).toEqual([]);
   });
 

@@ -29,7 +29,18 @@ export async function syncExportFiles(
     unfinished._min.uploadTime && unfinished._min.uploadTime.getTime() - 1,
   ].filter((time): time is number => typeof time === "number");
   const uploadedAfter = from.length > 0 ? new Date(Math.min(...from)) : undefined;
-  const listing = await delivery.listReady({ uploadedAfter, signal: options.signal });
+  const sightings = await db.exportFileSighting.findMany({ where: { connectorId } });
+  const firstListed = new Map(sightings.map((sighting) => [sighting.sourceId, sighting.firstListedAt]));
+  const listing = await delivery.listReady({ uploadedAfter, signal: options.signal, firstListed });
+  // A file with no upload time waits from when a listing first showed it.
+  await db.exportFileSighting.createMany({
+    data: (listing.unstamped ?? []).map((id) => ({
+      connectorId,
+      sourceId: storableKey(id),
+      firstListedAt: new Date(),
+    })),
+    skipDuplicates: true,
+  });
   // A period's end is exclusive (a daily file ends at the next midnight): one ending at the start date holds nothing after it.
   const wanted = listing.ready.filter(
     (file) => !(options.startDate && file.periodEnd && file.periodEnd <= options.startDate),
@@ -100,7 +111,14 @@ export async function startAttempt(id: bigint, runId: string): Promise<void> {
 
 export async function markDownloaded(
   id: bigint,
-  data: { blobName: string; sha256: string; md5: string; verifiedBy: string[]; sizeBytes: bigint },
+  data: {
+    blobName: string;
+    sha256: string;
+    md5: string;
+    verifiedBy: string[];
+    sizeBytes: bigint;
+    receivedBytes: bigint;
+  },
 ): Promise<void> {
   await db.exportFile.update({ where: { id }, data: { ...data, status: "DOWNLOADED", reason: null } });
 }

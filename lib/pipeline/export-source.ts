@@ -141,7 +141,13 @@ export function contentExportSource(options: {
     ]);
     const got = { sha256: sha256.digest("hex"), md5: md5.digest("hex") };
     const verifiedBy = verify(row, got, size);
-    await markDownloaded(row.id, { blobName, ...got, verifiedBy, sizeBytes: BigInt(size) });
+    await markDownloaded(row.id, {
+      blobName,
+      ...got,
+      verifiedBy,
+      sizeBytes: BigInt(size),
+      receivedBytes: BigInt(size),
+    });
     return blobName;
   }
 
@@ -183,8 +189,12 @@ export function contentExportSource(options: {
   };
 }
 
-/** Which published hashes the staged copy matches, or undefined when one is not the copy's (or no MD5 was kept of it). */
+/**
+ * Which published hashes the staged copy matches, or undefined when one is not the copy's (or no MD5
+ * was kept of it), or the size listed now is not the copy's.
+ */
 function hashesMatchedByCopy(row: ExportFile): string[] | undefined {
+  if (row.sizeBytes !== null && row.sizeBytes !== row.receivedBytes) return undefined;
   if (row.expectedSha256 !== null && row.expectedSha256 !== row.sha256) return undefined;
   if (row.expectedMd5 !== null && row.expectedMd5 !== row.md5) return undefined;
   return [row.expectedSha256 && "sha256", row.expectedMd5 && "md5"].filter((hash): hash is string => Boolean(hash));

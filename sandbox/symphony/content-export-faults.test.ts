@@ -160,6 +160,15 @@ describe("per-file faults", () => {
     // A good file: its messages are among those expected.
     expect(ce().expectedItems().length).toBeGreaterThan(0);
   });
+
+  it("no-upload-time: whole bytes listed with only what the spec requires, no size, hash, upload time or .md5", async () => {
+    const file = await ce().addFaultyFile("no-upload-time");
+    expect(file).toMatchObject({ md5File: null });
+    const listed = (await listAll(sandbox, token)).filter((f) => f.name.startsWith(file.name));
+    expect(listed).toEqual([expect.objectContaining({ id: file.id, size: null, integrityHash: null })]);
+    expect(listed[0]).not.toHaveProperty("uploadTime");
+    expect(sha256(await download(sandbox, token, file.id))).toBe(file.sha256);
+  });
 });
 
 describe("setFileFault", () => {

@@ -19,6 +19,7 @@ export const FAULTS = [
   "damaged-transfer",
   "failed-transfer",
   "no-integrity-hash",
+  "no-upload-time",
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 

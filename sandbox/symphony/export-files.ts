@@ -40,7 +40,10 @@ export type ExportFileInfo = {
 export type ServedEntry = {
   id: string;
   name: string;
+  /** When it was uploaded (what upload-after and sorting go by), even when the listing does not say. */
   uploadTime: number;
+  /** The listing and metadata leave uploadTime out (the spec requires only id, name and type). */
+  uploadTimeUnpublished?: true;
   contentType: string;
   /** What the listing says: null while the file is being written. */
   size: number | null;
@@ -196,8 +199,10 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
 
   function served(r: FileRecord, g: Generated): ServedEntry[] {
     const writing = r.fault === "being-written";
-    // Published without the hash, which the Files API spec does not require (nor any .md5).
-    const unhashed = writing || r.fault === "no-integrity-hash";
+    // Whole bytes published without what the Files API spec does not require: the hash (nor any .md5),
+    // and with no-upload-time, the size and upload time too.
+    const unstamped = r.fault === "no-upload-time";
+    const unhashed = writing || unstamped || r.fault === "no-integrity-hash";
     const common = {
       uploadTime: r.uploadTime,
       jobType: r.jobType,
@@ -215,7 +220,8 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
       id: r.id,
       name: r.name,
       contentType: r.encrypted ? "application/pgp-encrypted" : "application/zip",
-      size: writing ? null : g.bytes.length,
+      size: writing || unstamped ? null : g.bytes.length,
+      ...(unstamped && { uploadTimeUnpublished: true as const }),
       integrityHash: unhashed ? null : tampered ? sha256(`tampered\u0001${g.sha256}`) : g.sha256,
       encryptionKeyId: keyId(r),
       bytes,
@@ -245,7 +251,7 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
       id: r.id,
       name: r.name,
       md5File:
-        r.fault === "being-written" || r.fault === "no-integrity-hash"
+        r.fault === "being-written" || r.fault === "no-integrity-hash" || r.fault === "no-upload-time"
           ? null
           : { id: `${r.id}-md5`, name: `${r.name}.md5` },
       size: g.bytes.length,
@@ -323,11 +329,12 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
             (r) =>
               r.fault === null ||
               r.fault === "no-integrity-hash" ||
+              r.fault === "no-upload-time" ||
               r.fault === "damaged-transfer" ||
               r.fault === "failed-transfer",
           )
           .map((r) =>
-            r.fault === null || r.fault === "no-integrity-hash"
+            r.fault === null || r.fault === "no-integrity-hash" || r.fault === "no-upload-time"
               ? r.period
               : { ...r.period, format: "ACTIANCE" as const, withoutTransfer: damagedTransferPath(r) },
           ),

@@ -90,7 +90,7 @@ export function metadata(entry: ServedEntry) {
     id: entry.id,
     name: entry.name,
     size: entry.size,
-    uploadTime: new Date(entry.uploadTime).toISOString(),
+    ...(entry.uploadTimeUnpublished ? {} : { uploadTime: new Date(entry.uploadTime).toISOString() }),
     contentType: entry.contentType,
     integrityHash: entry.integrityHash,
     type: "ContentExport",
