@@ -26,6 +26,7 @@ test("an admin opens Health from the navigation, sees every check green, and run
     await expect(page.getByRole("heading", { name: group, level: 2 })).toBeVisible();
   }
   for (const title of [
+    "Sign-in and consent addresses (APP_URL)",
     "Entra ID token (worldwide cloud)",
     "Permissions in the token",
     "Mailbox probe",
@@ -95,7 +96,10 @@ test("npm run doctor prints each check and exits 0 on the running demo", () => {
     timeout: 120_000,
   });
   expect(run.stderr).not.toMatch(/Error/);
-  expect(run.stdout).toContain("Microsoft 365\n  ✓ Entra ID token (worldwide cloud): Entra ID at https://localhost:");
+  expect(run.stdout).toContain(
+    "Microsoft 365\n  ✓ Sign-in and consent addresses (APP_URL): Entra ID sends admins back to http://localhost:",
+  );
+  expect(run.stdout).toContain("\n  ✓ Entra ID token (worldwide cloud): Entra ID at https://localhost:");
   expect(run.stdout).toMatch(/✓ Database migrations: All \d+ migrations are applied/);
   expect(run.stdout).toMatch(/\d+ ok, 0 warnings, 0 failed/);
   expect(run.status).toBe(0);

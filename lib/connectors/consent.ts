@@ -13,8 +13,11 @@ import { environmentFromConfig } from "@/lib/pipeline";
 import { completed, loadForEdit } from "./draft";
 import { errorMessage } from "@/lib/errors";
 
+/** Where Entra ID sends the admin back after admin consent (a redirect URI of the app registration). */
+export const CONSENT_CALLBACK_PATH = "/api/consent/callback";
+
 export function consentRedirectUri(): string {
-  return new URL("/api/consent/callback", config().APP_URL).toString();
+  return new URL(CONSENT_CALLBACK_PATH, config().APP_URL).toString();
 }
 
 /** Leaving for the admin-consent page: a one-time state bound to this admin, and the URL to go to. */

@@ -30,7 +30,15 @@ function settingsFor(m365: M365Sandbox, change: Partial<DoctorSettings["m365"]> 
   );
 }
 
-const m365Ids = ["m365.token", "m365.roles", "m365.consent", "m365.mailbox", "m365.folder", "m365.clock"];
+const m365Ids = [
+  "m365.redirects",
+  "m365.token",
+  "m365.roles",
+  "m365.consent",
+  "m365.mailbox",
+  "m365.folder",
+  "m365.clock",
+];
 
 describe.skipIf(!canRun)("doctor: Microsoft 365", () => {
   let m365: M365Sandbox;
@@ -54,6 +62,7 @@ describe.skipIf(!canRun)("doctor: Microsoft 365", () => {
     expect(m365Group.title).toBe("Microsoft 365");
     expect(m365Group.checks.map((c) => c.id)).toEqual(m365Ids);
     expect(m365Group.checks.map((c) => [c.id, c.status])).toEqual([
+      ["m365.redirects", "ok"],
       ["m365.token", "ok"],
       ["m365.roles", "ok"],
       ["m365.consent", "skipped"],

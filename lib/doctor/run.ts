@@ -2,6 +2,7 @@ import { db } from "@/lib/db";
 import { errorMessage } from "@/lib/errors";
 import type { Connector } from "@/lib/generated/prisma/client";
 import { logger } from "@/lib/logger";
+import { redirectCheck } from "./app-url";
 import { connectorChecks } from "./connectors";
 import { databaseChecks } from "./database";
 import { scrub } from "./guard";
@@ -42,7 +43,7 @@ export async function runDoctor(settings: DoctorSettings, options: DoctorOptions
   ]);
 
   const groups: CheckGroup[] = [
-    { id: "m365", title: "Microsoft 365", checks: microsoft },
+    { id: "m365", title: "Microsoft 365", checks: [redirectCheck(settings.appUrl), ...microsoft] },
     { id: "storage", title: "Storage and database", checks: [...databaseResults, storage] },
     ...perConnector.map((c) => c.group),
   ];

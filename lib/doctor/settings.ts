@@ -8,6 +8,8 @@ import type { StorageSettings } from "./storage";
 
 /** Everything the checks look at; tests give their own, the product reads it from the configuration. */
 export type DoctorSettings = {
+  /** APP_URL: where Entra ID sends admins back after sign-in and consent. */
+  appUrl: string;
   database: DatabaseSettings;
   storage: StorageSettings;
   m365: MicrosoftSettings;
@@ -20,6 +22,7 @@ export type DoctorSettings = {
 export function doctorSettingsFromConfig(): DoctorSettings {
   const c = config();
   return {
+    appUrl: c.APP_URL,
     database: { url: c.DATABASE_URL, migrationsDir: path.join(process.cwd(), "prisma", "migrations") },
     storage: { connectionString: c.AZURE_STORAGE_CONNECTION_STRING, containerName: c.STAGING_CONTAINER },
     m365: {

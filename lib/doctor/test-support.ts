@@ -7,6 +7,7 @@ import type { CheckResult, DoctorReport } from "./types";
 /** The tests' database and storage; Microsoft 365 unconfigured (its token check fails at once) unless given. */
 export function testSettings(m365: Partial<MicrosoftSettings> = {}, containerName = "doctor-test"): DoctorSettings {
   return {
+    appUrl: "http://localhost:3000",
     database: { url: process.env.DATABASE_URL, migrationsDir: path.join(process.cwd(), "prisma", "migrations") },
     storage: { connectionString: process.env.AZURE_STORAGE_CONNECTION_STRING, containerName },
     m365: {

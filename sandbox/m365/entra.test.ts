@@ -4,6 +4,7 @@ import { createPrivateKey, randomUUID } from "node:crypto";
 import { SignJWT, createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { M365Sandbox } from "./index";
+import { parseOptions } from "./options";
 import { TEST_REDIRECT_URIS, graphScope, msalWithSecret, skipWithoutCa, startTestSandbox } from "./test-support";
 
 describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node", () => {
@@ -289,6 +290,21 @@ describe.skipIf(skipWithoutCa)("M365 sandbox: Entra ID with the real msal-node",
       // The port of a localhost redirect URI is ignored (reply-url: "Localhost exceptions").
       const otherPort = await authorize(sandbox.webApp.clientId, "http://localhost:4999/api/auth/callback/entra");
       expect(otherPort.status).toBe(200);
+    });
+
+    it("cannot register an http redirect URI but for localhost and 127.0.0.1 (reply-url: Supported schemes)", () => {
+      for (const uri of [
+        "http://archive.bank.example/api/auth/callback/entra",
+        "http://[::1]:3000/api/auth/callback/entra",
+      ]) {
+        expect(() => parseOptions({ app: { redirectUris: [uri] } }), uri).toThrow(/https, or http for localhost/);
+      }
+      for (const uri of [
+        "https://archive.bank.example/api/auth/callback/entra",
+        "http://127.0.0.1:3000/api/auth/callback/entra",
+      ]) {
+        expect(() => parseOptions({ app: { redirectUris: [uri] } }), uri).not.toThrow();
+      }
     });
 
     it("signs in to the import app with a certificate assertion (private_key_jwt, x5t#S256 header, token endpoint audience)", async () => {

@@ -119,7 +119,18 @@ export const READER_ROLE = "Connector.Reader";
  */
 const registrationFields = {
   /** Web redirect URIs (Authentication → Web); an authorize or admin-consent request naming another gets AADSTS50011. */
-  redirectUris: z.array(z.url()).default([]),
+  redirectUris: z
+    .array(
+      z.url().refine(
+        (uri) => {
+          const { protocol, hostname } = new URL(uri);
+          return protocol === "https:" || (protocol === "http:" && ["localhost", "127.0.0.1"].includes(hostname));
+        },
+        // Entra's rule ("Supported schemes"): http only for localhost, and not the IPv6 loopback.
+        { message: "a redirect URI must be https, or http for localhost or 127.0.0.1 only" },
+      ),
+    )
+    .default([]),
   /**
    * Sign this app's ID tokens with a key of its own, as Entra does for an app with a claims-mapping
    * policy and custom signing key: the key is only in the JWKS that `?appid=<client id>` discovery names.
