@@ -2,7 +2,7 @@
 // PendingUserMapping for a CSV), and Finish applies them in one transaction, after the same source test
 // as a new connector's. Until then its runs keep the settings in use, and an edit left half done
 // changes nothing. A draft has no runs to protect: its steps save in place.
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { z } from "zod";
 import { Prisma } from "@/lib/generated/prisma/client";
 
@@ -39,9 +39,13 @@ const pendingMappingSchema = z.object({
   fallbackMailbox: text,
   /** The CSV uploaded in Edit (PendingUserMapping) replaces the connector's rows at Finish. */
   csvReplaced: z.boolean(),
+  /** Names the latest CSV uploaded in Edit: another upload is another edit to review. */
+  csvUpload: z.string().optional(),
 });
 
 const pendingEditSchema = z.object({
+  /** Names this edit, from its first save to Save changes or Discard changes (their audit events carry it). */
+  id: z.string().optional(),
   source: pendingSourceSchema.optional(),
   mapping: pendingMappingSchema.optional(),
 });
@@ -90,9 +94,9 @@ export function settingsFingerprint(connector: Record<string, unknown> & { pendi
     field,
     edited[field] ?? null,
   ]);
-  const csv = pendingEditOf(connector).mapping?.csvReplaced ?? false;
+  const csv = pendingEditOf(connector).mapping;
   return createHash("sha256")
-    .update(JSON.stringify([...fields, ["csvReplaced", csv]]))
+    .update(JSON.stringify([...fields, ["csv", csv?.csvReplaced ?? false, csv?.csvUpload ?? null]]))
     .digest("hex");
 }
 
@@ -129,7 +133,7 @@ export function withPendingMapping(applied: Applied, mapping: PendingMapping) {
 type PendingColumn = Prisma.InputJsonObject | typeof Prisma.DbNull;
 
 function column(edit: PendingEdit): PendingColumn {
-  return edit.source || edit.mapping ? toJson(edit) : Prisma.DbNull;
+  return edit.source || edit.mapping ? toJson({ ...edit, id: edit.id ?? randomUUID() }) : Prisma.DbNull;
 }
 
 /** Whether a step's save left something waiting for Save changes (undefined: a draft, saved in place). */

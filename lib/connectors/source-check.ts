@@ -167,7 +167,7 @@ async function testFilesApiSource(
       : "there are none yet. Symphony lists them once an export has run (Admin Portal > Company Settings > Export Content).";
   const writing =
     stillWriting.length > 0
-      ? ` ${stillWriting.length === 1 ? "1 file is" : `${stillWriting.length} files are`} still being written and will be read once complete.`
+      ? ` ${stillWriting.length === 1 ? "1 file is" : `${stillWriting.length} files are`} still being written (no size or hash yet): such a file is read once complete, or two hours after its upload (with no upload time given, after a run first lists it).`
       : "";
   const unhashed = files.filter((file) => file.integrityHash === null).length;
   const unverified =

@@ -154,7 +154,8 @@ export async function saveMapping(
       };
     }
     const csvReplaced = Boolean(csvRows?.length) || (pending.mapping?.csvReplaced ?? false);
-    const pendingEdit = waits ? withPendingMapping(applied, { ...settings, csvReplaced }) : undefined;
+    const csvUpload = csvRows?.length ? randomUUID() : pending.mapping?.csvUpload;
+    const pendingEdit = waits ? withPendingMapping(applied, { ...settings, csvReplaced, csvUpload }) : undefined;
     await tx.connector.update({
       where: { id: connectorId },
       data: { ...(pendingEdit ? { pendingEdit } : settings), wizardStep: completed("mapping", applied.wizardStep) },
@@ -223,6 +224,7 @@ export async function finishWizard(
   const isDraft = !editsWaitForFinish(connector);
   const tested = settingsFingerprint(connector);
   const hadEdit = hasPendingEdit(connector);
+  const editId = pendingEditOf(connector).id;
   const problem = await sourceProblem(connectorId);
   if (problem && options.acceptFailedSourceTest !== tested) {
     const changed = options.acceptFailedSourceTest !== undefined;
@@ -238,8 +240,8 @@ export async function finishWizard(
   const outcome = await db.$transaction(async (tx): Promise<"applied" | "untested" | "done already" | "discarded"> => {
     const locked = await lockForEdit(tx, connectorId);
     // The edit this click found is gone: applied by another click a moment ago (a double click), or discarded.
-    if (!isDraft && hadEdit && locked.pendingEdit === null)
-      return (await lastEditOutcome(tx, connectorId)) ?? "done already";
+    if (!isDraft && hadEdit && pendingEditOf(locked).id !== editId)
+      return (await editOutcome(tx, connectorId, editId)) ?? "untested";
     if (settingsFingerprint(locked) !== tested) return "untested";
     if (isDraft) {
       // Only from DRAFT: a second Finish (a double click, another tab) queues no second first import.
@@ -261,7 +263,7 @@ export async function finishWizard(
     if (edit.mapping?.csvReplaced) await replaceMappingRows(tx, connectorId);
     if (steps.length > 0) await releaseCaptureForNewSettings(tx, connectorId, { newSignIn: changesSignIn(edit) });
     await recordAudit(
-      { connectorId, actor, action: "connector.updated", detail: { applied: steps, ...riskAccepted } },
+      { connectorId, actor, action: "connector.updated", detail: { applied: steps, editId: edit.id, ...riskAccepted } },
       tx,
     );
     return "applied";
@@ -283,14 +285,19 @@ export async function finishWizard(
   return { ok: true, runId };
 }
 
-/** What became of the connector's latest edit: applied by Save changes, or discarded. */
-async function lastEditOutcome(tx: Prisma.TransactionClient, connectorId: string) {
-  const last = await tx.auditEvent.findFirst({
-    where: { connectorId, action: { in: ["connector.updated", "connector.edit_discarded"] } },
-    orderBy: [{ at: "desc" }, { id: "desc" }],
+/** What became of the edit a click found, gone since: applied by another click, or discarded. */
+async function editOutcome(tx: Prisma.TransactionClient, connectorId: string, editId: string | undefined) {
+  if (!editId) return undefined;
+  const ended = await tx.auditEvent.findFirst({
+    where: {
+      connectorId,
+      action: { in: ["connector.updated", "connector.edit_discarded"] },
+      detail: { path: ["editId"], equals: editId },
+    },
     select: { action: true },
   });
-  return last?.action === "connector.edit_discarded" ? ("discarded" as const) : undefined;
+  if (!ended) return undefined;
+  return ended.action === "connector.edit_discarded" ? ("discarded" as const) : ("done already" as const);
 }
 
 /** The CSV rows uploaded in Edit take the place of the connector's. */
@@ -306,10 +313,12 @@ async function replaceMappingRows(tx: Prisma.TransactionClient, connectorId: str
 export async function discardPendingEdit(connectorId: string, actor: string): Promise<{ ok: boolean }> {
   const discarded = await db.$transaction(async (tx) => {
     // Cleared without being read: an edit this version cannot read can still be dropped.
-    if ((await lockForEdit(tx, connectorId)).pendingEdit === null) return false;
+    const locked = await lockForEdit(tx, connectorId);
+    if (locked.pendingEdit === null) return false;
     await tx.connector.update({ where: { id: connectorId }, data: { pendingEdit: Prisma.DbNull } });
     await tx.pendingUserMapping.deleteMany({ where: { connectorId } });
-    await recordAudit({ connectorId, actor, action: "connector.edit_discarded" }, tx);
+    const editId = pendingEditOf(locked).id;
+    await recordAudit({ connectorId, actor, action: "connector.edit_discarded", detail: editId && { editId } }, tx);
     return true;
   });
   return { ok: discarded };
