@@ -89,7 +89,8 @@ test("a reader sees the checks but cannot run them", async ({ page }) => {
   await expect(page.getByRole("button", { name: "Run checks again" })).toHaveCount(0);
 });
 
-test("npm run doctor prints each check and exits 0 on the running demo", () => {
+test("npm run doctor prints each check and exits 0 on the running demo", ({ baseURL }) => {
+  const appUrl = baseURL!;
   const run = spawnSync(process.execPath, ["--import", "tsx", "scripts/with-app-env.ts", "scripts/doctor.ts"], {
     env: { ...process.env, DATA_DIR: dataDir, NO_COLOR: "1" },
     encoding: "utf8",
@@ -97,7 +98,7 @@ test("npm run doctor prints each check and exits 0 on the running demo", () => {
   });
   expect(run.stderr).not.toMatch(/Error/);
   expect(run.stdout).toContain(
-    "Microsoft 365\n  ✓ Sign-in and consent addresses (APP_URL): Entra ID sends admins back to http://localhost:",
+    `Microsoft 365\n  ✓ Sign-in and consent addresses (APP_URL): Entra ID sends admins back to ${appUrl}/api/auth/callback/entra and ${appUrl}/api/consent/callback`,
   );
   expect(run.stdout).toContain("\n  ✓ Entra ID token (worldwide cloud): Entra ID at https://localhost:");
   expect(run.stdout).toMatch(/✓ Database migrations: All \d+ migrations are applied/);

@@ -91,7 +91,8 @@ async function main() {
 
 /**
  * What `npm run import` and `npm run worker` need to reach the parts this supervisor brought up
- * (scripts/with-app-env.ts). Only the settings it made itself: configured ones stay where they are.
+ * (scripts/with-app-env.ts). Only the settings it made itself (configured ones stay where they are),
+ * and the app's address.
  */
 function writeRuntimeSettings(dataDir: string, env: NodeJS.ProcessEnv, configured: NodeJS.ProcessEnv) {
   const names = [
@@ -106,9 +107,11 @@ function writeRuntimeSettings(dataDir: string, env: NodeJS.ProcessEnv, configure
     "NODE_EXTRA_CA_CERTS",
     "SYMPHONY_ALLOW_PRIVATE_HOSTS",
   ];
-  const settings = Object.fromEntries(
+  const settings: Record<string, string | undefined> = Object.fromEntries(
     names.filter((name) => env[name] && env[name] !== configured[name]).map((name) => [name, env[name]]),
   );
+  // The app's address too, however it was given: the doctor checks the redirect URIs Entra sends admins to.
+  settings.APP_URL = env.APP_URL;
   writeFileSync(path.join(dataDir, "runtime.json"), JSON.stringify(settings, null, 2), { mode: 0o600 });
 }
 

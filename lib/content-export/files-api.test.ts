@@ -284,7 +284,9 @@ describe("Files API files listed without a size or integrity hash", () => {
       const first = await delivery.listReady();
       expect(first.stillWriting).toContain(bare.name);
       expect(first.unstamped).toEqual([bare.id]);
-      const firstListed = (at: number) => ({ firstListed: new Map([[bare.id, new Date(at)]]) });
+      const firstListed = (at: number) => ({
+        firstListed: (id: string) => (id === bare.id ? new Date(at) : undefined),
+      });
       expect((await delivery.listReady(firstListed(Date.now() - 60_000))).stillWriting).toContain(bare.name);
       // First shown over two hours ago: read without a size, a hash or an upload time.
       const later = await delivery.listReady(firstListed(Date.now() - HASH_WAIT_MS - 60_000));

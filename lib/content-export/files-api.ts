@@ -328,7 +328,7 @@ export function createFilesApiDelivery(
         const problem = file.problem ?? (md5File?.problem && `its checksum file: ${md5File.problem}`);
         // The sidecar is written after the zip: wait for it rather than skip the check.
         const writing = [file, md5File].filter(
-          (part): part is ListedFile => part !== undefined && isBeingWritten(part, firstListed?.get(part.id)),
+          (part): part is ListedFile => part !== undefined && isBeingWritten(part, firstListed?.(part.id)),
         );
         if (problem || writing.length === 0) {
           complete.push({ file, md5File, problem });

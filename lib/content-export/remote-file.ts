@@ -43,8 +43,8 @@ export interface ExportDelivery {
   listReady(options?: {
     uploadedAfter?: Date;
     signal?: AbortSignal;
-    /** When a listing first showed each file of `unstamped`, by id. */
-    firstListed?: ReadonlyMap<string, Date>;
+    /** When a listing first showed a file of `unstamped` (by its id), if one did. */
+    firstListed?: (id: string) => Date | undefined;
   }): Promise<ReadyListing>;
   /**
    * The file's bytes as stored (still encrypted when it is). A failure of this file's own download,

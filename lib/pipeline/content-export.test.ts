@@ -169,6 +169,8 @@ describe.skipIf(!canRun)("Content Export through the Files API (Actiance XML, PG
     const row = (await files(h)).find((file) => file.name === bare.name);
     expect(row).toMatchObject({ status: "DONE", uploadTime: null, verifiedBy: [] });
     expect(row!.messagesInFile).toBeGreaterThan(0);
+    // Read: its sighting is dropped, and the next listings go back to asking for recent uploads only.
+    expect(await db.exportFileSighting.count({ where: { connectorId: h.connector.id } })).toBe(0);
     expect((await exactlyOnceProblems(h)).problems).toEqual([]);
   });
 

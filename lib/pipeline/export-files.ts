@@ -28,19 +28,29 @@ export async function syncExportFiles(
     newest._max.uploadTime && newest._max.uploadTime.getTime() - LISTING_OVERLAP_MS,
     unfinished._min.uploadTime && unfinished._min.uploadTime.getTime() - 1,
   ].filter((time): time is number => typeof time === "number");
-  const uploadedAfter = from.length > 0 ? new Date(Math.min(...from)) : undefined;
-  const sightings = await db.exportFileSighting.findMany({ where: { connectorId } });
+  // A file waiting with no upload time (a sighting) or one not DONE without one: nothing says whether
+  // the pod filters it by upload-after, so such a connector lists everything until they are read.
+  const [sightings, untimed] = await Promise.all([
+    db.exportFileSighting.findMany({ where: { connectorId } }),
+    db.exportFile.count({ where: { connectorId, status: { not: "DONE" }, uploadTime: null } }),
+  ]);
+  const uploadedAfter =
+    from.length > 0 && sightings.length === 0 && untimed === 0 ? new Date(Math.min(...from)) : undefined;
   const firstListed = new Map(sightings.map((sighting) => [sighting.sourceId, sighting.firstListedAt]));
-  const listing = await delivery.listReady({ uploadedAfter, signal: options.signal, firstListed });
-  // A file with no upload time waits from when a listing first showed it.
+  const listing = await delivery.listReady({
+    uploadedAfter,
+    signal: options.signal,
+    firstListed: (id) => firstListed.get(storableKey(id)),
+  });
+  // A file with no upload time waits from when a listing first showed it; the sightings of files no
+  // longer waiting (read now, gone, or given a time) are dropped.
+  const waiting = (listing.unstamped ?? []).map((id) => storableKey(id));
   await db.exportFileSighting.createMany({
-    data: (listing.unstamped ?? []).map((id) => ({
-      connectorId,
-      sourceId: storableKey(id),
-      firstListedAt: new Date(),
-    })),
+    data: waiting.map((sourceId) => ({ connectorId, sourceId, firstListedAt: new Date() })),
     skipDuplicates: true,
   });
+  if (sightings.some((sighting) => !waiting.includes(sighting.sourceId)))
+    await db.exportFileSighting.deleteMany({ where: { connectorId, sourceId: { notIn: waiting } } });
   // A period's end is exclusive (a daily file ends at the next midnight): one ending at the start date holds nothing after it.
   const wanted = listing.ready.filter(
     (file) => !(options.startDate && file.periodEnd && file.periodEnd <= options.startDate),

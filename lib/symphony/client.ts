@@ -139,7 +139,7 @@ export type DatahoseReadRequest = {
 const MAX_PAGE = { users: 1000, streams: 100, members: 1000, messages: 500 };
 const LOOKUP_BATCH = 100;
 
-/** Messages in a row each too large to read alone, past which the stream's answers are taken as broken. */
+/** Messages each too large to read alone, with none read between, past which the stream's answers are taken as broken. */
 const MAX_TOO_LARGE_IN_A_ROW = 20;
 
 export function createSymphonyClient(
@@ -398,7 +398,8 @@ export function createSymphonyClient(
       let cursor: MessageCursor = { since: sinceMs, skip: 0 };
       /** The last message read, which a message too large to read comes after. */
       let lastRead = `the read from ${sinceMs}`;
-      let tooLargeInARow = 0;
+      /** Messages too large to read since `lastRead` (what keys each apart). */
+      let tooLargeSinceRead = 0;
       for (;;) {
         let page: z.output<typeof messageListSchema>;
         try {
@@ -417,11 +418,11 @@ export function createSymphonyClient(
           if (!(error instanceof ResponseTooLargeError)) throw error;
           if (limit === 1) {
             // An answer always that large is the server's fault, not a message's: the stream is given up.
-            if (++tooLargeInARow > MAX_TOO_LARGE_IN_A_ROW) throw error;
+            if (++tooLargeSinceRead > MAX_TOO_LARGE_IN_A_ROW) throw error;
             // One message alone is over the limit: it fails alone, and the conversation is read on past it
             // (`skip` is an offset: "No. of messages to skip", agent-api-public.yaml). A message after it
             // stamped as it is may be read twice (its time is unknown), which the ledger's keys absorb.
-            yield [tooLargeMessage(cursor, error.maxBytes, { after: lastRead, nth: tooLargeInARow })];
+            yield [tooLargeMessage(cursor, error.maxBytes, { after: lastRead, nth: tooLargeSinceRead })];
             cursor = { since: cursor.since, skip: cursor.skip + 1 };
             continue;
           }
@@ -432,8 +433,11 @@ export function createSymphonyClient(
         }
         const full = page.length >= limit;
         if (page.length > 0) {
-          tooLargeInARow = 0;
-          lastRead = page.findLast((message) => message.messageId)?.messageId ?? lastRead;
+          const newest = page.findLast((message) => message.messageId)?.messageId;
+          if (newest) {
+            lastRead = newest;
+            tooLargeSinceRead = 0;
+          }
           yield page;
         }
         if (!full) return;

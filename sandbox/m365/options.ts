@@ -127,7 +127,10 @@ const registrationFields = {
           return protocol === "https:" || (protocol === "http:" && ["localhost", "127.0.0.1"].includes(hostname));
         },
         // Entra's rule ("Supported schemes"): http only for localhost, and not the IPv6 loopback.
-        { message: "a redirect URI must be https, or http for localhost or 127.0.0.1 only" },
+        {
+          error: (issue) =>
+            `${String(issue.input)}: a redirect URI must be https, or http for localhost or 127.0.0.1 only, as Entra ID requires (serve the app over https and set APP_URL to that address, or open it at http://localhost)`,
+        },
       ),
     )
     .default([]),
