@@ -5,6 +5,7 @@ import {
   asEdited,
   hasPendingEdit,
   pendingEditOf,
+  settingsFingerprint,
   withPendingMapping,
   withPendingSource,
   type PendingMapping,
@@ -37,6 +38,31 @@ describe("an active connector's edit not yet applied", () => {
     const second = savedSource(first, { botUsername: "other-bot" });
     expect(asEdited(second)).toMatchObject({ privateKeyEncrypted: "v2:new-key", botUsername: "other-bot" });
     expect(second.privateKeyEncrypted).toBe("v2:key-in-use");
+  });
+
+  it("keeps one id from its first save on, and a new edit after it ends gets another", () => {
+    const first = savedSource(inUse, { botUsername: "other-bot" });
+    const id = pendingEditOf(first).id;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    const second = savedMapping(first, { mappingMode: "AUTO", fallbackMailbox: "x@bank.example", csvReplaced: false });
+    expect(pendingEditOf(second).id).toBe(id);
+    const again = savedSource({ ...inUse, pendingEdit: null }, { botUsername: "third-bot" });
+    expect(pendingEditOf(again).id).not.toBe(id);
+  });
+
+  it("names in its fingerprint what Save changes would apply: the source, the mapping and each CSV upload", () => {
+    const csv = (csvUpload: string) =>
+      savedMapping(inUse, { mappingMode: "CSV", fallbackMailbox: null, csvReplaced: true, csvUpload });
+    const prints = [
+      inUse,
+      savedSource(inUse, { botUsername: "other-bot" }),
+      savedMapping(inUse, { mappingMode: "AUTO", fallbackMailbox: "x@bank.example", csvReplaced: false }),
+      csv("upload-1"),
+      csv("upload-2"),
+    ].map((row) => settingsFingerprint(row));
+    expect(new Set(prints).size).toBe(prints.length);
+    // The same settings read again: the same fingerprint.
+    expect(settingsFingerprint({ ...inUse })).toBe(prints[0]);
   });
 
   it("leaves nothing pending when a step is saved with the settings in use", () => {
