@@ -111,6 +111,14 @@ export function parseDay(day: string): number {
   return time;
 }
 
+/**
+ * A good, whole file published without its hash or any .md5, which the Files API spec does not require
+ * (`FileMetadata` requires only id, name and type).
+ */
+function wholeUnhashed(r: { fault: Fault | null }): boolean {
+  return r.fault === "no-integrity-hash" || r.fault === "no-upload-time";
+}
+
 export function exportFiles(options: ExportFilesOptions): ExportFiles {
   const { model } = options;
   const now = options.now ?? Date.now;
@@ -199,10 +207,9 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
 
   function served(r: FileRecord, g: Generated): ServedEntry[] {
     const writing = r.fault === "being-written";
-    // Whole bytes published without what the Files API spec does not require: the hash (nor any .md5),
-    // and with no-upload-time, the size and upload time too.
+    // With no-upload-time, the size and upload time are left out as well.
     const unstamped = r.fault === "no-upload-time";
-    const unhashed = writing || unstamped || r.fault === "no-integrity-hash";
+    const unhashed = writing || wholeUnhashed(r);
     const common = {
       uploadTime: r.uploadTime,
       jobType: r.jobType,
@@ -250,10 +257,7 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
     return {
       id: r.id,
       name: r.name,
-      md5File:
-        r.fault === "being-written" || r.fault === "no-integrity-hash" || r.fault === "no-upload-time"
-          ? null
-          : { id: `${r.id}-md5`, name: `${r.name}.md5` },
+      md5File: r.fault === "being-written" || wholeUnhashed(r) ? null : { id: `${r.id}-md5`, name: `${r.name}.md5` },
       size: g.bytes.length,
       sha256: g.sha256,
       md5: g.md5,
@@ -327,14 +331,10 @@ export function exportFiles(options: ExportFilesOptions): ExportFiles {
         records
           .filter(
             (r) =>
-              r.fault === null ||
-              r.fault === "no-integrity-hash" ||
-              r.fault === "no-upload-time" ||
-              r.fault === "damaged-transfer" ||
-              r.fault === "failed-transfer",
+              r.fault === null || wholeUnhashed(r) || r.fault === "damaged-transfer" || r.fault === "failed-transfer",
           )
           .map((r) =>
-            r.fault === null || r.fault === "no-integrity-hash" || r.fault === "no-upload-time"
+            r.fault === null || wholeUnhashed(r)
               ? r.period
               : { ...r.period, format: "ACTIANCE" as const, withoutTransfer: damagedTransferPath(r) },
           ),
